@@ -1,0 +1,123 @@
+# crashlab - crash-testing harness and the storage engine it tests.
+#
+# Entry points:
+#   make              build/libcrashlab.a and build/kv
+#   make test         build and run every cmocka suite (non-zero exit on failure)
+#   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make deps         install the Debian packages the build uses (when root)
+#   make format       reformat the C sources with clang-format
+#   make format-check fail if a source file is not clang-format clean
+#   make clean        remove every build directory
+#
+# Variables (make VAR=value):
+#   CC        C compiler (default cc)
+#   CFLAGS    extra compiler flags, added after the project's
+#   LDFLAGS   extra linker flags
+#   SAN=1     ASan + UBSan flavour, objects in build-asan/
+#   FIU=1     libfiu fault points compiled in (-DFIU_ENABLE, -lfiu), objects
+#             in build-fiu/ (both: build-fiu-asan/)
+#   V=1       show full command lines
+#   NODEPS=1  skip the Debian package check
+
+CC ?= cc
+SAN ?= 0
+FIU ?= 0
+V ?= 0
+NODEPS ?= 0
+
+# Debian packages used by any target: checked (and installed when root) by
+# the deps step that the build targets run first.
+DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
+             fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind
+
+B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -MMD -MP \
+               -Iengine -Ifaults
+BASE_LDLIBS := -lisal -lpthread
+
+ifeq ($(SAN),1)
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all -O1
+BASE_LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(FIU),1)
+BASE_CFLAGS += -DFIU_ENABLE
+BASE_LDLIBS += -lfiu
+endif
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ENGINE_SRC := $(wildcard engine/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
+LIB := $(B)/libcrashlab.a
+
+FAULTS_SRC := $(wildcard faults/*.c)
+FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
+FAULTS_LIB := $(B)/libcrashlab-faults.a
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TESTUTIL_OBJ := $(B)/tests/testutil.o
+
+TOOLS := $(B)/kv
+
+.PHONY: all deps test check-io format format-check clean
+.SECONDARY:
+
+all: deps $(LIB) $(TOOLS)
+
+deps:
+ifneq ($(NODEPS),1)
+	@scripts/deps.sh $(DEPS_PKGS)
+endif
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(ENGINE_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FAULTS_LIB): $(FAULTS_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/kv: $(B)/tools/kv.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(FAULTS_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
+
+test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
+	@scripts/run-tests.sh $(TEST_BIN)
+
+check-io:
+	@scripts/check-io.sh
+
+FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] tools/*.[ch] tests/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build build-asan build-fiu build-fiu-asan
+
+-include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
+         $(B)/tools/kv.d

@@ -1,0 +1,51 @@
+/*
+ * testutil.h - helpers shared by the cmocka suites: temporary directories,
+ * byte surgery on files, a seeded random generator, and safe fork()ing
+ * inside a cmocka test.
+ */
+#ifndef CL_TESTUTIL_H
+#define CL_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Make a fresh empty directory (under $TMPDIR, default /dev/shm if it
+ * exists, else /tmp).  Returns a malloc'd path; aborts on failure. */
+char *tu_tmpdir(const char *tag);
+/* Remove a directory tree (like rm -rf); silent on errors. */
+void tu_rmrf(const char *path);
+/* "<dir>/<name>" in a static rotating buffer (valid for 8 calls). */
+const char *tu_path(const char *dir, const char *name);
+
+/* Byte surgery.  Each returns 0 or -1 (errno set). */
+int tu_flip_byte(const char *path, uint64_t off);
+int tu_set_byte(const char *path, uint64_t off, uint8_t v);
+int tu_write_at(const char *path, uint64_t off, const void *buf, size_t len);
+int tu_read_at(const char *path, uint64_t off, void *buf, size_t len);
+int tu_truncate(const char *path, uint64_t len);
+/* File size, or -1 if it cannot be stat'ed. */
+int64_t tu_file_size(const char *path);
+/* 1 if the file exists. */
+int tu_exists(const char *path);
+/* Copy a directory's regular files into a new directory dst. */
+int tu_copy_dir(const char *src, const char *dst);
+
+/* splitmix64: a small seeded generator. */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+uint64_t tu_next(tu_rng *r);
+/* Uniform in [0, n). */
+uint64_t tu_below(tu_rng *r, uint64_t n);
+/* Fill buf with bytes drawn from r. */
+void tu_fill(tu_rng *r, void *buf, size_t len);
+
+/* fork() for use inside a cmocka test: the child gets default signal
+ * handlers (cmocka's would make a crashing child run the rest of the suite)
+ * and must leave with _exit(). */
+pid_t tu_fork(void);
+/* Wait for pid; returns the raw wait status. */
+int tu_wait(pid_t pid);
+
+#endif
