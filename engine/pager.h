@@ -1,0 +1,141 @@
+/*
+ * pager.h - the page file and its buffer pool.
+ *
+ * The pager caches pages in a fixed number of frames, tracks the pages a
+ * write transaction changes (keeping a before-image of each, so the change
+ * can be logged as a byte diff or rolled back), and writes dirty pages back
+ * only after the log is durable up to their LSN (rule 1 of DESIGN.md),
+ * through the doublewrite area in torn-page mode dwb.
+ *
+ * Locking: the pool's own mutex protects frames, pins and the page table.
+ * Page contents are protected by the caller: one writer at a time (the
+ * engine's writer lock and the tree lock held for writing) while readers
+ * hold the tree lock for reading.  A pinned frame is never evicted.
+ *
+ * Write transactions: between pg_txn_begin and pg_txn_finish/pg_txn_abort,
+ * the single writer may call pg_write/pg_get_write/pg_alloc/pg_free and the
+ * meta setters.  Every page made writable stays pinned until the end of the
+ * transaction.
+ */
+#ifndef CL_PAGER_H
+#define CL_PAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crashlab.h"
+#include "page_format.h"
+
+typedef struct pager pager;
+typedef struct pg_frame pg_frame;
+
+/* A pinned page.  data is page_size bytes; bytes [0, PG_HDR_SIZE) belong to
+ * the pager, except the type byte at PG_OFF_TYPE and bytes 17..23, which the
+ * page's owner may use. */
+typedef struct pg_page {
+    uint8_t *data;
+    uint32_t pgno;
+    pg_frame *frame;
+} pg_page;
+
+/* Called before a dirty page is written: make the log durable up to lsn
+ * (an end LSN).  Returns 0 or an error. */
+typedef int (*pg_wal_flush_fn)(void *ctx, uint64_t lsn);
+
+typedef struct pager_config {
+    const cl_io *io;
+    const char *path;     /* the page file */
+    const char *dwb_path; /* the doublewrite file (used in CL_TORN_DWB) */
+    uint32_t page_size;   /* bytes */
+    uint64_t salt;        /* database salt: seeds every page CRC */
+    uint32_t frames;      /* buffer pool capacity in pages (>= 64) */
+    cl_torn_mode torn;
+    pg_wal_flush_fn wal_flush; /* NULL: no log (tests) */
+    void *wal_ctx;
+} pager_config;
+
+/* Per-pager counters (copied into cl_stats). */
+typedef struct pager_stats {
+    uint64_t page_reads, page_writes, page_syncs, dwb_writes;
+    uint64_t hits, misses, evictions, fpi_records;
+} pager_stats;
+
+/* Open the page file (which must exist).  OUT: *out. */
+int pager_open(const pager_config *cfg, pager **out);
+/* Close the file and free the pool, discarding dirty pages (write them
+ * first with pager_flush_all if they matter). */
+void pager_close(pager *p);
+
+uint32_t pg_page_size(const pager *p);
+
+/* --- reading (any thread, under the tree lock) ------------------------ */
+
+/* Pin page pgno and return it.  A page that fails validation (rule P2 of
+ * page_format.h) gives CL_ECORRUPT naming the page; a page at or past
+ * npages gives CL_ECORRUPT too. */
+int pg_get(pager *p, uint32_t pgno, pg_page *out);
+/* Unpin.  Safe on a zeroed pg_page (does nothing). */
+void pg_release(pager *p, pg_page *pg);
+
+/* Meta fields. */
+uint32_t pg_root(pager *p);
+uint32_t pg_npages(pager *p);
+uint64_t pg_nfree(pager *p);
+uint64_t pg_nkeys(pager *p);
+uint32_t pg_free_head(pager *p);
+
+/* --- writing (the single writer, inside a transaction) ---------------- */
+
+void pg_txn_begin(pager *p);
+/* Make a pinned page writable: saves its before-image.  Call before
+ * changing any byte of it. */
+int pg_write(pager *p, pg_page *pg);
+/* pg_get + pg_write. */
+int pg_get_write(pager *p, uint32_t pgno, pg_page *out);
+/* A new page (from the free list, or past the end): all bytes from
+ * PG_OFF_TYPE on are zero except the type byte; writable and pinned. */
+int pg_alloc(pager *p, uint8_t type, pg_page *out);
+/* Put a page on the free list.  pg must be pinned; the pin is released. */
+int pg_free(pager *p, pg_page *pg);
+int pg_set_root(pager *p, uint32_t root);
+int pg_nkeys_add(pager *p, int64_t delta);
+
+/* Encode the transaction's page changes as the payload of a log record
+ * (format in wal_writer.c): for each page changed, a full image, an init
+ * (a diff against a blank page) or a diff against the before-image.
+ * ckpt_lsn is the LSN of the last checkpoint: in torn mode fpw, a page
+ * whose LSN is not newer than it is logged whole.  The payload is valid
+ * until the next pager call.  OUT: *payload, *len (0 if nothing changed). */
+int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
+                  size_t *len);
+/* The transaction's record is in the log, ending at lsn: stamp the changed
+ * pages with lsn, mark them dirty, unpin them. */
+void pg_txn_finish(pager *p, uint64_t lsn);
+/* Undo every change of the transaction (restore before-images). */
+void pg_txn_abort(pager *p);
+/* Pages made writable so far in the current transaction. */
+size_t pg_txn_pages(const pager *p);
+
+/* --- write-back, checkpoint, recovery --------------------------------- */
+
+/* Write every dirty page (keeping rule 1), then fsync the page file. */
+int pager_flush_all(pager *p);
+/* Initialise a new database's meta page (in the current transaction). */
+int pager_format(pager *p);
+/* Apply one page change of a log record ending at lsn (recovery).  ops
+ * points at one page entry of a transaction payload; OUT: *used bytes
+ * consumed, *applied 1 if applied (0 if the page was already newer),
+ * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
+int pager_replay_entry(pager *p, const uint8_t *ops, size_t len,
+                       uint64_t lsn, size_t *used, int *applied,
+                       int *repaired);
+/* Restore torn or stale pages from the doublewrite file (recovery, before
+ * replay).  OUT: *restored pages written back. */
+int pager_dwb_restore(pager *p, uint64_t *restored);
+/* Highest LSN seen on a page loaded from disk since open. */
+uint64_t pager_max_disk_lsn(const pager *p);
+
+void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
+                     uint64_t *dirty_pages);
+
+#endif
