@@ -25,9 +25,10 @@
 /* Flags for cl_io.open. */
 #define CL_IO_RDONLY 0x0 /* open for reading only */
 #define CL_IO_RDWR 0x1   /* open for reading and writing */
-#define CL_IO_CREATE 0x2 /* create the file if it does not exist (mode 0644)   \
-                          */
-#define CL_IO_EXCL 0x4   /* with CL_IO_CREATE: fail with EEXIST if it exists */
+#define CL_IO_CREATE                                                           \
+    0x2                /* create the file if it does not exist (mode 0644)     \
+                        */
+#define CL_IO_EXCL 0x4 /* with CL_IO_CREATE: fail with EEXIST if it exists */
 
 typedef struct cl_io {
     void *ctx; /* passed as the first argument of every call */

@@ -104,6 +104,9 @@ typedef struct cl_options {
                                   64 MiB; CL_CHECKPOINT_NEVER disables */
     uint64_t segment_bytes;    /* log segment roll size, default 16 MiB */
     int no_create;             /* nonzero: fail with ENOENT if missing */
+    uint64_t create_salt;      /* salt of a database created by this open
+                                  (0: random); fixing it makes the files
+                                  byte-for-byte reproducible */
     const cl_io *io;           /* NULL: cl_io_posix() */
 } cl_options;
 

@@ -44,6 +44,7 @@ typedef int (*pg_wal_flush_fn)(void *ctx, uint64_t lsn);
 
 typedef struct pager_config {
     const cl_io *io;
+    const char *dir;      /* the database directory (for dirsync) */
     const char *path;     /* the page file */
     const char *dwb_path; /* the doublewrite file (used in CL_TORN_DWB) */
     uint32_t page_size;   /* bytes */
@@ -67,6 +68,8 @@ int pager_open(const pager_config *cfg, pager **out);
 void pager_close(pager *p);
 
 uint32_t pg_page_size(const pager *p);
+/* The page file's fd (for the superblock, which is not a pooled page). */
+int pager_fd(const pager *p);
 
 /* --- reading (any thread, under the tree lock) ------------------------ */
 
@@ -122,13 +125,18 @@ size_t pg_txn_pages(const pager *p);
 int pager_flush_all(pager *p);
 /* Initialise a new database's meta page (in the current transaction). */
 int pager_format(pager *p);
+/* Load and pin the meta page (after recovery, or after pager_format):
+ * CL_ECORRUPT if page 1 is not a valid meta page.  The meta accessors and
+ * pg_get need it. */
+int pager_load_meta(pager *p);
+/* Recovery: page numbers in replayed records must be below limit. */
+void pager_set_replay_limit(pager *p, uint64_t limit);
 /* Apply one page change of a log record ending at lsn (recovery).  ops
  * points at one page entry of a transaction payload; OUT: *used bytes
  * consumed, *applied 1 if applied (0 if the page was already newer),
  * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
-int pager_replay_entry(pager *p, const uint8_t *ops, size_t len,
-                       uint64_t lsn, size_t *used, int *applied,
-                       int *repaired);
+int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
+                       size_t *used, int *applied, int *repaired);
 /* Restore torn or stale pages from the doublewrite file (recovery, before
  * replay).  OUT: *restored pages written back. */
 int pager_dwb_restore(pager *p, uint64_t *restored);

@@ -1,0 +1,1162 @@
+/*
+ * pager.c - the page file, the buffer pool, transaction page tracking and
+ * write-back (rule 1), the doublewrite area, and page-level redo.
+ *
+ * Divisions:
+ *   frames and the page table     lookup, load, clock eviction
+ *   write-back                    rule 1, doublewrite batches
+ *   transactions                  before-images, encode, finish, abort
+ *   the meta page and free list   allocation
+ *   recovery                      replaying page entries, dwb restore
+ *
+ * Transaction payload (the body of a TXN log record; the record framing is
+ * in wal_format.h).  All integers little-endian.
+ *
+ *   offset size field
+ *        0    4 count     number of page entries that follow
+ *   then count entries, each:
+ *        0    4 pgno      page changed (>= 1)
+ *        4    1 kind      PGE_FULL, PGE_INIT or PGE_DIFF
+ *        5    1 -         zero
+ *        6    2 nranges   ranges that follow (0 for PGE_FULL)
+ *        8      PGE_FULL: page_size - 16 bytes, the page's bytes [16, size)
+ *               PGE_INIT, PGE_DIFF: nranges ranges, each
+ *                 0  2 off   byte offset in the page, >= 16
+ *                 2  2 len   bytes, >= 1, off + len <= page_size
+ *                 4    len bytes of new content
+ *
+ * Applying an entry to a page whose LSN is older than the record's end LSN
+ * (otherwise it is skipped: replay is idempotent):
+ *   PGE_FULL  the page becomes the image (whatever was on disk, torn or not);
+ *   PGE_INIT  the page becomes zero from byte 16 on, then the ranges are
+ *             copied in (a page newly allocated or freed: its content does
+ *             not depend on what was there);
+ *   PGE_DIFF  the ranges are copied over the page's previous version, which
+ *             therefore must be intact: a torn page here is corruption
+ *             (torn-page protection none), as is a blank page.
+ * Then the page's LSN becomes the record's end LSN.
+ *
+ * Crash reasoning for torn pages: a page is written to the page file only
+ * when it is dirty, i.e. changed since the last checkpoint.  In mode fpw its
+ * first change after the checkpoint is logged PGE_FULL (or PGE_INIT), and
+ * replay starts at that checkpoint, so a torn write of it is always followed
+ * in the log by a complete image.  In mode dwb every page write first goes
+ * to the doublewrite file, which is synced before the page file is touched,
+ * and is not reused before the page file is synced: a torn page always has
+ * an intact copy there.
+ */
+#include "pager.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "errors.h"
+#include "page.h"
+
+#define PGE_FULL 1
+#define PGE_INIT 2
+#define PGE_DIFF 3
+#define PGE_HDR 8
+#define PGE_RANGE_HDR 4
+#define PG_DIFF_GAP 8     /* merge ranges separated by fewer equal bytes */
+#define PG_DWB_SLOTS 64   /* pages in the doublewrite area */
+#define PG_FLUSH_BATCH 32 /* dirty pages written together on eviction */
+
+struct pg_frame {
+    uint8_t *data;   /* page_size bytes */
+    uint8_t *before; /* before-image while in a transaction */
+    pg_frame *hnext; /* page table chain */
+    uint32_t pgno;
+    uint32_t pins;
+    uint8_t in_use;       /* holds page pgno */
+    uint8_t dirty;        /* changed since written to the page file */
+    uint8_t ref;          /* clock reference bit */
+    uint8_t bad;          /* content failed validation (recovery only) */
+    uint8_t in_txn;       /* made writable by the current transaction */
+    uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
+    uint8_t before_dirty; /* dirty before the transaction */
+};
+
+struct pager {
+    const cl_io *io;
+    char *dir, *path, *dwb_path;
+    int fd, dwb_fd;
+    uint32_t page_size;
+    uint32_t crc_seed;
+    cl_torn_mode torn;
+    pg_wal_flush_fn wal_flush;
+    void *wal_ctx;
+
+    pthread_mutex_t mu;
+    pg_frame *frames;
+    uint32_t nframes, nused, hand;
+    uint8_t *arena;
+    pg_frame **buckets;
+    uint32_t nbuckets; /* power of two */
+    pg_frame *meta;    /* page 1, pinned for the pager's life */
+
+    int txn_active;
+    pg_frame **txn;
+    size_t ntxn, captxn;
+    uint8_t **spare; /* free before-image buffers */
+    size_t nspare, capspare;
+    uint8_t *enc; /* encoded payload */
+    size_t enclen, enccap;
+
+    uint32_t dwb_next; /* next free doublewrite slot */
+    uint8_t *iobuf;    /* PG_DWB_SLOTS pages, for doublewrite batches */
+    uint8_t *zero;     /* one page of zeros */
+
+    uint64_t replay_limit;
+    uint64_t max_disk_lsn;
+    pager_stats st;
+};
+
+static inline uint64_t pg_lsn_of(const uint8_t *data)
+{
+    return get_le64(data + PG_OFF_LSN);
+}
+
+/* ---------------------------------------------------------------------- */
+/* frames and the page table                                              */
+/* ---------------------------------------------------------------------- */
+
+static inline uint32_t pg_hash(const pager *p, uint32_t pgno)
+{
+    return (pgno * 2654435761u) & (p->nbuckets - 1);
+}
+
+static pg_frame *pg_lookup(pager *p, uint32_t pgno)
+{
+    pg_frame *f = p->buckets[pg_hash(p, pgno)];
+
+    while (f != NULL && f->pgno != pgno)
+        f = f->hnext;
+    return f;
+}
+
+static void pg_table_insert(pager *p, pg_frame *f)
+{
+    uint32_t h = pg_hash(p, f->pgno);
+
+    f->hnext = p->buckets[h];
+    p->buckets[h] = f;
+}
+
+static void pg_table_remove(pager *p, pg_frame *f)
+{
+    pg_frame **pp = &p->buckets[pg_hash(p, f->pgno)];
+
+    while (*pp != NULL && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp == f)
+        *pp = f->hnext;
+    f->hnext = NULL;
+}
+
+static int pg_flush_batch(pager *p, pg_frame **fr, size_t n);
+
+/* Find a frame for a new page: an unused one, else the clock's victim,
+ * written back first if dirty (with up to PG_FLUSH_BATCH other dirty
+ * unpinned frames, to amortise the log sync and the doublewrite fsync).
+ * Caller holds p->mu.  OUT: *out, removed from the page table. */
+static int pg_victim(pager *p, pg_frame **out)
+{
+    pg_frame *f = NULL;
+    int rc;
+
+    if (p->nused < p->nframes) {
+        f = &p->frames[p->nused++];
+        *out = f;
+        return 0;
+    }
+    for (uint32_t i = 0; i < 3 * p->nframes; i++) {
+        pg_frame *c = &p->frames[p->hand];
+        p->hand = (p->hand + 1) % p->nframes;
+        if (c->pins > 0)
+            continue;
+        if (c->ref) {
+            c->ref = 0;
+            continue;
+        }
+        f = c;
+        break;
+    }
+    if (f == NULL)
+        return err_set(CL_ENOMEM,
+                       "buffer pool exhausted: all %u frames are pinned "
+                       "(a transaction larger than the pool?)",
+                       p->nframes);
+    if (f->dirty) {
+        pg_frame *batch[PG_FLUSH_BATCH];
+        size_t n = 0;
+        batch[n++] = f;
+        for (uint32_t i = 0; i < p->nframes && n < PG_FLUSH_BATCH; i++) {
+            pg_frame *c = &p->frames[(p->hand + i) % p->nframes];
+            if (c != f && c->in_use && c->dirty && c->pins == 0)
+                batch[n++] = c;
+        }
+        if ((rc = pg_flush_batch(p, batch, n)) != 0)
+            return rc;
+    }
+    if (f->in_use)
+        pg_table_remove(p, f);
+    f->in_use = 0;
+    p->st.evictions++;
+    *out = f;
+    return 0;
+}
+
+/* Read page pgno from the page file into buf (zero past the end of file).
+ * OUT: *state (enum page_state), why for PAGE_BAD. */
+static int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state,
+                        char *why, size_t whylen)
+{
+    size_t got = 0;
+    int rc;
+
+    rc = p->io->pread(p->io->ctx, p->fd, buf, p->page_size,
+                      (uint64_t)pgno * p->page_size, &got);
+    if (rc != 0)
+        return err_set(rc, "%s: read of page %u failed", p->path, pgno);
+    if (got < p->page_size)
+        memset(buf + got, 0, p->page_size - got);
+    p->st.page_reads++;
+    *state = page_verify(buf, p->page_size, pgno, p->crc_seed, why, whylen);
+    if (*state == PAGE_OK && pg_lsn_of(buf) > p->max_disk_lsn)
+        p->max_disk_lsn = pg_lsn_of(buf);
+    return 0;
+}
+
+enum { PG_FETCH_VERIFY, PG_FETCH_RAW, PG_FETCH_NEW };
+
+/* Pin page pgno into a frame.  VERIFY: a bad page is CL_ECORRUPT.  RAW: a
+ * bad page is returned with f->bad set.  NEW: the page is past the end of
+ * the database: its content is blank, nothing is read.  Caller holds
+ * p->mu. */
+static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
+{
+    pg_frame *f = pg_lookup(p, pgno);
+    char why[96] = "";
+    int rc, state = PAGE_BLANK;
+
+    if (f != NULL) {
+        if (f->bad && mode == PG_FETCH_VERIFY)
+            return err_set(CL_ECORRUPT, "%s: page %u is torn or corrupt",
+                           p->path, pgno);
+        if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn)
+            memset(f->data, 0, p->page_size);
+        f->pins++;
+        f->ref = 1;
+        p->st.hits++;
+        *out = f;
+        return 0;
+    }
+    p->st.misses++;
+    if ((rc = pg_victim(p, &f)) != 0)
+        return rc;
+    if (mode == PG_FETCH_NEW) {
+        memset(f->data, 0, p->page_size);
+    } else {
+        rc = pg_read_disk(p, pgno, f->data, &state, why, sizeof(why));
+        if (rc != 0)
+            return rc; /* f stays unused */
+        if (state == PAGE_BAD && mode == PG_FETCH_VERIFY)
+            return err_set(CL_ECORRUPT,
+                           "%s: page %u (offset %llu) is torn "
+                           "or corrupt: %s",
+                           p->path, pgno,
+                           (unsigned long long)pgno * p->page_size, why);
+    }
+    f->pgno = pgno;
+    f->in_use = 1;
+    f->pins = 1;
+    f->ref = 1;
+    f->dirty = 0;
+    f->bad = state == PAGE_BAD;
+    f->in_txn = 0;
+    f->txn_init = 0;
+    pg_table_insert(p, f);
+    *out = f;
+    return 0;
+}
+
+static int pg_fetch(pager *p, uint32_t pgno, int mode, pg_frame **out)
+{
+    int rc;
+
+    pthread_mutex_lock(&p->mu);
+    rc = pg_fetch_locked(p, pgno, mode, out);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void pg_unpin(pager *p, pg_frame *f)
+{
+    pthread_mutex_lock(&p->mu);
+    if (f->pins > 0)
+        f->pins--;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---------------------------------------------------------------------- */
+/* opening and closing                                                    */
+/* ---------------------------------------------------------------------- */
+
+int pager_open(const pager_config *cfg, pager **out)
+{
+    pager *p;
+    int rc;
+
+    if (cfg->page_size < PG_SIZE_MIN || cfg->page_size > PG_SIZE_MAX ||
+        (cfg->page_size & (cfg->page_size - 1)) != 0 || cfg->frames < 16)
+        return err_set(CL_EINVAL, "bad page size %u or pool of %u frames",
+                       cfg->page_size, cfg->frames);
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return CL_ENOMEM;
+    p->io = cfg->io;
+    p->fd = -1;
+    p->dwb_fd = -1;
+    p->page_size = cfg->page_size;
+    p->crc_seed = page_crc_seed(cfg->salt);
+    p->torn = cfg->torn;
+    p->wal_flush = cfg->wal_flush;
+    p->wal_ctx = cfg->wal_ctx;
+    p->nframes = cfg->frames;
+    p->replay_limit = UINT32_MAX;
+    pthread_mutex_init(&p->mu, NULL);
+    p->dir = strdup(cfg->dir ? cfg->dir : ".");
+    p->path = strdup(cfg->path);
+    p->dwb_path = strdup(cfg->dwb_path ? cfg->dwb_path : "");
+    for (p->nbuckets = 64; p->nbuckets < 2 * p->nframes; p->nbuckets *= 2)
+        ;
+    p->frames = calloc(p->nframes, sizeof(*p->frames));
+    p->buckets = calloc(p->nbuckets, sizeof(*p->buckets));
+    p->arena = malloc((size_t)p->nframes * p->page_size);
+    p->zero = calloc(1, p->page_size);
+    if (!p->dir || !p->path || !p->dwb_path || !p->frames || !p->buckets ||
+        !p->arena || !p->zero) {
+        rc = CL_ENOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < p->nframes; i++)
+        p->frames[i].data = p->arena + (size_t)i * p->page_size;
+    rc = p->io->open(p->io->ctx, p->path, CL_IO_RDWR, &p->fd);
+    if (rc != 0) {
+        err_set(rc, "%s: cannot open the page file", p->path);
+        goto fail;
+    }
+    *out = p;
+    return 0;
+fail:
+    pager_close(p);
+    return rc;
+}
+
+void pager_close(pager *p)
+{
+    if (p == NULL)
+        return;
+    if (p->fd >= 0)
+        p->io->close(p->io->ctx, p->fd);
+    if (p->dwb_fd >= 0)
+        p->io->close(p->io->ctx, p->dwb_fd);
+    if (p->frames)
+        for (uint32_t i = 0; i < p->nframes; i++)
+            free(p->frames[i].before);
+    for (size_t i = 0; i < p->nspare; i++)
+        free(p->spare[i]);
+    free(p->spare);
+    free(p->txn);
+    free(p->enc);
+    free(p->iobuf);
+    free(p->zero);
+    free(p->arena);
+    free(p->buckets);
+    free(p->frames);
+    free(p->dir);
+    free(p->path);
+    free(p->dwb_path);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+uint32_t pg_page_size(const pager *p)
+{
+    return p->page_size;
+}
+
+int pager_fd(const pager *p)
+{
+    return p->fd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* write-back                                                             */
+/* ---------------------------------------------------------------------- */
+
+/* Open (creating) the doublewrite file on first use.  A new file's
+ * directory entry is synced before anything relies on it. */
+static int pg_dwb_open(pager *p)
+{
+    int rc;
+
+    if (p->dwb_fd >= 0)
+        return 0;
+    if (p->iobuf == NULL &&
+        (p->iobuf = malloc((size_t)PG_DWB_SLOTS * p->page_size)) == NULL)
+        return CL_ENOMEM;
+    rc = p->io->open(p->io->ctx, p->dwb_path, CL_IO_RDWR | CL_IO_CREATE,
+                     &p->dwb_fd);
+    if (rc == 0)
+        rc = p->io->dirsync(p->io->ctx, p->dir);
+    if (rc != 0)
+        return err_set(rc, "%s: cannot create the doublewrite file",
+                       p->dwb_path);
+    return 0;
+}
+
+static int pg_cmp_frame(const void *a, const void *b)
+{
+    const pg_frame *x = *(pg_frame *const *)a, *y = *(pg_frame *const *)b;
+
+    return x->pgno < y->pgno ? -1 : x->pgno > y->pgno;
+}
+
+/* Write n dirty frames to the page file.  Caller holds p->mu, and none of
+ * the frames is in an open transaction.
+ *
+ * Recipe:
+ *   1. make the log durable up to the highest page LSN (rule 1);
+ *   2. seal each page (pgno, CRC);
+ *   3. dwb mode: if the doublewrite ring has no room, fsync the page file
+ *      (so the slots about to be reused protect nothing any more), copy the
+ *      pages into free slots with one write and fdatasync the doublewrite
+ *      file; only then
+ *   4. write the pages in place.
+ * The page file is not synced here; checkpoints do that. */
+static int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
+{
+    uint64_t max_lsn = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t l = pg_lsn_of(fr[i]->data);
+        if (l > max_lsn)
+            max_lsn = l;
+    }
+    if (p->wal_flush != NULL && (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
+        return rc;
+    qsort(fr, n, sizeof(*fr), pg_cmp_frame);
+    for (size_t i = 0; i < n; i++)
+        page_seal(fr[i]->data, p->page_size, fr[i]->pgno, p->crc_seed);
+    if (p->torn == CL_TORN_DWB) {
+        for (size_t done = 0; done < n;) {
+            size_t k = n - done;
+            if ((rc = pg_dwb_open(p)) != 0)
+                return rc;
+            if (k > PG_DWB_SLOTS)
+                k = PG_DWB_SLOTS;
+            if (p->dwb_next + k > PG_DWB_SLOTS) {
+                rc = p->io->fsync(p->io->ctx, p->fd);
+                if (rc != 0)
+                    return err_set(rc, "%s: fsync failed", p->path);
+                p->st.page_syncs++;
+                p->dwb_next = 0;
+            }
+            for (size_t i = 0; i < k; i++)
+                memcpy(p->iobuf + i * p->page_size, fr[done + i]->data,
+                       p->page_size);
+            rc =
+                p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
+                              (uint64_t)p->dwb_next * p->page_size);
+            if (rc == 0)
+                rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
+            if (rc != 0)
+                return err_set(rc, "%s: doublewrite failed", p->dwb_path);
+            p->dwb_next += (uint32_t)k;
+            p->st.dwb_writes += k;
+            for (size_t i = done; i < done + k; i++) {
+                rc = p->io->pwrite(p->io->ctx, p->fd, fr[i]->data, p->page_size,
+                                   (uint64_t)fr[i]->pgno * p->page_size);
+                if (rc != 0)
+                    return err_set(rc, "%s: write of page %u failed", p->path,
+                                   fr[i]->pgno);
+                fr[i]->dirty = 0;
+                p->st.page_writes++;
+            }
+            done += k;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = p->io->pwrite(p->io->ctx, p->fd, fr[i]->data, p->page_size,
+                           (uint64_t)fr[i]->pgno * p->page_size);
+        if (rc != 0)
+            return err_set(rc, "%s: write of page %u failed", p->path,
+                           fr[i]->pgno);
+        fr[i]->dirty = 0;
+        p->st.page_writes++;
+    }
+    return 0;
+}
+
+int pager_flush_all(pager *p)
+{
+    pg_frame **list = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&p->mu);
+    list = malloc((size_t)p->nused * sizeof(*list) + 1);
+    if (list == NULL) {
+        rc = CL_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < p->nused; i++)
+        if (p->frames[i].in_use && p->frames[i].dirty) {
+            if (p->frames[i].in_txn || p->frames[i].bad) {
+                rc = err_set(CL_EINVAL,
+                             "flush of page %u inside a "
+                             "transaction or with bad content",
+                             p->frames[i].pgno);
+                goto out;
+            }
+            list[n++] = &p->frames[i];
+        }
+    if (n > 0 && (rc = pg_flush_batch(p, list, n)) != 0)
+        goto out;
+    rc = p->io->fsync(p->io->ctx, p->fd);
+    if (rc != 0) {
+        err_set(rc, "%s: fsync failed", p->path);
+        goto out;
+    }
+    p->st.page_syncs++;
+    p->dwb_next = 0; /* every in-place write is durable: slots are free */
+out:
+    pthread_mutex_unlock(&p->mu);
+    free(list);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* reading                                                                */
+/* ---------------------------------------------------------------------- */
+
+uint32_t pg_npages(pager *p)
+{
+    return get_le32(p->meta->data + PG_META_OFF_NPAGES);
+}
+
+uint32_t pg_root(pager *p)
+{
+    return get_le32(p->meta->data + PG_META_OFF_ROOT);
+}
+
+uint32_t pg_free_head(pager *p)
+{
+    return get_le32(p->meta->data + PG_META_OFF_FREE);
+}
+
+uint64_t pg_nfree(pager *p)
+{
+    return get_le64(p->meta->data + PG_META_OFF_NFREE);
+}
+
+uint64_t pg_nkeys(pager *p)
+{
+    return get_le64(p->meta->data + PG_META_OFF_NKEYS);
+}
+
+int pg_get(pager *p, uint32_t pgno, pg_page *out)
+{
+    pg_frame *f;
+    int rc;
+
+    if (pgno < PG_META || pgno >= pg_npages(p))
+        return err_set(CL_ECORRUPT, "%s: reference to page %u outside 1..%u",
+                       p->path, pgno, pg_npages(p) - 1);
+    if ((rc = pg_fetch(p, pgno, PG_FETCH_VERIFY, &f)) != 0)
+        return rc;
+    out->data = f->data;
+    out->pgno = pgno;
+    out->frame = f;
+    return 0;
+}
+
+void pg_release(pager *p, pg_page *pg)
+{
+    if (pg->frame != NULL)
+        pg_unpin(p, pg->frame);
+    pg->frame = NULL;
+    pg->data = NULL;
+}
+
+int pager_load_meta(pager *p)
+{
+    pg_frame *f;
+    int rc;
+
+    if (p->meta != NULL)
+        return 0;
+    if ((rc = pg_fetch(p, PG_META, PG_FETCH_VERIFY, &f)) != 0)
+        return rc;
+    if (f->data[PG_OFF_TYPE] != PG_TYPE_META ||
+        get_le32(f->data + PG_META_OFF_MAGIC) != PG_META_MAGIC ||
+        get_le32(f->data + PG_META_OFF_NPAGES) < PG_FIRST_DATA) {
+        pg_unpin(p, f);
+        return err_set(CL_ECORRUPT, "%s: page 1 is not a valid meta page",
+                       p->path);
+    }
+    p->meta = f; /* the pin is kept */
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* transactions                                                           */
+/* ---------------------------------------------------------------------- */
+
+void pg_txn_begin(pager *p)
+{
+    p->txn_active = 1;
+    p->ntxn = 0;
+}
+
+size_t pg_txn_pages(const pager *p)
+{
+    return p->ntxn;
+}
+
+static uint8_t *pg_spare_get(pager *p)
+{
+    if (p->nspare > 0)
+        return p->spare[--p->nspare];
+    return malloc(p->page_size);
+}
+
+static void pg_spare_put(pager *p, uint8_t *b)
+{
+    if (b == NULL)
+        return;
+    if (p->nspare == p->capspare) {
+        size_t cap = p->capspare ? 2 * p->capspare : 64;
+        uint8_t **s = realloc(p->spare, cap * sizeof(*s));
+        if (s == NULL) {
+            free(b);
+            return;
+        }
+        p->spare = s;
+        p->capspare = cap;
+    }
+    p->spare[p->nspare++] = b;
+}
+
+/* Enter frame f into the transaction (saving its before-image). */
+static int pg_txn_add(pager *p, pg_frame *f)
+{
+    if (!p->txn_active)
+        return err_set(CL_EINVAL, "page change outside a transaction");
+    if (f->in_txn)
+        return 0;
+    if (p->ntxn == p->captxn) {
+        size_t cap = p->captxn ? 2 * p->captxn : 64;
+        pg_frame **t = realloc(p->txn, cap * sizeof(*t));
+        if (t == NULL)
+            return CL_ENOMEM;
+        p->txn = t;
+        p->captxn = cap;
+    }
+    f->before = pg_spare_get(p);
+    if (f->before == NULL)
+        return CL_ENOMEM;
+    memcpy(f->before, f->data, p->page_size);
+    pthread_mutex_lock(&p->mu);
+    f->pins++; /* held until the transaction ends */
+    f->in_txn = 1;
+    f->txn_init = 0;
+    f->before_dirty = f->dirty;
+    pthread_mutex_unlock(&p->mu);
+    p->txn[p->ntxn++] = f;
+    return 0;
+}
+
+int pg_write(pager *p, pg_page *pg)
+{
+    return pg_txn_add(p, pg->frame);
+}
+
+int pg_get_write(pager *p, uint32_t pgno, pg_page *out)
+{
+    int rc = pg_get(p, pgno, out);
+
+    if (rc == 0 && (rc = pg_write(p, out)) != 0)
+        pg_release(p, out);
+    return rc;
+}
+
+/* Append bytes to the encode buffer. */
+static int pg_enc_reserve(pager *p, size_t more)
+{
+    if (p->enclen + more > p->enccap) {
+        size_t cap = p->enccap ? p->enccap : 4096;
+        uint8_t *e;
+        while (cap < p->enclen + more)
+            cap *= 2;
+        if ((e = realloc(p->enc, cap)) == NULL)
+            return CL_ENOMEM;
+        p->enc = e;
+        p->enccap = cap;
+    }
+    return 0;
+}
+
+/* Encode the ranges where cur differs from base (bytes [16, size)) after
+ * an entry header at p->enc + hdr.  Returns the number of ranges, or -1 if
+ * the encoding would not be smaller than a full image. */
+static int pg_encode_ranges(pager *p, const uint8_t *base, const uint8_t *cur,
+                            size_t hdr)
+{
+    uint32_t size = p->page_size, i = PG_LOG_OFF;
+    size_t limit = hdr + PGE_HDR + (size - PG_LOG_OFF);
+    int nr = 0;
+
+    while (i < size) {
+        uint32_t start, end, gap;
+        /* skip equal bytes, 8 at a time where aligned */
+        while (i < size && (i & 7) != 0 && base[i] == cur[i])
+            i++;
+        while (i + 8 <= size && memcmp(base + i, cur + i, 8) == 0)
+            i += 8;
+        while (i < size && base[i] == cur[i])
+            i++;
+        if (i >= size)
+            break;
+        start = i;
+        end = i;
+        /* extend while differences are closer than PG_DIFF_GAP */
+        for (gap = 0; i < size && gap < PG_DIFF_GAP; i++) {
+            if (base[i] != cur[i]) {
+                end = i + 1;
+                gap = 0;
+            } else {
+                gap++;
+            }
+        }
+        i = end;
+        if (p->enclen + PGE_RANGE_HDR + (end - start) >= limit)
+            return -1;
+        if (pg_enc_reserve(p, PGE_RANGE_HDR + (end - start)) != 0)
+            return -2;
+        put_le16(p->enc + p->enclen, (uint16_t)start);
+        put_le16(p->enc + p->enclen + 2, (uint16_t)(end - start));
+        memcpy(p->enc + p->enclen + PGE_RANGE_HDR, cur + start, end - start);
+        p->enclen += PGE_RANGE_HDR + (end - start);
+        nr++;
+    }
+    return nr;
+}
+
+int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
+                  size_t *len)
+{
+    uint32_t count = 0;
+    int rc;
+
+    p->enclen = 0;
+    if ((rc = pg_enc_reserve(p, 4)) != 0)
+        return rc;
+    p->enclen = 4;
+    for (size_t i = 0; i < p->ntxn; i++) {
+        pg_frame *f = p->txn[i];
+        size_t hdr = p->enclen;
+        const uint8_t *base;
+        uint8_t kind;
+        int nr = -1;
+
+        if (!f->txn_init && memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
+                                   p->page_size - PG_LOG_OFF) == 0)
+            continue; /* made writable but not changed */
+        if ((rc = pg_enc_reserve(p, PGE_HDR)) != 0)
+            return rc;
+        p->enclen += PGE_HDR;
+        if (f->txn_init) {
+            kind = PGE_INIT;
+            base = p->zero;
+        } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn) {
+            kind = PGE_FULL; /* first change since the checkpoint */
+            base = NULL;
+        } else {
+            kind = PGE_DIFF;
+            base = f->before;
+        }
+        if (base != NULL) {
+            nr = pg_encode_ranges(p, base, f->data, hdr);
+            if (nr == -2)
+                return CL_ENOMEM;
+            if (nr < 0) {
+                p->enclen = hdr + PGE_HDR; /* larger than an image */
+                kind = PGE_FULL;
+            }
+        }
+        if (kind == PGE_FULL) {
+            if ((rc = pg_enc_reserve(p, p->page_size - PG_LOG_OFF)) != 0)
+                return rc;
+            memcpy(p->enc + p->enclen, f->data + PG_LOG_OFF,
+                   p->page_size - PG_LOG_OFF);
+            p->enclen += p->page_size - PG_LOG_OFF;
+            nr = 0;
+            p->st.fpi_records++;
+        }
+        put_le32(p->enc + hdr, f->pgno);
+        p->enc[hdr + 4] = kind;
+        p->enc[hdr + 5] = 0;
+        put_le16(p->enc + hdr + 6, (uint16_t)nr);
+        count++;
+    }
+    put_le32(p->enc, count);
+    *payload = p->enc;
+    *len = count > 0 ? p->enclen : 0;
+    return 0;
+}
+
+void pg_txn_finish(pager *p, uint64_t lsn)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->ntxn; i++) {
+        pg_frame *f = p->txn[i];
+        int changed =
+            f->txn_init || memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
+                                  p->page_size - PG_LOG_OFF) != 0;
+        if (changed) {
+            put_le64(f->data + PG_OFF_LSN, lsn);
+            f->dirty = 1;
+        }
+        f->in_txn = 0;
+        f->txn_init = 0;
+        f->pins--;
+        pg_spare_put(p, f->before);
+        f->before = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    p->ntxn = 0;
+    p->txn_active = 0;
+}
+
+void pg_txn_abort(pager *p)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = p->ntxn; i-- > 0;) {
+        pg_frame *f = p->txn[i];
+        memcpy(f->data, f->before, p->page_size);
+        f->dirty = f->before_dirty;
+        f->in_txn = 0;
+        f->txn_init = 0;
+        f->pins--;
+        pg_spare_put(p, f->before);
+        f->before = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    p->ntxn = 0;
+    p->txn_active = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the meta page and the free list                                        */
+/* ---------------------------------------------------------------------- */
+
+static int pg_meta_write(pager *p)
+{
+    return pg_txn_add(p, p->meta);
+}
+
+int pg_set_root(pager *p, uint32_t root)
+{
+    int rc = pg_meta_write(p);
+
+    if (rc == 0)
+        put_le32(p->meta->data + PG_META_OFF_ROOT, root);
+    return rc;
+}
+
+int pg_nkeys_add(pager *p, int64_t delta)
+{
+    int rc = pg_meta_write(p);
+
+    if (rc == 0)
+        put_le64(p->meta->data + PG_META_OFF_NKEYS,
+                 pg_nkeys(p) + (uint64_t)delta);
+    return rc;
+}
+
+int pg_alloc(pager *p, uint8_t type, pg_page *out)
+{
+    uint32_t pgno = pg_free_head(p);
+    pg_frame *f;
+    int rc;
+
+    if ((rc = pg_meta_write(p)) != 0)
+        return rc;
+    if (pgno != 0) {
+        if (pgno < PG_FIRST_DATA || pgno >= pg_npages(p))
+            return err_set(CL_ECORRUPT, "%s: free list head %u out of range",
+                           p->path, pgno);
+        if ((rc = pg_fetch(p, pgno, PG_FETCH_VERIFY, &f)) != 0)
+            return rc;
+        if (f->data[PG_OFF_TYPE] != PG_TYPE_FREE) {
+            pg_unpin(p, f);
+            return err_set(CL_ECORRUPT,
+                           "%s: page %u is on the free list but has type %u",
+                           p->path, pgno, f->data[PG_OFF_TYPE]);
+        }
+        if ((rc = pg_txn_add(p, f)) != 0) {
+            pg_unpin(p, f);
+            return rc;
+        }
+        put_le32(p->meta->data + PG_META_OFF_FREE,
+                 get_le32(f->data + PG_FREE_OFF_NEXT));
+        put_le64(p->meta->data + PG_META_OFF_NFREE, pg_nfree(p) - 1);
+    } else {
+        pgno = pg_npages(p);
+        if (pgno == UINT32_MAX)
+            return err_set(ENOSPC, "%s: page numbers exhausted", p->path);
+        if ((rc = pg_fetch(p, pgno, PG_FETCH_NEW, &f)) != 0)
+            return rc;
+        if ((rc = pg_txn_add(p, f)) != 0) {
+            pg_unpin(p, f);
+            return rc;
+        }
+        put_le32(p->meta->data + PG_META_OFF_NPAGES, pgno + 1);
+    }
+    f->txn_init = 1;
+    memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
+    f->data[PG_OFF_TYPE] = type;
+    out->data = f->data;
+    out->pgno = pgno;
+    out->frame = f;
+    return 0;
+}
+
+int pg_free(pager *p, pg_page *pg)
+{
+    pg_frame *f = pg->frame;
+    int rc;
+
+    if ((rc = pg_txn_add(p, f)) != 0 || (rc = pg_meta_write(p)) != 0)
+        return rc;
+    f->txn_init = 1;
+    memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
+    f->data[PG_OFF_TYPE] = PG_TYPE_FREE;
+    put_le32(f->data + PG_FREE_OFF_NEXT, pg_free_head(p));
+    put_le32(p->meta->data + PG_META_OFF_FREE, pg->pgno);
+    put_le64(p->meta->data + PG_META_OFF_NFREE, pg_nfree(p) + 1);
+    pg_release(p, pg);
+    return 0;
+}
+
+int pager_format(pager *p)
+{
+    pg_frame *f;
+    int rc;
+
+    if ((rc = pg_fetch(p, PG_META, PG_FETCH_NEW, &f)) != 0)
+        return rc;
+    if ((rc = pg_txn_add(p, f)) != 0) {
+        pg_unpin(p, f);
+        return rc;
+    }
+    f->txn_init = 1;
+    memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
+    f->data[PG_OFF_TYPE] = PG_TYPE_META;
+    put_le32(f->data + PG_META_OFF_MAGIC, PG_META_MAGIC);
+    put_le32(f->data + PG_META_OFF_NPAGES, PG_FIRST_DATA);
+    p->meta = f; /* keeps the fetch pin */
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* recovery                                                               */
+/* ---------------------------------------------------------------------- */
+
+void pager_set_replay_limit(pager *p, uint64_t limit)
+{
+    p->replay_limit = limit;
+}
+
+uint64_t pager_max_disk_lsn(const pager *p)
+{
+    return p->max_disk_lsn;
+}
+
+int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
+                       size_t *used, int *applied, int *repaired)
+{
+    uint32_t pgno, nranges, size = p->page_size;
+    uint8_t kind;
+    size_t pos = PGE_HDR;
+    pg_frame *f;
+    int rc, was_bad;
+
+    if (len < PGE_HDR)
+        return err_set(CL_ECORRUPT, "page entry truncated");
+    pgno = get_le32(ops);
+    kind = ops[4];
+    nranges = get_le16(ops + 6);
+    if (pgno < PG_META || pgno >= p->replay_limit)
+        return err_set(CL_ECORRUPT, "page entry for page %u out of range",
+                       pgno);
+    /* Validate the whole entry before touching the page. */
+    if (kind == PGE_FULL) {
+        if (nranges != 0 || len - pos < size - PG_LOG_OFF)
+            return err_set(CL_ECORRUPT, "bad full-page entry for page %u",
+                           pgno);
+        pos += size - PG_LOG_OFF;
+    } else if (kind == PGE_INIT || kind == PGE_DIFF) {
+        for (uint32_t r = 0; r < nranges; r++) {
+            uint32_t off, rl;
+            if (len - pos < PGE_RANGE_HDR)
+                return err_set(CL_ECORRUPT, "page %u: range truncated", pgno);
+            off = get_le16(ops + pos);
+            rl = get_le16(ops + pos + 2);
+            if (off < PG_LOG_OFF || rl == 0 || off + rl > size ||
+                len - pos - PGE_RANGE_HDR < rl)
+                return err_set(CL_ECORRUPT,
+                               "page %u: bad range (offset %u, length %u)",
+                               pgno, off, rl);
+            pos += PGE_RANGE_HDR + rl;
+        }
+    } else {
+        return err_set(CL_ECORRUPT, "page %u: unknown entry kind %u", pgno,
+                       kind);
+    }
+    *used = pos;
+    *applied = 0;
+    *repaired = 0;
+
+    if ((rc = pg_fetch(p, pgno, PG_FETCH_RAW, &f)) != 0)
+        return rc;
+    was_bad = f->bad;
+    if (!was_bad && pg_lsn_of(f->data) >= lsn) {
+        pg_unpin(p, f); /* already has this change: replay is idempotent */
+        return 0;
+    }
+    if (kind == PGE_DIFF && was_bad) {
+        pg_unpin(p, f);
+        return err_set(CL_ECORRUPT,
+                       "%s: page %u (offset %llu) is torn or corrupt and the "
+                       "log holds no full image of it since the checkpoint "
+                       "(torn-page protection %s)",
+                       p->path, pgno, (unsigned long long)pgno * size,
+                       p->torn == CL_TORN_NONE  ? "none"
+                       : p->torn == CL_TORN_DWB ? "dwb"
+                                                : "fpw");
+    }
+    if (kind == PGE_DIFF && f->data[PG_OFF_TYPE] == PG_TYPE_BLANK) {
+        pg_unpin(p, f);
+        return err_set(CL_ECORRUPT,
+                       "%s: page %u is blank but the log changes it as a "
+                       "written page (lost page write?)",
+                       p->path, pgno);
+    }
+    if (kind == PGE_FULL) {
+        memcpy(f->data + PG_LOG_OFF, ops + PGE_HDR, size - PG_LOG_OFF);
+    } else {
+        if (kind == PGE_INIT)
+            memset(f->data + PG_LOG_OFF, 0, size - PG_LOG_OFF);
+        pos = PGE_HDR;
+        for (uint32_t r = 0; r < nranges; r++) {
+            uint32_t off = get_le16(ops + pos), rl = get_le16(ops + pos + 2);
+            memcpy(f->data + off, ops + pos + PGE_RANGE_HDR, rl);
+            pos += PGE_RANGE_HDR + rl;
+        }
+    }
+    put_le64(f->data + PG_OFF_LSN, lsn);
+    put_le32(f->data + PG_OFF_PGNO, pgno);
+    pthread_mutex_lock(&p->mu);
+    f->bad = 0;
+    f->dirty = 1;
+    f->pins--;
+    pthread_mutex_unlock(&p->mu);
+    *applied = 1;
+    *repaired = was_bad;
+    return 0;
+}
+
+int pager_dwb_restore(pager *p, uint64_t *restored)
+{
+    uint8_t *slot = NULL, *cur = NULL;
+    uint64_t size = 0, n = 0;
+    int fd = -1, rc;
+
+    *restored = 0;
+    rc = p->io->open(p->io->ctx, p->dwb_path, CL_IO_RDONLY, &fd);
+    if (rc == ENOENT)
+        return 0;
+    if (rc != 0)
+        return err_set(rc, "%s: cannot open", p->dwb_path);
+    slot = malloc(p->page_size);
+    cur = malloc(p->page_size);
+    if (slot == NULL || cur == NULL) {
+        rc = CL_ENOMEM;
+        goto out;
+    }
+    if ((rc = p->io->filesize(p->io->ctx, fd, &size)) != 0)
+        goto out;
+    for (uint64_t off = 0; off + p->page_size <= size; off += p->page_size) {
+        size_t got = 0;
+        uint32_t pgno;
+        int state;
+        char why[96];
+        rc = p->io->pread(p->io->ctx, fd, slot, p->page_size, off, &got);
+        if (rc != 0 || got < p->page_size)
+            break;
+        pgno = get_le32(slot + PG_OFF_PGNO);
+        /* A torn slot is harmless: its page was not yet written in place. */
+        if (pgno < PG_META || pgno >= p->replay_limit ||
+            page_verify(slot, p->page_size, pgno, p->crc_seed, NULL, 0) !=
+                PAGE_OK)
+            continue;
+        if ((rc = pg_read_disk(p, pgno, cur, &state, why, sizeof(why))) != 0)
+            goto out;
+        if (state == PAGE_OK && pg_lsn_of(cur) >= pg_lsn_of(slot))
+            continue;
+        rc = p->io->pwrite(p->io->ctx, p->fd, slot, p->page_size,
+                           (uint64_t)pgno * p->page_size);
+        if (rc != 0) {
+            err_set(rc, "%s: restoring page %u failed", p->path, pgno);
+            goto out;
+        }
+        if (pg_lsn_of(slot) > p->max_disk_lsn)
+            p->max_disk_lsn = pg_lsn_of(slot);
+        n++;
+    }
+    rc = 0;
+    if (n > 0) {
+        rc = p->io->fsync(p->io->ctx, p->fd);
+        if (rc != 0)
+            err_set(rc, "%s: fsync failed", p->path);
+    }
+    *restored = n;
+out:
+    free(slot);
+    free(cur);
+    p->io->close(p->io->ctx, fd);
+    return rc;
+}
+
+void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
+                     uint64_t *dirty_pages)
+{
+    uint64_t dirty = 0;
+
+    pthread_mutex_lock(&p->mu);
+    *st = p->st;
+    for (uint32_t i = 0; i < p->nused; i++)
+        dirty += p->frames[i].in_use && p->frames[i].dirty;
+    pthread_mutex_unlock(&p->mu);
+    *pool_pages = p->nframes;
+    *dirty_pages = dirty;
+}

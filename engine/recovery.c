@@ -1,0 +1,338 @@
+/*
+ * recovery.c - bringing a database back to its last committed state at
+ * open (rule 5 of DESIGN.md).
+ *
+ * Recipe:
+ *   1. read the superblock: the newest valid slot names the checkpoint LSN
+ *      and the segment that starts there;
+ *   2. restore torn or stale pages from the doublewrite file, if there is
+ *      one (fsync the page file if anything was restored);
+ *   3. replay the log from the checkpoint, segment by segment: each segment
+ *      is read whole and fdatasynced before its records are applied, so that
+ *      pages recovery writes back (pool pressure) never get ahead of the log
+ *      on disk (rule 1); a page change applies only if the page's LSN is
+ *      older than the record's end LSN (idempotent);
+ *   4. at the first invalid record that nothing durable follows (see
+ *      wal_reader.c R7/R8), the log ends: cut the file there (ftruncate,
+ *      fdatasync) and remove any segment after it (directory fsync);
+ *   5. remove the segments before the checkpoint's that an interrupted
+ *      checkpoint left (the superblock names their range);
+ *   6. check that no page read from disk claims an LSN past the end of the
+ *      log (that would mean a page was written before its log record was
+ *      durable: rule 1 broken, and the log cannot repair it);
+ *   7. load the meta page and open the log for appending at its end.
+ * Every step is redone identically if recovery itself is interrupted: steps
+ * 2, 4 and 5 only write what a complete run writes, and replay only changes
+ * pages in memory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coding.h"
+#include "db.h"
+#include "errors.h"
+
+static uint64_t rec_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Read a whole file.  OUT: *buf (malloc'd), *len. */
+static int rec_read_file(const cl_io *io, int fd, const char *path,
+                         uint8_t **buf, uint64_t *len)
+{
+    uint64_t size = 0;
+    size_t got = 0;
+    uint8_t *b;
+    int rc;
+
+    if ((rc = io->filesize(io->ctx, fd, &size)) != 0)
+        return err_set(rc, "%s: cannot stat", path);
+    b = malloc(size > 0 ? size : 1);
+    if (b == NULL)
+        return err_set(CL_ENOMEM, "%s: no memory for %llu bytes", path,
+                       (unsigned long long)size);
+    if (size > 0 && (rc = io->pread(io->ctx, fd, b, size, 0, &got)) != 0) {
+        free(b);
+        return err_set(rc, "%s: read failed", path);
+    }
+    *buf = b;
+    *len = size > 0 ? got : 0;
+    return 0;
+}
+
+/* Apply one TXN record's payload. */
+static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
+{
+    const uint8_t *p = r->data;
+    size_t left = r->len, used;
+    uint32_t count;
+    int rc, applied, repaired;
+
+    if (left < 4)
+        return err_set(CL_ECORRUPT, "%s: offset %llu: empty transaction", path,
+                       (unsigned long long)r->offset);
+    count = get_le32(p);
+    p += 4;
+    left -= 4;
+    for (uint32_t i = 0; i < count; i++) {
+        rc = pager_replay_entry(db->pg, p, left, r->end_lsn, &used, &applied,
+                                &repaired);
+        if (rc != 0) {
+            char detail[512];
+            snprintf(detail, sizeof(detail), "%s", cl_errdetail());
+            return err_set(rc, "%s: record at offset %llu (LSN %llu): %s", path,
+                           (unsigned long long)r->offset,
+                           (unsigned long long)r->lsn, detail);
+        }
+        p += used;
+        left -= used;
+        db->rec.pages_applied += (uint64_t)applied;
+        db->rec.pages_repaired_fpi += (uint64_t)repaired;
+    }
+    if (left != 0)
+        return err_set(CL_ECORRUPT,
+                       "%s: record at offset %llu has %zu stray bytes", path,
+                       (unsigned long long)r->offset, left);
+    return 0;
+}
+
+/* 1 if the file exists (it can be opened). */
+static int rec_exists(const cl_io *io, const char *path)
+{
+    int fd, rc = io->open(io->ctx, path, CL_IO_RDONLY, &fd);
+
+    if (rc == 0)
+        io->close(io->ctx, fd);
+    return rc != ENOENT;
+}
+
+static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
+                      uint64_t *end_off, uint64_t *end_lsn)
+{
+    const cl_io *io = db->io;
+    uint64_t segno = db->sb.ckpt_segno, expect = db->sb.ckpt_lsn;
+    uint64_t limit;
+    uint64_t file_pages = 0;
+    char path[4096], why[256];
+    int rc = 0, fd = -1;
+    uint8_t *buf = NULL;
+
+    if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_pages)) != 0)
+        return err_set(rc, "%s: cannot stat", db->pages_path);
+    limit = file_pages / db->sb.page_size + 16;
+    *last_segno = 0;
+    for (;; segno++) {
+        uint64_t len = 0;
+        wal_seg_hdr hdr;
+        wal_cursor cur;
+        wal_record r;
+        enum wal_next nx;
+
+        wal_seg_path(path, sizeof(path), db->dir, segno);
+        rc = io->open(io->ctx, path, CL_IO_RDWR, &fd);
+        if (rc == ENOENT && segno != db->sb.ckpt_segno) {
+            char next[4096];
+            /* The log ends with the previous segment.  A segment's
+             * directory entry is synced before the next one is created, so
+             * a later segment beyond a missing one is damage. */
+            fd = -1;
+            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
+            if (rec_exists(io, next))
+                return err_set(CL_ECORRUPT,
+                               "%s: missing, but a later segment exists", path);
+            rc = 0;
+            break;
+        }
+        if (rc != 0) {
+            fd = -1;
+            if (rc == ENOENT)
+                return err_set(CL_ECORRUPT,
+                               "%s: missing: the checkpoint's log segment",
+                               path);
+            return err_set(rc, "%s: cannot open", path);
+        }
+        if ((rc = rec_read_file(io, fd, path, &buf, &len)) != 0)
+            goto out;
+        if ((rc = io->fdatasync(io->ctx, fd)) != 0) {
+            err_set(rc, "%s: fdatasync failed", path);
+            goto out;
+        }
+        db->rec.segments++;
+        db->rec.bytes += len;
+        if (wal_seg_decode(buf, len, segno, db->sb.salt, &hdr, why,
+                           sizeof(why)) != 0) {
+            char next[4096];
+            /* A segment is created only after the previous one is synced,
+             * and its header is synced before any record is written to it:
+             * an invalid header can only be a segment whose creation was
+             * cut short, which must then be the last one. */
+            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
+            if (segno == db->sb.ckpt_segno || rec_exists(io, next)) {
+                rc = err_set(CL_ECORRUPT, "%s: offset 0: %s", path, why);
+                goto out;
+            }
+            io->close(io->ctx, fd);
+            fd = -1;
+            free(buf);
+            buf = NULL;
+            rc = io->unlink(io->ctx, path);
+            if (rc == 0)
+                rc = io->dirsync(io->ctx, db->dir);
+            if (rc != 0) {
+                err_set(rc, "%s: cannot remove a half-created segment", path);
+                goto out;
+            }
+            break;
+        }
+        if (hdr.start_lsn != expect) {
+            rc = err_set(CL_ECORRUPT,
+                         "%s: segment starts at LSN %llu but the log before "
+                         "it ends at %llu",
+                         path, (unsigned long long)hdr.start_lsn,
+                         (unsigned long long)expect);
+            goto out;
+        }
+        limit += len / 8;
+        pager_set_replay_limit(db->pg, limit);
+        wal_cursor_init(&cur, buf, len, &hdr);
+        why[0] = '\0';
+        while ((nx = wal_cursor_next(&cur, &r, why, sizeof(why))) ==
+               WAL_NEXT_RECORD) {
+            if ((rc = rec_apply_txn(db, &r, path)) != 0)
+                goto out;
+            db->rec.records++;
+        }
+        *last_segno = segno;
+        *last_start = hdr.start_lsn;
+        *end_off = cur.off;
+        *end_lsn = hdr.start_lsn + (cur.off - WAL_SEG_HDR_SIZE);
+        if (nx == WAL_NEXT_CORRUPT) {
+            rc = err_set(CL_ECORRUPT, "%s: offset %llu: %s", path,
+                         (unsigned long long)cur.off, why);
+            goto out;
+        }
+        if (nx == WAL_NEXT_TORN) {
+            char next[4096];
+            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
+            if (rec_exists(io, next)) {
+                rc = err_set(CL_ECORRUPT,
+                             "%s: offset %llu: %s, but the next segment "
+                             "exists, so this one had been synced",
+                             path, (unsigned long long)cur.off, why);
+                goto out;
+            }
+            /* Step 4: cut the torn tail. */
+            db->rec.tail_cut = 1;
+            snprintf(db->rec.tail_file, sizeof(db->rec.tail_file),
+                     WAL_SEG_NAME_FMT, (unsigned long long)segno);
+            db->rec.tail_offset = cur.off;
+            db->rec.tail_bytes = len - cur.off;
+            snprintf(db->rec.tail_reason, sizeof(db->rec.tail_reason), "%s",
+                     why);
+            rc = io->ftruncate(io->ctx, fd, cur.off);
+            if (rc == 0)
+                rc = io->fdatasync(io->ctx, fd);
+            if (rc != 0) {
+                err_set(rc, "%s: cannot cut the torn tail", path);
+                goto out;
+            }
+            break;
+        }
+        expect = *end_lsn;
+        io->close(io->ctx, fd);
+        fd = -1;
+        free(buf);
+        buf = NULL;
+    }
+out:
+    if (fd >= 0)
+        io->close(io->ctx, fd);
+    free(buf);
+    return rc;
+}
+
+int rec_run(cl_db *db)
+{
+    const cl_io *io = db->io;
+    uint64_t t0 = rec_now_us(), restored = 0, frames;
+    uint64_t last_segno = 0, last_start = 0, end_off = 0, end_lsn = 0;
+    pager_config pc;
+    int fd = -1, rc;
+
+    /* 1 */
+    rc = io->open(io->ctx, db->pages_path, CL_IO_RDONLY, &fd);
+    if (rc != 0)
+        return err_set(rc, "%s: cannot open", db->pages_path);
+    rc = sb_read(io, fd, db->pages_path, &db->sb);
+    io->close(io->ctx, fd);
+    if (rc != 0)
+        return rc;
+    frames = db->opt.pool_bytes / db->sb.page_size;
+    if (frames < 64)
+        frames = 64;
+    if (frames > UINT32_MAX / 2)
+        frames = UINT32_MAX / 2;
+    memset(&pc, 0, sizeof(pc));
+    pc.io = io;
+    pc.dir = db->dir;
+    pc.path = db->pages_path;
+    pc.dwb_path = db->dwb_path;
+    pc.page_size = db->sb.page_size;
+    pc.salt = db->sb.salt;
+    pc.frames = (uint32_t)frames;
+    pc.torn = db->opt.torn;
+    pc.wal_flush = db_wal_flush;
+    pc.wal_ctx = db;
+    if ((rc = pager_open(&pc, &db->pg)) != 0)
+        return rc;
+    db->wcfg.io = io;
+    db->wcfg.dir = db->dir;
+    db->wcfg.db_salt = db->sb.salt;
+    db->wcfg.segment_bytes = db->opt.segment_bytes;
+    db->rec.checkpoint_lsn = db->sb.ckpt_lsn;
+
+    /* 2 */
+    if ((rc = pager_dwb_restore(db->pg, &restored)) != 0)
+        return rc;
+    db->rec.pages_repaired_dwb = restored;
+
+    /* 3, 4 */
+    if ((rc = rec_replay(db, &last_segno, &last_start, &end_off, &end_lsn)) !=
+        0)
+        return rc;
+    /* Anything after the last segment is unreachable: a later segment
+     * exists only past a segment that ended cleanly (checked above), and a
+     * stale one cannot hold records newer than the end we found. */
+
+    /* 5 */
+    rc = wal_unlink_segments(&db->wcfg, db->sb.old_segno, db->sb.ckpt_segno);
+    if (rc != 0)
+        return rc;
+
+    /* 6 */
+    if (pager_max_disk_lsn(db->pg) > end_lsn)
+        return err_set(CL_ECORRUPT,
+                       "%s: a page has LSN %llu but the log ends at %llu: a "
+                       "page was written before its log record was durable",
+                       db->pages_path,
+                       (unsigned long long)pager_max_disk_lsn(db->pg),
+                       (unsigned long long)end_lsn);
+
+    /* 7 */
+    if ((rc = pager_load_meta(db->pg)) != 0)
+        return rc;
+    rc =
+        wal_open(&db->wcfg, last_segno, last_start, end_off, end_lsn, &db->log);
+    if (rc != 0)
+        return rc;
+    db->rec.end_lsn = end_lsn;
+    db->rec.usec = rec_now_us() - t0;
+    return 0;
+}
