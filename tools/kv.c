@@ -1,6 +1,403 @@
-/* kv - command-line client of the engine (placeholder until the engine lands).
+/*
+ * kv - command-line client of the crashlab engine.
+ *
+ * Usage: kv [-d DIR] [options] COMMAND [ARGS]   (kv --help for the list)
+ *
+ * Exit status: 0 success, 1 key not found, 2 usage error, 3 corruption
+ * detected, 4 I/O error, 5 database locked by another process, 6 invalid
+ * input (empty or oversized key or value), 7 any other engine error.
  */
-int main(void)
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crashlab.h"
+
+enum {
+    KV_OK = 0,
+    KV_NOTFOUND = 1,
+    KV_USAGE = 2,
+    KV_CORRUPT = 3,
+    KV_IO = 4,
+    KV_LOCKED = 5,
+    KV_INPUT = 6,
+    KV_OTHER = 7,
+};
+
+static const char *kv_usage_text =
+    "usage: kv [-d DIR] [options] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  set KEY VALUE          insert or replace KEY\n"
+    "  get KEY                print the value of KEY and a newline\n"
+    "  del KEY                delete KEY\n"
+    "  scan [--prefix P] [--start K] [--limit N]\n"
+    "                         print KEY<tab>VALUE lines in key order\n"
+    "  load [--count N] [--value-size B] [--prefix P] [--batch N]\n"
+    "                         write N keys P%012u (default: forever), for\n"
+    "                         crash demos: kill it and reopen\n"
+    "  check                  verify every page and the tree structure\n"
+    "  recover                open (recovering) and print the recovery report\n"
+    "  checkpoint             write a checkpoint\n"
+    "  stats                  print the engine's counters\n"
+    "\n"
+    "options:\n"
+    "  -d, --dir DIR          database directory (default $CRASHLAB_DB or\n"
+    "                         ./crashlab.db); created if missing\n"
+    "  --sync MODE            off | commit | group | periodic (default group)\n"
+    "  --torn-protection MODE none | fpw | dwb (default fpw)\n"
+    "  --page-size BYTES      page size of a new database (default 4096)\n"
+    "  --checkpoint-bytes N   automatic checkpoint interval (default 64 MiB)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "exit status: 0 ok, 1 not found, 2 usage, 3 corruption, 4 I/O error,\n"
+    "5 locked by another process, 6 invalid key or value, 7 other error\n";
+
+static int kv_exit_code(int rc)
 {
+    switch (rc) {
+    case 0:
+        return KV_OK;
+    case CL_ENOTFOUND:
+        return KV_NOTFOUND;
+    case CL_ECORRUPT:
+    case CL_EFORMAT:
+        return KV_CORRUPT;
+    case CL_ELOCKED:
+        return KV_LOCKED;
+    case CL_EINVAL:
+    case CL_ETOOBIG:
+        return KV_INPUT;
+    }
+    return rc > 0 ? KV_IO : KV_OTHER;
+}
+
+static int kv_fail(const char *what, int rc)
+{
+    const char *detail = cl_errdetail();
+
+    fprintf(stderr, "kv: %s: %s%s%s\n", what, cl_strerror(rc),
+            detail[0] ? ": " : "", detail);
+    return kv_exit_code(rc);
+}
+
+static int kv_usage(const char *msg)
+{
+    if (msg != NULL)
+        fprintf(stderr, "kv: %s\n", msg);
+    fputs(kv_usage_text, stderr);
+    return KV_USAGE;
+}
+
+static int kv_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return -1;
+    *out = v;
     return 0;
+}
+
+typedef struct kv_scan_ctx {
+    int err;
+} kv_scan_ctx;
+
+static int kv_print_entry(void *ctx, const void *k, size_t klen, const void *v,
+                          size_t vlen)
+{
+    kv_scan_ctx *c = ctx;
+
+    if (fwrite(k, 1, klen, stdout) != klen || putchar('\t') == EOF ||
+        fwrite(v, 1, vlen, stdout) != vlen || putchar('\n') == EOF) {
+        c->err = errno ? errno : EIO;
+        return 1;
+    }
+    return 0;
+}
+
+static int kv_cmd_scan(cl_db *db, int argc, char **argv)
+{
+    const char *prefix = NULL, *start = NULL;
+    uint64_t limit = 0;
+    kv_scan_ctx c = {0};
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+            prefix = argv[++i];
+        else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc)
+            start = argv[++i];
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            if (kv_parse_u64(argv[++i], &limit) != 0)
+                return kv_usage("scan: --limit needs a number");
+        } else
+            return kv_usage("scan: unknown argument");
+    }
+    rc =
+        cl_scan(db, start, start ? strlen(start) : 0, prefix,
+                prefix ? strlen(prefix) : 0, (size_t)limit, kv_print_entry, &c);
+    if (rc != 0)
+        return kv_fail("scan", rc);
+    if (c.err != 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "kv: scan: writing output: %s\n", strerror(c.err));
+        return KV_IO;
+    }
+    return KV_OK;
+}
+
+static int kv_cmd_load(cl_db *db, int argc, char **argv)
+{
+    uint64_t count = UINT64_MAX, vsize = 100, batch = 1, n = 0;
+    const char *prefix = "load-";
+    cl_batch *b = NULL;
+    char *val, key[CL_KEY_MAX + 1];
+    int rc = 0;
+
+    for (int i = 0; i < argc; i++) {
+        uint64_t *dst = NULL;
+        if (strcmp(argv[i], "--count") == 0)
+            dst = &count;
+        else if (strcmp(argv[i], "--value-size") == 0)
+            dst = &vsize;
+        else if (strcmp(argv[i], "--batch") == 0)
+            dst = &batch;
+        else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+            prefix = argv[++i];
+            continue;
+        } else
+            return kv_usage("load: unknown argument");
+        if (i + 1 >= argc || kv_parse_u64(argv[++i], dst) != 0)
+            return kv_usage("load: option needs a number");
+    }
+    if (vsize > CL_VALUE_MAX || batch == 0 || strlen(prefix) > 1000)
+        return kv_usage("load: value size over 65536, zero batch or long "
+                        "prefix");
+    val = malloc(vsize + 1);
+    if (val == NULL || cl_batch_new(&b) != 0) {
+        free(val);
+        return kv_fail("load", CL_ENOMEM);
+    }
+    while (n < count) {
+        cl_batch_clear(b);
+        for (uint64_t i = 0; i < batch && n < count; i++, n++) {
+            snprintf(key, sizeof(key), "%s%012" PRIu64, prefix, n);
+            for (uint64_t j = 0; j < vsize; j++)
+                val[j] = (char)('a' + (n + j) % 26);
+            if ((rc = cl_batch_put(b, key, strlen(key), val, vsize)) != 0)
+                break;
+        }
+        if (rc == 0)
+            rc = cl_commit(db, b, NULL);
+        if (rc != 0)
+            break;
+        if (n % 10000 < batch) {
+            printf("loaded %" PRIu64 "\n", n);
+            fflush(stdout);
+        }
+    }
+    cl_batch_free(b);
+    free(val);
+    if (rc != 0)
+        return kv_fail("load", rc);
+    printf("loaded %" PRIu64 "\n", n);
+    return KV_OK;
+}
+
+static int kv_cmd_recover(cl_db *db)
+{
+    cl_recovery r;
+
+    cl_recovery_report(db, &r);
+    printf("created: %s\n", r.created ? "yes (new database)" : "no");
+    printf("checkpoint LSN: %" PRIu64 "\n", r.checkpoint_lsn);
+    printf("end of log LSN: %" PRIu64 "\n", r.end_lsn);
+    printf("segments read: %u\n", r.segments);
+    printf("log bytes read: %" PRIu64 "\n", r.bytes);
+    printf("records replayed: %" PRIu64 "\n", r.records);
+    printf("page changes applied: %" PRIu64 "\n", r.pages_applied);
+    printf("pages repaired from full images: %" PRIu64 "\n",
+           r.pages_repaired_fpi);
+    printf("pages restored from the doublewrite area: %" PRIu64 "\n",
+           r.pages_repaired_dwb);
+    if (r.tail_cut)
+        printf("torn tail cut: %s at offset %" PRIu64 " (%" PRIu64
+               " bytes discarded): %s\n",
+               r.tail_file, r.tail_offset, r.tail_bytes, r.tail_reason);
+    else
+        printf("torn tail cut: none\n");
+    printf("recovery time: %" PRIu64 " us\n", r.usec);
+    return KV_OK;
+}
+
+static int kv_cmd_stats(cl_db *db)
+{
+    cl_stats s;
+    int rc = cl_stats_get(db, &s);
+
+    if (rc != 0)
+        return kv_fail("stats", rc);
+#define KV_STAT(name) printf("%-16s %" PRIu64 "\n", #name, (uint64_t)s.name)
+    KV_STAT(page_size);
+    KV_STAT(pages_total);
+    KV_STAT(pages_free);
+    KV_STAT(pool_pages);
+    KV_STAT(dirty_pages);
+    KV_STAT(written_lsn);
+    KV_STAT(durable_lsn);
+    KV_STAT(checkpoint_lsn);
+    KV_STAT(wal_since_ckpt);
+    KV_STAT(commits);
+    KV_STAT(puts);
+    KV_STAT(deletes);
+    KV_STAT(gets);
+    KV_STAT(wal_records);
+    KV_STAT(wal_bytes);
+    KV_STAT(wal_syncs);
+    KV_STAT(wal_segments);
+    KV_STAT(page_reads);
+    KV_STAT(page_writes);
+    KV_STAT(page_syncs);
+    KV_STAT(fpi_records);
+    KV_STAT(dwb_writes);
+    KV_STAT(cache_hits);
+    KV_STAT(cache_misses);
+    KV_STAT(evictions);
+    KV_STAT(checkpoints);
+#undef KV_STAT
+    printf("%-16s %s\n", "readonly", s.readonly ? "yes" : "no");
+    return KV_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"sync", required_argument, NULL, 's'},
+        {"torn-protection", required_argument, NULL, 't'},
+        {"page-size", required_argument, NULL, 'p'},
+        {"checkpoint-bytes", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = getenv("CRASHLAB_DB");
+    cl_options opt;
+    cl_db *db = NULL;
+    const char *cmd;
+    uint64_t num;
+    int c, rc, code;
+
+    memset(&opt, 0, sizeof(opt));
+    if (dir == NULL || dir[0] == '\0')
+        dir = "crashlab.db";
+    /* '+': stop at the command, so its own options are left to it. */
+    while ((c = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 's':
+            if (cl_sync_parse(optarg, &opt.sync) != 0)
+                return kv_usage("--sync: off, commit, group or periodic");
+            break;
+        case 't':
+            if (cl_torn_parse(optarg, &opt.torn) != 0)
+                return kv_usage("--torn-protection: none, fpw or dwb");
+            break;
+        case 'p':
+            if (kv_parse_u64(optarg, &num) != 0 || num > UINT32_MAX)
+                return kv_usage("--page-size needs a number");
+            opt.page_size = (uint32_t)num;
+            break;
+        case 'c':
+            if (kv_parse_u64(optarg, &num) != 0 || num == 0)
+                return kv_usage("--checkpoint-bytes needs a positive number");
+            opt.checkpoint_bytes = num;
+            break;
+        case 'h':
+            fputs(kv_usage_text, stdout);
+            return KV_OK;
+        default:
+            return kv_usage(NULL);
+        }
+    }
+    if (optind >= argc)
+        return kv_usage("no command");
+    cmd = argv[optind];
+    argc -= optind + 1;
+    argv += optind + 1;
+
+    /* Check the arguments before opening (which may create the database). */
+    if ((strcmp(cmd, "set") == 0 && argc != 2) ||
+        ((strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0) && argc != 1) ||
+        ((strcmp(cmd, "check") == 0 || strcmp(cmd, "recover") == 0 ||
+          strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "stats") == 0) &&
+         argc != 0))
+        return kv_usage("wrong number of arguments");
+    if (strcmp(cmd, "set") && strcmp(cmd, "get") && strcmp(cmd, "del") &&
+        strcmp(cmd, "scan") && strcmp(cmd, "load") && strcmp(cmd, "check") &&
+        strcmp(cmd, "recover") && strcmp(cmd, "checkpoint") &&
+        strcmp(cmd, "stats"))
+        return kv_usage("unknown command");
+
+    rc = cl_open(dir, &opt, &db);
+    if (rc != 0)
+        return kv_fail(dir, rc);
+
+    if (strcmp(cmd, "set") == 0) {
+        rc = cl_put(db, argv[0], strlen(argv[0]), argv[1], strlen(argv[1]));
+        code = rc ? kv_fail("set", rc) : KV_OK;
+    } else if (strcmp(cmd, "get") == 0) {
+        void *v = NULL;
+        size_t vlen = 0;
+        rc = cl_get_alloc(db, argv[0], strlen(argv[0]), &v, &vlen);
+        if (rc == CL_ENOTFOUND) {
+            fprintf(stderr, "kv: get: %s: not found\n", argv[0]);
+            code = KV_NOTFOUND;
+        } else if (rc != 0) {
+            code = kv_fail("get", rc);
+        } else {
+            fwrite(v, 1, vlen, stdout);
+            putchar('\n');
+            code = KV_OK;
+        }
+        free(v);
+    } else if (strcmp(cmd, "del") == 0) {
+        rc = cl_delete(db, argv[0], strlen(argv[0]));
+        if (rc == CL_ENOTFOUND) {
+            fprintf(stderr, "kv: del: %s: not found\n", argv[0]);
+            code = KV_NOTFOUND;
+        } else {
+            code = rc ? kv_fail("del", rc) : KV_OK;
+        }
+    } else if (strcmp(cmd, "scan") == 0) {
+        code = kv_cmd_scan(db, argc, argv);
+    } else if (strcmp(cmd, "load") == 0) {
+        code = kv_cmd_load(db, argc, argv);
+    } else if (strcmp(cmd, "check") == 0) {
+        char msg[512];
+        rc = cl_check(db, msg, sizeof(msg));
+        if (rc == 0)
+            printf("ok\n");
+        code = rc ? kv_fail("check", rc) : KV_OK;
+    } else if (strcmp(cmd, "recover") == 0) {
+        code = kv_cmd_recover(db);
+    } else if (strcmp(cmd, "checkpoint") == 0) {
+        rc = cl_checkpoint(db);
+        code = rc ? kv_fail("checkpoint", rc) : KV_OK;
+    } else {
+        code = kv_cmd_stats(db);
+    }
+    rc = cl_close(db);
+    if (rc != 0 && code == KV_OK)
+        code = kv_fail("close", rc);
+    if (fflush(stdout) != 0 && code == KV_OK)
+        code = KV_IO;
+    return code;
 }

@@ -1,0 +1,348 @@
+/*
+ * test_wal.c - the log segment reader against each numbered validity rule
+ * of wal_reader.c (H1-H5, R1-R8), by building segments in memory and
+ * damaging them byte by byte.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "wal.h"
+
+#define SALT 0x1234567890abcdefull
+#define SEGNO 7
+#define START 4096
+
+typedef struct seg {
+    uint8_t buf[1 << 16];
+    uint64_t len;
+    wal_seg_hdr hdr;
+    uint64_t rec_off[16]; /* file offset of each record */
+    int n;
+} seg;
+
+static void seg_init(seg *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->hdr.segno = SEGNO;
+    s->hdr.start_lsn = START;
+    s->hdr.db_salt = SALT;
+    s->hdr.salt = wal_seg_salt(SALT, SEGNO, START);
+    wal_seg_encode(s->buf, &s->hdr);
+    s->len = WAL_SEG_HDR_SIZE;
+}
+
+/* Append a record with a payload of len bytes (value fill), synced as
+ * given (-1: the LSN of the record itself, i.e. everything before it was
+ * durable). */
+static void seg_add(seg *s, uint32_t len, uint8_t fill, int64_t synced)
+{
+    uint8_t payload[4096];
+    uint64_t lsn = START + (s->len - WAL_SEG_HDR_SIZE);
+
+    memset(payload, fill, sizeof(payload));
+    wal_rec_encode(s->buf + s->len, wal_crc_seed(s->hdr.salt), WAL_TXN, lsn,
+                   synced < 0 ? lsn : (uint64_t)synced, payload, len);
+    s->rec_off[s->n++] = s->len;
+    s->len += wal_rec_size(len);
+}
+
+/* Read every record; return the outcome that ended the segment and the
+ * number of records read.  why receives the reason. */
+static enum wal_next seg_read(seg *s, int *nrec, uint64_t *end_off, char *why)
+{
+    wal_seg_hdr h;
+    wal_cursor c;
+    wal_record r;
+    enum wal_next nx;
+
+    assert_int_equal(wal_seg_decode(s->buf, s->len, SEGNO, SALT, &h, why, 256),
+                     0);
+    wal_cursor_init(&c, s->buf, s->len, &h);
+    *nrec = 0;
+    why[0] = '\0';
+    while ((nx = wal_cursor_next(&c, &r, why, 256)) == WAL_NEXT_RECORD) {
+        assert_int_equal(r.offset, s->rec_off[*nrec]);
+        (*nrec)++;
+    }
+    *end_off = c.off;
+    return nx;
+}
+
+static void test_wal_records_read_back_in_order(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    wal_seg_hdr h;
+    wal_cursor c;
+    wal_record r;
+    char why[256];
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 10, 'a', 0);
+    seg_add(s, 0, 'b', 0);
+    seg_add(s, 1000, 'c', -1);
+    assert_int_equal(
+        wal_seg_decode(s->buf, s->len, SEGNO, SALT, &h, why, sizeof(why)), 0);
+    assert_int_equal(h.start_lsn, START);
+    wal_cursor_init(&c, s->buf, s->len, &h);
+    assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)),
+                     WAL_NEXT_RECORD);
+    assert_int_equal(r.len, 10);
+    assert_int_equal(r.lsn, START);
+    assert_int_equal(r.end_lsn, START + wal_rec_size(10));
+    assert_int_equal(r.data[0], 'a');
+    assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)),
+                     WAL_NEXT_RECORD);
+    assert_int_equal(r.len, 0);
+    assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)),
+                     WAL_NEXT_RECORD);
+    assert_int_equal(r.len, 1000);
+    assert_int_equal(r.data[999], 'c');
+    /* R1: the file ends exactly after the last record */
+    assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)), WAL_NEXT_EOF);
+    free(s);
+}
+
+static void test_wal_header_rules(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    wal_seg_hdr h;
+    char why[256];
+
+    (void)state;
+    seg_init(s);
+    /* H1: truncated header */
+    assert_int_equal(wal_seg_decode(s->buf, 63, SEGNO, SALT, &h, why, 256),
+                     CL_ECORRUPT);
+    /* H4: segment number differs from the file name */
+    assert_int_equal(
+        wal_seg_decode(s->buf, s->len, SEGNO + 1, SALT, &h, why, 256),
+        CL_ECORRUPT);
+    /* H5: another database */
+    assert_int_equal(
+        wal_seg_decode(s->buf, s->len, SEGNO, SALT + 1, &h, why, 256),
+        CL_ECORRUPT);
+    /* H2: any flipped byte in the header */
+    for (int i = 0; i < WAL_SEG_HDR_SIZE; i++) {
+        s->buf[i] ^= 0x40;
+        assert_int_equal(
+            wal_seg_decode(s->buf, s->len, SEGNO, SALT, &h, why, 256),
+            CL_ECORRUPT);
+        s->buf[i] ^= 0x40;
+    }
+    /* H3: a well-checksummed header of another version */
+    put_le32(s->buf + WAL_SH_OFF_VERSION, 2);
+    put_le32(s->buf, 0);
+    put_le32(s->buf, crc32c(s->buf + 4, WAL_SEG_HDR_SIZE - 4));
+    assert_int_equal(wal_seg_decode(s->buf, s->len, SEGNO, SALT, &h, why, 256),
+                     CL_ECORRUPT);
+    assert_non_null(strstr(why, "version"));
+    free(s);
+}
+
+static void test_wal_truncated_tail_is_torn(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end, full;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', 0);
+    seg_add(s, 300, 'b', 0);
+    full = s->len;
+    /* cut inside the payload, inside the header (R2), and 1 byte short */
+    uint64_t cuts[] = {s->rec_off[1] + 40, s->rec_off[1] + 5, full - 1};
+    for (int i = 0; i < 3; i++) {
+        s->len = cuts[i];
+        assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+        assert_int_equal(n, 1);
+        assert_int_equal(end, s->rec_off[1]);
+    }
+    free(s);
+}
+
+static void test_wal_zero_fill_is_torn(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', 0);
+    s->len += 8192; /* preallocated, never written: zeros (R2) */
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(why, "zero"));
+    free(s);
+}
+
+static void test_wal_record_at_wrong_position_is_invalid(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end, rsize;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 16, 'a', 0);
+    seg_add(s, 16, 'b', 0);
+    rsize = wal_rec_size(16);
+    /* R3: copy record 0 over record 1: valid CRC, wrong place */
+    memcpy(s->buf + s->rec_off[1], s->buf + s->rec_off[0], rsize);
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(why, "LSN"));
+    free(s);
+}
+
+static void test_wal_bad_length_or_type_is_invalid(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s); /* R4: length past the end of the file */
+    seg_add(s, 16, 'a', 0);
+    seg_add(s, 16, 'b', 0);
+    put_le32(s->buf + s->rec_off[1] + WAL_RH_OFF_LEN, 1u << 20);
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+
+    seg_init(s); /* R4: unknown type */
+    seg_add(s, 16, 'a', 0);
+    s->buf[s->rec_off[0] + WAL_RH_OFF_TYPE] = 99;
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 0);
+    free(s);
+}
+
+static void test_wal_flipped_byte_in_last_record_is_torn(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', 0);
+    seg_add(s, 100, 'b', 0);
+    s->buf[s->rec_off[1] + 60] ^= 1; /* R5 at the tail */
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(why, "CRC"));
+    free(s);
+}
+
+static void test_wal_bad_record_then_durable_one_is_corrupt(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', 0);
+    seg_add(s, 100, 'b', 0);
+    /* written after a sync that covered record 1 (R7) */
+    seg_add(s, 100, 'c', -1);
+    s->buf[s->rec_off[1] + 50] ^= 1;
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_CORRUPT);
+    assert_int_equal(n, 1);
+    assert_int_equal(end, s->rec_off[1]);
+    assert_non_null(strstr(why, "after it was durable"));
+    free(s);
+}
+
+static void test_wal_bad_record_then_unsynced_ones_is_torn(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', -1);
+    /* records 1..3 written in one unsynced batch: a power cut may keep the
+     * later ones and lose record 1 (R8) */
+    uint64_t durable = START + (s->len - WAL_SEG_HDR_SIZE);
+    seg_add(s, 100, 'b', (int64_t)durable);
+    seg_add(s, 100, 'c', (int64_t)durable);
+    seg_add(s, 100, 'd', (int64_t)durable);
+    memset(s->buf + s->rec_off[1], 0, 64);
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+    assert_int_equal(end, s->rec_off[1]);
+    free(s);
+}
+
+static void test_wal_record_of_another_segment_is_invalid(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', 0);
+    /* R5 with the salt: a record written for the same LSN by an older
+     * incarnation of this segment number (another start LSN) */
+    wal_rec_encode(s->buf + s->len,
+                   wal_crc_seed(wal_seg_salt(SALT, SEGNO, START + 8)), WAL_TXN,
+                   START + (s->len - WAL_SEG_HDR_SIZE), 0, "x", 1);
+    s->len += wal_rec_size(1);
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 1);
+    free(s);
+}
+
+static void test_wal_synced_past_itself_is_invalid(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 10, 'a', START + 1000); /* R6 */
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_TORN);
+    assert_int_equal(n, 0);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wal_records_read_back_in_order),
+        cmocka_unit_test(test_wal_header_rules),
+        cmocka_unit_test(test_wal_truncated_tail_is_torn),
+        cmocka_unit_test(test_wal_zero_fill_is_torn),
+        cmocka_unit_test(test_wal_record_at_wrong_position_is_invalid),
+        cmocka_unit_test(test_wal_bad_length_or_type_is_invalid),
+        cmocka_unit_test(test_wal_flipped_byte_in_last_record_is_torn),
+        cmocka_unit_test(test_wal_bad_record_then_durable_one_is_corrupt),
+        cmocka_unit_test(test_wal_bad_record_then_unsynced_ones_is_torn),
+        cmocka_unit_test(test_wal_record_of_another_segment_is_invalid),
+        cmocka_unit_test(test_wal_synced_past_itself_is_invalid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
