@@ -172,6 +172,117 @@ int tu_copy_dir(const char *src, const char *dst)
     return rc;
 }
 
+int tu_copy_tree(const char *src, const char *dst)
+{
+    DIR *d;
+    struct dirent *e;
+    int rc;
+
+    if ((rc = tu_copy_dir(src, dst)) != 0)
+        return rc;
+    if ((d = opendir(src)) == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        char *from, *to;
+        struct stat st;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (asprintf(&from, "%s/%s", src, e->d_name) < 0) {
+            rc = -1;
+            break;
+        }
+        if (asprintf(&to, "%s/%s", dst, e->d_name) < 0) {
+            free(from);
+            rc = -1;
+            break;
+        }
+        if (lstat(from, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = tu_copy_tree(from, to);
+        free(from);
+        free(to);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int tu_name_filter(const struct dirent *e)
+{
+    return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+int tu_tree_equal(const char *a, const char *b)
+{
+    struct dirent **la = NULL, **lb = NULL;
+    int na = scandir(a, &la, tu_name_filter, alphasort);
+    int nb = scandir(b, &lb, tu_name_filter, alphasort);
+    int eq = na >= 0 && na == nb;
+
+    if (!eq)
+        fprintf(stderr, "tree: %s has %d entries, %s has %d\n", a, na, b, nb);
+    for (int i = 0; eq && i < na; i++) {
+        char *pa, *pb;
+        struct stat sa, sb;
+
+        if (strcmp(la[i]->d_name, lb[i]->d_name) != 0) {
+            fprintf(stderr, "tree: %s/%s vs %s/%s\n", a, la[i]->d_name, b,
+                    lb[i]->d_name);
+            eq = 0;
+            break;
+        }
+        if (asprintf(&pa, "%s/%s", a, la[i]->d_name) < 0)
+            abort();
+        if (asprintf(&pb, "%s/%s", b, lb[i]->d_name) < 0)
+            abort();
+        if (lstat(pa, &sa) != 0 || lstat(pb, &sb) != 0 ||
+            S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "tree: %s and %s differ in type\n", pa, pb);
+            eq = 0;
+        } else if (S_ISDIR(sa.st_mode)) {
+            eq = tu_tree_equal(pa, pb);
+        } else {
+            size_t lena = 0, lenb = 0;
+            uint8_t *ca = tu_read_file(pa, &lena),
+                    *cb = tu_read_file(pb, &lenb);
+            if (ca == NULL || cb == NULL || lena != lenb ||
+                memcmp(ca, cb, lena) != 0) {
+                fprintf(stderr, "tree: %s (%zu bytes) and %s (%zu) differ\n",
+                        pa, lena, pb, lenb);
+                eq = 0;
+            }
+            free(ca);
+            free(cb);
+        }
+        free(pa);
+        free(pb);
+    }
+    for (int i = 0; i < na; i++)
+        free(la[i]);
+    for (int i = 0; i < nb; i++)
+        free(lb[i]);
+    free(la);
+    free(lb);
+    return eq;
+}
+
+uint8_t *tu_read_file(const char *path, size_t *len)
+{
+    int64_t size = tu_file_size(path);
+    uint8_t *buf;
+
+    if (size < 0)
+        return NULL;
+    buf = malloc((size_t)size + 1);
+    if (buf == NULL)
+        return NULL;
+    if (size > 0 && tu_read_at(path, 0, buf, (size_t)size) != 0) {
+        free(buf);
+        return NULL;
+    }
+    *len = (size_t)size;
+    return buf;
+}
+
 uint64_t tu_next(tu_rng *r)
 {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
@@ -220,4 +331,142 @@ int tu_wait(pid_t pid)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     return st;
+}
+
+#include <errno.h>
+
+static int tu_fio_sync_common(tu_failio *f)
+{
+    f->syncs++;
+    if (f->fail_sync_at != 0 &&
+        (f->syncs == f->fail_sync_at ||
+         (f->fail_all_after && f->syncs > f->fail_sync_at))) {
+        f->failed++;
+        return f->fail_errno ? f->fail_errno : EIO;
+    }
+    return 0;
+}
+
+static int tu_fio_open(void *ctx, const char *path, int flags, int *fd)
+{
+    tu_failio *f = ctx;
+
+    f->opens++;
+    return cl_io_posix()->open(NULL, path, flags, fd);
+}
+
+static int tu_fio_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return cl_io_posix()->close(NULL, fd);
+}
+
+static int tu_fio_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                        size_t *nread)
+{
+    (void)ctx;
+    return cl_io_posix()->pread(NULL, fd, buf, len, off, nread);
+}
+
+static int tu_fio_pwrite(void *ctx, int fd, const void *buf, size_t len,
+                         uint64_t off)
+{
+    tu_failio *f = ctx;
+
+    f->writes++;
+    if (f->fail_write_at != 0 &&
+        (f->writes == f->fail_write_at ||
+         (f->fail_all_after && f->writes > f->fail_write_at))) {
+        f->failed++;
+        return f->fail_errno ? f->fail_errno : EIO;
+    }
+    return cl_io_posix()->pwrite(NULL, fd, buf, len, off);
+}
+
+static int tu_fio_fsync(void *ctx, int fd)
+{
+    int rc = tu_fio_sync_common(ctx);
+
+    return rc ? rc : cl_io_posix()->fsync(NULL, fd);
+}
+
+static int tu_fio_fdatasync(void *ctx, int fd)
+{
+    int rc = tu_fio_sync_common(ctx);
+
+    return rc ? rc : cl_io_posix()->fdatasync(NULL, fd);
+}
+
+static int tu_fio_ftruncate(void *ctx, int fd, uint64_t len)
+{
+    (void)ctx;
+    return cl_io_posix()->ftruncate(NULL, fd, len);
+}
+
+static int tu_fio_filesize(void *ctx, int fd, uint64_t *size)
+{
+    (void)ctx;
+    return cl_io_posix()->filesize(NULL, fd, size);
+}
+
+static int tu_fio_rename(void *ctx, const char *from, const char *to)
+{
+    tu_failio *f = ctx;
+
+    f->renames++;
+    return cl_io_posix()->rename(NULL, from, to);
+}
+
+static int tu_fio_unlink(void *ctx, const char *path)
+{
+    tu_failio *f = ctx;
+
+    f->unlinks++;
+    return cl_io_posix()->unlink(NULL, path);
+}
+
+static int tu_fio_mkdir(void *ctx, const char *path)
+{
+    (void)ctx;
+    return cl_io_posix()->mkdir(NULL, path);
+}
+
+static int tu_fio_dirsync(void *ctx, const char *dir)
+{
+    tu_failio *f = ctx;
+
+    f->dirsyncs++;
+    return cl_io_posix()->dirsync(NULL, dir);
+}
+
+static int tu_fio_lock(void *ctx, const char *path, int *fd)
+{
+    (void)ctx;
+    return cl_io_posix()->lock(NULL, path, fd);
+}
+
+static int tu_fio_unlock(void *ctx, int fd)
+{
+    (void)ctx;
+    return cl_io_posix()->unlock(NULL, fd);
+}
+
+void tu_failio_init(tu_failio *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->io.ctx = f;
+    f->io.open = tu_fio_open;
+    f->io.close = tu_fio_close;
+    f->io.pread = tu_fio_pread;
+    f->io.pwrite = tu_fio_pwrite;
+    f->io.fsync = tu_fio_fsync;
+    f->io.fdatasync = tu_fio_fdatasync;
+    f->io.ftruncate = tu_fio_ftruncate;
+    f->io.filesize = tu_fio_filesize;
+    f->io.rename = tu_fio_rename;
+    f->io.unlink = tu_fio_unlink;
+    f->io.mkdir = tu_fio_mkdir;
+    f->io.dirsync = tu_fio_dirsync;
+    f->io.lock = tu_fio_lock;
+    f->io.unlock = tu_fio_unlock;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cl_io.h"
+
 /* Make a fresh empty directory (under $TMPDIR, default /dev/shm if it
  * exists, else /tmp).  Returns a malloc'd path; aborts on failure. */
 char *tu_tmpdir(const char *tag);
@@ -30,6 +32,15 @@ int64_t tu_file_size(const char *path);
 int tu_exists(const char *path);
 /* Copy a directory's regular files into a new directory dst. */
 int tu_copy_dir(const char *src, const char *dst);
+/* Copy a directory tree (directories and regular files, recursively) into
+ * dst, which is created if missing. */
+int tu_copy_tree(const char *src, const char *dst);
+/* 1 if two directory trees hold the same names, types and file contents
+ * (recursively), else 0; on a difference, prints it to stderr. */
+int tu_tree_equal(const char *a, const char *b);
+/* The whole content of a file in a malloc'd buffer (OUT: *len), or NULL if
+ * it cannot be read. */
+uint8_t *tu_read_file(const char *path, size_t *len);
 
 /* splitmix64: a small seeded generator. */
 typedef struct tu_rng {
@@ -47,5 +58,20 @@ void tu_fill(tu_rng *r, void *buf, size_t len);
 pid_t tu_fork(void);
 /* Wait for pid; returns the raw wait status. */
 int tu_wait(pid_t pid);
+
+/* A failing I/O table for tests: wraps cl_io_posix() and fails chosen
+ * calls with a chosen errno, and counts calls of each kind. */
+typedef struct tu_failio {
+    cl_io io;       /* pass &f->io as cl_options.io */
+    int fail_errno; /* errno to fail with (default EIO) */
+    uint64_t
+        fail_sync_at; /* fail the n-th fsync/fdatasync (1-based; 0 never) */
+    uint64_t fail_write_at; /* fail the n-th pwrite (0 never) */
+    int fail_all_after;     /* once one call failed, fail every later one of
+                               that kind too */
+    uint64_t syncs, writes, dirsyncs, opens, unlinks, renames;
+    uint64_t failed; /* calls failed so far */
+} tu_failio;
+void tu_failio_init(tu_failio *f);
 
 #endif

@@ -1,0 +1,511 @@
+/*
+ * test_api.c - the public API: round trips, limits and bad arguments, the
+ * lock, batches, scans, sync counts, and the read-only state after a failed
+ * fsync.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crashlab.h"
+#include "testutil.h"
+
+typedef struct fx {
+    char *tmp;
+    char dir[4096];
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    f->tmp = tu_tmpdir("api");
+    snprintf(f->dir, sizeof(f->dir), "%s/db", f->tmp);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+
+    tu_rmrf(f->tmp);
+    free(f->tmp);
+    free(f);
+    return 0;
+}
+
+static cl_db *open_db(const char *dir, const cl_options *o)
+{
+    cl_db *db = NULL;
+    int rc = cl_open(dir, o, &db);
+
+    if (rc != 0)
+        fail_msg("cl_open(%s): %s: %s", dir, cl_strerror(rc), cl_errdetail());
+    return db;
+}
+
+static void expect_kv(cl_db *db, const char *k, const void *v, size_t vlen)
+{
+    void *got = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cl_get_alloc(db, k, strlen(k), &got, &n), 0);
+    assert_int_equal(n, vlen);
+    assert_memory_equal(got, v, vlen);
+    free(got);
+}
+
+static void expect_absent(cl_db *db, const char *k)
+{
+    size_t n;
+
+    assert_int_equal(cl_get(db, k, strlen(k), NULL, 0, &n), CL_ENOTFOUND);
+}
+
+static void test_api_put_get_delete_round_trip(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_recovery rep;
+    uint8_t bin[5] = {0, 1, 0, 255, 7};
+    char buf[4];
+    size_t n;
+
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.created, 1);
+    assert_int_equal(cl_put(db, "lang", 4, "c", 1), 0);
+    assert_int_equal(cl_put(db, bin, sizeof(bin), "", 0), 0); /* binary key,
+                                                                 empty value */
+    assert_int_equal(cl_put(db, "lang", 4, "c11", 3), 0);     /* replace */
+    expect_kv(db, "lang", "c11", 3);
+    /* a buffer too small gets the full length and a prefix */
+    assert_int_equal(cl_get(db, "lang", 4, buf, 2, &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(buf, "c1", 2);
+    assert_int_equal(cl_get(db, bin, sizeof(bin), NULL, 0, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(cl_delete(db, "lang", 4), 0);
+    assert_int_equal(cl_delete(db, "lang", 4), CL_ENOTFOUND);
+    expect_absent(db, "lang");
+    assert_int_equal(cl_close(db), 0);
+
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.created, 0);
+    expect_absent(db, "lang");
+    assert_int_equal(cl_get(db, bin, sizeof(bin), NULL, 0, &n), 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_api_limits_and_bad_arguments(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    char *big = calloc(1, CL_VALUE_MAX + 2);
+    cl_batch *b;
+    size_t n;
+
+    memset(big, 'k', CL_VALUE_MAX + 1);
+    assert_int_equal(cl_put(db, big, CL_KEY_MAX + 1, "v", 1), CL_ETOOBIG);
+    assert_int_equal(cl_put(db, "k", 1, big, CL_VALUE_MAX + 1), CL_ETOOBIG);
+    assert_int_equal(cl_get(db, big, CL_KEY_MAX + 1, NULL, 0, &n), CL_ETOOBIG);
+    assert_int_equal(cl_put(db, "", 0, "v", 1), CL_EINVAL);
+    assert_int_equal(cl_put(db, NULL, 3, "v", 1), CL_EINVAL);
+    assert_int_equal(cl_put(db, "k", 1, NULL, 4), CL_EINVAL);
+    assert_int_equal(cl_put(NULL, "k", 1, "v", 1), CL_EINVAL);
+    assert_int_equal(cl_get(db, "k", 1, NULL, 5, &n), CL_EINVAL);
+    assert_int_equal(cl_open(NULL, NULL, &db), CL_EINVAL);
+    /* the limits themselves are fine */
+    assert_int_equal(cl_put(db, big, CL_KEY_MAX, big, CL_VALUE_MAX), 0);
+    assert_int_equal(cl_get(db, big, CL_KEY_MAX, NULL, 0, &n), 0);
+    assert_int_equal(n, CL_VALUE_MAX);
+    assert_int_equal(cl_batch_new(&b), 0);
+    assert_int_equal(cl_batch_put(b, big, CL_KEY_MAX + 1, "v", 1), CL_ETOOBIG);
+    assert_int_equal(cl_batch_count(b), 0);
+    cl_batch_free(b);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+    free(big);
+    {
+        cl_options o = {0};
+        cl_db *x = NULL;
+        o.page_size = 5000;
+        assert_int_equal(cl_open(f->dir, &o, &x), CL_EINVAL);
+        assert_null(x);
+    }
+}
+
+static void test_api_second_opener_gets_elocked(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL), *db2 = NULL;
+    pid_t pid;
+    int st;
+
+    /* another handle in this process */
+    assert_int_equal(cl_open(f->dir, NULL, &db2), CL_ELOCKED);
+    assert_non_null(strstr(cl_errdetail(), "LOCK"));
+    /* another process */
+    pid = tu_fork();
+    if (pid == 0) {
+        cl_db *x = NULL;
+        _exit(cl_open(f->dir, NULL, &x) == CL_ELOCKED ? 0 : 1);
+    }
+    st = tu_wait(pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(cl_close(db), 0);
+    /* released on close */
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_api_batch_applies_in_order_atomically(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_batch *b;
+    uint64_t lsn = 0;
+
+    assert_int_equal(cl_batch_new(&b), 0);
+    assert_int_equal(cl_batch_put(b, "a", 1, "1", 1), 0);
+    assert_int_equal(cl_batch_put(b, "b", 1, "2", 1), 0);
+    assert_int_equal(cl_batch_delete(b, "a", 1), 0);
+    assert_int_equal(cl_batch_put(b, "b", 1, "3", 1), 0);
+    assert_int_equal(cl_batch_delete(b, "zz", 2), 0); /* absent: no effect */
+    assert_int_equal(cl_batch_count(b), 5);
+    assert_int_equal(cl_commit(db, b, &lsn), 0);
+    assert_true(lsn > 0);
+    assert_true(cl_durable_lsn(db) >= lsn);
+    expect_absent(db, "a");
+    expect_kv(db, "b", "3", 1);
+    cl_batch_clear(b);
+    assert_int_equal(cl_batch_count(b), 0);
+    assert_int_equal(cl_commit(db, b, NULL), 0); /* empty batch */
+    cl_batch_free(b);
+    assert_int_equal(cl_close(db), 0);
+}
+
+typedef struct scan_acc {
+    char keys[64][16];
+    int n;
+} scan_acc;
+
+static int scan_collect(void *ctx, const void *k, size_t klen, const void *v,
+                        size_t vlen)
+{
+    scan_acc *a = ctx;
+
+    (void)v;
+    (void)vlen;
+    if (a->n >= 64 || klen >= 16)
+        return 1;
+    memcpy(a->keys[a->n], k, klen);
+    a->keys[a->n][klen] = '\0';
+    a->n++;
+    return 0;
+}
+
+static void test_api_scan_start_prefix_limit(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    const char *keys[] = {"b1", "a", "b", "b2", "c", "ba", "b10"};
+    scan_acc acc;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        assert_int_equal(cl_put(db, keys[i], strlen(keys[i]), "v", 1), 0);
+    memset(&acc, 0, sizeof(acc));
+    assert_int_equal(cl_scan(db, NULL, 0, NULL, 0, 0, scan_collect, &acc), 0);
+    assert_int_equal(acc.n, 7);
+    assert_string_equal(acc.keys[0], "a");
+    assert_string_equal(acc.keys[1], "b");
+    assert_string_equal(acc.keys[2], "b1");
+    assert_string_equal(acc.keys[3], "b10");
+    assert_string_equal(acc.keys[6], "c");
+    memset(&acc, 0, sizeof(acc));
+    assert_int_equal(cl_scan(db, NULL, 0, "b1", 2, 0, scan_collect, &acc), 0);
+    assert_int_equal(acc.n, 2);
+    assert_string_equal(acc.keys[1], "b10");
+    memset(&acc, 0, sizeof(acc));
+    assert_int_equal(cl_scan(db, "b10", 3, "b", 1, 2, scan_collect, &acc), 0);
+    assert_int_equal(acc.n, 2);
+    assert_string_equal(acc.keys[0], "b10");
+    assert_string_equal(acc.keys[1], "b2");
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* A scan longer than one chunk continues exactly after the last key. */
+static int scan_count(void *ctx, const void *k, size_t klen, const void *v,
+                      size_t vlen)
+{
+    uint64_t *c = ctx;
+    char want[32];
+
+    (void)v;
+    snprintf(want, sizeof(want), "k%08llu", (unsigned long long)*c);
+    if (klen != strlen(want) || memcmp(k, want, klen) != 0 || vlen != 300)
+        return 1;
+    (*c)++;
+    return 0;
+}
+
+static void test_api_long_scan_crosses_chunks(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_batch *b;
+    char k[32], v[300];
+    uint64_t count = 0;
+
+    memset(v, 'x', sizeof(v));
+    assert_int_equal(cl_batch_new(&b), 0);
+    for (int i = 0; i < 10000; i++) {
+        snprintf(k, sizeof(k), "k%08d", i);
+        assert_int_equal(cl_batch_put(b, k, strlen(k), v, sizeof(v)), 0);
+    }
+    assert_int_equal(cl_commit(db, b, NULL), 0);
+    cl_batch_free(b);
+    assert_int_equal(cl_scan(db, NULL, 0, NULL, 0, 0, scan_count, &count), 0);
+    assert_int_equal(count, 10000);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_api_sync_calls_per_mode(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_db *db;
+    uint64_t before;
+
+    tu_failio_init(&io);
+    o.io = &io.io;
+    o.sync = CL_SYNC_COMMIT;
+    db = open_db(f->dir, &o);
+    before = io.syncs;
+    for (int i = 0; i < 10; i++) {
+        char v = (char)('a' + i);
+        assert_int_equal(cl_put(db, "k", 1, &v, 1), 0);
+    }
+    assert_int_equal(io.syncs - before, 10); /* one fdatasync per commit */
+    /* rewriting the same value changes no page: nothing to log or sync */
+    assert_int_equal(cl_put(db, "k", 1, "j", 1), 0);
+    assert_int_equal(io.syncs - before, 10);
+    assert_int_equal(cl_close(db), 0);
+
+    o.sync = CL_SYNC_OFF;
+    db = open_db(f->dir, &o);
+    before = io.syncs;
+    for (int i = 0; i < 10; i++) {
+        char v = (char)('A' + i);
+        assert_int_equal(cl_put(db, "k", 1, &v, 1), 0);
+    }
+    assert_int_equal(io.syncs - before, 0);
+    assert_int_equal(cl_close(db), 0); /* close syncs the log */
+    assert_int_equal(io.syncs - before, 1);
+
+    /* checkpoint: log roll (old segment, new segment), page file before
+     * and after the superblock, directory after the new segment and after
+     * removing the old ones */
+    o.sync = CL_SYNC_GROUP;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_put(db, "k", 1, "w", 1), 0);
+    before = io.syncs;
+    {
+        uint64_t d0 = io.dirsyncs, u0 = io.unlinks;
+        cl_stats st;
+        assert_int_equal(cl_checkpoint(db), 0);
+        assert_int_equal(io.syncs - before, 4);
+        assert_int_equal(io.dirsyncs - d0, 2);
+        assert_int_equal(io.unlinks - u0, 1);
+        assert_int_equal(cl_stats_get(db, &st), 0);
+        assert_int_equal(st.checkpoints, 1);
+        assert_int_equal(st.wal_since_ckpt, 0);
+    }
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    expect_kv(db, "k", "w", 1);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_api_failed_fsync_makes_read_only(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_stats st;
+    cl_db *db;
+    char k[16];
+    int acked = 0, rc;
+
+    tu_failio_init(&io);
+    o.io = &io.io;
+    o.sync = CL_SYNC_COMMIT;
+    db = open_db(f->dir, &o);
+    io.fail_sync_at = io.syncs + 6; /* the 6th commit's fdatasync fails */
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        rc = cl_put(db, k, strlen(k), "v", 1);
+        if (rc == 0) {
+            assert_int_equal(acked, i); /* nothing after a failure */
+            acked++;
+        } else if (i == 5) {
+            assert_int_equal(rc, EIO);
+        } else {
+            assert_int_equal(rc, CL_EREADONLY);
+        }
+    }
+    assert_int_equal(acked, 5);
+    assert_int_equal(io.failed, 1); /* the fsync was never retried */
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.readonly, 1);
+    assert_int_equal(cl_checkpoint(db), CL_EREADONLY);
+    expect_kv(db, "k0", "v", 1); /* reads still work */
+    assert_int_equal(cl_close(db), 0);
+
+    db = open_db(f->dir, NULL); /* reopen recovers */
+    for (int i = 0; i < acked; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        expect_kv(db, k, "v", 1);
+    }
+    for (int i = 6; i < 10; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        expect_absent(db, k);
+    }
+    assert_int_equal(cl_put(db, "after", 5, "v", 1), 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void
+test_api_full_disk_on_log_append_fails_only_that_commit(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_stats st;
+    cl_db *db;
+
+    tu_failio_init(&io);
+    o.io = &io.io;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
+    io.fail_errno = ENOSPC;
+    io.fail_write_at = io.writes + 1;
+    assert_int_equal(cl_put(db, "b", 1, "2", 1), ENOSPC);
+    expect_absent(db, "b"); /* rolled back */
+    assert_int_equal(cl_put(db, "c", 1, "3", 1), 0);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.readonly, 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    expect_kv(db, "a", "1", 1);
+    expect_absent(db, "b");
+    expect_kv(db, "c", "3", 1);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_api_every_page_size_works(void **state)
+{
+    fx *f = *state;
+
+    for (uint32_t ps = 4096; ps <= 65536; ps *= 2) {
+        cl_options o = {0};
+        char dir[4200], k[32];
+        cl_db *db;
+        cl_stats st;
+        o.page_size = ps;
+        snprintf(dir, sizeof(dir), "%s-%u", f->dir, ps);
+        db = open_db(dir, &o);
+        for (int i = 0; i < 2000; i++) {
+            snprintf(k, sizeof(k), "key%05d", i);
+            assert_int_equal(cl_put(db, k, strlen(k), k, strlen(k)), 0);
+        }
+        assert_int_equal(cl_close(db), 0);
+        o.page_size = 0; /* an existing database keeps its own */
+        db = open_db(dir, &o);
+        assert_int_equal(cl_stats_get(db, &st), 0);
+        assert_int_equal(st.page_size, ps);
+        expect_kv(db, "key01999", "key01999", 8);
+        assert_int_equal(cl_check(db, NULL, 0), 0);
+        assert_int_equal(cl_close(db), 0);
+    }
+}
+
+static void test_api_file_size_stable_under_churn(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db;
+    char k[32], v[2000];
+    int64_t size_after_warmup = 0;
+    tu_rng r = {7};
+
+    o.sync = CL_SYNC_OFF;
+    o.checkpoint_bytes = 1 << 20;
+    db = open_db(f->dir, &o);
+    for (int round = 0; round < 30; round++) {
+        for (int i = 0; i < 400; i++) {
+            size_t vl = tu_below(&r, sizeof(v));
+            snprintf(k, sizeof(k), "churn%04d", i);
+            tu_fill(&r, v, vl);
+            if (tu_below(&r, 3) == 0)
+                cl_delete(db, k, strlen(k));
+            else
+                assert_int_equal(cl_put(db, k, strlen(k), v, vl), 0);
+        }
+        if (round == 10) {
+            assert_int_equal(cl_checkpoint(db), 0);
+            size_after_warmup = tu_file_size(tu_path(f->dir, "pages"));
+        }
+    }
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+    /* 20 more rounds over the same keys reuse freed pages */
+    assert_true(tu_file_size(tu_path(f->dir, "pages")) <=
+                size_after_warmup * 5 / 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_api_put_get_delete_round_trip,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_limits_and_bad_arguments,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_second_opener_gets_elocked,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_batch_applies_in_order_atomically, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_scan_start_prefix_limit,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_long_scan_crosses_chunks,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_sync_calls_per_mode, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_failed_fsync_makes_read_only,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_full_disk_on_log_append_fails_only_that_commit, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_every_page_size_works,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_file_size_stable_under_churn,
+                                        fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

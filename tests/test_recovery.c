@@ -1,0 +1,465 @@
+/*
+ * test_recovery.c - recovery after real process deaths, damaged log tails
+ * and segments, torn superblock slots and torn pages in each torn-page
+ * protection mode.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashlab.h"
+#include "testutil.h"
+
+#define SEG1 "wal-0000000000000001"
+
+typedef struct fx {
+    char *tmp;
+    char dir[4096];
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    f->tmp = tu_tmpdir("rec");
+    snprintf(f->dir, sizeof(f->dir), "%s/db", f->tmp);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+
+    tu_rmrf(f->tmp);
+    free(f->tmp);
+    free(f);
+    return 0;
+}
+
+static cl_db *open_db(const char *dir, const cl_options *o)
+{
+    cl_db *db = NULL;
+    int rc = cl_open(dir, o, &db);
+
+    if (rc != 0)
+        fail_msg("cl_open(%s): %s: %s", dir, cl_strerror(rc), cl_errdetail());
+    return db;
+}
+
+/* Batch i writes keys "b<i>-<j>" for j < 5 with value "<i>". */
+static int write_batch(cl_db *db, int i)
+{
+    cl_batch *b;
+    char k[32], v[32];
+    int rc;
+
+    if (cl_batch_new(&b) != 0)
+        return -1;
+    snprintf(v, sizeof(v), "%d", i);
+    for (int j = 0; j < 5; j++) {
+        snprintf(k, sizeof(k), "b%06d-%d", i, j);
+        cl_batch_put(b, k, strlen(k), v, strlen(v));
+    }
+    /* overwrite a shared key too, so batches depend on each other */
+    cl_batch_put(b, "last", 4, v, strlen(v));
+    rc = cl_commit(db, b, NULL);
+    cl_batch_free(b);
+    return rc;
+}
+
+/* How many batches are present: asserts they are exactly batches
+ * 0..n-1, each whole (atomicity, prefix). */
+static int count_batches(cl_db *db)
+{
+    char k[32], v[32];
+    size_t n;
+    int i, present;
+
+    for (i = 0;; i++) {
+        present = 0;
+        for (int j = 0; j < 5; j++) {
+            snprintf(k, sizeof(k), "b%06d-%d", i, j);
+            int rc = cl_get(db, k, strlen(k), v, sizeof(v), &n);
+            assert_true(rc == 0 || rc == CL_ENOTFOUND);
+            present += rc == 0;
+        }
+        if (present == 0)
+            break;
+        assert_int_equal(present, 5); /* never half a batch */
+    }
+    if (i > 0) { /* the shared key holds the last batch's value */
+        assert_int_equal(cl_get(db, "last", 4, v, sizeof(v), &n), 0);
+        v[n] = '\0';
+        assert_int_equal(atoi(v), i - 1);
+    }
+    for (int k2 = i + 1; k2 < i + 50; k2++) { /* nothing after a gap */
+        snprintf(k, sizeof(k), "b%06d-0", k2);
+        assert_int_equal(cl_get(db, k, strlen(k), v, sizeof(v), &n),
+                         CL_ENOTFOUND);
+    }
+    return i;
+}
+
+static void test_recovery_killed_writer_keeps_acknowledged_batches(void **state)
+{
+    fx *f = *state;
+    volatile int *acked = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    tu_rng r = {2024};
+    int trials = 150, total_batches = 0;
+
+    assert_true(acked != MAP_FAILED);
+    for (int t = 0; t < trials; t++) {
+        cl_options o = {0};
+        char dir[4200];
+        pid_t pid;
+        int st, n;
+        cl_db *db;
+
+        snprintf(dir, sizeof(dir), "%s-%d", f->dir, t);
+        *acked = -1;
+        o.sync = t % 3 == 0 ? CL_SYNC_COMMIT : CL_SYNC_GROUP;
+        o.torn = (cl_torn_mode)(CL_TORN_NONE + t % 3);
+        o.checkpoint_bytes = 64 << 10; /* checkpoints during the run */
+        o.pool_bytes = 256 << 10;      /* and evictions */
+        pid = tu_fork();
+        if (pid == 0) {
+            cl_db *cdb = NULL;
+            if (cl_open(dir, &o, &cdb) != 0)
+                _exit(3);
+            for (int i = 0;; i++) {
+                if (write_batch(cdb, i) != 0)
+                    _exit(4);
+                *acked = i; /* published only once durable */
+            }
+        }
+        usleep((useconds_t)(1000 + tu_below(&r, 30000)));
+        kill(pid, SIGKILL);
+        st = tu_wait(pid);
+        assert_true(WIFSIGNALED(st));
+        assert_int_equal(WTERMSIG(st), SIGKILL);
+        db = open_db(dir, &o);
+        n = count_batches(db);
+        assert_true(n >= *acked + 1); /* durability */
+        assert_int_equal(cl_check(db, NULL, 0), 0);
+        /* and the database goes on */
+        assert_int_equal(write_batch(db, n), 0);
+        assert_int_equal(cl_close(db), 0);
+        total_batches += n;
+        tu_rmrf(dir);
+    }
+    assert_true(total_batches > trials); /* the trials did real work */
+    munmap((void *)acked, 4096);
+}
+
+static void
+test_recovery_truncated_last_record_is_cut_and_reported(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_recovery rep;
+    const char *seg = tu_path(f->dir, SEG1);
+    int64_t size;
+
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    size = tu_file_size(seg);
+    assert_int_equal(tu_truncate(seg, (uint64_t)size - 20), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.tail_cut, 1);
+    assert_string_equal(rep.tail_file, SEG1);
+    assert_true(rep.tail_offset < (uint64_t)size - 20);
+    assert_int_equal(rep.tail_offset + rep.tail_bytes, (uint64_t)size - 20);
+    assert_int_equal(count_batches(db), 9); /* the last batch is gone */
+    assert_int_equal(write_batch(db, 9), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_file_size(seg) > (int64_t)rep.tail_offset, 1);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.tail_cut, 0); /* the cut was made durable */
+    assert_int_equal(count_batches(db), 10);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_recovery_zero_filled_tail_is_cut(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_recovery rep;
+    const char *seg = tu_path(f->dir, SEG1);
+    static const uint8_t zero[8192];
+    int64_t size;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    size = tu_file_size(seg);
+    assert_int_equal(tu_write_at(seg, (uint64_t)size, zero, sizeof(zero)), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.tail_cut, 1);
+    assert_int_equal(rep.tail_offset, (uint64_t)size);
+    assert_int_equal(count_batches(db), 3);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_file_size(seg), size);
+}
+
+static void test_recovery_flipped_byte_mid_log_is_corruption(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db;
+    const char *seg = tu_path(f->dir, SEG1);
+    int64_t size;
+
+    o.sync = CL_SYNC_COMMIT; /* each record durable before the next */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    size = tu_file_size(seg);
+    assert_int_equal(tu_flip_byte(seg, (uint64_t)size / 2), 0);
+    db = NULL;
+    assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
+    assert_null(db);
+    assert_non_null(strstr(cl_errdetail(), SEG1));
+    assert_non_null(strstr(cl_errdetail(), "offset"));
+    /* and it stays so: never skipped, never "repaired" by cutting */
+    assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
+    assert_int_equal(tu_file_size(seg), size);
+}
+
+static void test_recovery_torn_superblock_slot_falls_back(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t garbage[512];
+    tu_rng r = {5};
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0); /* seq 2: slot 0 */
+    for (int i = 5; i < 8; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    /* a torn write of the next checkpoint's slot (seq 3: slot 1) */
+    tu_fill(&r, garbage, sizeof(garbage));
+    assert_int_equal(tu_write_at(pages, 2048 + 100, garbage, 300), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(count_batches(db), 8);
+    assert_int_equal(cl_close(db), 0);
+    /* both slots gone: a clear error naming both */
+    assert_int_equal(tu_write_at(pages, 10, garbage, 100), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
+    assert_non_null(strstr(cl_errdetail(), "superblock"));
+    assert_non_null(strstr(cl_errdetail(), "slot 1"));
+}
+
+static void test_recovery_torn_superblock_before_segments_dropped(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_db *db;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t zero[512] = {0};
+
+    tu_failio_init(&io);
+    o.io = &io.io;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    /* The checkpoint's fsyncs: old segment, new segment, page file, then
+     * the one after the superblock write: fail that one, so the old
+     * segments stay, and then tear the new slot (seq 2: slot 0). */
+    io.fail_sync_at = io.syncs + 4;
+    assert_int_equal(cl_checkpoint(db), EIO);
+    assert_int_equal(cl_close(db), 0);
+    assert_true(tu_exists(tu_path(f->dir, SEG1)));
+    assert_int_equal(tu_write_at(pages, 0, zero, 200), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(count_batches(db), 6);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* Make a database whose page file holds an old version of the pages the
+ * log changed since the last checkpoint, then tear those pages on disk (as
+ * a power cut during their write-back would): their second half becomes
+ * garbage.  Returns how many pages were torn. */
+static int make_torn_pages(const char *dir, cl_torn_mode torn)
+{
+    cl_options o = {0};
+    cl_db *db;
+    char copy[4200], pages[4300], cpages[4300];
+    uint8_t a[4096], b[4096], garbage[2048];
+    tu_rng r = {9};
+    int64_t npages;
+    int torn_count = 0;
+
+    o.torn = torn;
+    db = open_db(dir, &o);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    for (int i = 50; i < 60; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    /* Which pages did the log change?  Recover a copy, checkpoint it and
+     * compare. */
+    snprintf(copy, sizeof(copy), "%s-copy", dir);
+    snprintf(pages, sizeof(pages), "%s/pages", dir);
+    snprintf(cpages, sizeof(cpages), "%s/pages", copy);
+    assert_int_equal(tu_copy_dir(dir, copy), 0);
+    db = open_db(copy, &o);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    npages = tu_file_size(pages) / 4096;
+    tu_fill(&r, garbage, sizeof(garbage));
+    for (int64_t pg = 2; pg < npages; pg++) {
+        assert_int_equal(tu_read_at(pages, (uint64_t)pg * 4096, a, 4096), 0);
+        assert_int_equal(tu_read_at(cpages, (uint64_t)pg * 4096, b, 4096), 0);
+        if (memcmp(a, b, 4096) == 0)
+            continue;
+        assert_int_equal(tu_write_at(pages, (uint64_t)pg * 4096 + 2048, garbage,
+                                     sizeof(garbage)),
+                         0);
+        torn_count++;
+    }
+    tu_rmrf(copy);
+    assert_true(torn_count >= 1);
+    return torn_count;
+}
+
+static void test_recovery_torn_page_fpw_is_repaired(void **state)
+{
+    fx *f = *state;
+    cl_recovery rep;
+    cl_db *db;
+
+    int n = make_torn_pages(f->dir, CL_TORN_FPW);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.pages_repaired_fpi, n);
+    assert_int_equal(count_batches(db), 60);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_recovery_torn_page_none_is_detected(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db = NULL;
+
+    make_torn_pages(f->dir, CL_TORN_NONE);
+    o.torn = CL_TORN_NONE;
+    assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
+    assert_non_null(strstr(cl_errdetail(), "page "));
+    assert_non_null(strstr(cl_errdetail(), "torn"));
+}
+
+static void test_recovery_torn_page_dwb_is_restored(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_db *db;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t garbage[1024];
+    tu_rng r = {11};
+
+    o.torn = CL_TORN_DWB;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    /* the checkpoint writes every page through the doublewrite area */
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_true(tu_exists(tu_path(f->dir, "dwb")));
+    tu_fill(&r, garbage, sizeof(garbage));
+    assert_int_equal(tu_write_at(pages, 2 * 4096 + 1000, garbage, 1024), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.pages_repaired_dwb, 1);
+    assert_int_equal(count_batches(db), 50);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+static void test_recovery_is_repeatable(void **state)
+{
+    fx *f = *state;
+    char copy[4200];
+    cl_db *a, *b;
+    cl_recovery ra, rb;
+
+    a = open_db(f->dir, NULL);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(write_batch(a, i), 0);
+    assert_int_equal(cl_close(a), 0);
+    snprintf(copy, sizeof(copy), "%s-copy", f->dir);
+    assert_int_equal(tu_copy_dir(f->dir, copy), 0);
+    a = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(a, &ra), 0);
+    assert_int_equal(cl_close(a), 0);
+    /* a second recovery over the result of the first: same state */
+    a = open_db(f->dir, NULL);
+    b = open_db(copy, NULL);
+    assert_int_equal(cl_recovery_report(b, &rb), 0);
+    assert_int_equal(ra.records, rb.records);
+    assert_int_equal(ra.end_lsn, rb.end_lsn);
+    assert_int_equal(count_batches(a), 30);
+    assert_int_equal(count_batches(b), 30);
+    assert_int_equal(cl_close(a), 0);
+    assert_int_equal(cl_close(b), 0);
+    tu_rmrf(copy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_recovery_killed_writer_keeps_acknowledged_batches, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_truncated_last_record_is_cut_and_reported, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_zero_filled_tail_is_cut,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_flipped_byte_mid_log_is_corruption, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_torn_superblock_slot_falls_back, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_torn_superblock_before_segments_dropped, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_torn_page_fpw_is_repaired,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_torn_page_none_is_detected, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_torn_page_dwb_is_restored,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_is_repeatable, fx_setup,
+                                        fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
