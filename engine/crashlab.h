@@ -128,7 +128,7 @@ typedef struct cl_recovery {
     char tail_file[64];          /* segment file name of the cut */
     uint64_t tail_offset;        /* byte offset of the cut in tail_file */
     uint64_t tail_bytes;         /* bytes discarded by the cut */
-    char tail_reason[96];        /* why the record at the cut was invalid */
+    char tail_reason[256];       /* why the record at the cut was invalid */
     uint64_t usec;               /* wall time of the whole open */
 } cl_recovery;
 

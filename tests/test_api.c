@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -480,6 +481,87 @@ static void test_api_file_size_stable_under_churn(void **state)
                 size_after_warmup * 5 / 4);
 }
 
+typedef struct gc_arg {
+    cl_db *db;
+    int id, n, errors;
+} gc_arg;
+
+static void *gc_writer(void *p)
+{
+    gc_arg *a = p;
+    char k[32];
+
+    for (int i = 0; i < a->n; i++) {
+        snprintf(k, sizeof(k), "t%02d-%05d", a->id, i);
+        if (cl_put(a->db, k, strlen(k), k, strlen(k)) != 0)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void *gc_reader(void *p)
+{
+    gc_arg *a = p;
+    char k[32], v[32];
+    size_t n;
+
+    /* reads run alongside commits; a key, once read, keeps its value */
+    for (int i = 0; i < a->n; i++) {
+        snprintf(k, sizeof(k), "t%02d-%05d", i % 8, i / 8);
+        int rc = cl_get(a->db, k, strlen(k), v, sizeof(v), &n);
+        if (rc == 0 && (n != strlen(k) || memcmp(v, k, n) != 0))
+            a->errors++;
+        else if (rc != 0 && rc != CL_ENOTFOUND)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void test_api_group_commit_shares_syncs_across_threads(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    pthread_t th[10];
+    gc_arg args[10];
+    cl_stats st;
+    cl_db *db;
+    uint64_t before;
+
+    tu_failio_init(&io);
+    io.sync_delay_us = 2000; /* a 2 ms fsync: committers pile up */
+    o.io = &io.io;
+    o.sync = CL_SYNC_GROUP;
+    db = open_db(f->dir, &o);
+    before = io.syncs;
+    for (int t = 0; t < 10; t++) {
+        args[t] = (gc_arg){db, t, t < 8 ? 60 : 2000, 0};
+        assert_int_equal(pthread_create(&th[t], NULL,
+                                        t < 8 ? gc_writer : gc_reader,
+                                        &args[t]),
+                         0);
+    }
+    for (int t = 0; t < 10; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(args[t].errors, 0);
+    }
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.commits, 480);
+    /* 480 durable commits; with 8 writers waiting on each slow fsync, one
+     * leader syncs for several of them */
+    assert_true(io.syncs - before < 480);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    for (int t = 0; t < 8; t++)
+        for (int i = 0; i < 60; i++) {
+            char k[32];
+            snprintf(k, sizeof(k), "t%02d-%05d", t, i);
+            expect_kv(db, k, k, strlen(k));
+        }
+    assert_int_equal(cl_close(db), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +588,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_file_size_stable_under_churn,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_group_commit_shares_syncs_across_threads, fx_setup,
+            fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

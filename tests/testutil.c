@@ -337,11 +337,13 @@ int tu_wait(pid_t pid)
 
 static int tu_fio_sync_common(tu_failio *f)
 {
-    f->syncs++;
+    uint64_t n = __atomic_add_fetch(&f->syncs, 1, __ATOMIC_SEQ_CST);
+
+    if (f->sync_delay_us > 0)
+        usleep(f->sync_delay_us);
     if (f->fail_sync_at != 0 &&
-        (f->syncs == f->fail_sync_at ||
-         (f->fail_all_after && f->syncs > f->fail_sync_at))) {
-        f->failed++;
+        (n == f->fail_sync_at || (f->fail_all_after && n > f->fail_sync_at))) {
+        __atomic_add_fetch(&f->failed, 1, __ATOMIC_SEQ_CST);
         return f->fail_errno ? f->fail_errno : EIO;
     }
     return 0;
@@ -351,7 +353,7 @@ static int tu_fio_open(void *ctx, const char *path, int flags, int *fd)
 {
     tu_failio *f = ctx;
 
-    f->opens++;
+    __atomic_add_fetch(&f->opens, 1, __ATOMIC_SEQ_CST);
     return cl_io_posix()->open(NULL, path, flags, fd);
 }
 
@@ -372,12 +374,12 @@ static int tu_fio_pwrite(void *ctx, int fd, const void *buf, size_t len,
                          uint64_t off)
 {
     tu_failio *f = ctx;
+    uint64_t n = __atomic_add_fetch(&f->writes, 1, __ATOMIC_SEQ_CST);
 
-    f->writes++;
     if (f->fail_write_at != 0 &&
-        (f->writes == f->fail_write_at ||
-         (f->fail_all_after && f->writes > f->fail_write_at))) {
-        f->failed++;
+        (n == f->fail_write_at ||
+         (f->fail_all_after && n > f->fail_write_at))) {
+        __atomic_add_fetch(&f->failed, 1, __ATOMIC_SEQ_CST);
         return f->fail_errno ? f->fail_errno : EIO;
     }
     return cl_io_posix()->pwrite(NULL, fd, buf, len, off);
@@ -413,7 +415,7 @@ static int tu_fio_rename(void *ctx, const char *from, const char *to)
 {
     tu_failio *f = ctx;
 
-    f->renames++;
+    __atomic_add_fetch(&f->renames, 1, __ATOMIC_SEQ_CST);
     return cl_io_posix()->rename(NULL, from, to);
 }
 
@@ -421,7 +423,7 @@ static int tu_fio_unlink(void *ctx, const char *path)
 {
     tu_failio *f = ctx;
 
-    f->unlinks++;
+    __atomic_add_fetch(&f->unlinks, 1, __ATOMIC_SEQ_CST);
     return cl_io_posix()->unlink(NULL, path);
 }
 
@@ -435,7 +437,7 @@ static int tu_fio_dirsync(void *ctx, const char *dir)
 {
     tu_failio *f = ctx;
 
-    f->dirsyncs++;
+    __atomic_add_fetch(&f->dirsyncs, 1, __ATOMIC_SEQ_CST);
     return cl_io_posix()->dirsync(NULL, dir);
 }
 

@@ -62,13 +62,12 @@ int tu_wait(pid_t pid);
 /* A failing I/O table for tests: wraps cl_io_posix() and fails chosen
  * calls with a chosen errno, and counts calls of each kind. */
 typedef struct tu_failio {
-    cl_io io;       /* pass &f->io as cl_options.io */
-    int fail_errno; /* errno to fail with (default EIO) */
-    uint64_t
-        fail_sync_at; /* fail the n-th fsync/fdatasync (1-based; 0 never) */
-    uint64_t fail_write_at; /* fail the n-th pwrite (0 never) */
-    int fail_all_after;     /* once one call failed, fail every later one of
-                               that kind too */
+    cl_io io;               /* pass &f->io as cl_options.io */
+    int fail_errno;         /* errno to fail with (default EIO) */
+    uint64_t fail_sync_at;  /* fail the n-th fsync/fdatasync (1-based) */
+    uint64_t fail_write_at; /* fail the n-th pwrite (1-based; 0 never) */
+    int fail_all_after;     /* fail every later call of that kind too */
+    unsigned sync_delay_us; /* sleep in every fsync (a slow disk) */
     uint64_t syncs, writes, dirsyncs, opens, unlinks, renames;
     uint64_t failed; /* calls failed so far */
 } tu_failio;

@@ -1,0 +1,446 @@
+/*
+ * test_pager.c - the pager: page-change encoding replayed on a copy gives
+ * the same pages, full images after a checkpoint (fpw), idempotent replay,
+ * torn pages, rollback, rule 1 on write-back, and page validity rules P1-P2.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "page.h"
+#include "pager.h"
+#include "testutil.h"
+
+#define PS 4096
+#define SALT 77
+
+typedef struct fx {
+    char *tmp;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    f->tmp = tu_tmpdir("pager");
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+
+    tu_rmrf(f->tmp);
+    free(f->tmp);
+    free(f);
+    return 0;
+}
+
+/* Rule-1 checking I/O: every page written to the page file must carry an
+ * LSN no greater than the highest LSN the pager asked the log to make
+ * durable before that write. */
+typedef struct r1 {
+    cl_io io;
+    uint64_t flushed; /* highest lsn passed to wal_flush */
+    uint64_t page_writes, violations;
+} r1;
+
+static int r1_pwrite(void *ctx, int fd, const void *buf, size_t len,
+                     uint64_t off)
+{
+    r1 *r = ctx;
+
+    if (len == PS && off % PS == 0) {
+        r->page_writes++;
+        if (get_le64((const uint8_t *)buf + 8) > r->flushed)
+            r->violations++;
+    }
+    return cl_io_posix()->pwrite(NULL, fd, buf, len, off);
+}
+
+static int r1_flush(void *ctx, uint64_t lsn)
+{
+    r1 *r = ctx;
+
+    if (lsn > r->flushed)
+        r->flushed = lsn;
+    return 0;
+}
+
+static void r1_init(r1 *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->io = *cl_io_posix();
+    r->io.ctx = r;
+    r->io.pwrite = r1_pwrite;
+}
+
+static pager *open_pager(const char *dir, const char *name, const cl_io *io,
+                         uint32_t frames, cl_torn_mode torn,
+                         pg_wal_flush_fn flush, void *fctx, int create)
+{
+    pager_config c = {0};
+    char path[4200], dwb[4200];
+    pager *p = NULL;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(dwb, sizeof(dwb), "%s/%s.dwb", dir, name);
+    if (create) {
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    c.io = io;
+    c.dir = dir;
+    c.path = path;
+    c.dwb_path = dwb;
+    c.page_size = PS;
+    c.salt = SALT;
+    c.frames = frames;
+    c.torn = torn;
+    c.wal_flush = flush;
+    c.wal_ctx = fctx;
+    assert_int_equal(pager_open(&c, &p), 0);
+    return p;
+}
+
+/* Replay a whole transaction payload on p at end LSN lsn.  OUT: counts. */
+static void replay_payload(pager *p, const uint8_t *pl, size_t len,
+                           uint64_t lsn, int *applied_out, int *full_out)
+{
+    uint32_t count = get_le32(pl);
+    size_t off = 4, used;
+    int applied, repaired;
+
+    *applied_out = 0;
+    if (full_out)
+        *full_out = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (full_out && pl[off + 4] == 1)
+            (*full_out)++;
+        assert_int_equal(pager_replay_entry(p, pl + off, len - off, lsn, &used,
+                                            &applied, &repaired),
+                         0);
+        *applied_out += applied;
+        off += used;
+    }
+    assert_int_equal(off, len);
+}
+
+static void test_pager_changes_replay_to_identical_pages(void **state)
+{
+    fx *f = *state;
+    pager *a =
+        open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
+    pager *b =
+        open_pager(f->tmp, "b", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
+    tu_rng r = {1};
+    uint64_t lsn = 100;
+    uint32_t pages[40];
+    int npages = 0;
+
+    for (int t = 0; t < 300; t++) {
+        const uint8_t *pl;
+        size_t len;
+        int applied;
+
+        pg_txn_begin(a);
+        if (t == 0)
+            assert_int_equal(pager_format(a), 0);
+        else if (npages < 40 && tu_below(&r, 3) == 0) {
+            pg_page pg;
+            assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+            pages[npages++] = pg.pgno;
+            pg_release(a, &pg);
+        }
+        for (int k = 0; k < 3 && npages > 0; k++) {
+            pg_page pg;
+            uint32_t pgno = pages[tu_below(&r, (uint64_t)npages)];
+            assert_int_equal(pg_get_write(a, pgno, &pg), 0);
+            /* scattered small changes and an occasional block move */
+            for (int c = 0; c < 5; c++)
+                pg.data[PG_HDR_SIZE + tu_below(&r, PS - PG_HDR_SIZE)] =
+                    (uint8_t)tu_next(&r);
+            if (tu_below(&r, 10) == 0)
+                memmove(pg.data + 100, pg.data + 200, 1500);
+            pg_release(a, &pg);
+        }
+        assert_int_equal(pg_txn_encode(a, 0, &pl, &len), 0);
+        lsn += 64;
+        if (len > 0)
+            replay_payload(b, pl, len, lsn, &applied, NULL);
+        pg_txn_finish(a, lsn);
+        if (t == 0)
+            assert_int_equal(pager_load_meta(b), 0);
+    }
+    /* same pages on both sides, and the same meta fields */
+    assert_int_equal(pg_npages(a), pg_npages(b));
+    for (int i = 0; i < npages; i++) {
+        pg_page x, y;
+        assert_int_equal(pg_get(a, pages[i], &x), 0);
+        assert_int_equal(pg_get(b, pages[i], &y), 0);
+        assert_memory_equal(x.data + 8, y.data + 8, PS - 8);
+        pg_release(a, &x);
+        pg_release(b, &y);
+    }
+    /* and after writing both out and reading them back from disk */
+    assert_int_equal(pager_flush_all(a), 0);
+    assert_int_equal(pager_flush_all(b), 0);
+    pager_close(a);
+    pager_close(b);
+    {
+        size_t la, lb;
+        uint8_t *da = tu_read_file(tu_path(f->tmp, "a"), &la);
+        uint8_t *db = tu_read_file(tu_path(f->tmp, "b"), &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(da, db, la);
+        free(da);
+        free(db);
+    }
+}
+
+static void test_pager_first_change_after_checkpoint_is_full_image(void **state)
+{
+    fx *f = *state;
+    pager *a =
+        open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_FPW, NULL, NULL, 1);
+    pager *b =
+        open_pager(f->tmp, "b", cl_io_posix(), 64, CL_TORN_FPW, NULL, NULL, 1);
+    const uint8_t *pl;
+    size_t len;
+    pg_page pg;
+    uint32_t leaf;
+    int applied, full;
+
+    pg_txn_begin(a);
+    assert_int_equal(pager_format(a), 0);
+    assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+    leaf = pg.pgno;
+    pg.data[100] = 1;
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 0, &pl, &len), 0);
+    replay_payload(b, pl, len, 1000, &applied, &full);
+    assert_int_equal(full, 0); /* new pages are logged as inits */
+    pg_txn_finish(a, 1000);
+
+    /* checkpoint at 1000: the next change of the leaf is a full image */
+    pg_txn_begin(a);
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    pg.data[200] = 2;
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 1000, &pl, &len), 0);
+    assert_true(len > PS - 16);
+    replay_payload(b, pl, len, 2000, &applied, &full);
+    assert_int_equal(full, 1);
+    pg_txn_finish(a, 2000);
+
+    /* then diffs again until the next checkpoint */
+    pg_txn_begin(a);
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    pg.data[300] = 3;
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 1000, &pl, &len), 0);
+    assert_true(len < 100);
+    replay_payload(b, pl, len, 3000, &applied, &full);
+    assert_int_equal(full, 0);
+    assert_int_equal(applied, 1);
+    /* replaying the same record again changes nothing (idempotent) */
+    replay_payload(b, pl, len, 3000, &applied, &full);
+    assert_int_equal(applied, 0);
+    pg_txn_finish(a, 3000);
+    pager_close(a);
+    pager_close(b);
+}
+
+static void test_pager_abort_restores_every_page(void **state)
+{
+    fx *f = *state;
+    pager *a =
+        open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_FPW, NULL, NULL, 1);
+    pg_page pg;
+    uint32_t leaf, npages;
+    uint8_t before[PS];
+
+    pg_txn_begin(a);
+    assert_int_equal(pager_format(a), 0);
+    assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+    leaf = pg.pgno;
+    memset(pg.data + 100, 'x', 50);
+    pg_release(a, &pg);
+    pg_txn_finish(a, 10);
+    npages = pg_npages(a);
+    assert_int_equal(pg_get(a, leaf, &pg), 0);
+    memcpy(before, pg.data, PS);
+    pg_release(a, &pg);
+
+    pg_txn_begin(a);
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    memset(pg.data + 100, 'y', 500);
+    assert_int_equal(pg_free(a, &pg), 0);
+    assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0); /* reuses it */
+    assert_int_equal(pg.pgno, leaf);
+    pg_release(a, &pg);
+    assert_int_equal(pg_alloc(a, PG_TYPE_OVERFLOW, &pg), 0); /* extends */
+    pg_release(a, &pg);
+    assert_int_equal(pg_set_root(a, 99), 0);
+    pg_txn_abort(a);
+
+    assert_int_equal(pg_npages(a), npages);
+    assert_int_equal(pg_root(a), 0);
+    assert_int_equal(pg_nfree(a), 0);
+    assert_int_equal(pg_get(a, leaf, &pg), 0);
+    assert_memory_equal(pg.data, before, PS);
+    pg_release(a, &pg);
+    pager_close(a);
+}
+
+static void test_pager_write_back_keeps_rule_1(void **state)
+{
+    fx *f = *state;
+    r1 io;
+    pager *a;
+    uint32_t pages[200];
+    uint64_t lsn = 0;
+
+    r1_init(&io);
+    for (int mode = CL_TORN_NONE; mode <= CL_TORN_DWB; mode++) {
+        char name[16];
+        snprintf(name, sizeof(name), "r1-%d", mode);
+        a = open_pager(f->tmp, name, &io.io, 16, (cl_torn_mode)mode, r1_flush,
+                       &io, 1);
+        pg_txn_begin(a);
+        assert_int_equal(pager_format(a), 0);
+        pg_txn_finish(a, ++lsn);
+        for (int i = 0; i < 200; i++) {
+            pg_page pg;
+            pg_txn_begin(a);
+            assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+            pages[i] = pg.pgno;
+            pg.data[50] = (uint8_t)i;
+            pg_release(a, &pg);
+            pg_txn_finish(a, lsn += 100);
+            if (i % 3 == 0) { /* touch an old page: evictions of dirty ones */
+                pg_txn_begin(a);
+                assert_int_equal(pg_get_write(a, pages[i / 2], &pg), 0);
+                pg.data[60]++;
+                pg_release(a, &pg);
+                pg_txn_finish(a, lsn += 100);
+            }
+        }
+        assert_int_equal(pager_flush_all(a), 0);
+        pager_close(a);
+    }
+    assert_true(io.page_writes > 200);
+    assert_int_equal(io.violations, 0);
+}
+
+static void test_pager_torn_page_needs_a_full_image(void **state)
+{
+    fx *f = *state;
+    pager *a =
+        open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
+    const uint8_t *pl;
+    size_t len, used;
+    uint8_t diff[256], full[8 + PS];
+    pg_page pg;
+    uint32_t leaf;
+    int applied, repaired;
+
+    pg_txn_begin(a);
+    assert_int_equal(pager_format(a), 0);
+    assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+    leaf = pg.pgno;
+    pg_release(a, &pg);
+    pg_txn_finish(a, 10);
+    assert_int_equal(pager_flush_all(a), 0);
+    /* a diff of the leaf, kept for replay */
+    pg_txn_begin(a);
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    pg.data[500] = 5;
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 0, &pl, &len), 0);
+    assert_true(len - 4 <= sizeof(diff));
+    memcpy(diff, pl + 4, len - 4);
+    pg_txn_abort(a);
+    pager_close(a);
+
+    /* tear the leaf on disk */
+    assert_int_equal(
+        tu_set_byte(tu_path(f->tmp, "a"), (uint64_t)leaf * PS + 3000, 0xEE), 0);
+    a = open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 0);
+    assert_int_equal(
+        pager_replay_entry(a, diff, len - 4, 20, &used, &applied, &repaired),
+        CL_ECORRUPT);
+    assert_non_null(strstr(cl_errdetail(), "torn"));
+    /* a full image repairs it */
+    memset(full, 0, sizeof(full));
+    put_le32(full, leaf);
+    full[4] = 1; /* PGE_FULL */
+    full[8] = PG_TYPE_LEAF;
+    assert_int_equal(pager_replay_entry(a, full, sizeof(full), 20, &used,
+                                        &applied, &repaired),
+                     0);
+    assert_int_equal(applied, 1);
+    assert_int_equal(repaired, 1);
+    pager_close(a);
+}
+
+static void test_pager_page_validity_rules(void **state)
+{
+    uint8_t pg[PS];
+    uint32_t seed = page_crc_seed(SALT);
+    char why[96];
+
+    (void)state;
+    memset(pg, 0, sizeof(pg));
+    assert_int_equal(page_verify(pg, PS, 5, seed, why, sizeof(why)),
+                     PAGE_BLANK); /* P1 */
+    pg[PG_OFF_TYPE] = PG_TYPE_LEAF;
+    page_seal(pg, PS, 5, seed);
+    assert_int_equal(page_verify(pg, PS, 5, seed, why, sizeof(why)), PAGE_OK);
+    /* P2: misdirected (read at another position) */
+    assert_int_equal(page_verify(pg, PS, 6, seed, why, sizeof(why)), PAGE_BAD);
+    /* P2: another database's salt */
+    assert_int_equal(
+        page_verify(pg, PS, 5, page_crc_seed(SALT + 1), why, sizeof(why)),
+        PAGE_BAD);
+    /* P2: any flipped byte */
+    for (int i = 0; i < PS; i += 97) {
+        pg[i] ^= 4;
+        assert_int_equal(page_verify(pg, PS, 5, seed, why, sizeof(why)),
+                         PAGE_BAD);
+        pg[i] ^= 4;
+    }
+    /* P2: unknown type */
+    pg[PG_OFF_TYPE] = 77;
+    page_seal(pg, PS, 5, seed);
+    assert_int_equal(page_verify(pg, PS, 5, seed, why, sizeof(why)), PAGE_BAD);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_pager_changes_replay_to_identical_pages, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pager_first_change_after_checkpoint_is_full_image, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pager_abort_restores_every_page,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pager_write_back_keeps_rule_1,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pager_torn_page_needs_a_full_image,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test(test_pager_page_validity_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
