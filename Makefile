@@ -67,6 +67,7 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 TOOLS := $(B)/kv
@@ -103,7 +104,7 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(FAULTS_LIB) $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
-	@scripts/run-tests.sh $(TEST_BIN)
+	@KV=$(B)/kv scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 check-io:
 	@scripts/check-io.sh
