@@ -4,6 +4,7 @@
 #   make              build/libcrashlab.a and build/kv
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
 #   make format       reformat the C sources with clang-format
 #   make format-check fail if a source file is not clang-format clean
@@ -72,7 +73,7 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 TOOLS := $(B)/kv
 
-.PHONY: all deps test check-io format format-check clean
+.PHONY: all deps test valgrind check-io format format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -105,6 +106,17 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(FAULTS_LIB) $(LIB)
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
 	@KV=$(B)/kv scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
+
+# A short valgrind run of the quick unit suites (memcheck, leaks are errors).
+VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
+valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
+	@for t in $(VALGRIND_TESTS); do \
+	    echo "== valgrind $(B)/tests/$$t"; \
+	    valgrind -q --error-exitcode=99 --leak-check=full \
+	        --errors-for-leak-kinds=definite $(B)/tests/$$t >$(B)/tests/$$t.vg 2>&1 \
+	        || { cat $(B)/tests/$$t.vg; echo "valgrind: $$t FAILED"; exit 1; }; \
+	    tail -1 $(B)/tests/$$t.vg; \
+	done
 
 check-io:
 	@scripts/check-io.sh
