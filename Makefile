@@ -83,7 +83,7 @@ ifneq ($(NODEPS),1)
 	@scripts/deps.sh $(DEPS_PKGS)
 endif
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
