@@ -206,6 +206,13 @@ int tu_copy_tree(const char *src, const char *dst)
     return rc;
 }
 
+static char tu_tree_diff[8192];
+
+const char *tu_tree_why(void)
+{
+    return tu_tree_diff;
+}
+
 static int tu_name_filter(const struct dirent *e)
 {
     return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
@@ -219,14 +226,15 @@ int tu_tree_equal(const char *a, const char *b)
     int eq = na >= 0 && na == nb;
 
     if (!eq)
-        fprintf(stderr, "tree: %s has %d entries, %s has %d\n", a, na, b, nb);
+        snprintf(tu_tree_diff, sizeof(tu_tree_diff),
+                 "%s has %d entries, %s has %d", a, na, b, nb);
     for (int i = 0; eq && i < na; i++) {
         char *pa, *pb;
         struct stat sa, sb;
 
         if (strcmp(la[i]->d_name, lb[i]->d_name) != 0) {
-            fprintf(stderr, "tree: %s/%s vs %s/%s\n", a, la[i]->d_name, b,
-                    lb[i]->d_name);
+            snprintf(tu_tree_diff, sizeof(tu_tree_diff), "%s/%s vs %s/%s", a,
+                     la[i]->d_name, b, lb[i]->d_name);
             eq = 0;
             break;
         }
@@ -236,7 +244,8 @@ int tu_tree_equal(const char *a, const char *b)
             abort();
         if (lstat(pa, &sa) != 0 || lstat(pb, &sb) != 0 ||
             S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "tree: %s and %s differ in type\n", pa, pb);
+            snprintf(tu_tree_diff, sizeof(tu_tree_diff),
+                     "%s and %s differ in type", pa, pb);
             eq = 0;
         } else if (S_ISDIR(sa.st_mode)) {
             eq = tu_tree_equal(pa, pb);
@@ -246,8 +255,9 @@ int tu_tree_equal(const char *a, const char *b)
                     *cb = tu_read_file(pb, &lenb);
             if (ca == NULL || cb == NULL || lena != lenb ||
                 memcmp(ca, cb, lena) != 0) {
-                fprintf(stderr, "tree: %s (%zu bytes) and %s (%zu) differ\n",
-                        pa, lena, pb, lenb);
+                snprintf(tu_tree_diff, sizeof(tu_tree_diff),
+                         "%s (%zu bytes) and %s (%zu) differ", pa, lena, pb,
+                         lenb);
                 eq = 0;
             }
             free(ca);

@@ -36,8 +36,9 @@ int tu_copy_dir(const char *src, const char *dst);
  * dst, which is created if missing. */
 int tu_copy_tree(const char *src, const char *dst);
 /* 1 if two directory trees hold the same names, types and file contents
- * (recursively), else 0; on a difference, prints it to stderr. */
+ * (recursively), else 0; tu_tree_why() then names the first difference. */
 int tu_tree_equal(const char *a, const char *b);
+const char *tu_tree_why(void);
 /* The whole content of a file in a malloc'd buffer (OUT: *len), or NULL if
  * it cannot be read. */
 uint8_t *tu_read_file(const char *path, size_t *len);

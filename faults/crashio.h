@@ -1,0 +1,196 @@
+/*
+ * crashio.h - a crash-simulating I/O table that wraps another cl_io table.
+ *
+ * crashio forwards every call to an inner table and numbers the calls that
+ * can change files or their durability (the I/O points, 1, 2, 3, ...).  It
+ * can then, at a chosen point k:
+ *   - kill the process with SIGKILL instead of making call k, so the files
+ *     show exactly the effects of points 1..k-1 (CRASHIO_KILL);
+ *   - perform only some sectors of the pwrite at point k and then kill the
+ *     process (CRASHIO_TEAR), reporting what it tore;
+ *   - fail call k with an errno and no effect (fail_at), optionally as Linux
+ *     fails an fsync: the unsynced data is lost (fsync_loses_data).
+ * With a shadow log (shadow.h) it also records, before performing them, the
+ * operations that are not yet durable, from which powerloss.h later builds
+ * the image a power cut could have left.
+ *
+ * I/O points are: pwrite, fsync, fdatasync, ftruncate, rename, unlink,
+ * mkdir, dirsync, and an open that creates a file.  pread, filesize, close,
+ * lock, unlock and an open of an existing file are forwarded uncounted.
+ * Whether an open creates is decided by first opening without CL_IO_CREATE
+ * (and without CL_IO_EXCL): only when that fails with ENOENT is the call a
+ * point, and the file is then created with CL_IO_CREATE | CL_IO_EXCL.  lock
+ * may create its lock file without a point or a shadow record: the lock file
+ * carries no data.
+ *
+ * Threads: numbering is atomic and the calls that change files are made one
+ * at a time (a mutex held from numbering to the end of the call; an fsync or
+ * dirsync holds it only while it is numbered, not during the system call).
+ * Point numbers are therefore deterministic for a single-threaded caller,
+ * and with several threads a kill at k still leaves exactly the effects of
+ * the points before k, except for fsyncs already in flight.  A thread that
+ * draws a point after the crash point blocks until the process is gone.
+ *
+ * Create the crashio in the process that will use it (after fork): the
+ * shadow log's file descriptor and the kill target are that process's.
+ */
+#ifndef CL_CRASHIO_H
+#define CL_CRASHIO_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cl_io.h"
+
+/* Kinds of I/O point, as recorded in the trace. */
+typedef enum crashio_kind {
+    CRASHIO_PWRITE = 1,
+    CRASHIO_FSYNC,
+    CRASHIO_FDATASYNC,
+    CRASHIO_FTRUNCATE,
+    CRASHIO_RENAME,
+    CRASHIO_UNLINK,
+    CRASHIO_MKDIR,
+    CRASHIO_DIRSYNC,
+    CRASHIO_CREATE, /* an open that created the file */
+} crashio_kind;
+
+/* What to do at crash_at. */
+typedef enum crashio_action {
+    CRASHIO_KILL = 0, /* SIGKILL instead of making the call */
+    CRASHIO_TEAR,     /* a pwrite: write some sectors, then SIGKILL; any
+                         other call: as CRASHIO_KILL */
+} crashio_action;
+
+/* What the sectors of a torn write that do not reach the file hold. */
+typedef enum crashio_fill {
+    CRASHIO_FILL_OLD = 0, /* the file's bytes before the write (nothing new
+                             is written there; the file grows only up to
+                             the end of the last sector that reached it) */
+    CRASHIO_FILL_ZERO,    /* zeros (the file grows to the whole range) */
+    CRASHIO_FILL_GARBAGE, /* bytes drawn from the seed (likewise) */
+    CRASHIO_FILL_SEED,    /* one of the three above, drawn from the seed */
+} crashio_fill;
+
+/* Flags of a trace entry. */
+#define CRASHIO_PF_INJECTED 0x01 /* fail_at fired here */
+#define CRASHIO_PF_CRASH 0x02    /* the crash point */
+
+/* One I/O point in the trace (the shared area below). */
+typedef struct crashio_point_info {
+    uint8_t kind;   /* crashio_kind */
+    uint8_t flags;  /* CRASHIO_PF_* */
+    uint16_t file;  /* file id (crashio_file_name), 0 if none */
+    uint16_t file2; /* RENAME: id of the target; else 0 */
+    uint16_t rsv;
+    uint32_t len; /* PWRITE: bytes (saturated at UINT32_MAX); else 0 */
+    uint64_t off; /* PWRITE: offset; FTRUNCATE: new length, bytes */
+} crashio_point_info;
+
+/* What a torn write did (the shared area below). */
+typedef struct crashio_tear_info {
+    uint64_t point;    /* I/O point of the torn pwrite */
+    uint64_t off;      /* the write's offset, bytes */
+    uint64_t len;      /* the write's length, bytes */
+    uint32_t sector;   /* sector size used, bytes */
+    uint32_t nsectors; /* sectors the range touches (partial ones count) */
+    uint32_t nreached; /* of which reached the file */
+    uint32_t fill;     /* crashio_fill used (never CRASHIO_FILL_SEED) */
+    uint64_t mask;     /* bit i set: sector i of the range reached the file
+                          (sectors 64 and beyond are not shown) */
+    uint16_t file;     /* file id */
+} crashio_tear_info;
+
+/* Outcomes recorded in crashio_shared.outcome. */
+#define CRASHIO_OUT_NONE 0   /* still running, or exited on its own */
+#define CRASHIO_OUT_KILLED 1 /* killed instead of making call crash_point */
+#define CRASHIO_OUT_TORN 2   /* tore the pwrite at crash_point, then killed */
+
+#define CRASHIO_MAX_NAMES 64 /* file ids that get a name in the shared area */
+#define CRASHIO_NAME_LEN 64  /* bytes per name, NUL included */
+
+/*
+ * An area the caller may place in MAP_SHARED memory before fork, so the
+ * parent can read it after the child dies.  Size it with
+ * crashio_shared_size and reset it with crashio_shared_init before each
+ * run.  Only one crashio may use an area at a time.
+ */
+typedef struct crashio_shared {
+    _Atomic uint64_t points;       /* I/O points numbered so far */
+    _Atomic uint32_t outcome;      /* CRASHIO_OUT_*; set last, after the
+                                      fields it vouches for */
+    uint64_t crash_point;          /* the point of KILLED / TORN */
+    _Atomic uint64_t failed_point; /* the point where fail_at fired, or 0 */
+    crashio_tear_info tear;        /* valid when outcome is TORN */
+    _Atomic uint32_t nnames;       /* names[0..nnames) are set */
+    char names[CRASHIO_MAX_NAMES][CRASHIO_NAME_LEN]; /* names[id - 1]: the
+                                       file's path relative to cfg.root
+                                       (or its last bytes), NUL-ended */
+    uint64_t trace_cap;                              /* entries in trace[] */
+    crashio_point_info trace[]; /* trace[k - 1]: point k, k <= cap */
+} crashio_shared;
+
+typedef struct crashio_config {
+    const cl_io *inner; /* the table to wrap (required) */
+    uint64_t seed;      /* source of every random choice */
+
+    uint64_t crash_at;           /* point to crash at, 0 = never */
+    crashio_action crash_action; /* CRASHIO_KILL (default) or TEAR */
+    uint32_t sector;             /* TEAR: sector size, 512 (default, 0) or
+                                    4096; sectors are aligned to file
+                                    offsets */
+    crashio_fill fill;           /* TEAR: default CRASHIO_FILL_OLD */
+
+    uint64_t fail_at;     /* point whose call fails, 0 = never */
+    int fail_errno;       /* its errno, default EIO */
+    int fsync_loses_data; /* if the failed call is an fsync/fdatasync,
+                             record in the shadow log that the file's
+                             writes since its last good sync are lost */
+
+    const char *shadow_path;   /* shadow log to create, NULL = none; keep
+                                  it outside the database directory */
+    const char *graveyard_dir; /* with shadow_path: unlinks (and files
+                                  replaced by renames) move here instead
+                                  of vanishing, so an image can restore
+                                  them; must be on the database's file
+                                  system; created if missing; NULL: plain
+                                  unlink, which no image can undo */
+    const char *root;          /* optional: names in `shared` are relative
+                                  to this directory */
+    crashio_shared *shared;    /* optional shared area */
+} crashio_config;
+
+typedef struct crashio crashio;
+
+/* Make a crashio from cfg (copied; strings duplicated).  Creates the shadow
+ * log (and the graveyard directory) when configured.  Returns 0, EINVAL (no
+ * inner table, a sector size other than 512/4096, graveyard without shadow
+ * log), or a positive errno from creating the log.  OUT: *out. */
+int crashio_new(const crashio_config *cfg, crashio **out);
+
+/* The wrapping table; valid until crashio_free. */
+const cl_io *crashio_table(crashio *c);
+
+/* Free c and close its shadow log.  Files opened through the table are the
+ * caller's to close first.  NULL is allowed. */
+void crashio_free(crashio *c);
+
+/* I/O points numbered so far. */
+uint64_t crashio_points(const crashio *c);
+
+/* The normalised path of file id `id` (ids count from 1 in order of first
+ * use), or NULL for an unknown id.  Valid until crashio_free. */
+const char *crashio_file_name(crashio *c, unsigned id);
+
+/* Bytes of a shared area holding trace_cap trace entries. */
+size_t crashio_shared_size(uint64_t trace_cap);
+
+/* Zero a shared area of crashio_shared_size(trace_cap) bytes. */
+void crashio_shared_init(crashio_shared *sh, uint64_t trace_cap);
+
+/* Names for reports: "pwrite", "fsync", ...; "old", "zero", ... */
+const char *crashio_kind_name(int kind);
+const char *crashio_fill_name(int fill);
+
+#endif
