@@ -1,0 +1,346 @@
+/*
+ * plimg_files.c - the bytes of each file in a power-cut image: undo every
+ * logged operation to find the content at log start, then replay what the
+ * device model keeps, sector by sector (see the model at the top of
+ * powerloss.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "frng.h"
+#include "plimg_int.h"
+
+/* ---- buffers and files ---- */
+
+typedef struct plimg_buf {
+    uint8_t *b;
+    uint64_t size; /* the file's length */
+    uint64_t cap;
+} plimg_buf;
+
+/* Set the length to n: growth is zero-filled, shrinking forgets. */
+static int plimg_buf_resize(plimg_buf *f, uint64_t n)
+{
+    if (n > f->cap) {
+        uint64_t nc = f->cap ? f->cap : 4096;
+        uint8_t *p;
+        while (nc < n)
+            nc *= 2;
+        if ((p = realloc(f->b, nc)) == NULL)
+            return ENOMEM;
+        f->b = p;
+        f->cap = nc;
+    }
+    if (n > f->size)
+        memset(f->b + f->size, 0, n - f->size);
+    f->size = n;
+    return 0;
+}
+
+static int plimg_buf_write(plimg_buf *f, uint64_t off, const void *src,
+                           uint64_t len)
+{
+    int rc;
+
+    if (off + len > f->size && (rc = plimg_buf_resize(f, off + len)) != 0)
+        return rc;
+    if (len > 0)
+        memcpy(f->b + off, src, len);
+    return 0;
+}
+
+static int plimg_buf_copy(plimg_buf *dst, const plimg_buf *src)
+{
+    int rc = plimg_buf_resize(dst, 0);
+
+    if (rc == 0)
+        rc = plimg_buf_write(dst, 0, src->b, src->size);
+    return rc;
+}
+
+/* Read the file at path into f; a missing file reads as empty. */
+static int plimg_read_file(const char *path, plimg_buf *f)
+{
+    struct stat st;
+    uint64_t done = 0;
+    int fd, rc = 0;
+
+    f->size = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : errno;
+    if (fstat(fd, &st) != 0 ||
+        (rc = plimg_buf_resize(f, (uint64_t)st.st_size)) != 0) {
+        rc = rc ? rc : errno;
+        goto out;
+    }
+    while (done < f->size) {
+        ssize_t n = pread(fd, f->b + done, f->size - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        done += (uint64_t)n;
+    }
+    f->size = done;
+out:
+    close(fd);
+    return rc;
+}
+
+/* Replace the content of the file at path (created if missing) by f. */
+static int plimg_write_file(const char *path, const plimg_buf *f)
+{
+    uint64_t done = 0;
+    int fd, rc = 0;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno;
+    while (done < f->size) {
+        ssize_t n = pwrite(fd, f->b + done, f->size - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? errno : ENOSPC;
+            goto out;
+        }
+        done += (uint64_t)n;
+    }
+    if (ftruncate(fd, (off_t)f->size) != 0)
+        rc = errno;
+out:
+    close(fd);
+    return rc;
+}
+
+int plimg_exists(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
+/* Remove a directory tree. */
+int plimg_rmrf(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0 ? 0 : errno;
+    if ((d = opendir(path)) == NULL)
+        return errno;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char *sub;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
+            rc = ENOMEM;
+            break;
+        }
+        rc = plimg_rmrf(sub);
+        free(sub);
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(path) != 0)
+        rc = errno;
+    return rc;
+}
+
+/* ---- building file contents ---- */
+
+/* Undo op o on f (newest first). */
+static int plimg_undo(plimg_buf *f, const shadow_rec *r)
+{
+    int rc;
+
+    if ((rc = plimg_buf_resize(f, r->old_size)) != 0)
+        return rc;
+    if (r->type == SHADOW_WRITE)
+        return plimg_buf_write(f, r->off, r->old_bytes, r->old_len);
+    return plimg_buf_write(f, r->new_size, r->old_bytes, r->old_len);
+}
+
+static int plimg_do(plimg_buf *f, const shadow_rec *r)
+{
+    if (r->type == SHADOW_TRUNCATE)
+        return plimg_buf_resize(f, r->new_size);
+    return plimg_buf_write(f, r->off, r->new_bytes, r->len);
+}
+
+/* Copy sector s of the page cache pc into the image im. */
+static int plimg_copy_sector(plimg_buf *im, const plimg_buf *pc, uint64_t s,
+                             uint32_t u)
+{
+    uint64_t lo = s * u, hi = lo + u;
+
+    if (hi > pc->size)
+        hi = pc->size;
+    if (hi <= lo)
+        return 0;
+    return plimg_buf_write(im, lo, pc->b + lo, hi - lo);
+}
+
+/* Per-sector bookkeeping of one file. */
+typedef struct plimg_sectors {
+    uint32_t *tot;  /* unsynced writes touching the sector */
+    uint32_t *seen; /* of which replayed so far */
+    uint32_t *pick; /* any-subset: version chosen (0 = durable) */
+    uint8_t *got;   /* received an unsynced version */
+    uint64_t n;
+} plimg_sectors;
+
+static void plimg_sectors_free(plimg_sectors *s)
+{
+    free(s->tot);
+    free(s->seen);
+    free(s->pick);
+    free(s->got);
+}
+
+/* Rebuild the bytes of inode ino in place at its current path. */
+int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
+{
+    plimg_ino *n = &x->inos[ino];
+    uint32_t u = x->sum->sector;
+    plimg_buf pc = {0}, im = {0};
+    plimg_sectors sec = {0};
+    frng rs = frng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
+    int rc, dirty = 0;
+
+    for (size_t j = 0; j < n->ndops; j++)
+        dirty |= x->ops[n->dops[j]].state != PLIMG_DURABLE;
+    if (!dirty)
+        return 0;
+    if ((rc = plimg_read_file(n->cur, &pc)) != 0)
+        return plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
+    /* Undo everything, newest first: pc becomes the content at log start.
+     * Failed operations are undone as well, in case they did part of
+     * their work. */
+    for (size_t j = n->ndops; j-- > 0;)
+        if ((rc = plimg_undo(&pc, &x->ops[n->dops[j]].r)) != 0)
+            goto out;
+    if ((rc = plimg_buf_copy(&im, &pc)) != 0)
+        goto out;
+
+    for (size_t j = 0; j < n->ndops; j++) {
+        const plimg_op *o = &x->ops[n->dops[j]];
+        uint64_t last;
+        if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
+            o->r.len == 0)
+            continue;
+        last = (o->r.off + o->r.len - 1) / u;
+        if (last + 1 > sec.n)
+            sec.n = last + 1;
+    }
+    sec.tot = calloc(sec.n + 1, sizeof(uint32_t));
+    sec.seen = calloc(sec.n + 1, sizeof(uint32_t));
+    sec.pick = calloc(sec.n + 1, sizeof(uint32_t));
+    sec.got = calloc(sec.n + 1, 1);
+    if (!sec.tot || !sec.seen || !sec.pick || !sec.got) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (size_t j = 0; j < n->ndops; j++) {
+        const plimg_op *o = &x->ops[n->dops[j]];
+        if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
+            o->r.len == 0)
+            continue;
+        for (uint64_t s = o->r.off / u; s <= (o->r.off + o->r.len - 1) / u; s++)
+            sec.tot[s]++;
+    }
+    if (m == PLIMG_ANY_SUBSET) {
+        for (size_t j = 0; j < n->ndops; j++) {
+            plimg_op *o = &x->ops[n->dops[j]];
+            if (plimg_data_pending(o) && o->r.type == SHADOW_TRUNCATE)
+                o->keep = frng_coin(&rs);
+        }
+        for (uint64_t s = 0; s < sec.n; s++)
+            if (sec.tot[s] > 0)
+                sec.pick[s] = (uint32_t)frng_below(&rs, sec.tot[s] + 1ull);
+    }
+
+    /* Replay in issue order: pc is the page cache, im the image. */
+    for (size_t j = 0; j < n->ndops; j++) {
+        plimg_op *o = &x->ops[n->dops[j]];
+        const shadow_rec *r = &o->r;
+        frng rt = frng_stream(x->cfg.seed, PLIMG_TAG_TORN, o->r.seq);
+        if (o->failed || o->state == PLIMG_LOST)
+            continue; /* M2: a lost write is not in the page cache either */
+        if ((rc = plimg_do(&pc, r)) != 0)
+            goto out;
+        if (o->state == PLIMG_DURABLE) {
+            rc = plimg_do(&im, r);
+        } else if (r->type == SHADOW_TRUNCATE) {
+            x->sum->truncates_unsynced++;
+            x->sum->truncates_undone += !o->keep;
+            rc = o->keep ? plimg_do(&im, r) : 0;
+        } else if (r->len > 0) {
+            for (uint64_t s = r->off / u; s <= (r->off + r->len - 1) / u; s++) {
+                int take;
+                sec.seen[s]++;
+                if (m == PLIMG_ANY_SUBSET)
+                    take = sec.pick[s] == sec.seen[s];
+                else if (o->torn)
+                    take = frng_coin(&rt);
+                else
+                    take = o->keep;
+                if (take) {
+                    sec.got[s] = 1;
+                    if ((rc = plimg_copy_sector(&im, &pc, s, u)) != 0)
+                        goto out;
+                }
+            }
+        }
+        if (rc != 0)
+            goto out;
+    }
+
+    {
+        frng rg = frng_stream(x->cfg.seed, PLIMG_TAG_GARBAGE, ino);
+        for (uint64_t s = 0; s < sec.n; s++) {
+            uint64_t lo = s * u, hi = lo + u;
+            if (sec.tot[s] == 0)
+                continue;
+            x->sum->sectors_unsynced++;
+            if (sec.got[s]) {
+                x->sum->sectors_kept++;
+                continue;
+            }
+            x->sum->sectors_dropped++;
+            if (!x->cfg.garbage)
+                continue;
+            if (hi > im.size)
+                hi = im.size;
+            if (hi > lo) {
+                frng_fill(&rg, im.b + lo, hi - lo);
+                x->sum->sectors_garbage++;
+            }
+        }
+    }
+    rc = plimg_write_file(n->cur, &im);
+    if (rc != 0)
+        plimg_fail(x, rc, "writing %s: %s", n->cur, strerror(rc));
+out:
+    if (rc == ENOMEM)
+        plimg_fail(x, rc, "out of memory");
+    plimg_sectors_free(&sec);
+    free(pc.b);
+    free(im.b);
+    return rc;
+}
