@@ -1,0 +1,98 @@
+/*
+ * btree_node.h - one B+tree node page in memory: loading with header
+ * validation, decoding cells with bounds checks, and the few edits the tree
+ * makes (insert, remove, truncate, append, compact).  Private to btree.c.
+ * The byte layout is described at the top of btree.c.
+ */
+#ifndef CL_BTREE_NODE_H
+#define CL_BTREE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "btree_format.h"
+#include "pager.h"
+
+/* A pinned node page and its decoded header.  The header fields are kept in
+ * step with the page by every edit below. */
+typedef struct bt_node {
+    pager *p;
+    pg_page pg;      /* pinned; pg.data is the page */
+    uint32_t psize;  /* bytes */
+    uint32_t level;  /* 0 for a leaf */
+    uint32_t n;      /* cells */
+    uint32_t cstart; /* offset of the cell area (ps when empty) */
+    uint32_t frag;   /* bytes of the cell area used by no cell */
+} bt_node;
+
+/* A decoded cell.  Pointers point into the page and live as long as the pin
+ * and until the next edit of the node. */
+typedef struct bt_cell {
+    const uint8_t *key;
+    uint32_t klen;      /* bytes */
+    const uint8_t *val; /* leaf with inline value: the value, else NULL */
+    uint32_t vlen;      /* leaf: value length in bytes */
+    uint32_t ovfl;      /* leaf: first overflow page, 0 when inline */
+    uint32_t child;     /* branch: page right of the separator */
+    uint32_t off;       /* offset of the cell in the page */
+    uint32_t size;      /* bytes the cell occupies (slot excluded) */
+} bt_cell;
+
+/* Pin page pgno as a node and check its header (rules B1..B3): level must
+ * equal want_level unless want_level is negative.  With write nonzero the
+ * page is also made writable (pg_get_write).  OUT: *out (pinned; release
+ * with bt_node_release).  Errors: CL_ECORRUPT, pager errors. */
+int bt_node_load(pager *p, uint32_t pgno, int want_level, int write,
+                 bt_node *out);
+/* Release the node's pin (safe on a zeroed node). */
+void bt_node_release(bt_node *nd);
+/* Make a loaded node writable. */
+int bt_node_make_writable(bt_node *nd);
+/* Allocate a fresh empty node (leaf for level 0) with leftmost child child0
+ * (0 for a leaf).  OUT: *out, writable and pinned. */
+int bt_node_new(pager *p, uint32_t level, uint32_t child0, bt_node *out);
+
+/* Decode cell i < n with rules B4..B7.  OUT: *c.  Errors: CL_ECORRUPT. */
+int bt_node_cell(const bt_node *nd, uint32_t i, bt_cell *c);
+/* Child j (0..n) of a branch: child0 for j = 0, else cell j-1's child, with
+ * rule B7.  OUT: *pgno. */
+int bt_node_child(const bt_node *nd, uint32_t j, uint32_t *pgno);
+/* Decode every cell (B4..B7) and check that the cell sizes plus frag fill
+ * the cell area exactly, and with overlap nonzero that no two cells overlap
+ * (together rule B8).  Required before any edit, since edits trust the
+ * header and the cell sizes.  Errors: CL_ECORRUPT, CL_ENOMEM. */
+int bt_node_verify(const bt_node *nd, int overlap);
+
+/* Bytes taken by slots and cells. */
+uint32_t bt_node_used(const bt_node *nd);
+/* Whether one more cell of csize bytes (plus its slot) fits. */
+int bt_node_fits(const bt_node *nd, uint32_t csize);
+
+/* Edits.  The node must be writable and verified.  bt_node_insert requires
+ * bt_node_fits; it compacts the cell area when the free gap alone is too
+ * small.  Errors: CL_ECORRUPT (found while compacting). */
+int bt_node_insert(bt_node *nd, uint32_t idx, const uint8_t *cell,
+                   uint32_t csize);
+/* Remove cell idx (its bytes become frag, or leave the area if lowest). */
+int bt_node_remove(bt_node *nd, uint32_t idx);
+/* Keep only cells [0, keep): the others' bytes become frag. */
+int bt_node_truncate(bt_node *nd, uint32_t keep);
+/* Overwrite cell idx with a cell no larger than it, in place. */
+int bt_node_overwrite(bt_node *nd, uint32_t idx, const uint8_t *cell,
+                      uint32_t csize);
+/* Set a branch's leftmost child. */
+void bt_node_set_child0(bt_node *nd, uint32_t child0);
+/* Set the child of branch cell idx (already decoded as valid). */
+int bt_node_set_child(bt_node *nd, uint32_t idx, uint32_t child);
+
+/* Encode cells into buf (which must hold the returned size). */
+uint32_t bt_leaf_cell_size(size_t klen, size_t vlen, int overflow);
+uint32_t bt_leaf_cell_encode(uint8_t *buf, const void *key, size_t klen,
+                             const void *val, size_t vlen, uint32_t ovfl);
+uint32_t bt_branch_cell_encode(uint8_t *buf, const void *key, size_t klen,
+                               uint32_t child);
+
+/* Key order: memcmp of the common prefix, then shorter first. */
+int bt_keycmp(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif
