@@ -127,14 +127,22 @@ void plimg_count_meta(plimg_ctx *x)
 int plimg_relocate(plimg_ctx *x)
 {
     char *stage = NULL, *tmp = NULL;
-    int rc = 0;
+    int rc = 0, moves = 0;
 
-    if (asprintf(&stage, "%s/.plimg-stage", x->dir) < 0)
-        return plimg_fail(x, ENOMEM, "out of memory");
-    if ((rc = plimg_rmrf(stage)) != 0 || mkdir(stage, 0700) != 0) {
-        rc = rc ? rc : errno;
-        plimg_fail(x, rc, "%s: %s", stage, strerror(rc));
-        goto out;
+    for (size_t i = 0; i < x->ninos; i++) {
+        plimg_ino *n = &x->inos[i];
+        moves += !n->is_dir && n->cur && !(n->img && !strcmp(n->img, n->cur));
+    }
+    /* Nothing to move: do not touch dir (which may not even exist, if the
+     * writer died before creating it). */
+    if (moves > 0) {
+        if (asprintf(&stage, "%s/.plimg-stage", x->dir) < 0)
+            return plimg_fail(x, ENOMEM, "out of memory");
+        if ((rc = plimg_rmrf(stage)) != 0 || mkdir(stage, 0700) != 0) {
+            rc = rc ? rc : errno;
+            plimg_fail(x, rc, "%s: %s", stage, strerror(rc));
+            goto out;
+        }
     }
     for (size_t i = 0; i < x->ninos; i++) {
         plimg_ino *n = &x->inos[i];
@@ -181,7 +189,7 @@ int plimg_relocate(plimg_ctx *x)
             goto out;
         }
     }
-    if (rmdir(stage) != 0) {
+    if (stage != NULL && rmdir(stage) != 0) {
         rc = errno;
         plimg_fail(x, rc, "%s: %s", stage, strerror(rc));
     }

@@ -323,7 +323,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
                 continue;
             }
             x->sum->sectors_dropped++;
-            if (!x->cfg.garbage)
+            if (!x->cfg.garbage || m >= PLIMG_DROP_UNSYNCED_DATA)
                 continue;
             if (hi > im.size)
                 hi = im.size;

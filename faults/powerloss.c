@@ -69,9 +69,12 @@
  * the file grows to cover what was copied (zeros fill any gap).  So an
  * unsynced extending write that did not reach the disk does not lengthen
  * the file, and a truncate that happened cuts what reached the disk before
- * it but not what reached it after.  With cfg.garbage, each sector touched
- * by an unsynced write that received no unsynced version is then
- * overwritten with bytes drawn from the seed, within the final size.
+ * it but not what reached it after.  With cfg.garbage (random models
+ * only: the resets drop, they do not scribble), each sector touched by an
+ * unsynced write that received no unsynced version is then overwritten
+ * with bytes drawn from the seed, within the final size - durable bytes
+ * sharing that sector included, as on a device that scribbles over the
+ * sector it was writing.
  *
  * The writer may have died inside its last directory operation (the record
  * is written first).  That operation is completed before anything else: the

@@ -38,9 +38,12 @@ typedef struct plimg_config {
     uint32_t sector;   /* atomic unit in bytes, 512 or 4096; 0: drawn from
                           the seed */
     uint64_t seed;     /* every random choice */
-    int garbage;       /* nonzero: sectors written by unsynced writes that
-                          did not reach the disk hold garbage instead of
-                          their durable bytes (a device that scribbles) */
+    int garbage;       /* nonzero, random models only: sectors written by
+                          unsynced writes that did not reach the disk hold
+                          garbage instead of their durable bytes (a device
+                          that scribbles).  Durable bytes that share such a
+                          sector are destroyed too: the risk an engine takes
+                          by appending in place to a partly synced sector */
 } plimg_config;
 
 /* What plimg_apply did: the damage summary. */

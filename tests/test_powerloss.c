@@ -836,6 +836,14 @@ static void test_powerloss_garbage_replaces_dropped_sectors(void **state)
         free(b);
     }
     assert_true(garbage_seen > 0);
+    /* The resets drop unsynced data; they never scribble. */
+    plimg_summary s = hm_apply(h, PLIMG_DROP_UNSYNCED_DATA, 512, 1, 1);
+    size_t len;
+    uint8_t *b = img(h, "f", &len);
+    assert_int_equal(len, 2048);
+    assert_true(all(b, 0, 2048, 'D'));
+    assert_int_equal(s.sectors_garbage, 0);
+    free(b);
 }
 
 static void test_powerloss_completes_interrupted_last_operation(void **state)
@@ -888,6 +896,21 @@ static void test_powerloss_never_removes_the_directory(void **state)
     assert_int_equal(s.meta_forced, 1);
     assert_int_equal(s.mkdirs_lost, 0);
     assert_int_equal(s.creates_lost, 1);
+}
+
+static void test_powerloss_empty_log_touches_nothing(void **state)
+{
+    hm *h = *state;
+    plimg_config cfg = {.model = PLIMG_ANY_SUBSET, .seed = 3};
+    plimg_summary s;
+
+    /* The writer died before its first I/O point, before even creating
+     * its directory. */
+    hm_done(h);
+    tu_rmrf(h->db);
+    assert_int_equal(plimg_apply(h->db, h->log, &cfg, &s), 0);
+    assert_false(tu_exists(h->db));
+    assert_int_equal(s.records, 0);
 }
 
 /* A scenario with some of everything. */
@@ -1109,6 +1132,7 @@ int main(void)
         T(test_powerloss_garbage_replaces_dropped_sectors),
         T(test_powerloss_completes_interrupted_last_operation),
         T(test_powerloss_never_removes_the_directory),
+        T(test_powerloss_empty_log_touches_nothing),
         T(test_powerloss_deterministic_by_seed),
         T(test_powerloss_rejects_bad_logs_and_paths),
         T(test_powerloss_after_real_kill_keeps_synced_data),
