@@ -36,7 +36,7 @@ B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-missing-field-initializers
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -MMD -MP \
-               -Iengine -Ifaults
+               -Iengine -Ifaults -Iharness
 BASE_LDLIBS := -lisal -lpthread
 
 ifeq ($(SAN),1)
@@ -66,14 +66,18 @@ FAULTS_SRC := $(wildcard faults/*.c)
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
+HARNESS_SRC := $(filter-out harness/crashtest.c,$(wildcard harness/*.c))
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
+HARNESS_LIB := $(B)/libcrashlab-harness.a
+
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
-TOOLS := $(B)/kv
+TOOLS := $(B)/kv $(B)/crashtest
 
-.PHONY: all deps test valgrind check-io format format-check clean
+.PHONY: all deps test valgrind crashtest check-io format format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -96,13 +100,26 @@ $(FAULTS_LIB): $(FAULTS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(HARNESS_LIB): $(HARNESS_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
 $(B)/kv: $(B)/tools/kv.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(FAULTS_LIB) $(LIB)
+$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
+
+# The main job: the default crash campaign (CRASHTEST_ARGS adds options).
+CRASHTEST_ARGS ?=
+crashtest: deps $(B)/crashtest
+	$(B)/crashtest $(CRASHTEST_ARGS)
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
 	@KV=$(B)/kv scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
@@ -121,7 +138,8 @@ valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
 check-io:
 	@scripts/check-io.sh
 
-FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] tools/*.[ch] tests/*.[ch])
+FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
+             tools/*.[ch] tests/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -132,5 +150,6 @@ format-check:
 clean:
 	rm -rf build build-asan build-fiu build-fiu-asan
 
--include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
+-include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
+         $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
          $(B)/tools/kv.d

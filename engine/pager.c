@@ -64,6 +64,7 @@
 #define PG_DIFF_GAP 8     /* merge ranges separated by fewer equal bytes */
 #define PG_DWB_SLOTS 64   /* pages in the doublewrite area */
 #define PG_FLUSH_BATCH 32 /* dirty pages written together on eviction */
+#define PG_CHUNK 256      /* frames allocated together */
 
 struct pg_frame {
     uint8_t *data;   /* page_size bytes */
@@ -77,6 +78,7 @@ struct pg_frame {
     uint8_t bad;          /* content failed validation (recovery only) */
     uint8_t in_txn;       /* made writable by the current transaction */
     uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
+    uint8_t txn_changed;  /* pg_txn_encode found it changed */
     uint8_t before_dirty; /* dirty before the transaction */
 };
 
@@ -91,14 +93,15 @@ struct pager {
     void *wal_ctx;
 
     pthread_mutex_t mu;
-    pg_frame *frames;
+    pg_frame **fchunks; /* frames, PG_CHUNK per chunk, allocated as used */
+    uint8_t **dchunks;  /* their page memory, likewise */
     uint32_t nframes, nused, hand;
-    uint8_t *arena;
     pg_frame **buckets;
-    uint32_t nbuckets; /* power of two */
+    uint32_t nbuckets; /* power of two, grown with nused */
     pg_frame *meta;    /* page 1, pinned for the pager's life */
 
     int txn_active;
+    int txn_encoded; /* pg_txn_encode ran: txn_changed flags are valid */
     pg_frame **txn;
     size_t ntxn, captxn;
     uint8_t **spare; /* free before-image buffers */
@@ -115,6 +118,11 @@ struct pager {
     pager_stats st;
 };
 
+static inline pg_frame *pg_frame_at(const pager *p, uint32_t i)
+{
+    return &p->fchunks[i / PG_CHUNK][i % PG_CHUNK];
+}
+
 static inline uint64_t pg_lsn_of(const uint8_t *data)
 {
     return get_le64(data + PG_OFF_LSN);
@@ -124,9 +132,12 @@ static inline uint64_t pg_lsn_of(const uint8_t *data)
 /* frames and the page table                                              */
 /* ---------------------------------------------------------------------- */
 
+/* Page numbers are dense, so the low bits spread them well; neighbouring
+ * pages share the page table's memory, which a fresh pool touches little
+ * of. */
 static inline uint32_t pg_hash(const pager *p, uint32_t pgno)
 {
-    return (pgno * 2654435761u) & (p->nbuckets - 1);
+    return pgno & (p->nbuckets - 1);
 }
 
 static pg_frame *pg_lookup(pager *p, uint32_t pgno)
@@ -159,6 +170,26 @@ static void pg_table_remove(pager *p, pg_frame *f)
 
 static int pg_flush_batch(pager *p, pg_frame **fr, size_t n);
 
+/* Double the page table (at most 2 frames per bucket ever). */
+static int pg_table_grow(pager *p)
+{
+    uint32_t n = p->nbuckets * 2;
+    pg_frame **b = calloc(n, sizeof(*b));
+
+    if (b == NULL)
+        return CL_ENOMEM;
+    free(p->buckets);
+    p->buckets = b;
+    p->nbuckets = n;
+    for (uint32_t i = 0; i < p->nused; i++) {
+        pg_frame *f = pg_frame_at(p, i);
+        f->hnext = NULL;
+        if (f->in_use)
+            pg_table_insert(p, f);
+    }
+    return 0;
+}
+
 /* Find a frame for a new page: an unused one, else the clock's victim,
  * written back first if dirty (with up to PG_FLUSH_BATCH other dirty
  * unpinned frames, to amortise the log sync and the doublewrite fsync).
@@ -169,12 +200,30 @@ static int pg_victim(pager *p, pg_frame **out)
     int rc;
 
     if (p->nused < p->nframes) {
-        f = &p->frames[p->nused++];
+        /* Frames and their memory are allocated in chunks as the pool
+         * fills: a large pool costs nothing until it is used. */
+        uint32_t c = p->nused / PG_CHUNK, i = p->nused % PG_CHUNK;
+        if (i == 0) {
+            p->fchunks[c] = calloc(PG_CHUNK, sizeof(pg_frame));
+            p->dchunks[c] = malloc((size_t)PG_CHUNK * p->page_size);
+            if (p->fchunks[c] == NULL || p->dchunks[c] == NULL) {
+                free(p->fchunks[c]);
+                free(p->dchunks[c]);
+                p->fchunks[c] = NULL;
+                p->dchunks[c] = NULL;
+                return CL_ENOMEM;
+            }
+        }
+        if (p->nused + 1 > p->nbuckets && (rc = pg_table_grow(p)) != 0)
+            return rc;
+        f = &p->fchunks[c][i];
+        f->data = p->dchunks[c] + (size_t)i * p->page_size;
+        p->nused++;
         *out = f;
         return 0;
     }
     for (uint32_t i = 0; i < 3 * p->nframes; i++) {
-        pg_frame *c = &p->frames[p->hand];
+        pg_frame *c = pg_frame_at(p, p->hand);
         p->hand = (p->hand + 1) % p->nframes;
         if (c->pins > 0)
             continue;
@@ -195,7 +244,7 @@ static int pg_victim(pager *p, pg_frame **out)
         size_t n = 0;
         batch[n++] = f;
         for (uint32_t i = 0; i < p->nframes && n < PG_FLUSH_BATCH; i++) {
-            pg_frame *c = &p->frames[(p->hand + i) % p->nframes];
+            pg_frame *c = pg_frame_at(p, (p->hand + i) % p->nframes);
             if (c != f && c->in_use && c->dirty && c->pins == 0)
                 batch[n++] = c;
         }
@@ -332,19 +381,16 @@ int pager_open(const pager_config *cfg, pager **out)
     p->dir = strdup(cfg->dir ? cfg->dir : ".");
     p->path = strdup(cfg->path);
     p->dwb_path = strdup(cfg->dwb_path ? cfg->dwb_path : "");
-    for (p->nbuckets = 64; p->nbuckets < 2 * p->nframes; p->nbuckets *= 2)
-        ;
-    p->frames = calloc(p->nframes, sizeof(*p->frames));
+    p->nbuckets = 64;
+    p->fchunks = calloc(p->nframes / PG_CHUNK + 1, sizeof(*p->fchunks));
+    p->dchunks = calloc(p->nframes / PG_CHUNK + 1, sizeof(*p->dchunks));
     p->buckets = calloc(p->nbuckets, sizeof(*p->buckets));
-    p->arena = malloc((size_t)p->nframes * p->page_size);
     p->zero = calloc(1, p->page_size);
-    if (!p->dir || !p->path || !p->dwb_path || !p->frames || !p->buckets ||
-        !p->arena || !p->zero) {
+    if (!p->dir || !p->path || !p->dwb_path || !p->fchunks || !p->dchunks ||
+        !p->buckets || !p->zero) {
         rc = CL_ENOMEM;
         goto fail;
     }
-    for (uint32_t i = 0; i < p->nframes; i++)
-        p->frames[i].data = p->arena + (size_t)i * p->page_size;
     rc = p->io->open(p->io->ctx, p->path, CL_IO_RDWR, &p->fd);
     if (rc != 0) {
         err_set(rc, "%s: cannot open the page file", p->path);
@@ -365,9 +411,12 @@ void pager_close(pager *p)
         p->io->close(p->io->ctx, p->fd);
     if (p->dwb_fd >= 0)
         p->io->close(p->io->ctx, p->dwb_fd);
-    if (p->frames)
-        for (uint32_t i = 0; i < p->nframes; i++)
-            free(p->frames[i].before);
+    for (uint32_t i = 0; i < p->nused; i++)
+        free(pg_frame_at(p, i)->before);
+    for (uint32_t c = 0; p->fchunks && c <= p->nframes / PG_CHUNK; c++) {
+        free(p->fchunks[c]);
+        free(p->dchunks ? p->dchunks[c] : NULL);
+    }
     for (size_t i = 0; i < p->nspare; i++)
         free(p->spare[i]);
     free(p->spare);
@@ -375,9 +424,9 @@ void pager_close(pager *p)
     free(p->enc);
     free(p->iobuf);
     free(p->zero);
-    free(p->arena);
     free(p->buckets);
-    free(p->frames);
+    free(p->fchunks);
+    free(p->dchunks);
     free(p->dir);
     free(p->path);
     free(p->dwb_path);
@@ -517,17 +566,19 @@ int pager_flush_all(pager *p)
         rc = CL_ENOMEM;
         goto out;
     }
-    for (uint32_t i = 0; i < p->nused; i++)
-        if (p->frames[i].in_use && p->frames[i].dirty) {
-            if (p->frames[i].in_txn || p->frames[i].bad) {
+    for (uint32_t i = 0; i < p->nused; i++) {
+        pg_frame *f = pg_frame_at(p, i);
+        if (f->in_use && f->dirty) {
+            if (f->in_txn || f->bad) {
                 rc = err_set(CL_EINVAL,
-                             "flush of page %u inside a "
-                             "transaction or with bad content",
-                             p->frames[i].pgno);
+                             "flush of page %u inside a transaction or with "
+                             "bad content",
+                             f->pgno);
                 goto out;
             }
-            list[n++] = &p->frames[i];
+            list[n++] = f;
         }
+    }
     if (n > 0 && (rc = pg_flush_batch(p, list, n)) != 0)
         goto out;
     rc = p->io->fsync(p->io->ctx, p->fd);
@@ -623,6 +674,7 @@ int pager_load_meta(pager *p)
 void pg_txn_begin(pager *p)
 {
     p->txn_active = 1;
+    p->txn_encoded = 0;
     p->ntxn = 0;
 }
 
@@ -726,11 +778,15 @@ static int pg_encode_ranges(pager *p, const uint8_t *base, const uint8_t *cur,
 
     while (i < size) {
         uint32_t start, end, gap;
-        /* skip equal bytes, 8 at a time where aligned */
-        while (i < size && (i & 7) != 0 && base[i] == cur[i])
-            i++;
-        while (i + 8 <= size && memcmp(base + i, cur + i, 8) == 0)
+        /* skip equal bytes, a word at a time */
+        while (i + 8 <= size) {
+            uint64_t a, b;
+            memcpy(&a, base + i, 8);
+            memcpy(&b, cur + i, 8);
+            if (a != b)
+                break;
             i += 8;
+        }
         while (i < size && base[i] == cur[i])
             i++;
         if (i >= size)
@@ -777,9 +833,11 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         uint8_t kind;
         int nr = -1;
 
+        f->txn_changed = 0;
         if (!f->txn_init && memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
                                    p->page_size - PG_LOG_OFF) == 0)
             continue; /* made writable but not changed */
+        f->txn_changed = 1;
         if ((rc = pg_enc_reserve(p, PGE_HDR)) != 0)
             return rc;
         p->enclen += PGE_HDR;
@@ -818,6 +876,7 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         count++;
     }
     put_le32(p->enc, count);
+    p->txn_encoded = 1;
     *payload = p->enc;
     *len = count > 0 ? p->enclen : 0;
     return 0;
@@ -829,8 +888,11 @@ void pg_txn_finish(pager *p, uint64_t lsn)
     for (size_t i = 0; i < p->ntxn; i++) {
         pg_frame *f = p->txn[i];
         int changed =
-            f->txn_init || memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
-                                  p->page_size - PG_LOG_OFF) != 0;
+            p->txn_encoded
+                ? f->txn_changed
+                : f->txn_init ||
+                      memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
+                             p->page_size - PG_LOG_OFF) != 0;
         if (changed) {
             put_le64(f->data + PG_OFF_LSN, lsn);
             f->dirty = 1;
@@ -1155,7 +1217,7 @@ void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
     pthread_mutex_lock(&p->mu);
     *st = p->st;
     for (uint32_t i = 0; i < p->nused; i++)
-        dirty += p->frames[i].in_use && p->frames[i].dirty;
+        dirty += pg_frame_at(p, i)->in_use && pg_frame_at(p, i)->dirty;
     pthread_mutex_unlock(&p->mu);
     *pool_pages = p->nframes;
     *dirty_pages = dirty;

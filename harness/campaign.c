@@ -1,0 +1,466 @@
+/*
+ * campaign.c - profiles, trial specs, worker processes and the collection
+ * of results.
+ *
+ * Trial id -> spec (campaign_spec): the mode is modes[id % nmodes] and the
+ * workload kinds[(id / nmodes) % nkinds], so every mode and workload gets
+ * its share of any run; everything else (workload variant, crash point,
+ * damage) is drawn from the trial seed mix(seed, id).  In exhaustive mode
+ * the ids enumerate every (damage class, I/O point) of the first workload.
+ *
+ * Workers are forked processes, each with its own scratch directory and
+ * shared memory; they take trial ids from a shared counter and send each
+ * result (a fixed-size record, smaller than PIPE_BUF so a write is atomic)
+ * through a pipe.  The parent shows progress and, at the end, sorts the
+ * results by id.
+ */
+#include "campaign.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "rng.h"
+#include "util.h"
+
+_Static_assert(sizeof(trial_result) < 4096, "results fit a pipe write");
+
+/* Small by default: a crash anywhere in a few dozen transactions reaches
+ * every code path of recovery (including checkpoints, overflow chains,
+ * splits and merges), and small workloads make many trials per second. */
+static const uint32_t campaign_txns_default[WL_KINDS] = {
+    [WL_INSERTS] = 48, [WL_OVERWRITE] = 40,  [WL_TXN] = 32,   [WL_DELETES] = 40,
+    [WL_LARGE] = 10,   [WL_CHECKPOINT] = 48, [WL_MIXED] = 40,
+};
+
+uint32_t campaign_default_txns(wl_kind k)
+{
+    return (unsigned)k < WL_KINDS ? campaign_txns_default[k] : 50;
+}
+
+static trial_profile *campaign_profile(const campaign *c, int kind_index,
+                                       uint32_t variant)
+{
+    return &c->profiles[(size_t)kind_index * c->variants + variant];
+}
+
+int campaign_prepare(campaign *c)
+{
+    char err[512];
+    uint32_t max_txns = 0;
+    trial_env env = c->env;
+    int rc;
+
+    c->profiles = calloc((size_t)c->nkinds * c->variants, sizeof(*c->profiles));
+    if (c->profiles == NULL)
+        return -1;
+    for (int i = 0; i < c->nkinds; i++) {
+        uint32_t n = c->txns ? c->txns : campaign_default_txns(c->kinds[i]);
+        if (n > max_txns)
+            max_txns = n;
+    }
+    snprintf(env.base, sizeof(env.base), "%s/profile", c->dir);
+    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+        fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
+        return -1;
+    }
+    for (int i = 0; i < c->nkinds; i++)
+        for (uint32_t v = 0; v < c->variants; v++) {
+            trial_profile *p = campaign_profile(c, i, v);
+            p->variant = v;
+            p->wl.kind = c->kinds[i];
+            p->wl.seed = rng_mix(c->seed ^ rng_mix(0xC0FFEEull + v) ^
+                                 ((uint64_t)c->kinds[i] << 40));
+            p->wl.txns = c->txns ? c->txns : campaign_default_txns(c->kinds[i]);
+            p->wl.max_ops = c->max_ops;
+            p->wl.max_value = c->max_value;
+            if (trial_profile_build(&env, p, err, sizeof(err)) != 0) {
+                fprintf(stderr, "crashtest: %s\n", err);
+                trial_env_fini(&env);
+                return -1;
+            }
+        }
+    trial_env_fini(&env);
+    util_rmrf(env.base);
+    c->env.shm = NULL;
+    if (c->exhaustive) {
+        const trial_profile *p = campaign_profile(c, 0, 0);
+        /* kill at every point (and after the end), tear every pwrite three
+         * ways, and five power-cut models at every point */
+        c->exhaustive_total =
+            (p->points + 1) + 3 * p->npwrites + 5 * (p->points + 1);
+    }
+    return 0;
+}
+
+void campaign_free(campaign *c)
+{
+    if (c->profiles != NULL)
+        for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
+            trial_profile_free(&c->profiles[i]);
+    free(c->profiles);
+    c->profiles = NULL;
+}
+
+static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
+                                trial_spec *s)
+{
+    const trial_profile *p = s->prof;
+
+    switch (mode) {
+    case MODE_KILL_IO:
+        s->crash_point = rng_range(r, 1, p->points + 1);
+        s->action = CRASHIO_KILL;
+        break;
+    case MODE_TORN:
+        if (p->npwrites > 0) {
+            s->crash_point = p->pwrites[rng_below(r, p->npwrites)];
+            s->action = CRASHIO_TEAR;
+            s->fill = CRASHIO_FILL_SEED;
+        } else {
+            s->crash_point = rng_range(r, 1, p->points + 1);
+        }
+        break;
+    case MODE_POWERLOSS:
+        s->crash_point = rng_range(r, 1, p->points + 1);
+        s->powerloss = 1;
+        s->pl.model = c->env.persist;
+        s->pl.sector = c->env.sector;
+        s->pl.seed = rng_next(r);
+        break;
+    case MODE_KILL_TIME:
+        s->delay_us = rng_below(r, p->run_us + p->run_us / 4 + 1);
+        break;
+    default:
+        break;
+    }
+}
+
+int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
+{
+    rng r;
+
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    s->seed = rng_trial_seed(c->seed, id);
+    rng_seed(&r, s->seed);
+    if (c->exhaustive) {
+        const trial_profile *p = campaign_profile(c, 0, 0);
+        uint64_t k = id, n = p->points + 1;
+        static const crashio_fill fills[3] = {
+            CRASHIO_FILL_OLD, CRASHIO_FILL_ZERO, CRASHIO_FILL_GARBAGE};
+        static const plimg_model models[5] = {
+            PLIMG_ANY_SUBSET, PLIMG_PER_FILE_PREFIX, PLIMG_ORDERED,
+            PLIMG_DROP_UNSYNCED_DATA, PLIMG_DROP_UNSYNCED_FILES};
+        s->prof = p;
+        if (k < n) {
+            s->mode = MODE_KILL_IO;
+            s->crash_point = k + 1;
+            return 0;
+        }
+        k -= n;
+        if (k < 3 * p->npwrites) {
+            s->mode = MODE_TORN;
+            s->crash_point = p->pwrites[k % p->npwrites];
+            s->action = CRASHIO_TEAR;
+            s->fill = fills[k / p->npwrites];
+            return 0;
+        }
+        k -= 3 * p->npwrites;
+        if (k < 5 * n) {
+            s->mode = MODE_POWERLOSS;
+            s->crash_point = k % n + 1;
+            s->powerloss = 1;
+            s->pl.model = models[k / n];
+            s->pl.sector = c->env.sector;
+            s->pl.seed = rng_next(&r);
+            return 0;
+        }
+        return -1;
+    }
+    s->mode = c->modes[id % (uint64_t)c->nmodes];
+    {
+        int ki = (int)((id / (uint64_t)c->nmodes) % (uint64_t)c->nkinds);
+        s->prof = campaign_profile(c, ki, (uint32_t)rng_below(&r, c->variants));
+    }
+    if (s->mode == MODE_RECOVERY_CRASH) {
+        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
+                                            MODE_POWERLOSS};
+        campaign_pick_crash(c, &r, first[rng_below(&r, 3)], s);
+        s->rec_seed = rng_next(&r);
+    } else {
+        campaign_pick_crash(c, &r, s->mode, s);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* workers                                                                */
+/* ---------------------------------------------------------------------- */
+
+typedef struct campaign_shared {
+    _Atomic uint64_t next; /* next trial index to hand out */
+    _Atomic int stop;
+} campaign_shared;
+
+static volatile sig_atomic_t campaign_interrupted;
+
+static void campaign_on_signal(int sig)
+{
+    (void)sig;
+    campaign_interrupted = 1;
+}
+
+/* The trial id of the n-th trial this campaign runs (sharding). */
+static uint64_t campaign_nth(const campaign *c, uint64_t n)
+{
+    return c->shard_count > 1 ? n * c->shard_count + c->shard_index : n;
+}
+
+static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
+                            uint64_t total)
+{
+    trial_env env = c->env;
+    trial_result res;
+    uint32_t max_txns = 0;
+    int rc;
+
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    for (int i = 0; i < c->nkinds; i++) {
+        uint32_t n = campaign_profile(c, i, 0)->wl.txns;
+        if (n > max_txns)
+            max_txns = n;
+    }
+    snprintf(env.base, sizeof(env.base), "%s/w%d", c->dir, w);
+    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+        memset(&res, 0, sizeof(res));
+        res.verdict = ORACLE_KINDS;
+        snprintf(res.detail, sizeof(res.detail), "%.300s: %s", env.base,
+                 strerror(rc));
+        (void)!write(fd, &res, sizeof(res));
+        _exit(2);
+    }
+    for (;;) {
+        uint64_t n = atomic_fetch_add(&cs->next, 1);
+        trial_spec s;
+        if (n >= total || atomic_load(&cs->stop))
+            break;
+        if (campaign_spec(c, campaign_nth(c, n), &s) != 0)
+            break;
+        if (trial_run(&env, &s, &res) != 0)
+            res.verdict = ORACLE_KINDS; /* the harness failed */
+        if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+            _exit(3);
+        if (res.verdict == ORACLE_KINDS)
+            break;
+    }
+    trial_env_fini(&env);
+    util_rmrf(env.base);
+    _exit(0);
+}
+
+static int campaign_cmp_id(const void *a, const void *b)
+{
+    const trial_result *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Read one whole record from fd.  Returns 1, 0 at end of file, -1. */
+static int campaign_read_result(int fd, trial_result *res)
+{
+    size_t got = 0;
+
+    while (got < sizeof(*res)) {
+        ssize_t n = read(fd, (char *)res + got, sizeof(*res) - got);
+        if (n == 0)
+            return got == 0 ? 0 : -1;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+static int campaign_replay(campaign *c)
+{
+    trial_env env = c->env;
+    trial_spec s;
+    trial_result res;
+    uint32_t max_txns = 0;
+    int rc;
+
+    for (int i = 0; i < c->nkinds; i++) {
+        uint32_t n = campaign_profile(c, i, 0)->wl.txns;
+        if (n > max_txns)
+            max_txns = n;
+    }
+    if (campaign_spec(c, (uint64_t)c->replay, &s) != 0) {
+        fprintf(stderr, "crashtest: no trial %lld in this campaign\n",
+                (long long)c->replay);
+        return 2;
+    }
+    snprintf(env.base, sizeof(env.base), "%s/replay", c->dir);
+    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+        fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
+        return 2;
+    }
+    rpt_spec(stdout, c, &s);
+    if (trial_run(&env, &s, &res) != 0) {
+        fprintf(stderr, "crashtest: trial %llu: harness failure: %s\n",
+                (unsigned long long)s.id, res.detail);
+        trial_env_fini(&env);
+        return 2;
+    }
+    trial_env_fini(&env);
+    util_rmrf(env.base);
+    if (c->csv != NULL)
+        rpt_csv_file(c->csv, &res, 1);
+    rpt_result(stdout, c, &res);
+    return res.verdict == ORACLE_OK || res.verdict == ORACLE_DETECTED ? 0 : 1;
+}
+
+int campaign_run(campaign *c)
+{
+    campaign_shared *cs;
+    trial_result *results = NULL;
+    size_t nres = 0, capres = 0;
+    uint64_t total, t0, last_progress = 0;
+    pid_t *pids;
+    int *fds, open_fds, harness_failed = 0;
+    struct pollfd *pfd;
+    struct sigaction sa;
+
+    if (c->replay >= 0)
+        return campaign_replay(c);
+    total = c->exhaustive ? c->exhaustive_total
+                          : (c->trials ? c->trials : UINT64_MAX);
+    if (c->shard_count > 1 && total != UINT64_MAX)
+        total =
+            total / c->shard_count + (c->shard_index < total % c->shard_count);
+    cs = mmap(NULL, sizeof(*cs), PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pids = calloc((size_t)c->jobs, sizeof(*pids));
+    fds = calloc((size_t)c->jobs, sizeof(*fds));
+    pfd = calloc((size_t)c->jobs, sizeof(*pfd));
+    if (cs == MAP_FAILED || pids == NULL || fds == NULL || pfd == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = campaign_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    t0 = util_now_us();
+    for (int w = 0; w < c->jobs; w++) {
+        int p[2];
+        if (pipe(p) != 0) {
+            fprintf(stderr, "crashtest: pipe: %s\n", strerror(errno));
+            return 2;
+        }
+        fflush(NULL);
+        pids[w] = fork();
+        if (pids[w] < 0) {
+            fprintf(stderr, "crashtest: fork: %s\n", strerror(errno));
+            return 2;
+        }
+        if (pids[w] == 0) {
+            close(p[0]);
+            for (int i = 0; i < w; i++)
+                close(fds[i]);
+            campaign_worker(c, w, cs, p[1], total);
+        }
+        close(p[1]);
+        fds[w] = p[0];
+    }
+    open_fds = c->jobs;
+    while (open_fds > 0) {
+        uint64_t now = util_now_us();
+        int n;
+        if (campaign_interrupted ||
+            (c->duration_s > 0 && now - t0 >= c->duration_s * 1e6))
+            atomic_store(&cs->stop, 1);
+        for (int w = 0; w < c->jobs; w++) {
+            pfd[w].fd = fds[w];
+            pfd[w].events = POLLIN;
+        }
+        n = poll(pfd, (nfds_t)c->jobs, 200);
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int w = 0; w < c->jobs && n > 0; w++) {
+            trial_result res;
+            int r;
+            if (fds[w] < 0 || !(pfd[w].revents & (POLLIN | POLLHUP)))
+                continue;
+            r = campaign_read_result(fds[w], &res);
+            if (r <= 0) {
+                close(fds[w]);
+                fds[w] = -1;
+                open_fds--;
+                continue;
+            }
+            if (res.verdict == ORACLE_KINDS) {
+                fprintf(stderr,
+                        "\ncrashtest: harness failure in trial %llu: "
+                        "%s\n",
+                        (unsigned long long)res.id, res.detail);
+                harness_failed = 1;
+                atomic_store(&cs->stop, 1);
+                continue;
+            }
+            if (nres == capres) {
+                size_t cap = capres ? 2 * capres : 1024;
+                trial_result *nr = realloc(results, cap * sizeof(*nr));
+                if (nr == NULL) {
+                    fprintf(stderr, "crashtest: out of memory\n");
+                    atomic_store(&cs->stop, 1);
+                    continue;
+                }
+                results = nr;
+                capres = cap;
+            }
+            results[nres++] = res;
+            if (res.verdict != ORACLE_OK && res.verdict != ORACLE_DETECTED)
+                rpt_violation(stderr, c, &res);
+        }
+        if (!c->quiet && util_now_us() - last_progress >= 200000) {
+            rpt_progress(stderr, c, results, nres, total, util_now_us() - t0,
+                         0);
+            last_progress = util_now_us();
+        }
+    }
+    for (int w = 0; w < c->jobs; w++)
+        util_wait(pids[w]);
+    if (!c->quiet)
+        rpt_progress(stderr, c, results, nres, total, util_now_us() - t0, 1);
+    qsort(results, nres, sizeof(*results), campaign_cmp_id);
+    if (c->csv != NULL && rpt_csv_file(c->csv, results, nres) != 0)
+        fprintf(stderr, "crashtest: cannot write %s: %s\n", c->csv,
+                strerror(errno));
+    {
+        int violations = rpt_summary(c->json ? NULL : stdout, c, results, nres,
+                                     util_now_us() - t0, campaign_interrupted);
+        if (c->json)
+            rpt_json(stdout, c, results, nres, util_now_us() - t0);
+        free(results);
+        free(pids);
+        free(fds);
+        free(pfd);
+        munmap(cs, sizeof(*cs));
+        if (harness_failed)
+            return 2;
+        return violations > 0 ? 1 : 0;
+    }
+}

@@ -1,0 +1,60 @@
+/*
+ * campaign.h - a campaign: many trials from one seed, run by parallel
+ * worker processes, each trial a pure function of (seed, trial number).
+ */
+#ifndef CL_CAMPAIGN_H
+#define CL_CAMPAIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trial.h"
+
+#define CAMPAIGN_MAX_VARIANTS 16
+
+typedef struct campaign {
+    uint64_t seed;
+    uint64_t trials;   /* trials to run (0: until duration) */
+    double duration_s; /* stop starting trials after this (0: none) */
+    int jobs;
+    int nmodes;
+    trial_mode modes[MODE_COUNT];
+    int nkinds;
+    wl_kind kinds[WL_KINDS];
+    uint32_t txns;     /* transactions per workload (0: per-kind default) */
+    uint32_t variants; /* workload variants (seeds) per kind */
+    uint32_t max_ops, max_value;
+    int exhaustive;
+    int64_t replay;                    /* trial to replay, or -1 */
+    uint64_t shard_index, shard_count; /* run trials i with i % count ==
+                                          index */
+    char dir[3000];                    /* the scratch directory */
+    const char *csv;                   /* CSV output path, or NULL */
+    int json;                          /* summary as JSON on stdout */
+    int quiet;                         /* no progress line */
+    trial_env env;                     /* template for the workers */
+    char options[1024]; /* the options that define the trials, for replay
+                           command lines */
+
+    /* filled by campaign_prepare */
+    trial_profile *profiles; /* [nkinds * variants] */
+    uint64_t exhaustive_total;
+} campaign;
+
+/* Counting runs for every workload variant.  Returns 0, or -1 with a
+ * message on stderr. */
+int campaign_prepare(campaign *c);
+void campaign_free(campaign *c);
+
+/* The spec of trial id.  Returns 0, or -1 if id is past the end of an
+ * exhaustive campaign. */
+int campaign_spec(const campaign *c, uint64_t id, trial_spec *s);
+
+/* Run the campaign (or the replay): progress, CSV, summary.  Returns the
+ * process exit status: 0 no violation, 1 violations, 2 set-up error. */
+int campaign_run(campaign *c);
+
+/* Default transactions per workload kind. */
+uint32_t campaign_default_txns(wl_kind k);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * crashtest - fork-based crash campaigns against a storage engine.
+ *
+ * Exit status: 0 no violation, 1 at least one violation, 2 usage or set-up
+ * error.  See --help and the README.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "crc32c.h"
+#include "report.h"
+#include "rng.h"
+#include "util.h"
+
+static const char *ct_usage_text =
+    "usage: crashtest [options]\n"
+    "\n"
+    "Runs a crash campaign: trials that crash a writer running a workload on\n"
+    "the engine, damage what it left, recover in a fresh process and check\n"
+    "that nothing acknowledged was lost and nothing half-done is visible.\n"
+    "\n"
+    "campaign:\n"
+    "  --seed S             64-bit campaign seed (decimal or 0x hex); random\n"
+    "                       when absent; printed first\n"
+    "  --trials N           trials to run (default 1000)\n"
+    "  --duration SECONDS   instead: start trials until this much time passed\n"
+    "  --jobs J             parallel trials (default: the number of cores)\n"
+    "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
+    "                       recovery-crash, comma-separated, or all (default)\n"
+    "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
+    "                       checkpoint, mixed, comma-separated, or all\n"
+    "                       (default)\n"
+    "  --txns N             transactions per workload (default: per workload)\n"
+    "  --variants N         workload seeds per workload (default 4)\n"
+    "  --max-ops N, --max-value BYTES   caps on transactions' operations and\n"
+    "                       values\n"
+    "  --exhaustive         crash the first workload at every I/O point with\n"
+    "                       every damage class, and report coverage\n"
+    "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
+    "  --shard I/N          run only trials t with t %% N == I (the CSVs of\n"
+    "                       the N shards concatenate into the campaign's)\n"
+    "damage:\n"
+    "  --sector 512|4096    atomic unit of torn writes and power cuts\n"
+    "                       (default 512)\n"
+    "  --persist MODEL      power-cut model: any-subset, per-file-prefix,\n"
+    "                       ordered, drop-unsynced-data, drop-unsynced-files,\n"
+    "                       or random (default: one of the first three per\n"
+    "                       trial)\n"
+    "  --recovery-depth N   recovery-crash: crashes of recovery (default 2)\n"
+    "engine:\n"
+    "  --sync MODE          off, commit, group (default), periodic\n"
+    "  --torn-protection M  none, fpw (default), dwb\n"
+    "  --page-size BYTES    4096 (default) .. 65536\n"
+    "  --checkpoint-bytes N automatic checkpoint interval (default 64 MiB)\n"
+    "  --target NAME        engine (default), or a deliberately broken test\n"
+    "                       target: broken-ack, broken-half, broken-lose\n"
+    "output:\n"
+    "  --dir DIR            where trial directories go (default /dev/shm)\n"
+    "  --csv FILE           one row per trial (- for stdout)\n"
+    "  --json               the summary as JSON on stdout\n"
+    "  --keep-failures DIR  keep the crashed and recovered images of each\n"
+    "                       violation, with a description\n"
+    "  --quiet              no progress line\n"
+    "  -h, --help           this text\n";
+
+enum {
+    OPT_SEED = 256,
+    OPT_TRIALS,
+    OPT_DURATION,
+    OPT_JOBS,
+    OPT_MODE,
+    OPT_WORKLOAD,
+    OPT_TXNS,
+    OPT_VARIANTS,
+    OPT_MAX_OPS,
+    OPT_MAX_VALUE,
+    OPT_EXHAUSTIVE,
+    OPT_REPLAY,
+    OPT_SHARD,
+    OPT_SECTOR,
+    OPT_PERSIST,
+    OPT_RECOVERY_DEPTH,
+    OPT_SYNC,
+    OPT_TORN,
+    OPT_PAGE_SIZE,
+    OPT_CHECKPOINT_BYTES,
+    OPT_TARGET,
+    OPT_DIR,
+    OPT_CSV,
+    OPT_JSON,
+    OPT_KEEP,
+    OPT_QUIET,
+};
+
+static int ct_usage(const char *msg)
+{
+    fprintf(stderr, "crashtest: %s\n(crashtest --help for the options)\n", msg);
+    return 2;
+}
+
+static int ct_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void ct_append(campaign *c, const char *fmt, const char *val)
+{
+    size_t n = strlen(c->options);
+
+    snprintf(c->options + n, sizeof(c->options) - n, fmt, val);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"trials", required_argument, NULL, OPT_TRIALS},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"mode", required_argument, NULL, OPT_MODE},
+        {"workload", required_argument, NULL, OPT_WORKLOAD},
+        {"txns", required_argument, NULL, OPT_TXNS},
+        {"variants", required_argument, NULL, OPT_VARIANTS},
+        {"max-ops", required_argument, NULL, OPT_MAX_OPS},
+        {"max-value", required_argument, NULL, OPT_MAX_VALUE},
+        {"exhaustive", no_argument, NULL, OPT_EXHAUSTIVE},
+        {"replay", required_argument, NULL, OPT_REPLAY},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"sector", required_argument, NULL, OPT_SECTOR},
+        {"persist", required_argument, NULL, OPT_PERSIST},
+        {"recovery-depth", required_argument, NULL, OPT_RECOVERY_DEPTH},
+        {"sync", required_argument, NULL, OPT_SYNC},
+        {"torn-protection", required_argument, NULL, OPT_TORN},
+        {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+        {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"dir", required_argument, NULL, OPT_DIR},
+        {"csv", required_argument, NULL, OPT_CSV},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"keep-failures", required_argument, NULL, OPT_KEEP},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    campaign c;
+    const char *dirbase = "/dev/shm", *mode_list = "all",
+               *workload_list = "all";
+    char scratch[2900];
+    int have_seed = 0, opt, rc;
+    uint64_t v;
+
+    memset(&c, 0, sizeof(c));
+    rpt_program = argv[0];
+    /* ISA-L picks its CRC routine on first use (cpuid, slow in a VM):
+     * choose it once here so every forked child inherits the choice. */
+    (void)crc32c("crashlab", 8);
+    c.replay = -1;
+    c.variants = 4;
+    c.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (c.jobs < 1)
+        c.jobs = 1;
+    c.env.target = target_find("engine");
+    c.env.sector = 512;
+    c.env.persist = PLIMG_RANDOM;
+    c.env.recovery_depth = 2;
+    if (access("/dev/shm", W_OK) != 0)
+        dirbase = "/tmp";
+
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_SEED:
+            if (ct_u64(optarg, &c.seed) != 0)
+                return ct_usage("--seed needs a number");
+            have_seed = 1;
+            break;
+        case OPT_TRIALS:
+            if (ct_u64(optarg, &c.trials) != 0 || c.trials == 0)
+                return ct_usage("--trials needs a positive number");
+            break;
+        case OPT_DURATION:
+            c.duration_s = atof(optarg);
+            if (c.duration_s <= 0)
+                return ct_usage("--duration needs a positive number");
+            break;
+        case OPT_JOBS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 256)
+                return ct_usage("--jobs needs a number in 1..256");
+            c.jobs = (int)v;
+            break;
+        case OPT_MODE:
+            mode_list = optarg;
+            break;
+        case OPT_WORKLOAD:
+            workload_list = optarg;
+            break;
+        case OPT_TXNS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 1000000)
+                return ct_usage("--txns needs a number in 1..1000000");
+            c.txns = (uint32_t)v;
+            ct_append(&c, " --txns %s", optarg);
+            break;
+        case OPT_VARIANTS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_VARIANTS)
+                return ct_usage("--variants needs a number in 1..16");
+            c.variants = (uint32_t)v;
+            ct_append(&c, " --variants %s", optarg);
+            break;
+        case OPT_MAX_OPS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > WL_MAX_OPS)
+                return ct_usage("--max-ops needs a number in 1..32");
+            c.max_ops = (uint32_t)v;
+            ct_append(&c, " --max-ops %s", optarg);
+            break;
+        case OPT_MAX_VALUE:
+            if (ct_u64(optarg, &v) != 0 || v > CL_VALUE_MAX)
+                return ct_usage("--max-value needs a number up to 65536");
+            c.max_value = (uint32_t)v;
+            ct_append(&c, " --max-value %s", optarg);
+            break;
+        case OPT_EXHAUSTIVE:
+            c.exhaustive = 1;
+            ct_append(&c, "%s", " --exhaustive");
+            break;
+        case OPT_REPLAY:
+            if (ct_u64(optarg, &v) != 0 || v > INT64_MAX)
+                return ct_usage("--replay needs a trial number");
+            c.replay = (int64_t)v;
+            break;
+        case OPT_SHARD: {
+            unsigned long long i, n;
+            char extra;
+            if (sscanf(optarg, "%llu/%llu%c", &i, &n, &extra) != 2 || n == 0 ||
+                i >= n)
+                return ct_usage("--shard needs I/N with I < N");
+            c.shard_index = i;
+            c.shard_count = n;
+            break;
+        }
+        case OPT_SECTOR:
+            if (ct_u64(optarg, &v) != 0 || (v != 512 && v != 4096))
+                return ct_usage("--sector is 512 or 4096");
+            c.env.sector = (uint32_t)v;
+            ct_append(&c, " --sector %s", optarg);
+            break;
+        case OPT_PERSIST:
+            if (plimg_model_parse(optarg, &c.env.persist) != 0)
+                return ct_usage("--persist: any-subset, per-file-prefix, "
+                                "ordered, drop-unsynced-data, "
+                                "drop-unsynced-files or random");
+            ct_append(&c, " --persist %s", optarg);
+            break;
+        case OPT_RECOVERY_DEPTH:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 16)
+                return ct_usage("--recovery-depth needs a number in 1..16");
+            c.env.recovery_depth = (uint32_t)v;
+            ct_append(&c, " --recovery-depth %s", optarg);
+            break;
+        case OPT_SYNC:
+            if (cl_sync_parse(optarg, &c.env.eng.sync) != 0)
+                return ct_usage("--sync: off, commit, group or periodic");
+            ct_append(&c, " --sync %s", optarg);
+            break;
+        case OPT_TORN:
+            if (cl_torn_parse(optarg, &c.env.eng.torn) != 0)
+                return ct_usage("--torn-protection: none, fpw or dwb");
+            ct_append(&c, " --torn-protection %s", optarg);
+            break;
+        case OPT_PAGE_SIZE:
+            if (ct_u64(optarg, &v) != 0 || v < 4096 || v > 65536 ||
+                (v & (v - 1)) != 0)
+                return ct_usage("--page-size: a power of two, 4096..65536");
+            c.env.eng.page_size = (uint32_t)v;
+            ct_append(&c, " --page-size %s", optarg);
+            break;
+        case OPT_CHECKPOINT_BYTES:
+            if (ct_u64(optarg, &v) != 0 || v == 0)
+                return ct_usage("--checkpoint-bytes needs a positive number");
+            c.env.eng.checkpoint_bytes = v;
+            ct_append(&c, " --checkpoint-bytes %s", optarg);
+            break;
+        case OPT_TARGET:
+            c.env.target = target_find(optarg);
+            if (c.env.target == NULL)
+                return ct_usage("unknown --target");
+            ct_append(&c, " --target %s", optarg);
+            break;
+        case OPT_DIR:
+            dirbase = optarg;
+            break;
+        case OPT_CSV:
+            c.csv = optarg;
+            break;
+        case OPT_JSON:
+            c.json = 1;
+            break;
+        case OPT_KEEP:
+            c.env.keep_dir = optarg;
+            break;
+        case OPT_QUIET:
+            c.quiet = 1;
+            break;
+        case 'h':
+            fputs(ct_usage_text, stdout);
+            return 0;
+        default:
+            return ct_usage("bad option");
+        }
+    }
+    if (optind < argc)
+        return ct_usage("unexpected argument");
+    if (c.trials > 0 && c.duration_s > 0)
+        return ct_usage("--trials and --duration exclude each other");
+    if (c.trials == 0 && c.duration_s == 0)
+        c.trials = 1000;
+    if (c.env.eng.sync == CL_SYNC_DEFAULT)
+        c.env.eng.sync = CL_SYNC_GROUP;
+    if (c.env.eng.torn == CL_TORN_DEFAULT)
+        c.env.eng.torn = CL_TORN_FPW;
+
+    /* modes */
+    if (strcmp(mode_list, "all") == 0) {
+        for (int i = 0; i < MODE_COUNT; i++)
+            c.modes[c.nmodes++] = (trial_mode)i;
+    } else {
+        char buf[512], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", mode_list);
+        for (char *t = strtok_r(buf, ",", &save); t != NULL;
+             t = strtok_r(NULL, ",", &save)) {
+            if (c.nmodes == MODE_COUNT ||
+                trial_mode_parse(t, &c.modes[c.nmodes]) != 0)
+                return ct_usage("--mode: kill-io, kill-time, torn, "
+                                "powerloss, recovery-crash or all");
+            c.nmodes++;
+        }
+        ct_append(&c, " --mode %s", mode_list);
+    }
+    /* workloads */
+    if (strcmp(workload_list, "all") == 0) {
+        for (int i = 0; i < WL_KINDS; i++)
+            c.kinds[c.nkinds++] = (wl_kind)i;
+    } else {
+        char buf[512], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", workload_list);
+        for (char *t = strtok_r(buf, ",", &save); t != NULL;
+             t = strtok_r(NULL, ",", &save)) {
+            if (c.nkinds == WL_KINDS || wl_parse(t, &c.kinds[c.nkinds]) != 0)
+                return ct_usage("--workload: inserts, overwrite, txn, "
+                                "deletes, large-values, checkpoint, mixed "
+                                "or all");
+            c.nkinds++;
+        }
+        ct_append(&c, " --workload %s", workload_list);
+    }
+    if (c.nmodes == 0 || c.nkinds == 0)
+        return ct_usage("no mode or no workload");
+
+    if (!have_seed) {
+        while (getrandom(&c.seed, sizeof(c.seed), 0) != sizeof(c.seed))
+            c.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    }
+    fprintf(c.json ? stderr : stdout, "crashtest: seed 0x%016" PRIx64 "\n",
+            c.seed);
+    fflush(NULL);
+
+    snprintf(scratch, sizeof(scratch), "%.2800s/crashtest-XXXXXX", dirbase);
+    if (util_mkdirs(dirbase) != 0 || mkdtemp(scratch) == NULL) {
+        fprintf(stderr, "crashtest: cannot make a directory in %s: %s\n",
+                dirbase, strerror(errno));
+        return 2;
+    }
+    snprintf(c.dir, sizeof(c.dir), "%s", scratch);
+    if (campaign_prepare(&c) != 0) {
+        util_rmrf(c.dir);
+        campaign_free(&c);
+        return 2;
+    }
+    if (c.exhaustive)
+        fprintf(c.json ? stderr : stdout,
+                "crashtest: exhaustive: workload %s, %" PRIu64
+                " I/O points (%" PRIu64 " pwrites): %" PRIu64 " trials\n",
+                wl_name(c.kinds[0]), c.profiles[0].points,
+                c.profiles[0].npwrites, c.exhaustive_total);
+    rc = campaign_run(&c);
+    util_rmrf(c.dir);
+    campaign_free(&c);
+    return rc;
+}

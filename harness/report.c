@@ -1,0 +1,327 @@
+/*
+ * report.c - see report.h.
+ */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *rpt_program = "build/crashtest";
+
+static int rpt_is_violation(const trial_result *r)
+{
+    return r->verdict != ORACLE_OK && r->verdict != ORACLE_DETECTED;
+}
+
+void rpt_replay_command(const campaign *c, uint64_t id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s --seed 0x%016" PRIx64 " --replay %" PRIu64 "%s",
+             rpt_program, c->seed, id, c->options);
+}
+
+void rpt_violation(FILE *f, const campaign *c, const trial_result *r)
+{
+    char cmd[1400];
+
+    rpt_replay_command(c, r->id, cmd, sizeof(cmd));
+    fprintf(f,
+            "\nVIOLATION (%s) in trial %" PRIu64 ": %s / %s: %s\n"
+            "  damage: %s\n  replay: %s\n",
+            oracle_kind_name((oracle_kind)r->verdict), r->id,
+            trial_mode_name((trial_mode)r->mode), wl_name((wl_kind)r->workload),
+            r->detail, r->damage, cmd);
+}
+
+void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
+{
+    (void)c;
+    fprintf(f,
+            "trial %" PRIu64 " (seed %016" PRIx64 "): mode %s, workload %s "
+            "variant %u (%u transactions, %" PRIu64 " I/O points)\n",
+            s->id, s->seed, trial_mode_name(s->mode), wl_name(s->prof->wl.kind),
+            s->prof->variant, s->prof->wl.txns, s->prof->points);
+    if (s->mode == MODE_KILL_TIME)
+        fprintf(f, "  kill after %" PRIu64 " us\n", s->delay_us);
+    else
+        fprintf(f, "  crash at point %" PRIu64 "%s%s%s\n", s->crash_point,
+                s->action == CRASHIO_TEAR ? ", torn write (fill " : "",
+                s->action == CRASHIO_TEAR ? crashio_fill_name(s->fill) : "",
+                s->action == CRASHIO_TEAR ? ")" : "");
+    if (s->powerloss)
+        fprintf(f,
+                "  then a power cut: model %s, %u B sectors, seed %016" PRIx64
+                "\n",
+                plimg_model_name(s->pl.model), s->pl.sector, s->pl.seed);
+    if (s->mode == MODE_RECOVERY_CRASH)
+        fprintf(f, "  then recovery crashed (seed %016" PRIx64 ")\n",
+                s->rec_seed);
+}
+
+void rpt_result(FILE *f, const campaign *c, const trial_result *r)
+{
+    (void)c;
+    fprintf(f,
+            "  damage: %s\n  transactions: issued %u, acknowledged %u, "
+            "durable %u, recovered %u\n  recovery: %" PRIu64 " us, %" PRIu64
+            " records, %" PRIu64 " bytes, %" PRIu64 " pages repaired%s\n"
+            "  verdict: %s%s%s\n",
+            r->damage, r->issued, r->acked, r->durable, r->recovered,
+            r->recovery_us, r->records, r->bytes, r->repaired,
+            r->tail_cut ? ", torn tail cut" : "",
+            oracle_kind_name((oracle_kind)r->verdict), r->detail[0] ? ": " : "",
+            r->detail);
+}
+
+void rpt_progress(FILE *f, const campaign *c, const trial_result *res, size_t n,
+                  uint64_t total, uint64_t elapsed_us, int final)
+{
+    static uint64_t last_plain;
+    int tty = isatty(fileno(f));
+    double secs = elapsed_us / 1e6, rate = secs > 0 ? n / secs : 0;
+    size_t viol = 0;
+    char left[64];
+
+    for (size_t i = 0; i < n; i++)
+        viol += rpt_is_violation(&res[i]);
+    if (!tty && !final && elapsed_us - last_plain < 10000000)
+        return;
+    last_plain = elapsed_us;
+    if (total != UINT64_MAX && rate > 0)
+        snprintf(left, sizeof(left), "%.0f s left",
+                 (double)(total - (n < total ? n : total)) / rate);
+    else if (c->duration_s > 0)
+        snprintf(left, sizeof(left), "%.0f s left",
+                 c->duration_s > secs ? c->duration_s - secs : 0);
+    else
+        snprintf(left, sizeof(left), "-");
+    if (total != UINT64_MAX)
+        fprintf(f, "%s[%zu/%" PRIu64 "] %.0f trials/s, violations %zu, %s%s",
+                tty ? "\r" : "", n, total, rate, viol, left,
+                tty ? "   " : "\n");
+    else
+        fprintf(f, "%s[%zu] %.0f trials/s, violations %zu, %s%s",
+                tty ? "\r" : "", n, rate, viol, left, tty ? "   " : "\n");
+    if (tty && final)
+        fputc('\n', f);
+    fflush(f);
+}
+
+static int rpt_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Recovery times of the trials that recovered (sorted). OUT: *m. */
+static uint64_t *rpt_times(const trial_result *res, size_t n, size_t *m)
+{
+    uint64_t *t = malloc((n + 1) * sizeof(*t));
+
+    *m = 0;
+    if (t == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].verdict != ORACLE_WRITER && res[i].recovery_us > 0)
+            t[(*m)++] = res[i].recovery_us;
+    qsort(t, *m, sizeof(*t), rpt_cmp_u64);
+    return t;
+}
+
+static uint64_t rpt_pct(const uint64_t *t, size_t m, double p)
+{
+    size_t i;
+
+    if (m == 0)
+        return 0;
+    i = (size_t)(p * (double)(m - 1) + 0.5);
+    return t[i < m ? i : m - 1];
+}
+
+int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
+                uint64_t elapsed_us, int interrupted)
+{
+    size_t per[MODE_COUNT] = {0}, pviol[MODE_COUNT] = {0},
+           pdet[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m;
+    int violations = 0;
+    double secs = elapsed_us / 1e6;
+    uint64_t *t;
+
+    for (size_t i = 0; i < n; i++) {
+        const trial_result *r = &res[i];
+        int v = rpt_is_violation(r);
+        per[r->mode]++;
+        pviol[r->mode] += v;
+        pdet[r->mode] += r->verdict == ORACLE_DETECTED;
+        kinds[r->verdict]++;
+        violations += v;
+    }
+    if (f == NULL)
+        return violations;
+    fprintf(f,
+            "\ncrashtest: seed 0x%016" PRIx64 ", target %s, sync %s, "
+            "torn-page protection %s%s\n",
+            c->seed, c->env.target->name, cl_sync_name(c->env.eng.sync),
+            cl_torn_name(c->env.eng.torn), interrupted ? " (interrupted)" : "");
+    fprintf(f,
+            "%zu trials in %.1f s on %d jobs: %.0f crash states verified "
+            "per second\n\n",
+            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
+    fprintf(f, "  %-16s %9s %11s %9s\n", "mode", "trials", "violations",
+            "detected");
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (per[i] > 0)
+            fprintf(f, "  %-16s %9zu %11zu %9zu\n",
+                    trial_mode_name((trial_mode)i), per[i], pviol[i], pdet[i]);
+    fprintf(f, "\n  violations by kind:");
+    if (violations == 0)
+        fprintf(f, " none");
+    for (int k = ORACLE_DURABILITY; k < ORACLE_DETECTED; k++)
+        if (kinds[k] > 0)
+            fprintf(f, " %s %zu", oracle_kind_name((oracle_kind)k), kinds[k]);
+    fprintf(f, "\n  corruption detected and refused (not violations): %zu\n",
+            kinds[ORACLE_DETECTED]);
+    if (n > 0) {
+        uint64_t w = 0, d = 0, v = 0, tot = 0;
+        for (size_t i = 0; i < n; i++) {
+            w += res[i].us_writer;
+            d += res[i].us_damage;
+            v += res[i].us_verify;
+            tot += res[i].us_total;
+        }
+        fprintf(f,
+                "  time per trial (mean): %" PRIu64 " us = writer %" PRIu64
+                " + damage %" PRIu64 " + recovery and verification %" PRIu64
+                " + clean-up\n",
+                tot / n, w / n, d / n, v / n);
+    }
+    t = rpt_times(res, n, &m);
+    if (t != NULL && m > 0)
+        fprintf(f,
+                "  recovery time (open of the crashed database): p50 %" PRIu64
+                " us, p99 %" PRIu64 " us, max %" PRIu64 " us\n",
+                rpt_pct(t, m, 0.5), rpt_pct(t, m, 0.99), t[m - 1]);
+    free(t);
+    if (violations > 0) {
+        size_t shown = 0;
+        fprintf(f, "\n%d violation%s; replay with:\n", violations,
+                violations > 1 ? "s" : "");
+        for (size_t i = 0; i < n && shown < 10; i++)
+            if (rpt_is_violation(&res[i])) {
+                char cmd[1400];
+                rpt_replay_command(c, res[i].id, cmd, sizeof(cmd));
+                fprintf(f, "  %s   # %s\n", cmd,
+                        oracle_kind_name((oracle_kind)res[i].verdict));
+                shown++;
+            }
+    } else {
+        fprintf(f, "\nno violations\n");
+    }
+    return violations;
+}
+
+void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
+              uint64_t elapsed_us)
+{
+    size_t per[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m;
+    double secs = elapsed_us / 1e6;
+    uint64_t *t = rpt_times(res, n, &m);
+
+    for (size_t i = 0; i < n; i++) {
+        per[res[i].mode]++;
+        kinds[res[i].verdict]++;
+    }
+    fprintf(f,
+            "{\"seed\": \"0x%016" PRIx64 "\", \"target\": \"%s\", "
+            "\"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
+            "\"states_per_second\": %.1f,\n \"modes\": {",
+            c->seed, c->env.target->name, n, secs, c->jobs,
+            secs > 0 ? n / secs : 0.0);
+    for (int i = 0, first = 1; i < MODE_COUNT; i++)
+        if (per[i] > 0) {
+            fprintf(f, "%s\"%s\": %zu", first ? "" : ", ",
+                    trial_mode_name((trial_mode)i), per[i]);
+            first = 0;
+        }
+    fprintf(f, "},\n \"verdicts\": {");
+    for (int k = 0; k < ORACLE_KINDS; k++)
+        fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
+                oracle_kind_name((oracle_kind)k), kinds[k]);
+    fprintf(f,
+            "},\n \"recovery_us\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
+            ", \"max\": %" PRIu64 "},\n \"violations\": [",
+            t && m ? rpt_pct(t, m, 0.5) : 0, t && m ? rpt_pct(t, m, 0.99) : 0,
+            t && m ? t[m - 1] : 0);
+    free(t);
+    for (size_t i = 0, first = 1; i < n; i++)
+        if (rpt_is_violation(&res[i])) {
+            char cmd[1400];
+            rpt_replay_command(c, res[i].id, cmd, sizeof(cmd));
+            fprintf(f,
+                    "%s\n  {\"trial\": %" PRIu64 ", \"kind\": \"%s\", "
+                    "\"replay\": \"%s\"}",
+                    first ? "" : ",", res[i].id,
+                    oracle_kind_name((oracle_kind)res[i].verdict), cmd);
+            first = 0;
+        }
+    fprintf(f, "]}\n");
+}
+
+static void rpt_csv_text(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+void rpt_csv_header(FILE *f)
+{
+    fprintf(f, "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
+               "damage,issued,acked,durable,recovered,verdict,violation,"
+               "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
+               "tail_cut,recovery_crashes,detail\n");
+}
+
+void rpt_csv_row(FILE *f, const trial_result *r)
+{
+    fprintf(f,
+            "%" PRIu64 ",%016" PRIx64 ",%s,%s,%u,%" PRIu64 ",%" PRIu64
+            ",%" PRIu64 ",",
+            r->id, r->seed, trial_mode_name((trial_mode)r->mode),
+            wl_name((wl_kind)r->workload), r->variant, r->crash_point,
+            r->points, r->delay_us);
+    rpt_csv_text(f, r->damage);
+    fprintf(f,
+            ",%u,%u,%u,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+            ",%d,%u,",
+            r->issued, r->acked, r->durable, r->recovered,
+            r->verdict == ORACLE_OK         ? "ok"
+            : r->verdict == ORACLE_DETECTED ? "detected"
+                                            : "violation",
+            rpt_is_violation(r) ? oracle_kind_name((oracle_kind)r->verdict)
+                                : "",
+            r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,
+            r->rec_crashes);
+    rpt_csv_text(f, r->detail);
+    fputc('\n', f);
+}
+
+int rpt_csv_file(const char *path, const trial_result *res, size_t n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+    if (f == NULL)
+        return -1;
+    rpt_csv_header(f);
+    for (size_t i = 0; i < n; i++)
+        rpt_csv_row(f, &res[i]);
+    if (f == stdout)
+        return fflush(f) == 0 ? 0 : -1;
+    return fclose(f) == 0 ? 0 : -1;
+}

@@ -1,0 +1,49 @@
+/*
+ * target.h - how the harness talks to the system under test.
+ *
+ * A target opens (creating or recovering) a database in a directory through
+ * a given I/O table, commits workload transactions one at a time, reports
+ * how far it is durable, reads everything back, checks its structure and
+ * closes.  The trial loop knows nothing else of it, so other engines (or a
+ * server reached over a socket) can be added as targets.  Besides the
+ * crashlab engine, three deliberately broken targets prove that the oracle
+ * catches what it claims to catch.
+ */
+#ifndef CL_TARGET_H
+#define CL_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crashlab.h"
+#include "oracle.h"
+#include "workload.h"
+
+typedef struct target_ops {
+    const char *name;
+    const char *about; /* one line for --help */
+    /* Open (creating or recovering) the database in dir with options o
+     * (o->io is the I/O table to use).  OUT: *h.  Returns 0 or a cl
+     * error code (the thread's cl_errdetail says more). */
+    int (*open)(const char *dir, const cl_options *o, void **h);
+    /* Commit t.  Returns 0 once the target acknowledges it.  OUT: *lsn, a
+     * position such that the commit is durable once durable() >= *lsn. */
+    int (*apply)(void *h, const wl_txn *t, uint64_t *lsn);
+    /* The durable position now. */
+    uint64_t (*durable)(void *h);
+    int (*checkpoint)(void *h);
+    /* Read every key and value into out. */
+    int (*read_all)(void *h, oracle_map *out);
+    /* Verify the structure: 0, or an error with msg filled. */
+    int (*check)(void *h, char *msg, size_t len);
+    /* What recovery did at open (zeros if not known). */
+    void (*recovery)(void *h, cl_recovery *rep);
+    int (*close)(void *h);
+} target_ops;
+
+/* The target called name, or NULL. */
+const target_ops *target_find(const char *name);
+/* All targets, NULL-terminated. */
+const target_ops *const *target_all(void);
+
+#endif

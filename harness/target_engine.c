@@ -1,0 +1,189 @@
+/*
+ * target_engine.c - the crashlab engine as a harness target, and three
+ * broken variants of it that the harness's own tests use to show that
+ * every kind of violation is caught:
+ *   broken-ack   acknowledges a transaction before committing it (the
+ *                commit happens only when the next one arrives);
+ *   broken-half  commits each transaction as two commits (first half of
+ *                its operations, then the rest);
+ *   broken-lose  acknowledges every fifth transaction without writing it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "target.h"
+
+typedef struct eng {
+    cl_db *db;
+    cl_batch *b;
+    cl_batch *pending; /* broken-ack: the transaction not yet committed */
+    int has_pending;
+    int broken; /* 0 engine, 1 ack, 2 half, 3 lose */
+} eng;
+
+static int eng_open_common(const char *dir, const cl_options *o, void **h,
+                           int broken)
+{
+    eng *e = calloc(1, sizeof(*e));
+    int rc;
+
+    if (e == NULL)
+        return CL_ENOMEM;
+    e->broken = broken;
+    if ((rc = cl_batch_new(&e->b)) != 0 ||
+        (rc = cl_batch_new(&e->pending)) != 0 ||
+        (rc = cl_open(dir, o, &e->db)) != 0) {
+        cl_batch_free(e->b);
+        cl_batch_free(e->pending);
+        free(e);
+        return rc;
+    }
+    *h = e;
+    return 0;
+}
+
+static int eng_open(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, 0);
+}
+
+static int eng_fill(cl_batch *b, const wl_txn *t, uint32_t from, uint32_t to)
+{
+    int rc = 0;
+
+    cl_batch_clear(b);
+    for (uint32_t i = from; i < to && rc == 0; i++) {
+        const wl_op *op = &t->ops[i];
+        rc = op->del ? cl_batch_delete(b, op->key, op->klen)
+                     : cl_batch_put(b, op->key, op->klen, op->val, op->vlen);
+    }
+    return rc;
+}
+
+static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
+{
+    eng *e = h;
+    int rc;
+
+    switch (e->broken) {
+    case 1: /* broken-ack: commit the previous one, acknowledge this one */
+        if (e->has_pending && (rc = cl_commit(e->db, e->pending, lsn)) != 0)
+            return rc;
+        if (!e->has_pending)
+            *lsn = 0;
+        e->has_pending = 1;
+        return eng_fill(e->pending, t, 0, t->nops);
+    case 2: /* broken-half */
+        if (t->nops > 1) {
+            if ((rc = eng_fill(e->b, t, 0, t->nops / 2)) != 0 ||
+                (rc = cl_commit(e->db, e->b, lsn)) != 0)
+                return rc;
+            if ((rc = eng_fill(e->b, t, t->nops / 2, t->nops)) != 0)
+                return rc;
+            return cl_commit(e->db, e->b, lsn);
+        }
+        break;
+    case 3: /* broken-lose */
+        if (t->index % 5 == 4) {
+            *lsn = 0;
+            return 0;
+        }
+        break;
+    }
+    if ((rc = eng_fill(e->b, t, 0, t->nops)) != 0)
+        return rc;
+    return cl_commit(e->db, e->b, lsn);
+}
+
+static uint64_t eng_durable(void *h)
+{
+    return cl_durable_lsn(((eng *)h)->db);
+}
+
+static int eng_checkpoint(void *h)
+{
+    return cl_checkpoint(((eng *)h)->db);
+}
+
+static int eng_collect(void *ctx, const void *k, size_t klen, const void *v,
+                       size_t vlen)
+{
+    return oracle_map_put(ctx, k, klen, v, vlen) != 0;
+}
+
+static int eng_read_all(void *h, oracle_map *out)
+{
+    return cl_scan(((eng *)h)->db, NULL, 0, NULL, 0, 0, eng_collect, out);
+}
+
+static int eng_check(void *h, char *msg, size_t len)
+{
+    return cl_check(((eng *)h)->db, msg, len);
+}
+
+static void eng_recovery(void *h, cl_recovery *rep)
+{
+    cl_recovery_report(((eng *)h)->db, rep);
+}
+
+static int eng_close(void *h)
+{
+    eng *e = h;
+    int rc = cl_close(e->db);
+
+    cl_batch_free(e->b);
+    cl_batch_free(e->pending);
+    free(e);
+    return rc;
+}
+
+static int eng_open_ack(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, 1);
+}
+
+static int eng_open_half(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, 2);
+}
+
+static int eng_open_lose(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, 3);
+}
+
+#define ENG_TARGET(nm, about_text, openfn)                                     \
+    {                                                                          \
+        nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
+            eng_read_all, eng_check, eng_recovery, eng_close                   \
+    }
+
+static const target_ops eng_targets[] = {
+    ENG_TARGET("engine", "the crashlab engine (default)", eng_open),
+    ENG_TARGET("broken-ack",
+               "test target: acknowledges before it commits (durability)",
+               eng_open_ack),
+    ENG_TARGET("broken-half",
+               "test target: commits a transaction in two halves (atomicity)",
+               eng_open_half),
+    ENG_TARGET("broken-lose",
+               "test target: drops every fifth transaction (prefix)",
+               eng_open_lose),
+};
+
+static const target_ops *const eng_all[] = {
+    &eng_targets[0], &eng_targets[1], &eng_targets[2], &eng_targets[3], NULL,
+};
+
+const target_ops *const *target_all(void)
+{
+    return eng_all;
+}
+
+const target_ops *target_find(const char *name)
+{
+    for (int i = 0; eng_all[i] != NULL; i++)
+        if (strcmp(eng_all[i]->name, name) == 0)
+            return eng_all[i];
+    return NULL;
+}

@@ -1,0 +1,106 @@
+/*
+ * trial.h - one crash trial: a writer child runs a workload through the
+ * crash-simulating I/O table and dies at a chosen point (or is killed at a
+ * chosen time); its directory may be turned into a power-loss image; the
+ * recovery may itself be crashed; then a fresh child recovers, reads
+ * everything back and the oracle judges it.
+ */
+#ifndef CL_TRIAL_H
+#define CL_TRIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crashio.h"
+#include "oracle.h"
+#include "powerloss.h"
+#include "target.h"
+#include "workload.h"
+
+typedef enum trial_mode {
+    MODE_KILL_IO = 0,    /* SIGKILL at I/O point k */
+    MODE_KILL_TIME,      /* SIGKILL from the parent after a delay */
+    MODE_TORN,           /* the pwrite at point k is torn, then SIGKILL */
+    MODE_POWERLOSS,      /* SIGKILL at point k, then a power-cut image */
+    MODE_RECOVERY_CRASH, /* a crash as above, then recovery crashed too */
+    MODE_COUNT
+} trial_mode;
+
+const char *trial_mode_name(trial_mode m);
+int trial_mode_parse(const char *s, trial_mode *m);
+
+/* What a counting run of a workload learned (shared by every trial of that
+ * workload variant). */
+typedef struct trial_profile {
+    wl_params wl;
+    uint32_t variant;
+    uint64_t salt;     /* the database salt: files are reproducible */
+    uint64_t points;   /* I/O points of the whole run, open included */
+    uint8_t *kinds;    /* kinds[k - 1]: crashio_kind of point k */
+    uint64_t *pwrites; /* the points that are pwrites */
+    uint64_t npwrites;
+    uint64_t run_us; /* wall time of the run */
+    oracle_prefix prefix;
+} trial_profile;
+
+/* Settings shared by every trial of a campaign. */
+typedef struct trial_env {
+    const target_ops *target;
+    cl_options eng;          /* engine options; io is set per process */
+    uint32_t sector;         /* torn writes and images: 512 or 4096 */
+    plimg_model persist;     /* PLIMG_RANDOM: drawn per trial */
+    uint32_t recovery_depth; /* recovery-crash: nested crashes, default 2 */
+    char base[4096];         /* this process's scratch directory */
+    const char *keep_dir;    /* keep images of violations here, or NULL */
+    int verbose;             /* print each step (replay) */
+    struct trial_shm *shm;   /* shared memory of this process */
+} trial_env;
+
+/* One trial; a pure function of the campaign seed and the trial id. */
+typedef struct trial_spec {
+    uint64_t id, seed;
+    trial_mode mode;
+    const trial_profile *prof;
+    uint64_t crash_point; /* 1..points+1; points+1: after the last txn */
+    crashio_action action;
+    crashio_fill fill;
+    uint64_t delay_us; /* MODE_KILL_TIME */
+    int powerloss;     /* build a power-cut image after the crash */
+    plimg_config pl;
+    uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes */
+} trial_spec;
+
+/* The outcome (a fixed-size record: workers send it through a pipe). */
+typedef struct trial_result {
+    uint64_t id, seed;
+    uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
+    uint64_t crash_point, points, delay_us;
+    uint32_t issued, acked, durable, recovered;
+    uint32_t rec_crashes; /* crashes of recovery injected */
+    uint64_t recovery_us; /* wall time of the verifying open */
+    uint64_t bytes, records, repaired;
+    int tail_cut;
+    uint32_t us_writer, us_damage, us_verify, us_total; /* where the time
+                                                           went */
+    char damage[240];
+    char detail[480];
+} trial_result;
+
+/* Set up this process's shared memory (for trials of up to max_txns
+ * transactions) and its scratch directory env->base.  Returns 0 or an
+ * errno. */
+int trial_env_init(trial_env *env, uint32_t max_txns);
+void trial_env_fini(trial_env *env);
+
+/* Run the workload of prof->wl once without crashing, counting its I/O
+ * points (and building the oracle's prefix hashes).  Returns 0, or -1 with
+ * a message in err. */
+int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
+                        size_t errlen);
+void trial_profile_free(trial_profile *prof);
+
+/* Run one trial.  Returns 0 (verdict in res) or -1 if the harness itself
+ * failed (message in res->detail). */
+int trial_run(trial_env *env, const trial_spec *s, trial_result *res);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * util.c - see util.h.
+ */
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t util_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int util_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return errno;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+int util_rmrf(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0 ? 0 : errno;
+    d = opendir(path);
+    if (d == NULL)
+        return errno;
+    while ((e = readdir(d)) != NULL) {
+        char sub[4096];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+        if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+            rc = util_rmrf(sub);
+        else if (unlink(sub) != 0)
+            rc = errno;
+        if (rc != 0)
+            break;
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(path) != 0)
+        rc = errno;
+    return rc;
+}
+
+static int util_copy_file(const char *src, const char *dst)
+{
+    char buf[65536];
+    ssize_t n;
+    int in, out, rc = 0;
+
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errno;
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        rc = errno;
+        close(in);
+        return rc;
+    }
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n) {
+            rc = errno ? errno : EIO;
+            break;
+        }
+    if (n < 0)
+        rc = errno;
+    close(in);
+    close(out);
+    return rc;
+}
+
+int util_copy_tree(const char *src, const char *dst)
+{
+    DIR *d;
+    struct dirent *e;
+    struct stat sst;
+    int rc;
+
+    if (stat(src, &sst) != 0 && errno == ENOENT)
+        return 0; /* nothing to copy: dst stays missing too */
+    if ((rc = util_mkdirs(dst)) != 0)
+        return rc;
+    d = opendir(src);
+    if (d == NULL)
+        return errno;
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        char a[4096], b[4096];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
+        snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
+        if (lstat(a, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            rc = util_copy_tree(a, b);
+        else if (S_ISREG(st.st_mode))
+            rc = util_copy_file(a, b);
+    }
+    closedir(d);
+    return rc;
+}
+
+uint64_t util_tree_bytes(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    uint64_t total = 0;
+
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char sub[4096];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+        total += util_tree_bytes(sub);
+    }
+    closedir(d);
+    return total;
+}
+
+void util_child_signals(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGILL,
+                               SIGFPE,  SIGPIPE, SIGINT, SIGTERM};
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], SIG_DFL);
+}
+
+int util_wait(pid_t pid)
+{
+    int st = 0;
+
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return st;
+}
+
+void util_status_text(int st, char *buf, size_t len)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "signal %d (%s)", WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
+    else
+        snprintf(buf, len, "status %#x", st);
+}

@@ -1,0 +1,30 @@
+/*
+ * util.h - small process and file helpers for the harness (which, unlike
+ * the engine, may use the file system directly).
+ */
+#ifndef CL_HARNESS_UTIL_H
+#define CL_HARNESS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+uint64_t util_now_us(void);
+/* mkdir -p.  Returns 0 or an errno. */
+int util_mkdirs(const char *path);
+/* rm -rf (missing is fine).  Returns 0 or an errno. */
+int util_rmrf(const char *path);
+/* Copy the tree src into dst (created; a missing src leaves dst missing).
+ * Returns 0 or an errno. */
+int util_copy_tree(const char *src, const char *dst);
+/* Total bytes of regular files in a tree. */
+uint64_t util_tree_bytes(const char *path);
+/* Reset the signals cmocka or a parent may have changed, for a forked
+ * child that must die like a real process. */
+void util_child_signals(void);
+/* Wait for pid.  Returns the raw status. */
+int util_wait(pid_t pid);
+/* Describe a wait status: "exit 3", "signal 9 (Killed)". */
+void util_status_text(int st, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * workload.c - the transaction generators.
+ *
+ * Transaction i draws everything from a generator seeded with
+ * mix(seed, i): its operations, keys and value bytes.  Keys are "k" plus 8
+ * hex digits of a key number plus 0-27 bytes of padding that depend on the
+ * number, so that key sizes vary and the same number always gives the same
+ * key.
+ */
+#include "workload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+#define WL_ARENA (WL_MAX_OPS * 80 + 2 * 65536 + 4096)
+
+static const char *const wl_names[WL_KINDS] = {
+    "inserts",      "overwrite",  "txn",   "deletes",
+    "large-values", "checkpoint", "mixed",
+};
+
+const char *wl_name(wl_kind k)
+{
+    return (unsigned)k < WL_KINDS ? wl_names[k] : "?";
+}
+
+int wl_parse(const char *name, wl_kind *k)
+{
+    for (int i = 0; i < WL_KINDS; i++)
+        if (strcmp(name, wl_names[i]) == 0) {
+            *k = (wl_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+int wl_txn_init(wl_txn *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->arena = malloc(WL_ARENA);
+    t->cap = WL_ARENA;
+    return t->arena != NULL ? 0 : -1;
+}
+
+void wl_txn_free(wl_txn *t)
+{
+    free(t->arena);
+    t->arena = NULL;
+}
+
+static uint8_t *wl_alloc(wl_txn *t, size_t n)
+{
+    uint8_t *p = t->arena + t->used;
+
+    t->used += n;
+    return p;
+}
+
+static void wl_key(wl_txn *t, wl_op *op, uint32_t id)
+{
+    uint32_t pad = (uint32_t)(rng_mix(id) % 4) * 9;
+    uint8_t *k = wl_alloc(t, 9 + pad + 1);
+
+    snprintf((char *)k, 10, "k%08x", id);
+    memset(k + 9, 'a' + (int)(id % 26), pad);
+    op->key = k;
+    op->klen = 9 + pad;
+}
+
+static void wl_put(wl_txn *t, rng *r, uint32_t id, uint32_t vmin, uint32_t vmax,
+                   uint32_t cap)
+{
+    wl_op *op = &t->ops[t->nops++];
+    uint32_t vlen;
+    uint8_t *v;
+
+    if (cap > 0 && vmax > cap)
+        vmax = cap;
+    if (vmin > vmax)
+        vmin = vmax;
+    vlen = (uint32_t)rng_range(r, vmin, vmax);
+    op->del = 0;
+    wl_key(t, op, id);
+    v = wl_alloc(t, vlen);
+    for (uint32_t i = 0; i < vlen; i += 8) {
+        uint64_t x = rng_next(r);
+        memcpy(v + i, &x, vlen - i < 8 ? vlen - i : 8);
+    }
+    op->val = v;
+    op->vlen = vlen;
+}
+
+static void wl_del(wl_txn *t, uint32_t id)
+{
+    wl_op *op = &t->ops[t->nops++];
+
+    op->del = 1;
+    wl_key(t, op, id);
+    op->val = NULL;
+    op->vlen = 0;
+}
+
+static uint32_t wl_nops(rng *r, uint32_t lo, uint32_t hi, uint32_t cap)
+{
+    uint32_t n = (uint32_t)rng_range(r, lo, hi);
+
+    if (cap > 0 && n > cap)
+        n = cap;
+    return n < 1 ? 1 : n;
+}
+
+void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
+{
+    rng r;
+    wl_kind kind = p->kind;
+    uint32_t n, cap = p->max_value;
+
+    rng_seed(&r, rng_mix(p->seed ^ rng_mix(i)));
+    t->index = i;
+    t->nops = 0;
+    t->used = 0;
+    t->checkpoint_after = 0;
+    if (kind == WL_MIXED)
+        kind = (wl_kind)rng_below(&r, WL_MIXED);
+    switch (kind) {
+    case WL_INSERTS:
+        wl_put(t, &r, 0x10000000u + i, 16, 200, cap);
+        break;
+    case WL_OVERWRITE:
+        n = wl_nops(&r, 1, 3, p->max_ops);
+        while (n-- > 0)
+            wl_put(t, &r, (uint32_t)rng_below(&r, 32), 8, 300, cap);
+        break;
+    case WL_TXN:
+        n = wl_nops(&r, 2, 16, p->max_ops);
+        while (n-- > 0) {
+            uint32_t id = 0x100 + (uint32_t)rng_below(&r, 256);
+            if (rng_below(&r, 5) == 0)
+                wl_del(t, id);
+            else
+                wl_put(t, &r, id, 8, 200, cap);
+        }
+        break;
+    case WL_DELETES:
+        n = wl_nops(&r, 1, 4, p->max_ops);
+        while (n-- > 0) {
+            uint32_t id = 0x200 + (uint32_t)rng_below(&r, 64);
+            if (rng_below(&r, 2) == 0)
+                wl_del(t, id);
+            else
+                wl_put(t, &r, id, 8, 600, cap);
+        }
+        break;
+    case WL_LARGE:
+        n = wl_nops(&r, 1, 2, p->max_ops);
+        while (n-- > 0)
+            wl_put(t, &r, 0x300 + (uint32_t)rng_below(&r, 16), 2048, 65536,
+                   cap);
+        break;
+    case WL_CHECKPOINT:
+        n = wl_nops(&r, 1, 4, p->max_ops);
+        while (n-- > 0)
+            wl_put(t, &r, 0x400 + (uint32_t)rng_below(&r, 128), 8, 400, cap);
+        t->checkpoint_after = i % 16 == 15;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,61 @@
+/*
+ * workload.h - deterministic workloads: transaction i of a workload is a
+ * pure function of (kind, seed, i), so the writer child, the oracle and a
+ * replay all see the same transactions without sharing any file.
+ */
+#ifndef CL_WORKLOAD_H
+#define CL_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum wl_kind {
+    WL_INSERTS = 0, /* one new key per transaction */
+    WL_OVERWRITE,   /* 1-3 puts over 32 keys */
+    WL_TXN,         /* multi-key batches: 2-16 puts and deletes, 256 keys */
+    WL_DELETES,     /* puts and deletes half and half over 64 keys */
+    WL_LARGE,       /* 1-2 values of 2-64 KiB over 16 keys (overflow pages) */
+    WL_CHECKPOINT,  /* overwrites over 128 keys, a checkpoint every 16 */
+    WL_MIXED,       /* each transaction one of the above, drawn */
+    WL_KINDS
+} wl_kind;
+
+#define WL_MAX_OPS 32
+
+typedef struct wl_params {
+    wl_kind kind;
+    uint64_t seed;
+    uint32_t txns;      /* transactions in the workload */
+    uint32_t max_ops;   /* cap on operations per transaction (0: none) */
+    uint32_t max_value; /* cap on value bytes (0: none) */
+} wl_params;
+
+typedef struct wl_op {
+    int del;            /* 1: delete, 0: put */
+    const uint8_t *key; /* into the transaction's arena */
+    uint32_t klen;
+    const uint8_t *val;
+    uint32_t vlen;
+} wl_op;
+
+typedef struct wl_txn {
+    uint32_t index; /* 0-based */
+    uint32_t nops;
+    wl_op ops[WL_MAX_OPS];
+    int checkpoint_after; /* the writer checkpoints after committing it */
+    uint8_t *arena;
+    size_t used, cap;
+} wl_txn;
+
+/* Allocate a transaction's arena.  Returns 0 or -1. */
+int wl_txn_init(wl_txn *t);
+void wl_txn_free(wl_txn *t);
+
+/* Generate transaction i of p into t (reusing its arena). */
+void wl_gen(const wl_params *p, uint32_t i, wl_txn *t);
+
+const char *wl_name(wl_kind k);
+/* Returns 0 or -1. */
+int wl_parse(const char *name, wl_kind *k);
+
+#endif
