@@ -122,7 +122,8 @@ crashtest: deps $(B)/crashtest
 	$(B)/crashtest $(CRASHTEST_ARGS)
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
-	@KV=$(B)/kv scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
+	@KV=$(B)/kv CRASHTEST=$(B)/crashtest scripts/run-tests.sh $(TEST_BIN) \
+	    $(TEST_SCRIPTS)
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api

@@ -294,6 +294,101 @@ static int campaign_read_result(int fd, trial_result *res)
     return 1;
 }
 
+/* Run spec s on a profile rebuilt with other workload caps.  Returns 1 if
+ * the trial shows a violation of kind `kind`, 0 if not, -1 if the crash
+ * point does not exist in that workload. */
+static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
+                        uint32_t ops, uint32_t val, int kind)
+{
+    trial_profile p;
+    trial_spec s = *orig;
+    trial_result res;
+    char err[256];
+    int rc = -1;
+
+    memset(&p, 0, sizeof(p));
+    p.wl = orig->prof->wl;
+    p.variant = orig->prof->variant;
+    p.wl.txns = txns;
+    p.wl.max_ops = ops;
+    p.wl.max_value = val;
+    if (trial_profile_build(env, &p, err, sizeof(err)) != 0)
+        goto out;
+    s.prof = &p;
+    if (s.mode != MODE_KILL_TIME && s.crash_point > p.points + 1)
+        goto out;
+    if (s.action == CRASHIO_TEAR &&
+        (s.crash_point > p.points ||
+         p.kinds[s.crash_point - 1] != CRASHIO_PWRITE))
+        goto out;
+    if (trial_run(env, &s, &res) != 0)
+        goto out;
+    rc = res.verdict == kind;
+out:
+    trial_profile_free(&p);
+    return rc;
+}
+
+/* Look for a smaller reproducer of a failing trial: fewer transactions,
+ * then smaller values, then fewer operations per transaction, keeping the
+ * crash point and the damage seed; print the command that replays it. */
+static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
+                           const trial_result *first)
+{
+    static const uint32_t vals[] = {0, 8, 64, 512, 4096};
+    static const uint32_t opss[] = {1, 2, 4, 8};
+    uint32_t txns = s->prof->wl.txns, ops = s->prof->wl.max_ops,
+             val = s->prof->wl.max_value, tries = 0;
+    int kind = first->verdict;
+    char cmd[1600];
+    size_t n;
+
+    if (s->mode == MODE_KILL_TIME) {
+        printf("shrink: kill-time trials depend on timing; not shrunk\n");
+        return 1;
+    }
+    printf("shrink: trial %llu fails (%s) with %u transactions; looking for "
+           "less\n",
+           (unsigned long long)s->id, oracle_kind_name((oracle_kind)kind),
+           txns);
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t t = 1; t < txns; t++, tries++)
+            if (campaign_try(env, s, t, ops, val, kind) == 1) {
+                txns = t;
+                break;
+            }
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++, tries++)
+            if ((val == 0 || vals[i] < val) && vals[i] != 0 &&
+                campaign_try(env, s, txns, ops, vals[i], kind) == 1) {
+                val = vals[i];
+                break;
+            }
+        for (size_t i = 0; i < sizeof(opss) / sizeof(opss[0]); i++, tries++)
+            if ((ops == 0 || opss[i] < ops) &&
+                campaign_try(env, s, txns, opss[i], val, kind) == 1) {
+                ops = opss[i];
+                break;
+            }
+    }
+    rpt_replay_command(c, s->id, cmd, sizeof(cmd));
+    n = strlen(cmd);
+    snprintf(cmd + n, sizeof(cmd) - n, " --txns %u", txns);
+    n = strlen(cmd);
+    if (ops)
+        snprintf(cmd + n, sizeof(cmd) - n, " --max-ops %u", ops);
+    n = strlen(cmd);
+    if (val)
+        snprintf(cmd + n, sizeof(cmd) - n, " --max-value %u", val);
+    n = strlen(cmd);
+    if (s->mode != MODE_KILL_TIME)
+        snprintf(cmd + n, sizeof(cmd) - n, " --crash-point %llu",
+                 (unsigned long long)s->crash_point);
+    printf("shrink: %u attempts; smallest reproducer found: %u transactions, "
+           "at most %u operations and %u value bytes each:\n  %s\n",
+           tries, txns, ops, val, cmd);
+    return 1;
+}
+
 static int campaign_replay(campaign *c)
 {
     trial_env env = c->env;
@@ -317,6 +412,17 @@ static int campaign_replay(campaign *c)
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return 2;
     }
+    if (c->crash_point != 0) {
+        s.crash_point = c->crash_point;
+        if (s.action == CRASHIO_TEAR &&
+            (s.crash_point > s.prof->points ||
+             s.prof->kinds[s.crash_point - 1] != CRASHIO_PWRITE)) {
+            fprintf(stderr, "crashtest: point %llu is not a pwrite\n",
+                    (unsigned long long)s.crash_point);
+            trial_env_fini(&env);
+            return 2;
+        }
+    }
     rpt_spec(stdout, c, &s);
     if (trial_run(&env, &s, &res) != 0) {
         fprintf(stderr, "crashtest: trial %llu: harness failure: %s\n",
@@ -324,12 +430,17 @@ static int campaign_replay(campaign *c)
         trial_env_fini(&env);
         return 2;
     }
+    if (c->csv != NULL)
+        rpt_csv_file(c->csv, &res, 1, 1);
+    rpt_result(stdout, c, &res);
+    rc = res.verdict == ORACLE_OK || res.verdict == ORACLE_DETECTED ? 0 : 1;
+    if (rc == 1 && c->shrink)
+        campaign_shrink(c, &env, &s, &res);
+    else if (c->shrink)
+        printf("shrink: the trial passes; nothing to shrink\n");
     trial_env_fini(&env);
     util_rmrf(env.base);
-    if (c->csv != NULL)
-        rpt_csv_file(c->csv, &res, 1);
-    rpt_result(stdout, c, &res);
-    return res.verdict == ORACLE_OK || res.verdict == ORACLE_DETECTED ? 0 : 1;
+    return rc;
 }
 
 int campaign_run(campaign *c)
@@ -446,7 +557,11 @@ int campaign_run(campaign *c)
     if (!c->quiet)
         rpt_progress(stderr, c, results, nres, total, util_now_us() - t0, 1);
     qsort(results, nres, sizeof(*results), campaign_cmp_id);
-    if (c->csv != NULL && rpt_csv_file(c->csv, results, nres) != 0)
+    /* Only shard 0 writes the header, so the shards' files concatenate
+     * into the campaign's. */
+    if (c->csv != NULL &&
+        rpt_csv_file(c->csv, results, nres,
+                     c->shard_count <= 1 || c->shard_index == 0) != 0)
         fprintf(stderr, "crashtest: cannot write %s: %s\n", c->csv,
                 strerror(errno));
     {

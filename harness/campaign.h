@@ -25,7 +25,10 @@ typedef struct campaign {
     uint32_t variants; /* workload variants (seeds) per kind */
     uint32_t max_ops, max_value;
     int exhaustive;
-    int64_t replay;                    /* trial to replay, or -1 */
+    int64_t replay;       /* trial to replay, or -1 */
+    int shrink;           /* with replay: look for a smaller reproducer */
+    uint64_t crash_point; /* with replay: force this crash point (0: the
+                             trial's own) */
     uint64_t shard_index, shard_count; /* run trials i with i % count ==
                                           index */
     char dir[3000];                    /* the scratch directory */

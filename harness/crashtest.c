@@ -45,6 +45,8 @@ static const char *ct_usage_text =
     "  --exhaustive         crash the first workload at every I/O point with\n"
     "                       every damage class, and report coverage\n"
     "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
+    "  --shrink             with --replay: find a smaller reproducer\n"
+    "  --crash-point K      with --replay: crash at I/O point K instead\n"
     "  --shard I/N          run only trials t with t %% N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
     "damage:\n"
@@ -84,6 +86,8 @@ enum {
     OPT_MAX_VALUE,
     OPT_EXHAUSTIVE,
     OPT_REPLAY,
+    OPT_SHRINK,
+    OPT_CRASH_POINT,
     OPT_SHARD,
     OPT_SECTOR,
     OPT_PERSIST,
@@ -141,6 +145,8 @@ int main(int argc, char **argv)
         {"max-value", required_argument, NULL, OPT_MAX_VALUE},
         {"exhaustive", no_argument, NULL, OPT_EXHAUSTIVE},
         {"replay", required_argument, NULL, OPT_REPLAY},
+        {"shrink", no_argument, NULL, OPT_SHRINK},
+        {"crash-point", required_argument, NULL, OPT_CRASH_POINT},
         {"shard", required_argument, NULL, OPT_SHARD},
         {"sector", required_argument, NULL, OPT_SECTOR},
         {"persist", required_argument, NULL, OPT_PERSIST},
@@ -242,6 +248,13 @@ int main(int argc, char **argv)
                 return ct_usage("--replay needs a trial number");
             c.replay = (int64_t)v;
             break;
+        case OPT_SHRINK:
+            c.shrink = 1;
+            break;
+        case OPT_CRASH_POINT:
+            if (ct_u64(optarg, &c.crash_point) != 0 || c.crash_point == 0)
+                return ct_usage("--crash-point needs a positive number");
+            break;
         case OPT_SHARD: {
             unsigned long long i, n;
             char extra;
@@ -326,6 +339,8 @@ int main(int argc, char **argv)
         return ct_usage("unexpected argument");
     if (c.trials > 0 && c.duration_s > 0)
         return ct_usage("--trials and --duration exclude each other");
+    if ((c.shrink || c.crash_point) && c.replay < 0)
+        return ct_usage("--shrink and --crash-point go with --replay");
     if (c.trials == 0 && c.duration_s == 0)
         c.trials = 1000;
     if (c.env.eng.sync == CL_SYNC_DEFAULT)

@@ -175,6 +175,19 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
         if (per[i] > 0)
             fprintf(f, "  %-16s %9zu %11zu %9zu\n",
                     trial_mode_name((trial_mode)i), per[i], pviol[i], pdet[i]);
+    if (c->exhaustive && c->profiles != NULL) {
+        const trial_profile *p = &c->profiles[0];
+        fprintf(f,
+                "\n  exhaustive coverage of workload %s (%u transactions): "
+                "%" PRIu64 " I/O points, %" PRIu64 " of them pwrites\n"
+                "    kill at every point and after the end: %zu of %" PRIu64
+                "\n    torn pwrite, 3 fills each: %zu of %" PRIu64
+                "\n    power cut, 5 models at every point: %zu of %" PRIu64
+                "\n",
+                wl_name(p->wl.kind), p->wl.txns, p->points, p->npwrites,
+                per[MODE_KILL_IO], p->points + 1, per[MODE_TORN],
+                3 * p->npwrites, per[MODE_POWERLOSS], 5 * (p->points + 1));
+    }
     fprintf(f, "\n  violations by kind:");
     if (violations == 0)
         fprintf(f, " none");
@@ -312,13 +325,15 @@ void rpt_csv_row(FILE *f, const trial_result *r)
     fputc('\n', f);
 }
 
-int rpt_csv_file(const char *path, const trial_result *res, size_t n)
+int rpt_csv_file(const char *path, const trial_result *res, size_t n,
+                 int header)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 
     if (f == NULL)
         return -1;
-    rpt_csv_header(f);
+    if (header)
+        rpt_csv_header(f);
     for (size_t i = 0; i < n; i++)
         rpt_csv_row(f, &res[i]);
     if (f == stdout)

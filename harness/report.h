@@ -32,8 +32,10 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 uint64_t elapsed_us, int interrupted);
 void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
               uint64_t elapsed_us);
-/* Write rows (with a header) to path.  Returns 0 or -1. */
-int rpt_csv_file(const char *path, const trial_result *res, size_t n);
+/* Write rows (with a header unless header is 0) to path.  Returns 0 or
+ * -1. */
+int rpt_csv_file(const char *path, const trial_result *res, size_t n,
+                 int header);
 void rpt_csv_header(FILE *f);
 void rpt_csv_row(FILE *f, const trial_result *r);
 

@@ -1,0 +1,97 @@
+#!/bin/bash
+# test_crashtest.sh - the crash harness end to end: a campaign over every
+# mode on the real engine has no violation; each deliberately broken target
+# is caught with the violation it commits; replay repeats a trial exactly;
+# exhaustive mode covers every point; shards add up to the campaign; bad
+# usage exits 2.  Run by make test with CRASHTEST set to the binary.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ct-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAILED: $*" >&2; fail=$((fail + 1)); }
+check() { # check NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
+}
+# column NAME of a CSV on stdin
+col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.DictReader(sys.stdin)]' "$1" 2>/dev/null; }
+
+# 1. the real engine: every mode, every workload, no violation
+"$CT" --seed 11 --trials 350 --quiet --dir "$T" --csv "$T/all.csv" >"$T/all.out" 2>&1
+check "campaign on the engine exits 0" 0 $?
+check "one row per trial" 350 "$(col trial <"$T/all.csv" | wc -l)"
+check "every mode ran" 5 "$(col mode <"$T/all.csv" | sort -u | wc -l)"
+check "every workload ran" 7 "$(col workload <"$T/all.csv" | sort -u | wc -l)"
+check "no violation rows" 0 "$(col verdict <"$T/all.csv" | grep -c violation)"
+grep -q "crash states verified per second" "$T/all.out" && ok || bad "summary line missing"
+grep -q "recovery time" "$T/all.out" && ok || bad "recovery time missing"
+[ "$(ls "$T")" = "all.csv
+all.out" ] && ok || bad "scratch directories left behind: $(ls "$T")"
+
+# 2. the broken targets are caught, each with its own violation
+for pair in broken-ack:durability broken-half:atomicity broken-lose:prefix; do
+    tgt=${pair%%:*}
+    kind=${pair##*:}
+    "$CT" --seed 12 --trials 100 --quiet --dir "$T" --target "$tgt" \
+        --csv "$T/$tgt.csv" >"$T/$tgt.out" 2>&1
+    check "$tgt exits 1" 1 $?
+    n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
+    [ "$n" -ge 5 ] && ok || bad "$tgt: only $n $kind violations"
+    grep -q -- "--replay" "$T/$tgt.out" && ok || bad "$tgt: no replay command printed"
+done
+
+# 3. replay repeats a trial: same crash point, same damage, same verdict
+line=$(grep -m1 -- "--replay" "$T/broken-half.out" | sed 's/^ *replay: //; s/ *#.*//')
+id=$(echo "$line" | sed 's/.*--replay \([0-9]*\).*/\1/')
+$line --csv "$T/replay.csv" --dir "$T" >"$T/replay.out" 2>&1
+check "replay of a violation exits 1" 1 $?
+orig=$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["trial"] == sys.argv[2]:
+        print(r["mode"], r["crash_point"], r["damage"], r["issued"], r["acked"], r["recovered"], r["violation"])' "$T/broken-half.csv" "$id")
+again=$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(r["mode"], r["crash_point"], r["damage"], r["issued"], r["acked"], r["recovered"], r["violation"])' "$T/replay.csv")
+check "replayed row equals the campaign's" "$orig" "$again"
+$line --shrink --dir "$T" >"$T/shrink.out" 2>&1
+grep -q "smallest reproducer" "$T/shrink.out" && ok || bad "shrink printed no reproducer"
+repro=$(grep -A1 "smallest reproducer" "$T/shrink.out" | tail -1)
+$repro --dir "$T" >/dev/null 2>&1
+check "the shrunk reproducer still fails" 1 $?
+
+# 4. exhaustive: every point of a small workload, every damage class
+"$CT" --seed 13 --exhaustive --workload inserts --txns 12 --quiet --dir "$T" \
+    --csv "$T/ex.csv" >"$T/ex.out" 2>&1
+check "exhaustive on the engine exits 0" 0 $?
+points=$(col points <"$T/ex.csv" | head -1)
+kills=$(col mode <"$T/ex.csv" | grep -c '^kill-io$')
+check "a kill at every point" $((points + 1)) "$kills"
+check "each kill point once" $((points + 1)) "$(python3 -c 'import csv,sys
+print(len({r["crash_point"] for r in csv.DictReader(open(sys.argv[1])) if r["mode"]=="kill-io"}))' "$T/ex.csv")"
+grep -q "exhaustive coverage" "$T/ex.out" && ok || bad "no coverage report"
+
+# 5. shards: the CSVs of 3 shards hold exactly the campaign's trials
+for i in 0 1 2; do
+    "$CT" --seed 14 --trials 60 --shard $i/3 --quiet --dir "$T" --csv "$T/s$i.csv" >/dev/null 2>&1
+done
+"$CT" --seed 14 --trials 60 --quiet --dir "$T" --csv "$T/s.csv" >/dev/null 2>&1
+a=$(cat "$T"/s0.csv "$T"/s1.csv "$T"/s2.csv | col trial | sort -n | tr '\n' ' ')
+b=$(col trial <"$T/s.csv" | sort -n | tr '\n' ' ')
+check "shards cover the campaign" "$b" "$a"
+
+# 6. JSON, keep-failures, usage errors
+"$CT" --seed 15 --trials 20 --json --quiet --dir "$T" >"$T/j.json" 2>/dev/null
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]==20' "$T/j.json" && ok || bad "JSON summary"
+"$CT" --seed 16 --trials 30 --quiet --dir "$T" --target broken-lose --keep-failures "$T/kept" >/dev/null 2>&1
+[ -f "$(ls -d "$T"/kept/trial-* | head -1)/trial.txt" ] && ok || bad "keep-failures kept nothing"
+[ -d "$(ls -d "$T"/kept/trial-* | head -1)/crashed" ] && ok || bad "no crashed image kept"
+"$CT" --mode sideways >/dev/null 2>&1; check "bad mode" 2 $?
+"$CT" --trials 0 >/dev/null 2>&1; check "zero trials" 2 $?
+"$CT" --shrink >/dev/null 2>&1; check "shrink without replay" 2 $?
+"$CT" --help | grep -q -- "--exhaustive"; check "help" 0 $?
+
+echo "test_crashtest.sh: $pass checks passed, $fail failed"
+[ $fail -eq 0 ]

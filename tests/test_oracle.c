@@ -1,0 +1,212 @@
+/*
+ * test_oracle.c - the model's state hash and the oracle's verdicts: a
+ * prefix in the window passes; fewer transactions than were durable is a
+ * durability violation; part of a transaction is an atomicity violation;
+ * anything no prefix explains is a prefix violation.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oracle.h"
+
+static const wl_params WL = {WL_TXN, 77, 40, 0, 0};
+
+/* The model after k transactions. */
+static oracle_map *model_after(uint32_t k)
+{
+    oracle_map *m = oracle_map_new();
+    wl_txn t;
+
+    assert_int_equal(wl_txn_init(&t), 0);
+    for (uint32_t i = 0; i < k; i++) {
+        wl_gen(&WL, i, &t);
+        assert_int_equal(oracle_map_apply(m, &t), 0);
+    }
+    wl_txn_free(&t);
+    return m;
+}
+
+static void test_oracle_hash_depends_only_on_content(void **state)
+{
+    oracle_map *a = oracle_map_new(), *b = oracle_map_new();
+
+    (void)state;
+    /* a: a history with overwrites and deletes; b: only the result */
+    oracle_map_put(a, "x", 1, "1", 1);
+    oracle_map_put(a, "y", 1, "2", 1);
+    oracle_map_put(a, "x", 1, "3", 1);
+    oracle_map_put(a, "z", 1, "4", 1);
+    oracle_map_del(a, "y", 1);
+    oracle_map_del(a, "nope", 4);
+    oracle_map_put(b, "z", 1, "4", 1);
+    oracle_map_put(b, "x", 1, "3", 1);
+    assert_int_equal(oracle_map_count(a), 2);
+    assert_true(oracle_map_hash(a) == oracle_map_hash(b));
+    oracle_map_put(b, "x", 1, "5", 1);
+    assert_true(oracle_map_hash(a) != oracle_map_hash(b));
+    oracle_map_clear(a);
+    assert_int_equal(oracle_map_count(a), 0);
+    assert_true(oracle_map_hash(a) == 0);
+    /* many keys: growth and deletion keep every lookup right */
+    for (int i = 0; i < 5000; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        oracle_map_put(a, k, strlen(k), k, strlen(k));
+    }
+    for (int i = 0; i < 5000; i += 2) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        oracle_map_del(a, k, strlen(k));
+    }
+    assert_int_equal(oracle_map_count(a), 2500);
+    for (int i = 0; i < 5000; i++) {
+        char k[16];
+        size_t vl;
+        snprintf(k, sizeof(k), "k%d", i);
+        const uint8_t *v = oracle_map_get(a, k, strlen(k), &vl);
+        if (i % 2)
+            assert_true(v != NULL && vl == strlen(k) && !memcmp(v, k, vl));
+        else
+            assert_null(v);
+    }
+    oracle_map_free(a);
+    oracle_map_free(b);
+}
+
+static void test_oracle_prefix_in_window_passes(void **state)
+{
+    oracle_prefix o;
+    char detail[256];
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    for (uint32_t want = 0; want <= 40; want += 5) {
+        oracle_map *r = model_after(want);
+        assert_int_equal(
+            oracle_judge(&WL, &o, r, want, 40, &k, detail, sizeof(detail)),
+            ORACLE_OK);
+        assert_int_equal(k, want);
+        assert_int_equal(
+            oracle_judge(&WL, &o, r, 0, want, &k, detail, sizeof(detail)),
+            ORACLE_OK);
+        oracle_map_free(r);
+    }
+    oracle_prefix_free(&o);
+}
+
+static void test_oracle_lost_durable_transactions(void **state)
+{
+    oracle_prefix o;
+    oracle_map *r = model_after(10);
+    char detail[256];
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    assert_int_equal(
+        oracle_judge(&WL, &o, r, 12, 20, &k, detail, sizeof(detail)),
+        ORACLE_DURABILITY);
+    assert_int_equal(k, 10);
+    assert_non_null(strstr(detail, "12"));
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+}
+
+static void test_oracle_partial_transaction(void **state)
+{
+    oracle_prefix o;
+    char detail[256];
+    uint32_t k;
+    wl_txn t;
+    uint32_t i;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    assert_int_equal(wl_txn_init(&t), 0);
+    /* find a transaction that changes at least two distinct keys */
+    for (i = 5; i < 40; i++) {
+        wl_gen(&WL, i, &t);
+        if (t.nops >= 3 && !t.ops[0].del && !t.ops[t.nops - 1].del &&
+            (t.ops[0].klen != t.ops[t.nops - 1].klen ||
+             memcmp(t.ops[0].key, t.ops[t.nops - 1].key, t.ops[0].klen)))
+            break;
+    }
+    assert_true(i < 40);
+    {
+        oracle_map *r = model_after(i);
+        /* apply only the first operation of transaction i */
+        oracle_map_put(r, t.ops[0].key, t.ops[0].klen, t.ops[0].val,
+                       t.ops[0].vlen);
+        assert_int_equal(
+            oracle_judge(&WL, &o, r, 0, 40, &k, detail, sizeof(detail)),
+            ORACLE_ATOMICITY);
+        assert_int_equal(k, i);
+        assert_non_null(strstr(detail, "partly"));
+        oracle_map_free(r);
+    }
+    wl_txn_free(&t);
+    oracle_prefix_free(&o);
+}
+
+static void test_oracle_unexplained_states(void **state)
+{
+    oracle_prefix o;
+    char detail[256];
+    uint32_t k;
+    oracle_map *r;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    /* a value never written */
+    r = model_after(20);
+    oracle_map_put(r, "stranger", 8, "x", 1);
+    assert_int_equal(
+        oracle_judge(&WL, &o, r, 0, 40, &k, detail, sizeof(detail)),
+        ORACLE_PREFIX);
+    assert_non_null(strstr(detail, "matches no prefix"));
+    oracle_map_free(r);
+    /* more transactions than were issued */
+    r = model_after(30);
+    assert_int_equal(
+        oracle_judge(&WL, &o, r, 0, 25, &k, detail, sizeof(detail)),
+        ORACLE_PREFIX);
+    assert_int_equal(k, 30);
+    assert_non_null(strstr(detail, "issued"));
+    oracle_map_free(r);
+    /* a transaction missing from the middle */
+    {
+        oracle_map *m = oracle_map_new();
+        wl_txn t;
+        assert_int_equal(wl_txn_init(&t), 0);
+        for (uint32_t i = 0; i < 30; i++) {
+            wl_gen(&WL, i, &t);
+            if (i != 12)
+                oracle_map_apply(m, &t);
+        }
+        assert_int_equal(
+            oracle_judge(&WL, &o, m, 0, 40, &k, detail, sizeof(detail)),
+            ORACLE_PREFIX);
+        wl_txn_free(&t);
+        oracle_map_free(m);
+    }
+    oracle_prefix_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_oracle_hash_depends_only_on_content),
+        cmocka_unit_test(test_oracle_prefix_in_window_passes),
+        cmocka_unit_test(test_oracle_lost_durable_transactions),
+        cmocka_unit_test(test_oracle_partial_transaction),
+        cmocka_unit_test(test_oracle_unexplained_states),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
