@@ -1119,9 +1119,10 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     if (kind == PGE_DIFF && f->data[PG_OFF_TYPE] == PG_TYPE_BLANK) {
         pg_unpin(p, f);
         return err_set(CL_ECORRUPT,
-                       "%s: page %u is blank but the log changes it as a "
-                       "written page (lost page write?)",
-                       p->path, pgno);
+                       "%s: page %u (offset %llu) is torn or corrupt: it "
+                       "reads as all zeros but the log changes it as a "
+                       "written page (a torn write, or a lost one)",
+                       p->path, pgno, (unsigned long long)pgno * size);
     }
     if (kind == PGE_FULL) {
         memcpy(f->data + PG_LOG_OFF, ops + PGE_HDR, size - PG_LOG_OFF);

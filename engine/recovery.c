@@ -275,8 +275,8 @@ int rec_run(cl_db *db)
     if (rc != 0)
         return rc;
     frames = db->opt.pool_bytes / db->sb.page_size;
-    if (frames < 128) /* a batch replacing a 64 KiB value pins ~40 pages */
-        frames = 128;
+    if (frames < 64) /* replacing a 64 KiB value pins ~40 pages of 4 KiB */
+        frames = 64;
     if (frames > UINT32_MAX / 2)
         frames = UINT32_MAX / 2;
     memset(&pc, 0, sizeof(pc));

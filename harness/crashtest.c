@@ -62,6 +62,8 @@ static const char *ct_usage_text =
     "  --torn-protection M  none, fpw (default), dwb\n"
     "  --page-size BYTES    4096 (default) .. 65536\n"
     "  --checkpoint-bytes N automatic checkpoint interval (default 64 MiB)\n"
+    "  --pool-bytes N       buffer pool size (default 64 MiB; a small pool,\n"
+    "                       e.g. 262144, makes pages get written back early)\n"
     "  --target NAME        engine (default), or a deliberately broken test\n"
     "                       target: broken-ack, broken-half, broken-lose\n"
     "output:\n"
@@ -96,6 +98,7 @@ enum {
     OPT_TORN,
     OPT_PAGE_SIZE,
     OPT_CHECKPOINT_BYTES,
+    OPT_POOL_BYTES,
     OPT_TARGET,
     OPT_DIR,
     OPT_CSV,
@@ -155,6 +158,7 @@ int main(int argc, char **argv)
         {"torn-protection", required_argument, NULL, OPT_TORN},
         {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
         {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
+        {"pool-bytes", required_argument, NULL, OPT_POOL_BYTES},
         {"target", required_argument, NULL, OPT_TARGET},
         {"dir", required_argument, NULL, OPT_DIR},
         {"csv", required_argument, NULL, OPT_CSV},
@@ -306,6 +310,12 @@ int main(int argc, char **argv)
                 return ct_usage("--checkpoint-bytes needs a positive number");
             c.env.eng.checkpoint_bytes = v;
             ct_append(&c, " --checkpoint-bytes %s", optarg);
+            break;
+        case OPT_POOL_BYTES:
+            if (ct_u64(optarg, &v) != 0 || v < (256u << 10))
+                return ct_usage("--pool-bytes needs a number >= 262144");
+            c.env.eng.pool_bytes = v;
+            ct_append(&c, " --pool-bytes %s", optarg);
             break;
         case OPT_TARGET:
             c.env.target = target_find(optarg);
