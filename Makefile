@@ -1,7 +1,8 @@
 # crashlab - crash-testing harness and the storage engine it tests.
 #
 # Entry points:
-#   make              build/libcrashlab.a and build/kv
+#   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
+#   make              build/libcrashlab.a, build/kv and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind     the quick unit suites under valgrind memcheck
@@ -116,8 +117,10 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 
-# The main job: the default crash campaign (CRASHTEST_ARGS adds options).
-CRASHTEST_ARGS ?=
+# The main job: the default crash campaign, every crash mode and workload on
+# the engine's default settings for about two minutes (CRASHTEST_ARGS
+# replaces the options: make crashtest CRASHTEST_ARGS="--trials 500").
+CRASHTEST_ARGS ?= --duration 120
 crashtest: deps $(B)/crashtest
 	$(B)/crashtest $(CRASHTEST_ARGS)
 
