@@ -4,6 +4,7 @@
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
 #   make              build/libcrashlab.a, build/kv and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
+#   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
@@ -78,7 +79,8 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 TOOLS := $(B)/kv $(B)/crashtest
 
-.PHONY: all deps test valgrind crashtest check-io format format-check clean
+.PHONY: all deps test valgrind crashtest crashtest-ci check-io format \
+        format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -123,6 +125,11 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 CRASHTEST_ARGS ?= --duration 120
 crashtest: deps $(B)/crashtest
 	$(B)/crashtest $(CRASHTEST_ARGS)
+
+# The CI campaigns: six settings, seed from the commit (scripts/ci-crashtest.sh).
+CI_TRIALS ?= 1000
+crashtest-ci: deps $(B)/crashtest
+	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
 	@KV=$(B)/kv CRASHTEST=$(B)/crashtest scripts/run-tests.sh $(TEST_BIN) \
