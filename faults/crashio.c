@@ -2,7 +2,8 @@
  * crashio.c - the crash-simulating I/O table (see crashio.h).
  *
  * Every mutating call follows one recipe, under the crashio's mutex:
- *   1. number the I/O point (and trace it);
+ *   1. number the I/O point (and trace it), and show it to the on_point
+ *      hook;
  *   2. if it is the crash point, die here (or tear the write and die);
  *   3. if it is the fail_at point, return the errno without any effect;
  *   4. append the shadow record describing the operation, with the old
@@ -217,7 +218,8 @@ _Noreturn void crashio_die(crashio *c, uint64_t k, uint32_t outcome)
 /* Number an I/O point (steps 1-3 of the recipe, except tearing, which the
  * pwrite does itself). */
 crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
-                         uint16_t file2, uint64_t off, uint64_t len)
+                         uint16_t file2, const char *path, const void *buf,
+                         uint64_t off, uint64_t len)
 {
     crashio_shared *sh = c->cfg.shared;
     crashio_pt pt;
@@ -241,6 +243,18 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
         atomic_fetch_add(&sh->points, 1);
         if (pt.fail)
             atomic_store(&sh->failed_point, k);
+    }
+    if (c->cfg.on_point != NULL) {
+        /* Nothing of call k has happened yet, and every earlier point's
+         * call is complete (they ran under the mutex we hold). */
+        crashio_call call = {.k = k,
+                             .kind = kind,
+                             .file = file,
+                             .path = path,
+                             .buf = kind == CRASHIO_PWRITE ? buf : NULL,
+                             .off = off,
+                             .len = len};
+        c->cfg.on_point(c->cfg.on_point_ctx, &call);
     }
     if (k == c->cfg.crash_at &&
         (c->cfg.crash_action != CRASHIO_TEAR || kind != CRASHIO_PWRITE))
@@ -338,7 +352,7 @@ static int crashio_open(void *ctx, const char *path, int flags, int *fd)
 
     /* The open creates the file: an I/O point. */
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_CREATE, crashio_id(c, p), 0, 0, 0);
+    pt = crashio_point(c, CRASHIO_CREATE, crashio_id(c, p), 0, p, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -401,7 +415,8 @@ static int crashio_pwrite(void *ctx, int fd, const void *buf, size_t len,
 
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
-    pt = crashio_point(c, CRASHIO_PWRITE, f ? f->id : 0, 0, off, len);
+    pt = crashio_point(c, CRASHIO_PWRITE, f ? f->id : 0, 0, f ? f->path : NULL,
+                       buf, off, len);
     if (pt.k == c->cfg.crash_at)
         crashio_tear(c, pt.k, fd, f, buf, len, off);
     if (pt.fail) {
@@ -434,7 +449,7 @@ static int crashio_sync(crashio *c, int fd, int datasync)
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
     pt = crashio_point(c, datasync ? CRASHIO_FDATASYNC : CRASHIO_FSYNC,
-                       f ? f->id : 0, 0, 0, 0);
+                       f ? f->id : 0, 0, f ? f->path : NULL, NULL, 0, 0);
     if (c->sw && f && f->path) {
         covers = shadow_next_seq(c->sw);
         p = strdup(f->path);
@@ -488,7 +503,8 @@ static int crashio_ftruncate(void *ctx, int fd, uint64_t len)
 
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
-    pt = crashio_point(c, CRASHIO_FTRUNCATE, f ? f->id : 0, 0, len, 0);
+    pt = crashio_point(c, CRASHIO_FTRUNCATE, f ? f->id : 0, 0,
+                       f ? f->path : NULL, NULL, len, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;

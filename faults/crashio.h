@@ -14,6 +14,12 @@
  * operations that are not yet durable, from which powerloss.h later builds
  * the image a power cut could have left.
  *
+ * An optional hook (crashio_config.on_point) sees every I/O point before
+ * its call is made.  At that moment the files hold exactly what a kill at
+ * that point would leave, so a caller can copy them there (a snapshot) and
+ * get the crash states of several points from one run; crashio_tear_write
+ * rebuilds on such a copy the torn write a crash at that point would make.
+ *
  * I/O points are: pwrite, fsync, fdatasync, ftruncate, rename, unlink,
  * mkdir, dirsync, and an open that creates a file.  pread, filesize, close,
  * lock, unlock and an open of an existing file are forwarded uncounted.
@@ -131,6 +137,26 @@ typedef struct crashio_shared {
     crashio_point_info trace[]; /* trace[k - 1]: point k, k <= cap */
 } crashio_shared;
 
+/*
+ * An I/O point as the on_point hook sees it: the call about to be made.
+ * Pointers are valid during the hook only.
+ */
+typedef struct crashio_call {
+    uint64_t k;        /* the point number */
+    crashio_kind kind; /* what the call is */
+    uint16_t file;     /* file id (crashio_file_name), 0 if none */
+    const char *path;  /* normalised path the call acts on now, or NULL:
+                          the fd's file for pwrite, fsync, fdatasync and
+                          ftruncate (NULL once unlinked without a
+                          graveyard; in the graveyard once unlinked with
+                          one), the file an open creates, the directory
+                          of mkdir and dirsync, the source of a rename,
+                          the file of an unlink */
+    const void *buf;   /* PWRITE: the bytes to be written; else NULL */
+    uint64_t off;      /* PWRITE: offset; FTRUNCATE: the new length */
+    uint64_t len;      /* PWRITE: bytes; else 0 */
+} crashio_call;
+
 typedef struct crashio_config {
     const cl_io *inner; /* the table to wrap (required) */
     uint64_t seed;      /* source of every random choice */
@@ -159,6 +185,19 @@ typedef struct crashio_config {
     const char *root;          /* optional: names in `shared` are relative
                                   to this directory */
     crashio_shared *shared;    /* optional shared area */
+
+    /* Optional: called at every I/O point that is made or crashed at,
+     * after the point is numbered and traced and before anything of the
+     * call happens -- at crash_at too, just before the crash.  The files
+     * then hold exactly the effects of points 1..k-1 (in the page cache),
+     * which is what a kill at k leaves: a copy made here equals the crash
+     * state of point k, and the run goes on.  With a shadow log, the log
+     * then holds exactly the records of points before k.  The hook runs
+     * in the thread making the call with crashio's mutex held: it must not
+     * use this table, and the I/O points of other threads wait for it.  A
+     * point drawn after crash_at by another thread never reaches it. */
+    void (*on_point)(void *ctx, const crashio_call *call);
+    void *on_point_ctx;
 } crashio_config;
 
 typedef struct crashio crashio;
@@ -188,6 +227,20 @@ size_t crashio_shared_size(uint64_t trace_cap);
 
 /* Zero a shared area of crashio_shared_size(trace_cap) bytes. */
 void crashio_shared_init(crashio_shared *sh, uint64_t trace_cap);
+
+/*
+ * Perform on fd, through io, the torn version of the pwrite of buf[0..len)
+ * at off that a crashio with this seed, sector size (0: 512) and fill makes
+ * when it tears the pwrite at point k (crash_action CRASHIO_TEAR), byte for
+ * byte, but without dying; describe it in *info (info->file is left 0).
+ * Made on a snapshot taken by on_point at k, this gives the torn crash state
+ * of point k.  Returns 0 when the write was torn, 1 when a crash at k would
+ * be a plain kill (an empty write: nothing is written), EINVAL for a bad
+ * sector size or fill, ENOMEM, or the errno of a failed pwrite.  OUT: *info.
+ */
+int crashio_tear_write(const cl_io *io, int fd, uint64_t seed, uint64_t k,
+                       uint32_t sector, crashio_fill fill, const void *buf,
+                       size_t len, uint64_t off, crashio_tear_info *info);
 
 /* Names for reports: "pwrite", "fsync", ...; "old", "zero", ... */
 const char *crashio_kind_name(int kind);

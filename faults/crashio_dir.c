@@ -58,7 +58,7 @@ int crashio_rename(void *ctx, const char *from, const char *to)
     }
     pthread_mutex_lock(&c->mu);
     pt = crashio_point(c, CRASHIO_RENAME, crashio_id(c, pf), crashio_id(c, pt_),
-                       0, 0);
+                       pf, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -129,7 +129,7 @@ int crashio_unlink(void *ctx, const char *path)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_UNLINK, crashio_id(c, p), 0, 0, 0);
+    pt = crashio_point(c, CRASHIO_UNLINK, crashio_id(c, p), 0, p, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -172,7 +172,7 @@ int crashio_mkdir(void *ctx, const char *path)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_MKDIR, crashio_id(c, p), 0, 0, 0);
+    pt = crashio_point(c, CRASHIO_MKDIR, crashio_id(c, p), 0, p, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -203,7 +203,7 @@ int crashio_dirsync(void *ctx, const char *dir)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_DIRSYNC, crashio_id(c, p), 0, 0, 0);
+    pt = crashio_point(c, CRASHIO_DIRSYNC, crashio_id(c, p), 0, p, NULL, 0, 0);
     if (c->sw)
         covers = shadow_next_seq(c->sw);
     pthread_mutex_unlock(&c->mu);

@@ -58,10 +58,13 @@ _Noreturn void crashio_hang(void);
 /* Record the outcome in the shared area and SIGKILL the process. */
 _Noreturn void crashio_die(crashio *c, uint64_t k, uint32_t outcome);
 
-/* Number an I/O point, trace it, and die if it is the crash point (unless
- * it is a pwrite to tear, which the caller does).  Caller holds c->mu. */
+/* Number an I/O point, trace it, show it to the on_point hook, and die if
+ * it is the crash point (unless it is a pwrite to tear, which the caller
+ * does).  path and buf are for the hook (crashio_call).  Caller holds
+ * c->mu. */
 crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
-                         uint16_t file2, uint64_t off, uint64_t len);
+                         uint16_t file2, const char *path, const void *buf,
+                         uint64_t off, uint64_t len);
 
 /* Append a FAILED record for the operation of record seq (0: none). */
 void crashio_log_failed(crashio *c, uint64_t seq, uint64_t k, int err);

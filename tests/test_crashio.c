@@ -1,8 +1,10 @@
 /*
  * test_crashio.c - the crash-simulating I/O table: which calls are I/O
  * points and how they are numbered and traced, a kill at point k leaves
- * exactly the effects of points 1..k-1, torn writes hold exactly the chosen
- * sectors, injected failures, and the shadow records crashio writes.
+ * exactly the effects of points 1..k-1 (and a copy made by the on_point
+ * hook at k is that same state), torn writes hold exactly the chosen
+ * sectors (and crashio_tear_write repeats them on a copy), injected
+ * failures, and the shadow records crashio writes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -232,6 +235,151 @@ static void test_crashio_kill_at_k_leaves_points_before_k(void **state)
     }
 }
 
+/* Create (or replace) path holding buf[0..len).  Returns 0 or -1. */
+static int put_file(const char *path, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = write(fd, buf, len);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* What the on_point hook of the snapshot test records. */
+typedef struct hook_rec {
+    fx *f;
+    int calls;
+    crashio_kind kinds[WL_STEPS + 1];
+    uint64_t lens[WL_STEPS + 1], offs[WL_STEPS + 1];
+    int paths_ok;
+    int64_t log_size[WL_STEPS + 1]; /* shadow log bytes at point k */
+} hook_rec;
+
+/* Copy the database as it is at point k into <root>/snap-k. */
+static void hook_snapshot(void *ctx, const crashio_call *call)
+{
+    hook_rec *h = ctx;
+    char dst[4200];
+
+    h->calls++;
+    if (call->k > WL_STEPS)
+        return;
+    h->kinds[call->k] = call->kind;
+    h->lens[call->k] = call->len;
+    h->offs[call->k] = call->off;
+    if (call->path == NULL || strncmp(call->path, h->f->db, strlen(h->f->db)))
+        h->paths_ok = 0;
+    if (call->kind == CRASHIO_PWRITE &&
+        (call->buf == NULL || ((const uint8_t *)call->buf)[0] == 0))
+        h->paths_ok = 0;
+    h->log_size[call->k] = tu_file_size(h->f->log);
+    snprintf(dst, sizeof(dst), "%s/snap-%llu", h->f->root,
+             (unsigned long long)call->k);
+    tu_rmrf(dst);
+    if (tu_copy_tree(h->f->db, dst) != 0)
+        abort();
+}
+
+/* A copy made by the hook at point k is the state a kill at k leaves: the
+ * effects of points 1..k-1 exactly, with the shadow log holding the
+ * records of those points and no other. */
+static void test_crashio_hook_snapshot_equals_kill_state(void **state)
+{
+    fx *f = *state;
+    hook_rec h = {.f = f, .paths_ok = 1};
+    crashio_config cfg = {.inner = cl_io_posix(),
+                          .shared = f->sh,
+                          .shadow_path = f->log,
+                          .graveyard_dir = f->grave,
+                          .on_point = hook_snapshot,
+                          .on_point_ctx = &h};
+    crashio *c;
+
+    fx_reset(f);
+    c = mk(&cfg);
+    wl_run(crashio_table(c), f->db, WL_STEPS);
+    crashio_free(c);
+    assert_int_equal(h.calls, WL_STEPS);
+    assert_true(h.paths_ok);
+    assert_int_equal(h.lens[2], 1000); /* the pwrite of 1000 B at 0 */
+    assert_int_equal(h.offs[3], 700);
+    assert_int_equal(h.offs[5], 900); /* ftruncate to 900 */
+    for (int k = 1; k <= WL_STEPS; k++) {
+        char snap[4200], cut[4200];
+        shadow_reader *rd;
+        shadow_rec rec;
+        uint8_t *log;
+        size_t loglen;
+        int nrec = 0;
+
+        assert_int_equal(h.kinds[k], wl_kinds[k - 1]);
+        tu_rmrf(f->ref);
+        assert_int_equal(mkdir(f->ref, 0755), 0);
+        wl_run(cl_io_posix(), f->ref, k - 1);
+        snprintf(snap, sizeof(snap), "%s/snap-%d", f->root, k);
+        assert_same_tree(snap, f->ref);
+        /* The log up to the hook: every record is of a point before k. */
+        log = tu_read_file(f->log, &loglen);
+        assert_non_null(log);
+        assert_true(h.log_size[k] > 0 && (size_t)h.log_size[k] <= loglen);
+        snprintf(cut, sizeof(cut), "%s/cut.log", f->root);
+        assert_int_equal(put_file(cut, log, (size_t)h.log_size[k]), 0);
+        assert_int_equal(shadow_reader_open(cut, &rd), 0);
+        while (shadow_next(rd, &rec) == SHADOW_OK) {
+            assert_true(rec.point < (uint64_t)k);
+            nrec++;
+        }
+        assert_int_equal(shadow_reader_torn_bytes(rd), 0);
+        shadow_reader_close(rd);
+        assert_true(k == 1 || nrec > 0);
+        unlink(cut);
+        free(log);
+        tu_rmrf(snap);
+    }
+}
+
+/* The hook runs at the crash point too, before the crash, and a kill
+ * there leaves what it saw. */
+static void test_crashio_hook_runs_before_the_crash(void **state)
+{
+    fx *f = *state;
+
+    for (int k = 1; k <= WL_STEPS; k++) {
+        hook_rec *h;
+        pid_t pid;
+        char snap[4200];
+
+        fx_reset(f);
+        h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        assert_true(h != MAP_FAILED);
+        memset(h, 0, sizeof(*h));
+        h->f = f;
+        pid = tu_fork();
+        if (pid == 0) {
+            crashio_config cfg = {.inner = cl_io_posix(),
+                                  .shared = f->sh,
+                                  .crash_at = (uint64_t)k,
+                                  .on_point = hook_snapshot,
+                                  .on_point_ctx = h};
+            crashio *c;
+            if (crashio_new(&cfg, &c) != 0)
+                _exit(2);
+            wl_run(crashio_table(c), f->db, WL_STEPS);
+            _exit(0); /* not reached */
+        }
+        assert_int_equal(WTERMSIG(tu_wait(pid)), SIGKILL);
+        assert_int_equal(h->calls, k);
+        snprintf(snap, sizeof(snap), "%s/snap-%d", f->root, k);
+        assert_same_tree(snap, f->db);
+        tu_rmrf(snap);
+        munmap(h, sizeof(*h));
+    }
+}
+
 /* Fill buf with a pattern that differs from 'o' everywhere. */
 static void pattern(uint8_t *buf, size_t len, int salt)
 {
@@ -413,6 +561,67 @@ static void test_crashio_tear_is_deterministic_by_seed(void **state)
      * seed-drawn fill takes every value. */
     assert_true(differs >= 10);
     assert_true(fills[0] > 0 && fills[1] > 0 && fills[2] > 0);
+}
+
+/* crashio_tear_write on a copy of the file as it was before point 4 makes
+ * the very bytes the crash's own tear left, and reports the same tear. */
+static void test_crashio_tear_write_equals_the_crash_tear(void **state)
+{
+    fx *f = *state;
+    static const tear_case cases[] = {
+        {6000, 700, 3000, 512, CRASHIO_FILL_OLD},
+        {6000, 700, 3000, 512, CRASHIO_FILL_ZERO},
+        {6000, 700, 3000, 512, CRASHIO_FILL_GARBAGE},
+        {6000, 100, 9000, 4096, CRASHIO_FILL_SEED},
+        {1000, 512, 3584, 512, CRASHIO_FILL_OLD},
+        {2000, 100, 200, 512, CRASHIO_FILL_SEED},
+    };
+    const char *copy = tu_path(f->root, "copy");
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const tear_case *tc = &cases[i];
+        for (uint64_t seed = 1; seed <= 8; seed++) {
+            crashio_tear_info ti, tw;
+            size_t flen, clen;
+            uint8_t *file = run_tear(f, tc, seed, &flen, &ti);
+            uint8_t *old = malloc(tc->old_len), *neu = malloc(tc->len);
+            uint8_t *mine;
+            int fd;
+
+            memset(old, 'o', tc->old_len);
+            pattern(neu, tc->len, 0);
+            assert_int_equal(put_file(copy, old, tc->old_len), 0);
+            assert_int_equal(cl_io_posix()->open(NULL, copy, CL_IO_RDWR, &fd),
+                             0);
+            assert_int_equal(crashio_tear_write(cl_io_posix(), fd, seed, 4,
+                                                tc->sector, tc->fill, neu,
+                                                tc->len, tc->off, &tw),
+                             0);
+            cl_io_posix()->close(NULL, fd);
+            mine = tu_read_file(copy, &clen);
+            assert_int_equal(clen, flen);
+            assert_memory_equal(mine, file, flen);
+            ti.file = 0;
+            assert_memory_equal(&tw, &ti, sizeof(ti));
+            free(mine);
+            free(old);
+            free(neu);
+            free(file);
+        }
+    }
+    /* An empty write is a plain kill; bad arguments are refused. */
+    {
+        crashio_tear_info tw;
+        int fd;
+        assert_int_equal(cl_io_posix()->open(NULL, copy, CL_IO_RDWR, &fd), 0);
+        assert_int_equal(crashio_tear_write(cl_io_posix(), fd, 1, 4, 512,
+                                            CRASHIO_FILL_OLD, "", 0, 0, &tw),
+                         1);
+        assert_int_equal(crashio_tear_write(cl_io_posix(), fd, 1, 4, 1000,
+                                            CRASHIO_FILL_OLD, "x", 1, 0, &tw),
+                         EINVAL);
+        cl_io_posix()->close(NULL, fd);
+    }
 }
 
 static void test_crashio_tear_single_sector_all_or_nothing(void **state)
@@ -777,8 +986,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_crashio_counts_and_traces_points),
         T(test_crashio_kill_at_k_leaves_points_before_k),
+        T(test_crashio_hook_snapshot_equals_kill_state),
+        T(test_crashio_hook_runs_before_the_crash),
         T(test_crashio_tear_holds_exactly_chosen_sectors),
         T(test_crashio_tear_is_deterministic_by_seed),
+        T(test_crashio_tear_write_equals_the_crash_tear),
         T(test_crashio_tear_single_sector_all_or_nothing),
         T(test_crashio_tear_of_other_call_just_kills),
         T(test_crashio_fail_at_returns_errno_without_effect),
