@@ -4,12 +4,23 @@
  *
  * Trial id -> spec (campaign_spec): the mode is modes[id % nmodes] and the
  * workload kinds[(id / nmodes) % nkinds], so every mode and workload gets
- * its share of any run; everything else (workload variant, crash point,
- * damage) is drawn from the trial seed mix(seed, id).  In exhaustive mode
- * the ids enumerate every (damage class, I/O point) of the first workload.
+ * its share of any run; everything else (crash point, damage) is drawn from
+ * the trial seed mix(seed, id).  In exhaustive mode the ids enumerate every
+ * (damage class, I/O point) of the first workload.
+ *
+ * Blocks: the ids are cut into blocks of consecutive ids (campaign_block),
+ * and within a block every trial of one workload kind runs the same
+ * workload variant, drawn from (seed, block, kind).  So the trials of a
+ * block whose crash is at an I/O point can share one writer run per kind
+ * (trial_run_batch), which yields their crash states one after another.  A
+ * block is G rounds of nmodes * nkinds ids, G chosen so that a writer
+ * serves about CAMPAIGN_STATES_PER_WRITER trials; the block size depends
+ * only on the options that define the trials, so a trial stays a pure
+ * function of (options, seed, id), shards and replays included.
  *
  * Workers are forked processes, each with its own scratch directory and
- * shared memory; they take trial ids from a shared counter and send each
+ * shared memory; they take blocks from a shared counter, run the ids of
+ * the block that belong to their shard and the trial limit, and send each
  * result (a fixed-size record, smaller than PIPE_BUF so a write is atomic)
  * through a pipe.  The parent shows progress and, at the end, sorts the
  * results by id.
@@ -33,6 +44,13 @@
 
 _Static_assert(sizeof(trial_result) < 4096, "results fit a pipe write");
 
+/* About how many trials one writer run serves in a campaign that is not
+ * exhaustive: enough to make the writer's cost small per crash state,
+ * few enough that blocks stay short for load balance and --duration. */
+#define CAMPAIGN_STATES_PER_WRITER 16
+/* Block of an exhaustive campaign: consecutive ids of one workload. */
+#define CAMPAIGN_EXHAUSTIVE_BLOCK TRIAL_BATCH_MAX
+
 /* Small by default: a crash anywhere in a few dozen transactions reaches
  * every code path of recovery (including checkpoints, overflow chains,
  * splits and merges), and small workloads make many trials per second. */
@@ -50,6 +68,22 @@ static trial_profile *campaign_profile(const campaign *c, int kind_index,
                                        uint32_t variant)
 {
     return &c->profiles[(size_t)kind_index * c->variants + variant];
+}
+
+/* Trial ids per block (see the file comment). */
+static uint64_t campaign_block(const campaign *c)
+{
+    uint64_t round = (uint64_t)c->nmodes * (uint64_t)c->nkinds, batchable = 0,
+             rounds;
+
+    if (c->exhaustive)
+        return CAMPAIGN_EXHAUSTIVE_BLOCK;
+    for (int i = 0; i < c->nmodes; i++)
+        batchable += c->modes[i] != MODE_KILL_TIME;
+    if (batchable == 0)
+        return round;
+    rounds = (CAMPAIGN_STATES_PER_WRITER + batchable - 1) / batchable;
+    return rounds * round;
 }
 
 int campaign_prepare(campaign *c)
@@ -98,6 +132,7 @@ int campaign_prepare(campaign *c)
         c->exhaustive_total =
             (p->points + 1) + 3 * p->npwrites + 5 * (p->points + 1);
     }
+    c->block = campaign_block(c);
     return 0;
 }
 
@@ -188,8 +223,11 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
     }
     s->mode = c->modes[id % (uint64_t)c->nmodes];
     {
-        int ki = (int)((id / (uint64_t)c->nmodes) % (uint64_t)c->nkinds);
-        s->prof = campaign_profile(c, ki, (uint32_t)rng_below(&r, c->variants));
+        /* The variant is the block's for this kind, for every mode. */
+        uint64_t ki = (id / (uint64_t)c->nmodes) % (uint64_t)c->nkinds;
+        uint64_t v = rng_mix(
+            c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
+        s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->variants));
     }
     if (s->mode == MODE_RECOVERY_CRASH) {
         static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
@@ -207,7 +245,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
 /* ---------------------------------------------------------------------- */
 
 typedef struct campaign_shared {
-    _Atomic uint64_t next; /* next trial index to hand out */
+    _Atomic uint64_t next; /* next block to hand out */
     _Atomic int stop;
 } campaign_shared;
 
@@ -219,17 +257,72 @@ static void campaign_on_signal(int sig)
     campaign_interrupted = 1;
 }
 
-/* The trial id of the n-th trial this campaign runs (sharding). */
-static uint64_t campaign_nth(const campaign *c, uint64_t n)
+/* Where a worker's results go. */
+typedef struct campaign_out {
+    int fd;
+    campaign_shared *cs;
+    int failed; /* a harness failure was sent */
+} campaign_out;
+
+static int campaign_emit(void *ctx, const trial_result *res)
 {
-    return c->shard_count > 1 ? n * c->shard_count + c->shard_index : n;
+    campaign_out *o = ctx;
+
+    if (write(o->fd, res, sizeof(*res)) != (ssize_t)sizeof(*res))
+        _exit(3);
+    if (res->verdict == ORACLE_KINDS) {
+        o->failed = 1;
+        return 1;
+    }
+    return atomic_load(&o->cs->stop);
+}
+
+/* Run the trials specs[0..n) of one block: kill-time trials one by one,
+ * the others grouped by workload variant, one writer run per group.
+ * Returns 0, or -1 to stop (harness failure, or the campaign stops). */
+static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
+                              campaign_out *o)
+{
+    const trial_spec *group[TRIAL_BATCH_MAX];
+    uint8_t *done = calloc(n ? n : 1, 1);
+    int rc = 0;
+
+    if (done == NULL)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t m = 0;
+        if (done[i])
+            continue;
+        if (!trial_batchable(&specs[i])) {
+            trial_result res;
+            done[i] = 1;
+            if (trial_run(env, &specs[i], &res) != 0)
+                res.verdict = ORACLE_KINDS; /* the harness failed */
+            if (campaign_emit(o, &res) != 0)
+                rc = -1;
+            continue;
+        }
+        for (size_t j = i; j < n && m < TRIAL_BATCH_MAX; j++)
+            if (!done[j] && trial_batchable(&specs[j]) &&
+                specs[j].prof == specs[i].prof) {
+                group[m++] = &specs[j];
+                done[j] = 1;
+            }
+        if (trial_run_batch(env, group, m, campaign_emit, o) != 0 ||
+            o->failed || atomic_load(&o->cs->stop))
+            rc = -1;
+    }
+    free(done);
+    return rc;
 }
 
 static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
-                            uint64_t total)
+                            uint64_t limit)
 {
     trial_env env = c->env;
     trial_result res;
+    trial_spec *specs = malloc(c->block * sizeof(*specs));
+    campaign_out out = {fd, cs, 0};
     uint32_t max_txns = 0;
     int rc;
 
@@ -241,7 +334,8 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
             max_txns = n;
     }
     snprintf(env.base, sizeof(env.base), "%s/w%d", c->dir, w);
-    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+    rc = specs == NULL ? ENOMEM : trial_env_init(&env, max_txns);
+    if (rc != 0) {
         memset(&res, 0, sizeof(res));
         res.verdict = ORACLE_KINDS;
         snprintf(res.detail, sizeof(res.detail), "%.300s: %s", env.base,
@@ -250,19 +344,23 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
         _exit(2);
     }
     for (;;) {
-        uint64_t n = atomic_fetch_add(&cs->next, 1);
-        trial_spec s;
-        if (n >= total || atomic_load(&cs->stop))
+        uint64_t b = atomic_fetch_add(&cs->next, 1), first, end;
+        size_t n = 0;
+        if (atomic_load(&cs->stop) || b > UINT64_MAX / c->block ||
+            (first = b * c->block) >= limit)
             break;
-        if (campaign_spec(c, campaign_nth(c, n), &s) != 0)
-            break;
-        if (trial_run(&env, &s, &res) != 0)
-            res.verdict = ORACLE_KINDS; /* the harness failed */
-        if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
-            _exit(3);
-        if (res.verdict == ORACLE_KINDS)
+        end = limit - first < c->block ? limit : first + c->block;
+        for (uint64_t id = first; id < end; id++) {
+            if (c->shard_count > 1 && id % c->shard_count != c->shard_index)
+                continue;
+            if (campaign_spec(c, id, &specs[n]) != 0)
+                break;
+            n++;
+        }
+        if (campaign_run_block(&env, specs, n, &out) != 0)
             break;
     }
+    free(specs);
     trial_env_fini(&env);
     util_rmrf(env.base);
     _exit(0);
@@ -491,7 +589,10 @@ int campaign_run(campaign *c)
             close(p[0]);
             for (int i = 0; i < w; i++)
                 close(fds[i]);
-            campaign_worker(c, w, cs, p[1], total);
+            campaign_worker(c, w, cs, p[1],
+                            c->exhaustive
+                                ? c->exhaustive_total
+                                : (c->trials ? c->trials : UINT64_MAX));
         }
         close(p[1]);
         fds[w] = p[0];

@@ -42,6 +42,7 @@ typedef struct campaign {
     /* filled by campaign_prepare */
     trial_profile *profiles; /* [nkinds * variants] */
     uint64_t exhaustive_total;
+    uint64_t block; /* trial ids per block (campaign.c) */
 } campaign;
 
 /* Counting runs for every workload variant.  Returns 0, or -1 with a
@@ -49,8 +50,8 @@ typedef struct campaign {
 int campaign_prepare(campaign *c);
 void campaign_free(campaign *c);
 
-/* The spec of trial id.  Returns 0, or -1 if id is past the end of an
- * exhaustive campaign. */
+/* The spec of trial id (after campaign_prepare).  Returns 0, or -1 if id is
+ * past the end of an exhaustive campaign. */
 int campaign_spec(const campaign *c, uint64_t id, trial_spec *s);
 
 /* Run the campaign (or the replay): progress, CSV, summary.  Returns the

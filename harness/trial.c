@@ -16,6 +16,9 @@
  *              shared memory.
  * The oracle's inputs (issued, acknowledged, durable) are what the writer
  * published in memory before it died, never anything it wrote to disk.
+ *
+ * trial_batch.c gets the crash states of several trials from one writer
+ * run and hands each to the same steps (trial_after_crash).
  */
 #include "trial.h"
 
@@ -25,46 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rng.h"
+#include "trial_int.h"
 #include "util.h"
-
-#define TRIAL_TRACE_CAP (1u << 18) /* points a counting run can record */
-
-/* What the writer publishes. */
-typedef struct trial_progress {
-    uint32_t opened;  /* the target's open returned */
-    uint32_t issued;  /* transactions started */
-    uint32_t acked;   /* transactions whose commit returned 0 */
-    uint64_t durable; /* the highest durable position the writer saw */
-    int error;        /* the target failed: its error code */
-    char errmsg[256];
-    uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
-} trial_progress;
-
-/* What the verifier reports. */
-typedef struct trial_verdict {
-    int done;
-    uint8_t verdict;
-    uint32_t recovered;
-    uint64_t open_us;
-    cl_recovery rep;
-    char detail[480];
-} trial_verdict;
-
-typedef struct trial_shm {
-    crashio_shared *cio; /* for trials: no trace */
-    size_t cio_size;
-    crashio_shared *trace; /* for counting runs */
-    size_t trace_size;
-    trial_progress *prog;
-    size_t prog_size;
-    uint32_t max_txns;
-    trial_verdict *ver;
-} trial_shm;
 
 static const char *const trial_mode_names[MODE_COUNT] = {
     "kill-io", "kill-time", "torn", "powerloss", "recovery-crash",
@@ -108,7 +79,8 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     m->trace = trial_map(m->trace_size);
     m->prog = trial_map(m->prog_size);
     m->ver = trial_map(sizeof(trial_verdict));
-    if (!m->cio || !m->trace || !m->prog || !m->ver) {
+    m->snaps = trial_map(TRIAL_BATCH_MAX * sizeof(trial_snap));
+    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps) {
         free(m);
         return ENOMEM;
     }
@@ -128,37 +100,44 @@ void trial_env_fini(trial_env *env)
     munmap(m->trace, m->trace_size);
     munmap(m->prog, m->prog_size);
     munmap(m->ver, sizeof(trial_verdict));
+    munmap(m->snaps, TRIAL_BATCH_MAX * sizeof(trial_snap));
     free(m);
     env->shm = NULL;
 }
 
-/* Scratch paths of this process. */
-typedef struct trial_paths {
-    char dir[4200], shadow[4200], grave[4200], ref[4200], probe[4200],
-        crashed[4200];
-} trial_paths;
-
-static void trial_paths_init(const trial_env *env, trial_paths *p)
+void trial_paths_init(const trial_env *env, trial_paths *p)
 {
     snprintf(p->dir, sizeof(p->dir), "%s/db", env->base);
     snprintf(p->shadow, sizeof(p->shadow), "%s/shadow.log", env->base);
     snprintf(p->grave, sizeof(p->grave), "%s/grave", env->base);
-    snprintf(p->ref, sizeof(p->ref), "%s/ref", env->base);
+    snprintf(p->rshadow, sizeof(p->rshadow), "%s/rshadow.log", env->base);
+    snprintf(p->rgrave, sizeof(p->rgrave), "%s/rgrave", env->base);
     snprintf(p->probe, sizeof(p->probe), "%s/probe", env->base);
+    snprintf(p->pgrave, sizeof(p->pgrave), "%s/probe.grave", env->base);
     snprintf(p->crashed, sizeof(p->crashed), "%s/crashed", env->base);
+    snprintf(p->snaps, sizeof(p->snaps), "%s/snap", env->base);
 }
 
-static void trial_paths_clean(const trial_paths *p)
+/* The paths of one crash state and what its recovery crashes use. */
+static void trial_paths_clean_state(const trial_paths *p)
 {
     util_rmrf(p->dir);
-    util_rmrf(p->shadow);
-    util_rmrf(p->grave);
-    util_rmrf(p->ref);
+    util_rmrf(p->rshadow);
+    util_rmrf(p->rgrave);
     util_rmrf(p->probe);
+    util_rmrf(p->pgrave);
     util_rmrf(p->crashed);
 }
 
-static void trial_die(void)
+void trial_paths_clean(const trial_paths *p)
+{
+    trial_paths_clean_state(p);
+    util_rmrf(p->shadow);
+    util_rmrf(p->grave);
+    util_rmrf(p->snaps);
+}
+
+_Noreturn static void trial_die(void)
 {
     raise(SIGKILL);
     for (;;)
@@ -169,11 +148,9 @@ static void trial_die(void)
 /* the writer                                                             */
 /* ---------------------------------------------------------------------- */
 
-/* Run the workload through crashio configured by cc; never returns.  With
- * count_only, exit 0 at the end instead of dying. */
-static void trial_writer(trial_env *env, const trial_profile *prof,
-                         const char *dir, const crashio_config *cc,
-                         int count_only)
+void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
+                  const crashio_config *cc, int count_only,
+                  trial_batch_plan *plan)
 {
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
@@ -201,7 +178,7 @@ static void trial_writer(trial_env *env, const trial_profile *prof,
     for (uint32_t i = 0; i < prof->wl.txns; i++) {
         uint64_t lsn = 0;
         wl_gen(&prof->wl, i, &t);
-        pg->issued = i + 1;
+        __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
         rc = env->target->apply(h, &t, &lsn);
         if (rc != 0) {
             pg->error = rc;
@@ -212,7 +189,7 @@ static void trial_writer(trial_env *env, const trial_profile *prof,
         }
         pg->lsn[i] = lsn;
         pg->durable = env->target->durable(h);
-        pg->acked = i + 1;
+        __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
         if (t.checkpoint_after && (rc = env->target->checkpoint(h)) != 0) {
             pg->error = rc;
             snprintf(pg->errmsg, sizeof(pg->errmsg),
@@ -223,7 +200,18 @@ static void trial_writer(trial_env *env, const trial_profile *prof,
     }
     if (count_only)
         _exit(0);
+    if (plan != NULL)
+        trial_batch_at_end(plan);
     trial_die(); /* a crash after the last transaction */
+}
+
+uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
+{
+    uint32_t lo = 0;
+
+    while (lo < acked && pg->lsn[lo] <= pg->durable)
+        lo++;
+    return lo;
 }
 
 static void trial_progress_reset(trial_env *env)
@@ -270,7 +258,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         return -1;
     }
     if (pid == 0)
-        trial_writer(env, prof, p.dir, &cc, 1);
+        trial_writer(env, prof, p.dir, &cc, 1, NULL);
     st = util_wait(pid);
     prof->run_us = util_now_us() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -312,115 +300,6 @@ void trial_profile_free(trial_profile *prof)
 }
 
 /* ---------------------------------------------------------------------- */
-/* recovery crashes                                                       */
-/* ---------------------------------------------------------------------- */
-
-/* Open dir through crashio (configured by cc) and stop: the recovery
- * alone.  Exits 0 after a complete open; dies at cc->crash_at. */
-static void trial_recoverer(trial_env *env, const char *dir,
-                            const crashio_config *cc)
-{
-    crashio *c = NULL;
-    cl_options o = env->eng;
-    void *h = NULL;
-
-    util_child_signals();
-    if (crashio_new(cc, &c) != 0)
-        _exit(20);
-    o.io = crashio_table(c);
-    if (env->target->open(dir, &o, &h) != 0)
-        _exit(21);
-    _exit(0); /* no close: whatever recovery left is what a crash leaves */
-}
-
-/* Run one recoverer and wait.  Returns the raw wait status. */
-static int trial_spawn_recoverer(trial_env *env, const char *dir,
-                                 const crashio_config *cc)
-{
-    pid_t pid;
-
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0)
-        trial_recoverer(env, dir, cc);
-    if (pid < 0)
-        return -1;
-    return util_wait(pid);
-}
-
-/* Crash the recovery of p->dir up to env->recovery_depth times.
- * Returns the number of crashes made, appending to damage. */
-static uint32_t trial_crash_recovery(trial_env *env, const trial_spec *s,
-                                     const trial_paths *p, char *damage,
-                                     size_t dlen)
-{
-    uint32_t made = 0;
-    rng r;
-
-    rng_seed(&r, s->rec_seed);
-    for (uint32_t d = 0; d < env->recovery_depth; d++) {
-        crashio_config cc;
-        uint64_t k, n;
-        int st, power;
-        size_t used = strlen(damage);
-
-        /* count the recovery's points on a copy */
-        util_rmrf(p->probe);
-        if (util_copy_tree(p->dir, p->probe) != 0)
-            break;
-        memset(&cc, 0, sizeof(cc));
-        cc.inner = cl_io_posix();
-        cc.seed = rng_next(&r);
-        cc.shared = env->shm->cio;
-        cc.root = p->probe;
-        crashio_shared_init(env->shm->cio, 0);
-        st = trial_spawn_recoverer(env, p->probe, &cc);
-        n = atomic_load(&env->shm->cio->points);
-        util_rmrf(p->probe);
-        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || n == 0)
-            break; /* a failing recovery is the verifier's to report */
-        k = rng_range(&r, 1, n);
-        power = (int)rng_below(&r, 2);
-        /* crash the real one at k */
-        util_rmrf(p->shadow);
-        util_rmrf(p->grave);
-        memset(&cc, 0, sizeof(cc));
-        cc.inner = cl_io_posix();
-        cc.seed = rng_next(&r);
-        cc.crash_at = k;
-        cc.shared = env->shm->cio;
-        cc.root = p->dir;
-        if (power) {
-            cc.shadow_path = p->shadow;
-            cc.graveyard_dir = p->grave;
-        }
-        crashio_shared_init(env->shm->cio, 0);
-        st = trial_spawn_recoverer(env, p->dir, &cc);
-        if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-            break;
-        made++;
-        snprintf(damage + used, dlen - used,
-                 "; recovery %u killed at %llu/%llu", d + 1,
-                 (unsigned long long)k, (unsigned long long)n);
-        if (power) {
-            plimg_config pc = {0};
-            plimg_summary sum;
-            pc.model = PLIMG_RANDOM;
-            pc.sector = env->sector;
-            pc.seed = rng_next(&r);
-            used = strlen(damage);
-            if (plimg_apply(p->dir, p->shadow, &pc, &sum) != 0) {
-                snprintf(damage + used, dlen - used, " (image failed: %s)",
-                         sum.error);
-                break;
-            }
-            snprintf(damage + used, dlen - used, " + power cut");
-        }
-    }
-    return made;
-}
-
-/* ---------------------------------------------------------------------- */
 /* the verifier                                                           */
 /* ---------------------------------------------------------------------- */
 
@@ -440,12 +319,29 @@ static int trial_is_page_damage(const char *detail)
     return strstr(detail, "is torn or corrupt") != NULL;
 }
 
+/* A recovery that samples its own crash states (recovery-crash). */
+typedef struct trial_sampler {
+    trial_env *env;
+    const trial_paths *p;
+    int power;            /* keep what a power cut image needs too */
+    rng r;                /* draws the sample */
+    _Atomic int sampling; /* cleared when the open returns */
+} trial_sampler;
+
+/* How a verifier opens the database: plain POSIX (NULL), or through
+ * crashio with a sampler, and whether it then judges what it recovered. */
+typedef struct trial_open_how {
+    const crashio_config *cc;
+    trial_sampler *sampler;
+    int full; /* read back, judge and check after the open */
+} trial_open_how;
+
 static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
-                           uint32_t lo, uint32_t hi)
+                           uint32_t lo, uint32_t hi, const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = env->eng;
-    oracle_map *m = oracle_map_new();
+    oracle_map *m;
     char msg[400];
     uint64_t t0;
     void *h = NULL;
@@ -453,10 +349,20 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
 
     util_child_signals();
     o.io = cl_io_posix();
+    if (how != NULL) {
+        crashio *c = NULL;
+        if (crashio_new(how->cc, &c) != 0) {
+            v->setup_failed = 1;
+            _exit(20);
+        }
+        o.io = crashio_table(c);
+    }
     o.create_salt = s->prof->salt;
     t0 = util_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = util_now_us() - t0;
+    if (how != NULL)
+        atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
@@ -467,7 +373,13 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         v->done = 1;
         _exit(0);
     }
+    v->opened = 1;
     env->target->recovery(h, &v->rep);
+    if (how != NULL && !how->full) {
+        v->done = 1;
+        _exit(0); /* no close: only the recovery was wanted */
+    }
+    m = oracle_map_new();
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
@@ -495,10 +407,12 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     _exit(0);
 }
 
-/* Verify dir.  Fills res's verdict fields.  Returns 0, or -1 if the
- * verifier could not run. */
+/* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX).
+ * Fills res's verdict fields.  Returns 0, or -1 if the verifier could not
+ * run. */
 static int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
-                        uint32_t lo, uint32_t hi, trial_result *res)
+                        uint32_t lo, uint32_t hi, const trial_open_how *how,
+                        trial_result *res)
 {
     trial_verdict *v = env->shm->ver;
     pid_t pid;
@@ -510,14 +424,16 @@ static int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     if (pid < 0)
         return -1;
     if (pid == 0)
-        trial_verifier(env, s, dir, lo, hi);
+        trial_verifier(env, s, dir, lo, hi, how);
     st = util_wait(pid);
+    if (v->setup_failed)
+        return -1;
     if (!v->done) {
-        char how[64];
-        util_status_text(st, how, sizeof(how));
+        char text[64];
+        util_status_text(st, text, sizeof(text));
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
-                 "the recovering process died (%s)", how);
+                 "the recovering process died (%s)", text);
         return 0;
     }
     res->verdict = v->verdict;
@@ -532,22 +448,172 @@ static int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 }
 
 /* ---------------------------------------------------------------------- */
+/* recovery crashes                                                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A crash of the recovery at its I/O point k leaves, like any crash, the
+ * files as they are just before call k.  So one recovery run can both count
+ * the points n of a clean recovery and keep the state of a point k drawn
+ * uniformly from 1..n, without knowing n in advance: at point k it replaces
+ * its copy with probability 1/k (reservoir sampling), which leaves each
+ * point with probability 1/n, at the cost of about ln n copies.  The copy
+ * then takes the place of the database: that is the recovery killed at k
+ * (and, with a power cut, its shadow log is cut back to its length at k).
+ */
+static void trial_sample_point(void *ctx, const crashio_call *call)
+{
+    trial_sampler *x = ctx;
+    trial_verdict *v = x->env->shm->ver;
+    int rc;
+
+    if (!atomic_load(&x->sampling))
+        return;
+    v->seen = call->k;
+    if (rng_below(&x->r, call->k) != 0)
+        return;
+    v->sampled = 0;
+    util_rmrf(x->p->probe);
+    rc = util_copy_tree(x->p->dir, x->p->probe);
+    if (rc == 0 && x->power) {
+        struct stat st;
+        util_rmrf(x->p->pgrave);
+        rc = util_copy_tree(x->p->rgrave, x->p->pgrave);
+        v->shadow_len =
+            stat(x->p->rshadow, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    if (rc != 0) {
+        v->sample_error = rc;
+        return;
+    }
+    v->sample_point = call->k;
+    v->sampled = 1;
+}
+
+/* Put the sampled copy in place of the database (and the recoverers'
+ * graveyard and shadow log as they were then).  Returns 0 or an errno. */
+static int trial_sample_restore(const trial_paths *p, int power,
+                                uint64_t shadow_len)
+{
+    util_rmrf(p->dir);
+    if (rename(p->probe, p->dir) != 0 && errno != ENOENT)
+        return errno;
+    if (power) {
+        util_rmrf(p->rgrave);
+        if (rename(p->pgrave, p->rgrave) != 0 && errno != ENOENT)
+            return errno;
+        if (truncate(p->rshadow, (off_t)shadow_len) != 0)
+            return errno;
+    }
+    return 0;
+}
+
+/* Crash the recovery of p->dir up to env->recovery_depth times, each at a
+ * point drawn from the points of its clean run (see above), power cut or
+ * not.  The first clean run is also verified in full: the reference of the
+ * idempotence check, in *ref.  Appends to res->damage and sets
+ * res->rec_crashes.  Returns 0, 1 when a clean recovery failed (res then
+ * holds that verdict: the state it started from is what the verifier
+ * would have judged), or -1 (harness failure, res->detail says why). */
+static int trial_crash_recovery(trial_env *env, const trial_spec *s,
+                                const trial_paths *p, trial_result *res,
+                                trial_result *ref)
+{
+    trial_verdict *v = env->shm->ver;
+    char *damage = res->damage;
+    size_t dlen = sizeof(res->damage);
+    rng r;
+
+    rng_seed(&r, s->rec_seed);
+    for (uint32_t d = 0; d < env->recovery_depth; d++) {
+        trial_sampler x;
+        trial_open_how how = {NULL, &x, d == 0};
+        crashio_config cc;
+        trial_result got;
+        plimg_config pc = {0};
+        size_t used = strlen(damage);
+        int rc;
+
+        memset(&x, 0, sizeof(x));
+        x.env = env;
+        x.p = p;
+        x.power = (int)rng_below(&r, 2);
+        rng_seed(&x.r, rng_next(&r));
+        atomic_init(&x.sampling, 1);
+        pc.model = PLIMG_RANDOM;
+        pc.sector = env->sector;
+        pc.seed = rng_next(&r);
+        util_rmrf(p->probe);
+        util_rmrf(p->pgrave);
+        util_rmrf(p->rshadow);
+        util_rmrf(p->rgrave);
+        memset(&cc, 0, sizeof(cc));
+        cc.inner = cl_io_posix();
+        cc.shared = env->shm->cio;
+        cc.root = p->dir;
+        if (x.power) {
+            cc.shadow_path = p->rshadow;
+            cc.graveyard_dir = p->rgrave;
+        }
+        cc.on_point = trial_sample_point;
+        cc.on_point_ctx = &x;
+        how.cc = &cc;
+        crashio_shared_init(env->shm->cio, 0);
+        memset(&got, 0, sizeof(got));
+        if (trial_verify(env, s, p->dir, res->durable, res->issued, &how,
+                         &got) != 0 ||
+            v->sample_error != 0) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "sampling recovery %u failed: %s", d + 1,
+                     v->sample_error ? strerror(v->sample_error) : "fork");
+            return -1;
+        }
+        if (!v->opened) {
+            res->verdict = got.verdict;
+            res->recovered = got.recovered;
+            res->recovery_us = got.recovery_us;
+            snprintf(res->detail, sizeof(res->detail), "%s", got.detail);
+            return 1;
+        }
+        if (d == 0)
+            *ref = got;
+        if (!v->sampled)
+            break; /* the recovery made no I/O: nothing to crash */
+        if ((rc = trial_sample_restore(p, x.power, v->shadow_len)) != 0) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "restoring the sampled state: %s", strerror(rc));
+            return -1;
+        }
+        res->rec_crashes++;
+        snprintf(damage + used, dlen - used,
+                 "; recovery %u killed at %llu/%llu", d + 1,
+                 (unsigned long long)v->sample_point,
+                 (unsigned long long)v->seen);
+        if (x.power) {
+            plimg_summary sum;
+            used = strlen(damage);
+            if (plimg_apply(p->dir, p->rshadow, &pc, &sum) != 0) {
+                snprintf(damage + used, dlen - used, " (image failed: %s)",
+                         sum.error);
+                break;
+            }
+            snprintf(damage + used, dlen - used, " + power cut");
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* one trial                                                              */
 /* ---------------------------------------------------------------------- */
 
-static void trial_describe_kill(const trial_env *env, const trial_spec *s,
-                                char *out, size_t len)
+void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
+                          uint64_t seen, const crashio_tear_info *t,
+                          const char *file, char *out, size_t len)
 {
-    crashio_shared *sh = env->shm->cio;
     const trial_profile *pr = s->prof;
-    uint32_t outcome = atomic_load(&sh->outcome);
-    uint64_t at = sh->crash_point;
 
     if (outcome == CRASHIO_OUT_TORN) {
-        const crashio_tear_info *t = &sh->tear;
-        const char *file = t->file > 0 && t->file <= CRASHIO_MAX_NAMES
-                               ? sh->names[t->file - 1]
-                               : "?";
         snprintf(out, len,
                  "torn pwrite at point %llu/%llu: %s offset %llu length "
                  "%llu, %u of %u sectors of %u B reached, rest %s",
@@ -563,19 +629,33 @@ static void trial_describe_kill(const trial_env *env, const trial_spec *s,
                      : "?");
     } else if (s->mode == MODE_KILL_TIME) {
         snprintf(out, len, "killed after %llu us, at point %llu/%llu",
-                 (unsigned long long)s->delay_us,
-                 (unsigned long long)atomic_load(&sh->points),
+                 (unsigned long long)s->delay_us, (unsigned long long)seen,
                  (unsigned long long)pr->points);
     } else {
         snprintf(out, len, "killed after the last transaction (%llu points)",
-                 (unsigned long long)atomic_load(&sh->points));
+                 (unsigned long long)seen);
     }
+}
+
+void trial_describe_kill(const trial_env *env, const trial_spec *s, char *out,
+                         size_t len)
+{
+    crashio_shared *sh = env->shm->cio;
+    uint32_t outcome = atomic_load(&sh->outcome);
+    const crashio_tear_info *t = &sh->tear;
+    const char *file = "?";
+
+    if (outcome == CRASHIO_OUT_TORN && t->file > 0 &&
+        t->file <= CRASHIO_MAX_NAMES)
+        file = sh->names[t->file - 1];
+    trial_describe_crash(s, outcome, sh->crash_point, atomic_load(&sh->points),
+                         t, file, out, len);
 }
 
 /* Keep the images of a violation: crashed (before recovery) and recovered,
  * with a text file describing the trial. */
-static void trial_keep(const trial_env *env, const trial_paths *p,
-                       const trial_result *res)
+static void trial_keep(const trial_env *env, const trial_spec *s,
+                       const trial_paths *p, const trial_result *res)
 {
     char d[4300], f[4400];
     FILE *fp;
@@ -600,7 +680,7 @@ static void trial_keep(const trial_env *env, const trial_paths *p,
             "verdict: %s\ndetail: %s\n",
             (unsigned long long)res->id, (unsigned long long)res->seed,
             trial_mode_name((trial_mode)res->mode),
-            wl_name((wl_kind)res->workload), res->variant, 0u,
+            wl_name((wl_kind)res->workload), res->variant, s->prof->wl.txns,
             (unsigned long long)res->crash_point,
             (unsigned long long)res->points, res->damage, res->issued,
             res->acked, res->durable, res->recovered,
@@ -608,16 +688,9 @@ static void trial_keep(const trial_env *env, const trial_paths *p,
     fclose(fp);
 }
 
-int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
+void trial_result_start(const trial_spec *s, trial_result *res)
 {
-    trial_progress *pg = env->shm->prog;
     const trial_profile *pr = s->prof;
-    trial_paths p;
-    crashio_config cc;
-    pid_t pid;
-    int st;
-    uint32_t lo = 0;
-    uint64_t t0 = util_now_us(), t1, t2 = 0;
 
     memset(res, 0, sizeof(*res));
     res->id = s->id;
@@ -628,6 +701,87 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->crash_point = s->crash_point;
     res->points = pr->points;
     res->delay_us = s->delay_us;
+}
+
+void trial_writer_failed(const trial_env *env, int st, trial_result *res)
+{
+    char how[64];
+
+    util_status_text(st, how, sizeof(how));
+    res->verdict = ORACLE_WRITER;
+    snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,
+             env->shm->prog->errmsg);
+    snprintf(res->damage, sizeof(res->damage), "none");
+}
+
+int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
+                      trial_result *res, uint64_t t1)
+{
+    trial_result ref;
+    uint64_t t2;
+    int decided = 0;
+
+    if (s->powerloss) {
+        plimg_summary sum;
+        char text[200];
+        size_t used = strlen(res->damage);
+        if (plimg_apply(p->dir, p->shadow, &s->pl, &sum) != 0) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "building the power-loss image failed: %s", sum.error);
+            return -1;
+        }
+        plimg_describe(&sum, text, sizeof(text));
+        snprintf(res->damage + used, sizeof(res->damage) - used,
+                 "; power cut: %s", text);
+    }
+    if (env->keep_dir != NULL)
+        util_copy_tree(p->dir, p->crashed);
+    memset(&ref, 0, sizeof(ref));
+    if (s->mode == MODE_RECOVERY_CRASH &&
+        (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
+        return -1;
+    t2 = util_now_us();
+    res->us_damage = (uint32_t)(t2 - t1);
+    if (!decided && trial_verify(env, s, p->dir, res->durable, res->issued,
+                                 NULL, res) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
+        return -1;
+    }
+    /* idempotence: a clean recovery of the same crash image must end in
+     * the same state */
+    if (!decided && res->verdict == ORACLE_OK && res->rec_crashes > 0 &&
+        ref.verdict == ORACLE_OK && ref.recovered != res->recovered) {
+        res->verdict = ORACLE_IDEMPOTENCE;
+        snprintf(res->detail, sizeof(res->detail),
+                 "after %u crashed recoveries the state is that after %u "
+                 "transactions; a clean recovery gives %u",
+                 res->rec_crashes, res->recovered, ref.recovered);
+    }
+    res->us_verify = (uint32_t)(util_now_us() - t2);
+    return 0;
+}
+
+void trial_state_done(const trial_env *env, const trial_spec *s,
+                      const trial_paths *p, const trial_result *res)
+{
+    if (env->keep_dir != NULL &&
+        (env->keep_all ||
+         (res->verdict != ORACLE_OK && res->verdict != ORACLE_DETECTED)))
+        trial_keep(env, s, p, res);
+    trial_paths_clean_state(p);
+}
+
+int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
+{
+    trial_progress *pg = env->shm->prog;
+    const trial_profile *pr = s->prof;
+    trial_paths p;
+    crashio_config cc;
+    pid_t pid;
+    int st, rc = 0;
+    uint64_t t0 = util_now_us(), t1;
+
+    trial_result_start(s, res);
     trial_paths_init(env, &p);
     trial_paths_clean(&p);
     trial_progress_reset(env);
@@ -653,84 +807,28 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         return -1;
     }
     if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0);
+        trial_writer(env, pr, p.dir, &cc, 0, NULL);
     if (s->mode == MODE_KILL_TIME) {
-        struct timespec ts = {(time_t)(s->delay_us / 1000000),
-                              (long)(s->delay_us % 1000000) * 1000};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-        kill(pid, SIGKILL);
+        /* Kill at the delay, unless the writer is gone before it (it died
+         * after its last transaction): no need to wait for nothing. */
+        if (util_wait_exit_us(pid, s->delay_us) == 0)
+            kill(pid, SIGKILL);
     }
     st = util_wait(pid);
     t1 = util_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->issued = pg->issued;
     res->acked = pg->acked;
-    while (lo < pg->acked && pg->lsn[lo] <= pg->durable)
-        lo++;
-    res->durable = lo;
+    res->durable = trial_durable_count(pg, pg->acked);
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
-        char how[64];
-        util_status_text(st, how, sizeof(how));
-        res->verdict = ORACLE_WRITER;
-        snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,
-                 pg->errmsg);
-        snprintf(res->damage, sizeof(res->damage), "none");
-        goto done;
+        trial_writer_failed(env, st, res);
+    } else {
+        trial_describe_kill(env, s, res->damage, sizeof(res->damage));
+        rc = trial_after_crash(env, s, &p, res, t1);
     }
-    trial_describe_kill(env, s, res->damage, sizeof(res->damage));
-    if (s->powerloss) {
-        plimg_summary sum;
-        char text[200];
-        size_t used = strlen(res->damage);
-        if (plimg_apply(p.dir, p.shadow, &s->pl, &sum) != 0) {
-            snprintf(res->detail, sizeof(res->detail),
-                     "building the power-loss image failed: %s", sum.error);
-            return -1;
-        }
-        plimg_describe(&sum, text, sizeof(text));
-        snprintf(res->damage + used, sizeof(res->damage) - used,
-                 "; power cut: %s", text);
-    }
-    if (env->keep_dir != NULL)
-        util_copy_tree(p.dir, p.crashed);
-    if (s->mode == MODE_RECOVERY_CRASH) {
-        if (util_copy_tree(p.dir, p.ref) != 0) {
-            snprintf(res->detail, sizeof(res->detail), "copy failed");
-            return -1;
-        }
-        res->rec_crashes =
-            trial_crash_recovery(env, s, &p, res->damage, sizeof(res->damage));
-    }
-    t2 = util_now_us();
-    res->us_damage = (uint32_t)(t2 - t1);
-    if (trial_verify(env, s, p.dir, lo, res->issued, res) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (s->mode == MODE_RECOVERY_CRASH && res->verdict == ORACLE_OK &&
-        res->rec_crashes > 0) {
-        /* idempotence: a clean recovery of the same crash image must end in
-         * the same state */
-        trial_result ref;
-        memset(&ref, 0, sizeof(ref));
-        if (trial_verify(env, s, p.ref, lo, res->issued, &ref) != 0)
-            return -1;
-        if (ref.verdict == ORACLE_OK && ref.recovered != res->recovered) {
-            res->verdict = ORACLE_IDEMPOTENCE;
-            snprintf(res->detail, sizeof(res->detail),
-                     "after %u crashed recoveries the state is that after %u "
-                     "transactions; a clean recovery gives %u",
-                     res->rec_crashes, res->recovered, ref.recovered);
-        }
-    }
-done:
-    if (t2 != 0)
-        res->us_verify = (uint32_t)(util_now_us() - t2);
-    if (env->keep_dir != NULL && res->verdict != ORACLE_OK &&
-        res->verdict != ORACLE_DETECTED)
-        trial_keep(env, &p, res);
+    if (rc == 0)
+        trial_state_done(env, s, &p, res);
     trial_paths_clean(&p);
     res->us_total = (uint32_t)(util_now_us() - t0);
-    return 0;
+    return rc;
 }

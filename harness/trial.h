@@ -52,6 +52,9 @@ typedef struct trial_env {
     uint32_t recovery_depth; /* recovery-crash: nested crashes, default 2 */
     char base[4096];         /* this process's scratch directory */
     const char *keep_dir;    /* keep images of violations here, or NULL */
+    int keep_all;            /* with keep_dir: keep every trial's images
+                                (the crashed one is the crash state, after
+                                any power cut, before recovery) */
     int verbose;             /* print each step (replay) */
     struct trial_shm *shm;   /* shared memory of this process */
 } trial_env;
@@ -102,5 +105,27 @@ void trial_profile_free(trial_profile *prof);
 /* Run one trial.  Returns 0 (verdict in res) or -1 if the harness itself
  * failed (message in res->detail). */
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res);
+
+#define TRIAL_BATCH_MAX 64 /* trials one writer run can serve */
+
+/* Can trial s share a writer run with others of its profile?  Every mode
+ * but kill-time can: its crash is at an I/O point. */
+int trial_batchable(const trial_spec *s);
+
+/* Receives each result of trial_run_batch as soon as it is known.  Returns
+ * 0 to go on, nonzero to stop before the next state. */
+typedef int (*trial_emit_fn)(void *ctx, const trial_result *res);
+
+/* Run the trials *s[0..n) -- batchable, of one profile, n at most
+ * TRIAL_BATCH_MAX -- from
+ * one writer run: it copies the database at each trial's crash point and
+ * dies at the last, and every state is then recovered and judged by its
+ * own fresh verifier (see trial_batch.c).  Each result is what trial_run
+ * gives for that trial alone, timings aside; emit gets them one by one, in
+ * no fixed order.  Returns 0, or -1 if the harness itself failed (emit
+ * then got the failing trial with verdict ORACLE_KINDS and the message in
+ * detail). */
+int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
+                    trial_emit_fn emit, void *ctx);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,30 +77,56 @@ int util_rmrf(const char *path)
     return rc;
 }
 
+/* Copy the bytes of in to out with read and write (when the kernel cannot
+ * copy between them itself).  Returns 0 or an errno. */
+static int util_copy_fd_rw(int in, int out)
+{
+    char buf[16384];
+    ssize_t n;
+
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return errno ? errno : EIO;
+    return n < 0 ? errno : 0;
+}
+
 static int util_copy_file(const char *src, const char *dst)
 {
-    char buf[65536];
-    ssize_t n;
+    struct stat st;
     int in, out, rc = 0;
 
     in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return errno;
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
+    if (out < 0 || fstat(in, &st) != 0) {
         rc = errno;
-        close(in);
-        return rc;
+        goto out;
     }
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            rc = errno ? errno : EIO;
-            break;
+    /* In the kernel, page cache to page cache: no buffer of ours to fault
+     * in, which matters in the short-lived processes that take snapshots. */
+    for (off_t left = st.st_size; left > 0;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+        if (n > 0) {
+            left -= n;
+            continue;
         }
-    if (n < 0)
-        rc = errno;
+        if (n == 0)
+            break; /* the file shrank meanwhile */
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+            errno != EOPNOTSUPP) {
+            rc = errno;
+            goto out;
+        }
+        rc = util_copy_fd_rw(in, out); /* from where the kernel stopped */
+        break;
+    }
+out:
     close(in);
-    close(out);
+    if (out >= 0)
+        close(out);
     return rc;
 }
 
@@ -175,6 +203,38 @@ int util_wait(pid_t pid)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     return st;
+}
+
+int util_wait_exit_us(pid_t pid, uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int fd = -1, rc = 0;
+
+#ifdef SYS_pidfd_open
+    fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+    if (fd < 0) {
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        uint64_t t0 = util_now_us(), spent;
+        int n = ppoll(&p, 1, &ts, NULL);
+        if (n > 0) {
+            rc = 1;
+            break;
+        }
+        if (n == 0 || errno != EINTR)
+            break;
+        spent = util_now_us() - t0;
+        us = us > spent ? us - spent : 0;
+        ts.tv_sec = (time_t)(us / 1000000);
+        ts.tv_nsec = (long)(us % 1000000) * 1000;
+    }
+    close(fd);
+    return rc;
 }
 
 void util_status_text(int st, char *buf, size_t len)

@@ -24,6 +24,10 @@ uint64_t util_tree_bytes(const char *path);
 void util_child_signals(void);
 /* Wait for pid.  Returns the raw status. */
 int util_wait(pid_t pid);
+/* Wait up to us microseconds for child pid to end, without reaping it.
+ * Returns 1 if it ended, 0 if the time ran out (where the kernel cannot
+ * watch a pid, simply after sleeping the whole time). */
+int util_wait_exit_us(pid_t pid, uint64_t us);
 /* Describe a wait status: "exit 3", "signal 9 (Killed)". */
 void util_status_text(int st, char *buf, size_t len);
 

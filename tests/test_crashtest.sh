@@ -1,9 +1,10 @@
 #!/bin/bash
 # test_crashtest.sh - the crash harness end to end: a campaign over every
 # mode on the real engine has no violation; each deliberately broken target
-# is caught with the violation it commits; replay repeats a trial exactly;
-# exhaustive mode covers every point; shards add up to the campaign; bad
-# usage exits 2.  Run by make test with CRASHTEST set to the binary.
+# is caught with the violation it commits; replay repeats a trial exactly,
+# also one whose crash state came from a writer run shared with other
+# trials; a trial limit may cut a block and --duration stops; exhaustive
+# mode covers every point; shards add up to the campaign; bad usage exits 2.  Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ct-XXXXXX")
@@ -61,6 +62,42 @@ grep -q "smallest reproducer" "$T/shrink.out" && ok || bad "shrink printed no re
 repro=$(grep -A1 "smallest reproducer" "$T/shrink.out" | tail -1)
 $repro --dir "$T" >/dev/null 2>&1
 check "the shrunk reproducer still fails" 1 $?
+
+# 3b. trials that shared one writer run replay to the very same row: every
+# column but the recovery time, for trials of each mode at an I/O point,
+# on the engine and on a broken target (kill-time depends on timing)
+for tgt in engine broken-half; do
+    "$CT" --seed 17 --trials 150 --quiet --dir "$T" --target "$tgt" \
+        --csv "$T/b.csv" >/dev/null 2>&1
+    ids=$(python3 -c 'import csv,sys
+rows=[r for r in csv.DictReader(open(sys.argv[1])) if r["mode"]!="kill-time"]
+print(" ".join(r["trial"] for r in rows[::9]))' "$T/b.csv")
+    same=0
+    total=0
+    for id in $ids; do
+        "$CT" --seed 17 --replay "$id" --quiet --dir "$T" --target "$tgt" \
+            --csv "$T/r.csv" >/dev/null 2>&1
+        total=$((total + 1))
+        python3 -c 'import csv,sys
+a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
+b=list(csv.DictReader(open(sys.argv[2])))[0]
+a.pop("recovery_us"); b.pop("recovery_us")
+sys.exit(0 if a==b else 1)' "$T/b.csv" "$T/r.csv" "$id" && same=$((same + 1))
+    done
+    [ "$total" -ge 12 ] && ok || bad "$tgt: only $total trials replayed"
+    check "$tgt: replayed rows equal the campaign's" "$total" "$same"
+done
+rm -f "$T/b.csv" "$T/r.csv"
+
+# 3c. a trial limit that cuts a block, and --duration
+"$CT" --seed 18 --trials 77 --quiet --dir "$T" --csv "$T/cut.csv" >/dev/null 2>&1
+check "a cut block: exit 0" 0 $?
+check "a cut block: every trial once" "$(seq 0 76 | tr '\n' ' ')" \
+    "$(col trial <"$T/cut.csv" | sort -n | tr '\n' ' ')"
+"$CT" --seed 18 --duration 1 --quiet --dir "$T" --csv "$T/dur.csv" >"$T/dur.out" 2>&1
+check "--duration: exit 0" 0 $?
+[ "$(col trial <"$T/dur.csv" | wc -l)" -ge 20 ] && ok || bad "--duration ran too few trials"
+rm -f "$T/cut.csv" "$T/dur.csv" "$T/dur.out"
 
 # 4. exhaustive: every point of a small workload, every damage class
 "$CT" --seed 13 --exhaustive --workload inserts --txns 12 --quiet --dir "$T" \

@@ -1,0 +1,364 @@
+/*
+ * trial_batch.c - the crash states of several trials from one writer run.
+ *
+ * A crash at I/O point k leaves the files exactly as they are just before
+ * call k is made: the page cache holds every earlier write, and nothing of
+ * call k has happened.  So the trials of one workload variant whose crash
+ * is at an I/O point (kill-io, torn, powerloss, and the first crash of
+ * recovery-crash) can share one writer.  At each of their points, crashio's
+ * on_point hook (in the writer, before the call) copies the database
+ * directory -- a snapshot -- and records what the writer had published by
+ * then (transactions issued, acknowledged, known durable: the oracle's
+ * window for that state).  For a torn trial it then makes on the copy the
+ * torn write a crash there makes (crashio_tear_write, same seed, same
+ * bytes); for a power-cut trial it also copies the graveyard and notes the
+ * length of the shadow log, whose records up to then are exactly those of
+ * the earlier points.  The trial with the last point is crashed for real,
+ * as trial_run would; trials past the end of the workload get their copy
+ * after the last transaction.
+ *
+ * Each state is then moved to the path the writer used (so the shadow log's
+ * paths, and any message naming a file, are those of a run of that trial
+ * alone) and goes through the same steps as in trial_run: power-cut image,
+ * crashed recoveries, and its own fresh verifier process.  A trial's result
+ * is therefore the one trial_run gives for it alone, timings aside: that is
+ * what --replay relies on, and tests/test_crashtest.sh compares the rows.
+ *
+ * States are handled from the last point down, so that the one shadow log
+ * can be cut back to each snapshot's length in turn.  The writer's time is
+ * shared equally among the trials it served (us_writer).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shadow.h"
+#include "trial_int.h"
+#include "util.h"
+
+/* The snapshots a batch writer takes (it works on its own copy of this
+ * plan, inherited through fork). */
+struct trial_batch_plan {
+    trial_env *env;
+    const trial_paths *p;
+    char *root;  /* p->dir in normal form, as crashio spells paths */
+    size_t n;    /* trials that get a snapshot, in s[] */
+    size_t next; /* the first of them not taken yet */
+    const trial_spec *s[TRIAL_BATCH_MAX]; /* by crash point, ascending */
+};
+
+int trial_batchable(const trial_spec *s)
+{
+    return s->mode != MODE_KILL_TIME;
+}
+
+/* Where snapshot i keeps the database (grave 0) or the graveyard (1). */
+static void trial_batch_path(const trial_paths *p, size_t i, int grave,
+                             char *out, size_t len)
+{
+    snprintf(out, len, "%s/%zu%s", p->snaps, i, grave ? ".grave" : "");
+}
+
+/* A table whose pwrite writes nothing: the tear of a file that is not in
+ * the database (unlinked) changes nothing there, and is only described. */
+static int trial_batch_null_pwrite(void *ctx, int fd, const void *buf,
+                                   size_t len, uint64_t off)
+{
+    (void)ctx;
+    (void)fd;
+    (void)buf;
+    (void)len;
+    (void)off;
+    return 0;
+}
+
+/* Make on the copy db the tear a crash of s at this pwrite makes.  Returns
+ * 0 (torn: rec filled), 1 (a plain kill) or an errno. */
+static int trial_batch_tear(trial_batch_plan *b, const trial_spec *s,
+                            const crashio_call *call, const char *db,
+                            trial_snap *rec)
+{
+    static const cl_io null_io = {.pwrite = trial_batch_null_pwrite};
+    const cl_io *posix = cl_io_posix();
+    const crashio_shared *sh = b->env->shm->cio;
+    size_t rl = strlen(b->root);
+    int fd = -1, rc;
+
+    if (call->path != NULL && strncmp(call->path, b->root, rl) == 0 &&
+        call->path[rl] == '/') {
+        char f[8600];
+        snprintf(f, sizeof(f), "%s/%s", db, call->path + rl + 1);
+        if ((rc = posix->open(posix->ctx, f, CL_IO_RDWR, &fd)) != 0)
+            return rc;
+        rc = crashio_tear_write(posix, fd, s->seed, call->k, b->env->sector,
+                                s->fill, call->buf, call->len, call->off,
+                                &rec->tear);
+        posix->close(posix->ctx, fd);
+    } else {
+        rc = crashio_tear_write(&null_io, -1, s->seed, call->k, b->env->sector,
+                                s->fill, call->buf, call->len, call->off,
+                                &rec->tear);
+    }
+    if (rc != 0)
+        return rc;
+    rec->tear.file = call->file;
+    snprintf(rec->tear_file, sizeof(rec->tear_file), "%s",
+             call->file > 0 && call->file <= CRASHIO_MAX_NAMES
+                 ? sh->names[call->file - 1]
+                 : "?");
+    return 0;
+}
+
+/* Take snapshot i: the database as a crash of b->s[i] at this point (call;
+ * NULL: after the last transaction) leaves it, and the writer's progress. */
+static void trial_batch_take(trial_batch_plan *b, size_t i,
+                             const crashio_call *call)
+{
+    trial_env *env = b->env;
+    const trial_spec *s = b->s[i];
+    trial_snap *rec = &env->shm->snaps[i];
+    trial_progress *pg = env->shm->prog;
+    char db[4300], grave[4300];
+    int rc;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->point = call != NULL ? call->k : 0;
+    rec->points = atomic_load(&env->shm->cio->points);
+    rec->issued = __atomic_load_n(&pg->issued, __ATOMIC_ACQUIRE);
+    rec->acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
+    rec->durable = trial_durable_count(pg, rec->acked);
+    rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
+    trial_batch_path(b->p, i, 0, db, sizeof(db));
+    if ((rc = util_copy_tree(b->p->dir, db)) != 0)
+        goto fail;
+    if (s->powerloss) {
+        struct stat st;
+        trial_batch_path(b->p, i, 1, grave, sizeof(grave));
+        if ((rc = util_copy_tree(b->p->grave, grave)) != 0)
+            goto fail;
+        rec->shadow_len =
+            stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    if (call != NULL && s->action == CRASHIO_TEAR &&
+        call->kind == CRASHIO_PWRITE) {
+        rc = trial_batch_tear(b, s, call, db, rec);
+        if (rc > 1)
+            goto fail;
+        if (rc == 0)
+            rec->outcome = CRASHIO_OUT_TORN;
+    }
+    __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
+    return;
+fail:
+    rec->error = rc;
+}
+
+/* The on_point hook of a batch writer.  Trials past the end of the
+ * workload wait for trial_batch_at_end, as their own run would not crash
+ * before it. */
+static void trial_batch_on_point(void *ctx, const crashio_call *call)
+{
+    trial_batch_plan *b = ctx;
+    uint64_t end = b->s[0]->prof->points;
+
+    while (b->next < b->n && b->s[b->next]->crash_point <= call->k &&
+           b->s[b->next]->crash_point <= end) {
+        trial_batch_take(b, b->next, call);
+        b->next++;
+    }
+}
+
+void trial_batch_at_end(trial_batch_plan *b)
+{
+    while (b->next < b->n) {
+        trial_batch_take(b, b->next, NULL);
+        b->next++;
+    }
+}
+
+/* Move snapshot i (and, for a power cut, its graveyard and shadow log
+ * length) to where the writer had them.  Returns 0 or an errno. */
+static int trial_batch_restore(const trial_paths *p, size_t i,
+                               const trial_spec *s, const trial_snap *rec)
+{
+    char from[4300];
+
+    util_rmrf(p->dir);
+    trial_batch_path(p, i, 0, from, sizeof(from));
+    if (rename(from, p->dir) != 0 && errno != ENOENT)
+        return errno;
+    if (s->powerloss) {
+        util_rmrf(p->grave);
+        trial_batch_path(p, i, 1, from, sizeof(from));
+        if (rename(from, p->grave) != 0 && errno != ENOENT)
+            return errno;
+        if (truncate(p->shadow, (off_t)rec->shadow_len) != 0 && errno != ENOENT)
+            return errno;
+    }
+    return 0;
+}
+
+/* Hand res to emit (its total time: since t0, plus its share of the
+ * writer; t0 == 0: already set); a harness failure is passed on as verdict
+ * ORACLE_KINDS.  Returns 1 to stop (failure or emit says so), else 0. */
+static int trial_batch_emit(trial_emit_fn emit, void *ctx, trial_result *res,
+                            int rc, uint64_t t0)
+{
+    if (t0 != 0)
+        res->us_total = (uint32_t)(util_now_us() - t0) + res->us_writer;
+    if (rc != 0)
+        res->verdict = ORACLE_KINDS;
+    return emit(ctx, res) != 0 || rc != 0;
+}
+
+int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
+                    trial_emit_fn emit, void *ctx)
+{
+    const trial_profile *pr = s[0]->prof;
+    trial_progress *pg = env->shm->prog;
+    trial_batch_plan plan;
+    trial_paths p;
+    crashio_config cc;
+    trial_result res;
+    const trial_spec *last = s[0];
+    uint32_t per;
+    uint64_t t0 = util_now_us(), t1;
+    int st, rc = 0, killed, need_shadow = 0;
+    pid_t pid;
+
+    if (n == 1) {
+        rc = trial_run(env, s[0], &res);
+        trial_batch_emit(emit, ctx, &res, rc, 0);
+        return rc;
+    }
+    /* The trial with the last point is crashed for real; the others get
+     * snapshots, ordered by point. */
+    for (size_t i = 1; i < n; i++)
+        if (s[i]->crash_point > last->crash_point)
+            last = s[i];
+    memset(&plan, 0, sizeof(plan));
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        need_shadow |= s[i]->powerloss;
+        if (s[i] == last)
+            continue;
+        for (j = plan.n;
+             j > 0 && plan.s[j - 1]->crash_point > s[i]->crash_point; j--)
+            plan.s[j] = plan.s[j - 1];
+        plan.s[j] = s[i];
+        plan.n++;
+    }
+    trial_paths_init(env, &p);
+    trial_paths_clean(&p);
+    plan.env = env;
+    plan.p = &p;
+    plan.root = shadow_path_norm(p.dir);
+    if (plan.root == NULL || util_mkdirs(p.snaps) != 0) {
+        trial_result_start(last, &res);
+        snprintf(res.detail, sizeof(res.detail), "%.300s: cannot set up",
+                 p.snaps);
+        free(plan.root);
+        trial_batch_emit(emit, ctx, &res, -1, t0);
+        return -1;
+    }
+    memset(pg, 0, env->shm->prog_size);
+    memset(env->shm->snaps, 0, TRIAL_BATCH_MAX * sizeof(trial_snap));
+    crashio_shared_init(env->shm->cio, 0);
+
+    memset(&cc, 0, sizeof(cc));
+    cc.inner = cl_io_posix();
+    cc.seed = last->seed;
+    cc.root = p.dir;
+    cc.shared = env->shm->cio;
+    cc.crash_at = last->crash_point <= pr->points ? last->crash_point : 0;
+    cc.crash_action = last->action;
+    cc.sector = env->sector;
+    cc.fill = last->fill;
+    if (need_shadow) {
+        cc.shadow_path = p.shadow;
+        cc.graveyard_dir = p.grave;
+    }
+    cc.on_point = trial_batch_on_point;
+    cc.on_point_ctx = &plan;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        trial_result_start(last, &res);
+        snprintf(res.detail, sizeof(res.detail), "fork: %s", strerror(errno));
+        free(plan.root);
+        trial_batch_emit(emit, ctx, &res, -1, t0);
+        return -1;
+    }
+    if (pid == 0)
+        trial_writer(env, pr, p.dir, &cc, 0, &plan);
+    st = util_wait(pid);
+    t1 = util_now_us();
+    per = (uint32_t)((t1 - t0) / n);
+    killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+
+    /* The state the writer died in: exactly trial_run's. */
+    trial_result_start(last, &res);
+    res.us_writer = per;
+    res.issued = pg->issued;
+    res.acked = pg->acked;
+    res.durable = trial_durable_count(pg, pg->acked);
+    if (!killed) {
+        trial_writer_failed(env, st, &res);
+    } else {
+        trial_describe_kill(env, last, res.damage, sizeof(res.damage));
+        rc = trial_after_crash(env, last, &p, &res, t1);
+    }
+    if (rc == 0)
+        trial_state_done(env, last, &p, &res);
+    if (trial_batch_emit(emit, ctx, &res, rc, t1))
+        goto out;
+
+    /* The snapshots, last point first. */
+    for (size_t i = plan.n; i-- > 0;) {
+        const trial_spec *si = plan.s[i];
+        const trial_snap *rec = &env->shm->snaps[i];
+        uint64_t t = util_now_us();
+
+        trial_result_start(si, &res);
+        res.us_writer = per;
+        if (rec->taken) {
+            res.issued = rec->issued;
+            res.acked = rec->acked;
+            res.durable = rec->durable;
+            trial_describe_crash(si, rec->outcome, rec->point, rec->points,
+                                 &rec->tear, rec->tear_file, res.damage,
+                                 sizeof(res.damage));
+            rc = trial_batch_restore(&p, i, si, rec);
+            if (rc != 0)
+                snprintf(res.detail, sizeof(res.detail),
+                         "restoring the snapshot: %s", strerror(rc));
+            else
+                rc = trial_after_crash(env, si, &p, &res, t);
+        } else if (!killed) {
+            /* The writer failed before this point: so would its own. */
+            res.issued = pg->issued;
+            res.acked = pg->acked;
+            res.durable = trial_durable_count(pg, pg->acked);
+            trial_writer_failed(env, st, &res);
+        } else {
+            snprintf(res.detail, sizeof(res.detail),
+                     "no snapshot at point %llu: %s",
+                     (unsigned long long)si->crash_point,
+                     rec->error ? strerror(rec->error) : "not reached");
+            rc = -1;
+        }
+        if (rc == 0)
+            trial_state_done(env, last, &p, &res);
+        if (trial_batch_emit(emit, ctx, &res, rc, t))
+            break;
+    }
+out:
+    trial_paths_clean(&p);
+    free(plan.root);
+    return rc != 0 ? -1 : 0;
+}

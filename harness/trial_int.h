@@ -1,0 +1,143 @@
+/*
+ * trial_int.h - what trial.c (one trial) and trial_batch.c (several trials
+ * that share one writer run) have in common: the shared memory of a worker,
+ * the scratch paths, the writer, and the steps that follow a crash.  Not
+ * part of the harness API.
+ */
+#ifndef CL_TRIAL_INT_H
+#define CL_TRIAL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trial.h"
+
+#define TRIAL_TRACE_CAP (1u << 18) /* points a counting run can record */
+
+/* What the writer publishes.  issued and acked are stored with release
+ * order after the fields they vouch for (lsn, durable), because an on_point
+ * hook may read them from another thread of the writer. */
+typedef struct trial_progress {
+    uint32_t opened;  /* the target's open returned */
+    uint32_t issued;  /* transactions started */
+    uint32_t acked;   /* transactions whose commit returned 0 */
+    uint64_t durable; /* the highest durable position the writer saw */
+    int error;        /* the target failed: its error code */
+    char errmsg[256];
+    uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
+} trial_progress;
+
+/* What the verifier reports. */
+typedef struct trial_verdict {
+    int done;
+    int opened;       /* the open (the recovery) succeeded */
+    int setup_failed; /* the harness could not set the verifier up */
+    uint8_t verdict;
+    uint32_t recovered;
+    uint64_t open_us;
+    cl_recovery rep;
+    char detail[480];
+    /* a recovery that samples its crash states (recovery-crash) */
+    uint64_t seen;         /* I/O points of the recovery */
+    uint64_t sample_point; /* the point whose state was kept */
+    uint64_t shadow_len;   /* the shadow log's length then */
+    int sampled;           /* a state was kept */
+    int sample_error;      /* copying it failed: an errno */
+} trial_verdict;
+
+/* What a batch writer records when it copies the database at a trial's
+ * crash point (trial_batch.c).  `taken` is set last. */
+typedef struct trial_snap {
+    uint64_t point;  /* the I/O point it was taken at; 0: after the
+                        last transaction */
+    uint64_t points; /* I/O points numbered by then */
+    uint32_t issued, acked, durable; /* the oracle's window then */
+    uint32_t outcome;       /* CRASHIO_OUT_KILLED, _TORN, or _NONE (after the
+                               last transaction) */
+    crashio_tear_info tear; /* when TORN */
+    char tear_file[CRASHIO_NAME_LEN]; /* the torn file, as crashio names it */
+    uint64_t shadow_len; /* bytes of the shadow log then (power cuts) */
+    int error;           /* the copy failed: an errno */
+    int taken;
+} trial_snap;
+
+typedef struct trial_shm {
+    crashio_shared *cio; /* for trials: no trace */
+    size_t cio_size;
+    crashio_shared *trace; /* for counting runs */
+    size_t trace_size;
+    trial_progress *prog;
+    size_t prog_size;
+    uint32_t max_txns;
+    trial_verdict *ver;
+    trial_snap *snaps; /* [TRIAL_BATCH_MAX] */
+} trial_shm;
+
+/* Scratch paths of this process (all below env->base). */
+typedef struct trial_paths {
+    char dir[4200];     /* the database the writer uses */
+    char shadow[4200];  /* the writer's shadow log (power cuts) */
+    char grave[4200];   /* the writer's graveyard */
+    char rshadow[4200]; /* recovery-crash: the recoveries' shadow log */
+    char rgrave[4200];  /* recovery-crash: their graveyard */
+    char probe[4200];   /* recovery-crash: the sampled state */
+    char pgrave[4200];  /* and the recoveries' graveyard then */
+    char crashed[4200]; /* --keep-failures: the crash state */
+    char snaps[4200];   /* a batch's snapshots */
+} trial_paths;
+
+void trial_paths_init(const trial_env *env, trial_paths *p);
+/* Remove every scratch path. */
+void trial_paths_clean(const trial_paths *p);
+
+typedef struct trial_batch_plan trial_batch_plan;
+
+/* Run the workload of prof through crashio configured by cc in dir; never
+ * returns.  Exits 0 at the end with count_only, else dies by SIGKILL there
+ * (after letting plan, if any, take its snapshots of the final state);
+ * exits non-zero when the target fails. */
+_Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
+                            const char *dir, const crashio_config *cc,
+                            int count_only, trial_batch_plan *plan);
+
+/* In the writer, after the last transaction: snapshots for the trials whose
+ * points were not reached (trial_batch.c). */
+void trial_batch_at_end(trial_batch_plan *plan);
+
+/* How many of the first `acked` transactions the writer knew durable. */
+uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
+
+/* Fill the fields of res that come from the spec alone. */
+void trial_result_start(const trial_spec *s, trial_result *res);
+
+/* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,
+ * `seen` points numbered by then, the tear and its file when torn. */
+void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
+                          uint64_t seen, const crashio_tear_info *t,
+                          const char *file, char *out, size_t len);
+
+/* The damage sentence of a writer killed for real (from crashio's shared
+ * area). */
+void trial_describe_kill(const trial_env *env, const trial_spec *s, char *out,
+                         size_t len);
+
+/* The writer ended otherwise than by SIGKILL (wait status st): the verdict
+ * is ORACLE_WRITER. */
+void trial_writer_failed(const trial_env *env, int st, trial_result *res);
+
+/* Everything after the crash, with the crash state in p->dir (and, for a
+ * power cut, the shadow log and graveyard in p->shadow and p->grave) and
+ * res's progress and damage filled: the power-cut image, the crashed
+ * recoveries, the verifier, the idempotence check; t1 is when the crash
+ * state was ready.  Sets us_damage and us_verify.  Returns 0 (verdict in
+ * res) or -1 (harness failure, res->detail says why). */
+int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
+                      trial_result *res, uint64_t t1);
+
+/* With --keep-failures, keep a violation's images (every trial's with
+ * keep_all); then remove the paths of this one state (not the writer's
+ * shadow log and graveyard). */
+void trial_state_done(const trial_env *env, const trial_spec *s,
+                      const trial_paths *p, const trial_result *res);
+
+#endif
