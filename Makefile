@@ -8,6 +8,8 @@
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
+#   make bench-crashtest  crash states verified per second of fixed
+#                     campaigns (--jobs 1 and 2, a few workload sizes)
 #   make format       reformat the C sources with clang-format
 #   make format-check fail if a source file is not clang-format clean
 #   make clean        remove every build directory
@@ -79,8 +81,8 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 TOOLS := $(B)/kv $(B)/crashtest
 
-.PHONY: all deps test valgrind crashtest crashtest-ci check-io format \
-        format-check clean
+.PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest check-io \
+        format format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -130,6 +132,10 @@ crashtest: deps $(B)/crashtest
 CI_TRIALS ?= 1000
 crashtest-ci: deps $(B)/crashtest
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
+
+# A benchmark, not a test: crash states per second of fixed campaigns.
+bench-crashtest: deps $(B)/crashtest
+	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
 	@KV=$(B)/kv CRASHTEST=$(B)/crashtest scripts/run-tests.sh $(TEST_BIN) \
