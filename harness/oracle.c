@@ -370,6 +370,43 @@ static int om_partial(const oracle_map *m, const oracle_map *r,
     return new_side > 0 && old_side > 0 && om_diff(m, r) == differ;
 }
 
+/* Is r (of rn keys) exactly the model after the first k transactions?
+ * The last write of a key before k decides what the model holds for it, so
+ * walking the transactions (and their operations) from the last back, the
+ * first operation met on each key is compared with r, and keys are only
+ * noted in `seen`: no value is copied, which matters for large values.
+ * Every model key found equal in r and rn equal to their number means r
+ * holds nothing else.  Returns 1, 0, or -1 (out of memory). */
+static int om_is_prefix(const wl_params *p, uint32_t k, const oracle_map *r,
+                        size_t rn, wl_txn *t, oracle_map *seen)
+{
+    size_t present = 0;
+
+    oracle_map_clear(seen);
+    for (uint32_t i = k; i-- > 0;) {
+        wl_gen(p, i, t);
+        for (uint32_t j = t->nops; j-- > 0;) {
+            const wl_op *op = &t->ops[j];
+            const uint8_t *v;
+            size_t vl;
+            if (oracle_map_get(seen, op->key, op->klen, &vl) != NULL)
+                continue; /* a later write decides this key */
+            if (oracle_map_put(seen, op->key, op->klen, "", 0) != 0)
+                return -1;
+            v = oracle_map_get(r, op->key, op->klen, &vl);
+            if (op->del) {
+                if (v != NULL)
+                    return 0;
+                continue;
+            }
+            if (v == NULL || vl != op->vlen || memcmp(v, op->val, vl) != 0)
+                return 0;
+            present++;
+        }
+    }
+    return present == rn;
+}
+
 oracle_kind oracle_judge(const wl_params *p, const oracle_prefix *o,
                          const oracle_map *r, uint32_t lo, uint32_t hi,
                          uint32_t *k_out, char *detail, size_t dlen)
@@ -394,17 +431,11 @@ oracle_kind oracle_judge(const wl_params *p, const oracle_prefix *o,
         return ORACLE_RECOVERY;
     }
     /* The common case: a prefix in [lo, hi] has the recovered state's hash
-     * and key count; rebuild that model and compare in full. */
+     * and key count; compare the state with that model in full. */
     for (uint32_t k = lo; k <= hi; k++) {
         if (o->h[k] != rh || o->count[k] != rn)
             continue;
-        oracle_map_clear(m);
-        for (uint32_t i = 0; i < k; i++) {
-            wl_gen(p, i, &t);
-            if (oracle_map_apply(m, &t) != 0)
-                break;
-        }
-        if (om_diff(m, r) == 0) {
+        if (om_is_prefix(p, k, r, rn, &t, m) == 1) {
             *k_out = k;
             wl_txn_free(&t);
             oracle_map_free(m);

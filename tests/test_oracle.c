@@ -1,6 +1,7 @@
 /*
  * test_oracle.c - the model's state hash and the oracle's verdicts: a
- * prefix in the window passes; fewer transactions than were durable is a
+ * prefix in the window passes (every prefix of every workload is recognised
+ * by the full comparison); fewer transactions than were durable is a
  * durability violation; part of a transaction is an atomicity violation;
  * anything no prefix explains is a prefix violation.
  */
@@ -17,19 +18,24 @@
 
 static const wl_params WL = {WL_TXN, 77, 40, 0, 0};
 
-/* The model after k transactions. */
-static oracle_map *model_after(uint32_t k)
+/* The model after k transactions of workload p. */
+static oracle_map *model_of(const wl_params *p, uint32_t k)
 {
     oracle_map *m = oracle_map_new();
     wl_txn t;
 
     assert_int_equal(wl_txn_init(&t), 0);
     for (uint32_t i = 0; i < k; i++) {
-        wl_gen(&WL, i, &t);
+        wl_gen(p, i, &t);
         assert_int_equal(oracle_map_apply(m, &t), 0);
     }
     wl_txn_free(&t);
     return m;
+}
+
+static oracle_map *model_after(uint32_t k)
+{
+    return model_of(&WL, k);
 }
 
 static void test_oracle_hash_depends_only_on_content(void **state)
@@ -99,6 +105,53 @@ static void test_oracle_prefix_in_window_passes(void **state)
         oracle_map_free(r);
     }
     oracle_prefix_free(&o);
+}
+
+/* Every prefix of every workload is recognised as itself (deletes,
+ * overwrites in one transaction and large values included), and a state
+ * one value away from it is not. */
+static void test_oracle_every_prefix_of_every_workload(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < WL_KINDS; kind++) {
+        wl_params p = {(wl_kind)kind, 500 + (uint64_t)kind, 24, 0, 0};
+        oracle_prefix o;
+        char detail[256];
+        uint32_t k;
+
+        assert_int_equal(oracle_prefix_build(&p, &o), 0);
+        for (uint32_t want = 0; want <= p.txns; want++) {
+            oracle_map *r = model_of(&p, want);
+            assert_int_equal(
+                oracle_judge(&p, &o, r, want, want, &k, detail, sizeof(detail)),
+                ORACLE_OK);
+            assert_int_equal(k, want);
+            if (want > 0) {
+                /* the same keys, one value changed: no prefix */
+                oracle_map *x = model_of(&p, want);
+                wl_txn t;
+                assert_int_equal(wl_txn_init(&t), 0);
+                wl_gen(&p, want - 1, &t);
+                for (uint32_t j = 0; j < t.nops; j++)
+                    if (!t.ops[j].del &&
+                        oracle_map_get(x, t.ops[j].key, t.ops[j].klen,
+                                       &(size_t){0}) != NULL) {
+                        assert_int_equal(oracle_map_put(x, t.ops[j].key,
+                                                        t.ops[j].klen, "?", 1),
+                                         0);
+                        break;
+                    }
+                wl_txn_free(&t);
+                if (oracle_map_hash(x) != oracle_map_hash(r))
+                    assert_int_not_equal(oracle_judge(&p, &o, x, want, want, &k,
+                                                      detail, sizeof(detail)),
+                                         ORACLE_OK);
+                oracle_map_free(x);
+            }
+            oracle_map_free(r);
+        }
+        oracle_prefix_free(&o);
+    }
 }
 
 static void test_oracle_lost_durable_transactions(void **state)
@@ -204,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oracle_hash_depends_only_on_content),
         cmocka_unit_test(test_oracle_prefix_in_window_passes),
+        cmocka_unit_test(test_oracle_every_prefix_of_every_workload),
         cmocka_unit_test(test_oracle_lost_durable_transactions),
         cmocka_unit_test(test_oracle_partial_transaction),
         cmocka_unit_test(test_oracle_unexplained_states),
