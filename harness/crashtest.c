@@ -175,6 +175,13 @@ int main(int argc, char **argv)
     int have_seed = 0, opt, rc;
     uint64_t v;
 
+    /* Every crash state is judged in a freshly forked process, and with
+     * lazy binding each of them would look up again every library function
+     * it calls (writing, and so copying, the pages that hold the bindings).
+     * Binding them all once, before the first fork, spares that: run again
+     * with LD_BIND_NOW set (if the exec fails, go on lazily). */
+    if (getenv("LD_BIND_NOW") == NULL && setenv("LD_BIND_NOW", "1", 1) == 0)
+        execv("/proc/self/exe", argv);
     memset(&c, 0, sizeof(c));
     rpt_program = argv[0];
     /* ISA-L picks its CRC routine on first use (cpuid, slow in a VM):
