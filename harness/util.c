@@ -92,41 +92,37 @@ static int util_copy_fd_rw(int in, int out)
 
 static int util_copy_file(const char *src, const char *dst)
 {
-    struct stat st;
     int in, out, rc = 0;
 
     in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return errno;
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0 || fstat(in, &st) != 0) {
+    if (out < 0) {
         rc = errno;
-        goto out;
+        close(in);
+        return rc;
     }
-    /* In the kernel, page cache to page cache: no buffer of ours to fault
-     * in, which matters in the short-lived processes that take snapshots. */
-    for (off_t left = st.st_size; left > 0;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-        if (n > 0) {
-            left -= n;
+    /* In the kernel, page cache to page cache, until the end of the file:
+     * no buffer of ours to fault in, which matters in the short-lived
+     * processes that take snapshots. */
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+        if (n > 0)
             continue;
-        }
         if (n == 0)
-            break; /* the file shrank meanwhile */
+            break;
         if (errno == EINTR)
             continue;
-        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-            errno != EOPNOTSUPP) {
+        if (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+            errno == EOPNOTSUPP)
+            rc = util_copy_fd_rw(in, out); /* from where the kernel stopped */
+        else
             rc = errno;
-            goto out;
-        }
-        rc = util_copy_fd_rw(in, out); /* from where the kernel stopped */
         break;
     }
-out:
     close(in);
-    if (out >= 0)
-        close(out);
+    close(out);
     return rc;
 }
 
@@ -134,28 +130,36 @@ int util_copy_tree(const char *src, const char *dst)
 {
     DIR *d;
     struct dirent *e;
-    struct stat sst;
-    int rc;
+    int rc = 0;
 
-    if (stat(src, &sst) != 0 && errno == ENOENT)
-        return 0; /* nothing to copy: dst stays missing too */
-    if ((rc = util_mkdirs(dst)) != 0)
-        return rc;
+    /* Few system calls: snapshots are copied for every crash state. */
     d = opendir(src);
     if (d == NULL)
-        return errno;
+        return errno == ENOENT ? 0 : errno; /* nothing: dst stays missing */
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST &&
+        (errno != ENOENT || (rc = util_mkdirs(dst)) != 0)) {
+        rc = rc ? rc : errno;
+        closedir(d);
+        return rc;
+    }
     while ((e = readdir(d)) != NULL && rc == 0) {
         char a[4096], b[4096];
-        struct stat st;
+        unsigned char type = e->d_type;
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
         snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
-        if (lstat(a, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode))
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (lstat(a, &st) != 0)
+                continue;
+            type = S_ISDIR(st.st_mode)   ? DT_DIR
+                   : S_ISREG(st.st_mode) ? DT_REG
+                                         : DT_UNKNOWN;
+        }
+        if (type == DT_DIR)
             rc = util_copy_tree(a, b);
-        else if (S_ISREG(st.st_mode))
+        else if (type == DT_REG)
             rc = util_copy_file(a, b);
     }
     closedir(d);
