@@ -192,10 +192,12 @@ typedef struct crashio_config {
      * then hold exactly the effects of points 1..k-1 (in the page cache),
      * which is what a kill at k leaves: a copy made here equals the crash
      * state of point k, and the run goes on.  With a shadow log, the log
-     * then holds exactly the records of points before k.  The hook runs
-     * in the thread making the call with crashio's mutex held: it must not
-     * use this table, and the I/O points of other threads wait for it.  A
-     * point drawn after crash_at by another thread never reaches it. */
+     * then holds exactly the records of points before k (but for the sync
+     * record of an fsync another thread still has in flight, which a kill
+     * at k may also beat).  The hook runs in the thread making the call
+     * with crashio's mutex held: it must not use this table, and the I/O
+     * points of other threads wait for it.  A point drawn after crash_at
+     * by another thread never reaches it. */
     void (*on_point)(void *ctx, const crashio_call *call);
     void *on_point_ctx;
 } crashio_config;
