@@ -19,11 +19,11 @@
  * function of (options, seed, id), shards and replays included.
  *
  * Workers are forked processes, each with its own scratch directory and
- * shared memory; they take blocks from a shared counter, run the ids of
- * the block that belong to their shard and the trial limit, and send each
- * result (a fixed-size record, smaller than PIPE_BUF so a write is atomic)
- * through a pipe.  The parent shows progress and, at the end, sorts the
- * results by id.
+ * shared memory; they take units of work (a block and a workload kind)
+ * from a shared counter, run the ids of the unit that belong to their
+ * shard and the trial limit, and send each result (a fixed-size record,
+ * smaller than PIPE_BUF so a write is atomic) through a pipe.  The parent
+ * shows progress and, at the end, sorts the results by id.
  */
 #include "campaign.h"
 
@@ -245,7 +245,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
 /* ---------------------------------------------------------------------- */
 
 typedef struct campaign_shared {
-    _Atomic uint64_t next; /* next block to hand out */
+    _Atomic uint64_t next; /* next unit (block, kind) to hand out */
     _Atomic int stop;
 } campaign_shared;
 
@@ -277,7 +277,7 @@ static int campaign_emit(void *ctx, const trial_result *res)
     return atomic_load(&o->cs->stop);
 }
 
-/* Run the trials specs[0..n) of one block: kill-time trials one by one,
+/* Run the trials specs[0..n) of one unit: kill-time trials one by one,
  * the others grouped by workload variant, one writer run per group.
  * Returns 0, or -1 to stop (harness failure, or the campaign stops). */
 static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
@@ -344,7 +344,11 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
         _exit(2);
     }
     for (;;) {
-        uint64_t b = atomic_fetch_add(&cs->next, 1), first, end;
+        /* A unit of work is one workload kind of one block: the trials
+         * that share writer runs, and small enough to balance the end. */
+        uint64_t kinds = c->exhaustive ? 1 : (uint64_t)c->nkinds;
+        uint64_t u = atomic_fetch_add(&cs->next, 1), b = u / kinds,
+                 ki = u % kinds, first, end;
         size_t n = 0;
         if (atomic_load(&cs->stop) || b > UINT64_MAX / c->block ||
             (first = b * c->block) >= limit)
@@ -352,6 +356,8 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
         end = limit - first < c->block ? limit : first + c->block;
         for (uint64_t id = first; id < end; id++) {
             if (c->shard_count > 1 && id % c->shard_count != c->shard_index)
+                continue;
+            if (!c->exhaustive && (id / (uint64_t)c->nmodes) % kinds != ki)
                 continue;
             if (campaign_spec(c, id, &specs[n]) != 0)
                 break;
