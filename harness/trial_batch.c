@@ -353,7 +353,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             rc = -1;
         }
         if (rc == 0)
-            trial_state_done(env, last, &p, &res);
+            trial_state_done(env, si, &p, &res);
         if (trial_batch_emit(emit, ctx, &res, rc, t))
             break;
     }
