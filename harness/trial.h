@@ -83,8 +83,9 @@ typedef struct trial_result {
     uint64_t recovery_us; /* wall time of the verifying open */
     uint64_t bytes, records, repaired;
     int tail_cut;
-    uint32_t us_writer, us_damage, us_verify, us_total; /* where the time
-                                                           went */
+    /* where the time went: a writer run shared by n trials (and the
+     * snapshots it took) counts 1/n in each one's us_writer and us_total */
+    uint32_t us_writer, us_damage, us_verify, us_total;
     char damage[240];
     char detail[480];
 } trial_result;
