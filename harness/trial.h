@@ -39,7 +39,7 @@ typedef struct trial_profile {
     uint8_t *kinds;    /* kinds[k - 1]: crashio_kind of point k */
     uint64_t *pwrites; /* the points that are pwrites */
     uint64_t npwrites;
-    uint64_t run_us; /* wall time of the run */
+    uint64_t run_us; /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
 } trial_profile;
 

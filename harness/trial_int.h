@@ -22,6 +22,8 @@ typedef struct trial_progress {
     uint32_t issued;  /* transactions started */
     uint32_t acked;   /* transactions whose commit returned 0 */
     uint64_t durable; /* the highest durable position the writer saw */
+    uint64_t run_us;  /* count-only run: microseconds from the writer's
+                         start to the end of its last transaction */
     int error;        /* the target failed: its error code */
     char errmsg[256];
     uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
