@@ -7,9 +7,10 @@
  *              were acknowledged (and at what LSN, with the durable LSN it
  *              saw), then dies by SIGKILL: at its crash point, when the
  *              parent kills it, or after its last transaction;
- *   recoverer  (recovery-crash only) opens the crashed database through
- *              crashio and dies at a point of its recovery, up to
- *              recovery_depth times;
+ *   sampler    (recovery-crash only) recovers the crashed database
+ *              through crashio, keeping a copy of it as a kill at one of
+ *              the recovery's I/O points leaves it, up to recovery_depth
+ *              times (trial_rcrash.c);
  *   verifier   opens the database with the plain POSIX table (recovery,
  *              timed), reads everything back, asks the oracle, runs the
  *              target's structure check, and writes its findings into
@@ -19,6 +20,9 @@
  *
  * trial_batch.c gets the crash states of several trials from one writer
  * run and hands each to the same steps (trial_after_crash).
+ *
+ * Divisions: trial modes and the worker's set-up; the writer (and the
+ * counting run of profiles); the verifier; one trial.
  */
 #include "trial.h"
 
@@ -28,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,23 +329,6 @@ static int trial_is_page_damage(const char *detail)
     return strstr(detail, "is torn or corrupt") != NULL;
 }
 
-/* A recovery that samples its own crash states (recovery-crash). */
-typedef struct trial_sampler {
-    trial_env *env;
-    const trial_paths *p;
-    int power;            /* keep what a power cut image needs too */
-    rng r;                /* draws the sample */
-    _Atomic int sampling; /* cleared when the open returns */
-} trial_sampler;
-
-/* How a verifier opens the database: plain POSIX (NULL), or through
- * crashio with a sampler, and whether it then judges what it recovered. */
-typedef struct trial_open_how {
-    const crashio_config *cc;
-    trial_sampler *sampler;
-    int full; /* read back, judge and check after the open */
-} trial_open_how;
-
 static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                            uint32_t lo, uint32_t hi, const trial_open_how *how)
 {
@@ -415,12 +401,9 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     _exit(0);
 }
 
-/* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX).
- * Fills res's verdict fields.  Returns 0, or -1 if the verifier could not
- * run. */
-static int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
-                        uint32_t lo, uint32_t hi, const trial_open_how *how,
-                        trial_result *res)
+int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
+                 uint32_t lo, uint32_t hi, const trial_open_how *how,
+                 trial_result *res)
 {
     trial_verdict *v = env->shm->ver;
     pid_t pid;
@@ -452,162 +435,6 @@ static int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     res->repaired = v->rep.pages_repaired_fpi + v->rep.pages_repaired_dwb;
     res->tail_cut = v->rep.tail_cut;
     snprintf(res->detail, sizeof(res->detail), "%s", v->detail);
-    return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* recovery crashes                                                       */
-/* ---------------------------------------------------------------------- */
-
-/*
- * A crash of the recovery at its I/O point k leaves, like any crash, the
- * files as they are just before call k.  So one recovery run can both count
- * the points n of a clean recovery and keep the state of a point k drawn
- * uniformly from 1..n, without knowing n in advance: at point k it replaces
- * its copy with probability 1/k (reservoir sampling), which leaves each
- * point with probability 1/n, at the cost of about ln n copies.  The copy
- * then takes the place of the database: that is the recovery killed at k
- * (and, with a power cut, its shadow log is cut back to its length at k).
- */
-static void trial_sample_point(void *ctx, const crashio_call *call)
-{
-    trial_sampler *x = ctx;
-    trial_verdict *v = x->env->shm->ver;
-    int rc;
-
-    if (!atomic_load(&x->sampling))
-        return;
-    v->seen = call->k;
-    if (rng_below(&x->r, call->k) != 0)
-        return;
-    v->sampled = 0;
-    util_rmrf(x->p->probe);
-    rc = util_copy_tree(x->p->dir, x->p->probe);
-    if (rc == 0 && x->power) {
-        struct stat st;
-        util_rmrf(x->p->pgrave);
-        rc = util_copy_tree(x->p->rgrave, x->p->pgrave);
-        v->shadow_len =
-            stat(x->p->rshadow, &st) == 0 ? (uint64_t)st.st_size : 0;
-    }
-    if (rc != 0) {
-        v->sample_error = rc;
-        return;
-    }
-    v->sample_point = call->k;
-    v->sampled = 1;
-}
-
-/* Put the sampled copy in place of the database (and the recoverers'
- * graveyard and shadow log as they were then).  Returns 0 or an errno. */
-static int trial_sample_restore(const trial_paths *p, int power,
-                                uint64_t shadow_len)
-{
-    util_rmrf(p->dir);
-    if (rename(p->probe, p->dir) != 0 && errno != ENOENT)
-        return errno;
-    if (power) {
-        util_rmrf(p->rgrave);
-        if (rename(p->pgrave, p->rgrave) != 0 && errno != ENOENT)
-            return errno;
-        if (truncate(p->rshadow, (off_t)shadow_len) != 0)
-            return errno;
-    }
-    return 0;
-}
-
-/* Crash the recovery of p->dir up to env->recovery_depth times, each at a
- * point drawn from the points of its clean run (see above), power cut or
- * not.  The first clean run is also verified in full: the reference of the
- * idempotence check, in *ref.  Appends to res->damage and sets
- * res->rec_crashes.  Returns 0, 1 when a clean recovery failed (res then
- * holds that verdict: the state it started from is what the verifier
- * would have judged), or -1 (harness failure, res->detail says why). */
-static int trial_crash_recovery(trial_env *env, const trial_spec *s,
-                                const trial_paths *p, trial_result *res,
-                                trial_result *ref)
-{
-    trial_verdict *v = env->shm->ver;
-    char *damage = res->damage;
-    size_t dlen = sizeof(res->damage);
-    rng r;
-
-    rng_seed(&r, s->rec_seed);
-    for (uint32_t d = 0; d < env->recovery_depth; d++) {
-        trial_sampler x;
-        trial_open_how how = {NULL, &x, d == 0};
-        crashio_config cc;
-        trial_result got;
-        plimg_config pc = {0};
-        size_t used = strlen(damage);
-        int rc;
-
-        memset(&x, 0, sizeof(x));
-        x.env = env;
-        x.p = p;
-        x.power = (int)rng_below(&r, 2);
-        rng_seed(&x.r, rng_next(&r));
-        atomic_init(&x.sampling, 1);
-        pc.model = PLIMG_RANDOM;
-        pc.sector = env->sector;
-        pc.seed = rng_next(&r);
-        util_rmrf(p->probe);
-        util_rmrf(p->pgrave);
-        util_rmrf(p->rshadow);
-        util_rmrf(p->rgrave);
-        memset(&cc, 0, sizeof(cc));
-        cc.inner = cl_io_posix();
-        cc.shared = env->shm->cio;
-        cc.root = p->dir;
-        if (x.power) {
-            cc.shadow_path = p->rshadow;
-            cc.graveyard_dir = p->rgrave;
-        }
-        cc.on_point = trial_sample_point;
-        cc.on_point_ctx = &x;
-        how.cc = &cc;
-        crashio_shared_init(env->shm->cio, 0);
-        memset(&got, 0, sizeof(got));
-        if (trial_verify(env, s, p->dir, res->durable, res->issued, &how,
-                         &got) != 0 ||
-            v->sample_error != 0) {
-            snprintf(res->detail, sizeof(res->detail),
-                     "sampling recovery %u failed: %s", d + 1,
-                     v->sample_error ? strerror(v->sample_error) : "fork");
-            return -1;
-        }
-        if (!v->opened) {
-            res->verdict = got.verdict;
-            res->recovered = got.recovered;
-            res->recovery_us = got.recovery_us;
-            snprintf(res->detail, sizeof(res->detail), "%s", got.detail);
-            return 1;
-        }
-        if (d == 0)
-            *ref = got;
-        if (!v->sampled)
-            break; /* the recovery made no I/O: nothing to crash */
-        if ((rc = trial_sample_restore(p, x.power, v->shadow_len)) != 0) {
-            snprintf(res->detail, sizeof(res->detail),
-                     "restoring the sampled state: %s", strerror(rc));
-            return -1;
-        }
-        res->rec_crashes++;
-        snprintf(damage + used, dlen - used,
-                 "; recovery %u killed at %llu/%llu", d + 1,
-                 (unsigned long long)v->sample_point,
-                 (unsigned long long)v->seen);
-        if (x.power) {
-            plimg_summary sum;
-            used = strlen(damage);
-            if (plimg_apply(p->dir, p->rshadow, &pc, &sum) != 0) {
-                snprintf(damage + used, dlen - used, " (image failed: %s)",
-                         sum.error);
-                break;
-            }
-            snprintf(damage + used, dlen - used, " + power cut");
-        }
-    }
     return 0;
 }
 

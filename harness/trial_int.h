@@ -1,8 +1,9 @@
 /*
  * trial_int.h - what trial.c (one trial) and trial_batch.c (several trials
- * that share one writer run) have in common: the shared memory of a worker,
- * the scratch paths, the writer, and the steps that follow a crash.  Not
- * part of the harness API.
+ * that share one writer run) and trial_rcrash.c (recovery crashes) have in
+ * common: the shared memory of a worker, the scratch paths, the writer, the
+ * verifier, and the steps that follow a crash.  Not part of the harness
+ * API.
  */
 #ifndef CL_TRIAL_INT_H
 #define CL_TRIAL_INT_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
 #include "trial.h"
 
 #define TRIAL_TRACE_CAP (1u << 18) /* points a counting run can record */
@@ -111,6 +113,41 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
 
 /* Fill the fields of res that come from the spec alone. */
 void trial_result_start(const trial_spec *s, trial_result *res);
+
+/* A recovery that samples its own crash states (trial_rcrash.c). */
+typedef struct trial_sampler {
+    trial_env *env;
+    const trial_paths *p;
+    int power;            /* keep what a power cut image needs too */
+    rng r;                /* draws the sample */
+    _Atomic int sampling; /* cleared when the open returns */
+} trial_sampler;
+
+/* How a verifier opens the database: plain POSIX (NULL), or through
+ * crashio with a sampler, and whether it then judges what it recovered. */
+typedef struct trial_open_how {
+    const crashio_config *cc;
+    trial_sampler *sampler;
+    int full; /* read back, judge and check after the open */
+} trial_open_how;
+
+/* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX,
+ * and judge).  Fills res's verdict fields.  Returns 0, or -1 if the
+ * verifier could not run. */
+int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
+                 uint32_t lo, uint32_t hi, const trial_open_how *how,
+                 trial_result *res);
+
+/* Crash the recovery of p->dir up to env->recovery_depth times, each at a
+ * point drawn from the points of its clean run, power cut or not
+ * (trial_rcrash.c).  The first clean run is also verified in full: the
+ * reference of the idempotence check, in *ref.  Appends to res->damage and
+ * sets res->rec_crashes.  Returns 0, 1 when a clean recovery failed (res
+ * then holds that verdict: the state it started from is what the verifier
+ * would have judged), or -1 (harness failure, res->detail says why). */
+int trial_crash_recovery(trial_env *env, const trial_spec *s,
+                         const trial_paths *p, trial_result *res,
+                         trial_result *ref);
 
 /* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,
  * `seen` points numbered by then, the tear and its file when torn. */
