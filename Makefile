@@ -117,6 +117,9 @@ $(B)/kv: $(B)/tools/kv.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
+# The protocol parsers are unit-tested directly.
+$(B)/tests/test_proto: $(B)/tools/proto.o
+
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
