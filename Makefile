@@ -2,7 +2,8 @@
 #
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
-#   make              build/libcrashlab.a, build/kv and build/crashtest
+#   make              build/libcrashlab.a, build/kv, build/kvserver and
+#                     build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -10,6 +11,8 @@
 #   make deps         install the Debian packages the build uses (when root)
 #   make bench-crashtest  crash states verified per second of fixed
 #                     campaigns (--jobs 1 and 2, a few workload sizes)
+#   make bench-server kvserver against redis-server (appendfsync always)
+#                     with redis-benchmark; writes results/server.csv
 #   make format       reformat the C sources with clang-format
 #   make format-check fail if a source file is not clang-format clean
 #   make clean        remove every build directory
@@ -33,7 +36,8 @@ NODEPS ?= 0
 # Debian packages used by any target: checked (and installed when root) by
 # the deps step that the build targets run first.
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
-             fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind
+             fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
+             redis-server redis-tools
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -79,10 +83,11 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
-TOOLS := $(B)/kv $(B)/crashtest
+TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
+KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/proto.o
 
-.PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest check-io \
-        format format-check clean
+.PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest \
+        bench-server check-io format format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -117,8 +122,14 @@ $(B)/kv: $(B)/tools/kv.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-# The protocol parsers are unit-tested directly.
+$(B)/kvserver: $(KVSERVER_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# The protocol parsers are unit-tested directly; the server's integration
+# test runs the kvserver binary built next to it.
 $(B)/tests/test_proto: $(B)/tools/proto.o
+$(B)/tests/test_kvserver: | $(B)/kvserver
 
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
@@ -158,6 +169,9 @@ valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
 check-io:
 	@scripts/check-io.sh
 
+bench-server: deps $(B)/kvserver
+	@scripts/bench-server.sh $(B)/kvserver
+
 FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
              tools/*.[ch] tests/*.[ch])
 
@@ -172,4 +186,4 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
-         $(B)/tools/kv.d
+         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d)

@@ -1,0 +1,41 @@
+/*
+ * srv.h - the network half of kvserver: listening socket, connections,
+ * worker threads, and the commands run against an open cl_db.  The
+ * protocols themselves are in proto.h; the program (options, signals,
+ * opening and closing the database) is kvserver.c.
+ */
+#ifndef CL_SRV_H
+#define CL_SRV_H
+
+#include <stddef.h>
+
+#include "crashlab.h"
+
+typedef struct srv_config {
+    const char *bind;     /* numeric IPv4 or IPv6 address to listen on */
+    unsigned port;        /* 0: any free port */
+    unsigned threads;     /* worker threads, >= 1 */
+    unsigned max_clients; /* connections served at once, >= 1 */
+    cl_sync_mode sync;    /* the database's sync mode, for CONFIG GET */
+} srv_config;
+
+typedef struct srv srv;
+
+/* Bind and listen on cfg->bind:cfg->port and start the worker threads,
+ * which serve clients on db until srv_stop.  The caller keeps db open until
+ * srv_stop has returned.
+ * @param s    OUT: the server.
+ * @param addr OUT: the address listened on, "127.0.0.1:PORT" or "[::1]:PORT"
+ *             (the port actually bound when cfg->port is 0).
+ * @param err  OUT: what failed, on error.
+ * @return 0, or an errno (err says which call failed). */
+int srv_start(cl_db *db, const srv_config *cfg, srv **s, char *addr,
+              size_t addrlen, char *err, size_t errlen);
+
+/* Stop accepting connections, let every command being executed finish and
+ * its reply go out (as far as the client's socket takes it without
+ * waiting), join the threads, close every connection and free s.  Requests
+ * received but not yet started are not executed, so never acknowledged. */
+void srv_stop(srv *s);
+
+#endif
