@@ -84,7 +84,8 @@ TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
-KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/proto.o
+KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
+                $(B)/tools/proto.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest \
         bench-server check-io format format-check clean

@@ -400,15 +400,32 @@ int proto_reply_error(proto_kind kind, proto_buf *b, const char *msg)
     return 0;
 }
 
+/* "<c><n>\r\n" into dst (at least 24 bytes); returns its length. */
+static size_t proto_header(char *dst, char c, size_t n)
+{
+    char digits[24];
+    size_t nd = 0, len = 0;
+
+    do
+        digits[nd++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    dst[len++] = c;
+    while (nd > 0)
+        dst[len++] = digits[--nd];
+    dst[len++] = '\r';
+    dst[len++] = '\n';
+    return len;
+}
+
 static int proto_bulk(proto_buf *b, const void *v, size_t vlen)
 {
     char hdr[32];
-    int n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", vlen);
+    size_t n = proto_header(hdr, '$', vlen);
 
-    if (proto_buf_reserve(b, (size_t)n + vlen + 2) != 0)
+    if (proto_buf_reserve(b, n + vlen + 2) != 0)
         return -1;
-    memcpy(b->data + b->len, hdr, (size_t)n);
-    b->len += (size_t)n;
+    memcpy(b->data + b->len, hdr, n);
+    b->len += n;
     if (vlen > 0)
         memcpy(b->data + b->len, v, vlen);
     b->len += vlen;

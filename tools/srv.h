@@ -14,7 +14,8 @@
 typedef struct srv_config {
     const char *bind;     /* numeric IPv4 or IPv6 address to listen on */
     unsigned port;        /* 0: any free port */
-    unsigned threads;     /* worker threads, >= 1 */
+    unsigned threads;     /* I/O threads, >= 1 */
+    unsigned committers;  /* committer threads, >= 1 */
     unsigned max_clients; /* connections served at once, >= 1 */
     cl_sync_mode sync;    /* the database's sync mode, for CONFIG GET */
 } srv_config;
