@@ -42,6 +42,7 @@ typedef struct fx {
     char log[4096];
     pid_t pid;
     int port;
+    uint64_t fsize_limit; /* RLIMIT_FSIZE of the server, 0: none */
 } fx;
 
 /* ---------------------------------------------------------------------- */
@@ -97,6 +98,13 @@ static void server_start(fx *f, ...)
         dup2(p[1], 1);
         if (lf >= 0)
             dup2(lf, 2);
+        if (f->fsize_limit > 0) {
+            /* Writes past the limit fail with EFBIG (instead of killing
+             * the server with SIGXFSZ): a disk that refuses writes. */
+            struct rlimit rl = {f->fsize_limit, f->fsize_limit};
+            signal(SIGXFSZ, SIG_IGN);
+            setrlimit(RLIMIT_FSIZE, &rl);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -703,6 +711,144 @@ static void test_kvserver_silent_clients_block_nobody(void **state)
     tc_close(c);
 }
 
+static void test_kvserver_slow_reader_blocks_nobody(void **state)
+{
+    enum { NGET = 400 };
+    fx *f = *state;
+    tc *slow = tc_open(f->port), *c = tc_open(f->port);
+    char *val = malloc(CL_VALUE_MAX + 16), *req = malloc(NGET * 16);
+    size_t n = 0, sent = 0;
+    int got = 0;
+
+    /* 400 GETs of a 64 KiB value: 26 MB of replies the client does not
+     * read.  The server must stop serving it (bounded output) and go on
+     * serving everyone else. */
+    memset(val, 'v', CL_VALUE_MAX);
+    memcpy(val, "SET big ", 8);
+    val[CL_VALUE_MAX] = '\n';
+    tc_send(c, val, CL_VALUE_MAX + 1);
+    tc_expect(c, "OK");
+    for (int i = 0; i < NGET; i++)
+        n += (size_t)sprintf(req + n, "GET big\n");
+    fcntl(slow->fd, F_SETFL, fcntl(slow->fd, F_GETFL) | O_NONBLOCK);
+    for (;;) {
+        ssize_t k = send(slow->fd, req + sent, n - sent, MSG_NOSIGNAL);
+        if (k <= 0 || (sent += (size_t)k) == n)
+            break;
+    }
+    for (int i = 0; i < 20; i++) {
+        char cmd[64], want[64];
+        snprintf(cmd, sizeof(cmd), "SET other%d %d\nGET other%d\n", i, i, i);
+        tc_puts(c, cmd);
+        tc_expect(c, "OK");
+        snprintf(want, sizeof(want), "VALUE %d", i);
+        tc_expect(c, want);
+    }
+    /* Now read everything the slow client asked for, sending the rest of
+     * its requests as the server makes room. */
+    {
+        size_t want = 6 + (CL_VALUE_MAX - 8) + 1, have = 0;
+        char *buf = malloc(1 << 20);
+        while (got < NGET) {
+            struct pollfd pfd = {slow->fd, POLLIN | (sent < n ? POLLOUT : 0),
+                                 0};
+            ssize_t k;
+            if (poll(&pfd, 1, T_WAIT_MS) <= 0)
+                fail_msg("server silent: %d of %d replies", got, NGET);
+            if ((pfd.revents & POLLOUT) && sent < n) {
+                k = send(slow->fd, req + sent, n - sent, MSG_NOSIGNAL);
+                if (k > 0)
+                    sent += (size_t)k;
+            }
+            if (!(pfd.revents & POLLIN))
+                continue;
+            k = recv(slow->fd, buf, 1 << 20, 0);
+            if (k <= 0)
+                fail_msg("end of stream after %d replies", got);
+            for (ssize_t i = 0; i < k; i++) {
+                if (have < 6)
+                    assert_int_equal(buf[i], "VALUE "[have]);
+                else if (have < want - 1)
+                    assert_int_equal(buf[i], 'v');
+                else
+                    assert_int_equal(buf[i], '\n');
+                if (++have == want) {
+                    have = 0;
+                    got++;
+                }
+            }
+        }
+        free(buf);
+    }
+    tc_close(slow);
+    tc_close(c);
+    free(val);
+    free(req);
+}
+
+/* The log cannot grow (the server runs with a small RLIMIT_FSIZE): the
+ * SET that needs more room gets the engine's error, the database goes
+ * read-only (every later write gets an error, reads go on), the stop is
+ * not clean, and a restart without the limit recovers every acknowledged
+ * write. */
+static void test_kvserver_engine_error_is_reported(void **state)
+{
+    fx *f = *state;
+    char val[1024], cmd[1200], line[512], want[1200];
+    int acked = 0, st;
+    tc *c;
+
+    server_signal(f, SIGKILL);
+    tu_rmrf(f->dir);
+    f->fsize_limit = 256 * 1024;
+    server_start(f, NULL);
+    f->fsize_limit = 0;
+    c = tc_open(f->port);
+    memset(val, 'x', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    for (;; acked++) {
+        snprintf(cmd, sizeof(cmd), "SET k%05d %s\n", acked, val);
+        tc_puts(c, cmd);
+        assert_non_null(tc_try_line(c, line, sizeof(line)));
+        if (strcmp(line, "OK") != 0)
+            break;
+        assert_true(acked < 100000);
+    }
+    assert_string_equal(line, "ERROR File too large");
+    tc_puts(c, "SET after the failure\n");
+    tc_expect(c, "ERROR database is read-only after an I/O failure; "
+                 "reopen it");
+    tc_puts(c, "DEL k00000\n");
+    tc_expect_prefix(c, "ERROR database is read-only");
+    tc_puts(c, "GET k00000\n");
+    snprintf(want, sizeof(want), "VALUE %s", val);
+    tc_expect(c, want);
+    tc_puts(c, "STATS\n");
+    assert_non_null(tc_try_line(c, line, sizeof(line)));
+    assert_non_null(strstr(line, " readonly=1"));
+    tc_close(c);
+    c = tc_open(f->port);
+    resp_send(c, 3, S("SET"), S("r"), S("1"));
+    tc_expect(c, "-ERR database is read-only after an I/O failure; "
+                 "reopen it");
+    tc_close(c);
+    st = server_signal(f, SIGTERM);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1); /* the checkpoint failed */
+
+    server_start(f, NULL);
+    c = tc_open(f->port);
+    for (int i = 0; i < acked; i++) {
+        snprintf(cmd, sizeof(cmd), "GET k%05d\n", i);
+        tc_puts(c, cmd);
+        tc_expect(c, want);
+    }
+    snprintf(cmd, sizeof(cmd), "GET k%05d\n", acked);
+    tc_puts(c, cmd);
+    tc_expect(c, "NOT_FOUND");
+    tc_close(c);
+}
+
 static void test_kvserver_thousand_connections(void **state)
 {
     enum { N = 1000 };
@@ -941,11 +1087,13 @@ int main(int argc, char **argv)
         T(test_kvserver_ten_mb_line),
         T(test_kvserver_half_request_then_close),
         T(test_kvserver_silent_clients_block_nobody),
+        T(test_kvserver_slow_reader_blocks_nobody),
         T(test_kvserver_thousand_connections),
         T(test_kvserver_max_clients),
         T(test_kvserver_sigkill_keeps_acknowledged),
         T(test_kvserver_restart_demo),
         T(test_kvserver_sigterm_exits_cleanly),
+        T(test_kvserver_engine_error_is_reported),
         T(test_kvserver_redis_cli),
     };
 
