@@ -17,13 +17,13 @@
  * consecutive SETs and DELs at the head of a connection's input form its
  * pending group; the owner parks the connection in the commit queue and
  * turns to its other connections (a parked connection's events are only
- * noted).  A committer takes everything queued (up to SRV_ROUND_MAX writes,
- * from any number of connections), commits it with one cl_commit, queues
- * each connection's replies (OK only now: cl_commit returns once the
- * commit is durable in the durable sync modes), sends what the socket
- * takes at once, and hands each connection back to its owner through the
- * owner's resume list and eventfd.  The owner sends the rest and goes on
- * with the input after the group.
+ * noted).  A committer takes everything queued (up to SRV_ROUND_MAX writes
+ * and SRV_ROUND_BYTES, from any number of connections), commits it with one
+ * cl_commit, queues each connection's replies (OK only now: cl_commit
+ * returns once the commit is durable in the durable sync modes), sends
+ * what the socket takes at once, and hands each connection back to its
+ * owner through the owner's resume list and eventfd.  The owner sends the
+ * rest and goes on with the input after the group.
  *
  * Why this shape.  On a small machine (the benchmarks ran on 2 cores) one
  * thread per in-flight SET spends most of its CPU switching: dozens of
@@ -488,7 +488,7 @@ static void *srv_committer_main(void *arg)
 
     for (;;) {
         srv_conn *list = NULL, *last = NULL, *c, *next;
-        size_t nops = 0;
+        size_t nops = 0, bytes = 0;
         int rc = 0;
 
         pthread_mutex_lock(&s->qmu);
@@ -499,7 +499,8 @@ static void *srv_committer_main(void *arg)
             break;
         }
         while ((c = s->qhead) != NULL &&
-               (list == NULL || nops + c->nops <= SRV_ROUND_MAX)) {
+               (list == NULL || (nops + c->nops <= SRV_ROUND_MAX &&
+                                 bytes + c->group_bytes <= SRV_ROUND_BYTES))) {
             s->qhead = c->qnext;
             c->qnext = NULL;
             if (last != NULL)
@@ -508,6 +509,7 @@ static void *srv_committer_main(void *arg)
                 list = c;
             last = c;
             nops += c->nops;
+            bytes += c->group_bytes;
         }
         if (s->qhead == NULL)
             s->qtail = NULL;

@@ -57,6 +57,7 @@ static int srv_add_op(srv_conn *c, int del, const uint8_t *k, size_t klen,
         c->capops = cap;
     }
     c->ops[c->nops++] = (srv_op){del, k, v, klen, vlen};
+    c->group_bytes += klen + vlen;
     return 0;
 }
 
@@ -104,7 +105,7 @@ int srv_group_done(srv_thread *t, srv_conn *c, int rc)
     srv_count(&t->ct.sets, sets);
     if (rc != 0)
         srv_count(&t->ct.errors, c->npend);
-    c->nops = c->npend = 0;
+    c->nops = c->npend = c->group_bytes = 0;
     return r;
 }
 
@@ -124,7 +125,7 @@ static int srv_del(srv_thread *t, srv_conn *c, const proto_req *req)
         if (rc == CL_ENOTFOUND)
             continue;
         if (rc != 0) {
-            c->nops = 0;
+            c->nops = c->group_bytes = 0;
             return srv_engine_error(t, c, "DEL", rc);
         }
         if (srv_add_op(c, 1, req->argv[i], req->argl[i], NULL, 0) != 0)
@@ -386,7 +387,7 @@ int srv_conn_process(srv_thread *t, srv_conn *c)
     }
     if (rc == 0 && c->npend > 0)
         goto park;
-    c->nops = c->npend = 0;
+    c->nops = c->npend = c->group_bytes = 0;
     c->inoff = off;
     if (c->inoff == c->inlen && c->incap > SRV_IN_INIT) {
         free(c->in);

@@ -21,6 +21,10 @@
 #define SRV_OUT_KEEP (64 * 1024)  /* output buffer kept once drained */
 #define SRV_GROUP_MAX 1024        /* writes of one connection per commit */
 #define SRV_ROUND_MAX 4096        /* writes merged into one cl_commit */
+/* Key and value bytes merged into one cl_commit (at least one group is
+ * always taken): a batch must fit in the engine's buffer pool (64 MiB by
+ * default) or the whole commit fails with CL_ENOMEM. */
+#define SRV_ROUND_BYTES (8u << 20)
 
 enum srv_state {
     SRV_OPEN,    /* serving requests */
@@ -67,6 +71,7 @@ typedef struct srv_conn {
      * waits in the commit queue and a committer thread owns c. */
     srv_op *ops;
     size_t nops, capops;
+    size_t group_bytes; /* key and value bytes of ops */
     srv_pend *pend;
     size_t npend, cappend;
     int parked;
