@@ -13,7 +13,8 @@
 #                                       the reply follows the AOF fsync
 # For each test (SET, GET), client count (1, 10, 50) and pipeline depth
 # (1, 16) the two servers run in turn, REPEAT times with the order swapped
-# each time, and the median requests per second of each is reported.
+# each time, and the median requests per second of each is reported (the
+# CSV also lists every run, space-separated, in its last two columns).
 #
 # Environment: BENCH_DIR (data directory), N (requests per run without
 # pipelining, default 20000), NP (with pipelining, default 200000), REPEAT
@@ -116,7 +117,8 @@ median() { # numbers on stdin
 }
 
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$ROOT" status --porcelain -- tools engine 2>/dev/null)" ]; then
+if [ -n "$(git -C "$ROOT" status --porcelain -- tools engine scripts \
+    2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"
 fi
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -134,6 +136,8 @@ TMP_CSV="$BENCH_DIR/rows.csv"
     echo "# cores: $(nproc)"
     echo "# kernel: $(uname -sr)"
     echo "# data directory file system: $FS"
+    echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" \
+        "(other processes share the machine; runs are interleaved)"
     echo "# kvserver: -d DIR (defaults: sync group, torn-protection fpw," \
         "$(redis-cli -p "$KS_PORT" info | tr -d '\r' |
             awk -F: '/^io_threads:/ { io = $2 }
@@ -174,14 +178,18 @@ for p in $PIPELINES; do
             T=$(echo $t | tr a-z A-Z)
             printf '%-4s %7s %8s %9s %13.0f %13.0f %7s\n' "$T" "$c" "$p" "$n" \
                 "$ks" "$rs" "$ratio"
-            echo "$T,$c,$p,$n,$ks,$rs,$ratio,$ksp,$rsp" >>"$TMP_CSV"
+            ksall=$(awk '{ print $1 }' "$BENCH_DIR/ks" | paste -sd ' ')
+            rsall=$(awk '{ print $1 }' "$BENCH_DIR/rs" | paste -sd ' ')
+            echo "$T,$c,$p,$n,$ks,$rs,$ratio,$ksp,$rsp,$ksall,$rsall" \
+                >>"$TMP_CSV"
         done
     done
 done
 
 {
     cat "$BENCH_DIR/header"
-    echo "test,clients,pipeline,requests,kvserver_rps,redis_rps,ratio,kvserver_p50_ms,redis_p50_ms"
+    echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "test,clients,pipeline,requests,kvserver_rps,redis_rps,ratio,kvserver_p50_ms,redis_p50_ms,kvserver_runs,redis_runs"
     cat "$TMP_CSV"
 } >"$OUT"
 echo
