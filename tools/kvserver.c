@@ -245,8 +245,14 @@ int main(int argc, char **argv)
     kvserver_fd_limit(&cfg.max_clients);
 
     cfg.sync = opt.sync;
-    if ((rc = cl_open(dir, &opt, &db)) != 0)
+    if ((rc = srv_start(&cfg, &s, addr, sizeof(addr), err, sizeof(err))) != 0) {
+        fprintf(stderr, "kvserver: %s\n", err);
+        return KS_SERVER;
+    }
+    if ((rc = cl_open(dir, &opt, &db)) != 0) {
+        srv_stop(s);
         return kvserver_open_error(dir, rc);
+    }
     {
         cl_recovery r;
         cl_recovery_report(db, &r);
@@ -255,9 +261,9 @@ int main(int argc, char **argv)
                 " us)\n",
                 r.created ? "created" : "opened", dir, r.records, r.usec);
     }
-    rc = srv_start(db, &cfg, &s, addr, sizeof(addr), err, sizeof(err));
-    if (rc != 0) {
+    if ((rc = srv_serve(s, db, err, sizeof(err))) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
+        srv_stop(s);
         cl_close(db);
         return KS_SERVER;
     }

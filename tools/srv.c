@@ -633,8 +633,8 @@ static int srv_spawn(srv_thread *ts, unsigned n, void *(*fn)(void *), char *err,
     return 0;
 }
 
-int srv_start(cl_db *db, const srv_config *cfg, srv **out, char *addr,
-              size_t addrlen, char *err, size_t errlen)
+int srv_start(const srv_config *cfg, srv **out, char *addr, size_t addrlen,
+              char *err, size_t errlen)
 {
     srv *s = calloc(1, sizeof(*s));
     int rc = ENOMEM;
@@ -643,10 +643,8 @@ int srv_start(cl_db *db, const srv_config *cfg, srv **out, char *addr,
         snprintf(err, errlen, "out of memory");
         return ENOMEM;
     }
-    s->db = db;
     s->cfg = *cfg;
     s->lfd = s->stopfd = s->sparefd = -1;
-    s->started = time(NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
@@ -681,10 +679,6 @@ int srv_start(cl_db *db, const srv_config *cfg, srv **out, char *addr,
             snprintf(err, errlen, "epoll/eventfd: %s", strerror(rc));
             goto fail;
         }
-    if ((rc = srv_spawn(s->committer, cfg->committers, srv_committer_main, err,
-                        errlen)) != 0 ||
-        (rc = srv_spawn(s->io, cfg->threads, srv_io_main, err, errlen)) != 0)
-        goto fail;
     *out = s;
     return 0;
 fail_nothreads:
@@ -695,6 +689,18 @@ fail_nothreads:
 fail:
     srv_stop(s);
     return rc;
+}
+
+int srv_serve(srv *s, cl_db *db, char *err, size_t errlen)
+{
+    int rc;
+
+    s->db = db;
+    s->started = time(NULL);
+    if ((rc = srv_spawn(s->committer, s->cfg.committers, srv_committer_main,
+                        err, errlen)) != 0)
+        return rc;
+    return srv_spawn(s->io, s->cfg.threads, srv_io_main, err, errlen);
 }
 
 void srv_stop(srv *s)

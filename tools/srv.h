@@ -22,16 +22,22 @@ typedef struct srv_config {
 
 typedef struct srv srv;
 
-/* Bind and listen on cfg->bind:cfg->port and start the worker threads,
- * which serve clients on db until srv_stop.  The caller keeps db open until
- * srv_stop has returned.
+/* Bind and listen on cfg->bind:cfg->port and set up the server, but serve
+ * nobody yet: clients that connect wait in the listen queue until
+ * srv_serve.  (Done before the database is opened, so that a bad address or
+ * a port in use fails at once, not after a recovery.)
  * @param s    OUT: the server.
  * @param addr OUT: the address listened on, "127.0.0.1:PORT" or "[::1]:PORT"
  *             (the port actually bound when cfg->port is 0).
  * @param err  OUT: what failed, on error.
  * @return 0, or an errno (err says which call failed). */
-int srv_start(cl_db *db, const srv_config *cfg, srv **s, char *addr,
-              size_t addrlen, char *err, size_t errlen);
+int srv_start(const srv_config *cfg, srv **s, char *addr, size_t addrlen,
+              char *err, size_t errlen);
+
+/* Start the threads, which serve clients on db until srv_stop.  The
+ * caller keeps db open until srv_stop has returned, and calls srv_stop
+ * also when this fails.  @return 0, or an errno (err says what failed). */
+int srv_serve(srv *s, cl_db *db, char *err, size_t errlen);
 
 /* Stop accepting connections, let every command being executed finish and
  * its reply go out (as far as the client's socket takes it without
