@@ -538,7 +538,7 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
     const uint8_t *payload;
     size_t len = 0;
     uint64_t end = 0, puts = 0, dels = 0;
-    int rc = 0;
+    int rc = 0, appending = 0;
 
     if (db == NULL || b == NULL)
         return err_set(CL_EINVAL, "cl_commit: NULL argument");
@@ -570,17 +570,20 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
     }
     if (rc == 0)
         rc = pg_txn_encode(db->pg, db->sb.ckpt_lsn, &payload, &len);
-    if (rc == 0 && len > 0) /* 2 */
+    if (rc == 0 && len > 0) { /* 2 */
+        appending = 1;
         rc = wal_append(db->log, WAL_TXN, payload, len, &end);
+    }
     if (rc != 0) {
         pg_txn_abort(db->pg);
         pthread_rwlock_unlock(&db->tree);
-        /* An I/O failure while changing pages (a page write-back) or a
-         * damaged tree: no more writes through this handle.  A full disk on
-         * the log append or a batch too large for the pool is only this
-         * commit's failure. */
+        /* An I/O failure while changing pages (a page write-back, with
+         * the syncs it makes: a full disk there may have come from an
+         * fsync) or a damaged tree: no more writes through this handle.
+         * A full disk on the log append or a batch too large for the pool
+         * is only this commit's failure. */
         if (wal_fatal(db->log) != 0 || rc == CL_ECORRUPT ||
-            (rc > 0 && rc != ENOSPC && rc != EDQUOT))
+            (rc > 0 && !(appending && (rc == ENOSPC || rc == EDQUOT))))
             db_poison(db, rc);
         goto unlock_w;
     }

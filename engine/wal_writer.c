@@ -279,11 +279,20 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
         err_set(rc, "write to log segment %llu at offset %llu failed",
                 (unsigned long long)w->segno,
                 (unsigned long long)wal_off_of(w, lsn));
-        /* A full disk leaves a partial record past the written end, which
-         * the next append overwrites and a crash leaves as a torn tail:
-         * the log stays usable.  Any other write error poisons it. */
-        if (rc != ENOSPC && rc != EDQUOT)
+        /* A full disk may leave part of the record past the written end (a
+         * short write).  It is cut off at once: left there, a roll would
+         * sync it into a segment that is no longer the last, where
+         * recovery must take it for damage.  Cutting needs no space; if
+         * even that fails, or on any other write error, the log is
+         * poisoned.  Otherwise the log stays usable: only this commit
+         * failed. */
+        if (rc != ENOSPC && rc != EDQUOT) {
             wal_poison(w, rc);
+        } else {
+            int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
+            if (trc != 0)
+                wal_poison(w, trc);
+        }
         return rc;
     }
     pthread_mutex_lock(&w->mu);

@@ -399,6 +399,106 @@ static void test_api_failed_fsync_makes_read_only(void **state)
     assert_int_equal(cl_close(db), 0);
 }
 
+/* A short write on a full disk leaves half a record past the log's end; the
+ * engine goes on, and a checkpoint then rolls the log but fails before its
+ * superblock, so recovery starts in the old segment again.  The half record
+ * must not be in it: the old segment is no longer the last, and recovery
+ * would take anything invalid there for damage to synced records. */
+static void test_api_short_write_on_log_append_leaves_nothing(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_db *db;
+    char big[2000];
+
+    memset(big, 'x', sizeof(big)); /* half its record outlasts c's */
+    tu_failio_init(&io);
+    o.io = &io.io;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
+    io.fail_errno = ENOSPC;
+    io.fail_short = 1;
+    io.fail_write_at = io.writes + 1;
+    assert_int_equal(cl_put(db, "b", 1, big, sizeof(big)), ENOSPC);
+    assert_int_equal(cl_put(db, "c", 1, "3", 1), 0);
+    /* the checkpoint: the new segment's header, then the first page */
+    io.fail_errno = EIO;
+    io.fail_short = 0;
+    io.fail_write_at = io.writes + 2;
+    assert_int_equal(cl_checkpoint(db), EIO);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    expect_kv(db, "a", "1", 1);
+    expect_absent(db, "b");
+    expect_kv(db, "c", "3", 1);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* Commit keys 0.. of about 1 KiB each with a pool too small for them, in
+ * doublewrite mode, until the commit that first evicts a page (its first
+ * sync is then the doublewrite file's) or one fails.  Returns that
+ * commit's index and its error (*rc), with the syncs made before it. */
+static int evict_until(cl_db *db, tu_failio *io, uint64_t *syncs_before,
+                       int *rc)
+{
+    char k[16], v[1000];
+    cl_stats st;
+
+    memset(v, 'v', sizeof(v));
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof(k), "k%05d", i);
+        *syncs_before = io->syncs;
+        *rc = cl_put(db, k, strlen(k), v, sizeof(v));
+        assert_int_equal(cl_stats_get(db, &st), 0);
+        if (*rc != 0 || st.evictions > 0)
+            return i;
+    }
+    fail_msg("no eviction in 2000 commits");
+    return -1;
+}
+
+/* A full disk reported by a sync made during a page write-back (here the
+ * doublewrite file's) is a failed sync: the handle goes read-only, as
+ * after any failed sync (fsyncgate), although ENOSPC from the log append
+ * alone would leave it writable. */
+static void test_api_full_disk_on_page_sync_makes_read_only(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_stats st;
+    cl_db *db;
+    uint64_t before = 0, first;
+    int at, rc;
+    char dir2[4200];
+
+    tu_failio_init(&io);
+    o.io = &io.io;
+    o.sync = CL_SYNC_COMMIT;
+    o.torn = CL_TORN_DWB;
+    o.pool_bytes = 256u << 10;
+    db = open_db(f->dir, &o);
+    at = evict_until(db, &io, &first, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cl_close(db), 0);
+
+    /* the same again, with that commit's first sync failing */
+    snprintf(dir2, sizeof(dir2), "%s2", f->dir);
+    tu_failio_init(&io);
+    io.fail_errno = ENOSPC;
+    io.fail_sync_at = first + 1;
+    db = open_db(dir2, &o);
+    assert_int_equal(evict_until(db, &io, &before, &rc), at);
+    assert_int_equal(rc, ENOSPC);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.readonly, 1);
+    assert_int_equal(cl_put(db, "z", 1, "z", 1), CL_EREADONLY);
+    assert_int_equal(cl_close(db), 0);
+    tu_rmrf(dir2);
+}
+
 static void
 test_api_full_disk_on_log_append_fails_only_that_commit(void **state)
 {
@@ -592,6 +692,12 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_api_full_disk_on_log_append_fails_only_that_commit, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_short_write_on_log_append_leaves_nothing, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_full_disk_on_page_sync_makes_read_only, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_every_page_size_works,
                                         fx_setup, fx_teardown),

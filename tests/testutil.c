@@ -390,6 +390,8 @@ static int tu_fio_pwrite(void *ctx, int fd, const void *buf, size_t len,
         (n == f->fail_write_at ||
          (f->fail_all_after && n > f->fail_write_at))) {
         __atomic_add_fetch(&f->failed, 1, __ATOMIC_SEQ_CST);
+        if (f->fail_short && len / 2 > 0)
+            cl_io_posix()->pwrite(NULL, fd, buf, len / 2, off);
         return f->fail_errno ? f->fail_errno : EIO;
     }
     return cl_io_posix()->pwrite(NULL, fd, buf, len, off);

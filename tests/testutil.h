@@ -68,6 +68,8 @@ typedef struct tu_failio {
     uint64_t fail_sync_at;  /* fail the n-th fsync/fdatasync (1-based) */
     uint64_t fail_write_at; /* fail the n-th pwrite (1-based; 0 never) */
     int fail_all_after;     /* fail every later call of that kind too */
+    int fail_short;         /* a failing pwrite first writes the first half
+                               of its buffer (a short write) */
     unsigned sync_delay_us; /* sleep in every fsync (a slow disk) */
     uint64_t syncs, writes, dirsyncs, opens, unlinks, renames;
     uint64_t failed; /* calls failed so far */
