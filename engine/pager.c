@@ -54,6 +54,7 @@
 
 #include "coding.h"
 #include "errors.h"
+#include "fault_points.h"
 #include "page.h"
 
 #define PGE_FULL 1
@@ -275,6 +276,8 @@ static int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state,
         memset(buf + got, 0, p->page_size - got);
     p->st.page_reads++;
     *state = page_verify(buf, p->page_size, pgno, p->crc_seed, why, whylen);
+    if (*state == PAGE_BAD && CL_MUTANT("skip-page-crc"))
+        *state = PAGE_OK; /* planted bug: a damaged page passes */
     if (*state == PAGE_OK && pg_lsn_of(buf) > p->max_disk_lsn)
         p->max_disk_lsn = pg_lsn_of(buf);
     return 0;
@@ -498,7 +501,8 @@ static int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
         if (l > max_lsn)
             max_lsn = l;
     }
-    if (p->wal_flush != NULL && (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
+    if (p->wal_flush != NULL && !CL_MUTANT("page-before-wal") &&
+        (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
         return rc;
     qsort(fr, n, sizeof(*fr), pg_cmp_frame);
     for (size_t i = 0; i < n; i++)
@@ -523,7 +527,7 @@ static int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
             rc =
                 p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
                               (uint64_t)p->dwb_next * p->page_size);
-            if (rc == 0)
+            if (rc == 0 && !CL_MUTANT("skip-dwb-sync"))
                 rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
             if (rc != 0)
                 return err_set(rc, "%s: doublewrite failed", p->dwb_path);
@@ -844,7 +848,8 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         if (f->txn_init) {
             kind = PGE_INIT;
             base = p->zero;
-        } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn) {
+        } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn &&
+                   !CL_MUTANT("no-fpw")) {
             kind = PGE_FULL; /* first change since the checkpoint */
             base = NULL;
         } else {
@@ -1101,7 +1106,8 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     if ((rc = pg_fetch(p, pgno, PG_FETCH_RAW, &f)) != 0)
         return rc;
     was_bad = f->bad;
-    if (!was_bad && pg_lsn_of(f->data) >= lsn) {
+    if (!was_bad && pg_lsn_of(f->data) >= lsn &&
+        !CL_MUTANT("replay-ignores-lsn")) {
         pg_unpin(p, f); /* already has this change: replay is idempotent */
         return 0;
     }

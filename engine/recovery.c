@@ -34,6 +34,7 @@
 #include "coding.h"
 #include "db.h"
 #include "errors.h"
+#include "fault_points.h"
 
 static uint64_t rec_now_us(void)
 {
@@ -101,6 +102,37 @@ static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
                        "%s: record at offset %llu has %zu stray bytes", path,
                        (unsigned long long)r->offset, left);
     return 0;
+}
+
+/* Planted bug replay-torn-record (FIU builds only): apply the page entries
+ * of the invalid record at the cursor that still parse, as if part of a
+ * transaction could be replayed. */
+static void rec_replay_torn(cl_db *db, const wal_cursor *c)
+{
+    const uint8_t *h = c->buf + c->off, *p = h + WAL_REC_HDR_SIZE;
+    uint64_t lsn = c->hdr.start_lsn + (c->off - WAL_SEG_HDR_SIZE), avail;
+    uint32_t len, count;
+    size_t left, used;
+    int applied, repaired;
+
+    if (c->len - c->off < WAL_REC_HDR_SIZE + 4 ||
+        get_le64(h + WAL_RH_OFF_LSN) != lsn)
+        return;
+    len = get_le32(h + WAL_RH_OFF_LEN);
+    avail = c->len - c->off - WAL_REC_HDR_SIZE;
+    left = len < avail ? len : (size_t)avail;
+    if (left < 4)
+        return;
+    count = get_le32(p);
+    p += 4;
+    left -= 4;
+    for (uint32_t i = 0; i < count && left > 0; i++) {
+        if (pager_replay_entry(db->pg, p, left, lsn + wal_rec_size(len), &used,
+                               &applied, &repaired) != 0)
+            break;
+        p += used;
+        left -= used;
+    }
 }
 
 /* 1 if the file exists (it can be opened). */
@@ -228,6 +260,8 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
                              path, (unsigned long long)cur.off, why);
                 goto out;
             }
+            if (CL_MUTANT("replay-torn-record"))
+                rec_replay_torn(db, &cur);
             /* Step 4: cut the torn tail. */
             db->rec.tail_cut = 1;
             snprintf(db->rec.tail_file, sizeof(db->rec.tail_file),
@@ -236,6 +270,12 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
             db->rec.tail_bytes = len - cur.off;
             snprintf(db->rec.tail_reason, sizeof(db->rec.tail_reason), "%s",
                      why);
+            if (CL_MUTANT("no-tail-cut")) {
+                /* Planted bug: the tail stays, the log goes on after it. */
+                *end_off = (len + WAL_ALIGN - 1) / WAL_ALIGN * WAL_ALIGN;
+                *end_lsn = hdr.start_lsn + (*end_off - WAL_SEG_HDR_SIZE);
+                break;
+            }
             rc = io->ftruncate(io->ctx, fd, cur.off);
             if (rc == 0)
                 rc = io->fdatasync(io->ctx, fd);

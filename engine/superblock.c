@@ -36,6 +36,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "errors.h"
+#include "fault_points.h"
 #include "page_format.h"
 
 void sb_encode(uint8_t *slot, const sb_state *st)
@@ -125,8 +126,10 @@ int sb_write(const cl_io *io, int fd, const char *path, const sb_state *st)
     int rc;
 
     sb_encode(slot, st);
-    rc = io->pwrite(io->ctx, fd, slot, sizeof(slot),
-                    (st->seq % 2) ? SB_SLOT1_OFF : SB_SLOT0_OFF);
+    rc =
+        io->pwrite(io->ctx, fd, slot, sizeof(slot),
+                   (st->seq % 2) && !CL_MUTANT("sb-slot0-only") ? SB_SLOT1_OFF
+                                                                : SB_SLOT0_OFF);
     if (rc != 0)
         return err_set(rc, "%s: superblock write failed", path);
     return 0;

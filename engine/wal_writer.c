@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "fault_points.h"
 #include "wal.h"
 
 struct wal {
@@ -76,7 +77,8 @@ static int wal_create(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     if ((rc = io->ftruncate(io->ctx, fd, 0)) != 0 ||
         (rc = io->pwrite(io->ctx, fd, hdr, sizeof(hdr), 0)) != 0 ||
         (rc = io->fdatasync(io->ctx, fd)) != 0 ||
-        (rc = io->dirsync(io->ctx, cfg->dir)) != 0) {
+        (!CL_MUTANT("no-segment-dirsync") &&
+         (rc = io->dirsync(io->ctx, cfg->dir)) != 0)) {
         io->close(io->ctx, fd);
         return err_set(rc, "%s: cannot create log segment", path);
     }
@@ -186,6 +188,21 @@ int wal_fatal(wal *w)
     return f;
 }
 
+/* Planted bug ack-before-wal-write (FIU builds only): wal_append leaves
+ * its record unwritten in w->buf and returns as if it were written, so the
+ * commit is acknowledged before its log write; the record reaches the file
+ * only when the next append or roll comes, here.  The file then ends
+ * exactly one record short of the written end. */
+static int wal_write_late(wal *w)
+{
+    const cl_io *io = w->cfg.io;
+    uint64_t size = 0, end = wal_off_of(w, wal_written(w));
+
+    if (io->filesize(io->ctx, w->fd, &size) != 0 || size >= end)
+        return 0;
+    return io->pwrite(io->ctx, w->fd, w->buf, end - size, size);
+}
+
 /* Roll recipe:
  *   1. take the sync token, so no leader fsyncs the old segment's fd while
  *      it is being replaced;
@@ -203,6 +220,8 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     if ((rc = wal_fatal(w)) != 0)
         return err_set(CL_EREADONLY, "log is read-only after error: %s",
                        cl_strerror(rc));
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
+        return wal_poison(w, rc);
     wal_token_take(w);
     rc = io->fdatasync(io->ctx, w->fd);
     if (rc != 0) {
@@ -252,6 +271,8 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                        "transaction of %zu bytes is too large "
                        "for one log record",
                        len);
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
+        return wal_poison(w, rc);
     if (wal_off_of(w, w->written) >= w->cfg.segment_bytes) {
         uint64_t s, l;
         if ((rc = wal_roll(w, &s, &l)) != 0)
@@ -274,7 +295,10 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     pthread_mutex_unlock(&w->mu);
     wal_rec_encode(w->buf, w->crc_seed, type, lsn, synced, payload,
                    (uint32_t)len);
-    rc = io->pwrite(io->ctx, w->fd, w->buf, size, wal_off_of(w, lsn));
+    if (CL_MUTANT("ack-before-wal-write"))
+        rc = 0; /* written by the next append (wal_write_late) */
+    else
+        rc = io->pwrite(io->ctx, w->fd, w->buf, size, wal_off_of(w, lsn));
     if (rc != 0) {
         err_set(rc, "write to log segment %llu at offset %llu failed",
                 (unsigned long long)w->segno,
@@ -288,6 +312,11 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
          * failed. */
         if (rc != ENOSPC && rc != EDQUOT) {
             wal_poison(w, rc);
+        } else if (CL_MUTANT("enospc-advance")) {
+            /* Planted bug: the end moves past the partial record. */
+            pthread_mutex_lock(&w->mu);
+            w->written = lsn + size;
+            pthread_mutex_unlock(&w->mu);
         } else {
             int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
             if (trc != 0)
@@ -325,7 +354,13 @@ int wal_sync(wal *w, uint64_t lsn)
         int fd = w->fd;
         w->syncing = 1;
         pthread_mutex_unlock(&w->mu);
-        rc = io->fdatasync(io->ctx, fd);
+        if (CL_MUTANT("skip-wal-fsync")) {
+            rc = 0; /* planted bug: acknowledged without a sync */
+        } else {
+            rc = io->fdatasync(io->ctx, fd);
+            if (rc != 0 && CL_MUTANT("fsync-error-ignored"))
+                rc = io->fdatasync(io->ctx, fd); /* planted bug: retried */
+        }
         pthread_mutex_lock(&w->mu);
         w->syncing = 0;
         w->st.syncs++;
