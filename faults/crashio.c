@@ -12,7 +12,9 @@
  *      harmless (undoing it restores what is there), while an operation
  *      without a record could not be undone;
  *   5. perform it through the inner table; on failure append a FAILED
- *      record so the image builder treats it as never done.
+ *      record so the image builder treats it as never done (a pwrite that
+ *      wrote part of its buffer before failing then also gets a record of
+ *      the part it wrote: crashio_log_partial).
  * fsync, fdatasync and dirsync hold the mutex only for steps 1-3 and to
  * note which records they cover (all appended so far, whose operations are
  * complete because they ran under the mutex); their SYNC/DIRSYNC record is
@@ -315,6 +317,32 @@ out:
     return rc;
 }
 
+/* The inner pwrite of point k failed with err after record seq: cancel the
+ * record, and if the call wrote a prefix of buf before failing (a short
+ * write on a filling disk), record that prefix as a write of its own, so
+ * that a power-cut image may show it as any unsynced write.  The prefix is
+ * found by reading the range back.  Its record's old bytes are the page
+ * cache's after the failed call; undoing it is followed by undoing the
+ * failed record, which restores the bytes from before the call. */
+static void crashio_log_partial(crashio *c, uint64_t k, int fd, const char *p,
+                                const uint8_t *buf, size_t len, uint64_t off,
+                                uint64_t seq, int err)
+{
+    uint8_t *now;
+    size_t got = 0, n = 0;
+    uint64_t seq2;
+
+    crashio_log_failed(c, seq, k, err);
+    if (seq == 0 || len == 0 || (now = malloc(len)) == NULL)
+        return;
+    if (c->in->pread(c->in->ctx, fd, now, len, off, &got) == 0)
+        while (n < got && now[n] == buf[n])
+            n++;
+    free(now);
+    if (n > 0)
+        crashio_log_write(c, k, fd, p, buf, n, off, &seq2);
+}
+
 /* ---- the table ---- */
 
 static int crashio_open(void *ctx, const char *path, int flags, int *fd)
@@ -431,7 +459,8 @@ static int crashio_pwrite(void *ctx, int fd, const void *buf, size_t len,
         goto out;
     rc = c->in->pwrite(c->in->ctx, fd, buf, len, off);
     if (rc != 0)
-        crashio_log_failed(c, seq, pt.k, rc);
+        crashio_log_partial(c, pt.k, fd, f ? f->path : NULL, buf, len, off, seq,
+                            rc);
 out:
     pthread_mutex_unlock(&c->mu);
     return rc;
