@@ -233,7 +233,21 @@ int oracle_map_apply(oracle_map *m, const wl_txn *t)
     return 0;
 }
 
+/* Transaction i of p into t; the skipped one is empty. */
+static void om_gen(const wl_params *p, uint32_t skip, uint32_t i, wl_txn *t)
+{
+    wl_gen(p, i, t);
+    if (i == skip)
+        t->nops = 0;
+}
+
 int oracle_prefix_build(const wl_params *p, oracle_prefix *out)
+{
+    return oracle_prefix_build_skip(p, ORACLE_NO_SKIP, out);
+}
+
+int oracle_prefix_build_skip(const wl_params *p, uint32_t skip,
+                             oracle_prefix *out)
 {
     oracle_map *m = oracle_map_new();
     wl_txn t;
@@ -254,7 +268,7 @@ int oracle_prefix_build(const wl_params *p, oracle_prefix *out)
     out->h[0] = 0;
     out->count[0] = 0;
     for (uint32_t i = 0; i < p->txns; i++) {
-        wl_gen(p, i, &t);
+        om_gen(p, skip, i, &t);
         if (oracle_map_apply(m, &t) != 0) {
             rc = -1;
             goto out;
@@ -279,8 +293,8 @@ void oracle_prefix_free(oracle_prefix *o)
 }
 
 static const char *const oracle_names[ORACLE_KINDS] = {
-    "ok",       "durability",  "atomicity", "prefix",   "structure",
-    "recovery", "idempotence", "writer",    "detected",
+    "ok",       "durability",  "atomicity", "prefix",         "structure",
+    "recovery", "idempotence", "writer",    "error-handling", "detected",
 };
 
 const char *oracle_kind_name(oracle_kind k)
@@ -377,14 +391,15 @@ static int om_partial(const oracle_map *m, const oracle_map *r,
  * noted in `seen`: no value is copied, which matters for large values.
  * Every model key found equal in r and rn equal to their number means r
  * holds nothing else.  Returns 1, 0, or -1 (out of memory). */
-static int om_is_prefix(const wl_params *p, uint32_t k, const oracle_map *r,
-                        size_t rn, wl_txn *t, oracle_map *seen)
+static int om_is_prefix(const wl_params *p, uint32_t skip, uint32_t k,
+                        const oracle_map *r, size_t rn, wl_txn *t,
+                        oracle_map *seen)
 {
     size_t present = 0;
 
     oracle_map_clear(seen);
     for (uint32_t i = k; i-- > 0;) {
-        wl_gen(p, i, t);
+        om_gen(p, skip, i, t);
         for (uint32_t j = t->nops; j-- > 0;) {
             const wl_op *op = &t->ops[j];
             const uint8_t *v;
@@ -411,6 +426,15 @@ oracle_kind oracle_judge(const wl_params *p, const oracle_prefix *o,
                          const oracle_map *r, uint32_t lo, uint32_t hi,
                          uint32_t *k_out, char *detail, size_t dlen)
 {
+    return oracle_judge_skip(p, o, r, lo, hi, ORACLE_NO_SKIP, k_out, detail,
+                             dlen);
+}
+
+oracle_kind oracle_judge_skip(const wl_params *p, const oracle_prefix *o,
+                              const oracle_map *r, uint32_t lo, uint32_t hi,
+                              uint32_t skip, uint32_t *k_out, char *detail,
+                              size_t dlen)
+{
     uint64_t rh = oracle_map_hash(r);
     size_t rn = oracle_map_count(r), best_diff = (size_t)-1;
     oracle_map *m = oracle_map_new(), *next = oracle_map_new();
@@ -435,7 +459,7 @@ oracle_kind oracle_judge(const wl_params *p, const oracle_prefix *o,
     for (uint32_t k = lo; k <= hi; k++) {
         if (o->h[k] != rh || o->count[k] != rn)
             continue;
-        if (om_is_prefix(p, k, r, rn, &t, m) == 1) {
+        if (om_is_prefix(p, skip, k, r, rn, &t, m) == 1) {
             *k_out = k;
             wl_txn_free(&t);
             oracle_map_free(m);
@@ -468,7 +492,7 @@ oracle_kind oracle_judge(const wl_params *p, const oracle_prefix *o,
                 best = k;
             }
         }
-        wl_gen(p, k, &t);
+        om_gen(p, skip, k, &t);
         if (k < hi && atom_k < 0 &&
             om_partial(m, r, next, &t, &atom_changed, &atom_total))
             atom_k = k;

@@ -38,6 +38,9 @@ typedef struct target_ops {
     int (*check)(void *h, char *msg, size_t len);
     /* What recovery did at open (zeros if not known). */
     void (*recovery)(void *h, cl_recovery *rep);
+    /* 0 while the target takes writes; else the error that made it refuse
+     * them until it is reopened (after a failed sync, say). */
+    int (*fatal)(void *h);
     int (*close)(void *h);
 } target_ops;
 

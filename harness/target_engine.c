@@ -126,6 +126,15 @@ static void eng_recovery(void *h, cl_recovery *rep)
     cl_recovery_report(((eng *)h)->db, rep);
 }
 
+static int eng_fatal(void *h)
+{
+    cl_stats st;
+
+    if (cl_stats_get(((eng *)h)->db, &st) != 0)
+        return CL_EINVAL;
+    return st.readonly ? (st.fatal_error ? st.fatal_error : CL_EREADONLY) : 0;
+}
+
 static int eng_close(void *h)
 {
     eng *e = h;
@@ -155,7 +164,7 @@ static int eng_open_lose(const char *dir, const cl_options *o, void **h)
 #define ENG_TARGET(nm, about_text, openfn)                                     \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
-            eng_read_all, eng_check, eng_recovery, eng_close                   \
+            eng_read_all, eng_check, eng_recovery, eng_fatal, eng_close        \
     }
 
 static const target_ops eng_targets[] = {
