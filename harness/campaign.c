@@ -79,7 +79,7 @@ static uint64_t campaign_block(const campaign *c)
     if (c->exhaustive)
         return CAMPAIGN_EXHAUSTIVE_BLOCK;
     for (int i = 0; i < c->nmodes; i++)
-        batchable += c->modes[i] != MODE_KILL_TIME;
+        batchable += trial_mode_batchable(c->modes[i]);
     if (batchable == 0)
         return round;
     rounds = (CAMPAIGN_STATES_PER_WRITER + batchable - 1) / batchable;
@@ -174,6 +174,12 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     case MODE_KILL_TIME:
         s->delay_us = rng_below(r, p->run_us + p->run_us / 4 + 1);
         break;
+    case MODE_EIO:
+    case MODE_ENOSPC:
+    case MODE_SHORT_WRITE:
+    case MODE_FSYNC_FAIL:
+        trial_fault_pick(p, mode, r, c->env.persist, c->env.sector, s);
+        break;
     default:
         break;
     }
@@ -184,6 +190,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
     rng r;
 
     memset(s, 0, sizeof(*s));
+    s->fault_point = -1;
     s->id = id;
     s->seed = rng_trial_seed(c->seed, id);
     rng_seed(&r, s->seed);
@@ -247,6 +254,8 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
 typedef struct campaign_shared {
     _Atomic uint64_t next; /* next unit (block, kind) to hand out */
     _Atomic int stop;
+    _Atomic uint64_t first_bad; /* --stop-at-first: the lowest violating
+                                   trial id seen (UINT64_MAX: none) */
 } campaign_shared;
 
 static volatile sig_atomic_t campaign_interrupted;
@@ -352,6 +361,12 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
         size_t n = 0;
         if (atomic_load(&cs->stop) || b > UINT64_MAX / c->block ||
             (first = b * c->block) >= limit)
+            break;
+        /* Stopping at the first violation: units are handed out in order,
+         * so once a block starts past the lowest violating id, every id
+         * below it has been handed out (and will be run): the first
+         * violation of the campaign is known whatever the timing. */
+        if (c->stop_at_first && first >= atomic_load(&cs->first_bad))
             break;
         end = limit - first < c->block ? limit : first + c->block;
         for (uint64_t id = first; id < end; id++) {
@@ -574,6 +589,7 @@ int campaign_run(campaign *c)
         fprintf(stderr, "crashtest: out of memory\n");
         return 2;
     }
+    atomic_store(&cs->first_bad, UINT64_MAX);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = campaign_on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -650,8 +666,11 @@ int campaign_run(campaign *c)
                 capres = cap;
             }
             results[nres++] = res;
-            if (res.verdict != ORACLE_OK && res.verdict != ORACLE_DETECTED)
+            if (res.verdict != ORACLE_OK && res.verdict != ORACLE_DETECTED) {
                 rpt_violation(stderr, c, &res);
+                if (res.id < atomic_load(&cs->first_bad))
+                    atomic_store(&cs->first_bad, res.id);
+            }
         }
         if (!c->quiet && util_now_us() - last_progress >= 200000) {
             rpt_progress(stderr, c, results, nres, total, util_now_us() - t0,

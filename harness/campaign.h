@@ -35,6 +35,10 @@ typedef struct campaign {
     const char *csv;                   /* CSV output path, or NULL */
     int json;                          /* summary as JSON on stdout */
     int quiet;                         /* no progress line */
+    int stop_at_first;                 /* stop handing out trials past the
+                                          first violation (every lower id
+                                          still runs) */
+    const char *mutant;                /* planted bug switched on, or NULL */
     trial_env env;                     /* template for the workers */
     char options[1024]; /* the options that define the trials, for replay
                            command lines */

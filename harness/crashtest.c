@@ -16,6 +16,8 @@
 
 #include "campaign.h"
 #include "crc32c.h"
+#include "fiu_ctl.h"
+#include "mutants.h"
 #include "report.h"
 #include "rng.h"
 #include "util.h"
@@ -34,7 +36,12 @@ static const char *ct_usage_text =
     "  --duration SECONDS   instead: start trials until this much time passed\n"
     "  --jobs J             parallel trials (default: the number of cores)\n"
     "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
-    "                       recovery-crash, comma-separated, or all (default)\n"
+    "                       recovery-crash, comma-separated, or all "
+    "(default);\n"
+    "                       error modes: eio, enospc, short-write (these "
+    "three\n"
+    "                       need make FIU=1), fsync-fail, or errors (all "
+    "four)\n"
     "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
     "                       checkpoint, mixed, comma-separated, or all\n"
     "                       (default)\n"
@@ -49,6 +56,8 @@ static const char *ct_usage_text =
     "  --crash-point K      with --replay: crash at I/O point K instead\n"
     "  --shard I/N          run only trials t with t %% N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
+    "  --stop-at-first      stop at the first violation (every trial before\n"
+    "                       it still runs)\n"
     "damage:\n"
     "  --sector 512|4096    atomic unit of torn writes and power cuts\n"
     "                       (default 512)\n"
@@ -66,6 +75,12 @@ static const char *ct_usage_text =
     "                       e.g. 262144, makes pages get written back early)\n"
     "  --target NAME        engine (default), or a deliberately broken test\n"
     "                       target: broken-ack, broken-half, broken-lose\n"
+    "  --mutant NAME        switch a bug planted in the engine on (make "
+    "FIU=1)\n"
+    "  --list-mutants       the planted bugs and the campaigns that should\n"
+    "                       catch them: name, mode, options (- for none),\n"
+    "                       what it breaks, why none can (- for most);\n"
+    "                       tab-separated\n"
     "output:\n"
     "  --dir DIR            where trial directories go (default /dev/shm)\n"
     "  --csv FILE           one row per trial (- for stdout)\n"
@@ -105,6 +120,9 @@ enum {
     OPT_JSON,
     OPT_KEEP,
     OPT_QUIET,
+    OPT_STOP_AT_FIRST,
+    OPT_MUTANT,
+    OPT_LIST_MUTANTS,
 };
 
 static int ct_usage(const char *msg)
@@ -165,6 +183,9 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"keep-failures", required_argument, NULL, OPT_KEEP},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"stop-at-first", no_argument, NULL, OPT_STOP_AT_FIRST},
+        {"mutant", required_argument, NULL, OPT_MUTANT},
+        {"list-mutants", no_argument, NULL, OPT_LIST_MUTANTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -345,6 +366,26 @@ int main(int argc, char **argv)
         case OPT_QUIET:
             c.quiet = 1;
             break;
+        case OPT_STOP_AT_FIRST:
+            c.stop_at_first = 1;
+            break;
+        case OPT_MUTANT:
+            if (mutant_find(optarg) == NULL)
+                return ct_usage("unknown --mutant (see --list-mutants)");
+            c.mutant = optarg;
+            ct_append(&c, " --mutant %s", optarg);
+            break;
+        case OPT_LIST_MUTANTS:
+            for (const mutant_info *m = mutant_all(); m->name != NULL; m++)
+                for (int i = 0; i < MUTANT_MAX_CAMPAIGNS; i++)
+                    if (m->campaigns[i].mode != NULL)
+                        printf("%s\t%s\t%s\t%s\t%s\n", m->name,
+                               m->campaigns[i].mode,
+                               m->campaigns[i].options[0]
+                                   ? m->campaigns[i].options
+                                   : "-",
+                               m->breaks, m->equivalent ? m->equivalent : "-");
+            return 0;
         case 'h':
             fputs(ct_usage_text, stdout);
             return 0;
@@ -365,22 +406,56 @@ int main(int argc, char **argv)
     if (c.env.eng.torn == CL_TORN_DEFAULT)
         c.env.eng.torn = CL_TORN_FPW;
 
-    /* modes */
+    /* modes ("all": the crash modes; "errors": the error modes) */
     if (strcmp(mode_list, "all") == 0) {
-        for (int i = 0; i < MODE_COUNT; i++)
+        for (int i = 0; i < MODE_CRASH_COUNT; i++)
             c.modes[c.nmodes++] = (trial_mode)i;
     } else {
         char buf[512], *save = NULL;
         snprintf(buf, sizeof(buf), "%s", mode_list);
         for (char *t = strtok_r(buf, ",", &save); t != NULL;
              t = strtok_r(NULL, ",", &save)) {
+            if (strcmp(t, "errors") == 0 && c.nmodes <= MODE_CRASH_COUNT) {
+                for (int i = MODE_EIO; i < MODE_COUNT; i++)
+                    c.modes[c.nmodes++] = (trial_mode)i;
+                continue;
+            }
             if (c.nmodes == MODE_COUNT ||
                 trial_mode_parse(t, &c.modes[c.nmodes]) != 0)
                 return ct_usage("--mode: kill-io, kill-time, torn, "
-                                "powerloss, recovery-crash or all");
+                                "powerloss, recovery-crash, eio, enospc, "
+                                "short-write, fsync-fail, all or errors");
             c.nmodes++;
         }
         ct_append(&c, " --mode %s", mode_list);
+    }
+    for (int i = 0; i < c.nmodes; i++) {
+        if (!trial_mode_needs_fiu(c.modes[i]))
+            continue;
+        if (!fiuctl_available()) {
+            fprintf(stderr,
+                    "crashtest: mode %s injects errors through libfiu and "
+                    "needs the fault-injection build: make FIU=1, then run "
+                    "build-fiu/crashtest\n",
+                    trial_mode_name(c.modes[i]));
+            return 2;
+        }
+        c.env.count_fiu = 1;
+    }
+    if (c.mutant != NULL) {
+        if (!fiuctl_available()) {
+            fprintf(stderr, "crashtest: --mutant needs the fault-injection "
+                            "build: make FIU=1, then run "
+                            "build-fiu/crashtest\n");
+            return 2;
+        }
+        /* Before any fork: every writer, recovery and verifier the
+         * campaign forks runs the mutated engine. */
+        if ((rc = fiuctl_mutant(c.mutant)) != 0) {
+            fprintf(stderr, "crashtest: cannot enable mutant/%s: %s\n",
+                    c.mutant, strerror(rc));
+            return 2;
+        }
     }
     /* workloads */
     if (strcmp(workload_list, "all") == 0) {

@@ -49,6 +49,17 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
                 s->action == CRASHIO_TEAR ? ", torn write (fill " : "",
                 s->action == CRASHIO_TEAR ? crashio_fill_name(s->fill) : "",
                 s->action == CRASHIO_TEAR ? ")" : "");
+    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0)
+        fprintf(f,
+                "  first the sync at I/O point %" PRIu64 " fails with EIO, "
+                "losing its file's unsynced writes\n",
+                s->fail_at);
+    else if (trial_mode_is_error(s->mode) && s->fault_point >= 0)
+        fprintf(f,
+                "  first engine/io/%s call %" PRIu64 " (by the writer's "
+                "thread) fails with %s\n",
+                fiuctl_point_short(s->fault_point), s->fault_nth,
+                strerror(s->fault_errno));
     if (s->powerloss)
         fprintf(f,
                 "  then a power cut: model %s, %u B sectors, seed %016" PRIx64
@@ -161,9 +172,10 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     if (f == NULL)
         return violations;
     fprintf(f,
-            "\ncrashtest: seed 0x%016" PRIx64 ", target %s, sync %s, "
+            "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s, sync %s, "
             "torn-page protection %s%s\n",
-            c->seed, c->env.target->name, cl_sync_name(c->env.eng.sync),
+            c->seed, c->env.target->name, c->mutant ? " with mutant " : "",
+            c->mutant ? c->mutant : "", cl_sync_name(c->env.eng.sync),
             cl_torn_name(c->env.eng.torn), interrupted ? " (interrupted)" : "");
     fprintf(f,
             "%zu trials in %.1f s on %d jobs: %.0f crash states verified "

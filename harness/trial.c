@@ -41,12 +41,24 @@
 #include "util.h"
 
 static const char *const trial_mode_names[MODE_COUNT] = {
-    "kill-io", "kill-time", "torn", "powerloss", "recovery-crash",
+    "kill-io", "kill-time", "torn",        "powerloss",  "recovery-crash",
+    "eio",     "enospc",    "short-write", "fsync-fail",
 };
 
 const char *trial_mode_name(trial_mode m)
 {
     return (unsigned)m < MODE_COUNT ? trial_mode_names[m] : "?";
+}
+
+int trial_mode_is_error(trial_mode m)
+{
+    return m >= MODE_EIO && m < MODE_COUNT;
+}
+
+int trial_mode_needs_fiu(trial_mode m)
+{
+    /* fsync-fail is crashio's (trial_fault.c) */
+    return m == MODE_EIO || m == MODE_ENOSPC || m == MODE_SHORT_WRITE;
 }
 
 int trial_mode_parse(const char *s, trial_mode *m)
@@ -83,7 +95,9 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     m->prog = trial_map(m->prog_size);
     m->ver = trial_map(sizeof(trial_verdict));
     m->snaps = trial_map(TRIAL_BATCH_MAX * sizeof(trial_snap));
-    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps) {
+    m->fiu_size = fiuctl_shared_size(TRIAL_TRACE_CAP);
+    m->fiu = trial_map(m->fiu_size);
+    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps || !m->fiu) {
         free(m);
         return ENOMEM;
     }
@@ -104,6 +118,7 @@ void trial_env_fini(trial_env *env)
     munmap(m->prog, m->prog_size);
     munmap(m->ver, sizeof(trial_verdict));
     munmap(m->snaps, TRIAL_BATCH_MAX * sizeof(trial_snap));
+    munmap(m->fiu, m->fiu_size);
     free(m);
     env->shm = NULL;
 }
@@ -153,12 +168,13 @@ _Noreturn static void trial_die(void)
 
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
-                  trial_batch_plan *plan)
+                  trial_batch_plan *plan, const trial_spec *s)
 {
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
     cl_options o = env->eng;
     uint64_t t0 = util_now_us();
+    int fault = s != NULL && trial_mode_is_error(s->mode), go;
     wl_txn t;
     void *h = NULL;
     int rc;
@@ -169,10 +185,24 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         snprintf(pg->errmsg, sizeof(pg->errmsg), "crashio setup failed");
         _exit(20);
     }
+    /* libfiu is armed after crashio_new, whose graveyard mkdir goes
+     * through the same table but is none of the engine's calls. */
+    if ((count_only && env->count_fiu &&
+         (rc = fiuctl_count(prof->wl.seed, env->shm->fiu,
+                            &cc->shared->points)) != 0) ||
+        (fault && (rc = trial_fault_arm(env, s, cc)) != 0)) {
+        pg->error = rc;
+        snprintf(pg->errmsg, sizeof(pg->errmsg), "libfiu setup failed: %s",
+                 strerror(rc));
+        _exit(20);
+    }
     o.io = crashio_table(c);
     o.create_salt = prof->salt;
     rc = env->target->open(dir, &o, &h);
     if (rc != 0) {
+        if (fault &&
+            trial_fault_on_error(env, s, NULL, 0, TRIAL_ERR_OPEN, rc) > 0)
+            goto end;
         pg->error = rc;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "open: %s: %s",
                  cl_strerror(rc), cl_errdetail());
@@ -185,16 +215,34 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
         rc = env->target->apply(h, &t, &lsn);
         if (rc != 0) {
+            go = fault
+                     ? trial_fault_on_error(env, s, h, i, TRIAL_ERR_COMMIT, rc)
+                     : -1;
+            if (go > 0)
+                break; /* writes refused: the workload ends here */
+            if (go == 0) {
+                pg->lsn[i] = 0; /* never committed: nothing to wait for */
+                continue;
+            }
             pg->error = rc;
             snprintf(pg->errmsg, sizeof(pg->errmsg),
                      "commit of transaction %u: %s: %s", i, cl_strerror(rc),
                      cl_errdetail());
             _exit(22);
         }
+        if (fault)
+            trial_fault_on_ack(env, s, i);
         pg->lsn[i] = lsn;
         pg->durable = env->target->durable(h);
         __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
         if (t.checkpoint_after && (rc = env->target->checkpoint(h)) != 0) {
+            go = fault ? trial_fault_on_error(env, s, h, i,
+                                              TRIAL_ERR_CHECKPOINT, rc)
+                       : -1;
+            if (go > 0)
+                break;
+            if (go == 0)
+                continue;
             pg->error = rc;
             snprintf(pg->errmsg, sizeof(pg->errmsg),
                      "checkpoint after transaction %u: %s: %s", i,
@@ -202,6 +250,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
             _exit(23);
         }
     }
+end:
     if (count_only) {
         pg->run_us = util_now_us() - t0;
         _exit(0);
@@ -256,6 +305,12 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     cc.seed = prof->wl.seed;
     cc.root = p.dir;
     cc.shared = sh;
+    if (env->count_fiu) {
+        /* count libfiu evaluations as error trials run (trial_fault.c) */
+        cc.shadow_path = p.shadow;
+        cc.graveyard_dir = p.grave;
+        fiuctl_shared_init(env->shm->fiu, TRIAL_TRACE_CAP);
+    }
     t0 = util_now_us();
     fflush(NULL);
     pid = fork();
@@ -264,7 +319,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         return -1;
     }
     if (pid == 0)
-        trial_writer(env, prof, p.dir, &cc, 1, NULL);
+        trial_writer(env, prof, p.dir, &cc, 1, NULL, NULL);
     st = util_wait(pid);
     /* The run as the writer timed it, without the fork and the exit: the
      * span kill-time delays are drawn from, so that they fall in the run
@@ -296,6 +351,24 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         if (sh->trace[k - 1].kind == CRASHIO_PWRITE)
             prof->pwrites[prof->npwrites++] = k;
     }
+    if (env->count_fiu) {
+        const fiuctl_shared *f = env->shm->fiu;
+        uint64_t n = atomic_load(&f->n);
+        if (n > f->cap) {
+            snprintf(err, errlen,
+                     "workload has %llu libfiu evaluations, over "
+                     "%llu",
+                     (unsigned long long)n, (unsigned long long)f->cap);
+            return -1;
+        }
+        prof->evals = malloc((n + 1) * sizeof(*prof->evals));
+        if (prof->evals == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy(prof->evals, f->e, n * sizeof(*prof->evals));
+        prof->nevals = n;
+    }
     trial_paths_clean(&p);
     return 0;
 }
@@ -304,8 +377,10 @@ void trial_profile_free(trial_profile *prof)
 {
     free(prof->kinds);
     free(prof->pwrites);
+    free(prof->evals);
     prof->kinds = NULL;
     prof->pwrites = NULL;
+    prof->evals = NULL;
     oracle_prefix_free(&prof->prefix);
 }
 
@@ -321,7 +396,7 @@ static int trial_detect_ok(const trial_env *env, const trial_spec *s)
     if (env->eng.torn != CL_TORN_NONE)
         return 0;
     return s->mode == MODE_TORN || s->powerloss ||
-           s->mode == MODE_RECOVERY_CRASH;
+           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_SHORT_WRITE;
 }
 
 static int trial_is_page_damage(const char *detail)
@@ -329,11 +404,87 @@ static int trial_is_page_damage(const char *detail)
     return strstr(detail, "is torn or corrupt") != NULL;
 }
 
+/* The key of the probe transaction: outside every workload's keys (which
+ * start with 'k'). */
+#define TRIAL_PROBE_KEY "probe"
+
+/* After a verdict of OK, the database must also stay usable: commit a
+ * probe transaction (one key outside the workload's), close, open again (a
+ * second recovery, which replays it) and read everything back: the state
+ * must be the one judged, m, plus the probe.  This is what catches a
+ * recovery that leaves the log in a state that breaks only once something
+ * is appended (a torn tail left in place).  On failure sets v's verdict
+ * (recovery) and detail. */
+static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
+                        void *h, oracle_map *m, trial_verdict *v)
+{
+    cl_options o = env->eng;
+    wl_txn t;
+    oracle_map *after = oracle_map_new();
+    char val[24];
+    const char *step = "commit";
+    uint64_t lsn = 0, want;
+    size_t n;
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(val, sizeof(val), "%016llx", (unsigned long long)s->seed);
+    t.index = UINT32_MAX; /* no workload's: the broken targets pass it */
+    t.nops = 1;
+    t.ops[0].key = (const uint8_t *)TRIAL_PROBE_KEY;
+    t.ops[0].klen = sizeof(TRIAL_PROBE_KEY) - 1;
+    t.ops[0].val = (const uint8_t *)val;
+    t.ops[0].vlen = 16;
+    if (after == NULL ||
+        oracle_map_put(m, t.ops[0].key, t.ops[0].klen, val, 16) != 0) {
+        rc = CL_ENOMEM;
+        goto fail;
+    }
+    want = oracle_map_hash(m);
+    n = oracle_map_count(m);
+    if ((rc = env->target->apply(h, &t, &lsn)) != 0)
+        goto fail;
+    step = "close";
+    if ((rc = env->target->close(h)) != 0)
+        goto fail;
+    step = "reopen";
+    o.io = cl_io_posix();
+    o.create_salt = s->prof->salt;
+    if ((rc = env->target->open(dir, &o, &h)) != 0)
+        goto fail;
+    step = "read back";
+    if ((rc = env->target->read_all(h, after)) != 0)
+        goto fail;
+    if (oracle_map_hash(after) != want || oracle_map_count(after) != n) {
+        size_t vl;
+        v->verdict = ORACLE_RECOVERY;
+        snprintf(v->detail, sizeof(v->detail),
+                 "after recovery, a probe commit, close and reopen: %zu keys "
+                 "where %zu were expected%s",
+                 oracle_map_count(after), n,
+                 oracle_map_get(after, t.ops[0].key, t.ops[0].klen, &vl)
+                     ? ""
+                     : ", and the probe is missing");
+    }
+    oracle_map_free(after);
+    return;
+fail:
+    oracle_map_free(after);
+    v->verdict = ORACLE_RECOVERY;
+    snprintf(v->detail, sizeof(v->detail),
+             "the recovered database is not usable: probe %s failed: %s: "
+             "%.200s",
+             step, cl_strerror(rc), cl_errdetail());
+}
+
 static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
-                           uint32_t lo, uint32_t hi, const trial_open_how *how)
+                           uint32_t lo, uint32_t hi, uint32_t skip,
+                           const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = env->eng;
+    oracle_prefix local;
+    const oracle_prefix *pre = &s->prof->prefix;
     oracle_map *m;
     char msg[400];
     uint64_t t0;
@@ -383,9 +534,17 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         v->done = 1;
         _exit(0);
     }
+    /* A transaction the engine went on without is not in the model. */
+    if (skip != ORACLE_NO_SKIP) {
+        if (oracle_prefix_build_skip(&s->prof->wl, skip, &local) != 0) {
+            v->setup_failed = 1;
+            _exit(20);
+        }
+        pre = &local;
+    }
     v->verdict =
-        (uint8_t)oracle_judge(&s->prof->wl, &s->prof->prefix, m, lo, hi,
-                              &v->recovered, v->detail, sizeof(v->detail));
+        (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi, skip,
+                                   &v->recovered, v->detail, sizeof(v->detail));
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
@@ -395,6 +554,12 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
     }
+    /* The probe costs a second recovery: every error trial gets it (the
+     * engine has just been through an error), half of the others, by a
+     * bit of the trial seed. */
+    if (v->verdict == ORACLE_OK && how == NULL &&
+        (trial_mode_is_error(s->mode) || (s->seed >> 17) % 2 == 0))
+        trial_probe(env, s, dir, h, m, v);
     /* No close: the process ends here, and its end frees what the
      * database held (close would only do the same, call by call). */
     v->done = 1;
@@ -415,7 +580,8 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     if (pid < 0)
         return -1;
     if (pid == 0)
-        trial_verifier(env, s, dir, lo, hi, how);
+        trial_verifier(env, s, dir, lo, hi,
+                       res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP, how);
     st = util_wait(pid);
     if (v->setup_failed)
         return -1;
@@ -456,6 +622,10 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
                  (unsigned long long)t->off, (unsigned long long)t->len,
                  t->nreached, t->nsectors, t->sector,
                  crashio_fill_name((int)t->fill));
+    } else if (outcome == CRASHIO_OUT_KILLED && trial_mode_is_error(s->mode)) {
+        /* after the fault the run's points are its own: no kind from the
+         * profile */
+        snprintf(out, len, "killed before point %llu", (unsigned long long)at);
     } else if (outcome == CRASHIO_OUT_KILLED) {
         snprintf(out, len, "killed before point %llu/%llu (%s)",
                  (unsigned long long)at, (unsigned long long)pr->points,
@@ -466,6 +636,9 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
         snprintf(out, len, "killed after %llu us, at point %llu/%llu",
                  (unsigned long long)s->delay_us, (unsigned long long)seen,
                  (unsigned long long)pr->points);
+    } else if (trial_mode_is_error(s->mode)) {
+        snprintf(out, len, "killed after the workload ended (%llu points)",
+                 (unsigned long long)seen);
     } else {
         snprintf(out, len, "killed after the last transaction (%llu points)",
                  (unsigned long long)seen);
@@ -555,6 +728,12 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     trial_result ref;
     uint64_t t2;
     int decided = 0;
+    /* After a kill alone the page cache kept every write: in the error
+     * modes every acknowledged transaction must then come back, not only
+     * those known durable (the crash modes keep the weaker promise, as
+     * before). */
+    uint32_t lo = trial_mode_is_error(s->mode) && !s->powerloss ? res->acked
+                                                                : res->durable;
 
     if (s->powerloss) {
         plimg_summary sum;
@@ -577,8 +756,8 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         return -1;
     t2 = util_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
-    if (!decided && trial_verify(env, s, p->dir, res->durable, res->issued,
-                                 NULL, res) != 0) {
+    if (!decided &&
+        trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
         snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
         return -1;
     }
@@ -592,6 +771,8 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                  "transactions; a clean recovery gives %u",
                  res->rec_crashes, res->recovered, ref.recovered);
     }
+    if (!decided && trial_mode_is_error(s->mode))
+        trial_fault_judge(env, s, res);
     res->us_verify = (uint32_t)(util_now_us() - t2);
     return 0;
 }
@@ -635,6 +816,10 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         cc.shadow_path = p.shadow;
         cc.graveyard_dir = p.grave;
     }
+    if (trial_mode_is_error(s->mode)) {
+        trial_fault_config(s, &p, &cc);
+        fiuctl_shared_init(env->shm->fiu, 0);
+    }
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
@@ -642,7 +827,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         return -1;
     }
     if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0, NULL);
+        trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
     if (s->mode == MODE_KILL_TIME) {
         /* Kill at the delay, unless the writer is gone before it (it died
          * after its last transaction): no need to wait for nothing. */
@@ -655,10 +840,20 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->issued = pg->issued;
     res->acked = pg->acked;
     res->durable = trial_durable_count(pg, pg->acked);
+    res->skipped = pg->skipped;
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, res);
+        if (trial_mode_is_error(s->mode))
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
     } else {
-        trial_describe_kill(env, s, res->damage, sizeof(res->damage));
+        size_t n = 0;
+        if (trial_mode_is_error(s->mode)) {
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
+            n = strlen(res->damage);
+            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
+            n = strlen(res->damage);
+        }
+        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
         rc = trial_after_crash(env, s, &p, res, t1);
     }
     if (rc == 0)

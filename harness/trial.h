@@ -4,6 +4,12 @@
  * chosen time); its directory may be turned into a power-loss image; the
  * recovery may itself be crashed; then a fresh child recovers, reads
  * everything back and the oracle judges it.
+ *
+ * In the error modes one I/O call of the writer fails instead (an injected
+ * EIO, full disk, short write or failed fsync), the workload goes on as far
+ * as the engine lets it, and then the writer is killed (and the directory
+ * perhaps power-cut) at a later point: error and crash in one trial
+ * (trial_fault.c).
  */
 #ifndef CL_TRIAL_H
 #define CL_TRIAL_H
@@ -12,8 +18,10 @@
 #include <stdint.h>
 
 #include "crashio.h"
+#include "fiu_ctl.h"
 #include "oracle.h"
 #include "powerloss.h"
+#include "rng.h"
 #include "target.h"
 #include "workload.h"
 
@@ -23,11 +31,26 @@ typedef enum trial_mode {
     MODE_TORN,           /* the pwrite at point k is torn, then SIGKILL */
     MODE_POWERLOSS,      /* SIGKILL at point k, then a power-cut image */
     MODE_RECOVERY_CRASH, /* a crash as above, then recovery crashed too */
+    MODE_EIO,            /* one I/O call fails with EIO (libfiu), then a
+                            kill or power cut at a later point */
+    MODE_ENOSPC,         /* one writing call fails with ENOSPC (libfiu),
+                            then likewise */
+    MODE_SHORT_WRITE,    /* one pwrite writes half its bytes and fails with
+                            ENOSPC (libfiu), then likewise */
+    MODE_FSYNC_FAIL,     /* one fsync fails with EIO and the file's writes
+                            since its last good sync are lost (crashio),
+                            then a power cut at a later point */
     MODE_COUNT
 } trial_mode;
 
+#define MODE_CRASH_COUNT 5 /* the modes before MODE_EIO: "all" */
+
 const char *trial_mode_name(trial_mode m);
 int trial_mode_parse(const char *s, trial_mode *m);
+/* 1 for the error modes (MODE_EIO and after). */
+int trial_mode_is_error(trial_mode m);
+/* 1 for the modes that need libfiu (a build with FIU_ENABLE). */
+int trial_mode_needs_fiu(trial_mode m);
 
 /* What a counting run of a workload learned (shared by every trial of that
  * workload variant). */
@@ -41,6 +64,12 @@ typedef struct trial_profile {
     uint64_t npwrites;
     uint64_t run_us; /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
+    /* With trial_env.count_fiu: the evaluations of the engine's libfiu points
+     * by the writer's thread, in order, each with the I/O points numbered
+     * by then; counted with a shadow log and graveyard, as error trials
+     * run. */
+    fiuctl_eval *evals;
+    uint64_t nevals;
 } trial_profile;
 
 /* Settings shared by every trial of a campaign. */
@@ -56,6 +85,8 @@ typedef struct trial_env {
                                 (the crashed one is the crash state, after
                                 any power cut, before recovery) */
     int verbose;             /* print each step (replay) */
+    int count_fiu;           /* libfiu error modes in the campaign:
+                                profiles count libfiu evaluations */
     struct trial_shm *shm;   /* shared memory of this process */
 } trial_env;
 
@@ -71,6 +102,14 @@ typedef struct trial_spec {
     int powerloss;     /* build a power-cut image after the crash */
     plimg_config pl;
     uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes */
+    /* error modes (crash_point, powerloss and pl then say what follows) */
+    int fault_point;      /* libfiu modes: the fiuctl_point that fails, or
+                             -1 (none: the workload has no such call) */
+    uint64_t fault_nth;   /* its evaluation by the writer's thread, 1.. */
+    uint64_t fault_clock; /* I/O points numbered by then (counting run) */
+    int fault_errno;      /* the pinned errno */
+    uint64_t fail_at;     /* MODE_FSYNC_FAIL: the I/O point (a sync) that
+                             fails, losing the file's unsynced writes */
 } trial_spec;
 
 /* The outcome (a fixed-size record: workers send it through a pipe). */
@@ -86,7 +125,9 @@ typedef struct trial_result {
     /* where the time went: a writer run shared by n trials (and the
      * snapshots it took) counts 1/n in each one's us_writer and us_total */
     uint32_t us_writer, us_damage, us_verify, us_total;
-    char damage[240];
+    uint32_t skipped; /* error modes: 1 + the transaction that failed while
+                         the engine went on (not in the model), or 0 */
+    char damage[400];
     char detail[480];
 } trial_result;
 
@@ -107,11 +148,21 @@ void trial_profile_free(trial_profile *prof);
  * failed (message in res->detail). */
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res);
 
+/* Draw the fault of an error-mode (m) trial from r, over the calls the
+ * profile counted: the call that fails and its errno; then what follows, a
+ * kill or power cut (model persist, sector size sector) at an I/O point
+ * after the fault, or after the last transaction.  Sets s's fault fields,
+ * crash_point, powerloss and pl. */
+void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
+                      plimg_model persist, uint32_t sector, trial_spec *s);
+
 #define TRIAL_BATCH_MAX 64 /* trials one writer run can serve */
 
-/* Can trial s share a writer run with others of its profile?  Every mode
- * but kill-time can: its crash is at an I/O point. */
+/* Can trial s share a writer run with others of its profile?  Every crash
+ * mode but kill-time can: its crash is at an I/O point.  Error modes
+ * cannot: after its fault, each trial's run is its own. */
 int trial_batchable(const trial_spec *s);
+int trial_mode_batchable(trial_mode m);
 
 /* Receives each result of trial_run_batch as soon as it is known.  Returns
  * 0 to go on, nonzero to stop before the next state. */

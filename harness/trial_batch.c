@@ -52,9 +52,14 @@ struct trial_batch_plan {
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by crash point, ascending */
 };
 
+int trial_mode_batchable(trial_mode m)
+{
+    return m != MODE_KILL_TIME && !trial_mode_is_error(m);
+}
+
 int trial_batchable(const trial_spec *s)
 {
-    return s->mode != MODE_KILL_TIME;
+    return trial_mode_batchable(s->mode);
 }
 
 /* Where snapshot i keeps the database (grave 0) or the graveyard (1). */
@@ -295,7 +300,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         return -1;
     }
     if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0, &plan);
+        trial_writer(env, pr, p.dir, &cc, 0, &plan, NULL);
     st = util_wait(pid);
     t1 = util_now_us();
     per = (uint32_t)((t1 - t0) / n);

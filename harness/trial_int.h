@@ -1,9 +1,9 @@
 /*
  * trial_int.h - what trial.c (one trial) and trial_batch.c (several trials
- * that share one writer run) and trial_rcrash.c (recovery crashes) have in
- * common: the shared memory of a worker, the scratch paths, the writer, the
- * verifier, and the steps that follow a crash.  Not part of the harness
- * API.
+ * that share one writer run) and trial_rcrash.c (recovery crashes) and
+ * trial_fault.c (the error modes) have in common: the shared memory of a
+ * worker, the scratch paths, the writer, the verifier, and the steps that
+ * follow a crash.  Not part of the harness API.
  */
 #ifndef CL_TRIAL_INT_H
 #define CL_TRIAL_INT_H
@@ -28,8 +28,23 @@ typedef struct trial_progress {
                          start to the end of its last transaction */
     int error;        /* the target failed: its error code */
     char errmsg[256];
-    uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
+    /* error modes: what the workload saw of the injected fault */
+    uint32_t err_txn;   /* 1 + the transaction whose commit (or the
+                           checkpoint after it) returned the error, 0 */
+    int err_where;      /* TRIAL_ERR_* */
+    int err_rc;         /* the error returned */
+    int err_fatal;      /* the target refused writes afterwards: the
+                           workload stopped there */
+    uint32_t skipped;   /* 1 + the transaction the target went on without */
+    uint32_t ack_after; /* 1 + the first transaction acknowledged after a
+                           failed sync was returned to the target */
+    uint64_t lsn[];     /* lsn[i]: commit position of transaction i */
 } trial_progress;
+
+/* Where the workload met the injected error (trial_progress.err_where). */
+#define TRIAL_ERR_OPEN 1
+#define TRIAL_ERR_COMMIT 2
+#define TRIAL_ERR_CHECKPOINT 3
 
 /* What the verifier reports. */
 typedef struct trial_verdict {
@@ -74,7 +89,9 @@ typedef struct trial_shm {
     size_t prog_size;
     uint32_t max_txns;
     trial_verdict *ver;
-    trial_snap *snaps; /* [TRIAL_BATCH_MAX] */
+    trial_snap *snaps;  /* [TRIAL_BATCH_MAX] */
+    fiuctl_shared *fiu; /* libfiu counts and firings (error modes) */
+    size_t fiu_size;
 } trial_shm;
 
 /* Scratch paths of this process (all below env->base). */
@@ -99,10 +116,13 @@ typedef struct trial_batch_plan trial_batch_plan;
 /* Run the workload of prof through crashio configured by cc in dir; never
  * returns.  Exits 0 at the end with count_only, else dies by SIGKILL there
  * (after letting plan, if any, take its snapshots of the final state);
- * exits non-zero when the target fails. */
+ * exits non-zero when the target fails.  s: the trial (NULL for a counting
+ * run or a batch); in an error mode the writer arms its fault and goes on
+ * after the error as far as the target lets it. */
 _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
                             const char *dir, const crashio_config *cc,
-                            int count_only, trial_batch_plan *plan);
+                            int count_only, trial_batch_plan *plan,
+                            const trial_spec *s);
 
 /* In the writer, after the last transaction: snapshots for the trials whose
  * points were not reached (trial_batch.c). */
@@ -172,6 +192,36 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res);
  * res) or -1 (harness failure, res->detail says why). */
 int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                       trial_result *res, uint64_t t1);
+
+/* ---- error modes (trial_fault.c) ---- */
+
+/* Configure the writer's crashio for error trial s (shadow log and
+ * graveyard always, as the counting run had them; fail_at for
+ * fsync-fail). */
+void trial_fault_config(const trial_spec *s, const trial_paths *p,
+                        crashio_config *cc);
+/* In the writer, after crashio_new: arm s's libfiu fault (nothing for
+ * fsync-fail).  Returns 0 or an errno. */
+int trial_fault_arm(trial_env *env, const trial_spec *s,
+                    const crashio_config *cc);
+/* Has s's fault been returned to the target yet (in the writer)? */
+int trial_fault_fired(const trial_env *env, const trial_spec *s);
+/* In the writer: transaction i (or the checkpoint after it, or the open:
+ * where) returned rc.  Returns 0 to go on without it, 1 to stop the
+ * workload (the target refuses writes), -1 if the error is not the
+ * injected one's (a writer failure). */
+int trial_fault_on_error(trial_env *env, const trial_spec *s, void *h,
+                         uint32_t i, int where, int rc);
+/* In the writer: transaction i was acknowledged; note it if a failed sync
+ * had been returned to the target before. */
+void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i);
+/* The damage sentence of the fault and of what the workload saw of it. */
+void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
+                          size_t len);
+/* After verification: a violation of error handling that the oracle's
+ * verdict (OK) does not show. */
+void trial_fault_judge(const trial_env *env, const trial_spec *s,
+                       trial_result *res);
 
 /* With --keep-failures, keep a violation's images (every trial's with
  * keep_all); then remove the paths of this one state (not the writer's
