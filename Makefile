@@ -7,6 +7,8 @@
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test FIU=1   the same in the fault-injection flavour, with the
+#                     suites that drive libfiu (tests/test_fiu_*.c)
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
 #   make bench-crashtest  crash states verified per second of fixed
@@ -78,7 +80,11 @@ HARNESS_SRC := $(filter-out harness/crashtest.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
 
+# tests/test_fiu_*.c drive libfiu's control API: FIU=1 builds only.
 TEST_SRC := $(wildcard tests/test_*.c)
+ifneq ($(FIU),1)
+TEST_SRC := $(filter-out tests/test_fiu_%.c,$(TEST_SRC))
+endif
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o

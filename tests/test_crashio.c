@@ -902,6 +902,55 @@ static void test_crashio_failed_inner_call_is_logged_failed(void **state)
     shadow_reader_close(rd);
 }
 
+/* An inner pwrite that writes the first half of its buffer and then fails
+ * with ENOSPC, as a filling disk does. */
+static int short_pwrite(void *ctx, int fd, const void *buf, size_t len,
+                        uint64_t off)
+{
+    (void)ctx;
+    cl_io_posix()->pwrite(NULL, fd, buf, len / 2, off);
+    return ENOSPC;
+}
+
+static void test_crashio_short_write_logs_the_part_written(void **state)
+{
+    fx *f = *state;
+    cl_io inner = *cl_io_posix();
+    crashio_config cfg = {.inner = &inner, .shadow_path = f->log};
+    crashio *c;
+    const cl_io *io;
+    shadow_reader *rd;
+    shadow_rec *v;
+    uint8_t b[1000];
+    int n, fd;
+
+    inner.pwrite = short_pwrite;
+    memset(b, 'n', sizeof(b));
+    fx_reset(f);
+    c = mk(&cfg);
+    io = crashio_table(c);
+    assert_int_equal(
+        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
+        0);
+    assert_int_equal(io->pwrite(io->ctx, fd, b, sizeof(b), 0), ENOSPC);
+    io->close(io->ctx, fd);
+    crashio_free(c);
+    /* CREATE, the WRITE of the whole buffer, its FAILED, then a WRITE of
+     * the half that reached the file. */
+    v = read_log(f->log, &rd, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(v[1].type, SHADOW_WRITE);
+    assert_int_equal(v[1].len, 1000);
+    assert_int_equal(v[2].type, SHADOW_FAILED);
+    assert_int_equal(v[2].ref, v[1].seq);
+    assert_int_equal(v[3].type, SHADOW_WRITE);
+    assert_int_equal(v[3].off, 0);
+    assert_int_equal(v[3].len, 500);
+    assert_memory_equal(v[3].new_bytes, b, 500);
+    free(v);
+    shadow_reader_close(rd);
+}
+
 typedef struct thr_arg {
     const cl_io *io;
     const char *dir;
@@ -997,6 +1046,7 @@ int main(void)
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),
         T(test_crashio_failed_inner_call_is_logged_failed),
+        T(test_crashio_short_write_logs_the_part_written),
         T(test_crashio_threads_count_every_point),
         cmocka_unit_test(test_crashio_rejects_bad_config),
     };

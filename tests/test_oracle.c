@@ -107,6 +107,48 @@ static void test_oracle_prefix_in_window_passes(void **state)
     oracle_prefix_free(&o);
 }
 
+/* With a transaction skipped (it failed and the engine went on), the states
+ * that leave it out pass, and one that shows it is a violation. */
+static void test_oracle_skipped_transaction_must_be_absent(void **state)
+{
+    const uint32_t skip = 12;
+    oracle_prefix o;
+    char detail[256];
+    uint32_t k;
+    wl_txn t;
+    oracle_map *r;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build_skip(&WL, skip, &o), 0);
+    assert_int_equal(wl_txn_init(&t), 0);
+    /* the model of the first 30 transactions without transaction 12 */
+    r = oracle_map_new();
+    for (uint32_t i = 0; i < 30; i++) {
+        wl_gen(&WL, i, &t);
+        if (i != skip)
+            assert_int_equal(oracle_map_apply(r, &t), 0);
+    }
+    assert_int_equal(
+        oracle_judge_skip(&WL, &o, r, 20, 40, skip, &k, detail, sizeof(detail)),
+        ORACLE_OK);
+    assert_int_equal(k, 30);
+    /* the same state is not a prefix of the whole workload */
+    oracle_prefix_free(&o);
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    assert_true(oracle_judge(&WL, &o, r, 20, 40, &k, detail, sizeof(detail)) !=
+                ORACLE_OK);
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+    /* and the whole workload's prefix shows the skipped transaction */
+    assert_int_equal(oracle_prefix_build_skip(&WL, skip, &o), 0);
+    r = model_after(30);
+    assert_true(oracle_judge_skip(&WL, &o, r, 20, 40, skip, &k, detail,
+                                  sizeof(detail)) != ORACLE_OK);
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+    wl_txn_free(&t);
+}
+
 /* Every prefix of every workload is recognised as itself (deletes,
  * overwrites in one transaction and large values included), and a state
  * one value away from it is not. */
@@ -257,6 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oracle_hash_depends_only_on_content),
         cmocka_unit_test(test_oracle_prefix_in_window_passes),
+        cmocka_unit_test(test_oracle_skipped_transaction_must_be_absent),
         cmocka_unit_test(test_oracle_every_prefix_of_every_workload),
         cmocka_unit_test(test_oracle_lost_durable_transactions),
         cmocka_unit_test(test_oracle_partial_transaction),

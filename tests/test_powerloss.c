@@ -594,6 +594,32 @@ static void test_powerloss_fsync_failed_data_always_dropped(void **state)
         }
 }
 
+/* fsyncgate: the fsync after a failed one succeeds, and the engine that
+ * retries it sees success, but what the failed one lost is still lost. */
+static void test_powerloss_retried_fsync_does_not_bring_back_lost(void **state)
+{
+    hm *h = *state;
+
+    hm_pre(h, "f", 'D', 2048);
+    hm_write(h, "f", 0, 'L', 1024); /* covered by the failed fsync */
+    hm_fsync_failed(h, "f");
+    hm_sync(h, "f"); /* the retry: succeeds, writes nothing again */
+    hm_write(h, "f", 2048, 'K', 512); /* after it, synced */
+    hm_sync(h, "f");
+    hm_done(h);
+    for (int mi = 0; mi < NMODELS; mi++)
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            size_t len;
+            plimg_summary s = hm_apply(h, every_model[mi], 512, seed, 0);
+            uint8_t *b = img(h, "f", &len);
+            assert_int_equal(len, 2560);
+            assert_true(all(b, 0, 2048, 'D'));
+            assert_true(all(b, 2048, 512, 'K'));
+            assert_int_equal(s.writes_lost_fsync, 1);
+            free(b);
+        }
+}
+
 static void test_powerloss_lost_create_means_no_file(void **state)
 {
     hm *h = *state;
@@ -1122,6 +1148,7 @@ int main(void)
         T(test_powerloss_sector_size_is_the_atomic_unit),
         T(test_powerloss_unsynced_extension_does_not_grow_file),
         T(test_powerloss_fsync_failed_data_always_dropped),
+        T(test_powerloss_retried_fsync_does_not_bring_back_lost),
         T(test_powerloss_lost_create_means_no_file),
         T(test_powerloss_dirsync_makes_entries_durable),
         T(test_powerloss_rename_over_existing_kept_or_undone),

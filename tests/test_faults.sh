@@ -1,0 +1,124 @@
+#!/bin/bash
+# test_faults.sh - fault injection end to end, in whichever flavour make test
+# built (CRASHTEST names its crashtest).  In every build: the libfiu points
+# (engine/io/*, mutant/*) are in the engine library only in the
+# fault-injection flavour (checked with nm and strings); fsync-fail runs
+# clean on the engine and replays exactly.  Normal build: the libfiu modes
+# and --mutant refuse to run and say why.  Fault-injection build: the error
+# modes run clean on the engine and replay exactly, a planted bug is caught
+# and its first catch replays to the same row, and --stop-at-first runs
+# every trial before that catch.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+B=$(dirname "$CT")
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-faults-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAILED: $*" >&2; fail=$((fail + 1)); }
+check() { # check NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
+}
+col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.DictReader(sys.stdin)]' "$1" 2>/dev/null; }
+# same_rows CAMPAIGN.CSV REPLAY.CSV ID: the replayed row equals the
+# campaign's, but for the recovery time and the scratch directory in
+# messages (a worker's in a campaign, "replay" in a replay)
+same_rows() {
+    python3 -c 'import csv,re,sys
+a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
+b=list(csv.DictReader(open(sys.argv[2])))[0]
+a.pop("recovery_us"); b.pop("recovery_us")
+for r in (a, b):
+    r["detail"] = re.sub(r"/crashtest-[^/]*/[^/]*/", "/SCRATCH/", r["detail"])
+for k in a:
+    if a[k] != b[k]:
+        print("trial %s: %s differs: %r / %r" % (sys.argv[3], k, a[k], b[k]), file=sys.stderr)
+sys.exit(0 if a == b else 1)' "$1" "$2" "$3"
+}
+# replay_sample SEED ARGS...: replay every 7th trial of the campaign in
+# $T/c.csv (made with those arguments) and compare the rows
+replay_sample() {
+    local seed=$1 total=0 same=0 id
+    shift
+    for id in $(col trial <"$T/c.csv" | awk 'NR % 7 == 1'); do
+        "$CT" --seed "$seed" --replay "$id" --quiet "$@" --csv "$T/r.csv" \
+            >/dev/null 2>&1
+        total=$((total + 1))
+        same_rows "$T/c.csv" "$T/r.csv" "$id" && same=$((same + 1))
+    done
+    [ "$total" -ge 5 ] && ok || bad "only $total trials replayed"
+    check "replayed rows equal the campaign's ($*)" "$total" "$same"
+}
+
+case "$B" in
+*fiu*) fiu=1 ;;
+*) fiu=0 ;;
+esac
+
+# 1. the points are compiled in only with FIU=1
+undef=$(nm "$B/libcrashlab.a" 2>/dev/null | grep -c ' U fiu_fail$')
+names=$(strings "$B/libcrashlab.a" | grep -cE '^(engine/io/|mutant/)')
+if [ $fiu = 1 ]; then
+    [ "$undef" -gt 0 ] && ok || bad "FIU build: the engine calls no fiu_fail"
+    [ "$names" -ge 16 ] && ok || bad "FIU build: only $names point names"
+else
+    check "normal build: no libfiu symbol in the engine" 0 "$undef"
+    check "normal build: no point or mutant name in the engine" 0 "$names"
+    check "normal build: kv does not link libfiu" 0 \
+        "$(nm "$B/kv" 2>/dev/null | grep -c fiu_)"
+fi
+
+# 2. fsync-fail needs no libfiu: clean on the engine, exact replay
+"$CT" --seed 31 --mode fsync-fail --trials 120 --quiet --csv "$T/c.csv" \
+    >"$T/out" 2>&1
+check "fsync-fail on the engine exits 0" 0 $?
+check "fsync-fail: no violation rows" 0 "$(col verdict <"$T/c.csv" | grep -c violation)"
+check "fsync-fail: every trial lost data to the failed sync" 0 \
+    "$(col damage <"$T/c.csv" | grep -vc 'failed with EIO')"
+replay_sample 31 --mode fsync-fail
+
+if [ $fiu = 0 ]; then
+    # 3. the libfiu modes and mutants say what they need
+    "$CT" --mode eio --trials 5 >"$T/out" 2>&1
+    check "normal build: --mode eio exits 2" 2 $?
+    grep -q "make FIU=1" "$T/out" && ok || bad "no 'make FIU=1' in: $(cat "$T/out")"
+    "$CT" --mutant skip-wal-fsync --trials 5 >"$T/out" 2>&1
+    check "normal build: --mutant exits 2" 2 $?
+    grep -q "make FIU=1" "$T/out" && ok || bad "no 'make FIU=1' for --mutant"
+else
+    # 4. every error mode, on the engine: no violation, exact replay
+    "$CT" --seed 32 --mode errors --trials 240 --quiet --csv "$T/c.csv" \
+        >"$T/out" 2>&1
+    check "error modes on the engine exit 0" 0 $?
+    check "error modes: no violation rows" 0 "$(col verdict <"$T/c.csv" | grep -c violation)"
+    check "error modes: every mode ran" 4 "$(col mode <"$T/c.csv" | sort -u | wc -l)"
+    [ "$(col damage <"$T/c.csv" | grep -c 'the engine went on without it')" -ge 5 ] &&
+        ok || bad "too few trials where the engine went on after an error"
+    [ "$(col damage <"$T/c.csv" | grep -c 'then writes were refused')" -ge 5 ] &&
+        ok || bad "too few trials where the engine refused writes"
+    replay_sample 32 --mode errors
+
+    # 5. a planted bug is caught, the first catch replays to the same row,
+    # and every trial before it ran
+    "$CT" --seed 33 --mode fsync-fail --mutant fsync-error-ignored \
+        --trials 100 --stop-at-first --quiet --csv "$T/c.csv" >"$T/out" 2>&1
+    check "fsync-error-ignored is caught (exit 1)" 1 $?
+    first=$(python3 -c 'import csv,sys
+print(min(int(r["trial"]) for r in csv.DictReader(open(sys.argv[1])) if r["verdict"]=="violation"))' "$T/c.csv")
+    check "--stop-at-first: every trial before the first catch ran" \
+        "$(seq 0 "$first" | tr '\n' ' ')" \
+        "$(col trial <"$T/c.csv" | sort -n | awk -v f="$first" '$1 <= f' | tr '\n' ' ')"
+    line=$(grep -A2 "in trial $first:" "$T/out" | sed -n 's/^  replay: //p')
+    $line --quiet --csv "$T/r.csv" >/dev/null 2>&1
+    check "the replay of the first catch exits 1" 1 $?
+    same_rows "$T/c.csv" "$T/r.csv" "$first" && ok || bad "the replayed catch differs"
+    "$CT" --list-mutants | cut -f1 | sort -u >"$T/names"
+    [ "$(wc -l <"$T/names")" -ge 12 ] && ok || bad "fewer than 12 mutants"
+    "$CT" --mutant no-such-bug --trials 1 >/dev/null 2>&1
+    check "unknown mutant exits 2" 2 $?
+fi
+
+echo "test_faults.sh: $pass checks passed, $fail failed"
+[ $fail -eq 0 ]
