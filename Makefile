@@ -9,6 +9,8 @@
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
 #                     suites that drive libfiu (tests/test_fiu_*.c)
+#   make mutants      the planted bugs' detection matrix (FIU flavour):
+#                     results/mutants.csv; QUICK=1 for the short CI version
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
 #   make bench-crashtest  crash states verified per second of fixed
@@ -94,7 +96,7 @@ KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest \
-        bench-server check-io format format-check clean
+        bench-server mutants check-io format format-check clean
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -153,6 +155,15 @@ crashtest: deps $(B)/crashtest
 CI_TRIALS ?= 1000
 crashtest-ci: deps $(B)/crashtest
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
+
+# Every planted bug (crashtest --list-mutants) under the campaigns that
+# should catch it, and the same campaigns on the unmutated engine; always
+# in the fault-injection flavour (build-fiu/).  QUICK=1: only the listed
+# campaigns, 100 trials each.
+QUICK ?= 0
+mutants: deps
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
+	@CRASHTEST=build-fiu/crashtest QUICK=$(QUICK) scripts/mutants.sh
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
 bench-crashtest: deps $(B)/crashtest

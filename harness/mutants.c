@@ -30,7 +30,8 @@ static const mutant_info mutant_table[] = {
      {{"torn", ""}, {"powerloss", "--sync off"}}},
     {"skip-page-crc",
      "reads pages without checking their CRC (rule P2)",
-     {{"torn", "--torn-protection none " CKPT}, {"torn", CKPT}}},
+     {{"torn", "--torn-protection none " CKPT},
+      {"powerloss", "--torn-protection none " CKPT}}},
     {"drop-segments-early",
      "drops old log segments before the checkpoint's superblock is durable "
      "(rule 4)",

@@ -13,8 +13,9 @@
 typedef struct mutant_info {
     const char *name;   /* libfiu point mutant/<name> */
     const char *breaks; /* what it breaks, one line */
-    /* The campaigns that should catch it: a mode, then the crashtest
-     * options that make its bug reachable ("" for the defaults). */
+    /* The campaigns that should catch it: a mode (each at most once),
+     * then the crashtest options that make its bug reachable ("" for the
+     * defaults). */
     struct {
         const char *mode;
         const char *options;
