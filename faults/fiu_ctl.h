@@ -92,7 +92,9 @@ int fiuctl_fail_nth(uint64_t seed, int p, uint64_t nth, int err,
 
 /* Switch the planted bug mutant/<name> on, for good, in this process (and,
  * since libfiu's table is ordinary memory, in the children it forks
- * afterwards).  Returns 0 or an errno (ENOTSUP without FIU_ENABLE). */
+ * afterwards).  Seeds and initialises libfiu if that was not done yet: call
+ * it before any other libfiu use of the process.  Returns 0 or an errno
+ * (ENOTSUP without FIU_ENABLE). */
 int fiuctl_mutant(const char *name);
 
 #endif
