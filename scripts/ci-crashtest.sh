@@ -2,7 +2,9 @@
 # ci-crashtest.sh - the crash campaigns CI runs on every submission: every
 # mode and workload on the default settings and on the settings that take
 # other paths through the engine (no torn-page protection, doublewrite,
-# sync off and periodic, small pool, 4 KiB sectors), all from one seed
+# sync off and periodic, small pool, 4 KiB sectors), and failed fsyncs that
+# lose the unsynced writes (fsync-fail, the error mode that needs no
+# libfiu; make mutants QUICK=1 covers the others), all from one seed
 # derived from the commit, so a rerun of the same commit repeats them.
 # A violation prints its replay command; the script exits 1 if any campaign
 # found one.
@@ -37,5 +39,6 @@ doublewrite       --torn-protection dwb --sector 4096
 sync-off          --sync off --pool-bytes 262144
 sync-periodic     --sync periodic --checkpoint-bytes 65536
 commit-ordered    --sync commit --persist ordered --page-size 16384
+fsync-failures    --mode fsync-fail
 CAMPAIGNS
 exit $status
