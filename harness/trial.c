@@ -459,8 +459,8 @@ static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
         size_t vl;
         /* The probe was acknowledged and closed: its loss is durability;
          * any other change came from the second recovery. */
-        int lost = oracle_map_get(after, t.ops[0].key, t.ops[0].klen,
-                                  &vl) == NULL;
+        int lost =
+            oracle_map_get(after, t.ops[0].key, t.ops[0].klen, &vl) == NULL;
         v->verdict = lost ? ORACLE_DURABILITY : ORACLE_RECOVERY;
         snprintf(v->detail, sizeof(v->detail),
                  "after recovery, a probe commit, close and reopen: %zu keys "
