@@ -181,9 +181,10 @@ print("\nunmutated engine: %d campaigns of %s trials, %s" % (
 for mode, opts, caught, n, kind, replay in bad:
     print("  VIOLATION (%s) in %s %s:\n    %s" % (kind, mode, opts, replay))
 caught = sum(1 for m in order if m in best)
-print("\n%d of %d mutants caught%s" % (caught, len(order),
-      "; escaped: " + " ".join(escaped) if escaped else
-      "" if caught == len(order) else " (the others are equivalent)"))
+missed = [m for m in order if m not in best and equiv[m]]
+print("\n%d of %d mutants caught%s%s" % (caught, len(order),
+      "; escaped: " + " ".join(escaped) if escaped else "",
+      "; not caught, equivalent: " + " ".join(missed) if missed else ""))
 sys.exit(1 if escaped or bad else 0)
 EOF
 rc=$?
