@@ -267,7 +267,7 @@ static void test_fiu_ctl_counts_one_thread_and_fails_nth(void **state)
 static void test_fiu_engine_read_only_after_failed_fsync(void **state)
 {
     fx *f = *state;
-    char *dir = strdup(tu_path(f->tmp, "db")), k[8];
+    char *dir = strdup(tu_path(f->tmp, "db")), k[16];
     cl_options o = {0};
     cl_stats st;
     cl_db *db;
