@@ -56,7 +56,7 @@ for t in "$@"; do
         art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         echo "== $t FAILED (exit $rc) after $execs execs; log: $log"
         grep -E 'ERROR|property violated|^    #[0-9]+ |SUMMARY|^  ' "$log" |
-            head -40
+            grep -v 'in fuzzer::' | head -25
         if [ -n "$art" ] && [ -f "$art" ]; then
             {
                 echo "# found by make fuzz ($t) on $(date -u +%Y-%m-%dT%H:%M:%SZ)"
