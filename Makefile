@@ -35,6 +35,7 @@
 #   NODEPS=1  skip the Debian package check
 #   FUZZ_SECONDS  seconds per fuzz target in make fuzz (default 60)
 #   FUZZ_TARGETS  the fuzz targets make fuzz runs (default: all)
+#   FUZZ_JOBS how many of them run at the same time (default 1)
 #   FUZZ_CC   compiler of the fuzz targets (default clang)
 
 CC ?= cc
@@ -217,6 +218,7 @@ $(FUZZ_CORPUS): $(B)/fuzz/mkcorpus
 # ---- libFuzzer targets (clang): build-fuzz/<target> -----------------------
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FB := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -246,10 +248,10 @@ $(FUZZ_BINS): $(FB)/%: $(FB)/fuzz/%.o $(FUZZ_LIB_OBJ)
 
 fuzz-build: deps $(FUZZ_BINS)
 
-# Run each target in turn for FUZZ_SECONDS; a crash is saved under
-# fuzz/crashes/<target>/ with the command that reproduces it.
+# Run each target in turn (FUZZ_JOBS at a time) for FUZZ_SECONDS; a crash is
+# saved under fuzz/crashes/<target>/ with the command that reproduces it.
 fuzz: fuzz-build $(FUZZ_CORPUS)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BIN=$(FB) \
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_BIN=$(FB) \
 	    FUZZ_CORPUS=$(B)/fuzz/corpus fuzz/run.sh $(FUZZ_TARGETS)
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
