@@ -57,8 +57,9 @@ uint64_t fz_le64(fz_in *in);
 /* Take up to n bytes.  OUT: *got, bytes actually taken. */
 const uint8_t *fz_bytes(fz_in *in, size_t n, size_t *got);
 
-/* A private scratch directory (under /dev/shm when it exists, else
- * $TMPDIR or /tmp), made on first use and removed at exit. */
+/* A private scratch directory, crashlab-fuzz-<pid>-XXXXXX under /dev/shm
+ * when it exists (else $TMPDIR or /tmp), made on first use and removed at
+ * exit; those of processes that died without exiting are removed then. */
 const char *fz_scratch(void);
 /* Remove every file in directory dir (not recursive; silent). */
 void fz_clear_dir(const char *dir);

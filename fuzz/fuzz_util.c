@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,27 +112,53 @@ void fz_clear_dir(const char *dir)
     closedir(d);
 }
 
-static void fz_scratch_remove(void)
+/* Remove directory dir, its files and one level of subdirectories (the
+ * targets' database directories). */
+static void fz_rm_scratch(const char *dir)
 {
     char sub[600];
     DIR *d;
     struct dirent *e;
 
-    if (fz_scratch_path[0] == '\0')
-        return;
-    /* One level of subdirectories (the targets' database directories). */
-    if ((d = opendir(fz_scratch_path)) != NULL) {
+    if ((d = opendir(dir)) != NULL) {
         while ((e = readdir(d)) != NULL) {
             if (e->d_name[0] == '.')
                 continue;
-            snprintf(sub, sizeof(sub), "%s/%s", fz_scratch_path, e->d_name);
+            snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
             fz_clear_dir(sub);
             rmdir(sub);
         }
         closedir(d);
     }
-    fz_clear_dir(fz_scratch_path);
-    rmdir(fz_scratch_path);
+    fz_clear_dir(dir);
+    rmdir(dir);
+}
+
+static void fz_scratch_remove(void)
+{
+    if (fz_scratch_path[0] != '\0')
+        fz_rm_scratch(fz_scratch_path);
+}
+
+/* A process that crashed (libFuzzer leaves with _Exit, skipping atexit)
+ * leaves its scratch directory behind: remove those of dead processes. */
+static void fz_scratch_reap(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    char path[512];
+    long pid;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (sscanf(e->d_name, "crashlab-fuzz-%ld-", &pid) != 1 || pid <= 0 ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+        fz_rm_scratch(path);
+    }
+    closedir(d);
 }
 
 const char *fz_scratch(void)
@@ -145,8 +172,9 @@ const char *fz_scratch(void)
         stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : NULL;
     if (base == NULL && (base = getenv("TMPDIR")) == NULL)
         base = "/tmp";
+    fz_scratch_reap(base);
     snprintf(fz_scratch_path, sizeof(fz_scratch_path),
-             "%s/crashlab-fuzz-XXXXXX", base);
+             "%s/crashlab-fuzz-%ld-XXXXXX", base, (long)getpid());
     if (mkdtemp(fz_scratch_path) == NULL) {
         fprintf(stderr, "fuzz: cannot make %s: %s\n", fz_scratch_path,
                 strerror(errno));
