@@ -36,6 +36,7 @@ run_one() {
     crashes=fuzz/crashes/$t
     log=fuzz/work/$t.log
     mkdir -p "$work" "$crashes"
+    t0=$(date +%s)
     set -- "$work"
     [ -d "$corpus/$base" ] && set -- "$@" "$corpus/$base"
     [ -d "fuzz/regress/$t" ] && set -- "$@" "fuzz/regress/$t"
@@ -44,19 +45,21 @@ run_one() {
         -rss_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 \
         -artifact_prefix="$crashes/" ${FUZZ_ARGS:-} "$@" >"$log" 2>&1
     rc=$?
+    elapsed=$(($(date +%s) - t0))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     units=$(sed -n 's/.*#[0-9]*.*DONE *cov: .* corp: \([0-9]*\).*/\1/p' "$log" |
         tail -1)
     execs=${execs:-0}
     if [ $rc -eq 0 ]; then
         result=ok
-        printf '%-24s %5s s %12s execs  corpus %s  ok\n' "$t" "$secs" \
+        printf '%-24s %5s s %12s execs  corpus %s  ok\n' "$t" "$elapsed" \
             "$execs" "${units:-?}"
     else
         result=FAILED
         art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         {
-            echo "== $t FAILED (exit $rc) after $execs execs; log: $log"
+            echo "== $t FAILED (exit $rc) after $elapsed s, $execs execs;" \
+                "log: $log"
             grep -E 'ERROR|property violated|^    #[0-9]+ |SUMMARY|^  ' "$log" |
                 grep -v 'in fuzzer::' | head -25
             if [ -n "$art" ] && [ -f "$art" ]; then
@@ -77,7 +80,7 @@ run_one() {
         } | cat # one write per report when targets run side by side
     fi
     echo "$t $execs $result" >>"$results"
-    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ),$t,$secs,$execs,${units:-},$result" \
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ),$t,$elapsed,$execs,${units:-},$result" \
         >>fuzz/work/stats.csv
 }
 
