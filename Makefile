@@ -102,14 +102,15 @@ TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o
 
-# Fuzz targets (fuzz/): each is also built with -DFZ_FIXCRC as <name>_fixcrc,
-# the variant that fixes checksums before decoding.  With the project's
+# Fuzz targets (fuzz/): each decoder of on-disk bytes is also built with
+# -DFZ_FIXCRC as <name>_fixcrc, the variant that fixes checksums before
+# decoding; fuzz_proto is kvserver's request parsers.  With the project's
 # compiler each target becomes a replay driver (fuzz/replay.c) that make test
 # runs over fuzz/regress/<target>/ and the generated seed corpus; with clang
 # and libFuzzer (make fuzz) the fuzzers go into build-fuzz/.
 FUZZ_NAMES := fuzz_wal fuzz_page fuzz_btree fuzz_replay fuzz_superblock \
               fuzz_open fuzz_shadow
-FUZZ_ALL := $(FUZZ_NAMES) $(FUZZ_NAMES:=_fixcrc)
+FUZZ_ALL := $(FUZZ_NAMES) $(FUZZ_NAMES:=_fixcrc) fuzz_proto
 FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
 FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
@@ -200,7 +201,7 @@ $(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps
 	$(Q)$(CC) $(ALL_CFLAGS) -DFZ_FIXCRC -c $< -o $@
 
 $(B)/fuzz/replay_%: $(B)/fuzz/%.o $(B)/fuzz/replay.o $(FUZZ_UTIL_OBJ) \
-                    $(FAULTS_LIB) $(LIB)
+                    $(B)/tools/proto.o $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -228,7 +229,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread $(WARN) -MMD -MP \
 # The engine and faults/ get coverage instrumentation without libFuzzer's
 # main; only the targets link it.
 FUZZ_LIB_OBJ := $(ENGINE_SRC:%.c=$(FB)/%.o) $(FAULTS_SRC:%.c=$(FB)/%.o) \
-                $(FB)/fuzz/fuzz_util.o
+                $(FB)/fuzz/fuzz_util.o $(FB)/tools/proto.o
 FUZZ_BINS := $(FUZZ_ALL:%=$(FB)/%)
 
 $(FB)/%.o: %.c | deps

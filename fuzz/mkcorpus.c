@@ -18,7 +18,8 @@
  * The databases are made with fixed salts and keys from a fixed generator,
  * so the corpus is the same on every run (the shadow log's clock-drawn salt
  * is overwritten with a constant and its CRCs fixed).  Every seed is small:
- * a few pages and a few KiB of log.
+ * a few pages and a few KiB of log.  fuzz_proto gets a few request streams
+ * in both of kvserver's protocols.
  *
  * Databases: empty; small (40 keys, no checkpoint); ckpt (a checkpoint in
  * the middle of puts and deletes; ckpt-end: checkpointed last, so the page
@@ -549,6 +550,35 @@ static void mc_shadows(const char *base)
 }
 
 /* ---------------------------------------------------------------------
+ * kvserver requests
+ * --------------------------------------------------------------------- */
+
+/* Request streams for fuzz_proto: a mode byte (0 detect, 1 line, 2 RESP),
+ * then what a client sends. */
+static void mc_proto_seeds(void)
+{
+    static const char *const seeds[][2] = {
+        {"line", "\0SET a 1\nGET a\nDEL a\nPING\nSTATS\nQUIT\n"},
+        {"line-spaces",
+         "\1SET key a value with spaces\nSET k \n\n   \nGET key\r\n"},
+        {"resp", "\0*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n"
+                 "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n"
+                 "*0\r\n"},
+        {"resp-more", "\2*2\r\n$3\r\nDEL\r\n$1\r\na\r\n*3\r\n$6\r\nEXISTS"
+                      "\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$6\r\nDBSIZE\r\n"
+                      "*2\r\n$4\r\nINFO\r\n$3\r\nall\r\n*3\r\n$6\r\n"
+                      "CONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n*1\r\n$7\r\n"
+                      "COMMAND\r\n"},
+        {"inline", "\0PING\r\nGET k\r\nSET k v\r\n"},
+        {"resp-bad", "\2*1\r\n:5\r\n"},
+    };
+
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        mc_seed("fuzz_proto", seeds[i][0], seeds[i][1],
+                1 + strlen(seeds[i][1] + 1));
+}
+
+/* ---------------------------------------------------------------------
  * Main
  * --------------------------------------------------------------------- */
 
@@ -621,6 +651,7 @@ static int mc_corpus(const char *out)
     mc_variant(&small, "zerotail", 0, 4096, FZ_OPEN_WRITE);
     mc_free(&small);
     mc_shadows(base);
+    mc_proto_seeds();
     mc_rm(base);
     printf("mkcorpus: %u seeds in %s\n", mc_count, out);
     free((char *)mc_out);
