@@ -2,8 +2,8 @@
 #
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
-#   make              build/libcrashlab.a, build/kv, build/kvserver and
-#                     build/crashtest
+#   make              build/libcrashlab.a, build/kv, build/kvserver,
+#                     build/kvbench and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -41,7 +41,8 @@ NODEPS ?= 0
 # the deps step that the build targets run first.
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
              fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
-             redis-server redis-tools
+             redis-server redis-tools libsqlite3-dev liblmdb-dev \
+             libleveldb-dev librocksdb-dev
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -91,7 +92,20 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
+# kvbench: the workloads and our adapter (also linked into its test), and
+# the peers' adapters.  bench_fsync.c defines fsync and fdatasync to count
+# them; the export makes the peers' shared libraries bind to it.
+BENCH_SRC := tools/bench_core.c tools/bench_child.c tools/bench_crashlab.c \
+             tools/bench_fsync.c
+BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
+BENCH_PEER_SRC := tools/bench_sqlite.c tools/bench_lmdb.c \
+                  tools/bench_leveldb.c tools/bench_rocksdb.c
+BENCH_PEER_OBJ := $(BENCH_PEER_SRC:%.c=$(B)/%.o)
+BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
+BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
+                 -Wl,--export-dynamic-symbol=fdatasync
+
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o
 
@@ -140,6 +154,16 @@ $(B)/kvserver: $(KVSERVER_OBJ) $(LIB)
 $(B)/tests/test_proto: $(B)/tools/proto.o
 $(B)/tests/test_kvserver: | $(B)/kvserver
 
+$(B)/kvbench: $(B)/tools/kvbench.o $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(BENCH_LDFLAGS) $^ -o $@ \
+	    $(BENCH_LDLIBS) $(BASE_LDLIBS)
+
+$(B)/tests/test_kvbench: $(B)/tests/test_kvbench.o $(TESTUTIL_OBJ) \
+                         $(BENCH_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
+
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
@@ -170,8 +194,8 @@ bench-crashtest: deps $(B)/crashtest
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
-	@KV=$(B)/kv CRASHTEST=$(B)/crashtest scripts/run-tests.sh $(TEST_BIN) \
-	    $(TEST_SCRIPTS)
+	@KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
+	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
@@ -204,4 +228,5 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
-         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d)
+         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
+         $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d)
