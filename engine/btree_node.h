@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "btree_format.h"
+#include "coding.h"
 #include "pager.h"
 
 /* A pinned node page and its decoded header.  The header fields are kept in
@@ -63,6 +65,12 @@ int bt_node_child(const bt_node *nd, uint32_t j, uint32_t *pgno);
  * header and the cell sizes.  Errors: CL_ECORRUPT, CL_ENOMEM. */
 int bt_node_verify(const bt_node *nd, int overlap);
 
+/* bt_node_verify(nd, 0) for a writable node about to be edited, skipped
+ * when the node was verified before and has changed since only through
+ * the edits below, which keep rules B2..B8 (the pager's owner mark, which
+ * anything else that changes the page clears). */
+int bt_node_verify_edit(bt_node *nd);
+
 /* Bytes taken by slots and cells. */
 uint32_t bt_node_used(const bt_node *nd);
 /* Whether one more cell of csize bytes (plus its slot) fits. */
@@ -93,6 +101,40 @@ uint32_t bt_branch_cell_encode(uint8_t *buf, const void *key, size_t klen,
                                uint32_t child);
 
 /* Key order: memcmp of the common prefix, then shorter first. */
-int bt_keycmp(const void *a, size_t alen, const void *b, size_t blen);
+static inline int bt_keycmp(const void *a, size_t alen, const void *b,
+                            size_t blen)
+{
+    size_t m = alen < blen ? alen : blen;
+    int r = m > 0 ? memcmp(a, b, m) : 0;
+
+    if (r != 0)
+        return r;
+    return (alen > blen) - (alen < blen);
+}
+
+/* The CL_ECORRUPT report of bt_node_key (out of line: the cold path). */
+int bt_node_key_bad(const bt_node *nd, uint32_t i, uint32_t off, uint32_t klen);
+
+/* Only the key of cell i < n, for binary search: the slot must point into
+ * the cell area with room for the cell's fixed header, and the key must be
+ * 1..CL_KEY_MAX bytes inside the page (the part of rules B4, B5 that
+ * reading the key relies on; bt_node_cell checks the whole cell).
+ * OUT: *key, *klen.  Errors: CL_ECORRUPT. */
+static inline int bt_node_key(const bt_node *nd, uint32_t i,
+                              const uint8_t **key, uint32_t *klen)
+{
+    const uint8_t *d = nd->pg.data;
+    uint32_t hdr = nd->level == 0 ? BT_LEAF_HDR : BT_BRANCH_HDR;
+    uint32_t off = get_le16(d + BT_OFF_SLOTS + BT_SLOT_SIZE * i), kl;
+
+    if (off < nd->cstart || off + hdr > nd->psize)
+        return bt_node_key_bad(nd, i, off, 0);
+    kl = get_le16(d + off);
+    if (kl == 0 || kl > CL_KEY_MAX || off + hdr + kl > nd->psize)
+        return bt_node_key_bad(nd, i, off, kl);
+    *key = d + off + hdr;
+    *klen = kl;
+    return 0;
+}
 
 #endif

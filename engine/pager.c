@@ -81,6 +81,7 @@ struct pg_frame {
     uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
     uint8_t txn_changed;  /* pg_txn_encode found it changed */
     uint8_t before_dirty; /* dirty before the transaction */
+    uint8_t owner_mark;   /* pg_set_owner_mark: the owner checked it */
 };
 
 struct pager {
@@ -299,8 +300,10 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
         if (f->bad && mode == PG_FETCH_VERIFY)
             return err_set(CL_ECORRUPT, "%s: page %u is torn or corrupt",
                            p->path, pgno);
-        if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn)
+        if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn) {
             memset(f->data, 0, p->page_size);
+            f->owner_mark = 0;
+        }
         f->pins++;
         f->ref = 1;
         p->st.hits++;
@@ -331,6 +334,7 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
     f->bad = state == PAGE_BAD;
     f->in_txn = 0;
     f->txn_init = 0;
+    f->owner_mark = 0;
     pg_table_insert(p, f);
     *out = f;
     return 0;
@@ -651,6 +655,17 @@ void pg_release(pager *p, pg_page *pg)
     pg->data = NULL;
 }
 
+int pg_owner_mark(const pg_page *pg)
+{
+    return pg->frame != NULL && pg->frame->owner_mark;
+}
+
+void pg_set_owner_mark(pg_page *pg)
+{
+    if (pg->frame != NULL)
+        pg->frame->owner_mark = 1;
+}
+
 int pager_load_meta(pager *p)
 {
     pg_frame *f;
@@ -935,6 +950,7 @@ void pg_txn_abort(pager *p)
         pg_frame *f = p->txn[i];
         memcpy(f->data, f->before, p->page_size);
         f->dirty = f->before_dirty;
+        f->owner_mark = 0;
         f->in_txn = 0;
         f->txn_init = 0;
         f->pins--;
@@ -1014,6 +1030,7 @@ int pg_alloc(pager *p, uint8_t type, pg_page *out)
         put_le32(p->meta->data + PG_META_OFF_NPAGES, pgno + 1);
     }
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = type;
     out->data = f->data;
@@ -1030,6 +1047,7 @@ int pg_free(pager *p, pg_page *pg)
     if ((rc = pg_txn_add(p, f)) != 0 || (rc = pg_meta_write(p)) != 0)
         return rc;
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = PG_TYPE_FREE;
     put_le32(f->data + PG_FREE_OFF_NEXT, pg_free_head(p));
@@ -1051,6 +1069,7 @@ int pager_format(pager *p)
         return rc;
     }
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = PG_TYPE_META;
     put_le32(f->data + PG_META_OFF_MAGIC, PG_META_MAGIC);
@@ -1162,6 +1181,7 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     pthread_mutex_lock(&p->mu);
     f->bad = 0;
     f->dirty = 1;
+    f->owner_mark = 0;
     f->pins--;
     pthread_mutex_unlock(&p->mu);
     *applied = 1;
