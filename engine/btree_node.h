@@ -100,15 +100,40 @@ uint32_t bt_leaf_cell_encode(uint8_t *buf, const void *key, size_t klen,
 uint32_t bt_branch_cell_encode(uint8_t *buf, const void *key, size_t klen,
                                uint32_t child);
 
-/* Key order: memcmp of the common prefix, then shorter first. */
+/* 8 bytes as a big-endian number: comparing two of them compares the
+ * bytes in memcmp order. */
+static inline uint64_t bt_be64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    v = ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) |
+        ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
+        ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) |
+        ((uint64_t)p[6] << 8) | p[7];
+#endif
+    return v;
+}
+
+/* Key order: memcmp of the common prefix, then shorter first.  Inline and
+ * a word at a time: binary search calls it for every probe. */
 static inline int bt_keycmp(const void *a, size_t alen, const void *b,
                             size_t blen)
 {
+    const uint8_t *x = a, *y = b;
     size_t m = alen < blen ? alen : blen;
-    int r = m > 0 ? memcmp(a, b, m) : 0;
 
-    if (r != 0)
-        return r;
+    for (; m >= 8; m -= 8, x += 8, y += 8) {
+        uint64_t u = bt_be64(x), v = bt_be64(y);
+        if (u != v)
+            return u < v ? -1 : 1;
+    }
+    for (; m > 0; m--, x++, y++)
+        if (*x != *y)
+            return *x < *y ? -1 : 1;
     return (alen > blen) - (alen < blen);
 }
 
