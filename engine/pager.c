@@ -53,6 +53,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "coding.h"
 #include "errors.h"
@@ -67,7 +68,8 @@
 #define PG_DIFF_STRIDE 256 /* bytes compared at once in a page diff */
 #define PG_DWB_SLOTS 64    /* pages in the doublewrite area */
 #define PG_FLUSH_BATCH 32  /* dirty pages written together on eviction */
-#define PG_CHUNK 256       /* frames allocated together */
+#define PG_CHUNK 512       /* frames allocated together */
+#define PG_HUGE (2u << 20) /* bytes of a transparent huge page (x86-64) */
 
 /* A frame's pins count the users of its page; PG_EVICTING is set (with a
  * compare-and-swap from 0, under the pool mutex) while the frame is being
@@ -207,6 +209,22 @@ static void pg_table_remove(pager *p, pg_frame *f)
 
 static int pg_flush_batch(pager *p, pg_frame **fr, size_t n);
 
+/* Memory for a chunk of frames' pages: aligned to, and asking the kernel
+ * for, transparent huge pages, so that reads of random pages of a large
+ * pool do not each miss the TLB (the kernel may decline; then these are
+ * ordinary pages). */
+static uint8_t *pg_chunk_alloc(size_t bytes)
+{
+    void *m = NULL;
+
+    if (bytes % PG_HUGE != 0 || posix_memalign(&m, PG_HUGE, bytes) != 0)
+        return malloc(bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+    return m;
+}
+
 /* Double the page table (at most 1 frame per bucket on average).  Caller
  * holds p->mu.  Readers walking the old table may miss a page while the
  * chains are rebuilt: they then take the locked path. */
@@ -288,7 +306,7 @@ static int pg_victim(pager *p, pg_frame **out)
         uint32_t c = p->nused / PG_CHUNK, i = p->nused % PG_CHUNK;
         if (i == 0) {
             p->fchunks[c] = calloc(PG_CHUNK, sizeof(pg_frame));
-            p->dchunks[c] = malloc((size_t)PG_CHUNK * p->page_size);
+            p->dchunks[c] = pg_chunk_alloc((size_t)PG_CHUNK * p->page_size);
             if (p->fchunks[c] == NULL || p->dchunks[c] == NULL) {
                 free(p->fchunks[c]);
                 free(p->dchunks[c]);
