@@ -270,6 +270,7 @@ static void db_free(cl_db *db)
 
 int cl_open(const char *dir, const cl_options *opt, cl_db **out)
 {
+    pthread_rwlockattr_t rwa;
     cl_db *db;
     int rc, fd, created = 0;
 
@@ -281,7 +282,15 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
         return CL_ENOMEM;
     db->lock_fd = -1;
     pthread_mutex_init(&db->wlock, NULL);
-    pthread_rwlock_init(&db->tree, NULL);
+    pthread_rwlockattr_init(&rwa);
+    /* Writers first: with glibc's default (readers first) a stream of
+     * overlapping readers keeps a committer waiting for as long as it
+     * lasts.  No thread takes the tree lock for reading twice (a scan's
+     * callback runs without it), which writer preference would deadlock. */
+    pthread_rwlockattr_setkind_np(&rwa,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->tree, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
     pthread_mutex_init(&db->syncer_mu, NULL);
     pthread_cond_init(&db->syncer_cv, NULL);
     if ((rc = db_resolve_options(opt, &db->opt)) != 0)
