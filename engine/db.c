@@ -374,7 +374,7 @@ int cl_close(cl_db *db)
         return CL_EINVAL;
     pthread_mutex_lock(&db->wlock);
     if (atomic_load(&db->fatal) == 0 && db->log != NULL)
-        rc = wal_sync(db->log, wal_written(db->log));
+        rc = wal_finish(db->log);
     pthread_mutex_unlock(&db->wlock);
     db_free(db);
     return rc;

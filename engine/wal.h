@@ -84,6 +84,8 @@ typedef struct wal_config {
     const char *dir;
     uint64_t db_salt;
     uint64_t segment_bytes; /* roll once a segment is this long */
+    uint64_t zero_ahead;    /* keep this many bytes of zeros written
+                               ahead of the records (0: none) */
 } wal_config;
 
 typedef struct wal_stats {
@@ -112,6 +114,9 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
  * others waiting (group commit).  A failed fsync poisons the log: the error
  * is returned now and CL_EREADONLY forever after. */
 int wal_sync(wal *w, uint64_t lsn);
+/* Make everything appended durable and leave the segment ending at its
+ * last record (close). */
+int wal_finish(wal *w);
 /* Start a new segment (syncing the current one first).  The caller
  * serializes with appends.  OUT: *segno, *start_lsn of the new one. */
 int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn);

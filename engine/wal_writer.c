@@ -5,12 +5,21 @@
  * Appends are serialized by the caller (the engine's writer lock), so the
  * log holds transactions in commit order.  Each append is one pwrite of the
  * whole record at the end of the current segment; nothing is synced there.
+ * The segment is kept zero-filled ahead of the records (zero_ahead bytes
+ * written and extended in steps): records then overwrite blocks the file
+ * already has, and fdatasync need not commit a size change to the file
+ * system's journal with every record.  A zero-filled record header is the
+ * end of the log for the reader (rules R2 and R8 in wal_reader.c), exactly
+ * like a torn tail; a segment is cut back to its last record (and fsynced)
+ * before the next one is created and at close, so that only the last
+ * segment can end in zeros.
  *
  * Durability is asked for with wal_sync(lsn).  Group commit: whoever finds
- * no sync in progress becomes the leader, notes how far the log is written,
- * fdatasyncs the segment without holding the lock, and publishes the new
- * durable point to everyone waiting; callers whose lsn is covered return
- * without a sync of their own, the others wait for the next round.
+ * no sync in progress takes the sync token and becomes the leader, notes how
+ * far the log is written, fdatasyncs the segment without holding the lock,
+ * and publishes the new durable point to everyone waiting; callers whose
+ * lsn is covered return without a sync of their own, the others wait for
+ * the next round.
  *
  * A failed fdatasync poisons the log for good (rule 6 of DESIGN.md): after
  * a failed fsync Linux may have dropped the dirty pages and a retry can
@@ -27,22 +36,33 @@
 #include "fault_points.h"
 #include "wal.h"
 
+#define WAL_ZERO_MIN 4096u /* least zero-filling step, bytes */
+
 struct wal {
     wal_config cfg;
     char *dir;
+    /* Changed only by rolls, which hold the sync token and exclude
+     * appends (the caller's writer lock): */
     int fd;             /* current segment */
     uint64_t segno;     /* current segment number */
     uint64_t seg_start; /* its start LSN */
     uint32_t crc_seed;  /* its record CRC seed */
-    uint8_t *buf;       /* record encoding buffer */
-    size_t cap;
+    /* The appender's own (under the caller's writer lock): */
+    uint8_t *rec; /* record encoding buffer */
+    size_t reccap;
+    uint64_t zeroed; /* the segment holds our records or zeros up to
+                        this file offset */
+    int zero_off;    /* zero-filling failed (full disk): not this segment */
+    size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
+                        written yet */
 
     pthread_mutex_t mu; /* protects the fields below */
-    pthread_cond_t cv;
-    uint64_t written; /* end LSN of the last record written */
-    uint64_t durable; /* end LSN known durable */
-    int syncing;      /* a leader (or a roll) is syncing */
-    int fatal;        /* error that poisoned the log, or 0 */
+    pthread_cond_t cv;  /* the token was given back, durable advanced */
+    uint64_t appended;  /* end LSN of the last record appended */
+    uint64_t written;   /* end LSN written to the file */
+    uint64_t durable;   /* end LSN known durable */
+    int token;          /* held to write out, sync or roll */
+    int fatal;          /* error that poisoned the log, or 0 */
     wal_stats st;
 };
 
@@ -115,8 +135,10 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     w->segno = segno;
     w->seg_start = start_lsn;
     w->crc_seed = wal_crc_seed(wal_seg_salt(cfg->db_salt, segno, start_lsn));
+    w->appended = end_lsn;
     w->written = end_lsn;
     w->durable = end_lsn;
+    w->zeroed = end_off;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     wal_seg_path(path, sizeof(path), cfg->dir, segno);
@@ -145,36 +167,32 @@ void wal_close(wal *w)
         w->cfg.io->close(w->cfg.io->ctx, w->fd);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
-    free(w->buf);
+    free(w->rec);
     free(w->dir);
     free(w);
 }
 
-/* Take the sync token (no leader syncs while a roll swaps segments). */
-static void wal_token_take(wal *w)
+/* Take the sync token.  Caller holds w->mu. */
+static void wal_token_take_locked(wal *w)
 {
-    pthread_mutex_lock(&w->mu);
-    while (w->syncing)
+    while (w->token)
         pthread_cond_wait(&w->cv, &w->mu);
-    w->syncing = 1;
-    pthread_mutex_unlock(&w->mu);
+    w->token = 1;
 }
 
-static void wal_token_give(wal *w)
+/* Give it back.  Caller holds w->mu. */
+static void wal_token_give_locked(wal *w)
 {
-    pthread_mutex_lock(&w->mu);
-    w->syncing = 0;
+    w->token = 0;
     pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
 }
 
-static int wal_poison(wal *w, int rc)
+/* Poison the log with rc (first error wins).  Caller holds w->mu. */
+static int wal_poison_locked(wal *w, int rc)
 {
-    pthread_mutex_lock(&w->mu);
     if (w->fatal == 0)
         w->fatal = rc;
     pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
@@ -188,27 +206,74 @@ int wal_fatal(wal *w)
     return f;
 }
 
+/* Make the segment end at its last record again (cut the zeros written
+ * ahead).  Caller holds the token, and the appends are
+ * excluded (writer lock).  OUT: *cut, 1 if the size changed. */
+static int wal_cut_zeros(wal *w, int *cut)
+{
+    const cl_io *io = w->cfg.io;
+    uint64_t end = wal_off_of(w, w->written);
+    int rc;
+
+    *cut = 0;
+    if (w->zeroed <= end)
+        return 0;
+    if ((rc = io->ftruncate(io->ctx, w->fd, end)) != 0)
+        return err_set(rc,
+                       "log segment %llu: cannot cut the space after "
+                       "its last record",
+                       (unsigned long long)w->segno);
+    w->zeroed = end;
+    *cut = 1;
+    return 0;
+}
+
+/* Make everything appended durable and the segment end at its last record.
+ * Caller holds the token (not w->mu), and the appends are excluded.  A
+ * segment's size change is made durable with fsync (fdatasync need not
+ * write a smaller size). */
+static int wal_seal(wal *w)
+{
+    const cl_io *io = w->cfg.io;
+    int rc, cut = 0;
+
+    rc = wal_cut_zeros(w, &cut);
+    if (rc == 0 && (rc = cut ? io->fsync(io->ctx, w->fd)
+                             : io->fdatasync(io->ctx, w->fd)) != 0)
+        err_set(rc, "fsync of log segment %llu failed",
+                (unsigned long long)w->segno);
+    pthread_mutex_lock(&w->mu);
+    w->st.syncs++;
+    if (rc != 0)
+        wal_poison_locked(w, rc);
+    else if (w->written > w->durable)
+        w->durable = w->written;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 /* Planted bug ack-before-wal-write (FIU builds only): wal_append leaves
- * its record unwritten in w->buf and returns as if it were written, so the
+ * its record unwritten in w->rec and returns as if it were written, so the
  * commit is acknowledged before its log write; the record reaches the file
- * only when the next append or roll comes, here.  The file then ends
- * exactly one record short of the written end. */
+ * only when the next append or roll comes, here. */
 static int wal_write_late(wal *w)
 {
     const cl_io *io = w->cfg.io;
-    uint64_t size = 0, end = wal_off_of(w, wal_written(w));
+    size_t n = w->late;
 
-    if (io->filesize(io->ctx, w->fd, &size) != 0 || size >= end)
+    if (n == 0)
         return 0;
-    return io->pwrite(io->ctx, w->fd, w->buf, end - size, size);
+    w->late = 0;
+    return io->pwrite(io->ctx, w->fd, w->rec, n, wal_off_of(w, w->written - n));
 }
 
 /* Roll recipe:
  *   1. take the sync token, so no leader fsyncs the old segment's fd while
  *      it is being replaced;
- *   2. fdatasync the old segment: a segment is complete and durable before
- *      the next one exists, which lets the reader call any damage in a
- *      non-last segment corruption;
+ *   2. cut the zeros written ahead and make the old segment durable (fsync if
+ * its size changed): a segment is complete and durable, ending at its last
+ * record, before the next one exists, which lets the reader call any damage in
+ * a non-last segment corruption;
  *   3. create the new segment (header, fdatasync, directory fsync);
  *   4. switch to it and close the old one. */
 int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
@@ -220,27 +285,26 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     if ((rc = wal_fatal(w)) != 0)
         return err_set(CL_EREADONLY, "log is read-only after error: %s",
                        cl_strerror(rc));
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
-        return wal_poison(w, rc);
-    wal_token_take(w);
-    rc = io->fdatasync(io->ctx, w->fd);
-    if (rc != 0) {
-        wal_token_give(w);
-        err_set(rc, "fdatasync of log segment %llu failed",
-                (unsigned long long)w->segno);
-        return wal_poison(w, rc);
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
     }
     pthread_mutex_lock(&w->mu);
-    w->durable = w->written;
-    w->st.syncs++;
-    start = w->written;
+    wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
+    if ((rc = wal_seal(w)) != 0)
+        goto out;
+    start = w->written;
     rc = wal_create(&w->cfg, w->segno + 1, start, &nfd);
     if (rc != 0) {
-        wal_token_give(w);
         /* A half-made segment after the current one would be cut by
          * recovery; but the handle cannot go on without one. */
-        return wal_poison(w, rc);
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        goto out;
     }
     io->close(io->ctx, w->fd);
     pthread_mutex_lock(&w->mu);
@@ -248,11 +312,75 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     w->segno++;
     w->seg_start = start;
     w->crc_seed = wal_crc_seed(wal_seg_salt(w->cfg.db_salt, w->segno, start));
+    w->zeroed = WAL_SEG_HDR_SIZE;
+    w->zero_off = 0;
     w->st.segments++;
     pthread_mutex_unlock(&w->mu);
-    wal_token_give(w);
     *segno = w->segno;
     *start_lsn = start;
+out:
+    pthread_mutex_lock(&w->mu);
+    wal_token_give_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+int wal_finish(wal *w)
+{
+    int rc;
+
+    if ((rc = wal_fatal(w)) != 0)
+        return err_set(CL_EREADONLY, "log is read-only after error: %s",
+                       cl_strerror(rc));
+    pthread_mutex_lock(&w->mu);
+    wal_token_take_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    rc = wal_seal(w);
+    pthread_mutex_lock(&w->mu);
+    wal_token_give_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Zero-filling: make sure the segment holds zeros (or records)
+ * well past [off, off + size) before the record is written there.  Zeros
+ * are written from the end of what the segment holds, as far ahead as the
+ * segment is long already (at least WAL_ZERO_MIN, at most zero_ahead
+ * bytes: a short log writes few zeros), up to the roll size.  A full disk
+ * only stops the zero-filling of this segment: the record is then simply
+ * appended. */
+static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
+{
+    static const uint8_t zeros[65536];
+    const cl_io *io = w->cfg.io;
+    uint64_t ahead = off < WAL_ZERO_MIN ? WAL_ZERO_MIN : off, want, to;
+    int rc = 0;
+
+    if (ahead > w->cfg.zero_ahead)
+        ahead = w->cfg.zero_ahead;
+    want = off + size + ahead / 2;
+    if (w->cfg.zero_ahead == 0 || w->zero_off || w->zeroed >= want ||
+        w->zeroed >= w->cfg.segment_bytes)
+        return 0;
+    to = off + size + ahead;
+    if (to > w->cfg.segment_bytes)
+        to = w->cfg.segment_bytes;
+    for (uint64_t z = w->zeroed > off + size ? w->zeroed : off + size;
+         z < to && rc == 0;) {
+        uint64_t n = to - z < sizeof(zeros) ? to - z : sizeof(zeros);
+        rc = io->pwrite(io->ctx, w->fd, zeros, n, z);
+        if (rc == 0)
+            z += n;
+        if (rc == 0 || rc == ENOSPC || rc == EDQUOT)
+            w->zeroed = z > w->zeroed ? z : w->zeroed;
+    }
+    if (rc == ENOSPC || rc == EDQUOT) {
+        w->zero_off = 1;
+        return 0;
+    }
+    if (rc != 0)
+        return err_set(rc, "write to log segment %llu failed",
+                       (unsigned long long)w->segno);
     return 0;
 }
 
@@ -271,60 +399,76 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                        "transaction of %zu bytes is too large "
                        "for one log record",
                        len);
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
-        return wal_poison(w, rc);
-    if (wal_off_of(w, w->written) >= w->cfg.segment_bytes) {
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    if (wal_off_of(w, w->appended) >= w->cfg.segment_bytes) {
         uint64_t s, l;
         if ((rc = wal_roll(w, &s, &l)) != 0)
             return rc;
     }
     size = wal_rec_size(len);
-    if (size > w->cap) {
-        size_t cap = w->cap ? w->cap : 65536;
+    if (size > w->reccap) {
+        size_t cap = w->reccap ? w->reccap : 65536;
         uint8_t *b;
         while (cap < size)
             cap *= 2;
-        if ((b = realloc(w->buf, cap)) == NULL)
+        if ((b = realloc(w->rec, cap)) == NULL)
             return CL_ENOMEM;
-        w->buf = b;
-        w->cap = cap;
+        w->rec = b;
+        w->reccap = cap;
     }
     pthread_mutex_lock(&w->mu);
-    lsn = w->written;
+    lsn = w->appended;
     synced = w->durable;
     pthread_mutex_unlock(&w->mu);
-    wal_rec_encode(w->buf, w->crc_seed, type, lsn, synced, payload,
+    wal_rec_encode(w->rec, w->crc_seed, type, lsn, synced, payload,
                    (uint32_t)len);
-    if (CL_MUTANT("ack-before-wal-write"))
-        rc = 0; /* written by the next append (wal_write_late) */
-    else
-        rc = io->pwrite(io->ctx, w->fd, w->buf, size, wal_off_of(w, lsn));
+
+    rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
+    if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
+        w->late = size; /* written by the next append (wal_write_late) */
+    else if (rc == 0)
+        rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
     if (rc != 0) {
         err_set(rc, "write to log segment %llu at offset %llu failed",
                 (unsigned long long)w->segno,
                 (unsigned long long)wal_off_of(w, lsn));
         /* A full disk may leave part of the record past the written end (a
-         * short write).  It is cut off at once: left there, a roll would
-         * sync it into a segment that is no longer the last, where
-         * recovery must take it for damage.  Cutting needs no space; if
-         * even that fails, or on any other write error, the log is
-         * poisoned.  Otherwise the log stays usable: only this commit
-         * failed. */
+         * short write).  It is cut off at once, with the zeros after it:
+         * left there, a roll would sync it into a segment that is no longer
+         * the last, where recovery must take it for damage.  Cutting needs
+         * no space; if even that fails, or on any other write error, the
+         * log is poisoned.  Otherwise the log stays usable: only this
+         * commit failed. */
         if (rc != ENOSPC && rc != EDQUOT) {
-            wal_poison(w, rc);
+            pthread_mutex_lock(&w->mu);
+            wal_poison_locked(w, rc);
+            pthread_mutex_unlock(&w->mu);
         } else if (CL_MUTANT("enospc-advance")) {
             /* Planted bug: the end moves past the partial record. */
             pthread_mutex_lock(&w->mu);
-            w->written = lsn + size;
+            w->appended = w->written = lsn + size;
             pthread_mutex_unlock(&w->mu);
         } else {
             int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
-            if (trc != 0)
-                wal_poison(w, trc);
+            if (trc == 0) {
+                w->zeroed = wal_off_of(w, lsn);
+            } else {
+                pthread_mutex_lock(&w->mu);
+                wal_poison_locked(w, trc);
+                pthread_mutex_unlock(&w->mu);
+            }
         }
         return rc;
     }
+    if (wal_off_of(w, lsn) + size > w->zeroed)
+        w->zeroed = wal_off_of(w, lsn) + size;
     pthread_mutex_lock(&w->mu);
+    w->appended = lsn + size;
     w->written = lsn + size;
     w->st.records++;
     w->st.bytes += size;
@@ -340,19 +484,21 @@ int wal_sync(wal *w, uint64_t lsn)
 
     pthread_mutex_lock(&w->mu);
     while (w->durable < lsn) {
+        uint64_t upto;
+        int fd;
         if (w->fatal != 0) {
             rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
                          cl_strerror(w->fatal));
             break;
         }
-        if (w->syncing) {
+        if (w->token) {
             pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
-        /* Become the leader for everything written so far. */
-        uint64_t upto = w->written;
-        int fd = w->fd;
-        w->syncing = 1;
+        /* Become the leader for everything appended so far. */
+        w->token = 1;
+        upto = w->written;
+        fd = w->fd;
         pthread_mutex_unlock(&w->mu);
         if (CL_MUTANT("skip-wal-fsync")) {
             rc = 0; /* planted bug: acknowledged without a sync */
@@ -362,19 +508,16 @@ int wal_sync(wal *w, uint64_t lsn)
                 rc = io->fdatasync(io->ctx, fd); /* planted bug: retried */
         }
         pthread_mutex_lock(&w->mu);
-        w->syncing = 0;
         w->st.syncs++;
+        wal_token_give_locked(w);
         if (rc != 0) {
-            if (w->fatal == 0)
-                w->fatal = rc;
-            pthread_cond_broadcast(&w->cv);
+            wal_poison_locked(w, rc);
             err_set(rc, "fdatasync of log segment %llu failed",
                     (unsigned long long)w->segno);
             break;
         }
         if (upto > w->durable)
             w->durable = upto;
-        pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
@@ -405,7 +548,7 @@ uint64_t wal_written(wal *w)
     uint64_t v;
 
     pthread_mutex_lock(&w->mu);
-    v = w->written;
+    v = w->appended;
     pthread_mutex_unlock(&w->mu);
     return v;
 }
