@@ -336,9 +336,12 @@ int rec_run(cl_db *db)
     db->wcfg.dir = db->dir;
     db->wcfg.db_salt = db->sb.salt;
     db->wcfg.segment_bytes = db->opt.segment_bytes;
-    /* The modes that sync every commit write records into zero-filled
-     * space (no size change for each fdatasync to commit). */
-    if (db->opt.sync == CL_SYNC_COMMIT || db->opt.sync == CL_SYNC_GROUP)
+    /* The modes that sync every commit write each record at once (a full
+     * disk fails just that commit) into zero-filled space; the others
+     * buffer records in memory until a sync. */
+    if (db->opt.sync == CL_SYNC_OFF || db->opt.sync == CL_SYNC_PERIODIC)
+        db->wcfg.buffer_bytes = DB_WAL_BUFFER;
+    else
         db->wcfg.zero_ahead = DB_WAL_ZERO_AHEAD;
     db->rec.checkpoint_lsn = db->sb.ckpt_lsn;
 

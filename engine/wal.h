@@ -84,8 +84,11 @@ typedef struct wal_config {
     const char *dir;
     uint64_t db_salt;
     uint64_t segment_bytes; /* roll once a segment is this long */
-    uint64_t zero_ahead;    /* keep this many bytes of zeros written
-                               ahead of the records (0: none) */
+    size_t buffer_bytes;    /* 0: each append writes its record; else
+                               records wait in two buffers of this size
+                               until a sync, a roll, or a full buffer */
+    uint64_t zero_ahead;    /* unbuffered: keep this many bytes of zeros
+                               written ahead of the records (0: none) */
 } wal_config;
 
 typedef struct wal_stats {
@@ -106,8 +109,9 @@ void wal_close(wal *w);
 
 /* Append one record; the caller serializes appends (the writer lock).
  * OUT: *end_lsn.  Rolls to a new segment first when the current one is
- * full.  After a failed write the log is poisoned (every later call fails)
- * unless the error was ENOSPC or EDQUOT, which leave it usable. */
+ * full.  Unbuffered, after a failed write the log is poisoned (every later
+ * call fails) unless the error was ENOSPC or EDQUOT, which leave it
+ * usable; buffered, any failed write poisons it. */
 int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                uint64_t *end_lsn);
 /* Return once the log is durable up to lsn: one caller fsyncs for all the
@@ -124,6 +128,7 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn);
  * directory if any was removed. */
 int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last);
 
+/* End LSN of the last record appended (buffered or written). */
 uint64_t wal_written(wal *w);
 uint64_t wal_durable(wal *w);
 uint64_t wal_segno(wal *w);

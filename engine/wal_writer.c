@@ -3,16 +3,24 @@
  * commit.  The byte layout is described in wal_reader.c.
  *
  * Appends are serialized by the caller (the engine's writer lock), so the
- * log holds transactions in commit order.  Each append is one pwrite of the
- * whole record at the end of the current segment; nothing is synced there.
- * The segment is kept zero-filled ahead of the records (zero_ahead bytes
- * written and extended in steps): records then overwrite blocks the file
- * already has, and fdatasync need not commit a size change to the file
- * system's journal with every record.  A zero-filled record header is the
- * end of the log for the reader (rules R2 and R8 in wal_reader.c), exactly
- * like a torn tail; a segment is cut back to its last record (and fsynced)
- * before the next one is created and at close, so that only the last
- * segment can end in zeros.
+ * log holds transactions in commit order.  How a record reaches the file
+ * depends on the configuration (wal_config):
+ *   - unbuffered (the durable sync modes): each append writes its record at
+ *     once with one pwrite at the end of the current segment, so a failed
+ *     write (a full disk) fails only that commit;
+ *   - buffered (sync off and periodic): records are copied into a memory
+ *     buffer and written out together at the next sync, segment roll, or
+ *     when the buffer is full: one pwrite for many commits.  A write
+ *     failure then concerns commits already acknowledged, so any failed
+ *     write poisons the log.
+ * In the durable modes the segment is also kept zero-filled ahead of the
+ * records (zero_ahead bytes written and extended in steps): records then
+ * overwrite blocks the file already has, and fdatasync need not commit a
+ * size change to the file system's journal with every record.  A
+ * zero-filled record header is the end of the log for the reader (rule R2
+ * and R8 in wal_reader.c), exactly like a torn tail; a segment is cut back
+ * to its last record (and fsynced) before the next one is created and at
+ * close, so that only the last segment can end in zeros.
  *
  * Durability is asked for with wal_sync(lsn).  Group commit: whoever finds
  * no sync in progress takes the sync token and becomes the leader, notes how
@@ -50,14 +58,19 @@ struct wal {
     /* The appender's own (under the caller's writer lock): */
     uint8_t *rec; /* record encoding buffer */
     size_t reccap;
-    uint64_t zeroed; /* the segment holds our records or zeros up to
-                        this file offset */
+    uint64_t zeroed; /* unbuffered: the segment holds our records or
+                        zeros up to this file offset */
     int zero_off;    /* zero-filling failed (full disk): not this segment */
     size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
                         written yet */
 
     pthread_mutex_t mu; /* protects the fields below */
     pthread_cond_t cv;  /* the token was given back, durable advanced */
+    uint8_t *buf[2];    /* buffered: the appends' and the write-out's */
+    size_t cap;         /* bytes of each */
+    int cur;            /* buffer appends go to */
+    size_t len;         /* bytes in buf[cur] */
+    uint64_t buf_lsn;   /* LSN of buf[cur][0] */
     uint64_t appended;  /* end LSN of the last record appended */
     uint64_t written;   /* end LSN written to the file */
     uint64_t durable;   /* end LSN known durable */
@@ -127,7 +140,15 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
         return CL_ENOMEM;
     w->cfg = *cfg;
     w->dir = strdup(cfg->dir);
-    if (w->dir == NULL) {
+    if (cfg->buffer_bytes > 0) {
+        w->cap = cfg->buffer_bytes;
+        w->buf[0] = malloc(w->cap);
+        w->buf[1] = malloc(w->cap);
+    }
+    if (w->dir == NULL || (w->cap > 0 && (!w->buf[0] || !w->buf[1]))) {
+        free(w->buf[0]);
+        free(w->buf[1]);
+        free(w->dir);
         free(w);
         return CL_ENOMEM;
     }
@@ -138,6 +159,7 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     w->appended = end_lsn;
     w->written = end_lsn;
     w->durable = end_lsn;
+    w->buf_lsn = end_lsn;
     w->zeroed = end_off;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -167,6 +189,8 @@ void wal_close(wal *w)
         w->cfg.io->close(w->cfg.io->ctx, w->fd);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
+    free(w->buf[0]);
+    free(w->buf[1]);
     free(w->rec);
     free(w->dir);
     free(w);
@@ -206,8 +230,38 @@ int wal_fatal(wal *w)
     return f;
 }
 
-/* Make the segment end at its last record again (cut the zeros written
- * ahead).  Caller holds the token, and the appends are
+/* Buffered mode: write the records buffered so far to the segment.  Caller
+ * holds the token and w->mu, which is released during the write; appends
+ * meanwhile go to the other buffer (free: the previous write-out, made
+ * under the token too, is over).  Records are acknowledged already, so a
+ * failed write poisons the log. */
+static int wal_write_out_locked(wal *w)
+{
+    const cl_io *io = w->cfg.io;
+    int b = w->cur, rc;
+    size_t n = w->len;
+    uint64_t lsn = w->buf_lsn;
+
+    if (n == 0)
+        return 0;
+    w->cur ^= 1;
+    w->len = 0;
+    w->buf_lsn = lsn + n;
+    pthread_mutex_unlock(&w->mu);
+    rc = io->pwrite(io->ctx, w->fd, w->buf[b], n, wal_off_of(w, lsn));
+    pthread_mutex_lock(&w->mu);
+    if (rc != 0) {
+        err_set(rc, "write to log segment %llu at offset %llu failed",
+                (unsigned long long)w->segno,
+                (unsigned long long)wal_off_of(w, lsn));
+        return wal_poison_locked(w, rc);
+    }
+    w->written = lsn + n;
+    return 0;
+}
+
+/* Make the segment end at its last record again (unbuffered mode cuts the
+ * zeros written ahead).  Caller holds the token, and the appends are
  * excluded (writer lock).  OUT: *cut, 1 if the size changed. */
 static int wal_cut_zeros(wal *w, int *cut)
 {
@@ -235,9 +289,14 @@ static int wal_cut_zeros(wal *w, int *cut)
 static int wal_seal(wal *w)
 {
     const cl_io *io = w->cfg.io;
-    int rc, cut = 0;
+    int rc = 0, cut = 0;
 
-    rc = wal_cut_zeros(w, &cut);
+    pthread_mutex_lock(&w->mu);
+    if (w->cap > 0)
+        rc = wal_write_out_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    if (rc == 0)
+        rc = wal_cut_zeros(w, &cut);
     if (rc == 0 && (rc = cut ? io->fsync(io->ctx, w->fd)
                              : io->fdatasync(io->ctx, w->fd)) != 0)
         err_set(rc, "fsync of log segment %llu failed",
@@ -270,10 +329,11 @@ static int wal_write_late(wal *w)
 /* Roll recipe:
  *   1. take the sync token, so no leader fsyncs the old segment's fd while
  *      it is being replaced;
- *   2. cut the zeros written ahead and make the old segment durable (fsync if
- * its size changed): a segment is complete and durable, ending at its last
- * record, before the next one exists, which lets the reader call any damage in
- * a non-last segment corruption;
+ *   2. write out what is buffered, cut the zeros written ahead and make
+ *      the old segment durable (fsync if its size changed): a segment is
+ *      complete and durable, ending at its last record, before the next one
+ *      exists, which lets the reader call any damage in a non-last segment
+ *      corruption;
  *   3. create the new segment (header, fdatasync, directory fsync);
  *   4. switch to it and close the old one. */
 int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
@@ -342,7 +402,7 @@ int wal_finish(wal *w)
     return rc;
 }
 
-/* Zero-filling: make sure the segment holds zeros (or records)
+/* Unbuffered, zero-filling: make sure the segment holds zeros (or records)
  * well past [off, off + size) before the record is written there.  Zeros
  * are written from the end of what the segment holds, as far ahead as the
  * segment is long already (at least WAL_ZERO_MIN, at most zero_ahead
@@ -425,8 +485,59 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     lsn = w->appended;
     synced = w->durable;
     pthread_mutex_unlock(&w->mu);
+    /* synced may be older than the durable point when the record reaches
+     * the file (buffered): rule R7 only needs it to be no newer. */
     wal_rec_encode(w->rec, w->crc_seed, type, lsn, synced, payload,
                    (uint32_t)len);
+
+    if (w->cap > 0) {
+        pthread_mutex_lock(&w->mu);
+        while (rc == 0 && w->len + size > w->cap && w->fatal == 0) {
+            if (w->token) { /* a leader is writing out: wait for it */
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            w->token = 1;
+            rc = wal_write_out_locked(w);
+            if (rc == 0 && size > w->cap) {
+                /* larger than the buffer: write it directly */
+                pthread_mutex_unlock(&w->mu);
+                rc = io->pwrite(io->ctx, w->fd, w->rec, size,
+                                wal_off_of(w, lsn));
+                pthread_mutex_lock(&w->mu);
+                if (rc != 0) {
+                    err_set(rc, "write to log segment %llu failed",
+                            (unsigned long long)w->segno);
+                    wal_poison_locked(w, rc);
+                } else {
+                    w->written = w->buf_lsn = lsn + size;
+                    w->appended = lsn + size;
+                    w->st.records++;
+                    w->st.bytes += size;
+                }
+                wal_token_give_locked(w);
+                pthread_mutex_unlock(&w->mu);
+                if (rc == 0)
+                    *end_lsn = lsn + size;
+                return rc;
+            }
+            wal_token_give_locked(w);
+        }
+        if (rc == 0 && w->fatal != 0)
+            rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
+                         cl_strerror(w->fatal));
+        if (rc == 0) {
+            memcpy(w->buf[w->cur] + w->len, w->rec, size);
+            w->len += size;
+            w->appended = lsn + size;
+            w->st.records++;
+            w->st.bytes += size;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (rc == 0)
+            *end_lsn = lsn + size;
+        return rc;
+    }
 
     rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
     if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
@@ -470,6 +581,7 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     pthread_mutex_lock(&w->mu);
     w->appended = lsn + size;
     w->written = lsn + size;
+    w->buf_lsn = lsn + size;
     w->st.records++;
     w->st.bytes += size;
     pthread_mutex_unlock(&w->mu);
@@ -497,6 +609,10 @@ int wal_sync(wal *w, uint64_t lsn)
         }
         /* Become the leader for everything appended so far. */
         w->token = 1;
+        if (w->cap > 0 && (rc = wal_write_out_locked(w)) != 0) {
+            wal_token_give_locked(w);
+            break;
+        }
         upto = w->written;
         fd = w->fd;
         pthread_mutex_unlock(&w->mu);
