@@ -553,6 +553,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         return err_set(CL_EINVAL, "cl_commit: NULL argument");
     if (atomic_load(&db->fatal) != 0)
         return db_readonly_error(db);
+    if (db->opt.sync == CL_SYNC_GROUP)
+        wal_group_enter(db->log);
     pthread_mutex_lock(&db->wlock);
     if (atomic_load(&db->fatal) != 0) {
         rc = db_readonly_error(db);
@@ -613,7 +615,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         rc = wal_sync(db->log, end);
     } else if (db->opt.sync == CL_SYNC_GROUP) {
         pthread_mutex_unlock(&db->wlock);
-        rc = wal_sync(db->log, end);
+        rc = wal_sync_group(db->log, end);
+        wal_group_leave(db->log);
         if (rc != 0)
             db_poison(db, rc);
         else if (lsn_out != NULL)
@@ -626,6 +629,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         *lsn_out = end;
 unlock_w:
     pthread_mutex_unlock(&db->wlock);
+    if (db->opt.sync == CL_SYNC_GROUP)
+        wal_group_leave(db->log);
     return rc;
 }
 

@@ -118,6 +118,13 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
  * others waiting (group commit).  A failed fsync poisons the log: the error
  * is returned now and CL_EREADONLY forever after. */
 int wal_sync(wal *w, uint64_t lsn);
+/* wal_sync for a committer in group mode: a leader may first wait (at
+ * most one fsync) for the committers the last sync released. */
+int wal_sync_group(wal *w, uint64_t lsn);
+/* A group-mode commit starts / ends (counts the committers a group
+ * leader waits for). */
+void wal_group_enter(wal *w);
+void wal_group_leave(wal *w);
 /* Make everything appended durable and leave the segment ending at its
  * last record (close). */
 int wal_finish(wal *w);

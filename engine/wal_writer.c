@@ -27,7 +27,11 @@
  * far the log is written, fdatasyncs the segment without holding the lock,
  * and publishes the new durable point to everyone waiting; callers whose
  * lsn is covered return without a sync of their own, the others wait for
- * the next round.
+ * the next round.  Committers (wal_sync_group) also let a new leader wait,
+ * for at most one fsync, until as many committers wait as were committing
+ * when the last sync ended: those it released come back with their next
+ * commit within microseconds, and without the wait every other sync would
+ * carry only the stragglers of the one before.
  *
  * A failed fdatasync poisons the log for good (rule 6 of DESIGN.md): after
  * a failed fsync Linux may have dropped the dirty pages and a retry can
@@ -39,12 +43,23 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errors.h"
 #include "fault_points.h"
 #include "wal.h"
 
-#define WAL_ZERO_MIN 4096u /* least zero-filling step, bytes */
+#define WAL_GROUP_WAIT_MAX_NS 2000000u /* never wait longer for a group */
+#define WAL_ZERO_MIN 4096u             /* least zero-filling step, bytes */
+
+/* A committer in wal_sync_group whose record is not durable yet, on the
+ * stack of its thread.  The leader of the sync that covers it unlinks it,
+ * so that the count of waiters is never stale. */
+typedef struct wal_waiter {
+    uint64_t lsn;
+    struct wal_waiter *next;
+    int linked;
+} wal_waiter;
 
 struct wal {
     wal_config cfg;
@@ -64,24 +79,39 @@ struct wal {
     size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
                         written yet */
 
-    pthread_mutex_t mu; /* protects the fields below */
-    pthread_cond_t cv;  /* the token was given back, durable advanced */
-    uint8_t *buf[2];    /* buffered: the appends' and the write-out's */
-    size_t cap;         /* bytes of each */
-    int cur;            /* buffer appends go to */
-    size_t len;         /* bytes in buf[cur] */
-    uint64_t buf_lsn;   /* LSN of buf[cur][0] */
-    uint64_t appended;  /* end LSN of the last record appended */
-    uint64_t written;   /* end LSN written to the file */
-    uint64_t durable;   /* end LSN known durable */
-    int token;          /* held to write out, sync or roll */
-    int fatal;          /* error that poisoned the log, or 0 */
+    pthread_mutex_t mu;         /* protects the fields below */
+    pthread_cond_t cv;          /* the token was given back, durable advanced */
+    pthread_cond_t arrive;      /* a committer started waiting */
+    uint8_t *buf[2];            /* buffered: the appends' and the write-out's */
+    size_t cap;                 /* bytes of each */
+    int cur;                    /* buffer appends go to */
+    size_t len;                 /* bytes in buf[cur] */
+    uint64_t buf_lsn;           /* LSN of buf[cur][0] */
+    uint64_t appended;          /* end LSN of the last record appended */
+    uint64_t written;           /* end LSN written to the file */
+    uint64_t durable;           /* end LSN known durable */
+    int token;                  /* held to write out, sync or roll */
+    int fatal;                  /* error that poisoned the log, or 0 */
+    unsigned active;            /* committers between wal_group_enter and
+                                   wal_group_leave */
+    struct wal_waiter *waiters; /* committers waiting for a sync */
+    unsigned waiting;           /* how many */
+    unsigned last_group;        /* committers active when the last sync ended */
+    uint64_t sync_ns;           /* moving average of one fdatasync */
     wal_stats st;
 };
 
 static uint64_t wal_off_of(const wal *w, uint64_t lsn)
 {
     return WAL_SEG_HDR_SIZE + (lsn - w->seg_start);
+}
+
+static uint64_t wal_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Create segment segno.  Recipe (a new file is durable only once its
@@ -131,6 +161,7 @@ int wal_create_segment(const wal_config *cfg, uint64_t segno,
 int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
              uint64_t end_off, uint64_t end_lsn, wal **out)
 {
+    pthread_condattr_t ca;
     char path[4096];
     wal *w;
     int rc;
@@ -163,6 +194,10 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     w->zeroed = end_off;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->arrive, &ca);
+    pthread_condattr_destroy(&ca);
     wal_seg_path(path, sizeof(path), cfg->dir, segno);
     rc = cfg->io->open(cfg->io->ctx, path, CL_IO_RDWR, &w->fd);
     if (rc != 0) {
@@ -187,6 +222,7 @@ void wal_close(wal *w)
         return;
     if (w->fd >= 0)
         w->cfg.io->close(w->cfg.io->ctx, w->fd);
+    pthread_cond_destroy(&w->arrive);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w->buf[0]);
@@ -282,6 +318,23 @@ static int wal_cut_zeros(wal *w, int *cut)
     return 0;
 }
 
+/* Unlink the waiters durable now.  Caller holds w->mu. */
+static void wal_waiters_release_locked(wal *w)
+{
+    wal_waiter **pp = &w->waiters;
+
+    while (*pp != NULL) {
+        wal_waiter *x = *pp;
+        if (x->lsn <= w->durable) {
+            *pp = x->next;
+            x->linked = 0;
+            w->waiting--;
+        } else {
+            pp = &x->next;
+        }
+    }
+}
+
 /* Make everything appended durable and the segment end at its last record.
  * Caller holds the token (not w->mu), and the appends are excluded.  A
  * segment's size change is made durable with fsync (fdatasync need not
@@ -307,6 +360,7 @@ static int wal_seal(wal *w)
         wal_poison_locked(w, rc);
     else if (w->written > w->durable)
         w->durable = w->written;
+    wal_waiters_release_locked(w);
     pthread_mutex_unlock(&w->mu);
     return rc;
 }
@@ -563,6 +617,7 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
             /* Planted bug: the end moves past the partial record. */
             pthread_mutex_lock(&w->mu);
             w->appended = w->written = lsn + size;
+            w->buf_lsn = lsn + size;
             pthread_mutex_unlock(&w->mu);
         } else {
             int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
@@ -589,14 +644,45 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     return 0;
 }
 
-int wal_sync(wal *w, uint64_t lsn)
+/* Group commit's gathering: the new leader (holding the token) waits until
+ * as many committers wait as were committing when the last sync ended (those
+ * it released come back with their next commit, those in the commit path
+ * are about to append), for at most one average fsync.  Caller holds
+ * w->mu. */
+static void wal_gather_locked(wal *w)
+{
+    struct timespec ts;
+    uint64_t wait_ns, deadline;
+
+    if (w->last_group <= 1 || w->waiting >= w->last_group)
+        return;
+    wait_ns = w->sync_ns;
+    if (wait_ns > WAL_GROUP_WAIT_MAX_NS)
+        wait_ns = WAL_GROUP_WAIT_MAX_NS;
+    deadline = wal_now_ns() + wait_ns;
+    ts.tv_sec = (time_t)(deadline / 1000000000u);
+    ts.tv_nsec = (long)(deadline % 1000000000u);
+    while (w->waiting < w->last_group && w->fatal == 0)
+        if (pthread_cond_timedwait(&w->arrive, &w->mu, &ts) == ETIMEDOUT)
+            break;
+}
+
+static int wal_sync_common(wal *w, uint64_t lsn, int group)
 {
     const cl_io *io = w->cfg.io;
+    wal_waiter me = {lsn, NULL, 0};
     int rc = 0;
 
     pthread_mutex_lock(&w->mu);
+    if (group && w->durable < lsn) {
+        me.next = w->waiters;
+        me.linked = 1;
+        w->waiters = &me;
+        w->waiting++;
+        pthread_cond_signal(&w->arrive);
+    }
     while (w->durable < lsn) {
-        uint64_t upto;
+        uint64_t upto, t0, took;
         int fd;
         if (w->fatal != 0) {
             rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
@@ -609,6 +695,8 @@ int wal_sync(wal *w, uint64_t lsn)
         }
         /* Become the leader for everything appended so far. */
         w->token = 1;
+        if (group)
+            wal_gather_locked(w);
         if (w->cap > 0 && (rc = wal_write_out_locked(w)) != 0) {
             wal_token_give_locked(w);
             break;
@@ -616,6 +704,7 @@ int wal_sync(wal *w, uint64_t lsn)
         upto = w->written;
         fd = w->fd;
         pthread_mutex_unlock(&w->mu);
+        t0 = wal_now_ns();
         if (CL_MUTANT("skip-wal-fsync")) {
             rc = 0; /* planted bug: acknowledged without a sync */
         } else {
@@ -623,7 +712,9 @@ int wal_sync(wal *w, uint64_t lsn)
             if (rc != 0 && CL_MUTANT("fsync-error-ignored"))
                 rc = io->fdatasync(io->ctx, fd); /* planted bug: retried */
         }
+        took = wal_now_ns() - t0;
         pthread_mutex_lock(&w->mu);
+        w->sync_ns = w->sync_ns ? (w->sync_ns * 7 + took) / 8 : took;
         w->st.syncs++;
         wal_token_give_locked(w);
         if (rc != 0) {
@@ -634,9 +725,42 @@ int wal_sync(wal *w, uint64_t lsn)
         }
         if (upto > w->durable)
             w->durable = upto;
+        wal_waiters_release_locked(w);
+        w->last_group = w->active;
+    }
+    if (me.linked) { /* an error, or a roll's sync, ended the wait */
+        wal_waiter **pp = &w->waiters;
+        while (*pp != &me)
+            pp = &(*pp)->next;
+        *pp = me.next;
+        w->waiting--;
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+int wal_sync(wal *w, uint64_t lsn)
+{
+    return wal_sync_common(w, lsn, 0);
+}
+
+int wal_sync_group(wal *w, uint64_t lsn)
+{
+    return wal_sync_common(w, lsn, 1);
+}
+
+void wal_group_enter(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->active++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wal_group_leave(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->active--;
+    pthread_mutex_unlock(&w->mu);
 }
 
 int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last)
