@@ -33,9 +33,10 @@ typedef struct wal_record {
 } wal_record;
 
 typedef struct wal_cursor {
-    const uint8_t *buf; /* the whole segment file */
-    uint64_t len;       /* its length */
-    uint64_t off;       /* offset of the next record */
+    const uint8_t *buf; /* bytes [base, base + len) of the segment file */
+    uint64_t len;       /* their length */
+    uint64_t base;      /* file offset of buf[0] */
+    uint64_t off;       /* file offset of the next record */
     wal_seg_hdr hdr;
     uint32_t crc_seed;
 } wal_cursor;
@@ -56,9 +57,16 @@ enum wal_next {
 int wal_seg_decode(const uint8_t *buf, uint64_t len, uint64_t segno,
                    uint64_t db_salt, wal_seg_hdr *hdr, char *why,
                    size_t whylen);
-/* Start reading records of a segment whose header decoded as hdr. */
+/* Start reading records of a segment whose header decoded as hdr; buf
+ * holds the whole file (len bytes). */
 void wal_cursor_init(wal_cursor *c, const uint8_t *buf, uint64_t len,
                      const wal_seg_hdr *hdr);
+/* Let the cursor see bytes [base, base + len) of the file in buf instead
+ * (base <= c->off).  The reader then treats base + len as the end of the
+ * file: a caller reading a segment in windows must give it the whole rest
+ * of the file before it believes any verdict other than a record. */
+void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
+                       uint64_t base);
 /* Read the record at the cursor (rules R1-R6 in wal_reader.c). */
 enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
                               size_t whylen);
