@@ -137,6 +137,7 @@ enum bench_workload {
     BW_GET,
     BW_SCAN,
     BW_RECOVERY,
+    BW_RECOVERY_CKPT,
     BW_MEMORY,
     BW_COUNT
 };
@@ -158,6 +159,9 @@ typedef struct bench_params {
                        (0: never) */
     uint64_t cache_bytes;
     const char *self; /* path of the kvbench binary (recovery children) */
+    int default_ckpt; /* recovery children: the engine's default
+                          checkpoints instead of postponed ones */
+    unsigned trials;  /* recovery-ckpt: crashes and recoveries */
 } bench_params;
 
 typedef struct bench_result {
@@ -200,5 +204,7 @@ int bench_recovery_reader(const bench_engine *e, const bench_params *p,
 int bench_memory_child(const bench_engine *e, const bench_params *p);
 /* Peak resident set size of this process, KiB. */
 uint64_t bench_peak_rss_kib(void);
+/* Remove a directory tree (errors ignored). */
+void bench_rmrf(const char *path);
 
 #endif

@@ -24,6 +24,8 @@ int bench_recovery_run(const bench_engine *e, const bench_params *p,
                        bench_result *r);
 int bench_memory_run(const bench_engine *e, const bench_params *p,
                      bench_result *r);
+int bench_recovery_ckpt_run(const bench_engine *e, const bench_params *p,
+                            bench_result *r);
 
 /* ---------------------------------------------------------------------- */
 /* errors, time, random numbers                                           */
@@ -214,8 +216,8 @@ double bench_hist_quantile(const bench_hist *h, double q)
 /* ---------------------------------------------------------------------- */
 
 static const char *const bench_names[BW_COUNT] = {
-    "sync-put", "sync-put-mt", "batch-put", "nosync-put",
-    "get",      "scan",        "recovery",  "memory",
+    "sync-put", "sync-put-mt", "batch-put",     "nosync-put", "get",
+    "scan",     "recovery",    "recovery-ckpt", "memory",
 };
 
 const char *bench_workload_name(int w)
@@ -709,6 +711,9 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
     case BW_RECOVERY:
         r->batch = p->batch;
         return bench_recovery_run(e, p, r);
+    case BW_RECOVERY_CKPT:
+        r->batch = p->batch;
+        return bench_recovery_ckpt_run(e, p, r);
     case BW_MEMORY:
         return bench_memory_run(e, p, r);
     }

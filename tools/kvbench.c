@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -55,7 +54,7 @@ static const char *kvb_usage_text =
     "values, each put durable before the next (sync-put), then reads every\n"
     "key back and checks it (also reachable as: kv bench N PREFIX SIZE).\n"
     "\n"
-    "workloads (default: all but memory):\n"
+    "workloads (default: all but recovery-ckpt and memory):\n"
     "  sync-put      N single puts, each durable before the next\n"
     "  sync-put-mt   T threads doing sync-put at once (--threads)\n"
     "  batch-put     N puts in durable batches of B (--batch)\n"
@@ -66,6 +65,9 @@ static const char *kvb_usage_text =
     "  recovery      a process writes N puts in durable batches with\n"
     "                checkpoints postponed and is SIGKILLed; a fresh one\n"
     "                times open + one read, then checks every key\n"
+    "  recovery-ckpt the same --trials times with the engine's default\n"
+    "                checkpoints, each writer killed after a random\n"
+    "                number (1..N) of puts: recovery p50/p99/max\n"
     "  memory        peak RSS of a fresh process that loads --keys keys\n"
     "                and reads N of them, cache = --cache-bytes\n"
     "\n"
@@ -75,7 +77,8 @@ static const char *kvb_usage_text =
     "  -n, --ops N         operations per workload (defaults: sync-put\n"
     "                      2000, sync-put-mt 1000 per thread, batch-put and\n"
     "                      nosync-put 200000, get 1000000, recovery 200000,\n"
-    "                      memory 200000)\n"
+    "                      recovery-ckpt at most 400000, memory 200000)\n"
+    "  --trials T          recovery-ckpt crashes (default 30)\n"
     "  --passes P          full scans in the scan workload (default 5)\n"
     "  --threads LIST      sync-put-mt thread counts (default 1,2,4,8,16)\n"
     "  --batch B           puts per batch (default 1000)\n"
@@ -112,6 +115,7 @@ typedef struct kvb_opts {
     int nthreads;
     uint64_t ops;    /* 0: per-workload default */
     uint64_t passes; /* scan passes, 0: default */
+    unsigned trials; /* recovery-ckpt */
     uint64_t keys;   /* 0: per-workload default */
     unsigned batch;
     size_t vsize;
@@ -125,6 +129,7 @@ typedef struct kvb_opts {
     int json, quiet;
     const char *csv;
     int notify_fd;
+    int default_ckpt;     /* children: --default-checkpoints */
     const char *internal; /* --recovery-writer etc. */
     char self[PATH_MAX];
     int argc;
@@ -187,7 +192,7 @@ static int kvb_add_workload(kvb_opts *o, const char *name)
 
     if (strcmp(name, "all") == 0) {
         for (w = 0; w < BW_COUNT; w++)
-            if (w != BW_MEMORY)
+            if (w != BW_MEMORY && w != BW_RECOVERY_CKPT)
                 kvb_add_workload(o, bench_workload_name(w));
         return 0;
     }
@@ -434,6 +439,15 @@ static void kvb_progress(const bench_result *r)
                 r->seconds * 1e3, r->ops, r->peak_rss_kib / 1024);
         return;
     }
+    if (r->workload == BW_RECOVERY_CKPT) {
+        fprintf(stderr,
+                " %" PRIu64 " recoveries: p50 %.1f ms, p99 %.1f ms, max %.1f "
+                "ms\n",
+                r->ops, bench_hist_quantile(&r->lat, 0.5) / 1e6,
+                bench_hist_quantile(&r->lat, 0.99) / 1e6,
+                (double)r->lat.max_ns / 1e6);
+        return;
+    }
     if (r->workload == BW_MEMORY) {
         fprintf(stderr, " peak RSS %.1f MiB (%.1f at start)\n",
                 r->peak_rss_kib / 1024.0, r->start_rss_kib / 1024.0);
@@ -545,6 +559,8 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
                      c->threads);
         else if (w == BW_RECOVERY)
             snprintf(label, sizeof(label), "recovery (ms)");
+        else if (w == BW_RECOVERY_CKPT)
+            snprintf(label, sizeof(label), "recovery-ckpt p99 (ms)");
         else
             snprintf(label, sizeof(label), "%s", bench_workload_name(w));
         printf("%-22s", label);
@@ -554,6 +570,9 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
                 snprintf(v, sizeof(v), "failed");
             else if (w == BW_RECOVERY)
                 snprintf(v, sizeof(v), "%.1f", x->r[x->median].seconds * 1e3);
+            else if (w == BW_RECOVERY_CKPT)
+                snprintf(v, sizeof(v), "%.1f",
+                         bench_hist_quantile(&x->r[x->median].lat, 0.99) / 1e6);
             else
                 kvb_fmt_rate(v, sizeof(v), kvb_rate(&x->r[x->median]));
             printf(" %9s", v);
@@ -572,6 +591,9 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
             if (w == BW_RECOVERY) {
                 a = mine->r[mine->median].seconds;
                 b = x->r[x->median].seconds;
+            } else if (w == BW_RECOVERY_CKPT) {
+                a = bench_hist_quantile(&mine->r[mine->median].lat, 0.99);
+                b = bench_hist_quantile(&x->r[x->median].lat, 0.99);
             } else {
                 a = kvb_rate(&mine->r[mine->median]);
                 b = kvb_rate(&x->r[x->median]);
@@ -748,19 +770,9 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
 /* running                                                                */
 /* ---------------------------------------------------------------------- */
 
-static int kvb_rm_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void kvb_rmrf(const char *path)
 {
-    nftw(path, kvb_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rmrf(path);
 }
 
 static int kvb_mkdirs(const char *path)
@@ -783,7 +795,7 @@ static void kvb_params(const kvb_opts *o, int w, unsigned t, const char *dir,
                        bench_params *p)
 {
     static const uint64_t def_ops[BW_COUNT] = {
-        2000, 1000, 200000, 200000, 1000000, 5, 200000, 200000,
+        2000, 1000, 200000, 200000, 1000000, 5, 200000, 400000, 200000,
     };
 
     memset(p, 0, sizeof(*p));
@@ -799,10 +811,13 @@ static void kvb_params(const kvb_opts *o, int w, unsigned t, const char *dir,
     p->batch = o->batch;
     p->vsize = o->vsize;
     p->seed = o->seed;
-    if (w != BW_SCAN && w != BW_RECOVERY && w != BW_MEMORY)
+    if (w != BW_SCAN && w != BW_RECOVERY && w != BW_RECOVERY_CKPT &&
+        w != BW_MEMORY)
         p->seconds = o->seconds;
     p->cache_bytes = o->cache_bytes;
     p->self = o->self;
+    p->default_ckpt = o->default_ckpt;
+    p->trials = o->trials;
 }
 
 /* Run one cell's next round.  Returns 0, or KVB_FAIL / KVB_CORRUPT. */
@@ -1020,6 +1035,8 @@ int main(int argc, char **argv)
         O_RREADER,
         O_MEMCHILD,
         O_PASSES,
+        O_DEFCKPT,
+        O_TRIALS,
     };
     static const struct option longopts[] = {
         {"engine", required_argument, NULL, O_ENGINE},
@@ -1027,6 +1044,7 @@ int main(int argc, char **argv)
         {"ops", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, O_THREADS},
         {"passes", required_argument, NULL, O_PASSES},
+        {"trials", required_argument, NULL, O_TRIALS},
         {"batch", required_argument, NULL, O_BATCH},
         {"value-size", required_argument, NULL, O_VSIZE},
         {"keys", required_argument, NULL, O_KEYS},
@@ -1044,6 +1062,7 @@ int main(int argc, char **argv)
         {"recovery-writer", no_argument, NULL, O_RWRITER},
         {"recovery-reader", no_argument, NULL, O_RREADER},
         {"memory-child", no_argument, NULL, O_MEMCHILD},
+        {"default-checkpoints", no_argument, NULL, O_DEFCKPT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1064,6 +1083,7 @@ int main(int argc, char **argv)
     o.cache_bytes = 64ull << 20;
     o.seed = 1;
     o.notify_fd = -1;
+    o.trials = 30;
     o.argc = argc;
     o.argv = argv;
     sl = readlink("/proc/self/exe", o.self, sizeof(o.self) - 1);
@@ -1086,6 +1106,11 @@ int main(int argc, char **argv)
         case 'n':
             if (kvb_u64(optarg, &o.ops) != 0 || o.ops == 0)
                 return kvb_usage("--ops needs a positive number");
+            break;
+        case O_TRIALS:
+            if (kvb_u64(optarg, &v) != 0 || v == 0 || v > 100000)
+                return kvb_usage("--trials: 1..100000");
+            o.trials = (unsigned)v;
             break;
         case O_PASSES:
             if (kvb_u64(optarg, &o.passes) != 0 || o.passes == 0)
@@ -1161,6 +1186,9 @@ int main(int argc, char **argv)
             break;
         case O_MEMCHILD:
             o.internal = "--memory-child";
+            break;
+        case O_DEFCKPT:
+            o.default_ckpt = 1;
             break;
         case 'h':
             fputs(kvb_usage_text, stdout);
