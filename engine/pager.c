@@ -29,8 +29,9 @@
  * (otherwise it is skipped: replay is idempotent):
  *   PGE_FULL  the page becomes the image (whatever was on disk, torn or not);
  *   PGE_INIT  the page becomes zero from byte 16 on, then the ranges are
- *             copied in (a page newly allocated or freed: its content does
- *             not depend on what was there);
+ *             copied in (a page newly allocated or freed, or the image of
+ *             a page's first change since the checkpoint when smaller than
+ *             PGE_FULL: its content does not depend on what was there);
  *   PGE_DIFF  the ranges are copied over the page's previous version, which
  *             therefore must be intact: a torn page here is corruption
  *             (torn-page protection none), as is a blank page.
@@ -985,7 +986,7 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         size_t hdr = p->enclen;
         const uint8_t *base;
         uint8_t kind;
-        int nr = -1;
+        int nr = -1, image = 0;
 
         f->txn_changed = 0;
         if (!f->txn_init && memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
@@ -1000,8 +1001,14 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
             base = p->zero;
         } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn &&
                    !CL_MUTANT("no-fpw")) {
-            kind = PGE_FULL; /* first change since the checkpoint */
-            base = NULL;
+            /* First change since the checkpoint: the whole page, as
+             * PGE_INIT (ranges over a blank page) when that is smaller
+             * than PGE_FULL.  Both rebuild the page from nothing, so both
+             * repair a torn write of it; the free middle of a slotted page
+             * and most of the meta page are zeros that PGE_INIT skips. */
+            kind = PGE_INIT;
+            base = p->zero;
+            image = 1;
         } else {
             kind = PGE_DIFF;
             base = f->before;
@@ -1022,8 +1029,9 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
                    p->page_size - PG_LOG_OFF);
             p->enclen += p->page_size - PG_LOG_OFF;
             nr = 0;
-            p->st.fpi_records++;
         }
+        if (kind == PGE_FULL || image)
+            p->st.fpi_records++;
         put_le32(p->enc + hdr, f->pgno);
         p->enc[hdr + 4] = kind;
         p->enc[hdr + 5] = 0;
