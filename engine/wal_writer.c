@@ -460,7 +460,8 @@ int wal_finish(wal *w)
  * well past [off, off + size) before the record is written there.  Zeros
  * are written from the end of what the segment holds, as far ahead as the
  * segment is long already (at least WAL_ZERO_MIN, at most zero_ahead
- * bytes: a short log writes few zeros), up to the roll size.  A full disk
+ * bytes: a short log writes few zeros), up to the roll size, for records of
+ * at most zero_ahead / 8 bytes.  A full disk
  * only stops the zero-filling of this segment: the record is then simply
  * appended. */
 static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
@@ -472,6 +473,11 @@ static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
 
     if (ahead > w->cfg.zero_ahead)
         ahead = w->cfg.zero_ahead;
+    /* A large record (a big batch) is simply appended: zeros ahead of it
+     * would double what its fdatasync writes, and it would outgrow them
+     * anyway. */
+    if (size > w->cfg.zero_ahead / 8)
+        return 0;
     want = off + size + ahead / 2;
     if (w->cfg.zero_ahead == 0 || w->zero_off || w->zeroed >= want ||
         w->zeroed >= w->cfg.segment_bytes)
