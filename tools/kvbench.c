@@ -635,11 +635,18 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
     for (int i = 0; i < ncells; i++) {
         kvb_cell *c = &cells[i];
         if (c->workload == BW_MEMORY && c->n > 0 && !c->failed)
-            printf("\nmemory: %s peak RSS %.1f MiB with a %.0f MiB cache "
-                   "(%.1f MiB at start)\n",
-                   c->e->name, c->r[c->median].peak_rss_kib / 1024.0,
-                   o->cache_bytes / 1048576.0,
-                   c->r[c->median].start_rss_kib / 1024.0);
+            printf(
+                "\nmemory: %s peak RSS %.1f MiB with a %.0f MiB cache, "
+                "%.1f MiB before the open: the engine added %.1f MiB "
+                "(cache + %.1f)\n",
+                c->e->name, c->r[c->median].peak_rss_kib / 1024.0,
+                o->cache_bytes / 1048576.0,
+                c->r[c->median].start_rss_kib / 1024.0,
+                (c->r[c->median].peak_rss_kib - c->r[c->median].start_rss_kib) /
+                    1024.0,
+                (c->r[c->median].peak_rss_kib - c->r[c->median].start_rss_kib) /
+                        1024.0 -
+                    o->cache_bytes / 1048576.0);
         if (c->workload < 0 && c->n > 0 && !c->failed) {
             kvb_fmt_rate(v, sizeof(v), kvb_rate(&c->r[c->median]));
             printf("\ndisk: 4 KiB append + fdatasync in %s: %s/s (median "
