@@ -2,6 +2,8 @@
 #
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
+#   make bench        the engine side by side with SQLite, LMDB, LevelDB and
+#                     RocksDB, about ten minutes (results/bench.csv, .png)
 #   make              build/libcrashlab.a, build/kv, build/kvserver,
 #                     build/kvbench and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
@@ -109,7 +111,7 @@ TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o
 
-.PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest \
+.PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean
 .SECONDARY:
 
@@ -196,6 +198,13 @@ bench-crashtest: deps $(B)/crashtest
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
 	@KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
 	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
+
+# The side-by-side benchmark: every workload on every engine, interleaved,
+# three rounds, on the real disk under the project folder (BENCH_DIR); see
+# docs/BENCH.md.  Writes results/bench.csv and results/bench.png.
+BENCH_DIR ?= $(B)/bench-data
+bench: deps $(B)/kvbench
+	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench experiments/bench.sh
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
