@@ -1,7 +1,8 @@
 # crashlab - crash-testing harness and the storage engine it tests.
 #
 # Entry points:
-#   make crashtest    the main job: a two-minute crash campaign (build/crashtest)
+#   make crashtest    the main job: a two-minute crash campaign (build/crashtest,
+#                     crashing build/kvserver too)
 #   make bench        the engine side by side with SQLite, LMDB, LevelDB and
 #                     RocksDB, about ten minutes (results/bench.csv, .png)
 #   make              build/libcrashlab.a, build/kv, build/kvserver,
@@ -19,6 +20,9 @@
 #                     campaigns (--jobs 1 and 2, a few workload sizes)
 #   make bench-server kvserver against redis-server (appendfsync always)
 #                     with redis-benchmark; writes results/server.csv
+#   make fuzz         build the libFuzzer targets (clang) into build-fuzz/ and
+#                     run each for FUZZ_SECONDS (docs/FUZZING.md)
+#   make fuzz-build   only build them
 #   make format       reformat the C sources with clang-format
 #   make format-check fail if a source file is not clang-format clean
 #   make clean        remove every build directory
@@ -32,6 +36,10 @@
 #             in build-fiu/ (both: build-fiu-asan/)
 #   V=1       show full command lines
 #   NODEPS=1  skip the Debian package check
+#   FUZZ_SECONDS  seconds per fuzz target in make fuzz (default 60)
+#   FUZZ_TARGETS  the fuzz targets make fuzz runs (default: all)
+#   FUZZ_JOBS how many of them run at the same time (default 1)
+#   FUZZ_CC   compiler of the fuzz targets (default clang)
 
 CC ?= cc
 SAN ?= 0
@@ -43,7 +51,7 @@ NODEPS ?= 0
 # the deps step that the build targets run first.
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
              fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
-             redis-server redis-tools libsqlite3-dev liblmdb-dev \
+             redis-server redis-tools python3 libsqlite3-dev liblmdb-dev \
              libleveldb-dev librocksdb-dev
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
@@ -109,10 +117,24 @@ BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
 
 TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
-                $(B)/tools/proto.o
+                $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o
+
+# Fuzz targets (fuzz/): each decoder of on-disk bytes is also built with
+# -DFZ_FIXCRC as <name>_fixcrc, the variant that fixes checksums before
+# decoding; fuzz_proto is kvserver's request parsers.  With the project's
+# compiler each target becomes a replay driver (fuzz/replay.c) that make test
+# runs over fuzz/regress/<target>/ and the generated seed corpus; with clang
+# and libFuzzer (make fuzz) the fuzzers go into build-fuzz/.
+FUZZ_NAMES := fuzz_wal fuzz_page fuzz_btree fuzz_replay fuzz_superblock \
+              fuzz_open fuzz_shadow
+FUZZ_ALL := $(FUZZ_NAMES) $(FUZZ_NAMES:=_fixcrc) fuzz_proto
+FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
+FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
+FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
-        bench-server mutants check-io format format-check clean
+        bench-server mutants check-io format format-check clean fuzz \
+        fuzz-build
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -147,7 +169,9 @@ $(B)/kv: $(B)/tools/kv.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(B)/kvserver: $(KVSERVER_OBJ) $(LIB)
+# kvserver links the faults library for its crash-testing hooks
+# (tools/kvserver_crashio.c), inert unless crashtest sets them.
+$(B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -171,15 +195,17 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 
 # The main job: the default crash campaign, every crash mode and workload on
-# the engine's default settings for about two minutes (CRASHTEST_ARGS
-# replaces the options: make crashtest CRASHTEST_ARGS="--trials 500").
+# the engine's default settings for about two minutes, with one trial in 127
+# crashing kvserver under concurrent clients (CRASHTEST_ARGS replaces the
+# options: make crashtest CRASHTEST_ARGS="--trials 500").  The server
+# trials run the kvserver built next to crashtest.
 CRASHTEST_ARGS ?= --duration 120
-crashtest: deps $(B)/crashtest
+crashtest: deps $(B)/crashtest $(B)/kvserver
 	$(B)/crashtest $(CRASHTEST_ARGS)
 
-# The CI campaigns: six settings, seed from the commit (scripts/ci-crashtest.sh).
+# The CI campaigns, seed from the commit (scripts/ci-crashtest.sh).
 CI_TRIALS ?= 1000
-crashtest-ci: deps $(B)/crashtest
+crashtest-ci: deps $(B)/crashtest $(B)/kvserver
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
 
 # Every planted bug (crashtest --list-mutants) under the campaigns that
@@ -192,12 +218,74 @@ mutants: deps
 	@CRASHTEST=build-fiu/crashtest QUICK=$(QUICK) scripts/mutants.sh
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
-bench-crashtest: deps $(B)/crashtest
+bench-crashtest: deps $(B)/crashtest $(B)/kvserver
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
-test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io
+test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
+	    FUZZ_DIR=$(B)/fuzz \
 	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
+
+# Replay drivers and the seed corpus generator, with the project's compiler.
+$(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DFZ_FIXCRC -c $< -o $@
+
+$(B)/fuzz/replay_%: $(B)/fuzz/%.o $(B)/fuzz/replay.o $(FUZZ_UTIL_OBJ) \
+                    $(B)/tools/proto.o $(FAULTS_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+$(B)/fuzz/mkcorpus: $(B)/fuzz/mkcorpus.o $(FUZZ_UTIL_OBJ) $(FAULTS_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# Seeds are generated, not committed: databases written by this build of
+# the engine, so they follow any change of the format.
+$(FUZZ_CORPUS): $(B)/fuzz/mkcorpus
+	$(Q)rm -rf $(B)/fuzz/corpus
+	$(Q)$(B)/fuzz/mkcorpus corpus $(B)/fuzz/corpus
+	$(Q)touch $@
+
+# ---- libFuzzer targets (clang): build-fuzz/<target> -----------------------
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FB := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread $(WARN) -MMD -MP \
+               -Iengine -Ifaults $(FUZZ_SAN)
+# The engine and faults/ get coverage instrumentation without libFuzzer's
+# main; only the targets link it.
+FUZZ_LIB_OBJ := $(ENGINE_SRC:%.c=$(FB)/%.o) $(FAULTS_SRC:%.c=$(FB)/%.o) \
+                $(FB)/fuzz/fuzz_util.o $(FB)/tools/proto.o
+FUZZ_BINS := $(FUZZ_ALL:%=$(FB)/%)
+
+$(FB)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FB)/fuzz/%_fixcrc.o: fuzz/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DFZ_FIXCRC \
+	    -c $< -o $@
+
+$(FUZZ_BINS): $(FB)/%: $(FB)/fuzz/%.o $(FUZZ_LIB_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(BASE_LDLIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+# Run each target in turn (FUZZ_JOBS at a time) for FUZZ_SECONDS; a crash is
+# saved under fuzz/crashes/<target>/ with the command that reproduces it.
+fuzz: fuzz-build $(FUZZ_CORPUS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_BIN=$(FB) \
+	    FUZZ_CORPUS=$(B)/fuzz/corpus fuzz/run.sh $(FUZZ_TARGETS)
 
 # The side-by-side benchmark: every workload on every engine, interleaved,
 # three rounds, on the real disk under the project folder (BENCH_DIR); see
@@ -224,7 +312,7 @@ bench-server: deps $(B)/kvserver
 	@scripts/bench-server.sh $(B)/kvserver
 
 FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
-             tools/*.[ch] tests/*.[ch])
+             tools/*.[ch] tests/*.[ch] fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -233,9 +321,11 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-asan build-fiu build-fiu-asan
+	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
          $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
-         $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d)
+         $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
+         $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \
+         $(FUZZ_BINS:$(FB)/%=$(FB)/fuzz/%.d)

@@ -104,9 +104,11 @@
  *   O3. each of its pages belongs to no other chain and no node (B14).
  * The meta page's key count equals the number of leaf cells (rule T1).
  * Readers check B1..B7 and B12 for every node and cell they touch, and
- * O1..O2 for every overflow page they read; writers check B8 too (without
- * the overlap test, done by compaction) before they edit a node; bt_check
- * checks everything.
+ * O1..O2 for every overflow page they read; a scan also checks B11 for
+ * every leaf and that the keys it delivers increase strictly from its start
+ * on (what B9 and B10 guarantee); writers check B8 too (without the overlap
+ * test, done by compaction) before they edit a node; bt_check checks
+ * everything.
  *
  * Algorithms
  * ==========
@@ -1015,6 +1017,40 @@ fail:
     return rc;
 }
 
+/* The keys a scan delivers must increase strictly, from its start key on.
+ * Without this check a damaged tree would make the scan deliver keys out
+ * of order or twice (a leaf reachable along two paths), and cl_scan, which
+ * resumes after the last key it delivered, could run forever. */
+typedef struct bt_scan_order {
+    const uint8_t *start; /* the start key until the first key is seen */
+    size_t startlen;
+    int exclusive;            /* the first key must be above start */
+    uint8_t last[CL_KEY_MAX]; /* the key delivered last */
+    size_t lastlen;           /* 0 before the first key */
+} bt_scan_order;
+
+/* Check that the key of cell c (cell i of leaf nd) may come next in the
+ * scan, and remember it. */
+static int bt_scan_next_key(bt_scan_order *o, const bt_node *nd, uint32_t i,
+                            const bt_cell *c)
+{
+    if (o->lastlen > 0 && bt_keycmp(o->last, o->lastlen, c->key, c->klen) >= 0)
+        return err_set(CL_ECORRUPT,
+                       "page %u: key of cell %u is not above the key the "
+                       "scan delivered before it (rule B9 or B10)",
+                       nd->pg.pgno, i);
+    if (o->lastlen == 0 && o->start != NULL &&
+        bt_keycmp(o->start, o->startlen, c->key, c->klen) >
+            (o->exclusive ? -1 : 0))
+        return err_set(CL_ECORRUPT,
+                       "page %u: key of cell %u is below the key the scan "
+                       "was asked to start %s (rule B9 or B10)",
+                       nd->pg.pgno, i, o->exclusive ? "after" : "at");
+    memcpy(o->last, c->key, c->klen);
+    o->lastlen = c->klen;
+    return 0;
+}
+
 int bt_scan(pager *p, const void *start, size_t startlen, int exclusive,
             bt_scan_fn fn, void *ctx)
 {
@@ -1025,11 +1061,16 @@ int bt_scan(pager *p, const void *start, size_t startlen, int exclusive,
     const uint8_t *v;
     uint32_t i, d;
     int eq, rc = 0;
+    bt_scan_order ord;
 
     if (fn == NULL)
         return err_set(CL_EINVAL, "NULL scan callback");
     if (pg_root(p) == 0)
         return 0;
+    ord.start = start;
+    ord.startlen = startlen;
+    ord.exclusive = exclusive;
+    ord.lastlen = 0;
     path.pgno[0] = pg_root(p);
     path.rightmost = 0;
     rc = bt_scan_descend(p, &path, 0, start, startlen, &nd, &eq);
@@ -1037,8 +1078,17 @@ int bt_scan(pager *p, const void *start, size_t startlen, int exclusive,
         goto done;
     i = path.idx[path.depth - 1] + (start != NULL && exclusive && eq);
     for (;;) {
+        /* B11: every leaf delivers at least one key, which with the order
+         * check bounds the scan by the number of leaves, however the
+         * child pointers of a damaged tree loop back. */
+        if (nd.n == 0) {
+            rc = err_set(CL_ECORRUPT, "page %u: leaf without cells (rule B11)",
+                         nd.pg.pgno);
+            goto done;
+        }
         for (; i < nd.n; i++) {
-            if ((rc = bt_node_cell(&nd, i, &c)) != 0)
+            if ((rc = bt_node_cell(&nd, i, &c)) != 0 ||
+                (rc = bt_scan_next_key(&ord, &nd, i, &c)) != 0)
                 goto done;
             v = c.val;
             if (c.ovfl != 0) {

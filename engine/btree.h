@@ -59,8 +59,10 @@ typedef int (*bt_scan_fn)(void *ctx, const void *k, size_t klen, const void *v,
  * ascending order; start NULL means from the first key (startlen and
  * exclusive are then ignored).  start may be longer than CL_KEY_MAX (no key
  * is, so the comparison still works).  Returns 0 when the keys ran out or fn
- * stopped the scan, CL_EINVAL, CL_ENOMEM, CL_ECORRUPT or a pager error (fn
- * may have been called for some keys before). */
+ * stopped the scan, CL_EINVAL, CL_ENOMEM, CL_ECORRUPT (also for a key that
+ * is not above the one delivered before it, or an empty leaf: a damaged tree
+ * never makes a scan deliver a key twice, out of order, or run on without
+ * end) or a pager error (fn may have been called for some keys before). */
 int bt_scan(pager *p, const void *start, size_t startlen, int exclusive,
             bt_scan_fn fn, void *ctx);
 

@@ -25,6 +25,12 @@
  *                 2  2 len   bytes, >= 1, off + len <= page_size
  *                 4    len bytes of new content
  *
+ * An entry is valid only if the page it leaves has a known type (rule P2
+ * of page_format.h): the image of PGE_FULL, the ranges of PGE_INIT and a
+ * PGE_DIFF range over byte 16 must put one there.  Otherwise replay would
+ * write a page that every later read rejects as corrupt, and that the next
+ * recovery would rebuild again (replay would not be idempotent).
+ *
  * Applying an entry to a page whose LSN is older than the record's end LSN
  * (otherwise it is skipped: replay is idempotent):
  *   PGE_FULL  the page becomes the image (whatever was on disk, torn or not);
@@ -87,6 +93,9 @@ struct pg_table {
     uint32_t mask;              /* buckets - 1, buckets a power of two */
     _Atomic(pg_frame *) slot[]; /* bucket heads */
 };
+
+static_assert(PG_LOG_OFF == PG_OFF_TYPE,
+              "a range over the type byte starts exactly at it");
 
 struct pg_frame {
     uint8_t *data;             /* page_size bytes */
@@ -1227,7 +1236,7 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     uint8_t kind;
     size_t pos = PGE_HDR;
     pg_frame *f;
-    int rc, was_bad;
+    int rc, was_bad, type = -1; /* the type the entry sets, -1 if none */
 
     if (len < PGE_HDR)
         return err_set(CL_ECORRUPT, "page entry truncated");
@@ -1242,8 +1251,11 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
         if (nranges != 0 || len - pos < size - PG_LOG_OFF)
             return err_set(CL_ECORRUPT, "bad full-page entry for page %u",
                            pgno);
+        type = ops[pos + PG_OFF_TYPE - PG_LOG_OFF];
         pos += size - PG_LOG_OFF;
     } else if (kind == PGE_INIT || kind == PGE_DIFF) {
+        if (kind == PGE_INIT)
+            type = PG_TYPE_BLANK;
         for (uint32_t r = 0; r < nranges; r++) {
             uint32_t off, rl;
             if (len - pos < PGE_RANGE_HDR)
@@ -1255,12 +1267,19 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
                 return err_set(CL_ECORRUPT,
                                "page %u: bad range (offset %u, length %u)",
                                pgno, off, rl);
+            if (off == PG_OFF_TYPE) /* ranges start at PG_LOG_OFF or later */
+                type = ops[pos + PGE_RANGE_HDR];
             pos += PGE_RANGE_HDR + rl;
         }
     } else {
         return err_set(CL_ECORRUPT, "page %u: unknown entry kind %u", pgno,
                        kind);
     }
+    if (type == PG_TYPE_BLANK || type > PG_TYPE_MAX)
+        return err_set(CL_ECORRUPT,
+                       "page %u: the entry would leave it with unknown page "
+                       "type %d",
+                       pgno, type);
     *used = pos;
     *applied = 0;
     *repaired = 0;

@@ -17,7 +17,8 @@
  *      wal_reader.c R7/R8), the log ends: cut the file there (ftruncate,
  *      fdatasync) and remove any segment after it (directory fsync);
  *   5. remove the segments before the checkpoint's that an interrupted
- *      checkpoint left (the superblock names their range);
+ *      checkpoint left (the superblock names their range; see
+ *      rec_remove_garbage for how much of it is tried);
  *   6. check that no page read from disk claims an LSN past the end of the
  *      log (that would mean a page was written before its log record was
  *      durable: rule 1 broken, and the log cannot repair it);
@@ -366,6 +367,62 @@ out:
     return rc;
 }
 
+/* Names below the checkpoint's segment that step 5 always tries. */
+#define REC_GARBAGE_WINDOW 65536
+
+/* Remove segment s if it exists.  OUT: *gone (1 removed, 0 missing). */
+static int rec_unlink_segment(cl_db *db, uint64_t s, int *gone)
+{
+    char path[4096];
+    int rc;
+
+    wal_seg_path(path, sizeof(path), db->dir, s);
+    rc = db->io->unlink(db->io->ctx, path);
+    *gone = rc == 0;
+    if (rc != 0 && rc != ENOENT)
+        return err_set(rc, "%s: cannot remove old log segment", path);
+    return 0;
+}
+
+/* Step 5: remove the segments [old_segno, ckpt_segno) that a checkpoint
+ * cut short left behind, then sync the directory if any was removed.
+ *
+ * The range comes from the superblock, and a damaged slot whose CRC still
+ * matches can name 2^64 segments: trying every name would never end.  So
+ * only the REC_GARBAGE_WINDOW names just below ckpt_segno are all tried, in
+ * ascending order as the checkpoint removes them: that covers every range
+ * a checkpoint leaves in practice (65536 segments are 4 GiB of log at the
+ * smallest segment size, 1 TiB at the default), at a cost of at most 65536
+ * failing unlink calls for a range that is gone or absurd.  Below the window
+ * the sweep goes down from the window while segments exist, and stops at the
+ * first missing one: the checkpoint removes in ascending order, so what a crash
+ * leaves is the top of the range.  A segment stranded below a gap (a power cut
+ * can undo unsynced unlinks in any order) is dead weight, never read: replay
+ * starts at ckpt_segno and segment numbers only grow. */
+static int rec_remove_garbage(cl_db *db)
+{
+    uint64_t first = db->sb.old_segno, last = db->sb.ckpt_segno, s;
+    int removed = 0, gone, rc;
+
+    if (last - first > REC_GARBAGE_WINDOW)
+        first = last - REC_GARBAGE_WINDOW;
+    for (s = first; s < last; s++) {
+        if ((rc = rec_unlink_segment(db, s, &gone)) != 0)
+            return rc;
+        removed += gone;
+    }
+    for (s = first; s > db->sb.old_segno;) {
+        if ((rc = rec_unlink_segment(db, --s, &gone)) != 0)
+            return rc;
+        if (!gone)
+            break;
+        removed++;
+    }
+    if (removed > 0 && (rc = db->io->dirsync(db->io->ctx, db->dir)) != 0)
+        return err_set(rc, "%s: directory fsync failed", db->dir);
+    return 0;
+}
+
 int rec_run(cl_db *db)
 {
     const cl_io *io = db->io;
@@ -427,8 +484,7 @@ int rec_run(cl_db *db)
      * stale one cannot hold records newer than the end we found. */
 
     /* 5 */
-    rc = wal_unlink_segments(&db->wcfg, db->sb.old_segno, db->sb.ckpt_segno);
-    if (rc != 0)
+    if ((rc = rec_remove_garbage(db)) != 0)
         return rc;
 
     /* 6 */

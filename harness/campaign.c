@@ -6,7 +6,11 @@
  * workload kinds[(id / nmodes) % nkinds], so every mode and workload gets
  * its share of any run; everything else (crash point, damage) is drawn from
  * the trial seed mix(seed, id).  In exhaustive mode the ids enumerate every
- * (damage class, I/O point) of the first workload.
+ * (damage class, I/O point) of the first workload.  The default campaign
+ * also runs server trials: one id in server_every (a number prime to
+ * nmodes * nkinds, so that the ids it takes are spread over every mode and
+ * workload) is a server trial instead, the server modes taking turns;
+ * every other id keeps the spec it would have without them.
  *
  * Blocks: the ids are cut into blocks of consecutive ids (campaign_block),
  * and within a block every trial of one workload kind runs the same
@@ -228,7 +232,17 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
         }
         return -1;
     }
+    if (c->server_every > 0 && id % c->server_every == c->server_every - 1) {
+        s->mode = (trial_mode)(MODE_SERVER_KILL_TIME +
+                               (id / c->server_every) % MODE_SERVER_COUNT);
+        trial_server_pick(&c->env, &r, c->env.persist, c->env.sector, s);
+        return 0;
+    }
     s->mode = c->modes[id % (uint64_t)c->nmodes];
+    if (trial_mode_is_server(s->mode)) {
+        trial_server_pick(&c->env, &r, c->env.persist, c->env.sector, s);
+        return 0;
+    }
     {
         /* The variant is the block's for this kind, for every mode. */
         uint64_t ki = (id / (uint64_t)c->nmodes) % (uint64_t)c->nkinds;
@@ -456,8 +470,7 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
 {
     static const uint32_t vals[] = {0, 8, 64, 512, 4096};
     static const uint32_t opss[] = {1, 2, 4, 8};
-    uint32_t txns = s->prof->wl.txns, ops = s->prof->wl.max_ops,
-             val = s->prof->wl.max_value, tries = 0;
+    uint32_t txns, ops, val, tries = 0;
     int kind = first->verdict;
     char cmd[1600];
     size_t n;
@@ -466,6 +479,14 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
         printf("shrink: kill-time trials depend on timing; not shrunk\n");
         return 1;
     }
+    if (trial_mode_is_server(s->mode)) {
+        printf("shrink: server trials are not shrunk (fewer clients or SETs: "
+               "--clients, --sets)\n");
+        return 1;
+    }
+    txns = s->prof->wl.txns;
+    ops = s->prof->wl.max_ops;
+    val = s->prof->wl.max_value;
     printf("shrink: trial %llu fails (%s) with %u transactions; looking for "
            "less\n",
            (unsigned long long)s->id, oracle_kind_name((oracle_kind)kind),
@@ -533,7 +554,7 @@ static int campaign_replay(campaign *c)
     }
     if (c->crash_point != 0) {
         s.crash_point = c->crash_point;
-        if (s.action == CRASHIO_TEAR &&
+        if (s.action == CRASHIO_TEAR && s.prof != NULL &&
             (s.crash_point > s.prof->points ||
              s.prof->kinds[s.crash_point - 1] != CRASHIO_PWRITE)) {
             fprintf(stderr, "crashtest: point %llu is not a pwrite\n",

@@ -39,6 +39,11 @@ typedef struct campaign {
                                           first violation (every lower id
                                           still runs) */
     const char *mutant;                /* planted bug switched on, or NULL */
+    uint64_t server_every;             /* one trial in server_every (those with
+                                          id % server_every == server_every - 1) is a
+                                          server trial, of the server modes in turn;
+                                          0: only the modes of `modes` */
+    const char *target_name;           /* the target as the summary names it */
     trial_env env;                     /* template for the workers */
     char options[1024]; /* the options that define the trials, for replay
                            command lines */

@@ -36,12 +36,14 @@ static const char *ct_usage_text =
     "  --duration SECONDS   instead: start trials until this much time passed\n"
     "  --jobs J             parallel trials (default: the number of cores)\n"
     "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
-    "                       recovery-crash, comma-separated, or all "
-    "(default);\n"
-    "                       error modes: eio, enospc, short-write (these "
-    "three\n"
-    "                       need make FIU=1), fsync-fail, or errors (all "
-    "four)\n"
+    "                       recovery-crash, comma-separated, or engine (all\n"
+    "                       five); error modes: eio, enospc, short-write\n"
+    "                       (these three need make FIU=1), fsync-fail, or\n"
+    "                       errors (all four); server modes: "
+    "server-kill-time,\n"
+    "                       server-kill-io, server-torn, server-powerloss, or\n"
+    "                       server (all four); all (default): the engine's\n"
+    "                       five, with one trial in 127 a server trial\n"
     "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
     "                       checkpoint, mixed, comma-separated, or all\n"
     "                       (default)\n"
@@ -73,8 +75,19 @@ static const char *ct_usage_text =
     "  --checkpoint-bytes N automatic checkpoint interval (default 64 MiB)\n"
     "  --pool-bytes N       buffer pool size (default 64 MiB; a small pool,\n"
     "                       e.g. 262144, makes pages get written back early)\n"
-    "  --target NAME        engine (default), or a deliberately broken test\n"
-    "                       target: broken-ack, broken-half, broken-lose\n"
+    "  --target NAME        engine (default); server: kvserver, crashed\n"
+    "                       under --clients concurrent clients (--mode then\n"
+    "                       names server modes: kill-time, kill-io, torn,\n"
+    "                       powerloss); or a deliberately broken test\n"
+    "                       target: broken-ack, broken-half, broken-lose,\n"
+    "                       server-broken-ack (OK before the commit),\n"
+    "                       server-broken-skip (every 10th SET dropped)\n"
+    "server trials:\n"
+    "  --clients C          concurrent clients, each writing its own keys\n"
+    "                       (default 4)\n"
+    "  --sets N             SETs per client, at most (default 200)\n"
+    "  --kvserver PATH      the server (default: kvserver next to this\n"
+    "                       program)\n"
     "  --mutant NAME        switch a bug planted in the engine on (make "
     "FIU=1)\n"
     "  --list-mutants       the planted bugs and the campaigns that should\n"
@@ -123,7 +136,62 @@ enum {
     OPT_STOP_AT_FIRST,
     OPT_MUTANT,
     OPT_LIST_MUTANTS,
+    OPT_CLIENTS,
+    OPT_SETS,
+    OPT_KVSERVER,
 };
+
+/* The default campaign's share of server trials: one in CT_SERVER_EVERY.
+ * A server trial starts kvserver twice and costs some 50 ms on /dev/shm,
+ * about 25 engine trials' worth (these verify some 1,000 crash states per
+ * second on 2 cores), so the server's trials take about a sixth of the
+ * campaign's time.  A prime: the ids it takes fall on every mode and
+ * workload in turn. */
+#define CT_SERVER_EVERY 127
+
+/* The server targets: kvserver, and two deliberately broken variants of
+ * it (KVSERVER_BROKEN, tools/kvserver_crashio.c). */
+static const struct {
+    const char *name, *broken;
+} ct_server_targets[] = {
+    {"server", NULL},
+    {"server-broken-ack", "ack-before-commit"},
+    {"server-broken-skip", "skip-10th-set"},
+};
+
+/* The server mode an engine crash mode's name stands for under --target
+ * server (or the server mode named), or -1. */
+static int ct_server_mode(const char *name)
+{
+    static const char *const as[MODE_SERVER_COUNT] = {"kill-time", "kill-io",
+                                                      "torn", "powerloss"};
+    trial_mode m;
+
+    for (int i = 0; i < MODE_SERVER_COUNT; i++)
+        if (strcmp(name, as[i]) == 0)
+            return MODE_SERVER_KILL_TIME + i;
+    if (trial_mode_parse(name, &m) == 0 && trial_mode_is_server(m))
+        return (int)m;
+    return -1;
+}
+
+/* kvserver next to this program (the build directory holds both).
+ * Returns 0 or -1. */
+static int ct_default_kvserver(char *buf, size_t len)
+{
+    char self[2048];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/')) == NULL)
+        return -1;
+    *slash = '\0';
+    snprintf(buf, len, "%.2000s/kvserver", self);
+    return 0;
+}
 
 static int ct_usage(const char *msg)
 {
@@ -186,14 +254,17 @@ int main(int argc, char **argv)
         {"stop-at-first", no_argument, NULL, OPT_STOP_AT_FIRST},
         {"mutant", required_argument, NULL, OPT_MUTANT},
         {"list-mutants", no_argument, NULL, OPT_LIST_MUTANTS},
+        {"clients", required_argument, NULL, OPT_CLIENTS},
+        {"sets", required_argument, NULL, OPT_SETS},
+        {"kvserver", required_argument, NULL, OPT_KVSERVER},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     campaign c;
     const char *dirbase = "/dev/shm", *mode_list = "all",
                *workload_list = "all";
-    char scratch[2900];
-    int have_seed = 0, opt, rc;
+    char scratch[2900], kvpath[2100];
+    int have_seed = 0, opt, rc, server_target = 0, server_trials = 0;
     uint64_t v;
 
     /* Every crash state is judged in a freshly forked process, and with
@@ -217,6 +288,8 @@ int main(int argc, char **argv)
     c.env.sector = 512;
     c.env.persist = PLIMG_RANDOM;
     c.env.recovery_depth = 2;
+    c.env.clients = 4;
+    c.env.sets = 200;
     if (access("/dev/shm", W_OK) != 0)
         dirbase = "/tmp";
 
@@ -346,10 +419,39 @@ int main(int argc, char **argv)
             ct_append(&c, " --pool-bytes %s", optarg);
             break;
         case OPT_TARGET:
-            c.env.target = target_find(optarg);
+            /* a server target keeps the engine as the target of the
+             * structure check of the server's files */
+            c.env.target = target_find("engine");
+            server_target = 0;
+            for (size_t i = 0;
+                 i < sizeof(ct_server_targets) / sizeof(ct_server_targets[0]);
+                 i++)
+                if (strcmp(optarg, ct_server_targets[i].name) == 0) {
+                    server_target = 1;
+                    c.env.server_broken = ct_server_targets[i].broken;
+                }
+            if (!server_target)
+                c.env.target = target_find(optarg);
             if (c.env.target == NULL)
                 return ct_usage("unknown --target");
+            c.target_name = optarg;
             ct_append(&c, " --target %s", optarg);
+            break;
+        case OPT_CLIENTS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 200)
+                return ct_usage("--clients needs a number in 1..200");
+            c.env.clients = (uint32_t)v;
+            ct_append(&c, " --clients %s", optarg);
+            break;
+        case OPT_SETS:
+            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 100000)
+                return ct_usage("--sets needs a number in 1..100000");
+            c.env.sets = (uint32_t)v;
+            ct_append(&c, " --sets %s", optarg);
+            break;
+        case OPT_KVSERVER:
+            c.env.kvserver = optarg;
+            ct_append(&c, " --kvserver %s", optarg);
             break;
         case OPT_DIR:
             dirbase = optarg;
@@ -406,28 +508,81 @@ int main(int argc, char **argv)
     if (c.env.eng.torn == CL_TORN_DEFAULT)
         c.env.eng.torn = CL_TORN_FPW;
 
-    /* modes ("all": the crash modes; "errors": the error modes) */
-    if (strcmp(mode_list, "all") == 0) {
+    /* modes ("all": the crash modes, and one trial in CT_SERVER_EVERY on
+     * the server, or with a server target the server modes; "engine": the
+     * crash modes; "errors": the error modes; "server": the server modes) */
+    if (c.target_name == NULL)
+        c.target_name = c.env.target->name;
+    if (strcmp(mode_list, "all") == 0 && server_target) {
+        for (int i = 0; i < MODE_SERVER_COUNT; i++)
+            c.modes[c.nmodes++] = (trial_mode)(MODE_SERVER_KILL_TIME + i);
+    } else if (strcmp(mode_list, "all") == 0) {
         for (int i = 0; i < MODE_CRASH_COUNT; i++)
             c.modes[c.nmodes++] = (trial_mode)i;
+        /* The server trials test kvserver's engine, not a broken target's
+         * nor a mutant's (the exec'd server does not inherit libfiu's
+         * state): only the engine's campaigns get them. */
+        if (strcmp(c.env.target->name, "engine") == 0 && c.mutant == NULL &&
+            !c.exhaustive)
+            c.server_every = CT_SERVER_EVERY;
     } else {
         char buf[512], *save = NULL;
+        trial_mode m;
+        int sm;
         snprintf(buf, sizeof(buf), "%s", mode_list);
         for (char *t = strtok_r(buf, ",", &save); t != NULL;
              t = strtok_r(NULL, ",", &save)) {
-            if (strcmp(t, "errors") == 0 && c.nmodes <= MODE_CRASH_COUNT) {
-                for (int i = MODE_EIO; i < MODE_COUNT; i++)
-                    c.modes[c.nmodes++] = (trial_mode)i;
-                continue;
-            }
-            if (c.nmodes == MODE_COUNT ||
-                trial_mode_parse(t, &c.modes[c.nmodes]) != 0)
+            int first = -1, last = -1;
+            if (strcmp(t, "errors") == 0 && !server_target) {
+                first = MODE_EIO;
+                last = MODE_FSYNC_FAIL;
+            } else if (strcmp(t, "engine") == 0 && !server_target) {
+                first = 0;
+                last = MODE_CRASH_COUNT - 1;
+            } else if (strcmp(t, "server") == 0) {
+                first = MODE_SERVER_KILL_TIME;
+                last = MODE_COUNT - 1;
+            } else if (server_target) {
+                if ((sm = ct_server_mode(t)) < 0)
+                    return ct_usage("--mode of --target server: kill-time, "
+                                    "kill-io, torn, powerloss (or their "
+                                    "server- names), server or all");
+                first = last = sm;
+            } else if (trial_mode_parse(t, &m) == 0) {
+                first = last = (int)m;
+            } else {
                 return ct_usage("--mode: kill-io, kill-time, torn, "
                                 "powerloss, recovery-crash, eio, enospc, "
-                                "short-write, fsync-fail, all or errors");
-            c.nmodes++;
+                                "short-write, fsync-fail, server-kill-time, "
+                                "server-kill-io, server-torn, "
+                                "server-powerloss, all, engine, errors or "
+                                "server");
+            }
+            if (c.nmodes + (last - first + 1) > MODE_COUNT)
+                return ct_usage("--mode: too many modes");
+            for (int i = first; i <= last; i++)
+                c.modes[c.nmodes++] = (trial_mode)i;
         }
         ct_append(&c, " --mode %s", mode_list);
+    }
+    for (int i = 0; i < c.nmodes; i++)
+        server_trials |= trial_mode_is_server(c.modes[i]);
+    if (c.server_every > 0)
+        server_trials = 1;
+    if (server_trials && c.exhaustive)
+        return ct_usage("--exhaustive crashes the engine, not the server");
+    if (server_trials && c.env.kvserver == NULL) {
+        if (ct_default_kvserver(kvpath, sizeof(kvpath)) != 0)
+            return ct_usage("cannot find kvserver: give --kvserver PATH");
+        c.env.kvserver = kvpath;
+    }
+    if (server_trials && access(c.env.kvserver, X_OK) != 0) {
+        fprintf(stderr,
+                "crashtest: server trials run %s, which cannot be run (%s): "
+                "make builds it, or give --kvserver PATH (or --mode engine: "
+                "no server trials)\n",
+                c.env.kvserver, strerror(errno));
+        return 2;
     }
     for (int i = 0; i < c.nmodes; i++) {
         if (!trial_mode_needs_fiu(c.modes[i]))

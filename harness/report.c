@@ -30,13 +30,55 @@ void rpt_violation(FILE *f, const campaign *c, const trial_result *r)
             "\nVIOLATION (%s) in trial %" PRIu64 ": %s / %s: %s\n"
             "  damage: %s\n  replay: %s\n",
             oracle_kind_name((oracle_kind)r->verdict), r->id,
-            trial_mode_name((trial_mode)r->mode), wl_name((wl_kind)r->workload),
+            trial_mode_name((trial_mode)r->mode), trial_workload_name(r),
             r->detail, r->damage, cmd);
+}
+
+/* The plan of server trial s (replay). */
+static void rpt_server_spec(FILE *f, const campaign *c, const trial_spec *s)
+{
+    fprintf(f,
+            "trial %" PRIu64 " (seed %016" PRIx64 "): mode %s: kvserver (%s), "
+            "%u clients writing up to %u keys each\n",
+            s->id, s->seed, trial_mode_name(s->mode), c->env.kvserver,
+            c->env.clients, c->env.sets);
+    if (s->checkpoint_bytes != 0)
+        fprintf(f, "  the server checkpoints every %" PRIu64 " bytes of log\n",
+                s->checkpoint_bytes);
+    if (s->mode == MODE_SERVER_KILL_TIME)
+        fprintf(f, "  SIGKILL %" PRIu64 " us after it starts listening\n",
+                s->delay_us);
+    else
+        fprintf(f, "  crash at the server's I/O point %" PRIu64 "%s%s%s\n",
+                s->crash_point,
+                s->action == CRASHIO_TEAR ? ", tearing it if a pwrite (fill "
+                                          : "",
+                s->action == CRASHIO_TEAR ? crashio_fill_name(s->fill) : "",
+                s->action == CRASHIO_TEAR ? ")" : "");
+    if (s->powerloss)
+        fprintf(f,
+                "  then a power cut: model %s, %u B sectors, seed %016" PRIx64
+                "\n",
+                plimg_model_name(s->pl.model), s->pl.sector, s->pl.seed);
+    if (c->env.server_broken != NULL)
+        fprintf(f, "  the crashed server is deliberately broken: %s\n",
+                c->env.server_broken);
+    fprintf(f,
+            "  note: the clients' and the server's threads interleave "
+            "differently in every run:\n"
+            "  this replay repeats the parameters above (and the clients' "
+            "windows, keys and\n"
+            "  values), not the state the crash leaves, nor which call is "
+            "I/O point %" PRIu64 "\n",
+            s->crash_point);
 }
 
 void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
 {
-    (void)c;
+    if (trial_mode_is_server(s->mode)) {
+        rpt_server_spec(f, c, s);
+        return;
+    }
     fprintf(f,
             "trial %" PRIu64 " (seed %016" PRIx64 "): mode %s, workload %s "
             "variant %u (%u transactions, %" PRIu64 " I/O points)\n",
@@ -73,6 +115,18 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
 void rpt_result(FILE *f, const campaign *c, const trial_result *r)
 {
     (void)c;
+    if (trial_mode_is_server((trial_mode)r->mode)) {
+        fprintf(f,
+                "  damage: %s\n  SETs: sent %u, acknowledged %u, required "
+                "durable %u, recovered %u\n  restart: %" PRIu64
+                " us to open, %" PRIu64 " log records replayed\n"
+                "  verdict: %s%s%s\n",
+                r->damage, r->issued, r->acked, r->durable, r->recovered,
+                r->recovery_us, r->records,
+                oracle_kind_name((oracle_kind)r->verdict),
+                r->detail[0] ? ": " : "", r->detail);
+        return;
+    }
     fprintf(f,
             "  damage: %s\n  transactions: issued %u, acknowledged %u, "
             "durable %u, recovered %u\n  recovery: %" PRIu64 " us, %" PRIu64
@@ -174,9 +228,17 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     fprintf(f,
             "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s, sync %s, "
             "torn-page protection %s%s\n",
-            c->seed, c->env.target->name, c->mutant ? " with mutant " : "",
+            c->seed, c->target_name, c->mutant ? " with mutant " : "",
             c->mutant ? c->mutant : "", cl_sync_name(c->env.eng.sync),
             cl_torn_name(c->env.eng.torn), interrupted ? " (interrupted)" : "");
+    if (c->server_every > 0)
+        fprintf(f,
+                "one trial in %" PRIu64 " on kvserver (%u clients, up to %u "
+                "SETs each)\n",
+                c->server_every, c->env.clients, c->env.sets);
+    else if (c->env.kvserver != NULL)
+        fprintf(f, "server trials: kvserver, %u clients, up to %u SETs each\n",
+                c->env.clients, c->env.sets);
     fprintf(f,
             "%zu trials in %.1f s on %d jobs: %.0f crash states verified "
             "per second\n\n",
@@ -262,7 +324,7 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
             "{\"seed\": \"0x%016" PRIx64 "\", \"target\": \"%s\", "
             "\"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
             "\"states_per_second\": %.1f,\n \"modes\": {",
-            c->seed, c->env.target->name, n, secs, c->jobs,
+            c->seed, c->target_name, n, secs, c->jobs,
             secs > 0 ? n / secs : 0.0);
     for (int i = 0, first = 1; i < MODE_COUNT; i++)
         if (per[i] > 0) {
@@ -319,8 +381,8 @@ void rpt_csv_row(FILE *f, const trial_result *r)
             "%" PRIu64 ",%016" PRIx64 ",%s,%s,%u,%" PRIu64 ",%" PRIu64
             ",%" PRIu64 ",",
             r->id, r->seed, trial_mode_name((trial_mode)r->mode),
-            wl_name((wl_kind)r->workload), r->variant, r->crash_point,
-            r->points, r->delay_us);
+            trial_workload_name(r), r->variant, r->crash_point, r->points,
+            r->delay_us);
     rpt_csv_text(f, r->damage);
     fprintf(f,
             ",%u,%u,%u,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64

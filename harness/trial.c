@@ -41,8 +41,11 @@
 #include "util.h"
 
 static const char *const trial_mode_names[MODE_COUNT] = {
-    "kill-io", "kill-time", "torn",        "powerloss",  "recovery-crash",
-    "eio",     "enospc",    "short-write", "fsync-fail",
+    "kill-io",          "kill-time",      "torn",
+    "powerloss",        "recovery-crash", "eio",
+    "enospc",           "short-write",    "fsync-fail",
+    "server-kill-time", "server-kill-io", "server-torn",
+    "server-powerloss",
 };
 
 const char *trial_mode_name(trial_mode m)
@@ -52,7 +55,12 @@ const char *trial_mode_name(trial_mode m)
 
 int trial_mode_is_error(trial_mode m)
 {
-    return m >= MODE_EIO && m < MODE_COUNT;
+    return m >= MODE_EIO && m <= MODE_FSYNC_FAIL;
+}
+
+int trial_mode_is_server(trial_mode m)
+{
+    return m >= MODE_SERVER_KILL_TIME && m < MODE_COUNT;
 }
 
 int trial_mode_needs_fiu(trial_mode m)
@@ -134,6 +142,7 @@ void trial_paths_init(const trial_env *env, trial_paths *p)
     snprintf(p->pgrave, sizeof(p->pgrave), "%s/probe.grave", env->base);
     snprintf(p->crashed, sizeof(p->crashed), "%s/crashed", env->base);
     snprintf(p->snaps, sizeof(p->snaps), "%s/snap", env->base);
+    snprintf(p->log, sizeof(p->log), "%s/kvserver.log", env->base);
 }
 
 /* The paths of one crash state and what its recovery crashes use. */
@@ -153,6 +162,7 @@ void trial_paths_clean(const trial_paths *p)
     util_rmrf(p->shadow);
     util_rmrf(p->grave);
     util_rmrf(p->snaps);
+    util_rmrf(p->log);
 }
 
 _Noreturn static void trial_die(void)
@@ -683,6 +693,24 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
     fp = fopen(f, "w");
     if (fp == NULL)
         return;
+    if (trial_mode_is_server(s->mode)) {
+        snprintf(f, sizeof(f), "%s/kvserver.log", d);
+        util_copy_tree(p->log, f);
+        fprintf(fp,
+                "trial %llu seed %016llx\nmode %s\n%u clients, up to %u "
+                "SETs each\ncrash point %llu, delay %llu us, I/O points "
+                "%llu\ndamage: %s\nSETs sent %u, acknowledged %u, required "
+                "durable %u, recovered %u\nverdict: %s\ndetail: %s\n",
+                (unsigned long long)res->id, (unsigned long long)res->seed,
+                trial_mode_name((trial_mode)res->mode), env->clients, env->sets,
+                (unsigned long long)res->crash_point,
+                (unsigned long long)res->delay_us,
+                (unsigned long long)res->points, res->damage, res->issued,
+                res->acked, res->durable, res->recovered,
+                oracle_kind_name((oracle_kind)res->verdict), res->detail);
+        fclose(fp);
+        return;
+    }
     fprintf(fp,
             "trial %llu seed %016llx\nmode %s\nworkload %s variant %u "
             "(%u transactions)\ncrash point %llu of %llu\ndamage: %s\n"
@@ -799,6 +827,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     int st, rc = 0;
     uint64_t t0 = util_now_us(), t1;
 
+    if (trial_mode_is_server(s->mode))
+        return trial_server_run(env, s, res);
     trial_result_start(s, res);
     trial_paths_init(env, &p);
     trial_paths_clean(&p);

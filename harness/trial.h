@@ -40,10 +40,16 @@ typedef enum trial_mode {
     MODE_FSYNC_FAIL,     /* one fsync fails with EIO and the file's writes
                             since its last good sync are lost (crashio),
                             then a power cut at a later point */
+    /* server trials (trial_server.c): kvserver under concurrent clients */
+    MODE_SERVER_KILL_TIME, /* SIGKILL from the harness after a delay */
+    MODE_SERVER_KILL_IO,   /* SIGKILL at the server's I/O point k */
+    MODE_SERVER_TORN,      /* the pwrite at point k torn, then SIGKILL */
+    MODE_SERVER_POWERLOSS, /* SIGKILL at point k, then a power-cut image */
     MODE_COUNT
 } trial_mode;
 
-#define MODE_CRASH_COUNT 5 /* the modes before MODE_EIO: "all" */
+#define MODE_CRASH_COUNT 5  /* the modes before MODE_EIO: "all" */
+#define MODE_SERVER_COUNT 4 /* the server modes, from MODE_SERVER_KILL_TIME */
 
 const char *trial_mode_name(trial_mode m);
 int trial_mode_parse(const char *s, trial_mode *m);
@@ -51,6 +57,8 @@ int trial_mode_parse(const char *s, trial_mode *m);
 int trial_mode_is_error(trial_mode m);
 /* 1 for the modes that need libfiu (a build with FIU_ENABLE). */
 int trial_mode_needs_fiu(trial_mode m);
+/* 1 for the server modes (MODE_SERVER_KILL_TIME and after). */
+int trial_mode_is_server(trial_mode m);
 
 /* What a counting run of a workload learned (shared by every trial of that
  * workload variant). */
@@ -87,15 +95,24 @@ typedef struct trial_env {
     int verbose;             /* print each step (replay) */
     int count_fiu;           /* libfiu error modes in the campaign:
                                 profiles count libfiu evaluations */
-    struct trial_shm *shm;   /* shared memory of this process */
+    /* server trials */
+    const char *kvserver;      /* the kvserver program */
+    uint32_t clients;          /* concurrent clients, each writing its
+                                  own keys */
+    uint32_t sets;             /* SETs per client, at most */
+    const char *server_broken; /* KVSERVER_BROKEN of the crashed server
+                                  (a deliberately broken one), or NULL */
+    struct trial_shm *shm;     /* shared memory of this process */
 } trial_env;
 
 /* One trial; a pure function of the campaign seed and the trial id. */
 typedef struct trial_spec {
     uint64_t id, seed;
     trial_mode mode;
-    const trial_profile *prof;
-    uint64_t crash_point; /* 1..points+1; points+1: after the last txn */
+    const trial_profile *prof; /* NULL for server trials */
+    uint64_t crash_point;      /* 1..points+1; points+1: after the last txn
+                                  (server trials: a point of the server's
+                                  run, which may end before it) */
     crashio_action action;
     crashio_fill fill;
     uint64_t delay_us; /* MODE_KILL_TIME */
@@ -103,16 +120,22 @@ typedef struct trial_spec {
     plimg_config pl;
     uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes */
     /* error modes (crash_point, powerloss and pl then say what follows) */
-    int fault_point;      /* libfiu modes: the fiuctl_point that fails, or
-                             -1 (none: the workload has no such call) */
-    uint64_t fault_nth;   /* its evaluation by the writer's thread, 1.. */
-    uint64_t fault_clock; /* I/O points numbered by then (counting run) */
-    int fault_errno;      /* the pinned errno */
-    uint64_t fail_at;     /* MODE_FSYNC_FAIL: the I/O point (a sync) that
-                             fails, losing the file's unsynced writes */
+    int fault_point;           /* libfiu modes: the fiuctl_point that fails, or
+                                  -1 (none: the workload has no such call) */
+    uint64_t fault_nth;        /* its evaluation by the writer's thread, 1.. */
+    uint64_t fault_clock;      /* I/O points numbered by then (counting run) */
+    int fault_errno;           /* the pinned errno */
+    uint64_t fail_at;          /* MODE_FSYNC_FAIL: the I/O point (a sync) that
+                                  fails, losing the file's unsynced writes */
+    uint64_t checkpoint_bytes; /* server trials: the server's
+                                  --checkpoint-bytes (0: the campaign's) */
 } trial_spec;
 
-/* The outcome (a fixed-size record: workers send it through a pipe). */
+/* The outcome (a fixed-size record: workers send it through a pipe).  In
+ * a server trial the transactions are the clients' SETs (durable: those
+ * whose acknowledgement promised durability), workload is
+ * TRIAL_WL_SERVER, variant the number of clients and points the I/O
+ * points the server had made when it died. */
 typedef struct trial_result {
     uint64_t id, seed;
     uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
@@ -155,6 +178,26 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res);
  * crash_point, powerloss and pl. */
 void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
                       plimg_model persist, uint32_t sector, trial_spec *s);
+
+/* ---- server trials (trial_server.c) ---- */
+
+/* trial_result.workload of a server trial: the clients' SETs. */
+#define TRIAL_WL_SERVER 255
+
+/* The name of res's workload: the engine workload's, or "sets". */
+const char *trial_workload_name(const trial_result *res);
+
+/* Draw the crash of a server trial (s->mode set) from r: a delay, or an
+ * I/O point of the server's run (torn, or followed by a power cut of model
+ * persist and sector size sector). */
+void trial_server_pick(const trial_env *env, rng *r, plimg_model persist,
+                       uint32_t sector, trial_spec *s);
+
+/* Run server trial s: start kvserver on a fresh database, let the clients
+ * write, crash the server as s says, restart it, read every key back and
+ * judge; then stop it and check the files.  Returns 0 (verdict in res) or
+ * -1 if the harness itself failed (res->detail says why). */
+int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 
 #define TRIAL_BATCH_MAX 64 /* trials one writer run can serve */
 

@@ -54,7 +54,8 @@ struct trial_batch_plan {
 
 int trial_mode_batchable(trial_mode m)
 {
-    return m != MODE_KILL_TIME && !trial_mode_is_error(m);
+    return m != MODE_KILL_TIME && !trial_mode_is_error(m) &&
+           !trial_mode_is_server(m);
 }
 
 int trial_batchable(const trial_spec *s)

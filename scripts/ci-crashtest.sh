@@ -4,8 +4,12 @@
 # other paths through the engine (no torn-page protection, doublewrite,
 # sync off and periodic, small pool, 4 KiB sectors), and failed fsyncs that
 # lose the unsynced writes (fsync-fail, the error mode that needs no
-# libfiu; make mutants QUICK=1 covers the others), all from one seed
-# derived from the commit, so a rerun of the same commit repeats them.
+# libfiu; make mutants QUICK=1 covers the others), and kvserver crashed
+# under concurrent clients (every server mode; then many clients, sync
+# commit and ordered power cuts), all from one seed derived from the
+# commit, so a rerun of the same commit repeats them (the server
+# campaigns only in their parameters: the server's threads and the
+# clients interleave as they will).
 # A violation prints its replay command; the script exits 1 if any campaign
 # found one.
 #
@@ -40,5 +44,7 @@ sync-off          --sync off --pool-bytes 262144
 sync-periodic     --sync periodic --checkpoint-bytes 65536
 commit-ordered    --sync commit --persist ordered --page-size 16384
 fsync-failures    --mode fsync-fail
+server            --target server
+server-clients    --target server --clients 24 --sets 40 --sync commit --persist ordered
 CAMPAIGNS
 exit $status

@@ -1200,7 +1200,7 @@ static void test_btree_check_catches_damage(void **state)
     memcpy(tmp, d + BT_OFF_SLOTS, 2);
     memcpy(d + BT_OFF_SLOTS, d + BT_OFF_SLOTS + 2, 2);
     memcpy(d + BT_OFF_SLOTS + 2, tmp, 2);
-    btt_expect_corrupt(f, &m, "B9 swapped slots", 0);
+    btt_expect_corrupt(f, &m, "B9 swapped slots", BTT_SCAN_FAILS);
     pg_release(f->p, &pg);
     pg_txn_abort(f->p);
 
@@ -1213,7 +1213,7 @@ static void test_btree_check_catches_damage(void **state)
         uint32_t off = get_le16(d + BT_OFF_SLOTS + 2 * (n - 1));
         memset(d + off + BT_LEAF_HDR, 0xff, get_le16(d + off));
     }
-    btt_expect_corrupt(f, &m, "B10 key above its separator", 0);
+    btt_expect_corrupt(f, &m, "B10 key above its separator", BTT_SCAN_FAILS);
     pg_release(f->p, &pg);
     pg_txn_abort(f->p);
 
@@ -1223,7 +1223,7 @@ static void test_btree_check_catches_damage(void **state)
     put_le16(d + BT_OFF_NCELLS, 0);
     put_le16(d + BT_OFF_CSTART, 0);
     put_le16(d + BT_OFF_FRAG, 0);
-    btt_expect_corrupt(f, &m, "B11 empty leaf", 0);
+    btt_expect_corrupt(f, &m, "B11 empty leaf", BTT_SCAN_FAILS);
     pg_release(f->p, &pg);
     pg_txn_abort(f->p);
 
@@ -1249,7 +1249,7 @@ static void test_btree_check_catches_damage(void **state)
     d = btt_page_w(f, branch, &pg);
     put_le32(d + get_le16(d + BT_OFF_SLOTS) + BT_BRANCH_OFF_CHILD,
              get_le32(d + BT_OFF_CHILD0));
-    btt_expect_corrupt(f, &m, "B14 page reachable twice", 0);
+    btt_expect_corrupt(f, &m, "B14 page reachable twice", BTT_SCAN_FAILS);
     pg_release(f->p, &pg);
     pg_txn_abort(f->p);
 
@@ -1257,6 +1257,90 @@ static void test_btree_check_catches_damage(void **state)
     btt_begin(f);
     assert_int_equal(pg_nkeys_add(f->p, 1), 0);
     btt_expect_corrupt(f, &m, "T1 key count", 0);
+    pg_txn_abort(f->p);
+
+    btt_check(f);
+    btt_scan_all(f, &m);
+    btt_model_free(&m);
+    btt_free(f);
+}
+
+/* Counting scan that checks the keys it gets are in order. */
+typedef struct btt_order {
+    uint8_t last[CL_KEY_MAX];
+    size_t lastlen, count;
+    int out_of_order;
+} btt_order;
+
+static int btt_order_fn(void *ctx, const void *k, size_t klen, const void *v,
+                        size_t vlen)
+{
+    btt_order *o = ctx;
+
+    (void)v;
+    (void)vlen;
+    if (o->count > 0 && btt_cmp(o->last, o->lastlen, k, klen) >= 0)
+        o->out_of_order = 1;
+    memcpy(o->last, k, klen);
+    o->lastlen = klen;
+    o->count++;
+    return 0;
+}
+
+/* A damaged tree whose child pointers lead back to pages already scanned
+ * (found by fuzz_open_fixcrc: cl_scan delivered keys out of order): a scan
+ * must stop with CL_ECORRUPT instead of delivering keys again or out of
+ * order, which would also keep cl_scan, resuming after its last key, from
+ * ever finishing.  Cases: every child of a branch is its first child; the
+ * same with a start key; the first leaf's slots reversed. */
+static void test_btree_scan_stops_at_keys_out_of_order(void **state)
+{
+    btt_model m = {0};
+    btt_fx *f = btt_corrupt_fixture(&m);
+    uint32_t branch, leaf, n;
+    pg_page pg = {0};
+    btt_order o;
+    uint8_t *d;
+    int rc;
+
+    (void)state;
+    btt_find_nodes(f, &branch, &leaf);
+
+    /* Every child of the branch is its leftmost one. */
+    btt_begin(f);
+    d = btt_page_w(f, branch, &pg);
+    n = get_le16(d + BT_OFF_NCELLS);
+    assert_true(n >= 2);
+    for (uint32_t i = 0; i < n; i++)
+        put_le32(d + get_le16(d + BT_OFF_SLOTS + 2 * i) + BT_BRANCH_OFF_CHILD,
+                 get_le32(d + BT_OFF_CHILD0));
+    memset(&o, 0, sizeof(o));
+    rc = bt_scan(f->p, NULL, 0, 0, btt_order_fn, &o);
+    assert_int_equal(rc, CL_ECORRUPT);
+    assert_false(o.out_of_order);
+    memset(&o, 0, sizeof(o));
+    rc = bt_scan(f->p, m.e[0].key, m.e[0].klen, 1, btt_order_fn, &o);
+    assert_int_equal(rc, CL_ECORRUPT);
+    assert_false(o.out_of_order);
+    pg_release(f->p, &pg);
+    pg_txn_abort(f->p);
+
+    /* The slots of the first leaf in reverse order. */
+    btt_begin(f);
+    d = btt_page_w(f, leaf, &pg);
+    n = get_le16(d + BT_OFF_NCELLS);
+    for (uint32_t i = 0; i < n / 2; i++) {
+        uint8_t tmp[2];
+        memcpy(tmp, d + BT_OFF_SLOTS + 2 * i, 2);
+        memcpy(d + BT_OFF_SLOTS + 2 * i, d + BT_OFF_SLOTS + 2 * (n - 1 - i), 2);
+        memcpy(d + BT_OFF_SLOTS + 2 * (n - 1 - i), tmp, 2);
+    }
+    memset(&o, 0, sizeof(o));
+    rc = bt_scan(f->p, NULL, 0, 0, btt_order_fn, &o);
+    assert_int_equal(rc, CL_ECORRUPT);
+    assert_false(o.out_of_order);
+    assert_int_equal(o.count, 1);
+    pg_release(f->p, &pg);
     pg_txn_abort(f->p);
 
     btt_check(f);
@@ -1460,6 +1544,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_btree_txn_abort_restores_tree),
         cmocka_unit_test(test_btree_insert_and_delete_log_few_bytes),
         cmocka_unit_test(test_btree_check_catches_damage),
+        cmocka_unit_test(test_btree_scan_stops_at_keys_out_of_order),
         cmocka_unit_test(test_btree_check_catches_overflow_damage),
         cmocka_unit_test(test_btree_random_damage_never_crashes),
     };

@@ -4,7 +4,11 @@
 # is caught with the violation it commits; replay repeats a trial exactly,
 # also one whose crash state came from a writer run shared with other
 # trials; a trial limit may cut a block and --duration stops; exhaustive
-# mode covers every point; shards add up to the campaign; bad usage exits 2.  Run by make test with CRASHTEST set to the binary.
+# mode covers every point; shards add up to the campaign; the server
+# target (kvserver crashed under concurrent clients) runs clean, its two
+# broken variants are caught, and its replays repeat a trial's parameters;
+# bad usage exits 2.  Run by make test with CRASHTEST set to the binary
+# (the kvserver next to it is the server).
 set -u
 CT=${CRASHTEST:-build/crashtest}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ct-XXXXXX")
@@ -24,8 +28,12 @@ col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.Dic
 "$CT" --seed 11 --trials 350 --quiet --dir "$T" --csv "$T/all.csv" >"$T/all.out" 2>&1
 check "campaign on the engine exits 0" 0 $?
 check "one row per trial" 350 "$(col trial <"$T/all.csv" | wc -l)"
-check "every mode ran" 5 "$(col mode <"$T/all.csv" | sort -u | wc -l)"
-check "every workload ran" 7 "$(col workload <"$T/all.csv" | sort -u | wc -l)"
+check "every engine mode ran" 5 "$(col mode <"$T/all.csv" | sort -u | grep -vc '^server-')"
+# the default campaign makes ids 126 and 253 server trials (one in 127)
+check "server trials in the default campaign" "126 253" \
+    "$(python3 -c 'import csv,sys
+print(" ".join(r["trial"] for r in csv.DictReader(open(sys.argv[1])) if r["mode"].startswith("server-")))' "$T/all.csv")"
+check "every workload ran" 7 "$(col workload <"$T/all.csv" | grep -v '^sets$' | sort -u | wc -l)"
 check "no violation rows" 0 "$(col verdict <"$T/all.csv" | grep -c violation)"
 grep -q "crash states verified per second" "$T/all.out" && ok || bad "summary line missing"
 grep -q "recovery time" "$T/all.out" && ok || bad "recovery time missing"
@@ -70,7 +78,8 @@ for tgt in engine broken-half; do
     "$CT" --seed 17 --trials 150 --quiet --dir "$T" --target "$tgt" \
         --csv "$T/b.csv" >/dev/null 2>&1
     ids=$(python3 -c 'import csv,sys
-rows=[r for r in csv.DictReader(open(sys.argv[1])) if r["mode"]!="kill-time"]
+rows=[r for r in csv.DictReader(open(sys.argv[1]))
+      if r["mode"]!="kill-time" and not r["mode"].startswith("server-")]
 print(" ".join(r["trial"] for r in rows[::9]))' "$T/b.csv")
     same=0
     total=0
@@ -119,7 +128,76 @@ a=$(cat "$T"/s0.csv "$T"/s1.csv "$T"/s2.csv | col trial | sort -n | tr '\n' ' ')
 b=$(col trial <"$T/s.csv" | sort -n | tr '\n' ' ')
 check "shards cover the campaign" "$b" "$a"
 
-# 6. JSON, keep-failures, usage errors
+# 6. the server target: kvserver on a fresh directory, C clients each
+# writing its own keys, killed at a delay or at an I/O point (torn, power
+# cut), restarted, every key read back
+"$CT" --seed 19 --trials 40 --target server --quiet --dir "$T" \
+    --csv "$T/srv.csv" >"$T/srv.out" 2>&1
+check "server campaign exits 0" 0 $?
+check "server: one row per trial" 40 "$(col trial <"$T/srv.csv" | wc -l)"
+check "server: the four server modes" \
+    "server-kill-io server-kill-time server-powerloss server-torn" \
+    "$(col mode <"$T/srv.csv" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "server: the workload column" "sets" "$(col workload <"$T/srv.csv" | sort -u)"
+check "server: no violation rows" 0 "$(col verdict <"$T/srv.csv" | grep -c violation)"
+[ "$(python3 -c 'import csv,sys
+print(sum(int(r["acked"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/srv.csv")" -gt 1000 ] &&
+    ok || bad "server: the clients got few acknowledgements"
+grep -q "server trials: kvserver, 4 clients" "$T/srv.out" && ok || bad "server: summary line"
+[ "$(ls "$T" | grep -vc '\.csv$\|\.out$\|^kept$')" = 0 ] && ok ||
+    bad "server: scratch left behind: $(ls "$T")"
+
+# 6b. the deliberately broken servers are caught: durability violations
+for pair in server-broken-skip:10 server-broken-ack:1; do
+    tgt=${pair%%:*}
+    least=${pair##*:}
+    "$CT" --seed 20 --trials 40 --target "$tgt" --quiet --dir "$T" \
+        --csv "$T/$tgt.csv" >"$T/$tgt.out" 2>&1
+    check "$tgt exits 1" 1 $?
+    n=$(col violation <"$T/$tgt.csv" | grep -c '^durability$')
+    [ "$n" -ge "$least" ] && ok || bad "$tgt: only $n durability violations"
+    grep -q -- "--replay [0-9]* --target $tgt" "$T/$tgt.out" && ok ||
+        bad "$tgt: no replay command printed"
+done
+
+# 6c. a server trial's replay repeats its parameters and says what it
+# cannot repeat
+line=$(grep -m1 -- "--replay" "$T/server-broken-skip.out" | sed 's/^ *replay: //; s/ *#.*//')
+id=$(echo "$line" | sed 's/.*--replay \([0-9]*\).*/\1/')
+$line --csv "$T/sreplay.csv" --dir "$T" >"$T/sreplay.out" 2>&1
+rc=$?
+[ $rc -le 1 ] && ok || bad "server replay: exit $rc"
+grep -q "interleave differently in every run" "$T/sreplay.out" && ok ||
+    bad "server replay: no note on what it cannot repeat"
+orig=$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["trial"] == sys.argv[2]:
+        print(r["mode"], r["seed"], r["crash_point"], r["delay_us"], r["variant"])' "$T/server-broken-skip.csv" "$id")
+again=$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(r["mode"], r["seed"], r["crash_point"], r["delay_us"], r["variant"])' "$T/sreplay.csv")
+check "server replay: same parameters" "$orig" "$again"
+"$CT" --seed 11 --replay 126 --dir "$T" >"$T/dreplay.out" 2>&1
+check "default campaign's server trial replays" 0 $?
+grep -q "mode server-kill-time" "$T/dreplay.out" && ok || bad "default replay: not a server trial"
+
+# 6d. server usage: a missing server, an engine-only mode, no server
+# trials in an engine-only campaign, and kvserver's hooks refuse nonsense
+"$CT" --target server --kvserver "$T/nothing" --trials 1 >/dev/null 2>&1
+check "missing kvserver" 2 $?
+"$CT" --target server --mode recovery-crash --trials 1 >/dev/null 2>&1
+check "server target, engine-only mode" 2 $?
+"$CT" --seed 11 --trials 130 --mode engine --quiet --dir "$T" --csv "$T/eng.csv" >/dev/null 2>&1
+check "--mode engine: no server trial" 0 "$(col mode <"$T/eng.csv" | grep -c '^server-')"
+KVS=$(dirname "$CT")/kvserver
+KVSERVER_CRASHIO="shm=99" "$KVS" -d "$T/x" --port 0 >/dev/null 2>"$T/kvs.err"
+check "kvserver: bad KVSERVER_CRASHIO exits 2" 2 $?
+grep -q "KVSERVER_CRASHIO" "$T/kvs.err" && ok || bad "kvserver: no message on KVSERVER_CRASHIO"
+KVSERVER_BROKEN=sometimes "$KVS" -d "$T/x" --port 0 >/dev/null 2>&1
+check "kvserver: bad KVSERVER_BROKEN exits 2" 2 $?
+rm -rf "$T/x"
+
+# 7. JSON, keep-failures, usage errors
 "$CT" --seed 15 --trials 20 --json --quiet --dir "$T" >"$T/j.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]==20' "$T/j.json" && ok || bad "JSON summary"
 "$CT" --seed 16 --trials 30 --quiet --dir "$T" --target broken-lose --keep-failures "$T/kept" >/dev/null 2>&1

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "crashlab.h"
+#include "superblock.h"
 #include "testutil.h"
+#include "wal.h"
 
 #define SEG1 "wal-0000000000000001"
 
@@ -543,6 +545,111 @@ test_recovery_damage_before_a_later_window_is_corruption(void **state)
     assert_non_null(strstr(cl_errdetail(), "written after it was durable"));
 }
 
+/* Create (or replace) a file holding buf. */
+static void write_file(const char *path, const void *buf, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Segments an interrupted checkpoint left below the checkpoint's segment,
+ * even with a gap among them (a power cut can undo unlinks in any order),
+ * are removed by the next recovery. */
+static void test_recovery_leftover_segments_are_removed(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db;
+    uint8_t *seg1, *seg3;
+    size_t len1, len3;
+    char name[64];
+    int i, last = 0;
+
+    o.segment_bytes = 64 << 10;
+    o.checkpoint_bytes = CL_CHECKPOINT_NEVER;
+    db = open_db(f->dir, &o);
+    for (i = 0; !tu_exists(tu_path(f->dir, "wal-0000000000000004")); i++)
+        assert_int_equal(write_batch(db, i), 0);
+    seg1 = tu_read_file(tu_path(f->dir, SEG1), &len1);
+    seg3 = tu_read_file(tu_path(f->dir, "wal-0000000000000003"), &len3);
+    assert_non_null(seg1);
+    assert_non_null(seg3);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    for (int s = 1; s < 5; s++) {
+        snprintf(name, sizeof(name), "wal-%016x", s);
+        assert_false(tu_exists(tu_path(f->dir, name)));
+    }
+    /* As if the checkpoint's unlinks of segments 1 and 3 had not reached
+     * the disk. */
+    write_file(tu_path(f->dir, SEG1), seg1, len1);
+    write_file(tu_path(f->dir, "wal-0000000000000003"), seg3, len3);
+    db = open_db(f->dir, &o);
+    assert_false(tu_exists(tu_path(f->dir, SEG1)));
+    assert_false(tu_exists(tu_path(f->dir, "wal-0000000000000003")));
+    last = count_batches(db);
+    assert_int_equal(last, i);
+    assert_int_equal(cl_close(db), 0);
+    free(seg1);
+    free(seg3);
+}
+
+/* A superblock slot with a valid CRC that names 2^40 segments as left
+ * behind by its checkpoint (found by crafting a fuzz_open_fixcrc input):
+ * recovery used to try to unlink every one of those names, which never
+ * ends.  Open must finish, in a child with an alarm set so that a
+ * regression fails instead of hanging. */
+static void test_recovery_huge_garbage_range_is_bounded(void **state)
+{
+    fx *f = *state;
+    const uint64_t far = 1ull << 40;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t slot[SB_SLOT_SIZE], hdr[WAL_SEG_HDR_SIZE];
+    char path[4200], why[64];
+    sb_state st;
+    wal_seg_hdr h;
+    cl_db *db = open_db(f->dir, NULL);
+    pid_t pid;
+    int status;
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0); /* seq 2, in slot 0 */
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_read_at(pages, SB_SLOT0_OFF, slot, sizeof(slot)), 0);
+    assert_int_equal(sb_decode(slot, &st, why, sizeof(why)), 0);
+    /* seq 3 in slot 1: the checkpoint at segment 2^40 (which starts where
+     * the log ends), leaving [1, 2^40) behind. */
+    st.seq = 3;
+    st.ckpt_segno = far;
+    st.old_segno = 1;
+    sb_encode(slot, &st);
+    assert_int_equal(tu_write_at(pages, SB_SLOT1_OFF, slot, sizeof(slot)), 0);
+    h.segno = far;
+    h.start_lsn = st.ckpt_lsn;
+    h.db_salt = st.salt;
+    h.salt = wal_seg_salt(st.salt, far, st.ckpt_lsn);
+    wal_seg_encode(hdr, &h);
+    wal_seg_path(path, sizeof(path), f->dir, far);
+    write_file(path, hdr, sizeof(hdr));
+
+    pid = tu_fork();
+    if (pid == 0) {
+        alarm(20);
+        if (cl_open(f->dir, NULL, &db) != 0 || count_batches(db) != 5 ||
+            cl_check(db, NULL, 0) != 0)
+            _exit(1);
+        cl_close(db);
+        _exit(0);
+    }
+    status = tu_wait(pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +684,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_recovery_damage_before_a_later_window_is_corruption, fx_setup,
             fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_leftover_segments_are_removed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_huge_garbage_range_is_bounded, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

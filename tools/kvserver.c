@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "crashlab.h"
+#include "kvserver_crashio.h"
 #include "srv.h"
 
 enum {
@@ -245,6 +246,12 @@ int main(int argc, char **argv)
     kvserver_fd_limit(&cfg.max_clients);
 
     cfg.sync = opt.sync;
+    /* The crash harness's hooks (KVSERVER_CRASHIO, KVSERVER_BROKEN): no
+     * effect unless their variables are set. */
+    if (kvcrash_setup(dir, &opt, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kvserver: %s\n", err);
+        return KS_USAGE;
+    }
     if ((rc = srv_start(&cfg, &s, addr, sizeof(addr), err, sizeof(err))) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
         return KS_SERVER;
@@ -284,5 +291,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvserver: close: %s\n", cl_strerror(rc));
         status = KS_SERVER;
     }
+    kvcrash_done();
     return status;
 }

@@ -77,10 +77,16 @@ static int srv_add_pend(srv_conn *c, int del, uint32_t count)
 
 int srv_group_add(srv_conn *c, cl_batch *batch)
 {
+    srv *s = c->owner->s;
     int rc = 0;
 
     for (size_t i = 0; i < c->nops && rc == 0; i++) {
         const srv_op *op = &c->ops[i];
+        /* A deliberately broken server (srv.h): the write is dropped
+         * here, and still acknowledged by srv_group_done. */
+        if (s->cfg.broken == SRV_BROKEN_SKIP_SET && !op->del &&
+            atomic_fetch_add(&s->broken_sets, 1) % 10 == 9)
+            continue;
         rc = op->del ? cl_batch_delete(batch, op->k, op->klen)
                      : cl_batch_put(batch, op->k, op->klen, op->v, op->vlen);
     }

@@ -126,6 +126,7 @@ typedef struct srv {
     atomic_uint next_owner; /* round-robin choice of I/O thread */
     atomic_uint_fast64_t conns_total, rejected, proto_errors;
     atomic_int engine_error_logged;
+    atomic_uint_fast64_t broken_sets; /* SRV_BROKEN_SKIP_SET's count */
     time_t started;
 } srv;
 

@@ -1,0 +1,63 @@
+/*
+ * kvproc.h - kvserver as a child process of the harness: start it (fork,
+ * exec) on a directory with the campaign's engine options and, for a
+ * crashed run, the crash-testing variables of docs/KVSERVER.md; read its
+ * "listening on" line; kill or stop it and reap it; read its log.
+ */
+#ifndef CL_KVPROC_H
+#define CL_KVPROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crashlab.h"
+
+/* How to start the server. */
+typedef struct kvproc_args {
+    const char *path;      /* the kvserver program */
+    const char *dir;       /* its database directory */
+    const char *log;       /* its standard error is appended here */
+    const cl_options *eng; /* sync, torn, checkpoint_bytes, page_size */
+    int memfd;             /* crashio's shared area (KVSERVER_CRASHIO's
+                              shm=, seen by the server as descriptor 3),
+                              or -1: plain POSIX I/O */
+    const char *crashio;   /* with memfd: KVSERVER_CRASHIO's other words */
+    const char *shadow;    /* with memfd: the shadow log, or NULL */
+    const char *graveyard; /* with shadow: the graveyard */
+    const char *broken;    /* KVSERVER_BROKEN, or NULL */
+} kvproc_args;
+
+typedef struct kvproc {
+    pid_t pid;     /* 0 once reaped */
+    int out;       /* read end of its standard output, or -1 */
+    unsigned port; /* once listening */
+    int status;    /* wait status, once reaped */
+} kvproc;
+
+/* What kvproc_listen saw. */
+enum { KVPROC_LISTENING, KVPROC_ENDED, KVPROC_SILENT };
+
+/* Start the server.  It runs in a process group of its own (a terminal's
+ * Ctrl-C is the harness's to handle, and must not stop a server cleanly
+ * in the middle of a trial) and dies with the process that started it.
+ * @return 0, or an errno (nothing was started). */
+int kvproc_start(const kvproc_args *a, kvproc *p);
+
+/* Wait up to timeout_us for the "listening on ADDR:PORT" line.
+ * @return KVPROC_LISTENING (p->port set), KVPROC_ENDED (the server closed
+ *         its output: it died or exited; reap it) or KVPROC_SILENT. */
+int kvproc_listen(kvproc *p, uint64_t timeout_us);
+
+/* Send sig (if not 0) and reap the server; p->status keeps how it
+ * ended.  Nothing happens if it is reaped already. */
+void kvproc_reap(kvproc *p, int sig);
+
+/* The last line of the log, at most len - 1 bytes, or "no message". */
+void kvproc_log_tail(const char *log, char *out, size_t len);
+
+/* What the server's last open wrote on its log, "(N log records replayed,
+ * U us)".  OUT: *records, *us (unchanged if not found). */
+void kvproc_log_recovery(const char *log, uint64_t *records, uint64_t *us);
+
+#endif
