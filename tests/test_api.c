@@ -417,14 +417,18 @@ static void test_api_short_write_on_log_append_leaves_nothing(void **state)
     o.io = &io.io;
     db = open_db(f->dir, &o);
     assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
+    /* the record's own write: the log may zero-fill ahead of it first */
     io.fail_errno = ENOSPC;
     io.fail_short = 1;
+    io.fail_data = 1;
     io.fail_write_at = io.writes + 1;
     assert_int_equal(cl_put(db, "b", 1, big, sizeof(big)), ENOSPC);
+    assert_int_equal(io.failed, 1);
     assert_int_equal(cl_put(db, "c", 1, "3", 1), 0);
     /* the checkpoint: the new segment's header, then the first page */
     io.fail_errno = EIO;
     io.fail_short = 0;
+    io.fail_data = 0;
     io.fail_write_at = io.writes + 2;
     assert_int_equal(cl_checkpoint(db), EIO);
     assert_int_equal(cl_close(db), 0);
