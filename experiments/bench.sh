@@ -57,16 +57,18 @@ awk -F, '
         for (j = 1; j <= 5; j++) line = line " " ((k, e[j]) in v ? v[k, e[j]] : "NaN")
         print line > "'"$tmp"'/rate.dat"
       }
-      print "workload crashlab sqlite lmdb leveldb rocksdb" > "'"$tmp"'/rec.dat"
-      line = "\"recovery after kill -9\""
-      for (j = 1; j <= 5; j++) line = line " " (("recovery", e[j]) in ms ? ms["recovery", e[j]] : "NaN")
-      print line > "'"$tmp"'/rec.dat"
+      # one row per engine: name, ms (LMDB has no log to replay)
+      for (j = 1; j <= 5; j++)
+        print "\"" e[j] (e[j] == "lmdb" ? " (no log)" : "") "\" " \
+          (("recovery", e[j]) in ms ? ms["recovery", e[j]] : "NaN") > "'"$tmp"'/rec.dat"
       print raw > "'"$tmp"'/raw.dat"
     }' "$OUT/bench.csv"
 machine=$(sed -n 's/^# machine: //p' "$OUT/bench.csv")
+cpu=$(sed -n 's/^# CPU: //p' "$OUT/bench.csv")
+cores=$(sed -n 's/^# cores: //p' "$OUT/bench.csv")
 fs=$(sed -n 's/^# file system: //p' "$OUT/bench.csv" | sed 's/ (.*//')
 date=$(sed -n 's/^# date: //p' "$OUT/bench.csv")
-gnuplot -e "rate='$tmp/rate.dat'; rec='$tmp/rec.dat'; raw=$(cat "$tmp/raw.dat"); out='$OUT/bench.png'; subtitle='$machine; $fs; $date'" \
+gnuplot -e "rate='$tmp/rate.dat'; rec='$tmp/rec.dat'; raw=$(cat "$tmp/raw.dat"); out='$OUT/bench.png'; subtitle='$cpu, $cores cores, $machine; $fs; $date'" \
     experiments/bench.gp
 test -s "$OUT/bench.png"
 echo "bench: wrote $OUT/bench.csv and $OUT/bench.png"
