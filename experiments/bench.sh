@@ -5,7 +5,7 @@
 # same directory, our engine's peak memory, and recovery with the default
 # checkpoint interval.  Prints the side-by-side table and writes
 # results/bench.csv (with a '#' header: machine, CPU, cores, kernel, file
-# system, date, commit, command) and results/bench.png.
+# system, date, commit, command, load average) and results/bench.png.
 #
 # Environment: KVBENCH (default build/kvbench), BENCH_DIR (where the
 # databases go, default build/bench-data: the real disk under the project
@@ -25,6 +25,10 @@ export BENCH_COMMIT BENCH_COMMAND
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Other work on the machine skews every engine's numbers (less so their
+# ratios, as the rounds interleave): say how busy it was.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # 1. the side-by-side run
 "$KVBENCH" --engine all --raw --rounds "$ROUNDS" --seconds "$SECONDS_CAP" \
     --dir "$DIR" --csv "$tmp/main.csv" \
@@ -36,7 +40,10 @@ echo "== ours only: recovery with the default checkpoint interval, memory"
 "$KVBENCH" --engine crashlab --dir "$DIR" --csv "$tmp/ours.csv" --quiet \
     recovery-ckpt memory | sed -n '/^recovery-ckpt\|^memory:/p'
 
-cp "$tmp/main.csv" "$OUT/bench.csv"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average (1, 5, 15 min): $load_before before the run, $load_after after"
+sed "/^# command: /a # load average (1, 5, 15 min): $load_before before the run, $load_after after" \
+    "$tmp/main.csv" >"$OUT/bench.csv"
 grep -v '^#' "$tmp/ours.csv" | tail -n +2 >>"$OUT/bench.csv"
 
 # 3. the plot: throughput per workload and engine (log scale) with the
