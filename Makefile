@@ -4,7 +4,7 @@
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest,
 #                     crashing build/kvserver too)
 #   make bench        the engine side by side with SQLite, LMDB, LevelDB and
-#                     RocksDB, about ten minutes (results/bench.csv, .png)
+#                     RocksDB, about five minutes (results/bench.csv, .png)
 #   make              build/libcrashlab.a, build/kv, build/kvserver,
 #                     build/kvbench and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
