@@ -292,7 +292,8 @@ fuzz: fuzz-build $(FUZZ_CORPUS)
 # docs/BENCH.md.  Writes results/bench.csv and results/bench.png.
 BENCH_DIR ?= $(B)/bench-data
 bench: deps $(B)/kvbench
-	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench experiments/bench.sh
+	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench BENCH_VIA="make bench" \
+	    experiments/bench.sh
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api

@@ -10,7 +10,8 @@
 # Environment: KVBENCH (default build/kvbench), BENCH_DIR (where the
 # databases go, default build/bench-data: the real disk under the project
 # folder), BENCH_ROUNDS (3), BENCH_SECONDS (cap of each put or get run,
-# 1.5), BENCH_OUT (results).
+# 1.5), BENCH_OUT (results), BENCH_VIA (how the run was started, for the
+# CSV's command line: make bench sets "make bench").
 set -eu
 cd "$(dirname "$0")/.."
 KVBENCH=${KVBENCH:-build/kvbench}
@@ -20,7 +21,7 @@ SECONDS_CAP=${BENCH_SECONDS:-1.5}
 OUT=${BENCH_OUT:-results}
 mkdir -p "$OUT" "$DIR"
 BENCH_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown)
-BENCH_COMMAND="make bench (experiments/bench.sh: $KVBENCH --engine all --raw --rounds $ROUNDS --seconds $SECONDS_CAP --dir $DIR)"
+BENCH_COMMAND="${BENCH_VIA:-experiments/bench.sh} (experiments/bench.sh: $KVBENCH --engine all --raw --rounds $ROUNDS --seconds $SECONDS_CAP --dir $DIR)"
 export BENCH_COMMIT BENCH_COMMAND
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
