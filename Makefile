@@ -3,8 +3,10 @@
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest,
 #                     crashing build/kvserver too)
-#   make              build/libcrashlab.a, build/kv, build/kvserver and
-#                     build/crashtest
+#   make bench        the engine side by side with SQLite, LMDB, LevelDB and
+#                     RocksDB, about five minutes (results/bench.csv, .png)
+#   make              build/libcrashlab.a, build/kv, build/kvserver,
+#                     build/kvbench and build/crashtest
 #   make test         build and run every cmocka suite (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -49,7 +51,8 @@ NODEPS ?= 0
 # the deps step that the build targets run first.
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
              fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
-             redis-server redis-tools python3
+             redis-server redis-tools python3 libsqlite3-dev liblmdb-dev \
+             libleveldb-dev librocksdb-dev
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -99,7 +102,20 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
+# kvbench: the workloads and our adapter (also linked into its test), and
+# the peers' adapters.  bench_fsync.c defines fsync and fdatasync to count
+# them; the export makes the peers' shared libraries bind to it.
+BENCH_SRC := tools/bench_core.c tools/bench_child.c tools/bench_crashlab.c \
+             tools/bench_fsync.c
+BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
+BENCH_PEER_SRC := tools/bench_sqlite.c tools/bench_lmdb.c \
+                  tools/bench_leveldb.c tools/bench_rocksdb.c
+BENCH_PEER_OBJ := $(BENCH_PEER_SRC:%.c=$(B)/%.o)
+BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
+BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
+                 -Wl,--export-dynamic-symbol=fdatasync
+
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o
 
@@ -116,7 +132,7 @@ FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
 FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
-.PHONY: all deps test valgrind crashtest crashtest-ci bench-crashtest \
+.PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean fuzz \
         fuzz-build
 .SECONDARY:
@@ -164,6 +180,16 @@ $(B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(LIB)
 $(B)/tests/test_proto: $(B)/tools/proto.o
 $(B)/tests/test_kvserver: | $(B)/kvserver
 
+$(B)/kvbench: $(B)/tools/kvbench.o $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(BENCH_LDFLAGS) $^ -o $@ \
+	    $(BENCH_LDLIBS) $(BASE_LDLIBS)
+
+$(B)/tests/test_kvbench: $(B)/tests/test_kvbench.o $(TESTUTIL_OBJ) \
+                         $(BENCH_OBJ) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
+
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
@@ -196,7 +222,8 @@ bench-crashtest: deps $(B)/crashtest $(B)/kvserver
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
 test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
-	@KV=$(B)/kv CRASHTEST=$(B)/crashtest FUZZ_DIR=$(B)/fuzz \
+	@KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
+	    FUZZ_DIR=$(B)/fuzz \
 	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 # Replay drivers and the seed corpus generator, with the project's compiler.
@@ -260,6 +287,14 @@ fuzz: fuzz-build $(FUZZ_CORPUS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_BIN=$(FB) \
 	    FUZZ_CORPUS=$(B)/fuzz/corpus fuzz/run.sh $(FUZZ_TARGETS)
 
+# The side-by-side benchmark: every workload on every engine, interleaved,
+# three rounds, on the real disk under the project folder (BENCH_DIR); see
+# docs/BENCH.md.  Writes results/bench.csv and results/bench.png.
+BENCH_DIR ?= $(B)/bench-data
+bench: deps $(B)/kvbench
+	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench BENCH_VIA="make bench" \
+	    experiments/bench.sh
+
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
 valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
@@ -291,6 +326,7 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
-         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d) \
+         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
+         $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \
          $(FUZZ_BINS:$(FB)/%=$(FB)/fuzz/%.d)

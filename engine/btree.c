@@ -199,15 +199,17 @@ static int bt_check_key(const void *key, size_t klen)
 static int bt_search(const bt_node *nd, const void *key, size_t klen,
                      uint32_t *idx, int *eq)
 {
-    uint32_t lo = 0, hi = nd->n;
-    bt_cell c;
+    uint32_t lo = 0, hi = nd->n, ck = 0;
+    const uint8_t *c = NULL;
     int rc, cmp;
 
+    /* Only the probed cells' keys are decoded (bt_node_key); the cell that
+     * is then used is decoded and checked whole by its caller. */
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if ((rc = bt_node_cell(nd, mid, &c)) != 0)
+        if ((rc = bt_node_key(nd, mid, &c, &ck)) != 0)
             return rc;
-        cmp = bt_keycmp(c.key, c.klen, key, klen);
+        cmp = bt_keycmp(c, ck, key, klen);
         if (cmp < 0 || (cmp == 0 && nd->level > 0))
             lo = mid + 1;
         else
@@ -215,9 +217,9 @@ static int bt_search(const bt_node *nd, const void *key, size_t klen,
     }
     *eq = 0;
     if (nd->level == 0 && lo < nd->n) {
-        if ((rc = bt_node_cell(nd, lo, &c)) != 0)
+        if ((rc = bt_node_key(nd, lo, &c, &ck)) != 0)
             return rc;
-        *eq = bt_keycmp(c.key, c.klen, key, klen) == 0;
+        *eq = bt_keycmp(c, ck, key, klen) == 0;
     }
     *idx = lo;
     return 0;
@@ -556,7 +558,7 @@ static int bt_insert(pager *p, const bt_path *path, uint32_t lvl, uint32_t idx,
         rc = bt_node_load(p, path->pgno[lvl], (int)path->level[lvl], 1, &nd);
         if (rc != 0)
             goto done;
-        if ((rc = bt_node_verify(&nd, 0)) != 0)
+        if ((rc = bt_node_verify_edit(&nd)) != 0)
             goto done;
         if (bt_node_fits(&nd, csize)) {
             rc = bt_node_insert(&nd, idx, cell, csize);
@@ -656,7 +658,7 @@ static int bt_rotate(pager *p, const bt_path *path, uint32_t lvl, bt_node *par,
         goto done;
     if ((rc = bt_node_load(p, sibno, (int)nd->level, 1, &sib)) != 0)
         goto done;
-    if ((rc = bt_node_verify(&sib, 0)) != 0)
+    if ((rc = bt_node_verify_edit(&sib)) != 0)
         goto done;
     /* A neighbour too full to merge with an empty node has at least three
      * cells when every cell is within BT_CELL_MAX. */
@@ -729,13 +731,13 @@ static int bt_rebalance(pager *p, const bt_path *path, uint32_t lvl)
             goto done;
         if (nd.n > 0 && bt_node_used(&nd) >= BT_UNDERFULL(ps))
             goto done;
-        if ((rc = bt_node_verify(&nd, 0)) != 0)
+        if ((rc = bt_node_verify_edit(&nd)) != 0)
             goto done;
         rc = bt_node_load(p, path->pgno[lvl - 1], (int)path->level[lvl - 1], 1,
                           &par);
         if (rc != 0)
             goto done;
-        if ((rc = bt_node_verify(&par, 0)) != 0)
+        if ((rc = bt_node_verify_edit(&par)) != 0)
             goto done;
         j = path->idx[lvl - 1];
         assert(j <= par.n); /* par is unchanged since the descent */
@@ -752,7 +754,7 @@ static int bt_rebalance(pager *p, const bt_path *path, uint32_t lvl)
                 goto done;
             if (bt_merge_fits(&sib, &nd, &sep)) {
                 if ((rc = bt_node_make_writable(&sib)) != 0 ||
-                    (rc = bt_node_verify(&sib, 0)) != 0 ||
+                    (rc = bt_node_verify_edit(&sib)) != 0 ||
                     (rc = bt_merge(p, &sib, &nd, &sep)) != 0 ||
                     (rc = bt_node_remove(&par, j - 1)) != 0)
                     goto done;
@@ -767,7 +769,7 @@ static int bt_rebalance(pager *p, const bt_path *path, uint32_t lvl)
                 goto done;
             if (bt_merge_fits(&nd, &sib, &sep)) {
                 if ((rc = bt_node_make_writable(&sib)) != 0 ||
-                    (rc = bt_node_verify(&sib, 0)) != 0 ||
+                    (rc = bt_node_verify_edit(&sib)) != 0 ||
                     (rc = bt_merge(p, &nd, &sib, &sep)) != 0 ||
                     (rc = bt_node_remove(&par, j)) != 0)
                     goto done;
@@ -909,7 +911,7 @@ int bt_put(pager *p, const void *key, size_t klen, const void *val, size_t vlen)
         /* Replace: in place when the new cell is no larger. */
         uint32_t lv = path.depth - 1;
         rc = bt_node_load(p, path.pgno[lv], 0, 1, &leaf);
-        if (rc != 0 || (rc = bt_node_verify(&leaf, 0)) != 0)
+        if (rc != 0 || (rc = bt_node_verify_edit(&leaf)) != 0)
             goto done;
         if (csize <= old_size) {
             rc = bt_node_overwrite(&leaf, idx, cell, csize);
@@ -952,7 +954,7 @@ int bt_delete(pager *p, const void *key, size_t klen)
     }
     idx = path.idx[path.depth - 1];
     if ((rc = bt_node_make_writable(&leaf)) != 0 ||
-        (rc = bt_node_verify(&leaf, 0)) != 0 ||
+        (rc = bt_node_verify_edit(&leaf)) != 0 ||
         (rc = bt_node_cell(&leaf, idx, &c)) != 0)
         goto done;
     if (c.ovfl != 0 &&

@@ -328,6 +328,17 @@ done:
     return rc;
 }
 
+int bt_node_verify_edit(bt_node *nd)
+{
+    int rc;
+
+    if (pg_owner_mark(&nd->pg))
+        return 0;
+    if ((rc = bt_node_verify(nd, 0)) == 0)
+        pg_set_owner_mark(&nd->pg);
+    return rc;
+}
+
 uint32_t bt_node_used(const bt_node *nd)
 {
     return BT_SLOT_SIZE * nd->n + (nd->psize - nd->cstart - nd->frag);
@@ -522,12 +533,20 @@ uint32_t bt_branch_cell_encode(uint8_t *buf, const void *key, size_t klen,
     return (uint32_t)(BT_BRANCH_HDR + klen);
 }
 
-int bt_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+int bt_node_key_bad(const bt_node *nd, uint32_t i, uint32_t off, uint32_t klen)
 {
-    size_t m = alen < blen ? alen : blen;
-    int r = m > 0 ? memcmp(a, b, m) : 0;
+    uint32_t hdr = nd->level == 0 ? BT_LEAF_HDR : BT_BRANCH_HDR;
 
-    if (r != 0)
-        return r;
-    return (alen > blen) - (alen < blen);
+    if (off < nd->cstart || off + hdr > nd->psize)
+        return err_set(CL_ECORRUPT,
+                       "page %u: slot %u points at %u, outside the cell "
+                       "area [%u, %u)",
+                       nd->pg.pgno, i, off, nd->cstart, nd->psize - hdr + 1);
+    if (klen == 0 || klen > CL_KEY_MAX)
+        return err_set(CL_ECORRUPT, "page %u: cell %u has key length %u",
+                       nd->pg.pgno, i, klen);
+    return err_set(CL_ECORRUPT,
+                   "page %u: cell %u at %u with a %u-byte key runs past the "
+                   "page end %u",
+                   nd->pg.pgno, i, off, klen, nd->psize);
 }

@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "btree_format.h"
+#include "coding.h"
 #include "pager.h"
 
 /* A pinned node page and its decoded header.  The header fields are kept in
@@ -63,6 +65,12 @@ int bt_node_child(const bt_node *nd, uint32_t j, uint32_t *pgno);
  * header and the cell sizes.  Errors: CL_ECORRUPT, CL_ENOMEM. */
 int bt_node_verify(const bt_node *nd, int overlap);
 
+/* bt_node_verify(nd, 0) for a writable node about to be edited, skipped
+ * when the node was verified before and has changed since only through
+ * the edits below, which keep rules B2..B8 (the pager's owner mark, which
+ * anything else that changes the page clears). */
+int bt_node_verify_edit(bt_node *nd);
+
 /* Bytes taken by slots and cells. */
 uint32_t bt_node_used(const bt_node *nd);
 /* Whether one more cell of csize bytes (plus its slot) fits. */
@@ -92,7 +100,66 @@ uint32_t bt_leaf_cell_encode(uint8_t *buf, const void *key, size_t klen,
 uint32_t bt_branch_cell_encode(uint8_t *buf, const void *key, size_t klen,
                                uint32_t child);
 
-/* Key order: memcmp of the common prefix, then shorter first. */
-int bt_keycmp(const void *a, size_t alen, const void *b, size_t blen);
+/* 8 bytes as a big-endian number: comparing two of them compares the
+ * bytes in memcmp order. */
+static inline uint64_t bt_be64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    v = ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) |
+        ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
+        ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) |
+        ((uint64_t)p[6] << 8) | p[7];
+#endif
+    return v;
+}
+
+/* Key order: memcmp of the common prefix, then shorter first.  Inline and
+ * a word at a time: binary search calls it for every probe. */
+static inline int bt_keycmp(const void *a, size_t alen, const void *b,
+                            size_t blen)
+{
+    const uint8_t *x = a, *y = b;
+    size_t m = alen < blen ? alen : blen;
+
+    for (; m >= 8; m -= 8, x += 8, y += 8) {
+        uint64_t u = bt_be64(x), v = bt_be64(y);
+        if (u != v)
+            return u < v ? -1 : 1;
+    }
+    for (; m > 0; m--, x++, y++)
+        if (*x != *y)
+            return *x < *y ? -1 : 1;
+    return (alen > blen) - (alen < blen);
+}
+
+/* The CL_ECORRUPT report of bt_node_key (out of line: the cold path). */
+int bt_node_key_bad(const bt_node *nd, uint32_t i, uint32_t off, uint32_t klen);
+
+/* Only the key of cell i < n, for binary search: the slot must point into
+ * the cell area with room for the cell's fixed header, and the key must be
+ * 1..CL_KEY_MAX bytes inside the page (the part of rules B4, B5 that
+ * reading the key relies on; bt_node_cell checks the whole cell).
+ * OUT: *key, *klen.  Errors: CL_ECORRUPT. */
+static inline int bt_node_key(const bt_node *nd, uint32_t i,
+                              const uint8_t **key, uint32_t *klen)
+{
+    const uint8_t *d = nd->pg.data;
+    uint32_t hdr = nd->level == 0 ? BT_LEAF_HDR : BT_BRANCH_HDR;
+    uint32_t off = get_le16(d + BT_OFF_SLOTS + BT_SLOT_SIZE * i), kl;
+
+    if (off < nd->cstart || off + hdr > nd->psize)
+        return bt_node_key_bad(nd, i, off, 0);
+    kl = get_le16(d + off);
+    if (kl == 0 || kl > CL_KEY_MAX || off + hdr + kl > nd->psize)
+        return bt_node_key_bad(nd, i, off, kl);
+    *key = d + off + hdr;
+    *klen = kl;
+    return 0;
+}
 
 #endif

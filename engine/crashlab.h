@@ -26,12 +26,16 @@
  *                     power cut loses no commit that returned 0;
  *   CL_SYNC_GROUP     (default) the same promise; commits that wait at the
  *                     same time share one fsync (a leader syncs for all);
- *   CL_SYNC_PERIODIC  commits return at once; a background thread fsyncs the
- *                     log every sync_period_ms.  A crash may lose commits
- *                     newer than cl_durable_lsn(), never older ones;
+ *   CL_SYNC_PERIODIC  commits return at once; a background thread writes
+ *                     and fsyncs the log every sync_period_ms.  A crash
+ *                     may lose commits newer than cl_durable_lsn(), never
+ *                     older ones;
  *   CL_SYNC_OFF       commits never wait for an fsync (the log is still
  *                     synced before pages are written and at checkpoints and
- *                     close): a power cut may lose any recent commits.
+ *                     close).  Their log records wait in a 1 MiB buffer in
+ *                     memory until one of those, or until it fills: a crash
+ *                     of the process, not only a power cut, may lose any
+ *                     commits newer than cl_durable_lsn().
  * In every mode a crash leaves the database in the state after some prefix
  * of the commits (atomicity and order are never lost), never a mix.
  *
@@ -152,7 +156,8 @@ typedef struct cl_stats {
     uint64_t pages_free;     /* pages on the free list */
     uint64_t pool_pages;     /* frames in the buffer pool */
     uint64_t dirty_pages;    /* dirty frames now */
-    uint64_t written_lsn;    /* end of the log written to the file */
+    uint64_t written_lsn;    /* end of the log appended (in the file or
+                                still in the log buffer) */
     uint64_t durable_lsn;    /* end of the log known durable */
     uint64_t checkpoint_lsn; /* LSN of the last checkpoint */
     uint64_t wal_since_ckpt; /* log bytes since the last checkpoint */
@@ -239,7 +244,8 @@ int cl_scan(cl_db *db, const void *start, size_t startlen, const void *prefix,
  * errors). */
 int cl_checkpoint(cl_db *db);
 
-/* Fsync the log now (useful in CL_SYNC_OFF and CL_SYNC_PERIODIC). */
+/* Write out and fsync the log now (useful in CL_SYNC_OFF and
+ * CL_SYNC_PERIODIC): every commit that returned before is then durable. */
 int cl_sync(cl_db *db);
 
 /* The end LSN of the log known to be durable. */

@@ -270,6 +270,7 @@ static void db_free(cl_db *db)
 
 int cl_open(const char *dir, const cl_options *opt, cl_db **out)
 {
+    pthread_rwlockattr_t rwa;
     cl_db *db;
     int rc, fd, created = 0;
 
@@ -281,7 +282,15 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
         return CL_ENOMEM;
     db->lock_fd = -1;
     pthread_mutex_init(&db->wlock, NULL);
-    pthread_rwlock_init(&db->tree, NULL);
+    pthread_rwlockattr_init(&rwa);
+    /* Writers first: with glibc's default (readers first) a stream of
+     * overlapping readers keeps a committer waiting for as long as it
+     * lasts.  No thread takes the tree lock for reading twice (a scan's
+     * callback runs without it), which writer preference would deadlock. */
+    pthread_rwlockattr_setkind_np(&rwa,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->tree, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
     pthread_mutex_init(&db->syncer_mu, NULL);
     pthread_cond_init(&db->syncer_cv, NULL);
     if ((rc = db_resolve_options(opt, &db->opt)) != 0)
@@ -365,7 +374,7 @@ int cl_close(cl_db *db)
         return CL_EINVAL;
     pthread_mutex_lock(&db->wlock);
     if (atomic_load(&db->fatal) == 0 && db->log != NULL)
-        rc = wal_sync(db->log, wal_written(db->log));
+        rc = wal_finish(db->log);
     pthread_mutex_unlock(&db->wlock);
     db_free(db);
     return rc;
@@ -544,6 +553,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         return err_set(CL_EINVAL, "cl_commit: NULL argument");
     if (atomic_load(&db->fatal) != 0)
         return db_readonly_error(db);
+    if (db->opt.sync == CL_SYNC_GROUP)
+        wal_group_enter(db->log);
     pthread_mutex_lock(&db->wlock);
     if (atomic_load(&db->fatal) != 0) {
         rc = db_readonly_error(db);
@@ -604,7 +615,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         rc = wal_sync(db->log, end);
     } else if (db->opt.sync == CL_SYNC_GROUP) {
         pthread_mutex_unlock(&db->wlock);
-        rc = wal_sync(db->log, end);
+        rc = wal_sync_group(db->log, end);
+        wal_group_leave(db->log);
         if (rc != 0)
             db_poison(db, rc);
         else if (lsn_out != NULL)
@@ -617,6 +629,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         *lsn_out = end;
 unlock_w:
     pthread_mutex_unlock(&db->wlock);
+    if (db->opt.sync == CL_SYNC_GROUP)
+        wal_group_leave(db->log);
     return rc;
 }
 

@@ -24,6 +24,8 @@
 #define DB_PAGES_TMP_NAME "pages.tmp"
 #define DB_DWB_NAME "dwb"
 #define DB_LOCK_NAME "LOCK"
+#define DB_WAL_BUFFER (1u << 20)       /* log buffer, sync off and periodic */
+#define DB_WAL_ZERO_AHEAD (256u << 10) /* zeros ahead, durable modes */
 
 struct cl_db {
     char *dir;

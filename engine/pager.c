@@ -35,8 +35,9 @@
  * (otherwise it is skipped: replay is idempotent):
  *   PGE_FULL  the page becomes the image (whatever was on disk, torn or not);
  *   PGE_INIT  the page becomes zero from byte 16 on, then the ranges are
- *             copied in (a page newly allocated or freed: its content does
- *             not depend on what was there);
+ *             copied in (a page newly allocated or freed, or the image of
+ *             a page's first change since the checkpoint when smaller than
+ *             PGE_FULL: its content does not depend on what was there);
  *   PGE_DIFF  the ranges are copied over the page's previous version, which
  *             therefore must be intact: a torn page here is corruption
  *             (torn-page protection none), as is a blank page.
@@ -56,8 +57,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "coding.h"
 #include "errors.h"
@@ -69,28 +72,46 @@
 #define PGE_DIFF 3
 #define PGE_HDR 8
 #define PGE_RANGE_HDR 4
-#define PG_DIFF_GAP 8     /* merge ranges separated by fewer equal bytes */
-#define PG_DWB_SLOTS 64   /* pages in the doublewrite area */
-#define PG_FLUSH_BATCH 32 /* dirty pages written together on eviction */
-#define PG_CHUNK 256      /* frames allocated together */
+#define PG_DIFF_STRIDE 256 /* bytes compared at once in a page diff */
+#define PG_DWB_SLOTS 64    /* pages in the doublewrite area */
+#define PG_FLUSH_BATCH 32  /* dirty pages written together on eviction */
+#define PG_CHUNK 512       /* frames allocated together */
+#define PG_HUGE (2u << 20) /* bytes of a transparent huge page (x86-64) */
+
+/* A frame's pins count the users of its page; PG_EVICTING is set (with a
+ * compare-and-swap from 0, under the pool mutex) while the frame is being
+ * taken for another page, and makes pg_pin_fast back off. */
+#define PG_EVICTING 0x80000000u
+
+/* The page table: chains of frames by page number.  Readers walk it
+ * without the pool mutex (pg_pin_fast); changes are made under the mutex.
+ * A table replaced by a larger one is kept until the pager closes, since a
+ * reader may still be walking it. */
+typedef struct pg_table pg_table;
+struct pg_table {
+    pg_table *next_retired;
+    uint32_t mask;              /* buckets - 1, buckets a power of two */
+    _Atomic(pg_frame *) slot[]; /* bucket heads */
+};
 
 static_assert(PG_LOG_OFF == PG_OFF_TYPE,
               "a range over the type byte starts exactly at it");
 
 struct pg_frame {
-    uint8_t *data;   /* page_size bytes */
-    uint8_t *before; /* before-image while in a transaction */
-    pg_frame *hnext; /* page table chain */
-    uint32_t pgno;
-    uint32_t pins;
-    uint8_t in_use;       /* holds page pgno */
-    uint8_t dirty;        /* changed since written to the page file */
-    uint8_t ref;          /* clock reference bit */
-    uint8_t bad;          /* content failed validation (recovery only) */
-    uint8_t in_txn;       /* made writable by the current transaction */
+    uint8_t *data;             /* page_size bytes */
+    uint8_t *before;           /* before-image while in a transaction */
+    _Atomic(pg_frame *) hnext; /* page table chain */
+    _Atomic uint32_t pgno;     /* 0 while the frame holds no page */
+    _Atomic uint32_t pins;     /* users, plus PG_EVICTING */
+    uint8_t in_use;            /* holds page pgno */
+    uint8_t dirty;             /* changed since written to the page file */
+    atomic_uchar ref;          /* clock reference bit */
+    uint8_t bad;               /* content failed validation (recovery only) */
+    uint8_t in_txn;            /* made writable by the current transaction */
     uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
     uint8_t txn_changed;  /* pg_txn_encode found it changed */
     uint8_t before_dirty; /* dirty before the transaction */
+    uint8_t owner_mark;   /* pg_set_owner_mark: the owner checked it */
 };
 
 struct pager {
@@ -107,9 +128,10 @@ struct pager {
     pg_frame **fchunks; /* frames, PG_CHUNK per chunk, allocated as used */
     uint8_t **dchunks;  /* their page memory, likewise */
     uint32_t nframes, nused, hand;
-    pg_frame **buckets;
-    uint32_t nbuckets; /* power of two, grown with nused */
-    pg_frame *meta;    /* page 1, pinned for the pager's life */
+    _Atomic(pg_table *) table;      /* grown with nused */
+    pg_table *retired;              /* tables replaced by larger ones */
+    pg_frame *meta;                 /* page 1, pinned for the pager's life */
+    atomic_uint_fast64_t fast_hits; /* hits of pg_pin_fast */
 
     int txn_active;
     int txn_encoded; /* pg_txn_encode ran: txn_changed flags are valid */
@@ -146,59 +168,141 @@ static inline uint64_t pg_lsn_of(const uint8_t *data)
 /* Page numbers are dense, so the low bits spread them well; neighbouring
  * pages share the page table's memory, which a fresh pool touches little
  * of. */
-static inline uint32_t pg_hash(const pager *p, uint32_t pgno)
+static pg_table *pg_table_new(uint32_t buckets)
 {
-    return pgno & (p->nbuckets - 1);
+    pg_table *t = calloc(1, sizeof(*t) + (size_t)buckets * sizeof(t->slot[0]));
+
+    if (t != NULL)
+        t->mask = buckets - 1;
+    return t;
 }
 
+static inline pg_table *pg_table_cur(const pager *p)
+{
+    return atomic_load_explicit(&((pager *)p)->table, memory_order_acquire);
+}
+
+/* Caller holds p->mu. */
 static pg_frame *pg_lookup(pager *p, uint32_t pgno)
 {
-    pg_frame *f = p->buckets[pg_hash(p, pgno)];
+    pg_table *t = pg_table_cur(p);
+    pg_frame *f = atomic_load(&t->slot[pgno & t->mask]);
 
     while (f != NULL && f->pgno != pgno)
-        f = f->hnext;
+        f = atomic_load(&f->hnext);
     return f;
 }
 
+/* Caller holds p->mu; f's fields are set. */
 static void pg_table_insert(pager *p, pg_frame *f)
 {
-    uint32_t h = pg_hash(p, f->pgno);
+    pg_table *t = pg_table_cur(p);
+    _Atomic(pg_frame *) *head = &t->slot[f->pgno & t->mask];
 
-    f->hnext = p->buckets[h];
-    p->buckets[h] = f;
+    atomic_store(&f->hnext, atomic_load(head));
+    atomic_store_explicit(head, f, memory_order_release);
 }
 
+/* Caller holds p->mu.  A reader walking the chain may still be at f: f's
+ * own link is left as it is. */
 static void pg_table_remove(pager *p, pg_frame *f)
 {
-    pg_frame **pp = &p->buckets[pg_hash(p, f->pgno)];
+    pg_table *t = pg_table_cur(p);
+    _Atomic(pg_frame *) *pp = &t->slot[f->pgno & t->mask];
+    pg_frame *c;
 
-    while (*pp != NULL && *pp != f)
-        pp = &(*pp)->hnext;
-    if (*pp == f)
-        *pp = f->hnext;
-    f->hnext = NULL;
+    while ((c = atomic_load(pp)) != NULL && c != f)
+        pp = &c->hnext;
+    if (c == f)
+        atomic_store_explicit(pp, atomic_load(&f->hnext), memory_order_release);
 }
 
 static int pg_flush_batch(pager *p, pg_frame **fr, size_t n);
 
-/* Double the page table (at most 2 frames per bucket ever). */
+/* Memory for chunk c of frames' pages.  From the second chunk on: aligned
+ * to, and asking the kernel for, transparent huge pages, so that reads of
+ * random pages of a large pool do not each miss the TLB (the kernel may
+ * decline; then these are ordinary pages).  The first chunk is ordinary
+ * memory: a small database (a short-lived process, a crash trial) never
+ * needs more, and the first touch of a huge page makes the kernel clear
+ * all 2 MiB of it, which made every open about 80 us slower. */
+static uint8_t *pg_chunk_alloc(uint32_t c, size_t bytes)
+{
+    void *m = NULL;
+
+    if (c == 0 || bytes % PG_HUGE != 0 ||
+        posix_memalign(&m, PG_HUGE, bytes) != 0)
+        return malloc(bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+    return m;
+}
+
+/* Double the page table (at most 1 frame per bucket on average).  Caller
+ * holds p->mu.  Readers walking the old table may miss a page while the
+ * chains are rebuilt: they then take the locked path. */
 static int pg_table_grow(pager *p)
 {
-    uint32_t n = p->nbuckets * 2;
-    pg_frame **b = calloc(n, sizeof(*b));
+    pg_table *old = pg_table_cur(p), *t = pg_table_new(2 * (old->mask + 1));
 
-    if (b == NULL)
+    if (t == NULL)
         return CL_ENOMEM;
-    free(p->buckets);
-    p->buckets = b;
-    p->nbuckets = n;
     for (uint32_t i = 0; i < p->nused; i++) {
         pg_frame *f = pg_frame_at(p, i);
-        f->hnext = NULL;
-        if (f->in_use)
-            pg_table_insert(p, f);
+        if (f->in_use) {
+            _Atomic(pg_frame *) *head = &t->slot[f->pgno & t->mask];
+            atomic_store(&f->hnext, atomic_load(head));
+            atomic_store(head, f);
+        }
     }
+    atomic_store_explicit(&p->table, t, memory_order_release);
+    old->next_retired = p->retired;
+    p->retired = old;
     return 0;
+}
+
+/* Pin page pgno without the pool mutex if it is in the pool and intact.
+ * Returns the pinned frame, or NULL: the caller takes the locked path.
+ *
+ * Why this is safe: a frame is only taken for another page after a
+ * compare-and-swap of its pins from 0 to PG_EVICTING, so either our
+ * increment comes first (the eviction fails and skips the frame) or we see
+ * PG_EVICTING and back off, or the eviction is over and the page number
+ * checked after pinning tells whether the frame still holds our page.  The
+ * pin's acquire pairs with the release that ends a load, so the page's
+ * bytes are those loaded.  Frames are never freed while the pager is open,
+ * so a stale chain link at worst leads to a miss. */
+static pg_frame *pg_pin_fast(pager *p, uint32_t pgno)
+{
+    pg_table *t = pg_table_cur(p);
+    pg_frame *f =
+        atomic_load_explicit(&t->slot[pgno & t->mask], memory_order_acquire);
+
+    for (int steps = 0; f != NULL && steps < 8; steps++) {
+        if (atomic_load_explicit(&f->pgno, memory_order_relaxed) == pgno) {
+            uint32_t old =
+                atomic_fetch_add_explicit(&f->pins, 1, memory_order_acquire);
+            if ((old & PG_EVICTING) == 0 &&
+                atomic_load_explicit(&f->pgno, memory_order_relaxed) == pgno &&
+                !f->bad) {
+                if (!atomic_load_explicit(&f->ref, memory_order_relaxed))
+                    atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
+                /* a statistic: a plain load and store (no locked
+                 * instruction); concurrent readers may lose a count */
+                atomic_store_explicit(
+                    &p->fast_hits,
+                    atomic_load_explicit(&p->fast_hits, memory_order_relaxed) +
+                        1,
+                    memory_order_relaxed);
+                return f;
+            }
+            atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+            return NULL;
+        }
+        f = atomic_load_explicit(&f->hnext, memory_order_acquire);
+    }
+    return NULL;
 }
 
 /* Find a frame for a new page: an unused one, else the clock's victim,
@@ -216,7 +320,7 @@ static int pg_victim(pager *p, pg_frame **out)
         uint32_t c = p->nused / PG_CHUNK, i = p->nused % PG_CHUNK;
         if (i == 0) {
             p->fchunks[c] = calloc(PG_CHUNK, sizeof(pg_frame));
-            p->dchunks[c] = malloc((size_t)PG_CHUNK * p->page_size);
+            p->dchunks[c] = pg_chunk_alloc(c, (size_t)PG_CHUNK * p->page_size);
             if (p->fchunks[c] == NULL || p->dchunks[c] == NULL) {
                 free(p->fchunks[c]);
                 free(p->dchunks[c]);
@@ -225,23 +329,29 @@ static int pg_victim(pager *p, pg_frame **out)
                 return CL_ENOMEM;
             }
         }
-        if (p->nused + 1 > p->nbuckets && (rc = pg_table_grow(p)) != 0)
+        if (p->nused + 1 > pg_table_cur(p)->mask + 1 &&
+            (rc = pg_table_grow(p)) != 0)
             return rc;
         f = &p->fchunks[c][i];
         f->data = p->dchunks[c] + (size_t)i * p->page_size;
+        atomic_store(&f->pins, PG_EVICTING);
         p->nused++;
         *out = f;
         return 0;
     }
     for (uint32_t i = 0; i < 3 * p->nframes; i++) {
         pg_frame *c = pg_frame_at(p, p->hand);
+        uint32_t zero = 0;
         p->hand = (p->hand + 1) % p->nframes;
-        if (c->pins > 0)
+        if (atomic_load(&c->pins) != 0)
             continue;
-        if (c->ref) {
-            c->ref = 0;
+        if (atomic_load_explicit(&c->ref, memory_order_relaxed)) {
+            atomic_store_explicit(&c->ref, 0, memory_order_relaxed);
             continue;
         }
+        /* Claim it; a reader that pinned it meanwhile wins. */
+        if (!atomic_compare_exchange_strong(&c->pins, &zero, PG_EVICTING))
+            continue;
         f = c;
         break;
     }
@@ -256,15 +366,18 @@ static int pg_victim(pager *p, pg_frame **out)
         batch[n++] = f;
         for (uint32_t i = 0; i < p->nframes && n < PG_FLUSH_BATCH; i++) {
             pg_frame *c = pg_frame_at(p, (p->hand + i) % p->nframes);
-            if (c != f && c->in_use && c->dirty && c->pins == 0)
+            if (c != f && c->in_use && c->dirty && atomic_load(&c->pins) == 0)
                 batch[n++] = c;
         }
-        if ((rc = pg_flush_batch(p, batch, n)) != 0)
+        if ((rc = pg_flush_batch(p, batch, n)) != 0) {
+            atomic_fetch_sub(&f->pins, PG_EVICTING);
             return rc;
+        }
     }
     if (f->in_use)
         pg_table_remove(p, f);
     f->in_use = 0;
+    atomic_store(&f->pgno, 0);
     p->st.evictions++;
     *out = f;
     return 0;
@@ -298,7 +411,8 @@ enum { PG_FETCH_VERIFY, PG_FETCH_RAW, PG_FETCH_NEW };
 /* Pin page pgno into a frame.  VERIFY: a bad page is CL_ECORRUPT.  RAW: a
  * bad page is returned with f->bad set.  NEW: the page is past the end of
  * the database: its content is blank, nothing is read.  Caller holds
- * p->mu. */
+ * p->mu.  (No frame in the table has PG_EVICTING set while the mutex is
+ * free: a victim is claimed, loaded and released under it.) */
 static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
 {
     pg_frame *f = pg_lookup(p, pgno);
@@ -309,10 +423,12 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
         if (f->bad && mode == PG_FETCH_VERIFY)
             return err_set(CL_ECORRUPT, "%s: page %u is torn or corrupt",
                            p->path, pgno);
-        if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn)
+        if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn) {
             memset(f->data, 0, p->page_size);
-        f->pins++;
-        f->ref = 1;
+            f->owner_mark = 0;
+        }
+        atomic_fetch_add(&f->pins, 1);
+        atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
         p->st.hits++;
         *out = f;
         return 0;
@@ -320,28 +436,33 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
     p->st.misses++;
     if ((rc = pg_victim(p, &f)) != 0)
         return rc;
+    /* f is claimed (PG_EVICTING), unused and out of the table */
     if (mode == PG_FETCH_NEW) {
         memset(f->data, 0, p->page_size);
     } else {
         rc = pg_read_disk(p, pgno, f->data, &state, why, sizeof(why));
-        if (rc != 0)
-            return rc; /* f stays unused */
-        if (state == PAGE_BAD && mode == PG_FETCH_VERIFY)
-            return err_set(CL_ECORRUPT,
-                           "%s: page %u (offset %llu) is torn "
-                           "or corrupt: %s",
-                           p->path, pgno,
-                           (unsigned long long)pgno * p->page_size, why);
+        if (rc == 0 && state == PAGE_BAD && mode == PG_FETCH_VERIFY)
+            rc = err_set(CL_ECORRUPT,
+                         "%s: page %u (offset %llu) is torn "
+                         "or corrupt: %s",
+                         p->path, pgno, (unsigned long long)pgno * p->page_size,
+                         why);
+        if (rc != 0) {
+            atomic_fetch_sub(&f->pins, PG_EVICTING); /* f stays unused */
+            return rc;
+        }
     }
-    f->pgno = pgno;
+    atomic_store(&f->pgno, pgno);
     f->in_use = 1;
-    f->pins = 1;
-    f->ref = 1;
+    atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
     f->dirty = 0;
     f->bad = state == PAGE_BAD;
     f->in_txn = 0;
     f->txn_init = 0;
+    f->owner_mark = 0;
     pg_table_insert(p, f);
+    /* our pin, and the end of the claim: publishes the frame's content */
+    atomic_fetch_add_explicit(&f->pins, 1u - PG_EVICTING, memory_order_acq_rel);
     *out = f;
     return 0;
 }
@@ -350,6 +471,8 @@ static int pg_fetch(pager *p, uint32_t pgno, int mode, pg_frame **out)
 {
     int rc;
 
+    if (mode == PG_FETCH_VERIFY && (*out = pg_pin_fast(p, pgno)) != NULL)
+        return 0;
     pthread_mutex_lock(&p->mu);
     rc = pg_fetch_locked(p, pgno, mode, out);
     pthread_mutex_unlock(&p->mu);
@@ -358,10 +481,10 @@ static int pg_fetch(pager *p, uint32_t pgno, int mode, pg_frame **out)
 
 static void pg_unpin(pager *p, pg_frame *f)
 {
-    pthread_mutex_lock(&p->mu);
-    if (f->pins > 0)
-        f->pins--;
-    pthread_mutex_unlock(&p->mu);
+    uint32_t old = atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+
+    (void)p;
+    assert((old & ~PG_EVICTING) > 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -394,13 +517,13 @@ int pager_open(const pager_config *cfg, pager **out)
     p->dir = strdup(cfg->dir ? cfg->dir : ".");
     p->path = strdup(cfg->path);
     p->dwb_path = strdup(cfg->dwb_path ? cfg->dwb_path : "");
-    p->nbuckets = 64;
+    p->table = pg_table_new(64);
     p->fchunks = calloc(p->nframes / PG_CHUNK + 1, sizeof(*p->fchunks));
     p->dchunks = calloc(p->nframes / PG_CHUNK + 1, sizeof(*p->dchunks));
-    p->buckets = calloc(p->nbuckets, sizeof(*p->buckets));
+
     p->zero = calloc(1, p->page_size);
     if (!p->dir || !p->path || !p->dwb_path || !p->fchunks || !p->dchunks ||
-        !p->buckets || !p->zero) {
+        !p->table || !p->zero) {
         rc = CL_ENOMEM;
         goto fail;
     }
@@ -437,7 +560,12 @@ void pager_close(pager *p)
     free(p->enc);
     free(p->iobuf);
     free(p->zero);
-    free(p->buckets);
+    free(atomic_load(&p->table));
+    while (p->retired != NULL) {
+        pg_table *t = p->retired;
+        p->retired = t->next_retired;
+        free(t);
+    }
     free(p->fchunks);
     free(p->dchunks);
     free(p->dir);
@@ -661,6 +789,17 @@ void pg_release(pager *p, pg_page *pg)
     pg->data = NULL;
 }
 
+int pg_owner_mark(const pg_page *pg)
+{
+    return pg->frame != NULL && pg->frame->owner_mark;
+}
+
+void pg_set_owner_mark(pg_page *pg)
+{
+    if (pg->frame != NULL)
+        pg->frame->owner_mark = 1;
+}
+
 int pager_load_meta(pager *p)
 {
     pg_frame *f;
@@ -741,7 +880,7 @@ static int pg_txn_add(pager *p, pg_frame *f)
         return CL_ENOMEM;
     memcpy(f->before, f->data, p->page_size);
     pthread_mutex_lock(&p->mu);
-    f->pins++; /* held until the transaction ends */
+    atomic_fetch_add(&f->pins, 1); /* held until the transaction ends */
     f->in_txn = 1;
     f->txn_init = 0;
     f->before_dirty = f->dirty;
@@ -780,9 +919,28 @@ static int pg_enc_reserve(pager *p, size_t more)
     return 0;
 }
 
+/* Load 8 bytes for comparison (any byte order: only equality and the
+ * position of differing bytes within the word are used, via byte loops). */
+static inline uint64_t pg_word(const uint8_t *b)
+{
+    uint64_t w;
+
+    memcpy(&w, b, 8);
+    return w;
+}
+
 /* Encode the ranges where cur differs from base (bytes [16, size)) after
  * an entry header at p->enc + hdr.  Returns the number of ranges, or -1 if
- * the encoding would not be smaller than a full image. */
+ * the encoding would not be smaller than a full image.
+ *
+ * The pages are compared a word (8 bytes, aligned with the page) at a time,
+ * PG_DIFF_STRIDE bytes at a time across equal stretches: a range runs over
+ * consecutive
+ * differing words and ends at the first equal word, so differences closer
+ * than that are merged into one range, and then it is trimmed to its first
+ * and last differing byte.  Any ranges that cover every differing byte
+ * give the same page on replay; these keep the scan a few instructions per
+ * word where a byte loop cost most of a commit. */
 static int pg_encode_ranges(pager *p, const uint8_t *base, const uint8_t *cur,
                             size_t hdr)
 {
@@ -790,33 +948,29 @@ static int pg_encode_ranges(pager *p, const uint8_t *base, const uint8_t *cur,
     size_t limit = hdr + PGE_HDR + (size - PG_LOG_OFF);
     int nr = 0;
 
+    static_assert(PG_LOG_OFF % 8 == 0, "word-aligned page diff");
     while (i < size) {
-        uint32_t start, end, gap;
-        /* skip equal bytes, a word at a time */
-        while (i + 8 <= size) {
-            uint64_t a, b;
-            memcpy(&a, base + i, 8);
-            memcpy(&b, cur + i, 8);
-            if (a != b)
-                break;
+        uint32_t start, end, last;
+        /* skip equal stretches: libc's memcmp compares wide vectors */
+        while (i + PG_DIFF_STRIDE <= size &&
+               memcmp(base + i, cur + i, PG_DIFF_STRIDE) == 0)
+            i += PG_DIFF_STRIDE;
+        while (i < size && pg_word(base + i) == pg_word(cur + i))
             i += 8;
-        }
-        while (i < size && base[i] == cur[i])
-            i++;
         if (i >= size)
             break;
+        /* words [i, last + 8) differ, the one at last + 8 does not */
+        last = i;
+        while (last + 8 < size &&
+               pg_word(base + last + 8) != pg_word(cur + last + 8))
+            last += 8;
         start = i;
-        end = i;
-        /* extend while differences are closer than PG_DIFF_GAP */
-        for (gap = 0; i < size && gap < PG_DIFF_GAP; i++) {
-            if (base[i] != cur[i]) {
-                end = i + 1;
-                gap = 0;
-            } else {
-                gap++;
-            }
-        }
-        i = end;
+        while (base[start] == cur[start])
+            start++;
+        end = last + 8;
+        while (base[end - 1] == cur[end - 1])
+            end--;
+        i = last + 8;
         if (p->enclen + PGE_RANGE_HDR + (end - start) >= limit)
             return -1;
         if (pg_enc_reserve(p, PGE_RANGE_HDR + (end - start)) != 0)
@@ -845,7 +999,7 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         size_t hdr = p->enclen;
         const uint8_t *base;
         uint8_t kind;
-        int nr = -1;
+        int nr = -1, image = 0;
 
         f->txn_changed = 0;
         if (!f->txn_init && memcmp(f->before + PG_LOG_OFF, f->data + PG_LOG_OFF,
@@ -860,8 +1014,14 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
             base = p->zero;
         } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn &&
                    !CL_MUTANT("no-fpw")) {
-            kind = PGE_FULL; /* first change since the checkpoint */
-            base = NULL;
+            /* First change since the checkpoint: the whole page, as
+             * PGE_INIT (ranges over a blank page) when that is smaller
+             * than PGE_FULL.  Both rebuild the page from nothing, so both
+             * repair a torn write of it; the free middle of a slotted page
+             * and most of the meta page are zeros that PGE_INIT skips. */
+            kind = PGE_INIT;
+            base = p->zero;
+            image = 1;
         } else {
             kind = PGE_DIFF;
             base = f->before;
@@ -882,8 +1042,9 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
                    p->page_size - PG_LOG_OFF);
             p->enclen += p->page_size - PG_LOG_OFF;
             nr = 0;
-            p->st.fpi_records++;
         }
+        if (kind == PGE_FULL || image)
+            p->st.fpi_records++;
         put_le32(p->enc + hdr, f->pgno);
         p->enc[hdr + 4] = kind;
         p->enc[hdr + 5] = 0;
@@ -914,7 +1075,7 @@ void pg_txn_finish(pager *p, uint64_t lsn)
         }
         f->in_txn = 0;
         f->txn_init = 0;
-        f->pins--;
+        atomic_fetch_sub(&f->pins, 1);
         pg_spare_put(p, f->before);
         f->before = NULL;
     }
@@ -930,9 +1091,10 @@ void pg_txn_abort(pager *p)
         pg_frame *f = p->txn[i];
         memcpy(f->data, f->before, p->page_size);
         f->dirty = f->before_dirty;
+        f->owner_mark = 0;
         f->in_txn = 0;
         f->txn_init = 0;
-        f->pins--;
+        atomic_fetch_sub(&f->pins, 1);
         pg_spare_put(p, f->before);
         f->before = NULL;
     }
@@ -1009,6 +1171,7 @@ int pg_alloc(pager *p, uint8_t type, pg_page *out)
         put_le32(p->meta->data + PG_META_OFF_NPAGES, pgno + 1);
     }
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = type;
     out->data = f->data;
@@ -1025,6 +1188,7 @@ int pg_free(pager *p, pg_page *pg)
     if ((rc = pg_txn_add(p, f)) != 0 || (rc = pg_meta_write(p)) != 0)
         return rc;
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = PG_TYPE_FREE;
     put_le32(f->data + PG_FREE_OFF_NEXT, pg_free_head(p));
@@ -1046,6 +1210,7 @@ int pager_format(pager *p)
         return rc;
     }
     f->txn_init = 1;
+    f->owner_mark = 0;
     memset(f->data + PG_LOG_OFF, 0, p->page_size - PG_LOG_OFF);
     f->data[PG_OFF_TYPE] = PG_TYPE_META;
     put_le32(f->data + PG_META_OFF_MAGIC, PG_META_MAGIC);
@@ -1167,7 +1332,8 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     pthread_mutex_lock(&p->mu);
     f->bad = 0;
     f->dirty = 1;
-    f->pins--;
+    f->owner_mark = 0;
+    atomic_fetch_sub(&f->pins, 1);
     pthread_mutex_unlock(&p->mu);
     *applied = 1;
     *repaired = was_bad;
@@ -1243,6 +1409,7 @@ void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
 
     pthread_mutex_lock(&p->mu);
     *st = p->st;
+    st->hits += atomic_load(&p->fast_hits);
     for (uint32_t i = 0; i < p->nused; i++)
         dirty += pg_frame_at(p, i)->in_use && pg_frame_at(p, i)->dirty;
     pthread_mutex_unlock(&p->mu);

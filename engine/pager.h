@@ -87,6 +87,15 @@ uint64_t pg_nfree(pager *p);
 uint64_t pg_nkeys(pager *p);
 uint32_t pg_free_head(pager *p);
 
+/* A mark the page's owner may set on a pooled page to remember that it
+ * checked the page (the B+tree: its node is verified).  The pager clears
+ * it whenever the frame's content comes from anywhere but the owner's own
+ * edits: read from disk, replayed, rolled back by pg_txn_abort, or blanked
+ * by pg_alloc, pg_free and pager_format.  Only the single writer, holding
+ * the page writable inside a transaction, may read or set it. */
+int pg_owner_mark(const pg_page *pg);
+void pg_set_owner_mark(pg_page *pg);
+
 /* --- writing (the single writer, inside a transaction) ---------------- */
 
 void pg_txn_begin(pager *p);

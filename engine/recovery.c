@@ -8,7 +8,8 @@
  *   2. restore torn or stale pages from the doublewrite file, if there is
  *      one (fsync the page file if anything was restored);
  *   3. replay the log from the checkpoint, segment by segment: each segment
- *      is read whole and fdatasynced before its records are applied, so that
+ *      is fdatasynced before it is read (through a window of REC_WINDOW
+ *      bytes) and its records are applied, so that
  *      pages recovery writes back (pool pressure) never get ahead of the log
  *      on disk (rule 1); a page change applies only if the page's LSN is
  *      older than the record's end LSN (idempotent);
@@ -45,27 +46,76 @@ static uint64_t rec_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Read a whole file.  OUT: *buf (malloc'd), *len. */
-static int rec_read_file(const cl_io *io, int fd, const char *path,
-                         uint8_t **buf, uint64_t *len)
+/* A segment is read through a window of REC_WINDOW bytes (grown only for
+ * a record larger than that), so that recovery's memory does not grow
+ * with the segment size. */
+#define REC_WINDOW (1u << 20)
+
+typedef struct rec_win {
+    const cl_io *io;
+    int fd;
+    const char *path;
+    uint64_t size; /* of the file */
+    uint8_t *buf;  /* holds file bytes [base, base + len) */
+    uint64_t cap, base, len;
+} rec_win;
+
+/* Make the window start at file offset off and hold at least want bytes
+ * (or up to the end of the file), keeping the bytes it has. */
+static int rec_win_fill(rec_win *w, uint64_t off, uint64_t want)
 {
-    uint64_t size = 0;
+    uint64_t keep = 0, end;
     size_t got = 0;
-    uint8_t *b;
     int rc;
 
-    if ((rc = io->filesize(io->ctx, fd, &size)) != 0)
-        return err_set(rc, "%s: cannot stat", path);
-    b = malloc(size > 0 ? size : 1);
-    if (b == NULL)
-        return err_set(CL_ENOMEM, "%s: no memory for %llu bytes", path,
-                       (unsigned long long)size);
-    if (size > 0 && (rc = io->pread(io->ctx, fd, b, size, 0, &got)) != 0) {
-        free(b);
-        return err_set(rc, "%s: read failed", path);
+    if (want < REC_WINDOW)
+        want = REC_WINDOW;
+    if (off + want > w->size)
+        want = w->size - off;
+    if (off >= w->base && off < w->base + w->len)
+        keep = w->base + w->len - off;
+    if (want > w->cap || w->buf == NULL) {
+        uint8_t *b = malloc(want > 0 ? want : 1);
+        if (b == NULL)
+            return err_set(CL_ENOMEM, "%s: no memory for %llu bytes", w->path,
+                           (unsigned long long)want);
+        if (keep > 0)
+            memcpy(b, w->buf + (off - w->base), keep);
+        free(w->buf);
+        w->buf = b;
+        w->cap = want;
+    } else if (keep > 0) {
+        memmove(w->buf, w->buf + (off - w->base), keep);
     }
-    *buf = b;
-    *len = size > 0 ? got : 0;
+    end = off + keep;
+    if (want > keep && (rc = w->io->pread(w->io->ctx, w->fd, w->buf + keep,
+                                          want - keep, end, &got)) != 0)
+        return err_set(rc, "%s: read failed", w->path);
+    w->base = off;
+    w->len = keep + got;
+    return 0;
+}
+
+/* Make the record at cur->off whole in the window, as far as its length
+ * field can be trusted, or else let the window reach the end of the file. */
+static int rec_win_need(rec_win *w, wal_cursor *cur)
+{
+    uint64_t off = cur->off, have = w->base + w->len - off,
+             need = WAL_REC_HDR_SIZE;
+    int rc;
+
+    if (w->base + w->len >= w->size)
+        return 0;
+    if (have >= WAL_REC_HDR_SIZE) {
+        uint32_t plen = get_le32(w->buf + (off - w->base) + WAL_RH_OFF_LEN);
+        if (plen <= WAL_MAX_PAYLOAD)
+            need = wal_rec_size(plen);
+    }
+    if (have >= need)
+        return 0;
+    if ((rc = rec_win_fill(w, off, need)) != 0)
+        return rc;
+    wal_cursor_window(cur, w->buf, w->len, w->base);
     return 0;
 }
 
@@ -155,14 +205,17 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
     uint64_t file_pages = 0;
     char path[4096], why[256];
     int rc = 0, fd = -1;
-    uint8_t *buf = NULL;
+    rec_win win;
 
     if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_pages)) != 0)
         return err_set(rc, "%s: cannot stat", db->pages_path);
     limit = file_pages / db->sb.page_size + 16;
+    memset(&win, 0, sizeof(win));
+    win.io = io;
+    win.path = path;
     *last_segno = 0;
     for (;; segno++) {
-        uint64_t len = 0;
+        uint64_t len = 0; /* of the segment file */
         wal_seg_hdr hdr;
         wal_cursor cur;
         wal_record r;
@@ -191,15 +244,22 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
                                path);
             return err_set(rc, "%s: cannot open", path);
         }
-        if ((rc = rec_read_file(io, fd, path, &buf, &len)) != 0)
-            goto out;
         if ((rc = io->fdatasync(io->ctx, fd)) != 0) {
             err_set(rc, "%s: fdatasync failed", path);
             goto out;
         }
+        if ((rc = io->filesize(io->ctx, fd, &len)) != 0) {
+            err_set(rc, "%s: cannot stat", path);
+            goto out;
+        }
+        win.fd = fd;
+        win.size = len;
+        win.base = win.len = 0;
+        if ((rc = rec_win_fill(&win, 0, REC_WINDOW)) != 0)
+            goto out;
         db->rec.segments++;
         db->rec.bytes += len;
-        if (wal_seg_decode(buf, len, segno, db->sb.salt, &hdr, why,
+        if (wal_seg_decode(win.buf, win.len, segno, db->sb.salt, &hdr, why,
                            sizeof(why)) != 0) {
             char next[4096];
             /* A segment is created only after the previous one is synced,
@@ -213,8 +273,6 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
             }
             io->close(io->ctx, fd);
             fd = -1;
-            free(buf);
-            buf = NULL;
             rc = io->unlink(io->ctx, path);
             if (rc == 0)
                 rc = io->dirsync(io->ctx, db->dir);
@@ -234,10 +292,22 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
         }
         limit += len / 8;
         pager_set_replay_limit(db->pg, limit);
-        wal_cursor_init(&cur, buf, len, &hdr);
-        why[0] = '\0';
-        while ((nx = wal_cursor_next(&cur, &r, why, sizeof(why))) ==
-               WAL_NEXT_RECORD) {
+        wal_cursor_init(&cur, win.buf, win.len, &hdr);
+        for (;;) {
+            why[0] = '\0';
+            if ((rc = rec_win_need(&win, &cur)) != 0)
+                goto out;
+            nx = wal_cursor_next(&cur, &r, why, sizeof(why));
+            if (nx != WAL_NEXT_RECORD && win.base + win.len < win.size) {
+                /* A verdict on the end of the log needs all of the rest
+                 * of the segment (rule R7 looks at every later record). */
+                if ((rc = rec_win_fill(&win, cur.off, win.size - cur.off)) != 0)
+                    goto out;
+                wal_cursor_window(&cur, win.buf, win.len, win.base);
+                continue;
+            }
+            if (nx != WAL_NEXT_RECORD)
+                break;
             if ((rc = rec_apply_txn(db, &r, path)) != 0)
                 goto out;
             db->rec.records++;
@@ -289,13 +359,11 @@ static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
         expect = *end_lsn;
         io->close(io->ctx, fd);
         fd = -1;
-        free(buf);
-        buf = NULL;
     }
 out:
     if (fd >= 0)
         io->close(io->ctx, fd);
-    free(buf);
+    free(win.buf);
     return rc;
 }
 
@@ -393,6 +461,13 @@ int rec_run(cl_db *db)
     db->wcfg.dir = db->dir;
     db->wcfg.db_salt = db->sb.salt;
     db->wcfg.segment_bytes = db->opt.segment_bytes;
+    /* The modes that sync every commit write each record at once (a full
+     * disk fails just that commit) into zero-filled space; the others
+     * buffer records in memory until a sync. */
+    if (db->opt.sync == CL_SYNC_OFF || db->opt.sync == CL_SYNC_PERIODIC)
+        db->wcfg.buffer_bytes = DB_WAL_BUFFER;
+    else
+        db->wcfg.zero_ahead = DB_WAL_ZERO_AHEAD;
     db->rec.checkpoint_lsn = db->sb.ckpt_lsn;
 
     /* 2 */

@@ -33,9 +33,10 @@ typedef struct wal_record {
 } wal_record;
 
 typedef struct wal_cursor {
-    const uint8_t *buf; /* the whole segment file */
-    uint64_t len;       /* its length */
-    uint64_t off;       /* offset of the next record */
+    const uint8_t *buf; /* bytes [base, base + len) of the segment file */
+    uint64_t len;       /* their length */
+    uint64_t base;      /* file offset of buf[0] */
+    uint64_t off;       /* file offset of the next record */
     wal_seg_hdr hdr;
     uint32_t crc_seed;
 } wal_cursor;
@@ -56,9 +57,16 @@ enum wal_next {
 int wal_seg_decode(const uint8_t *buf, uint64_t len, uint64_t segno,
                    uint64_t db_salt, wal_seg_hdr *hdr, char *why,
                    size_t whylen);
-/* Start reading records of a segment whose header decoded as hdr. */
+/* Start reading records of a segment whose header decoded as hdr; buf
+ * holds the whole file (len bytes). */
 void wal_cursor_init(wal_cursor *c, const uint8_t *buf, uint64_t len,
                      const wal_seg_hdr *hdr);
+/* Let the cursor see bytes [base, base + len) of the file in buf instead
+ * (base <= c->off).  The reader then treats base + len as the end of the
+ * file: a caller reading a segment in windows must give it the whole rest
+ * of the file before it believes any verdict other than a record. */
+void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
+                       uint64_t base);
 /* Read the record at the cursor (rules R1-R6 in wal_reader.c). */
 enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
                               size_t whylen);
@@ -84,6 +92,11 @@ typedef struct wal_config {
     const char *dir;
     uint64_t db_salt;
     uint64_t segment_bytes; /* roll once a segment is this long */
+    size_t buffer_bytes;    /* 0: each append writes its record; else
+                               records wait in two buffers of this size
+                               until a sync, a roll, or a full buffer */
+    uint64_t zero_ahead;    /* unbuffered: keep this many bytes of zeros
+                               written ahead of the records (0: none) */
 } wal_config;
 
 typedef struct wal_stats {
@@ -104,14 +117,25 @@ void wal_close(wal *w);
 
 /* Append one record; the caller serializes appends (the writer lock).
  * OUT: *end_lsn.  Rolls to a new segment first when the current one is
- * full.  After a failed write the log is poisoned (every later call fails)
- * unless the error was ENOSPC or EDQUOT, which leave it usable. */
+ * full.  Unbuffered, after a failed write the log is poisoned (every later
+ * call fails) unless the error was ENOSPC or EDQUOT, which leave it
+ * usable; buffered, any failed write poisons it. */
 int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                uint64_t *end_lsn);
 /* Return once the log is durable up to lsn: one caller fsyncs for all the
  * others waiting (group commit).  A failed fsync poisons the log: the error
  * is returned now and CL_EREADONLY forever after. */
 int wal_sync(wal *w, uint64_t lsn);
+/* wal_sync for a committer in group mode: a leader may first wait (at
+ * most one fsync) for the committers the last sync released. */
+int wal_sync_group(wal *w, uint64_t lsn);
+/* A group-mode commit starts / ends (counts the committers a group
+ * leader waits for). */
+void wal_group_enter(wal *w);
+void wal_group_leave(wal *w);
+/* Make everything appended durable and leave the segment ending at its
+ * last record (close). */
+int wal_finish(wal *w);
 /* Start a new segment (syncing the current one first).  The caller
  * serializes with appends.  OUT: *segno, *start_lsn of the new one. */
 int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn);
@@ -119,6 +143,7 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn);
  * directory if any was removed. */
 int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last);
 
+/* End LSN of the last record appended (buffered or written). */
 uint64_t wal_written(wal *w);
 uint64_t wal_durable(wal *w);
 uint64_t wal_segno(wal *w);

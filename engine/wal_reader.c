@@ -148,9 +148,18 @@ void wal_cursor_init(wal_cursor *c, const uint8_t *buf, uint64_t len,
 {
     c->buf = buf;
     c->len = len;
+    c->base = 0;
     c->off = WAL_SEG_HDR_SIZE;
     c->hdr = *hdr;
     c->crc_seed = wal_crc_seed(hdr->salt);
+}
+
+void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
+                       uint64_t base)
+{
+    c->buf = buf;
+    c->len = len;
+    c->base = base;
 }
 
 void wal_rec_encode(uint8_t *buf, uint32_t crc_seed, uint8_t type, uint64_t lsn,
@@ -175,14 +184,15 @@ void wal_rec_encode(uint8_t *buf, uint32_t crc_seed, uint8_t type, uint64_t lsn,
 static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
                          char *why, size_t whylen)
 {
-    const uint8_t *h = c->buf + x;
+    const uint8_t *h = c->buf + (x - c->base);
     uint64_t lsn = c->hdr.start_lsn + (x - WAL_SEG_HDR_SIZE);
+    uint64_t left = c->base + c->len - x; /* bytes from x to the end */
     uint32_t len;
 
-    if (c->len - x < WAL_REC_HDR_SIZE) { /* R2 */
+    if (left < WAL_REC_HDR_SIZE) { /* R2 */
         if (why)
             snprintf(why, whylen, "truncated record header (%llu bytes)",
-                     (unsigned long long)(c->len - x));
+                     (unsigned long long)left);
         return 0;
     }
     if (get_le64(h + WAL_RH_OFF_LSN) != lsn) { /* R3, checked first: cheap */
@@ -200,12 +210,12 @@ static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
                      h[WAL_RH_OFF_TYPE], len);
         return 0;
     }
-    if (c->len - x < wal_rec_size(len)) {
+    if (left < wal_rec_size(len)) {
         if (why)
             snprintf(why, whylen,
                      "truncated record (needs %llu bytes, %llu left)",
                      (unsigned long long)wal_rec_size(len),
-                     (unsigned long long)(c->len - x));
+                     (unsigned long long)left);
         return 0;
     }
     if (get_le32(h + WAL_RH_OFF_CRC) !=
@@ -238,7 +248,7 @@ enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
     uint64_t bad_lsn;
     wal_record later;
 
-    if (c->off >= c->len) /* R1 */
+    if (c->off >= c->base + c->len) /* R1 */
         return WAL_NEXT_EOF;
     if (wal_rec_valid(c, c->off, rec, why, whylen)) {
         c->off += wal_rec_size(rec->len);
@@ -256,8 +266,8 @@ enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
     /* R7/R8: is anything after the invalid record provably newer than
      * its durability? */
     bad_lsn = c->hdr.start_lsn + (c->off - WAL_SEG_HDR_SIZE);
-    for (uint64_t y = c->off + WAL_ALIGN; y + WAL_REC_HDR_SIZE <= c->len;
-         y += WAL_ALIGN) {
+    for (uint64_t y = c->off + WAL_ALIGN;
+         y + WAL_REC_HDR_SIZE <= c->base + c->len; y += WAL_ALIGN) {
         if (wal_rec_valid(c, y, &later, NULL, 0) && later.synced > bad_lsn) {
             size_t n = strlen(why);
             snprintf(why + n, whylen - n,

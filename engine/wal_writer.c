@@ -3,14 +3,35 @@
  * commit.  The byte layout is described in wal_reader.c.
  *
  * Appends are serialized by the caller (the engine's writer lock), so the
- * log holds transactions in commit order.  Each append is one pwrite of the
- * whole record at the end of the current segment; nothing is synced there.
+ * log holds transactions in commit order.  How a record reaches the file
+ * depends on the configuration (wal_config):
+ *   - unbuffered (the durable sync modes): each append writes its record at
+ *     once with one pwrite at the end of the current segment, so a failed
+ *     write (a full disk) fails only that commit;
+ *   - buffered (sync off and periodic): records are copied into a memory
+ *     buffer and written out together at the next sync, segment roll, or
+ *     when the buffer is full: one pwrite for many commits.  A write
+ *     failure then concerns commits already acknowledged, so any failed
+ *     write poisons the log.
+ * In the durable modes the segment is also kept zero-filled ahead of the
+ * records (zero_ahead bytes written and extended in steps): records then
+ * overwrite blocks the file already has, and fdatasync need not commit a
+ * size change to the file system's journal with every record.  A
+ * zero-filled record header is the end of the log for the reader (rule R2
+ * and R8 in wal_reader.c), exactly like a torn tail; a segment is cut back
+ * to its last record (and fsynced) before the next one is created and at
+ * close, so that only the last segment can end in zeros.
  *
  * Durability is asked for with wal_sync(lsn).  Group commit: whoever finds
- * no sync in progress becomes the leader, notes how far the log is written,
- * fdatasyncs the segment without holding the lock, and publishes the new
- * durable point to everyone waiting; callers whose lsn is covered return
- * without a sync of their own, the others wait for the next round.
+ * no sync in progress takes the sync token and becomes the leader, notes how
+ * far the log is written, fdatasyncs the segment without holding the lock,
+ * and publishes the new durable point to everyone waiting; callers whose
+ * lsn is covered return without a sync of their own, the others wait for
+ * the next round.  Committers (wal_sync_group) also let a new leader wait,
+ * for at most one fsync, until as many committers wait as were committing
+ * when the last sync ended: those it released come back with their next
+ * commit within microseconds, and without the wait every other sync would
+ * carry only the stragglers of the one before.
  *
  * A failed fdatasync poisons the log for good (rule 6 of DESIGN.md): after
  * a failed fsync Linux may have dropped the dirty pages and a retry can
@@ -22,33 +43,76 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errors.h"
 #include "fault_points.h"
 #include "wal.h"
 
+#define WAL_GROUP_WAIT_MAX_NS 2000000u /* never wait longer for a group */
+#define WAL_ZERO_MIN 4096u             /* least zero-filling step, bytes */
+
+/* A committer in wal_sync_group whose record is not durable yet, on the
+ * stack of its thread.  The leader of the sync that covers it unlinks it,
+ * so that the count of waiters is never stale. */
+typedef struct wal_waiter {
+    uint64_t lsn;
+    struct wal_waiter *next;
+    int linked;
+} wal_waiter;
+
 struct wal {
     wal_config cfg;
     char *dir;
+    /* Changed only by rolls, which hold the sync token and exclude
+     * appends (the caller's writer lock): */
     int fd;             /* current segment */
     uint64_t segno;     /* current segment number */
     uint64_t seg_start; /* its start LSN */
     uint32_t crc_seed;  /* its record CRC seed */
-    uint8_t *buf;       /* record encoding buffer */
-    size_t cap;
+    /* The appender's own (under the caller's writer lock): */
+    uint8_t *rec; /* record encoding buffer */
+    size_t reccap;
+    uint64_t zeroed; /* unbuffered: the segment holds nothing but our
+                        records and zeros past this file offset (it may
+                        end before it after a failed zero-filling) */
+    int zero_off;    /* zero-filling failed (full disk): not this segment */
+    size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
+                        written yet */
 
-    pthread_mutex_t mu; /* protects the fields below */
-    pthread_cond_t cv;
-    uint64_t written; /* end LSN of the last record written */
-    uint64_t durable; /* end LSN known durable */
-    int syncing;      /* a leader (or a roll) is syncing */
-    int fatal;        /* error that poisoned the log, or 0 */
+    pthread_mutex_t mu;         /* protects the fields below */
+    pthread_cond_t cv;          /* the token was given back, durable advanced */
+    pthread_cond_t arrive;      /* a committer started waiting */
+    uint8_t *buf[2];            /* buffered: the appends' and the write-out's */
+    size_t cap;                 /* bytes of each */
+    int cur;                    /* buffer appends go to */
+    size_t len;                 /* bytes in buf[cur] */
+    uint64_t buf_lsn;           /* LSN of buf[cur][0] */
+    uint64_t appended;          /* end LSN of the last record appended */
+    uint64_t written;           /* end LSN written to the file */
+    uint64_t durable;           /* end LSN known durable */
+    int token;                  /* held to write out, sync or roll */
+    int fatal;                  /* error that poisoned the log, or 0 */
+    unsigned active;            /* committers between wal_group_enter and
+                                   wal_group_leave */
+    struct wal_waiter *waiters; /* committers waiting for a sync */
+    unsigned waiting;           /* how many */
+    unsigned last_group;        /* committers active when the last sync ended */
+    uint64_t sync_ns;           /* moving average of one fdatasync */
     wal_stats st;
 };
 
 static uint64_t wal_off_of(const wal *w, uint64_t lsn)
 {
     return WAL_SEG_HDR_SIZE + (lsn - w->seg_start);
+}
+
+static uint64_t wal_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Create segment segno.  Recipe (a new file is durable only once its
@@ -98,6 +162,7 @@ int wal_create_segment(const wal_config *cfg, uint64_t segno,
 int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
              uint64_t end_off, uint64_t end_lsn, wal **out)
 {
+    pthread_condattr_t ca;
     char path[4096];
     wal *w;
     int rc;
@@ -107,7 +172,15 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
         return CL_ENOMEM;
     w->cfg = *cfg;
     w->dir = strdup(cfg->dir);
-    if (w->dir == NULL) {
+    if (cfg->buffer_bytes > 0) {
+        w->cap = cfg->buffer_bytes;
+        w->buf[0] = malloc(w->cap);
+        w->buf[1] = malloc(w->cap);
+    }
+    if (w->dir == NULL || (w->cap > 0 && (!w->buf[0] || !w->buf[1]))) {
+        free(w->buf[0]);
+        free(w->buf[1]);
+        free(w->dir);
         free(w);
         return CL_ENOMEM;
     }
@@ -115,10 +188,17 @@ int wal_open(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     w->segno = segno;
     w->seg_start = start_lsn;
     w->crc_seed = wal_crc_seed(wal_seg_salt(cfg->db_salt, segno, start_lsn));
+    w->appended = end_lsn;
     w->written = end_lsn;
     w->durable = end_lsn;
+    w->buf_lsn = end_lsn;
+    w->zeroed = end_off;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->arrive, &ca);
+    pthread_condattr_destroy(&ca);
     wal_seg_path(path, sizeof(path), cfg->dir, segno);
     rc = cfg->io->open(cfg->io->ctx, path, CL_IO_RDWR, &w->fd);
     if (rc != 0) {
@@ -143,38 +223,37 @@ void wal_close(wal *w)
         return;
     if (w->fd >= 0)
         w->cfg.io->close(w->cfg.io->ctx, w->fd);
+    pthread_cond_destroy(&w->arrive);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
-    free(w->buf);
+    free(w->buf[0]);
+    free(w->buf[1]);
+    free(w->rec);
     free(w->dir);
     free(w);
 }
 
-/* Take the sync token (no leader syncs while a roll swaps segments). */
-static void wal_token_take(wal *w)
+/* Take the sync token.  Caller holds w->mu. */
+static void wal_token_take_locked(wal *w)
 {
-    pthread_mutex_lock(&w->mu);
-    while (w->syncing)
+    while (w->token)
         pthread_cond_wait(&w->cv, &w->mu);
-    w->syncing = 1;
-    pthread_mutex_unlock(&w->mu);
+    w->token = 1;
 }
 
-static void wal_token_give(wal *w)
+/* Give it back.  Caller holds w->mu. */
+static void wal_token_give_locked(wal *w)
 {
-    pthread_mutex_lock(&w->mu);
-    w->syncing = 0;
+    w->token = 0;
     pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
 }
 
-static int wal_poison(wal *w, int rc)
+/* Poison the log with rc (first error wins).  Caller holds w->mu. */
+static int wal_poison_locked(wal *w, int rc)
 {
-    pthread_mutex_lock(&w->mu);
     if (w->fatal == 0)
         w->fatal = rc;
     pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
@@ -188,27 +267,128 @@ int wal_fatal(wal *w)
     return f;
 }
 
+/* Buffered mode: write the records buffered so far to the segment.  Caller
+ * holds the token and w->mu, which is released during the write; appends
+ * meanwhile go to the other buffer (free: the previous write-out, made
+ * under the token too, is over).  Records are acknowledged already, so a
+ * failed write poisons the log. */
+static int wal_write_out_locked(wal *w)
+{
+    const cl_io *io = w->cfg.io;
+    int b = w->cur, rc;
+    size_t n = w->len;
+    uint64_t lsn = w->buf_lsn;
+
+    if (n == 0)
+        return 0;
+    w->cur ^= 1;
+    w->len = 0;
+    w->buf_lsn = lsn + n;
+    pthread_mutex_unlock(&w->mu);
+    rc = io->pwrite(io->ctx, w->fd, w->buf[b], n, wal_off_of(w, lsn));
+    pthread_mutex_lock(&w->mu);
+    if (rc != 0) {
+        err_set(rc, "write to log segment %llu at offset %llu failed",
+                (unsigned long long)w->segno,
+                (unsigned long long)wal_off_of(w, lsn));
+        return wal_poison_locked(w, rc);
+    }
+    w->written = lsn + n;
+    return 0;
+}
+
+/* Make the segment end at its last record again (unbuffered mode cuts the
+ * zeros written ahead).  Caller holds the token, and the appends are
+ * excluded (writer lock).  OUT: *cut, 1 if the size changed. */
+static int wal_cut_zeros(wal *w, int *cut)
+{
+    const cl_io *io = w->cfg.io;
+    uint64_t end = wal_off_of(w, w->written);
+    int rc;
+
+    *cut = 0;
+    if (w->zeroed <= end)
+        return 0;
+    if ((rc = io->ftruncate(io->ctx, w->fd, end)) != 0)
+        return err_set(rc,
+                       "log segment %llu: cannot cut the space after "
+                       "its last record",
+                       (unsigned long long)w->segno);
+    w->zeroed = end;
+    *cut = 1;
+    return 0;
+}
+
+/* Unlink the waiters durable now.  Caller holds w->mu. */
+static void wal_waiters_release_locked(wal *w)
+{
+    wal_waiter **pp = &w->waiters;
+
+    while (*pp != NULL) {
+        wal_waiter *x = *pp;
+        if (x->lsn <= w->durable) {
+            *pp = x->next;
+            x->linked = 0;
+            w->waiting--;
+        } else {
+            pp = &x->next;
+        }
+    }
+}
+
+/* Make everything appended durable and the segment end at its last record.
+ * Caller holds the token (not w->mu), and the appends are excluded.  A
+ * segment's size change is made durable with fsync (fdatasync need not
+ * write a smaller size). */
+static int wal_seal(wal *w)
+{
+    const cl_io *io = w->cfg.io;
+    int rc = 0, cut = 0;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->cap > 0)
+        rc = wal_write_out_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    if (rc == 0)
+        rc = wal_cut_zeros(w, &cut);
+    if (rc == 0 && (rc = cut ? io->fsync(io->ctx, w->fd)
+                             : io->fdatasync(io->ctx, w->fd)) != 0)
+        err_set(rc, "fsync of log segment %llu failed",
+                (unsigned long long)w->segno);
+    pthread_mutex_lock(&w->mu);
+    w->st.syncs++;
+    if (rc != 0)
+        wal_poison_locked(w, rc);
+    else if (w->written > w->durable)
+        w->durable = w->written;
+    wal_waiters_release_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 /* Planted bug ack-before-wal-write (FIU builds only): wal_append leaves
- * its record unwritten in w->buf and returns as if it were written, so the
+ * its record unwritten in w->rec and returns as if it were written, so the
  * commit is acknowledged before its log write; the record reaches the file
- * only when the next append or roll comes, here.  The file then ends
- * exactly one record short of the written end. */
+ * only when the next append or roll comes, here. */
 static int wal_write_late(wal *w)
 {
     const cl_io *io = w->cfg.io;
-    uint64_t size = 0, end = wal_off_of(w, wal_written(w));
+    size_t n = w->late;
 
-    if (io->filesize(io->ctx, w->fd, &size) != 0 || size >= end)
+    if (n == 0)
         return 0;
-    return io->pwrite(io->ctx, w->fd, w->buf, end - size, size);
+    w->late = 0;
+    return io->pwrite(io->ctx, w->fd, w->rec, n, wal_off_of(w, w->written - n));
 }
 
 /* Roll recipe:
  *   1. take the sync token, so no leader fsyncs the old segment's fd while
  *      it is being replaced;
- *   2. fdatasync the old segment: a segment is complete and durable before
- *      the next one exists, which lets the reader call any damage in a
- *      non-last segment corruption;
+ *   2. write out what is buffered, cut the zeros written ahead and make
+ *      the old segment durable (fsync if its size changed): a segment is
+ *      complete and durable, ending at its last record, before the next one
+ *      exists, which lets the reader call any damage in a non-last segment
+ *      corruption;
  *   3. create the new segment (header, fdatasync, directory fsync);
  *   4. switch to it and close the old one. */
 int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
@@ -220,27 +400,26 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     if ((rc = wal_fatal(w)) != 0)
         return err_set(CL_EREADONLY, "log is read-only after error: %s",
                        cl_strerror(rc));
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
-        return wal_poison(w, rc);
-    wal_token_take(w);
-    rc = io->fdatasync(io->ctx, w->fd);
-    if (rc != 0) {
-        wal_token_give(w);
-        err_set(rc, "fdatasync of log segment %llu failed",
-                (unsigned long long)w->segno);
-        return wal_poison(w, rc);
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
     }
     pthread_mutex_lock(&w->mu);
-    w->durable = w->written;
-    w->st.syncs++;
-    start = w->written;
+    wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
+    if ((rc = wal_seal(w)) != 0)
+        goto out;
+    start = w->written;
     rc = wal_create(&w->cfg, w->segno + 1, start, &nfd);
     if (rc != 0) {
-        wal_token_give(w);
         /* A half-made segment after the current one would be cut by
          * recovery; but the handle cannot go on without one. */
-        return wal_poison(w, rc);
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        goto out;
     }
     io->close(io->ctx, w->fd);
     pthread_mutex_lock(&w->mu);
@@ -248,11 +427,84 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     w->segno++;
     w->seg_start = start;
     w->crc_seed = wal_crc_seed(wal_seg_salt(w->cfg.db_salt, w->segno, start));
+    w->zeroed = WAL_SEG_HDR_SIZE;
+    w->zero_off = 0;
     w->st.segments++;
     pthread_mutex_unlock(&w->mu);
-    wal_token_give(w);
     *segno = w->segno;
     *start_lsn = start;
+out:
+    pthread_mutex_lock(&w->mu);
+    wal_token_give_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+int wal_finish(wal *w)
+{
+    int rc;
+
+    if ((rc = wal_fatal(w)) != 0)
+        return err_set(CL_EREADONLY, "log is read-only after error: %s",
+                       cl_strerror(rc));
+    pthread_mutex_lock(&w->mu);
+    wal_token_take_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    rc = wal_seal(w);
+    pthread_mutex_lock(&w->mu);
+    wal_token_give_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Unbuffered, zero-filling: make sure the segment holds zeros (or records)
+ * well past [off, off + size) before the record is written there.  Zeros
+ * are written from the end of what the segment holds, as far ahead as the
+ * segment is long already (at least WAL_ZERO_MIN, at most zero_ahead
+ * bytes: a short log writes few zeros), up to the roll size, for records of
+ * at most zero_ahead / 8 bytes.  A full disk
+ * only stops the zero-filling of this segment: the record is then simply
+ * appended. */
+static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
+{
+    static const uint8_t zeros[65536];
+    const cl_io *io = w->cfg.io;
+    uint64_t ahead = off < WAL_ZERO_MIN ? WAL_ZERO_MIN : off, want, to;
+    int rc = 0;
+
+    if (ahead > w->cfg.zero_ahead)
+        ahead = w->cfg.zero_ahead;
+    /* A large record (a big batch) is simply appended: zeros ahead of it
+     * would double what its fdatasync writes, and it would outgrow them
+     * anyway. */
+    if (size > w->cfg.zero_ahead / 8)
+        return 0;
+    want = off + size + ahead / 2;
+    if (w->cfg.zero_ahead == 0 || w->zero_off || w->zeroed >= want ||
+        w->zeroed >= w->cfg.segment_bytes)
+        return 0;
+    to = off + size + ahead;
+    if (to > w->cfg.segment_bytes)
+        to = w->cfg.segment_bytes;
+    for (uint64_t z = w->zeroed > off + size ? w->zeroed : off + size;
+         z < to && rc == 0; z += sizeof(zeros)) {
+        uint64_t n = to - z < sizeof(zeros) ? to - z : sizeof(zeros);
+        rc = io->pwrite(io->ctx, w->fd, zeros, n, z);
+        /* A failed write may still have put part of its zeros into the
+         * file (a short write on a full disk): they count as written, so
+         * that wal_cut_zeros removes them before the segment is sealed.
+         * Left behind the last record of a segment that is no longer the
+         * last, they would read as damage to synced records. */
+        if (z + n > w->zeroed)
+            w->zeroed = z + n;
+    }
+    if (rc == ENOSPC || rc == EDQUOT) {
+        w->zero_off = 1;
+        return 0;
+    }
+    if (rc != 0)
+        return err_set(rc, "write to log segment %llu failed",
+                       (unsigned long long)w->segno);
     return 0;
 }
 
@@ -271,61 +523,130 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                        "transaction of %zu bytes is too large "
                        "for one log record",
                        len);
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0)
-        return wal_poison(w, rc);
-    if (wal_off_of(w, w->written) >= w->cfg.segment_bytes) {
+    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    if (wal_off_of(w, w->appended) >= w->cfg.segment_bytes) {
         uint64_t s, l;
         if ((rc = wal_roll(w, &s, &l)) != 0)
             return rc;
     }
     size = wal_rec_size(len);
-    if (size > w->cap) {
-        size_t cap = w->cap ? w->cap : 65536;
+    if (size > w->reccap) {
+        size_t cap = w->reccap ? w->reccap : 65536;
         uint8_t *b;
         while (cap < size)
             cap *= 2;
-        if ((b = realloc(w->buf, cap)) == NULL)
+        if ((b = realloc(w->rec, cap)) == NULL)
             return CL_ENOMEM;
-        w->buf = b;
-        w->cap = cap;
+        w->rec = b;
+        w->reccap = cap;
     }
     pthread_mutex_lock(&w->mu);
-    lsn = w->written;
+    lsn = w->appended;
     synced = w->durable;
     pthread_mutex_unlock(&w->mu);
-    wal_rec_encode(w->buf, w->crc_seed, type, lsn, synced, payload,
+    /* synced may be older than the durable point when the record reaches
+     * the file (buffered): rule R7 only needs it to be no newer. */
+    wal_rec_encode(w->rec, w->crc_seed, type, lsn, synced, payload,
                    (uint32_t)len);
-    if (CL_MUTANT("ack-before-wal-write"))
-        rc = 0; /* written by the next append (wal_write_late) */
-    else
-        rc = io->pwrite(io->ctx, w->fd, w->buf, size, wal_off_of(w, lsn));
+
+    if (w->cap > 0) {
+        pthread_mutex_lock(&w->mu);
+        while (rc == 0 && w->len + size > w->cap && w->fatal == 0) {
+            if (w->token) { /* a leader is writing out: wait for it */
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            w->token = 1;
+            rc = wal_write_out_locked(w);
+            if (rc == 0 && size > w->cap) {
+                /* larger than the buffer: write it directly */
+                pthread_mutex_unlock(&w->mu);
+                rc = io->pwrite(io->ctx, w->fd, w->rec, size,
+                                wal_off_of(w, lsn));
+                pthread_mutex_lock(&w->mu);
+                if (rc != 0) {
+                    err_set(rc, "write to log segment %llu failed",
+                            (unsigned long long)w->segno);
+                    wal_poison_locked(w, rc);
+                } else {
+                    w->written = w->buf_lsn = lsn + size;
+                    w->appended = lsn + size;
+                    w->st.records++;
+                    w->st.bytes += size;
+                }
+                wal_token_give_locked(w);
+                pthread_mutex_unlock(&w->mu);
+                if (rc == 0)
+                    *end_lsn = lsn + size;
+                return rc;
+            }
+            wal_token_give_locked(w);
+        }
+        if (rc == 0 && w->fatal != 0)
+            rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
+                         cl_strerror(w->fatal));
+        if (rc == 0) {
+            memcpy(w->buf[w->cur] + w->len, w->rec, size);
+            w->len += size;
+            w->appended = lsn + size;
+            w->st.records++;
+            w->st.bytes += size;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (rc == 0)
+            *end_lsn = lsn + size;
+        return rc;
+    }
+
+    rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
+    if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
+        w->late = size; /* written by the next append (wal_write_late) */
+    else if (rc == 0)
+        rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
     if (rc != 0) {
         err_set(rc, "write to log segment %llu at offset %llu failed",
                 (unsigned long long)w->segno,
                 (unsigned long long)wal_off_of(w, lsn));
         /* A full disk may leave part of the record past the written end (a
-         * short write).  It is cut off at once: left there, a roll would
-         * sync it into a segment that is no longer the last, where
-         * recovery must take it for damage.  Cutting needs no space; if
-         * even that fails, or on any other write error, the log is
-         * poisoned.  Otherwise the log stays usable: only this commit
-         * failed. */
+         * short write).  It is cut off at once, with the zeros after it:
+         * left there, a roll would sync it into a segment that is no longer
+         * the last, where recovery must take it for damage.  Cutting needs
+         * no space; if even that fails, or on any other write error, the
+         * log is poisoned.  Otherwise the log stays usable: only this
+         * commit failed. */
         if (rc != ENOSPC && rc != EDQUOT) {
-            wal_poison(w, rc);
+            pthread_mutex_lock(&w->mu);
+            wal_poison_locked(w, rc);
+            pthread_mutex_unlock(&w->mu);
         } else if (CL_MUTANT("enospc-advance")) {
             /* Planted bug: the end moves past the partial record. */
             pthread_mutex_lock(&w->mu);
-            w->written = lsn + size;
+            w->appended = w->written = lsn + size;
+            w->buf_lsn = lsn + size;
             pthread_mutex_unlock(&w->mu);
         } else {
             int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
-            if (trc != 0)
-                wal_poison(w, trc);
+            if (trc == 0) {
+                w->zeroed = wal_off_of(w, lsn);
+            } else {
+                pthread_mutex_lock(&w->mu);
+                wal_poison_locked(w, trc);
+                pthread_mutex_unlock(&w->mu);
+            }
         }
         return rc;
     }
+    if (wal_off_of(w, lsn) + size > w->zeroed)
+        w->zeroed = wal_off_of(w, lsn) + size;
     pthread_mutex_lock(&w->mu);
+    w->appended = lsn + size;
     w->written = lsn + size;
+    w->buf_lsn = lsn + size;
     w->st.records++;
     w->st.bytes += size;
     pthread_mutex_unlock(&w->mu);
@@ -333,27 +654,67 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     return 0;
 }
 
-int wal_sync(wal *w, uint64_t lsn)
+/* Group commit's gathering: the new leader (holding the token) waits until
+ * as many committers wait as were committing when the last sync ended (those
+ * it released come back with their next commit, those in the commit path
+ * are about to append), for at most one average fsync.  Caller holds
+ * w->mu. */
+static void wal_gather_locked(wal *w)
+{
+    struct timespec ts;
+    uint64_t wait_ns, deadline;
+
+    if (w->last_group <= 1 || w->waiting >= w->last_group)
+        return;
+    wait_ns = w->sync_ns;
+    if (wait_ns > WAL_GROUP_WAIT_MAX_NS)
+        wait_ns = WAL_GROUP_WAIT_MAX_NS;
+    deadline = wal_now_ns() + wait_ns;
+    ts.tv_sec = (time_t)(deadline / 1000000000u);
+    ts.tv_nsec = (long)(deadline % 1000000000u);
+    while (w->waiting < w->last_group && w->fatal == 0)
+        if (pthread_cond_timedwait(&w->arrive, &w->mu, &ts) == ETIMEDOUT)
+            break;
+}
+
+static int wal_sync_common(wal *w, uint64_t lsn, int group)
 {
     const cl_io *io = w->cfg.io;
+    wal_waiter me = {lsn, NULL, 0};
     int rc = 0;
 
     pthread_mutex_lock(&w->mu);
+    if (group && w->durable < lsn) {
+        me.next = w->waiters;
+        me.linked = 1;
+        w->waiters = &me;
+        w->waiting++;
+        pthread_cond_signal(&w->arrive);
+    }
     while (w->durable < lsn) {
+        uint64_t upto, t0, took;
+        int fd;
         if (w->fatal != 0) {
             rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
                          cl_strerror(w->fatal));
             break;
         }
-        if (w->syncing) {
+        if (w->token) {
             pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
-        /* Become the leader for everything written so far. */
-        uint64_t upto = w->written;
-        int fd = w->fd;
-        w->syncing = 1;
+        /* Become the leader for everything appended so far. */
+        w->token = 1;
+        if (group)
+            wal_gather_locked(w);
+        if (w->cap > 0 && (rc = wal_write_out_locked(w)) != 0) {
+            wal_token_give_locked(w);
+            break;
+        }
+        upto = w->written;
+        fd = w->fd;
         pthread_mutex_unlock(&w->mu);
+        t0 = wal_now_ns();
         if (CL_MUTANT("skip-wal-fsync")) {
             rc = 0; /* planted bug: acknowledged without a sync */
         } else {
@@ -361,23 +722,55 @@ int wal_sync(wal *w, uint64_t lsn)
             if (rc != 0 && CL_MUTANT("fsync-error-ignored"))
                 rc = io->fdatasync(io->ctx, fd); /* planted bug: retried */
         }
+        took = wal_now_ns() - t0;
         pthread_mutex_lock(&w->mu);
-        w->syncing = 0;
+        w->sync_ns = w->sync_ns ? (w->sync_ns * 7 + took) / 8 : took;
         w->st.syncs++;
+        wal_token_give_locked(w);
         if (rc != 0) {
-            if (w->fatal == 0)
-                w->fatal = rc;
-            pthread_cond_broadcast(&w->cv);
+            wal_poison_locked(w, rc);
             err_set(rc, "fdatasync of log segment %llu failed",
                     (unsigned long long)w->segno);
             break;
         }
         if (upto > w->durable)
             w->durable = upto;
-        pthread_cond_broadcast(&w->cv);
+        wal_waiters_release_locked(w);
+        w->last_group = w->active;
+    }
+    if (me.linked) { /* an error, or a roll's sync, ended the wait */
+        wal_waiter **pp = &w->waiters;
+        while (*pp != &me)
+            pp = &(*pp)->next;
+        *pp = me.next;
+        w->waiting--;
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+int wal_sync(wal *w, uint64_t lsn)
+{
+    return wal_sync_common(w, lsn, 0);
+}
+
+int wal_sync_group(wal *w, uint64_t lsn)
+{
+    return wal_sync_common(w, lsn, 1);
+}
+
+void wal_group_enter(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->active++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wal_group_leave(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->active--;
+    pthread_mutex_unlock(&w->mu);
 }
 
 int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last)
@@ -405,7 +798,7 @@ uint64_t wal_written(wal *w)
     uint64_t v;
 
     pthread_mutex_lock(&w->mu);
-    v = w->written;
+    v = w->appended;
     pthread_mutex_unlock(&w->mu);
     return v;
 }

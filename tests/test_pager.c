@@ -207,7 +207,7 @@ static void test_pager_changes_replay_to_identical_pages(void **state)
     }
 }
 
-static void test_pager_first_change_after_checkpoint_is_full_image(void **state)
+static void test_pager_first_change_after_checkpoint_is_an_image(void **state)
 {
     fx *f = *state;
     pager *a =
@@ -231,23 +231,44 @@ static void test_pager_first_change_after_checkpoint_is_full_image(void **state)
     assert_int_equal(full, 0); /* new pages are logged as inits */
     pg_txn_finish(a, 1000);
 
-    /* checkpoint at 1000: the next change of the leaf is a full image */
+    /* checkpoint at 1000: the next change of the leaf logs the whole page,
+     * here mostly zeros, so as an init (ranges over a blank page) */
     pg_txn_begin(a);
     assert_int_equal(pg_get_write(a, leaf, &pg), 0);
     pg.data[200] = 2;
     pg_release(a, &pg);
     assert_int_equal(pg_txn_encode(a, 1000, &pl, &len), 0);
-    assert_true(len > PS - 16);
+    assert_int_equal(get_le32(pl), 1);
+    assert_int_equal(pl[4 + 4], 2); /* PGE_INIT */
+    assert_true(len < 100);
     replay_payload(b, pl, len, 2000, &applied, &full);
-    assert_int_equal(full, 1);
+    assert_int_equal(applied, 1);
     pg_txn_finish(a, 2000);
+
+    /* a page without zeros to skip is logged as a full image */
+    pg_txn_begin(a);
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    memset(pg.data + PG_HDR_SIZE, 0xA5, PS - PG_HDR_SIZE);
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 1000, &pl, &len), 0);
+    replay_payload(b, pl, len, 2500, &applied, &full);
+    pg_txn_finish(a, 2500);
+    pg_txn_begin(a); /* checkpoint at 2500 */
+    assert_int_equal(pg_get_write(a, leaf, &pg), 0);
+    pg.data[200] = 4;
+    pg_release(a, &pg);
+    assert_int_equal(pg_txn_encode(a, 2500, &pl, &len), 0);
+    assert_true(len > PS - 16);
+    replay_payload(b, pl, len, 2600, &applied, &full);
+    assert_int_equal(full, 1);
+    pg_txn_finish(a, 2600);
 
     /* then diffs again until the next checkpoint */
     pg_txn_begin(a);
     assert_int_equal(pg_get_write(a, leaf, &pg), 0);
     pg.data[300] = 3;
     pg_release(a, &pg);
-    assert_int_equal(pg_txn_encode(a, 1000, &pl, &len), 0);
+    assert_int_equal(pg_txn_encode(a, 2500, &pl, &len), 0);
     assert_true(len < 100);
     replay_payload(b, pl, len, 3000, &applied, &full);
     assert_int_equal(full, 0);
@@ -516,7 +537,7 @@ int main(void)
             test_pager_changes_replay_to_identical_pages, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(
-            test_pager_first_change_after_checkpoint_is_full_image, fx_setup,
+            test_pager_first_change_after_checkpoint_is_an_image, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_pager_abort_restores_every_page,
                                         fx_setup, fx_teardown),

@@ -434,6 +434,117 @@ static void test_recovery_is_repeatable(void **state)
     tu_rmrf(copy);
 }
 
+/* A batch of n values of 60,000 bytes each (value j of batch i is its
+ * key's bytes, repeated), one log record of about n * 60 KB. */
+static int write_big_batch(cl_db *db, int i, int n)
+{
+    static char v[60000];
+    cl_batch *b;
+    char k[32];
+    int rc = 0;
+
+    if (cl_batch_new(&b) != 0)
+        return -1;
+    for (int j = 0; j < n && rc == 0; j++) {
+        size_t kl = (size_t)snprintf(k, sizeof(k), "big%03d-%03d", i, j);
+        for (size_t x = 0; x < sizeof(v); x++)
+            v[x] = k[x % kl];
+        rc = cl_batch_put(b, k, kl, v, sizeof(v));
+    }
+    if (rc == 0)
+        rc = cl_commit(db, b, NULL);
+    cl_batch_free(b);
+    return rc;
+}
+
+static void expect_big_batch(cl_db *db, int i, int n, int present)
+{
+    static char got[60000];
+    char k[32];
+    size_t vl;
+
+    for (int j = 0; j < n; j++) {
+        size_t kl = (size_t)snprintf(k, sizeof(k), "big%03d-%03d", i, j);
+        int rc = cl_get(db, k, kl, got, sizeof(got), &vl);
+        if (!present) {
+            assert_int_equal(rc, CL_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(vl, sizeof(got));
+        for (size_t x = 0; x < sizeof(got); x += 997)
+            assert_int_equal(got[x], k[x % kl]);
+    }
+}
+
+/* Recovery reads segments through a 1 MiB window: records several times
+ * larger than it replay whole, and a torn one at the end is still cut. */
+static void test_recovery_records_larger_than_the_read_window(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_db *db;
+    const char *seg = tu_path(f->dir, SEG1);
+    int64_t size;
+
+    o.checkpoint_bytes = CL_CHECKPOINT_NEVER;
+    o.segment_bytes = 64 << 20;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 4; i++) /* about 3 MB each */
+        assert_int_equal(write_big_batch(db, i, 50), 0);
+    assert_int_equal(write_batch(db, 0), 0);
+    assert_int_equal(write_big_batch(db, 4, 50), 0);
+    assert_int_equal(cl_close(db), 0);
+    size = tu_file_size(seg);
+    assert_true(size > 12 << 20);
+    assert_int_equal(tu_truncate(seg, (uint64_t)size - 100), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.records, 5);
+    assert_int_equal(rep.tail_cut, 1);
+    assert_true(rep.tail_bytes > 1 << 20); /* the whole last record */
+    for (int i = 0; i < 4; i++)
+        expect_big_batch(db, i, 50, 1);
+    expect_big_batch(db, 4, 50, 0);
+    assert_int_equal(count_batches(db), 1);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* A damaged record (larger than the read window) with the record written
+ * after it was durable beyond the window that holds it: still corruption
+ * (R7 must see the whole rest of the segment), never a cut. */
+static void
+test_recovery_damage_before_a_later_window_is_corruption(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db = NULL;
+    const char *seg = tu_path(f->dir, SEG1);
+    int64_t size, first;
+
+    o.sync = CL_SYNC_COMMIT; /* each record durable before the next */
+    o.checkpoint_bytes = CL_CHECKPOINT_NEVER;
+    o.segment_bytes = 64 << 20;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    first = tu_file_size(seg); /* where the first big record goes */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(write_big_batch(db, i, 25), 0);
+    assert_int_equal(cl_close(db), 0);
+    size = tu_file_size(seg);
+    assert_true(size > first + (2 << 20));
+    assert_int_equal(tu_flip_byte(seg, (uint64_t)first + 5000), 0);
+    db = NULL;
+    assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
+    assert_null(db);
+    assert_non_null(strstr(cl_errdetail(), "written after it was durable"));
+}
+
 /* Create (or replace) a file holding buf. */
 static void write_file(const char *path, const void *buf, size_t len)
 {
@@ -567,6 +678,12 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_is_repeatable, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_records_larger_than_the_read_window, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_damage_before_a_later_window_is_corruption, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_leftover_segments_are_removed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(

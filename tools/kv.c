@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crashlab.h"
 
@@ -43,6 +44,10 @@ static const char *kv_usage_text =
     "  recover                open (recovering) and print the recovery report\n"
     "  checkpoint             write a checkpoint\n"
     "  stats                  print the engine's counters\n"
+    "  bench [ARGS]           run kvbench, the benchmark (installed next to\n"
+    "                         kv): kv bench N PREFIX VALUE_SIZE, or kvbench's\n"
+    "                         options and workloads (kv bench --help); -d\n"
+    "                         becomes kvbench's --dir\n"
     "\n"
     "options:\n"
     "  -d, --dir DIR          database directory (default $CRASHLAB_DB or\n"
@@ -210,6 +215,42 @@ static int kv_cmd_load(cl_db *db, int argc, char **argv)
     return KV_OK;
 }
 
+/* kv bench ARGS: run the kvbench binary that sits next to this one. */
+static int kv_cmd_bench(const char *dir, int argc, char **argv)
+{
+    char self[4096], path[4200];
+    char **args = calloc((size_t)argc + 4, sizeof(*args));
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+    int a = 0;
+
+    if (args == NULL)
+        return kv_fail("bench", CL_ENOMEM);
+    if (n <= 0) {
+        fprintf(stderr, "kv: bench: cannot find my own path: %s\n",
+                strerror(errno));
+        return KV_OTHER;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    if (slash != NULL)
+        slash[1] = '\0';
+    snprintf(path, sizeof(path), "%skvbench", slash ? self : "./");
+    args[a++] = path;
+    if (dir != NULL) {
+        args[a++] = "--dir";
+        args[a++] = (char *)dir;
+    }
+    for (int i = 0; i < argc; i++)
+        args[a++] = argv[i];
+    args[a] = NULL;
+    fflush(NULL);
+    execv(path, args);
+    fprintf(stderr, "kv: bench: cannot run %s: %s\n", path, strerror(errno));
+    free(args);
+    return KV_OTHER;
+}
+
 static int kv_cmd_recover(cl_db *db)
 {
     cl_recovery r;
@@ -286,7 +327,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *dir = getenv("CRASHLAB_DB");
+    const char *dir = getenv("CRASHLAB_DB"), *dir_opt = NULL;
     cl_options opt;
     cl_db *db = NULL;
     const char *cmd;
@@ -301,6 +342,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'd':
             dir = optarg;
+            dir_opt = optarg;
             break;
         case 's':
             if (cl_sync_parse(optarg, &opt.sync) != 0)
@@ -332,6 +374,8 @@ int main(int argc, char **argv)
     cmd = argv[optind];
     argc -= optind + 1;
     argv += optind + 1;
+    if (strcmp(cmd, "bench") == 0)
+        return kv_cmd_bench(dir_opt, argc, argv);
 
     /* Check the arguments before opening (which may create the database). */
     if ((strcmp(cmd, "set") == 0 && argc != 2) ||

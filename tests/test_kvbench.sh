@@ -1,0 +1,67 @@
+#!/bin/bash
+# test_kvbench.sh - kvbench end to end, small: the one-workload form
+# through kv, every workload on our engine (recovery kills a real writer),
+# two peers, the JSON and CSV outputs and the exit codes.  Run by make test
+# with KV and KVBENCH set to the binaries under test.
+set -u
+KV=${KV:-build/kv}
+KVBENCH=${KVBENCH:-build/kvbench}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-kvbench-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
+    if [ "$2" = "$3" ]; then
+        pass=$((pass + 1))
+    else
+        echo "FAILED: $1: exit status $3, expected $2" >&2
+        fail=$((fail + 1))
+    fi
+}
+contains() { # contains NAME FILE PATTERN
+    if grep -q -- "$3" "$2"; then
+        pass=$((pass + 1))
+    else
+        echo "FAILED: $1: '$3' not in: $(cat "$2")" >&2
+        fail=$((fail + 1))
+    fi
+}
+
+"$KV" -d "$T/one" bench 300 benchkey 128 >"$T/out" 2>&1
+check "kv bench N PREFIX SIZE" 0 $?
+contains "one-workload rate" "$T/out" "300 puts of 128-byte values"
+contains "one-workload read back" "$T/out" "read back: 300 of 300 keys"
+contains "one-workload fsyncs" "$T/out" "1.00 puts per fsync"
+
+"$KVBENCH" --dir "$T/all" --quiet -n 400 --keys 400 --threads 1,3 \
+    --passes 2 --batch 50 --json \
+    sync-put sync-put-mt batch-put nosync-put get scan recovery >"$T/json"
+check "every workload on crashlab" 0 $?
+for w in sync-put sync-put-mt batch-put nosync-put get scan recovery; do
+    contains "JSON has $w" "$T/json" "\"workload\": \"$w\""
+done
+contains "recovery found every key" "$T/json" '"keys_recovered": 400'
+contains "sync-put-mt with 3 threads" "$T/json" '"threads": 3'
+contains "no corrupt reads" "$T/json" '"corrupt_reads": 0'
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/json"
+check "JSON parses" 0 $?
+
+"$KVBENCH" --dir "$T/peers" --quiet --engine crashlab,sqlite,lmdb -n 200 \
+    --keys 200 --raw --csv "$T/csv" sync-put get >"$T/table"
+check "two peers and the disk" 0 $?
+contains "table ratios" "$T/table" "ours/peer"
+contains "table disk line" "$T/table" "4 KiB append + fdatasync"
+contains "CSV machine header" "$T/csv" "^# machine: "
+contains "CSV file system" "$T/csv" "^# file system: "
+contains "CSV columns" "$T/csv" "^engine,workload,threads"
+contains "CSV lmdb get row" "$T/csv" "^lmdb,get,1,"
+contains "CSV disk row" "$T/csv" "^disk,disk-fdatasync-4k,"
+
+"$KVBENCH" --dir "$T/x" frobnicate 2>/dev/null
+check "unknown workload" 2 $?
+"$KVBENCH" --dir "$T/x" --engine nosuch 2>/dev/null
+check "unknown engine" 2 $?
+
+echo "test_kvbench.sh: $pass checks passed, $fail failed"
+[ "$fail" -eq 0 ]
