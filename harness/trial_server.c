@@ -413,7 +413,8 @@ static void ts_server_failed(ts_trial *t, const char *what)
 static int ts_restart(ts_trial *t)
 {
     trial_result *res = t->res;
-    char tail[240], how[64];
+    char tail[1024], how[64]; /* the whole last line: the engine's message
+                                 ends with what the verdict looks for */
     uint64_t t0 = util_now_us(), records = 0, us = 0;
     int rc, l;
 
@@ -448,9 +449,10 @@ static int ts_restart(ts_trial *t)
                 strstr(tail, "is torn or corrupt") != NULL
             ? ORACLE_DETECTED
             : ORACLE_RECOVERY;
-    snprintf(
-        res->detail, sizeof(res->detail), "the restarted server %s (%s): %s",
-        l == KVPROC_SILENT ? "never listened" : "did not start", how, tail);
+    snprintf(res->detail, sizeof(res->detail),
+             "the restarted server %s (%s): %.300s",
+             l == KVPROC_SILENT ? "never listened" : "did not start", how,
+             tail);
     return 0;
 }
 
