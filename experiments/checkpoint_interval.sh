@@ -15,7 +15,7 @@ if [ "$QUICK" = 1 ]; then
     TRIALS=5
 else
     SIZES="1 4 16 64 256"
-    SECS=20
+    SECS=10
     TRIALS=20
 fi
 exp_begin checkpoint_interval "$BUILD/exp-data/checkpoint_interval"

@@ -16,10 +16,12 @@ set key top left box opaque
 set xrange [0.8:20]
 set title 'throughput'
 set ylabel 'puts per second (log scale)'
+set yrange [500:3e7]
 sel(m, c) = strcol(1) eq m ? column(c) : NaN
 plot for [m in "commit group periodic"] in using 2:(sel(m, 5)) with linespoints lw 2 pt 7 title m, \
      raw with lines dt 2 lw 2 lc rgb '#000000' title sprintf('disk: 4 KiB append + fdatasync = %.0f/s', raw)
 set title 'puts per fsync of the log'
 set ylabel 'puts per fsync (log scale)'
+set yrange [0.5:1e6]
 plot for [m in "commit group periodic"] in using 2:(sel(m, 7)) with linespoints lw 2 pt 7 title m
 unset multiplot
