@@ -73,8 +73,9 @@ struct wal {
     /* The appender's own (under the caller's writer lock): */
     uint8_t *rec; /* record encoding buffer */
     size_t reccap;
-    uint64_t zeroed; /* unbuffered: the segment holds our records or
-                        zeros up to this file offset */
+    uint64_t zeroed; /* unbuffered: the segment holds nothing but our
+                        records and zeros past this file offset (it may
+                        end before it after a failed zero-filling) */
     int zero_off;    /* zero-filling failed (full disk): not this segment */
     size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
                         written yet */
@@ -486,13 +487,16 @@ static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
     if (to > w->cfg.segment_bytes)
         to = w->cfg.segment_bytes;
     for (uint64_t z = w->zeroed > off + size ? w->zeroed : off + size;
-         z < to && rc == 0;) {
+         z < to && rc == 0; z += sizeof(zeros)) {
         uint64_t n = to - z < sizeof(zeros) ? to - z : sizeof(zeros);
         rc = io->pwrite(io->ctx, w->fd, zeros, n, z);
-        if (rc == 0)
-            z += n;
-        if (rc == 0 || rc == ENOSPC || rc == EDQUOT)
-            w->zeroed = z > w->zeroed ? z : w->zeroed;
+        /* A failed write may still have put part of its zeros into the
+         * file (a short write on a full disk): they count as written, so
+         * that wal_cut_zeros removes them before the segment is sealed.
+         * Left behind the last record of a segment that is no longer the
+         * last, they would read as damage to synced records. */
+        if (z + n > w->zeroed)
+            w->zeroed = z + n;
     }
     if (rc == ENOSPC || rc == EDQUOT) {
         w->zero_off = 1;

@@ -5,12 +5,13 @@
 # same directory, our engine's peak memory, and recovery with the default
 # checkpoint interval.  Prints the side-by-side table and writes
 # results/bench.csv (with a '#' header: machine, CPU, cores, kernel, file
-# system, date, commit, command) and results/bench.png.
+# system, date, commit, command, load average) and results/bench.png.
 #
 # Environment: KVBENCH (default build/kvbench), BENCH_DIR (where the
 # databases go, default build/bench-data: the real disk under the project
 # folder), BENCH_ROUNDS (3), BENCH_SECONDS (cap of each put or get run,
-# 1.5), BENCH_OUT (results).
+# 1.5), BENCH_OUT (results), BENCH_VIA (how the run was started, for the
+# CSV's command line: make bench sets "make bench").
 set -eu
 cd "$(dirname "$0")/.."
 KVBENCH=${KVBENCH:-build/kvbench}
@@ -20,10 +21,14 @@ SECONDS_CAP=${BENCH_SECONDS:-1.5}
 OUT=${BENCH_OUT:-results}
 mkdir -p "$OUT" "$DIR"
 BENCH_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown)
-BENCH_COMMAND="make bench (experiments/bench.sh: $KVBENCH --engine all --raw --rounds $ROUNDS --seconds $SECONDS_CAP --dir $DIR)"
+BENCH_COMMAND="${BENCH_VIA:-experiments/bench.sh} (experiments/bench.sh: $KVBENCH --engine all --raw --rounds $ROUNDS --seconds $SECONDS_CAP --dir $DIR)"
 export BENCH_COMMIT BENCH_COMMAND
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# Other work on the machine skews every engine's numbers (less so their
+# ratios, as the rounds interleave): say how busy it was.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 1. the side-by-side run
 "$KVBENCH" --engine all --raw --rounds "$ROUNDS" --seconds "$SECONDS_CAP" \
@@ -36,7 +41,10 @@ echo "== ours only: recovery with the default checkpoint interval, memory"
 "$KVBENCH" --engine crashlab --dir "$DIR" --csv "$tmp/ours.csv" --quiet \
     recovery-ckpt memory | sed -n '/^recovery-ckpt\|^memory:/p'
 
-cp "$tmp/main.csv" "$OUT/bench.csv"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average (1, 5, 15 min): $load_before before the run, $load_after after"
+sed "/^# command: /a # load average (1, 5, 15 min): $load_before before the run, $load_after after" \
+    "$tmp/main.csv" >"$OUT/bench.csv"
 grep -v '^#' "$tmp/ours.csv" | tail -n +2 >>"$OUT/bench.csv"
 
 # 3. the plot: throughput per workload and engine (log scale) with the
@@ -57,16 +65,18 @@ awk -F, '
         for (j = 1; j <= 5; j++) line = line " " ((k, e[j]) in v ? v[k, e[j]] : "NaN")
         print line > "'"$tmp"'/rate.dat"
       }
-      print "workload crashlab sqlite lmdb leveldb rocksdb" > "'"$tmp"'/rec.dat"
-      line = "\"recovery after kill -9\""
-      for (j = 1; j <= 5; j++) line = line " " (("recovery", e[j]) in ms ? ms["recovery", e[j]] : "NaN")
-      print line > "'"$tmp"'/rec.dat"
+      # one row per engine: name, ms (LMDB has no log to replay)
+      for (j = 1; j <= 5; j++)
+        print "\"" e[j] (e[j] == "lmdb" ? " (no log)" : "") "\" " \
+          (("recovery", e[j]) in ms ? ms["recovery", e[j]] : "NaN") > "'"$tmp"'/rec.dat"
       print raw > "'"$tmp"'/raw.dat"
     }' "$OUT/bench.csv"
 machine=$(sed -n 's/^# machine: //p' "$OUT/bench.csv")
+cpu=$(sed -n 's/^# CPU: //p' "$OUT/bench.csv")
+cores=$(sed -n 's/^# cores: //p' "$OUT/bench.csv")
 fs=$(sed -n 's/^# file system: //p' "$OUT/bench.csv" | sed 's/ (.*//')
 date=$(sed -n 's/^# date: //p' "$OUT/bench.csv")
-gnuplot -e "rate='$tmp/rate.dat'; rec='$tmp/rec.dat'; raw=$(cat "$tmp/raw.dat"); out='$OUT/bench.png'; subtitle='$machine; $fs; $date'" \
+gnuplot -e "rate='$tmp/rate.dat'; rec='$tmp/rec.dat'; raw=$(cat "$tmp/raw.dat"); out='$OUT/bench.png'; subtitle='$cpu, $cores cores, $machine; $fs; $date'" \
     experiments/bench.gp
 test -s "$OUT/bench.png"
 echo "bench: wrote $OUT/bench.csv and $OUT/bench.png"

@@ -417,14 +417,18 @@ static void test_api_short_write_on_log_append_leaves_nothing(void **state)
     o.io = &io.io;
     db = open_db(f->dir, &o);
     assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
+    /* the record's own write: the log may zero-fill ahead of it first */
     io.fail_errno = ENOSPC;
     io.fail_short = 1;
+    io.fail_data = 1;
     io.fail_write_at = io.writes + 1;
     assert_int_equal(cl_put(db, "b", 1, big, sizeof(big)), ENOSPC);
+    assert_int_equal(io.failed, 1);
     assert_int_equal(cl_put(db, "c", 1, "3", 1), 0);
     /* the checkpoint: the new segment's header, then the first page */
     io.fail_errno = EIO;
     io.fail_short = 0;
+    io.fail_data = 0;
     io.fail_write_at = io.writes + 2;
     assert_int_equal(cl_checkpoint(db), EIO);
     assert_int_equal(cl_close(db), 0);
@@ -432,6 +436,46 @@ static void test_api_short_write_on_log_append_leaves_nothing(void **state)
     expect_kv(db, "a", "1", 1);
     expect_absent(db, "b");
     expect_kv(db, "c", "3", 1);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* In the durable modes the log writes zeros ahead of its records.  A
+ * record too large for that (a big batch) is appended as it is, so the
+ * next record's zero-filling starts at the file's end; if a full disk cuts
+ * that short, part of the zeros stays in the file although the commit
+ * itself succeeds.  They must be cut when the segment is sealed: a
+ * checkpoint that rolls the log and then fails before its superblock
+ * leaves recovery to read that segment again, now not the last, where
+ * zeros after the last record would be taken for damage. */
+static void test_api_short_zero_fill_is_cut_before_a_roll(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    cl_db *db;
+    static char big[40000]; /* its record is appended without zeros */
+
+    memset(big, 'x', sizeof(big));
+    tu_failio_init(&io);
+    o.io = &io.io;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_put(db, "a", 1, big, sizeof(big)), 0);
+    io.fail_errno = ENOSPC;
+    io.fail_short = 1;
+    io.fail_zeros = 1;
+    io.fail_write_at = io.writes + 1;
+    assert_int_equal(cl_put(db, "b", 1, "2", 1), 0); /* only zeros failed */
+    assert_int_equal(io.failed, 1);
+    io.fail_errno = EIO;
+    io.fail_short = 0;
+    io.fail_zeros = 0;
+    io.fail_write_at = io.writes + 2; /* after the new segment's header */
+    assert_int_equal(cl_checkpoint(db), EIO);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    expect_kv(db, "a", big, sizeof(big));
+    expect_kv(db, "b", "2", 1);
     assert_int_equal(cl_check(db, NULL, 0), 0);
     assert_int_equal(cl_close(db), 0);
 }
@@ -698,6 +742,9 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_api_full_disk_on_page_sync_makes_read_only, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_short_zero_fill_is_cut_before_a_roll, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_every_page_size_works,
                                         fx_setup, fx_teardown),

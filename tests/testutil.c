@@ -380,12 +380,27 @@ static int tu_fio_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
     return cl_io_posix()->pread(NULL, fd, buf, len, off, nread);
 }
 
+static int tu_is_zero(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
 static int tu_fio_pwrite(void *ctx, int fd, const void *buf, size_t len,
                          uint64_t off)
 {
     tu_failio *f = ctx;
     uint64_t n = __atomic_add_fetch(&f->writes, 1, __ATOMIC_SEQ_CST);
 
+    /* The target moves on to the next write while this one is not of the
+     * kind asked for. */
+    if ((f->fail_data || f->fail_zeros) && n == f->fail_write_at &&
+        tu_is_zero(buf, len) == (f->fail_data != 0))
+        f->fail_write_at++;
     if (f->fail_write_at != 0 &&
         (n == f->fail_write_at ||
          (f->fail_all_after && n > f->fail_write_at))) {

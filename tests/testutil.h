@@ -70,6 +70,12 @@ typedef struct tu_failio {
     int fail_all_after;     /* fail every later call of that kind too */
     int fail_short;         /* a failing pwrite first writes the first half
                                of its buffer (a short write) */
+    int fail_data;          /* the failing pwrite is the first one from the
+                               fail_write_at-th on whose buffer is not all
+                               zeros (skips the log's zero-filling ahead) */
+    int fail_zeros;         /* the failing pwrite is the first one from the
+                               fail_write_at-th on whose buffer is all zeros
+                               (the log's zero-filling itself) */
     unsigned sync_delay_us; /* sleep in every fsync (a slow disk) */
     uint64_t syncs, writes, dirsyncs, opens, unlinks, renames;
     uint64_t failed; /* calls failed so far */

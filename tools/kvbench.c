@@ -285,10 +285,18 @@ static void kvb_fs_of(const char *dir, char *out, size_t len)
     fclose(f);
 }
 
-/* The hypervisor's CPUID signature ("KVMKVMKVM", ...), or "" on bare metal
- * or another architecture. */
+/* The hypervisor's name from its CPUID signature ("KVMKVMKVM" is KVM;
+ * an unknown signature is given as it is), or "" on bare metal or another
+ * architecture. */
 static void kvb_hypervisor(char *out, size_t len)
 {
+    static const char *const names[][2] = {
+        {"KVMKVMKVM", "KVM"},       {"Microsoft Hv", "Hyper-V"},
+        {"VMwareVMware", "VMware"}, {"XenVMMXenVMM", "Xen"},
+        {"TCGTCGTCGTCG", "QEMU"},   {" lrpepyh  vr", "Parallels"},
+        {"ACRNACRNACRN", "ACRN"},   {"bhyve bhyve ", "bhyve"},
+    };
+
     out[0] = '\0';
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
@@ -302,6 +310,11 @@ static void kvb_hypervisor(char *out, size_t len)
     memcpy(sig + 4, &c, 4);
     memcpy(sig + 8, &d, 4);
     sig[12] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(sig, names[i][0]) == 0) {
+            snprintf(out, len, "%s", names[i][1]);
+            return;
+        }
     snprintf(out, len, "%s", sig);
 #else
     (void)len;
