@@ -21,10 +21,12 @@ for name in "$@"; do
     if [ "$name" = bench ]; then
         if [ "$QUICK" = 1 ]; then
             env BENCH_ROUNDS=1 BENCH_SECONDS=0.2 BENCH_OUT="$EXP_OUT" \
+                BENCH_VIA="make experiments QUICK=1" \
                 BENCH_DIR="$BUILD/exp-data/bench" KVBENCH="$BUILD/kvbench" \
                 experiments/bench.sh
         else
             env BENCH_OUT="$EXP_OUT" BENCH_DIR="$BUILD/exp-data/bench" \
+                BENCH_VIA="make experiments" \
                 KVBENCH="$BUILD/kvbench" experiments/bench.sh
         fi
     else
