@@ -8,7 +8,7 @@ set datafile separator ','
 sel(s, m, c) = (strcol(1) eq s && strcol(2) eq m) ? column(c) : NaN
 set multiplot layout 1,2 title "Harness throughput: crash states verified per second (crashtest, fixed campaigns, seed 1)\n".subtitle
 set grid
-set key top right box opaque
+set key bottom right box opaque
 set yrange [0:*]
 set title 'vs parallel trials (default workloads)'
 set xlabel 'crashtest --jobs'
