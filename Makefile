@@ -16,7 +16,7 @@
 #                     results/mutants.csv; QUICK=1 for the short CI version
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
-#   make experiments  every experiment of experiments/ (about 30 minutes):
+#   make experiments  every experiment of experiments/ (about 15 minutes):
 #                     results/<name>.csv and .png; QUICK=1 runs the small
 #                     versions (about 3 minutes) into build/results-quick/
 #   make plots        render results/*.png again from results/*.csv
