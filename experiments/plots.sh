@@ -16,6 +16,12 @@ for name in "$@"; do
         echo "plots: $EXP_OUT/bench.png is rendered by make bench only (skipped)"
         continue
     fi
+    # Only a CSV that experiments/<name>.sh wrote (results/mutants.csv may
+    # also come from make mutants, without the header the plot reads).
+    if ! head -1 "$EXP_OUT/$name.csv" 2>/dev/null | grep -q "experiments/$name.sh"; then
+        echo "plots: $EXP_OUT/$name.csv was not written by experiments/$name.sh (skipped)"
+        continue
+    fi
     if exp_plot "$name" "$EXP_OUT/$name.csv" "$EXP_OUT/$name.png"; then
         echo "plots: $EXP_OUT/$name.png"
     else
