@@ -16,6 +16,10 @@
 #                     results/mutants.csv; QUICK=1 for the short CI version
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
+#   make experiments  every experiment of experiments/ (about 15 minutes):
+#                     results/<name>.csv and .png; QUICK=1 runs the small
+#                     versions (about 3 minutes) into build/results-quick/
+#   make plots        render results/*.png again from results/*.csv
 #   make bench-crashtest  crash states verified per second of fixed
 #                     campaigns (--jobs 1 and 2, a few workload sizes)
 #   make bench-server kvserver against redis-server (appendfsync always)
@@ -115,7 +119,7 @@ BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
 BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest $(B)/exp_driver
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
                 $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o
 
@@ -134,7 +138,7 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean fuzz \
-        fuzz-build
+        fuzz-build experiments plots
 .SECONDARY:
 
 all: deps $(LIB) $(TOOLS)
@@ -166,6 +170,11 @@ $(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
 $(B)/kv: $(B)/tools/kv.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# The measurements of experiments/*.sh that no other tool makes.
+$(B)/exp_driver: $(B)/tools/exp_driver.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -295,6 +304,22 @@ bench: deps $(B)/kvbench
 	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench BENCH_VIA="make bench" \
 	    experiments/bench.sh
 
+# The experiments (experiments/<name>.sh + <name>.gp, run by
+# experiments/all.sh): the full versions write the committed results/;
+# QUICK=1 (what CI runs) writes build/results-quick/ and never touches
+# results/.  The mutants experiment needs the fault-injection build.
+EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
+               torn_protection crashpoint_sweep mutants bench \
+               harness_throughput
+EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
+experiments: deps $(B)/exp_driver $(B)/crashtest $(B)/kvbench $(B)/kvserver
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
+	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
+	    experiments/all.sh $(EXPERIMENTS)
+
+plots:
+	@EXP_OUT=$(EXP_OUT) experiments/plots.sh $(EXPERIMENTS)
+
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
 valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
@@ -326,7 +351,7 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
-         $(B)/tools/kv.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
+         $(B)/tools/kv.d $(B)/tools/exp_driver.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \
          $(FUZZ_BINS:$(FB)/%=$(FB)/fuzz/%.d)
