@@ -63,7 +63,7 @@ B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-missing-field-initializers
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -MMD -MP \
-               -Iengine -Ifaults -Iharness
+               -Iengine -Ifaults -Iharness -Itools
 BASE_LDLIBS := -lisal -lpthread
 
 ifeq ($(SAN),1)
@@ -121,7 +121,8 @@ BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
 
 TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest $(B)/exp_driver
 KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
-                $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o
+                $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o \
+                $(B)/tools/cli.o
 
 # Fuzz targets (fuzz/): each decoder of on-disk bytes is also built with
 # -DFZ_FIXCRC as <name>_fixcrc, the variant that fixes checksums before
@@ -165,11 +166,12 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
+$(B)/crashtest: $(B)/harness/crashtest.o $(B)/tools/cli.o $(HARNESS_LIB) \
+               $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(B)/kv: $(B)/tools/kv.o $(LIB)
+$(B)/kv: $(B)/tools/kv.o $(B)/tools/cli.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -189,7 +191,8 @@ $(B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(LIB)
 $(B)/tests/test_proto: $(B)/tools/proto.o
 $(B)/tests/test_kvserver: | $(B)/kvserver
 
-$(B)/kvbench: $(B)/tools/kvbench.o $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB)
+$(B)/kvbench: $(B)/tools/kvbench.o $(B)/tools/cli.o $(BENCH_OBJ) \
+              $(BENCH_PEER_OBJ) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(BENCH_LDFLAGS) $^ -o $@ \
 	    $(BENCH_LDLIBS) $(BASE_LDLIBS)

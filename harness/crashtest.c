@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "cli.h"
 #include "crc32c.h"
 #include "fiu_ctl.h"
 #include "mutants.h"
@@ -199,19 +200,6 @@ static int ct_usage(const char *msg)
     return 2;
 }
 
-static int ct_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 0);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void ct_append(campaign *c, const char *fmt, const char *val)
 {
     size_t n = strlen(c->options);
@@ -296,12 +284,12 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_SEED:
-            if (ct_u64(optarg, &c.seed) != 0)
+            if (cli_parse_u64(optarg, 0, &c.seed) != 0)
                 return ct_usage("--seed needs a number");
             have_seed = 1;
             break;
         case OPT_TRIALS:
-            if (ct_u64(optarg, &c.trials) != 0 || c.trials == 0)
+            if (cli_parse_u64(optarg, 0, &c.trials) != 0 || c.trials == 0)
                 return ct_usage("--trials needs a positive number");
             break;
         case OPT_DURATION:
@@ -310,7 +298,7 @@ int main(int argc, char **argv)
                 return ct_usage("--duration needs a positive number");
             break;
         case OPT_JOBS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 256)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 256)
                 return ct_usage("--jobs needs a number in 1..256");
             c.jobs = (int)v;
             break;
@@ -321,25 +309,26 @@ int main(int argc, char **argv)
             workload_list = optarg;
             break;
         case OPT_TXNS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 1000000)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
                 return ct_usage("--txns needs a number in 1..1000000");
             c.txns = (uint32_t)v;
             ct_append(&c, " --txns %s", optarg);
             break;
         case OPT_VARIANTS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_VARIANTS)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+                v > CAMPAIGN_MAX_VARIANTS)
                 return ct_usage("--variants needs a number in 1..16");
             c.variants = (uint32_t)v;
             ct_append(&c, " --variants %s", optarg);
             break;
         case OPT_MAX_OPS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > WL_MAX_OPS)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > WL_MAX_OPS)
                 return ct_usage("--max-ops needs a number in 1..32");
             c.max_ops = (uint32_t)v;
             ct_append(&c, " --max-ops %s", optarg);
             break;
         case OPT_MAX_VALUE:
-            if (ct_u64(optarg, &v) != 0 || v > CL_VALUE_MAX)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v > CL_VALUE_MAX)
                 return ct_usage("--max-value needs a number up to 65536");
             c.max_value = (uint32_t)v;
             ct_append(&c, " --max-value %s", optarg);
@@ -349,7 +338,7 @@ int main(int argc, char **argv)
             ct_append(&c, "%s", " --exhaustive");
             break;
         case OPT_REPLAY:
-            if (ct_u64(optarg, &v) != 0 || v > INT64_MAX)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v > INT64_MAX)
                 return ct_usage("--replay needs a trial number");
             c.replay = (int64_t)v;
             break;
@@ -357,7 +346,8 @@ int main(int argc, char **argv)
             c.shrink = 1;
             break;
         case OPT_CRASH_POINT:
-            if (ct_u64(optarg, &c.crash_point) != 0 || c.crash_point == 0)
+            if (cli_parse_u64(optarg, 0, &c.crash_point) != 0 ||
+                c.crash_point == 0)
                 return ct_usage("--crash-point needs a positive number");
             break;
         case OPT_SHARD: {
@@ -371,7 +361,7 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_SECTOR:
-            if (ct_u64(optarg, &v) != 0 || (v != 512 && v != 4096))
+            if (cli_parse_u64(optarg, 0, &v) != 0 || (v != 512 && v != 4096))
                 return ct_usage("--sector is 512 or 4096");
             c.env.sector = (uint32_t)v;
             ct_append(&c, " --sector %s", optarg);
@@ -384,7 +374,7 @@ int main(int argc, char **argv)
             ct_append(&c, " --persist %s", optarg);
             break;
         case OPT_RECOVERY_DEPTH:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 16)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 16)
                 return ct_usage("--recovery-depth needs a number in 1..16");
             c.env.recovery_depth = (uint32_t)v;
             ct_append(&c, " --recovery-depth %s", optarg);
@@ -400,20 +390,20 @@ int main(int argc, char **argv)
             ct_append(&c, " --torn-protection %s", optarg);
             break;
         case OPT_PAGE_SIZE:
-            if (ct_u64(optarg, &v) != 0 || v < 4096 || v > 65536 ||
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v < 4096 || v > 65536 ||
                 (v & (v - 1)) != 0)
                 return ct_usage("--page-size: a power of two, 4096..65536");
             c.env.eng.page_size = (uint32_t)v;
             ct_append(&c, " --page-size %s", optarg);
             break;
         case OPT_CHECKPOINT_BYTES:
-            if (ct_u64(optarg, &v) != 0 || v == 0)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0)
                 return ct_usage("--checkpoint-bytes needs a positive number");
             c.env.eng.checkpoint_bytes = v;
             ct_append(&c, " --checkpoint-bytes %s", optarg);
             break;
         case OPT_POOL_BYTES:
-            if (ct_u64(optarg, &v) != 0 || v < (256u << 10))
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v < (256u << 10))
                 return ct_usage("--pool-bytes needs a number >= 262144");
             c.env.eng.pool_bytes = v;
             ct_append(&c, " --pool-bytes %s", optarg);
@@ -438,13 +428,13 @@ int main(int argc, char **argv)
             ct_append(&c, " --target %s", optarg);
             break;
         case OPT_CLIENTS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 200)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 200)
                 return ct_usage("--clients needs a number in 1..200");
             c.env.clients = (uint32_t)v;
             ct_append(&c, " --clients %s", optarg);
             break;
         case OPT_SETS:
-            if (ct_u64(optarg, &v) != 0 || v == 0 || v > 100000)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
                 return ct_usage("--sets needs a number in 1..100000");
             c.env.sets = (uint32_t)v;
             ct_append(&c, " --sets %s", optarg);

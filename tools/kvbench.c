@@ -35,6 +35,7 @@
 #endif
 
 #include "bench.h"
+#include "cli.h"
 
 #define KVB_MAX_ROUNDS 15
 #define KVB_MAX_THREADS 64
@@ -144,19 +145,6 @@ static int kvb_usage(const char *msg)
     return KVB_USAGE;
 }
 
-static int kvb_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 0);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static const bench_engine *kvb_engine(const char *name)
 {
     for (int i = 0; i < KVB_ENGINES; i++)
@@ -214,7 +202,7 @@ static int kvb_parse_threads(kvb_opts *o, const char *arg)
     snprintf(buf, sizeof(buf), "%s", arg);
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (kvb_u64(tok, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
+        if (cli_parse_u64(tok, 0, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
             o->nthreads == 16)
             return -1;
         o->threads[o->nthreads++] = (unsigned)t;
@@ -1124,16 +1112,16 @@ int main(int argc, char **argv)
                 return kvb_usage("unknown workload");
             break;
         case 'n':
-            if (kvb_u64(optarg, &o.ops) != 0 || o.ops == 0)
+            if (cli_parse_u64(optarg, 0, &o.ops) != 0 || o.ops == 0)
                 return kvb_usage("--ops needs a positive number");
             break;
         case O_TRIALS:
-            if (kvb_u64(optarg, &v) != 0 || v == 0 || v > 100000)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
                 return kvb_usage("--trials: 1..100000");
             o.trials = (unsigned)v;
             break;
         case O_PASSES:
-            if (kvb_u64(optarg, &o.passes) != 0 || o.passes == 0)
+            if (cli_parse_u64(optarg, 0, &o.passes) != 0 || o.passes == 0)
                 return kvb_usage("--passes needs a positive number");
             break;
         case O_THREADS:
@@ -1141,17 +1129,17 @@ int main(int argc, char **argv)
                 return kvb_usage("--threads: numbers 1..64, comma-separated");
             break;
         case O_BATCH:
-            if (kvb_u64(optarg, &v) != 0 || v == 0 || v > 1000000)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
                 return kvb_usage("--batch: 1..1000000");
             o.batch = (unsigned)v;
             break;
         case O_VSIZE:
-            if (kvb_u64(optarg, &v) != 0 || v > 65536)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v > 65536)
                 return kvb_usage("--value-size: 0..65536");
             o.vsize = (size_t)v;
             break;
         case O_KEYS:
-            if (kvb_u64(optarg, &o.keys) != 0 || o.keys == 0)
+            if (cli_parse_u64(optarg, 0, &o.keys) != 0 || o.keys == 0)
                 return kvb_usage("--keys needs a positive number");
             break;
         case O_PREFIX:
@@ -1165,7 +1153,8 @@ int main(int argc, char **argv)
                 return kvb_usage("--seconds must not be negative");
             break;
         case O_ROUNDS:
-            if (kvb_u64(optarg, &v) != 0 || v == 0 || v > KVB_MAX_ROUNDS)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+                v > KVB_MAX_ROUNDS)
                 return kvb_usage("--rounds: 1..15");
             o.rounds = (int)v;
             break;
@@ -1176,12 +1165,12 @@ int main(int argc, char **argv)
             o.dir = optarg;
             break;
         case O_CACHE:
-            if (kvb_u64(optarg, &o.cache_bytes) != 0 ||
+            if (cli_parse_u64(optarg, 0, &o.cache_bytes) != 0 ||
                 o.cache_bytes < (256u << 10))
                 return kvb_usage("--cache-bytes: at least 262144");
             break;
         case O_SEED:
-            if (kvb_u64(optarg, &o.seed) != 0)
+            if (cli_parse_u64(optarg, 0, &o.seed) != 0)
                 return kvb_usage("--seed needs a number");
             break;
         case O_JSON:
@@ -1194,7 +1183,7 @@ int main(int argc, char **argv)
             o.quiet = 1;
             break;
         case O_NOTIFY:
-            if (kvb_u64(optarg, &v) != 0 || v > INT_MAX)
+            if (cli_parse_u64(optarg, 0, &v) != 0 || v > INT_MAX)
                 return kvb_usage("--notify-fd needs a number");
             o.notify_fd = (int)v;
             break;
@@ -1224,11 +1213,11 @@ int main(int argc, char **argv)
         return KVB_FAIL;
     }
     npos = argc - optind;
-    if (npos == 3 && kvb_u64(argv[optind], &v) == 0) {
+    if (npos == 3 && cli_parse_u64(argv[optind], 0, &v) == 0) {
         uint64_t n = v, size;
         if (n == 0 || n > UINT32_MAX)
             return kvb_usage("N must be 1..4294967295");
-        if (kvb_u64(argv[optind + 2], &size) != 0 || size > 65536)
+        if (cli_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
             return kvb_usage("VALUE_SIZE must be 0..65536");
         if (argv[optind + 1][0] == '\0' ||
             strlen(argv[optind + 1]) > BENCH_PREFIX_MAX)

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "crashlab.h"
 #include "kvserver_crashio.h"
 #include "srv.h"
@@ -81,12 +82,9 @@ static int kvserver_usage(const char *msg)
 
 static int kvserver_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
+    uint64_t v;
 
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
+    if (cli_parse_u64(s, 10, &v) != 0 || v > max)
         return -1;
     *out = v;
     return 0;

@@ -36,23 +36,11 @@
 #include <sys/stat.h>
 
 #include "crashio.h"
+#include "cli.h"
 
 static crashio *kvcrash_io;
 static void *kvcrash_map;
 static size_t kvcrash_map_len;
-
-static int kvcrash_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Map the shared area of fd.  Returns 0 or -1 (err filled). */
 static int kvcrash_map_shared(uint64_t fd, crashio_shared **sh, char *err,
@@ -93,7 +81,7 @@ static int kvcrash_word(const char *name, const char *v, crashio_config *cc,
                         uint64_t *shm)
 {
     uint64_t n = 0;
-    int num = kvcrash_u64(v, &n) == 0;
+    int num = cli_parse_u64(v, 10, &n) == 0;
 
     if (strcmp(name, "shm") == 0 && num)
         *shm = n;
