@@ -13,16 +13,7 @@ set -u
 CT=${CRASHTEST:-build/crashtest}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ct-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAILED: $*" >&2; fail=$((fail + 1)); }
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
-# column NAME of a CSV on stdin
-col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.DictReader(sys.stdin)]' "$1" 2>/dev/null; }
+. "$(dirname "$0")/lib.sh"
 
 # 1. the real engine: every mode, every workload, no violation
 "$CT" --seed 11 --trials 350 --quiet --dir "$T" --csv "$T/all.csv" >"$T/all.out" 2>&1
@@ -208,5 +199,4 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]=
 "$CT" --shrink >/dev/null 2>&1; check "shrink without replay" 2 $?
 "$CT" --help | grep -q -- "--exhaustive"; check "help" 0 $?
 
-echo "test_crashtest.sh: $pass checks passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -13,15 +13,7 @@ CT=${CRASHTEST:-build/crashtest}
 B=$(dirname "$CT")
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-faults-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAILED: $*" >&2; fail=$((fail + 1)); }
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
-col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.DictReader(sys.stdin)]' "$1" 2>/dev/null; }
+. "$(dirname "$0")/lib.sh"
 # same_rows CAMPAIGN.CSV REPLAY.CSV ID: the replayed row equals the
 # campaign's, but for the recovery time and the scratch directory in
 # messages (a worker's in a campaign, "replay" in a replay)
@@ -120,5 +112,4 @@ print(min(int(r["trial"]) for r in csv.DictReader(open(sys.argv[1])) if r["verdi
     check "unknown mutant exits 2" 2 $?
 fi
 
-echo "test_faults.sh: $pass checks passed, $fail failed"
-[ $fail -eq 0 ]
+finish

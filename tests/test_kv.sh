@@ -6,25 +6,7 @@ set -u
 KV=${KV:-build/kv}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-kv-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-    else
-        echo "FAILED: $1: exit status $3, expected $2" >&2
-        fail=$((fail + 1))
-    fi
-}
-contains() { # contains NAME FILE PATTERN
-    if grep -q -- "$3" "$2"; then
-        pass=$((pass + 1))
-    else
-        echo "FAILED: $1: '$3' not in: $(cat "$2")" >&2
-        fail=$((fail + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 D=$T/db
 "$KV" -d "$D" set lang c; check "set" 0 $?
@@ -80,5 +62,4 @@ contains "message names the segment" "$T/err" "wal-0000000000000001"
 contains "message names the offset" "$T/err" "offset"
 "$KV" -d "$D3" get k1 2>/dev/null; check "still refused (nothing was cut)" 3 $?
 
-echo "test_kv.sh: $pass checks passed, $fail failed"
-[ $fail -eq 0 ]
+finish

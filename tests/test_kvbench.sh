@@ -8,25 +8,7 @@ KV=${KV:-build/kv}
 KVBENCH=${KVBENCH:-build/kvbench}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-kvbench-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-    else
-        echo "FAILED: $1: exit status $3, expected $2" >&2
-        fail=$((fail + 1))
-    fi
-}
-contains() { # contains NAME FILE PATTERN
-    if grep -q -- "$3" "$2"; then
-        pass=$((pass + 1))
-    else
-        echo "FAILED: $1: '$3' not in: $(cat "$2")" >&2
-        fail=$((fail + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 "$KV" -d "$T/one" bench 300 benchkey 128 >"$T/out" 2>&1
 check "kv bench N PREFIX SIZE" 0 $?
@@ -63,5 +45,4 @@ check "unknown workload" 2 $?
 "$KVBENCH" --dir "$T/x" --engine nosuch 2>/dev/null
 check "unknown engine" 2 $?
 
-echo "test_kvbench.sh: $pass checks passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

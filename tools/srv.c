@@ -95,10 +95,8 @@ static void srv_conn_free(srv_conn *c)
     free(c);
 }
 
-/* Close c (by its owner, or by srv_stop once every thread is gone).  The
- * memory is freed at the end of the owner's round, since the owner's lists
- * may still name c. */
-static void srv_conn_close(srv *s, srv_conn *c)
+/* Take c off the server's list of connections. */
+static void srv_conn_unlink(srv *s, srv_conn *c)
 {
     pthread_mutex_lock(&s->mu);
     if (c->prev != NULL)
@@ -109,6 +107,14 @@ static void srv_conn_close(srv *s, srv_conn *c)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_sub(&s->nconns, 1);
+}
+
+/* Close c (by its owner, or by srv_stop once every thread is gone).  The
+ * memory is freed at the end of the owner's round, since the owner's lists
+ * may still name c. */
+static void srv_conn_close(srv *s, srv_conn *c)
+{
+    srv_conn_unlink(s, c);
     close(c->fd);
     c->dead = 1;
     c->dnext = c->owner->dead;
@@ -312,15 +318,7 @@ static void srv_add_conn(srv *s, int fd)
      * before this call gives one at once). */
     ev.data.ptr = c;
     if (epoll_ctl(c->owner->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        pthread_mutex_lock(&s->mu);
-        if (c->prev != NULL)
-            c->prev->next = c->next;
-        else
-            s->conns = c->next;
-        if (c->next != NULL)
-            c->next->prev = c->prev;
-        pthread_mutex_unlock(&s->mu);
-        atomic_fetch_sub(&s->nconns, 1);
+        srv_conn_unlink(s, c);
         srv_reject(s, fd);
         srv_conn_free(c);
     }
