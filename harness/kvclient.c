@@ -108,8 +108,11 @@ int kvc_fill(kvc_conn *k)
 {
     while (!k->eof) {
         ssize_t n;
-        if (k->ipos > 0 && k->ipos == k->ilen)
-            k->ipos = k->ilen = 0;
+        if (k->ipos > 0) { /* keep only the unread bytes */
+            memmove(k->in, k->in + k->ipos, k->ilen - k->ipos);
+            k->ilen -= k->ipos;
+            k->ipos = 0;
+        }
         if (kvc_reserve(&k->in, k->ilen, &k->icap, 16384) != 0)
             return ENOMEM;
         n = recv(k->fd, k->in + k->ilen, k->icap - k->ilen, MSG_DONTWAIT);

@@ -695,7 +695,7 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
         return;
     if (trial_mode_is_server(s->mode)) {
         snprintf(f, sizeof(f), "%s/kvserver.log", d);
-        util_copy_tree(p->log, f);
+        util_copy_file(p->log, f);
         fprintf(fp,
                 "trial %llu seed %016llx\nmode %s\n%u clients, up to %u "
                 "SETs each\ncrash point %llu, delay %llu us, I/O points "

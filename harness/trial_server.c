@@ -566,7 +566,10 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         rc = 0;
         goto out;
     }
-    if (!(WIFSIGNALED(t.sv.status) && WTERMSIG(t.sv.status) == SIGKILL)) {
+    /* SILENT: alive but not listening when the wait ended (it was killed
+     * just above, so its status says SIGKILL) */
+    if (l == KVPROC_SILENT ||
+        !(WIFSIGNALED(t.sv.status) && WTERMSIG(t.sv.status) == SIGKILL)) {
         ts_server_failed(&t, l == KVPROC_SILENT ? "the server never listened"
                                                 : "the server ended by itself");
         rc = 0;

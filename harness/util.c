@@ -90,7 +90,7 @@ static int util_copy_fd_rw(int in, int out)
     return n < 0 ? errno : 0;
 }
 
-static int util_copy_file(const char *src, const char *dst)
+int util_copy_file(const char *src, const char *dst)
 {
     int in, out, rc = 0;
 

@@ -14,6 +14,8 @@ uint64_t util_now_us(void);
 int util_mkdirs(const char *path);
 /* rm -rf (missing is fine).  Returns 0 or an errno. */
 int util_rmrf(const char *path);
+/* Copy the regular file src to dst.  Returns 0 or an errno. */
+int util_copy_file(const char *src, const char *dst);
 /* Copy the tree src into dst (created; a missing src leaves dst missing).
  * Returns 0 or an errno. */
 int util_copy_tree(const char *src, const char *dst);
