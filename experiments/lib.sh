@@ -13,7 +13,7 @@
 # Environment: QUICK=1 (small versions, written to build/results-quick/
 # unless EXP_OUT says otherwise), EXP_OUT (output directory), BUILD (where
 # the tools are, default build).
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${QUICK:-0}
