@@ -93,7 +93,7 @@ FAULTS_SRC := $(wildcard faults/*.c)
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
-HARNESS_SRC := $(filter-out harness/crashtest.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
 
@@ -166,7 +166,8 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/crashtest: $(B)/harness/crashtest.o $(B)/tools/cli.o $(HARNESS_LIB) \
+CRASHTEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard harness/crashtest*.c))
+$(B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o $(HARNESS_LIB) \
                $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
