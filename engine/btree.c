@@ -382,6 +382,8 @@ static int bt_ovfl_write(pager *p, const uint8_t *val, size_t vlen,
     size_t off, len;
     int rc = 0;
 
+    cl_io_activity(pager_io(p), CL_ACT_OVERFLOW, 1); /* until the commit */
+
     assert(vlen > 0);
     for (off = 0; off < vlen; off += len) {
         if ((rc = pg_alloc(p, PG_TYPE_OVERFLOW, &cur)) != 0)
@@ -488,6 +490,8 @@ static int bt_split(pager *p, bt_node *nd, uint32_t idx, const uint8_t *cell,
     const uint8_t *bytes;
     bt_node r = {0};
     bt_cell a, b;
+
+    cl_io_activity(pager_io(p), CL_ACT_SPLIT, 1); /* until the commit */
     int rc;
 
     if ((sz = malloc(total * sizeof(*sz))) == NULL) {
@@ -620,6 +624,7 @@ static int bt_merge(pager *p, bt_node *left, bt_node *right, const bt_cell *sep)
     bt_cell c;
     int rc;
 
+    cl_io_activity(pager_io(p), CL_ACT_MERGE, 1); /* until the commit */
     if (left->level > 0) {
         if ((rc = bt_node_child(right, 0, &child0)) != 0)
             return rc;

@@ -8,6 +8,14 @@
 #include "errors.h"
 #include "fault_points.h"
 
+/* Announce step (a CL_ACT_CKPT_* bit) of the checkpoint recipe, the
+ * previous step being over. */
+static void ckpt_step(const cl_io *io, uint32_t step)
+{
+    cl_io_activity(io, CL_ACT_CKPT & ~step, 0);
+    cl_io_activity(io, step, 1);
+}
+
 /* Checkpoint recipe (rule 4 of DESIGN.md).  Caller holds db->wlock, so no
  * commit runs meanwhile; readers may.
  *   1. roll the log: fdatasync the current segment, create segment N with
@@ -24,8 +32,9 @@
  *      A crash in the middle leaves some of them, which the next recovery
  *      removes.
  * Any failure makes the handle read-only: the state of the files is then
- * whatever recovery will make of them. */
-int ckpt_run(cl_db *db)
+ * whatever recovery will make of them.  Each step is announced to the I/O
+ * table's listener (cl_io.activity) as it starts. */
+static int ckpt_recipe(cl_db *db)
 {
     const cl_io *io = db->io;
     sb_state next = db->sb;
@@ -35,16 +44,19 @@ int ckpt_run(cl_db *db)
     if (atomic_load(&db->fatal) != 0)
         return err_set(CL_EREADONLY, "%s: read-only after error: %s", db->dir,
                        cl_strerror(atomic_load(&db->fatal)));
+    ckpt_step(io, CL_ACT_CKPT_ROLL);
     rc = wal_roll(db->log, &next.ckpt_segno, &next.ckpt_lsn); /* 1 */
     if (rc != 0)
         return db_poison(db, rc);
     /* Planted bugs: ckpt-sb-first writes the superblock (3) before the
      * pages (2); drop-segments-early drops the old log (4) before 3. */
+    ckpt_step(io, CL_ACT_CKPT_FLUSH);
     if (!CL_MUTANT("ckpt-sb-first") && (rc = pager_flush_all(db->pg)) != 0)
         return db_poison(db, rc); /* 2 */
     if (CL_MUTANT("drop-segments-early") &&
         (rc = wal_unlink_segments(&db->wcfg, old_segno, next.ckpt_segno)) != 0)
         return db_poison(db, rc);
+    ckpt_step(io, CL_ACT_CKPT_SB);
     next.seq = db->sb.seq + 1; /* 3 */
     next.old_segno = old_segno;
     rc = sb_write(io, pager_fd(db->pg), db->pages_path, &next);
@@ -56,9 +68,18 @@ int ckpt_run(cl_db *db)
     if (CL_MUTANT("ckpt-sb-first") && (rc = pager_flush_all(db->pg)) != 0)
         return db_poison(db, rc);
     db->sb = next;
+    ckpt_step(io, CL_ACT_CKPT_DROP);
     rc = wal_unlink_segments(&db->wcfg, old_segno, next.ckpt_segno); /* 4 */
     if (rc != 0)
         return db_poison(db, rc);
     atomic_fetch_add(&db->checkpoints, 1);
     return 0;
+}
+
+int ckpt_run(cl_db *db)
+{
+    int rc = ckpt_recipe(db);
+
+    cl_io_activity(db->io, CL_ACT_CKPT, 0);
+    return rc;
 }

@@ -30,6 +30,34 @@
                         */
 #define CL_IO_EXCL 0x4 /* with CL_IO_CREATE: fail with EEXIST if it exists */
 
+/* The engine's mechanisms, as bits of a mask (cl_io.activity).  The four
+ * CKPT_* bits are the steps of the checkpoint recipe (checkpoint.c); the
+ * four per-transaction bits (SPLIT, MERGE, OVERFLOW, FREE_REUSE) are on
+ * from the change that sets them until the commit (or the failed commit)
+ * of that transaction returns, so that the log writes and syncs carrying
+ * the change count as part of it. */
+#define CL_ACT_CKPT_ROLL 0x0001u  /* checkpoint 1: roll the log */
+#define CL_ACT_CKPT_FLUSH 0x0002u /* checkpoint 2: pages written, fsync */
+#define CL_ACT_CKPT_SB 0x0004u    /* checkpoint 3: superblock and fsync */
+#define CL_ACT_CKPT_DROP 0x0008u  /* checkpoint 4: old segments removed */
+#define CL_ACT_EVICT 0x0010u      /* dirty pages written back for frames */
+#define CL_ACT_SEG_ROLL 0x0020u   /* a new log segment */
+#define CL_ACT_SEG_REMOVE 0x0040u /* old log segments removed */
+#define CL_ACT_SB_WRITE 0x0080u   /* a superblock slot written */
+#define CL_ACT_SPLIT 0x0100u      /* a B-tree node split */
+#define CL_ACT_MERGE 0x0200u      /* B-tree nodes merged */
+#define CL_ACT_OVERFLOW 0x0400u   /* an overflow chain written */
+#define CL_ACT_FREE_REUSE 0x0800u /* a page taken from the free list */
+#define CL_ACT_DWB                                                             \
+    0x1000u                     /* pages written through the doublewrite       \
+                                   area */
+#define CL_ACT_DWB_WRAP 0x2000u /* the doublewrite area started over */
+#define CL_ACT_RECOVERY 0x4000u /* recovery, in the open */
+#define CL_ACT_CKPT                                                            \
+    (CL_ACT_CKPT_ROLL | CL_ACT_CKPT_FLUSH | CL_ACT_CKPT_SB | CL_ACT_CKPT_DROP)
+#define CL_ACT_TXN                                                             \
+    (CL_ACT_SPLIT | CL_ACT_MERGE | CL_ACT_OVERFLOW | CL_ACT_FREE_REUSE)
+
 typedef struct cl_io {
     void *ctx; /* passed as the first argument of every call */
 
@@ -64,7 +92,19 @@ typedef struct cl_io {
     int (*lock)(void *ctx, const char *path, int *fd);
     /* Release a lock taken with lock and close its fd. */
     int (*unlock)(void *ctx, int fd);
+    /* Optional (NULL: nobody listens).  The engine says that the
+     * mechanisms in act (CL_ACT_* bits) start (on = 1) or are over (on =
+     * 0), so that a fault layer can tell which of them each later call
+     * belongs to.  Never fails; does no I/O. */
+    void (*activity)(void *ctx, uint32_t act, int on);
 } cl_io;
+
+/* Tell io's listener, if any, that act starts (on = 1) or is over. */
+static inline void cl_io_activity(const cl_io *io, uint32_t act, int on)
+{
+    if (io->activity != NULL)
+        io->activity(io->ctx, act, on);
+}
 
 /* The default table: POSIX calls with EINTR/short-transfer loops and libfiu
  * fault points engine/io/<call> (compiled out unless FIU_ENABLE). */

@@ -349,7 +349,10 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
         goto fail;
     }
 
-    if ((rc = rec_run(db)) != 0)
+    cl_io_activity(db->io, CL_ACT_RECOVERY, 1);
+    rc = rec_run(db);
+    cl_io_activity(db->io, CL_ACT_RECOVERY, 0);
+    if (rc != 0)
         goto fail;
     db->rec.created = created;
     if (db->opt.sync == CL_SYNC_PERIODIC) {
@@ -542,7 +545,9 @@ static int db_readonly_error(cl_db *db)
  * A failure before step 2 completes rolls the pages back from their
  * before-images.  A failure after it (a failed sync) cannot be rolled back
  * and makes the handle read-only. */
-int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
+/* cl_commit, but for telling the I/O table's listener that this
+ * transaction's changes are over (cl_io.activity, CL_ACT_TXN). */
+static int db_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
 {
     const uint8_t *payload;
     size_t len = 0;
@@ -631,6 +636,15 @@ unlock_w:
     pthread_mutex_unlock(&db->wlock);
     if (db->opt.sync == CL_SYNC_GROUP)
         wal_group_leave(db->log);
+    return rc;
+}
+
+int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
+{
+    int rc = db_commit(db, b, lsn_out);
+
+    if (db != NULL)
+        cl_io_activity(db->io, CL_ACT_TXN, 0);
     return rc;
 }
 

@@ -70,6 +70,8 @@ void pager_close(pager *p);
 uint32_t pg_page_size(const pager *p);
 /* The page file's fd (for the superblock, which is not a pooled page). */
 int pager_fd(const pager *p);
+/* The I/O table the pager was opened with. */
+const cl_io *pager_io(const pager *p);
 
 /* --- reading (any thread, under the tree lock) ------------------------ */
 

@@ -126,10 +126,12 @@ int sb_write(const cl_io *io, int fd, const char *path, const sb_state *st)
     int rc;
 
     sb_encode(slot, st);
+    cl_io_activity(io, CL_ACT_SB_WRITE, 1);
     rc =
         io->pwrite(io->ctx, fd, slot, sizeof(slot),
                    (st->seq % 2) && !CL_MUTANT("sb-slot0-only") ? SB_SLOT1_OFF
                                                                 : SB_SLOT0_OFF);
+    cl_io_activity(io, CL_ACT_SB_WRITE, 0);
     if (rc != 0)
         return err_set(rc, "%s: superblock write failed", path);
     return 0;

@@ -409,6 +409,7 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     pthread_mutex_lock(&w->mu);
     wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
+    cl_io_activity(io, CL_ACT_SEG_ROLL, 1);
     if ((rc = wal_seal(w)) != 0)
         goto out;
     start = w->written;
@@ -434,6 +435,7 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     *segno = w->segno;
     *start_lsn = start;
 out:
+    cl_io_activity(io, CL_ACT_SEG_ROLL, 0);
     pthread_mutex_lock(&w->mu);
     wal_token_give_locked(w);
     pthread_mutex_unlock(&w->mu);
@@ -773,7 +775,8 @@ void wal_group_leave(wal *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last)
+static int wal_unlink_range(const wal_config *cfg, uint64_t first,
+                            uint64_t last)
 {
     const cl_io *io = cfg->io;
     char path[4096];
@@ -791,6 +794,16 @@ int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last)
     if (removed > 0 && (rc = io->dirsync(io->ctx, cfg->dir)) != 0)
         return err_set(rc, "%s: directory fsync failed", cfg->dir);
     return 0;
+}
+
+int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last)
+{
+    int rc;
+
+    cl_io_activity(cfg->io, CL_ACT_SEG_REMOVE, 1);
+    rc = wal_unlink_range(cfg, first, last);
+    cl_io_activity(cfg->io, CL_ACT_SEG_REMOVE, 0);
+    return rc;
 }
 
 uint64_t wal_written(wal *w)

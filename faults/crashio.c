@@ -239,6 +239,7 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
                                  (k == c->cfg.crash_at ? CRASHIO_PF_CRASH : 0));
             t->file = file;
             t->file2 = file2;
+            t->act = (uint16_t)atomic_load(&c->act);
             t->len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
             t->off = off;
         }
@@ -594,6 +595,19 @@ static int crashio_unlock(void *ctx, int fd)
     return c->in->unlock(c->in->ctx, fd);
 }
 
+/* The engine's word on its mechanisms: kept for the trace, and passed on
+ * to the wrapped table. */
+static void crashio_activity(void *ctx, uint32_t act, int on)
+{
+    crashio *c = ctx;
+
+    if (on)
+        atomic_fetch_or(&c->act, act);
+    else
+        atomic_fetch_and(&c->act, ~act);
+    cl_io_activity(c->in, act, on);
+}
+
 /* ---- life cycle ---- */
 
 int crashio_new(const crashio_config *cfg, crashio **out)
@@ -654,6 +668,7 @@ int crashio_new(const crashio_config *cfg, crashio **out)
         .dirsync = crashio_dirsync,
         .lock = crashio_lock,
         .unlock = crashio_unlock,
+        .activity = crashio_activity,
     };
     *out = c;
     return 0;

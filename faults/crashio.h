@@ -89,9 +89,10 @@ typedef struct crashio_point_info {
     uint8_t flags;  /* CRASHIO_PF_* */
     uint16_t file;  /* file id (crashio_file_name), 0 if none */
     uint16_t file2; /* RENAME: id of the target; else 0 */
-    uint16_t rsv;
-    uint32_t len; /* PWRITE: bytes (saturated at UINT32_MAX); else 0 */
-    uint64_t off; /* PWRITE: offset; FTRUNCATE: new length, bytes */
+    uint16_t act;   /* the engine's mechanisms in progress when the call
+                       was made (CL_ACT_* bits, cl_io.activity) */
+    uint32_t len;   /* PWRITE: bytes (saturated at UINT32_MAX); else 0 */
+    uint64_t off;   /* PWRITE: offset; FTRUNCATE: new length, bytes */
 } crashio_point_info;
 
 /* What a torn write did (the shared area below). */

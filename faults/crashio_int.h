@@ -31,6 +31,7 @@ struct crashio {
     char *graveyard;    /* normalised graveyard dir, or NULL */
     shadow_writer *sw;  /* NULL without a shadow log */
     _Atomic uint64_t points;
+    _Atomic uint32_t act;    /* CL_ACT_* in progress (cl_io.activity) */
     _Atomic uint64_t graves; /* graveyard names handed out */
     pthread_mutex_t mu;      /* mutating calls, fd table, file ids */
     crashio_fd *fds;         /* indexed by fd */

@@ -90,41 +90,57 @@ static uint64_t campaign_block(const campaign *c)
     return rounds * round;
 }
 
+uint32_t campaign_max_txns(const campaign *c)
+{
+    uint32_t m = 0;
+
+    for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
+        if (c->profiles[i].wl.txns > m)
+            m = c->profiles[i].wl.txns;
+    return m;
+}
+
+/* The parameters of every variant: its workload seed, and its engine
+ * configuration and workload size, the campaign's or drawn. */
+static void campaign_variants(campaign *c)
+{
+    for (int i = 0; i < c->nkinds; i++)
+        for (uint32_t v = 0; v < c->variants; v++) {
+            trial_profile *p = campaign_profile(c, i, v);
+            uint32_t base = campaign_default_txns(c->kinds[i]);
+            p->variant = v;
+            p->eng = c->env.eng;
+            p->wl.kind = c->kinds[i];
+            p->wl.seed = rng_mix(c->seed ^ rng_mix(0xC0FFEEull + v) ^
+                                 ((uint64_t)c->kinds[i] << 40));
+            p->wl.txns = c->txns ? c->txns : base;
+            p->wl.max_ops = c->max_ops;
+            p->wl.max_value = c->max_value;
+            if (c->swarm)
+                swarm_draw(&c->pins, base, &p->eng, &p->wl);
+        }
+}
+
 int campaign_prepare(campaign *c)
 {
     char err[512];
-    uint32_t max_txns = 0;
     trial_env env = c->env;
     int rc;
 
     c->profiles = calloc((size_t)c->nkinds * c->variants, sizeof(*c->profiles));
     if (c->profiles == NULL)
         return -1;
-    for (int i = 0; i < c->nkinds; i++) {
-        uint32_t n = c->txns ? c->txns : campaign_default_txns(c->kinds[i]);
-        if (n > max_txns)
-            max_txns = n;
-    }
+    campaign_variants(c);
     snprintf(env.base, sizeof(env.base), "%s/profile", c->dir);
-    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+    if ((rc = trial_env_init(&env, campaign_max_txns(c))) != 0) {
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return -1;
     }
-    for (int i = 0; i < c->nkinds; i++)
-        for (uint32_t v = 0; v < c->variants; v++) {
-            trial_profile *p = campaign_profile(c, i, v);
-            p->variant = v;
-            p->wl.kind = c->kinds[i];
-            p->wl.seed = rng_mix(c->seed ^ rng_mix(0xC0FFEEull + v) ^
-                                 ((uint64_t)c->kinds[i] << 40));
-            p->wl.txns = c->txns ? c->txns : campaign_default_txns(c->kinds[i]);
-            p->wl.max_ops = c->max_ops;
-            p->wl.max_value = c->max_value;
-            if (trial_profile_build(&env, p, err, sizeof(err)) != 0) {
-                fprintf(stderr, "crashtest: %s\n", err);
-                trial_env_fini(&env);
-                return -1;
-            }
+    for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
+        if (trial_profile_build(&env, &c->profiles[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "crashtest: %s\n", err);
+            trial_env_fini(&env);
+            return -1;
         }
     trial_env_fini(&env);
     util_rmrf(env.base);
@@ -347,18 +363,12 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
     trial_result res;
     trial_spec *specs = malloc(c->block * sizeof(*specs));
     campaign_out out = {fd, cs, 0};
-    uint32_t max_txns = 0;
     int rc;
 
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
-    for (int i = 0; i < c->nkinds; i++) {
-        uint32_t n = campaign_profile(c, i, 0)->wl.txns;
-        if (n > max_txns)
-            max_txns = n;
-    }
     snprintf(env.base, sizeof(env.base), "%s/w%d", c->dir, w);
-    rc = specs == NULL ? ENOMEM : trial_env_init(&env, max_txns);
+    rc = specs == NULL ? ENOMEM : trial_env_init(&env, campaign_max_txns(c));
     if (rc != 0) {
         memset(&res, 0, sizeof(res));
         res.verdict = ORACLE_KINDS;
@@ -442,6 +452,7 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
 
     memset(&p, 0, sizeof(p));
     p.wl = orig->prof->wl;
+    p.eng = orig->prof->eng;
     p.variant = orig->prof->variant;
     p.wl.txns = txns;
     p.wl.max_ops = ops;
@@ -535,21 +546,15 @@ static int campaign_replay(campaign *c)
     trial_env env = c->env;
     trial_spec s;
     trial_result res;
-    uint32_t max_txns = 0;
     int rc;
 
-    for (int i = 0; i < c->nkinds; i++) {
-        uint32_t n = campaign_profile(c, i, 0)->wl.txns;
-        if (n > max_txns)
-            max_txns = n;
-    }
     if (campaign_spec(c, (uint64_t)c->replay, &s) != 0) {
         fprintf(stderr, "crashtest: no trial %lld in this campaign\n",
                 (long long)c->replay);
         return 2;
     }
     snprintf(env.base, sizeof(env.base), "%s/replay", c->dir);
-    if ((rc = trial_env_init(&env, max_txns)) != 0) {
+    if ((rc = trial_env_init(&env, campaign_max_txns(c))) != 0) {
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return 2;
     }

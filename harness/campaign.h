@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swarm.h"
 #include "trial.h"
 
 #define CAMPAIGN_MAX_VARIANTS 16
@@ -44,6 +45,9 @@ typedef struct campaign {
                                           server trial, of the server modes in turn;
                                           0: only the modes of `modes` */
     const char *target_name;           /* the target as the summary names it */
+    int swarm;                         /* each variant draws its configuration
+                                          (swarm.h) */
+    swarm_pins pins;                   /* what the options pinned */
     trial_env env;                     /* template for the workers */
     char options[1024]; /* the options that define the trials, for replay
                            command lines */
@@ -69,5 +73,9 @@ int campaign_run(campaign *c);
 
 /* Default transactions per workload kind. */
 uint32_t campaign_default_txns(wl_kind k);
+
+/* The longest workload of the campaign's variants (after
+ * campaign_prepare). */
+uint32_t campaign_max_txns(const campaign *c);
 
 #endif

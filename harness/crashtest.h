@@ -15,6 +15,8 @@ typedef struct ct_args {
     const char *mode_list;     /* --mode, as given ("all" by default) */
     const char *workload_list; /* --workload, as given ("all") */
     int have_seed;
+    int no_swarm;        /* --no-swarm: every variant runs the campaign's
+                            configuration */
     int server_target;   /* --target names a server target */
     int list_mutants;    /* --list-mutants: print the catalogue */
     int help;            /* --help */

@@ -208,6 +208,11 @@ int ct_expand(ct_args *a)
         return ct_usage("--shrink and --crash-point go with --replay");
     if (c->trials == 0 && c->duration_s == 0)
         c->trials = 1000;
+    /* What the options pinned, before the defaults fill the rest: the
+     * swarm draws only the others. */
+    c->swarm = !a->no_swarm;
+    c->pins.eng = c->env.eng;
+    c->pins.txns = c->txns;
     if (c->env.eng.sync == CL_SYNC_DEFAULT)
         c->env.eng.sync = CL_SYNC_GROUP;
     if (c->env.eng.torn == CL_TORN_DEFAULT)

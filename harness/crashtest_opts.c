@@ -37,11 +37,13 @@ static const char *ct_usage_text =
     "server-kill-time,\n"
     "                       server-kill-io, server-torn, server-powerloss, or\n"
     "                       server (all four); all (default): the engine's\n"
-    "                       five, with one trial in 127 a server trial\n"
+    "                       five and fsync-fail, with one trial in 127 a\n"
+    "                       server trial\n"
     "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
     "                       checkpoint, mixed, comma-separated, or all\n"
     "                       (default)\n"
-    "  --txns N             transactions per workload (default: per workload)\n"
+    "  --txns N             transactions per workload (default: drawn per\n"
+    "                       variant from the workload's own size)\n"
     "  --variants N         workload seeds per workload (default 4)\n"
     "  --max-ops N, --max-value BYTES   caps on transactions' operations and\n"
     "                       values\n"
@@ -62,13 +64,18 @@ static const char *ct_usage_text =
     "                       or random (default: one of the first three per\n"
     "                       trial)\n"
     "  --recovery-depth N   recovery-crash: crashes of recovery (default 2)\n"
-    "engine:\n"
-    "  --sync MODE          off, commit, group (default), periodic\n"
-    "  --torn-protection M  none, fpw (default), dwb\n"
-    "  --page-size BYTES    4096 (default) .. 65536\n"
-    "  --checkpoint-bytes N automatic checkpoint interval (default 64 MiB)\n"
-    "  --pool-bytes N       buffer pool size (default 64 MiB; a small pool,\n"
-    "                       e.g. 262144, makes pages get written back early)\n"
+    "engine (by default each workload variant draws these, and its size\n"
+    "and shape, from its seed: swarm testing; an option pins its setting):\n"
+    "  --sync MODE          off, commit, group, periodic\n"
+    "  --torn-protection M  none, fpw, dwb\n"
+    "  --page-size BYTES    a power of two, 4096..65536\n"
+    "  --checkpoint-bytes N automatic checkpoint interval\n"
+    "  --pool-bytes N       buffer pool size, at least 262144\n"
+    "  --segment-bytes N    log segment size, 65536..1073741824\n"
+    "  --no-swarm           no draw: what is not pinned is the engine's\n"
+    "                       default (sync group, fpw, 4 KiB pages, 64 MiB\n"
+    "                       pool and checkpoint interval, 16 MiB segments)\n"
+    "                       and the workload's default size\n"
     "  --target NAME        engine (default); server: kvserver, crashed\n"
     "                       under --clients concurrent clients (--mode then\n"
     "                       names server modes: kill-time, kill-io, torn,\n"
@@ -270,6 +277,9 @@ static const ct_option ct_options[] = {
      ct_set_page_size},
     {"checkpoint-bytes", CT_U64, CT_AT(c.env.eng.checkpoint_bytes), 1,
      UINT64_MAX, "--checkpoint-bytes needs a positive number", 1, NULL},
+    {"segment-bytes", CT_U64, CT_AT(c.env.eng.segment_bytes), 64u << 10,
+     1u << 30, "--segment-bytes needs a number in 65536..1073741824", 1, NULL},
+    {"no-swarm", CT_FLAG, CT_AT(no_swarm), 0, 0, NULL, 1, NULL},
     {"pool-bytes", CT_U64, CT_AT(c.env.eng.pool_bytes), 256u << 10, UINT64_MAX,
      "--pool-bytes needs a number >= 262144", 1, NULL},
     {"target", CT_FN, 0, 0, 0, "unknown --target", 1, ct_set_target},

@@ -10,6 +10,77 @@
 
 const char *rpt_program = "build/crashtest";
 
+/* The engine mechanisms whose crash states the summary counts
+ * (trial_result.reached), in the order it prints them. */
+static const struct {
+    uint32_t bit;
+    const char *name, *json;
+} rpt_mechanisms[] = {
+    {CL_ACT_CKPT_ROLL, "checkpoint 1: roll the log", "checkpoint_roll"},
+    {CL_ACT_CKPT_FLUSH, "checkpoint 2: write pages, fsync", "checkpoint_flush"},
+    {CL_ACT_CKPT_SB, "checkpoint 3: superblock, fsync",
+     "checkpoint_superblock"},
+    {CL_ACT_CKPT_DROP, "checkpoint 4: drop old segments", "checkpoint_drop"},
+    {CL_ACT_EVICT, "eviction write-back", "eviction"},
+    {CL_ACT_SEG_ROLL, "log segment roll", "segment_roll"},
+    {CL_ACT_SEG_REMOVE, "log segment removal", "segment_removal"},
+    {CL_ACT_SB_WRITE, "superblock write", "superblock_write"},
+    {CL_ACT_SPLIT, "B-tree split", "split"},
+    {CL_ACT_MERGE, "B-tree merge", "merge"},
+    {CL_ACT_OVERFLOW, "overflow chain write", "overflow"},
+    {CL_ACT_FREE_REUSE, "free-list reuse", "free_reuse"},
+    {CL_ACT_DWB, "doublewrite write", "doublewrite"},
+    {CL_ACT_DWB_WRAP, "doublewrite wrap", "doublewrite_wrap"},
+    {TRIAL_REACH_TAIL_CUT, "torn-tail cut (recovery)", "tail_cut"},
+    {TRIAL_REACH_FPI_REPAIR, "full-page-image repair (recovery)", "fpi_repair"},
+    {TRIAL_REACH_DWB_RESTORE, "doublewrite restore (recovery)", "dwb_restore"},
+    {CL_ACT_RECOVERY, "recovery's own writes (crashed)", "recovery_writes"},
+};
+
+#define RPT_NMECH (sizeof(rpt_mechanisms) / sizeof(rpt_mechanisms[0]))
+
+/* Crash states per mechanism (out[RPT_NMECH]).  Returns the engine trials
+ * (server trials are not counted: their points are the server's). */
+static size_t rpt_coverage(const trial_result *res, size_t n, size_t *out)
+{
+    size_t engine = 0;
+
+    for (size_t j = 0; j < RPT_NMECH; j++)
+        out[j] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (trial_mode_is_server((trial_mode)res[i].mode))
+            continue;
+        engine++;
+        for (size_t j = 0; j < RPT_NMECH; j++)
+            out[j] += (res[i].reached & rpt_mechanisms[j].bit) != 0;
+    }
+    return engine;
+}
+
+/* The coverage table and a warning naming each mechanism never reached. */
+static void rpt_coverage_table(FILE *f, const trial_result *res, size_t n)
+{
+    size_t cov[RPT_NMECH], missing = 0;
+
+    if (rpt_coverage(res, n, cov) == 0)
+        return;
+    fprintf(f, "\n  crash states in or right after each engine mechanism:\n");
+    for (size_t j = 0; j < RPT_NMECH; j++) {
+        fprintf(f, "    %-36s %9zu\n", rpt_mechanisms[j].name, cov[j]);
+        missing += cov[j] == 0;
+    }
+    if (missing == 0)
+        return;
+    fprintf(f, "  warning: %zu mechanism%s never reached:", missing,
+            missing > 1 ? "s" : "");
+    for (size_t j = 0, first = 1; j < RPT_NMECH; j++)
+        if (cov[j] == 0) {
+            fprintf(f, "%s %s", first ? "" : ",", rpt_mechanisms[j].name);
+            first = 0;
+        }
+    fputc('\n', f);
+}
+
 static int rpt_is_violation(const trial_result *r)
 {
     return r->verdict != ORACLE_OK && r->verdict != ORACLE_DETECTED;
@@ -205,6 +276,37 @@ static uint64_t rpt_pct(const uint64_t *t, size_t m, double p)
     return t[i < m ? i : m - 1];
 }
 
+/* How the engine was configured: drawn per variant (what the options
+ * pinned named), or the campaign's one configuration. */
+static void rpt_config_line(FILE *f, const campaign *c)
+{
+    const cl_options *p = &c->pins.eng;
+
+    if (!c->swarm) {
+        fprintf(f, "engine: sync %s, torn-page protection %s\n",
+                cl_sync_name(c->env.eng.sync), cl_torn_name(c->env.eng.torn));
+        return;
+    }
+    fprintf(f, "engine configuration and workload size drawn per workload "
+               "variant (swarm; the CSV has each trial's)");
+    if (p->sync != CL_SYNC_DEFAULT)
+        fprintf(f, ", sync %s pinned", cl_sync_name(p->sync));
+    if (p->torn != CL_TORN_DEFAULT)
+        fprintf(f, ", torn-page protection %s pinned", cl_torn_name(p->torn));
+    if (p->page_size != 0)
+        fprintf(f, ", page size %u pinned", p->page_size);
+    if (p->pool_bytes != 0)
+        fprintf(f, ", pool %" PRIu64 " B pinned", p->pool_bytes);
+    if (p->checkpoint_bytes != 0)
+        fprintf(f, ", checkpoint interval %" PRIu64 " B pinned",
+                p->checkpoint_bytes);
+    if (p->segment_bytes != 0)
+        fprintf(f, ", segments %" PRIu64 " B pinned", p->segment_bytes);
+    if (c->pins.txns != 0)
+        fprintf(f, ", %u transactions pinned", c->pins.txns);
+    fputc('\n', f);
+}
+
 int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 uint64_t elapsed_us, int interrupted)
 {
@@ -225,12 +327,10 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     }
     if (f == NULL)
         return violations;
-    fprintf(f,
-            "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s, sync %s, "
-            "torn-page protection %s%s\n",
-            c->seed, c->target_name, c->mutant ? " with mutant " : "",
-            c->mutant ? c->mutant : "", cl_sync_name(c->env.eng.sync),
-            cl_torn_name(c->env.eng.torn), interrupted ? " (interrupted)" : "");
+    fprintf(f, "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s%s\n", c->seed,
+            c->target_name, c->mutant ? " with mutant " : "",
+            c->mutant ? c->mutant : "", interrupted ? " (interrupted)" : "");
+    rpt_config_line(f, c);
     if (c->server_every > 0)
         fprintf(f,
                 "one trial in %" PRIu64 " on kvserver (%u clients, up to %u "
@@ -262,6 +362,7 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 per[MODE_KILL_IO], p->points + 1, per[MODE_TORN],
                 3 * p->npwrites, per[MODE_POWERLOSS], 5 * (p->points + 1));
     }
+    rpt_coverage_table(f, res, n);
     fprintf(f, "\n  violations by kind:");
     if (violations == 0)
         fprintf(f, " none");
@@ -336,6 +437,22 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
     for (int k = 0; k < ORACLE_KINDS; k++)
         fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
                 oracle_kind_name((oracle_kind)k), kinds[k]);
+    {
+        size_t cov[RPT_NMECH];
+        rpt_coverage(res, n, cov);
+        fprintf(f, "},\n \"swarm\": %s, \"unreached\": [",
+                c->swarm ? "true" : "false");
+        for (size_t j = 0, first = 1; j < RPT_NMECH; j++)
+            if (cov[j] == 0) {
+                fprintf(f, "%s\"%s\"", first ? "" : ", ",
+                        rpt_mechanisms[j].json);
+                first = 0;
+            }
+        fprintf(f, "],\n \"coverage\": {");
+        for (size_t j = 0; j < RPT_NMECH; j++)
+            fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
+                    cov[j]);
+    }
     fprintf(f,
             "},\n \"recovery_us\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
             ", \"max\": %" PRIu64 "},\n \"violations\": [",
@@ -367,12 +484,34 @@ static void rpt_csv_text(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A number, or "default" for 0 (the engine's default). */
+static void rpt_csv_num(FILE *f, uint64_t v)
+{
+    if (v == 0)
+        fprintf(f, "default,");
+    else
+        fprintf(f, "%" PRIu64 ",", v);
+}
+
+/* The configuration columns, each followed by a comma. */
+static void rpt_csv_config(FILE *f, const trial_config *g)
+{
+    fprintf(f, "%s,%s,", cl_sync_name((cl_sync_mode)g->sync),
+            cl_torn_name((cl_torn_mode)g->torn));
+    rpt_csv_num(f, g->page_size);
+    rpt_csv_num(f, g->pool_bytes);
+    rpt_csv_num(f, g->checkpoint_bytes);
+    rpt_csv_num(f, g->segment_bytes);
+    fprintf(f, "%u,%u,%u,", g->txns, g->keys, g->drain);
+}
+
 void rpt_csv_header(FILE *f)
 {
     fprintf(f, "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
                "damage,issued,acked,durable,recovered,verdict,violation,"
                "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
-               "tail_cut,recovery_crashes,detail\n");
+               "tail_cut,recovery_crashes,sync,torn,page_size,pool_bytes,"
+               "checkpoint_bytes,segment_bytes,txns,keys,drain,detail\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -395,6 +534,7 @@ void rpt_csv_row(FILE *f, const trial_result *r)
                                 : "",
             r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,
             r->rec_crashes);
+    rpt_csv_config(f, &r->cfg);
     rpt_csv_text(f, r->detail);
     fputc('\n', f);
 }

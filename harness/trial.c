@@ -56,8 +56,10 @@ static const trial_mode_info trial_modes[MODE_COUNT] = {
     [MODE_EIO] = {"eio", NULL, MODE_GROUP_ERRORS, 1, 0},
     [MODE_ENOSPC] = {"enospc", NULL, MODE_GROUP_ERRORS, 1, 0},
     [MODE_SHORT_WRITE] = {"short-write", NULL, MODE_GROUP_ERRORS, 1, 0},
-    /* crashio fails the fsync (trial_fault.c): no libfiu */
-    [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS, 0, 0},
+    /* crashio fails the fsync (trial_fault.c): no libfiu, so the default
+     * campaign has it */
+    [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS | MODE_GROUP_ALL,
+                         0, 0},
     [MODE_SERVER_KILL_TIME] = {"server-kill-time", "kill-time",
                                MODE_GROUP_SERVER, 0, 0},
     [MODE_SERVER_KILL_IO] = {"server-kill-io", "kill-io", MODE_GROUP_SERVER, 0,
@@ -229,7 +231,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
 {
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
-    cl_options o = env->eng;
+    cl_options o = prof->eng;
     uint64_t t0 = util_now_us();
     int fault = s != NULL && trial_mode_is_error(s->mode), go;
     wl_txn t;
@@ -398,13 +400,15 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     }
     prof->kinds = malloc(prof->points + 1);
     prof->pwrites = malloc((prof->points + 1) * sizeof(uint64_t));
-    if (prof->kinds == NULL || prof->pwrites == NULL) {
+    prof->acts = malloc((prof->points + 1) * sizeof(uint16_t));
+    if (prof->kinds == NULL || prof->pwrites == NULL || prof->acts == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     prof->npwrites = 0;
     for (uint64_t k = 1; k <= prof->points; k++) {
         prof->kinds[k - 1] = sh->trace[k - 1].kind;
+        prof->acts[k - 1] = sh->trace[k - 1].act;
         if (sh->trace[k - 1].kind == CRASHIO_PWRITE)
             prof->pwrites[prof->npwrites++] = k;
     }
@@ -434,7 +438,9 @@ void trial_profile_free(trial_profile *prof)
 {
     free(prof->kinds);
     free(prof->pwrites);
+    free(prof->acts);
     free(prof->evals);
+    prof->acts = NULL;
     prof->kinds = NULL;
     prof->pwrites = NULL;
     prof->evals = NULL;
@@ -448,9 +454,9 @@ void trial_profile_free(trial_profile *prof)
 /* May an open or read of this trial's image legitimately fail with a
  * detected corruption?  Only when pages can be torn (a torn write or a
  * power cut) and the engine runs without torn-page protection. */
-static int trial_detect_ok(const trial_env *env, const trial_spec *s)
+static int trial_detect_ok(const trial_spec *s)
 {
-    if (env->eng.torn != CL_TORN_NONE)
+    if (s->prof->eng.torn != CL_TORN_NONE)
         return 0;
     return s->mode == MODE_TORN || s->powerloss ||
            s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_SHORT_WRITE;
@@ -475,7 +481,7 @@ static int trial_is_page_damage(const char *detail)
 static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
                         void *h, oracle_map *m, trial_verdict *v)
 {
-    cl_options o = env->eng;
+    cl_options o = s->prof->eng;
     wl_txn t;
     oracle_map *after = oracle_map_new();
     char val[24];
@@ -541,7 +547,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                            const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
-    cl_options o = env->eng;
+    cl_options o = s->prof->eng;
     oracle_prefix local;
     const oracle_prefix *pre = &s->prof->prefix;
     oracle_map *m;
@@ -569,7 +575,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
+        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
                       trial_is_page_damage(cl_errdetail()))
                          ? ORACLE_DETECTED
                          : ORACLE_RECOVERY;
@@ -586,7 +592,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
+        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
                       trial_is_page_damage(cl_errdetail()))
                          ? ORACLE_DETECTED
                          : ORACLE_RECOVERY;
@@ -606,7 +612,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                                    &v->recovered, v->detail, sizeof(v->detail));
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
+        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
                       trial_is_page_damage(cl_errdetail()))
                          ? ORACLE_DETECTED
                          : ORACLE_STRUCTURE;
@@ -659,6 +665,12 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     res->records = v->rep.records;
     res->repaired = v->rep.pages_repaired_fpi + v->rep.pages_repaired_dwb;
     res->tail_cut = v->rep.tail_cut;
+    if (v->rep.tail_cut)
+        res->reached |= TRIAL_REACH_TAIL_CUT;
+    if (v->rep.pages_repaired_fpi > 0)
+        res->reached |= TRIAL_REACH_FPI_REPAIR;
+    if (v->rep.pages_repaired_dwb > 0)
+        res->reached |= TRIAL_REACH_DWB_RESTORE;
     snprintf(res->detail, sizeof(res->detail), "%s", v->detail);
     return 0;
 }
@@ -773,6 +785,48 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
     fclose(fp);
 }
 
+void trial_config_of(const cl_options *eng, const wl_params *wl,
+                     trial_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->sync = (uint8_t)eng->sync;
+    cfg->torn = (uint8_t)eng->torn;
+    cfg->page_size = eng->page_size;
+    cfg->pool_bytes = eng->pool_bytes;
+    cfg->checkpoint_bytes = eng->checkpoint_bytes;
+    cfg->segment_bytes = eng->segment_bytes;
+    if (wl != NULL) {
+        cfg->txns = wl->txns;
+        cfg->keys = wl->keys ? wl->keys : 1;
+        cfg->drain = (uint8_t)wl->drain;
+    }
+}
+
+/* The engine's mechanisms in progress at the I/O point where s's crash
+ * state (or its fault) is taken, or at the point before it: the state of a
+ * crash in a mechanism or right after it.  0 when the point is not one of
+ * the counting run (kill-time). */
+static uint32_t trial_reached_at(const trial_spec *s)
+{
+    const trial_profile *pr = s->prof;
+    uint64_t k = s->crash_point;
+    uint32_t m = 0;
+
+    if (s->mode == MODE_FSYNC_FAIL)
+        k = s->fail_at;
+    else if (trial_mode_is_error(s->mode))
+        k = s->fault_point >= 0 ? s->fault_clock + 1 : 0;
+    else if (s->mode == MODE_KILL_TIME)
+        k = 0;
+    if (pr->acts == NULL || k == 0)
+        return 0;
+    if (k <= pr->points)
+        m |= pr->acts[k - 1];
+    if (k >= 2 && k - 2 < pr->points)
+        m |= pr->acts[k - 2];
+    return m;
+}
+
 void trial_result_start(const trial_spec *s, trial_result *res)
 {
     const trial_profile *pr = s->prof;
@@ -786,6 +840,8 @@ void trial_result_start(const trial_spec *s, trial_result *res)
     res->crash_point = s->crash_point;
     res->points = pr->points;
     res->delay_us = s->delay_us;
+    trial_config_of(&pr->eng, &pr->wl, &res->cfg);
+    res->reached = trial_reached_at(s);
 }
 
 void trial_writer_failed(const trial_env *env, int st, trial_result *res)

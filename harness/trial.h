@@ -87,11 +87,15 @@ int trial_mode_is_server(trial_mode m);
  * workload variant). */
 typedef struct trial_profile {
     wl_params wl;
+    cl_options eng; /* the engine's options (io is set per process): the
+                       campaign's, or drawn for this variant (swarm.h) */
     uint32_t variant;
     uint64_t salt;     /* the database salt: files are reproducible */
     uint64_t points;   /* I/O points of the whole run, open included */
     uint8_t *kinds;    /* kinds[k - 1]: crashio_kind of point k */
     uint64_t *pwrites; /* the points that are pwrites */
+    uint16_t *acts;    /* acts[k - 1]: the engine's mechanisms in progress
+                          at point k (CL_ACT_* bits) */
     uint64_t npwrites;
     uint64_t run_us; /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
@@ -106,7 +110,9 @@ typedef struct trial_profile {
 /* Settings shared by every trial of a campaign. */
 typedef struct trial_env {
     const target_ops *target;
-    cl_options eng;          /* engine options; io is set per process */
+    cl_options eng;          /* engine options of server trials (and the
+                                template of the variants'); io is set per
+                                process */
     uint32_t sector;         /* torn writes and images: 512 or 4096 */
     plimg_model persist;     /* PLIMG_RANDOM: drawn per trial */
     uint32_t recovery_depth; /* recovery-crash: nested crashes, default 2 */
@@ -154,6 +160,27 @@ typedef struct trial_spec {
                                   --checkpoint-bytes (0: the campaign's) */
 } trial_spec;
 
+/* What a trial's recovery did (trial_result.reached, above the CL_ACT_*
+ * bits of cl_io.h). */
+#define TRIAL_REACH_TAIL_CUT 0x10000u   /* cut a torn or unsynced tail */
+#define TRIAL_REACH_FPI_REPAIR 0x20000u /* rebuilt a page from its image */
+#define TRIAL_REACH_DWB_RESTORE                                                \
+    0x40000u /* restored a page from the                                       \
+                doublewrite area */
+
+/* The configuration a trial ran under (a CSV column each): the engine's
+ * (0: the engine's default) and its workload's size and shape. */
+typedef struct trial_config {
+    uint8_t sync, torn; /* cl_sync_mode, cl_torn_mode */
+    uint8_t drain;      /* wl_params.drain */
+    uint32_t page_size, txns, keys;
+    uint64_t pool_bytes, checkpoint_bytes, segment_bytes;
+} trial_config;
+
+/* The configuration of eng and wl. */
+void trial_config_of(const cl_options *eng, const wl_params *wl,
+                     trial_config *cfg);
+
 /* The outcome (a fixed-size record: workers send it through a pipe).  In
  * a server trial the transactions are the clients' SETs (durable: those
  * whose acknowledgement promised durability), workload is
@@ -173,6 +200,11 @@ typedef struct trial_result {
     uint32_t us_writer, us_damage, us_verify, us_total;
     uint32_t skipped; /* error modes: 1 + the transaction that failed while
                          the engine went on (not in the model), or 0 */
+    trial_config cfg;
+    uint32_t reached; /* the mechanisms the crash state was taken in or
+                         right after (CL_ACT_* bits of the crash point and
+                         the point before it) and what its recovery did
+                         (TRIAL_REACH_*) */
     char damage[400];
     char detail[480];
 } trial_result;

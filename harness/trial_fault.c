@@ -186,7 +186,7 @@ void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i)
      * (and such a commit promised nothing): no check there. */
     if (pg->ack_after != 0 || !trial_fault_is_sync(s) ||
         !trial_fault_fired(env, s) ||
-        (s->mode == MODE_FSYNC_FAIL && env->eng.sync == CL_SYNC_PERIODIC))
+        (s->mode == MODE_FSYNC_FAIL && s->prof->eng.sync == CL_SYNC_PERIODIC))
         return;
     pg->ack_after = i + 1;
 }

@@ -144,6 +144,7 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
             return -1;
         }
         res->rec_crashes++;
+        res->reached |= CL_ACT_RECOVERY; /* crashed in recovery's own I/O */
         snprintf(damage + used, dlen - used,
                  "; recovery %u killed at %llu/%llu", d + 1,
                  (unsigned long long)v->sample_point,

@@ -25,7 +25,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
      * before) -- in the sync modes that write a commit's record before
      * acknowledging it.  In off and periodic the record may still wait in
      * the engine's log buffer, which a kill loses (crashlab.h). */
-    cl_sync_mode sm = env->eng.sync;
+    cl_sync_mode sm = s->prof->eng.sync;
     int writes_before_ack =
         sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
     uint32_t lo =

@@ -489,6 +489,10 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->mode = (uint8_t)s->mode;
     res->workload = TRIAL_WL_SERVER;
     res->variant = (uint8_t)env->clients;
+    trial_config_of(&env->eng, NULL, &res->cfg);
+    res->cfg.txns = env->sets;
+    if (s->checkpoint_bytes != 0)
+        res->cfg.checkpoint_bytes = s->checkpoint_bytes;
     res->crash_point = s->crash_point;
     res->delay_us = s->delay_us;
     memset(&t, 0, sizeof(t));

@@ -112,11 +112,24 @@ static uint32_t wl_nops(rng *r, uint32_t lo, uint32_t hi, uint32_t cap)
     return n < 1 ? 1 : n;
 }
 
+/* The first key id of a kind's key space: base for the kind's own space,
+ * moved apart from the others' when the space is ks times wider. */
+static uint32_t wl_base(uint32_t base, uint32_t ks)
+{
+    return ks == 1 ? base : base * 0x1000u;
+}
+
+/* In a draining workload's second half, three operations in four delete. */
+static int wl_drains(const wl_params *p, uint32_t i, rng *r)
+{
+    return p->drain && i >= p->txns / 2 && rng_below(r, 4) != 0;
+}
+
 void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
 {
     rng r;
     wl_kind kind = p->kind;
-    uint32_t n, cap = p->max_value;
+    uint32_t n, cap = p->max_value, ks = p->keys ? p->keys : 1;
 
     rng_seed(&r, rng_mix(p->seed ^ rng_mix(i)));
     t->index = i;
@@ -127,18 +140,28 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
         kind = (wl_kind)rng_below(&r, WL_MIXED);
     switch (kind) {
     case WL_INSERTS:
-        wl_put(t, &r, 0x10000000u + i, 16, 200, cap);
+        if (p->drain && i >= p->txns / 2)
+            /* delete what the first half inserted, in its order */
+            wl_del(t, 0x10000000u + (i - p->txns / 2));
+        else
+            wl_put(t, &r, 0x10000000u + i, 16, 200, cap);
         break;
     case WL_OVERWRITE:
         n = wl_nops(&r, 1, 3, p->max_ops);
-        while (n-- > 0)
-            wl_put(t, &r, (uint32_t)rng_below(&r, 32), 8, 300, cap);
+        while (n-- > 0) {
+            uint32_t id = (uint32_t)rng_below(&r, 32 * ks);
+            if (wl_drains(p, i, &r))
+                wl_del(t, id);
+            else
+                wl_put(t, &r, id, 8, 300, cap);
+        }
         break;
     case WL_TXN:
         n = wl_nops(&r, 2, 16, p->max_ops);
         while (n-- > 0) {
-            uint32_t id = 0x100 + (uint32_t)rng_below(&r, 256);
-            if (rng_below(&r, 5) == 0)
+            uint32_t id =
+                wl_base(0x100, ks) + (uint32_t)rng_below(&r, 256 * ks);
+            if (rng_below(&r, 5) == 0 || wl_drains(p, i, &r))
                 wl_del(t, id);
             else
                 wl_put(t, &r, id, 8, 200, cap);
@@ -147,8 +170,8 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
     case WL_DELETES:
         n = wl_nops(&r, 1, 4, p->max_ops);
         while (n-- > 0) {
-            uint32_t id = 0x200 + (uint32_t)rng_below(&r, 64);
-            if (rng_below(&r, 2) == 0)
+            uint32_t id = wl_base(0x200, ks) + (uint32_t)rng_below(&r, 64 * ks);
+            if (rng_below(&r, 2) == 0 || wl_drains(p, i, &r))
                 wl_del(t, id);
             else
                 wl_put(t, &r, id, 8, 600, cap);
@@ -157,13 +180,19 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
     case WL_LARGE:
         n = wl_nops(&r, 1, 2, p->max_ops);
         while (n-- > 0)
-            wl_put(t, &r, 0x300 + (uint32_t)rng_below(&r, 16), 2048, 65536,
-                   cap);
+            wl_put(t, &r, wl_base(0x300, ks) + (uint32_t)rng_below(&r, 16 * ks),
+                   2048, 65536, cap);
         break;
     case WL_CHECKPOINT:
         n = wl_nops(&r, 1, 4, p->max_ops);
-        while (n-- > 0)
-            wl_put(t, &r, 0x400 + (uint32_t)rng_below(&r, 128), 8, 400, cap);
+        while (n-- > 0) {
+            uint32_t id =
+                wl_base(0x400, ks) + (uint32_t)rng_below(&r, 128 * ks);
+            if (wl_drains(p, i, &r))
+                wl_del(t, id);
+            else
+                wl_put(t, &r, id, 8, 400, cap);
+        }
         t->checkpoint_after = i % 16 == 15;
         break;
     default:

@@ -28,6 +28,9 @@ typedef struct wl_params {
     uint32_t txns;      /* transactions in the workload */
     uint32_t max_ops;   /* cap on operations per transaction (0: none) */
     uint32_t max_value; /* cap on value bytes (0: none) */
+    uint32_t keys;      /* key space: the kind's times this (0: 1) */
+    int drain;          /* the second half deletes mostly (but for
+                           large-values, which never deletes) */
 } wl_params;
 
 typedef struct wl_op {

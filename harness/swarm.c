@@ -1,0 +1,135 @@
+/*
+ * swarm.c - the configuration draw of swarm testing (see swarm.h).
+ *
+ * Each setting is drawn on its own, with a good share of the engine's
+ * defaults, so that a campaign's variants mix the rare settings with the
+ * common ones rather than always stacking every rare one:
+ *   sync             off, commit, group, periodic: one in four each;
+ *   torn protection  none, fpw, dwb: one in three each;
+ *   page size        4 KiB (1/2), 8 KiB (1/4), 16 KiB (3/16), 64 KiB
+ *                    (1/16);
+ *   pool             the smallest (1/3: 256 KiB and at least
+ *                    SWARM_MIN_FRAMES pages, so a few hundred dirty pages
+ *                    must be written back), up to 4 MiB (1/6), or the
+ *                    default 64 MiB (1/2);
+ *   checkpoints      every 4..16 KiB of log (1/4: with full-page images
+ *                    nearly every commit ends in one, back to back), every
+ *                    16 KiB..1 MiB (1/4), or the default (1/2);
+ *   log segments     64 KiB, the engine's smallest (1/3), up to 1 MiB
+ *                    (1/6), or the default 16 MiB (1/2);
+ *   workload size    the kind's default (5/8), four times it (1/4) or
+ *                    sixteen times it (1/8), at most SWARM_MAX_TXNS; a
+ *                    small pool makes the default four times longer, so
+ *                    that it has something to evict (longer workloads
+ *                    cost more per crash state: the writer runs longer
+ *                    and recovery has more to replay);
+ *   key space        the kind's (1/2), four or sixteen times wider (1/4
+ *                    each): more leaves, so more splits, and more pages
+ *                    than a small pool holds;
+ *   drain            one variant in three deletes mostly in its second
+ *                    half: nodes empty and merge, pages go to the free
+ *                    list and are reused.
+ */
+#include "swarm.h"
+
+#include "rng.h"
+
+/* Longest drawn workload: the writer's shared memory holds a position per
+ * transaction. */
+#define SWARM_MAX_TXNS 512
+
+static uint64_t swarm_pick(rng *r, const uint64_t *v, const unsigned *w, int n)
+{
+    unsigned total = 0, x;
+
+    for (int i = 0; i < n; i++)
+        total += w[i];
+    x = (unsigned)rng_below(r, total);
+    for (int i = 0; i < n; i++) {
+        if (x < w[i])
+            return v[i];
+        x -= w[i];
+    }
+    return v[n - 1];
+}
+
+void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
+                wl_params *wl)
+{
+    static const uint64_t syncs[] = {CL_SYNC_OFF, CL_SYNC_COMMIT, CL_SYNC_GROUP,
+                                     CL_SYNC_PERIODIC};
+    static const unsigned syncs_w[] = {1, 1, 1, 1};
+    static const uint64_t torns[] = {CL_TORN_NONE, CL_TORN_FPW, CL_TORN_DWB};
+    static const unsigned torns_w[] = {1, 1, 1};
+    static const uint64_t pages[] = {4096, 8192, 16384, 65536};
+    static const unsigned pages_w[] = {8, 4, 3, 1};
+    static const uint64_t scales[] = {1, 4, 16};
+    static const unsigned scales_w[] = {2, 1, 1};
+    rng r;
+    uint64_t min_pool, mult;
+    int small_pool = 0;
+
+    /* Every setting takes the same number of draws whether pinned or not,
+     * so pinning one leaves the others' draws as they were. */
+    rng_seed(&r, rng_mix(wl->seed ^ 0x5A53A4D5EEDull));
+    {
+        cl_sync_mode s = (cl_sync_mode)swarm_pick(&r, syncs, syncs_w, 4);
+        if (pins->eng.sync == CL_SYNC_DEFAULT)
+            eng->sync = s;
+    }
+    {
+        cl_torn_mode t = (cl_torn_mode)swarm_pick(&r, torns, torns_w, 3);
+        if (pins->eng.torn == CL_TORN_DEFAULT)
+            eng->torn = t;
+    }
+    {
+        uint32_t ps = (uint32_t)swarm_pick(&r, pages, pages_w, 4);
+        if (pins->eng.page_size == 0)
+            eng->page_size = ps;
+    }
+    {
+        uint32_t ps = eng->page_size ? eng->page_size : 4096;
+        uint64_t x = rng_below(&r, 6), pool = 0;
+        min_pool = (uint64_t)SWARM_MIN_FRAMES * ps;
+        if (min_pool < (256u << 10))
+            min_pool = 256u << 10;
+        if (x < 2)
+            pool = min_pool;
+        else if (x == 2 && min_pool < (4u << 20))
+            pool = rng_range(&r, min_pool, 4u << 20) & ~(uint64_t)(ps - 1);
+        if (pins->eng.pool_bytes == 0) {
+            eng->pool_bytes = pool;
+            small_pool = pool == min_pool;
+        }
+    }
+    {
+        uint64_t x = rng_below(&r, 4), ck = 0;
+        if (x == 0)
+            ck = rng_range(&r, 4u << 10, 16u << 10);
+        else if (x == 1)
+            ck = rng_range(&r, 16u << 10, 1u << 20);
+        if (pins->eng.checkpoint_bytes == 0)
+            eng->checkpoint_bytes = ck;
+    }
+    {
+        uint64_t x = rng_below(&r, 6), seg = 0;
+        if (x < 2)
+            seg = 64u << 10;
+        else if (x == 2)
+            seg = rng_range(&r, 64u << 10, 1u << 20);
+        if (pins->eng.segment_bytes == 0)
+            eng->segment_bytes = seg;
+    }
+    {
+        uint64_t x = rng_below(&r, 8);
+        mult = x < 5 ? 1 : x < 7 ? 4 : 16;
+        if (small_pool && mult == 1)
+            mult = 4;
+        if (pins->txns == 0) {
+            uint64_t n = (uint64_t)base_txns * mult;
+            wl->txns = (uint32_t)(n > SWARM_MAX_TXNS ? SWARM_MAX_TXNS : n);
+        }
+    }
+    wl->keys = (uint32_t)swarm_pick(&r, scales, scales_w, 3);
+    wl->drain = rng_below(&r, 3) == 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * swarm.h - swarm testing (Groce et al., ISSTA 2012): every workload
+ * variant of a campaign draws, from its own seed, the engine configuration
+ * it runs under and the size and shape of its workload, so one campaign
+ * reaches the mechanisms that only some configurations exercise (eviction
+ * from a small pool, segment rolls, back-to-back checkpoints, merges of
+ * B-tree nodes, the doublewrite ring) instead of running every trial under
+ * one.  Settings given on the command line are pinned: the draw leaves
+ * them as given.
+ */
+#ifndef CL_SWARM_H
+#define CL_SWARM_H
+
+#include <stdint.h>
+
+#include "crashlab.h"
+#include "workload.h"
+
+/* What the command line pinned: an engine option is pinned when nonzero in
+ * eng (CL_SYNC_DEFAULT and CL_TORN_DEFAULT are zero), the workload's size
+ * when txns is nonzero. */
+typedef struct swarm_pins {
+    cl_options eng;
+    uint32_t txns;
+} swarm_pins;
+
+/* The smallest pool the draw gives for a page size: 256 KiB, the engine's
+ * minimum, and at least SWARM_MIN_FRAMES pages. */
+#define SWARM_MIN_FRAMES 32
+
+/* Draw the configuration of the variant whose workload seed is wl->seed:
+ * every setting of *eng that pins leaves open (eng starts as the
+ * campaign's defaults), and wl's size (from base_txns, the kind's default
+ * size) and shape (key space, drain).  A pure function of its inputs. */
+void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
+                wl_params *wl);
+
+#endif

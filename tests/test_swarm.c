@@ -1,0 +1,133 @@
+/*
+ * test_swarm.c - the swarm draw is a pure function of the variant's seed
+ * and the pins, leaves pinned settings alone, stays within the engine's
+ * bounds, and spreads over every value it promises.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "swarm.h"
+
+static void draw(uint64_t seed, const swarm_pins *pins, cl_options *eng,
+                 wl_params *wl)
+{
+    memset(eng, 0, sizeof(*eng));
+    memset(wl, 0, sizeof(*wl));
+    eng->sync = CL_SYNC_GROUP;
+    eng->torn = CL_TORN_FPW;
+    wl->kind = WL_MIXED;
+    wl->seed = seed;
+    wl->txns = pins->txns ? pins->txns : 40;
+    swarm_draw(pins, 40, eng, wl);
+}
+
+static void test_swarm_same_seed_same_draw(void **state)
+{
+    swarm_pins none;
+    cl_options a, b;
+    wl_params wa, wb;
+    int differ = 0;
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    for (uint64_t s = 1; s < 200; s++) {
+        draw(s, &none, &a, &wa);
+        draw(s, &none, &b, &wb);
+        assert_memory_equal(&a, &b, sizeof(a));
+        assert_memory_equal(&wa, &wb, sizeof(wa));
+        draw(s + 1000, &none, &b, &wb);
+        differ += memcmp(&a, &b, sizeof(a)) != 0;
+    }
+    assert_true(differ > 150);
+}
+
+static void test_swarm_pins_are_kept(void **state)
+{
+    swarm_pins pins, none;
+    cl_options a, b;
+    wl_params wa, wb;
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    memset(&pins, 0, sizeof(pins));
+    pins.eng.sync = CL_SYNC_COMMIT;
+    pins.eng.segment_bytes = 1u << 20;
+    pins.eng.pool_bytes = 8u << 20;
+    pins.txns = 7;
+    for (uint64_t s = 1; s < 200; s++) {
+        draw(s, &pins, &a, &wa);
+        /* what is pinned keeps the campaign's value (the draw leaves it) */
+        assert_int_equal(a.sync, CL_SYNC_GROUP);
+        assert_int_equal(a.segment_bytes, 0);
+        assert_int_equal(a.pool_bytes, 0);
+        assert_int_equal(wa.txns, 7);
+        /* and pinning one setting leaves the others' draws as they were */
+        draw(s, &none, &b, &wb);
+        assert_int_equal(a.torn, b.torn);
+        assert_int_equal(a.page_size, b.page_size);
+        assert_int_equal(a.checkpoint_bytes, b.checkpoint_bytes);
+        assert_int_equal(wa.keys, wb.keys);
+        assert_int_equal(wa.drain, wb.drain);
+    }
+}
+
+static void test_swarm_draws_within_bounds_and_reach_every_value(void **state)
+{
+    swarm_pins none;
+    cl_options e;
+    wl_params w;
+    int sync[4] = {0}, torn[3] = {0}, small_pool = 0, small_seg = 0,
+        back_to_back = 0, longer = 0, drain = 0, wide = 0;
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    for (uint64_t s = 1; s <= 2000; s++) {
+        draw(s, &none, &e, &w);
+        assert_true(e.sync >= CL_SYNC_OFF && e.sync <= CL_SYNC_PERIODIC);
+        assert_true(e.torn >= CL_TORN_NONE && e.torn <= CL_TORN_DWB);
+        assert_true(e.page_size >= 4096 && e.page_size <= 65536 &&
+                    (e.page_size & (e.page_size - 1)) == 0);
+        /* the engine's bounds (db.c), and a pool of at least
+         * SWARM_MIN_FRAMES pages */
+        assert_true(e.pool_bytes == 0 ||
+                    (e.pool_bytes >= (256u << 10) &&
+                     e.pool_bytes >= (uint64_t)SWARM_MIN_FRAMES * e.page_size));
+        assert_true(e.segment_bytes == 0 || e.segment_bytes >= (64u << 10));
+        assert_true(e.checkpoint_bytes == 0 ||
+                    e.checkpoint_bytes >= (4u << 10));
+        assert_true(w.txns >= 40 && w.txns <= 40 * 16);
+        sync[e.sync - CL_SYNC_OFF]++;
+        torn[e.torn - CL_TORN_NONE]++;
+        small_pool += e.pool_bytes != 0 && e.pool_bytes < (1u << 20);
+        small_seg += e.segment_bytes == (64u << 10);
+        back_to_back += e.checkpoint_bytes != 0 && e.checkpoint_bytes <= 16384;
+        longer += w.txns > 40;
+        drain += w.drain;
+        wide += w.keys > 1;
+        /* the smallest pool comes with a workload long enough to evict */
+        if (e.pool_bytes == (uint64_t)SWARM_MIN_FRAMES * e.page_size ||
+            e.pool_bytes == (256u << 10))
+            assert_true(w.txns > 40);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_true(sync[i] > 300);
+    for (int i = 0; i < 3; i++)
+        assert_true(torn[i] > 400);
+    assert_true(small_pool > 300 && small_seg > 300 && back_to_back > 300);
+    assert_true(longer > 300 && drain > 300 && wide > 300);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_swarm_same_seed_same_draw),
+        cmocka_unit_test(test_swarm_pins_are_kept),
+        cmocka_unit_test(test_swarm_draws_within_bounds_and_reach_every_value),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
