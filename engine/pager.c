@@ -225,7 +225,10 @@ static int pg_victim(pager *p, pg_frame **out)
             if (c != f && c->in_use && c->dirty && atomic_load(&c->pins) == 0)
                 batch[n++] = c;
         }
-        if ((rc = pg_flush_batch(p, batch, n)) != 0) {
+        cl_io_activity(p->io, CL_ACT_EVICT, 1);
+        rc = pg_flush_batch(p, batch, n);
+        cl_io_activity(p->io, CL_ACT_EVICT, 0);
+        if (rc != 0) {
             atomic_fetch_sub(&f->pins, PG_EVICTING);
             return rc;
         }

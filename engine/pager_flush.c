@@ -91,6 +91,45 @@ static int pg_write_home(pager *p, pg_frame **fr, size_t n)
     return 0;
 }
 
+/* Steps 3 and 4 of pg_flush_batch in mode dwb: the pages through the
+ * doublewrite area, PG_DWB_SLOTS at a time, then in place. */
+static int pg_flush_dwb(pager *p, pg_frame **fr, size_t n)
+{
+    int rc;
+
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done;
+        if ((rc = pg_dwb_open(p)) != 0)
+            return rc;
+        if (k > PG_DWB_SLOTS)
+            k = PG_DWB_SLOTS;
+        if (p->dwb_next + k > PG_DWB_SLOTS) {
+            /* the wrap: until the end of the batch */
+            cl_io_activity(p->io, CL_ACT_DWB_WRAP, 1);
+            rc = p->io->fsync(p->io->ctx, p->fd);
+            if (rc != 0)
+                return err_set(rc, "%s: fsync failed", p->path);
+            p->st.page_syncs++;
+            p->dwb_next = 0;
+        }
+        for (size_t i = 0; i < k; i++)
+            memcpy(p->iobuf + i * p->page_size, fr[done + i]->data,
+                   p->page_size);
+        rc = p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
+                           (uint64_t)p->dwb_next * p->page_size);
+        if (rc == 0 && !CL_MUTANT("skip-dwb-sync"))
+            rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
+        if (rc != 0)
+            return err_set(rc, "%s: doublewrite failed", p->dwb_path);
+        p->dwb_next += (uint32_t)k;
+        p->st.dwb_writes += k;
+        if ((rc = pg_write_home(p, fr + done, k)) != 0)
+            return rc;
+        done += k;
+    }
+    return 0;
+}
+
 /* Write n dirty frames to the page file.  Caller holds p->mu, and none of
  * the frames is in an open transaction.
  *
@@ -120,36 +159,10 @@ int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
     for (size_t i = 0; i < n; i++)
         page_seal(fr[i]->data, p->page_size, fr[i]->pgno, p->crc_seed);
     if (p->torn == CL_TORN_DWB) {
-        for (size_t done = 0; done < n;) {
-            size_t k = n - done;
-            if ((rc = pg_dwb_open(p)) != 0)
-                return rc;
-            if (k > PG_DWB_SLOTS)
-                k = PG_DWB_SLOTS;
-            if (p->dwb_next + k > PG_DWB_SLOTS) {
-                rc = p->io->fsync(p->io->ctx, p->fd);
-                if (rc != 0)
-                    return err_set(rc, "%s: fsync failed", p->path);
-                p->st.page_syncs++;
-                p->dwb_next = 0;
-            }
-            for (size_t i = 0; i < k; i++)
-                memcpy(p->iobuf + i * p->page_size, fr[done + i]->data,
-                       p->page_size);
-            rc =
-                p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
-                              (uint64_t)p->dwb_next * p->page_size);
-            if (rc == 0 && !CL_MUTANT("skip-dwb-sync"))
-                rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
-            if (rc != 0)
-                return err_set(rc, "%s: doublewrite failed", p->dwb_path);
-            p->dwb_next += (uint32_t)k;
-            p->st.dwb_writes += k;
-            if ((rc = pg_write_home(p, fr + done, k)) != 0)
-                return rc;
-            done += k;
-        }
-        return 0;
+        cl_io_activity(p->io, CL_ACT_DWB, 1);
+        rc = pg_flush_dwb(p, fr, n);
+        cl_io_activity(p->io, CL_ACT_DWB | CL_ACT_DWB_WRAP, 0);
+        return rc;
     }
     return pg_write_home(p, fr, n);
 }

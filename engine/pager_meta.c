@@ -88,6 +88,7 @@ int pg_alloc(pager *p, uint8_t type, pg_page *out)
     if ((rc = pg_meta_write(p)) != 0)
         return rc;
     if (pgno != 0) {
+        cl_io_activity(p->io, CL_ACT_FREE_REUSE, 1); /* until the commit */
         if (pgno < PG_FIRST_DATA || pgno >= pg_npages(p))
             return err_set(CL_ECORRUPT, "%s: free list head %u out of range",
                            p->path, pgno);
