@@ -354,7 +354,7 @@ clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
-         $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
+         $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
          $(B)/tools/kv.d $(B)/tools/exp_driver.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \
