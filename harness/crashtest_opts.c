@@ -47,6 +47,9 @@ static const char *ct_usage_text =
     "  --variants N         workload seeds per workload (default 4)\n"
     "  --max-ops N, --max-value BYTES   caps on transactions' operations and\n"
     "                       values\n"
+    "  --threads N          writer threads of every workload variant, 1..8\n"
+    "                       (default: one variant in 4 draws 2..8 threads\n"
+    "                       that commit at once; its crash trials use them)\n"
     "  --exhaustive         crash the first workload at every I/O point with\n"
     "                       every damage class, and report coverage\n"
     "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
@@ -255,6 +258,8 @@ static const ct_option ct_options[] = {
      "--max-ops needs a number in 1..32", 1, NULL},
     {"max-value", CT_U32, CT_AT(c.max_value), 0, CL_VALUE_MAX,
      "--max-value needs a number up to 65536", 1, NULL},
+    {"threads", CT_U32, CT_AT(c.threads), 1, WL_MAX_THREADS,
+     "--threads needs a number in 1..8", 1, NULL},
     {"exhaustive", CT_FLAG, CT_AT(c.exhaustive), 0, 0, NULL, 1, NULL},
     {"replay", CT_FN, 0, 0, 0, "--replay needs a trial number", 0,
      ct_set_replay},

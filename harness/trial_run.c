@@ -98,7 +98,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     cc.seed = s->seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
-    cc.crash_at = s->crash_point <= pr->points ? s->crash_point : 0;
+    cc.crash_at = s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
     cc.crash_action = s->action;
     cc.sector = env->sector;
     cc.fill = s->fill;
@@ -130,6 +130,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->issued = pg->issued;
     res->acked = pg->acked;
     res->durable = trial_durable_count(pg, pg->acked);
+    if (s->threads > 1)
+        trial_mt_counts(env, s, res);
     res->skipped = pg->skipped;
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, res);
