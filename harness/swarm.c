@@ -6,7 +6,7 @@
  * common ones rather than always stacking every rare one:
  *   sync             off, commit, group, periodic: one in four each;
  *   torn protection  none, fpw, dwb: one in three each;
- *   page size        4 KiB (1/2), 8 KiB (1/4), 16 KiB (3/16), 64 KiB
+ *   page size        4 KiB (5/8), 8 KiB (1/4), 16 KiB (1/16), 64 KiB
  *                    (1/16);
  *   pool             the smallest (1/3: 256 KiB and at least
  *                    SWARM_MIN_FRAMES pages, so a few hundred dirty pages
@@ -17,8 +17,8 @@
  *                    16 KiB..1 MiB (1/4), or the default (1/2);
  *   log segments     64 KiB, the engine's smallest (1/3), up to 1 MiB
  *                    (1/6), or the default 16 MiB (1/2);
- *   workload size    the kind's default (5/8), four times it (1/4) or
- *                    sixteen times it (1/8), at most SWARM_MAX_TXNS; a
+ *   workload size    the kind's default (3/4), four times it (3/16) or
+ *                    sixteen times it (1/16), at most SWARM_MAX_TXNS; a
  *                    small pool makes the default four times longer, so
  *                    that it has something to evict (longer workloads
  *                    cost more per crash state: the writer runs longer
@@ -27,8 +27,8 @@
  *                    each): more leaves, so more splits, and more pages
  *                    than a small pool holds;
  *   drain            one variant in three deletes mostly in its second
- *                    half: nodes empty and merge, pages go to the free
- *                    list and are reused.
+ *                    half (wl_params.drain): nodes empty and merge, pages
+ *                    go to the free list and are reused.
  */
 #include "swarm.h"
 
@@ -62,7 +62,7 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
     static const uint64_t torns[] = {CL_TORN_NONE, CL_TORN_FPW, CL_TORN_DWB};
     static const unsigned torns_w[] = {1, 1, 1};
     static const uint64_t pages[] = {4096, 8192, 16384, 65536};
-    static const unsigned pages_w[] = {8, 4, 3, 1};
+    static const unsigned pages_w[] = {10, 4, 1, 1};
     static const uint64_t scales[] = {1, 4, 16};
     static const unsigned scales_w[] = {2, 1, 1};
     rng r;
@@ -121,8 +121,8 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
             eng->segment_bytes = seg;
     }
     {
-        uint64_t x = rng_below(&r, 8);
-        mult = x < 5 ? 1 : x < 7 ? 4 : 16;
+        uint64_t x = rng_below(&r, 16);
+        mult = x < 12 ? 1 : x < 15 ? 4 : 16;
         if (small_pool && mult == 1)
             mult = 4;
         if (pins->txns == 0) {
@@ -131,5 +131,5 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
         }
     }
     wl->keys = (uint32_t)swarm_pick(&r, scales, scales_w, 3);
-    wl->drain = rng_below(&r, 3) == 0;
+    wl->drain = rng_below(&r, 3) == 0 ? (wl->txns + 1) / 2 : 0;
 }

@@ -843,7 +843,7 @@ void trial_config_of(const cl_options *eng, const wl_params *wl,
     if (wl != NULL) {
         cfg->txns = wl->txns;
         cfg->keys = wl->keys ? wl->keys : 1;
-        cfg->drain = (uint8_t)wl->drain;
+        cfg->drain = wl->drain;
     }
 }
 

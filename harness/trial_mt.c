@@ -125,7 +125,7 @@ void trial_mt_window(const trial_env *env, const trial_spec *s,
                      oracle_mt_input *in)
 {
     const trial_progress *pg = env->shm->prog;
-    cl_sync_mode sm = env->eng.sync;
+    cl_sync_mode sm = s->prof->eng.sync;
     int acked_durable =
         sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
 
@@ -175,7 +175,7 @@ int trial_mt_keep(const trial_env *env, const trial_spec *s, const char *path)
             "...\n# sync %s; state: acked (its commit returned 0, with its "
             "LSN), in-flight\n# (started, commit not returned), required "
             "(promised durable)\n# transaction thread lsn state\n",
-            in.threads, in.threads, cl_sync_name(env->eng.sync));
+            in.threads, in.threads, cl_sync_name(s->prof->eng.sync));
     for (uint32_t t = 0; t < in.threads; t++)
         for (uint32_t m = 0; m < in.th[t].issued; m++) {
             uint64_t i = t + (uint64_t)m * in.threads;

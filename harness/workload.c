@@ -136,10 +136,12 @@ static uint32_t wl_base(uint32_t base, uint32_t ks)
     return ks == 1 ? base : base * 0x100u;
 }
 
-/* In a draining workload's second half, three operations in four delete. */
+/* From a draining workload's drain on, three operations in four delete.
+ * (i is the transaction's index in the whole workload, also in a thread's
+ * view.) */
 static int wl_drains(const wl_params *p, uint32_t i, rng *r)
 {
-    return p->drain && i >= p->txns / 2 && rng_below(r, 4) != 0;
+    return p->drain && i >= p->drain && rng_below(r, 4) != 0;
 }
 
 void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
@@ -159,9 +161,9 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
         kind = (wl_kind)rng_below(&r, WL_MIXED);
     switch (kind) {
     case WL_INSERTS:
-        if (p->drain && i >= p->txns / 2)
-            /* delete what the first half inserted, in its order */
-            wl_del(t, 0x10000000u + (i - p->txns / 2));
+        if (p->drain && i >= p->drain)
+            /* delete what was inserted before the drain, in its order */
+            wl_del(t, 0x10000000u + (i - p->drain));
         else
             wl_put(t, &r, 0x10000000u + i, 16, 200, cap);
         break;
