@@ -8,19 +8,20 @@
  *   torn protection  none, fpw, dwb: one in three each;
  *   page size        4 KiB (5/8), 8 KiB (1/4), 16 KiB (1/16), 64 KiB
  *                    (1/16);
- *   pool             the smallest (1/3: 256 KiB and at least
+ *   pool             the smallest (1/6: 256 KiB and at least
  *                    SWARM_MIN_FRAMES pages, so a few hundred dirty pages
  *                    must be written back), up to 4 MiB (1/6), or the
- *                    default 64 MiB (1/2);
+ *                    default 64 MiB (2/3);
  *   checkpoints      every 4..16 KiB of log (1/4: with full-page images
  *                    nearly every commit ends in one, back to back), every
- *                    16 KiB..1 MiB (1/4), or the default (1/2);
+ *                    16 KiB..1 MiB (1/3), or the default (5/12);
  *   log segments     64 KiB, the engine's smallest (1/3), up to 1 MiB
  *                    (1/6), or the default 16 MiB (1/2);
- *   workload size    the kind's default (3/4), four times it (3/16) or
- *                    sixteen times it (1/16), at most SWARM_MAX_TXNS; a
- *                    small pool makes the default four times longer, so
- *                    that it has something to evict (longer workloads
+ *   workload size    the kind's default (13/16), four times it (1/8) or
+ *                    sixteen times it (1/16), at most SWARM_MAX_TXNS; the
+ *                    smallest pool makes the default four times longer
+ *                    (but for large values, which fill it at any length),
+ *                    so that it has something to evict (longer workloads
  *                    cost more per crash state: the writer runs longer
  *                    and recovery has more to replay);
  *   key space        the kind's (1/2), four or sixteen times wider (1/4
@@ -93,9 +94,9 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
         min_pool = (uint64_t)SWARM_MIN_FRAMES * ps;
         if (min_pool < (256u << 10))
             min_pool = 256u << 10;
-        if (x < 2)
+        if (x == 0)
             pool = min_pool;
-        else if (x == 2 && min_pool < (4u << 20))
+        else if (x == 1 && min_pool < (4u << 20))
             pool = rng_range(&r, min_pool, 4u << 20) & ~(uint64_t)(ps - 1);
         if (pins->eng.pool_bytes == 0) {
             eng->pool_bytes = pool;
@@ -103,10 +104,10 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
         }
     }
     {
-        uint64_t x = rng_below(&r, 4), ck = 0;
-        if (x == 0)
+        uint64_t x = rng_below(&r, 12), ck = 0;
+        if (x < 3)
             ck = rng_range(&r, 4u << 10, 16u << 10);
-        else if (x == 1)
+        else if (x < 7)
             ck = rng_range(&r, 16u << 10, 1u << 20);
         if (pins->eng.checkpoint_bytes == 0)
             eng->checkpoint_bytes = ck;
@@ -122,8 +123,9 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
     }
     {
         uint64_t x = rng_below(&r, 16);
-        mult = x < 12 ? 1 : x < 15 ? 4 : 16;
-        if (small_pool && mult == 1)
+        mult = x < 13 ? 1 : x < 15 ? 4 : 16;
+        /* large values fill a small pool at any length */
+        if (small_pool && mult == 1 && wl->kind != WL_LARGE)
             mult = 4;
         if (pins->txns == 0) {
             uint64_t n = (uint64_t)base_txns * mult;

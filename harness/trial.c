@@ -472,13 +472,26 @@ void trial_profile_free(trial_profile *prof)
 /* the verifier                                                           */
 /* ---------------------------------------------------------------------- */
 
+/* The kernel copies a write into the page cache 4 KiB at a time and lets
+ * a fatal signal stop it between two of them: a process killed while a
+ * thread of it is in the middle of a page write larger than that leaves
+ * the page half written (torn) in the file, with no power cut at all. */
+#define TRIAL_KILL_ATOMIC 4096u
+
 /* May an open or read of this trial's image legitimately fail with a
- * detected corruption?  Only when pages can be torn (a torn write or a
- * power cut) and the engine runs without torn-page protection. */
+ * detected corruption?  Only when pages can be torn (a torn write, a power
+ * cut, or a kill that can land in the middle of a page write: kill-time,
+ * or writer threads other than the one crashio kills, with pages larger
+ * than TRIAL_KILL_ATOMIC) and the engine runs without torn-page
+ * protection. */
 static int trial_detect_ok(const trial_spec *s)
 {
+    uint32_t ps = s->prof->eng.page_size ? s->prof->eng.page_size : 4096;
+
     if (s->prof->eng.torn != CL_TORN_NONE)
         return 0;
+    if (ps > TRIAL_KILL_ATOMIC && (s->mode == MODE_KILL_TIME || s->threads > 1))
+        return 1;
     return s->mode == MODE_TORN || s->powerloss ||
            s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_SHORT_WRITE;
 }

@@ -183,7 +183,7 @@ typedef struct trial_spec {
  * (0: the engine's default) and its workload's size and shape. */
 typedef struct trial_config {
     uint8_t sync, torn; /* cl_sync_mode, cl_torn_mode */
-    uint32_t drain; /* wl_params.drain */
+    uint32_t drain;     /* wl_params.drain */
     uint32_t page_size, txns, keys;
     uint64_t pool_bytes, checkpoint_bytes, segment_bytes;
 } trial_config;

@@ -113,7 +113,7 @@ static void test_swarm_draws_within_bounds_and_reach_every_value(void **state)
         /* the smallest pool comes with a workload long enough to evict */
         if (e.pool_bytes == (uint64_t)SWARM_MIN_FRAMES * e.page_size ||
             e.pool_bytes == (256u << 10))
-            assert_true(w.txns > 40);
+            assert_true(w.txns > 40 || w.kind == WL_LARGE);
     }
     for (int i = 0; i < 4; i++)
         assert_true(sync[i] > 300);
