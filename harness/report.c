@@ -129,11 +129,12 @@ void rpt_result(FILE *f, const campaign *c, const trial_result *r)
     }
     fprintf(f,
             "  damage: %s\n  transactions: issued %u, acknowledged %u, "
-            "durable %u, recovered %u\n  recovery: %" PRIu64 " us, %" PRIu64
-            " records, %" PRIu64 " bytes, %" PRIu64 " pages repaired%s\n"
+            "promised durable %u, claimed durable %u, recovered %u\n"
+            "  recovery: %" PRIu64 " us, %" PRIu64 " records, %" PRIu64
+            " bytes, %" PRIu64 " pages repaired%s\n"
             "  verdict: %s%s%s\n",
-            r->damage, r->issued, r->acked, r->durable, r->recovered,
-            r->recovery_us, r->records, r->bytes, r->repaired,
+            r->damage, r->issued, r->acked, r->durable, r->claimed,
+            r->recovered, r->recovery_us, r->records, r->bytes, r->repaired,
             r->tail_cut ? ", torn tail cut" : "",
             oracle_kind_name((oracle_kind)r->verdict), r->detail[0] ? ": " : "",
             r->detail);
@@ -372,7 +373,7 @@ void rpt_csv_header(FILE *f)
     fprintf(f, "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
                "damage,issued,acked,durable,recovered,verdict,violation,"
                "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
-               "tail_cut,recovery_crashes,detail\n");
+               "tail_cut,recovery_crashes,claimed,detail\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -386,7 +387,7 @@ void rpt_csv_row(FILE *f, const trial_result *r)
     rpt_csv_text(f, r->damage);
     fprintf(f,
             ",%u,%u,%u,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-            ",%d,%u,",
+            ",%d,%u,%u,",
             r->issued, r->acked, r->durable, r->recovered,
             r->verdict == ORACLE_OK         ? "ok"
             : r->verdict == ORACLE_DETECTED ? "detected"
@@ -394,7 +395,7 @@ void rpt_csv_row(FILE *f, const trial_result *r)
             rpt_is_violation(r) ? oracle_kind_name((oracle_kind)r->verdict)
                                 : "",
             r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,
-            r->rec_crashes);
+            r->rec_crashes, r->claimed);
     rpt_csv_text(f, r->detail);
     fputc('\n', f);
 }

@@ -1,12 +1,25 @@
 /*
- * target_engine.c - the crashlab engine as a harness target, and three
- * broken variants of it that the harness's own tests use to show that
- * every kind of violation is caught:
- *   broken-ack   acknowledges a transaction before committing it (the
- *                commit happens only when the next one arrives);
- *   broken-half  commits each transaction as two commits (first half of
- *                its operations, then the rest);
- *   broken-lose  acknowledges every fifth transaction without writing it.
+ * target_engine.c - the crashlab engine as a harness target, and broken
+ * variants of it that the harness's own tests use to show that every kind
+ * of violation, and every rule of the oracle, is caught:
+ *   broken-ack    acknowledges a transaction before committing it (the
+ *                 commit happens only when the next one arrives);
+ *   broken-half   commits each transaction as two commits (first half of
+ *                 its operations, then the rest);
+ *   broken-lose   acknowledges every fifth transaction without writing it;
+ *   broken-nosync acknowledges commits without any fsync (it runs the
+ *                 engine in sync off whatever the configuration says),
+ *                 while reporting its durable LSN honestly and promising
+ *                 what the configured mode promises;
+ *   broken-sync   runs the engine in sync off and promises what sync off
+ *                 promises, but its sync call returns 0 without syncing;
+ *   broken-claim  runs the engine in sync off and promises what sync off
+ *                 promises, but reports every commit durable as soon as
+ *                 it returns (its durable LSN is a false claim).
+ *
+ * The engine's promise (crashlab.h): commit and group make every commit
+ * that returned 0 durable; periodic and off only what a cl_sync (or a
+ * checkpoint, or close) that returned 0 came after.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +31,18 @@ typedef struct eng {
     cl_batch *b;
     cl_batch *pending; /* broken-ack: the transaction not yet committed */
     int has_pending;
-    int broken; /* 0 engine, 1 ack, 2 half, 3 lose */
+    int broken; /* ENG_* */
 } eng;
+
+enum {
+    ENG_OK = 0,
+    ENG_BROKEN_ACK,
+    ENG_BROKEN_HALF,
+    ENG_BROKEN_LOSE,
+    ENG_BROKEN_NOSYNC,
+    ENG_BROKEN_SYNC,
+    ENG_BROKEN_CLAIM,
+};
 
 static int eng_open_common(const char *dir, const cl_options *o, void **h,
                            int broken)
@@ -30,9 +53,18 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
     if (e == NULL)
         return CL_ENOMEM;
     e->broken = broken;
-    if ((rc = cl_batch_new(&e->b)) != 0 ||
-        (rc = cl_batch_new(&e->pending)) != 0 ||
-        (rc = cl_open(dir, o, &e->db)) != 0) {
+    if (broken == ENG_BROKEN_NOSYNC || broken == ENG_BROKEN_SYNC ||
+        broken == ENG_BROKEN_CLAIM) {
+        cl_options off = *o;
+        off.sync = CL_SYNC_OFF;
+        rc = cl_open(dir, &off, &e->db);
+    } else {
+        rc = cl_open(dir, o, &e->db);
+    }
+    if (rc != 0 || (rc = cl_batch_new(&e->b)) != 0 ||
+        (rc = cl_batch_new(&e->pending)) != 0) {
+        if (e->db != NULL)
+            cl_close(e->db);
         cl_batch_free(e->b);
         cl_batch_free(e->pending);
         free(e);
@@ -66,14 +98,14 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
     int rc;
 
     switch (e->broken) {
-    case 1: /* broken-ack: commit the previous one, acknowledge this one */
+    case ENG_BROKEN_ACK: /* commit the previous one, acknowledge this one */
         if (e->has_pending && (rc = cl_commit(e->db, e->pending, lsn)) != 0)
             return rc;
         if (!e->has_pending)
             *lsn = 0;
         e->has_pending = 1;
         return eng_fill(e->pending, t, 0, t->nops);
-    case 2: /* broken-half */
+    case ENG_BROKEN_HALF:
         if (t->nops > 1) {
             if ((rc = eng_fill(e->b, t, 0, t->nops / 2)) != 0 ||
                 (rc = cl_commit(e->db, e->b, lsn)) != 0)
@@ -83,7 +115,7 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
             return cl_commit(e->db, e->b, lsn);
         }
         break;
-    case 3: /* broken-lose */
+    case ENG_BROKEN_LOSE:
         if (t->index % 5 == 4) {
             *lsn = 0;
             return 0;
@@ -97,12 +129,42 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
 
 static uint64_t eng_durable(void *h)
 {
-    return cl_durable_lsn(((eng *)h)->db);
+    eng *e = h;
+
+    if (e->broken == ENG_BROKEN_CLAIM)
+        return UINT64_MAX; /* the bug: everything claimed durable */
+    return cl_durable_lsn(e->db);
 }
 
 static int eng_checkpoint(void *h)
 {
     return cl_checkpoint(((eng *)h)->db);
+}
+
+static int eng_sync(void *h)
+{
+    eng *e = h;
+
+    if (e->broken == ENG_BROKEN_SYNC)
+        return 0; /* the bug: nothing is written or synced */
+    return cl_sync(e->db);
+}
+
+static oracle_promise eng_promise_of(cl_sync_mode m)
+{
+    return m == CL_SYNC_OFF || m == CL_SYNC_PERIODIC ? ORACLE_PROMISE_SYNC
+                                                     : ORACLE_PROMISE_ACK;
+}
+
+static oracle_promise eng_promise(const cl_options *o)
+{
+    return eng_promise_of(o->sync);
+}
+
+static oracle_promise eng_promise_off(const cl_options *o)
+{
+    (void)o;
+    return eng_promise_of(CL_SYNC_OFF);
 }
 
 static int eng_collect(void *ctx, const void *k, size_t klen, const void *v,
@@ -148,41 +210,76 @@ static int eng_close(void *h)
 
 static int eng_open_ack(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 1);
+    return eng_open_common(dir, o, h, ENG_BROKEN_ACK);
 }
 
 static int eng_open_half(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 2);
+    return eng_open_common(dir, o, h, ENG_BROKEN_HALF);
 }
 
 static int eng_open_lose(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 3);
+    return eng_open_common(dir, o, h, ENG_BROKEN_LOSE);
 }
 
-#define ENG_TARGET(nm, about_text, openfn)                                     \
+static int eng_open_nosync(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_NOSYNC);
+}
+
+static int eng_open_sync(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_SYNC);
+}
+
+static int eng_open_claim(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_CLAIM);
+}
+
+#define ENG_TARGET(nm, about_text, openfn, promisefn)                          \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
-            eng_read_all, eng_check, eng_recovery, eng_fatal, eng_close        \
+            eng_sync, promisefn, eng_read_all, eng_check, eng_recovery,        \
+            eng_fatal, eng_close                                               \
     }
 
 static const target_ops eng_targets[] = {
-    ENG_TARGET("engine", "the crashlab engine (default)", eng_open),
+    ENG_TARGET("engine", "the crashlab engine (default)", eng_open,
+               eng_promise),
     ENG_TARGET("broken-ack",
                "test target: acknowledges before it commits (durability)",
-               eng_open_ack),
+               eng_open_ack, eng_promise),
     ENG_TARGET("broken-half",
                "test target: commits a transaction in two halves (atomicity)",
-               eng_open_half),
+               eng_open_half, eng_promise),
     ENG_TARGET("broken-lose",
                "test target: drops every fifth transaction (prefix)",
-               eng_open_lose),
+               eng_open_lose, eng_promise),
+    ENG_TARGET("broken-nosync",
+               "test target: acknowledges commits without syncing, durable "
+               "LSN honest (durability)",
+               eng_open_nosync, eng_promise),
+    ENG_TARGET("broken-sync",
+               "test target: sync off whose sync call syncs nothing "
+               "(durability)",
+               eng_open_sync, eng_promise_off),
+    ENG_TARGET("broken-claim",
+               "test target: sync off reporting every commit durable "
+               "(claimed)",
+               eng_open_claim, eng_promise_off),
 };
 
+#define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
+
 static const target_ops *const eng_all[] = {
-    &eng_targets[0], &eng_targets[1], &eng_targets[2], &eng_targets[3], NULL,
+    &eng_targets[0], &eng_targets[1], &eng_targets[2], &eng_targets[3],
+    &eng_targets[4], &eng_targets[5], &eng_targets[6], NULL,
 };
+
+_Static_assert(sizeof(eng_all) / sizeof(eng_all[0]) == ENG_NTARGETS + 1,
+               "every target listed");
 
 const target_ops *const *target_all(void)
 {
@@ -191,8 +288,8 @@ const target_ops *const *target_all(void)
 
 const target_ops *target_find(const char *name)
 {
-    for (int i = 0; eng_all[i] != NULL; i++)
-        if (strcmp(eng_all[i]->name, name) == 0)
-            return eng_all[i];
+    for (size_t i = 0; i < ENG_NTARGETS; i++)
+        if (strcmp(eng_targets[i].name, name) == 0)
+            return &eng_targets[i];
     return NULL;
 }

@@ -176,6 +176,78 @@ _Noreturn static void trial_die(void)
 /* the writer                                                             */
 /* ---------------------------------------------------------------------- */
 
+/* Run transactions [from, n) of prof's workload on the open target h,
+ * publishing in shared memory what each call returned.  fault: the error
+ * trial whose injected error the workload may meet, or NULL.  Returns at
+ * the end of the workload, or when the target refuses writes after the
+ * injected error; any other error ends the process (a writer failure). */
+static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
+                       uint32_t from, const trial_spec *fault)
+{
+    trial_progress *pg = env->shm->prog;
+    wl_txn t;
+    int rc, go;
+
+    if (wl_txn_init(&t) != 0) {
+        pg->error = ENOMEM;
+        snprintf(pg->errmsg, sizeof(pg->errmsg), "out of memory");
+        _exit(20);
+    }
+    for (uint32_t i = from; i < prof->wl.txns; i++) {
+        uint64_t lsn = 0;
+        int where;
+        wl_gen(&prof->wl, i, &t);
+        __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
+        rc = env->target->apply(h, &t, &lsn);
+        if (rc != 0) {
+            go = fault != NULL ? trial_fault_on_error(env, fault, h, i,
+                                                      TRIAL_ERR_COMMIT, rc)
+                               : -1;
+            if (go > 0)
+                break; /* writes refused: the workload ends here */
+            if (go == 0) {
+                pg->lsn[i] = 0; /* never committed: nothing to wait for */
+                continue;
+            }
+            pg->error = rc;
+            snprintf(pg->errmsg, sizeof(pg->errmsg),
+                     "commit of transaction %u: %s: %s", i, cl_strerror(rc),
+                     cl_errdetail());
+            _exit(22);
+        }
+        if (fault != NULL)
+            trial_fault_on_ack(env, fault, i);
+        pg->lsn[i] = lsn;
+        pg->durable = env->target->durable(h);
+        __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
+        if (!t.checkpoint_after && !t.sync_after)
+            continue;
+        /* A checkpoint syncs too: either makes every commit that returned
+         * before it durable, once it returns 0. */
+        where = t.checkpoint_after ? TRIAL_ERR_CHECKPOINT : TRIAL_ERR_SYNC;
+        rc = t.checkpoint_after ? env->target->checkpoint(h)
+                                : env->target->sync(h);
+        if (rc == 0) {
+            pg->durable = env->target->durable(h);
+            __atomic_store_n(&pg->synced, i + 1, __ATOMIC_RELEASE);
+            continue;
+        }
+        go = fault != NULL ? trial_fault_on_error(env, fault, h, i, where, rc)
+                           : -1;
+        if (go > 0)
+            break;
+        if (go == 0)
+            continue;
+        pg->error = rc;
+        snprintf(pg->errmsg, sizeof(pg->errmsg),
+                 "%s after transaction %u: %s: %s",
+                 where == TRIAL_ERR_CHECKPOINT ? "checkpoint" : "sync", i,
+                 cl_strerror(rc), cl_errdetail());
+        _exit(where == TRIAL_ERR_CHECKPOINT ? 23 : 24);
+    }
+    wl_txn_free(&t);
+}
+
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
                   trial_batch_plan *plan, const trial_spec *s)
@@ -184,13 +256,12 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     crashio *c = NULL;
     cl_options o = env->eng;
     uint64_t t0 = util_now_us();
-    int fault = s != NULL && trial_mode_is_error(s->mode), go;
-    wl_txn t;
+    int fault = s != NULL && trial_mode_is_error(s->mode);
     void *h = NULL;
     int rc;
 
     util_child_signals();
-    if (crashio_new(cc, &c) != 0 || wl_txn_init(&t) != 0) {
+    if (crashio_new(cc, &c) != 0) {
         pg->error = ENOMEM;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "crashio setup failed");
         _exit(20);
@@ -219,47 +290,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         _exit(21);
     }
     pg->opened = 1;
-    for (uint32_t i = 0; i < prof->wl.txns; i++) {
-        uint64_t lsn = 0;
-        wl_gen(&prof->wl, i, &t);
-        __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
-        rc = env->target->apply(h, &t, &lsn);
-        if (rc != 0) {
-            go = fault
-                     ? trial_fault_on_error(env, s, h, i, TRIAL_ERR_COMMIT, rc)
-                     : -1;
-            if (go > 0)
-                break; /* writes refused: the workload ends here */
-            if (go == 0) {
-                pg->lsn[i] = 0; /* never committed: nothing to wait for */
-                continue;
-            }
-            pg->error = rc;
-            snprintf(pg->errmsg, sizeof(pg->errmsg),
-                     "commit of transaction %u: %s: %s", i, cl_strerror(rc),
-                     cl_errdetail());
-            _exit(22);
-        }
-        if (fault)
-            trial_fault_on_ack(env, s, i);
-        pg->lsn[i] = lsn;
-        pg->durable = env->target->durable(h);
-        __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
-        if (t.checkpoint_after && (rc = env->target->checkpoint(h)) != 0) {
-            go = fault ? trial_fault_on_error(env, s, h, i,
-                                              TRIAL_ERR_CHECKPOINT, rc)
-                       : -1;
-            if (go > 0)
-                break;
-            if (go == 0)
-                continue;
-            pg->error = rc;
-            snprintf(pg->errmsg, sizeof(pg->errmsg),
-                     "checkpoint after transaction %u: %s: %s", i,
-                     cl_strerror(rc), cl_errdetail());
-            _exit(23);
-        }
-    }
+    trial_txns(env, prof, h, 0, fault ? s : NULL);
 end:
     if (count_only) {
         pg->run_us = util_now_us() - t0;
@@ -277,6 +308,19 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
     while (lo < acked && pg->lsn[lo] <= pg->durable)
         lo++;
     return lo;
+}
+
+void trial_window(const trial_env *env, const trial_progress *pg,
+                  uint32_t *issued, uint32_t *acked, uint32_t *required,
+                  uint32_t *claimed)
+{
+    uint32_t synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
+
+    *issued = __atomic_load_n(&pg->issued, __ATOMIC_ACQUIRE);
+    *acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
+    *required =
+        oracle_promised(env->target->promise(&env->eng), *acked, synced);
+    *claimed = trial_durable_count(pg, *acked);
 }
 
 static void trial_progress_reset(trial_env *env)
@@ -490,8 +534,8 @@ fail:
 }
 
 static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
-                           uint32_t lo, uint32_t hi, uint32_t skip,
-                           const trial_open_how *how)
+                           uint32_t lo, uint32_t claimed, uint32_t hi,
+                           uint32_t skip, const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = env->eng;
@@ -554,9 +598,9 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         }
         pre = &local;
     }
-    v->verdict =
-        (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi, skip,
-                                   &v->recovered, v->detail, sizeof(v->detail));
+    v->verdict = (uint8_t)oracle_judge_claim(&s->prof->wl, pre, m, lo, claimed,
+                                             hi, skip, &v->recovered, v->detail,
+                                             sizeof(v->detail));
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
@@ -592,7 +636,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     if (pid < 0)
         return -1;
     if (pid == 0)
-        trial_verifier(env, s, dir, lo, hi,
+        trial_verifier(env, s, dir, lo, res->claimed, hi,
                        res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP, how);
     st = util_wait(pid);
     if (v->setup_failed)
@@ -758,19 +802,12 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     trial_result ref;
     uint64_t t2;
     int decided = 0;
-    /* After a kill alone the page cache kept every write: in the error
-     * modes every acknowledged transaction must then come back, not only
-     * those known durable (the crash modes keep the weaker promise, as
-     * before) -- in the sync modes that write a commit's record before
-     * acknowledging it.  In off and periodic the record may still wait in
-     * the engine's log buffer, which a kill loses (crashlab.h). */
-    cl_sync_mode sm = env->eng.sync;
-    int writes_before_ack =
-        sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
-    uint32_t lo =
-        trial_mode_is_error(s->mode) && !s->powerloss && writes_before_ack
-            ? res->acked
-            : res->durable;
+    /* What the workload was promised is res->durable (trial_window), the
+     * same after a kill and after a power cut: in the error modes too,
+     * since a failed sync call never advances it and a commit whose sync
+     * failed never returns 0.  What the target claimed durable is checked
+     * as well (res->claimed). */
+    uint32_t lo = res->durable;
 
     if (s->powerloss) {
         plimg_summary sum;
@@ -876,9 +913,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     st = util_wait(pid);
     t1 = util_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
-    res->issued = pg->issued;
-    res->acked = pg->acked;
-    res->durable = trial_durable_count(pg, pg->acked);
+    trial_window(env, pg, &res->issued, &res->acked, &res->durable,
+                 &res->claimed);
     res->skipped = pg->skipped;
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, res);

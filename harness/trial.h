@@ -140,7 +140,9 @@ typedef struct trial_result {
     uint64_t id, seed;
     uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
     uint64_t crash_point, points, delay_us;
-    uint32_t issued, acked, durable, recovered;
+    uint32_t issued, acked, recovered;
+    uint32_t durable;     /* transactions promised to survive (oracle.h) */
+    uint32_t claimed;     /* transactions the target reported durable */
     uint32_t rec_crashes; /* crashes of recovery injected */
     uint64_t recovery_us; /* wall time of the verifying open */
     uint64_t bytes, records, repaired;

@@ -23,6 +23,8 @@ typedef struct trial_progress {
     uint32_t opened;  /* the target's open returned */
     uint32_t issued;  /* transactions started */
     uint32_t acked;   /* transactions whose commit returned 0 */
+    uint32_t synced;  /* acked when the last sync call (the target's sync
+                         or checkpoint) that returned 0 returned */
     uint64_t durable; /* the highest durable position the writer saw */
     uint64_t run_us;  /* count-only run: microseconds from the writer's
                          start to the end of its last transaction */
@@ -45,6 +47,7 @@ typedef struct trial_progress {
 #define TRIAL_ERR_OPEN 1
 #define TRIAL_ERR_COMMIT 2
 #define TRIAL_ERR_CHECKPOINT 3
+#define TRIAL_ERR_SYNC 4
 
 /* What the verifier reports. */
 typedef struct trial_verdict {
@@ -70,7 +73,8 @@ typedef struct trial_snap {
     uint64_t point;  /* the I/O point it was taken at; 0: after the
                         last transaction */
     uint64_t points; /* I/O points numbered by then */
-    uint32_t issued, acked, durable; /* the oracle's window then */
+    uint32_t issued, acked, durable, claimed; /* the oracle's window then
+                                                 (trial_window) */
     uint32_t outcome;       /* CRASHIO_OUT_KILLED, _TORN, or _NONE (after the
                                last transaction) */
     crashio_tear_info tear; /* when TORN */
@@ -129,8 +133,17 @@ _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
  * points were not reached (trial_batch.c). */
 void trial_batch_at_end(trial_batch_plan *plan);
 
-/* How many of the first `acked` transactions the writer knew durable. */
+/* How many of the first `acked` transactions the writer saw the target
+ * report durable (its durable LSN). */
 uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
+
+/* The oracle's window from what the writer published in pg now: OUT
+ * *issued, *acked, *required (the transactions promised to survive, by
+ * the target's promise for env's options) and *claimed (those the target
+ * reported durable). */
+void trial_window(const trial_env *env, const trial_progress *pg,
+                  uint32_t *issued, uint32_t *acked, uint32_t *required,
+                  uint32_t *claimed);
 
 /* Fill the fields of res that come from the spec alone. */
 void trial_result_start(const trial_spec *s, trial_result *res);

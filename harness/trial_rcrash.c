@@ -119,6 +119,7 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
         how.cc = &cc;
         crashio_shared_init(env->shm->cio, 0);
         memset(&got, 0, sizeof(got));
+        got.claimed = res->claimed;
         if (trial_verify(env, s, p->dir, res->durable, res->issued, &how,
                          &got) != 0 ||
             v->sample_error != 0) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_crashtest.sh - the crash harness end to end: a campaign over every
 # mode on the real engine has no violation; each deliberately broken target
-# is caught with the violation it commits; replay repeats a trial exactly,
+# is caught with the violation it commits (those that break the oracle's
+# promise rules by the default campaign); replay repeats a trial exactly,
 # also one whose crash state came from a writer run shared with other
 # trials; a trial limit may cut a block and --duration stops; exhaustive
 # mode covers every point; shards add up to the campaign; the server
@@ -41,6 +42,26 @@ for pair in broken-ack:durability broken-half:atomicity broken-lose:prefix; do
     n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
     [ "$n" -ge 5 ] && ok || bad "$tgt: only $n $kind violations"
     grep -q -- "--replay" "$T/$tgt.out" && ok || bad "$tgt: no replay command printed"
+done
+
+# 2b. the oracle trusts acknowledgements: the default campaign (no mode
+# options) catches a target that acknowledges group commits without
+# syncing (its durable LSN honest), one whose sync call syncs nothing in
+# sync off, and one whose durable LSN claims more than is durable
+for pair in broken-nosync:durability broken-sync:durability broken-claim:claimed; do
+    tgt=${pair%%:*}
+    kind=${pair##*:}
+    "$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+        --target "$tgt" --csv "$T/$tgt.csv" >"$T/$tgt.out" 2>&1
+    check "$tgt exits 1" 1 $?
+    n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
+    [ "$n" -ge 1 ] && ok || bad "$tgt: no $kind violation"
+done
+# the engine itself keeps every promise in the buffered modes
+for m in off periodic; do
+    "$CT" --seed 13 --trials 200 --sync $m --quiet --dir "$T" \
+        --csv "$T/sync-$m.csv" >/dev/null 2>&1
+    check "engine, sync $m, exits 0" 0 $?
 done
 
 # 3. replay repeats a trial: same crash point, same damage, same verdict
