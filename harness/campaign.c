@@ -250,7 +250,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
             c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
         s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->variants));
     }
-    if (s->mode == MODE_RECOVERY_CRASH) {
+    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
         static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
                                             MODE_POWERLOSS};
         campaign_pick_crash(c, &r, first[rng_below(&r, 3)], s);

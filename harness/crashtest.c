@@ -37,8 +37,8 @@ static const char *ct_usage_text =
     "  --duration SECONDS   instead: start trials until this much time passed\n"
     "  --jobs J             parallel trials (default: the number of cores)\n"
     "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
-    "                       recovery-crash, comma-separated, or engine (all\n"
-    "                       five); error modes: eio, enospc, short-write\n"
+    "                       recovery-crash, chain, comma-separated, or engine\n"
+    "                       (all six); error modes: eio, enospc, short-write\n"
     "                       (these three need make FIU=1), fsync-fail, or\n"
     "                       errors (all four); server modes: "
     "server-kill-time,\n"
@@ -542,7 +542,8 @@ int main(int argc, char **argv)
                 first = last = (int)m;
             } else {
                 return ct_usage("--mode: kill-io, kill-time, torn, "
-                                "powerloss, recovery-crash, eio, enospc, "
+                                "powerloss, recovery-crash, chain, eio, "
+                                "enospc, "
                                 "short-write, fsync-fail, server-kill-time, "
                                 "server-kill-io, server-torn, "
                                 "server-powerloss, all, engine, errors or "

@@ -538,6 +538,18 @@ oracle_kind oracle_judge_skip(const wl_params *p, const oracle_prefix *o,
     return verdict;
 }
 
+void oracle_chain_add(oracle_window *w, uint32_t r, int resumed,
+                      uint32_t promised, uint32_t claimed, uint32_t issued)
+{
+    if (!resumed)
+        return; /* killed in its recovery: nothing of its own */
+    if (promised > w->lo)
+        w->lo = promised;
+    if (claimed > w->claimed)
+        w->claimed = claimed;
+    w->hi = issued > r ? issued : r;
+}
+
 uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced)
 {
     if (pr == ORACLE_PROMISE_ACK)

@@ -129,6 +129,24 @@ oracle_kind oracle_judge_skip(const wl_params *p, const oracle_prefix *o,
                               uint32_t skip, uint32_t *k_out, char *detail,
                               size_t dlen);
 
+/* The window a state is judged in: transactions [0, lo) promised,
+ * [0, claimed) reported durable by the target, [0, hi) issued. */
+typedef struct oracle_window {
+    uint32_t lo, claimed, hi;
+} oracle_window;
+
+/* Fold one link of a crash chain into w.  The link recovered the state
+ * after r transactions (judged in w) and went on with the workload from
+ * transaction r; when it crashed it had been promised the first
+ * `promised` transactions, claimed `claimed` durable and issued up to
+ * `issued` (counts from the workload's start).  resumed: the crash came
+ * after the recovery, not in it (then only lo and claimed of a recovery
+ * crashed before it judged anything stay).  What any process of the
+ * chain was promised stays required; a transaction the link's recovery
+ * did not find may come back only if the link issued it again. */
+void oracle_chain_add(oracle_window *w, uint32_t r, int resumed,
+                      uint32_t promised, uint32_t claimed, uint32_t issued);
+
 /* The same, checking the target's own claim too: transactions [0, lo)
  * were promised, [0, claimed) reported durable by the target.  A state
  * after k transactions with lo <= k < claimed is ORACLE_CLAIMED; k < lo

@@ -15,7 +15,14 @@
  *                 promises, but its sync call returns 0 without syncing;
  *   broken-claim  runs the engine in sync off and promises what sync off
  *                 promises, but reports every commit durable as soon as
- *                 it returns (its durable LSN is a false claim).
+ *                 it returns (its durable LSN is a false claim);
+ *   broken-rckpt  after an open that replayed the log, checkpoints before
+ *                 its first commit with every sync of that checkpoint
+ *                 skipped, as if the replayed state were durable already:
+ *                 the new commits then build on pages, a superblock and a
+ *                 log segment that a power cut can still take away.  Only
+ *                 a crash after the recovery, with commits after it (a
+ *                 crash chain), can see it.
  *
  * The engine's promise (crashlab.h): commit and group make every commit
  * that returned 0 durable; periodic and off only what a cl_sync (or a
@@ -26,8 +33,18 @@
 
 #include "target.h"
 
+/* An I/O table that forwards to inner, making fsync, fdatasync and
+ * dirsync succeed without doing anything while nosync is set. */
+typedef struct eng_io {
+    cl_io io;
+    const cl_io *inner;
+    int nosync;
+} eng_io;
+
 typedef struct eng {
     cl_db *db;
+    eng_io wio;       /* broken-rckpt: the table the engine uses */
+    int ckpt_pending; /* broken-rckpt: checkpoint before the next commit */
     cl_batch *b;
     cl_batch *pending; /* broken-ack: the transaction not yet committed */
     int has_pending;
@@ -42,7 +59,115 @@ enum {
     ENG_BROKEN_NOSYNC,
     ENG_BROKEN_SYNC,
     ENG_BROKEN_CLAIM,
+    ENG_BROKEN_RCKPT,
 };
+
+#define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
+
+static int eng_io_open(void *ctx, const char *path, int flags, int *fd)
+{
+    return ENG_INNER(ctx)->open(ENG_INNER(ctx)->ctx, path, flags, fd);
+}
+
+static int eng_io_close(void *ctx, int fd)
+{
+    return ENG_INNER(ctx)->close(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                        size_t *nread)
+{
+    return ENG_INNER(ctx)->pread(ENG_INNER(ctx)->ctx, fd, buf, len, off, nread);
+}
+
+static int eng_io_pwrite(void *ctx, int fd, const void *buf, size_t len,
+                         uint64_t off)
+{
+    return ENG_INNER(ctx)->pwrite(ENG_INNER(ctx)->ctx, fd, buf, len, off);
+}
+
+static int eng_io_fsync(void *ctx, int fd)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->fsync(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_fdatasync(void *ctx, int fd)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->fdatasync(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_ftruncate(void *ctx, int fd, uint64_t len)
+{
+    return ENG_INNER(ctx)->ftruncate(ENG_INNER(ctx)->ctx, fd, len);
+}
+
+static int eng_io_filesize(void *ctx, int fd, uint64_t *size)
+{
+    return ENG_INNER(ctx)->filesize(ENG_INNER(ctx)->ctx, fd, size);
+}
+
+static int eng_io_rename(void *ctx, const char *from, const char *to)
+{
+    return ENG_INNER(ctx)->rename(ENG_INNER(ctx)->ctx, from, to);
+}
+
+static int eng_io_unlink(void *ctx, const char *path)
+{
+    return ENG_INNER(ctx)->unlink(ENG_INNER(ctx)->ctx, path);
+}
+
+static int eng_io_mkdir(void *ctx, const char *path)
+{
+    return ENG_INNER(ctx)->mkdir(ENG_INNER(ctx)->ctx, path);
+}
+
+static int eng_io_dirsync(void *ctx, const char *dir)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->dirsync(ENG_INNER(ctx)->ctx, dir);
+}
+
+static int eng_io_lock(void *ctx, const char *path, int *fd)
+{
+    return ENG_INNER(ctx)->lock(ENG_INNER(ctx)->ctx, path, fd);
+}
+
+static int eng_io_unlock(void *ctx, int fd)
+{
+    return ENG_INNER(ctx)->unlock(ENG_INNER(ctx)->ctx, fd);
+}
+
+/* Point x at inner (NULL: the POSIX table). */
+static void eng_io_wrap(eng_io *x, const cl_io *inner)
+{
+    static const cl_io calls = {
+        NULL,
+        eng_io_open,
+        eng_io_close,
+        eng_io_pread,
+        eng_io_pwrite,
+        eng_io_fsync,
+        eng_io_fdatasync,
+        eng_io_ftruncate,
+        eng_io_filesize,
+        eng_io_rename,
+        eng_io_unlink,
+        eng_io_mkdir,
+        eng_io_dirsync,
+        eng_io_lock,
+        eng_io_unlock,
+    };
+
+    x->io = calls;
+    x->io.ctx = x;
+    x->inner = inner != NULL ? inner : cl_io_posix();
+    x->nosync = 0;
+}
 
 static int eng_open_common(const char *dir, const cl_options *o, void **h,
                            int broken)
@@ -58,6 +183,16 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
         cl_options off = *o;
         off.sync = CL_SYNC_OFF;
         rc = cl_open(dir, &off, &e->db);
+    } else if (broken == ENG_BROKEN_RCKPT) {
+        cl_options w = *o;
+        cl_recovery rep;
+        eng_io_wrap(&e->wio, o->io);
+        w.io = &e->wio.io;
+        rc = cl_open(dir, &w, &e->db);
+        if (rc == 0) {
+            cl_recovery_report(e->db, &rep);
+            e->ckpt_pending = rep.records > 0;
+        }
     } else {
         rc = cl_open(dir, o, &e->db);
     }
@@ -97,6 +232,15 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
     eng *e = h;
     int rc;
 
+    if (e->ckpt_pending) {
+        /* the bug: the replayed state is taken as durable already */
+        e->ckpt_pending = 0;
+        e->wio.nosync = 1;
+        rc = cl_checkpoint(e->db);
+        e->wio.nosync = 0;
+        if (rc != 0)
+            return rc;
+    }
     switch (e->broken) {
     case ENG_BROKEN_ACK: /* commit the previous one, acknowledge this one */
         if (e->has_pending && (rc = cl_commit(e->db, e->pending, lsn)) != 0)
@@ -238,6 +382,11 @@ static int eng_open_claim(const char *dir, const cl_options *o, void **h)
     return eng_open_common(dir, o, h, ENG_BROKEN_CLAIM);
 }
 
+static int eng_open_rckpt(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_RCKPT);
+}
+
 #define ENG_TARGET(nm, about_text, openfn, promisefn)                          \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
@@ -269,13 +418,18 @@ static const target_ops eng_targets[] = {
                "test target: sync off reporting every commit durable "
                "(claimed)",
                eng_open_claim, eng_promise_off),
+    ENG_TARGET("broken-rckpt",
+               "test target: after recovery, checkpoints without syncing "
+               "(caught by crash chains)",
+               eng_open_rckpt, eng_promise),
 };
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
 static const target_ops *const eng_all[] = {
-    &eng_targets[0], &eng_targets[1], &eng_targets[2], &eng_targets[3],
-    &eng_targets[4], &eng_targets[5], &eng_targets[6], NULL,
+    &eng_targets[0], &eng_targets[1], &eng_targets[2],
+    &eng_targets[3], &eng_targets[4], &eng_targets[5],
+    &eng_targets[6], &eng_targets[7], NULL,
 };
 
 _Static_assert(sizeof(eng_all) / sizeof(eng_all[0]) == ENG_NTARGETS + 1,

@@ -41,11 +41,11 @@
 #include "util.h"
 
 static const char *const trial_mode_names[MODE_COUNT] = {
-    "kill-io",          "kill-time",      "torn",
-    "powerloss",        "recovery-crash", "eio",
-    "enospc",           "short-write",    "fsync-fail",
-    "server-kill-time", "server-kill-io", "server-torn",
-    "server-powerloss",
+    "kill-io",     "kill-time",        "torn",
+    "powerloss",   "recovery-crash",   "chain",
+    "eio",         "enospc",           "short-write",
+    "fsync-fail",  "server-kill-time", "server-kill-io",
+    "server-torn", "server-powerloss",
 };
 
 const char *trial_mode_name(trial_mode m)
@@ -450,7 +450,8 @@ static int trial_detect_ok(const trial_env *env, const trial_spec *s)
     if (env->eng.torn != CL_TORN_NONE)
         return 0;
     return s->mode == MODE_TORN || s->powerloss ||
-           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_SHORT_WRITE;
+           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN ||
+           s->mode == MODE_SHORT_WRITE;
 }
 
 static int trial_is_page_damage(const char *detail)
@@ -561,7 +562,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     t0 = util_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = util_now_us() - t0;
-    if (how != NULL)
+    if (how != NULL && !how->resume)
         atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
@@ -610,6 +611,14 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
     }
+    if (v->verdict == ORACLE_OK && how != NULL && how->resume) {
+        /* A chain link: the workload goes on from the recovered state.
+         * Its transactions before k are that state's: the parent reset
+         * their LSNs to 0, so they count as durable once anything after
+         * them is. */
+        __atomic_store_n(&env->shm->prog->opened, 1, __ATOMIC_RELEASE);
+        trial_txns(env, s->prof, h, v->recovered, NULL);
+    }
     /* The probe costs a second recovery: every error trial gets it (the
      * engine has just been through an error), half of the others, by a
      * bit of the trial seed. */
@@ -647,6 +656,13 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the recovering process died (%s)", text);
+        if (how != NULL && how->resume && env->shm->prog->error != 0) {
+            /* a chain link failed in the workload, not in recovery */
+            res->verdict = ORACLE_WRITER;
+            snprintf(res->detail, sizeof(res->detail),
+                     "the resumed writer ended (%s): %s", text,
+                     env->shm->prog->errmsg);
+        }
         return 0;
     }
     res->verdict = v->verdict;
@@ -802,13 +818,6 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     trial_result ref;
     uint64_t t2;
     int decided = 0;
-    /* What the workload was promised is res->durable (trial_window), the
-     * same after a kill and after a power cut: in the error modes too,
-     * since a failed sync call never advances it and a commit whose sync
-     * failed never returns 0.  What the target claimed durable is checked
-     * as well (res->claimed). */
-    uint32_t lo = res->durable;
-
     if (s->powerloss) {
         plimg_summary sum;
         char text[200];
@@ -828,10 +837,17 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     if (s->mode == MODE_RECOVERY_CRASH &&
         (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
         return -1;
+    if (s->mode == MODE_CHAIN && (decided = trial_chain(env, s, p, res)) < 0)
+        return -1;
     t2 = util_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
-    if (!decided &&
-        trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
+    /* What the workload was promised is res->durable (trial_window; for a
+     * chain, every link's), the same after a kill and after a power cut:
+     * in the error modes too, since a failed sync call never advances it
+     * and a commit whose sync failed never returns 0.  What the target
+     * claimed durable is checked as well (res->claimed). */
+    if (!decided && trial_verify(env, s, p->dir, res->durable, res->issued,
+                                 NULL, res) != 0) {
         snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
         return -1;
     }

@@ -31,6 +31,9 @@ typedef enum trial_mode {
     MODE_TORN,           /* the pwrite at point k is torn, then SIGKILL */
     MODE_POWERLOSS,      /* SIGKILL at point k, then a power-cut image */
     MODE_RECOVERY_CRASH, /* a crash as above, then recovery crashed too */
+    MODE_CHAIN,          /* a crash as above, then 1-3 links: recover, go
+                            on with the workload, crash again (kill or
+                            power cut, recovery's own I/O included) */
     MODE_EIO,            /* one I/O call fails with EIO (libfiu), then a
                             kill or power cut at a later point */
     MODE_ENOSPC,         /* one writing call fails with ENOSPC (libfiu),
@@ -48,7 +51,7 @@ typedef enum trial_mode {
     MODE_COUNT
 } trial_mode;
 
-#define MODE_CRASH_COUNT 5  /* the modes before MODE_EIO: "all" */
+#define MODE_CRASH_COUNT 6  /* the modes before MODE_EIO: "all" */
 #define MODE_SERVER_COUNT 4 /* the server modes, from MODE_SERVER_KILL_TIME */
 
 const char *trial_mode_name(trial_mode m);
@@ -118,7 +121,9 @@ typedef struct trial_spec {
     uint64_t delay_us; /* MODE_KILL_TIME */
     int powerloss;     /* build a power-cut image after the crash */
     plimg_config pl;
-    uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes */
+    uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes;
+                          MODE_CHAIN: the chain's depth and its links'
+                          crashes */
     /* error modes (crash_point, powerloss and pl then say what follows) */
     int fault_point;           /* libfiu modes: the fiuctl_point that fails, or
                                   -1 (none: the workload has no such call) */
@@ -144,6 +149,8 @@ typedef struct trial_result {
     uint32_t durable;     /* transactions promised to survive (oracle.h) */
     uint32_t claimed;     /* transactions the target reported durable */
     uint32_t rec_crashes; /* crashes of recovery injected */
+    uint32_t links;       /* chain: processes that recovered the crash
+                             state and were crashed in turn */
     uint64_t recovery_us; /* wall time of the verifying open */
     uint64_t bytes, records, repaired;
     int tail_cut;

@@ -65,6 +65,11 @@ typedef struct trial_verdict {
     uint64_t shadow_len;   /* the shadow log's length then */
     int sampled;           /* a state was kept */
     int sample_error;      /* copying it failed: an errno */
+    /* a chain link (trial_open_how.resume): the workload's progress when
+       the kept state was taken (trial_window), and whether the link had
+       recovered and gone on with the workload by then */
+    uint32_t s_issued, s_acked, s_required, s_claimed;
+    int s_resumed;
 } trial_verdict;
 
 /* What a batch writer records when it copies the database at a trial's
@@ -162,7 +167,11 @@ typedef struct trial_sampler {
 typedef struct trial_open_how {
     const crashio_config *cc;
     trial_sampler *sampler;
-    int full; /* read back, judge and check after the open */
+    int full;   /* read back, judge and check after the open */
+    int resume; /* with full: a chain link.  Once the recovered state is
+                   judged (the state after k transactions), go on with
+                   the workload from transaction k, publishing progress
+                   as a writer does, the sampler still sampling */
 } trial_open_how;
 
 /* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX,
@@ -182,6 +191,17 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
                          trial_result *ref);
+
+/* The links of a crash chain (trial_rcrash.c): up to three times, recover
+ * p->dir in a process that goes on with the workload from the recovered
+ * state, and crash it at a point of its run drawn as recovery-crash draws
+ * one (recovery's own points included), power cut or not.  Updates res's
+ * window (durable, claimed, issued, acked) to hold every link's
+ * acknowledgements, appends to res->damage, sets res->links.  Returns 0,
+ * 1 when a link's own verdict decided the trial (res holds it), or -1
+ * (harness failure, res->detail says why). */
+int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
+                trial_result *res);
 
 /* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,
  * `seen` points numbered by then, the tear and its file when torn. */

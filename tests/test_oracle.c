@@ -3,7 +3,8 @@
  * prefix in the window passes (every prefix of every workload is recognised
  * by the full comparison); fewer transactions than were durable is a
  * durability violation (what was promised: the promise table; what the
- * target claimed durable is checked too); part of a transaction is an atomicity
+ * target claimed durable is checked too; a crash chain holds every
+ * link's promises); part of a transaction is an atomicity
  * violation; anything no prefix explains is a prefix violation.
  */
 #include <stdarg.h>
@@ -288,6 +289,70 @@ static void test_oracle_claimed_durable_is_checked(void **state)
     oracle_prefix_free(&o);
 }
 
+/* Judge the state after k transactions in window w. */
+static oracle_kind judge_in(const oracle_prefix *o, const oracle_window *w,
+                            uint32_t k, uint32_t *got)
+{
+    oracle_map *r = model_after(k);
+    char detail[256];
+    oracle_kind v =
+        oracle_judge_claim(&WL, o, r, w->lo, w->claimed, w->hi, ORACLE_NO_SKIP,
+                           got, detail, sizeof(detail));
+
+    oracle_map_free(r);
+    return v;
+}
+
+/* A crash chain: the writer was promised 8 of 20 issued; its recovery
+ * found 10 and went on from there, was promised up to 25 and issued 26,
+ * then crashed.  The final state must hold every link's promises. */
+static void test_oracle_chain_holds_every_link(void **state)
+{
+    oracle_prefix o;
+    oracle_window w = {8, 8, 20};
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    oracle_chain_add(&w, 10, 1, 25, 25, 26);
+    assert_int_equal(w.lo, 25);
+    assert_int_equal(w.hi, 26);
+    /* a clean chain: every promise kept */
+    assert_int_equal(judge_in(&o, &w, 25, &k), ORACLE_OK);
+    assert_int_equal(judge_in(&o, &w, 26, &k), ORACLE_OK);
+    /* the second link's acknowledged commits lost */
+    assert_int_equal(judge_in(&o, &w, 12, &k), ORACLE_DURABILITY);
+    /* and the first link's: below what the first writer was promised */
+    assert_int_equal(judge_in(&o, &w, 5, &k), ORACLE_DURABILITY);
+    assert_int_equal(k, 5);
+    oracle_prefix_free(&o);
+}
+
+/* A link killed in its own recovery adds nothing; a later link that
+ * acknowledged nothing still holds the first writer's promise, and what
+ * its recovery did not find may not come back unissued. */
+static void test_oracle_chain_earlier_link_promise_stays(void **state)
+{
+    oracle_prefix o;
+    oracle_window w = {8, 8, 20};
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    oracle_chain_add(&w, 0, 0, 0, 0, 0); /* crashed in recovery */
+    assert_int_equal(w.lo, 8);
+    assert_int_equal(w.hi, 20);
+    oracle_chain_add(&w, 10, 1, 0, 0, 12); /* recovered 10, issued to 12 */
+    assert_int_equal(w.lo, 8);
+    assert_int_equal(w.hi, 12);
+    assert_int_equal(judge_in(&o, &w, 9, &k), ORACLE_OK);
+    /* the first writer's promised commits lost after the second crash */
+    assert_int_equal(judge_in(&o, &w, 7, &k), ORACLE_DURABILITY);
+    /* transactions the second recovery had not found came back */
+    assert_int_equal(judge_in(&o, &w, 15, &k), ORACLE_PREFIX);
+    oracle_prefix_free(&o);
+}
+
 static void test_oracle_partial_transaction(void **state)
 {
     oracle_prefix o;
@@ -379,6 +444,8 @@ int main(void)
         cmocka_unit_test(test_oracle_promise_table),
         cmocka_unit_test(test_oracle_sync_point_rule),
         cmocka_unit_test(test_oracle_claimed_durable_is_checked),
+        cmocka_unit_test(test_oracle_chain_holds_every_link),
+        cmocka_unit_test(test_oracle_chain_earlier_link_promise_stays),
         cmocka_unit_test(test_oracle_partial_transaction),
         cmocka_unit_test(test_oracle_unexplained_states),
     };
