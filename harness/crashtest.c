@@ -57,7 +57,7 @@ static const char *ct_usage_text =
     "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
     "  --shrink             with --replay: find a smaller reproducer\n"
     "  --crash-point K      with --replay: crash at I/O point K instead\n"
-    "  --shard I/N          run only trials t with t %% N == I (the CSVs of\n"
+    "  --shard I/N          run only trials t with t % N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
     "  --stop-at-first      stop at the first violation (every trial before\n"
     "                       it still runs)\n"

@@ -246,9 +246,10 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
         fprintf(f, "server trials: kvserver, %u clients, up to %u SETs each\n",
                 c->env.clients, c->env.sets);
     fprintf(f,
-            "%zu trials in %.1f s on %d jobs: %.0f crash states verified "
+            "%zu trials in %.1f s on %d job%s: %.0f crash states verified "
             "per second\n\n",
-            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
+            n, secs, c->jobs, c->jobs == 1 ? "" : "s",
+            secs > 0 ? n / secs : 0.0);
     fprintf(f, "  %-16s %9s %11s %9s\n", "mode", "trials", "violations",
             "detected");
     for (int i = 0; i < MODE_COUNT; i++)

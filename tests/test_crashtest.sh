@@ -245,5 +245,11 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]=
 "$CT" --trials 0 >/dev/null 2>&1; check "zero trials" 2 $?
 "$CT" --shrink >/dev/null 2>&1; check "shrink without replay" 2 $?
 "$CT" --help | grep -q -- "--exhaustive"; check "help" 0 $?
+check "help prints no doubled percent sign" 0 "$("$CT" --help | grep -c '%%')"
+# the summary names one job in the singular, more in the plural
+"$CT" --seed 17 --trials 4 --jobs 1 --quiet --dir "$T" >"$T/j1.out" 2>&1
+contains "one job" "$T/j1.out" "trials in .* s on 1 job: "
+"$CT" --seed 17 --trials 4 --jobs 2 --quiet --dir "$T" >"$T/j2.out" 2>&1
+contains "two jobs" "$T/j2.out" "trials in .* s on 2 jobs: "
 
 finish
