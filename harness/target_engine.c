@@ -2,32 +2,41 @@
  * target_engine.c - the crashlab engine as a harness target, and broken
  * variants of it that the harness's own tests use to show that every kind
  * of violation, and every rule of the oracle, is caught:
- *   broken-ack    acknowledges a transaction before committing it (the
- *                 commit happens only when the next one arrives);
- *   broken-half   commits each transaction as two commits (first half of
- *                 its operations, then the rest);
- *   broken-lose   acknowledges every fifth transaction without writing it;
+ *   broken-ack   acknowledges a transaction before committing it (the
+ *                commit happens only when the next one arrives);
+ *   broken-half  commits each transaction as two commits (first half of
+ *                its operations, then the rest);
+ *   broken-lose  acknowledges every fifth transaction without writing it;
+ *   broken-follower  a group commit of its own over the engine's sync off:
+ *                the first committer to find no sync in progress leads one
+ *                (cl_sync), but a committer that finds one in progress
+ *                returns at once, as if that sync covered its commit, when
+ *                it began before the commit was written.  With one thread
+ *                every commit leads its own sync, so only concurrent
+ *                committers (trial_mt.c) can catch it;
  *   broken-nosync acknowledges commits without any fsync (it runs the
- *                 engine in sync off whatever the configuration says),
- *                 while reporting its durable LSN honestly and promising
- *                 what the configured mode promises;
- *   broken-sync   runs the engine in sync off and promises what sync off
- *                 promises, but its sync call returns 0 without syncing;
- *   broken-claim  runs the engine in sync off and promises what sync off
- *                 promises, but reports every commit durable as soon as
- *                 it returns (its durable LSN is a false claim);
- *   broken-rckpt  after an open that replayed the log, checkpoints before
- *                 its first commit with every sync of that checkpoint
- *                 skipped, as if the replayed state were durable already:
- *                 the new commits then build on pages, a superblock and a
- *                 log segment that a power cut can still take away.  Only
- *                 a crash after the recovery, with commits after it (a
- *                 crash chain), can see it.
- *
+ *                engine in sync off whatever the configuration says),
+ *                while reporting its durable LSN honestly and promising
+ *                what the configured mode promises;
+ *   broken-sync  runs the engine in sync off and promises what sync off
+ *                promises, but its sync call returns 0 without syncing;
+ *   broken-claim runs the engine in sync off and promises what sync off
+ *                promises, but reports every commit durable as soon as
+ *                it returns (its durable LSN is a false claim);
+ *   broken-rckpt after an open that replayed the log, checkpoints before
+ *                its first commit with every sync of that checkpoint
+ *                skipped, as if the replayed state were durable already:
+ *                the new commits then build on pages, a superblock and a
+ *                log segment that a power cut can still take away.  Only
+ *                a crash after the recovery, with commits after it (a
+ *                crash chain), can see it.
  * The engine's promise (crashlab.h): commit and group make every commit
  * that returned 0 durable; periodic and off only what a cl_sync (or a
  * checkpoint, or close) that returned 0 came after.
+ * The engine target is safe for concurrent commits (each takes a batch of
+ * its own); the other broken targets but -follower serialize theirs.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,12 +52,15 @@ typedef struct eng_io {
 
 typedef struct eng {
     cl_db *db;
-    eng_io wio;       /* broken-rckpt: the table the engine uses */
-    int ckpt_pending; /* broken-rckpt: checkpoint before the next commit */
     cl_batch *b;
     cl_batch *pending; /* broken-ack: the transaction not yet committed */
     int has_pending;
-    int broken; /* ENG_* */
+    int broken;         /* ENG_* */
+    pthread_mutex_t mu; /* serializes the broken ones but follower; guards
+                           syncing */
+    int syncing;        /* broken-follower: a sync is in progress */
+    eng_io wio;         /* broken-rckpt: the table the engine uses */
+    int ckpt_pending;   /* broken-rckpt: checkpoint before the next commit */
 } eng;
 
 enum {
@@ -56,6 +68,7 @@ enum {
     ENG_BROKEN_ACK,
     ENG_BROKEN_HALF,
     ENG_BROKEN_LOSE,
+    ENG_BROKEN_FOLLOWER,
     ENG_BROKEN_NOSYNC,
     ENG_BROKEN_SYNC,
     ENG_BROKEN_CLAIM,
@@ -173,37 +186,35 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
                            int broken)
 {
     eng *e = calloc(1, sizeof(*e));
+    cl_options oo;
     int rc;
 
     if (e == NULL)
         return CL_ENOMEM;
     e->broken = broken;
-    if (broken == ENG_BROKEN_NOSYNC || broken == ENG_BROKEN_SYNC ||
-        broken == ENG_BROKEN_CLAIM) {
-        cl_options off = *o;
-        off.sync = CL_SYNC_OFF;
-        rc = cl_open(dir, &off, &e->db);
-    } else if (broken == ENG_BROKEN_RCKPT) {
-        cl_options w = *o;
-        cl_recovery rep;
+    oo = *o;
+    if (broken == ENG_BROKEN_FOLLOWER || broken == ENG_BROKEN_NOSYNC ||
+        broken == ENG_BROKEN_SYNC || broken == ENG_BROKEN_CLAIM)
+        oo.sync = CL_SYNC_OFF; /* the handle never syncs by itself */
+    if (broken == ENG_BROKEN_RCKPT) {
         eng_io_wrap(&e->wio, o->io);
-        w.io = &e->wio.io;
-        rc = cl_open(dir, &w, &e->db);
-        if (rc == 0) {
-            cl_recovery_report(e->db, &rep);
-            e->ckpt_pending = rep.records > 0;
-        }
-    } else {
-        rc = cl_open(dir, o, &e->db);
+        oo.io = &e->wio.io;
     }
-    if (rc != 0 || (rc = cl_batch_new(&e->b)) != 0 ||
-        (rc = cl_batch_new(&e->pending)) != 0) {
-        if (e->db != NULL)
-            cl_close(e->db);
+    o = &oo;
+    pthread_mutex_init(&e->mu, NULL);
+    if ((rc = cl_batch_new(&e->b)) != 0 ||
+        (rc = cl_batch_new(&e->pending)) != 0 ||
+        (rc = cl_open(dir, o, &e->db)) != 0) {
+        pthread_mutex_destroy(&e->mu);
         cl_batch_free(e->b);
         cl_batch_free(e->pending);
         free(e);
         return rc;
+    }
+    if (broken == ENG_BROKEN_RCKPT) {
+        cl_recovery rep;
+        cl_recovery_report(e->db, &rep);
+        e->ckpt_pending = rep.records > 0;
     }
     *h = e;
     return 0;
@@ -211,7 +222,7 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
 
 static int eng_open(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 0);
+    return eng_open_common(dir, o, h, ENG_OK);
 }
 
 static int eng_fill(cl_batch *b, const wl_txn *t, uint32_t from, uint32_t to)
@@ -227,9 +238,45 @@ static int eng_fill(cl_batch *b, const wl_txn *t, uint32_t from, uint32_t to)
     return rc;
 }
 
-static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
+/* Commit t with a batch of this call's own (concurrent callers). */
+static int eng_commit_own(eng *e, const wl_txn *t, uint64_t *lsn)
 {
-    eng *e = h;
+    cl_batch *b;
+    int rc;
+
+    if ((rc = cl_batch_new(&b)) != 0)
+        return rc;
+    if ((rc = eng_fill(b, t, 0, t->nops)) == 0)
+        rc = cl_commit(e->db, b, lsn);
+    cl_batch_free(b);
+    return rc;
+}
+
+/* broken-follower: commit (buffered, sync off), then the faulty group
+ * commit described at the top. */
+static int eng_apply_follower(eng *e, const wl_txn *t, uint64_t *lsn)
+{
+    int rc = eng_commit_own(e, t, lsn);
+
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&e->mu);
+    if (e->syncing) {
+        /* the bug: that sync began before this commit was written */
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
+    e->syncing = 1;
+    pthread_mutex_unlock(&e->mu);
+    rc = cl_sync(e->db);
+    pthread_mutex_lock(&e->mu);
+    e->syncing = 0;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+static int eng_apply_broken(eng *e, const wl_txn *t, uint64_t *lsn)
+{
     int rc;
 
     if (e->ckpt_pending) {
@@ -269,6 +316,21 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
     if ((rc = eng_fill(e->b, t, 0, t->nops)) != 0)
         return rc;
     return cl_commit(e->db, e->b, lsn);
+}
+
+static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
+{
+    eng *e = h;
+    int rc;
+
+    if (e->broken == ENG_OK)
+        return eng_commit_own(e, t, lsn);
+    if (e->broken == ENG_BROKEN_FOLLOWER)
+        return eng_apply_follower(e, t, lsn);
+    pthread_mutex_lock(&e->mu);
+    rc = eng_apply_broken(e, t, lsn);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
 }
 
 static uint64_t eng_durable(void *h)
@@ -348,6 +410,7 @@ static int eng_close(void *h)
 
     cl_batch_free(e->b);
     cl_batch_free(e->pending);
+    pthread_mutex_destroy(&e->mu);
     free(e);
     return rc;
 }
@@ -365,6 +428,11 @@ static int eng_open_half(const char *dir, const cl_options *o, void **h)
 static int eng_open_lose(const char *dir, const cl_options *o, void **h)
 {
     return eng_open_common(dir, o, h, ENG_BROKEN_LOSE);
+}
+
+static int eng_open_follower(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_FOLLOWER);
 }
 
 static int eng_open_nosync(const char *dir, const cl_options *o, void **h)
@@ -406,6 +474,10 @@ static const target_ops eng_targets[] = {
     ENG_TARGET("broken-lose",
                "test target: drops every fifth transaction (prefix)",
                eng_open_lose, eng_promise),
+    ENG_TARGET("broken-follower",
+               "test target: acknowledges a concurrent committer on a sync "
+               "begun before its commit (durability, concurrent writers only)",
+               eng_open_follower, eng_promise),
     ENG_TARGET("broken-nosync",
                "test target: acknowledges commits without syncing, durable "
                "LSN honest (durability)",
@@ -427,9 +499,11 @@ static const target_ops eng_targets[] = {
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
 static const target_ops *const eng_all[] = {
-    &eng_targets[0], &eng_targets[1], &eng_targets[2],
-    &eng_targets[3], &eng_targets[4], &eng_targets[5],
-    &eng_targets[6], &eng_targets[7], NULL,
+    &eng_targets[0], &eng_targets[1],
+    &eng_targets[2], &eng_targets[3],
+    &eng_targets[4], &eng_targets[5],
+    &eng_targets[6], &eng_targets[7],
+    &eng_targets[8], NULL,
 };
 
 _Static_assert(sizeof(eng_all) / sizeof(eng_all[0]) == ENG_NTARGETS + 1,
