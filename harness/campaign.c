@@ -486,6 +486,8 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
     p.eng = orig->prof->eng;
     p.variant = orig->prof->variant;
     p.wl.txns = txns;
+    if (p.wl.drain != 0) /* as the draw sets it for pinned --txns */
+        p.wl.drain = (txns + 1) / 2;
     p.wl.max_ops = ops;
     p.wl.max_value = val;
     if (trial_profile_build(env, &p, err, sizeof(err)) != 0)

@@ -29,10 +29,6 @@ typedef struct wl_params {
     uint32_t txns;      /* transactions in the workload */
     uint32_t max_ops;   /* cap on operations per transaction (0: none) */
     uint32_t max_value; /* cap on value bytes (0: none) */
-    uint32_t keys;      /* key space: the kind's times this (0: 1) */
-    uint32_t drain;     /* from transaction drain on (0: never), most
-                           operations delete (but for large-values, which
-                           never deletes) */
     /* Concurrent workloads (threads > 1): transaction i belongs to thread
      * i % threads, which commits its transactions in index order, and
      * every key belongs to one thread alone (wl_key_thread), so the state
@@ -43,6 +39,10 @@ typedef struct wl_params {
      * m of the view being transaction t + m * threads of the workload (and
      * txns the thread's count); 0: the whole workload. */
     uint32_t view;
+    uint32_t keys;  /* key space: the kind's times this (0: 1) */
+    uint32_t drain; /* from transaction drain on (0: never), most
+                       operations delete (but for large-values, which
+                       never deletes) */
 } wl_params;
 
 #define WL_MAX_THREADS 8
