@@ -56,7 +56,7 @@ NODEPS ?= 0
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
              fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
              redis-server redis-tools python3 libsqlite3-dev liblmdb-dev \
-             libleveldb-dev librocksdb-dev mandoc
+             libleveldb-dev librocksdb-dev mandoc netcat-openbsd
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -76,7 +76,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -139,10 +139,10 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean fuzz \
-        fuzz-build experiments plots
+        fuzz-build experiments plots install uninstall
 .SECONDARY:
 
-all: deps $(LIB) $(TOOLS)
+all: deps $(LIB) $(SHLIB) $(TOOLS)
 
 deps:
 ifneq ($(NODEPS),1)
@@ -339,6 +339,68 @@ check-io:
 
 bench-server: deps $(B)/kvserver
 	@scripts/bench-server.sh $(B)/kvserver
+
+# ---- the shared library, install and uninstall ------------------------------
+# libcrashlab.so exports only the cl_ functions (engine/libcrashlab.map); its
+# soname changes with SOVERSION, when the ABI does.
+VERSION := 0.1.0
+SOVERSION := 0
+SHLIB := $(B)/libcrashlab.so.$(VERSION)
+
+# The engine's objects are position-independent, for the shared library.
+# They depend on the export map, which came with -fPIC, so that a build
+# directory made before compiles them again.
+$(ENGINE_OBJ): BASE_CFLAGS += -fPIC
+$(ENGINE_OBJ): engine/libcrashlab.map
+
+$(SHLIB): $(ENGINE_OBJ) engine/libcrashlab.map
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared \
+	    -Wl,-soname,libcrashlab.so.$(SOVERSION) \
+	    -Wl,--version-script=engine/libcrashlab.map \
+	    $(ENGINE_OBJ) -o $@ $(BASE_LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib] ...:
+# kv, kvserver and crashtest, libcrashlab.a and .so, the public headers in
+# include/crashlab/, crashlab.pc and the man pages.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL_PROGS := kv kvserver crashtest
+INSTALL_HEADERS := engine/crashlab.h engine/cl_io.h
+MAN1 := $(wildcard man/*.1)
+MAN3 := $(wildcard man/*.3)
+
+install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(INSTALL_PROGS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcrashlab.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION)
+	ln -sf libcrashlab.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcrashlab.so
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/crashlab/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    engine/crashlab.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(INSTALL_PROGS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.a \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(VERSION) \
+	    $(INSTALL_HEADERS:engine/%=$(DESTDIR)$(INCLUDEDIR)/crashlab/%) \
+	    $(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc \
+	    $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab
 
 FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
              tools/*.[ch] tests/*.[ch] fuzz/*.[ch])
