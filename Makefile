@@ -139,7 +139,7 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean fuzz \
-        fuzz-build experiments plots install uninstall
+        fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
 
 all: deps $(LIB) $(SHLIB) $(TOOLS)
@@ -401,6 +401,25 @@ uninstall:
 	    $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab
+
+# The Debian packages (debian/: crashlab, libcrashlab0, libcrashlab-dev):
+# dpkg-buildpackage from the committed tree, lintian (an error fails), and,
+# as root, dpkg -i, the installed crashtest, kv and a program built with
+# pkg-config, then dpkg -r (scripts/deb.sh).  The .deb files: build/deb/.
+DEB_PKGS := gcc make pkg-config libisal-dev dpkg-dev debhelper fakeroot \
+            lintian mandoc man-db
+deb:
+ifneq ($(NODEPS),1)
+	@scripts/deps.sh $(DEB_PKGS)
+endif
+	@scripts/deb.sh build/deb
+
+# mandoc's lint of the man pages (warnings fail; make test runs it too).
+man-lint:
+ifneq ($(NODEPS),1)
+	@scripts/deps.sh mandoc
+endif
+	mandoc -T lint -W warning $(MAN1) $(MAN3)
 
 FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
              tools/*.[ch] tests/*.[ch] fuzz/*.[ch])
