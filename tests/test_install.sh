@@ -3,8 +3,9 @@
 # both libraries, the headers, crashlab.pc and the man pages where PREFIX
 # says; a program built with pkg-config --cflags --libs crashlab against
 # that tree runs (shared and static); make uninstall removes every file.
-# Run by make test; MAKE_FLAVOUR holds the flavour's variables (SAN=1 ...)
-# and FLAVOUR_CFLAGS what a program linked to that flavour's library needs.
+# Run by make test, whose flavour (SAN=1, FIU=1) the inner make inherits
+# from the environment; FLAVOUR_CFLAGS and FLAVOUR_LIBS are what a program
+# linked to that flavour's library needs (-fsanitize=..., -lfiu).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/crashlab-install-XXXXXX")
@@ -12,10 +13,9 @@ trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 # Not a sub-make of the one running the suites: no jobserver of its own.
 unset MAKEFLAGS MFLAGS MAKELEVEL
-flavour=${MAKE_FLAVOUR:-}
 
 D=$T/dest
-make -s -C "$ROOT" $flavour install DESTDIR="$D" PREFIX=/opt/cl \
+make -s -C "$ROOT" install DESTDIR="$D" PREFIX=/opt/cl \
     >"$T/install.out" 2>&1
 check "make install" "0" "$?"
 [ $? -eq 0 ] || cat "$T/install.out"
@@ -60,8 +60,11 @@ export PKG_CONFIG_PATH=$D/opt/cl/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$D
 flags=$(pkg-config --cflags --libs crashlab)
 check "pkg-config finds crashlab" 0 $?
 # shellcheck disable=SC2086
-cc ${FLAVOUR_CFLAGS:-} -o "$T/demo" "$T/demo.c" $flags 2>"$T/cc.err"
-check "a program builds against the installed tree" "0:" "$?:$(cat "$T/cc.err")"
+cc ${FLAVOUR_CFLAGS:-} -o "$T/demo" "$T/demo.c" $flags ${FLAVOUR_LIBS:-} \
+    2>"$T/cc.err"
+rc=$?
+check "a program builds against the installed tree" 0 $rc
+[ $rc -eq 0 ] || cat "$T/cc.err" >&2
 out=$(LD_LIBRARY_PATH=$D/opt/cl/lib "$T/demo" "$T/db")
 check "it runs on the shared library" "0 c" "$? $out"
 ldd_out=$(LD_LIBRARY_PATH=$D/opt/cl/lib ldd "$T/demo")
@@ -73,12 +76,14 @@ esac
 cc ${FLAVOUR_CFLAGS:-} -o "$T/demo-static" "$T/demo.c" \
     $(pkg-config --cflags crashlab) "$D/opt/cl/lib/libcrashlab.a" \
     $(pkg-config --libs-only-other --libs-only-l --static crashlab | \
-        sed 's/-lcrashlab//') 2>"$T/cc.err"
-check "a program builds on the static library" "0:" "$?:$(cat "$T/cc.err")"
+        sed 's/-lcrashlab//') ${FLAVOUR_LIBS:-} 2>"$T/cc.err"
+rc=$?
+check "a program builds on the static library" 0 $rc
+[ $rc -eq 0 ] || cat "$T/cc.err" >&2
 out=$("$T/demo-static" "$T/db2")
 check "it runs" "0 c" "$? $out"
 
-make -s -C "$ROOT" $flavour uninstall DESTDIR="$D" PREFIX=/opt/cl \
+make -s -C "$ROOT" uninstall DESTDIR="$D" PREFIX=/opt/cl \
     >"$T/uninstall.out" 2>&1
 check "make uninstall" 0 $?
 left=$(find "$D" -type f -o -type l)
