@@ -18,7 +18,6 @@
 #include "cli.h"
 #include "crc32c.h"
 #include "fiu_ctl.h"
-#include "mutants.h"
 #include "report.h"
 #include "rng.h"
 #include "util.h"
@@ -89,12 +88,6 @@ static const char *ct_usage_text =
     "  --sets N             SETs per client, at most (default 200)\n"
     "  --kvserver PATH      the server (default: kvserver next to this\n"
     "                       program)\n"
-    "  --mutant NAME        switch a bug planted in the engine on (make "
-    "FIU=1)\n"
-    "  --list-mutants       the planted bugs and the campaigns that should\n"
-    "                       catch them: name, mode, options (- for none),\n"
-    "                       what it breaks, why none can (- for most);\n"
-    "                       tab-separated\n"
     "output:\n"
     "  --dir DIR            where trial directories go (default /dev/shm)\n"
     "  --csv FILE           one row per trial (- for stdout)\n"
@@ -135,8 +128,6 @@ enum {
     OPT_KEEP,
     OPT_QUIET,
     OPT_STOP_AT_FIRST,
-    OPT_MUTANT,
-    OPT_LIST_MUTANTS,
     OPT_CLIENTS,
     OPT_SETS,
     OPT_KVSERVER,
@@ -240,8 +231,6 @@ int main(int argc, char **argv)
         {"keep-failures", required_argument, NULL, OPT_KEEP},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"stop-at-first", no_argument, NULL, OPT_STOP_AT_FIRST},
-        {"mutant", required_argument, NULL, OPT_MUTANT},
-        {"list-mutants", no_argument, NULL, OPT_LIST_MUTANTS},
         {"clients", required_argument, NULL, OPT_CLIENTS},
         {"sets", required_argument, NULL, OPT_SETS},
         {"kvserver", required_argument, NULL, OPT_KVSERVER},
@@ -461,23 +450,6 @@ int main(int argc, char **argv)
         case OPT_STOP_AT_FIRST:
             c.stop_at_first = 1;
             break;
-        case OPT_MUTANT:
-            if (mutant_find(optarg) == NULL)
-                return ct_usage("unknown --mutant (see --list-mutants)");
-            c.mutant = optarg;
-            ct_append(&c, " --mutant %s", optarg);
-            break;
-        case OPT_LIST_MUTANTS:
-            for (const mutant_info *m = mutant_all(); m->name != NULL; m++)
-                for (int i = 0; i < MUTANT_MAX_CAMPAIGNS; i++)
-                    if (m->campaigns[i].mode != NULL)
-                        printf("%s\t%s\t%s\t%s\t%s\n", m->name,
-                               m->campaigns[i].mode,
-                               m->campaigns[i].options[0]
-                                   ? m->campaigns[i].options
-                                   : "-",
-                               m->breaks, m->equivalent ? m->equivalent : "-");
-            return 0;
         case 'h':
             fputs(ct_usage_text, stdout);
             return 0;
@@ -509,11 +481,9 @@ int main(int argc, char **argv)
     } else if (strcmp(mode_list, "all") == 0) {
         for (int i = 0; i < MODE_CRASH_COUNT; i++)
             c.modes[c.nmodes++] = (trial_mode)i;
-        /* The server trials test kvserver's engine, not a broken target's
-         * nor a mutant's (the exec'd server does not inherit libfiu's
-         * state): only the engine's campaigns get them. */
-        if (strcmp(c.env.target->name, "engine") == 0 && c.mutant == NULL &&
-            !c.exhaustive)
+        /* The server trials test kvserver's engine, not a broken
+         * target's: only the engine's campaigns get them. */
+        if (strcmp(c.env.target->name, "engine") == 0 && !c.exhaustive)
             c.server_every = CT_SERVER_EVERY;
     } else {
         char buf[512], *save = NULL;
@@ -586,21 +556,6 @@ int main(int argc, char **argv)
             return 2;
         }
         c.env.count_fiu = 1;
-    }
-    if (c.mutant != NULL) {
-        if (!fiuctl_available()) {
-            fprintf(stderr, "crashtest: --mutant needs the fault-injection "
-                            "build: make FIU=1, then run "
-                            "build-fiu/crashtest\n");
-            return 2;
-        }
-        /* Before any fork: every writer, recovery and verifier the
-         * campaign forks runs the mutated engine. */
-        if ((rc = fiuctl_mutant(c.mutant)) != 0) {
-            fprintf(stderr, "crashtest: cannot enable mutant/%s: %s\n",
-                    c.mutant, strerror(rc));
-            return 2;
-        }
     }
     /* workloads */
     if (strcmp(workload_list, "all") == 0) {
