@@ -94,7 +94,7 @@ FAULTS_SRC := $(wildcard faults/*.c)
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
-HARNESS_SRC := $(filter-out harness/crashtest.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
 
@@ -167,7 +167,8 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/crashtest: $(B)/harness/crashtest.o $(B)/tools/cli.o $(HARNESS_LIB) \
+CRASHTEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard harness/crashtest*.c))
+$(B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o $(HARNESS_LIB) \
                $(FAULTS_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
@@ -251,7 +252,7 @@ $(MUTANT_B)/engine/%.o: $(MUTANT_SRC)/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(MUTANT_CFLAGS) -c $< -o $@
 
-$(MUTANT_B)/crashtest: $(B)/harness/crashtest.o $(B)/tools/cli.o \
+$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o \
                        $(HARNESS_LIB) $(FAULTS_LIB) $(MUTANT_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
@@ -387,7 +388,7 @@ clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
-         $(B)/harness/crashtest.d $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
+         $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
          $(B)/tools/kv.d $(B)/tools/exp_driver.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \

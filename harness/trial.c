@@ -1,5 +1,5 @@
 /*
- * trial.c - running one crash trial (see trial.h).
+ * trial.c - the steps of a crash trial (see trial.h).
  *
  * Processes of a trial, all forked from the worker that runs it:
  *   writer     runs the workload on the target through crashio; publishes
@@ -18,11 +18,12 @@
  * The oracle's inputs (issued, acknowledged, durable) are what the writer
  * published in memory before it died, never anything it wrote to disk.
  *
- * trial_batch.c gets the crash states of several trials from one writer
- * run and hands each to the same steps (trial_after_crash).
+ * This file holds the steps; trial_run.c puts them together into one
+ * trial, and trial_batch.c gets the crash states of several trials from one
+ * writer run and hands each to the same steps (trial_after_crash).
  *
  * Divisions: trial modes and the worker's set-up; the writer (and the
- * counting run of profiles); the verifier; one trial.
+ * counting run of profiles); the verifier; after a crash.
  */
 #include "trial.h"
 
@@ -40,39 +41,85 @@
 #include "trial_int.h"
 #include "util.h"
 
-static const char *const trial_mode_names[MODE_COUNT] = {
-    "kill-io",          "kill-time",      "torn",
-    "powerloss",        "recovery-crash", "eio",
-    "enospc",           "short-write",    "fsync-fail",
-    "server-kill-time", "server-kill-io", "server-torn",
-    "server-powerloss",
+/* Every mode, in the order of the enum (the campaign cycles through a
+ * campaign's modes in this order). */
+static const trial_mode_info trial_modes[MODE_COUNT] = {
+    [MODE_KILL_IO] = {"kill-io", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0,
+                      1},
+    [MODE_KILL_TIME] = {"kill-time", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL,
+                        0, 0},
+    [MODE_TORN] = {"torn", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
+    [MODE_POWERLOSS] = {"powerloss", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL,
+                        0, 1},
+    [MODE_RECOVERY_CRASH] = {"recovery-crash", NULL,
+                             MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
+    [MODE_EIO] = {"eio", NULL, MODE_GROUP_ERRORS, 1, 0},
+    [MODE_ENOSPC] = {"enospc", NULL, MODE_GROUP_ERRORS, 1, 0},
+    [MODE_SHORT_WRITE] = {"short-write", NULL, MODE_GROUP_ERRORS, 1, 0},
+    /* crashio fails the fsync (trial_fault.c): no libfiu */
+    [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS, 0, 0},
+    [MODE_SERVER_KILL_TIME] = {"server-kill-time", "kill-time",
+                               MODE_GROUP_SERVER, 0, 0},
+    [MODE_SERVER_KILL_IO] = {"server-kill-io", "kill-io", MODE_GROUP_SERVER, 0,
+                             0},
+    [MODE_SERVER_TORN] = {"server-torn", "torn", MODE_GROUP_SERVER, 0, 0},
+    [MODE_SERVER_POWERLOSS] = {"server-powerloss", "powerloss",
+                               MODE_GROUP_SERVER, 0, 0},
 };
+
+const trial_mode_info *trial_mode_get(trial_mode m)
+{
+    return &trial_modes[(unsigned)m < MODE_COUNT ? m : 0];
+}
+
+int trial_modes_of(unsigned groups, trial_mode *out)
+{
+    int n = 0;
+
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (trial_modes[i].groups & groups)
+            out[n++] = (trial_mode)i;
+    return n;
+}
 
 const char *trial_mode_name(trial_mode m)
 {
-    return (unsigned)m < MODE_COUNT ? trial_mode_names[m] : "?";
+    return (unsigned)m < MODE_COUNT ? trial_modes[m].name : "?";
 }
 
 int trial_mode_is_error(trial_mode m)
 {
-    return m >= MODE_EIO && m <= MODE_FSYNC_FAIL;
+    return (unsigned)m < MODE_COUNT &&
+           (trial_modes[m].groups & MODE_GROUP_ERRORS) != 0;
 }
 
 int trial_mode_is_server(trial_mode m)
 {
-    return m >= MODE_SERVER_KILL_TIME && m < MODE_COUNT;
+    return (unsigned)m < MODE_COUNT &&
+           (trial_modes[m].groups & MODE_GROUP_SERVER) != 0;
 }
 
 int trial_mode_needs_fiu(trial_mode m)
 {
-    /* fsync-fail is crashio's (trial_fault.c) */
-    return m == MODE_EIO || m == MODE_ENOSPC || m == MODE_SHORT_WRITE;
+    return (unsigned)m < MODE_COUNT && trial_modes[m].needs_fiu;
 }
 
 int trial_mode_parse(const char *s, trial_mode *m)
 {
     for (int i = 0; i < MODE_COUNT; i++)
-        if (strcmp(s, trial_mode_names[i]) == 0) {
+        if (strcmp(s, trial_modes[i].name) == 0) {
+            *m = (trial_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+int trial_mode_parse_server(const char *s, trial_mode *m)
+{
+    for (int i = 0; i < MODE_COUNT; i++)
+        if ((trial_modes[i].groups & MODE_GROUP_SERVER) &&
+            (strcmp(s, trial_modes[i].name) == 0 ||
+             strcmp(s, trial_modes[i].server_alias) == 0)) {
             *m = (trial_mode)i;
             return 0;
         }
@@ -178,7 +225,7 @@ _Noreturn static void trial_die(void)
 
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
-                  trial_batch_plan *plan, const trial_spec *s)
+                  const trial_writer_end *end, const trial_spec *s)
 {
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
@@ -197,7 +244,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     }
     /* libfiu is armed after crashio_new, whose graveyard mkdir goes
      * through the same table but is none of the engine's calls. */
-    if ((count_only && env->count_fiu &&
+    if ((count_only && s == NULL && env->count_fiu &&
          (rc = fiuctl_count(prof->wl.seed, env->shm->fiu,
                             &cc->shared->points)) != 0) ||
         (fault && (rc = trial_fault_arm(env, s, cc)) != 0)) {
@@ -219,6 +266,10 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         _exit(21);
     }
     pg->opened = 1;
+    if (s != NULL && s->threads > 1) {
+        trial_mt_write(env, prof, h, s);
+        goto end;
+    }
     for (uint32_t i = 0; i < prof->wl.txns; i++) {
         uint64_t lsn = 0;
         wl_gen(&prof->wl, i, &t);
@@ -265,8 +316,8 @@ end:
         pg->run_us = util_now_us() - t0;
         _exit(0);
     }
-    if (plan != NULL)
-        trial_batch_at_end(plan);
+    if (end != NULL)
+        end->fn(end->ctx);
     trial_die(); /* a crash after the last transaction */
 }
 
@@ -279,9 +330,36 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
     return lo;
 }
 
-static void trial_progress_reset(trial_env *env)
+void trial_progress_reset(trial_env *env)
 {
     memset(env->shm->prog, 0, env->shm->prog_size);
+}
+
+int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
+                    const crashio_config *cc, const trial_spec *s, char *err,
+                    size_t errlen)
+{
+    pid_t pid;
+    int st;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        trial_writer(env, prof, dir, cc, 1, NULL, s);
+    st = util_wait(pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        char how[64];
+        util_status_text(st, how, sizeof(how));
+        snprintf(err, errlen, "%s run of %s failed (%s): %s",
+                 s != NULL ? "concurrent" : "counting", wl_name(prof->wl.kind),
+                 how, env->shm->prog->errmsg);
+        return -1;
+    }
+    return 0;
 }
 
 int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
@@ -291,8 +369,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     crashio_config cc;
     crashio_shared *sh = env->shm->trace;
     uint64_t t0;
-    pid_t pid;
-    int st;
+    int rc;
 
     if (prof->wl.txns > env->shm->max_txns) {
         snprintf(err, errlen, "workload of %u transactions over the limit",
@@ -302,7 +379,8 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     prof->salt = rng_mix(prof->wl.seed ^ 0x5a17);
     if (prof->salt == 0)
         prof->salt = 1;
-    if (oracle_prefix_build(&prof->wl, &prof->prefix) != 0) {
+    if (oracle_prefix_build(&prof->wl, &prof->prefix) != 0 ||
+        (prof->wl.threads > 1 && oracle_mt_build(&prof->wl, &prof->mt) != 0)) {
         snprintf(err, errlen, "out of memory for the oracle");
         return -1;
     }
@@ -322,27 +400,14 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         fiuctl_shared_init(env->shm->fiu, TRIAL_TRACE_CAP);
     }
     t0 = util_now_us();
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0)
-        trial_writer(env, prof, p.dir, &cc, 1, NULL, NULL);
-    st = util_wait(pid);
+    rc = trial_count_run(env, prof, p.dir, &cc, NULL, err, errlen);
     /* The run as the writer timed it, without the fork and the exit: the
      * span kill-time delays are drawn from, so that they fall in the run
      * rather than mostly after it. */
     prof->run_us =
         env->shm->prog->run_us ? env->shm->prog->run_us : util_now_us() - t0;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char how[64];
-        util_status_text(st, how, sizeof(how));
-        snprintf(err, errlen, "counting run of %s failed (%s): %s",
-                 wl_name(prof->wl.kind), how, env->shm->prog->errmsg);
+    if (rc != 0)
         return -1;
-    }
     prof->points = atomic_load(&sh->points);
     if (prof->points > TRIAL_TRACE_CAP) {
         snprintf(err, errlen, "workload has %llu I/O points, over %u",
@@ -380,6 +445,8 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         prof->nevals = n;
     }
     trial_paths_clean(&p);
+    if (prof->wl.threads > 1)
+        return trial_mt_profile(env, prof, err, errlen);
     return 0;
 }
 
@@ -392,6 +459,7 @@ void trial_profile_free(trial_profile *prof)
     prof->pwrites = NULL;
     prof->evals = NULL;
     oracle_prefix_free(&prof->prefix);
+    oracle_mt_free(&prof->mt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -558,9 +626,17 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         }
         pre = &local;
     }
-    v->verdict =
-        (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi, skip,
-                                   &v->recovered, v->detail, sizeof(v->detail));
+    if (s->threads > 1) {
+        oracle_mt_input in;
+        trial_mt_window(env, s, &in);
+        v->verdict = (uint8_t)oracle_judge_mt(&s->prof->wl, &s->prof->mt, &in,
+                                              m, &v->recovered, v->detail,
+                                              sizeof(v->detail));
+    } else {
+        v->verdict = (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi,
+                                                skip, &v->recovered, v->detail,
+                                                sizeof(v->detail));
+    }
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
@@ -621,7 +697,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 }
 
 /* ---------------------------------------------------------------------- */
-/* one trial                                                              */
+/* after a crash: describing it, keeping it                               */
 /* ---------------------------------------------------------------------- */
 
 void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
@@ -638,6 +714,12 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
                  (unsigned long long)t->off, (unsigned long long)t->len,
                  t->nreached, t->nsectors, t->sector,
                  crashio_fill_name((int)t->fill));
+    } else if (outcome == CRASHIO_OUT_KILLED && s->threads > 1) {
+        /* the threads' interleaving numbers the points: not the
+         * profile's */
+        snprintf(out, len,
+                 "killed before point %llu of its own run (%u threads)",
+                 (unsigned long long)at, s->threads);
     } else if (outcome == CRASHIO_OUT_KILLED && trial_mode_is_error(s->mode)) {
         /* after the fault the run's points are its own: no kind from the
          * profile */
@@ -715,6 +797,16 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
         fclose(fp);
         return;
     }
+    if (s->threads > 1) {
+        snprintf(f, sizeof(f), "%s/commits.txt", d);
+        trial_mt_keep(env, s, f);
+        fprintf(fp,
+                "%u writer threads committing at once: the replay repeats "
+                "this trial's parameters, not its interleaving; commits.txt "
+                "holds the commit order and the acknowledgements the verdict "
+                "was computed from\n",
+                s->threads);
+    }
     fprintf(fp,
             "trial %llu seed %016llx\nmode %s\nworkload %s variant %u "
             "(%u transactions)\ncrash point %llu of %llu\ndamage: %s\n"
@@ -741,8 +833,9 @@ void trial_result_start(const trial_spec *s, trial_result *res)
     res->workload = (uint8_t)pr->wl.kind;
     res->variant = (uint8_t)pr->variant;
     res->crash_point = s->crash_point;
-    res->points = pr->points;
+    res->points = trial_spec_points(s);
     res->delay_us = s->delay_us;
+    res->threads = (uint8_t)(s->threads > 1 ? s->threads : 1);
 }
 
 void trial_writer_failed(const trial_env *env, int st, trial_result *res)
@@ -756,68 +849,6 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res)
     snprintf(res->damage, sizeof(res->damage), "none");
 }
 
-int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
-                      trial_result *res, uint64_t t1)
-{
-    trial_result ref;
-    uint64_t t2;
-    int decided = 0;
-    /* After a kill alone the page cache kept every write: in the error
-     * modes every acknowledged transaction must then come back, not only
-     * those known durable (the crash modes keep the weaker promise, as
-     * before) -- in the sync modes that write a commit's record before
-     * acknowledging it.  In off and periodic the record may still wait in
-     * the engine's log buffer, which a kill loses (crashlab.h). */
-    cl_sync_mode sm = env->eng.sync;
-    int writes_before_ack =
-        sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
-    uint32_t lo =
-        trial_mode_is_error(s->mode) && !s->powerloss && writes_before_ack
-            ? res->acked
-            : res->durable;
-
-    if (s->powerloss) {
-        plimg_summary sum;
-        char text[200];
-        size_t used = strlen(res->damage);
-        if (plimg_apply(p->dir, p->shadow, &s->pl, &sum) != 0) {
-            snprintf(res->detail, sizeof(res->detail),
-                     "building the power-loss image failed: %s", sum.error);
-            return -1;
-        }
-        plimg_describe(&sum, text, sizeof(text));
-        snprintf(res->damage + used, sizeof(res->damage) - used,
-                 "; power cut: %s", text);
-    }
-    if (env->keep_dir != NULL)
-        util_copy_tree(p->dir, p->crashed);
-    memset(&ref, 0, sizeof(ref));
-    if (s->mode == MODE_RECOVERY_CRASH &&
-        (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
-        return -1;
-    t2 = util_now_us();
-    res->us_damage = (uint32_t)(t2 - t1);
-    if (!decided &&
-        trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
-    /* idempotence: a clean recovery of the same crash image must end in
-     * the same state */
-    if (!decided && res->verdict == ORACLE_OK && res->rec_crashes > 0 &&
-        ref.verdict == ORACLE_OK && ref.recovered != res->recovered) {
-        res->verdict = ORACLE_IDEMPOTENCE;
-        snprintf(res->detail, sizeof(res->detail),
-                 "after %u crashed recoveries the state is that after %u "
-                 "transactions; a clean recovery gives %u",
-                 res->rec_crashes, res->recovered, ref.recovered);
-    }
-    if (!decided && trial_mode_is_error(s->mode))
-        trial_fault_judge(env, s, res);
-    res->us_verify = (uint32_t)(util_now_us() - t2);
-    return 0;
-}
-
 void trial_state_done(const trial_env *env, const trial_spec *s,
                       const trial_paths *p, const trial_result *res)
 {
@@ -826,82 +857,4 @@ void trial_state_done(const trial_env *env, const trial_spec *s,
          (res->verdict != ORACLE_OK && res->verdict != ORACLE_DETECTED)))
         trial_keep(env, s, p, res);
     trial_paths_clean_state(p);
-}
-
-int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
-{
-    trial_progress *pg = env->shm->prog;
-    const trial_profile *pr = s->prof;
-    trial_paths p;
-    crashio_config cc;
-    pid_t pid;
-    int st, rc = 0;
-    uint64_t t0 = util_now_us(), t1;
-
-    if (trial_mode_is_server(s->mode))
-        return trial_server_run(env, s, res);
-    trial_result_start(s, res);
-    trial_paths_init(env, &p);
-    trial_paths_clean(&p);
-    trial_progress_reset(env);
-    crashio_shared_init(env->shm->cio, 0);
-
-    memset(&cc, 0, sizeof(cc));
-    cc.inner = cl_io_posix();
-    cc.seed = s->seed;
-    cc.root = p.dir;
-    cc.shared = env->shm->cio;
-    cc.crash_at = s->crash_point <= pr->points ? s->crash_point : 0;
-    cc.crash_action = s->action;
-    cc.sector = env->sector;
-    cc.fill = s->fill;
-    if (s->powerloss) {
-        cc.shadow_path = p.shadow;
-        cc.graveyard_dir = p.grave;
-    }
-    if (trial_mode_is_error(s->mode)) {
-        trial_fault_config(s, &p, &cc);
-        fiuctl_shared_init(env->shm->fiu, 0);
-    }
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
-    if (s->mode == MODE_KILL_TIME) {
-        /* Kill at the delay, unless the writer is gone before it (it died
-         * after its last transaction): no need to wait for nothing. */
-        if (util_wait_exit_us(pid, s->delay_us) == 0)
-            kill(pid, SIGKILL);
-    }
-    st = util_wait(pid);
-    t1 = util_now_us();
-    res->us_writer = (uint32_t)(t1 - t0);
-    res->issued = pg->issued;
-    res->acked = pg->acked;
-    res->durable = trial_durable_count(pg, pg->acked);
-    res->skipped = pg->skipped;
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
-        trial_writer_failed(env, st, res);
-        if (trial_mode_is_error(s->mode))
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-    } else {
-        size_t n = 0;
-        if (trial_mode_is_error(s->mode)) {
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-            n = strlen(res->damage);
-            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
-            n = strlen(res->damage);
-        }
-        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
-        rc = trial_after_crash(env, s, &p, res, t1);
-    }
-    if (rc == 0)
-        trial_state_done(env, s, &p, res);
-    trial_paths_clean(&p);
-    res->us_total = (uint32_t)(util_now_us() - t0);
-    return rc;
 }

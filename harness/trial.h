@@ -20,6 +20,7 @@
 #include "crashio.h"
 #include "fiu_ctl.h"
 #include "oracle.h"
+#include "oracle_mt.h"
 #include "powerloss.h"
 #include "rng.h"
 #include "target.h"
@@ -48,16 +49,39 @@ typedef enum trial_mode {
     MODE_COUNT
 } trial_mode;
 
-#define MODE_CRASH_COUNT 5  /* the modes before MODE_EIO: "all" */
-#define MODE_SERVER_COUNT 4 /* the server modes, from MODE_SERVER_KILL_TIME */
+/* The groups a mode belongs to (trial_mode_info.groups): what the mode
+ * lists of --mode expand to. */
+#define MODE_GROUP_ENGINE 1u /* crash modes of the engine ("engine") */
+#define MODE_GROUP_ERRORS 2u /* error modes ("errors") */
+#define MODE_GROUP_SERVER 4u /* server modes ("server") */
+#define MODE_GROUP_ALL 8u    /* the default campaign's engine modes ("all") */
 
+/* One row of the mode table. */
+typedef struct trial_mode_info {
+    const char *name;
+    const char *server_alias; /* server modes: the name under --target server
+                                 (kill-time, ...), else NULL */
+    unsigned groups;          /* MODE_GROUP_* */
+    int needs_fiu;            /* injects its error through libfiu */
+    int batchable; /* its crash is at an I/O point: trials can share one
+                      writer run (trial_batch.c) */
+} trial_mode_info;
+
+/* The row of mode m (m < MODE_COUNT). */
+const trial_mode_info *trial_mode_get(trial_mode m);
+/* The modes of any of the groups in `groups`, in table order, into
+ * out[0..MODE_COUNT).  Returns how many. */
+int trial_modes_of(unsigned groups, trial_mode *out);
 const char *trial_mode_name(trial_mode m);
 int trial_mode_parse(const char *s, trial_mode *m);
-/* 1 for the error modes (MODE_EIO and after). */
+/* The server mode whose name, or name under --target server, is s.
+ * Returns 0 or -1. */
+int trial_mode_parse_server(const char *s, trial_mode *m);
+/* 1 for the error modes. */
 int trial_mode_is_error(trial_mode m);
 /* 1 for the modes that need libfiu (a build with FIU_ENABLE). */
 int trial_mode_needs_fiu(trial_mode m);
-/* 1 for the server modes (MODE_SERVER_KILL_TIME and after). */
+/* 1 for the server modes. */
 int trial_mode_is_server(trial_mode m);
 
 /* What a counting run of a workload learned (shared by every trial of that
@@ -72,6 +96,11 @@ typedef struct trial_profile {
     uint64_t npwrites;
     uint64_t run_us; /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
+    oracle_mt_prefix mt; /* concurrent workloads (wl.threads > 1): each
+                            thread's prefix hashes */
+    uint64_t mt_points;  /* and the I/O points and wall time of one run of
+                            its threads (trial_mt.c) */
+    uint64_t mt_run_us;
     /* With trial_env.count_fiu: the evaluations of the engine's libfiu points
      * by the writer's thread, in order, each with the I/O points numbered
      * by then; counted with a shadow log and graveyard, as error trials
@@ -129,6 +158,11 @@ typedef struct trial_spec {
                                   fails, losing the file's unsynced writes */
     uint64_t checkpoint_bytes; /* server trials: the server's
                                   --checkpoint-bytes (0: the campaign's) */
+    uint32_t threads; /* writer threads committing at once (2 or more: the
+                         profile's concurrent workload, trial_mt.c); 0 or
+                         1: one, in index order (which the profile's
+                         counting run took, so its I/O points are the
+                         run's own) */
 } trial_spec;
 
 /* The outcome (a fixed-size record: workers send it through a pipe).  In
@@ -139,6 +173,7 @@ typedef struct trial_spec {
 typedef struct trial_result {
     uint64_t id, seed;
     uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
+    uint8_t threads; /* the writer's threads (trial_spec.threads) */
     uint64_t crash_point, points, delay_us;
     uint32_t issued, acked, durable, recovered;
     uint32_t rec_crashes; /* crashes of recovery injected */
@@ -153,6 +188,13 @@ typedef struct trial_result {
     char damage[400];
     char detail[480];
 } trial_result;
+
+/* The I/O points of a run of s's writer: its profile's counting run's, or
+ * for concurrent writers about as many as one of their runs had. */
+static inline uint64_t trial_spec_points(const trial_spec *s)
+{
+    return s->threads > 1 ? s->prof->mt_points : s->prof->points;
+}
 
 /* Set up this process's shared memory (for trials of up to max_txns
  * transactions) and its scratch directory env->base.  Returns 0 or an
@@ -203,7 +245,8 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 
 /* Can trial s share a writer run with others of its profile?  Every crash
  * mode but kill-time can: its crash is at an I/O point.  Error modes
- * cannot: after its fault, each trial's run is its own. */
+ * cannot: after its fault, each trial's run is its own; nor can trials of
+ * concurrent writers, whose I/O points number differently in every run. */
 int trial_batchable(const trial_spec *s);
 int trial_mode_batchable(trial_mode m);
 
