@@ -55,27 +55,29 @@ names=${MUTANTS:-$(for p in mutants/*.patch; do basename "$p" .patch; done)}
 # TAB awaits ("-" none)
 for m in $names; do
     [ -f "mutants/$m.patch" ] || { echo "mutants: no mutants/$m.patch" >&2; exit 2; }
-    python3 - "mutants/$m.patch" "$m" >>"$T/catalogue" <<'PY' || exit 2
-import sys
-path, name = sys.argv[1], sys.argv[2]
-fields, key = {}, None
-for line in open(path):
-    if line.startswith("--- ") or line.startswith("diff "):
-        break
-    if line.startswith("  ") and key:
-        fields[key][-1] += " " + line.strip()
-    elif ":" in line:
-        key, val = line.split(":", 1)
-        fields.setdefault(key, []).append(val.strip())
-if fields.get("Planted bug") != [name] or not fields.get("Breaks") or not fields.get("Campaign"):
-    sys.exit("mutants: %s: header needs 'Planted bug: %s', 'Breaks:' and 'Campaign:' lines" % (path, name))
-for c in fields["Campaign"]:
-    mode, _, opts = c.partition(" ")
-    print("\t".join([name, mode, opts.strip() or "-", fields["Breaks"][0],
-                     fields.get("Equivalent", ["-"])[0],
-                     fields.get("Awaits", ["-"])[0]]))
-PY
 done
+# shellcheck disable=SC2086
+python3 - $names >"$T/catalogue" <<'PY' || exit 2
+import sys
+for name in sys.argv[1:]:
+    path = "mutants/%s.patch" % name
+    fields, key = {}, None
+    for line in open(path):
+        if line.startswith("--- ") or line.startswith("diff "):
+            break
+        if line.startswith("  ") and key:
+            fields[key][-1] += " " + line.strip()
+        elif ":" in line:
+            key, val = line.split(":", 1)
+            fields.setdefault(key, []).append(val.strip())
+    if fields.get("Planted bug") != [name] or not fields.get("Breaks") or not fields.get("Campaign"):
+        sys.exit("mutants: %s: header needs 'Planted bug: %s', 'Breaks:' and 'Campaign:' lines" % (path, name))
+    for c in fields["Campaign"]:
+        mode, _, opts = c.partition(" ")
+        print("\t".join([name, mode, opts.strip() or "-", fields["Breaks"][0],
+                         fields.get("Equivalent", ["-"])[0],
+                         fields.get("Awaits", ["-"])[0]]))
+PY
 
 # run_ct CSV WHAT CRASHTEST ARGS...: run crashtest with ARGS into CSV
 # (output in $T/out and $T/err); a set-up error (exit 2, or no CSV) stops

@@ -43,7 +43,7 @@ contains "the stale patch is named as not applying" "$T/err" "does not apply"
 dir=$(BUILD=$(dirname "${CRASHTEST:-build/crashtest}") MUTANT_BUILD=$T/b scripts/mutant-build.sh skip-wal-fsync 2>"$T/err")
 check "skip-wal-fsync builds" 0 $?
 CT=$dir/crashtest
-"$CT" --seed 33 --mode powerloss --trials 200 --stop-at-first --quiet \
+"$CT" --seed 33 --threads 1 --mode powerloss --trials 200 --stop-at-first --quiet \
     --csv "$T/c.csv" >"$T/out" 2>&1
 check "skip-wal-fsync is caught by powerloss (exit 1)" 1 $?
 first=$(python3 -c 'import csv,sys
