@@ -347,9 +347,8 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     }
     if (f == NULL)
         return violations;
-    fprintf(f, "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s%s\n", c->seed,
-            c->target_name, c->mutant ? " with mutant " : "",
-            c->mutant ? c->mutant : "", interrupted ? " (interrupted)" : "");
+    fprintf(f, "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s\n", c->seed,
+            c->target_name, interrupted ? " (interrupted)" : "");
     rpt_config_line(f, c);
     if (c->server_every > 0)
         fprintf(f,

@@ -541,9 +541,13 @@ static int trial_detect_ok(const trial_spec *s)
            s->mode == MODE_SHORT_WRITE;
 }
 
-static int trial_is_page_damage(const char *detail)
+/* Whether the engine's last failure is a torn or corrupt page (its error
+ * info, not its message: the wording is for people). */
+static int trial_is_page_damage(void)
 {
-    return strstr(detail, "is torn or corrupt") != NULL;
+    cl_err_info ei;
+
+    return cl_errinfo(&ei) == 0 && ei.kind == CL_ERRK_PAGE;
 }
 
 /* The key of the probe transaction: outside every workload's keys (which
@@ -654,10 +658,10 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
-                      trial_is_page_damage(cl_errdetail()))
-                         ? ORACLE_DETECTED
-                         : ORACLE_RECOVERY;
+        v->verdict =
+            (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
+                ? ORACLE_DETECTED
+                : ORACLE_RECOVERY;
         v->done = 1;
         _exit(0);
     }
@@ -671,10 +675,10 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
-                      trial_is_page_damage(cl_errdetail()))
-                         ? ORACLE_DETECTED
-                         : ORACLE_RECOVERY;
+        v->verdict =
+            (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
+                ? ORACLE_DETECTED
+                : ORACLE_RECOVERY;
         v->done = 1;
         _exit(0);
     }
@@ -700,10 +704,10 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
 
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
-        v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(s) &&
-                      trial_is_page_damage(cl_errdetail()))
-                         ? ORACLE_DETECTED
-                         : ORACLE_STRUCTURE;
+        v->verdict =
+            (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
+                ? ORACLE_DETECTED
+                : ORACLE_STRUCTURE;
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
     }
