@@ -14,8 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "campaign.h"
-#include "cli.h"
+#include "num.h"
 #include "crc32c.h"
 #include "fiu_ctl.h"
 #include "mutants.h"
@@ -87,8 +88,8 @@ static const char *ct_usage_text =
     "  --clients C          concurrent clients, each writing its own keys\n"
     "                       (default 4)\n"
     "  --sets N             SETs per client, at most (default 200)\n"
-    "  --kvserver PATH      the server (default: kvserver next to this\n"
-    "                       program)\n"
+    "  --kvserver PATH      the server, built with the crash hooks\n"
+    "                       (default: kvserver-crash next to this program)\n"
     "  --mutant NAME        switch a bug planted in the engine on (make "
     "FIU=1)\n"
     "  --list-mutants       the planted bugs and the campaigns that should\n"
@@ -151,7 +152,7 @@ enum {
 #define CT_SERVER_EVERY 127
 
 /* The server targets: kvserver, and two deliberately broken variants of
- * it (KVSERVER_BROKEN, tools/kvserver_crashio.c). */
+ * it (KVSERVER_BROKEN, tools/kvserver/crash/kvserver_crashio.c). */
 static const struct {
     const char *name, *broken;
 } ct_server_targets[] = {
@@ -176,8 +177,9 @@ static int ct_server_mode(const char *name)
     return -1;
 }
 
-/* kvserver next to this program (the build directory holds both).
- * Returns 0 or -1. */
+/* kvserver-crash next to this program (the build directory holds both):
+ * the server's test-only build, with the crash hooks that server trials
+ * drive.  Returns 0 or -1. */
 static int ct_default_kvserver(char *buf, size_t len)
 {
     char self[2048];
@@ -190,7 +192,7 @@ static int ct_default_kvserver(char *buf, size_t len)
     if ((slash = strrchr(self, '/')) == NULL)
         return -1;
     *slash = '\0';
-    snprintf(buf, len, "%.2000s/kvserver", self);
+    snprintf(buf, len, "%.2000s/kvserver-crash", self);
     return 0;
 }
 
@@ -284,12 +286,12 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_SEED:
-            if (cli_parse_u64(optarg, 0, &c.seed) != 0)
+            if (num_parse_u64(optarg, 0, &c.seed) != 0)
                 return ct_usage("--seed needs a number");
             have_seed = 1;
             break;
         case OPT_TRIALS:
-            if (cli_parse_u64(optarg, 0, &c.trials) != 0 || c.trials == 0)
+            if (num_parse_u64(optarg, 0, &c.trials) != 0 || c.trials == 0)
                 return ct_usage("--trials needs a positive number");
             break;
         case OPT_DURATION:
@@ -298,7 +300,7 @@ int main(int argc, char **argv)
                 return ct_usage("--duration needs a positive number");
             break;
         case OPT_JOBS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 256)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 256)
                 return ct_usage("--jobs needs a number in 1..256");
             c.jobs = (int)v;
             break;
@@ -309,26 +311,26 @@ int main(int argc, char **argv)
             workload_list = optarg;
             break;
         case OPT_TXNS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
                 return ct_usage("--txns needs a number in 1..1000000");
             c.txns = (uint32_t)v;
             ct_append(&c, " --txns %s", optarg);
             break;
         case OPT_VARIANTS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
                 v > CAMPAIGN_MAX_VARIANTS)
                 return ct_usage("--variants needs a number in 1..16");
             c.variants = (uint32_t)v;
             ct_append(&c, " --variants %s", optarg);
             break;
         case OPT_MAX_OPS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > WL_MAX_OPS)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > WL_MAX_OPS)
                 return ct_usage("--max-ops needs a number in 1..32");
             c.max_ops = (uint32_t)v;
             ct_append(&c, " --max-ops %s", optarg);
             break;
         case OPT_MAX_VALUE:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > CL_VALUE_MAX)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > CL_VALUE_MAX)
                 return ct_usage("--max-value needs a number up to 65536");
             c.max_value = (uint32_t)v;
             ct_append(&c, " --max-value %s", optarg);
@@ -338,7 +340,7 @@ int main(int argc, char **argv)
             ct_append(&c, "%s", " --exhaustive");
             break;
         case OPT_REPLAY:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > INT64_MAX)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > INT64_MAX)
                 return ct_usage("--replay needs a trial number");
             c.replay = (int64_t)v;
             break;
@@ -346,7 +348,7 @@ int main(int argc, char **argv)
             c.shrink = 1;
             break;
         case OPT_CRASH_POINT:
-            if (cli_parse_u64(optarg, 0, &c.crash_point) != 0 ||
+            if (num_parse_u64(optarg, 0, &c.crash_point) != 0 ||
                 c.crash_point == 0)
                 return ct_usage("--crash-point needs a positive number");
             break;
@@ -361,7 +363,7 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_SECTOR:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || (v != 512 && v != 4096))
+            if (num_parse_u64(optarg, 0, &v) != 0 || (v != 512 && v != 4096))
                 return ct_usage("--sector is 512 or 4096");
             c.env.sector = (uint32_t)v;
             ct_append(&c, " --sector %s", optarg);
@@ -374,7 +376,7 @@ int main(int argc, char **argv)
             ct_append(&c, " --persist %s", optarg);
             break;
         case OPT_RECOVERY_DEPTH:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 16)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 16)
                 return ct_usage("--recovery-depth needs a number in 1..16");
             c.env.recovery_depth = (uint32_t)v;
             ct_append(&c, " --recovery-depth %s", optarg);
@@ -390,20 +392,20 @@ int main(int argc, char **argv)
             ct_append(&c, " --torn-protection %s", optarg);
             break;
         case OPT_PAGE_SIZE:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v < 4096 || v > 65536 ||
+            if (num_parse_u64(optarg, 0, &v) != 0 || v < 4096 || v > 65536 ||
                 (v & (v - 1)) != 0)
                 return ct_usage("--page-size: a power of two, 4096..65536");
             c.env.eng.page_size = (uint32_t)v;
             ct_append(&c, " --page-size %s", optarg);
             break;
         case OPT_CHECKPOINT_BYTES:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0)
                 return ct_usage("--checkpoint-bytes needs a positive number");
             c.env.eng.checkpoint_bytes = v;
             ct_append(&c, " --checkpoint-bytes %s", optarg);
             break;
         case OPT_POOL_BYTES:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v < (256u << 10))
+            if (num_parse_u64(optarg, 0, &v) != 0 || v < (256u << 10))
                 return ct_usage("--pool-bytes needs a number >= 262144");
             c.env.eng.pool_bytes = v;
             ct_append(&c, " --pool-bytes %s", optarg);
@@ -428,13 +430,13 @@ int main(int argc, char **argv)
             ct_append(&c, " --target %s", optarg);
             break;
         case OPT_CLIENTS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 200)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 200)
                 return ct_usage("--clients needs a number in 1..200");
             c.env.clients = (uint32_t)v;
             ct_append(&c, " --clients %s", optarg);
             break;
         case OPT_SETS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
                 return ct_usage("--sets needs a number in 1..100000");
             c.env.sets = (uint32_t)v;
             ct_append(&c, " --sets %s", optarg);
@@ -631,14 +633,14 @@ int main(int argc, char **argv)
     fflush(NULL);
 
     snprintf(scratch, sizeof(scratch), "%.2800s/crashtest-XXXXXX", dirbase);
-    if (util_mkdirs(dirbase) != 0 || mkdtemp(scratch) == NULL) {
+    if (fs_mkdirs(dirbase) != 0 || mkdtemp(scratch) == NULL) {
         fprintf(stderr, "crashtest: cannot make a directory in %s: %s\n",
                 dirbase, strerror(errno));
         return 2;
     }
     snprintf(c.dir, sizeof(c.dir), "%s", scratch);
     if (campaign_prepare(&c) != 0) {
-        util_rmrf(c.dir);
+        fs_rmrf(c.dir);
         campaign_free(&c);
         return 2;
     }
@@ -649,7 +651,7 @@ int main(int argc, char **argv)
                 wl_name(c.kinds[0]), c.profiles[0].points,
                 c.profiles[0].npwrites, c.exhaustive_total);
     rc = campaign_run(&c);
-    util_rmrf(c.dir);
+    fs_rmrf(c.dir);
     campaign_free(&c);
     return rc;
 }

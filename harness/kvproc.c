@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
 #include "util.h"
 
 extern char **environ;
@@ -170,11 +171,11 @@ int kvproc_listen(kvproc *p, uint64_t timeout_us)
 {
     char buf[256];
     size_t n = 0;
-    uint64_t until = util_now_us() + timeout_us;
+    uint64_t until = clk_now_us() + timeout_us;
 
     for (;;) {
         struct pollfd pf = {.fd = p->out, .events = POLLIN};
-        uint64_t now = util_now_us();
+        uint64_t now = clk_now_us();
         struct timespec ts;
         ssize_t r;
         char *nl, *colon;

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -110,7 +112,7 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
         return ENOMEM;
     }
     env->shm = m;
-    if ((rc = util_mkdirs(env->base)) != 0)
+    if ((rc = fs_mkdirs(env->base)) != 0)
         return rc;
     return 0;
 }
@@ -148,21 +150,21 @@ void trial_paths_init(const trial_env *env, trial_paths *p)
 /* The paths of one crash state and what its recovery crashes use. */
 static void trial_paths_clean_state(const trial_paths *p)
 {
-    util_rmrf(p->dir);
-    util_rmrf(p->rshadow);
-    util_rmrf(p->rgrave);
-    util_rmrf(p->probe);
-    util_rmrf(p->pgrave);
-    util_rmrf(p->crashed);
+    fs_rmrf(p->dir);
+    fs_rmrf(p->rshadow);
+    fs_rmrf(p->rgrave);
+    fs_rmrf(p->probe);
+    fs_rmrf(p->pgrave);
+    fs_rmrf(p->crashed);
 }
 
 void trial_paths_clean(const trial_paths *p)
 {
     trial_paths_clean_state(p);
-    util_rmrf(p->shadow);
-    util_rmrf(p->grave);
-    util_rmrf(p->snaps);
-    util_rmrf(p->log);
+    fs_rmrf(p->shadow);
+    fs_rmrf(p->grave);
+    fs_rmrf(p->snaps);
+    fs_rmrf(p->log);
 }
 
 _Noreturn static void trial_die(void)
@@ -183,7 +185,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
     cl_options o = env->eng;
-    uint64_t t0 = util_now_us();
+    uint64_t t0 = clk_now_us();
     int fault = s != NULL && trial_mode_is_error(s->mode), go;
     wl_txn t;
     void *h = NULL;
@@ -262,7 +264,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     }
 end:
     if (count_only) {
-        pg->run_us = util_now_us() - t0;
+        pg->run_us = clk_now_us() - t0;
         _exit(0);
     }
     if (plan != NULL)
@@ -321,7 +323,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         cc.graveyard_dir = p.grave;
         fiuctl_shared_init(env->shm->fiu, TRIAL_TRACE_CAP);
     }
-    t0 = util_now_us();
+    t0 = clk_now_us();
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
@@ -335,7 +337,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
      * span kill-time delays are drawn from, so that they fall in the run
      * rather than mostly after it. */
     prof->run_us =
-        env->shm->prog->run_us ? env->shm->prog->run_us : util_now_us() - t0;
+        env->shm->prog->run_us ? env->shm->prog->run_us : clk_now_us() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char how[64];
         util_status_text(st, how, sizeof(how));
@@ -514,9 +516,9 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         o.io = crashio_table(c);
     }
     o.create_salt = s->prof->salt;
-    t0 = util_now_us();
+    t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
-    v->open_us = util_now_us() - t0;
+    v->open_us = clk_now_us() - t0;
     if (how != NULL)
         atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
@@ -682,20 +684,20 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
 
     snprintf(d, sizeof(d), "%s/trial-%llu", env->keep_dir,
              (unsigned long long)res->id);
-    util_rmrf(d);
-    if (util_mkdirs(d) != 0)
+    fs_rmrf(d);
+    if (fs_mkdirs(d) != 0)
         return;
     snprintf(f, sizeof(f), "%s/crashed", d);
-    util_copy_tree(p->crashed, f);
+    fs_copy_tree(p->crashed, f);
     snprintf(f, sizeof(f), "%s/recovered", d);
-    util_copy_tree(p->dir, f);
+    fs_copy_tree(p->dir, f);
     snprintf(f, sizeof(f), "%s/trial.txt", d);
     fp = fopen(f, "w");
     if (fp == NULL)
         return;
     if (trial_mode_is_server(s->mode)) {
         snprintf(f, sizeof(f), "%s/kvserver.log", d);
-        util_copy_file(p->log, f);
+        fs_copy_file(p->log, f);
         fprintf(fp,
                 "trial %llu seed %016llx\nmode %s\n%u clients, up to %u "
                 "SETs each\ncrash point %llu, delay %llu us, I/O points "
@@ -786,12 +788,12 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                  "; power cut: %s", text);
     }
     if (env->keep_dir != NULL)
-        util_copy_tree(p->dir, p->crashed);
+        fs_copy_tree(p->dir, p->crashed);
     memset(&ref, 0, sizeof(ref));
     if (s->mode == MODE_RECOVERY_CRASH &&
         (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
         return -1;
-    t2 = util_now_us();
+    t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
     if (!decided &&
         trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
@@ -810,7 +812,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     }
     if (!decided && trial_mode_is_error(s->mode))
         trial_fault_judge(env, s, res);
-    res->us_verify = (uint32_t)(util_now_us() - t2);
+    res->us_verify = (uint32_t)(clk_now_us() - t2);
     return 0;
 }
 
@@ -832,7 +834,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     crashio_config cc;
     pid_t pid;
     int st, rc = 0;
-    uint64_t t0 = util_now_us(), t1;
+    uint64_t t0 = clk_now_us(), t1;
 
     if (trial_mode_is_server(s->mode))
         return trial_server_run(env, s, res);
@@ -874,7 +876,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
             kill(pid, SIGKILL);
     }
     st = util_wait(pid);
-    t1 = util_now_us();
+    t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->issued = pg->issued;
     res->acked = pg->acked;
@@ -898,6 +900,6 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (rc == 0)
         trial_state_done(env, s, &p, res);
     trial_paths_clean(&p);
-    res->us_total = (uint32_t)(util_now_us() - t0);
+    res->us_total = (uint32_t)(clk_now_us() - t0);
     return rc;
 }

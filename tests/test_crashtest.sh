@@ -180,7 +180,7 @@ check "missing kvserver" 2 $?
 check "server target, engine-only mode" 2 $?
 "$CT" --seed 11 --trials 130 --mode engine --quiet --dir "$T" --csv "$T/eng.csv" >/dev/null 2>&1
 check "--mode engine: no server trial" 0 "$(col mode <"$T/eng.csv" | grep -c '^server-')"
-KVS=$(dirname "$CT")/kvserver
+KVS=$(dirname "$CT")/kvserver-crash
 KVSERVER_CRASHIO="shm=99" "$KVS" -d "$T/x" --port 0 >/dev/null 2>"$T/kvs.err"
 check "kvserver: bad KVSERVER_CRASHIO exits 2" 2 $?
 grep -q "KVSERVER_CRASHIO" "$T/kvs.err" && ok || bad "kvserver: no message on KVSERVER_CRASHIO"

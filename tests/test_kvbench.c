@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../tools/bench.h"
+#include "bench.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------------- */
@@ -207,7 +207,7 @@ static void test_kvbench_get_and_scan_clean(void **state)
     assert_int_equal(bench_run(&bench_crashlab, BW_SCAN, &p, &r), 0);
     assert_int_equal(r.ops, 200);
     assert_int_equal(r.corrupt, 0);
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 
@@ -228,7 +228,7 @@ static void dmg_expect_corrupt(int workload, int mode)
     assert_true(r.corrupt > 0);
     assert_non_null(strstr(bench_errmsg(), "CORRUPT READ"));
     dmg_mode = DMG_NONE;
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 
@@ -292,7 +292,7 @@ static void test_kvbench_verify_all_counts_bad_keys(void **state)
     assert_int_equal(bench_verify_all(&e, db, &p, 301, &found, &corrupt), -1);
     assert_int_equal(corrupt, 1);
     assert_int_equal(e.close(db), 0);
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 

@@ -1,7 +1,7 @@
 /*
  * bench.h - kvbench's pieces: the engine adapter interface (one small
- * tools/bench_<engine>.c per engine), keys and values, the byte-for-byte
- * read check, latency histograms and the workloads.
+ * tools/kvbench/peers/bench_<engine>.c per engine), keys and values, the
+ * byte-for-byte read check, latency histograms and the workloads.
  *
  * Every adapter function returns 0 on success or -1 on failure after
  * describing the failure with bench_err() (read back with bench_errmsg()).
@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "clk.h"
+#include "fsutil.h"
+#include "rng.h"
 
 /* ---------------------------------------------------------------------- */
 /* adapters                                                               */
@@ -99,9 +103,6 @@ int bench_check(const void *got, size_t gotlen, size_t vsize, uint64_t seed,
 /* A permutation of 0..n-1 from seed (malloc'd).  NULL if out of memory. */
 uint32_t *bench_shuffle(uint64_t n, uint64_t seed);
 
-/* splitmix64 */
-uint64_t bench_rand(uint64_t *state);
-
 /* ---------------------------------------------------------------------- */
 /* latency histogram                                                      */
 /* ---------------------------------------------------------------------- */
@@ -122,8 +123,6 @@ void bench_hist_add(bench_hist *h, uint64_t ns);
 void bench_hist_merge(bench_hist *into, const bench_hist *from);
 /* The q-quantile (0 < q <= 1) in ns (the middle of its bucket). */
 double bench_hist_quantile(const bench_hist *h, double q);
-
-uint64_t bench_now_ns(void);
 
 /* ---------------------------------------------------------------------- */
 /* workloads                                                              */
@@ -204,7 +203,5 @@ int bench_recovery_reader(const bench_engine *e, const bench_params *p,
 int bench_memory_child(const bench_engine *e, const bench_params *p);
 /* Peak resident set size of this process, KiB. */
 uint64_t bench_peak_rss_kib(void);
-/* Remove a directory tree (errors ignored). */
-void bench_rmrf(const char *path);
 
 #endif

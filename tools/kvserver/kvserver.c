@@ -28,10 +28,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "num.h"
 #include "crashlab.h"
-#include "kvserver_crashio.h"
 #include "srv.h"
+#ifdef KVSERVER_CRASH
+#include "crash_hooks.h"
+#endif
 
 enum {
     KS_OK = 0,
@@ -84,7 +86,7 @@ static int kvserver_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v;
 
-    if (cli_parse_u64(s, 10, &v) != 0 || v > max)
+    if (num_parse_u64(s, 10, &v) != 0 || v > max)
         return -1;
     *out = v;
     return 0;
@@ -244,12 +246,14 @@ int main(int argc, char **argv)
     kvserver_fd_limit(&cfg.max_clients);
 
     cfg.sync = opt.sync;
-    /* The crash harness's hooks (KVSERVER_CRASHIO, KVSERVER_BROKEN): no
-     * effect unless their variables are set. */
+#ifdef KVSERVER_CRASH
+    /* The crash harness's hooks (KVSERVER_CRASHIO, KVSERVER_BROKEN), in
+     * the test-only build: no effect unless their variables are set. */
     if (kvcrash_setup(dir, &opt, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
         return KS_USAGE;
     }
+#endif
     if ((rc = srv_start(&cfg, &s, addr, sizeof(addr), err, sizeof(err))) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
         return KS_SERVER;
@@ -289,6 +293,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvserver: close: %s\n", cl_strerror(rc));
         status = KS_SERVER;
     }
+#ifdef KVSERVER_CRASH
     kvcrash_done();
+#endif
     return status;
 }

@@ -35,7 +35,7 @@
 #endif
 
 #include "bench.h"
-#include "cli.h"
+#include "num.h"
 
 #define KVB_MAX_ROUNDS 15
 #define KVB_MAX_THREADS 64
@@ -202,7 +202,7 @@ static int kvb_parse_threads(kvb_opts *o, const char *arg)
     snprintf(buf, sizeof(buf), "%s", arg);
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (cli_parse_u64(tok, 0, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
+        if (num_parse_u64(tok, 0, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
             o->nthreads == 16)
             return -1;
         o->threads[o->nthreads++] = (unsigned)t;
@@ -373,10 +373,10 @@ static int kvb_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
     if (fd < 0)
         return bench_err("%s: %s", path, strerror(errno));
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     deadline = seconds > 0 ? t0 + (uint64_t)(seconds * 1e9) : 0;
     for (i = 0; i < n; i++) {
-        a = bench_now_ns();
+        a = clk_now_ns();
         if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block) ||
             fdatasync(fd) != 0) {
             bench_err("%s: %s", path, strerror(errno));
@@ -384,14 +384,14 @@ static int kvb_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
             unlink(path);
             return -1;
         }
-        b = bench_now_ns();
+        b = clk_now_ns();
         bench_hist_add(&r->lat, b - a);
         if (deadline != 0 && b >= deadline) {
             i++;
             break;
         }
     }
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     close(fd);
     unlink(path);
     r->ops = i;
@@ -780,7 +780,7 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
 
 static void kvb_rmrf(const char *path)
 {
-    bench_rmrf(path);
+    fs_rmrf(path);
 }
 
 static int kvb_mkdirs(const char *path)
@@ -1112,16 +1112,16 @@ int main(int argc, char **argv)
                 return kvb_usage("unknown workload");
             break;
         case 'n':
-            if (cli_parse_u64(optarg, 0, &o.ops) != 0 || o.ops == 0)
+            if (num_parse_u64(optarg, 0, &o.ops) != 0 || o.ops == 0)
                 return kvb_usage("--ops needs a positive number");
             break;
         case O_TRIALS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
                 return kvb_usage("--trials: 1..100000");
             o.trials = (unsigned)v;
             break;
         case O_PASSES:
-            if (cli_parse_u64(optarg, 0, &o.passes) != 0 || o.passes == 0)
+            if (num_parse_u64(optarg, 0, &o.passes) != 0 || o.passes == 0)
                 return kvb_usage("--passes needs a positive number");
             break;
         case O_THREADS:
@@ -1129,17 +1129,17 @@ int main(int argc, char **argv)
                 return kvb_usage("--threads: numbers 1..64, comma-separated");
             break;
         case O_BATCH:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
                 return kvb_usage("--batch: 1..1000000");
             o.batch = (unsigned)v;
             break;
         case O_VSIZE:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > 65536)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > 65536)
                 return kvb_usage("--value-size: 0..65536");
             o.vsize = (size_t)v;
             break;
         case O_KEYS:
-            if (cli_parse_u64(optarg, 0, &o.keys) != 0 || o.keys == 0)
+            if (num_parse_u64(optarg, 0, &o.keys) != 0 || o.keys == 0)
                 return kvb_usage("--keys needs a positive number");
             break;
         case O_PREFIX:
@@ -1153,7 +1153,7 @@ int main(int argc, char **argv)
                 return kvb_usage("--seconds must not be negative");
             break;
         case O_ROUNDS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
                 v > KVB_MAX_ROUNDS)
                 return kvb_usage("--rounds: 1..15");
             o.rounds = (int)v;
@@ -1165,12 +1165,12 @@ int main(int argc, char **argv)
             o.dir = optarg;
             break;
         case O_CACHE:
-            if (cli_parse_u64(optarg, 0, &o.cache_bytes) != 0 ||
+            if (num_parse_u64(optarg, 0, &o.cache_bytes) != 0 ||
                 o.cache_bytes < (256u << 10))
                 return kvb_usage("--cache-bytes: at least 262144");
             break;
         case O_SEED:
-            if (cli_parse_u64(optarg, 0, &o.seed) != 0)
+            if (num_parse_u64(optarg, 0, &o.seed) != 0)
                 return kvb_usage("--seed needs a number");
             break;
         case O_JSON:
@@ -1183,7 +1183,7 @@ int main(int argc, char **argv)
             o.quiet = 1;
             break;
         case O_NOTIFY:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > INT_MAX)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > INT_MAX)
                 return kvb_usage("--notify-fd needs a number");
             o.notify_fd = (int)v;
             break;
@@ -1213,11 +1213,11 @@ int main(int argc, char **argv)
         return KVB_FAIL;
     }
     npos = argc - optind;
-    if (npos == 3 && cli_parse_u64(argv[optind], 0, &v) == 0) {
+    if (npos == 3 && num_parse_u64(argv[optind], 0, &v) == 0) {
         uint64_t n = v, size;
         if (n == 0 || n > UINT32_MAX)
             return kvb_usage("N must be 1..4294967295");
-        if (cli_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
+        if (num_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
             return kvb_usage("VALUE_SIZE must be 0..65536");
         if (argv[optind + 1][0] == '\0' ||
             strlen(argv[optind + 1]) > BENCH_PREFIX_MAX)
