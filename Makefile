@@ -58,7 +58,7 @@ NODEPS ?= 0
 DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
              fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
              redis-server redis-tools python3 libsqlite3-dev liblmdb-dev \
-             libleveldb-dev librocksdb-dev
+             libleveldb-dev librocksdb-dev mandoc
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
