@@ -295,8 +295,8 @@ int main(int argc, char **argv)
                 return ct_usage("--trials needs a positive number");
             break;
         case OPT_DURATION:
-            c.duration_s = atof(optarg);
-            if (c.duration_s <= 0)
+            if (num_parse_double(optarg, &c.duration_s) != 0 ||
+                c.duration_s <= 0)
                 return ct_usage("--duration needs a positive number");
             break;
         case OPT_JOBS:

@@ -180,19 +180,10 @@ static const target_ops eng_targets[] = {
                eng_open_lose),
 };
 
-static const target_ops *const eng_all[] = {
-    &eng_targets[0], &eng_targets[1], &eng_targets[2], &eng_targets[3], NULL,
-};
-
-const target_ops *const *target_all(void)
-{
-    return eng_all;
-}
-
 const target_ops *target_find(const char *name)
 {
-    for (int i = 0; eng_all[i] != NULL; i++)
-        if (strcmp(eng_all[i]->name, name) == 0)
-            return eng_all[i];
+    for (size_t i = 0; i < sizeof(eng_targets) / sizeof(eng_targets[0]); i++)
+        if (strcmp(eng_targets[i].name, name) == 0)
+            return &eng_targets[i];
     return NULL;
 }

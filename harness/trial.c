@@ -145,6 +145,7 @@ void trial_paths_init(const trial_env *env, trial_paths *p)
     snprintf(p->crashed, sizeof(p->crashed), "%s/crashed", env->base);
     snprintf(p->snaps, sizeof(p->snaps), "%s/snap", env->base);
     snprintf(p->log, sizeof(p->log), "%s/kvserver.log", env->base);
+    snprintf(p->report, sizeof(p->report), "%s/kvserver.report", env->base);
 }
 
 /* The paths of one crash state and what its recovery crashes use. */

@@ -97,6 +97,10 @@ check "a cut block: every trial once" "$(seq 0 76 | tr '\n' ' ')" \
 "$CT" --seed 18 --duration 1 --quiet --dir "$T" --csv "$T/dur.csv" >"$T/dur.out" 2>&1
 check "--duration: exit 0" 0 $?
 [ "$(col trial <"$T/dur.csv" | wc -l)" -ge 20 ] && ok || bad "--duration ran too few trials"
+for d in 1x " 1" -1 inf 0; do
+    "$CT" --duration "$d" --trials 1 --quiet --dir "$T" >/dev/null 2>&1
+    check "--duration '$d' is a usage error" 2 $?
+done
 rm -f "$T/cut.csv" "$T/dur.csv" "$T/dur.out"
 
 # 4. exhaustive: every point of a small workload, every damage class

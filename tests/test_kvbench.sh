@@ -44,5 +44,9 @@ contains "CSV disk row" "$T/csv" "^disk,disk-fdatasync-4k,"
 check "unknown workload" 2 $?
 "$KVBENCH" --dir "$T/x" --engine nosuch 2>/dev/null
 check "unknown engine" 2 $?
+for v in 1x " 1" -1 nan; do
+    "$KVBENCH" --dir "$T/x" --seconds "$v" sync-put 2>/dev/null
+    check "--seconds '$v' is a usage error" 2 $?
+done
 
 finish

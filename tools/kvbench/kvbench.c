@@ -1148,9 +1148,8 @@ int main(int argc, char **argv)
             o.prefix = optarg;
             break;
         case O_SECONDS:
-            o.seconds = atof(optarg);
-            if (o.seconds < 0)
-                return kvb_usage("--seconds must not be negative");
+            if (num_parse_double(optarg, &o.seconds) != 0)
+                return kvb_usage("--seconds needs a number, 0 or more");
             break;
         case O_ROUNDS:
             if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
