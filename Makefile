@@ -105,7 +105,6 @@ $(1)/tools/kv/%.o: INC := -Itools/kv -Iengine -Icommon
 $(1)/tools/kvserver/%.o: INC := -Itools/kvserver -Iengine -Icommon
 $(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengine -Icommon
 $(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
-$(1)/tools/exp_driver/%.o: INC := -Itools/exp_driver -Iengine -Icommon
 $(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
 $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
 endef
@@ -149,8 +148,7 @@ BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
 BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest \
-         $(B)/exp_driver
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest
 KVSERVER_SRC := $(wildcard tools/kvserver/*.c)
 KVSERVER_OBJ := $(KVSERVER_SRC:%.c=$(B)/%.o)
 # build/kvserver-crash, the test-only server that crashtest's server trials
@@ -213,11 +211,6 @@ $(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) \
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
 $(B)/kv: $(B)/tools/kv/kv.o $(COMMON_LIB) $(LIB)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
-
-# The measurements of experiments/*.sh that no other tool makes.
-$(B)/exp_driver: $(B)/tools/exp_driver/exp_driver.o $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -373,8 +366,7 @@ EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
                harness_throughput
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
-experiments: deps $(B)/exp_driver $(B)/crashtest $(B)/kvbench \
-             $(B)/kvserver-crash
+experiments: deps $(B)/crashtest $(B)/kvbench $(B)/kvserver-crash
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
@@ -420,7 +412,7 @@ clean:
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(B)/harness/crashtest.d $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d \
-         $(B)/tools/exp_driver/exp_driver.d $(KVSERVER_OBJ:.o=.d) \
+         $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \

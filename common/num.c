@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int num_parse_u64(const char *s, int base, uint64_t *out)
 {
@@ -20,6 +21,28 @@ int num_parse_u64(const char *s, int base, uint64_t *out)
     if (errno != 0 || *end != '\0')
         return -1;
     *out = v;
+    return 0;
+}
+
+int num_parse_size(const char *s, uint64_t *out)
+{
+    static const char suffixes[] = "KMG";
+    char digits[32];
+    size_t n = strlen(s);
+    const char *suf;
+    unsigned shift = 0;
+    uint64_t v;
+
+    if (n == 0 || n >= sizeof(digits))
+        return -1;
+    memcpy(digits, s, n + 1);
+    if ((suf = strchr(suffixes, digits[n - 1])) != NULL && *suf != '\0') {
+        shift = 10 * (unsigned)(suf - suffixes + 1);
+        digits[n - 1] = '\0';
+    }
+    if (num_parse_u64(digits, 10, &v) != 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
     return 0;
 }
 

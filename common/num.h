@@ -14,6 +14,12 @@
  * Returns 0 or -1 (then *out is unchanged). */
 int num_parse_u64(const char *s, int base, uint64_t *out);
 
+/* Parse all of s as a byte count: an unsigned decimal number with an
+ * optional suffix K, M or G (times 1024, 1024^2, 1024^3), "64M".  The same
+ * strictness as num_parse_u64, and the product must not overflow.
+ * Returns 0 or -1 (then *out is unchanged). */
+int num_parse_size(const char *s, uint64_t *out);
+
 /* Parse all of s as a finite non-negative decimal number ("2", "0.5",
  * "1e3").  No sign, no leading or trailing junk, no "inf" or "nan".
  * Returns 0 or -1 (then *out is unchanged). */

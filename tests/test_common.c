@@ -41,6 +41,27 @@ static void test_common_num_u64_strict(void **state)
     assert_int_equal(v, 7); /* unchanged on error */
 }
 
+static void test_common_num_size_suffixes(void **state)
+{
+    uint64_t v = 7;
+
+    (void)state;
+    assert_int_equal(num_parse_size("100", &v), 0);
+    assert_int_equal(v, 100);
+    assert_int_equal(num_parse_size("4K", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(num_parse_size("64M", &v), 0);
+    assert_int_equal(v, 64ull << 20);
+    assert_int_equal(num_parse_size("2G", &v), 0);
+    assert_int_equal(v, 2ull << 30);
+    v = 7;
+    static const char *const bad[] = {"",   "K",   "1k",  "1KB",
+                                      "-1", " 1M", "1 M", "17179869184G"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(num_parse_size(bad[i], &v), -1);
+    assert_int_equal(v, 7);
+}
+
 static void test_common_num_double_strict(void **state)
 {
     double d = 7;
@@ -153,6 +174,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_num_u64_strict),
+        cmocka_unit_test(test_common_num_size_suffixes),
         cmocka_unit_test(test_common_num_double_strict),
         cmocka_unit_test(test_common_rng_is_splitmix64),
         cmocka_unit_test(test_common_rng_seed_one_step_in),

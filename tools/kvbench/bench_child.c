@@ -1,5 +1,5 @@
 /*
- * bench_child.c - the workloads that need fresh processes: recovery after
+ * bench_child.c - the scenarios that need fresh processes: recovery after
  * kill -9, and peak memory.
  *
  * Recovery: a writer process (kvbench --recovery-writer) puts n keys in

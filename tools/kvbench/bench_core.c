@@ -1,15 +1,18 @@
 /*
  * bench_core.c - kvbench's engine-independent half: keys and values, the
  * byte-for-byte check of every read, latency histograms, and the put, get
- * and scan workloads run through an engine adapter (bench.h).  The
- * recovery workload, which needs fresh processes, is in bench_recovery.c.
+ * and scan scenarios run through an engine adapter (bench.h).  The
+ * recovery scenario, which needs fresh processes, is in bench_recovery.c.
  *
  * Divisions:
  *   errors, time, random numbers
  *   keys, values and the check
  *   histograms
- *   workloads
+ *   scenarios
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -187,28 +191,28 @@ double bench_hist_quantile(const bench_hist *h, double q)
 }
 
 /* ---------------------------------------------------------------------- */
-/* workloads                                                              */
+/* scenarios                                                              */
 /* ---------------------------------------------------------------------- */
 
-static const char *const bench_names[BW_COUNT] = {
+static const char *const bench_names[BS_COUNT] = {
     "sync-put", "sync-put-mt", "batch-put",     "nosync-put", "get",
     "scan",     "recovery",    "recovery-ckpt", "memory",
 };
 
-const char *bench_workload_name(int w)
+const char *bench_scenario_name(int w)
 {
-    return w >= 0 && w < BW_COUNT ? bench_names[w] : "?";
+    return w >= 0 && w < BS_COUNT ? bench_names[w] : "?";
 }
 
-int bench_workload_parse(const char *s)
+int bench_scenario_parse(const char *s)
 {
-    for (int w = 0; w < BW_COUNT; w++)
+    for (int w = 0; w < BS_COUNT; w++)
         if (strcmp(s, bench_names[w]) == 0)
             return w;
     return -1;
 }
 
-/* What the threads of a put workload share. */
+/* What the threads of a put scenario share. */
 typedef struct bench_run_ctx {
     const bench_engine *e;
     const bench_params *p;
@@ -240,7 +244,7 @@ static void bench_fail_shared(bench_run_ctx *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* One thread of a put workload: puts perm[i] for i = id, id + T, ... */
+/* One thread of a put scenario: puts perm[i] for i = id, id + T, ... */
 static void *bench_put_thread(void *arg)
 {
     bench_thread *t = arg;
@@ -660,7 +664,7 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
 {
     memset(r, 0, sizeof(*r));
     r->engine = e->name;
-    r->workload = w;
+    r->scenario = w;
     r->threads = 1;
     r->vsize = p->vsize;
     if (strlen(p->prefix) > BENCH_PREFIX_MAX)
@@ -670,28 +674,79 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
     if (p->n > UINT32_MAX || p->keys > UINT32_MAX)
         return bench_err("at most 2^32 operations or keys");
     switch (w) {
-    case BW_SYNC_PUT:
+    case BS_SYNC_PUT:
         return bench_puts(e, p, 1, 1, r);
-    case BW_SYNC_PUT_MT:
+    case BS_SYNC_PUT_MT:
         r->threads = p->threads ? p->threads : 1;
         return bench_puts(e, p, r->threads, 1, r);
-    case BW_NOSYNC_PUT:
+    case BS_NOSYNC_PUT:
         return bench_puts(e, p, 1, 0, r);
-    case BW_BATCH_PUT:
+    case BS_BATCH_PUT:
         r->batch = p->batch;
         return bench_batch_put(e, p, r);
-    case BW_GET:
+    case BS_GET:
         return bench_get(e, p, r);
-    case BW_SCAN:
+    case BS_SCAN:
         return bench_scan(e, p, r);
-    case BW_RECOVERY:
+    case BS_RECOVERY:
         r->batch = p->batch;
         return bench_recovery_run(e, p, r);
-    case BW_RECOVERY_CKPT:
+    case BS_RECOVERY_CKPT:
         r->batch = p->batch;
         return bench_recovery_ckpt_run(e, p, r);
-    case BW_MEMORY:
+    case BS_MEMORY:
         return bench_memory_run(e, p, r);
     }
-    return bench_err("unknown workload %d", w);
+    return bench_err("unknown scenario %d", w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the raw disk                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* 4 KiB appended and fdatasynced per operation, in a new file in dir: the
+ * rate a log that syncs every commit cannot beat on this file system. */
+int bench_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
+{
+    char path[PATH_MAX];
+    static char block[4096];
+    uint64_t t0, t1, a, b, deadline, i;
+    int fd;
+
+    memset(r, 0, sizeof(*r));
+    r->engine = "disk";
+    r->scenario = -1;
+    r->threads = 1;
+    r->vsize = sizeof(block);
+    memset(block, 0xa5, sizeof(block));
+    if (snprintf(path, sizeof(path), "%s/raw-append", dir) >= (int)sizeof(path))
+        return bench_err("%s: path too long", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0)
+        return bench_err("%s: %s", path, strerror(errno));
+    t0 = clk_now_ns();
+    deadline = seconds > 0 ? t0 + (uint64_t)(seconds * 1e9) : 0;
+    for (i = 0; i < n; i++) {
+        a = clk_now_ns();
+        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block) ||
+            fdatasync(fd) != 0) {
+            bench_err("%s: %s", path, strerror(errno));
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        b = clk_now_ns();
+        bench_hist_add(&r->lat, b - a);
+        if (deadline != 0 && b >= deadline) {
+            i++;
+            break;
+        }
+    }
+    t1 = clk_now_ns();
+    close(fd);
+    unlink(path);
+    r->ops = i;
+    r->syncs = i;
+    r->seconds = (double)(t1 - t0) / 1e9;
+    return 0;
 }
