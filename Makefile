@@ -102,6 +102,7 @@ $(1)/common/%.o: INC := -Icommon
 $(1)/faults/%.o: INC := -Ifaults -Iengine -Icommon
 $(1)/harness/%.o: INC := -Iharness -Ifaults -Iengine -Icommon
 $(1)/tools/kv/%.o: INC := -Itools/kv -Iengine -Icommon
+$(1)/tools/csvmeta/%.o: INC := -Itools/csvmeta -Icommon
 $(1)/tools/kvserver/%.o: INC := -Itools/kvserver -Iengine -Icommon
 $(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengine -Icommon
 $(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
@@ -148,7 +149,8 @@ BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
 BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest \
+         $(B)/csvmeta
 KVSERVER_SRC := $(wildcard tools/kvserver/*.c)
 KVSERVER_OBJ := $(KVSERVER_SRC:%.c=$(B)/%.o)
 # build/kvserver-crash, the test-only server that crashtest's server trials
@@ -207,6 +209,11 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 
 $(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) \
                $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# The machine header of a CSV for shell scripts (common/csvmeta.h).
+$(B)/csvmeta: $(B)/tools/csvmeta/csvmeta.o $(COMMON_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -274,7 +281,8 @@ crashtest-ci: deps $(B)/crashtest $(B)/kvserver-crash
 # campaigns, 100 trials each.
 QUICK ?= 0
 mutants: deps
-	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
+	    build-fiu/csvmeta
 	@CRASHTEST=build-fiu/crashtest QUICK=$(QUICK) scripts/mutants.sh
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
@@ -366,7 +374,8 @@ EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
                harness_throughput
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
-experiments: deps $(B)/crashtest $(B)/kvbench $(B)/kvserver-crash
+experiments: deps $(B)/crashtest $(B)/kvbench $(B)/kvserver-crash \
+             $(B)/csvmeta
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
@@ -393,7 +402,7 @@ check-io:
 check-layers: deps $(LIB) $(TOOLS)
 	@BUILD=$(B) scripts/check-layers.sh
 
-bench-server: deps $(B)/kvserver
+bench-server: deps $(B)/kvserver $(B)/csvmeta
 	@scripts/bench-server.sh $(B)/kvserver
 
 FORMAT_SRC = $(wildcard engine/*.[ch] common/*.[ch] faults/*.[ch] \
@@ -411,7 +420,7 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(B)/harness/crashtest.d $(TEST_BIN:=.d) \
-         $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d \
+         $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \

@@ -31,6 +31,7 @@ common: common
 faults: faults engine common
 harness: harness faults engine common
 tools/kv: tools/kv engine common
+tools/csvmeta: tools/csvmeta common
 tools/kvserver: tools/kvserver engine common
 tools/kvserver/crash: tools/kvserver/crash tools/kvserver faults engine common
 tools/kvbench: tools/kvbench tools/kvbench/peers engine common

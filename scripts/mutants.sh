@@ -104,10 +104,11 @@ done
 mkdir -p "$(dirname "$OUT")"
 {
     echo "# mutants.csv - detection matrix of the planted bugs (scripts/mutants.sh)"
-    echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "# commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-    echo "# command: QUICK=$QUICK SEED=$SEED TRIALS=$TRIALS CRASHTEST=$CT scripts/mutants.sh"
-    echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(uname -sr), scratch on $(df -T /dev/shm 2>/dev/null | awk 'NR==2 { print $2 }') /dev/shm"
+    # the machine lines in the project's one vocabulary (common/csvmeta.h)
+    "$(dirname "$CT")/csvmeta" --dir /dev/shm \
+        --commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')" \
+        -- "QUICK=$QUICK SEED=$SEED TRIALS=$TRIALS CRASHTEST=$CT scripts/mutants.sh" ||
+        exit 2
     echo "mutant,mode,options,caught,trials,violation,replay,breaks"
     python3 -c '
 import csv, sys

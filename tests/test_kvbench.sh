@@ -37,6 +37,13 @@ contains "table disk line" "$T/table" "4 KiB append + fdatasync"
 contains "CSV machine header" "$T/csv" "^# machine: "
 contains "CSV file system" "$T/csv" "^# file system: "
 contains "CSV columns" "$T/csv" "^engine,scenario,threads"
+# one vocabulary of machine lines: kvbench's CSV and build/csvmeta (what the
+# shell scripts write) name the same fields in the same order
+hkeys() { sed -n 's/^# \([A-Za-z ]*\): .*/\1/p' | head -8 | tr '\n' ','; }
+check "kvbench and csvmeta: the same header names" \
+    "$("$(dirname "$KVBENCH")/csvmeta" --dir "$T" -- x | hkeys)" "$(hkeys <"$T/csv")"
+check "the header names" "machine,CPU,cores,kernel,file system,date,commit,command," \
+    "$(hkeys <"$T/csv")"
 contains "CSV lmdb get row" "$T/csv" "^lmdb,get,1,"
 contains "CSV disk row" "$T/csv" "^disk,disk-fdatasync-4k,"
 
