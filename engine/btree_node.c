@@ -491,18 +491,6 @@ void bt_node_set_child0(bt_node *nd, uint32_t child0)
     put_le32(nd->pg.data + BT_OFF_CHILD0, child0);
 }
 
-int bt_node_set_child(bt_node *nd, uint32_t idx, uint32_t child)
-{
-    bt_cell c;
-    int rc;
-
-    assert(nd->level > 0);
-    if ((rc = bt_node_cell(nd, idx, &c)) != 0)
-        return rc;
-    put_le32(nd->pg.data + c.off + BT_BRANCH_OFF_CHILD, child);
-    return 0;
-}
-
 uint32_t bt_leaf_cell_size(size_t klen, size_t vlen, int overflow)
 {
     return (uint32_t)(BT_LEAF_HDR + klen + (overflow ? BT_OVFL_REF : vlen));

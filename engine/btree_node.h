@@ -90,8 +90,6 @@ int bt_node_overwrite(bt_node *nd, uint32_t idx, const uint8_t *cell,
                       uint32_t csize);
 /* Set a branch's leftmost child. */
 void bt_node_set_child0(bt_node *nd, uint32_t child0);
-/* Set the child of branch cell idx (already decoded as valid). */
-int bt_node_set_child(bt_node *nd, uint32_t idx, uint32_t child);
 
 /* Encode cells into buf (which must hold the returned size). */
 uint32_t bt_leaf_cell_size(size_t klen, size_t vlen, int overflow);

@@ -107,28 +107,6 @@ static int db_resolve_options(const cl_options *in, cl_options *o)
 /* opening, creating and closing                                          */
 /* ---------------------------------------------------------------------- */
 
-int db_poison(cl_db *db, int rc)
-{
-    int expected = 0;
-
-    if (rc != 0)
-        atomic_compare_exchange_strong(&db->fatal, &expected, rc);
-    return rc;
-}
-
-int db_wal_flush(void *ctx, uint64_t lsn)
-{
-    cl_db *db = ctx;
-    int rc;
-
-    if (db->log == NULL)
-        return 0; /* recovery: the segments replayed were synced */
-    rc = wal_sync(db->log, lsn);
-    if (rc != 0)
-        db_poison(db, rc);
-    return rc;
-}
-
 static char *db_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;

@@ -61,10 +61,30 @@ int rec_run(cl_db *db);
 /* checkpoint.c: the checkpoint recipe.  Caller holds db->wlock. */
 int ckpt_run(cl_db *db);
 
-/* db.c: make the handle read-only with error rc (first error wins);
- * returns rc. */
-int db_poison(cl_db *db, int rc);
-/* The pager's hook for rule 1. */
-int db_wal_flush(void *ctx, uint64_t lsn);
+/* Make the handle read-only with error rc (first error wins); returns
+ * rc.  Inline here, with db_wal_flush, so that checkpoint.c and recovery.c,
+ * which db.c calls, do not call back into db.c. */
+static inline int db_poison(cl_db *db, int rc)
+{
+    int expected = 0;
+
+    if (rc != 0)
+        atomic_compare_exchange_strong(&db->fatal, &expected, rc);
+    return rc;
+}
+
+/* The pager's hook for rule 1: make the log durable up to lsn. */
+static inline int db_wal_flush(void *ctx, uint64_t lsn)
+{
+    cl_db *db = ctx;
+    int rc;
+
+    if (db->log == NULL)
+        return 0; /* recovery: the segments replayed were synced */
+    rc = wal_sync(db->log, lsn);
+    if (rc != 0)
+        db_poison(db, rc);
+    return rc;
+}
 
 #endif

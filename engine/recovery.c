@@ -196,174 +196,227 @@ static int rec_exists(const cl_io *io, const char *path)
     return rc != ENOENT;
 }
 
-static int rec_replay(cl_db *db, uint64_t *last_segno, uint64_t *last_start,
-                      uint64_t *end_off, uint64_t *end_lsn)
+/* 1 if the segment after segno exists. */
+static int rec_next_exists(cl_db *db, uint64_t segno)
+{
+    char next[4096];
+
+    wal_seg_path(next, sizeof(next), db->dir, segno + 1);
+    return rec_exists(db->io, next);
+}
+
+/* Replay's progress: the segment being read, and the end of the log found
+ * so far. */
+typedef struct rec_log {
+    uint64_t segno;  /* the segment being read */
+    uint64_t expect; /* the LSN it must start at */
+    uint64_t limit;  /* page numbers replayed records may name are below */
+    char path[4096]; /* of segment segno */
+    int fd;          /* segment segno, or -1 */
+    uint64_t len;    /* its size, bytes */
+    rec_win win;
+    /* The end of the log: segment, its start LSN, the file offset and LSN
+     * after its last valid record. */
+    uint64_t last_segno, last_start, end_off, end_lsn;
+} rec_log;
+
+/* Open segment lg->segno.  OUT: *ended 1 if the log ended with the
+ * previous segment. */
+static int rec_seg_open(cl_db *db, rec_log *lg, int *ended)
 {
     const cl_io *io = db->io;
-    uint64_t segno = db->sb.ckpt_segno, expect = db->sb.ckpt_lsn;
-    uint64_t limit;
+    int rc;
+
+    *ended = 0;
+    wal_seg_path(lg->path, sizeof(lg->path), db->dir, lg->segno);
+    rc = io->open(io->ctx, lg->path, CL_IO_RDWR, &lg->fd);
+    if (rc == 0)
+        return 0;
+    lg->fd = -1;
+    if (rc == ENOENT && lg->segno != db->sb.ckpt_segno) {
+        /* The log ends with the previous segment.  A segment's directory
+         * entry is synced before the next one is created, so a later
+         * segment beyond a missing one is damage. */
+        if (rec_next_exists(db, lg->segno))
+            return err_set(CL_ECORRUPT,
+                           "%s: missing, but a later segment exists", lg->path);
+        *ended = 1;
+        return 0;
+    }
+    if (rc == ENOENT)
+        return err_set(CL_ECORRUPT, "%s: missing: the checkpoint's log segment",
+                       lg->path);
+    return err_set(rc, "%s: cannot open", lg->path);
+}
+
+/* Sync the open segment, read its first window and check its header.
+ * OUT: *hdr; *ended 1 if it was a half-created last segment, now
+ * removed. */
+static int rec_seg_start(cl_db *db, rec_log *lg, wal_seg_hdr *hdr, int *ended)
+{
+    const cl_io *io = db->io;
+    char why[256];
+    int rc;
+
+    *ended = 0;
+    if ((rc = io->fdatasync(io->ctx, lg->fd)) != 0)
+        return err_set(rc, "%s: fdatasync failed", lg->path);
+    if ((rc = io->filesize(io->ctx, lg->fd, &lg->len)) != 0)
+        return err_set(rc, "%s: cannot stat", lg->path);
+    lg->win.fd = lg->fd;
+    lg->win.size = lg->len;
+    lg->win.base = lg->win.len = 0;
+    if ((rc = rec_win_fill(&lg->win, 0, REC_WINDOW)) != 0)
+        return rc;
+    db->rec.segments++;
+    db->rec.bytes += lg->len;
+    if (wal_seg_decode(lg->win.buf, lg->win.len, lg->segno, db->sb.salt, hdr,
+                       why, sizeof(why)) != 0) {
+        /* A segment is created only after the previous one is synced, and
+         * its header is synced before any record is written to it: an
+         * invalid header can only be a segment whose creation was cut
+         * short, which must then be the last one. */
+        if (lg->segno == db->sb.ckpt_segno || rec_next_exists(db, lg->segno))
+            return err_set(CL_ECORRUPT, "%s: offset 0: %s", lg->path, why);
+        io->close(io->ctx, lg->fd);
+        lg->fd = -1;
+        rc = io->unlink(io->ctx, lg->path);
+        if (rc == 0)
+            rc = io->dirsync(io->ctx, db->dir);
+        if (rc != 0)
+            return err_set(rc, "%s: cannot remove a half-created segment",
+                           lg->path);
+        *ended = 1;
+        return 0;
+    }
+    if (hdr->start_lsn != lg->expect)
+        return err_set(CL_ECORRUPT,
+                       "%s: segment starts at LSN %llu but the log before it "
+                       "ends at %llu",
+                       lg->path, (unsigned long long)hdr->start_lsn,
+                       (unsigned long long)lg->expect);
+    return 0;
+}
+
+/* Apply the segment's records in order, up to the first byte that is not
+ * a valid record.  OUT: the cursor there, *nx the reader's verdict on it
+ * (never WAL_NEXT_RECORD), with its reason in why. */
+static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
+                           enum wal_next *nx, char *why, size_t whylen)
+{
+    rec_win *win = &lg->win;
+    wal_record r;
+    int rc;
+
+    for (;;) {
+        why[0] = '\0';
+        if ((rc = rec_win_need(win, cur)) != 0)
+            return rc;
+        *nx = wal_cursor_next(cur, &r, why, whylen);
+        if (*nx != WAL_NEXT_RECORD && win->base + win->len < win->size) {
+            /* A verdict on the end of the log needs all of the rest of the
+             * segment (rule R7 looks at every later record). */
+            if ((rc = rec_win_fill(win, cur->off, win->size - cur->off)) != 0)
+                return rc;
+            wal_cursor_window(cur, win->buf, win->len, win->base);
+            continue;
+        }
+        if (*nx != WAL_NEXT_RECORD)
+            return 0;
+        if ((rc = rec_apply_txn(db, &r, lg->path)) != 0)
+            return rc;
+        db->rec.records++;
+    }
+}
+
+/* Step 4: the log ends at cur->off of the open segment with a torn or
+ * unsynced tail (reason why): cut the file there. */
+static int rec_cut_tail(cl_db *db, rec_log *lg, const wal_cursor *cur,
+                        const char *why)
+{
+    const cl_io *io = db->io;
+    int rc;
+
+    if (rec_next_exists(db, lg->segno))
+        return err_set(CL_ECORRUPT,
+                       "%s: offset %llu: %s, but the next segment exists, so "
+                       "this one had been synced",
+                       lg->path, (unsigned long long)cur->off, why);
+    if (CL_MUTANT("replay-torn-record"))
+        rec_replay_torn(db, cur);
+    db->rec.tail_cut = 1;
+    snprintf(db->rec.tail_file, sizeof(db->rec.tail_file), WAL_SEG_NAME_FMT,
+             (unsigned long long)lg->segno);
+    db->rec.tail_offset = cur->off;
+    db->rec.tail_bytes = lg->len - cur->off;
+    snprintf(db->rec.tail_reason, sizeof(db->rec.tail_reason), "%s", why);
+    if (CL_MUTANT("no-tail-cut")) {
+        /* Planted bug: the tail stays, the log goes on after it. */
+        lg->end_off = (lg->len + WAL_ALIGN - 1) / WAL_ALIGN * WAL_ALIGN;
+        lg->end_lsn = lg->last_start + (lg->end_off - WAL_SEG_HDR_SIZE);
+        return 0;
+    }
+    rc = io->ftruncate(io->ctx, lg->fd, cur->off);
+    if (rc == 0)
+        rc = io->fdatasync(io->ctx, lg->fd);
+    if (rc != 0)
+        return err_set(rc, "%s: cannot cut the torn tail", lg->path);
+    return 0;
+}
+
+/* Steps 3 and 4: replay the log from the checkpoint's segment to its end,
+ * which it leaves in lg. */
+static int rec_replay(cl_db *db, rec_log *lg)
+{
+    const cl_io *io = db->io;
     uint64_t file_pages = 0;
-    char path[4096], why[256];
-    int rc = 0, fd = -1;
-    rec_win win;
+    int rc, ended;
 
     if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_pages)) != 0)
         return err_set(rc, "%s: cannot stat", db->pages_path);
-    limit = file_pages / db->sb.page_size + 16;
-    memset(&win, 0, sizeof(win));
-    win.io = io;
-    win.path = path;
-    *last_segno = 0;
-    for (;; segno++) {
-        uint64_t len = 0; /* of the segment file */
+    memset(lg, 0, sizeof(*lg));
+    lg->fd = -1;
+    lg->expect = db->sb.ckpt_lsn;
+    lg->limit = file_pages / db->sb.page_size + 16;
+    lg->win.io = io;
+    lg->win.path = lg->path;
+    for (lg->segno = db->sb.ckpt_segno;; lg->segno++) {
         wal_seg_hdr hdr;
         wal_cursor cur;
-        wal_record r;
         enum wal_next nx;
+        char why[256];
 
-        wal_seg_path(path, sizeof(path), db->dir, segno);
-        rc = io->open(io->ctx, path, CL_IO_RDWR, &fd);
-        if (rc == ENOENT && segno != db->sb.ckpt_segno) {
-            char next[4096];
-            /* The log ends with the previous segment.  A segment's
-             * directory entry is synced before the next one is created, so
-             * a later segment beyond a missing one is damage. */
-            fd = -1;
-            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
-            if (rec_exists(io, next))
-                return err_set(CL_ECORRUPT,
-                               "%s: missing, but a later segment exists", path);
-            rc = 0;
+        if ((rc = rec_seg_open(db, lg, &ended)) != 0 || ended)
             break;
-        }
-        if (rc != 0) {
-            fd = -1;
-            if (rc == ENOENT)
-                return err_set(CL_ECORRUPT,
-                               "%s: missing: the checkpoint's log segment",
-                               path);
-            return err_set(rc, "%s: cannot open", path);
-        }
-        if ((rc = io->fdatasync(io->ctx, fd)) != 0) {
-            err_set(rc, "%s: fdatasync failed", path);
-            goto out;
-        }
-        if ((rc = io->filesize(io->ctx, fd, &len)) != 0) {
-            err_set(rc, "%s: cannot stat", path);
-            goto out;
-        }
-        win.fd = fd;
-        win.size = len;
-        win.base = win.len = 0;
-        if ((rc = rec_win_fill(&win, 0, REC_WINDOW)) != 0)
-            goto out;
-        db->rec.segments++;
-        db->rec.bytes += len;
-        if (wal_seg_decode(win.buf, win.len, segno, db->sb.salt, &hdr, why,
-                           sizeof(why)) != 0) {
-            char next[4096];
-            /* A segment is created only after the previous one is synced,
-             * and its header is synced before any record is written to it:
-             * an invalid header can only be a segment whose creation was
-             * cut short, which must then be the last one. */
-            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
-            if (segno == db->sb.ckpt_segno || rec_exists(io, next)) {
-                rc = err_set(CL_ECORRUPT, "%s: offset 0: %s", path, why);
-                goto out;
-            }
-            io->close(io->ctx, fd);
-            fd = -1;
-            rc = io->unlink(io->ctx, path);
-            if (rc == 0)
-                rc = io->dirsync(io->ctx, db->dir);
-            if (rc != 0) {
-                err_set(rc, "%s: cannot remove a half-created segment", path);
-                goto out;
-            }
+        if ((rc = rec_seg_start(db, lg, &hdr, &ended)) != 0 || ended)
             break;
-        }
-        if (hdr.start_lsn != expect) {
-            rc = err_set(CL_ECORRUPT,
-                         "%s: segment starts at LSN %llu but the log before "
-                         "it ends at %llu",
-                         path, (unsigned long long)hdr.start_lsn,
-                         (unsigned long long)expect);
-            goto out;
-        }
-        limit += len / 8;
-        pager_set_replay_limit(db->pg, limit);
-        wal_cursor_init(&cur, win.buf, win.len, &hdr);
-        for (;;) {
-            why[0] = '\0';
-            if ((rc = rec_win_need(&win, &cur)) != 0)
-                goto out;
-            nx = wal_cursor_next(&cur, &r, why, sizeof(why));
-            if (nx != WAL_NEXT_RECORD && win.base + win.len < win.size) {
-                /* A verdict on the end of the log needs all of the rest
-                 * of the segment (rule R7 looks at every later record). */
-                if ((rc = rec_win_fill(&win, cur.off, win.size - cur.off)) != 0)
-                    goto out;
-                wal_cursor_window(&cur, win.buf, win.len, win.base);
-                continue;
-            }
-            if (nx != WAL_NEXT_RECORD)
-                break;
-            if ((rc = rec_apply_txn(db, &r, path)) != 0)
-                goto out;
-            db->rec.records++;
-        }
-        *last_segno = segno;
-        *last_start = hdr.start_lsn;
-        *end_off = cur.off;
-        *end_lsn = hdr.start_lsn + (cur.off - WAL_SEG_HDR_SIZE);
+        lg->limit += lg->len / 8;
+        pager_set_replay_limit(db->pg, lg->limit);
+        wal_cursor_init(&cur, lg->win.buf, lg->win.len, &hdr);
+        if ((rc = rec_seg_records(db, lg, &cur, &nx, why, sizeof(why))) != 0)
+            break;
+        lg->last_segno = lg->segno;
+        lg->last_start = hdr.start_lsn;
+        lg->end_off = cur.off;
+        lg->end_lsn = hdr.start_lsn + (cur.off - WAL_SEG_HDR_SIZE);
         if (nx == WAL_NEXT_CORRUPT) {
-            rc = err_set(CL_ECORRUPT, "%s: offset %llu: %s", path,
+            rc = err_set(CL_ECORRUPT, "%s: offset %llu: %s", lg->path,
                          (unsigned long long)cur.off, why);
-            goto out;
+            break;
         }
         if (nx == WAL_NEXT_TORN) {
-            char next[4096];
-            wal_seg_path(next, sizeof(next), db->dir, segno + 1);
-            if (rec_exists(io, next)) {
-                rc = err_set(CL_ECORRUPT,
-                             "%s: offset %llu: %s, but the next segment "
-                             "exists, so this one had been synced",
-                             path, (unsigned long long)cur.off, why);
-                goto out;
-            }
-            if (CL_MUTANT("replay-torn-record"))
-                rec_replay_torn(db, &cur);
-            /* Step 4: cut the torn tail. */
-            db->rec.tail_cut = 1;
-            snprintf(db->rec.tail_file, sizeof(db->rec.tail_file),
-                     WAL_SEG_NAME_FMT, (unsigned long long)segno);
-            db->rec.tail_offset = cur.off;
-            db->rec.tail_bytes = len - cur.off;
-            snprintf(db->rec.tail_reason, sizeof(db->rec.tail_reason), "%s",
-                     why);
-            if (CL_MUTANT("no-tail-cut")) {
-                /* Planted bug: the tail stays, the log goes on after it. */
-                *end_off = (len + WAL_ALIGN - 1) / WAL_ALIGN * WAL_ALIGN;
-                *end_lsn = hdr.start_lsn + (*end_off - WAL_SEG_HDR_SIZE);
-                break;
-            }
-            rc = io->ftruncate(io->ctx, fd, cur.off);
-            if (rc == 0)
-                rc = io->fdatasync(io->ctx, fd);
-            if (rc != 0) {
-                err_set(rc, "%s: cannot cut the torn tail", path);
-                goto out;
-            }
+            rc = rec_cut_tail(db, lg, &cur, why);
             break;
         }
-        expect = *end_lsn;
-        io->close(io->ctx, fd);
-        fd = -1;
+        lg->expect = lg->end_lsn;
+        io->close(io->ctx, lg->fd);
+        lg->fd = -1;
     }
-out:
-    if (fd >= 0)
-        io->close(io->ctx, fd);
-    free(win.buf);
+    if (lg->fd >= 0)
+        io->close(io->ctx, lg->fd);
+    lg->fd = -1;
+    free(lg->win.buf);
+    lg->win.buf = NULL;
     return rc;
 }
 
@@ -427,8 +480,8 @@ int rec_run(cl_db *db)
 {
     const cl_io *io = db->io;
     uint64_t t0 = rec_now_us(), restored = 0, frames;
-    uint64_t last_segno = 0, last_start = 0, end_off = 0, end_lsn = 0;
     pager_config pc;
+    rec_log lg;
     int fd = -1, rc;
 
     /* 1 */
@@ -476,8 +529,7 @@ int rec_run(cl_db *db)
     db->rec.pages_repaired_dwb = restored;
 
     /* 3, 4 */
-    if ((rc = rec_replay(db, &last_segno, &last_start, &end_off, &end_lsn)) !=
-        0)
+    if ((rc = rec_replay(db, &lg)) != 0)
         return rc;
     /* Anything after the last segment is unreachable: a later segment
      * exists only past a segment that ended cleanly (checked above), and a
@@ -488,22 +540,22 @@ int rec_run(cl_db *db)
         return rc;
 
     /* 6 */
-    if (pager_max_disk_lsn(db->pg) > end_lsn)
+    if (pager_max_disk_lsn(db->pg) > lg.end_lsn)
         return err_set(CL_ECORRUPT,
                        "%s: a page has LSN %llu but the log ends at %llu: a "
                        "page was written before its log record was durable",
                        db->pages_path,
                        (unsigned long long)pager_max_disk_lsn(db->pg),
-                       (unsigned long long)end_lsn);
+                       (unsigned long long)lg.end_lsn);
 
     /* 7 */
     if ((rc = pager_load_meta(db->pg)) != 0)
         return rc;
-    rc =
-        wal_open(&db->wcfg, last_segno, last_start, end_off, end_lsn, &db->log);
+    rc = wal_open(&db->wcfg, lg.last_segno, lg.last_start, lg.end_off,
+                  lg.end_lsn, &db->log);
     if (rc != 0)
         return rc;
-    db->rec.end_lsn = end_lsn;
+    db->rec.end_lsn = lg.end_lsn;
     db->rec.usec = rec_now_us() - t0;
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * wal.h - the write-ahead log: the segment reader (wal_reader.c) and the
- * appender with group commit (wal_writer.c).
+ * appender with group commit and the encoders (wal_writer.c).
  */
 #ifndef CL_WAL_H
 #define CL_WAL_H
@@ -70,6 +70,11 @@ void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
 /* Read the record at the cursor (rules R1-R6 in wal_reader.c). */
 enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
                               size_t whylen);
+
+/* ---------------------------------------------------------------------- */
+/* writer                                                                 */
+/* ---------------------------------------------------------------------- */
+
 /* Encode a segment header into buf[WAL_SEG_HDR_SIZE]. */
 void wal_seg_encode(uint8_t *buf, const wal_seg_hdr *hdr);
 /* Encode a record (header + payload + zero padding) into buf, which must
@@ -80,10 +85,6 @@ void wal_rec_encode(uint8_t *buf, uint32_t crc_seed, uint8_t type, uint64_t lsn,
 uint32_t wal_crc_seed(uint64_t salt);
 /* "<dir>/wal-<segno>" into out (size outlen). */
 void wal_seg_path(char *out, size_t outlen, const char *dir, uint64_t segno);
-
-/* ---------------------------------------------------------------------- */
-/* writer                                                                 */
-/* ---------------------------------------------------------------------- */
 
 typedef struct wal wal;
 
@@ -146,7 +147,6 @@ int wal_unlink_segments(const wal_config *cfg, uint64_t first, uint64_t last);
 /* End LSN of the last record appended (buffered or written). */
 uint64_t wal_written(wal *w);
 uint64_t wal_durable(wal *w);
-uint64_t wal_segno(wal *w);
 /* 0, or the error that poisoned the log. */
 int wal_fatal(wal *w);
 void wal_stats_get(wal *w, wal_stats *st);

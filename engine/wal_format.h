@@ -1,7 +1,8 @@
 /*
  * wal_format.h - the write-ahead log's on-disk layout (shared by the writer,
- * the reader, tests and fuzzers).  The byte-level description and the
- * validity rules are in wal_reader.c; docs/FORMAT.md summarises them.
+ * the reader, tests and fuzzers).  The byte-level description is in
+ * wal_writer.c, the validity rules in wal_reader.c; docs/FORMAT.md
+ * summarises them.
  *
  * The log is a sequence of segment files "wal-<segno as 16 hex digits>" in
  * the database directory, numbered consecutively.  LSNs are byte positions
@@ -43,7 +44,7 @@
 #define WAL_MAX_PAYLOAD (1u << 30) /* bytes */
 
 /* Record types. */
-#define WAL_TXN 1 /* a committed transaction's page changes (pager.c) */
+#define WAL_TXN 1 /* a committed transaction's page changes (pager_txn.c) */
 
 #define WAL_SEG_NAME_FMT "wal-%016llx"
 #define WAL_SEG_NAME_LEN 20 /* "wal-" + 16 hex digits */

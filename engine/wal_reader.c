@@ -3,38 +3,13 @@
  * unsynced tail (normal after a crash: cut it off) from damage to durable
  * records (corruption: report it, never skip it).
  *
- * Segment file "wal-<segno: 16 lowercase hex digits>".  All integers
- * little-endian.
- *
- * Segment header, bytes [0, 64):
- *   offset size field
- *        0    4 crc        CRC-32C of bytes [4, 64)
- *        4    4 magic      0x4c574c43 ("CLWL")
- *        8    4 version    1
- *       12    4 hdrsize    64
- *       16    8 segno      the number in the file name
- *       24    8 start_lsn  LSN of the byte at file offset 64
- *       32    8 db_salt    the database's salt (superblock)
- *       40    8 salt       wal_seg_salt(db_salt, segno, start_lsn)
- *       48   16 -          zero
- *
- * Records follow from offset 64, each at an offset that is a multiple of 8:
- *   offset size field
- *        0    4 crc     CRC-32C seeded with the segment salt (wal_crc_seed)
- *                       of bytes [4, 32 + len) of the record
- *        4    4 len     payload bytes, <= 2^30
- *        8    8 lsn     the record's LSN: start_lsn + (offset - 64)
- *       16    8 synced  the log's durable end LSN when the record was
- *                       written (everything before it had been fsynced)
- *       24    1 type    WAL_TXN
- *       25    7 -       zero
- *       32  len payload
- *           pad zero bytes up to a multiple of 8
+ * The byte layout of segment headers and records is documented in
+ * wal_writer.c, which encodes them.
  *
  * Header validity (wal_seg_decode), a segment header is valid iff:
  *   H1. the file holds at least 64 bytes;
  *   H2. crc matches;
- *   H3. magic, version and hdrsize are as above;
+ *   H3. magic, version and hdrsize are as in wal_writer.c;
  *   H4. segno equals the number in the file name;
  *   H5. db_salt equals the database's salt and salt equals
  *       wal_seg_salt(db_salt, segno, start_lsn).
@@ -75,33 +50,6 @@
 #include "fault_points.h"
 #include "page.h"
 #include "wal.h"
-
-uint32_t wal_crc_seed(uint64_t salt)
-{
-    uint8_t b[8];
-
-    put_le64(b, salt);
-    return crc32c(b, sizeof(b));
-}
-
-void wal_seg_path(char *out, size_t outlen, const char *dir, uint64_t segno)
-{
-    snprintf(out, outlen, "%s/" WAL_SEG_NAME_FMT, dir,
-             (unsigned long long)segno);
-}
-
-void wal_seg_encode(uint8_t *buf, const wal_seg_hdr *hdr)
-{
-    memset(buf, 0, WAL_SEG_HDR_SIZE);
-    put_le32(buf + WAL_SH_OFF_MAGIC, WAL_SEG_MAGIC);
-    put_le32(buf + WAL_SH_OFF_VERSION, WAL_VERSION);
-    put_le32(buf + WAL_SH_OFF_HDRSIZE, WAL_SEG_HDR_SIZE);
-    put_le64(buf + WAL_SH_OFF_SEGNO, hdr->segno);
-    put_le64(buf + WAL_SH_OFF_START, hdr->start_lsn);
-    put_le64(buf + WAL_SH_OFF_DBSALT, hdr->db_salt);
-    put_le64(buf + WAL_SH_OFF_SALT, hdr->salt);
-    put_le32(buf + WAL_SH_OFF_CRC, crc32c(buf + 4, WAL_SEG_HDR_SIZE - 4));
-}
 
 int wal_seg_decode(const uint8_t *buf, uint64_t len, uint64_t segno,
                    uint64_t db_salt, wal_seg_hdr *hdr, char *why, size_t whylen)
@@ -160,23 +108,6 @@ void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
     c->buf = buf;
     c->len = len;
     c->base = base;
-}
-
-void wal_rec_encode(uint8_t *buf, uint32_t crc_seed, uint8_t type, uint64_t lsn,
-                    uint64_t synced, const void *payload, uint32_t len)
-{
-    uint64_t pad = wal_padded(len) - len;
-
-    memset(buf, 0, WAL_REC_HDR_SIZE);
-    put_le32(buf + WAL_RH_OFF_LEN, len);
-    put_le64(buf + WAL_RH_OFF_LSN, lsn);
-    put_le64(buf + WAL_RH_OFF_SYNCED, synced);
-    buf[WAL_RH_OFF_TYPE] = type;
-    if (len > 0)
-        memcpy(buf + WAL_REC_HDR_SIZE, payload, len);
-    memset(buf + WAL_REC_HDR_SIZE + len, 0, pad);
-    put_le32(buf + WAL_RH_OFF_CRC,
-             crc32c_extend(crc_seed, buf + 4, WAL_REC_HDR_SIZE - 4 + len));
 }
 
 /* Check the record at offset x against rules R2-R6.  Returns 1 if valid

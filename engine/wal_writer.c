@@ -1,6 +1,37 @@
 /*
  * wal_writer.c - appending records to the log, segment rolls, and group
- * commit.  The byte layout is described in wal_reader.c.
+ * commit, and the encoding of segment headers and records.
+ *
+ * Segment file "wal-<segno: 16 lowercase hex digits>".  All integers
+ * little-endian.
+ *
+ * Segment header, bytes [0, 64):
+ *   offset size field
+ *        0    4 crc        CRC-32C of bytes [4, 64)
+ *        4    4 magic      0x4c574c43 ("CLWL")
+ *        8    4 version    1
+ *       12    4 hdrsize    64
+ *       16    8 segno      the number in the file name
+ *       24    8 start_lsn  LSN of the byte at file offset 64
+ *       32    8 db_salt    the database's salt (superblock)
+ *       40    8 salt       wal_seg_salt(db_salt, segno, start_lsn)
+ *       48   16 -          zero
+ *
+ * Records follow from offset 64, each at an offset that is a multiple of 8:
+ *   offset size field
+ *        0    4 crc     CRC-32C seeded with the segment salt (wal_crc_seed)
+ *                       of bytes [4, 32 + len) of the record
+ *        4    4 len     payload bytes, <= 2^30
+ *        8    8 lsn     the record's LSN: start_lsn + (offset - 64)
+ *       16    8 synced  the log's durable end LSN when the record was
+ *                       written (everything before it had been fsynced)
+ *       24    1 type    WAL_TXN
+ *       25    7 -       zero
+ *       32  len payload
+ *           pad zero bytes up to a multiple of 8
+ *
+ * The rules that tell a valid record, the clean end of the log, a torn
+ * tail and damage apart are in wal_reader.c.
  *
  * Appends are serialized by the caller (the engine's writer lock), so the
  * log holds transactions in commit order.  How a record reaches the file
@@ -41,10 +72,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "coding.h"
+#include "crc32c.h"
 #include "errors.h"
 #include "fault_points.h"
 #include "wal.h"
@@ -101,6 +135,54 @@ struct wal {
     uint64_t sync_ns;           /* moving average of one fdatasync */
     wal_stats st;
 };
+
+/* ---------------------------------------------------------------------- */
+/* encoding                                                               */
+/* ---------------------------------------------------------------------- */
+
+uint32_t wal_crc_seed(uint64_t salt)
+{
+    uint8_t b[8];
+
+    put_le64(b, salt);
+    return crc32c(b, sizeof(b));
+}
+
+void wal_seg_path(char *out, size_t outlen, const char *dir, uint64_t segno)
+{
+    snprintf(out, outlen, "%s/" WAL_SEG_NAME_FMT, dir,
+             (unsigned long long)segno);
+}
+
+void wal_seg_encode(uint8_t *buf, const wal_seg_hdr *hdr)
+{
+    memset(buf, 0, WAL_SEG_HDR_SIZE);
+    put_le32(buf + WAL_SH_OFF_MAGIC, WAL_SEG_MAGIC);
+    put_le32(buf + WAL_SH_OFF_VERSION, WAL_VERSION);
+    put_le32(buf + WAL_SH_OFF_HDRSIZE, WAL_SEG_HDR_SIZE);
+    put_le64(buf + WAL_SH_OFF_SEGNO, hdr->segno);
+    put_le64(buf + WAL_SH_OFF_START, hdr->start_lsn);
+    put_le64(buf + WAL_SH_OFF_DBSALT, hdr->db_salt);
+    put_le64(buf + WAL_SH_OFF_SALT, hdr->salt);
+    put_le32(buf + WAL_SH_OFF_CRC, crc32c(buf + 4, WAL_SEG_HDR_SIZE - 4));
+}
+
+void wal_rec_encode(uint8_t *buf, uint32_t crc_seed, uint8_t type, uint64_t lsn,
+                    uint64_t synced, const void *payload, uint32_t len)
+{
+    uint64_t pad = wal_padded(len) - len;
+
+    memset(buf, 0, WAL_REC_HDR_SIZE);
+    put_le32(buf + WAL_RH_OFF_LEN, len);
+    put_le64(buf + WAL_RH_OFF_LSN, lsn);
+    put_le64(buf + WAL_RH_OFF_SYNCED, synced);
+    buf[WAL_RH_OFF_TYPE] = type;
+    if (len > 0)
+        memcpy(buf + WAL_REC_HDR_SIZE, payload, len);
+    memset(buf + WAL_REC_HDR_SIZE + len, 0, pad);
+    put_le32(buf + WAL_RH_OFF_CRC,
+             crc32c_extend(crc_seed, buf + 4, WAL_REC_HDR_SIZE - 4 + len));
+}
 
 static uint64_t wal_off_of(const wal *w, uint64_t lsn)
 {
@@ -508,11 +590,157 @@ static int wal_zero_ahead(wal *w, uint64_t off, uint64_t size)
     return 0;
 }
 
+/* Encode a record of payload at the end of the log into w->rec.  OUT:
+ * *lsn its LSN, *size its bytes. */
+static int wal_rec_prepare(wal *w, uint8_t type, const void *payload,
+                           size_t len, uint64_t *lsn, uint64_t *size)
+{
+    uint64_t synced;
+
+    *size = wal_rec_size(len);
+    if (*size > w->reccap) {
+        size_t cap = w->reccap ? w->reccap : 65536;
+        uint8_t *b;
+        while (cap < *size)
+            cap *= 2;
+        if ((b = realloc(w->rec, cap)) == NULL)
+            return CL_ENOMEM;
+        w->rec = b;
+        w->reccap = cap;
+    }
+    pthread_mutex_lock(&w->mu);
+    *lsn = w->appended;
+    synced = w->durable;
+    pthread_mutex_unlock(&w->mu);
+    /* synced may be older than the durable point when the record reaches
+     * the file (buffered): rule R7 only needs it to be no newer. */
+    wal_rec_encode(w->rec, w->crc_seed, type, *lsn, synced, payload,
+                   (uint32_t)len);
+    return 0;
+}
+
+/* Buffered: write a record larger than the buffer directly, after what is
+ * buffered.  Caller holds the token and w->mu (released meanwhile). */
+static int wal_write_large_locked(wal *w, uint64_t lsn, uint64_t size)
+{
+    const cl_io *io = w->cfg.io;
+    int rc;
+
+    pthread_mutex_unlock(&w->mu);
+    rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
+    pthread_mutex_lock(&w->mu);
+    if (rc != 0) {
+        err_set(rc, "write to log segment %llu failed",
+                (unsigned long long)w->segno);
+        return wal_poison_locked(w, rc);
+    }
+    w->written = w->buf_lsn = lsn + size;
+    w->appended = lsn + size;
+    w->st.records++;
+    w->st.bytes += size;
+    return 0;
+}
+
+/* Buffered: copy the record at w->rec into the buffer, writing out what
+ * the buffer holds first if it has no room for it. */
+static int wal_append_buffered(wal *w, uint64_t lsn, uint64_t size)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&w->mu);
+    while (rc == 0 && w->len + size > w->cap && w->fatal == 0) {
+        if (w->token) { /* a leader is writing out: wait for it */
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        w->token = 1;
+        rc = wal_write_out_locked(w);
+        if (rc == 0 && size > w->cap) {
+            rc = wal_write_large_locked(w, lsn, size);
+            wal_token_give_locked(w);
+            pthread_mutex_unlock(&w->mu);
+            return rc;
+        }
+        wal_token_give_locked(w);
+    }
+    if (rc == 0 && w->fatal != 0)
+        rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
+                     cl_strerror(w->fatal));
+    if (rc == 0) {
+        memcpy(w->buf[w->cur] + w->len, w->rec, size);
+        w->len += size;
+        w->appended = lsn + size;
+        w->st.records++;
+        w->st.bytes += size;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Unbuffered: the write of the record at lsn failed with rc.  A full disk
+ * may leave part of the record past the written end (a short write).  It
+ * is cut off at once, with the zeros after it: left there, a roll would
+ * sync it into a segment that is no longer the last, where recovery must
+ * take it for damage.  Cutting needs no space; if even that fails, or on
+ * any other write error, the log is poisoned.  Otherwise the log stays
+ * usable: only this commit failed.  Returns rc. */
+static int wal_append_failed(wal *w, uint64_t lsn, uint64_t size, int rc)
+{
+    const cl_io *io = w->cfg.io;
+    int trc;
+
+    err_set(rc, "write to log segment %llu at offset %llu failed",
+            (unsigned long long)w->segno,
+            (unsigned long long)wal_off_of(w, lsn));
+    if (rc != ENOSPC && rc != EDQUOT) {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, rc);
+        pthread_mutex_unlock(&w->mu);
+    } else if (CL_MUTANT("enospc-advance")) {
+        /* Planted bug: the end moves past the partial record. */
+        pthread_mutex_lock(&w->mu);
+        w->appended = w->written = lsn + size;
+        w->buf_lsn = lsn + size;
+        pthread_mutex_unlock(&w->mu);
+    } else if ((trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn))) == 0) {
+        w->zeroed = wal_off_of(w, lsn);
+    } else {
+        pthread_mutex_lock(&w->mu);
+        wal_poison_locked(w, trc);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return rc;
+}
+
+/* Unbuffered: write the record at w->rec in place at once. */
+static int wal_append_direct(wal *w, uint64_t lsn, uint64_t size)
+{
+    const cl_io *io = w->cfg.io;
+    int rc;
+
+    rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
+    if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
+        w->late = size; /* written by the next append (wal_write_late) */
+    else if (rc == 0)
+        rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
+    if (rc != 0)
+        return wal_append_failed(w, lsn, size, rc);
+    if (wal_off_of(w, lsn) + size > w->zeroed)
+        w->zeroed = wal_off_of(w, lsn) + size;
+    pthread_mutex_lock(&w->mu);
+    w->appended = lsn + size;
+    w->written = lsn + size;
+    w->buf_lsn = lsn + size;
+    w->st.records++;
+    w->st.bytes += size;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                uint64_t *end_lsn)
 {
-    const cl_io *io = w->cfg.io;
-    uint64_t lsn, synced, size;
+    uint64_t lsn, size;
     int rc;
 
     if ((rc = wal_fatal(w)) != 0)
@@ -534,124 +762,13 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
         if ((rc = wal_roll(w, &s, &l)) != 0)
             return rc;
     }
-    size = wal_rec_size(len);
-    if (size > w->reccap) {
-        size_t cap = w->reccap ? w->reccap : 65536;
-        uint8_t *b;
-        while (cap < size)
-            cap *= 2;
-        if ((b = realloc(w->rec, cap)) == NULL)
-            return CL_ENOMEM;
-        w->rec = b;
-        w->reccap = cap;
-    }
-    pthread_mutex_lock(&w->mu);
-    lsn = w->appended;
-    synced = w->durable;
-    pthread_mutex_unlock(&w->mu);
-    /* synced may be older than the durable point when the record reaches
-     * the file (buffered): rule R7 only needs it to be no newer. */
-    wal_rec_encode(w->rec, w->crc_seed, type, lsn, synced, payload,
-                   (uint32_t)len);
-
-    if (w->cap > 0) {
-        pthread_mutex_lock(&w->mu);
-        while (rc == 0 && w->len + size > w->cap && w->fatal == 0) {
-            if (w->token) { /* a leader is writing out: wait for it */
-                pthread_cond_wait(&w->cv, &w->mu);
-                continue;
-            }
-            w->token = 1;
-            rc = wal_write_out_locked(w);
-            if (rc == 0 && size > w->cap) {
-                /* larger than the buffer: write it directly */
-                pthread_mutex_unlock(&w->mu);
-                rc = io->pwrite(io->ctx, w->fd, w->rec, size,
-                                wal_off_of(w, lsn));
-                pthread_mutex_lock(&w->mu);
-                if (rc != 0) {
-                    err_set(rc, "write to log segment %llu failed",
-                            (unsigned long long)w->segno);
-                    wal_poison_locked(w, rc);
-                } else {
-                    w->written = w->buf_lsn = lsn + size;
-                    w->appended = lsn + size;
-                    w->st.records++;
-                    w->st.bytes += size;
-                }
-                wal_token_give_locked(w);
-                pthread_mutex_unlock(&w->mu);
-                if (rc == 0)
-                    *end_lsn = lsn + size;
-                return rc;
-            }
-            wal_token_give_locked(w);
-        }
-        if (rc == 0 && w->fatal != 0)
-            rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
-                         cl_strerror(w->fatal));
-        if (rc == 0) {
-            memcpy(w->buf[w->cur] + w->len, w->rec, size);
-            w->len += size;
-            w->appended = lsn + size;
-            w->st.records++;
-            w->st.bytes += size;
-        }
-        pthread_mutex_unlock(&w->mu);
-        if (rc == 0)
-            *end_lsn = lsn + size;
+    if ((rc = wal_rec_prepare(w, type, payload, len, &lsn, &size)) != 0)
         return rc;
-    }
-
-    rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
-    if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
-        w->late = size; /* written by the next append (wal_write_late) */
-    else if (rc == 0)
-        rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
-    if (rc != 0) {
-        err_set(rc, "write to log segment %llu at offset %llu failed",
-                (unsigned long long)w->segno,
-                (unsigned long long)wal_off_of(w, lsn));
-        /* A full disk may leave part of the record past the written end (a
-         * short write).  It is cut off at once, with the zeros after it:
-         * left there, a roll would sync it into a segment that is no longer
-         * the last, where recovery must take it for damage.  Cutting needs
-         * no space; if even that fails, or on any other write error, the
-         * log is poisoned.  Otherwise the log stays usable: only this
-         * commit failed. */
-        if (rc != ENOSPC && rc != EDQUOT) {
-            pthread_mutex_lock(&w->mu);
-            wal_poison_locked(w, rc);
-            pthread_mutex_unlock(&w->mu);
-        } else if (CL_MUTANT("enospc-advance")) {
-            /* Planted bug: the end moves past the partial record. */
-            pthread_mutex_lock(&w->mu);
-            w->appended = w->written = lsn + size;
-            w->buf_lsn = lsn + size;
-            pthread_mutex_unlock(&w->mu);
-        } else {
-            int trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn));
-            if (trc == 0) {
-                w->zeroed = wal_off_of(w, lsn);
-            } else {
-                pthread_mutex_lock(&w->mu);
-                wal_poison_locked(w, trc);
-                pthread_mutex_unlock(&w->mu);
-            }
-        }
-        return rc;
-    }
-    if (wal_off_of(w, lsn) + size > w->zeroed)
-        w->zeroed = wal_off_of(w, lsn) + size;
-    pthread_mutex_lock(&w->mu);
-    w->appended = lsn + size;
-    w->written = lsn + size;
-    w->buf_lsn = lsn + size;
-    w->st.records++;
-    w->st.bytes += size;
-    pthread_mutex_unlock(&w->mu);
-    *end_lsn = lsn + size;
-    return 0;
+    rc = w->cap > 0 ? wal_append_buffered(w, lsn, size)
+                    : wal_append_direct(w, lsn, size);
+    if (rc == 0)
+        *end_lsn = lsn + size;
+    return rc;
 }
 
 /* Group commit's gathering: the new leader (holding the token) waits until
@@ -811,11 +928,6 @@ uint64_t wal_durable(wal *w)
     v = w->durable;
     pthread_mutex_unlock(&w->mu);
     return v;
-}
-
-uint64_t wal_segno(wal *w)
-{
-    return w->segno;
 }
 
 void wal_stats_get(wal *w, wal_stats *st)

@@ -1,6 +1,6 @@
 /*
  * fuzz_replay.c - redo of log records (pager_replay_entry, the
- * transaction payload format of engine/pager.c) on arbitrary payloads and
+ * transaction payload format of engine/pager_txn.c) on arbitrary payloads and
  * arbitrary page files, the way recovery applies them (recovery.c
  * rec_apply_txn).
  *
@@ -26,7 +26,7 @@
 #include "pager.h"
 
 #define FZ_RP_FILE "/m/pages"
-#define FZ_RP_PGE_HDR 8 /* bytes of an entry header (pager.c) */
+#define FZ_RP_PGE_HDR 8 /* bytes of an entry header (txn_format.h) */
 
 /* Apply a payload like rec_apply_txn.  OUT: *napplied; pgnos[] and
  * applied[] of the first entries (up to max).  Returns the first error, or

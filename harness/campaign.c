@@ -70,6 +70,25 @@ uint32_t campaign_default_txns(wl_kind k)
     return (unsigned)k < WL_KINDS ? campaign_txns_default[k] : 50;
 }
 
+/* Writer threads of a workload variant: pinned by --threads, else drawn
+ * from the variant's seed: one variant in CAMPAIGN_MT_SHARE commits from 2
+ * to WL_MAX_THREADS threads at once (trial_mt.c), so that the default
+ * campaign reaches group commit with followers.  An exhaustive campaign
+ * enumerates the points of one run, which only one thread repeats. */
+#define CAMPAIGN_MT_SHARE 4
+
+static uint32_t campaign_threads(const campaign *c, const trial_profile *p)
+{
+    uint64_t x = rng_mix(p->wl.seed ^ 0x7468726561647321ull);
+
+    if (c->threads > 0)
+        return c->threads;
+    if (c->exhaustive || p->wl.txns >= WL_MAX_THREADED_TXNS ||
+        x % CAMPAIGN_MT_SHARE != 0)
+        return 1;
+    return 2 + (uint32_t)((x >> 16) % (WL_MAX_THREADS - 1));
+}
+
 static trial_profile *campaign_profile(const campaign *c, int kind_index,
                                        uint32_t variant)
 {
@@ -122,6 +141,7 @@ int campaign_prepare(campaign *c)
             p->wl.txns = c->txns ? c->txns : campaign_default_txns(c->kinds[i]);
             p->wl.max_ops = c->max_ops;
             p->wl.max_value = c->max_value;
+            p->wl.threads = campaign_threads(c, p);
             if (trial_profile_build(&env, p, err, sizeof(err)) != 0) {
                 fprintf(stderr, "crashtest: %s\n", err);
                 trial_env_fini(&env);
@@ -155,10 +175,14 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
                                 trial_spec *s)
 {
     const trial_profile *p = s->prof;
+    /* Concurrent writers number their own points: a crash point is drawn
+     * over about as many as one of their runs had. */
+    uint64_t points = s->threads > 1 ? p->mt_points : p->points;
+    uint64_t run_us = s->threads > 1 ? p->mt_run_us : p->run_us;
 
     switch (mode) {
     case MODE_KILL_IO:
-        s->crash_point = rng_range(r, 1, p->points + 1);
+        s->crash_point = rng_range(r, 1, points + 1);
         s->action = CRASHIO_KILL;
         break;
     case MODE_TORN:
@@ -171,14 +195,14 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
         }
         break;
     case MODE_POWERLOSS:
-        s->crash_point = rng_range(r, 1, p->points + 1);
+        s->crash_point = rng_range(r, 1, points + 1);
         s->powerloss = 1;
         s->pl.model = c->env.persist;
         s->pl.sector = c->env.sector;
         s->pl.seed = rng_next(r);
         break;
     case MODE_KILL_TIME:
-        s->delay_us = rng_below(r, p->run_us + p->run_us / 4 + 1);
+        s->delay_us = rng_below(r, run_us + run_us / 4 + 1);
         break;
     case MODE_EIO:
     case MODE_ENOSPC:
@@ -252,6 +276,11 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
             c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
         s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->variants));
     }
+    /* A concurrent variant's crash trials run its threads; its error
+     * trials run them one after another, as the counting run did: their
+     * fault is a call of that run. */
+    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode))
+        s->threads = s->prof->wl.threads;
     if (s->mode == MODE_RECOVERY_CRASH) {
         static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
                                             MODE_POWERLOSS};

@@ -24,6 +24,8 @@ typedef struct campaign {
     uint32_t txns;     /* transactions per workload (0: per-kind default) */
     uint32_t variants; /* workload variants (seeds) per kind */
     uint32_t max_ops, max_value;
+    uint32_t threads; /* writer threads of every workload variant (1: one
+                         thread); 0: drawn per variant (campaign.c) */
     int exhaustive;
     int64_t replay;       /* trial to replay, or -1 */
     int shrink;           /* with replay: look for a smaller reproducer */

@@ -53,12 +53,15 @@ static const char *ct_usage_text =
     "  --variants N         workload seeds per workload (default 4)\n"
     "  --max-ops N, --max-value BYTES   caps on transactions' operations and\n"
     "                       values\n"
+    "  --threads N          writer threads of every workload variant, 1..8\n"
+    "                       (default: one variant in 4 draws 2..8 threads\n"
+    "                       that commit at once; its crash trials use them)\n"
     "  --exhaustive         crash the first workload at every I/O point with\n"
     "                       every damage class, and report coverage\n"
     "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
     "  --shrink             with --replay: find a smaller reproducer\n"
     "  --crash-point K      with --replay: crash at I/O point K instead\n"
-    "  --shard I/N          run only trials t with t %% N == I (the CSVs of\n"
+    "  --shard I/N          run only trials t with t % N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
     "  --stop-at-first      stop at the first violation (every trial before\n"
     "                       it still runs)\n"
@@ -116,6 +119,7 @@ enum {
     OPT_VARIANTS,
     OPT_MAX_OPS,
     OPT_MAX_VALUE,
+    OPT_THREADS,
     OPT_EXHAUSTIVE,
     OPT_REPLAY,
     OPT_SHRINK,
@@ -222,6 +226,7 @@ int main(int argc, char **argv)
         {"variants", required_argument, NULL, OPT_VARIANTS},
         {"max-ops", required_argument, NULL, OPT_MAX_OPS},
         {"max-value", required_argument, NULL, OPT_MAX_VALUE},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"exhaustive", no_argument, NULL, OPT_EXHAUSTIVE},
         {"replay", required_argument, NULL, OPT_REPLAY},
         {"shrink", no_argument, NULL, OPT_SHRINK},
@@ -328,6 +333,13 @@ int main(int argc, char **argv)
                 return ct_usage("--max-ops needs a number in 1..32");
             c.max_ops = (uint32_t)v;
             ct_append(&c, " --max-ops %s", optarg);
+            break;
+        case OPT_THREADS:
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+                v > WL_MAX_THREADS)
+                return ct_usage("--threads needs a number in 1..8");
+            c.threads = (uint32_t)v;
+            ct_append(&c, " --threads %s", optarg);
             break;
         case OPT_MAX_VALUE:
             if (num_parse_u64(optarg, 0, &v) != 0 || v > CL_VALUE_MAX)

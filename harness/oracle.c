@@ -233,6 +233,20 @@ int oracle_map_apply(oracle_map *m, const wl_txn *t)
     return 0;
 }
 
+int oracle_map_foreach(const oracle_map *m,
+                       int (*fn)(void *ctx, const uint8_t *k, size_t klen,
+                                 const uint8_t *v, size_t vlen),
+                       void *ctx)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        const om_entry *e = &m->e[i];
+        int rc;
+        if (e->kh != 0 && (rc = fn(ctx, e->k, e->klen, e->v, e->vlen)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Transaction i of p into t; the skipped one is empty. */
 static void om_gen(const wl_params *p, uint32_t skip, uint32_t i, wl_txn *t)
 {

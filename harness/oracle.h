@@ -40,6 +40,13 @@ uint64_t oracle_map_hash(const oracle_map *m);
 size_t oracle_map_count(const oracle_map *m);
 /* Apply a transaction. */
 int oracle_map_apply(oracle_map *m, const wl_txn *t);
+/* Call fn on every pair of m, in no order, until it returns nonzero (that
+ * value is returned; 0 when every pair was seen).  m must not change
+ * meanwhile. */
+int oracle_map_foreach(const oracle_map *m,
+                       int (*fn)(void *ctx, const uint8_t *k, size_t klen,
+                                 const uint8_t *v, size_t vlen),
+                       void *ctx);
 
 /* Hashes of every prefix of a workload: h[k] = state after k txns. */
 typedef struct oracle_prefix {

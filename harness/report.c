@@ -32,6 +32,12 @@ void rpt_violation(FILE *f, const campaign *c, const trial_result *r)
             oracle_kind_name((oracle_kind)r->verdict), r->id,
             trial_mode_name((trial_mode)r->mode), trial_workload_name(r),
             r->detail, r->damage, cmd);
+    if (r->threads > 1)
+        fprintf(f,
+                "  (%u writer threads: the replay repeats the parameters, not "
+                "the interleaving; --keep-failures keeps the crashed image "
+                "and the commit order)\n",
+                r->threads);
 }
 
 /* The plan of server trial s (replay). */
@@ -84,6 +90,14 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
             "variant %u (%u transactions, %" PRIu64 " I/O points)\n",
             s->id, s->seed, trial_mode_name(s->mode), wl_name(s->prof->wl.kind),
             s->prof->variant, s->prof->wl.txns, s->prof->points);
+    if (s->threads > 1)
+        fprintf(f,
+                "  %u writer threads commit at once; their interleaving "
+                "differs in every run:\n  this replay repeats the "
+                "parameters, not the interleaving, nor which call is\n  the "
+                "I/O point; --keep-failures DIR keeps the crashed image and "
+                "the commit order\n",
+                s->threads);
     if (s->mode == MODE_KILL_TIME)
         fprintf(f, "  kill after %" PRIu64 " us\n", s->delay_us);
     else
@@ -240,9 +254,10 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
         fprintf(f, "server trials: kvserver, %u clients, up to %u SETs each\n",
                 c->env.clients, c->env.sets);
     fprintf(f,
-            "%zu trials in %.1f s on %d jobs: %.0f crash states verified "
+            "%zu trials in %.1f s on %d job%s: %.0f crash states verified "
             "per second\n\n",
-            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
+            n, secs, c->jobs, c->jobs == 1 ? "" : "s",
+            secs > 0 ? n / secs : 0.0);
     fprintf(f, "  %-16s %9s %11s %9s\n", "mode", "trials", "violations",
             "detected");
     for (int i = 0; i < MODE_COUNT; i++)
@@ -372,7 +387,7 @@ void rpt_csv_header(FILE *f)
     fprintf(f, "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
                "damage,issued,acked,durable,recovered,verdict,violation,"
                "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
-               "tail_cut,recovery_crashes,detail\n");
+               "tail_cut,recovery_crashes,threads,detail\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -386,7 +401,7 @@ void rpt_csv_row(FILE *f, const trial_result *r)
     rpt_csv_text(f, r->damage);
     fprintf(f,
             ",%u,%u,%u,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-            ",%d,%u,",
+            ",%d,%u,%u,",
             r->issued, r->acked, r->durable, r->recovered,
             r->verdict == ORACLE_OK         ? "ok"
             : r->verdict == ORACLE_DETECTED ? "detected"
@@ -394,7 +409,7 @@ void rpt_csv_row(FILE *f, const trial_result *r)
             rpt_is_violation(r) ? oracle_kind_name((oracle_kind)r->verdict)
                                 : "",
             r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,
-            r->rec_crashes);
+            r->rec_crashes, r->threads ? r->threads : 1);
     rpt_csv_text(f, r->detail);
     fputc('\n', f);
 }

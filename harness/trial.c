@@ -200,7 +200,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     }
     /* libfiu is armed after crashio_new, whose graveyard mkdir goes
      * through the same table but is none of the engine's calls. */
-    if ((count_only && env->count_fiu &&
+    if ((count_only && s == NULL && env->count_fiu &&
          (rc = fiuctl_count(prof->wl.seed, env->shm->fiu,
                             &cc->shared->points)) != 0) ||
         (fault && (rc = trial_fault_arm(env, s, cc)) != 0)) {
@@ -222,6 +222,10 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         _exit(21);
     }
     pg->opened = 1;
+    if (s != NULL && s->threads > 1) {
+        trial_mt_write(env, prof, h, s);
+        goto end;
+    }
     for (uint32_t i = 0; i < prof->wl.txns; i++) {
         uint64_t lsn = 0;
         wl_gen(&prof->wl, i, &t);
@@ -287,6 +291,33 @@ static void trial_progress_reset(trial_env *env)
     memset(env->shm->prog, 0, env->shm->prog_size);
 }
 
+int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
+                    const crashio_config *cc, const trial_spec *s, char *err,
+                    size_t errlen)
+{
+    pid_t pid;
+    int st;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        trial_writer(env, prof, dir, cc, 1, NULL, s);
+    st = util_wait(pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        char how[64];
+        util_status_text(st, how, sizeof(how));
+        snprintf(err, errlen, "%s run of %s failed (%s): %s",
+                 s != NULL ? "concurrent" : "counting", wl_name(prof->wl.kind),
+                 how, env->shm->prog->errmsg);
+        return -1;
+    }
+    return 0;
+}
+
 int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
                         size_t errlen)
 {
@@ -294,8 +325,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     crashio_config cc;
     crashio_shared *sh = env->shm->trace;
     uint64_t t0;
-    pid_t pid;
-    int st;
+    int rc;
 
     if (prof->wl.txns > env->shm->max_txns) {
         snprintf(err, errlen, "workload of %u transactions over the limit",
@@ -305,7 +335,8 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     prof->salt = rng_mix(prof->wl.seed ^ 0x5a17);
     if (prof->salt == 0)
         prof->salt = 1;
-    if (oracle_prefix_build(&prof->wl, &prof->prefix) != 0) {
+    if (oracle_prefix_build(&prof->wl, &prof->prefix) != 0 ||
+        (prof->wl.threads > 1 && oracle_mt_build(&prof->wl, &prof->mt) != 0)) {
         snprintf(err, errlen, "out of memory for the oracle");
         return -1;
     }
@@ -325,27 +356,14 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         fiuctl_shared_init(env->shm->fiu, TRIAL_TRACE_CAP);
     }
     t0 = clk_now_us();
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0)
-        trial_writer(env, prof, p.dir, &cc, 1, NULL, NULL);
-    st = util_wait(pid);
+    rc = trial_count_run(env, prof, p.dir, &cc, NULL, err, errlen);
     /* The run as the writer timed it, without the fork and the exit: the
      * span kill-time delays are drawn from, so that they fall in the run
      * rather than mostly after it. */
     prof->run_us =
         env->shm->prog->run_us ? env->shm->prog->run_us : clk_now_us() - t0;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char how[64];
-        util_status_text(st, how, sizeof(how));
-        snprintf(err, errlen, "counting run of %s failed (%s): %s",
-                 wl_name(prof->wl.kind), how, env->shm->prog->errmsg);
+    if (rc != 0)
         return -1;
-    }
     prof->points = atomic_load(&sh->points);
     if (prof->points > TRIAL_TRACE_CAP) {
         snprintf(err, errlen, "workload has %llu I/O points, over %u",
@@ -383,6 +401,8 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         prof->nevals = n;
     }
     trial_paths_clean(&p);
+    if (prof->wl.threads > 1)
+        return trial_mt_profile(env, prof, err, errlen);
     return 0;
 }
 
@@ -395,6 +415,7 @@ void trial_profile_free(trial_profile *prof)
     prof->pwrites = NULL;
     prof->evals = NULL;
     oracle_prefix_free(&prof->prefix);
+    oracle_mt_free(&prof->mt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -557,9 +578,17 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         }
         pre = &local;
     }
-    v->verdict =
-        (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi, skip,
-                                   &v->recovered, v->detail, sizeof(v->detail));
+    if (s->threads > 1) {
+        oracle_mt_input in;
+        trial_mt_window(env, s, &in);
+        v->verdict = (uint8_t)oracle_judge_mt(&s->prof->wl, &s->prof->mt, &in,
+                                              m, &v->recovered, v->detail,
+                                              sizeof(v->detail));
+    } else {
+        v->verdict = (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi,
+                                                skip, &v->recovered, v->detail,
+                                                sizeof(v->detail));
+    }
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
@@ -637,6 +666,12 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
                  (unsigned long long)t->off, (unsigned long long)t->len,
                  t->nreached, t->nsectors, t->sector,
                  crashio_fill_name((int)t->fill));
+    } else if (outcome == CRASHIO_OUT_KILLED && s->threads > 1) {
+        /* the threads' interleaving numbers the points: not the
+         * profile's */
+        snprintf(out, len,
+                 "killed before point %llu of its own run (%u threads)",
+                 (unsigned long long)at, s->threads);
     } else if (outcome == CRASHIO_OUT_KILLED && trial_mode_is_error(s->mode)) {
         /* after the fault the run's points are its own: no kind from the
          * profile */
@@ -714,6 +749,16 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
         fclose(fp);
         return;
     }
+    if (s->threads > 1) {
+        snprintf(f, sizeof(f), "%s/commits.txt", d);
+        trial_mt_keep(env, s, f);
+        fprintf(fp,
+                "%u writer threads committing at once: the replay repeats "
+                "this trial's parameters, not its interleaving; commits.txt "
+                "holds the commit order and the acknowledgements the verdict "
+                "was computed from\n",
+                s->threads);
+    }
     fprintf(fp,
             "trial %llu seed %016llx\nmode %s\nworkload %s variant %u "
             "(%u transactions)\ncrash point %llu of %llu\ndamage: %s\n"
@@ -740,8 +785,9 @@ void trial_result_start(const trial_spec *s, trial_result *res)
     res->workload = (uint8_t)pr->wl.kind;
     res->variant = (uint8_t)pr->variant;
     res->crash_point = s->crash_point;
-    res->points = pr->points;
+    res->points = trial_spec_points(s);
     res->delay_us = s->delay_us;
+    res->threads = (uint8_t)(s->threads > 1 ? s->threads : 1);
 }
 
 void trial_writer_failed(const trial_env *env, int st, trial_result *res)
@@ -850,7 +896,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     cc.seed = s->seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
-    cc.crash_at = s->crash_point <= pr->points ? s->crash_point : 0;
+    cc.crash_at = s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
     cc.crash_action = s->action;
     cc.sector = env->sector;
     cc.fill = s->fill;
@@ -882,6 +928,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->issued = pg->issued;
     res->acked = pg->acked;
     res->durable = trial_durable_count(pg, pg->acked);
+    if (s->threads > 1)
+        trial_mt_counts(env, s, res);
     res->skipped = pg->skipped;
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, res);

@@ -20,6 +20,7 @@
 #include "crashio.h"
 #include "fiu_ctl.h"
 #include "oracle.h"
+#include "oracle_mt.h"
 #include "powerloss.h"
 #include "rng.h"
 #include "target.h"
@@ -72,6 +73,11 @@ typedef struct trial_profile {
     uint64_t npwrites;
     uint64_t run_us; /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
+    oracle_mt_prefix mt; /* concurrent workloads (wl.threads > 1): each
+                            thread's prefix hashes */
+    uint64_t mt_points;  /* and the I/O points and wall time of one run of
+                            its threads (trial_mt.c) */
+    uint64_t mt_run_us;
     /* With trial_env.count_fiu: the evaluations of the engine's libfiu points
      * by the writer's thread, in order, each with the I/O points numbered
      * by then; counted with a shadow log and graveyard, as error trials
@@ -129,6 +135,11 @@ typedef struct trial_spec {
                                   fails, losing the file's unsynced writes */
     uint64_t checkpoint_bytes; /* server trials: the server's
                                   --checkpoint-bytes (0: the campaign's) */
+    uint32_t threads; /* writer threads committing at once (2 or more: the
+                         profile's concurrent workload, trial_mt.c); 0 or
+                         1: one, in index order (which the profile's
+                         counting run took, so its I/O points are the
+                         run's own) */
 } trial_spec;
 
 /* The outcome (a fixed-size record: workers send it through a pipe).  In
@@ -139,6 +150,7 @@ typedef struct trial_spec {
 typedef struct trial_result {
     uint64_t id, seed;
     uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
+    uint8_t threads; /* the writer's threads (trial_spec.threads) */
     uint64_t crash_point, points, delay_us;
     uint32_t issued, acked, durable, recovered;
     uint32_t rec_crashes; /* crashes of recovery injected */
@@ -153,6 +165,13 @@ typedef struct trial_result {
     char damage[400];
     char detail[480];
 } trial_result;
+
+/* The I/O points of a run of s's writer: its profile's counting run's, or
+ * for concurrent writers about as many as one of their runs had. */
+static inline uint64_t trial_spec_points(const trial_spec *s)
+{
+    return s->threads > 1 ? s->prof->mt_points : s->prof->points;
+}
 
 /* Set up this process's shared memory (for trials of up to max_txns
  * transactions) and its scratch directory env->base.  Returns 0 or an
@@ -203,7 +222,8 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 
 /* Can trial s share a writer run with others of its profile?  Every crash
  * mode but kill-time can: its crash is at an I/O point.  Error modes
- * cannot: after its fault, each trial's run is its own. */
+ * cannot: after its fault, each trial's run is its own; nor can trials of
+ * concurrent writers, whose I/O points number differently in every run. */
 int trial_batchable(const trial_spec *s);
 int trial_mode_batchable(trial_mode m);
 

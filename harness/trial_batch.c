@@ -62,7 +62,10 @@ int trial_mode_batchable(trial_mode m)
 
 int trial_batchable(const trial_spec *s)
 {
-    return trial_mode_batchable(s->mode);
+    /* Concurrent writers: the I/O point numbering of a run is its own, so
+     * a point of one trial in another's run is not that trial's crash, and
+     * a snapshot would be taken while other threads write. */
+    return trial_mode_batchable(s->mode) && s->threads <= 1;
 }
 
 /* Where snapshot i keeps the database (grave 0) or the graveyard (1). */

@@ -38,7 +38,12 @@ typedef struct trial_progress {
     uint32_t skipped;   /* 1 + the transaction the target went on without */
     uint32_t ack_after; /* 1 + the first transaction acknowledged after a
                            failed sync was returned to the target */
-    uint64_t lsn[];     /* lsn[i]: commit position of transaction i */
+    /* concurrent workloads (trial_mt.c): thread t's transactions are t,
+     * t + threads, ...; it publishes how many it started and how many of
+     * its commits returned 0 (after their lsn[]), with release order */
+    uint32_t th_issued[WL_MAX_THREADS];
+    uint32_t th_acked[WL_MAX_THREADS];
+    uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
 } trial_progress;
 
 /* Where the workload met the injected error (trial_progress.err_where). */
@@ -126,6 +131,13 @@ _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
                             int count_only, trial_batch_plan *plan,
                             const trial_spec *s);
 
+/* Run the writer once, count-only (s: NULL, or a concurrent spec whose
+ * threads it uses), in dir through crashio configured by cc.  Returns 0,
+ * or -1 with a message in err when it did not exit 0. */
+int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
+                    const crashio_config *cc, const trial_spec *s, char *err,
+                    size_t errlen);
+
 /* In the writer, after the last transaction: snapshots for the trials whose
  * points were not reached (trial_batch.c). */
 void trial_batch_at_end(trial_batch_plan *plan);
@@ -194,6 +206,37 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res);
  * res) or -1 (harness failure, res->detail says why). */
 int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                       trial_result *res, uint64_t t1);
+
+/* ---- concurrent writers (trial_mt.c) ---- */
+
+/* In the writer, with h open: run prof's workload on s->threads threads,
+ * each committing its own transactions and publishing its progress;
+ * returns when all are done (a failing commit ends the process, as in the
+ * single-threaded writer). */
+void trial_mt_write(trial_env *env, const trial_profile *prof, void *h,
+                    const trial_spec *s);
+
+/* Run prof's concurrent workload once without crashing, to learn about
+ * how many I/O points and how long such a run takes (prof->mt_points,
+ * mt_run_us: each run's own differ).  Returns 0, or -1 with a message in
+ * err. */
+int trial_mt_profile(trial_env *env, trial_profile *prof, char *err,
+                     size_t errlen);
+
+/* What the writer's threads did, for the oracle, as the sync mode's promise
+ * reads it (commit, group: every commit that returned; off, periodic:
+ * those the engine reported durable).  in->lsn points into shared memory. */
+void trial_mt_window(const trial_env *env, const trial_spec *s,
+                     oracle_mt_input *in);
+
+/* res's issued, acked and durable counts from the threads' progress. */
+void trial_mt_counts(const trial_env *env, const trial_spec *s,
+                     trial_result *res);
+
+/* Write the commit order and acknowledgements of the writer's threads to
+ * path (--keep-failures): with the crashed image, what the verdict was
+ * computed from.  Returns 0 or an errno. */
+int trial_mt_keep(const trial_env *env, const trial_spec *s, const char *path);
 
 /* ---- error modes (trial_fault.c) ---- */
 

@@ -59,6 +59,9 @@ static uint8_t *wl_alloc(wl_txn *t, size_t n)
     return p;
 }
 
+/* The key number's bits that name the thread of a concurrent workload. */
+#define WL_THREAD_SHIFT 20
+
 static void wl_key(wl_txn *t, wl_op *op, uint32_t id)
 {
     uint32_t pad = (uint32_t)(rng_mix(id) % 4) * 9;
@@ -68,6 +71,19 @@ static void wl_key(wl_txn *t, wl_op *op, uint32_t id)
     memset(k + 9, 'a' + (int)(id % 26), pad);
     op->key = k;
     op->klen = 9 + pad;
+}
+
+/* Make t's keys thread th's own: its number goes into bits 20-23 of each
+ * key number (the 8 hex digits after the 'k'), which every workload kind
+ * leaves zero below WL_MAX_THREADED_TXNS transactions. */
+static void wl_key_own(wl_txn *t, uint32_t th)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (uint32_t i = 0; i < t->nops; i++) {
+        uint8_t *k = (uint8_t *)t->ops[i].key;
+        k[3] = (uint8_t)hex[th & 0xf];
+    }
 }
 
 static void wl_put(wl_txn *t, rng *r, uint32_t id, uint32_t vmin, uint32_t vmax,
@@ -118,6 +134,8 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
     wl_kind kind = p->kind;
     uint32_t n, cap = p->max_value;
 
+    if (p->view > 0)
+        i = (p->view - 1) + i * p->threads;
     rng_seed(&r, rng_mix(p->seed ^ rng_mix(i)));
     t->index = i;
     t->nops = 0;
@@ -169,4 +187,39 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
     default:
         break;
     }
+    if (p->threads > 1)
+        wl_key_own(t, i % p->threads);
+}
+
+int wl_key_thread(const wl_params *p, const uint8_t *k, size_t klen)
+{
+    uint32_t id = 0;
+
+    if (p->threads <= 1 || klen < 9 || k[0] != 'k')
+        return -1;
+    for (int i = 1; i < 9; i++) {
+        int c = k[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        id = id << 4 | (uint32_t)d;
+    }
+    id = (id >> WL_THREAD_SHIFT) & 0xf;
+    return id < p->threads ? (int)id : -1;
+}
+
+void wl_thread_view(const wl_params *p, uint32_t t, wl_params *v)
+{
+    *v = *p;
+    v->view = t + 1;
+    v->txns = wl_thread_txns(p, t);
+}
+
+uint32_t wl_thread_txns(const wl_params *p, uint32_t t)
+{
+    if (p->threads <= 1)
+        return t == 0 ? p->txns : 0;
+    return p->txns > t ? (p->txns - t + p->threads - 1) / p->threads : 0;
 }

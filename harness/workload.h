@@ -28,7 +28,22 @@ typedef struct wl_params {
     uint32_t txns;      /* transactions in the workload */
     uint32_t max_ops;   /* cap on operations per transaction (0: none) */
     uint32_t max_value; /* cap on value bytes (0: none) */
+    /* Concurrent workloads (threads > 1): transaction i belongs to thread
+     * i % threads, which commits its transactions in index order, and
+     * every key belongs to one thread alone (wl_key_thread), so the state
+     * after any set of transactions that holds a prefix of each thread's
+     * own is the same in whatever order the threads' commits came. */
+    uint32_t threads;
+    /* 1 + t: this is the view of thread t's transactions alone, transaction
+     * m of the view being transaction t + m * threads of the workload (and
+     * txns the thread's count); 0: the whole workload. */
+    uint32_t view;
 } wl_params;
+
+#define WL_MAX_THREADS 8
+/* Transactions a concurrent workload may have (key numbers keep the
+ * thread in bits 20-23). */
+#define WL_MAX_THREADED_TXNS (1u << 20)
 
 typedef struct wl_op {
     int del;            /* 1: delete, 0: put */
@@ -53,6 +68,16 @@ void wl_txn_free(wl_txn *t);
 
 /* Generate transaction i of p into t (reusing its arena). */
 void wl_gen(const wl_params *p, uint32_t i, wl_txn *t);
+
+/* The thread (0 .. p->threads - 1) that key k of concurrent workload p
+ * belongs to, or -1 if no transaction of p writes such a key. */
+int wl_key_thread(const wl_params *p, const uint8_t *k, size_t klen);
+
+/* Thread t's view of concurrent workload p (see wl_params.view).  OUT:
+ * *v. */
+void wl_thread_view(const wl_params *p, uint32_t t, wl_params *v);
+/* How many of p's transactions thread t commits. */
+uint32_t wl_thread_txns(const wl_params *p, uint32_t t);
 
 const char *wl_name(wl_kind k);
 /* Returns 0 or -1. */

@@ -1,0 +1,257 @@
+/*
+ * pager_flush.c - writing dirty pages back to the page file (rule 1 of
+ * DESIGN.md: never before the log is durable up to the page's LSN), and
+ * the doublewrite file that protects those writes in torn-page mode dwb.
+ *
+ * Doublewrite file "dwb" (created on first use, its directory entry synced
+ * before anything relies on it).  No header; PG_DWB_SLOTS (64) slots of
+ * one page each:
+ *   offset            size       content
+ *   i * page_size     page_size  slot i: a complete sealed page exactly as
+ *                                it is written in place (page header of
+ *                                page_format.h: CRC, LSN, its page number)
+ * A file shorter than 64 pages holds only the slots written so far; a
+ * trailing partial slot is ignored.
+ * Validity: a slot is used at recovery iff (D1) its page number is >= 1 and
+ * below the replay limit and (D2) it passes page validation (rule P2 of
+ * page_format.h: CRC over the page seeded with the database salt, page
+ * number matches).  A slot failing D1 or D2 is a torn or never-completed
+ * doublewrite: its page was not yet written in place, so it is skipped.
+ *
+ * Writing (pg_flush_batch): the pages of a batch are copied into the next
+ * free slots with one write and the file is fdatasynced, and only then are
+ * they written in place.  Slots are reused only after the page file has
+ * been fsynced (when the ring is full, and at every pager_flush_all), so
+ * while a slot is free to overwrite, no in-place write depends on it.
+ * Restoring (pager_dwb_restore, recovery): a valid slot replaces the page
+ * file's copy of its page if that copy is torn or has an older LSN.
+ *
+ * Then the page's LSN becomes the record's end LSN.
+ *
+ * Crash reasoning for torn pages: a page is written to the page file only
+ * when it is dirty, i.e. changed since the last checkpoint.  In mode fpw its
+ * first change after the checkpoint is logged PGE_FULL (or PGE_INIT), and
+ * replay starts at that checkpoint, so a torn write of it is always followed
+ * in the log by a complete image.  In mode dwb every page write first goes
+ * to the doublewrite file, which is synced before the page file is touched,
+ * and is not reused before the page file is synced: a torn page always has
+ * an intact copy there.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "fault_points.h"
+#include "page.h"
+#include "pager_int.h"
+
+#define PG_DWB_SLOTS 64 /* pages in the doublewrite area */
+
+/* Open (creating) the doublewrite file on first use.  A new file's
+ * directory entry is synced before anything relies on it. */
+static int pg_dwb_open(pager *p)
+{
+    int rc;
+
+    if (p->dwb_fd >= 0)
+        return 0;
+    if (p->iobuf == NULL &&
+        (p->iobuf = malloc((size_t)PG_DWB_SLOTS * p->page_size)) == NULL)
+        return CL_ENOMEM;
+    rc = p->io->open(p->io->ctx, p->dwb_path, CL_IO_RDWR | CL_IO_CREATE,
+                     &p->dwb_fd);
+    if (rc == 0)
+        rc = p->io->dirsync(p->io->ctx, p->dir);
+    if (rc != 0)
+        return err_set(rc, "%s: cannot create the doublewrite file",
+                       p->dwb_path);
+    return 0;
+}
+
+static int pg_cmp_frame(const void *a, const void *b)
+{
+    const pg_frame *x = *(pg_frame *const *)a, *y = *(pg_frame *const *)b;
+
+    return x->pgno < y->pgno ? -1 : x->pgno > y->pgno;
+}
+
+/* Write n sealed frames in place in the page file; they are clean then. */
+static int pg_write_home(pager *p, pg_frame **fr, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = p->io->pwrite(p->io->ctx, p->fd, fr[i]->data, p->page_size,
+                               (uint64_t)fr[i]->pgno * p->page_size);
+        if (rc != 0)
+            return err_set(rc, "%s: write of page %u failed", p->path,
+                           fr[i]->pgno);
+        fr[i]->dirty = 0;
+        p->st.page_writes++;
+    }
+    return 0;
+}
+
+/* Write n dirty frames to the page file.  Caller holds p->mu, and none of
+ * the frames is in an open transaction.
+ *
+ * Recipe:
+ *   1. make the log durable up to the highest page LSN (rule 1);
+ *   2. seal each page (pgno, CRC);
+ *   3. dwb mode: if the doublewrite ring has no room, fsync the page file
+ *      (so the slots about to be reused protect nothing any more), copy the
+ *      pages into free slots with one write and fdatasync the doublewrite
+ *      file; only then
+ *   4. write the pages in place.
+ * The page file is not synced here; checkpoints do that. */
+int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
+{
+    uint64_t max_lsn = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t l = pg_lsn_of(fr[i]->data);
+        if (l > max_lsn)
+            max_lsn = l;
+    }
+    if (p->wal_flush != NULL && !CL_MUTANT("page-before-wal") &&
+        (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
+        return rc;
+    qsort(fr, n, sizeof(*fr), pg_cmp_frame);
+    for (size_t i = 0; i < n; i++)
+        page_seal(fr[i]->data, p->page_size, fr[i]->pgno, p->crc_seed);
+    if (p->torn == CL_TORN_DWB) {
+        for (size_t done = 0; done < n;) {
+            size_t k = n - done;
+            if ((rc = pg_dwb_open(p)) != 0)
+                return rc;
+            if (k > PG_DWB_SLOTS)
+                k = PG_DWB_SLOTS;
+            if (p->dwb_next + k > PG_DWB_SLOTS) {
+                rc = p->io->fsync(p->io->ctx, p->fd);
+                if (rc != 0)
+                    return err_set(rc, "%s: fsync failed", p->path);
+                p->st.page_syncs++;
+                p->dwb_next = 0;
+            }
+            for (size_t i = 0; i < k; i++)
+                memcpy(p->iobuf + i * p->page_size, fr[done + i]->data,
+                       p->page_size);
+            rc =
+                p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
+                              (uint64_t)p->dwb_next * p->page_size);
+            if (rc == 0 && !CL_MUTANT("skip-dwb-sync"))
+                rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
+            if (rc != 0)
+                return err_set(rc, "%s: doublewrite failed", p->dwb_path);
+            p->dwb_next += (uint32_t)k;
+            p->st.dwb_writes += k;
+            if ((rc = pg_write_home(p, fr + done, k)) != 0)
+                return rc;
+            done += k;
+        }
+        return 0;
+    }
+    return pg_write_home(p, fr, n);
+}
+
+int pager_flush_all(pager *p)
+{
+    pg_frame **list = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&p->mu);
+    list = malloc((size_t)p->nused * sizeof(*list) + 1);
+    if (list == NULL) {
+        rc = CL_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < p->nused; i++) {
+        pg_frame *f = pg_frame_at(p, i);
+        if (f->in_use && f->dirty) {
+            if (f->in_txn || f->bad) {
+                rc = err_set(CL_EINVAL,
+                             "flush of page %u inside a transaction or with "
+                             "bad content",
+                             f->pgno);
+                goto out;
+            }
+            list[n++] = f;
+        }
+    }
+    if (n > 0 && (rc = pg_flush_batch(p, list, n)) != 0)
+        goto out;
+    rc = p->io->fsync(p->io->ctx, p->fd);
+    if (rc != 0) {
+        err_set(rc, "%s: fsync failed", p->path);
+        goto out;
+    }
+    p->st.page_syncs++;
+    p->dwb_next = 0; /* every in-place write is durable: slots are free */
+out:
+    pthread_mutex_unlock(&p->mu);
+    free(list);
+    return rc;
+}
+
+int pager_dwb_restore(pager *p, uint64_t *restored)
+{
+    uint8_t *slot = NULL, *cur = NULL;
+    uint64_t size = 0, n = 0;
+    int fd = -1, rc;
+
+    *restored = 0;
+    rc = p->io->open(p->io->ctx, p->dwb_path, CL_IO_RDONLY, &fd);
+    if (rc == ENOENT)
+        return 0;
+    if (rc != 0)
+        return err_set(rc, "%s: cannot open", p->dwb_path);
+    slot = malloc(p->page_size);
+    cur = malloc(p->page_size);
+    if (slot == NULL || cur == NULL) {
+        rc = CL_ENOMEM;
+        goto out;
+    }
+    if ((rc = p->io->filesize(p->io->ctx, fd, &size)) != 0)
+        goto out;
+    for (uint64_t off = 0; off + p->page_size <= size; off += p->page_size) {
+        size_t got = 0;
+        uint32_t pgno;
+        int state;
+        char why[96];
+        rc = p->io->pread(p->io->ctx, fd, slot, p->page_size, off, &got);
+        if (rc != 0 || got < p->page_size)
+            break;
+        pgno = get_le32(slot + PG_OFF_PGNO);
+        /* A torn slot is harmless: its page was not yet written in place. */
+        if (pgno < PG_META || pgno >= p->replay_limit ||
+            page_verify(slot, p->page_size, pgno, p->crc_seed, NULL, 0) !=
+                PAGE_OK)
+            continue;
+        if ((rc = pg_read_disk(p, pgno, cur, &state, why, sizeof(why))) != 0)
+            goto out;
+        if (state == PAGE_OK && pg_lsn_of(cur) >= pg_lsn_of(slot))
+            continue;
+        rc = p->io->pwrite(p->io->ctx, p->fd, slot, p->page_size,
+                           (uint64_t)pgno * p->page_size);
+        if (rc != 0) {
+            err_set(rc, "%s: restoring page %u failed", p->path, pgno);
+            goto out;
+        }
+        if (pg_lsn_of(slot) > p->max_disk_lsn)
+            p->max_disk_lsn = pg_lsn_of(slot);
+        n++;
+    }
+    rc = 0;
+    if (n > 0) {
+        rc = p->io->fsync(p->io->ctx, p->fd);
+        if (rc != 0)
+            err_set(rc, "%s: fsync failed", p->path);
+    }
+    *restored = n;
+out:
+    free(slot);
+    free(cur);
+    p->io->close(p->io->ctx, fd);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * pager_replay.c - recovery's page-level redo: applying one page entry of
+ * a logged transaction (format and rules of application in pager_txn.c).
+ */
+#include <string.h>
+
+#include "errors.h"
+#include "fault_points.h"
+#include "pager_int.h"
+#include "txn_format.h"
+
+void pager_set_replay_limit(pager *p, uint64_t limit)
+{
+    p->replay_limit = limit;
+}
+
+uint64_t pager_max_disk_lsn(const pager *p)
+{
+    return p->max_disk_lsn;
+}
+
+int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
+                       size_t *used, int *applied, int *repaired)
+{
+    uint32_t pgno, nranges, size = p->page_size;
+    uint8_t kind;
+    size_t pos = PGE_HDR;
+    pg_frame *f;
+    int rc, was_bad, type = -1; /* the type the entry sets, -1 if none */
+
+    if (len < PGE_HDR)
+        return err_set(CL_ECORRUPT, "page entry truncated");
+    pgno = get_le32(ops);
+    kind = ops[4];
+    nranges = get_le16(ops + 6);
+    if (pgno < PG_META || pgno >= p->replay_limit)
+        return err_set(CL_ECORRUPT, "page entry for page %u out of range",
+                       pgno);
+    /* Validate the whole entry before touching the page. */
+    if (kind == PGE_FULL) {
+        if (nranges != 0 || len - pos < size - PG_LOG_OFF)
+            return err_set(CL_ECORRUPT, "bad full-page entry for page %u",
+                           pgno);
+        type = ops[pos + PG_OFF_TYPE - PG_LOG_OFF];
+        pos += size - PG_LOG_OFF;
+    } else if (kind == PGE_INIT || kind == PGE_DIFF) {
+        if (kind == PGE_INIT)
+            type = PG_TYPE_BLANK;
+        for (uint32_t r = 0; r < nranges; r++) {
+            uint32_t off, rl;
+            if (len - pos < PGE_RANGE_HDR)
+                return err_set(CL_ECORRUPT, "page %u: range truncated", pgno);
+            off = get_le16(ops + pos);
+            rl = get_le16(ops + pos + 2);
+            if (off < PG_LOG_OFF || rl == 0 || off + rl > size ||
+                len - pos - PGE_RANGE_HDR < rl)
+                return err_set(CL_ECORRUPT,
+                               "page %u: bad range (offset %u, length %u)",
+                               pgno, off, rl);
+            if (off == PG_OFF_TYPE) /* ranges start at PG_LOG_OFF or later */
+                type = ops[pos + PGE_RANGE_HDR];
+            pos += PGE_RANGE_HDR + rl;
+        }
+    } else {
+        return err_set(CL_ECORRUPT, "page %u: unknown entry kind %u", pgno,
+                       kind);
+    }
+    if (type == PG_TYPE_BLANK || type > PG_TYPE_MAX)
+        return err_set(CL_ECORRUPT,
+                       "page %u: the entry would leave it with unknown page "
+                       "type %d",
+                       pgno, type);
+    *used = pos;
+    *applied = 0;
+    *repaired = 0;
+
+    if ((rc = pg_fetch(p, pgno, PG_FETCH_RAW, &f)) != 0)
+        return rc;
+    was_bad = f->bad;
+    if (!was_bad && pg_lsn_of(f->data) >= lsn &&
+        !CL_MUTANT("replay-ignores-lsn")) {
+        pg_unpin(p, f); /* already has this change: replay is idempotent */
+        return 0;
+    }
+    if (kind == PGE_DIFF && was_bad) {
+        pg_unpin(p, f);
+        return err_set(CL_ECORRUPT,
+                       "%s: page %u (offset %llu) is torn or corrupt and the "
+                       "log holds no full image of it since the checkpoint "
+                       "(torn-page protection %s)",
+                       p->path, pgno, (unsigned long long)pgno * size,
+                       p->torn == CL_TORN_NONE  ? "none"
+                       : p->torn == CL_TORN_DWB ? "dwb"
+                                                : "fpw");
+    }
+    if (kind == PGE_DIFF && f->data[PG_OFF_TYPE] == PG_TYPE_BLANK) {
+        pg_unpin(p, f);
+        return err_set(CL_ECORRUPT,
+                       "%s: page %u (offset %llu) is torn or corrupt: it "
+                       "reads as all zeros but the log changes it as a "
+                       "written page (a torn write, or a lost one)",
+                       p->path, pgno, (unsigned long long)pgno * size);
+    }
+    if (kind == PGE_FULL) {
+        memcpy(f->data + PG_LOG_OFF, ops + PGE_HDR, size - PG_LOG_OFF);
+    } else {
+        if (kind == PGE_INIT)
+            memset(f->data + PG_LOG_OFF, 0, size - PG_LOG_OFF);
+        pos = PGE_HDR;
+        for (uint32_t r = 0; r < nranges; r++) {
+            uint32_t off = get_le16(ops + pos), rl = get_le16(ops + pos + 2);
+            memcpy(f->data + off, ops + pos + PGE_RANGE_HDR, rl);
+            pos += PGE_RANGE_HDR + rl;
+        }
+    }
+    put_le64(f->data + PG_OFF_LSN, lsn);
+    put_le32(f->data + PG_OFF_PGNO, pgno);
+    pthread_mutex_lock(&p->mu);
+    f->bad = 0;
+    f->dirty = 1;
+    f->owner_mark = 0;
+    atomic_fetch_sub(&f->pins, 1);
+    pthread_mutex_unlock(&p->mu);
+    *applied = 1;
+    *repaired = was_bad;
+    return 0;
+}
