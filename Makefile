@@ -2,12 +2,16 @@
 #
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest,
-#                     crashing build/kvserver too)
+#                     crashing build/kvserver-crash, the server's test build,
+#                     too)
 #   make bench        the engine side by side with SQLite, LMDB, LevelDB and
 #                     RocksDB, about five minutes (results/bench.csv, .png)
 #   make              build/libcrashlab.a, build/kv, build/kvserver,
-#                     build/kvbench and build/crashtest
-#   make test         build and run every cmocka suite (non-zero exit on failure)
+#                     build/kvbench, build/crashtest, build/kvserver-crash
+#                     (kvserver with crash hooks, for crashtest only) and
+#                     build/csvmeta (the CSV machine header, for scripts)
+#   make test         build and run every cmocka suite and shell test, and
+#                     make check-layers (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
@@ -376,7 +380,8 @@ EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
 experiments: deps $(B)/crashtest $(B)/kvbench $(B)/kvserver-crash \
              $(B)/csvmeta
-	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
+	    build-fiu/csvmeta
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
 
