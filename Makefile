@@ -129,7 +129,7 @@ FAULTS_SRC := $(wildcard faults/*.c)
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
-HARNESS_SRC := $(filter-out harness/crashtest.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
 
@@ -211,8 +211,9 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/crashtest: $(B)/harness/crashtest.o $(HARNESS_LIB) $(FAULTS_LIB) \
-               $(COMMON_LIB) $(LIB)
+CRASHTEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard harness/crashtest*.c))
+$(B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(COMMON_LIB) \
+               $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -424,7 +425,7 @@ clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
-         $(HARNESS_OBJ:.o=.d) $(B)/harness/crashtest.d $(TEST_BIN:=.d) \
+         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \

@@ -259,8 +259,9 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
         return -1;
     }
     if (c->server_every > 0 && id % c->server_every == c->server_every - 1) {
-        s->mode = (trial_mode)(MODE_SERVER_KILL_TIME +
-                               (id / c->server_every) % MODE_SERVER_COUNT);
+        trial_mode server[MODE_COUNT];
+        int n = trial_modes_of(MODE_GROUP_SERVER, server);
+        s->mode = server[(id / c->server_every) % (uint64_t)n];
         trial_server_pick(&c->env, &r, c->env.persist, c->env.sector, s);
         return 0;
     }

@@ -1,5 +1,5 @@
 /*
- * trial.c - running one crash trial (see trial.h).
+ * trial.c - the steps of a crash trial (see trial.h).
  *
  * Processes of a trial, all forked from the worker that runs it:
  *   writer     runs the workload on the target through crashio; publishes
@@ -18,11 +18,12 @@
  * The oracle's inputs (issued, acknowledged, durable) are what the writer
  * published in memory before it died, never anything it wrote to disk.
  *
- * trial_batch.c gets the crash states of several trials from one writer
- * run and hands each to the same steps (trial_after_crash).
+ * This file holds the steps; trial_run.c puts them together into one
+ * trial, and trial_batch.c gets the crash states of several trials from one
+ * writer run and hands each to the same steps (trial_after_crash).
  *
  * Divisions: trial modes and the worker's set-up; the writer (and the
- * counting run of profiles); the verifier; one trial.
+ * counting run of profiles); the verifier; after a crash.
  */
 #include "trial.h"
 
@@ -42,39 +43,85 @@
 #include "trial_int.h"
 #include "util.h"
 
-static const char *const trial_mode_names[MODE_COUNT] = {
-    "kill-io",          "kill-time",      "torn",
-    "powerloss",        "recovery-crash", "eio",
-    "enospc",           "short-write",    "fsync-fail",
-    "server-kill-time", "server-kill-io", "server-torn",
-    "server-powerloss",
+/* Every mode, in the order of the enum (the campaign cycles through a
+ * campaign's modes in this order). */
+static const trial_mode_info trial_modes[MODE_COUNT] = {
+    [MODE_KILL_IO] = {"kill-io", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0,
+                      1},
+    [MODE_KILL_TIME] = {"kill-time", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL,
+                        0, 0},
+    [MODE_TORN] = {"torn", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
+    [MODE_POWERLOSS] = {"powerloss", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL,
+                        0, 1},
+    [MODE_RECOVERY_CRASH] = {"recovery-crash", NULL,
+                             MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
+    [MODE_EIO] = {"eio", NULL, MODE_GROUP_ERRORS, 1, 0},
+    [MODE_ENOSPC] = {"enospc", NULL, MODE_GROUP_ERRORS, 1, 0},
+    [MODE_SHORT_WRITE] = {"short-write", NULL, MODE_GROUP_ERRORS, 1, 0},
+    /* crashio fails the fsync (trial_fault.c): no libfiu */
+    [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS, 0, 0},
+    [MODE_SERVER_KILL_TIME] = {"server-kill-time", "kill-time",
+                               MODE_GROUP_SERVER, 0, 0},
+    [MODE_SERVER_KILL_IO] = {"server-kill-io", "kill-io", MODE_GROUP_SERVER, 0,
+                             0},
+    [MODE_SERVER_TORN] = {"server-torn", "torn", MODE_GROUP_SERVER, 0, 0},
+    [MODE_SERVER_POWERLOSS] = {"server-powerloss", "powerloss",
+                               MODE_GROUP_SERVER, 0, 0},
 };
+
+const trial_mode_info *trial_mode_get(trial_mode m)
+{
+    return &trial_modes[(unsigned)m < MODE_COUNT ? m : 0];
+}
+
+int trial_modes_of(unsigned groups, trial_mode *out)
+{
+    int n = 0;
+
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (trial_modes[i].groups & groups)
+            out[n++] = (trial_mode)i;
+    return n;
+}
 
 const char *trial_mode_name(trial_mode m)
 {
-    return (unsigned)m < MODE_COUNT ? trial_mode_names[m] : "?";
+    return (unsigned)m < MODE_COUNT ? trial_modes[m].name : "?";
 }
 
 int trial_mode_is_error(trial_mode m)
 {
-    return m >= MODE_EIO && m <= MODE_FSYNC_FAIL;
+    return (unsigned)m < MODE_COUNT &&
+           (trial_modes[m].groups & MODE_GROUP_ERRORS) != 0;
 }
 
 int trial_mode_is_server(trial_mode m)
 {
-    return m >= MODE_SERVER_KILL_TIME && m < MODE_COUNT;
+    return (unsigned)m < MODE_COUNT &&
+           (trial_modes[m].groups & MODE_GROUP_SERVER) != 0;
 }
 
 int trial_mode_needs_fiu(trial_mode m)
 {
-    /* fsync-fail is crashio's (trial_fault.c) */
-    return m == MODE_EIO || m == MODE_ENOSPC || m == MODE_SHORT_WRITE;
+    return (unsigned)m < MODE_COUNT && trial_modes[m].needs_fiu;
 }
 
 int trial_mode_parse(const char *s, trial_mode *m)
 {
     for (int i = 0; i < MODE_COUNT; i++)
-        if (strcmp(s, trial_mode_names[i]) == 0) {
+        if (strcmp(s, trial_modes[i].name) == 0) {
+            *m = (trial_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+int trial_mode_parse_server(const char *s, trial_mode *m)
+{
+    for (int i = 0; i < MODE_COUNT; i++)
+        if ((trial_modes[i].groups & MODE_GROUP_SERVER) &&
+            (strcmp(s, trial_modes[i].name) == 0 ||
+             strcmp(s, trial_modes[i].server_alias) == 0)) {
             *m = (trial_mode)i;
             return 0;
         }
@@ -181,7 +228,7 @@ _Noreturn static void trial_die(void)
 
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
-                  trial_batch_plan *plan, const trial_spec *s)
+                  const trial_writer_end *end, const trial_spec *s)
 {
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
@@ -272,8 +319,8 @@ end:
         pg->run_us = clk_now_us() - t0;
         _exit(0);
     }
-    if (plan != NULL)
-        trial_batch_at_end(plan);
+    if (end != NULL)
+        end->fn(end->ctx);
     trial_die(); /* a crash after the last transaction */
 }
 
@@ -286,7 +333,7 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
     return lo;
 }
 
-static void trial_progress_reset(trial_env *env)
+void trial_progress_reset(trial_env *env)
 {
     memset(env->shm->prog, 0, env->shm->prog_size);
 }
@@ -649,7 +696,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 }
 
 /* ---------------------------------------------------------------------- */
-/* one trial                                                              */
+/* after a crash: describing it, keeping it                               */
 /* ---------------------------------------------------------------------- */
 
 void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
@@ -801,68 +848,6 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res)
     snprintf(res->damage, sizeof(res->damage), "none");
 }
 
-int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
-                      trial_result *res, uint64_t t1)
-{
-    trial_result ref;
-    uint64_t t2;
-    int decided = 0;
-    /* After a kill alone the page cache kept every write: in the error
-     * modes every acknowledged transaction must then come back, not only
-     * those known durable (the crash modes keep the weaker promise, as
-     * before) -- in the sync modes that write a commit's record before
-     * acknowledging it.  In off and periodic the record may still wait in
-     * the engine's log buffer, which a kill loses (crashlab.h). */
-    cl_sync_mode sm = env->eng.sync;
-    int writes_before_ack =
-        sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
-    uint32_t lo =
-        trial_mode_is_error(s->mode) && !s->powerloss && writes_before_ack
-            ? res->acked
-            : res->durable;
-
-    if (s->powerloss) {
-        plimg_summary sum;
-        char text[200];
-        size_t used = strlen(res->damage);
-        if (plimg_apply(p->dir, p->shadow, &s->pl, &sum) != 0) {
-            snprintf(res->detail, sizeof(res->detail),
-                     "building the power-loss image failed: %s", sum.error);
-            return -1;
-        }
-        plimg_describe(&sum, text, sizeof(text));
-        snprintf(res->damage + used, sizeof(res->damage) - used,
-                 "; power cut: %s", text);
-    }
-    if (env->keep_dir != NULL)
-        fs_copy_tree(p->dir, p->crashed);
-    memset(&ref, 0, sizeof(ref));
-    if (s->mode == MODE_RECOVERY_CRASH &&
-        (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
-        return -1;
-    t2 = clk_now_us();
-    res->us_damage = (uint32_t)(t2 - t1);
-    if (!decided &&
-        trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
-    /* idempotence: a clean recovery of the same crash image must end in
-     * the same state */
-    if (!decided && res->verdict == ORACLE_OK && res->rec_crashes > 0 &&
-        ref.verdict == ORACLE_OK && ref.recovered != res->recovered) {
-        res->verdict = ORACLE_IDEMPOTENCE;
-        snprintf(res->detail, sizeof(res->detail),
-                 "after %u crashed recoveries the state is that after %u "
-                 "transactions; a clean recovery gives %u",
-                 res->rec_crashes, res->recovered, ref.recovered);
-    }
-    if (!decided && trial_mode_is_error(s->mode))
-        trial_fault_judge(env, s, res);
-    res->us_verify = (uint32_t)(clk_now_us() - t2);
-    return 0;
-}
-
 void trial_state_done(const trial_env *env, const trial_spec *s,
                       const trial_paths *p, const trial_result *res)
 {
@@ -871,84 +856,4 @@ void trial_state_done(const trial_env *env, const trial_spec *s,
          (res->verdict != ORACLE_OK && res->verdict != ORACLE_DETECTED)))
         trial_keep(env, s, p, res);
     trial_paths_clean_state(p);
-}
-
-int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
-{
-    trial_progress *pg = env->shm->prog;
-    const trial_profile *pr = s->prof;
-    trial_paths p;
-    crashio_config cc;
-    pid_t pid;
-    int st, rc = 0;
-    uint64_t t0 = clk_now_us(), t1;
-
-    if (trial_mode_is_server(s->mode))
-        return trial_server_run(env, s, res);
-    trial_result_start(s, res);
-    trial_paths_init(env, &p);
-    trial_paths_clean(&p);
-    trial_progress_reset(env);
-    crashio_shared_init(env->shm->cio, 0);
-
-    memset(&cc, 0, sizeof(cc));
-    cc.inner = cl_io_posix();
-    cc.seed = s->seed;
-    cc.root = p.dir;
-    cc.shared = env->shm->cio;
-    cc.crash_at = s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
-    cc.crash_action = s->action;
-    cc.sector = env->sector;
-    cc.fill = s->fill;
-    if (s->powerloss) {
-        cc.shadow_path = p.shadow;
-        cc.graveyard_dir = p.grave;
-    }
-    if (trial_mode_is_error(s->mode)) {
-        trial_fault_config(s, &p, &cc);
-        fiuctl_shared_init(env->shm->fiu, 0);
-    }
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
-    if (s->mode == MODE_KILL_TIME) {
-        /* Kill at the delay, unless the writer is gone before it (it died
-         * after its last transaction): no need to wait for nothing. */
-        if (util_wait_exit_us(pid, s->delay_us) == 0)
-            kill(pid, SIGKILL);
-    }
-    st = util_wait(pid);
-    t1 = clk_now_us();
-    res->us_writer = (uint32_t)(t1 - t0);
-    res->issued = pg->issued;
-    res->acked = pg->acked;
-    res->durable = trial_durable_count(pg, pg->acked);
-    if (s->threads > 1)
-        trial_mt_counts(env, s, res);
-    res->skipped = pg->skipped;
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
-        trial_writer_failed(env, st, res);
-        if (trial_mode_is_error(s->mode))
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-    } else {
-        size_t n = 0;
-        if (trial_mode_is_error(s->mode)) {
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-            n = strlen(res->damage);
-            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
-            n = strlen(res->damage);
-        }
-        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
-        rc = trial_after_crash(env, s, &p, res, t1);
-    }
-    if (rc == 0)
-        trial_state_done(env, s, &p, res);
-    trial_paths_clean(&p);
-    res->us_total = (uint32_t)(clk_now_us() - t0);
-    return rc;
 }

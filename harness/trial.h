@@ -49,16 +49,39 @@ typedef enum trial_mode {
     MODE_COUNT
 } trial_mode;
 
-#define MODE_CRASH_COUNT 5  /* the modes before MODE_EIO: "all" */
-#define MODE_SERVER_COUNT 4 /* the server modes, from MODE_SERVER_KILL_TIME */
+/* The groups a mode belongs to (trial_mode_info.groups): what the mode
+ * lists of --mode expand to. */
+#define MODE_GROUP_ENGINE 1u /* crash modes of the engine ("engine") */
+#define MODE_GROUP_ERRORS 2u /* error modes ("errors") */
+#define MODE_GROUP_SERVER 4u /* server modes ("server") */
+#define MODE_GROUP_ALL 8u    /* the default campaign's engine modes ("all") */
 
+/* One row of the mode table. */
+typedef struct trial_mode_info {
+    const char *name;
+    const char *server_alias; /* server modes: the name under --target server
+                                 (kill-time, ...), else NULL */
+    unsigned groups;          /* MODE_GROUP_* */
+    int needs_fiu;            /* injects its error through libfiu */
+    int batchable; /* its crash is at an I/O point: trials can share one
+                      writer run (trial_batch.c) */
+} trial_mode_info;
+
+/* The row of mode m (m < MODE_COUNT). */
+const trial_mode_info *trial_mode_get(trial_mode m);
+/* The modes of any of the groups in `groups`, in table order, into
+ * out[0..MODE_COUNT).  Returns how many. */
+int trial_modes_of(unsigned groups, trial_mode *out);
 const char *trial_mode_name(trial_mode m);
 int trial_mode_parse(const char *s, trial_mode *m);
-/* 1 for the error modes (MODE_EIO and after). */
+/* The server mode whose name, or name under --target server, is s.
+ * Returns 0 or -1. */
+int trial_mode_parse_server(const char *s, trial_mode *m);
+/* 1 for the error modes. */
 int trial_mode_is_error(trial_mode m);
 /* 1 for the modes that need libfiu (a build with FIU_ENABLE). */
 int trial_mode_needs_fiu(trial_mode m);
-/* 1 for the server modes (MODE_SERVER_KILL_TIME and after). */
+/* 1 for the server modes. */
 int trial_mode_is_server(trial_mode m);
 
 /* What a counting run of a workload learned (shared by every trial of that

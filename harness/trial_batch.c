@@ -45,19 +45,18 @@
 
 /* The snapshots a batch writer takes (it works on its own copy of this
  * plan, inherited through fork). */
-struct trial_batch_plan {
+typedef struct trial_batch_plan {
     trial_env *env;
     const trial_paths *p;
     char *root;  /* p->dir in normal form, as crashio spells paths */
     size_t n;    /* trials that get a snapshot, in s[] */
     size_t next; /* the first of them not taken yet */
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by crash point, ascending */
-};
+} trial_batch_plan;
 
 int trial_mode_batchable(trial_mode m)
 {
-    return m != MODE_KILL_TIME && !trial_mode_is_error(m) &&
-           !trial_mode_is_server(m);
+    return trial_mode_get(m)->batchable;
 }
 
 int trial_batchable(const trial_spec *s)
@@ -184,8 +183,12 @@ static void trial_batch_on_point(void *ctx, const crashio_call *call)
     }
 }
 
-void trial_batch_at_end(trial_batch_plan *b)
+/* The writer's end hook: snapshots for the trials whose points were not
+ * reached. */
+static void trial_batch_at_end(void *ctx)
 {
+    trial_batch_plan *b = ctx;
+
     while (b->next < b->n) {
         trial_batch_take(b, b->next, NULL);
         b->next++;
@@ -305,8 +308,10 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_batch_emit(emit, ctx, &res, -1, t0);
         return -1;
     }
-    if (pid == 0)
-        trial_writer(env, pr, p.dir, &cc, 0, &plan, NULL);
+    if (pid == 0) {
+        const trial_writer_end end = {trial_batch_at_end, &plan};
+        trial_writer(env, pr, p.dir, &cc, 0, &end, NULL);
+    }
     st = util_wait(pid);
     t1 = clk_now_us();
     per = (uint32_t)((t1 - t0) / n);

@@ -1,7 +1,8 @@
 /*
- * trial_int.h - what trial.c (one trial) and trial_batch.c (several trials
- * that share one writer run) and trial_rcrash.c (recovery crashes) and
- * trial_fault.c (the error modes) have in common: the shared memory of a
+ * trial_int.h - what trial.c (the steps of a trial), trial_run.c (one
+ * trial), trial_batch.c (several trials that share one writer run),
+ * trial_rcrash.c (recovery crashes) and trial_fault.c (the error modes)
+ * have in common: the shared memory of a
  * worker, the scratch paths, the writer, the verifier, and the steps that
  * follow a crash.  Not part of the harness API.
  */
@@ -118,18 +119,27 @@ void trial_paths_init(const trial_env *env, trial_paths *p);
 /* Remove every scratch path. */
 void trial_paths_clean(const trial_paths *p);
 
-typedef struct trial_batch_plan trial_batch_plan;
+/* What a writer does after its last transaction, before it dies there: a
+ * batch's snapshots of the trials whose points were not reached
+ * (trial_batch.c). */
+typedef struct trial_writer_end {
+    void (*fn)(void *ctx);
+    void *ctx;
+} trial_writer_end;
 
 /* Run the workload of prof through crashio configured by cc in dir; never
  * returns.  Exits 0 at the end with count_only, else dies by SIGKILL there
- * (after letting plan, if any, take its snapshots of the final state);
- * exits non-zero when the target fails.  s: the trial (NULL for a counting
- * run or a batch); in an error mode the writer arms its fault and goes on
- * after the error as far as the target lets it. */
+ * (after calling end, if any); exits non-zero when the target fails.  s:
+ * the trial (NULL for a counting run or a batch); in an error mode the
+ * writer arms its fault and goes on after the error as far as the target
+ * lets it. */
 _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
                             const char *dir, const crashio_config *cc,
-                            int count_only, trial_batch_plan *plan,
+                            int count_only, const trial_writer_end *end,
                             const trial_spec *s);
+
+/* Zero the writer's published progress. */
+void trial_progress_reset(trial_env *env);
 
 /* Run the writer once, count-only (s: NULL, or a concurrent spec whose
  * threads it uses), in dir through crashio configured by cc.  Returns 0,
@@ -137,10 +147,6 @@ _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
 int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
                     const crashio_config *cc, const trial_spec *s, char *err,
                     size_t errlen);
-
-/* In the writer, after the last transaction: snapshots for the trials whose
- * points were not reached (trial_batch.c). */
-void trial_batch_at_end(trial_batch_plan *plan);
 
 /* How many of the first `acked` transactions the writer knew durable. */
 uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);

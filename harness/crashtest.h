@@ -1,0 +1,41 @@
+/*
+ * crashtest.h - the crashtest program's command line: option parsing
+ * (crashtest_opts.c), the expansion of mode and workload lists into a
+ * campaign (crashtest_modes.c), and main (crashtest.c), which runs it.
+ */
+#ifndef CL_CRASHTEST_H
+#define CL_CRASHTEST_H
+
+#include "campaign.h"
+
+/* What the command line says, and the campaign it is turned into. */
+typedef struct ct_args {
+    campaign c;
+    const char *dirbase;       /* where the scratch directory goes */
+    const char *mode_list;     /* --mode, as given ("all" by default) */
+    const char *workload_list; /* --workload, as given ("all") */
+    int have_seed;
+    int server_target;   /* --target names a server target */
+    int list_mutants;    /* --list-mutants: print the catalogue */
+    int help;            /* --help */
+    char kvserver[2100]; /* kvserver-crash next to this program */
+} ct_args;
+
+/* Print msg and the pointer to --help on stderr.  Returns 2 (the exit
+ * status of a usage error). */
+int ct_usage(const char *msg);
+
+/* Parse the options into a (defaults first).  Returns 0, or 2 after a
+ * message on stderr. */
+int ct_parse(int argc, char **argv, ct_args *a);
+
+/* Fill what the options leave open: defaults, the modes and workloads the
+ * lists name, the server, libfiu and the mutant.  Returns 0, or 2 after a
+ * message on stderr. */
+int ct_expand(ct_args *a);
+
+/* Print the help text or the planted bugs' catalogue on stdout. */
+void ct_print_help(void);
+void ct_print_mutants(void);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * crashtest_opts.c - crashtest's options: one table row per option, saying
+ * where its value goes, its bounds and its error message, and whether it
+ * defines the trials (then it is repeated in every replay command line).
+ */
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "num.h"
+#include "crashtest.h"
+#include "mutants.h"
+#include "report.h"
+
+static const char *ct_usage_text =
+    "usage: crashtest [options]\n"
+    "\n"
+    "Runs a crash campaign: trials that crash a writer running a workload on\n"
+    "the engine, damage what it left, recover in a fresh process and check\n"
+    "that nothing acknowledged was lost and nothing half-done is visible.\n"
+    "\n"
+    "campaign:\n"
+    "  --seed S             64-bit campaign seed (decimal or 0x hex); random\n"
+    "                       when absent; printed first\n"
+    "  --trials N           trials to run (default 1000)\n"
+    "  --duration SECONDS   instead: start trials until this much time passed\n"
+    "  --jobs J             parallel trials (default: the number of cores)\n"
+    "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
+    "                       recovery-crash, comma-separated, or engine (all\n"
+    "                       five); error modes: eio, enospc, short-write\n"
+    "                       (these three need make FIU=1), fsync-fail, or\n"
+    "                       errors (all four); server modes: "
+    "server-kill-time,\n"
+    "                       server-kill-io, server-torn, server-powerloss, or\n"
+    "                       server (all four); all (default): the engine's\n"
+    "                       five, with one trial in 127 a server trial\n"
+    "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
+    "                       checkpoint, mixed, comma-separated, or all\n"
+    "                       (default)\n"
+    "  --txns N             transactions per workload (default: per workload)\n"
+    "  --variants N         workload seeds per workload (default 4)\n"
+    "  --max-ops N, --max-value BYTES   caps on transactions' operations and\n"
+    "                       values\n"
+    "  --threads N          writer threads of every workload variant, 1..8\n"
+    "                       (default: one variant in 4 draws 2..8 threads\n"
+    "                       that commit at once; its crash trials use them)\n"
+    "  --exhaustive         crash the first workload at every I/O point with\n"
+    "                       every damage class, and report coverage\n"
+    "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
+    "  --shrink             with --replay: find a smaller reproducer\n"
+    "  --crash-point K      with --replay: crash at I/O point K instead\n"
+    "  --shard I/N          run only trials t with t % N == I (the CSVs of\n"
+    "                       the N shards concatenate into the campaign's)\n"
+    "  --stop-at-first      stop at the first violation (every trial before\n"
+    "                       it still runs)\n"
+    "damage:\n"
+    "  --sector 512|4096    atomic unit of torn writes and power cuts\n"
+    "                       (default 512)\n"
+    "  --persist MODEL      power-cut model: any-subset, per-file-prefix,\n"
+    "                       ordered, drop-unsynced-data, drop-unsynced-files,\n"
+    "                       or random (default: one of the first three per\n"
+    "                       trial)\n"
+    "  --recovery-depth N   recovery-crash: crashes of recovery (default 2)\n"
+    "engine:\n"
+    "  --sync MODE          off, commit, group (default), periodic\n"
+    "  --torn-protection M  none, fpw (default), dwb\n"
+    "  --page-size BYTES    4096 (default) .. 65536\n"
+    "  --checkpoint-bytes N automatic checkpoint interval (default 64 MiB)\n"
+    "  --pool-bytes N       buffer pool size (default 64 MiB; a small pool,\n"
+    "                       e.g. 262144, makes pages get written back early)\n"
+    "  --target NAME        engine (default); server: kvserver, crashed\n"
+    "                       under --clients concurrent clients (--mode then\n"
+    "                       names server modes: kill-time, kill-io, torn,\n"
+    "                       powerloss); or a deliberately broken test\n"
+    "                       target: broken-ack, broken-half, broken-lose,\n"
+    "                       server-broken-ack (OK before the commit),\n"
+    "                       server-broken-skip (every 10th SET dropped)\n"
+    "server trials:\n"
+    "  --clients C          concurrent clients, each writing its own keys\n"
+    "                       (default 4)\n"
+    "  --sets N             SETs per client, at most (default 200)\n"
+    "  --kvserver PATH      the server, built with the crash hooks\n"
+    "                       (default: kvserver-crash next to this program)\n"
+    "  --mutant NAME        switch a bug planted in the engine on (make "
+    "FIU=1)\n"
+    "  --list-mutants       the planted bugs and the campaigns that should\n"
+    "                       catch them: name, mode, options (- for none),\n"
+    "                       what it breaks, why none can (- for most);\n"
+    "                       tab-separated\n"
+    "output:\n"
+    "  --dir DIR            where trial directories go (default /dev/shm)\n"
+    "  --csv FILE           one row per trial (- for stdout)\n"
+    "  --json               the summary as JSON on stdout\n"
+    "  --keep-failures DIR  keep the crashed and recovered images of each\n"
+    "                       violation, with a description\n"
+    "  --quiet              no progress line\n"
+    "  -h, --help           this text\n";
+
+/* How a row stores its value. */
+typedef enum ct_kind {
+    CT_U64,  /* a number in lo..hi into a uint64_t */
+    CT_U32,  /* likewise into a uint32_t */
+    CT_INT,  /* likewise into an int */
+    CT_FLAG, /* no argument: the int becomes 1 */
+    CT_STR,  /* the argument itself, into a const char * */
+    CT_FN,   /* set() parses it */
+} ct_kind;
+
+typedef struct ct_option {
+    const char *name;
+    ct_kind kind;
+    size_t off;      /* the field in ct_args */
+    uint64_t lo, hi; /* numbers: the bounds */
+    const char *msg; /* the error message of a bad value */
+    int replay;      /* defines the trials: repeated in replay
+                        command lines */
+    int (*set)(ct_args *a, const char *arg); /* CT_FN: 0 or -1 */
+} ct_option;
+
+#define CT_AT(field) offsetof(ct_args, field)
+
+/* ---- the options that need more than a number ---- */
+
+static int ct_set_seed(ct_args *a, const char *arg)
+{
+    a->have_seed = 1;
+    return num_parse_u64(arg, 0, &a->c.seed);
+}
+
+static int ct_set_duration(ct_args *a, const char *arg)
+{
+    return num_parse_double(arg, &a->c.duration_s) != 0 ||
+                   !(a->c.duration_s > 0)
+               ? -1
+               : 0;
+}
+
+static int ct_set_replay(ct_args *a, const char *arg)
+{
+    uint64_t v;
+
+    if (num_parse_u64(arg, 0, &v) != 0 || v > INT64_MAX)
+        return -1;
+    a->c.replay = (int64_t)v;
+    return 0;
+}
+
+static int ct_set_shard(ct_args *a, const char *arg)
+{
+    unsigned long long i, n;
+    char extra;
+
+    if (sscanf(arg, "%llu/%llu%c", &i, &n, &extra) != 2 || n == 0 || i >= n)
+        return -1;
+    a->c.shard_index = i;
+    a->c.shard_count = n;
+    return 0;
+}
+
+static int ct_set_sector(ct_args *a, const char *arg)
+{
+    uint64_t v;
+
+    if (num_parse_u64(arg, 0, &v) != 0 || (v != 512 && v != 4096))
+        return -1;
+    a->c.env.sector = (uint32_t)v;
+    return 0;
+}
+
+static int ct_set_persist(ct_args *a, const char *arg)
+{
+    return plimg_model_parse(arg, &a->c.env.persist);
+}
+
+static int ct_set_sync(ct_args *a, const char *arg)
+{
+    return cl_sync_parse(arg, &a->c.env.eng.sync);
+}
+
+static int ct_set_torn(ct_args *a, const char *arg)
+{
+    return cl_torn_parse(arg, &a->c.env.eng.torn);
+}
+
+static int ct_set_page_size(ct_args *a, const char *arg)
+{
+    uint64_t v;
+
+    if (num_parse_u64(arg, 0, &v) != 0 || v < 4096 || v > 65536 ||
+        (v & (v - 1)) != 0)
+        return -1;
+    a->c.env.eng.page_size = (uint32_t)v;
+    return 0;
+}
+
+/* The targets --target names: the engine's (target.h), or kvserver and its
+ * deliberately broken variants (KVSERVER_BROKEN,
+ * tools/kvserver/crash/kvserver_crashio.c).  A server target keeps the engine
+ * as the target of the structure check of the server's files. */
+static const struct {
+    const char *name, *broken;
+} ct_server_targets[] = {
+    {"server", NULL},
+    {"server-broken-ack", "ack-before-commit"},
+    {"server-broken-skip", "skip-10th-set"},
+};
+
+static int ct_set_target(ct_args *a, const char *arg)
+{
+    a->c.env.target = target_find("engine");
+    a->server_target = 0;
+    for (size_t i = 0;
+         i < sizeof(ct_server_targets) / sizeof(ct_server_targets[0]); i++)
+        if (strcmp(arg, ct_server_targets[i].name) == 0) {
+            a->server_target = 1;
+            a->c.env.server_broken = ct_server_targets[i].broken;
+        }
+    if (!a->server_target)
+        a->c.env.target = target_find(arg);
+    a->c.target_name = arg;
+    return a->c.env.target == NULL ? -1 : 0;
+}
+
+static int ct_set_mutant(ct_args *a, const char *arg)
+{
+    a->c.mutant = arg;
+    return mutant_find(arg) == NULL ? -1 : 0;
+}
+
+/* ---- the table ---- */
+
+static const ct_option ct_options[] = {
+    {"seed", CT_FN, 0, 0, 0, "--seed needs a number", 0, ct_set_seed},
+    {"trials", CT_U64, CT_AT(c.trials), 1, UINT64_MAX,
+     "--trials needs a positive number", 0, NULL},
+    {"duration", CT_FN, 0, 0, 0, "--duration needs a positive number", 0,
+     ct_set_duration},
+    {"jobs", CT_INT, CT_AT(c.jobs), 1, 256, "--jobs needs a number in 1..256",
+     0, NULL},
+    {"mode", CT_STR, CT_AT(mode_list), 0, 0, NULL, 0, NULL},
+    {"workload", CT_STR, CT_AT(workload_list), 0, 0, NULL, 0, NULL},
+    {"txns", CT_U32, CT_AT(c.txns), 1, 1000000,
+     "--txns needs a number in 1..1000000", 1, NULL},
+    {"variants", CT_U32, CT_AT(c.variants), 1, CAMPAIGN_MAX_VARIANTS,
+     "--variants needs a number in 1..16", 1, NULL},
+    {"max-ops", CT_U32, CT_AT(c.max_ops), 1, WL_MAX_OPS,
+     "--max-ops needs a number in 1..32", 1, NULL},
+    {"max-value", CT_U32, CT_AT(c.max_value), 0, CL_VALUE_MAX,
+     "--max-value needs a number up to 65536", 1, NULL},
+    {"threads", CT_U32, CT_AT(c.threads), 1, WL_MAX_THREADS,
+     "--threads needs a number in 1..8", 1, NULL},
+    {"exhaustive", CT_FLAG, CT_AT(c.exhaustive), 0, 0, NULL, 1, NULL},
+    {"replay", CT_FN, 0, 0, 0, "--replay needs a trial number", 0,
+     ct_set_replay},
+    {"shrink", CT_FLAG, CT_AT(c.shrink), 0, 0, NULL, 0, NULL},
+    {"crash-point", CT_U64, CT_AT(c.crash_point), 1, UINT64_MAX,
+     "--crash-point needs a positive number", 0, NULL},
+    {"shard", CT_FN, 0, 0, 0, "--shard needs I/N with I < N", 0, ct_set_shard},
+    {"sector", CT_FN, 0, 0, 0, "--sector is 512 or 4096", 1, ct_set_sector},
+    {"persist", CT_FN, 0, 0, 0,
+     "--persist: any-subset, per-file-prefix, ordered, drop-unsynced-data, "
+     "drop-unsynced-files or random",
+     1, ct_set_persist},
+    {"recovery-depth", CT_U32, CT_AT(c.env.recovery_depth), 1, 16,
+     "--recovery-depth needs a number in 1..16", 1, NULL},
+    {"sync", CT_FN, 0, 0, 0, "--sync: off, commit, group or periodic", 1,
+     ct_set_sync},
+    {"torn-protection", CT_FN, 0, 0, 0, "--torn-protection: none, fpw or dwb",
+     1, ct_set_torn},
+    {"page-size", CT_FN, 0, 0, 0, "--page-size: a power of two, 4096..65536", 1,
+     ct_set_page_size},
+    {"checkpoint-bytes", CT_U64, CT_AT(c.env.eng.checkpoint_bytes), 1,
+     UINT64_MAX, "--checkpoint-bytes needs a positive number", 1, NULL},
+    {"pool-bytes", CT_U64, CT_AT(c.env.eng.pool_bytes), 256u << 10, UINT64_MAX,
+     "--pool-bytes needs a number >= 262144", 1, NULL},
+    {"target", CT_FN, 0, 0, 0, "unknown --target", 1, ct_set_target},
+    {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
+     "--clients needs a number in 1..200", 1, NULL},
+    {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,
+     "--sets needs a number in 1..100000", 1, NULL},
+    {"kvserver", CT_STR, CT_AT(c.env.kvserver), 0, 0, NULL, 1, NULL},
+    {"dir", CT_STR, CT_AT(dirbase), 0, 0, NULL, 0, NULL},
+    {"csv", CT_STR, CT_AT(c.csv), 0, 0, NULL, 0, NULL},
+    {"json", CT_FLAG, CT_AT(c.json), 0, 0, NULL, 0, NULL},
+    {"keep-failures", CT_STR, CT_AT(c.env.keep_dir), 0, 0, NULL, 0, NULL},
+    {"quiet", CT_FLAG, CT_AT(c.quiet), 0, 0, NULL, 0, NULL},
+    {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
+    {"mutant", CT_FN, 0, 0, 0, "unknown --mutant (see --list-mutants)", 1,
+     ct_set_mutant},
+    {"list-mutants", CT_FLAG, CT_AT(list_mutants), 0, 0, NULL, 0, NULL},
+    {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
+};
+
+#define CT_NOPTIONS (sizeof(ct_options) / sizeof(ct_options[0]))
+
+int ct_usage(const char *msg)
+{
+    fprintf(stderr, "crashtest: %s\n(crashtest --help for the options)\n", msg);
+    return 2;
+}
+
+void ct_print_help(void)
+{
+    fputs(ct_usage_text, stdout);
+}
+
+void ct_print_mutants(void)
+{
+    for (const mutant_info *m = mutant_all(); m->name != NULL; m++)
+        for (int i = 0; i < MUTANT_MAX_CAMPAIGNS; i++)
+            if (m->campaigns[i].mode != NULL)
+                printf("%s\t%s\t%s\t%s\t%s\n", m->name, m->campaigns[i].mode,
+                       m->campaigns[i].options[0] ? m->campaigns[i].options
+                                                  : "-",
+                       m->breaks, m->equivalent ? m->equivalent : "-");
+}
+
+/* Store arg as row o says.  Returns 0 or -1 (a bad value). */
+static int ct_store(ct_args *a, const ct_option *o, const char *arg)
+{
+    char *field = (char *)a + o->off;
+    uint64_t v;
+
+    switch (o->kind) {
+    case CT_FLAG:
+        *(int *)field = 1;
+        return 0;
+    case CT_STR:
+        *(const char **)field = arg;
+        return 0;
+    case CT_FN:
+        return o->set(a, arg);
+    default:
+        break;
+    }
+    if (num_parse_u64(arg, 0, &v) != 0 || v < o->lo || v > o->hi)
+        return -1;
+    if (o->kind == CT_U64)
+        *(uint64_t *)field = v;
+    else if (o->kind == CT_U32)
+        *(uint32_t *)field = (uint32_t)v;
+    else
+        *(int *)field = (int)v;
+    return 0;
+}
+
+/* Append " --name[ arg]" to the options replay command lines repeat. */
+static void ct_append(campaign *c, const char *name, const char *arg)
+{
+    size_t n = strlen(c->options);
+
+    snprintf(c->options + n, sizeof(c->options) - n, " --%s%s%s", name,
+             arg ? " " : "", arg ? arg : "");
+}
+
+static void ct_defaults(ct_args *a)
+{
+    campaign *c = &a->c;
+
+    memset(a, 0, sizeof(*a));
+    a->dirbase = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    a->mode_list = "all";
+    a->workload_list = "all";
+    c->replay = -1;
+    c->variants = 4;
+    c->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (c->jobs < 1)
+        c->jobs = 1;
+    c->env.target = target_find("engine");
+    c->env.sector = 512;
+    c->env.persist = PLIMG_RANDOM;
+    c->env.recovery_depth = 2;
+    c->env.clients = 4;
+    c->env.sets = 200;
+}
+
+int ct_parse(int argc, char **argv, ct_args *a)
+{
+    struct option longopts[CT_NOPTIONS + 1];
+    int opt;
+
+    ct_defaults(a);
+    for (size_t i = 0; i < CT_NOPTIONS; i++) {
+        longopts[i].name = ct_options[i].name;
+        longopts[i].has_arg =
+            ct_options[i].kind == CT_FLAG ? no_argument : required_argument;
+        longopts[i].flag = NULL;
+        longopts[i].val = 256 + (int)i;
+    }
+    memset(&longopts[CT_NOPTIONS], 0, sizeof(longopts[0]));
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        const ct_option *o;
+        if (opt == 'h') {
+            a->help = 1;
+            continue;
+        }
+        if (opt < 256 || opt >= 256 + (int)CT_NOPTIONS)
+            return ct_usage("bad option");
+        o = &ct_options[opt - 256];
+        if (ct_store(a, o, optarg) != 0)
+            return ct_usage(o->msg);
+        if (o->replay)
+            ct_append(&a->c, o->name, o->kind == CT_FLAG ? NULL : optarg);
+    }
+    if (optind < argc)
+        return ct_usage("unexpected argument");
+    return 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * trial_run.c - one crash trial from its steps (trial.c): the writer runs
+ * and dies at the trial's crash; then what follows every crash state
+ * (trial_after_crash, shared with trial_batch.c): the power-cut image, the
+ * crashed recoveries, the verifier and the idempotence check.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "clk.h"
+#include "fsutil.h"
+#include "trial_int.h"
+#include "util.h"
+
+int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
+                      trial_result *res, uint64_t t1)
+{
+    trial_result ref;
+    uint64_t t2;
+    int decided = 0;
+    /* After a kill alone the page cache kept every write: in the error
+     * modes every acknowledged transaction must then come back, not only
+     * those known durable (the crash modes keep the weaker promise, as
+     * before) -- in the sync modes that write a commit's record before
+     * acknowledging it.  In off and periodic the record may still wait in
+     * the engine's log buffer, which a kill loses (crashlab.h). */
+    cl_sync_mode sm = env->eng.sync;
+    int writes_before_ack =
+        sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
+    uint32_t lo =
+        trial_mode_is_error(s->mode) && !s->powerloss && writes_before_ack
+            ? res->acked
+            : res->durable;
+
+    if (s->powerloss) {
+        plimg_summary sum;
+        char text[200];
+        size_t used = strlen(res->damage);
+        if (plimg_apply(p->dir, p->shadow, &s->pl, &sum) != 0) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "building the power-loss image failed: %s", sum.error);
+            return -1;
+        }
+        plimg_describe(&sum, text, sizeof(text));
+        snprintf(res->damage + used, sizeof(res->damage) - used,
+                 "; power cut: %s", text);
+    }
+    if (env->keep_dir != NULL)
+        fs_copy_tree(p->dir, p->crashed);
+    memset(&ref, 0, sizeof(ref));
+    if (s->mode == MODE_RECOVERY_CRASH &&
+        (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
+        return -1;
+    t2 = clk_now_us();
+    res->us_damage = (uint32_t)(t2 - t1);
+    if (!decided &&
+        trial_verify(env, s, p->dir, lo, res->issued, NULL, res) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
+        return -1;
+    }
+    /* idempotence: a clean recovery of the same crash image must end in
+     * the same state */
+    if (!decided && res->verdict == ORACLE_OK && res->rec_crashes > 0 &&
+        ref.verdict == ORACLE_OK && ref.recovered != res->recovered) {
+        res->verdict = ORACLE_IDEMPOTENCE;
+        snprintf(res->detail, sizeof(res->detail),
+                 "after %u crashed recoveries the state is that after %u "
+                 "transactions; a clean recovery gives %u",
+                 res->rec_crashes, res->recovered, ref.recovered);
+    }
+    if (!decided && trial_mode_is_error(s->mode))
+        trial_fault_judge(env, s, res);
+    res->us_verify = (uint32_t)(clk_now_us() - t2);
+    return 0;
+}
+
+int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
+{
+    trial_progress *pg = env->shm->prog;
+    const trial_profile *pr = s->prof;
+    trial_paths p;
+    crashio_config cc;
+    pid_t pid;
+    int st, rc = 0;
+    uint64_t t0 = clk_now_us(), t1;
+
+    if (trial_mode_is_server(s->mode))
+        return trial_server_run(env, s, res);
+    trial_result_start(s, res);
+    trial_paths_init(env, &p);
+    trial_paths_clean(&p);
+    trial_progress_reset(env);
+    crashio_shared_init(env->shm->cio, 0);
+
+    memset(&cc, 0, sizeof(cc));
+    cc.inner = cl_io_posix();
+    cc.seed = s->seed;
+    cc.root = p.dir;
+    cc.shared = env->shm->cio;
+    cc.crash_at = s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
+    cc.crash_action = s->action;
+    cc.sector = env->sector;
+    cc.fill = s->fill;
+    if (s->powerloss) {
+        cc.shadow_path = p.shadow;
+        cc.graveyard_dir = p.grave;
+    }
+    if (trial_mode_is_error(s->mode)) {
+        trial_fault_config(s, &p, &cc);
+        fiuctl_shared_init(env->shm->fiu, 0);
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
+    if (s->mode == MODE_KILL_TIME) {
+        /* Kill at the delay, unless the writer is gone before it (it died
+         * after its last transaction): no need to wait for nothing. */
+        if (util_wait_exit_us(pid, s->delay_us) == 0)
+            kill(pid, SIGKILL);
+    }
+    st = util_wait(pid);
+    t1 = clk_now_us();
+    res->us_writer = (uint32_t)(t1 - t0);
+    res->issued = pg->issued;
+    res->acked = pg->acked;
+    res->durable = trial_durable_count(pg, pg->acked);
+    if (s->threads > 1)
+        trial_mt_counts(env, s, res);
+    res->skipped = pg->skipped;
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+        trial_writer_failed(env, st, res);
+        if (trial_mode_is_error(s->mode))
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
+    } else {
+        size_t n = 0;
+        if (trial_mode_is_error(s->mode)) {
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
+            n = strlen(res->damage);
+            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
+            n = strlen(res->damage);
+        }
+        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
+        rc = trial_after_crash(env, s, &p, res, t1);
+    }
+    if (rc == 0)
+        trial_state_done(env, s, &p, res);
+    trial_paths_clean(&p);
+    res->us_total = (uint32_t)(clk_now_us() - t0);
+    return rc;
+}
