@@ -279,10 +279,12 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
     }
     /* A concurrent variant's crash trials run its threads; its error
      * trials run them one after another, as the counting run did: their
-     * fault is a call of that run. */
-    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode))
+     * fault is a call of that run; and so do its chains, whose links go on
+     * from a recovered prefix of the workload's order. */
+    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
+        s->mode != MODE_CHAIN)
         s->threads = s->prof->wl.threads;
-    if (s->mode == MODE_RECOVERY_CRASH) {
+    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
         static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
                                             MODE_POWERLOSS};
         campaign_pick_crash(c, &r, first[rng_below(&r, 3)], s);

@@ -73,7 +73,8 @@ static int ct_add_modes(ct_args *a, const char *t)
     } else if (n == 0) {
         if (trial_mode_parse(t, &add[0]) != 0)
             return ct_usage("--mode: kill-io, kill-time, torn, powerloss, "
-                            "recovery-crash, eio, enospc, short-write, "
+                            "recovery-crash, chain, eio, enospc, "
+                            "short-write, "
                             "fsync-fail, server-kill-time, server-kill-io, "
                             "server-torn, server-powerloss, all, engine, "
                             "errors or server");

@@ -308,7 +308,8 @@ void oracle_prefix_free(oracle_prefix *o)
 
 static const char *const oracle_names[ORACLE_KINDS] = {
     "ok",       "durability",  "atomicity", "prefix",         "structure",
-    "recovery", "idempotence", "writer",    "error-handling", "detected",
+    "recovery", "idempotence", "writer",    "error-handling", "claimed",
+    "detected",
 };
 
 const char *oracle_kind_name(oracle_kind k)
@@ -549,4 +550,44 @@ oracle_kind oracle_judge_skip(const wl_params *p, const oracle_prefix *o,
     oracle_map_free(m);
     oracle_map_free(next);
     return verdict;
+}
+
+void oracle_chain_add(oracle_window *w, uint32_t r, int resumed,
+                      uint32_t promised, uint32_t claimed, uint32_t issued)
+{
+    if (!resumed)
+        return; /* killed in its recovery: nothing of its own */
+    if (promised > w->lo)
+        w->lo = promised;
+    if (claimed > w->claimed)
+        w->claimed = claimed;
+    w->hi = issued > r ? issued : r;
+}
+
+uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced)
+{
+    if (pr == ORACLE_PROMISE_ACK)
+        return acked;
+    return synced < acked ? synced : acked;
+}
+
+oracle_kind oracle_judge_claim(const wl_params *p, const oracle_prefix *o,
+                               const oracle_map *r, uint32_t lo,
+                               uint32_t claimed, uint32_t hi, uint32_t skip,
+                               uint32_t *k_out, char *detail, size_t dlen)
+{
+    oracle_kind v;
+
+    if (claimed <= lo)
+        return oracle_judge_skip(p, o, r, lo, hi, skip, k_out, detail, dlen);
+    v = oracle_judge_skip(p, o, r, claimed, hi, skip, k_out, detail, dlen);
+    if (v == ORACLE_DURABILITY && *k_out >= lo) {
+        v = ORACLE_CLAIMED;
+        snprintf(detail, dlen,
+                 "recovered the state after %u transactions; %u were "
+                 "promised, but the target had reported %u durable (claimed "
+                 "durable)",
+                 *k_out, lo, claimed);
+    }
+    return v;
 }

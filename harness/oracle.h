@@ -10,6 +10,27 @@
  * hi: transactions issued): durability, atomicity and prefix consistency at
  * once.  A hash match is confirmed by a full comparison.
  *
+ * What must survive: the oracle trusts acknowledgements, not the engine.
+ * lo is the number of transactions the workload was promised, from what
+ * its calls returned and the target's promise for its configuration
+ * (oracle_promise; docs/ORACLE.md):
+ *
+ *   sync mode         kill (process crash)       power cut
+ *   commit, group     every commit that          the same
+ *                     returned 0
+ *   periodic, off     every commit that returned before a sync call
+ *                     (cl_sync, cl_checkpoint, cl_close) that returned 0
+ *
+ * In every mode the state must be that after a prefix of the issued
+ * transactions (atomicity and order are never lost).  What the engine
+ * reports about itself, its durable LSN, is a claim the oracle checks
+ * (oracle_judge_claim): a transaction at or below a durable LSN the
+ * engine reported, lost, is a violation of its own kind (claimed), even
+ * where the workload was promised less.  A chain of crashes (crash,
+ * recover, commit more, crash again) is judged the same way over the
+ * workload's transactions, which the processes of the chain issue in
+ * order: lo holds every acknowledgement of every process in it.
+ *
  * Under injected errors one transaction may have failed while the engine
  * went on (a full disk on its log append): it was never committed, so the
  * model skips it.  The _skip variants take its index (ORACLE_NO_SKIP:
@@ -79,12 +100,27 @@ typedef enum oracle_kind {
     ORACLE_ERROR_HANDLING, /* under an injected error: the target
                               acknowledged a commit after a failed sync
                               (or in the commit that saw it fail) */
+    ORACLE_CLAIMED,        /* lost a transaction the target had reported
+                              durable (its durable LSN), though the
+                              workload was not promised it */
     ORACLE_DETECTED,       /* not a violation: corruption detected and
                               refused where the damage allows it */
     ORACLE_KINDS
 } oracle_kind;
 
 const char *oracle_kind_name(oracle_kind k);
+
+/* What a target promises the workload (the table above). */
+typedef enum oracle_promise {
+    ORACLE_PROMISE_ACK = 0, /* every commit that returned 0 */
+    ORACLE_PROMISE_SYNC,    /* every commit that returned before a sync
+                               call that returned 0 */
+} oracle_promise;
+
+/* The transactions (of acked acknowledged, in order) promised to survive
+ * under promise pr, when the last sync call that returned 0 came after
+ * the first `synced` of them. */
+uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced);
 
 /* Judge recovered state r against workload p with prefix hashes o, when
  * transactions [0, lo) were durable and [0, hi) issued.
@@ -99,5 +135,32 @@ oracle_kind oracle_judge_skip(const wl_params *p, const oracle_prefix *o,
                               const oracle_map *r, uint32_t lo, uint32_t hi,
                               uint32_t skip, uint32_t *k_out, char *detail,
                               size_t dlen);
+
+/* The window a state is judged in: transactions [0, lo) promised,
+ * [0, claimed) reported durable by the target, [0, hi) issued. */
+typedef struct oracle_window {
+    uint32_t lo, claimed, hi;
+} oracle_window;
+
+/* Fold one link of a crash chain into w.  The link recovered the state
+ * after r transactions (judged in w) and went on with the workload from
+ * transaction r; when it crashed it had been promised the first
+ * `promised` transactions, claimed `claimed` durable and issued up to
+ * `issued` (counts from the workload's start).  resumed: the crash came
+ * after the recovery, not in it (then only lo and claimed of a recovery
+ * crashed before it judged anything stay).  What any process of the
+ * chain was promised stays required; a transaction the link's recovery
+ * did not find may come back only if the link issued it again. */
+void oracle_chain_add(oracle_window *w, uint32_t r, int resumed,
+                      uint32_t promised, uint32_t claimed, uint32_t issued);
+
+/* The same, checking the target's own claim too: transactions [0, lo)
+ * were promised, [0, claimed) reported durable by the target.  A state
+ * after k transactions with lo <= k < claimed is ORACLE_CLAIMED; k < lo
+ * is ORACLE_DURABILITY. */
+oracle_kind oracle_judge_claim(const wl_params *p, const oracle_prefix *o,
+                               const oracle_map *r, uint32_t lo,
+                               uint32_t claimed, uint32_t hi, uint32_t skip,
+                               uint32_t *k_out, char *detail, size_t dlen);
 
 #endif

@@ -4,10 +4,10 @@
  * A target opens (creating or recovering) a database in a directory through
  * a given I/O table, commits workload transactions one at a time, reports
  * how far it is durable, reads everything back, checks its structure and
- * closes.  The trial loop knows nothing else of it, so other engines (or a
- * server reached over a socket) can be added as targets.  Besides the
- * crashlab engine, three deliberately broken targets prove that the oracle
- * catches what it claims to catch.
+ * closes, and states what it promises.  The trial loop knows nothing else of
+ * it, so other engines (or a server reached over a socket) can be added as
+ * targets.  Besides the crashlab engine, three deliberately broken targets
+ * prove that the oracle catches what it claims to catch.
  */
 #ifndef CL_TARGET_H
 #define CL_TARGET_H
@@ -32,6 +32,11 @@ typedef struct target_ops {
     /* The durable position now. */
     uint64_t (*durable)(void *h);
     int (*checkpoint)(void *h);
+    /* Make every commit that returned before durable (cl_sync). */
+    int (*sync)(void *h);
+    /* What the target promises under options o: which of the commits the
+     * workload was told about must survive a crash (oracle.h). */
+    oracle_promise (*promise)(const cl_options *o);
     /* Read every key and value into out. */
     int (*read_all)(void *h, oracle_map *out);
     /* Verify the structure: 0, or an error with msg filled. */

@@ -1,7 +1,7 @@
 /*
- * target_engine.c - the crashlab engine as a harness target, and three
- * broken variants of it that the harness's own tests use to show that
- * every kind of violation is caught:
+ * target_engine.c - the crashlab engine as a harness target, and broken
+ * variants of it that the harness's own tests use to show that every kind
+ * of violation, and every rule of the oracle, is caught:
  *   broken-ack   acknowledges a transaction before committing it (the
  *                commit happens only when the next one arrives);
  *   broken-half  commits each transaction as two commits (first half of
@@ -13,9 +13,28 @@
  *                returns at once, as if that sync covered its commit, when
  *                it began before the commit was written.  With one thread
  *                every commit leads its own sync, so only concurrent
- *                committers (trial_mt.c) can catch it.
+ *                committers (trial_mt.c) can catch it;
+ *   broken-nosync acknowledges commits without any fsync (it runs the
+ *                engine in sync off whatever the configuration says),
+ *                while reporting its durable LSN honestly and promising
+ *                what the configured mode promises;
+ *   broken-sync  runs the engine in sync off and promises what sync off
+ *                promises, but its sync call returns 0 without syncing;
+ *   broken-claim runs the engine in sync off and promises what sync off
+ *                promises, but reports every commit durable as soon as
+ *                it returns (its durable LSN is a false claim);
+ *   broken-rckpt after an open that replayed the log, checkpoints before
+ *                its first commit with every sync of that checkpoint
+ *                skipped, as if the replayed state were durable already:
+ *                the new commits then build on pages, a superblock and a
+ *                log segment that a power cut can still take away.  Only
+ *                a crash after the recovery, with commits after it (a
+ *                crash chain), can see it.
+ * The engine's promise (crashlab.h): commit and group make every commit
+ * that returned 0 durable; periodic and off only what a cl_sync (or a
+ * checkpoint, or close) that returned 0 came after.
  * The engine target is safe for concurrent commits (each takes a batch of
- * its own); broken-ack, -half and -lose serialize theirs.
+ * its own); the other broken targets but -follower serialize theirs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,15 +42,145 @@
 
 #include "target.h"
 
+/* An I/O table that forwards to inner, making fsync, fdatasync and
+ * dirsync succeed without doing anything while nosync is set. */
+typedef struct eng_io {
+    cl_io io;
+    const cl_io *inner;
+    int nosync;
+} eng_io;
+
 typedef struct eng {
     cl_db *db;
     cl_batch *b;
     cl_batch *pending; /* broken-ack: the transaction not yet committed */
     int has_pending;
-    int broken;         /* 0 engine, 1 ack, 2 half, 3 lose, 4 follower */
-    pthread_mutex_t mu; /* serializes broken 1-3; guards syncing */
+    int broken;         /* ENG_* */
+    pthread_mutex_t mu; /* serializes the broken ones but follower; guards
+                           syncing */
     int syncing;        /* broken-follower: a sync is in progress */
+    eng_io wio;         /* broken-rckpt: the table the engine uses */
+    int ckpt_pending;   /* broken-rckpt: checkpoint before the next commit */
 } eng;
+
+enum {
+    ENG_OK = 0,
+    ENG_BROKEN_ACK,
+    ENG_BROKEN_HALF,
+    ENG_BROKEN_LOSE,
+    ENG_BROKEN_FOLLOWER,
+    ENG_BROKEN_NOSYNC,
+    ENG_BROKEN_SYNC,
+    ENG_BROKEN_CLAIM,
+    ENG_BROKEN_RCKPT,
+};
+
+#define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
+
+static int eng_io_open(void *ctx, const char *path, int flags, int *fd)
+{
+    return ENG_INNER(ctx)->open(ENG_INNER(ctx)->ctx, path, flags, fd);
+}
+
+static int eng_io_close(void *ctx, int fd)
+{
+    return ENG_INNER(ctx)->close(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                        size_t *nread)
+{
+    return ENG_INNER(ctx)->pread(ENG_INNER(ctx)->ctx, fd, buf, len, off, nread);
+}
+
+static int eng_io_pwrite(void *ctx, int fd, const void *buf, size_t len,
+                         uint64_t off)
+{
+    return ENG_INNER(ctx)->pwrite(ENG_INNER(ctx)->ctx, fd, buf, len, off);
+}
+
+static int eng_io_fsync(void *ctx, int fd)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->fsync(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_fdatasync(void *ctx, int fd)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->fdatasync(ENG_INNER(ctx)->ctx, fd);
+}
+
+static int eng_io_ftruncate(void *ctx, int fd, uint64_t len)
+{
+    return ENG_INNER(ctx)->ftruncate(ENG_INNER(ctx)->ctx, fd, len);
+}
+
+static int eng_io_filesize(void *ctx, int fd, uint64_t *size)
+{
+    return ENG_INNER(ctx)->filesize(ENG_INNER(ctx)->ctx, fd, size);
+}
+
+static int eng_io_rename(void *ctx, const char *from, const char *to)
+{
+    return ENG_INNER(ctx)->rename(ENG_INNER(ctx)->ctx, from, to);
+}
+
+static int eng_io_unlink(void *ctx, const char *path)
+{
+    return ENG_INNER(ctx)->unlink(ENG_INNER(ctx)->ctx, path);
+}
+
+static int eng_io_mkdir(void *ctx, const char *path)
+{
+    return ENG_INNER(ctx)->mkdir(ENG_INNER(ctx)->ctx, path);
+}
+
+static int eng_io_dirsync(void *ctx, const char *dir)
+{
+    if (((eng_io *)ctx)->nosync)
+        return 0;
+    return ENG_INNER(ctx)->dirsync(ENG_INNER(ctx)->ctx, dir);
+}
+
+static int eng_io_lock(void *ctx, const char *path, int *fd)
+{
+    return ENG_INNER(ctx)->lock(ENG_INNER(ctx)->ctx, path, fd);
+}
+
+static int eng_io_unlock(void *ctx, int fd)
+{
+    return ENG_INNER(ctx)->unlock(ENG_INNER(ctx)->ctx, fd);
+}
+
+/* Point x at inner (NULL: the POSIX table). */
+static void eng_io_wrap(eng_io *x, const cl_io *inner)
+{
+    static const cl_io calls = {
+        NULL,
+        eng_io_open,
+        eng_io_close,
+        eng_io_pread,
+        eng_io_pwrite,
+        eng_io_fsync,
+        eng_io_fdatasync,
+        eng_io_ftruncate,
+        eng_io_filesize,
+        eng_io_rename,
+        eng_io_unlink,
+        eng_io_mkdir,
+        eng_io_dirsync,
+        eng_io_lock,
+        eng_io_unlock,
+    };
+
+    x->io = calls;
+    x->io.ctx = x;
+    x->inner = inner != NULL ? inner : cl_io_posix();
+    x->nosync = 0;
+}
 
 static int eng_open_common(const char *dir, const cl_options *o, void **h,
                            int broken)
@@ -43,11 +192,15 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
     if (e == NULL)
         return CL_ENOMEM;
     e->broken = broken;
-    if (broken == 4) { /* the handle never syncs by itself */
-        oo = *o;
-        oo.sync = CL_SYNC_OFF;
-        o = &oo;
+    oo = *o;
+    if (broken == ENG_BROKEN_FOLLOWER || broken == ENG_BROKEN_NOSYNC ||
+        broken == ENG_BROKEN_SYNC || broken == ENG_BROKEN_CLAIM)
+        oo.sync = CL_SYNC_OFF; /* the handle never syncs by itself */
+    if (broken == ENG_BROKEN_RCKPT) {
+        eng_io_wrap(&e->wio, o->io);
+        oo.io = &e->wio.io;
     }
+    o = &oo;
     pthread_mutex_init(&e->mu, NULL);
     if ((rc = cl_batch_new(&e->b)) != 0 ||
         (rc = cl_batch_new(&e->pending)) != 0 ||
@@ -58,13 +211,18 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
         free(e);
         return rc;
     }
+    if (broken == ENG_BROKEN_RCKPT) {
+        cl_recovery rep;
+        cl_recovery_report(e->db, &rep);
+        e->ckpt_pending = rep.records > 0;
+    }
     *h = e;
     return 0;
 }
 
 static int eng_open(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 0);
+    return eng_open_common(dir, o, h, ENG_OK);
 }
 
 static int eng_fill(cl_batch *b, const wl_txn *t, uint32_t from, uint32_t to)
@@ -121,15 +279,24 @@ static int eng_apply_broken(eng *e, const wl_txn *t, uint64_t *lsn)
 {
     int rc;
 
+    if (e->ckpt_pending) {
+        /* the bug: the replayed state is taken as durable already */
+        e->ckpt_pending = 0;
+        e->wio.nosync = 1;
+        rc = cl_checkpoint(e->db);
+        e->wio.nosync = 0;
+        if (rc != 0)
+            return rc;
+    }
     switch (e->broken) {
-    case 1: /* broken-ack: commit the previous one, acknowledge this one */
+    case ENG_BROKEN_ACK: /* commit the previous one, acknowledge this one */
         if (e->has_pending && (rc = cl_commit(e->db, e->pending, lsn)) != 0)
             return rc;
         if (!e->has_pending)
             *lsn = 0;
         e->has_pending = 1;
         return eng_fill(e->pending, t, 0, t->nops);
-    case 2: /* broken-half */
+    case ENG_BROKEN_HALF:
         if (t->nops > 1) {
             if ((rc = eng_fill(e->b, t, 0, t->nops / 2)) != 0 ||
                 (rc = cl_commit(e->db, e->b, lsn)) != 0)
@@ -139,7 +306,7 @@ static int eng_apply_broken(eng *e, const wl_txn *t, uint64_t *lsn)
             return cl_commit(e->db, e->b, lsn);
         }
         break;
-    case 3: /* broken-lose */
+    case ENG_BROKEN_LOSE:
         if (t->index % 5 == 4) {
             *lsn = 0;
             return 0;
@@ -156,9 +323,9 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
     eng *e = h;
     int rc;
 
-    if (e->broken == 0)
+    if (e->broken == ENG_OK)
         return eng_commit_own(e, t, lsn);
-    if (e->broken == 4)
+    if (e->broken == ENG_BROKEN_FOLLOWER)
         return eng_apply_follower(e, t, lsn);
     pthread_mutex_lock(&e->mu);
     rc = eng_apply_broken(e, t, lsn);
@@ -168,12 +335,42 @@ static int eng_apply(void *h, const wl_txn *t, uint64_t *lsn)
 
 static uint64_t eng_durable(void *h)
 {
-    return cl_durable_lsn(((eng *)h)->db);
+    eng *e = h;
+
+    if (e->broken == ENG_BROKEN_CLAIM)
+        return UINT64_MAX; /* the bug: everything claimed durable */
+    return cl_durable_lsn(e->db);
 }
 
 static int eng_checkpoint(void *h)
 {
     return cl_checkpoint(((eng *)h)->db);
+}
+
+static int eng_sync(void *h)
+{
+    eng *e = h;
+
+    if (e->broken == ENG_BROKEN_SYNC)
+        return 0; /* the bug: nothing is written or synced */
+    return cl_sync(e->db);
+}
+
+static oracle_promise eng_promise_of(cl_sync_mode m)
+{
+    return m == CL_SYNC_OFF || m == CL_SYNC_PERIODIC ? ORACLE_PROMISE_SYNC
+                                                     : ORACLE_PROMISE_ACK;
+}
+
+static oracle_promise eng_promise(const cl_options *o)
+{
+    return eng_promise_of(o->sync);
+}
+
+static oracle_promise eng_promise_off(const cl_options *o)
+{
+    (void)o;
+    return eng_promise_of(CL_SYNC_OFF);
 }
 
 static int eng_collect(void *ctx, const void *k, size_t klen, const void *v,
@@ -220,50 +417,90 @@ static int eng_close(void *h)
 
 static int eng_open_ack(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 1);
+    return eng_open_common(dir, o, h, ENG_BROKEN_ACK);
 }
 
 static int eng_open_half(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 2);
+    return eng_open_common(dir, o, h, ENG_BROKEN_HALF);
 }
 
 static int eng_open_lose(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 3);
+    return eng_open_common(dir, o, h, ENG_BROKEN_LOSE);
 }
 
 static int eng_open_follower(const char *dir, const cl_options *o, void **h)
 {
-    return eng_open_common(dir, o, h, 4);
+    return eng_open_common(dir, o, h, ENG_BROKEN_FOLLOWER);
 }
 
-#define ENG_TARGET(nm, about_text, openfn)                                     \
+static int eng_open_nosync(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_NOSYNC);
+}
+
+static int eng_open_sync(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_SYNC);
+}
+
+static int eng_open_claim(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_CLAIM);
+}
+
+static int eng_open_rckpt(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_RCKPT);
+}
+
+#define ENG_TARGET(nm, about_text, openfn, promisefn)                          \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
-            eng_read_all, eng_check, eng_recovery, eng_fatal, eng_close        \
+            eng_sync, promisefn, eng_read_all, eng_check, eng_recovery,        \
+            eng_fatal, eng_close                                               \
     }
 
 static const target_ops eng_targets[] = {
-    ENG_TARGET("engine", "the crashlab engine (default)", eng_open),
+    ENG_TARGET("engine", "the crashlab engine (default)", eng_open,
+               eng_promise),
     ENG_TARGET("broken-ack",
                "test target: acknowledges before it commits (durability)",
-               eng_open_ack),
+               eng_open_ack, eng_promise),
     ENG_TARGET("broken-half",
                "test target: commits a transaction in two halves (atomicity)",
-               eng_open_half),
+               eng_open_half, eng_promise),
     ENG_TARGET("broken-lose",
                "test target: drops every fifth transaction (prefix)",
-               eng_open_lose),
+               eng_open_lose, eng_promise),
     ENG_TARGET("broken-follower",
                "test target: acknowledges a concurrent committer on a sync "
                "begun before its commit (durability, concurrent writers only)",
-               eng_open_follower),
+               eng_open_follower, eng_promise),
+    ENG_TARGET("broken-nosync",
+               "test target: acknowledges commits without syncing, durable "
+               "LSN honest (durability)",
+               eng_open_nosync, eng_promise),
+    ENG_TARGET("broken-sync",
+               "test target: sync off whose sync call syncs nothing "
+               "(durability)",
+               eng_open_sync, eng_promise_off),
+    ENG_TARGET("broken-claim",
+               "test target: sync off reporting every commit durable "
+               "(claimed)",
+               eng_open_claim, eng_promise_off),
+    ENG_TARGET("broken-rckpt",
+               "test target: after recovery, checkpoints without syncing "
+               "(caught by crash chains)",
+               eng_open_rckpt, eng_promise),
 };
+
+#define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
 const target_ops *target_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(eng_targets) / sizeof(eng_targets[0]); i++)
+    for (size_t i = 0; i < ENG_NTARGETS; i++)
         if (strcmp(eng_targets[i].name, name) == 0)
             return &eng_targets[i];
     return NULL;

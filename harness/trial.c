@@ -55,6 +55,7 @@ static const trial_mode_info trial_modes[MODE_COUNT] = {
                         0, 1},
     [MODE_RECOVERY_CRASH] = {"recovery-crash", NULL,
                              MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
+    [MODE_CHAIN] = {"chain", NULL, MODE_GROUP_ENGINE | MODE_GROUP_ALL, 0, 1},
     [MODE_EIO] = {"eio", NULL, MODE_GROUP_ERRORS, 1, 0},
     [MODE_ENOSPC] = {"enospc", NULL, MODE_GROUP_ERRORS, 1, 0},
     [MODE_SHORT_WRITE] = {"short-write", NULL, MODE_GROUP_ERRORS, 1, 0},
@@ -226,6 +227,78 @@ _Noreturn static void trial_die(void)
 /* the writer                                                             */
 /* ---------------------------------------------------------------------- */
 
+/* Run transactions [from, n) of prof's workload on the open target h,
+ * publishing in shared memory what each call returned.  fault: the error
+ * trial whose injected error the workload may meet, or NULL.  Returns at
+ * the end of the workload, or when the target refuses writes after the
+ * injected error; any other error ends the process (a writer failure). */
+static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
+                       uint32_t from, const trial_spec *fault)
+{
+    trial_progress *pg = env->shm->prog;
+    wl_txn t;
+    int rc, go;
+
+    if (wl_txn_init(&t) != 0) {
+        pg->error = ENOMEM;
+        snprintf(pg->errmsg, sizeof(pg->errmsg), "out of memory");
+        _exit(20);
+    }
+    for (uint32_t i = from; i < prof->wl.txns; i++) {
+        uint64_t lsn = 0;
+        int where;
+        wl_gen(&prof->wl, i, &t);
+        __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
+        rc = env->target->apply(h, &t, &lsn);
+        if (rc != 0) {
+            go = fault != NULL ? trial_fault_on_error(env, fault, h, i,
+                                                      TRIAL_ERR_COMMIT, rc)
+                               : -1;
+            if (go > 0)
+                break; /* writes refused: the workload ends here */
+            if (go == 0) {
+                pg->lsn[i] = 0; /* never committed: nothing to wait for */
+                continue;
+            }
+            pg->error = rc;
+            snprintf(pg->errmsg, sizeof(pg->errmsg),
+                     "commit of transaction %u: %s: %s", i, cl_strerror(rc),
+                     cl_errdetail());
+            _exit(22);
+        }
+        if (fault != NULL)
+            trial_fault_on_ack(env, fault, i);
+        pg->lsn[i] = lsn;
+        pg->durable = env->target->durable(h);
+        __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
+        if (!t.checkpoint_after && !t.sync_after)
+            continue;
+        /* A checkpoint syncs too: either makes every commit that returned
+         * before it durable, once it returns 0. */
+        where = t.checkpoint_after ? TRIAL_ERR_CHECKPOINT : TRIAL_ERR_SYNC;
+        rc = t.checkpoint_after ? env->target->checkpoint(h)
+                                : env->target->sync(h);
+        if (rc == 0) {
+            pg->durable = env->target->durable(h);
+            __atomic_store_n(&pg->synced, i + 1, __ATOMIC_RELEASE);
+            continue;
+        }
+        go = fault != NULL ? trial_fault_on_error(env, fault, h, i, where, rc)
+                           : -1;
+        if (go > 0)
+            break;
+        if (go == 0)
+            continue;
+        pg->error = rc;
+        snprintf(pg->errmsg, sizeof(pg->errmsg),
+                 "%s after transaction %u: %s: %s",
+                 where == TRIAL_ERR_CHECKPOINT ? "checkpoint" : "sync", i,
+                 cl_strerror(rc), cl_errdetail());
+        _exit(where == TRIAL_ERR_CHECKPOINT ? 23 : 24);
+    }
+    wl_txn_free(&t);
+}
+
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
                   const trial_writer_end *end, const trial_spec *s)
@@ -234,13 +307,12 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     crashio *c = NULL;
     cl_options o = env->eng;
     uint64_t t0 = clk_now_us();
-    int fault = s != NULL && trial_mode_is_error(s->mode), go;
-    wl_txn t;
+    int fault = s != NULL && trial_mode_is_error(s->mode);
     void *h = NULL;
     int rc;
 
     util_child_signals();
-    if (crashio_new(cc, &c) != 0 || wl_txn_init(&t) != 0) {
+    if (crashio_new(cc, &c) != 0) {
         pg->error = ENOMEM;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "crashio setup failed");
         _exit(20);
@@ -273,47 +345,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         trial_mt_write(env, prof, h, s);
         goto end;
     }
-    for (uint32_t i = 0; i < prof->wl.txns; i++) {
-        uint64_t lsn = 0;
-        wl_gen(&prof->wl, i, &t);
-        __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
-        rc = env->target->apply(h, &t, &lsn);
-        if (rc != 0) {
-            go = fault
-                     ? trial_fault_on_error(env, s, h, i, TRIAL_ERR_COMMIT, rc)
-                     : -1;
-            if (go > 0)
-                break; /* writes refused: the workload ends here */
-            if (go == 0) {
-                pg->lsn[i] = 0; /* never committed: nothing to wait for */
-                continue;
-            }
-            pg->error = rc;
-            snprintf(pg->errmsg, sizeof(pg->errmsg),
-                     "commit of transaction %u: %s: %s", i, cl_strerror(rc),
-                     cl_errdetail());
-            _exit(22);
-        }
-        if (fault)
-            trial_fault_on_ack(env, s, i);
-        pg->lsn[i] = lsn;
-        pg->durable = env->target->durable(h);
-        __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
-        if (t.checkpoint_after && (rc = env->target->checkpoint(h)) != 0) {
-            go = fault ? trial_fault_on_error(env, s, h, i,
-                                              TRIAL_ERR_CHECKPOINT, rc)
-                       : -1;
-            if (go > 0)
-                break;
-            if (go == 0)
-                continue;
-            pg->error = rc;
-            snprintf(pg->errmsg, sizeof(pg->errmsg),
-                     "checkpoint after transaction %u: %s: %s", i,
-                     cl_strerror(rc), cl_errdetail());
-            _exit(23);
-        }
-    }
+    trial_txns(env, prof, h, 0, fault ? s : NULL);
 end:
     if (count_only) {
         pg->run_us = clk_now_us() - t0;
@@ -331,6 +363,19 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
     while (lo < acked && pg->lsn[lo] <= pg->durable)
         lo++;
     return lo;
+}
+
+void trial_window(const trial_env *env, const trial_progress *pg,
+                  uint32_t *issued, uint32_t *acked, uint32_t *required,
+                  uint32_t *claimed)
+{
+    uint32_t synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
+
+    *issued = __atomic_load_n(&pg->issued, __ATOMIC_ACQUIRE);
+    *acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
+    *required =
+        oracle_promised(env->target->promise(&env->eng), *acked, synced);
+    *claimed = trial_durable_count(pg, *acked);
 }
 
 void trial_progress_reset(trial_env *env)
@@ -477,7 +522,8 @@ static int trial_detect_ok(const trial_env *env, const trial_spec *s)
     if (env->eng.torn != CL_TORN_NONE)
         return 0;
     return s->mode == MODE_TORN || s->powerloss ||
-           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_SHORT_WRITE;
+           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN ||
+           s->mode == MODE_SHORT_WRITE;
 }
 
 static int trial_is_page_damage(const char *detail)
@@ -561,8 +607,8 @@ fail:
 }
 
 static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
-                           uint32_t lo, uint32_t hi, uint32_t skip,
-                           const trial_open_how *how)
+                           uint32_t lo, uint32_t claimed, uint32_t hi,
+                           uint32_t skip, const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = env->eng;
@@ -588,7 +634,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = clk_now_us() - t0;
-    if (how != NULL)
+    if (how != NULL && !how->resume)
         atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
@@ -632,10 +678,11 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                                               m, &v->recovered, v->detail,
                                               sizeof(v->detail));
     } else {
-        v->verdict = (uint8_t)oracle_judge_skip(&s->prof->wl, pre, m, lo, hi,
-                                                skip, &v->recovered, v->detail,
-                                                sizeof(v->detail));
+        v->verdict = (uint8_t)oracle_judge_claim(
+            &s->prof->wl, pre, m, lo, claimed, hi, skip, &v->recovered,
+            v->detail, sizeof(v->detail));
     }
+
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
@@ -644,6 +691,14 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                          : ORACLE_STRUCTURE;
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
+    }
+    if (v->verdict == ORACLE_OK && how != NULL && how->resume) {
+        /* A chain link: the workload goes on from the recovered state.
+         * Its transactions before k are that state's: the parent reset
+         * their LSNs to 0, so they count as durable once anything after
+         * them is. */
+        __atomic_store_n(&env->shm->prog->opened, 1, __ATOMIC_RELEASE);
+        trial_txns(env, s->prof, h, v->recovered, NULL);
     }
     /* The probe costs a second recovery: every error trial gets it (the
      * engine has just been through an error), half of the others, by a
@@ -671,7 +726,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     if (pid < 0)
         return -1;
     if (pid == 0)
-        trial_verifier(env, s, dir, lo, hi,
+        trial_verifier(env, s, dir, lo, res->claimed, hi,
                        res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP, how);
     st = util_wait(pid);
     if (v->setup_failed)
@@ -682,6 +737,13 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the recovering process died (%s)", text);
+        if (how != NULL && how->resume && env->shm->prog->error != 0) {
+            /* a chain link failed in the workload, not in recovery */
+            res->verdict = ORACLE_WRITER;
+            snprintf(res->detail, sizeof(res->detail),
+                     "the resumed writer ended (%s): %s", text,
+                     env->shm->prog->errmsg);
+        }
         return 0;
     }
     res->verdict = v->verdict;

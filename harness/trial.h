@@ -32,6 +32,9 @@ typedef enum trial_mode {
     MODE_TORN,           /* the pwrite at point k is torn, then SIGKILL */
     MODE_POWERLOSS,      /* SIGKILL at point k, then a power-cut image */
     MODE_RECOVERY_CRASH, /* a crash as above, then recovery crashed too */
+    MODE_CHAIN,          /* a crash as above, then 1-3 links: recover, go
+                            on with the workload, crash again (kill or
+                            power cut, recovery's own I/O included) */
     MODE_EIO,            /* one I/O call fails with EIO (libfiu), then a
                             kill or power cut at a later point */
     MODE_ENOSPC,         /* one writing call fails with ENOSPC (libfiu),
@@ -147,7 +150,9 @@ typedef struct trial_spec {
     uint64_t delay_us; /* MODE_KILL_TIME */
     int powerloss;     /* build a power-cut image after the crash */
     plimg_config pl;
-    uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes */
+    uint64_t rec_seed; /* MODE_RECOVERY_CRASH: seeds the recovery crashes;
+                          MODE_CHAIN: the chain's depth and its links'
+                          crashes */
     /* error modes (crash_point, powerloss and pl then say what follows) */
     int fault_point;           /* libfiu modes: the fiuctl_point that fails, or
                                   -1 (none: the workload has no such call) */
@@ -175,8 +180,12 @@ typedef struct trial_result {
     uint8_t mode, workload, variant, verdict; /* verdict: oracle_kind */
     uint8_t threads; /* the writer's threads (trial_spec.threads) */
     uint64_t crash_point, points, delay_us;
-    uint32_t issued, acked, durable, recovered;
+    uint32_t issued, acked, recovered;
+    uint32_t durable;     /* transactions promised to survive (oracle.h) */
+    uint32_t claimed;     /* transactions the target reported durable */
     uint32_t rec_crashes; /* crashes of recovery injected */
+    uint32_t links;       /* chain: processes that recovered the crash
+                             state and were crashed in turn */
     uint64_t recovery_us; /* wall time of the verifying open */
     uint64_t bytes, records, repaired;
     int tail_cut;

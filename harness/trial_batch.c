@@ -139,9 +139,8 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     memset(rec, 0, sizeof(*rec));
     rec->point = call != NULL ? call->k : 0;
     rec->points = atomic_load(&env->shm->cio->points);
-    rec->issued = __atomic_load_n(&pg->issued, __ATOMIC_ACQUIRE);
-    rec->acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
-    rec->durable = trial_durable_count(pg, rec->acked);
+    trial_window(env, pg, &rec->issued, &rec->acked, &rec->durable,
+                 &rec->claimed);
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
     trial_batch_path(b->p, i, 0, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
@@ -320,9 +319,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     /* The state the writer died in: exactly trial_run's. */
     trial_result_start(last, &res);
     res.us_writer = per;
-    res.issued = pg->issued;
-    res.acked = pg->acked;
-    res.durable = trial_durable_count(pg, pg->acked);
+    trial_window(env, pg, &res.issued, &res.acked, &res.durable, &res.claimed);
     if (!killed) {
         trial_writer_failed(env, st, &res);
     } else {
@@ -346,6 +343,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             res.issued = rec->issued;
             res.acked = rec->acked;
             res.durable = rec->durable;
+            res.claimed = rec->claimed;
             trial_describe_crash(si, rec->outcome, rec->point, rec->points,
                                  &rec->tear, rec->tear_file, res.damage,
                                  sizeof(res.damage));
@@ -357,9 +355,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                 rc = trial_after_crash(env, si, &p, &res, t);
         } else if (!killed) {
             /* The writer failed before this point: so would its own. */
-            res.issued = pg->issued;
-            res.acked = pg->acked;
-            res.durable = trial_durable_count(pg, pg->acked);
+            trial_window(env, pg, &res.issued, &res.acked, &res.durable,
+                         &res.claimed);
             trial_writer_failed(env, st, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),

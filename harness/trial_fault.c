@@ -35,9 +35,9 @@
  *     or may not have happened: it is the last issued);
  *   - after a failed sync (fsync, fdatasync, directory sync) no commit is
  *     acknowledged any more (error-handling violation);
- *   - after a kill alone every acknowledged transaction is recovered
- *     (the page cache kept every write), after a power cut every durable
- *     one.
+ *   - what the workload was promised survives, after a kill or a power
+ *     cut alike (oracle.h): a sync call that failed promises nothing, and
+ *     a commit whose own sync failed never returned 0.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -240,9 +240,10 @@ void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
                  trial_errname(pg->err_rc));
     else if (pg->err_where != 0)
         snprintf(out + n, len - n, "; %s%u returned %s, %s",
-                 pg->err_where == TRIAL_ERR_COMMIT
-                     ? "commit of transaction "
-                     : "checkpoint after transaction ",
+                 pg->err_where == TRIAL_ERR_COMMIT ? "commit of transaction "
+                 : pg->err_where == TRIAL_ERR_SYNC ? "sync after transaction "
+                                                   : "checkpoint after "
+                                                     "transaction ",
                  pg->err_txn - 1, trial_errname(pg->err_rc),
                  pg->err_fatal ? "then writes were refused"
                                : "the engine went on without it");

@@ -24,6 +24,8 @@ typedef struct trial_progress {
     uint32_t opened;  /* the target's open returned */
     uint32_t issued;  /* transactions started */
     uint32_t acked;   /* transactions whose commit returned 0 */
+    uint32_t synced;  /* acked when the last sync call (the target's sync
+                         or checkpoint) that returned 0 returned */
     uint64_t durable; /* the highest durable position the writer saw */
     uint64_t run_us;  /* count-only run: microseconds from the writer's
                          start to the end of its last transaction */
@@ -44,6 +46,9 @@ typedef struct trial_progress {
      * its commits returned 0 (after their lsn[]), with release order */
     uint32_t th_issued[WL_MAX_THREADS];
     uint32_t th_acked[WL_MAX_THREADS];
+    uint32_t th_synced[WL_MAX_THREADS]; /* of thread t's acknowledged
+                                           commits, those a sync call that
+                                           returned 0 had begun after */
     uint64_t lsn[]; /* lsn[i]: commit position of transaction i */
 } trial_progress;
 
@@ -51,6 +56,7 @@ typedef struct trial_progress {
 #define TRIAL_ERR_OPEN 1
 #define TRIAL_ERR_COMMIT 2
 #define TRIAL_ERR_CHECKPOINT 3
+#define TRIAL_ERR_SYNC 4
 
 /* What the verifier reports. */
 typedef struct trial_verdict {
@@ -68,6 +74,11 @@ typedef struct trial_verdict {
     uint64_t shadow_len;   /* the shadow log's length then */
     int sampled;           /* a state was kept */
     int sample_error;      /* copying it failed: an errno */
+    /* a chain link (trial_open_how.resume): the workload's progress when
+       the kept state was taken (trial_window), and whether the link had
+       recovered and gone on with the workload by then */
+    uint32_t s_issued, s_acked, s_required, s_claimed;
+    int s_resumed;
 } trial_verdict;
 
 /* What a batch writer records when it copies the database at a trial's
@@ -76,7 +87,8 @@ typedef struct trial_snap {
     uint64_t point;  /* the I/O point it was taken at; 0: after the
                         last transaction */
     uint64_t points; /* I/O points numbered by then */
-    uint32_t issued, acked, durable; /* the oracle's window then */
+    uint32_t issued, acked, durable, claimed; /* the oracle's window then
+                                                 (trial_window) */
     uint32_t outcome;       /* CRASHIO_OUT_KILLED, _TORN, or _NONE (after the
                                last transaction) */
     crashio_tear_info tear; /* when TORN */
@@ -148,8 +160,17 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
                     const crashio_config *cc, const trial_spec *s, char *err,
                     size_t errlen);
 
-/* How many of the first `acked` transactions the writer knew durable. */
+/* How many of the first `acked` transactions the writer saw the target
+ * report durable (its durable LSN). */
 uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
+
+/* The oracle's window from what the writer published in pg now: OUT
+ * *issued, *acked, *required (the transactions promised to survive, by
+ * the target's promise for env's options) and *claimed (those the target
+ * reported durable). */
+void trial_window(const trial_env *env, const trial_progress *pg,
+                  uint32_t *issued, uint32_t *acked, uint32_t *required,
+                  uint32_t *claimed);
 
 /* Fill the fields of res that come from the spec alone. */
 void trial_result_start(const trial_spec *s, trial_result *res);
@@ -168,7 +189,11 @@ typedef struct trial_sampler {
 typedef struct trial_open_how {
     const crashio_config *cc;
     trial_sampler *sampler;
-    int full; /* read back, judge and check after the open */
+    int full;   /* read back, judge and check after the open */
+    int resume; /* with full: a chain link.  Once the recovered state is
+                   judged (the state after k transactions), go on with
+                   the workload from transaction k, publishing progress
+                   as a writer does, the sampler still sampling */
 } trial_open_how;
 
 /* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX,
@@ -188,6 +213,17 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
                          trial_result *ref);
+
+/* The links of a crash chain (trial_rcrash.c): up to three times, recover
+ * p->dir in a process that goes on with the workload from the recovered
+ * state, and crash it at a point of its run drawn as recovery-crash draws
+ * one (recovery's own points included), power cut or not.  Updates res's
+ * window (durable, claimed, issued, acked) to hold every link's
+ * acknowledgements, appends to res->damage, sets res->links.  Returns 0,
+ * 1 when a link's own verdict decided the trial (res holds it), or -1
+ * (harness failure, res->detail says why). */
+int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
+                trial_result *res);
 
 /* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,
  * `seen` points numbered by then, the tear and its file when torn. */

@@ -62,6 +62,15 @@ static void mt_max_u64(uint64_t *p, uint64_t v)
         ;
 }
 
+static void mt_max_u32(uint32_t *p, uint32_t v)
+{
+    uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+    while (cur < v && !__atomic_compare_exchange_n(
+                          p, &cur, v, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
 static void *mt_thread_main(void *arg)
 {
     mt_thread *x = arg;
@@ -88,8 +97,20 @@ static void *mt_thread_main(void *arg)
         mt_max_u64(&pg->durable, tg->durable(x->h));
         __atomic_store_n(&pg->th_acked[x->t], m + 1, __ATOMIC_RELEASE);
         __atomic_fetch_add(&pg->acked, 1, __ATOMIC_RELEASE);
-        if (t.checkpoint_after && (rc = tg->checkpoint(x->h)) != 0)
-            mt_fail(pg, rc, 23, "checkpoint after", (uint32_t)i);
+        if (t.checkpoint_after || t.sync_after) {
+            /* what every thread had acknowledged before the call began is
+             * durable once it returns 0 */
+            uint32_t before[WL_MAX_THREADS];
+            for (uint32_t u = 0; u < x->threads; u++)
+                before[u] = __atomic_load_n(&pg->th_acked[u], __ATOMIC_ACQUIRE);
+            rc = t.checkpoint_after ? tg->checkpoint(x->h) : tg->sync(x->h);
+            if (rc != 0)
+                mt_fail(pg, rc, t.checkpoint_after ? 23 : 24,
+                        t.checkpoint_after ? "checkpoint after" : "sync after",
+                        (uint32_t)i);
+            for (uint32_t u = 0; u < x->threads; u++)
+                mt_max_u32(&pg->th_synced[u], before[u]);
+        }
         /* Let the others run: on few cores a thread would otherwise commit
          * many times in one time slice, while theirs wait, and commits
          * would rarely meet in a group. */
@@ -125,9 +146,7 @@ void trial_mt_window(const trial_env *env, const trial_spec *s,
                      oracle_mt_input *in)
 {
     const trial_progress *pg = env->shm->prog;
-    cl_sync_mode sm = env->eng.sync;
-    int acked_durable =
-        sm == CL_SYNC_DEFAULT || sm == CL_SYNC_COMMIT || sm == CL_SYNC_GROUP;
+    oracle_promise pr = env->target->promise(&env->eng);
 
     memset(in, 0, sizeof(*in));
     in->threads = s->threads;
@@ -136,15 +155,12 @@ void trial_mt_window(const trial_env *env, const trial_spec *s,
         oracle_mt_thread *th = &in->th[t];
         th->issued = __atomic_load_n(&pg->th_issued[t], __ATOMIC_ACQUIRE);
         th->acked = __atomic_load_n(&pg->th_acked[t], __ATOMIC_ACQUIRE);
-        /* In the durable modes a commit that returned was promised
-         * durable.  In off and periodic only what the engine reported
-         * durable: the acknowledged commits up to its durable LSN. */
-        th->required = th->acked;
-        if (!acked_durable)
-            while (th->required > 0 &&
-                   pg->lsn[t + (uint64_t)(th->required - 1) * s->threads] >
-                       pg->durable)
-                th->required--;
+        /* The promise table (oracle.h): in the durable modes every commit
+         * that returned; in off and periodic those a sync call that
+         * returned 0 came after. */
+        th->required = oracle_promised(
+            pr, th->acked,
+            __atomic_load_n(&pg->th_synced[t], __ATOMIC_ACQUIRE));
     }
 }
 
@@ -155,6 +171,7 @@ void trial_mt_counts(const trial_env *env, const trial_spec *s,
 
     trial_mt_window(env, s, &in);
     res->issued = res->acked = res->durable = 0;
+    res->claimed = 0; /* the concurrent oracle checks no claim */
     for (uint32_t t = 0; t < in.threads; t++) {
         res->issued += in.th[t].issued;
         res->acked += in.th[t].acked;

@@ -141,6 +141,9 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
     t->nops = 0;
     t->used = 0;
     t->checkpoint_after = 0;
+    /* a stream of its own: the operations do not depend on it */
+    t->sync_after =
+        rng_mix(p->seed ^ rng_mix(i) ^ 0x53594e43ull) % WL_SYNC_EVERY == 0;
     if (kind == WL_MIXED)
         kind = (wl_kind)rng_below(&r, WL_MIXED);
     switch (kind) {

@@ -21,6 +21,7 @@ typedef enum wl_kind {
 } wl_kind;
 
 #define WL_MAX_OPS 32
+#define WL_SYNC_EVERY 6
 
 typedef struct wl_params {
     wl_kind kind;
@@ -58,6 +59,10 @@ typedef struct wl_txn {
     uint32_t nops;
     wl_op ops[WL_MAX_OPS];
     int checkpoint_after; /* the writer checkpoints after committing it */
+    int sync_after;       /* the writer calls the target's sync after
+                             committing it (about one transaction in
+                             WL_SYNC_EVERY, drawn from the seed apart from
+                             the operations, which stay as they were) */
     uint8_t *arena;
     size_t used, cap;
 } wl_txn;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_crashtest.sh - the crash harness end to end: a campaign over every
 # mode on the real engine has no violation; each deliberately broken target
-# is caught with the violation it commits; replay repeats a trial exactly,
+# is caught with the violation it commits (those that break the oracle's
+# promise rules and crash chains by the default campaign); replay repeats a trial exactly,
 # also one whose crash state came from a writer run shared with other
 # trials; a trial limit may cut a block and --duration stops; exhaustive
 # mode covers every point; shards add up to the campaign; the server
@@ -19,7 +20,7 @@ trap 'rm -rf "$T"' EXIT
 "$CT" --seed 11 --trials 350 --quiet --dir "$T" --csv "$T/all.csv" >"$T/all.out" 2>&1
 check "campaign on the engine exits 0" 0 $?
 check "one row per trial" 350 "$(col trial <"$T/all.csv" | wc -l)"
-check "every engine mode ran" 5 "$(col mode <"$T/all.csv" | sort -u | grep -vc '^server-')"
+check "every engine mode ran" 6 "$(col mode <"$T/all.csv" | sort -u | grep -vc '^server-')"
 # the default campaign makes ids 126 and 253 server trials (one in 127)
 check "server trials in the default campaign" "126 253" \
     "$(python3 -c 'import csv,sys
@@ -41,6 +42,52 @@ for pair in broken-ack:durability broken-half:atomicity broken-lose:prefix; do
     n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
     [ "$n" -ge 5 ] && ok || bad "$tgt: only $n $kind violations"
     grep -q -- "--replay" "$T/$tgt.out" && ok || bad "$tgt: no replay command printed"
+done
+
+# 2b. the oracle trusts acknowledgements: the default campaign (no mode
+# options) catches a target that acknowledges group commits without
+# syncing (its durable LSN honest), one whose sync call syncs nothing in
+# sync off, and one whose durable LSN claims more than is durable
+for pair in broken-nosync:durability broken-sync:durability broken-claim:claimed; do
+    tgt=${pair%%:*}
+    kind=${pair##*:}
+    "$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+        --target "$tgt" --csv "$T/$tgt.csv" >"$T/$tgt.out" 2>&1
+    check "$tgt exits 1" 1 $?
+    n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
+    [ "$n" -ge 1 ] && ok || bad "$tgt: no $kind violation"
+done
+# 2c. crash chains: a target whose recovery leaves what it replayed
+# undurable while new commits build on it (a checkpoint before the first
+# commit after recovery, its syncs skipped) is caught by the default
+# campaign, in chain trials only, and a chain trial replays exactly
+"$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+    --target broken-rckpt --csv "$T/rckpt.csv" >"$T/rckpt.out" 2>&1
+check "broken-rckpt exits 1" 1 $?
+check "broken-rckpt: caught by chain trials only" "chain" \
+    "$(python3 -c 'import csv,sys
+print(" ".join(sorted({r["mode"] for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"})))' "$T/rckpt.csv")"
+"$CT" --seed 1 --trials 300 --mode kill-io,kill-time,torn,powerloss,recovery-crash \
+    --quiet --dir "$T" --target broken-rckpt >/dev/null 2>&1
+check "broken-rckpt: no other mode sees it" 0 $?
+line=$(grep -m1 -- "--replay" "$T/rckpt.out" | sed 's/^ *replay: //; s/ *#.*//')
+id=$(echo "$line" | sed 's/.*--replay \([0-9]*\).*/\1/')
+$line --csv "$T/rckpt-replay.csv" --dir "$T" >"$T/rckpt-replay.out" 2>&1
+check "chain replay exits 1" 1 $?
+fields='print(r["mode"], r["damage"], r["issued"], r["acked"], r["durable"], r["recovered"], r["chain_links"], r["violation"])'
+check "chain replay: the campaign's row" \
+    "$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["trial"] == sys.argv[2]:
+        '"$fields" "$T/rckpt.csv" "$id")" \
+    "$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    '"$fields" "$T/rckpt-replay.csv")"
+# the engine itself keeps every promise in the buffered modes
+for m in off periodic; do
+    "$CT" --seed 13 --trials 200 --sync $m --quiet --dir "$T" \
+        --csv "$T/sync-$m.csv" >/dev/null 2>&1
+    check "engine, sync $m, exits 0" 0 $?
 done
 
 # 3. replay repeats a trial: same crash point, same damage, same verdict

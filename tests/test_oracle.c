@@ -2,8 +2,10 @@
  * test_oracle.c - the model's state hash and the oracle's verdicts: a
  * prefix in the window passes (every prefix of every workload is recognised
  * by the full comparison); fewer transactions than were durable is a
- * durability violation; part of a transaction is an atomicity violation;
- * anything no prefix explains is a prefix violation.
+ * durability violation (what was promised: the promise table; what the
+ * target claimed durable is checked too; a crash chain holds every
+ * link's promises); part of a transaction is an atomicity
+ * violation; anything no prefix explains is a prefix violation.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +216,143 @@ static void test_oracle_lost_durable_transactions(void **state)
     oracle_prefix_free(&o);
 }
 
+/* The promise table: durable modes promise every acknowledgement, buffered
+ * ones only what a successful sync came after. */
+static void test_oracle_promise_table(void **state)
+{
+    (void)state;
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_ACK, 17, 0), 17);
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_ACK, 17, 9), 17);
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_SYNC, 17, 0), 0);
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_SYNC, 17, 9), 9);
+    /* a sync read after a later acknowledgement never promises more than
+     * was acknowledged */
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_SYNC, 9, 12), 9);
+}
+
+/* In sync off, commits after the last sync may be lost, but those before
+ * it may not: the rule the sync-point workload calls make testable. */
+static void test_oracle_sync_point_rule(void **state)
+{
+    oracle_prefix o;
+    oracle_map *r = model_after(10);
+    char detail[256];
+    uint32_t k;
+    uint32_t lo_ok = oracle_promised(ORACLE_PROMISE_SYNC, 20, 6);
+    uint32_t lo_bad = oracle_promised(ORACLE_PROMISE_SYNC, 20, 12);
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    /* acknowledged 20, synced after 6: the state after 10 passes */
+    assert_int_equal(oracle_judge_claim(&WL, &o, r, lo_ok, 0, 20,
+                                        ORACLE_NO_SKIP, &k, detail,
+                                        sizeof(detail)),
+                     ORACLE_OK);
+    assert_int_equal(k, 10);
+    /* synced after 12: transactions 10 and 11 are lost */
+    assert_int_equal(oracle_judge_claim(&WL, &o, r, lo_bad, 0, 20,
+                                        ORACLE_NO_SKIP, &k, detail,
+                                        sizeof(detail)),
+                     ORACLE_DURABILITY);
+    assert_int_equal(k, 10);
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+}
+
+/* The engine's durable LSN is a claim the oracle checks: losing what it
+ * claimed is a violation of its own kind; losing what the workload was
+ * promised stays a durability violation. */
+static void test_oracle_claimed_durable_is_checked(void **state)
+{
+    oracle_prefix o;
+    oracle_map *r = model_after(10);
+    char detail[256];
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    /* promised 8, claimed 12, recovered 10 */
+    assert_int_equal(oracle_judge_claim(&WL, &o, r, 8, 12, 20, ORACLE_NO_SKIP,
+                                        &k, detail, sizeof(detail)),
+                     ORACLE_CLAIMED);
+    assert_int_equal(k, 10);
+    assert_string_equal(oracle_kind_name(ORACLE_CLAIMED), "claimed");
+    /* promised 12, claimed 14, recovered 10: the promise decides */
+    assert_int_equal(oracle_judge_claim(&WL, &o, r, 12, 14, 20, ORACLE_NO_SKIP,
+                                        &k, detail, sizeof(detail)),
+                     ORACLE_DURABILITY);
+    /* promised 8, claimed 10, recovered 10: kept */
+    assert_int_equal(oracle_judge_claim(&WL, &o, r, 8, 10, 20, ORACLE_NO_SKIP,
+                                        &k, detail, sizeof(detail)),
+                     ORACLE_OK);
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+}
+
+/* Judge the state after k transactions in window w. */
+static oracle_kind judge_in(const oracle_prefix *o, const oracle_window *w,
+                            uint32_t k, uint32_t *got)
+{
+    oracle_map *r = model_after(k);
+    char detail[256];
+    oracle_kind v =
+        oracle_judge_claim(&WL, o, r, w->lo, w->claimed, w->hi, ORACLE_NO_SKIP,
+                           got, detail, sizeof(detail));
+
+    oracle_map_free(r);
+    return v;
+}
+
+/* A crash chain: the writer was promised 8 of 20 issued; its recovery
+ * found 10 and went on from there, was promised up to 25 and issued 26,
+ * then crashed.  The final state must hold every link's promises. */
+static void test_oracle_chain_holds_every_link(void **state)
+{
+    oracle_prefix o;
+    oracle_window w = {8, 8, 20};
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    oracle_chain_add(&w, 10, 1, 25, 25, 26);
+    assert_int_equal(w.lo, 25);
+    assert_int_equal(w.hi, 26);
+    /* a clean chain: every promise kept */
+    assert_int_equal(judge_in(&o, &w, 25, &k), ORACLE_OK);
+    assert_int_equal(judge_in(&o, &w, 26, &k), ORACLE_OK);
+    /* the second link's acknowledged commits lost */
+    assert_int_equal(judge_in(&o, &w, 12, &k), ORACLE_DURABILITY);
+    /* and the first link's: below what the first writer was promised */
+    assert_int_equal(judge_in(&o, &w, 5, &k), ORACLE_DURABILITY);
+    assert_int_equal(k, 5);
+    oracle_prefix_free(&o);
+}
+
+/* A link killed in its own recovery adds nothing; a later link that
+ * acknowledged nothing still holds the first writer's promise, and what
+ * its recovery did not find may not come back unissued. */
+static void test_oracle_chain_earlier_link_promise_stays(void **state)
+{
+    oracle_prefix o;
+    oracle_window w = {8, 8, 20};
+    uint32_t k;
+
+    (void)state;
+    assert_int_equal(oracle_prefix_build(&WL, &o), 0);
+    oracle_chain_add(&w, 0, 0, 0, 0, 0); /* crashed in recovery */
+    assert_int_equal(w.lo, 8);
+    assert_int_equal(w.hi, 20);
+    oracle_chain_add(&w, 10, 1, 0, 0, 12); /* recovered 10, issued to 12 */
+    assert_int_equal(w.lo, 8);
+    assert_int_equal(w.hi, 12);
+    assert_int_equal(judge_in(&o, &w, 9, &k), ORACLE_OK);
+    /* the first writer's promised commits lost after the second crash */
+    assert_int_equal(judge_in(&o, &w, 7, &k), ORACLE_DURABILITY);
+    /* transactions the second recovery had not found came back */
+    assert_int_equal(judge_in(&o, &w, 15, &k), ORACLE_PREFIX);
+    oracle_prefix_free(&o);
+}
+
 static void test_oracle_partial_transaction(void **state)
 {
     oracle_prefix o;
@@ -302,6 +441,11 @@ int main(void)
         cmocka_unit_test(test_oracle_skipped_transaction_must_be_absent),
         cmocka_unit_test(test_oracle_every_prefix_of_every_workload),
         cmocka_unit_test(test_oracle_lost_durable_transactions),
+        cmocka_unit_test(test_oracle_promise_table),
+        cmocka_unit_test(test_oracle_sync_point_rule),
+        cmocka_unit_test(test_oracle_claimed_durable_is_checked),
+        cmocka_unit_test(test_oracle_chain_holds_every_link),
+        cmocka_unit_test(test_oracle_chain_earlier_link_promise_stays),
         cmocka_unit_test(test_oracle_partial_transaction),
         cmocka_unit_test(test_oracle_unexplained_states),
     };
