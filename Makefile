@@ -16,8 +16,9 @@
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
 #                     suites that drive libfiu (tests/test_fiu_*.c)
-#   make mutants      the planted bugs' detection matrix (FIU flavour):
-#                     results/mutants.csv; QUICK=1 for the short CI version
+#   make mutants      the planted bugs' detection matrix (mutants/*.patch):
+#                     results/mutants.csv and .png; QUICK=1 for the short
+#                     CI version
 #   make valgrind     the quick unit suites under valgrind memcheck
 #   make deps         install the Debian packages the build uses (when root)
 #   make experiments  every experiment of experiments/ (about 15 minutes):
@@ -280,15 +281,47 @@ CI_TRIALS ?= 1000
 crashtest-ci: deps $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
 
-# Every planted bug (crashtest --list-mutants) under the campaigns that
-# should catch it, and the same campaigns on the unmutated engine; always
-# in the fault-injection flavour (build-fiu/).  QUICK=1: only the listed
-# campaigns, 100 trials each.
+# Every planted bug (mutants/<name>.patch, applied to a scratch copy of the
+# engine by scripts/mutant-build.sh) under the campaigns its patch names and
+# the default campaign, and the same campaigns on the unmutated engine:
+# experiments/mutants.sh, which writes results/mutants.csv and renders
+# results/mutants.png.  QUICK=1: only the named campaigns, 100 trials each,
+# into build/results-quick/ (the CI version).
 QUICK ?= 0
 mutants: deps
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
-	    build-fiu/csvmeta
-	@CRASHTEST=build-fiu/crashtest QUICK=$(QUICK) scripts/mutants.sh
+	    build-fiu/kvserver-crash build-fiu/csvmeta
+	@QUICK=$(QUICK) BUILD=build-fiu \
+	    EXP_OUT=$(if $(filter 1,$(QUICK)),build/results-quick,results) \
+	    experiments/mutants.sh
+
+# A crashtest and a kvserver-crash built against another copy of the engine's
+# sources (scripts/mutant-build.sh): MUTANT_SRC is that engine folder,
+# MUTANT_B the folder of its objects and programs.  Everything else comes
+# from the build of the same flavour.  A planted bug may leave a variable or a function
+# unused: those warnings are not errors here.
+ifneq ($(MUTANT_SRC),)
+MUTANT_OBJ := $(patsubst $(MUTANT_SRC)/%.c,$(MUTANT_B)/engine/%.o,\
+                $(wildcard $(MUTANT_SRC)/*.c))
+MUTANT_CFLAGS := -Wno-unused-variable -Wno-unused-but-set-variable \
+                 -Wno-unused-function -Wno-unused-parameter
+
+$(MUTANT_B)/engine/%.o: INC := -I$(MUTANT_SRC)
+$(MUTANT_B)/engine/%.o: $(MUTANT_SRC)/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(MUTANT_CFLAGS) -c $< -o $@
+
+$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
+                       $(COMMON_LIB) $(MUTANT_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+$(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
+                            $(MUTANT_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+endif
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
 bench-crashtest: deps $(B)/crashtest $(B)/kvserver-crash
@@ -374,7 +407,8 @@ bench: deps $(B)/kvbench
 # The experiments (experiments/<name>.sh + <name>.gp, run by
 # experiments/all.sh): the full versions write the committed results/;
 # QUICK=1 (what CI runs) writes build/results-quick/ and never touches
-# results/.  The mutants experiment needs the fault-injection build.
+# results/.  The mutants experiment builds the planted bugs in the
+# fault-injection flavour (the error modes need libfiu).
 EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
                harness_throughput
@@ -382,7 +416,7 @@ EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
 experiments: deps $(B)/crashtest $(B)/kvbench $(B)/kvserver-crash \
              $(B)/csvmeta
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
-	    build-fiu/csvmeta
+	    build-fiu/kvserver-crash build-fiu/csvmeta
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
 
@@ -422,7 +456,7 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz
+	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) \
