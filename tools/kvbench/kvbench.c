@@ -607,26 +607,6 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
 /* running                                                                */
 /* ---------------------------------------------------------------------- */
 
-static void kvb_rmrf(const char *path)
-{
-    fs_rmrf(path);
-}
-
-static int kvb_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The parameters of scenario w with t threads, from the options. */
 static void kvb_params(const kvb_opts *o, int w, unsigned t, const char *dir,
                        bench_params *p)
@@ -670,8 +650,8 @@ static int kvb_run_cell(const kvb_opts *o, kvb_cell *c)
     snprintf(
         dir, sizeof(dir), "%s/%s-%s-%u", o->dir, c->e ? c->e->name : "disk",
         c->scenario < 0 ? "raw" : bench_scenario_name(c->scenario), c->threads);
-    kvb_rmrf(dir);
-    if (kvb_mkdirs(dir) != 0) {
+    fs_rmrf(dir);
+    if (fs_mkdirs(dir) != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", dir, strerror(errno));
         c->failed = 1;
         return KVB_FAIL;
@@ -682,7 +662,7 @@ static int kvb_run_cell(const kvb_opts *o, kvb_cell *c)
         kvb_params(o, c->scenario, c->threads, dir, &p);
         rc = bench_run(c->e, c->scenario, &p, r);
     }
-    kvb_rmrf(dir);
+    fs_rmrf(dir);
     if (rc != 0) {
         fprintf(stderr, "kvbench: %s %s: %s\n", c->e ? c->e->name : "disk",
                 c->scenario < 0 ? "raw" : bench_scenario_name(c->scenario),
@@ -779,8 +759,8 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     o->prefix = prefix;
     o->vsize = (size_t)vsize;
     snprintf(dir, sizeof(dir), "%s/%s-one", o->dir, e->name);
-    kvb_rmrf(dir);
-    if (kvb_mkdirs(dir) != 0) {
+    fs_rmrf(dir);
+    if (fs_mkdirs(dir) != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", dir, strerror(errno));
         return KVB_FAIL;
     }
@@ -793,7 +773,7 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
         if (e->close(db) != 0 && rc == 0)
             rc = -1;
     }
-    kvb_rmrf(dir);
+    fs_rmrf(dir);
     if (rc != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", e->name, bench_errmsg());
         return corrupt > 0 ? KVB_CORRUPT : KVB_FAIL;
@@ -801,8 +781,8 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     printf("%s sync-put: %" PRIu64 " puts of %" PRIu64 "-byte values "
            "(keys %s + 16 digits) in %.3f s: %.0f puts/s\n",
            e->name, r.ops, vsize, prefix, r.seconds, kvb_rate(&r));
-    printf("latency: mean %.1f us, p50 %.1f, p95 %.1f, p99 %.1f, p99.9 %.1f, "
-           "max %.1f\n",
+    printf("latency: mean %.1f us, p50 %.1f us, p95 %.1f us, p99 %.1f us, "
+           "p99.9 %.1f us, max %.1f us\n",
            r.lat.count ? (double)r.lat.sum_ns / r.lat.count / 1e3 : 0,
            bench_hist_quantile(&r.lat, 0.5) / 1e3,
            bench_hist_quantile(&r.lat, 0.95) / 1e3,
@@ -905,7 +885,8 @@ int main(int argc, char **argv)
     };
     kvb_opts o;
     uint64_t v;
-    int c, npos;
+    uint64_t n = 0, size = 0;
+    int c, npos, one, made, rc;
     ssize_t sl;
 
     memset(&o, 0, sizeof(o));
@@ -1038,13 +1019,17 @@ int main(int argc, char **argv)
     }
     if (o.internal != NULL)
         return kvb_internal(&o);
-    if (kvb_mkdirs(o.dir) != 0) {
-        fprintf(stderr, "kvbench: %s: %s\n", o.dir, strerror(errno));
-        return KVB_FAIL;
-    }
     npos = argc - optind;
-    if (npos == 3 && num_parse_u64(argv[optind], 0, &v) == 0) {
-        uint64_t n = v, size;
+    /* The one-scenario form N PREFIX VALUE_SIZE starts with a number. */
+    one = npos > 0 && num_parse_u64(argv[optind], 0, &n) == 0;
+    if (one) {
+        if (npos != 3)
+            return kvb_usage(npos == 1   ? "N PREFIX VALUE_SIZE: PREFIX and "
+                                           "VALUE_SIZE are missing"
+                             : npos == 2 ? "N PREFIX VALUE_SIZE: VALUE_SIZE "
+                                           "is missing"
+                                         : "N PREFIX VALUE_SIZE: too many "
+                                           "arguments");
         if (n == 0 || n > UINT32_MAX)
             return kvb_usage("N must be 1..4294967295");
         if (num_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
@@ -1052,12 +1037,26 @@ int main(int argc, char **argv)
         if (argv[optind + 1][0] == '\0' ||
             strlen(argv[optind + 1]) > BENCH_PREFIX_MAX)
             return kvb_usage("PREFIX must be 1..64 bytes");
-        return kvb_one(&o, n, argv[optind + 1], size);
+    } else {
+        for (int i = optind; i < argc; i++)
+            if (kvb_add_scenario(&o, argv[i]) != 0) {
+                fprintf(stderr,
+                        "kvbench: unknown scenario '%s' (kvbench --help "
+                        "lists them)\n",
+                        argv[i]);
+                return KVB_USAGE;
+            }
+        if (o.nscenarios == 0)
+            kvb_add_scenario(&o, "all");
     }
-    for (int i = optind; i < argc; i++)
-        if (kvb_add_scenario(&o, argv[i]) != 0)
-            return kvb_usage("unknown scenario");
-    if (o.nscenarios == 0)
-        kvb_add_scenario(&o, "all");
-    return kvb_run_all(&o);
+    /* A directory made here is removed at the end (its databases are). */
+    made = access(o.dir, F_OK) != 0;
+    if (fs_mkdirs(o.dir) != 0) {
+        fprintf(stderr, "kvbench: %s: %s\n", o.dir, strerror(errno));
+        return KVB_FAIL;
+    }
+    rc = one ? kvb_one(&o, n, argv[optind + 1], size) : kvb_run_all(&o);
+    if (made)
+        rmdir(o.dir);
+    return rc;
 }
