@@ -184,6 +184,32 @@ static void mt_describe_hole(const oracle_mt_input *in, uint8_t *const cand[],
                  in->threads);
 }
 
+/* A cut fits but loses what was promised (claimed: 0) or reported durable
+ * (1): name a lost transaction (each thread taken at its largest
+ * candidate). */
+static void mt_describe_lost(const oracle_mt_input *in, uint8_t *const cand[],
+                             int claimed, char *detail, size_t dlen)
+{
+    const char *what =
+        claimed ? "reported durable by the target" : "promised durable";
+
+    for (uint32_t t = 0; t < in->threads; t++) {
+        uint32_t c = mt_best(in, cand, t);
+        uint32_t must = claimed ? in->th[t].claimed : in->th[t].required;
+        if (c < must) {
+            snprintf(detail, dlen,
+                     "thread %u of %u kept %u of its transactions, but its "
+                     "first %u had been %s (transaction %u is lost)",
+                     t, in->threads, c, must, what, t + c * in->threads);
+            return;
+        }
+    }
+    snprintf(detail, dlen,
+             "every cut of the commit order that explains the state loses a "
+             "transaction %s",
+             what);
+}
+
 oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
                             const oracle_mt_input *in, const oracle_map *r,
                             uint32_t *k_out, char *detail, size_t dlen)
@@ -283,42 +309,10 @@ oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
             total = n;
         }
     }
-    if (fits_req) {
-        verdict = ORACLE_CLAIMED;
+    if (fits_req || fits_any) {
+        verdict = fits_req ? ORACLE_CLAIMED : ORACLE_DURABILITY;
         *k_out = total;
-        for (uint32_t t = 0; t < T; t++) {
-            uint32_t c = mt_best(in, cand, t);
-            if (c < in->th[t].claimed) {
-                snprintf(detail, dlen,
-                         "thread %u of %u kept %u of its transactions, but the "
-                         "target had reported its first %u durable "
-                         "(transaction %u is lost)",
-                         t, T, c, in->th[t].claimed, t + c * T);
-                goto out;
-            }
-        }
-        snprintf(detail, dlen,
-                 "every cut of the commit order that explains the state "
-                 "loses a transaction the target reported durable");
-        goto out;
-    }
-    if (fits_any) {
-        verdict = ORACLE_DURABILITY;
-        *k_out = total;
-        for (uint32_t t = 0; t < T; t++) {
-            uint32_t c = mt_best(in, cand, t);
-            if (c < in->th[t].required) {
-                snprintf(detail, dlen,
-                         "thread %u of %u kept %u of its transactions, but "
-                         "its first %u had been promised durable (transaction "
-                         "%u is lost)",
-                         t, T, c, in->th[t].required, t + c * T);
-                goto out;
-            }
-        }
-        snprintf(detail, dlen,
-                 "every cut of the commit order that explains the state "
-                 "loses a transaction promised durable");
+        mt_describe_lost(in, cand, fits_req, detail, dlen);
         goto out;
     }
     verdict = ORACLE_PREFIX;
