@@ -12,10 +12,16 @@
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
 #                     suites that drive libfiu (tests/test_fiu_*.c)
-#   make mutants      the planted bugs' detection matrix (FIU flavour):
-#                     results/mutants.csv; QUICK=1 for the short CI version
+#   make mutants      the planted bugs' detection matrix (mutants/*.patch):
+#                     results/mutants.csv and .png; QUICK=1 for the short
+#                     CI version
 #   make valgrind     the quick unit suites under valgrind memcheck
-#   make deps         install the Debian packages the build uses (when root)
+#   make deps         install every Debian package any target uses (when root;
+#                     each target checks only its own list, PKGS_* below)
+#   make install      the programs, libraries, headers, crashlab.pc and man
+#                     pages into PREFIX (/usr/local) under DESTDIR; make uninstall
+#   make deb          the Debian packages, checked with lintian, installed
+#                     and run (as root); make man-lint: mandoc -T lint
 #   make experiments  every experiment of experiments/ (about 15 minutes):
 #                     results/<name>.csv and .png; QUICK=1 runs the small
 #                     versions (about 3 minutes) into build/results-quick/
@@ -51,12 +57,23 @@ FIU ?= 0
 V ?= 0
 NODEPS ?= 0
 
-# Debian packages used by any target: checked (and installed when root) by
-# the deps step that the build targets run first.
-DEPS_PKGS := gcc make pkg-config libcmocka-dev libisal-dev libfiu-dev \
-             fiu-utils gnuplot-nox clang libclang-rt-14-dev valgrind \
-             redis-server redis-tools python3 libsqlite3-dev liblmdb-dev \
-             libleveldb-dev librocksdb-dev mandoc
+# Debian packages, per use: each target checks (and, as root, installs) the
+# list it needs and no more (scripts/deps.sh; NODEPS=1 skips the check), so
+# the core -- make, make install, make crashtest -- needs only the compiler,
+# make, pkg-config and ISA-L.  make deps installs every list.
+PKGS_CORE := gcc make pkg-config libisal-dev
+PKGS_FIU := libfiu-dev fiu-utils
+PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
+PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools \
+             $(PKGS_PEERS)
+PKGS_FUZZ := clang libclang-rt-14-dev
+PKGS_PLOT := gnuplot-nox python3
+PKGS_VALGRIND := valgrind libcmocka-dev
+PKGS_SERVER_BENCH := redis-server redis-tools python3
+PKGS_DEB := dpkg-dev debhelper fakeroot lintian mandoc man-db
+DEPS_PKGS := $(sort $(PKGS_CORE) $(PKGS_FIU) $(PKGS_PEERS) $(PKGS_TEST) \
+             $(PKGS_FUZZ) $(PKGS_PLOT) $(PKGS_VALGRIND) $(PKGS_SERVER_BENCH) \
+             $(PKGS_DEB))
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -76,7 +93,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -88,6 +105,11 @@ endif
 ENGINE_SRC := $(wildcard engine/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
 LIB := $(B)/libcrashlab.a
+# libcrashlab.so exports only the cl_ functions (engine/libcrashlab.map); its
+# soname changes with SOVERSION, when the ABI does.
+VERSION := 0.1.0
+SOVERSION := 0
+SHLIB := $(B)/libcrashlab.so.$(VERSION)
 
 FAULTS_SRC := $(wildcard faults/*.c)
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
@@ -139,17 +161,44 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io format format-check clean fuzz \
-        fuzz-build experiments plots
+        fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
 
-all: deps $(LIB) $(TOOLS)
+# make: the core only (the engine, kv, kvserver, crashtest), which needs
+# nothing but the compiler, make, pkg-config and ISA-L.
+CORE_TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
+all: deps-core $(LIB) $(SHLIB) $(CORE_TOOLS)
+
+# The build of this flavour needs the core packages, and libfiu for FIU=1.
+PKGS_BUILD := $(PKGS_CORE) $(if $(filter 1,$(FIU)),$(PKGS_FIU))
+DEPS_CHECK = $(if $(filter 1,$(NODEPS)),@:,@scripts/deps.sh $(1))
 
 deps:
-ifneq ($(NODEPS),1)
-	@scripts/deps.sh $(DEPS_PKGS)
-endif
+	$(call DEPS_CHECK,$(DEPS_PKGS))
+deps-core:
+	$(call DEPS_CHECK,$(PKGS_BUILD))
+deps-test:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_TEST))
+deps-bench:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_PEERS))
+deps-fuzz:
+	$(call DEPS_CHECK,$(PKGS_CORE) $(PKGS_FUZZ))
+deps-experiments:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_PEERS) $(PKGS_FIU) $(PKGS_PLOT))
+deps-plot:
+	$(call DEPS_CHECK,$(PKGS_PLOT))
+deps-valgrind:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_TEST) $(PKGS_VALGRIND))
+deps-server-bench:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_SERVER_BENCH))
+deps-deb:
+	$(call DEPS_CHECK,$(PKGS_CORE) $(PKGS_DEB))
 
-$(B)/%.o: %.c | deps
+# What only some programs need: the test suites cmocka, kvbench its peers.
+$(TEST_SRC:%.c=$(B)/%.o) $(TESTUTIL_OBJ) $(TEST_BIN): | deps-test
+$(BENCH_PEER_OBJ) $(B)/kvbench: | deps-bench
+
+$(B)/%.o: %.c | deps-core
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -213,34 +262,67 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 # options: make crashtest CRASHTEST_ARGS="--trials 500").  The server
 # trials run the kvserver built next to crashtest.
 CRASHTEST_ARGS ?= --duration 120
-crashtest: deps $(B)/crashtest $(B)/kvserver
+crashtest: deps-core $(B)/crashtest $(B)/kvserver
 	$(B)/crashtest $(CRASHTEST_ARGS)
 
 # The CI campaigns, seed from the commit (scripts/ci-crashtest.sh).
 CI_TRIALS ?= 1000
-crashtest-ci: deps $(B)/crashtest $(B)/kvserver
+crashtest-ci: deps-core $(B)/crashtest $(B)/kvserver
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
 
-# Every planted bug (crashtest --list-mutants) under the campaigns that
-# should catch it, and the same campaigns on the unmutated engine; always
-# in the fault-injection flavour (build-fiu/).  QUICK=1: only the listed
-# campaigns, 100 trials each.
+# Every planted bug (mutants/<name>.patch, applied to a scratch copy of the
+# engine by scripts/mutant-build.sh) under the campaigns its patch names and
+# the default campaign, and the same campaigns on the unmutated engine:
+# experiments/mutants.sh, which writes results/mutants.csv and renders
+# results/mutants.png.  QUICK=1: only the named campaigns, 100 trials each,
+# into build/results-quick/ (the CI version).
 QUICK ?= 0
-mutants: deps
-	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
-	@CRASHTEST=build-fiu/crashtest QUICK=$(QUICK) scripts/mutants.sh
+mutants: deps-core deps-plot
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
+	    build-fiu/kvserver
+	@QUICK=$(QUICK) BUILD=build-fiu \
+	    EXP_OUT=$(if $(filter 1,$(QUICK)),build/results-quick,results) \
+	    experiments/mutants.sh
+
+# A crashtest and a kvserver built against another copy of the engine's
+# sources (scripts/mutant-build.sh): MUTANT_SRC is that engine folder,
+# MUTANT_B the folder of its objects and programs.  Everything else comes
+# from the build of the same flavour.  A planted bug may leave a variable or a function
+# unused: those warnings are not errors here.
+ifneq ($(MUTANT_SRC),)
+MUTANT_OBJ := $(patsubst $(MUTANT_SRC)/%.c,$(MUTANT_B)/engine/%.o,\
+                $(wildcard $(MUTANT_SRC)/*.c))
+MUTANT_CFLAGS := -Wno-unused-variable -Wno-unused-but-set-variable \
+                 -Wno-unused-function -Wno-unused-parameter
+
+$(MUTANT_B)/engine/%.o: $(MUTANT_SRC)/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(MUTANT_CFLAGS) -c $< -o $@
+
+$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o \
+                       $(HARNESS_LIB) $(FAULTS_LIB) $(MUTANT_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+$(MUTANT_B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(MUTANT_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+endif
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
-bench-crashtest: deps $(B)/crashtest $(B)/kvserver
+bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
-test: deps $(LIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
-	@KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
+test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
+	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
+	    KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
 	    FUZZ_DIR=$(B)/fuzz \
 	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 # Replay drivers and the seed corpus generator, with the project's compiler.
-$(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps
+$(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps-core
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -DFZ_FIXCRC -c $< -o $@
@@ -277,12 +359,12 @@ FUZZ_LIB_OBJ := $(ENGINE_SRC:%.c=$(FB)/%.o) $(FAULTS_SRC:%.c=$(FB)/%.o) \
                 $(FB)/fuzz/fuzz_util.o $(FB)/tools/proto.o
 FUZZ_BINS := $(FUZZ_ALL:%=$(FB)/%)
 
-$(FB)/%.o: %.c | deps
+$(FB)/%.o: %.c | deps-fuzz
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FB)/fuzz/%_fixcrc.o: fuzz/%.c | deps
+$(FB)/fuzz/%_fixcrc.o: fuzz/%.c | deps-fuzz
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DFZ_FIXCRC \
@@ -292,7 +374,7 @@ $(FUZZ_BINS): $(FB)/%: $(FB)/fuzz/%.o $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(BASE_LDLIBS)
 
-fuzz-build: deps $(FUZZ_BINS)
+fuzz-build: deps-fuzz $(FUZZ_BINS)
 
 # Run each target in turn (FUZZ_JOBS at a time) for FUZZ_SECONDS; a crash is
 # saved under fuzz/crashes/<target>/ with the command that reproduces it.
@@ -304,29 +386,31 @@ fuzz: fuzz-build $(FUZZ_CORPUS)
 # three rounds, on the real disk under the project folder (BENCH_DIR); see
 # docs/BENCH.md.  Writes results/bench.csv and results/bench.png.
 BENCH_DIR ?= $(B)/bench-data
-bench: deps $(B)/kvbench
+bench: deps-bench $(B)/kvbench
 	@BENCH_DIR=$(BENCH_DIR) KVBENCH=$(B)/kvbench BENCH_VIA="make bench" \
 	    experiments/bench.sh
 
 # The experiments (experiments/<name>.sh + <name>.gp, run by
 # experiments/all.sh): the full versions write the committed results/;
 # QUICK=1 (what CI runs) writes build/results-quick/ and never touches
-# results/.  The mutants experiment needs the fault-injection build.
+# results/.  The mutants experiment builds the planted bugs in the
+# fault-injection flavour (the error modes need libfiu).
 EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
                harness_throughput
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
-experiments: deps $(B)/exp_driver $(B)/crashtest $(B)/kvbench $(B)/kvserver
-	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest
+experiments: deps-experiments $(B)/exp_driver $(B)/crashtest $(B)/kvbench $(B)/kvserver
+	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
+	    build-fiu/kvserver
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
 
-plots:
+plots: deps-plot
 	@EXP_OUT=$(EXP_OUT) experiments/plots.sh $(EXPERIMENTS)
 
 # A short valgrind run of the quick unit suites (memcheck, leaks are errors).
 VALGRIND_TESTS := test_crc32c test_wal test_pager test_api
-valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
+valgrind: deps-valgrind $(VALGRIND_TESTS:%=$(B)/tests/%)
 	@for t in $(VALGRIND_TESTS); do \
 	    echo "== valgrind $(B)/tests/$$t"; \
 	    valgrind -q --error-exitcode=99 --leak-check=full \
@@ -338,8 +422,77 @@ valgrind: deps $(VALGRIND_TESTS:%=$(B)/tests/%)
 check-io:
 	@scripts/check-io.sh
 
-bench-server: deps $(B)/kvserver
+bench-server: deps-server-bench $(B)/kvserver
 	@scripts/bench-server.sh $(B)/kvserver
+
+# ---- the shared library, install and uninstall ------------------------------
+
+# The engine's objects are position-independent, for the shared library.
+# They depend on the export map, which came with -fPIC, so that a build
+# directory made before compiles them again.
+$(ENGINE_OBJ): BASE_CFLAGS += -fPIC
+$(ENGINE_OBJ): engine/libcrashlab.map
+
+$(SHLIB): $(ENGINE_OBJ) engine/libcrashlab.map
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared \
+	    -Wl,-soname,libcrashlab.so.$(SOVERSION) \
+	    -Wl,--version-script=engine/libcrashlab.map \
+	    $(ENGINE_OBJ) -o $@ $(BASE_LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib] ...:
+# kv, kvserver and crashtest, libcrashlab.a and .so, the public headers in
+# include/crashlab/, crashlab.pc and the man pages.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL_PROGS := kv kvserver crashtest
+INSTALL_HEADERS := engine/crashlab.h engine/cl_io.h
+MAN1 := $(wildcard man/*.1)
+MAN3 := $(wildcard man/*.3)
+
+install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(INSTALL_PROGS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcrashlab.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION)
+	ln -sf libcrashlab.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcrashlab.so
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/crashlab/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    engine/crashlab.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(INSTALL_PROGS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.a \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(VERSION) \
+	    $(INSTALL_HEADERS:engine/%=$(DESTDIR)$(INCLUDEDIR)/crashlab/%) \
+	    $(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc \
+	    $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab
+
+# The Debian packages (debian/: crashlab, libcrashlab0, libcrashlab-dev):
+# dpkg-buildpackage from the committed tree, lintian (an error fails), and,
+# as root, dpkg -i, the installed crashtest, kv and a program built with
+# pkg-config, then dpkg -r (scripts/deb.sh).  The .deb files: build/deb/.
+deb: deps-deb
+	@scripts/deb.sh build/deb
+
+# mandoc's lint of the man pages (warnings fail; make test runs it too).
+man-lint:
+	$(call DEPS_CHECK,mandoc)
+	mandoc -T lint -W warning $(MAN1) $(MAN3)
 
 FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
              tools/*.[ch] tests/*.[ch] fuzz/*.[ch])
@@ -351,7 +504,7 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz
+	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
 -include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
          $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \

@@ -102,6 +102,7 @@ int cl_check(cl_db *db, char *msg, size_t msglen)
 {
     int rc;
 
+    err_clear();
     if (db == NULL)
         return CL_EINVAL;
     if (msg != NULL && msglen > 0)

@@ -6,7 +6,6 @@
 
 #include "db.h"
 #include "errors.h"
-#include "fault_points.h"
 
 /* Checkpoint recipe (rule 4 of DESIGN.md).  Caller holds db->wlock, so no
  * commit runs meanwhile; readers may.
@@ -38,12 +37,7 @@ int ckpt_run(cl_db *db)
     rc = wal_roll(db->log, &next.ckpt_segno, &next.ckpt_lsn); /* 1 */
     if (rc != 0)
         return db_poison(db, rc);
-    /* Planted bugs: ckpt-sb-first writes the superblock (3) before the
-     * pages (2); drop-segments-early drops the old log (4) before 3. */
-    if (!CL_MUTANT("ckpt-sb-first") && (rc = pager_flush_all(db->pg)) != 0)
-        return db_poison(db, rc); /* 2 */
-    if (CL_MUTANT("drop-segments-early") &&
-        (rc = wal_unlink_segments(&db->wcfg, old_segno, next.ckpt_segno)) != 0)
+    if ((rc = pager_flush_all(db->pg)) != 0) /* 2 */
         return db_poison(db, rc);
     next.seq = db->sb.seq + 1; /* 3 */
     next.old_segno = old_segno;
@@ -52,8 +46,6 @@ int ckpt_run(cl_db *db)
         err_set(rc, "%s: fsync after the superblock write failed",
                 db->pages_path);
     if (rc != 0)
-        return db_poison(db, rc);
-    if (CL_MUTANT("ckpt-sb-first") && (rc = pager_flush_all(db->pg)) != 0)
         return db_poison(db, rc);
     db->sb = next;
     rc = wal_unlink_segments(&db->wcfg, old_segno, next.ckpt_segno); /* 4 */

@@ -13,7 +13,10 @@
  *   - Every fallible function returns int: 0 on success, a positive errno
  *     passed through from the I/O layer, or a negative CL_E* code.
  *     cl_strerror() names both; cl_errdetail() gives the detail of this
- *     thread's most recent failure (file, offset, page, reason).
+ *     thread's most recent failure (file, offset, page, reason) as text
+ *     for people, cl_errinfo() the same in fields for programs.  Every
+ *     API call clears both on entry, so after a call that returned 0
+ *     they say "no failure".
  *   - OUT parameters come last and are written only on success.
  *   - Keys are 1..CL_KEY_MAX bytes, values 0..CL_VALUE_MAX bytes, both
  *     arbitrary bytes, ordered by memcmp then length (shorter first).
@@ -75,6 +78,38 @@ enum cl_error {
     CL_EFORMAT = -8,   /* files of an unknown format version or magic */
 };
 
+/* What a failure concerns, in machine-readable form (cl_errinfo): the kind
+ * of damage or failure, and where.  Tools and harnesses decide from these
+ * fields, never from the wording of cl_errdetail(). */
+typedef enum cl_err_kind {
+    CL_ERRK_NONE = 0,    /* no failure recorded (or one with no kind below) */
+    CL_ERRK_IO,          /* an I/O call failed: the errno is the code */
+    CL_ERRK_PAGE,        /* a page is torn or corrupt (its CRC or header
+                            fails, or it is blank where the log needs a
+                            written page): file, offset, pgno */
+    CL_ERRK_WAL_RECORD,  /* a log record is damaged but later records were
+                            written after it was durable, or a record's
+                            content cannot be applied: file, offset */
+    CL_ERRK_WAL_SEGMENT, /* a log segment is missing, misnumbered, has a bad
+                            header, or does not continue the log: file */
+    CL_ERRK_SUPERBLOCK,  /* no valid superblock slot: file */
+    CL_ERRK_META,        /* page 1 is not a valid meta page: file, pgno */
+    CL_ERRK_LSN_AHEAD,   /* a page's LSN is past the end of the log (it was
+                            written before its log record was durable) */
+    CL_ERRK_STRUCTURE,   /* any other corruption: bad references, B+tree or
+                            free-list invariants (cl_check) */
+} cl_err_kind;
+
+typedef struct cl_err_info {
+    int code; /* the error returned (0 if none) */
+    cl_err_kind kind;
+    char file[256];  /* the file it concerns ("" if none), as opened */
+    uint64_t offset; /* byte offset in file, or CL_ERR_NO_OFFSET */
+    uint32_t pgno;   /* page number, or 0 if none */
+} cl_err_info;
+
+#define CL_ERR_NO_OFFSET UINT64_MAX
+
 typedef enum cl_sync_mode {
     CL_SYNC_DEFAULT = 0, /* = CL_SYNC_GROUP */
     CL_SYNC_OFF,
@@ -126,7 +161,9 @@ typedef struct cl_recovery {
     uint64_t bytes;              /* log bytes read */
     uint64_t pages_applied;      /* page changes applied (not skipped) */
     uint64_t pages_repaired_fpi; /* torn pages rebuilt from full images */
-    uint64_t pages_repaired_dwb; /* pages restored from the doublewrite area */
+    uint64_t pages_repaired_dwb; /* torn pages restored from the doublewrite
+                                    area (intact older ones are restored
+                                    too, and not counted) */
     uint32_t segments;           /* log segments read */
     int tail_cut;                /* 1 if a torn or unsynced tail was cut */
     char tail_file[64];          /* segment file name of the cut */
@@ -268,7 +305,14 @@ int cl_torn_parse(const char *s, cl_torn_mode *m);
 
 /* Text for an error code (negative CL_E* or positive errno). */
 const char *cl_strerror(int rc);
-/* Detail of this thread's most recent failure ("" if none). */
+/* Detail of this thread's most recent failure ("" if none), for people:
+ * its wording may change. */
 const char *cl_errdetail(void);
+/* The same failure in fields (kind, file, offset, page), for programs.
+ * OUT: *out (kind CL_ERRK_NONE and code 0 if none).  @return 0, or
+ * CL_EINVAL if out is NULL. */
+int cl_errinfo(cl_err_info *out);
+/* Name of a kind ("page", "wal-record", ...). */
+const char *cl_err_kind_name(cl_err_kind kind);
 
 #endif

@@ -47,6 +47,7 @@ const char *cl_torn_name(cl_torn_mode m)
 
 int cl_sync_parse(const char *s, cl_sync_mode *m)
 {
+    err_clear();
     for (int i = CL_SYNC_OFF; i <= CL_SYNC_PERIODIC; i++)
         if (s != NULL && strcmp(s, db_sync_names[i]) == 0) {
             *m = (cl_sync_mode)i;
@@ -57,6 +58,7 @@ int cl_sync_parse(const char *s, cl_sync_mode *m)
 
 int cl_torn_parse(const char *s, cl_torn_mode *m)
 {
+    err_clear();
     for (int i = CL_TORN_NONE; i <= CL_TORN_DWB; i++)
         if (s != NULL && strcmp(s, db_torn_names[i]) == 0) {
             *m = (cl_torn_mode)i;
@@ -283,6 +285,18 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
         goto fail;
     }
 
+    /* no_create: a database that is not there is an error before anything
+     * is made, not the directory and not LOCK. */
+    if (db->opt.no_create) {
+        rc = db->io->open(db->io->ctx, db->pages_path, CL_IO_RDONLY, &fd);
+        if (rc != 0) {
+            err_set(rc, "%s: %s", rc == ENOENT ? dir : db->pages_path,
+                    rc == ENOENT ? "no such database" : "cannot open");
+            goto fail;
+        }
+        db->io->close(db->io->ctx, fd);
+    }
+
     rc = db->io->mkdir(db->io->ctx, dir);
     if (rc == 0) {
         char *parent = db_parent(dir);
@@ -292,9 +306,6 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
             err_set(rc, "%s: cannot sync the parent directory", dir);
             goto fail;
         }
-    } else if (rc == ENOENT && db->opt.no_create) {
-        err_set(rc, "%s: no such database", dir);
-        goto fail;
     } else if (rc != EEXIST) {
         err_set(rc, "%s: cannot create the database directory", dir);
         goto fail;
@@ -303,10 +314,8 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     rc = db->io->lock(db->io->ctx, db->lock_path, &db->lock_fd);
     if (rc == EWOULDBLOCK || rc == EAGAIN) {
         db->lock_fd = -1;
-        rc = err_set(CL_ELOCKED,
-                     "%s: the database is open in another process (or "
-                     "handle): %s is locked",
-                     dir, db->lock_path);
+        rc = err_set(CL_ELOCKED, "%s is held by another process or handle",
+                     db->lock_path);
         goto fail;
     }
     if (rc != 0) {
@@ -348,6 +357,7 @@ int cl_close(cl_db *db)
 {
     int rc = 0;
 
+    err_clear();
     if (db == NULL)
         return CL_EINVAL;
     pthread_mutex_lock(&db->wlock);
@@ -404,6 +414,7 @@ static int db_check_value(const void *val, size_t vlen)
 
 int cl_batch_new(cl_batch **b)
 {
+    err_clear();
     if (b == NULL)
         return CL_EINVAL;
     *b = calloc(1, sizeof(**b));
@@ -454,6 +465,7 @@ int cl_batch_put(cl_batch *b, const void *key, size_t klen, const void *val,
 {
     int rc;
 
+    err_clear();
     if (b == NULL)
         return CL_EINVAL;
     if ((rc = db_check_key(key, klen)) != 0 ||
@@ -466,6 +478,7 @@ int cl_batch_delete(cl_batch *b, const void *key, size_t klen)
 {
     int rc;
 
+    err_clear();
     if (b == NULL)
         return CL_EINVAL;
     if ((rc = db_check_key(key, klen)) != 0)
@@ -527,6 +540,7 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
     uint64_t end = 0, puts = 0, dels = 0;
     int rc = 0, appending = 0;
 
+    err_clear();
     if (db == NULL || b == NULL)
         return err_set(CL_EINVAL, "cl_commit: NULL argument");
     if (atomic_load(&db->fatal) != 0)
@@ -615,6 +629,7 @@ unlock_w:
 int cl_put(cl_db *db, const void *key, size_t klen, const void *val,
            size_t vlen)
 {
+    err_clear();
     db_op op = {DB_OP_PUT, key, klen, val, vlen};
     cl_batch b = {&op, 1, 1, NULL, 0, 0};
     int rc;
@@ -629,6 +644,7 @@ int cl_put(cl_db *db, const void *key, size_t klen, const void *val,
 
 int cl_delete(cl_db *db, const void *key, size_t klen)
 {
+    err_clear();
     db_op op = {DB_OP_DEL, key, klen, NULL, 0};
     cl_batch b = {&op, 1, 1, NULL, 0, 0};
     size_t vlen;
@@ -655,6 +671,7 @@ int cl_get(cl_db *db, const void *key, size_t klen, void *buf, size_t cap,
     size_t n = 0;
     int rc;
 
+    err_clear();
     if (db == NULL || vlen == NULL || (buf == NULL && cap > 0))
         return err_set(CL_EINVAL, "cl_get: NULL argument");
     if ((rc = db_check_key(key, klen)) != 0)
@@ -675,6 +692,7 @@ int cl_get_alloc(cl_db *db, const void *key, size_t klen, void **val,
     void *v;
     int rc;
 
+    err_clear();
     if (db == NULL || val == NULL || vlen == NULL)
         return err_set(CL_EINVAL, "cl_get_alloc: NULL argument");
     if ((rc = db_check_key(key, klen)) != 0)
@@ -763,6 +781,7 @@ static int db_chunk_add(void *ctx, const void *k, size_t klen, const void *v,
 int cl_scan(cl_db *db, const void *start, size_t startlen, const void *prefix,
             size_t prefixlen, size_t limit, cl_scan_fn fn, void *ctx)
 {
+    err_clear();
     db_chunk c;
     uint8_t *from = NULL;
     size_t fromlen = 0, seen = 0;
@@ -846,6 +865,7 @@ int cl_checkpoint(cl_db *db)
 {
     int rc;
 
+    err_clear();
     if (db == NULL)
         return CL_EINVAL;
     pthread_mutex_lock(&db->wlock);
@@ -858,6 +878,7 @@ int cl_sync(cl_db *db)
 {
     int rc;
 
+    err_clear();
     if (db == NULL)
         return CL_EINVAL;
     if (atomic_load(&db->fatal) != 0)
@@ -870,11 +891,13 @@ int cl_sync(cl_db *db)
 
 uint64_t cl_durable_lsn(cl_db *db)
 {
+    err_clear();
     return db != NULL ? wal_durable(db->log) : 0;
 }
 
 int cl_stats_get(cl_db *db, cl_stats *st)
 {
+    err_clear();
     pager_stats ps;
     wal_stats ws;
 
@@ -918,6 +941,7 @@ int cl_stats_get(cl_db *db, cl_stats *st)
 
 int cl_recovery_report(cl_db *db, cl_recovery *rep)
 {
+    err_clear();
     if (db == NULL || rep == NULL)
         return CL_EINVAL;
     *rep = db->rec;

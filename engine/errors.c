@@ -1,6 +1,7 @@
 /*
- * errors.c - error names (cl_strerror) and the per-thread detail message
- * (cl_errdetail) that says which file, offset or page a failure concerns.
+ * errors.c - error names (cl_strerror) and this thread's most recent
+ * failure: a detail message (cl_errdetail) that says which file, offset or
+ * page it concerns, and the same in fields (cl_errinfo).
  */
 #include "errors.h"
 
@@ -8,28 +9,95 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crashlab.h"
-
 static _Thread_local char err_detail[512];
+static _Thread_local cl_err_info err_info = {.offset = CL_ERR_NO_OFFSET};
+
+/* Format into a buffer of its own first: an argument may be the current
+ * message (a caller adding context to it). */
+static void err_vmessage(const char *fmt, va_list ap)
+{
+    char msg[sizeof(err_detail)];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    memcpy(err_detail, msg, sizeof(err_detail));
+}
+
+static void err_info_set(int rc, cl_err_kind kind, const char *file,
+                         uint64_t offset, uint32_t pgno)
+{
+    err_info.code = rc;
+    err_info.kind = kind;
+    snprintf(err_info.file, sizeof(err_info.file), "%s", file ? file : "");
+    err_info.offset = offset;
+    err_info.pgno = pgno;
+}
 
 int err_set(int rc, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
+    err_vmessage(fmt, ap);
     va_end(ap);
+    err_info_set(rc,
+                 rc > 0              ? CL_ERRK_IO
+                 : rc == CL_ECORRUPT ? CL_ERRK_STRUCTURE
+                                     : CL_ERRK_NONE,
+                 NULL, CL_ERR_NO_OFFSET, 0);
+    return rc;
+}
+
+int err_set_at(int rc, cl_err_kind kind, const char *file, uint64_t offset,
+               uint32_t pgno, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    err_vmessage(fmt, ap);
+    va_end(ap);
+    err_info_set(rc, kind, file, offset, pgno);
+    return rc;
+}
+
+int err_reword(int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    err_vmessage(fmt, ap);
+    va_end(ap);
+    err_info.code = rc;
     return rc;
 }
 
 void err_clear(void)
 {
     err_detail[0] = '\0';
+    err_info_set(0, CL_ERRK_NONE, NULL, CL_ERR_NO_OFFSET, 0);
 }
 
 const char *cl_errdetail(void)
 {
     return err_detail;
+}
+
+int cl_errinfo(cl_err_info *out)
+{
+    if (out == NULL)
+        return CL_EINVAL;
+    *out = err_info;
+    return 0;
+}
+
+const char *cl_err_kind_name(cl_err_kind kind)
+{
+    static const char *const names[] = {
+        "none",       "io",   "page",      "wal-record", "wal-segment",
+        "superblock", "meta", "lsn-ahead", "structure",
+    };
+
+    return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
+                                                             : "?";
 }
 
 const char *cl_strerror(int rc)

@@ -8,11 +8,6 @@
  * Point names are hierarchical: engine/io/<call> for every entry of the
  * POSIX I/O table (failinfo carries the errno to fail with), and
  * engine/io/pwrite/short for short writes.
- *
- * CL_MUTANT(name) guards a planted bug, mutant/<name>: the harness enables
- * one to prove that its campaigns catch that bug (docs/FAULTS.md lists
- * them).  In a normal build it is the constant 0, so the compiler drops
- * the bug together with its name.
  */
 #ifndef CL_FAULT_POINTS_H
 #define CL_FAULT_POINTS_H
@@ -26,12 +21,6 @@
 #define fiu_do_on(name, action)
 #define fiu_exit_on(name)
 #define fiu_return_on(name, retval)
-#endif
-
-#ifdef FIU_ENABLE
-#define CL_MUTANT(name) fiu_fail("mutant/" name)
-#else
-#define CL_MUTANT(name) 0
 #endif
 
 #endif

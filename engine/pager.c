@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 
 #include "errors.h"
-#include "fault_points.h"
 #include "page.h"
 #include "pager_int.h"
 
@@ -253,8 +252,6 @@ int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state, char *why,
         memset(buf + got, 0, p->page_size - got);
     p->st.page_reads++;
     *state = page_verify(buf, p->page_size, pgno, p->crc_seed, why, whylen);
-    if (*state == PAGE_BAD && CL_MUTANT("skip-page-crc"))
-        *state = PAGE_OK; /* planted bug: a damaged page passes */
     if (*state == PAGE_OK && pg_lsn_of(buf) > p->max_disk_lsn)
         p->max_disk_lsn = pg_lsn_of(buf);
     return 0;
@@ -270,8 +267,9 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
 
     if (f != NULL) {
         if (f->bad && mode == PG_FETCH_VERIFY)
-            return err_set(CL_ECORRUPT, "%s: page %u is torn or corrupt",
-                           p->path, pgno);
+            return err_set_at(CL_ECORRUPT, CL_ERRK_PAGE, p->path,
+                              (uint64_t)pgno * p->page_size, pgno,
+                              "%s: page %u is torn or corrupt", p->path, pgno);
         if (mode == PG_FETCH_NEW && !f->dirty && !f->in_txn) {
             memset(f->data, 0, p->page_size);
             f->owner_mark = 0;
@@ -291,11 +289,11 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
     } else {
         rc = pg_read_disk(p, pgno, f->data, &state, why, sizeof(why));
         if (rc == 0 && state == PAGE_BAD && mode == PG_FETCH_VERIFY)
-            rc = err_set(CL_ECORRUPT,
-                         "%s: page %u (offset %llu) is torn "
-                         "or corrupt: %s",
-                         p->path, pgno, (unsigned long long)pgno * p->page_size,
-                         why);
+            rc = err_set_at(CL_ECORRUPT, CL_ERRK_PAGE, p->path,
+                            (uint64_t)pgno * p->page_size, pgno,
+                            "%s: page %u (offset %llu) is torn or corrupt: %s",
+                            p->path, pgno,
+                            (unsigned long long)pgno * p->page_size, why);
         if (rc != 0) {
             atomic_fetch_sub(&f->pins, PG_EVICTING); /* f stays unused */
             return rc;

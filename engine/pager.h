@@ -147,8 +147,11 @@ void pager_set_replay_limit(pager *p, uint64_t limit);
 int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
                        size_t *used, int *applied, int *repaired);
 /* Restore torn or stale pages from the doublewrite file (recovery, before
- * replay).  OUT: *restored pages written back. */
-int pager_dwb_restore(pager *p, uint64_t *restored);
+ * replay): a valid slot replaces the page file's copy if that is torn or
+ * older.  A slot that cannot be read fails the restore.  OUT: *repaired,
+ * the pages restored that were torn or corrupt (intact but older ones are
+ * restored too, and not counted). */
+int pager_dwb_restore(pager *p, uint64_t *repaired);
 /* Highest LSN seen on a page loaded from disk since open. */
 uint64_t pager_max_disk_lsn(const pager *p);
 

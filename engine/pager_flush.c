@@ -42,7 +42,6 @@
 #include <string.h>
 
 #include "errors.h"
-#include "fault_points.h"
 #include "page.h"
 #include "pager_int.h"
 
@@ -113,8 +112,7 @@ int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
         if (l > max_lsn)
             max_lsn = l;
     }
-    if (p->wal_flush != NULL && !CL_MUTANT("page-before-wal") &&
-        (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
+    if (p->wal_flush != NULL && (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
         return rc;
     qsort(fr, n, sizeof(*fr), pg_cmp_frame);
     for (size_t i = 0; i < n; i++)
@@ -139,7 +137,7 @@ int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
             rc =
                 p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
                               (uint64_t)p->dwb_next * p->page_size);
-            if (rc == 0 && !CL_MUTANT("skip-dwb-sync"))
+            if (rc == 0)
                 rc = p->io->fdatasync(p->io->ctx, p->dwb_fd);
             if (rc != 0)
                 return err_set(rc, "%s: doublewrite failed", p->dwb_path);
@@ -194,13 +192,13 @@ out:
     return rc;
 }
 
-int pager_dwb_restore(pager *p, uint64_t *restored)
+int pager_dwb_restore(pager *p, uint64_t *repaired)
 {
     uint8_t *slot = NULL, *cur = NULL;
-    uint64_t size = 0, n = 0;
+    uint64_t size = 0, written = 0, fixed = 0;
     int fd = -1, rc;
 
-    *restored = 0;
+    *repaired = 0;
     rc = p->io->open(p->io->ctx, p->dwb_path, CL_IO_RDONLY, &fd);
     if (rc == ENOENT)
         return 0;
@@ -212,16 +210,25 @@ int pager_dwb_restore(pager *p, uint64_t *restored)
         rc = CL_ENOMEM;
         goto out;
     }
-    if ((rc = p->io->filesize(p->io->ctx, fd, &size)) != 0)
+    if ((rc = p->io->filesize(p->io->ctx, fd, &size)) != 0) {
+        err_set(rc, "%s: cannot stat", p->dwb_path);
         goto out;
+    }
     for (uint64_t off = 0; off + p->page_size <= size; off += p->page_size) {
         size_t got = 0;
         uint32_t pgno;
         int state;
         char why[96];
         rc = p->io->pread(p->io->ctx, fd, slot, p->page_size, off, &got);
-        if (rc != 0 || got < p->page_size)
-            break;
+        if (rc != 0) {
+            /* A slot that cannot be read may hold the only intact copy of
+             * a torn page: recovery cannot go on without it. */
+            err_set(rc, "%s: read of slot %llu failed", p->dwb_path,
+                    (unsigned long long)(off / p->page_size));
+            goto out;
+        }
+        if (got < p->page_size)
+            break; /* the file ended early: no more slots */
         pgno = get_le32(slot + PG_OFF_PGNO);
         /* A torn slot is harmless: its page was not yet written in place. */
         if (pgno < PG_META || pgno >= p->replay_limit ||
@@ -240,15 +247,16 @@ int pager_dwb_restore(pager *p, uint64_t *restored)
         }
         if (pg_lsn_of(slot) > p->max_disk_lsn)
             p->max_disk_lsn = pg_lsn_of(slot);
-        n++;
+        written++;
+        /* An intact but older page is brought forward too (its in-place
+         * write was lost); only a torn or corrupt one is a repair. */
+        fixed += state != PAGE_OK;
     }
-    rc = 0;
-    if (n > 0) {
-        rc = p->io->fsync(p->io->ctx, p->fd);
-        if (rc != 0)
-            err_set(rc, "%s: fsync failed", p->path);
+    if (written > 0 && (rc = p->io->fsync(p->io->ctx, p->fd)) != 0) {
+        err_set(rc, "%s: fsync failed", p->path);
+        goto out;
     }
-    *restored = n;
+    *repaired = fixed;
 out:
     free(slot);
     free(cur);

@@ -48,8 +48,9 @@ int pager_load_meta(pager *p)
         get_le32(f->data + PG_META_OFF_MAGIC) != PG_META_MAGIC ||
         get_le32(f->data + PG_META_OFF_NPAGES) < PG_FIRST_DATA) {
         pg_unpin(p, f);
-        return err_set(CL_ECORRUPT, "%s: page 1 is not a valid meta page",
-                       p->path);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_META, p->path,
+                          (uint64_t)PG_META * p->page_size, PG_META,
+                          "%s: page 1 is not a valid meta page", p->path);
     }
     p->meta = f; /* the pin is kept */
     return 0;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "errors.h"
-#include "fault_points.h"
 #include "pager_int.h"
 #include "txn_format.h"
 
@@ -77,29 +76,30 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     if ((rc = pg_fetch(p, pgno, PG_FETCH_RAW, &f)) != 0)
         return rc;
     was_bad = f->bad;
-    if (!was_bad && pg_lsn_of(f->data) >= lsn &&
-        !CL_MUTANT("replay-ignores-lsn")) {
+    if (!was_bad && pg_lsn_of(f->data) >= lsn) {
         pg_unpin(p, f); /* already has this change: replay is idempotent */
         return 0;
     }
     if (kind == PGE_DIFF && was_bad) {
         pg_unpin(p, f);
-        return err_set(CL_ECORRUPT,
-                       "%s: page %u (offset %llu) is torn or corrupt and the "
-                       "log holds no full image of it since the checkpoint "
-                       "(torn-page protection %s)",
-                       p->path, pgno, (unsigned long long)pgno * size,
-                       p->torn == CL_TORN_NONE  ? "none"
-                       : p->torn == CL_TORN_DWB ? "dwb"
-                                                : "fpw");
+        return err_set_at(
+            CL_ECORRUPT, CL_ERRK_PAGE, p->path, (uint64_t)pgno * size, pgno,
+            "%s: page %u (offset %llu) is torn or corrupt and the "
+            "log holds no full image of it since the checkpoint "
+            "(torn-page protection %s)",
+            p->path, pgno, (unsigned long long)pgno * size,
+            p->torn == CL_TORN_NONE  ? "none"
+            : p->torn == CL_TORN_DWB ? "dwb"
+                                     : "fpw");
     }
     if (kind == PGE_DIFF && f->data[PG_OFF_TYPE] == PG_TYPE_BLANK) {
         pg_unpin(p, f);
-        return err_set(CL_ECORRUPT,
-                       "%s: page %u (offset %llu) is torn or corrupt: it "
-                       "reads as all zeros but the log changes it as a "
-                       "written page (a torn write, or a lost one)",
-                       p->path, pgno, (unsigned long long)pgno * size);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_PAGE, p->path,
+                          (uint64_t)pgno * size, pgno,
+                          "%s: page %u (offset %llu) is torn or corrupt: it "
+                          "reads as all zeros but the log changes it as a "
+                          "written page (a torn write, or a lost one)",
+                          p->path, pgno, (unsigned long long)pgno * size);
     }
     if (kind == PGE_FULL) {
         memcpy(f->data + PG_LOG_OFF, ops + PGE_HDR, size - PG_LOG_OFF);

@@ -41,7 +41,6 @@
 #include <string.h>
 
 #include "errors.h"
-#include "fault_points.h"
 #include "pager_int.h"
 #include "txn_format.h"
 
@@ -234,8 +233,7 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
         if (f->txn_init) {
             kind = PGE_INIT;
             base = p->zero;
-        } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn &&
-                   !CL_MUTANT("no-fpw")) {
+        } else if (p->torn == CL_TORN_FPW && pg_lsn_of(f->before) <= ckpt_lsn) {
             /* First change since the checkpoint: the whole page, as
              * PGE_INIT (ranges over a blank page) when that is smaller
              * than PGE_FULL.  Both rebuild the page from nothing, so both

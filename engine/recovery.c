@@ -36,7 +36,6 @@
 #include "coding.h"
 #include "db.h"
 #include "errors.h"
-#include "fault_points.h"
 
 static uint64_t rec_now_us(void)
 {
@@ -128,8 +127,9 @@ static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
     int rc, applied, repaired;
 
     if (left < 4)
-        return err_set(CL_ECORRUPT, "%s: offset %llu: empty transaction", path,
-                       (unsigned long long)r->offset);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_WAL_RECORD, path, r->offset, 0,
+                          "%s: offset %llu: empty transaction", path,
+                          (unsigned long long)r->offset);
     count = get_le32(p);
     p += 4;
     left -= 4;
@@ -137,11 +137,16 @@ static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
         rc = pager_replay_entry(db->pg, p, left, r->end_lsn, &used, &applied,
                                 &repaired);
         if (rc != 0) {
-            char detail[512];
-            snprintf(detail, sizeof(detail), "%s", cl_errdetail());
-            return err_set(rc, "%s: record at offset %llu (LSN %llu): %s", path,
-                           (unsigned long long)r->offset,
-                           (unsigned long long)r->lsn, detail);
+            cl_err_info ei;
+            cl_errinfo(&ei);
+            if (ei.kind == CL_ERRK_STRUCTURE) /* the entry itself is bad */
+                return err_set_at(rc, CL_ERRK_WAL_RECORD, path, r->offset, 0,
+                                  "%s: record at offset %llu (LSN %llu): %s",
+                                  path, (unsigned long long)r->offset,
+                                  (unsigned long long)r->lsn, cl_errdetail());
+            return err_reword(rc, "%s: record at offset %llu (LSN %llu): %s",
+                              path, (unsigned long long)r->offset,
+                              (unsigned long long)r->lsn, cl_errdetail());
         }
         p += used;
         left -= used;
@@ -149,41 +154,10 @@ static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
         db->rec.pages_repaired_fpi += (uint64_t)repaired;
     }
     if (left != 0)
-        return err_set(CL_ECORRUPT,
-                       "%s: record at offset %llu has %zu stray bytes", path,
-                       (unsigned long long)r->offset, left);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_WAL_RECORD, path, r->offset, 0,
+                          "%s: record at offset %llu has %zu stray bytes", path,
+                          (unsigned long long)r->offset, left);
     return 0;
-}
-
-/* Planted bug replay-torn-record (FIU builds only): apply the page entries
- * of the invalid record at the cursor that still parse, as if part of a
- * transaction could be replayed. */
-static void rec_replay_torn(cl_db *db, const wal_cursor *c)
-{
-    const uint8_t *h = c->buf + c->off, *p = h + WAL_REC_HDR_SIZE;
-    uint64_t lsn = c->hdr.start_lsn + (c->off - WAL_SEG_HDR_SIZE), avail;
-    uint32_t len, count;
-    size_t left, used;
-    int applied, repaired;
-
-    if (c->len - c->off < WAL_REC_HDR_SIZE + 4 ||
-        get_le64(h + WAL_RH_OFF_LSN) != lsn)
-        return;
-    len = get_le32(h + WAL_RH_OFF_LEN);
-    avail = c->len - c->off - WAL_REC_HDR_SIZE;
-    left = len < avail ? len : (size_t)avail;
-    if (left < 4)
-        return;
-    count = get_le32(p);
-    p += 4;
-    left -= 4;
-    for (uint32_t i = 0; i < count && left > 0; i++) {
-        if (pager_replay_entry(db->pg, p, left, lsn + wal_rec_size(len), &used,
-                               &applied, &repaired) != 0)
-            break;
-        p += used;
-        left -= used;
-    }
 }
 
 /* 1 if the file exists (it can be opened). */
@@ -238,14 +212,16 @@ static int rec_seg_open(cl_db *db, rec_log *lg, int *ended)
          * entry is synced before the next one is created, so a later
          * segment beyond a missing one is damage. */
         if (rec_next_exists(db, lg->segno))
-            return err_set(CL_ECORRUPT,
-                           "%s: missing, but a later segment exists", lg->path);
+            return err_set_at(
+                CL_ECORRUPT, CL_ERRK_WAL_SEGMENT, lg->path, CL_ERR_NO_OFFSET, 0,
+                "%s: missing, but a later segment exists", lg->path);
         *ended = 1;
         return 0;
     }
     if (rc == ENOENT)
-        return err_set(CL_ECORRUPT, "%s: missing: the checkpoint's log segment",
-                       lg->path);
+        return err_set_at(
+            CL_ECORRUPT, CL_ERRK_WAL_SEGMENT, lg->path, CL_ERR_NO_OFFSET, 0,
+            "%s: missing: the checkpoint's log segment", lg->path);
     return err_set(rc, "%s: cannot open", lg->path);
 }
 
@@ -277,7 +253,8 @@ static int rec_seg_start(cl_db *db, rec_log *lg, wal_seg_hdr *hdr, int *ended)
          * invalid header can only be a segment whose creation was cut
          * short, which must then be the last one. */
         if (lg->segno == db->sb.ckpt_segno || rec_next_exists(db, lg->segno))
-            return err_set(CL_ECORRUPT, "%s: offset 0: %s", lg->path, why);
+            return err_set_at(CL_ECORRUPT, CL_ERRK_WAL_SEGMENT, lg->path, 0, 0,
+                              "%s: offset 0: %s", lg->path, why);
         io->close(io->ctx, lg->fd);
         lg->fd = -1;
         rc = io->unlink(io->ctx, lg->path);
@@ -290,11 +267,12 @@ static int rec_seg_start(cl_db *db, rec_log *lg, wal_seg_hdr *hdr, int *ended)
         return 0;
     }
     if (hdr->start_lsn != lg->expect)
-        return err_set(CL_ECORRUPT,
-                       "%s: segment starts at LSN %llu but the log before it "
-                       "ends at %llu",
-                       lg->path, (unsigned long long)hdr->start_lsn,
-                       (unsigned long long)lg->expect);
+        return err_set_at(
+            CL_ECORRUPT, CL_ERRK_WAL_SEGMENT, lg->path, 0, 0,
+            "%s: segment starts at LSN %llu but the log before it "
+            "ends at %llu",
+            lg->path, (unsigned long long)hdr->start_lsn,
+            (unsigned long long)lg->expect);
     return 0;
 }
 
@@ -338,24 +316,17 @@ static int rec_cut_tail(cl_db *db, rec_log *lg, const wal_cursor *cur,
     int rc;
 
     if (rec_next_exists(db, lg->segno))
-        return err_set(CL_ECORRUPT,
-                       "%s: offset %llu: %s, but the next segment exists, so "
-                       "this one had been synced",
-                       lg->path, (unsigned long long)cur->off, why);
-    if (CL_MUTANT("replay-torn-record"))
-        rec_replay_torn(db, cur);
+        return err_set_at(
+            CL_ECORRUPT, CL_ERRK_WAL_RECORD, lg->path, cur->off, 0,
+            "%s: offset %llu: %s, but the next segment exists, so "
+            "this one had been synced",
+            lg->path, (unsigned long long)cur->off, why);
     db->rec.tail_cut = 1;
     snprintf(db->rec.tail_file, sizeof(db->rec.tail_file), WAL_SEG_NAME_FMT,
              (unsigned long long)lg->segno);
     db->rec.tail_offset = cur->off;
     db->rec.tail_bytes = lg->len - cur->off;
     snprintf(db->rec.tail_reason, sizeof(db->rec.tail_reason), "%s", why);
-    if (CL_MUTANT("no-tail-cut")) {
-        /* Planted bug: the tail stays, the log goes on after it. */
-        lg->end_off = (lg->len + WAL_ALIGN - 1) / WAL_ALIGN * WAL_ALIGN;
-        lg->end_lsn = lg->last_start + (lg->end_off - WAL_SEG_HDR_SIZE);
-        return 0;
-    }
     rc = io->ftruncate(io->ctx, lg->fd, cur->off);
     if (rc == 0)
         rc = io->fdatasync(io->ctx, lg->fd);
@@ -400,8 +371,9 @@ static int rec_replay(cl_db *db, rec_log *lg)
         lg->end_off = cur.off;
         lg->end_lsn = hdr.start_lsn + (cur.off - WAL_SEG_HDR_SIZE);
         if (nx == WAL_NEXT_CORRUPT) {
-            rc = err_set(CL_ECORRUPT, "%s: offset %llu: %s", lg->path,
-                         (unsigned long long)cur.off, why);
+            rc = err_set_at(CL_ECORRUPT, CL_ERRK_WAL_RECORD, lg->path, cur.off,
+                            0, "%s: offset %llu: %s", lg->path,
+                            (unsigned long long)cur.off, why);
             break;
         }
         if (nx == WAL_NEXT_TORN) {
@@ -541,12 +513,12 @@ int rec_run(cl_db *db)
 
     /* 6 */
     if (pager_max_disk_lsn(db->pg) > lg.end_lsn)
-        return err_set(CL_ECORRUPT,
-                       "%s: a page has LSN %llu but the log ends at %llu: a "
-                       "page was written before its log record was durable",
-                       db->pages_path,
-                       (unsigned long long)pager_max_disk_lsn(db->pg),
-                       (unsigned long long)lg.end_lsn);
+        return err_set_at(
+            CL_ECORRUPT, CL_ERRK_LSN_AHEAD, db->pages_path, CL_ERR_NO_OFFSET, 0,
+            "%s: a page has LSN %llu but the log ends at %llu: a "
+            "page was written before its log record was durable",
+            db->pages_path, (unsigned long long)pager_max_disk_lsn(db->pg),
+            (unsigned long long)lg.end_lsn);
 
     /* 7 */
     if ((rc = pager_load_meta(db->pg)) != 0)

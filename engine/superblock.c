@@ -36,7 +36,6 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "errors.h"
-#include "fault_points.h"
 #include "page_format.h"
 
 void sb_encode(uint8_t *slot, const sb_state *st)
@@ -104,15 +103,15 @@ int sb_read(const cl_io *io, int fd, const char *path, sb_state *st)
         ok[i] = sb_decode(slot, &s[i], why[i], sizeof(why[i])) == 0;
     }
     if (!ok[0] && !ok[1])
-        return err_set(CL_ECORRUPT,
-                       "%s: both superblock slots are invalid (slot 0 at "
-                       "offset 0: %s; slot 1 at offset 2048: %s)",
-                       path, why[0], why[1]);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_SUPERBLOCK, path, 0, 0,
+                          "%s: both superblock slots are invalid (slot 0 at "
+                          "offset 0: %s; slot 1 at offset 2048: %s)",
+                          path, why[0], why[1]);
     if (ok[0] && ok[1] && s[0].salt != s[1].salt)
-        return err_set(CL_ECORRUPT,
-                       "%s: the superblock slots belong to different "
-                       "databases",
-                       path);
+        return err_set_at(CL_ECORRUPT, CL_ERRK_SUPERBLOCK, path, 0, 0,
+                          "%s: the superblock slots belong to different "
+                          "databases",
+                          path);
     if (ok[0] && (!ok[1] || s[0].seq > s[1].seq))
         *st = s[0];
     else
@@ -126,10 +125,8 @@ int sb_write(const cl_io *io, int fd, const char *path, const sb_state *st)
     int rc;
 
     sb_encode(slot, st);
-    rc =
-        io->pwrite(io->ctx, fd, slot, sizeof(slot),
-                   (st->seq % 2) && !CL_MUTANT("sb-slot0-only") ? SB_SLOT1_OFF
-                                                                : SB_SLOT0_OFF);
+    rc = io->pwrite(io->ctx, fd, slot, sizeof(slot),
+                    st->seq % 2 ? SB_SLOT1_OFF : SB_SLOT0_OFF);
     if (rc != 0)
         return err_set(rc, "%s: superblock write failed", path);
     return 0;

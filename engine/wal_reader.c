@@ -47,7 +47,6 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "errors.h"
-#include "fault_points.h"
 #include "page.h"
 #include "wal.h"
 
@@ -150,8 +149,7 @@ static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
         return 0;
     }
     if (get_le32(h + WAL_RH_OFF_CRC) !=
-            crc32c_extend(c->crc_seed, h + 4, WAL_REC_HDR_SIZE - 4 + len) &&
-        !CL_MUTANT("skip-wal-crc")) {
+        crc32c_extend(c->crc_seed, h + 4, WAL_REC_HDR_SIZE - 4 + len)) {
         if (why) /* R5 */
             snprintf(why, whylen, "record CRC mismatch");
         return 0;
@@ -184,15 +182,6 @@ enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
     if (wal_rec_valid(c, c->off, rec, why, whylen)) {
         c->off += wal_rec_size(rec->len);
         return WAL_NEXT_RECORD;
-    }
-    if (CL_MUTANT("tail-skip-bad")) {
-        /* Planted bug: skip to the next valid record, ignoring R7/R8. */
-        for (uint64_t y = c->off + WAL_ALIGN; y + WAL_REC_HDR_SIZE <= c->len;
-             y += WAL_ALIGN)
-            if (wal_rec_valid(c, y, rec, NULL, 0)) {
-                c->off = y + wal_rec_size(rec->len);
-                return WAL_NEXT_RECORD;
-            }
     }
     /* R7/R8: is anything after the invalid record provably newer than
      * its durability? */

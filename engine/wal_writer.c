@@ -80,7 +80,6 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "errors.h"
-#include "fault_points.h"
 #include "wal.h"
 
 #define WAL_GROUP_WAIT_MAX_NS 2000000u /* never wait longer for a group */
@@ -111,8 +110,6 @@ struct wal {
                         records and zeros past this file offset (it may
                         end before it after a failed zero-filling) */
     int zero_off;    /* zero-filling failed (full disk): not this segment */
-    size_t late;     /* planted bug ack-before-wal-write: bytes of rec not
-                        written yet */
 
     pthread_mutex_t mu;         /* protects the fields below */
     pthread_cond_t cv;          /* the token was given back, durable advanced */
@@ -223,8 +220,7 @@ static int wal_create(const wal_config *cfg, uint64_t segno, uint64_t start_lsn,
     if ((rc = io->ftruncate(io->ctx, fd, 0)) != 0 ||
         (rc = io->pwrite(io->ctx, fd, hdr, sizeof(hdr), 0)) != 0 ||
         (rc = io->fdatasync(io->ctx, fd)) != 0 ||
-        (!CL_MUTANT("no-segment-dirsync") &&
-         (rc = io->dirsync(io->ctx, cfg->dir)) != 0)) {
+        (rc = io->dirsync(io->ctx, cfg->dir)) != 0) {
         io->close(io->ctx, fd);
         return err_set(rc, "%s: cannot create log segment", path);
     }
@@ -448,21 +444,6 @@ static int wal_seal(wal *w)
     return rc;
 }
 
-/* Planted bug ack-before-wal-write (FIU builds only): wal_append leaves
- * its record unwritten in w->rec and returns as if it were written, so the
- * commit is acknowledged before its log write; the record reaches the file
- * only when the next append or roll comes, here. */
-static int wal_write_late(wal *w)
-{
-    const cl_io *io = w->cfg.io;
-    size_t n = w->late;
-
-    if (n == 0)
-        return 0;
-    w->late = 0;
-    return io->pwrite(io->ctx, w->fd, w->rec, n, wal_off_of(w, w->written - n));
-}
-
 /* Roll recipe:
  *   1. take the sync token, so no leader fsyncs the old segment's fd while
  *      it is being replaced;
@@ -482,12 +463,6 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     if ((rc = wal_fatal(w)) != 0)
         return err_set(CL_EREADONLY, "log is read-only after error: %s",
                        cl_strerror(rc));
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
-        pthread_mutex_lock(&w->mu);
-        wal_poison_locked(w, rc);
-        pthread_mutex_unlock(&w->mu);
-        return rc;
-    }
     pthread_mutex_lock(&w->mu);
     wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
@@ -684,7 +659,7 @@ static int wal_append_buffered(wal *w, uint64_t lsn, uint64_t size)
  * take it for damage.  Cutting needs no space; if even that fails, or on
  * any other write error, the log is poisoned.  Otherwise the log stays
  * usable: only this commit failed.  Returns rc. */
-static int wal_append_failed(wal *w, uint64_t lsn, uint64_t size, int rc)
+static int wal_append_failed(wal *w, uint64_t lsn, int rc)
 {
     const cl_io *io = w->cfg.io;
     int trc;
@@ -695,12 +670,6 @@ static int wal_append_failed(wal *w, uint64_t lsn, uint64_t size, int rc)
     if (rc != ENOSPC && rc != EDQUOT) {
         pthread_mutex_lock(&w->mu);
         wal_poison_locked(w, rc);
-        pthread_mutex_unlock(&w->mu);
-    } else if (CL_MUTANT("enospc-advance")) {
-        /* Planted bug: the end moves past the partial record. */
-        pthread_mutex_lock(&w->mu);
-        w->appended = w->written = lsn + size;
-        w->buf_lsn = lsn + size;
         pthread_mutex_unlock(&w->mu);
     } else if ((trc = io->ftruncate(io->ctx, w->fd, wal_off_of(w, lsn))) == 0) {
         w->zeroed = wal_off_of(w, lsn);
@@ -719,12 +688,10 @@ static int wal_append_direct(wal *w, uint64_t lsn, uint64_t size)
     int rc;
 
     rc = wal_zero_ahead(w, wal_off_of(w, lsn), size);
-    if (rc == 0 && CL_MUTANT("ack-before-wal-write"))
-        w->late = size; /* written by the next append (wal_write_late) */
-    else if (rc == 0)
+    if (rc == 0)
         rc = io->pwrite(io->ctx, w->fd, w->rec, size, wal_off_of(w, lsn));
     if (rc != 0)
-        return wal_append_failed(w, lsn, size, rc);
+        return wal_append_failed(w, lsn, rc);
     if (wal_off_of(w, lsn) + size > w->zeroed)
         w->zeroed = wal_off_of(w, lsn) + size;
     pthread_mutex_lock(&w->mu);
@@ -751,12 +718,6 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
                        "transaction of %zu bytes is too large "
                        "for one log record",
                        len);
-    if (CL_MUTANT("ack-before-wal-write") && (rc = wal_write_late(w)) != 0) {
-        pthread_mutex_lock(&w->mu);
-        wal_poison_locked(w, rc);
-        pthread_mutex_unlock(&w->mu);
-        return rc;
-    }
     if (wal_off_of(w, w->appended) >= w->cfg.segment_bytes) {
         uint64_t s, l;
         if ((rc = wal_roll(w, &s, &l)) != 0)
@@ -832,13 +793,7 @@ static int wal_sync_common(wal *w, uint64_t lsn, int group)
         fd = w->fd;
         pthread_mutex_unlock(&w->mu);
         t0 = wal_now_ns();
-        if (CL_MUTANT("skip-wal-fsync")) {
-            rc = 0; /* planted bug: acknowledged without a sync */
-        } else {
-            rc = io->fdatasync(io->ctx, fd);
-            if (rc != 0 && CL_MUTANT("fsync-error-ignored"))
-                rc = io->fdatasync(io->ctx, fd); /* planted bug: retried */
-        }
+        rc = io->fdatasync(io->ctx, fd);
         took = wal_now_ns() - t0;
         pthread_mutex_lock(&w->mu);
         w->sync_ns = w->sync_ns ? (w->sync_ns * 7 + took) / 8 : took;

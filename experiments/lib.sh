@@ -56,7 +56,7 @@ exp_cleanup() {
     rc=$?
     rm -rf "$EXP_SCRATCH"
     rm -f "$EXP_TMP"
-    if [ "$rc" != 0 ]; then
+    if [ "$rc" != 0 ] && [ -z "${EXP_DONE:-}" ]; then
         echo "experiment $EXP_NAME: stopped (exit $rc); $EXP_OUT/$EXP_NAME.csv not written" >&2
     fi
     exit "$rc"
@@ -132,6 +132,7 @@ exp_end() {
     grep -qv '^#' "$EXP_TMP" || exp_die "no data rows"
     exp_plot "$EXP_NAME" "$EXP_TMP" "$EXP_OUT/$EXP_NAME.png" || exit 1
     mv "$EXP_TMP" "$EXP_CSV"
+    EXP_DONE=1
     rm -rf "$EXP_DATA"
     exp_step "done: $EXP_CSV, $EXP_OUT/$EXP_NAME.png"
 }

@@ -180,21 +180,6 @@ int fiuctl_fail_nth(uint64_t seed, int p, uint64_t nth, int err,
     return 0;
 }
 
-int fiuctl_mutant(const char *name)
-{
-    char point[160];
-
-    if (name == NULL || name[0] == '\0' || strlen(name) > 100)
-        return EINVAL;
-    /* A fixed seed before fiu_init: nothing libfiu draws may depend on the
-     * time (writers reseed per trial after fork). */
-    fiu_set_prng_seed(0x5eed);
-    if (fiu_init(0) != 0)
-        return EIO;
-    snprintf(point, sizeof(point), "mutant/%s", name);
-    return fiu_enable(point, 1, NULL, 0) == 0 ? 0 : EIO;
-}
-
 #else /* !FIU_ENABLE */
 
 int fiuctl_available(void)
@@ -220,12 +205,6 @@ int fiuctl_fail_nth(uint64_t seed, int p, uint64_t nth, int err,
     (void)err;
     (void)sh;
     (void)clock;
-    return ENOTSUP;
-}
-
-int fiuctl_mutant(const char *name)
-{
-    (void)name;
     return ENOTSUP;
 }
 

@@ -1,7 +1,7 @@
 /*
  * fiu_ctl.h - libfiu control for the harness: the engine's fault points by
- * name, counting their evaluations, failing exactly the n-th one with a
- * pinned errno, and switching planted bugs (mutant/<name>) on.
+ * name, counting their evaluations, and failing exactly the n-th one with
+ * a pinned errno.
  *
  * The engine evaluates engine/io/<call> at the start of every call of its
  * POSIX table (engine/io_posix.c) and engine/io/pwrite/short in every
@@ -89,12 +89,5 @@ int fiuctl_count(uint64_t seed, fiuctl_shared *sh,
  * point, nth or err; ENOTSUP without FIU_ENABLE). */
 int fiuctl_fail_nth(uint64_t seed, int p, uint64_t nth, int err,
                     fiuctl_shared *sh, const _Atomic uint64_t *clock);
-
-/* Switch the planted bug mutant/<name> on, for good, in this process (and,
- * since libfiu's table is ordinary memory, in the children it forks
- * afterwards).  Seeds and initialises libfiu if that was not done yet: call
- * it before any other libfiu use of the process.  Returns 0 or an errno
- * (ENOTSUP without FIU_ENABLE). */
-int fiuctl_mutant(const char *name);
 
 #endif

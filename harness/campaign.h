@@ -40,7 +40,6 @@ typedef struct campaign {
     int stop_at_first;                 /* stop handing out trials past the
                                           first violation (every lower id
                                           still runs) */
-    const char *mutant;                /* planted bug switched on, or NULL */
     uint64_t server_every;             /* one trial in server_every (those with
                                           id % server_every == server_every - 1) is a
                                           server trial, of the server modes in turn;

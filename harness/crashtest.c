@@ -82,10 +82,6 @@ int main(int argc, char **argv)
         ct_print_help();
         return 0;
     }
-    if (a.list_mutants) {
-        ct_print_mutants();
-        return 0;
-    }
     if ((rc = ct_expand(&a)) != 0)
         return rc;
     return ct_run(&a);

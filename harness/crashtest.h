@@ -16,7 +16,6 @@ typedef struct ct_args {
     const char *workload_list; /* --workload, as given ("all") */
     int have_seed;
     int server_target;   /* --target names a server target */
-    int list_mutants;    /* --list-mutants: print the catalogue */
     int help;            /* --help */
     char kvserver[2100]; /* kvserver next to this program */
 } ct_args;
@@ -30,12 +29,11 @@ int ct_usage(const char *msg);
 int ct_parse(int argc, char **argv, ct_args *a);
 
 /* Fill what the options leave open: defaults, the modes and workloads the
- * lists name, the server, libfiu and the mutant.  Returns 0, or 2 after a
+ * lists name, the server and libfiu.  Returns 0, or 2 after a
  * message on stderr. */
 int ct_expand(ct_args *a);
 
-/* Print the help text or the planted bugs' catalogue on stdout. */
+/* Print the help text on stdout. */
 void ct_print_help(void);
-void ct_print_mutants(void);
 
 #endif

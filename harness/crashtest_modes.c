@@ -98,11 +98,10 @@ static int ct_expand_modes(ct_args *a)
     if (strcmp(a->mode_list, "all") == 0) {
         c->nmodes = trial_modes_of(
             a->server_target ? MODE_GROUP_SERVER : MODE_GROUP_ALL, c->modes);
-        /* The server trials test kvserver's engine, not a broken target's
-         * nor a mutant's (the exec'd server does not inherit libfiu's
-         * state): only the engine's campaigns get them. */
+        /* The server trials test kvserver's engine, not a broken
+         * target's: only the engine's campaigns get them. */
         if (!a->server_target && strcmp(c->env.target->name, "engine") == 0 &&
-            c->mutant == NULL && !c->exhaustive)
+            !c->exhaustive)
             c->server_every = CT_SERVER_EVERY;
         return 0;
     }
@@ -144,13 +143,11 @@ static int ct_expand_workloads(ct_args *a)
 }
 
 /* What the modes need: kvserver for server trials, the fault-injection
- * build for libfiu's modes and for a mutant (switched on here, before any
- * fork, so that every process of the campaign runs the mutated engine).
- * Returns 0 or 2. */
+ * build for libfiu's modes.  Returns 0 or 2. */
 static int ct_check_needs(ct_args *a)
 {
     campaign *c = &a->c;
-    int server_trials = c->server_every > 0, rc;
+    int server_trials = c->server_every > 0;
 
     for (int i = 0; i < c->nmodes; i++)
         server_trials |= trial_mode_is_server(c->modes[i]);
@@ -181,19 +178,6 @@ static int ct_check_needs(ct_args *a)
             return 2;
         }
         c->env.count_fiu = 1;
-    }
-    if (c->mutant != NULL) {
-        if (!fiuctl_available()) {
-            fprintf(stderr, "crashtest: --mutant needs the fault-injection "
-                            "build: make FIU=1, then run "
-                            "build-fiu/crashtest\n");
-            return 2;
-        }
-        if ((rc = fiuctl_mutant(c->mutant)) != 0) {
-            fprintf(stderr, "crashtest: cannot enable mutant/%s: %s\n",
-                    c->mutant, strerror(rc));
-            return 2;
-        }
     }
     return 0;
 }

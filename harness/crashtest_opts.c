@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "crashtest.h"
-#include "mutants.h"
 #include "report.h"
 
 static const char *ct_usage_text =
@@ -87,12 +86,6 @@ static const char *ct_usage_text =
     "  --sets N             SETs per client, at most (default 200)\n"
     "  --kvserver PATH      the server (default: kvserver next to this\n"
     "                       program)\n"
-    "  --mutant NAME        switch a bug planted in the engine on (make "
-    "FIU=1)\n"
-    "  --list-mutants       the planted bugs and the campaigns that should\n"
-    "                       catch them: name, mode, options (- for none),\n"
-    "                       what it breaks, why none can (- for most);\n"
-    "                       tab-separated\n"
     "output:\n"
     "  --dir DIR            where trial directories go (default /dev/shm)\n"
     "  --csv FILE           one row per trial (- for stdout)\n"
@@ -227,12 +220,6 @@ static int ct_set_target(ct_args *a, const char *arg)
     return a->c.env.target == NULL ? -1 : 0;
 }
 
-static int ct_set_mutant(ct_args *a, const char *arg)
-{
-    a->c.mutant = arg;
-    return mutant_find(arg) == NULL ? -1 : 0;
-}
-
 /* ---- the table ---- */
 
 static const ct_option ct_options[] = {
@@ -291,9 +278,6 @@ static const ct_option ct_options[] = {
     {"keep-failures", CT_STR, CT_AT(c.env.keep_dir), 0, 0, NULL, 0, NULL},
     {"quiet", CT_FLAG, CT_AT(c.quiet), 0, 0, NULL, 0, NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
-    {"mutant", CT_FN, 0, 0, 0, "unknown --mutant (see --list-mutants)", 1,
-     ct_set_mutant},
-    {"list-mutants", CT_FLAG, CT_AT(list_mutants), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
 };
 
@@ -308,17 +292,6 @@ int ct_usage(const char *msg)
 void ct_print_help(void)
 {
     fputs(ct_usage_text, stdout);
-}
-
-void ct_print_mutants(void)
-{
-    for (const mutant_info *m = mutant_all(); m->name != NULL; m++)
-        for (int i = 0; i < MUTANT_MAX_CAMPAIGNS; i++)
-            if (m->campaigns[i].mode != NULL)
-                printf("%s\t%s\t%s\t%s\t%s\n", m->name, m->campaigns[i].mode,
-                       m->campaigns[i].options[0] ? m->campaigns[i].options
-                                                  : "-",
-                       m->breaks, m->equivalent ? m->equivalent : "-");
 }
 
 /* Store arg as row o says.  Returns 0 or -1 (a bad value). */

@@ -246,10 +246,9 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     if (f == NULL)
         return violations;
     fprintf(f,
-            "\ncrashtest: seed 0x%016" PRIx64 ", target %s%s%s, sync %s, "
+            "\ncrashtest: seed 0x%016" PRIx64 ", target %s, sync %s, "
             "torn-page protection %s%s\n",
-            c->seed, c->target_name, c->mutant ? " with mutant " : "",
-            c->mutant ? c->mutant : "", cl_sync_name(c->env.eng.sync),
+            c->seed, c->target_name, cl_sync_name(c->env.eng.sync),
             cl_torn_name(c->env.eng.torn), interrupted ? " (interrupted)" : "");
     if (c->server_every > 0)
         fprintf(f,

@@ -523,9 +523,13 @@ static int trial_detect_ok(const trial_env *env, const trial_spec *s)
            s->mode == MODE_SHORT_WRITE;
 }
 
-static int trial_is_page_damage(const char *detail)
+/* Whether the engine's last failure is a torn or corrupt page (its error
+ * info, not its message: the wording is for people). */
+static int trial_is_page_damage(void)
 {
-    return strstr(detail, "is torn or corrupt") != NULL;
+    cl_err_info ei;
+
+    return cl_errinfo(&ei) == 0 && ei.kind == CL_ERRK_PAGE;
 }
 
 /* The key of the probe transaction: outside every workload's keys (which
@@ -637,7 +641,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
-                      trial_is_page_damage(cl_errdetail()))
+                      trial_is_page_damage())
                          ? ORACLE_DETECTED
                          : ORACLE_RECOVERY;
         v->done = 1;
@@ -654,7 +658,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
-                      trial_is_page_damage(cl_errdetail()))
+                      trial_is_page_damage())
                          ? ORACLE_DETECTED
                          : ORACLE_RECOVERY;
         v->done = 1;
@@ -683,7 +687,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {
         v->verdict = (rc == CL_ECORRUPT && trial_detect_ok(env, s) &&
-                      trial_is_page_damage(cl_errdetail()))
+                      trial_is_page_damage())
                          ? ORACLE_DETECTED
                          : ORACLE_STRUCTURE;
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",

@@ -1,13 +1,11 @@
 #!/bin/bash
 # test_faults.sh - fault injection end to end, in whichever flavour make test
 # built (CRASHTEST names its crashtest).  In every build: the libfiu points
-# (engine/io/*, mutant/*) are in the engine library only in the
-# fault-injection flavour (checked with nm and strings); fsync-fail runs
-# clean on the engine and replays exactly.  Normal build: the libfiu modes
-# and --mutant refuse to run and say why.  Fault-injection build: the error
-# modes run clean on the engine and replay exactly, a planted bug is caught
-# and its first catch replays to the same row, and --stop-at-first runs
-# every trial before that catch.
+# (engine/io/*) are in the engine library only in the fault-injection
+# flavour (checked with nm and strings); fsync-fail runs clean on the
+# engine and replays exactly.  Normal build: the libfiu modes refuse to run
+# and say why.  Fault-injection build: the error modes run clean on the
+# engine and replay exactly.  (The planted bugs: tests/test_mutants.sh.)
 set -u
 CT=${CRASHTEST:-build/crashtest}
 B=$(dirname "$CT")
@@ -51,13 +49,13 @@ esac
 
 # 1. the points are compiled in only with FIU=1
 undef=$(nm "$B/libcrashlab.a" 2>/dev/null | grep -c ' U fiu_fail$')
-names=$(strings "$B/libcrashlab.a" | grep -cE '^(engine/io/|mutant/)')
+names=$(strings "$B/libcrashlab.a" | grep -cE '^engine/io/')
 if [ $fiu = 1 ]; then
     [ "$undef" -gt 0 ] && ok || bad "FIU build: the engine calls no fiu_fail"
-    [ "$names" -ge 16 ] && ok || bad "FIU build: only $names point names"
+    [ "$names" -ge 14 ] && ok || bad "FIU build: only $names point names"
 else
     check "normal build: no libfiu symbol in the engine" 0 "$undef"
-    check "normal build: no point or mutant name in the engine" 0 "$names"
+    check "normal build: no point name in the engine" 0 "$names"
     check "normal build: kv does not link libfiu" 0 \
         "$(nm "$B/kv" 2>/dev/null | grep -c fiu_)"
 fi
@@ -72,13 +70,10 @@ check "fsync-fail: every trial lost data to the failed sync" 0 \
 replay_sample 31 --mode fsync-fail
 
 if [ $fiu = 0 ]; then
-    # 3. the libfiu modes and mutants say what they need
+    # 3. the libfiu modes say what they need
     "$CT" --mode eio --trials 5 >"$T/out" 2>&1
     check "normal build: --mode eio exits 2" 2 $?
     grep -q "make FIU=1" "$T/out" && ok || bad "no 'make FIU=1' in: $(cat "$T/out")"
-    "$CT" --mutant skip-wal-fsync --trials 5 >"$T/out" 2>&1
-    check "normal build: --mutant exits 2" 2 $?
-    grep -q "make FIU=1" "$T/out" && ok || bad "no 'make FIU=1' for --mutant"
 else
     # 4. every error mode, on the engine: no violation, exact replay
     "$CT" --seed 32 --mode errors --trials 240 --quiet --csv "$T/c.csv" \
@@ -91,25 +86,6 @@ else
     [ "$(col damage <"$T/c.csv" | grep -c 'then writes were refused')" -ge 5 ] &&
         ok || bad "too few trials where the engine refused writes"
     replay_sample 32 --mode errors
-
-    # 5. a planted bug is caught, the first catch replays to the same row,
-    # and every trial before it ran
-    "$CT" --seed 33 --mode fsync-fail --mutant fsync-error-ignored \
-        --trials 100 --stop-at-first --quiet --csv "$T/c.csv" >"$T/out" 2>&1
-    check "fsync-error-ignored is caught (exit 1)" 1 $?
-    first=$(python3 -c 'import csv,sys
-print(min(int(r["trial"]) for r in csv.DictReader(open(sys.argv[1])) if r["verdict"]=="violation"))' "$T/c.csv")
-    check "--stop-at-first: every trial before the first catch ran" \
-        "$(seq 0 "$first" | tr '\n' ' ')" \
-        "$(col trial <"$T/c.csv" | sort -n | awk -v f="$first" '$1 <= f' | tr '\n' ' ')"
-    line=$(grep -A2 "in trial $first:" "$T/out" | sed -n 's/^  replay: //p')
-    $line --quiet --csv "$T/r.csv" >/dev/null 2>&1
-    check "the replay of the first catch exits 1" 1 $?
-    same_rows "$T/c.csv" "$T/r.csv" "$first" && ok || bad "the replayed catch differs"
-    "$CT" --list-mutants | cut -f1 | sort -u >"$T/names"
-    [ "$(wc -l <"$T/names")" -ge 12 ] && ok || bad "fewer than 12 mutants"
-    "$CT" --mutant no-such-bug --trials 1 >/dev/null 2>&1
-    check "unknown mutant exits 2" 2 $?
 fi
 
 finish

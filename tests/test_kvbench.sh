@@ -15,6 +15,21 @@ check "kv bench N PREFIX SIZE" 0 $?
 contains "one-workload rate" "$T/out" "300 puts of 128-byte values"
 contains "one-workload read back" "$T/out" "read back: 300 of 300 keys"
 contains "one-workload fsyncs" "$T/out" "1.00 puts per fsync"
+lat=$(grep '^latency:' "$T/out")
+check "every latency figure has its unit" \
+    "$(echo "$lat" | grep -oE ' [0-9]+\.[0-9]+' | wc -l)" \
+    "$(echo "$lat" | grep -oE ' [0-9]+\.[0-9]+ us' | wc -l)"
+# Without -d: ./kvbench.tmp, made and removed again.
+KVABS=$(cd "$(dirname "$KV")" && pwd)/$(basename "$KV")
+mkdir "$T/cwd"
+(cd "$T/cwd" && "$KVABS" bench 20 benchkey 16 >/dev/null 2>&1)
+check "kv bench without -d" 0 $?
+check "kv bench without -d leaves nothing behind" "" "$(ls -A "$T/cwd")"
+# A missing VALUE_SIZE is named as such.
+(cd "$T/cwd" && "$KVABS" bench 10 benchkey >/dev/null 2>"$T/err")
+check "kv bench N PREFIX" 2 $?
+contains "the missing size is named" "$T/err" "VALUE_SIZE is missing"
+check "nothing made for a usage error" "" "$(ls -A "$T/cwd")"
 
 "$KVBENCH" --dir "$T/all" --quiet -n 400 --keys 400 --threads 1,3 \
     --passes 2 --batch 50 --json \
@@ -40,8 +55,9 @@ contains "CSV columns" "$T/csv" "^engine,workload,threads"
 contains "CSV lmdb get row" "$T/csv" "^lmdb,get,1,"
 contains "CSV disk row" "$T/csv" "^disk,disk-fdatasync-4k,"
 
-"$KVBENCH" --dir "$T/x" frobnicate 2>/dev/null
+"$KVBENCH" --dir "$T/x" frobnicate 2>"$T/err"
 check "unknown workload" 2 $?
+contains "the unknown workload is named" "$T/err" "'frobnicate'"
 "$KVBENCH" --dir "$T/x" --engine nosuch 2>/dev/null
 check "unknown engine" 2 $?
 

@@ -298,6 +298,24 @@ static void tc_expect_eof(tc *c)
     assert_int_equal(tc_getc(c), -1);
 }
 
+/* The server ends the stream within a few seconds with nothing more sent:
+ * an end of stream, not the receive timeout. */
+static void tc_expect_eof_soon(tc *c)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    char b;
+    ssize_t n;
+
+    if (c->off != c->len)
+        fail_msg("%zu more bytes before the end of stream", c->len - c->off);
+    if (poll(&pfd, 1, 5000) != 1)
+        fail_msg("the server did not end the stream within 5 s");
+    n = recv(c->fd, &b, 1, 0);
+    if (n != 0)
+        fail_msg("expected the end of stream, got %s",
+                 n > 0 ? "more bytes" : strerror(errno));
+}
+
 static void tc_read_exact(tc *c, void *p, size_t n)
 {
     uint8_t *d = p;
@@ -607,6 +625,20 @@ static void test_kvserver_invalid_resp(void **state)
         free(out);
         tc_close(c);
     }
+    expect_alive(f);
+}
+
+/* A protocol error ends the stream at once, while the client still has
+ * its side open and sends nothing more. */
+static void test_kvserver_protocol_error_closes_at_once(void **state)
+{
+    fx *f = *state;
+    tc *c = tc_open(f->port);
+
+    tc_puts(c, "*1\r\n$-7\r\n");
+    tc_expect(c, "-ERR Protocol error: invalid bulk length");
+    tc_expect_eof_soon(c);
+    tc_close(c);
     expect_alive(f);
 }
 
@@ -926,11 +958,34 @@ static void test_kvserver_max_clients(void **state)
         tc_puts(c[i], "PING\n");
         tc_expect(c[i], "PONG");
     }
+    /* A client over the limit is told so in its own protocol. */
     extra = tc_open(f->port);
-    tc_expect(extra, "-ERR max number of clients reached");
-    tc_expect_eof(extra);
+    tc_puts(extra, "PING\n");
+    tc_expect(extra, "ERROR max number of clients reached");
+    tc_expect_eof_soon(extra);
     tc_close(extra);
-    for (int i = 0; i < 3; i++)
+    extra = tc_open(f->port);
+    resp_send(extra, 1, S("PING"));
+    tc_expect(extra, "-ERR max number of clients reached");
+    tc_expect_eof_soon(extra);
+    tc_close(extra);
+    /* Once a client leaves, a new one is served: the refused ones took no
+     * place. */
+    tc_close(c[0]);
+    for (int tries = 0;; tries++) {
+        char line[256];
+        extra = tc_open(f->port);
+        tc_puts(extra, "PING\n");
+        if (tc_try_line(extra, line, sizeof(line)) != NULL &&
+            strcmp(line, "PONG") == 0)
+            break;
+        tc_close(extra);
+        if (tries == 100)
+            fail_msg("no place for a client after one left");
+        usleep(50000);
+    }
+    tc_close(extra);
+    for (int i = 1; i < 3; i++)
         tc_close(c[i]);
 }
 
@@ -1089,6 +1144,7 @@ int main(int argc, char **argv)
         T(test_kvserver_line_protocol),
         T(test_kvserver_resp_basics),
         T(test_kvserver_invalid_resp),
+        T(test_kvserver_protocol_error_closes_at_once),
         T(test_kvserver_binary_garbage),
         T(test_kvserver_ten_mb_line),
         T(test_kvserver_half_request_then_close),

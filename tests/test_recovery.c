@@ -227,6 +227,7 @@ static void test_recovery_flipped_byte_mid_log_is_corruption(void **state)
     cl_options o = {0};
     cl_db *db;
     const char *seg = tu_path(f->dir, SEG1);
+    cl_err_info ei;
     int64_t size;
 
     o.sync = CL_SYNC_COMMIT; /* each record durable before the next */
@@ -241,6 +242,10 @@ static void test_recovery_flipped_byte_mid_log_is_corruption(void **state)
     assert_null(db);
     assert_non_null(strstr(cl_errdetail(), SEG1));
     assert_non_null(strstr(cl_errdetail(), "offset"));
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_WAL_RECORD);
+    assert_string_equal(ei.file, seg);
+    assert_true(ei.offset <= (uint64_t)size / 2);
     /* and it stays so: never skipped, never "repaired" by cutting */
     assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
     assert_int_equal(tu_file_size(seg), size);
@@ -370,11 +375,66 @@ static void test_recovery_torn_page_none_is_detected(void **state)
     cl_options o = {0};
     cl_db *db = NULL;
 
+    cl_err_info ei;
+    char pages[4200];
+
     make_torn_pages(f->dir, CL_TORN_NONE);
     o.torn = CL_TORN_NONE;
     assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
     assert_non_null(strstr(cl_errdetail(), "page "));
     assert_non_null(strstr(cl_errdetail(), "torn"));
+    /* the same, in fields */
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.code, CL_ECORRUPT);
+    assert_int_equal(ei.kind, CL_ERRK_PAGE);
+    snprintf(pages, sizeof(pages), "%s/pages", f->dir);
+    assert_string_equal(ei.file, pages);
+    assert_true(ei.pgno >= 2);
+    assert_int_equal(ei.offset, (uint64_t)ei.pgno * 4096);
+    assert_string_equal(cl_err_kind_name(ei.kind), "page");
+    /* the next call clears it */
+    assert_int_equal(cl_torn_parse("fpw", &o.torn), 0);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_NONE);
+    assert_int_equal(ei.code, 0);
+    assert_string_equal(cl_errdetail(), "");
+    assert_int_equal(cl_errinfo(NULL), CL_EINVAL);
+}
+
+/* Both superblock slots destroyed: kind superblock, naming the page file;
+ * a flipped byte in a durable log record followed by later ones: kind
+ * wal-record at the record's offset. */
+static void test_recovery_errinfo_kinds(void **state)
+{
+    fx *f = *state;
+    cl_db *db = open_db(f->dir, NULL);
+    cl_err_info ei;
+    uint8_t zeros[512] = {0};
+
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_write_at(tu_path(f->dir, "pages"), 0, zeros, 512), 0);
+    assert_int_equal(tu_write_at(tu_path(f->dir, "pages"), 2048, zeros, 512),
+                     0);
+    db = NULL;
+    assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_SUPERBLOCK);
+    assert_non_null(strstr(ei.file, "pages"));
+}
+
+/* A database in torn-page mode dwb with n batches, checkpointed (which
+ * writes every page through the doublewrite area) and closed. */
+static void make_dwb_db(const char *dir, const cl_options *o, int n)
+{
+    cl_db *db = open_db(dir, o);
+
+    for (int i = 0; i < n; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_true(tu_exists(tu_path(dir, "dwb")));
 }
 
 static void test_recovery_torn_page_dwb_is_restored(void **state)
@@ -388,13 +448,7 @@ static void test_recovery_torn_page_dwb_is_restored(void **state)
     tu_rng r = {11};
 
     o.torn = CL_TORN_DWB;
-    db = open_db(f->dir, &o);
-    for (int i = 0; i < 50; i++)
-        assert_int_equal(write_batch(db, i), 0);
-    /* the checkpoint writes every page through the doublewrite area */
-    assert_int_equal(cl_checkpoint(db), 0);
-    assert_int_equal(cl_close(db), 0);
-    assert_true(tu_exists(tu_path(f->dir, "dwb")));
+    make_dwb_db(f->dir, &o, 50);
     tu_fill(&r, garbage, sizeof(garbage));
     assert_int_equal(tu_write_at(pages, 2 * 4096 + 1000, garbage, 1024), 0);
     db = open_db(f->dir, &o);
@@ -403,6 +457,93 @@ static void test_recovery_torn_page_dwb_is_restored(void **state)
     assert_int_equal(count_batches(db), 50);
     assert_int_equal(cl_check(db, NULL, 0), 0);
     assert_int_equal(cl_close(db), 0);
+}
+
+/* A page file holding an intact but older version of a page whose newer
+ * version is in the doublewrite area (its in-place write was lost):
+ * recovery brings the newer one forward, and does not count it as a
+ * repaired page. */
+static void test_recovery_dwb_older_page_is_restored_not_counted(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_db *db;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t old_meta[4096];
+
+    o.torn = CL_TORN_DWB;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(tu_read_at(pages, 4096, old_meta, sizeof(old_meta)), 0);
+    for (int i = 20; i < 40; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    /* the meta page (its key count) changed: written through the area */
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_write_at(pages, 4096, old_meta, sizeof(old_meta)), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.pages_repaired_dwb, 0);
+    assert_int_equal(count_batches(db), 40);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* The POSIX table, except that every read of the doublewrite file fails
+ * with EIO. */
+typedef struct dwb_eio {
+    cl_io io;
+    const cl_io *posix;
+    int dwb_fd;
+} dwb_eio;
+
+static int dwb_eio_open(void *ctx, const char *path, int flags, int *fd)
+{
+    dwb_eio *d = ctx;
+    size_t n = strlen(path);
+    int rc = d->posix->open(d->posix->ctx, path, flags, fd);
+
+    if (rc == 0 && n >= 4 && strcmp(path + n - 4, "/dwb") == 0)
+        d->dwb_fd = *fd;
+    return rc;
+}
+
+static int dwb_eio_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                         size_t *nread)
+{
+    dwb_eio *d = ctx;
+
+    if (fd == d->dwb_fd)
+        return EIO;
+    return d->posix->pread(d->posix->ctx, fd, buf, len, off, nread);
+}
+
+/* A doublewrite slot that cannot be read may hold the only intact copy of
+ * a torn page: the open fails with the read error instead of recovering
+ * without it. */
+static void test_recovery_dwb_read_error_fails_open(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    dwb_eio d;
+    cl_db *db = NULL;
+
+    o.torn = CL_TORN_DWB;
+    make_dwb_db(f->dir, &o, 20);
+    d.posix = cl_io_posix();
+    d.io = *d.posix;
+    d.io.ctx = &d;
+    d.io.open = dwb_eio_open;
+    d.io.pread = dwb_eio_pread;
+    d.dwb_fd = -1;
+    o.io = &d.io;
+    db = NULL;
+    assert_int_equal(cl_open(f->dir, &o, &db), EIO);
+    assert_null(db);
+    assert_non_null(strstr(cl_errdetail(), "dwb"));
 }
 
 static void test_recovery_is_repeatable(void **state)
@@ -674,6 +815,13 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_torn_page_none_is_detected, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_dwb_older_page_is_restored_not_counted, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_errinfo_kinds, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_dwb_read_error_fails_open,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_torn_page_dwb_is_restored,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_is_repeatable, fx_setup,

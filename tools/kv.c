@@ -29,38 +29,40 @@ enum {
     KV_OTHER = 7,
 };
 
-static const char *kv_usage_text =
+/* One command: its synopsis, what it does, how many arguments it takes
+ * (max -1: it parses its own options), whether it may create a missing
+ * database, and the function that runs it on the open database. */
+typedef struct kv_cmd {
+    const char *name;
+    const char *args;
+    const char *help;
+    int min_args, max_args;
+    int creates;
+    int (*run)(cl_db *db, int argc, char **argv);
+} kv_cmd;
+
+static const char *kv_usage_head =
     "usage: kv [-d DIR] [options] COMMAND [ARGS]\n"
+    "       kv COMMAND --help, kv help [COMMAND]\n"
     "\n"
-    "commands:\n"
-    "  set KEY VALUE          insert or replace KEY\n"
-    "  get KEY                print the value of KEY and a newline\n"
-    "  del KEY                delete KEY\n"
-    "  scan [--prefix P] [--start K] [--limit N]\n"
-    "                         print KEY<tab>VALUE lines in key order\n"
-    "  load [--count N] [--value-size B] [--prefix P] [--batch N]\n"
-    "                         write N keys P%012u (default: forever), for\n"
-    "                         crash demos: kill it and reopen\n"
-    "  check                  verify every page and the tree structure\n"
-    "  recover                open (recovering) and print the recovery report\n"
-    "  checkpoint             write a checkpoint\n"
-    "  stats                  print the engine's counters\n"
-    "  bench [ARGS]           run kvbench, the benchmark (installed next to\n"
-    "                         kv): kv bench N PREFIX VALUE_SIZE, or kvbench's\n"
-    "                         options and workloads (kv bench --help); -d\n"
-    "                         becomes kvbench's --dir\n"
+    "commands:\n";
+
+static const char *kv_usage_tail =
     "\n"
     "options:\n"
     "  -d, --dir DIR          database directory (default $CRASHLAB_DB or\n"
-    "                         ./crashlab.db); created if missing\n"
+    "                         ./crashlab.db); only set and load create one\n"
     "  --sync MODE            off | commit | group | periodic (default group)\n"
     "  --torn-protection MODE none | fpw | dwb (default fpw)\n"
     "  --page-size BYTES      page size of a new database (default 4096)\n"
     "  --checkpoint-bytes N   automatic checkpoint interval (default 64 MiB)\n"
     "  -h, --help             this text\n"
     "\n"
-    "exit status: 0 ok, 1 not found, 2 usage, 3 corruption, 4 I/O error,\n"
-    "5 locked by another process, 6 invalid key or value, 7 other error\n";
+    "A key or value that begins with '-' goes after --: kv set -- -1 minus.\n"
+    "\n"
+    "exit status: 0 ok, 1 not found, 2 usage, 3 corruption, 4 I/O error\n"
+    "(a missing database too), 5 locked by another process, 6 invalid key or\n"
+    "value, 7 other error\n";
 
 static int kv_exit_code(int rc)
 {
@@ -90,12 +92,40 @@ static int kv_fail(const char *what, int rc)
     return kv_exit_code(rc);
 }
 
+/* A usage error: the message and where to read more. */
 static int kv_usage(const char *msg)
 {
-    if (msg != NULL)
-        fprintf(stderr, "kv: %s\n", msg);
-    fputs(kv_usage_text, stderr);
+    fprintf(stderr, "kv: %s (kv --help for the usage)\n", msg);
     return KV_USAGE;
+}
+
+/* Write n bytes of p to stdout with the bytes that would make a scan line
+ * ambiguous escaped: backslash, tab, newline, carriage return as \\ \t \n
+ * \r, any other control byte as \xHH.  @return 0, or EOF on a write
+ * error. */
+static int kv_put_escaped(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = b[i];
+        int r;
+        if (ch == '\\')
+            r = fputs("\\\\", stdout);
+        else if (ch == '\t')
+            r = fputs("\\t", stdout);
+        else if (ch == '\n')
+            r = fputs("\\n", stdout);
+        else if (ch == '\r')
+            r = fputs("\\r", stdout);
+        else if (ch < 0x20 || ch == 0x7f)
+            r = printf("\\x%02x", ch);
+        else
+            r = putchar(ch);
+        if (r == EOF || r < 0)
+            return EOF;
+    }
+    return 0;
 }
 
 typedef struct kv_scan_ctx {
@@ -107,8 +137,8 @@ static int kv_print_entry(void *ctx, const void *k, size_t klen, const void *v,
 {
     kv_scan_ctx *c = ctx;
 
-    if (fwrite(k, 1, klen, stdout) != klen || putchar('\t') == EOF ||
-        fwrite(v, 1, vlen, stdout) != vlen || putchar('\n') == EOF) {
+    if (kv_put_escaped(k, klen) != 0 || putchar('\t') == EOF ||
+        kv_put_escaped(v, vlen) != 0 || putchar('\n') == EOF) {
         c->err = errno ? errno : EIO;
         return 1;
     }
@@ -144,7 +174,6 @@ static int kv_cmd_scan(cl_db *db, int argc, char **argv)
     }
     return KV_OK;
 }
-
 static int kv_cmd_load(cl_db *db, int argc, char **argv)
 {
     uint64_t count = UINT64_MAX, vsize = 100, batch = 1, n = 0;
@@ -239,10 +268,12 @@ static int kv_cmd_bench(const char *dir, int argc, char **argv)
     return KV_OTHER;
 }
 
-static int kv_cmd_recover(cl_db *db)
+static int kv_cmd_recover(cl_db *db, int argc, char **argv)
 {
     cl_recovery r;
 
+    (void)argc;
+    (void)argv;
     cl_recovery_report(db, &r);
     printf("created: %s\n", r.created ? "yes (new database)" : "no");
     printf("checkpoint LSN: %" PRIu64 "\n", r.checkpoint_lsn);
@@ -265,11 +296,13 @@ static int kv_cmd_recover(cl_db *db)
     return KV_OK;
 }
 
-static int kv_cmd_stats(cl_db *db)
+static int kv_cmd_stats(cl_db *db, int argc, char **argv)
 {
     cl_stats s;
     int rc = cl_stats_get(db, &s);
 
+    (void)argc;
+    (void)argv;
     if (rc != 0)
         return kv_fail("stats", rc);
 #define KV_STAT(name) printf("%-16s %" PRIu64 "\n", #name, (uint64_t)s.name)
@@ -304,6 +337,217 @@ static int kv_cmd_stats(cl_db *db)
     return KV_OK;
 }
 
+static int kv_cmd_set(cl_db *db, int argc, char **argv)
+{
+    int rc = cl_put(db, argv[0], strlen(argv[0]), argv[1], strlen(argv[1]));
+
+    (void)argc;
+    return rc ? kv_fail("set", rc) : KV_OK;
+}
+
+static int kv_cmd_get(cl_db *db, int argc, char **argv)
+{
+    void *v = NULL;
+    size_t vlen = 0;
+    int rc = cl_get_alloc(db, argv[0], strlen(argv[0]), &v, &vlen), code;
+
+    (void)argc;
+    if (rc == CL_ENOTFOUND) {
+        fprintf(stderr, "kv: get: %s: not found\n", argv[0]);
+        code = KV_NOTFOUND;
+    } else if (rc != 0) {
+        code = kv_fail("get", rc);
+    } else {
+        fwrite(v, 1, vlen, stdout);
+        putchar('\n');
+        code = KV_OK;
+    }
+    free(v);
+    return code;
+}
+
+static int kv_cmd_del(cl_db *db, int argc, char **argv)
+{
+    int rc = cl_delete(db, argv[0], strlen(argv[0]));
+
+    (void)argc;
+    if (rc == CL_ENOTFOUND) {
+        fprintf(stderr, "kv: del: %s: not found\n", argv[0]);
+        return KV_NOTFOUND;
+    }
+    return rc ? kv_fail("del", rc) : KV_OK;
+}
+
+static int kv_cmd_check(cl_db *db, int argc, char **argv)
+{
+    char msg[512];
+    int rc = cl_check(db, msg, sizeof(msg));
+
+    (void)argc;
+    (void)argv;
+    if (rc != 0)
+        return kv_fail("check", rc);
+    printf("ok\n");
+    return KV_OK;
+}
+
+static int kv_cmd_checkpoint(cl_db *db, int argc, char **argv)
+{
+    int rc = cl_checkpoint(db);
+
+    (void)argc;
+    (void)argv;
+    return rc ? kv_fail("checkpoint", rc) : KV_OK;
+}
+
+/* The commands, in the order the usage lists them.  bench and help need no
+ * database: main runs them itself. */
+static const kv_cmd kv_cmds[] = {
+    {"set", "KEY VALUE", "insert or replace KEY", 2, 2, 1, kv_cmd_set},
+    {"get", "KEY", "print the value of KEY and a newline", 1, 1, 0, kv_cmd_get},
+    {"del", "KEY", "delete KEY", 1, 1, 0, kv_cmd_del},
+    {"scan", "[--prefix P] [--start K] [--limit N]",
+     "print KEY<tab>VALUE lines in key order; a\n"
+     "backslash, tab, newline, CR or other control byte\n"
+     "in a key or value is escaped: \\\\ \\t \\n \\r \\xHH",
+     0, -1, 0, kv_cmd_scan},
+    {"load", "[--count N] [--value-size B] [--prefix P] [--batch N]",
+     "write N keys P%012u (default: forever), for crash\n"
+     "demos: kill it and reopen",
+     0, -1, 1, kv_cmd_load},
+    {"check", "", "verify every page and the tree structure", 0, 0, 0,
+     kv_cmd_check},
+    {"recover", "", "open (recovering) and print the recovery report", 0, 0, 0,
+     kv_cmd_recover},
+    {"checkpoint", "", "write a checkpoint", 0, 0, 0, kv_cmd_checkpoint},
+    {"stats", "", "print the engine's counters", 0, 0, 0, kv_cmd_stats},
+    {"bench", "[N PREFIX VALUE_SIZE | ARGS]",
+     "run kvbench, the benchmark (installed next to kv):\n"
+     "N durable puts of PREFIX<digits> keys, then reads;\n"
+     "throughput in ops/s, latencies in microseconds (us);\n"
+     "or kvbench's options and workloads (kv bench --help);\n"
+     "-d becomes kvbench's --dir",
+     0, -1, 0, NULL},
+    {"help", "[COMMAND]", "this text, or the usage of COMMAND", 0, 1, 0, NULL},
+};
+#define KV_NCMDS (sizeof(kv_cmds) / sizeof(kv_cmds[0]))
+
+static const kv_cmd *kv_find(const char *name)
+{
+    for (size_t i = 0; i < KV_NCMDS; i++)
+        if (strcmp(kv_cmds[i].name, name) == 0)
+            return &kv_cmds[i];
+    return NULL;
+}
+
+/* Print text's lines, each after indent spaces. */
+static void kv_put_lines(FILE *f, const char *text, int indent)
+{
+    while (*text != '\0') {
+        size_t n = strcspn(text, "\n");
+        fprintf(f, "%*s%.*s\n", indent, "", (int)n, text);
+        text += n + (text[n] == '\n');
+    }
+}
+
+static void kv_usage_full(FILE *f)
+{
+    fputs(kv_usage_head, f);
+    for (size_t i = 0; i < KV_NCMDS; i++) {
+        const kv_cmd *c = &kv_cmds[i];
+        char syn[128];
+        snprintf(syn, sizeof(syn), "%s%s%s", c->name, c->args[0] ? " " : "",
+                 c->args);
+        if (strlen(syn) <= 22 && strchr(c->help, '\n') == NULL) {
+            fprintf(f, "  %-22s %s\n", syn, c->help);
+        } else {
+            fprintf(f, "  %s\n", syn);
+            kv_put_lines(f, c->help, 25);
+        }
+    }
+    fputs(kv_usage_tail, f);
+}
+
+static void kv_usage_cmd(FILE *f, const kv_cmd *c)
+{
+    fprintf(f, "usage: kv [-d DIR] [options] %s%s%s\n\n", c->name,
+            c->args[0] ? " " : "", c->args);
+    kv_put_lines(f, c->help, 2);
+}
+
+static int kv_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+/* The command's own leading options, before the database is opened:
+ * -h/--help prints its usage; for commands of fixed arguments, -- ends
+ * the options and any other word that begins with '-' is refused, so that
+ * a mistyped option is never taken for a key.  Then the argument count.
+ * @return -1 to go on (*argc, *argv without the options), or the exit
+ * status. */
+static int kv_cmd_options(const kv_cmd *c, int *argc, char ***argv)
+{
+    char *first = *argc > 0 ? (*argv)[0] : NULL;
+
+    if (first != NULL && kv_is_help(first)) {
+        kv_usage_cmd(stdout, c);
+        return KV_OK;
+    }
+    if (c->max_args < 0)
+        return -1;
+    if (first != NULL && strcmp(first, "--") == 0) {
+        (*argc)--;
+        (*argv)++;
+    } else if (first != NULL && first[0] == '-' && first[1] != '\0') {
+        fprintf(stderr,
+                "kv: %s: unknown option '%s' (put -- before a key or value "
+                "that begins with '-')\n",
+                c->name, first);
+        return KV_USAGE;
+    }
+    if (*argc < c->min_args || *argc > c->max_args) {
+        fprintf(stderr, "kv: %s: wrong number of arguments\n", c->name);
+        kv_usage_cmd(stderr, c);
+        return KV_USAGE;
+    }
+    return -1;
+}
+
+/* kv help [COMMAND] */
+static int kv_cmd_help(int argc, char **argv)
+{
+    const kv_cmd *c;
+
+    if (argc == 0) {
+        kv_usage_full(stdout);
+        return KV_OK;
+    }
+    if ((c = kv_find(argv[0])) == NULL) {
+        fprintf(stderr, "kv: help: unknown command '%s'\n", argv[0]);
+        return KV_USAGE;
+    }
+    kv_usage_cmd(stdout, c);
+    return KV_OK;
+}
+
+/* cl_open failed: the engine's detail names the file; a missing database
+ * (only set and load create one) says how to make one. */
+static int kv_open_fail(const char *dir, int rc, int no_create)
+{
+    const char *detail = cl_errdetail();
+
+    if (rc == ENOENT && no_create)
+        fprintf(stderr,
+                "kv: %s: no such database (kv set or kv load creates one)\n",
+                dir);
+    else if (detail[0] != '\0')
+        fprintf(stderr, "kv: %s: %s\n", cl_strerror(rc), detail);
+    else
+        fprintf(stderr, "kv: %s: %s\n", dir, cl_strerror(rc));
+    return kv_exit_code(rc);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -316,9 +560,9 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *dir = getenv("CRASHLAB_DB"), *dir_opt = NULL;
+    const kv_cmd *cmd;
     cl_options opt;
     cl_db *db = NULL;
-    const char *cmd;
     uint64_t num;
     int c, rc, code;
 
@@ -351,81 +595,34 @@ int main(int argc, char **argv)
             opt.checkpoint_bytes = num;
             break;
         case 'h':
-            fputs(kv_usage_text, stdout);
+            kv_usage_full(stdout);
             return KV_OK;
         default:
-            return kv_usage(NULL);
+            return kv_usage("unknown option");
         }
     }
     if (optind >= argc)
         return kv_usage("no command");
-    cmd = argv[optind];
+    if ((cmd = kv_find(argv[optind])) == NULL) {
+        fprintf(stderr, "kv: unknown command '%s' (kv help lists them)\n",
+                argv[optind]);
+        return KV_USAGE;
+    }
     argc -= optind + 1;
     argv += optind + 1;
-    if (strcmp(cmd, "bench") == 0)
+    if (strcmp(cmd->name, "bench") == 0)
         return kv_cmd_bench(dir_opt, argc, argv);
+    if (strcmp(cmd->name, "help") == 0)
+        return kv_cmd_help(argc, argv);
+    /* Options and arguments are checked before the open, which may create
+     * the database. */
+    if ((code = kv_cmd_options(cmd, &argc, &argv)) >= 0)
+        return code;
 
-    /* Check the arguments before opening (which may create the database). */
-    if ((strcmp(cmd, "set") == 0 && argc != 2) ||
-        ((strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0) && argc != 1) ||
-        ((strcmp(cmd, "check") == 0 || strcmp(cmd, "recover") == 0 ||
-          strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "stats") == 0) &&
-         argc != 0))
-        return kv_usage("wrong number of arguments");
-    if (strcmp(cmd, "set") && strcmp(cmd, "get") && strcmp(cmd, "del") &&
-        strcmp(cmd, "scan") && strcmp(cmd, "load") && strcmp(cmd, "check") &&
-        strcmp(cmd, "recover") && strcmp(cmd, "checkpoint") &&
-        strcmp(cmd, "stats"))
-        return kv_usage("unknown command");
-
-    rc = cl_open(dir, &opt, &db);
-    if (rc != 0)
-        return kv_fail(dir, rc);
-
-    if (strcmp(cmd, "set") == 0) {
-        rc = cl_put(db, argv[0], strlen(argv[0]), argv[1], strlen(argv[1]));
-        code = rc ? kv_fail("set", rc) : KV_OK;
-    } else if (strcmp(cmd, "get") == 0) {
-        void *v = NULL;
-        size_t vlen = 0;
-        rc = cl_get_alloc(db, argv[0], strlen(argv[0]), &v, &vlen);
-        if (rc == CL_ENOTFOUND) {
-            fprintf(stderr, "kv: get: %s: not found\n", argv[0]);
-            code = KV_NOTFOUND;
-        } else if (rc != 0) {
-            code = kv_fail("get", rc);
-        } else {
-            fwrite(v, 1, vlen, stdout);
-            putchar('\n');
-            code = KV_OK;
-        }
-        free(v);
-    } else if (strcmp(cmd, "del") == 0) {
-        rc = cl_delete(db, argv[0], strlen(argv[0]));
-        if (rc == CL_ENOTFOUND) {
-            fprintf(stderr, "kv: del: %s: not found\n", argv[0]);
-            code = KV_NOTFOUND;
-        } else {
-            code = rc ? kv_fail("del", rc) : KV_OK;
-        }
-    } else if (strcmp(cmd, "scan") == 0) {
-        code = kv_cmd_scan(db, argc, argv);
-    } else if (strcmp(cmd, "load") == 0) {
-        code = kv_cmd_load(db, argc, argv);
-    } else if (strcmp(cmd, "check") == 0) {
-        char msg[512];
-        rc = cl_check(db, msg, sizeof(msg));
-        if (rc == 0)
-            printf("ok\n");
-        code = rc ? kv_fail("check", rc) : KV_OK;
-    } else if (strcmp(cmd, "recover") == 0) {
-        code = kv_cmd_recover(db);
-    } else if (strcmp(cmd, "checkpoint") == 0) {
-        rc = cl_checkpoint(db);
-        code = rc ? kv_fail("checkpoint", rc) : KV_OK;
-    } else {
-        code = kv_cmd_stats(db);
-    }
+    opt.no_create = !cmd->creates;
+    if ((rc = cl_open(dir, &opt, &db)) != 0)
+        return kv_open_fail(dir, rc, opt.no_create);
+    code = cmd->run(db, argc, argv);
     rc = cl_close(db);
     if (rc != 0 && code == KV_OK)
         code = kv_fail("close", rc);

@@ -972,8 +972,8 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     printf("%s sync-put: %" PRIu64 " puts of %" PRIu64 "-byte values "
            "(keys %s + 16 digits) in %.3f s: %.0f puts/s\n",
            e->name, r.ops, vsize, prefix, r.seconds, kvb_rate(&r));
-    printf("latency: mean %.1f us, p50 %.1f, p95 %.1f, p99 %.1f, p99.9 %.1f, "
-           "max %.1f\n",
+    printf("latency: mean %.1f us, p50 %.1f us, p95 %.1f us, p99 %.1f us, "
+           "p99.9 %.1f us, max %.1f us\n",
            r.lat.count ? (double)r.lat.sum_ns / r.lat.count / 1e3 : 0,
            bench_hist_quantile(&r.lat, 0.5) / 1e3,
            bench_hist_quantile(&r.lat, 0.95) / 1e3,
@@ -1076,7 +1076,8 @@ int main(int argc, char **argv)
     };
     kvb_opts o;
     uint64_t v;
-    int c, npos;
+    uint64_t n = 0, size = 0;
+    int c, npos, one, made, rc;
     ssize_t sl;
 
     memset(&o, 0, sizeof(o));
@@ -1208,13 +1209,17 @@ int main(int argc, char **argv)
     }
     if (o.internal != NULL)
         return kvb_internal(&o);
-    if (kvb_mkdirs(o.dir) != 0) {
-        fprintf(stderr, "kvbench: %s: %s\n", o.dir, strerror(errno));
-        return KVB_FAIL;
-    }
     npos = argc - optind;
-    if (npos == 3 && cli_parse_u64(argv[optind], 0, &v) == 0) {
-        uint64_t n = v, size;
+    /* The one-workload form N PREFIX VALUE_SIZE starts with a number. */
+    one = npos > 0 && cli_parse_u64(argv[optind], 0, &n) == 0;
+    if (one) {
+        if (npos != 3)
+            return kvb_usage(npos == 1   ? "N PREFIX VALUE_SIZE: PREFIX and "
+                                           "VALUE_SIZE are missing"
+                             : npos == 2 ? "N PREFIX VALUE_SIZE: VALUE_SIZE "
+                                           "is missing"
+                                         : "N PREFIX VALUE_SIZE: too many "
+                                           "arguments");
         if (n == 0 || n > UINT32_MAX)
             return kvb_usage("N must be 1..4294967295");
         if (cli_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
@@ -1222,12 +1227,26 @@ int main(int argc, char **argv)
         if (argv[optind + 1][0] == '\0' ||
             strlen(argv[optind + 1]) > BENCH_PREFIX_MAX)
             return kvb_usage("PREFIX must be 1..64 bytes");
-        return kvb_one(&o, n, argv[optind + 1], size);
+    } else {
+        for (int i = optind; i < argc; i++)
+            if (kvb_add_workload(&o, argv[i]) != 0) {
+                fprintf(stderr,
+                        "kvbench: unknown workload '%s' (kvbench --help "
+                        "lists them)\n",
+                        argv[i]);
+                return KVB_USAGE;
+            }
+        if (o.nworkloads == 0)
+            kvb_add_workload(&o, "all");
     }
-    for (int i = optind; i < argc; i++)
-        if (kvb_add_workload(&o, argv[i]) != 0)
-            return kvb_usage("unknown workload");
-    if (o.nworkloads == 0)
-        kvb_add_workload(&o, "all");
-    return kvb_run_all(&o);
+    /* A directory made here is removed at the end (its databases are). */
+    made = access(o.dir, F_OK) != 0;
+    if (kvb_mkdirs(o.dir) != 0) {
+        fprintf(stderr, "kvbench: %s: %s\n", o.dir, strerror(errno));
+        return KVB_FAIL;
+    }
+    rc = one ? kvb_one(&o, n, argv[optind + 1], size) : kvb_run_all(&o);
+    if (made)
+        rmdir(o.dir);
+    return rc;
 }

@@ -3,7 +3,7 @@
  * and enough RESP2 for redis-cli and redis-benchmark (protocols: proto.h;
  * threads and connections: srv.c; docs/KVSERVER.md for users).
  *
- * Usage: kvserver -d DIR [options]   (kvserver --help for the list)
+ * Usage: kvserver [-d DIR] [options]   (kvserver --help for the list)
  *
  * Once it accepts connections it prints exactly one line on standard
  * output, "kvserver: listening on ADDRESS:PORT", and flushes it: a program
@@ -44,14 +44,15 @@ enum {
 };
 
 static const char *kvserver_usage_text =
-    "usage: kvserver -d DIR [options]\n"
+    "usage: kvserver [-d DIR] [options]\n"
     "\n"
     "Serves the crashlab database in DIR over TCP: a line protocol (SET GET\n"
     "DEL PING STATS QUIT, one command per line) and RESP2 for redis-cli and\n"
     "redis-benchmark.  See docs/KVSERVER.md.\n"
     "\n"
     "options:\n"
-    "  -d, --dir DIR          database directory (created if missing)\n"
+    "  -d, --dir DIR          database directory (default ./kvserver.db;\n"
+    "                         created if missing)\n"
     "  -p, --port N           TCP port (default 3838; 0 picks a free one)\n"
     "  -b, --bind ADDR        numeric address to listen on (default "
     "127.0.0.1)\n"
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
     };
     srv_config cfg = {"127.0.0.1", 3838, 0, 2, 10000, CL_SYNC_DEFAULT};
     cl_options opt;
-    const char *dir = NULL;
+    const char *dir = "kvserver.db";
     char addr[128], err[256];
     cl_db *db = NULL;
     srv *s = NULL;
@@ -222,8 +223,6 @@ int main(int argc, char **argv)
     }
     if (optind != argc)
         return kvserver_usage("unexpected argument");
-    if (dir == NULL)
-        return kvserver_usage("-d DIR is required");
     if (cfg.threads == 0) {
         /* Half the CPUs: the committers and the engine's work under them
          * need CPU too, and so do clients on the same machine; on 2 cores

@@ -76,6 +76,7 @@
 #define SRV_READS_PER_RUN 4       /* reads before other connections' turn */
 #define SRV_ACCEPT_BURST 64       /* connections accepted per event */
 #define SRV_DRAIN_MAX (64u << 20) /* bytes dropped after an error */
+#define SRV_OVER_LIMIT_MAX 64     /* over-limit clients waiting to be told */
 
 /* ---------------------------------------------------------------------- */
 /* connections                                                            */
@@ -106,7 +107,7 @@ static void srv_conn_unlink(srv *s, srv_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_sub(&s->nconns, 1);
+    atomic_fetch_sub(c->over_limit ? &s->nwaiting : &s->nconns, 1);
 }
 
 /* Close c (by its owner, or by srv_stop once every thread is gone).  The
@@ -189,19 +190,15 @@ static ssize_t srv_conn_read(srv_conn *c)
     return -2;
 }
 
-/* After a protocol error has been sent: close our side for writing so the
- * client sees the error then end of stream, and read and drop what it still
- * sends (closing with unread input would make the kernel reset the
+/* After a protocol error has been sent and our side closed for writing
+ * (the client sees the error, then end of stream): read and drop what it
+ * still sends (closing with unread input would make the kernel reset the
  * connection, and the reset can destroy the error reply before the client
  * reads it).  @return 1 to keep waiting for input, 0 to close. */
 static int srv_conn_drain(srv_conn *c)
 {
     uint8_t buf[16384];
 
-    if (!c->shut) {
-        shutdown(c->fd, SHUT_WR);
-        c->shut = 1;
-    }
     for (;;) {
         ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
         if (n > 0) {
@@ -246,6 +243,12 @@ static void srv_conn_run(srv_thread *t, srv_conn *c)
         if (c->state == SRV_CLOSING)
             goto close;
         if (c->state == SRV_DRAIN) {
+            /* The error is sent: end of stream for the client now, not
+             * when it next sends something. */
+            if (!c->shut) {
+                shutdown(c->fd, SHUT_WR);
+                c->shut = 1;
+            }
             if (c->readable && srv_conn_drain(c) == 0)
                 goto close;
             return;
@@ -288,8 +291,10 @@ static void srv_reject(srv *s, int fd)
     atomic_fetch_add(&s->rejected, 1);
 }
 
-/* Give a new connection to the next I/O thread. */
-static void srv_add_conn(srv *s, int fd)
+/* Give a new connection to the next I/O thread.  over_limit: the server is
+ * full; the connection is served only to learn its protocol and be told so
+ * in it (srv_conn_process), then closed. */
+static void srv_add_conn(srv *s, int fd, int over_limit)
 {
     srv_conn *c = calloc(1, sizeof(*c));
     unsigned i = atomic_fetch_add(&s->next_owner, 1) % s->cfg.threads;
@@ -306,13 +311,14 @@ static void srv_add_conn(srv *s, int fd)
     c->owner = &s->io[i];
     c->need_input = 1;
     c->writable = 1;
+    c->over_limit = over_limit;
     pthread_mutex_lock(&s->mu);
     c->next = s->conns;
     if (s->conns != NULL)
         s->conns->prev = c;
     s->conns = c;
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add(&s->nconns, 1);
+    atomic_fetch_add(over_limit ? &s->nwaiting : &s->nconns, 1);
     atomic_fetch_add(&s->conns_total, 1);
     /* From here on the owner may receive c's events (input that arrived
      * before this call gives one at once). */
@@ -348,10 +354,15 @@ static void srv_accept(srv *s)
             }
             break; /* EAGAIN, or an error to retry on the next event */
         }
-        if (atomic_load(&s->nconns) >= s->cfg.max_clients)
-            srv_reject(s, fd);
+        /* Over the limit, a client is told so in its own protocol, which
+         * its first request shows; beyond SRV_OVER_LIMIT_MAX of those
+         * waiting to speak, it gets RESP's error at once. */
+        if (atomic_load(&s->nconns) < s->cfg.max_clients)
+            srv_add_conn(s, fd, 0);
+        else if (atomic_load(&s->nwaiting) < SRV_OVER_LIMIT_MAX)
+            srv_add_conn(s, fd, 1);
         else
-            srv_add_conn(s, fd);
+            srv_reject(s, fd);
     }
 }
 

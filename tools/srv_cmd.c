@@ -342,6 +342,14 @@ int srv_conn_process(srv_thread *t, srv_conn *c)
         c->need_input = 1;
         return 0;
     }
+    if (c->over_limit) {
+        /* Accepted over --max-clients: refused in its own protocol. */
+        atomic_fetch_add(&t->s->rejected, 1);
+        c->state = SRV_DRAIN;
+        c->inoff = c->inlen;
+        return proto_reply_error(c->kind, &c->out,
+                                 "max number of clients reached");
+    }
     while (c->state == SRV_OPEN && srv_unsent(c) < SRV_OUT_HIGH) {
         proto_req req;
         size_t used = 0;

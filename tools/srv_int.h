@@ -58,6 +58,7 @@ typedef struct srv_conn {
     int writable;    /* the socket may take output (same, for EPOLLOUT) */
     int dead;        /* closed; freed at the end of the owner's round */
     int shut;        /* shutdown(SHUT_WR) done (SRV_DRAIN) */
+    int over_limit;  /* accepted over --max-clients: refuse, close */
     proto_kind kind; /* 0 until the protocol is known */
     uint8_t *in;     /* received bytes */
     size_t inoff;    /* of which executed (or part of the pending group) */
@@ -122,7 +123,8 @@ typedef struct srv {
 
     pthread_mutex_t mu; /* protects conns */
     srv_conn *conns;
-    atomic_uint nconns;
+    atomic_uint nconns;     /* connections served (over_limit ones apart) */
+    atomic_uint nwaiting;   /* over_limit connections not yet closed */
     atomic_uint next_owner; /* round-robin choice of I/O thread */
     atomic_uint_fast64_t conns_total, rejected, proto_errors;
     atomic_int engine_error_logged;
