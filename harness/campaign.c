@@ -186,7 +186,14 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
         s->action = CRASHIO_KILL;
         break;
     case MODE_TORN:
-        if (p->npwrites > 0) {
+        if (s->threads > 1) {
+            /* which of their points are pwrites is the run's own: the
+             * point is torn if it is one, else the writer is killed
+             * there */
+            s->crash_point = rng_range(r, 1, points + 1);
+            s->action = CRASHIO_TEAR;
+            s->fill = CRASHIO_FILL_SEED;
+        } else if (p->npwrites > 0) {
             s->crash_point = p->pwrites[rng_below(r, p->npwrites)];
             s->action = CRASHIO_TEAR;
             s->fill = CRASHIO_FILL_SEED;
