@@ -30,7 +30,9 @@ static const struct {
     {"server", MODE_GROUP_SERVER},
 };
 
-/* kvserver next to this program (the build directory holds both).
+/* kvserver-crash next to this program (the build directory holds both):
+ * the server's test-only build, with the crash hooks that server trials
+ * drive.
  * Returns 0 or -1. */
 static int ct_default_kvserver(char *buf, size_t len)
 {
@@ -44,7 +46,7 @@ static int ct_default_kvserver(char *buf, size_t len)
     if ((slash = strrchr(self, '/')) == NULL)
         return -1;
     *slash = '\0';
-    snprintf(buf, len, "%.2000s/kvserver", self);
+    snprintf(buf, len, "%.2000s/kvserver-crash", self);
     return 0;
 }
 
