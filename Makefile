@@ -512,11 +512,14 @@ $(SHLIB): $(ENGINE_OBJ) engine/libcrashlab.map
 	    $(ENGINE_OBJ) -o $@ $(BASE_LDLIBS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib] ...:
-# kv, kvserver and crashtest, libcrashlab.a and .so, the public headers in
-# include/crashlab/, crashlab.pc and the man pages.
+# kv, kvserver and crashtest, kvserver-crash (the server build crashtest's
+# server trials drive) in LIBEXECDIR/crashlab/, where crashtest looks for it
+# as ../libexec/crashlab/ beside its own folder, libcrashlab.a and .so, the
+# public headers in include/crashlab/, crashlab.pc and the man pages.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -525,11 +528,13 @@ INSTALL_HEADERS := engine/crashlab.h engine/cl_io.h
 MAN1 := $(wildcard man/*.1)
 MAN3 := $(wildcard man/*.3)
 
-install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
+install: $(INSTALL_PROGS:%=$(B)/%) $(B)/kvserver-crash $(LIB) $(SHLIB)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(LIBEXECDIR)/crashlab \
 	    $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(INSTALL_PROGS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/kvserver-crash $(DESTDIR)$(LIBEXECDIR)/crashlab/
 	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libcrashlab.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION)
@@ -543,6 +548,7 @@ install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
 
 uninstall:
 	rm -f $(INSTALL_PROGS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DESTDIR)$(LIBEXECDIR)/crashlab/kvserver-crash \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.a \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION) \
@@ -551,7 +557,7 @@ uninstall:
 	    $(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc \
 	    $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(LIBEXECDIR)/crashlab
 
 # The Debian packages (debian/: crashlab, libcrashlab0, libcrashlab-dev):
 # dpkg-buildpackage from the committed tree, lintian (an error fails), and,
