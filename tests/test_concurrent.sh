@@ -21,7 +21,7 @@ n=$(col damage <"$T/eng.csv" | grep -c "of its own run (8 threads)")
 [ "$n" -ge 10 ] && ok || bad "only $n crashes inside concurrent runs"
 
 # 2. the broken group commit is caught by engine trials alone
-"$CT" --seed 2 --trials 1500 --threads 8 --stop-at-first --quiet --dir "$T" \
+"$CT" --seed 2 --trials 1500 --threads 8 --sync group --stop-at-first --quiet --dir "$T" \
     --target broken-follower --keep-failures "$T/kept" \
     --csv "$T/bf.csv" >"$T/bf.out" 2>&1
 check "broken-follower exits 1" 1 $?
