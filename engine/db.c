@@ -285,6 +285,18 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
         goto fail;
     }
 
+    /* no_create: a database that is not there is an error before anything
+     * is made, not the directory and not LOCK. */
+    if (db->opt.no_create) {
+        rc = db->io->open(db->io->ctx, db->pages_path, CL_IO_RDONLY, &fd);
+        if (rc != 0) {
+            err_set(rc, "%s: %s", rc == ENOENT ? dir : db->pages_path,
+                    rc == ENOENT ? "no such database" : "cannot open");
+            goto fail;
+        }
+        db->io->close(db->io->ctx, fd);
+    }
+
     rc = db->io->mkdir(db->io->ctx, dir);
     if (rc == 0) {
         char *parent = db_parent(dir);
@@ -294,9 +306,6 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
             err_set(rc, "%s: cannot sync the parent directory", dir);
             goto fail;
         }
-    } else if (rc == ENOENT && db->opt.no_create) {
-        err_set(rc, "%s: no such database", dir);
-        goto fail;
     } else if (rc != EEXIST) {
         err_set(rc, "%s: cannot create the database directory", dir);
         goto fail;
@@ -305,10 +314,8 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     rc = db->io->lock(db->io->ctx, db->lock_path, &db->lock_fd);
     if (rc == EWOULDBLOCK || rc == EAGAIN) {
         db->lock_fd = -1;
-        rc = err_set(CL_ELOCKED,
-                     "%s: the database is open in another process (or "
-                     "handle): %s is locked",
-                     dir, db->lock_path);
+        rc = err_set(CL_ELOCKED, "%s is held by another process or handle",
+                     db->lock_path);
         goto fail;
     }
     if (rc != 0) {

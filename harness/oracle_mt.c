@@ -17,9 +17,10 @@
  *      those of its acknowledged ones with LSN <= L, plus perhaps the one
  *      in flight if all its acknowledged ones are in.  The state passes
  *      when some cut gives every thread a candidate that keeps its
- *      required transactions.  A cut that fits but loses required ones
- *      is durability; when no cut fits, some transaction is missing while
- *      a later one in the commit order is there: prefix.
+ *      required and its claimed transactions.  A cut that fits but loses
+ *      claimed ones only is claimed, required ones durability; when no
+ *      cut fits, some transaction is missing while a later one in the
+ *      commit order is there: prefix.
  * A thread's LSNs never go down (it commits in order), so a_t(L) is found
  * by binary search; all cuts cost O(n log n) for n transactions.
  */
@@ -102,21 +103,33 @@ static int mt_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* For cut L: does every thread have a candidate (keeping its required
- * transactions when req)?  OUT: *total, the transactions of the first
- * fitting choice. */
+/* How many of thread t's transactions a cut must keep: none (need 0),
+ * the required ones (1), those and the claimed ones (2). */
+static uint32_t mt_need(const oracle_mt_thread *th, int need)
+{
+    if (need == 0)
+        return 0;
+    if (need == 1 || th->claimed < th->required)
+        return th->required;
+    return th->claimed;
+}
+
+/* For cut L: does every thread have a candidate that keeps what `need`
+ * says (mt_need)?  OUT: *total, the transactions of the first fitting
+ * choice. */
 static int mt_cut_fits(const oracle_mt_input *in, uint8_t *const cand[],
-                       uint64_t L, int req, uint32_t *total)
+                       uint64_t L, int need, uint32_t *total)
 {
     uint32_t sum = 0;
 
     for (uint32_t t = 0; t < in->threads; t++) {
         const oracle_mt_thread *th = &in->th[t];
-        uint32_t a = mt_upto(in, t, L), pick = UINT32_MAX;
-        if (cand[t][a] && (!req || a >= th->required))
+        uint32_t a = mt_upto(in, t, L), pick = UINT32_MAX,
+                 keep = mt_need(th, need);
+        if (cand[t][a] && a >= keep)
             pick = a;
         else if (a == th->acked && th->issued > th->acked && cand[t][a + 1] &&
-                 (!req || a + 1 >= th->required))
+                 a + 1 >= keep)
             pick = a + 1;
         if (pick == UINT32_MAX)
             return 0;
@@ -171,6 +184,32 @@ static void mt_describe_hole(const oracle_mt_input *in, uint8_t *const cand[],
                  in->threads);
 }
 
+/* A cut fits but loses what was promised (claimed: 0) or reported durable
+ * (1): name a lost transaction (each thread taken at its largest
+ * candidate). */
+static void mt_describe_lost(const oracle_mt_input *in, uint8_t *const cand[],
+                             int claimed, char *detail, size_t dlen)
+{
+    const char *what =
+        claimed ? "reported durable by the target" : "promised durable";
+
+    for (uint32_t t = 0; t < in->threads; t++) {
+        uint32_t c = mt_best(in, cand, t);
+        uint32_t must = claimed ? in->th[t].claimed : in->th[t].required;
+        if (c < must) {
+            snprintf(detail, dlen,
+                     "thread %u of %u kept %u of its transactions, but its "
+                     "first %u had been %s (transaction %u is lost)",
+                     t, in->threads, c, must, what, t + c * in->threads);
+            return;
+        }
+    }
+    snprintf(detail, dlen,
+             "every cut of the commit order that explains the state loses a "
+             "transaction %s",
+             what);
+}
+
 oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
                             const oracle_mt_input *in, const oracle_map *r,
                             uint32_t *k_out, char *detail, size_t dlen)
@@ -181,7 +220,7 @@ oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
     size_t ncuts = 0;
     uint32_t total = 0, T = in->threads;
     oracle_kind verdict = ORACLE_PREFIX;
-    int rc, fits_any = 0;
+    int rc, fits_any = 0, fits_req = 0;
 
     detail[0] = '\0';
     *k_out = 0;
@@ -256,33 +295,24 @@ oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
         uint32_t n;
         if (i > 0 && cuts[i] == cuts[i - 1])
             continue;
-        if (mt_cut_fits(in, cand, cuts[i], 1, &n)) {
+        if (mt_cut_fits(in, cand, cuts[i], 2, &n)) {
             *k_out = n;
             verdict = ORACLE_OK;
             goto out;
         }
-        if (!fits_any && mt_cut_fits(in, cand, cuts[i], 0, &n)) {
+        if (!fits_req && mt_cut_fits(in, cand, cuts[i], 1, &n)) {
+            fits_req = 1;
+            total = n;
+        }
+        if (!fits_any && !fits_req && mt_cut_fits(in, cand, cuts[i], 0, &n)) {
             fits_any = 1;
             total = n;
         }
     }
-    if (fits_any) {
-        verdict = ORACLE_DURABILITY;
+    if (fits_req || fits_any) {
+        verdict = fits_req ? ORACLE_CLAIMED : ORACLE_DURABILITY;
         *k_out = total;
-        for (uint32_t t = 0; t < T; t++) {
-            uint32_t c = mt_best(in, cand, t);
-            if (c < in->th[t].required) {
-                snprintf(detail, dlen,
-                         "thread %u of %u kept %u of its transactions, but "
-                         "its first %u had been promised durable (transaction "
-                         "%u is lost)",
-                         t, T, c, in->th[t].required, t + c * T);
-                goto out;
-            }
-        }
-        snprintf(detail, dlen,
-                 "every cut of the commit order that explains the state "
-                 "loses a transaction promised durable");
+        mt_describe_lost(in, cand, fits_req, detail, dlen);
         goto out;
     }
     verdict = ORACLE_PREFIX;

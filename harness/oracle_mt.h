@@ -34,6 +34,8 @@ typedef struct oracle_mt_thread {
     uint32_t acked;    /* its commits that returned 0, each with its LSN */
     uint32_t required; /* its first `required` transactions had been
                           promised durable: they must be there */
+    uint32_t claimed;  /* its first `claimed` had been reported durable by
+                          the target (its durable LSN): a claim checked too */
 } oracle_mt_thread;
 
 typedef struct oracle_mt_input {
@@ -58,8 +60,9 @@ void oracle_mt_free(oracle_mt_prefix *o);
  * against what the writer's threads did (in).  OUT: *k_out the number of
  * transactions recovered (or the closest explanation's), detail a sentence
  * on a violation.  Returns the oracle_kind: durability (a required
- * transaction is gone), atomicity (one is partly there), prefix (a hole in
- * the commit order, or a state no thread's transactions explain). */
+ * transaction is gone), claimed (one the target reported durable is gone,
+ * though none promised is), atomicity (one is partly there), prefix (a hole
+ * in the commit order, or a state no thread's transactions explain). */
 oracle_kind oracle_judge_mt(const wl_params *p, const oracle_mt_prefix *o,
                             const oracle_mt_input *in, const oracle_map *r,
                             uint32_t *k_out, char *detail, size_t dlen);

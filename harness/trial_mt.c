@@ -161,6 +161,13 @@ void trial_mt_window(const trial_env *env, const trial_spec *s,
         th->required = oracle_promised(
             pr, th->acked,
             __atomic_load_n(&pg->th_synced[t], __ATOMIC_ACQUIRE));
+        /* and the target's claim: the acknowledged commits up to the
+         * highest durable LSN it reported (a thread's LSNs never fall) */
+        th->claimed = th->acked;
+        while (th->claimed > 0 &&
+               pg->lsn[t + (uint64_t)(th->claimed - 1) * s->threads] >
+                   pg->durable)
+            th->claimed--;
     }
 }
 
@@ -171,11 +178,13 @@ void trial_mt_counts(const trial_env *env, const trial_spec *s,
 
     trial_mt_window(env, s, &in);
     res->issued = res->acked = res->durable = 0;
-    res->claimed = 0; /* the concurrent oracle checks no claim */
     for (uint32_t t = 0; t < in.threads; t++) {
         res->issued += in.th[t].issued;
         res->acked += in.th[t].acked;
         res->durable += in.th[t].required;
+        res->claimed += in.th[t].claimed > in.th[t].required
+                            ? in.th[t].claimed
+                            : in.th[t].required;
     }
 }
 

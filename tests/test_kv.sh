@@ -31,6 +31,7 @@ pid=$!
 for _ in $(seq 100); do grep -q loaded "$T/load.out" && break; sleep 0.05; done
 "$KV" -d "$D" get lang 2>"$T/err"; check "second process while loading" 5 $?
 contains "locked message" "$T/err" "LOCK"
+check "the locked message names the path once" 1 "$(grep -o "$D" "$T/err" | wc -l)"
 kill -9 $pid
 wait $pid 2>/dev/null
 [ "$("$KV" -d "$D" get lang)" = c ]; check "value survives kill -9" 0 $?
@@ -61,5 +62,43 @@ printf "$(printf '\\%03o' $(((byte + 1) % 256)))" |
 contains "message names the segment" "$T/err" "wal-0000000000000001"
 contains "message names the offset" "$T/err" "offset"
 "$KV" -d "$D3" get k1 2>/dev/null; check "still refused (nothing was cut)" 3 $?
+
+# Help and usage: no command touches the database when asked for help, an
+# unknown command is named, and a word that looks like an option is not
+# taken for a key.
+D4=$T/db4
+"$KV" -d "$D4" set k v || exit 1
+"$KV" -d "$D4" get --help >"$T/out" 2>&1; check "get --help" 0 $?
+contains "get --help prints get's usage" "$T/out" "usage: kv .* get KEY"
+"$KV" -d "$D4" set --help x >"$T/out" 2>&1; check "set --help x" 0 $?
+"$KV" -d "$D4" get -- --help 2>/dev/null; check "set --help stored nothing" 1 $?
+"$KV" -d "$D4" help >"$T/out" 2>&1; check "kv help" 0 $?
+contains "kv help lists the commands" "$T/out" "checkpoint"
+"$KV" help scan >"$T/out" 2>&1; check "kv help scan" 0 $?
+contains "kv help scan" "$T/out" "usage: kv .* scan"
+"$KV" -d "$D4" frobnicate 2>"$T/err"; check "unknown command" 2 $?
+contains "the unknown command is named" "$T/err" "'frobnicate'"
+"$KV" -d "$D4" set -x y 2>/dev/null; check "an unknown option is refused" 2 $?
+"$KV" -d "$D4" set -- -1 minus; check "set -- -1" 0 $?
+check "get -- -1" "minus" "$("$KV" -d "$D4" get -- -1)"
+
+# Only set and load create a database: a mistyped path is an error and
+# leaves nothing behind.
+for cmd in "get x" "del x" "scan" "check" "recover" "checkpoint" "stats"; do
+    # shellcheck disable=SC2086
+    "$KV" -d "$T/typo" $cmd >/dev/null 2>"$T/err"
+    check "kv $cmd on a missing database" 4 $?
+    [ ! -e "$T/typo" ]; check "kv $cmd created nothing" 0 $?
+done
+contains "missing database message" "$T/err" "no such database"
+
+# scan escapes what would make its lines ambiguous; get prints raw bytes.
+"$KV" -d "$D4" set "$(printf 'a\tb')" "$(printf 'one\ntwo\\x\001')" || exit 1
+"$KV" -d "$D4" scan --prefix a >"$T/scan"; check "scan" 0 $?
+check "scan escapes tab, newline, backslash and control bytes" \
+    'a\tb	one\ntwo\\x\x01' "$(cat "$T/scan")"
+check "one line per key" 1 "$(wc -l <"$T/scan")"
+check "get prints the value unescaped" "$(printf 'one\ntwo\\x\001')" \
+    "$("$KV" -d "$D4" get "$(printf 'a\tb')")"
 
 finish

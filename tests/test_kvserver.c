@@ -156,7 +156,7 @@ static int fx_teardown(void **state)
 
     if (f->pid > 0)
         server_signal(f, SIGKILL);
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;
@@ -296,6 +296,24 @@ static void tc_expect_prefix(tc *c, const char *prefix)
 static void tc_expect_eof(tc *c)
 {
     assert_int_equal(tc_getc(c), -1);
+}
+
+/* The server ends the stream within a few seconds with nothing more sent:
+ * an end of stream, not the receive timeout. */
+static void tc_expect_eof_soon(tc *c)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    char b;
+    ssize_t n;
+
+    if (c->off != c->len)
+        fail_msg("%zu more bytes before the end of stream", c->len - c->off);
+    if (poll(&pfd, 1, 5000) != 1)
+        fail_msg("the server did not end the stream within 5 s");
+    n = recv(c->fd, &b, 1, 0);
+    if (n != 0)
+        fail_msg("expected the end of stream, got %s",
+                 n > 0 ? "more bytes" : strerror(errno));
 }
 
 static void tc_read_exact(tc *c, void *p, size_t n)
@@ -610,17 +628,31 @@ static void test_kvserver_invalid_resp(void **state)
     expect_alive(f);
 }
 
+/* A protocol error ends the stream at once, while the client still has
+ * its side open and sends nothing more. */
+static void test_kvserver_protocol_error_closes_at_once(void **state)
+{
+    fx *f = *state;
+    tc *c = tc_open(f->port);
+
+    tc_puts(c, "*1\r\n$-7\r\n");
+    tc_expect(c, "-ERR Protocol error: invalid bulk length");
+    tc_expect_eof_soon(c);
+    tc_close(c);
+    expect_alive(f);
+}
+
 static void test_kvserver_binary_garbage(void **state)
 {
     fx *f = *state;
     size_t n = 256 * 1024;
     uint8_t *g = malloc(n);
-    tu_rng rng = {77};
+    rng gen = {77};
 
     for (int round = 0; round < 6; round++) {
         tc *c = tc_open(f->port);
         char *out, *line;
-        tu_fill(&rng, g, n);
+        rng_fill(&gen, g, n);
         if (round % 3 == 0)
             g[0] = '*';
         else if (round % 3 == 1)
@@ -799,7 +831,7 @@ static void test_kvserver_engine_error_is_reported(void **state)
     tc *c;
 
     server_signal(f, SIGKILL);
-    tu_rmrf(f->dir);
+    fs_rmrf(f->dir);
     f->fsize_limit = 256 * 1024;
     server_start(f, NULL);
     f->fsize_limit = 0;
@@ -926,11 +958,34 @@ static void test_kvserver_max_clients(void **state)
         tc_puts(c[i], "PING\n");
         tc_expect(c[i], "PONG");
     }
+    /* A client over the limit is told so in its own protocol. */
     extra = tc_open(f->port);
-    tc_expect(extra, "-ERR max number of clients reached");
-    tc_expect_eof(extra);
+    tc_puts(extra, "PING\n");
+    tc_expect(extra, "ERROR max number of clients reached");
+    tc_expect_eof_soon(extra);
     tc_close(extra);
-    for (int i = 0; i < 3; i++)
+    extra = tc_open(f->port);
+    resp_send(extra, 1, S("PING"));
+    tc_expect(extra, "-ERR max number of clients reached");
+    tc_expect_eof_soon(extra);
+    tc_close(extra);
+    /* Once a client leaves, a new one is served: the refused ones took no
+     * place. */
+    tc_close(c[0]);
+    for (int tries = 0;; tries++) {
+        char line[256];
+        extra = tc_open(f->port);
+        tc_puts(extra, "PING\n");
+        if (tc_try_line(extra, line, sizeof(line)) != NULL &&
+            strcmp(line, "PONG") == 0)
+            break;
+        tc_close(extra);
+        if (tries == 100)
+            fail_msg("no place for a client after one left");
+        usleep(50000);
+    }
+    tc_close(extra);
+    for (int i = 1; i < 3; i++)
         tc_close(c[i]);
 }
 
@@ -1089,6 +1144,7 @@ int main(int argc, char **argv)
         T(test_kvserver_line_protocol),
         T(test_kvserver_resp_basics),
         T(test_kvserver_invalid_resp),
+        T(test_kvserver_protocol_error_closes_at_once),
         T(test_kvserver_binary_garbage),
         T(test_kvserver_ten_mb_line),
         T(test_kvserver_half_request_then_close),

@@ -2,7 +2,8 @@
  * test_oracle_mt.c - the oracle of concurrent workloads: a state that is a
  * prefix of the commit order (LSN order) holding every required commit
  * passes, also with a commit in flight present; a lost required commit is
- * a durability violation; a hole in LSN order (a commit missing while a
+ * a durability violation, a lost commit the target reported durable a
+ * claimed one; a hole in LSN order (a commit missing while a
  * later one is there) is a prefix violation; a partly visible transaction
  * is an atomicity violation; a key of no thread is a prefix violation.
  * Also: a concurrent workload's keys are each one thread's own.
@@ -174,6 +175,32 @@ static void test_oracle_mt_hole_in_lsn_order(void **state)
     expect_cut(0, 10, 7, ORACLE_PREFIX, "transaction 7");
 }
 
+static void test_oracle_mt_lost_claimed_commit(void **state)
+{
+    oracle_mt_input in;
+    uint8_t keep[N];
+    char detail[512];
+    uint32_t k = 0;
+    oracle_map *r;
+
+    (void)state;
+    /* the first 6 commits were promised, the target reported every
+     * commit durable, 10 are there */
+    input_all_acked(&in, 6);
+    for (uint32_t t = 0; t < T; t++)
+        in.th[t].claimed = in.th[t].acked;
+    cut_at(keep, 10);
+    r = state_of(keep);
+    assert_int_equal(judge(&in, r, &k, detail, sizeof(detail)), ORACLE_CLAIMED);
+    assert_non_null(strstr(detail, "reported"));
+    oracle_map_free(r);
+    /* with every commit there, the claim holds */
+    cut_at(keep, N);
+    r = state_of(keep);
+    assert_int_equal(judge(&in, r, &k, detail, sizeof(detail)), ORACLE_OK);
+    oracle_map_free(r);
+}
+
 static void test_oracle_mt_partly_visible_transaction(void **state)
 {
     oracle_mt_input in;
@@ -253,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_oracle_mt_prefix_in_lsn_order_passes),
         cmocka_unit_test(test_oracle_mt_lost_acknowledged_commit),
         cmocka_unit_test(test_oracle_mt_hole_in_lsn_order),
+        cmocka_unit_test(test_oracle_mt_lost_claimed_commit),
         cmocka_unit_test(test_oracle_mt_partly_visible_transaction),
         cmocka_unit_test(test_oracle_mt_key_of_no_thread),
     };

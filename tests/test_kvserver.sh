@@ -1,0 +1,48 @@
+#!/bin/bash
+# test_kvserver.sh - kvserver as a user starts it: without -d it serves
+# ./kvserver.db; the README's nc example gets the replies it shows.  Run by
+# make test with KV set to the kv under test (kvserver is the one next to
+# it).
+set -u
+KV=${KV:-build/kv}
+KVSERVER=${KVSERVER:-$(cd "$(dirname "$KV")" && pwd)/kvserver}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-kvs-XXXXXX")
+pid=""
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+# start [ARGS...]: kvserver in $T/run on a free port; sets pid and port
+start() {
+    mkdir -p "$T/run"
+    (cd "$T/run" && exec "$KVSERVER" --port 0 "$@" >"$T/out" 2>"$T/err") &
+    pid=$!
+    port=""
+    for _ in $(seq 200); do
+        port=$(sed -n 's/^kvserver: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/out")
+        [ -n "$port" ] && return 0
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+    done
+    bad "kvserver $* did not start: $(cat "$T/err")"
+    return 1
+}
+stop() {
+    kill -TERM $pid
+    wait $pid
+    check "kvserver stops with exit 0 on SIGTERM" 0 $?
+    pid=""
+}
+
+# 1. no -d: the database is ./kvserver.db
+if start; then
+    [ -f "$T/run/kvserver.db/LOCK" ]; check "no -d serves ./kvserver.db" 0 $?
+    # 2. the README's example, as printed there
+    out=$(printf 'SET lang c\nGET lang\n' | nc -q1 127.0.0.1 "$port")
+    check "README nc example" "OK
+VALUE c" "$out"
+    stop
+fi
+"$KV" -d "$T/run/kvserver.db" get lang >"$T/get" 2>&1
+check "the value is in ./kvserver.db" "c" "$(cat "$T/get")"
+
+finish
