@@ -2,12 +2,16 @@
 #
 # Entry points:
 #   make crashtest    the main job: a two-minute crash campaign (build/crashtest,
-#                     crashing build/kvserver too)
+#                     crashing build/kvserver-crash, the server's test build,
+#                     too)
 #   make bench        the engine side by side with SQLite, LMDB, LevelDB and
 #                     RocksDB, about five minutes (results/bench.csv, .png)
 #   make              build/libcrashlab.a, build/kv, build/kvserver,
-#                     build/kvbench and build/crashtest
-#   make test         build and run every cmocka suite (non-zero exit on failure)
+#                     build/kvbench, build/crashtest, build/kvserver-crash
+#                     (kvserver with crash hooks, for crashtest only) and
+#                     build/csvmeta (the CSV machine header, for scripts)
+#   make test         build and run every cmocka suite and shell test, and
+#                     make check-layers (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
@@ -33,6 +37,8 @@
 #   make fuzz         build the libFuzzer targets (clang) into build-fuzz/ and
 #                     run each for FUZZ_SECONDS (docs/FUZZING.md)
 #   make fuzz-build   only build them
+#   make check-layers fail on an include, include path or call against the
+#                     direction of the layers (also run by make test)
 #   make format       reformat the C sources with clang-format
 #   make format-check fail if a source file is not clang-format clean
 #   make clean        remove every build directory
@@ -79,8 +85,7 @@ B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-missing-field-initializers
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -MMD -MP \
-               -Iengine -Ifaults -Iharness -Itools
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -MMD -MP
 BASE_LDLIBS := -lisal -lpthread
 
 ifeq ($(SAN),1)
@@ -93,7 +98,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -101,6 +106,37 @@ Q :=
 else
 Q := @
 endif
+
+# The layers, each folder compiled with only the include paths it may use
+# (scripts/check-layers.sh checks the same table against the sources):
+#   engine/                 itself only
+#   common/                 itself only (shared helpers of everything above
+#                           the engine: number parsing, RNG, file trees,
+#                           clock, CSV metadata)
+#   faults/                 faults, engine, common
+#   harness/                harness, faults, engine, common
+#   tools/<program>/        its own folder, engine, common
+#   tests/, fuzz/           what they test
+define LAYER_INC
+$(1)/engine/%.o: INC := -Iengine
+$(1)/common/%.o: INC := -Icommon
+$(1)/faults/%.o: INC := -Ifaults -Iengine -Icommon
+$(1)/harness/%.o: INC := -Iharness -Ifaults -Iengine -Icommon
+$(1)/tools/kv/%.o: INC := -Itools/kv -Iengine -Icommon
+$(1)/tools/csvmeta/%.o: INC := -Itools/csvmeta -Icommon
+$(1)/tools/kvserver/%.o: INC := -Itools/kvserver -Iengine -Icommon
+$(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengine -Icommon
+$(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
+$(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
+$(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
+endef
+FB := build-fuzz
+$(eval $(call LAYER_INC,$(B)))
+$(eval $(call LAYER_INC,$(FB)))
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+COMMON_LIB := $(B)/libcrashlab-common.a
 
 ENGINE_SRC := $(wildcard engine/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
@@ -131,20 +167,25 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 # kvbench: the workloads and our adapter (also linked into its test), and
 # the peers' adapters.  bench_fsync.c defines fsync and fdatasync to count
 # them; the export makes the peers' shared libraries bind to it.
-BENCH_SRC := tools/bench_core.c tools/bench_child.c tools/bench_crashlab.c \
-             tools/bench_fsync.c
+BENCH_SRC := $(filter-out tools/kvbench/kvbench.c,$(wildcard tools/kvbench/*.c))
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
-BENCH_PEER_SRC := tools/bench_sqlite.c tools/bench_lmdb.c \
-                  tools/bench_leveldb.c tools/bench_rocksdb.c
+BENCH_PEER_SRC := $(wildcard tools/kvbench/peers/*.c)
 BENCH_PEER_OBJ := $(BENCH_PEER_SRC:%.c=$(B)/%.o)
 BENCH_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
 BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
-TOOLS := $(B)/kv $(B)/kvserver $(B)/kvbench $(B)/crashtest $(B)/exp_driver
-KVSERVER_OBJ := $(B)/tools/kvserver.o $(B)/tools/srv.o $(B)/tools/srv_cmd.o \
-                $(B)/tools/proto.o $(B)/tools/kvserver_crashio.o \
-                $(B)/tools/cli.o
+TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest \
+         $(B)/csvmeta
+KVSERVER_SRC := $(wildcard tools/kvserver/*.c)
+KVSERVER_OBJ := $(KVSERVER_SRC:%.c=$(B)/%.o)
+# build/kvserver-crash, the test-only server that crashtest's server trials
+# run: the same sources compiled with KVSERVER_CRASH, which adds the crash
+# hooks (tools/kvserver/crash/: the crash-simulating I/O table of faults/)
+# and the deliberately broken acknowledgements.  The shipped kvserver has
+# neither (scripts/check-layers.sh checks its symbols).
+KVCRASH_SRC := $(KVSERVER_SRC) $(wildcard tools/kvserver/crash/*.c)
+KVCRASH_OBJ := $(patsubst %.c,$(B)/kvcrash/%.o,$(notdir $(KVCRASH_SRC)))
 
 # Fuzz targets (fuzz/): each decoder of on-disk bytes is also built with
 # -DFZ_FIXCRC as <name>_fixcrc, the variant that fixes checksums before
@@ -160,13 +201,14 @@ FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
 .PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
-        bench-server mutants check-io format format-check clean fuzz \
-        fuzz-build experiments plots install uninstall deb man-lint
+        bench-server mutants check-io check-layers format format-check clean \
+        fuzz fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
 
 # make: the core only (the engine, kv, kvserver, crashtest), which needs
 # nothing but the compiler, make, pkg-config and ISA-L.
-CORE_TOOLS := $(B)/kv $(B)/kvserver $(B)/crashtest
+CORE_TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/crashtest \
+              $(B)/csvmeta
 all: deps-core $(LIB) $(SHLIB) $(CORE_TOOLS)
 
 # The build of this flavour needs the core packages, and libfiu for FIU=1.
@@ -211,48 +253,65 @@ $(FAULTS_LIB): $(FAULTS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(COMMON_LIB): $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(HARNESS_LIB): $(HARNESS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 CRASHTEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard harness/crashtest*.c))
-$(B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o $(HARNESS_LIB) \
-               $(FAULTS_LIB) $(LIB)
+$(B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(COMMON_LIB) \
+               $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(B)/kv: $(B)/tools/kv.o $(B)/tools/cli.o $(LIB)
+# The machine header of a CSV for shell scripts (common/csvmeta.h).
+$(B)/csvmeta: $(B)/tools/csvmeta/csvmeta.o $(COMMON_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-# The measurements of experiments/*.sh that no other tool makes.
-$(B)/exp_driver: $(B)/tools/exp_driver.o $(LIB)
+$(B)/kv: $(B)/tools/kv/kv.o $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-# kvserver links the faults library for its crash-testing hooks
-# (tools/kvserver_crashio.c), inert unless crashtest sets them.
-$(B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(LIB)
+$(B)/kvserver: $(KVSERVER_OBJ) $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+$(B)/kvcrash/%.o: tools/kvserver/%.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DKVSERVER_CRASH -c $< -o $@
+
+$(B)/kvcrash/%.o: tools/kvserver/crash/%.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DKVSERVER_CRASH -c $< -o $@
+
+$(B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
 # The protocol parsers are unit-tested directly; the server's integration
 # test runs the kvserver binary built next to it.
-$(B)/tests/test_proto: $(B)/tools/proto.o
+$(B)/tests/test_proto: $(B)/tools/kvserver/proto.o
 $(B)/tests/test_kvserver: | $(B)/kvserver
 
-$(B)/kvbench: $(B)/tools/kvbench.o $(B)/tools/cli.o $(BENCH_OBJ) \
-              $(BENCH_PEER_OBJ) $(LIB)
+$(B)/kvbench: $(B)/tools/kvbench/kvbench.o $(BENCH_OBJ) $(BENCH_PEER_OBJ) \
+              $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(BENCH_LDFLAGS) $^ -o $@ \
 	    $(BENCH_LDLIBS) $(BASE_LDLIBS)
 
 $(B)/tests/test_kvbench: $(B)/tests/test_kvbench.o $(TESTUTIL_OBJ) \
-                         $(BENCH_OBJ) $(LIB)
+                         $(BENCH_OBJ) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 
-$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
+$(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
+              $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 
@@ -260,14 +319,15 @@ $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(LIB)
 # the engine's default settings for about two minutes, with one trial in 127
 # crashing kvserver under concurrent clients (CRASHTEST_ARGS replaces the
 # options: make crashtest CRASHTEST_ARGS="--trials 500").  The server
-# trials run the kvserver built next to crashtest.
+# trials run the kvserver-crash built next to crashtest (the server with
+# its crash hooks).
 CRASHTEST_ARGS ?= --duration 120
-crashtest: deps-core $(B)/crashtest $(B)/kvserver
+crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
 	$(B)/crashtest $(CRASHTEST_ARGS)
 
 # The CI campaigns, seed from the commit (scripts/ci-crashtest.sh).
 CI_TRIALS ?= 1000
-crashtest-ci: deps-core $(B)/crashtest $(B)/kvserver
+crashtest-ci: deps-core $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/ci-crashtest.sh $(CI_TRIALS)
 
 # Every planted bug (mutants/<name>.patch, applied to a scratch copy of the
@@ -279,12 +339,12 @@ crashtest-ci: deps-core $(B)/crashtest $(B)/kvserver
 QUICK ?= 0
 mutants: deps-core deps-plot
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
-	    build-fiu/kvserver
+	    build-fiu/kvserver-crash build-fiu/csvmeta
 	@QUICK=$(QUICK) BUILD=build-fiu \
 	    EXP_OUT=$(if $(filter 1,$(QUICK)),build/results-quick,results) \
 	    experiments/mutants.sh
 
-# A crashtest and a kvserver built against another copy of the engine's
+# A crashtest and a kvserver-crash built against another copy of the engine's
 # sources (scripts/mutant-build.sh): MUTANT_SRC is that engine folder,
 # MUTANT_B the folder of its objects and programs.  Everything else comes
 # from the build of the same flavour.  A planted bug may leave a variable or a function
@@ -295,26 +355,29 @@ MUTANT_OBJ := $(patsubst $(MUTANT_SRC)/%.c,$(MUTANT_B)/engine/%.o,\
 MUTANT_CFLAGS := -Wno-unused-variable -Wno-unused-but-set-variable \
                  -Wno-unused-function -Wno-unused-parameter
 
+$(MUTANT_B)/engine/%.o: INC := -I$(MUTANT_SRC)
 $(MUTANT_B)/engine/%.o: $(MUTANT_SRC)/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(MUTANT_CFLAGS) -c $< -o $@
 
-$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(B)/tools/cli.o \
-                       $(HARNESS_LIB) $(FAULTS_LIB) $(MUTANT_OBJ)
+$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
+                       $(COMMON_LIB) $(MUTANT_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(MUTANT_B)/kvserver: $(KVSERVER_OBJ) $(FAULTS_LIB) $(MUTANT_OBJ)
+$(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
+                            $(MUTANT_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 endif
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
-bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver
+bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
 test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+	@BUILD=$(B) scripts/check-layers.sh
 	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
 	    KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
@@ -328,11 +391,13 @@ $(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps-core
 	$(Q)$(CC) $(ALL_CFLAGS) -DFZ_FIXCRC -c $< -o $@
 
 $(B)/fuzz/replay_%: $(B)/fuzz/%.o $(B)/fuzz/replay.o $(FUZZ_UTIL_OBJ) \
-                    $(B)/tools/proto.o $(FAULTS_LIB) $(LIB)
+                    $(B)/tools/kvserver/proto.o $(FAULTS_LIB) $(COMMON_LIB) \
+                    $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
-$(B)/fuzz/mkcorpus: $(B)/fuzz/mkcorpus.o $(FUZZ_UTIL_OBJ) $(FAULTS_LIB) $(LIB)
+$(B)/fuzz/mkcorpus: $(B)/fuzz/mkcorpus.o $(FUZZ_UTIL_OBJ) $(FAULTS_LIB) \
+                    $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
@@ -348,15 +413,15 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?= $(FUZZ_ALL)
-FB := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread $(WARN) -MMD -MP \
-               -Iengine -Ifaults $(FUZZ_SAN)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -pthread $(WARN) -MMD -MP \
+              $(INC) $(FUZZ_SAN)
 # The engine and faults/ get coverage instrumentation without libFuzzer's
 # main; only the targets link it.
 FUZZ_LIB_OBJ := $(ENGINE_SRC:%.c=$(FB)/%.o) $(FAULTS_SRC:%.c=$(FB)/%.o) \
-                $(FB)/fuzz/fuzz_util.o $(FB)/tools/proto.o
+                $(COMMON_SRC:%.c=$(FB)/%.o) $(FB)/fuzz/fuzz_util.o \
+                $(FB)/tools/kvserver/proto.o
 FUZZ_BINS := $(FUZZ_ALL:%=$(FB)/%)
 
 $(FB)/%.o: %.c | deps-fuzz
@@ -399,9 +464,10 @@ EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
                harness_throughput
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
-experiments: deps-experiments $(B)/exp_driver $(B)/crashtest $(B)/kvbench $(B)/kvserver
+experiments: deps-experiments $(B)/crashtest $(B)/kvbench \
+             $(B)/kvserver-crash $(B)/csvmeta
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
-	    build-fiu/kvserver
+	    build-fiu/kvserver-crash build-fiu/csvmeta
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \
 	    experiments/all.sh $(EXPERIMENTS)
 
@@ -422,7 +488,12 @@ valgrind: deps-valgrind $(VALGRIND_TESTS:%=$(B)/tests/%)
 check-io:
 	@scripts/check-io.sh
 
-bench-server: deps-server-bench $(B)/kvserver
+# No include, include path or call against the direction of the layers,
+# and no test machinery in the shipped kvserver (scripts/check-layers.sh).
+check-layers: deps-core $(LIB) $(CORE_TOOLS)
+	@BUILD=$(B) scripts/check-layers.sh
+
+bench-server: deps-server-bench $(B)/kvserver $(B)/csvmeta
 	@scripts/bench-server.sh $(B)/kvserver
 
 # ---- the shared library, install and uninstall ------------------------------
@@ -441,11 +512,14 @@ $(SHLIB): $(ENGINE_OBJ) engine/libcrashlab.map
 	    $(ENGINE_OBJ) -o $@ $(BASE_LDLIBS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib] ...:
-# kv, kvserver and crashtest, libcrashlab.a and .so, the public headers in
-# include/crashlab/, crashlab.pc and the man pages.
+# kv, kvserver and crashtest, kvserver-crash (the server build crashtest's
+# server trials drive) in LIBEXECDIR/crashlab/, where crashtest looks for it
+# as ../libexec/crashlab/ beside its own folder, libcrashlab.a and .so, the
+# public headers in include/crashlab/, crashlab.pc and the man pages.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -454,11 +528,13 @@ INSTALL_HEADERS := engine/crashlab.h engine/cl_io.h
 MAN1 := $(wildcard man/*.1)
 MAN3 := $(wildcard man/*.3)
 
-install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
+install: $(INSTALL_PROGS:%=$(B)/%) $(B)/kvserver-crash $(LIB) $(SHLIB)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(LIBEXECDIR)/crashlab \
 	    $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(INSTALL_PROGS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/kvserver-crash $(DESTDIR)$(LIBEXECDIR)/crashlab/
 	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libcrashlab.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION)
@@ -472,6 +548,7 @@ install: $(INSTALL_PROGS:%=$(B)/%) $(LIB) $(SHLIB)
 
 uninstall:
 	rm -f $(INSTALL_PROGS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DESTDIR)$(LIBEXECDIR)/crashlab/kvserver-crash \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.a \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so \
 	    $(DESTDIR)$(LIBDIR)/libcrashlab.so.$(SOVERSION) \
@@ -480,7 +557,7 @@ uninstall:
 	    $(DESTDIR)$(PKGCONFIGDIR)/crashlab.pc \
 	    $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(LIBEXECDIR)/crashlab
 
 # The Debian packages (debian/: crashlab, libcrashlab0, libcrashlab-dev):
 # dpkg-buildpackage from the committed tree, lintian (an error fails), and,
@@ -494,8 +571,9 @@ man-lint:
 	$(call DEPS_CHECK,mandoc)
 	mandoc -T lint -W warning $(MAN1) $(MAN3)
 
-FORMAT_SRC = $(wildcard engine/*.[ch] faults/*.[ch] harness/*.[ch] \
-             tools/*.[ch] tests/*.[ch] fuzz/*.[ch])
+FORMAT_SRC = $(wildcard engine/*.[ch] common/*.[ch] faults/*.[ch] \
+             harness/*.[ch] tools/*/*.[ch] tools/*/*/*.[ch] tests/*.[ch] \
+             fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -506,9 +584,11 @@ format-check:
 clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
--include $(ENGINE_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) \
-         $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) $(TESTUTIL_OBJ:.o=.d) \
-         $(B)/tools/kv.d $(B)/tools/exp_driver.d $(KVSERVER_OBJ:.o=.d) $(B)/tools/kvbench.d \
+-include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
+         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) \
+         $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
+         $(KVSERVER_OBJ:.o=.d) \
+         $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \
          $(BENCH_OBJ:.o=.d) $(BENCH_PEER_OBJ:.o=.d) \
          $(wildcard $(B)/fuzz/*.d) $(FUZZ_LIB_OBJ:.o=.d) \
          $(FUZZ_BINS:$(FB)/%=$(FB)/fuzz/%.d)

@@ -1,5 +1,5 @@
 # bench.gp - results/bench.png from the data bench.sh extracts from
-# results/bench.csv.  Variables (gnuplot -e): rate (workload, then ops/s
+# results/bench.csv.  Variables (gnuplot -e): rate (scenario, then ops/s
 # of crashlab sqlite lmdb leveldb rocksdb), rec (recovery after kill -9:
 # one row per engine, name and ms), raw (the disk's 4 KiB append +
 # fdatasync rate), out, subtitle.
@@ -7,7 +7,7 @@ set terminal pngcairo size 1600,900 enhanced font 'DejaVu Sans,12'
 set output out
 set termoption noenhanced
 set datafile missing 'NaN'
-set multiplot layout 1,2 title "kvbench: the same workloads on five engines, one interleaved run\n".subtitle font ',14'
+set multiplot layout 1,2 title "kvbench: the same scenarios on five engines, one interleaved run\n".subtitle font ',14'
 
 # left: throughput, log scale, with the disk's fsync rate as a line
 set size 0.78,0.92

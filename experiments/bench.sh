@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench.sh - make bench: every kvbench workload on our engine, SQLite,
+# bench.sh - make bench: every kvbench scenario on our engine, SQLite,
 # LMDB, LevelDB and RocksDB in one interleaved run (three rounds, median
 # round reported), the disk's raw 4 KiB append + fdatasync rate in the
 # same directory, our engine's peak memory, and recovery with the default
@@ -47,7 +47,7 @@ sed "/^# command: /a # load average (1, 5, 15 min): $load_before before the run,
     "$tmp/main.csv" >"$OUT/bench.csv"
 grep -v '^#' "$tmp/ours.csv" | tail -n +2 >>"$OUT/bench.csv"
 
-# 3. the plot: throughput per workload and engine (log scale) with the
+# 3. the plot: throughput per scenario and engine (log scale) with the
 #    disk's fsync rate as a line, and recovery times
 awk -F, '
     /^#/ || $1 == "engine" { next }
@@ -57,7 +57,7 @@ awk -F, '
     $1 == "disk" { raw = $7 }
     END {
       split("crashlab sqlite lmdb leveldb rocksdb", e, " ")
-      print "workload crashlab sqlite lmdb leveldb rocksdb" > "'"$tmp"'/rate.dat"
+      print "scenario crashlab sqlite lmdb leveldb rocksdb" > "'"$tmp"'/rate.dat"
       for (i = 0; i < n; i++) {
         k = order[i]
         if (k ~ /^(disk|recovery|memory)/) continue

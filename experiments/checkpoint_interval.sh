@@ -1,14 +1,15 @@
 #!/bin/bash
 # checkpoint_interval.sh - experiment 2: the checkpoint interval trade-off.
 # For each automatic checkpoint threshold (log bytes between checkpoints):
-# sustained put throughput (tools/exp_driver put-rate: durable batches of
+# sustained put throughput (kvbench experiment put-rate: durable batches of
 # 100 random puts, group commit, for a fixed time on a new database), and
 # recovery time after kills at random points of the checkpoint cycle
-# (exp_driver crash-cycle: a writer killed after a random amount of log,
+# (kvbench experiment crash-cycle: a writer killed after a random amount of log,
 # uniform over one interval, then the database recovered; TRIALS times).
 . "$(dirname "$0")/lib.sh"
-DRV=$BUILD/exp_driver
-exp_need "$DRV"
+KVBENCH=$BUILD/kvbench
+DRV="$KVBENCH experiment"
+exp_need "$KVBENCH"
 if [ "$QUICK" = 1 ]; then
     SIZES="1 4 16"
     SECS=1
@@ -25,12 +26,12 @@ echo "checkpoint_mib,kind,trial,puts,seconds,puts_per_sec,checkpoints,wal_syncs,
 for mib in $SIZES; do
     exp_step "checkpoint every $mib MiB: put throughput for $SECS s"
     rm -rf "$EXP_DATA/db"
-    r=$(exp_run "$DRV" put-rate "$EXP_DATA/db" --checkpoint-bytes "${mib}M" --seconds "$SECS")
+    r=$(exp_run "$KVBENCH" experiment put-rate "$EXP_DATA/db" --checkpoint-bytes "${mib}M" --seconds "$SECS")
     echo "$r" | awk -F, -v m="$mib" -v OFS=, \
         '{ print m, "throughput", 0, $1, $2, sprintf("%.0f", $1 / $2), $3, $4, "", "", "" }' >>"$EXP_TMP"
     exp_step "  $(echo "$r" | awk -F, '{ printf "%.0f puts/s, %d checkpoints", $1 / $2, $3 }'); $TRIALS kills at random points"
     rm -rf "$EXP_DATA/db"
-    exp_run "$DRV" crash-cycle "$EXP_DATA/db" --checkpoint-bytes "${mib}M" --trials "$TRIALS" |
+    exp_run "$KVBENCH" experiment crash-cycle "$EXP_DATA/db" --checkpoint-bytes "${mib}M" --trials "$TRIALS" |
         awk -F, -v m="$mib" -v OFS=, '{ print m, "recovery", $1, "", "", "", "", "", $2, $3, $4 }' >>"$EXP_TMP"
     [ "$(grep -c "^$mib,recovery," "$EXP_TMP")" = "$TRIALS" ] || exp_die "crash-cycle rows missing ($mib MiB)"
 done

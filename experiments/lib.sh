@@ -80,26 +80,20 @@ exp_begin() {
     exp_step "start$([ "$QUICK" = 1 ] && echo ' (QUICK=1)'), output $EXP_CSV, data in $EXP_DATA"
 }
 
-# exp_fs DIR: file system type and device of DIR.
-exp_fs() {
-    df -PT "$1" | awk 'NR == 2 { print $2 " (" $1 ", mounted on " $7 ")" }'
-}
-
-# exp_header COMMAND...: the '#' metadata lines of the CSV.
-exp_header() {
+# exp_commit: the commit of the working tree, and whether it is modified.
+exp_commit() {
     local commit
     commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     git diff --quiet HEAD -- 2>/dev/null || commit="$commit (with uncommitted changes)"
-    {
-        echo "# $EXP_NAME.csv - experiments/$EXP_NAME.sh"
-        echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "# commit: $commit"
-        echo "# command: $*"
-        echo "# CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-        echo "# cores: $(nproc)"
-        echo "# kernel: $(uname -sr)"
-        echo "# file system of the data directory $EXP_DATA: $(exp_fs "$EXP_DATA")"
-    } >>"$EXP_TMP"
+    echo "$commit"
+}
+
+# exp_header COMMAND...: the '#' metadata lines of the CSV, in the
+# project's one vocabulary (build/csvmeta, common/csvmeta.h).
+exp_header() {
+    echo "# $EXP_NAME.csv - experiments/$EXP_NAME.sh" >>"$EXP_TMP"
+    "$BUILD/csvmeta" --dir "$EXP_DATA" --commit "$(exp_commit)" -- "$*" \
+        >>"$EXP_TMP" || exp_die "$BUILD/csvmeta failed"
 }
 
 # exp_note TEXT: one more '#' line (parameters worth knowing).
@@ -114,7 +108,7 @@ exp_plot() {
     local tmp=$png.tmp.png err=$png.gp.err sub
     [ -s "$csv" ] || { echo "experiment $name: $csv is missing or empty" >&2; return 1; }
     sub="$(sed -n 's/^# CPU: //p' "$csv"), $(sed -n 's/^# cores: //p' "$csv") cores"
-    sub="$sub, $(sed -n 's/^# kernel: //p' "$csv"), $(sed -n 's/^# file system of the data directory [^:]*: \([^ ]*\).*/\1/p' "$csv")"
+    sub="$sub, $(sed -n 's/^# kernel: //p' "$csv"), $(sed -n 's/^# file system\( of the data directory [^:]*\)\{0,1\}: \([^ ]*\).*/\2/p' "$csv")"
     sub="$sub, $(sed -n 's/^# date: //p' "$csv")"
     if ! gnuplot -e "in='$csv'; out='$tmp'; subtitle='$sub'" \
         "experiments/$name.gp" 2>"$err" || [ ! -s "$tmp" ]; then

@@ -13,7 +13,7 @@
 # modes some campaigns name need libfiu.
 MBUILD=${MUTANTS_BUILD:-build-fiu}
 CT=$MBUILD/crashtest
-exp_need "$CT" "$MBUILD/kvserver"
+exp_need "$CT" "$MBUILD/kvserver-crash"
 exp_begin mutants /dev/shm/crashlab-exp-mutants
 exp_header "QUICK=$QUICK experiments/mutants.sh (QUICK=$QUICK SEED=1 CRASHTEST=$CT OUT=... scripts/mutants.sh)"
 exp_step "the planted bugs' detection matrix (scripts/mutants.sh), progress below"

@@ -13,7 +13,7 @@
 #include "crashio.h"
 #include "shadow.h"
 
-/* Stream tags for frng_stream. */
+/* Stream tags for rng_stream. */
 #define CRASHIO_TAG_TEAR 1
 
 typedef struct crashio_fd {

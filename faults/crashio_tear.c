@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "crashio_int.h"
-#include "frng.h"
+#include "rng.h"
 
 /* Receives each piece of a torn write that reaches the file: the bytes
  * [bytes, bytes + n) at file offset off.  Returns 0 or an errno. */
@@ -31,7 +31,7 @@ static int crashio_tear_pieces(uint64_t seed, uint64_t k, uint32_t sector,
                                uint64_t off, crashio_tear_info *t,
                                crashio_piece_fn put, void *ctx)
 {
-    frng r = frng_stream(seed, CRASHIO_TAG_TEAR, k);
+    rng r = rng_stream(seed, CRASHIO_TAG_TEAR, k);
     uint64_t u = sector, first, n, cnt = 0;
     uint8_t *reach = NULL, *img = NULL;
     int rc = 0;
@@ -43,20 +43,20 @@ static int crashio_tear_pieces(uint64_t seed, uint64_t k, uint32_t sector,
     n = (off + len - 1) / u - first + 1;
     reach = calloc(n, 1);
     if (fill == CRASHIO_FILL_SEED)
-        fill = (int)frng_below(&r, 3);
+        fill = (int)rng_below(&r, 3);
     if (reach == NULL)
         return ENOMEM;
     if (n == 1) {
-        reach[0] = (uint8_t)frng_coin(&r);
+        reach[0] = (uint8_t)rng_coin(&r);
         cnt = reach[0];
     } else {
         for (uint64_t i = 0; i < n; i++)
-            cnt += reach[i] = (uint8_t)frng_coin(&r);
+            cnt += reach[i] = (uint8_t)rng_coin(&r);
         if (cnt == 0) {
-            reach[frng_below(&r, n)] = 1;
+            reach[rng_below(&r, n)] = 1;
             cnt = 1;
         } else if (cnt == n) {
-            reach[frng_below(&r, n)] = 0;
+            reach[rng_below(&r, n)] = 0;
             cnt = n - 1;
         }
     }
@@ -110,7 +110,7 @@ static int crashio_tear_pieces(uint64_t seed, uint64_t k, uint32_t sector,
             if (fill == CRASHIO_FILL_ZERO)
                 memset(img + (lo - off), 0, (size_t)(hi - lo));
             else
-                frng_fill(&r, img + (lo - off), (size_t)(hi - lo));
+                rng_fill(&r, img + (lo - off), (size_t)(hi - lo));
         }
         rc = put(ctx, img, len, off);
     }

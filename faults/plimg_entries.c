@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "plimg_int.h"
 
 /* Complete the last directory operation if the writer died inside it. */
@@ -138,7 +139,7 @@ int plimg_relocate(plimg_ctx *x)
     if (moves > 0) {
         if (asprintf(&stage, "%s/.plimg-stage", x->dir) < 0)
             return plimg_fail(x, ENOMEM, "out of memory");
-        if ((rc = plimg_rmrf(stage)) != 0 || mkdir(stage, 0700) != 0) {
+        if ((rc = fs_rmrf(stage)) != 0 || mkdir(stage, 0700) != 0) {
             rc = rc ? rc : errno;
             plimg_fail(x, rc, "%s: %s", stage, strerror(rc));
             goto out;
@@ -167,7 +168,7 @@ int plimg_relocate(plimg_ctx *x)
     for (size_t i = x->ninos; i-- > 0;) {
         plimg_ino *n = &x->inos[i];
         if (n->is_dir && n->cur && n->img == NULL &&
-            (rc = plimg_rmrf(n->cur)) != 0) {
+            (rc = fs_rmrf(n->cur)) != 0) {
             plimg_fail(x, rc, "removing %s: %s", n->cur, strerror(rc));
             goto out;
         }

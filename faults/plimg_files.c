@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "frng.h"
+#include "rng.h"
 #include "plimg_int.h"
 
 /* ---- buffers and files ---- */
@@ -131,37 +131,6 @@ int plimg_exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-/* Remove a directory tree. */
-int plimg_rmrf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *e;
-    int rc = 0;
-
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : errno;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path) == 0 ? 0 : errno;
-    if ((d = opendir(path)) == NULL)
-        return errno;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        char *sub;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
-            rc = ENOMEM;
-            break;
-        }
-        rc = plimg_rmrf(sub);
-        free(sub);
-    }
-    closedir(d);
-    if (rc == 0 && rmdir(path) != 0)
-        rc = errno;
-    return rc;
-}
-
 /* ---- building file contents ---- */
 
 /* Undo op o on f (newest first). */
@@ -220,7 +189,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     uint32_t u = x->sum->sector;
     plimg_buf pc = {0}, im = {0};
     plimg_sectors sec = {0};
-    frng rs = frng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
+    rng rs = rng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
     int rc, dirty = 0;
 
     for (size_t j = 0; j < n->ndops; j++)
@@ -268,18 +237,18 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         for (size_t j = 0; j < n->ndops; j++) {
             plimg_op *o = &x->ops[n->dops[j]];
             if (plimg_data_pending(o) && o->r.type == SHADOW_TRUNCATE)
-                o->keep = frng_coin(&rs);
+                o->keep = rng_coin(&rs);
         }
         for (uint64_t s = 0; s < sec.n; s++)
             if (sec.tot[s] > 0)
-                sec.pick[s] = (uint32_t)frng_below(&rs, sec.tot[s] + 1ull);
+                sec.pick[s] = (uint32_t)rng_below(&rs, sec.tot[s] + 1ull);
     }
 
     /* Replay in issue order: pc is the page cache, im the image. */
     for (size_t j = 0; j < n->ndops; j++) {
         plimg_op *o = &x->ops[n->dops[j]];
         const shadow_rec *r = &o->r;
-        frng rt = frng_stream(x->cfg.seed, PLIMG_TAG_TORN, o->r.seq);
+        rng rt = rng_stream(x->cfg.seed, PLIMG_TAG_TORN, o->r.seq);
         if (o->failed || o->state == PLIMG_LOST)
             continue; /* M2: a lost write is not in the page cache either */
         if ((rc = plimg_do(&pc, r)) != 0)
@@ -297,7 +266,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
                 if (m == PLIMG_ANY_SUBSET)
                     take = sec.pick[s] == sec.seen[s];
                 else if (o->torn)
-                    take = frng_coin(&rt);
+                    take = rng_coin(&rt);
                 else
                     take = o->keep;
                 if (take) {
@@ -312,7 +281,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     }
 
     {
-        frng rg = frng_stream(x->cfg.seed, PLIMG_TAG_GARBAGE, ino);
+        rng rg = rng_stream(x->cfg.seed, PLIMG_TAG_GARBAGE, ino);
         for (uint64_t s = 0; s < sec.n; s++) {
             uint64_t lo = s * u, hi = lo + u;
             if (sec.tot[s] == 0)
@@ -328,7 +297,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
             if (hi > im.size)
                 hi = im.size;
             if (hi > lo) {
-                frng_fill(&rg, im.b + lo, hi - lo);
+                rng_fill(&rg, im.b + lo, hi - lo);
                 x->sum->sectors_garbage++;
             }
         }

@@ -13,7 +13,7 @@
 #include "powerloss.h"
 #include "shadow.h"
 
-/* frng_stream tags: one stream per kind of decision. */
+/* rng_stream tags: one stream per kind of decision. */
 enum {
     PLIMG_TAG_MODEL = 1,
     PLIMG_TAG_SECTOR,
@@ -91,10 +91,9 @@ int plimg_meta_live(const plimg_op *o);
 /* 1 for an unsynced data operation that the model decides about. */
 int plimg_data_pending(const plimg_op *o);
 
-/* plimg_files.c: 1 if path exists; remove a tree; rebuild the bytes of
- * inode ino in place at its current path under model m. */
+/* plimg_files.c: 1 if path exists; rebuild the bytes of inode ino in place
+ * at its current path under model m. */
 int plimg_exists(const char *path);
-int plimg_rmrf(const char *path);
 int plimg_build(plimg_ctx *x, size_t ino, plimg_model m);
 
 /* plimg_entries.c: complete a directory operation the writer died inside;

@@ -95,7 +95,7 @@
 #include <string.h>
 
 #include "crashlab.h"
-#include "frng.h"
+#include "rng.h"
 #include "plimg_int.h"
 #include "shadow.h"
 
@@ -458,7 +458,7 @@ static void plimg_force_closure(plimg_ctx *x)
  * per-file-prefix), or all / none for the reset models. */
 static void plimg_decide_meta(plimg_ctx *x, plimg_model m)
 {
-    frng r = frng_stream(x->cfg.seed, PLIMG_TAG_META, 0);
+    rng r = rng_stream(x->cfg.seed, PLIMG_TAG_META, 0);
 
     for (size_t i = 0; i < x->nops; i++) {
         plimg_op *o = &x->ops[i];
@@ -476,7 +476,7 @@ static void plimg_decide_meta(plimg_ctx *x, plimg_model m)
             o->keep = 0;
             continue;
         }
-        o->keep = frng_coin(&r);
+        o->keep = rng_coin(&r);
         for (size_t j = 0; j < i && o->keep; j++)
             if (plimg_meta_live(&x->ops[j]) && !x->ops[j].keep &&
                 plimg_meta_dep(&x->ops[j], o))
@@ -498,11 +498,11 @@ static void plimg_decide_data(plimg_ctx *x, plimg_model m)
     if (m == PLIMG_PER_FILE_PREFIX) {
         for (size_t i = 0; i < x->ninos; i++) {
             plimg_ino *n = &x->inos[i];
-            frng r = frng_stream(x->cfg.seed, PLIMG_TAG_PREFIX, i);
+            rng r = rng_stream(x->cfg.seed, PLIMG_TAG_PREFIX, i);
             size_t cnt = 0, p, k = 0;
             for (size_t j = 0; j < n->ndops; j++)
                 cnt += plimg_data_pending(&x->ops[n->dops[j]]);
-            p = (size_t)frng_below(&r, cnt + 1);
+            p = (size_t)rng_below(&r, cnt + 1);
             for (size_t j = 0; j < n->ndops; j++) {
                 plimg_op *o = &x->ops[n->dops[j]];
                 if (!plimg_data_pending(o))
@@ -513,13 +513,13 @@ static void plimg_decide_data(plimg_ctx *x, plimg_model m)
             }
         }
     } else if (m == PLIMG_ORDERED) {
-        frng r = frng_stream(x->cfg.seed, PLIMG_TAG_ORDERED, 0);
+        rng r = rng_stream(x->cfg.seed, PLIMG_TAG_ORDERED, 0);
         size_t cnt = 0, p, k = 0;
         for (size_t i = 0; i < x->nops; i++) {
             plimg_op *o = &x->ops[i];
             cnt += plimg_data_pending(o) || (plimg_meta_live(o) && !o->forced);
         }
-        p = (size_t)frng_below(&r, cnt + 1);
+        p = (size_t)rng_below(&r, cnt + 1);
         for (size_t i = 0; i < x->nops; i++) {
             plimg_op *o = &x->ops[i];
             if (plimg_meta_live(o) && o->forced) {
@@ -575,14 +575,14 @@ int plimg_apply(const char *dir, const char *shadow_path,
 
     m = cfg->model;
     if (m == PLIMG_RANDOM) {
-        frng r = frng_stream(cfg->seed, PLIMG_TAG_MODEL, 0);
-        m = (plimg_model)(PLIMG_ANY_SUBSET + frng_below(&r, 3));
+        rng r = rng_stream(cfg->seed, PLIMG_TAG_MODEL, 0);
+        m = (plimg_model)(PLIMG_ANY_SUBSET + rng_below(&r, 3));
     }
     sum->model = m;
     sum->sector = cfg->sector;
     if (sum->sector == 0) {
-        frng r = frng_stream(cfg->seed, PLIMG_TAG_SECTOR, 0);
-        sum->sector = frng_coin(&r) ? 4096 : 512;
+        rng r = rng_stream(cfg->seed, PLIMG_TAG_SECTOR, 0);
+        sum->sector = rng_coin(&r) ? 4096 : 512;
     }
 
     if ((rc = plimg_load(&x, shadow_path)) != 0 ||

@@ -76,7 +76,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
-#include "frng.h"
+#include "rng.h"
 #include "shadow_format.h"
 
 /* ---- paths ---- */
@@ -209,7 +209,7 @@ int shadow_writer_open(const char *path, const char *graveyard,
      * result, so it may come from the clock. */
     clock_gettime(CLOCK_REALTIME, &ts);
     w->salt =
-        (uint32_t)frng_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+        (uint32_t)rng_fmix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
                            ((uint64_t)getpid() << 40));
     w->next_seq = 1;
     w->fd = -1;

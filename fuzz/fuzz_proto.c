@@ -1,6 +1,7 @@
 /*
  * fuzz_proto.c - kvserver's request parsers and reply encoders
- * (tools/proto.h: the line protocol and RESP2) on arbitrary input streams.
+ * (tools/kvserver/proto.h: the line protocol and RESP2) on arbitrary input
+ * streams.
  *
  * Input: u8 mode (mode % 3: 0 the protocol proto_detect picks, 1 line,
  * 2 RESP), then the bytes a client sends.
@@ -25,7 +26,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../tools/proto.h"
+#include "proto.h"
 
 /* Check one reply appended at b->data[from, b->len). */
 static void fz_pr_reply(proto_kind kind, const proto_buf *b, size_t from)

@@ -22,6 +22,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "fsutil.h"
 #include "page.h"
 #include "page_format.h"
 #include "shadow_format.h"
@@ -112,32 +113,10 @@ void fz_clear_dir(const char *dir)
     closedir(d);
 }
 
-/* Remove directory dir, its files and one level of subdirectories (the
- * targets' database directories). */
-static void fz_rm_scratch(const char *dir)
-{
-    char sub[600];
-    DIR *d;
-    struct dirent *e;
-
-    if ((d = opendir(dir)) != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-            fz_clear_dir(sub);
-            rmdir(sub);
-        }
-        closedir(d);
-    }
-    fz_clear_dir(dir);
-    rmdir(dir);
-}
-
 static void fz_scratch_remove(void)
 {
     if (fz_scratch_path[0] != '\0')
-        fz_rm_scratch(fz_scratch_path);
+        fs_rmrf(fz_scratch_path);
 }
 
 /* A process that crashed (libFuzzer leaves with _Exit, skipping atexit)
@@ -156,7 +135,7 @@ static void fz_scratch_reap(const char *base)
             kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
-        fz_rm_scratch(path);
+        fs_rmrf(path);
     }
     closedir(d);
 }

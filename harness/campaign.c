@@ -42,6 +42,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "report.h"
 #include "rng.h"
 #include "util.h"
@@ -147,7 +149,7 @@ int campaign_prepare(campaign *c)
             }
         }
     trial_env_fini(&env);
-    util_rmrf(env.base);
+    fs_rmrf(env.base);
     c->env.shm = NULL;
     if (c->exhaustive) {
         const trial_profile *p = campaign_profile(c, 0, 0);
@@ -436,7 +438,7 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
     }
     free(specs);
     trial_env_fini(&env);
-    util_rmrf(env.base);
+    fs_rmrf(env.base);
     _exit(0);
 }
 
@@ -618,7 +620,7 @@ static int campaign_replay(campaign *c)
     else if (c->shrink)
         printf("shrink: the trial passes; nothing to shrink\n");
     trial_env_fini(&env);
-    util_rmrf(env.base);
+    fs_rmrf(env.base);
     return rc;
 }
 
@@ -654,7 +656,7 @@ int campaign_run(campaign *c)
     sa.sa_handler = campaign_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    t0 = util_now_us();
+    t0 = clk_now_us();
     for (int w = 0; w < c->jobs; w++) {
         int p[2];
         if (pipe(p) != 0) {
@@ -681,7 +683,7 @@ int campaign_run(campaign *c)
     }
     open_fds = c->jobs;
     while (open_fds > 0) {
-        uint64_t now = util_now_us();
+        uint64_t now = clk_now_us();
         int n;
         if (campaign_interrupted ||
             (c->duration_s > 0 && now - t0 >= c->duration_s * 1e6))
@@ -732,16 +734,15 @@ int campaign_run(campaign *c)
                     atomic_store(&cs->first_bad, res.id);
             }
         }
-        if (!c->quiet && util_now_us() - last_progress >= 200000) {
-            rpt_progress(stderr, c, results, nres, total, util_now_us() - t0,
-                         0);
-            last_progress = util_now_us();
+        if (!c->quiet && clk_now_us() - last_progress >= 200000) {
+            rpt_progress(stderr, c, results, nres, total, clk_now_us() - t0, 0);
+            last_progress = clk_now_us();
         }
     }
     for (int w = 0; w < c->jobs; w++)
         util_wait(pids[w]);
     if (!c->quiet)
-        rpt_progress(stderr, c, results, nres, total, util_now_us() - t0, 1);
+        rpt_progress(stderr, c, results, nres, total, clk_now_us() - t0, 1);
     qsort(results, nres, sizeof(*results), campaign_cmp_id);
     /* Only shard 0 writes the header, so the shards' files concatenate
      * into the campaign's. */
@@ -752,9 +753,9 @@ int campaign_run(campaign *c)
                 strerror(errno));
     {
         int violations = rpt_summary(c->json ? NULL : stdout, c, results, nres,
-                                     util_now_us() - t0, campaign_interrupted);
+                                     clk_now_us() - t0, campaign_interrupted);
         if (c->json)
-            rpt_json(stdout, c, results, nres, util_now_us() - t0);
+            rpt_json(stdout, c, results, nres, clk_now_us() - t0);
         free(results);
         free(pids);
         free(fds);

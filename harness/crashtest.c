@@ -17,8 +17,8 @@
 
 #include "crashtest.h"
 #include "crc32c.h"
+#include "fsutil.h"
 #include "report.h"
-#include "util.h"
 
 /* Draw the seed if none was given, print it, make the scratch directory
  * and run the campaign.  Returns the exit status. */
@@ -37,14 +37,14 @@ static int ct_run(ct_args *a)
     fflush(NULL);
 
     snprintf(scratch, sizeof(scratch), "%.2800s/crashtest-XXXXXX", a->dirbase);
-    if (util_mkdirs(a->dirbase) != 0 || mkdtemp(scratch) == NULL) {
+    if (fs_mkdirs(a->dirbase) != 0 || mkdtemp(scratch) == NULL) {
         fprintf(stderr, "crashtest: cannot make a directory in %s: %s\n",
                 a->dirbase, strerror(errno));
         return 2;
     }
     snprintf(c->dir, sizeof(c->dir), "%s", scratch);
     if (campaign_prepare(c) != 0) {
-        util_rmrf(c->dir);
+        fs_rmrf(c->dir);
         campaign_free(c);
         return 2;
     }
@@ -55,7 +55,7 @@ static int ct_run(ct_args *a)
                 wl_name(c->kinds[0]), c->profiles[0].points,
                 c->profiles[0].npwrites, c->exhaustive_total);
     rc = campaign_run(c);
-    util_rmrf(c->dir);
+    fs_rmrf(c->dir);
     campaign_free(c);
     return rc;
 }

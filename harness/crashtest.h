@@ -17,7 +17,7 @@ typedef struct ct_args {
     int have_seed;
     int server_target;   /* --target names a server target */
     int help;            /* --help */
-    char kvserver[2100]; /* kvserver next to this program */
+    char kvserver[2100]; /* kvserver-crash next to this program */
 } ct_args;
 
 /* Print msg and the pointer to --help on stderr.  Returns 2 (the exit

@@ -30,7 +30,10 @@ static const struct {
     {"server", MODE_GROUP_SERVER},
 };
 
-/* kvserver next to this program (the build directory holds both).
+/* kvserver-crash, the server's test-only build with the crash hooks that
+ * server trials drive: next to this program (the build directory holds
+ * both), else in ../libexec/crashlab/ beside this program's folder (where
+ * make install and the Debian package put it, for any PREFIX).
  * Returns 0 or -1. */
 static int ct_default_kvserver(char *buf, size_t len)
 {
@@ -44,7 +47,10 @@ static int ct_default_kvserver(char *buf, size_t len)
     if ((slash = strrchr(self, '/')) == NULL)
         return -1;
     *slash = '\0';
-    snprintf(buf, len, "%.2000s/kvserver", self);
+    snprintf(buf, len, "%.2000s/../libexec/crashlab/kvserver-crash", self);
+    if (access(buf, X_OK) == 0)
+        return 0;
+    snprintf(buf, len, "%.2000s/kvserver-crash", self);
     return 0;
 }
 

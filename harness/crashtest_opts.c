@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "num.h"
 #include "crashtest.h"
 #include "report.h"
 
@@ -84,8 +84,9 @@ static const char *ct_usage_text =
     "  --clients C          concurrent clients, each writing its own keys\n"
     "                       (default 4)\n"
     "  --sets N             SETs per client, at most (default 200)\n"
-    "  --kvserver PATH      the server (default: kvserver next to this\n"
-    "                       program)\n"
+    "  --kvserver PATH      the server, built with the crash hooks\n"
+    "                       (default: kvserver-crash next to this program,\n"
+    "                       or in ../libexec/crashlab/ beside its folder)\n"
     "output:\n"
     "  --dir DIR            where trial directories go (default /dev/shm)\n"
     "  --csv FILE           one row per trial (- for stdout)\n"
@@ -123,22 +124,22 @@ typedef struct ct_option {
 static int ct_set_seed(ct_args *a, const char *arg)
 {
     a->have_seed = 1;
-    return cli_parse_u64(arg, 0, &a->c.seed);
+    return num_parse_u64(arg, 0, &a->c.seed);
 }
 
 static int ct_set_duration(ct_args *a, const char *arg)
 {
-    char *end;
-
-    a->c.duration_s = strtod(arg, &end);
-    return end == arg || *end != '\0' || !(a->c.duration_s > 0) ? -1 : 0;
+    return num_parse_double(arg, &a->c.duration_s) != 0 ||
+                   !(a->c.duration_s > 0)
+               ? -1
+               : 0;
 }
 
 static int ct_set_replay(ct_args *a, const char *arg)
 {
     uint64_t v;
 
-    if (cli_parse_u64(arg, 0, &v) != 0 || v > INT64_MAX)
+    if (num_parse_u64(arg, 0, &v) != 0 || v > INT64_MAX)
         return -1;
     a->c.replay = (int64_t)v;
     return 0;
@@ -160,7 +161,7 @@ static int ct_set_sector(ct_args *a, const char *arg)
 {
     uint64_t v;
 
-    if (cli_parse_u64(arg, 0, &v) != 0 || (v != 512 && v != 4096))
+    if (num_parse_u64(arg, 0, &v) != 0 || (v != 512 && v != 4096))
         return -1;
     a->c.env.sector = (uint32_t)v;
     return 0;
@@ -185,7 +186,7 @@ static int ct_set_page_size(ct_args *a, const char *arg)
 {
     uint64_t v;
 
-    if (cli_parse_u64(arg, 0, &v) != 0 || v < 4096 || v > 65536 ||
+    if (num_parse_u64(arg, 0, &v) != 0 || v < 4096 || v > 65536 ||
         (v & (v - 1)) != 0)
         return -1;
     a->c.env.eng.page_size = (uint32_t)v;
@@ -194,8 +195,8 @@ static int ct_set_page_size(ct_args *a, const char *arg)
 
 /* The targets --target names: the engine's (target.h), or kvserver and its
  * deliberately broken variants (KVSERVER_BROKEN,
- * tools/kvserver_crashio.c).  A server target keeps the engine as the
- * target of the structure check of the server's files. */
+ * tools/kvserver/crash/kvserver_crashio.c).  A server target keeps the engine
+ * as the target of the structure check of the server's files. */
 static const struct {
     const char *name, *broken;
 } ct_server_targets[] = {
@@ -312,7 +313,7 @@ static int ct_store(ct_args *a, const ct_option *o, const char *arg)
     default:
         break;
     }
-    if (cli_parse_u64(arg, 0, &v) != 0 || v < o->lo || v > o->hi)
+    if (num_parse_u64(arg, 0, &v) != 0 || v < o->lo || v > o->hi)
         return -1;
     if (o->kind == CT_U64)
         *(uint64_t *)field = v;

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "num.h"
 #include "util.h"
 
 extern char **environ;
@@ -85,7 +89,7 @@ _Noreturn static void kvproc_child(const kvproc_args *a, pid_t parent,
 int kvproc_start(const kvproc_args *a, kvproc *p)
 {
     char ckpt[32], page[32], ev[4][4400], *extra[5];
-    const char *argv[16];
+    const char *argv[20];
     char **envp;
     int pfd[2] = {-1, -1}, logfd = -1, nullfd = -1, rc = 0, n = 0, x = 0;
     pid_t parent = getpid(), pid;
@@ -110,6 +114,13 @@ int kvproc_start(const kvproc_args *a, kvproc *p)
         snprintf(page, sizeof(page), "%u", a->eng->page_size);
         argv[n++] = "--page-size";
         argv[n++] = page;
+    }
+    if (a->report != NULL) {
+        /* a report left by an earlier start must not pass for this one's */
+        if (unlink(a->report) != 0 && errno != ENOENT)
+            return errno;
+        argv[n++] = "--report";
+        argv[n++] = a->report;
     }
     argv[n] = NULL;
     if (a->memfd >= 0) {
@@ -170,11 +181,11 @@ int kvproc_listen(kvproc *p, uint64_t timeout_us)
 {
     char buf[256];
     size_t n = 0;
-    uint64_t until = util_now_us() + timeout_us;
+    uint64_t until = clk_now_us() + timeout_us;
 
     for (;;) {
         struct pollfd pf = {.fd = p->out, .events = POLLIN};
-        uint64_t now = util_now_us();
+        uint64_t now = clk_now_us();
         struct timespec ts;
         ssize_t r;
         char *nl, *colon;
@@ -260,20 +271,78 @@ void kvproc_log_tail(const char *log, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(len - 1), start);
 }
 
-void kvproc_log_recovery(const char *log, uint64_t *records, uint64_t *us)
+/* One name=value field of a report into r.  Returns 0, or -1 if a known
+ * name has a bad value (an unknown name is skipped). */
+static int kvproc_report_field(const char *name, const char *v,
+                               kvproc_report *r)
 {
-    char buf[8192], *p, *last = NULL;
-    unsigned long long r, u;
+    static const struct {
+        const char *name;
+        size_t off;
+    } u64s[] = {
+        {"records", offsetof(kvproc_report, records)},
+        {"bytes", offsetof(kvproc_report, bytes)},
+        {"pages_repaired", offsetof(kvproc_report, pages_repaired)},
+        {"usec", offsetof(kvproc_report, usec)},
+    };
+    uint64_t n;
 
-    kvproc_log_read(log, buf, sizeof(buf));
-    for (p = buf; (p = strstr(p, " log records replayed, ")) != NULL; p++)
-        last = p;
-    if (last == NULL)
-        return;
-    while (last > buf && last[-1] != '(')
-        last--;
-    if (sscanf(last, "%llu log records replayed, %llu us", &r, &u) == 2) {
-        *records = r;
-        *us = u;
+    if (strcmp(name, "result") == 0) {
+        if (strcmp(v, "ok") != 0 && strcmp(v, "error") != 0)
+            return -1;
+        r->ok = strcmp(v, "ok") == 0;
+        return 0;
     }
+    if (strcmp(name, "kind") == 0) {
+        if (strlen(v) >= sizeof(r->kind))
+            return -1;
+        memcpy(r->kind, v, strlen(v) + 1);
+        return 0;
+    }
+    if (strcmp(name, "rc") == 0) {
+        char *end;
+        long x;
+        errno = 0;
+        x = strtol(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0' || x < INT_MIN ||
+            x > INT_MAX)
+            return -1;
+        r->rc = (int)x;
+        return 0;
+    }
+    if (strcmp(name, "created") == 0 || strcmp(name, "tail_cut") == 0) {
+        if (num_parse_u64(v, 10, &n) != 0 || n > 1)
+            return -1;
+        *(name[0] == 'c' ? &r->created : &r->tail_cut) = (int)n;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
+        if (strcmp(name, u64s[i].name) == 0)
+            return num_parse_u64(v, 10, (uint64_t *)((char *)r + u64s[i].off));
+    return 0;
+}
+
+int kvproc_report_read(const char *path, kvproc_report *r)
+{
+    char buf[1024], *save = NULL, *f;
+    int have_result = 0;
+    size_t n = kvproc_log_read(path, buf, sizeof(buf));
+
+    memset(r, 0, sizeof(*r));
+    if (n == 0 || buf[n - 1] != '\n')
+        return -1; /* missing, empty or cut short */
+    buf[n - 1] = '\0';
+    f = strtok_r(buf, "\t", &save);
+    if (f == NULL || strcmp(f, "open") != 0)
+        return -1;
+    while ((f = strtok_r(NULL, "\t", &save)) != NULL) {
+        char *eq = strchr(f, '=');
+        if (eq == NULL)
+            return -1;
+        *eq = '\0';
+        if (kvproc_report_field(f, eq + 1, r) != 0)
+            return -1;
+        have_result |= strcmp(f, "result") == 0;
+    }
+    return have_result ? 0 : -1;
 }

@@ -2,7 +2,8 @@
  * kvproc.h - kvserver as a child process of the harness: start it (fork,
  * exec) on a directory with the campaign's engine options and, for a
  * crashed run, the crash-testing variables of docs/KVSERVER.md; read its
- * "listening on" line; kill or stop it and reap it; read its log.
+ * "listening on" line and its --report file; kill or stop it and reap it;
+ * read its log.
  */
 #ifndef CL_KVPROC_H
 #define CL_KVPROC_H
@@ -18,6 +19,7 @@ typedef struct kvproc_args {
     const char *path;      /* the kvserver program */
     const char *dir;       /* its database directory */
     const char *log;       /* its standard error is appended here */
+    const char *report;    /* its --report file (removed first) */
     const cl_options *eng; /* sync, torn, checkpoint_bytes, page_size */
     int memfd;             /* crashio's shared area (KVSERVER_CRASHIO's
                               shm=, seen by the server as descriptor 3),
@@ -56,8 +58,24 @@ void kvproc_reap(kvproc *p, int sig);
 /* The last line of the log, at most len - 1 bytes, or "no message". */
 void kvproc_log_tail(const char *log, char *out, size_t len);
 
-/* What the server's last open wrote on its log, "(N log records replayed,
- * U us)".  OUT: *records, *us (unchanged if not found). */
-void kvproc_log_recovery(const char *log, uint64_t *records, uint64_t *us);
+/* What opening the database did, from kvserver's --report file. */
+typedef struct kvproc_report {
+    int ok;                  /* 1: result=ok (the fields below); 0: error */
+    int rc;                  /* result=error: cl_open's return value */
+    char kind[32];           /* result=error: its kind (cl_err_kind_name),
+                                "" if not reported */
+    int created;             /* 1 if the open created the database */
+    uint64_t records;        /* log records replayed */
+    uint64_t bytes;          /* log bytes read */
+    uint64_t pages_repaired; /* torn pages rebuilt */
+    int tail_cut;            /* 1 if a torn or unsynced tail was cut */
+    uint64_t usec;           /* time of the whole open */
+} kvproc_report;
+
+/* Read the --report file at path.  Fields it does not know are skipped.
+ * @param r OUT: the report.
+ * @return 0, or -1 if the file is missing or not a report (then the
+ *         server broke its contract, or was killed before writing). */
+int kvproc_report_read(const char *path, kvproc_report *r);
 
 #endif

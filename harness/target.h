@@ -51,7 +51,5 @@ typedef struct target_ops {
 
 /* The target called name, or NULL. */
 const target_ops *target_find(const char *name);
-/* All targets, NULL-terminated. */
-const target_ops *const *target_all(void);
 
 #endif

@@ -498,22 +498,6 @@ static const target_ops eng_targets[] = {
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
-static const target_ops *const eng_all[] = {
-    &eng_targets[0], &eng_targets[1],
-    &eng_targets[2], &eng_targets[3],
-    &eng_targets[4], &eng_targets[5],
-    &eng_targets[6], &eng_targets[7],
-    &eng_targets[8], NULL,
-};
-
-_Static_assert(sizeof(eng_all) / sizeof(eng_all[0]) == ENG_NTARGETS + 1,
-               "every target listed");
-
-const target_ops *const *target_all(void)
-{
-    return eng_all;
-}
-
 const target_ops *target_find(const char *name)
 {
     for (size_t i = 0; i < ENG_NTARGETS; i++)

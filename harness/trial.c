@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -158,7 +160,7 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
         return ENOMEM;
     }
     env->shm = m;
-    if ((rc = util_mkdirs(env->base)) != 0)
+    if ((rc = fs_mkdirs(env->base)) != 0)
         return rc;
     return 0;
 }
@@ -191,26 +193,27 @@ void trial_paths_init(const trial_env *env, trial_paths *p)
     snprintf(p->crashed, sizeof(p->crashed), "%s/crashed", env->base);
     snprintf(p->snaps, sizeof(p->snaps), "%s/snap", env->base);
     snprintf(p->log, sizeof(p->log), "%s/kvserver.log", env->base);
+    snprintf(p->report, sizeof(p->report), "%s/kvserver.report", env->base);
 }
 
 /* The paths of one crash state and what its recovery crashes use. */
 static void trial_paths_clean_state(const trial_paths *p)
 {
-    util_rmrf(p->dir);
-    util_rmrf(p->rshadow);
-    util_rmrf(p->rgrave);
-    util_rmrf(p->probe);
-    util_rmrf(p->pgrave);
-    util_rmrf(p->crashed);
+    fs_rmrf(p->dir);
+    fs_rmrf(p->rshadow);
+    fs_rmrf(p->rgrave);
+    fs_rmrf(p->probe);
+    fs_rmrf(p->pgrave);
+    fs_rmrf(p->crashed);
 }
 
 void trial_paths_clean(const trial_paths *p)
 {
     trial_paths_clean_state(p);
-    util_rmrf(p->shadow);
-    util_rmrf(p->grave);
-    util_rmrf(p->snaps);
-    util_rmrf(p->log);
+    fs_rmrf(p->shadow);
+    fs_rmrf(p->grave);
+    fs_rmrf(p->snaps);
+    fs_rmrf(p->log);
 }
 
 _Noreturn static void trial_die(void)
@@ -303,7 +306,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
     cl_options o = env->eng;
-    uint64_t t0 = util_now_us();
+    uint64_t t0 = clk_now_us();
     int fault = s != NULL && trial_mode_is_error(s->mode);
     void *h = NULL;
     int rc;
@@ -345,7 +348,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     trial_txns(env, prof, h, 0, fault ? s : NULL);
 end:
     if (count_only) {
-        pg->run_us = util_now_us() - t0;
+        pg->run_us = clk_now_us() - t0;
         _exit(0);
     }
     if (end != NULL)
@@ -444,13 +447,13 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
         cc.graveyard_dir = p.grave;
         fiuctl_shared_init(env->shm->fiu, TRIAL_TRACE_CAP);
     }
-    t0 = util_now_us();
+    t0 = clk_now_us();
     rc = trial_count_run(env, prof, p.dir, &cc, NULL, err, errlen);
     /* The run as the writer timed it, without the fork and the exit: the
      * span kill-time delays are drawn from, so that they fall in the run
      * rather than mostly after it. */
     prof->run_us =
-        env->shm->prog->run_us ? env->shm->prog->run_us : util_now_us() - t0;
+        env->shm->prog->run_us ? env->shm->prog->run_us : clk_now_us() - t0;
     if (rc != 0)
         return -1;
     prof->points = atomic_load(&sh->points);
@@ -632,9 +635,9 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         o.io = crashio_table(c);
     }
     o.create_salt = s->prof->salt;
-    t0 = util_now_us();
+    t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
-    v->open_us = util_now_us() - t0;
+    v->open_us = clk_now_us() - t0;
     if (how != NULL && !how->resume)
         atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
@@ -830,20 +833,20 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
 
     snprintf(d, sizeof(d), "%s/trial-%llu", env->keep_dir,
              (unsigned long long)res->id);
-    util_rmrf(d);
-    if (util_mkdirs(d) != 0)
+    fs_rmrf(d);
+    if (fs_mkdirs(d) != 0)
         return;
     snprintf(f, sizeof(f), "%s/crashed", d);
-    util_copy_tree(p->crashed, f);
+    fs_copy_tree(p->crashed, f);
     snprintf(f, sizeof(f), "%s/recovered", d);
-    util_copy_tree(p->dir, f);
+    fs_copy_tree(p->dir, f);
     snprintf(f, sizeof(f), "%s/trial.txt", d);
     fp = fopen(f, "w");
     if (fp == NULL)
         return;
     if (trial_mode_is_server(s->mode)) {
         snprintf(f, sizeof(f), "%s/kvserver.log", d);
-        util_copy_file(p->log, f);
+        fs_copy_file(p->log, f);
         fprintf(fp,
                 "trial %llu seed %016llx\nmode %s\n%u clients, up to %u "
                 "SETs each\ncrash point %llu, delay %llu us, I/O points "

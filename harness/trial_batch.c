@@ -37,6 +37,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "shadow.h"
 #include "trial_int.h"
 #include "util.h"
@@ -141,12 +143,12 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
                  &rec->claimed);
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
     trial_batch_path(b->p, i, 0, db, sizeof(db));
-    if ((rc = util_copy_tree(b->p->dir, db)) != 0)
+    if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
         goto fail;
     if (s->powerloss) {
         struct stat st;
         trial_batch_path(b->p, i, 1, grave, sizeof(grave));
-        if ((rc = util_copy_tree(b->p->grave, grave)) != 0)
+        if ((rc = fs_copy_tree(b->p->grave, grave)) != 0)
             goto fail;
         rec->shadow_len =
             stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -199,12 +201,12 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
 {
     char from[4300];
 
-    util_rmrf(p->dir);
+    fs_rmrf(p->dir);
     trial_batch_path(p, i, 0, from, sizeof(from));
     if (rename(from, p->dir) != 0 && errno != ENOENT)
         return errno;
     if (s->powerloss) {
-        util_rmrf(p->grave);
+        fs_rmrf(p->grave);
         trial_batch_path(p, i, 1, from, sizeof(from));
         if (rename(from, p->grave) != 0 && errno != ENOENT)
             return errno;
@@ -221,7 +223,7 @@ static int trial_batch_emit(trial_emit_fn emit, void *ctx, trial_result *res,
                             int rc, uint64_t t0)
 {
     if (t0 != 0)
-        res->us_total = (uint32_t)(util_now_us() - t0) + res->us_writer;
+        res->us_total = (uint32_t)(clk_now_us() - t0) + res->us_writer;
     if (rc != 0)
         res->verdict = ORACLE_KINDS;
     return emit(ctx, res) != 0 || rc != 0;
@@ -238,7 +240,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     trial_result res;
     const trial_spec *last = s[0];
     uint32_t per;
-    uint64_t t0 = util_now_us(), t1;
+    uint64_t t0 = clk_now_us(), t1;
     int st, rc = 0, killed, need_shadow = 0;
     pid_t pid;
 
@@ -269,7 +271,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     plan.env = env;
     plan.p = &p;
     plan.root = shadow_path_norm(p.dir);
-    if (plan.root == NULL || util_mkdirs(p.snaps) != 0) {
+    if (plan.root == NULL || fs_mkdirs(p.snaps) != 0) {
         trial_result_start(last, &res);
         snprintf(res.detail, sizeof(res.detail), "%.300s: cannot set up",
                  p.snaps);
@@ -310,7 +312,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_writer(env, pr, p.dir, &cc, 0, &end, NULL);
     }
     st = util_wait(pid);
-    t1 = util_now_us();
+    t1 = clk_now_us();
     per = (uint32_t)((t1 - t0) / n);
     killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 
@@ -333,7 +335,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     for (size_t i = plan.n; i-- > 0;) {
         const trial_spec *si = plan.s[i];
         const trial_snap *rec = &env->shm->snaps[i];
-        uint64_t t = util_now_us();
+        uint64_t t = clk_now_us();
 
         trial_result_start(si, &res);
         res.us_writer = per;

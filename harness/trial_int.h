@@ -124,6 +124,7 @@ typedef struct trial_paths {
     char crashed[4200]; /* --keep-failures: the crash state */
     char snaps[4200];   /* a batch's snapshots */
     char log[4200];     /* server trials: kvserver's standard error */
+    char report[4200];  /* server trials: kvserver's --report file */
 } trial_paths;
 
 void trial_paths_init(const trial_env *env, trial_paths *p);

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -62,12 +63,12 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     if (rng_below(&x->r, call->k) != 0)
         return;
     v->sampled = 0;
-    util_rmrf(x->p->probe);
-    rc = util_copy_tree(x->p->dir, x->p->probe);
+    fs_rmrf(x->p->probe);
+    rc = fs_copy_tree(x->p->dir, x->p->probe);
     if (rc == 0 && x->power) {
         struct stat st;
-        util_rmrf(x->p->pgrave);
-        rc = util_copy_tree(x->p->rgrave, x->p->pgrave);
+        fs_rmrf(x->p->pgrave);
+        rc = fs_copy_tree(x->p->rgrave, x->p->pgrave);
         v->shadow_len =
             stat(x->p->rshadow, &st) == 0 ? (uint64_t)st.st_size : 0;
     }
@@ -88,11 +89,11 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
 static int trial_sample_restore(const trial_paths *p, int power,
                                 uint64_t shadow_len)
 {
-    util_rmrf(p->dir);
+    fs_rmrf(p->dir);
     if (rename(p->probe, p->dir) != 0 && errno != ENOENT)
         return errno;
     if (power) {
-        util_rmrf(p->rgrave);
+        fs_rmrf(p->rgrave);
         if (rename(p->pgrave, p->rgrave) != 0 && errno != ENOENT)
             return errno;
         if (truncate(p->rshadow, (off_t)shadow_len) != 0)
@@ -132,10 +133,10 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     pc.model = PLIMG_RANDOM;
     pc.sector = env->sector;
     pc.seed = rng_next(r);
-    util_rmrf(p->probe);
-    util_rmrf(p->pgrave);
-    util_rmrf(p->rshadow);
-    util_rmrf(p->rgrave);
+    fs_rmrf(p->probe);
+    fs_rmrf(p->pgrave);
+    fs_rmrf(p->rshadow);
+    fs_rmrf(p->rgrave);
     memset(&cc, 0, sizeof(cc));
     cc.inner = cl_io_posix();
     cc.shared = env->shm->cio;

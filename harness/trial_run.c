@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "trial_int.h"
 #include "util.h"
 
@@ -34,14 +36,14 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                  "; power cut: %s", text);
     }
     if (env->keep_dir != NULL)
-        util_copy_tree(p->dir, p->crashed);
+        fs_copy_tree(p->dir, p->crashed);
     memset(&ref, 0, sizeof(ref));
     if (s->mode == MODE_RECOVERY_CRASH &&
         (decided = trial_crash_recovery(env, s, p, res, &ref)) < 0)
         return -1;
     if (s->mode == MODE_CHAIN && (decided = trial_chain(env, s, p, res)) < 0)
         return -1;
-    t2 = util_now_us();
+    t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
     /* What the workload was promised is res->durable (trial_window; for a
      * chain, every link's), the same after a kill and after a power cut:
@@ -65,7 +67,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     }
     if (!decided && trial_mode_is_error(s->mode))
         trial_fault_judge(env, s, res);
-    res->us_verify = (uint32_t)(util_now_us() - t2);
+    res->us_verify = (uint32_t)(clk_now_us() - t2);
     return 0;
 }
 
@@ -77,7 +79,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     crashio_config cc;
     pid_t pid;
     int st, rc = 0;
-    uint64_t t0 = util_now_us(), t1;
+    uint64_t t0 = clk_now_us(), t1;
 
     if (trial_mode_is_server(s->mode))
         return trial_server_run(env, s, res);
@@ -121,7 +123,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
             kill(pid, SIGKILL);
     }
     st = util_wait(pid);
-    t1 = util_now_us();
+    t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     trial_window(env, pg, &res->issued, &res->acked, &res->durable,
                  &res->claimed);
@@ -146,6 +148,6 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (rc == 0)
         trial_state_done(env, s, &p, res);
     trial_paths_clean(&p);
-    res->us_total = (uint32_t)(util_now_us() - t0);
+    res->us_total = (uint32_t)(clk_now_us() - t0);
     return rc;
 }

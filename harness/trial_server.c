@@ -6,9 +6,9 @@
  * One trial:
  *   1. start kvserver (fork, exec) on a fresh directory with --port 0 and
  *      read its "listening on" line.  Its engine runs through crashio, set
- *      up from KVSERVER_CRASHIO (tools/kvserver_crashio.c): crashio numbers
- *      the server's I/O points, kills it at the trial's point, and reports
- *      in a shared-memory file (a memfd) this process maps;
+ *      up from KVSERVER_CRASHIO (tools/kvserver/crash/kvserver_crashio.c):
+ * crashio numbers the server's I/O points, kills it at the trial's point, and
+ * reports in a shared-memory file (a memfd) this process maps;
  *   2. C clients, all driven by one poll loop here, each write their own
  *      keys in order (SET c<client>-<i> <value>), each keeping a window of
  *      1, 2, 4 or 8 SETs in flight; every OK is counted here, in the
@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
+#include "fsutil.h"
 #include "trial_server_int.h"
 #include "util.h"
 
@@ -215,7 +217,7 @@ enum { TS_RUN_END, TS_RUN_BAD, TS_RUN_HUNG, TS_RUN_NOMEM };
 
 /* Connect the clients and run them until each is done (every SET
  * acknowledged) or cut off (the server gone).  At deadline (a time of
- * util_now_us; 0: none) SIGKILL the server, and go on reading what it had
+ * clk_now_us; 0: none) SIGKILL the server, and go on reading what it had
  * sent before it died.  OUT: *killed (1 if this killed it).  Returns a
  * TS_RUN_*; why says what went wrong. */
 static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
@@ -223,7 +225,7 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
 {
     struct pollfd *pf = calloc(t->n, sizeof(*pf));
     uint32_t *idx = calloc(t->n, sizeof(*idx));
-    uint64_t last = util_now_us();
+    uint64_t last = clk_now_us();
     int rc = TS_RUN_END;
 
     if (pf == NULL || idx == NULL) {
@@ -251,7 +253,7 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
         }
         if (nfd == 0)
             break;
-        now = util_now_us();
+        now = clk_now_us();
         if (deadline != 0 && !*killed && now >= deadline) {
             kill(t->sv.pid, SIGKILL);
             *killed = 1;
@@ -285,7 +287,7 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
                 goto out;
             }
             if (x->acked != before || x->k.eof)
-                last = util_now_us();
+                last = clk_now_us();
         }
     }
 out:
@@ -383,6 +385,7 @@ static int ts_start(ts_trial *t, const char *words)
     a.path = t->env->kvserver;
     a.dir = t->p.dir;
     a.log = t->p.log;
+    a.report = t->p.report;
     a.eng = &eng;
     a.memfd = -1;
     if (words != NULL) {
@@ -413,9 +416,9 @@ static void ts_server_failed(ts_trial *t, const char *what)
 static int ts_restart(ts_trial *t)
 {
     trial_result *res = t->res;
-    char tail[1024], how[64]; /* the whole last line: the engine's message
-                                 ends with what the verdict looks for */
-    uint64_t t0 = util_now_us(), records = 0, us = 0;
+    char tail[1024], how[64]; /* the log's last line, for the detail */
+    uint64_t t0 = clk_now_us();
+    kvproc_report rep;
     int rc, l;
 
     if ((rc = ts_start(t, NULL)) != 0) {
@@ -424,12 +427,19 @@ static int ts_restart(ts_trial *t)
         return -1;
     }
     l = kvproc_listen(&t->sv, TS_TIMEOUT_US);
-    res->recovery_us = util_now_us() - t0;
+    res->recovery_us = clk_now_us() - t0;
     if (l == KVPROC_LISTENING) {
-        kvproc_log_recovery(t->p.log, &records, &us);
-        res->records = records;
-        if (us != 0)
-            res->recovery_us = us;
+        /* What recovery did, as the server reports it for programs (its
+         * log's wording is for people). */
+        if (kvproc_report_read(t->p.report, &rep) != 0 || !rep.ok) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "kvserver listens but its --report %.300s is missing or "
+                     "not a successful open",
+                     t->p.report);
+            return -1;
+        }
+        res->records = rep.records;
+        res->recovery_us = rep.usec;
         return 1;
     }
     kvproc_reap(&t->sv, l == KVPROC_ENDED ? 0 : SIGKILL);
@@ -440,13 +450,15 @@ static int ts_restart(ts_trial *t)
                  t->env->kvserver);
         return -1;
     }
-    /* exit 3 is a corruption found at open: refused rightly where pages
-     * can be torn and nothing protects them */
+    /* a torn or corrupt page found at open (the kind the server's --report
+     * gives, not its log's wording): refused rightly where pages can be
+     * torn and nothing protects them */
     res->verdict =
         WIFEXITED(t->sv.status) && WEXITSTATUS(t->sv.status) == 3 &&
                 t->env->eng.torn == CL_TORN_NONE &&
                 (t->s->mode == MODE_SERVER_TORN || t->s->powerloss) &&
-                strstr(tail, "is torn or corrupt") != NULL
+                kvproc_report_read(t->p.report, &rep) == 0 && !rep.ok &&
+                strcmp(rep.kind, "page") == 0
             ? ORACLE_DETECTED
             : ORACLE_RECOVERY;
     snprintf(res->detail, sizeof(res->detail),
@@ -480,7 +492,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
 {
     ts_trial t;
     char words[256], why[300];
-    uint64_t t0 = util_now_us(), t1, t2, deadline = 0;
+    uint64_t t0 = clk_now_us(), t1, t2, deadline = 0;
     int rc = -1, l, killed = 0, run = TS_RUN_END, r;
 
     memset(res, 0, sizeof(*res));
@@ -515,7 +527,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         t.cl[c].window = ts_window(s->seed, c);
     }
     if ((r = ts_crashio(&t, words, sizeof(words))) != 0 ||
-        (r = util_mkdirs(env->base)) != 0) {
+        (r = fs_mkdirs(env->base)) != 0) {
         snprintf(res->detail, sizeof(res->detail), "crashio set-up: %s",
                  strerror(r));
         goto out;
@@ -531,7 +543,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
      * during its start are the I/O-point modes' */
     l = kvproc_listen(&t.sv, TS_TIMEOUT_US);
     if (l == KVPROC_LISTENING && s->mode == MODE_SERVER_KILL_TIME)
-        deadline = util_now_us() + s->delay_us;
+        deadline = clk_now_us() + s->delay_us;
     if (l == KVPROC_LISTENING) {
         run = ts_clients_run(&t, deadline, &killed, why, sizeof(why));
         if (run == TS_RUN_NOMEM) {
@@ -540,7 +552,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         }
     }
     kvproc_reap(&t.sv, SIGKILL); /* dead already, or the workload is over */
-    t1 = util_now_us();
+    t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->points = atomic_load(&t.sh->points);
     for (uint32_t c = 0; c < t.n; c++) {
@@ -591,8 +603,8 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
                  "; power cut: %s", text);
     }
     if (env->keep_dir != NULL)
-        util_copy_tree(t.p.dir, t.p.crashed);
-    t2 = util_now_us();
+        fs_copy_tree(t.p.dir, t.p.crashed);
+    t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
 
     /* 4-6: restart, read back, judge, stop, check */
@@ -622,13 +634,13 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
             }
         }
     }
-    res->us_verify = (uint32_t)(util_now_us() - t2);
+    res->us_verify = (uint32_t)(clk_now_us() - t2);
     rc = 0;
 out:
     ts_free(&t);
     if (rc == 0)
         trial_state_done(env, s, &t.p, res);
     trial_paths_clean(&t.p);
-    res->us_total = (uint32_t)(util_now_us() - t0);
+    res->us_total = (uint32_t)(clk_now_us() - t0);
     return rc;
 }

@@ -9,18 +9,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-uint64_t util_now_us(void);
-/* mkdir -p.  Returns 0 or an errno. */
-int util_mkdirs(const char *path);
-/* rm -rf (missing is fine).  Returns 0 or an errno. */
-int util_rmrf(const char *path);
-/* Copy the regular file src to dst.  Returns 0 or an errno. */
-int util_copy_file(const char *src, const char *dst);
-/* Copy the tree src into dst (created; a missing src leaves dst missing).
- * Returns 0 or an errno. */
-int util_copy_tree(const char *src, const char *dst);
-/* Total bytes of regular files in a tree. */
-uint64_t util_tree_bytes(const char *path);
 /* Reset the signals cmocka or a parent may have changed, for a forked
  * child that must die like a real process. */
 void util_child_signals(void);

@@ -121,21 +121,15 @@ if [ -n "$(git -C "$ROOT" status --porcelain -- tools engine scripts \
     2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"
 fi
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-FS=$(df -T "$BENCH_DIR" | awk 'NR == 2 { print $2 " (" $1 ")" }')
 TMP_CSV="$BENCH_DIR/rows.csv"
 : >"$TMP_CSV"
 
 {
     echo "# bench-server: kvserver vs redis-server, redis-benchmark"
-    echo "# date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
-    echo "# commit: $COMMIT"
-    echo "# command: N=$N NP=$NP REPEAT=$REPEAT KEYSPACE=$KEYSPACE" \
-        "scripts/bench-server.sh $KVSERVER"
-    echo "# cpu: $CPU"
-    echo "# cores: $(nproc)"
-    echo "# kernel: $(uname -sr)"
-    echo "# data directory file system: $FS"
+    # the machine lines in the project's one vocabulary (common/csvmeta.h)
+    "$(dirname "$KVSERVER")/csvmeta" --dir "$BENCH_DIR" --commit "$COMMIT" -- \
+        "N=$N NP=$NP REPEAT=$REPEAT KEYSPACE=$KEYSPACE" \
+        "scripts/bench-server.sh $KVSERVER" || exit 2
     echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" \
         "(other processes share the machine; runs are interleaved)"
     echo "# kvserver: -d DIR (defaults: sync group, torn-protection fpw," \

@@ -1,10 +1,10 @@
 #!/bin/bash
-# mutant-build.sh - build crashtest (and kvserver) against a copy of the
+# mutant-build.sh - build crashtest (and kvserver-crash) against a copy of the
 # engine with one planted bug applied: mutants/NAME.patch onto a scratch
 # copy of engine/ in build-mutants/NAME/engine, objects in
 # build-mutants/NAME/obj.  Only the files the patch changes are compiled
 # again: the other objects are copied from the normal build (make).
-# Prints the build folder (crashtest and kvserver are in it).
+# Prints the build folder (crashtest and kvserver-crash are in it).
 # Usage: scripts/mutant-build.sh NAME   (or a path to a .patch file)
 # Environment: BUILD, the normal build folder whose flavour is used
 # (build, build-asan, build-fiu, build-fiu-asan; default build);
@@ -44,7 +44,7 @@ if ! grep -q '^+++ b/engine/.*\.h' "$patch"; then
 fi
 # shellcheck disable=SC2086
 if ! make --no-print-directory -s $flavour MUTANT_SRC="$B/engine" MUTANT_B="$B/obj" \
-    "$B/obj/crashtest" "$B/obj/kvserver" >"$B/build.log" 2>&1; then
+    "$B/obj/crashtest" "$B/obj/kvserver-crash" >"$B/build.log" 2>&1; then
     echo "mutant-build: building $name failed (see $B/build.log):" >&2
     tail -20 "$B/build.log" >&2
     exit 2

@@ -3,7 +3,7 @@
 # mutants).  Each planted bug is a patch, mutants/<name>.patch, whose header
 # says what it breaks and which campaigns should catch it ("Campaign: MODE
 # OPTIONS").  For each: the patch is applied to a scratch copy of engine/
-# and built into its own crashtest and kvserver (scripts/mutant-build.sh),
+# and built into its own crashtest and kvserver-crash (scripts/mutant-build.sh),
 # which then runs
 #   - the campaigns the header names (a full run: every crash mode, a mode
 #     the header does not name getting the options of its first campaign),
@@ -176,9 +176,11 @@ done
 mkdir -p "$(dirname "$OUT")"
 {
     echo "# mutants.csv - detection matrix of the planted bugs (scripts/mutants.sh)"
-    echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "# commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-    echo "# command: QUICK=$QUICK SEED=$SEED TRIALS=$TRIALS DEFAULT_TRIALS=$DEFAULT_TRIALS DEFAULT_JOBS=${DEFAULT_JOBS:-1} BUILD=$BUILD scripts/mutants.sh"
+    # the machine lines in the project's one vocabulary (common/csvmeta.h)
+    "$BUILD/csvmeta" --dir /dev/shm \
+        --commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')" \
+        -- "QUICK=$QUICK SEED=$SEED TRIALS=$TRIALS DEFAULT_TRIALS=$DEFAULT_TRIALS DEFAULT_JOBS=${DEFAULT_JOBS:-1} BUILD=$BUILD scripts/mutants.sh" ||
+        exit 2
     echo "mutant,mode,options,caught,trials,default_campaign_trials,violation,replay,breaks"
     python3 -c '
 import csv, sys

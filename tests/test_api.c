@@ -39,7 +39,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
 
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;
@@ -540,7 +540,7 @@ static void test_api_full_disk_on_page_sync_makes_read_only(void **state)
     assert_int_equal(st.readonly, 1);
     assert_int_equal(cl_put(db, "z", 1, "z", 1), CL_EREADONLY);
     assert_int_equal(cl_close(db), 0);
-    tu_rmrf(dir2);
+    fs_rmrf(dir2);
 }
 
 static void
@@ -606,17 +606,17 @@ static void test_api_file_size_stable_under_churn(void **state)
     cl_db *db;
     char k[32], v[2000];
     int64_t size_after_warmup = 0;
-    tu_rng r = {7};
+    rng r = {7};
 
     o.sync = CL_SYNC_OFF;
     o.checkpoint_bytes = 1 << 20;
     db = open_db(f->dir, &o);
     for (int round = 0; round < 30; round++) {
         for (int i = 0; i < 400; i++) {
-            size_t vl = tu_below(&r, sizeof(v));
+            size_t vl = rng_below(&r, sizeof(v));
             snprintf(k, sizeof(k), "churn%04d", i);
-            tu_fill(&r, v, vl);
-            if (tu_below(&r, 3) == 0)
+            rng_fill(&r, v, vl);
+            if (rng_below(&r, 3) == 0)
                 cl_delete(db, k, strlen(k));
             else
                 assert_int_equal(cl_put(db, k, strlen(k), v, vl), 0);

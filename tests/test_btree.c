@@ -106,7 +106,7 @@ static void btt_reopen(btt_fx *f)
 static void btt_free(btt_fx *f)
 {
     pager_close(f->p);
-    tu_rmrf(f->dir);
+    fs_rmrf(f->dir);
     free(f->dir);
     free(f->path);
     free(f);
@@ -174,9 +174,9 @@ static uint8_t btt_vbuf2[CL_VALUE_MAX];
 
 static const uint8_t *btt_value(uint64_t seed, size_t len, uint8_t *buf)
 {
-    tu_rng r = {seed};
+    rng r = {seed};
 
-    tu_fill(&r, buf, len);
+    rng_fill(&r, buf, len);
     return buf;
 }
 
@@ -328,43 +328,43 @@ static void btt_scan_all(btt_fx *f, const btt_model *m)
  * Random keys and value lengths
  * --------------------------------------------------------------------- */
 
-static size_t btt_rand_klen(tu_rng *r)
+static size_t btt_rand_klen(rng *r)
 {
-    uint64_t x = tu_below(r, 100);
+    uint64_t x = rng_below(r, 100);
 
     if (x < 55)
-        return 1 + tu_below(r, 16);
+        return 1 + rng_below(r, 16);
     if (x < 85)
-        return 17 + tu_below(r, 184);
+        return 17 + rng_below(r, 184);
     if (x < 96)
-        return 201 + tu_below(r, 823);
+        return 201 + rng_below(r, 823);
     return CL_KEY_MAX;
 }
 
-static size_t btt_rand_vlen(tu_rng *r)
+static size_t btt_rand_vlen(rng *r)
 {
-    uint64_t x = tu_below(r, 100);
+    uint64_t x = rng_below(r, 100);
 
     if (x < 65)
-        return tu_below(r, 101);
+        return rng_below(r, 101);
     if (x < 88)
-        return 100 + tu_below(r, 1900);
+        return 100 + rng_below(r, 1900);
     if (x < 97)
-        return 2000 + tu_below(r, 18000);
+        return 2000 + rng_below(r, 18000);
     if (x < 99)
-        return 20000 + tu_below(r, 45537);
+        return 20000 + rng_below(r, 45537);
     return CL_VALUE_MAX;
 }
 
 /* A random key: a few shared prefixes make long common prefixes (and
  * short separators) frequent; the rest is random bytes, zeros included. */
-static size_t btt_rand_key(tu_rng *r, uint8_t *k)
+static size_t btt_rand_key(rng *r, uint8_t *k)
 {
     size_t klen = btt_rand_klen(r);
 
-    tu_fill(r, k, klen);
-    if (klen > 4 && tu_below(r, 3) == 0)
-        memset(k, (int)tu_below(r, 3), klen / 2);
+    rng_fill(r, k, klen);
+    if (klen > 4 && rng_below(r, 3) == 0)
+        memset(k, (int)rng_below(r, 3), klen / 2);
     return klen;
 }
 
@@ -377,17 +377,17 @@ static size_t btt_rand_key(tu_rng *r, uint8_t *k)
 static void btt_random_run(btt_fx *f, btt_model *m, uint64_t seed, long nops,
                            size_t target)
 {
-    tu_rng r = {seed};
+    rng r = {seed};
     uint8_t key[CL_KEY_MAX];
     long done = 0, txns = 0, aborts = 0, reopened = 0;
     int rc;
 
     while (done < nops) {
-        int abort_it = tu_below(&r, 50) == 0;
-        long n = 1 + (long)tu_below(&r, 8);
+        int abort_it = rng_below(&r, 50) == 0;
+        long n = 1 + (long)rng_below(&r, 8);
         btt_begin(f);
         for (long i = 0; i < n && done < nops; i++, done++) {
-            uint64_t x = tu_below(&r, 100), vseed = tu_next(&r);
+            uint64_t x = rng_below(&r, 100), vseed = rng_next(&r);
             size_t klen, vlen = btt_rand_vlen(&r);
             /* Keep the key count around target: delete more above it. */
             uint64_t del = m->n > target ? 45 : 20;
@@ -399,7 +399,7 @@ static void btt_random_run(btt_fx *f, btt_model *m, uint64_t seed, long nops,
                 if (!abort_it)
                     btt_model_put(m, key, klen, vseed, vlen);
             } else if (x < 100 - del) {
-                size_t j = tu_below(&r, m->n);
+                size_t j = rng_below(&r, m->n);
                 btt_ent *e = &m->e[j];
                 btt_put(f, e->key, e->klen, vseed, vlen);
                 if (!abort_it) {
@@ -407,7 +407,7 @@ static void btt_random_run(btt_fx *f, btt_model *m, uint64_t seed, long nops,
                     e->vlen = (uint32_t)vlen;
                 }
             } else if (x < 100 - 3) {
-                size_t j = tu_below(&r, m->n);
+                size_t j = rng_below(&r, m->n);
                 rc = bt_delete(f->p, m->e[j].key, m->e[j].klen);
                 /* In a transaction to be aborted the model is not updated:
                  * the key may be gone already. */
@@ -440,7 +440,7 @@ static void btt_random_run(btt_fx *f, btt_model *m, uint64_t seed, long nops,
         txns++;
         /* Read back a few keys after every transaction. */
         for (int i = 0; i < 3 && m->n > 0; i++) {
-            const btt_ent *e = &m->e[tu_below(&r, m->n)];
+            const btt_ent *e = &m->e[rng_below(&r, m->n)];
             btt_expect(f, e->key, e->klen, e->vseed, e->vlen);
         }
         if (txns % 2000 == 0)
@@ -492,7 +492,7 @@ static void test_btree_random_ops_large_pages(void **state)
 static void test_btree_file_size_stable_under_churn(void **state)
 {
     btt_fx *f = btt_new(4096, 128);
-    tu_rng r = {99};
+    rng r = {99};
     enum { NK = 600, ROUNDS = 60 };
     uint32_t np[ROUNDS], sizes[NK], max1 = 0;
     uint8_t key[8];
@@ -505,7 +505,7 @@ static void test_btree_file_size_stable_under_churn(void **state)
         sizes[i] = (uint32_t)btt_rand_vlen(&r);
     for (int round = 0; round < ROUNDS; round++) {
         for (int i = NK - 1; i > 0; i--) {
-            int j = (int)tu_below(&r, (uint64_t)i + 1);
+            int j = (int)rng_below(&r, (uint64_t)i + 1);
             uint32_t t = sizes[i];
             sizes[i] = sizes[j];
             sizes[j] = t;
@@ -514,7 +514,7 @@ static void test_btree_file_size_stable_under_churn(void **state)
         btt_begin(f);
         for (int i = 0; i < NK; i++) {
             put_le64(key, (uint64_t)i * 0x9E3779B97F4A7C15ull);
-            btt_put(f, key, 8, tu_next(&r), sizes[i]);
+            btt_put(f, key, 8, rng_next(&r), sizes[i]);
             if (pg_txn_pages(f->p) > 40) {
                 btt_commit(f);
                 btt_begin(f);
@@ -554,7 +554,7 @@ static void test_btree_file_size_stable_under_churn(void **state)
 static void btt_max_keys(uint32_t ps, int n, size_t vlen)
 {
     btt_fx *f = btt_new(ps, 64);
-    tu_rng r = {ps + (uint64_t)vlen};
+    rng r = {ps + (uint64_t)vlen};
     int *perm = malloc(n * sizeof(*perm));
     uint8_t key[CL_KEY_MAX];
 
@@ -563,7 +563,7 @@ static void btt_max_keys(uint32_t ps, int n, size_t vlen)
         perm[i] = i;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = n - 1; i > 0; i--) {
-            int j = (int)tu_below(&r, (uint64_t)i + 1), t = perm[i];
+            int j = (int)rng_below(&r, (uint64_t)i + 1), t = perm[i];
             perm[i] = perm[j];
             perm[j] = t;
         }
@@ -751,13 +751,13 @@ static void test_btree_scan_from_every_position(void **state)
 {
     btt_fx *f = btt_new(4096, 64);
     btt_model m = {0};
-    tu_rng r = {5};
+    rng r = {5};
     uint8_t key[CL_KEY_MAX];
 
     (void)state;
     btt_begin(f);
     for (int i = 0; i < 3000; i++) {
-        size_t klen = btt_rand_key(&r, key), vlen = tu_below(&r, 300);
+        size_t klen = btt_rand_key(&r, key), vlen = rng_below(&r, 300);
         btt_put(f, key, klen, (uint64_t)i, vlen);
         btt_model_put(&m, key, klen, (uint64_t)i, vlen);
         if (pg_txn_pages(f->p) > 20) {
@@ -768,9 +768,9 @@ static void test_btree_scan_from_every_position(void **state)
     btt_commit(f);
     for (int t = 0; t < 300; t++) {
         size_t klen;
-        int eq, excl = (int)tu_below(&r, 2);
+        int eq, excl = (int)rng_below(&r, 2);
         if (t % 2 == 0) { /* an existing key */
-            const btt_ent *e = &m.e[tu_below(&r, m.n)];
+            const btt_ent *e = &m.e[rng_below(&r, m.n)];
             klen = e->klen;
             memcpy(key, e->key, klen);
         } else {
@@ -870,7 +870,7 @@ static void test_btree_txn_abort_restores_tree(void **state)
 {
     btt_fx *f = btt_new(4096, 256);
     btt_model m = {0};
-    tu_rng r = {11};
+    rng r = {11};
     uint8_t key[CL_KEY_MAX];
     uint32_t np, root;
     uint64_t nfree;
@@ -963,13 +963,13 @@ static void test_btree_insert_and_delete_log_few_bytes(void **state)
 static btt_fx *btt_corrupt_fixture(btt_model *m)
 {
     btt_fx *f = btt_new(4096, 128);
-    tu_rng r = {3};
+    rng r = {3};
     uint8_t key[64];
 
     btt_begin(f);
     for (int i = 0; i < 3000; i++) {
-        size_t klen = 8 + tu_below(&r, 40), vlen = tu_below(&r, 60);
-        tu_fill(&r, key, klen);
+        size_t klen = 8 + rng_below(&r, 40), vlen = rng_below(&r, 60);
+        rng_fill(&r, key, klen);
         if (i % 100 == 0)
             vlen = 5000;
         btt_put(f, key, klen, (uint64_t)i, vlen);
@@ -1474,24 +1474,24 @@ static void test_btree_random_damage_never_crashes(void **state)
 {
     btt_model m = {0};
     btt_fx *f = btt_corrupt_fixture(&m);
-    tu_rng r = {8};
+    rng r = {8};
     uint32_t np = pg_npages(f->p);
     int detected = 0;
 
     (void)state;
     for (int t = 0; t < 400; t++) {
         pg_page pg = {0};
-        uint32_t pgno = PG_FIRST_DATA + (uint32_t)tu_below(&r, np - 2);
+        uint32_t pgno = PG_FIRST_DATA + (uint32_t)rng_below(&r, np - 2);
         char msg[256];
         size_t n;
         btt_begin(f);
         uint8_t *d = btt_page_w(f, pgno, &pg);
-        int k = 1 + (int)tu_below(&r, 4);
+        int k = 1 + (int)rng_below(&r, 4);
         for (int i = 0; i < k; i++) {
             /* Mostly the header and slots, sometimes anywhere. */
-            uint32_t at = tu_below(&r, 2) ? 16 + (uint32_t)tu_below(&r, 80)
-                                          : 16 + (uint32_t)tu_below(&r, 4080);
-            d[at] = (uint8_t)tu_next(&r);
+            uint32_t at = rng_below(&r, 2) ? 16 + (uint32_t)rng_below(&r, 80)
+                                           : 16 + (uint32_t)rng_below(&r, 4080);
+            d[at] = (uint8_t)rng_next(&r);
         }
         int rc = btt_check_rc(f, msg, sizeof(msg));
         assert_true(rc == 0 || rc == CL_ECORRUPT);
@@ -1499,15 +1499,15 @@ static void test_btree_random_damage_never_crashes(void **state)
         rc = btt_scan_rc(f);
         assert_true(rc == 0 || rc == CL_ECORRUPT);
         for (int i = 0; i < 20; i++) {
-            const btt_ent *e = &m.e[tu_below(&r, m.n)];
+            const btt_ent *e = &m.e[rng_below(&r, m.n)];
             rc =
                 bt_get(f->p, e->key, e->klen, btt_vbuf2, sizeof(btt_vbuf2), &n);
             assert_true(rc == 0 || rc == CL_ECORRUPT || rc == CL_ENOTFOUND);
         }
         /* Writes on a damaged tree: an error or success, then abort. */
         for (int i = 0; i < 5; i++) {
-            const btt_ent *e = &m.e[tu_below(&r, m.n)];
-            rc = tu_below(&r, 2)
+            const btt_ent *e = &m.e[rng_below(&r, m.n)];
+            rc = rng_below(&r, 2)
                      ? bt_delete(f->p, e->key, e->klen)
                      : bt_put(f->p, e->key, e->klen, btt_vbuf, 3000);
             assert_true(rc == 0 || rc == CL_ECORRUPT || rc == CL_ENOTFOUND);

@@ -215,7 +215,7 @@ static void test_concurrency_group_commit_16_threads_killed(void **state)
         assert_true(recovered >= gc_total(sh));
         assert_int_equal(cl_check(db, NULL, 0), 0);
         assert_int_equal(cl_close(db), 0);
-        tu_rmrf(tmp);
+        fs_rmrf(tmp);
         free(tmp);
     }
     munmap(sh, sizeof(*sh));
@@ -282,11 +282,11 @@ static void rd_key(char *buf, size_t len, uint32_t key)
 static void *rd_writer(void *arg)
 {
     rd_ctx *c = arg;
-    tu_rng rng = {7};
+    rng gen = {7};
     char k[16], v[256];
 
     for (uint32_t i = 0; i < RD_WRITES && !atomic_load(&c->bad); i++) {
-        uint32_t key = (uint32_t)tu_below(&rng, RD_KEYS);
+        uint32_t key = (uint32_t)rng_below(&gen, RD_KEYS);
         uint32_t ver = atomic_load(&c->version[key]) + 1;
         rd_key(k, sizeof(k), key);
         /* announce the version first: a reader may see it as soon as the
@@ -302,11 +302,11 @@ static void *rd_writer(void *arg)
 static void *rd_reader(void *arg)
 {
     rd_ctx *c = arg;
-    tu_rng rng = {(uint64_t)(uintptr_t)arg ^ (uint64_t)(uintptr_t)&rng};
+    rng gen = {(uint64_t)(uintptr_t)arg ^ (uint64_t)(uintptr_t)&gen};
     char k[16], got[256];
 
     while (!atomic_load(&c->done) && !atomic_load(&c->bad)) {
-        uint32_t key = (uint32_t)tu_below(&rng, RD_KEYS);
+        uint32_t key = (uint32_t)rng_below(&gen, RD_KEYS);
         size_t n = 0;
         int rc;
         rd_key(k, sizeof(k), key);
@@ -411,7 +411,7 @@ static void test_concurrency_readers_while_a_writer_evicts(void **state)
     assert_int_equal(cl_close(c->db), 0);
     pthread_mutex_destroy(&c->mu);
     free(c);
-    tu_rmrf(tmp);
+    fs_rmrf(tmp);
     free(tmp);
 }
 

@@ -59,7 +59,7 @@ static int fx_teardown(void **state)
     fx *f = *state;
 
     munmap(f->sh, crashio_shared_size(TRACE_CAP));
-    tu_rmrf(f->root);
+    fs_rmrf(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -68,9 +68,9 @@ static int fx_teardown(void **state)
 /* Empty f->db (and f->ref), reset the shared area. */
 static void fx_reset(fx *f)
 {
-    tu_rmrf(f->db);
-    tu_rmrf(f->ref);
-    tu_rmrf(f->grave);
+    fs_rmrf(f->db);
+    fs_rmrf(f->ref);
+    fs_rmrf(f->grave);
     unlink(f->log);
     assert_int_equal(mkdir(f->db, 0755), 0);
     assert_int_equal(mkdir(f->ref, 0755), 0);
@@ -198,7 +198,7 @@ static void test_crashio_counts_and_traces_points(void **state)
     assert_int_equal(crashio_points(c), WL_STEPS);
     /* The table did what POSIX does. */
     wl_run(cl_io_posix(), f->ref, WL_STEPS);
-    tu_rmrf(tu_path(f->db, "LOCK"));
+    fs_rmrf(tu_path(f->db, "LOCK"));
     assert_same_tree(f->db, f->ref);
     crashio_free(c);
 }
@@ -278,8 +278,8 @@ static void hook_snapshot(void *ctx, const crashio_call *call)
     h->log_size[call->k] = tu_file_size(h->f->log);
     snprintf(dst, sizeof(dst), "%s/snap-%llu", h->f->root,
              (unsigned long long)call->k);
-    tu_rmrf(dst);
-    if (tu_copy_tree(h->f->db, dst) != 0)
+    fs_rmrf(dst);
+    if (fs_copy_tree(h->f->db, dst) != 0)
         abort();
 }
 
@@ -316,7 +316,7 @@ static void test_crashio_hook_snapshot_equals_kill_state(void **state)
         int nrec = 0;
 
         assert_int_equal(h.kinds[k], wl_kinds[k - 1]);
-        tu_rmrf(f->ref);
+        fs_rmrf(f->ref);
         assert_int_equal(mkdir(f->ref, 0755), 0);
         wl_run(cl_io_posix(), f->ref, k - 1);
         snprintf(snap, sizeof(snap), "%s/snap-%d", f->root, k);
@@ -337,7 +337,7 @@ static void test_crashio_hook_snapshot_equals_kill_state(void **state)
         assert_true(k == 1 || nrec > 0);
         unlink(cut);
         free(log);
-        tu_rmrf(snap);
+        fs_rmrf(snap);
     }
 }
 
@@ -375,7 +375,7 @@ static void test_crashio_hook_runs_before_the_crash(void **state)
         assert_int_equal(h->calls, k);
         snprintf(snap, sizeof(snap), "%s/snap-%d", f->root, k);
         assert_same_tree(snap, f->db);
-        tu_rmrf(snap);
+        fs_rmrf(snap);
         munmap(h, sizeof(*h));
     }
 }

@@ -22,13 +22,13 @@ static void test_crc32c_check_value(void **state)
 
 static void test_crc32c_matches_bitwise_reference(void **state)
 {
-    tu_rng r = {42};
+    rng r = {42};
     static uint8_t buf[70000];
 
     (void)state;
-    tu_fill(&r, buf, sizeof(buf));
+    rng_fill(&r, buf, sizeof(buf));
     for (int i = 0; i < 200; i++) {
-        size_t off = tu_below(&r, 1000), len = tu_below(&r, 69000);
+        size_t off = rng_below(&r, 1000), len = rng_below(&r, 69000);
         assert_int_equal(crc32c(buf + off, len), crc32c_sw(0, buf + off, len));
     }
 }

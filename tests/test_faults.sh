@@ -47,17 +47,23 @@ case "$B" in
 *) fiu=0 ;;
 esac
 
-# 1. the points are compiled in only with FIU=1
-undef=$(nm "$B/libcrashlab.a" 2>/dev/null | grep -c ' U fiu_fail$')
-names=$(strings "$B/libcrashlab.a" | grep -cE '^engine/io/')
+# 1. the points are compiled in only with FIU=1.  nm and strings must
+# work and list the engine (cl_open), or a count of 0 would prove nothing.
+nm "$B/libcrashlab.a" >"$T/lib.nm" 2>"$T/nm.err" || bad "nm $B/libcrashlab.a failed: $(cat "$T/nm.err")"
+grep -q ' T cl_open$' "$T/lib.nm" && ok || bad "nm of $B/libcrashlab.a lists no cl_open"
+nm "$B/kv" >"$T/kv.nm" 2>"$T/nm.err" || bad "nm $B/kv failed: $(cat "$T/nm.err")"
+grep -q ' T main$' "$T/kv.nm" && ok || bad "nm of $B/kv lists no main"
+strings "$B/libcrashlab.a" >"$T/lib.str" || bad "strings $B/libcrashlab.a failed"
+grep -q 'cl_open' "$T/lib.str" && ok || bad "strings of $B/libcrashlab.a: no cl_open"
+undef=$(grep -c ' U fiu_fail$' "$T/lib.nm")
+names=$(grep -cE '^engine/io/' "$T/lib.str")
 if [ $fiu = 1 ]; then
     [ "$undef" -gt 0 ] && ok || bad "FIU build: the engine calls no fiu_fail"
     [ "$names" -ge 14 ] && ok || bad "FIU build: only $names point names"
 else
     check "normal build: no libfiu symbol in the engine" 0 "$undef"
     check "normal build: no point name in the engine" 0 "$names"
-    check "normal build: kv does not link libfiu" 0 \
-        "$(nm "$B/kv" 2>/dev/null | grep -c fiu_)"
+    check "normal build: kv does not link libfiu" 0 "$(grep -c fiu_ "$T/kv.nm")"
 fi
 
 # 2. fsync-fail needs no libfiu: clean on the engine, exact replay

@@ -50,7 +50,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
 
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;

@@ -19,7 +19,8 @@ make -s -C "$ROOT" install DESTDIR="$D" PREFIX=/opt/cl \
     >"$T/install.out" 2>&1
 check "make install" "0" "$?"
 [ $? -eq 0 ] || cat "$T/install.out"
-for f in bin/kv bin/kvserver bin/crashtest lib/libcrashlab.a \
+for f in bin/kv bin/kvserver bin/crashtest libexec/crashlab/kvserver-crash \
+    lib/libcrashlab.a \
     lib/libcrashlab.so lib/libcrashlab.so.0 include/crashlab/crashlab.h \
     include/crashlab/cl_io.h lib/pkgconfig/crashlab.pc \
     share/man/man1/crashtest.1 share/man/man1/kv.1 share/man/man1/kvserver.1 \
@@ -29,6 +30,14 @@ done
 soname=$(readelf -d "$D/opt/cl/lib/libcrashlab.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 check "soname" "libcrashlab.so.0" "$soname"
 "$D/opt/cl/bin/kv" --help >/dev/null; check "installed kv runs" 0 $?
+[ -x "$D/opt/cl/libexec/crashlab/kvserver-crash" ]
+check "installed kvserver-crash" 0 $?
+# The installed crashtest finds the installed kvserver-crash for its server
+# trials.
+"$D/opt/cl/bin/crashtest" --target server --trials 2 --jobs 1 --quiet \
+    --dir "$T" >"$T/ct.out" 2>&1
+check "installed crashtest runs server trials" 0 $?
+[ $? -eq 0 ] || cat "$T/ct.out" >&2
 
 cat >"$T/demo.c" <<'C'
 #include <stdio.h>

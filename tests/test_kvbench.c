@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../tools/bench.h"
+#include "bench.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------------- */
@@ -198,20 +198,20 @@ static void test_kvbench_get_and_scan_clean(void **state)
 
     (void)state;
     dmg_params(&p, tu_path(dir, "get"));
-    assert_int_equal(bench_run(&bench_crashlab, BW_GET, &p, &r), 0);
+    assert_int_equal(bench_run(&bench_crashlab, BS_GET, &p, &r), 0);
     assert_int_equal(r.ops, 2000);
     assert_int_equal(r.corrupt, 0);
     assert_int_equal(r.lat.count, 2000);
     p.dir = tu_path(dir, "scan");
     p.n = 2;
-    assert_int_equal(bench_run(&bench_crashlab, BW_SCAN, &p, &r), 0);
+    assert_int_equal(bench_run(&bench_crashlab, BS_SCAN, &p, &r), 0);
     assert_int_equal(r.ops, 200);
     assert_int_equal(r.corrupt, 0);
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 
-static void dmg_expect_corrupt(int workload, int mode)
+static void dmg_expect_corrupt(int scenario, int mode)
 {
     char *dir = tu_tmpdir("kvbench");
     bench_engine e = dmg_engine();
@@ -219,49 +219,49 @@ static void dmg_expect_corrupt(int workload, int mode)
     bench_result r;
 
     dmg_params(&p, tu_path(dir, "db"));
-    if (workload == BW_SCAN)
+    if (scenario == BS_SCAN)
         p.n = 1;
     dmg_mode = mode;
     dmg_hits = 0;
-    assert_int_equal(bench_run(&e, workload, &p, &r), -1);
+    assert_int_equal(bench_run(&e, scenario, &p, &r), -1);
     assert_true(dmg_hits > 0);
     assert_true(r.corrupt > 0);
     assert_non_null(strstr(bench_errmsg(), "CORRUPT READ"));
     dmg_mode = DMG_NONE;
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 
 static void test_kvbench_get_reports_a_flipped_byte(void **state)
 {
     (void)state;
-    dmg_expect_corrupt(BW_GET, DMG_FLIP);
+    dmg_expect_corrupt(BS_GET, DMG_FLIP);
     assert_non_null(strstr(bench_errmsg(), "key number 7"));
 }
 
 static void test_kvbench_get_reports_a_short_value(void **state)
 {
     (void)state;
-    dmg_expect_corrupt(BW_GET, DMG_SHORT);
+    dmg_expect_corrupt(BS_GET, DMG_SHORT);
 }
 
 static void test_kvbench_get_reports_a_missing_key(void **state)
 {
     (void)state;
-    dmg_expect_corrupt(BW_GET, DMG_MISSING);
+    dmg_expect_corrupt(BS_GET, DMG_MISSING);
     assert_non_null(strstr(bench_errmsg(), "missing"));
 }
 
 static void test_kvbench_scan_reports_a_flipped_byte(void **state)
 {
     (void)state;
-    dmg_expect_corrupt(BW_SCAN, DMG_FLIP);
+    dmg_expect_corrupt(BS_SCAN, DMG_FLIP);
 }
 
 static void test_kvbench_scan_reports_a_skipped_key(void **state)
 {
     (void)state;
-    dmg_expect_corrupt(BW_SCAN, DMG_SCAN_SKIP);
+    dmg_expect_corrupt(BS_SCAN, DMG_SCAN_SKIP);
 }
 
 /* bench_verify_all, used after recovery, counts bad keys. */
@@ -278,7 +278,7 @@ static void test_kvbench_verify_all_counts_bad_keys(void **state)
     (void)state;
     dmg_params(&p, tu_path(dir, "db"));
     p.n = 300;
-    assert_int_equal(bench_run(&bench_crashlab, BW_NOSYNC_PUT, &p, &r), 0);
+    assert_int_equal(bench_run(&bench_crashlab, BS_NOSYNC_PUT, &p, &r), 0);
     assert_int_equal(r.ops, 300);
     assert_int_equal(e.open(p.dir, &cfg, &db), 0);
     assert_int_equal(bench_verify_all(&e, db, &p, 300, &found, &corrupt), 0);
@@ -292,7 +292,7 @@ static void test_kvbench_verify_all_counts_bad_keys(void **state)
     assert_int_equal(bench_verify_all(&e, db, &p, 301, &found, &corrupt), -1);
     assert_int_equal(corrupt, 1);
     assert_int_equal(e.close(db), 0);
-    tu_rmrf(dir);
+    fs_rmrf(dir);
     free(dir);
 }
 

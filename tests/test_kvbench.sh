@@ -1,6 +1,6 @@
 #!/bin/bash
-# test_kvbench.sh - kvbench end to end, small: the one-workload form
-# through kv, every workload on our engine (recovery kills a real writer),
+# test_kvbench.sh - kvbench end to end, small: the one-scenario form
+# through kv, every scenario on our engine (recovery kills a real writer),
 # two peers, the JSON and CSV outputs and the exit codes.  Run by make test
 # with KV and KVBENCH set to the binaries under test.
 set -u
@@ -12,9 +12,9 @@ trap 'rm -rf "$T"' EXIT
 
 "$KV" -d "$T/one" bench 300 benchkey 128 >"$T/out" 2>&1
 check "kv bench N PREFIX SIZE" 0 $?
-contains "one-workload rate" "$T/out" "300 puts of 128-byte values"
-contains "one-workload read back" "$T/out" "read back: 300 of 300 keys"
-contains "one-workload fsyncs" "$T/out" "1.00 puts per fsync"
+contains "one-scenario rate" "$T/out" "300 puts of 128-byte values"
+contains "one-scenario read back" "$T/out" "read back: 300 of 300 keys"
+contains "one-scenario fsyncs" "$T/out" "1.00 puts per fsync"
 lat=$(grep '^latency:' "$T/out")
 check "every latency figure has its unit" \
     "$(echo "$lat" | grep -oE ' [0-9]+\.[0-9]+' | wc -l)" \
@@ -34,9 +34,9 @@ check "nothing made for a usage error" "" "$(ls -A "$T/cwd")"
 "$KVBENCH" --dir "$T/all" --quiet -n 400 --keys 400 --threads 1,3 \
     --passes 2 --batch 50 --json \
     sync-put sync-put-mt batch-put nosync-put get scan recovery >"$T/json"
-check "every workload on crashlab" 0 $?
+check "every scenario on crashlab" 0 $?
 for w in sync-put sync-put-mt batch-put nosync-put get scan recovery; do
-    contains "JSON has $w" "$T/json" "\"workload\": \"$w\""
+    contains "JSON has $w" "$T/json" "\"scenario\": \"$w\""
 done
 contains "recovery found every key" "$T/json" '"keys_recovered": 400'
 contains "sync-put-mt with 3 threads" "$T/json" '"threads": 3'
@@ -51,14 +51,40 @@ contains "table ratios" "$T/table" "ours/peer"
 contains "table disk line" "$T/table" "4 KiB append + fdatasync"
 contains "CSV machine header" "$T/csv" "^# machine: "
 contains "CSV file system" "$T/csv" "^# file system: "
-contains "CSV columns" "$T/csv" "^engine,workload,threads"
+contains "CSV columns" "$T/csv" "^engine,scenario,threads"
+# one vocabulary of machine lines: kvbench's CSV and build/csvmeta (what the
+# shell scripts write) name the same fields in the same order
+hkeys() { sed -n 's/^# \([A-Za-z ]*\): .*/\1/p' | head -8 | tr '\n' ','; }
+check "kvbench and csvmeta: the same header names" \
+    "$("$(dirname "$KVBENCH")/csvmeta" --dir "$T" -- x | hkeys)" "$(hkeys <"$T/csv")"
+check "the header names" "machine,CPU,cores,kernel,file system,date,commit,command," \
+    "$(hkeys <"$T/csv")"
 contains "CSV lmdb get row" "$T/csv" "^lmdb,get,1,"
 contains "CSV disk row" "$T/csv" "^disk,disk-fdatasync-4k,"
 
 "$KVBENCH" --dir "$T/x" frobnicate 2>"$T/err"
-check "unknown workload" 2 $?
-contains "the unknown workload is named" "$T/err" "'frobnicate'"
+check "unknown scenario" 2 $?
+contains "the unknown scenario is named" "$T/err" "'frobnicate'"
 "$KVBENCH" --dir "$T/x" --engine nosuch 2>/dev/null
 check "unknown engine" 2 $?
+# kvbench experiment: each measurement prints its CSV fields; strict options
+X="$KVBENCH experiment"
+fields() { awk -F, '{ print NF }' | sort -u | tr '\n' ' '; }
+check "experiment raw" "2 " "$($X raw "$T/e1" --seconds 0.1 | fields)"
+check "experiment put-rate" "4 " "$($X put-rate "$T/e2" --seconds 0.1 --checkpoint-bytes 256K | fields)"
+check "experiment writers" "3 " "$($X writers "$T/e3" --threads 2 --seconds 0.1 --sync commit | fields)"
+check "experiment load" "2 " "$($X load "$T/e4" --wal-bytes 64K --keys 1000 --batch 1 | fields)"
+check "experiment recover" "4 " "$($X recover "$T/e4" | fields)"
+check "experiment crash-cycle" "4 " "$($X crash-cycle "$T/e5" --checkpoint-bytes 128K --trials 2 --keys 1000 | fields)"
+for bad in "raw $T/e6 --seconds 1x" "put-rate $T/e6 --batch -1" "load $T/e6 --wal-bytes 1X" \
+    "load $T/e6 --wal-bytes 99999999999999999999" "put-rate --seconds 1 $T/e6" \
+    "frobnicate $T/e6" "raw $T/e6 extra"; do
+    $X $bad >/dev/null 2>&1
+    check "experiment $bad: usage error" 2 $?
+done
+for v in 1x " 1" -1 nan; do
+    "$KVBENCH" --dir "$T/x" --seconds "$v" sync-put 2>/dev/null
+    check "--seconds '$v' is a usage error" 2 $?
+done
 
 finish

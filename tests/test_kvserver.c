@@ -156,7 +156,7 @@ static int fx_teardown(void **state)
 
     if (f->pid > 0)
         server_signal(f, SIGKILL);
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;
@@ -647,12 +647,12 @@ static void test_kvserver_binary_garbage(void **state)
     fx *f = *state;
     size_t n = 256 * 1024;
     uint8_t *g = malloc(n);
-    tu_rng rng = {77};
+    rng gen = {77};
 
     for (int round = 0; round < 6; round++) {
         tc *c = tc_open(f->port);
         char *out, *line;
-        tu_fill(&rng, g, n);
+        rng_fill(&gen, g, n);
         if (round % 3 == 0)
             g[0] = '*';
         else if (round % 3 == 1)
@@ -831,7 +831,7 @@ static void test_kvserver_engine_error_is_reported(void **state)
     tc *c;
 
     server_signal(f, SIGKILL);
-    tu_rmrf(f->dir);
+    fs_rmrf(f->dir);
     f->fsize_limit = 256 * 1024;
     server_start(f, NULL);
     f->fsize_limit = 0;

@@ -38,7 +38,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
 
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;
@@ -142,7 +142,7 @@ static void test_pager_changes_replay_to_identical_pages(void **state)
         open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
     pager *b =
         open_pager(f->tmp, "b", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
-    tu_rng r = {1};
+    rng r = {1};
     uint64_t lsn = 100;
     uint32_t pages[40];
     int npages = 0;
@@ -155,7 +155,7 @@ static void test_pager_changes_replay_to_identical_pages(void **state)
         pg_txn_begin(a);
         if (t == 0)
             assert_int_equal(pager_format(a), 0);
-        else if (npages < 40 && tu_below(&r, 3) == 0) {
+        else if (npages < 40 && rng_below(&r, 3) == 0) {
             pg_page pg;
             assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
             pages[npages++] = pg.pgno;
@@ -163,13 +163,13 @@ static void test_pager_changes_replay_to_identical_pages(void **state)
         }
         for (int k = 0; k < 3 && npages > 0; k++) {
             pg_page pg;
-            uint32_t pgno = pages[tu_below(&r, (uint64_t)npages)];
+            uint32_t pgno = pages[rng_below(&r, (uint64_t)npages)];
             assert_int_equal(pg_get_write(a, pgno, &pg), 0);
             /* scattered small changes and an occasional block move */
             for (int c = 0; c < 5; c++)
-                pg.data[PG_HDR_SIZE + tu_below(&r, PS - PG_HDR_SIZE)] =
-                    (uint8_t)tu_next(&r);
-            if (tu_below(&r, 10) == 0)
+                pg.data[PG_HDR_SIZE + rng_below(&r, PS - PG_HDR_SIZE)] =
+                    (uint8_t)rng_next(&r);
+            if (rng_below(&r, 10) == 0)
                 memmove(pg.data + 100, pg.data + 200, 1500);
             pg_release(a, &pg);
         }

@@ -60,7 +60,7 @@ static int hm_teardown(void **state)
     hm *h = *state;
 
     shadow_writer_close(h->w);
-    tu_rmrf(h->root);
+    fs_rmrf(h->root);
     free(h->root);
     free(h);
     return 0;
@@ -226,12 +226,12 @@ static void hm_done(hm *h)
 
     shadow_writer_close(h->w);
     h->w = NULL;
-    tu_rmrf(h->snap);
+    fs_rmrf(h->snap);
     assert_int_equal(mkdir(h->snap, 0755), 0);
     snprintf(p, sizeof(p), "%s/db", h->snap);
-    assert_int_equal(tu_copy_tree(h->db, p), 0);
+    assert_int_equal(fs_copy_tree(h->db, p), 0);
     snprintf(p, sizeof(p), "%s/grave", h->snap);
-    assert_int_equal(tu_copy_tree(h->grave, p), 0);
+    assert_int_equal(fs_copy_tree(h->grave, p), 0);
 }
 
 /* Put db/ and grave/ back as the writer left them. */
@@ -239,12 +239,12 @@ static void hm_restore(hm *h)
 {
     char p[4200];
 
-    tu_rmrf(h->db);
-    tu_rmrf(h->grave);
+    fs_rmrf(h->db);
+    fs_rmrf(h->grave);
     snprintf(p, sizeof(p), "%s/db", h->snap);
-    assert_int_equal(tu_copy_tree(p, h->db), 0);
+    assert_int_equal(fs_copy_tree(p, h->db), 0);
     snprintf(p, sizeof(p), "%s/grave", h->snap);
-    assert_int_equal(tu_copy_tree(p, h->grave), 0);
+    assert_int_equal(fs_copy_tree(p, h->grave), 0);
 }
 
 /* Restore, then build the image. */
@@ -933,7 +933,7 @@ static void test_powerloss_empty_log_touches_nothing(void **state)
     /* The writer died before its first I/O point, before even creating
      * its directory. */
     hm_done(h);
-    tu_rmrf(h->db);
+    fs_rmrf(h->db);
     assert_int_equal(plimg_apply(h->db, h->log, &cfg, &s), 0);
     assert_false(tu_exists(h->db));
     assert_int_equal(s.records, 0);
@@ -969,14 +969,14 @@ static void test_powerloss_deterministic_by_seed(void **state)
     snprintf(second, sizeof(second), "%s/second", h->root);
     for (int mi = 0; mi < NMODELS; mi++)
         for (uint64_t seed = 1; seed <= 10; seed++) {
-            tu_rmrf(first);
-            tu_rmrf(second);
+            fs_rmrf(first);
+            fs_rmrf(second);
             hm_apply(h, every_model[mi], 0, seed, seed & 1);
-            assert_int_equal(tu_copy_tree(h->db, first), 0);
+            assert_int_equal(fs_copy_tree(h->db, first), 0);
             hm_apply(h, every_model[mi], 0, seed, seed & 1);
             assert_same_tree(h->db, first);
             hm_apply(h, every_model[mi], 0, seed + 7777, seed & 1);
-            assert_int_equal(tu_copy_tree(h->db, second), 0);
+            assert_int_equal(fs_copy_tree(h->db, second), 0);
             if (every_model[mi] < PLIMG_DROP_UNSYNCED_DATA) {
                 differ += !tu_tree_equal(first, second);
             } else if (!(seed & 1)) {
@@ -1081,8 +1081,8 @@ static void test_powerloss_after_real_kill_keeps_synced_data(void **state)
         pid_t pid;
         int st;
 
-        tu_rmrf(h->db);
-        tu_rmrf(h->grave);
+        fs_rmrf(h->db);
+        fs_rmrf(h->grave);
         assert_int_equal(mkdir(h->db, 0755), 0);
         pid = tu_fork();
         if (pid == 0) {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/proto.h"
+#include "proto.h"
 #include "testutil.h"
 
 /* Parse buf as exactly one request of kind and return it. */
@@ -606,7 +606,7 @@ static void test_proto_split_bad(void **state)
 /* Random pipelines of random requests, binary keys and values included. */
 static void test_proto_split_random(void **state)
 {
-    tu_rng rng = {20240607};
+    rng gen = {20240607};
     uint8_t *s = malloc(4096);
     (void)state;
 
@@ -615,10 +615,10 @@ static void test_proto_split_random(void **state)
         int resp = round % 2;
         for (int req = 0; req < 6; req++) {
             uint8_t key[16], val[40];
-            size_t kl = 1 + tu_below(&rng, sizeof(key)),
-                   vl = tu_below(&rng, sizeof(val));
-            tu_fill(&rng, key, kl);
-            tu_fill(&rng, val, vl);
+            size_t kl = 1 + rng_below(&gen, sizeof(key)),
+                   vl = rng_below(&gen, sizeof(val));
+            rng_fill(&gen, key, kl);
+            rng_fill(&gen, val, vl);
             if (!resp) { /* line protocol: no spaces or newlines inside */
                 for (size_t i = 0; i < kl; i++)
                     if (key[i] == ' ' || key[i] == '\n' || key[i] == '\r')

@@ -45,7 +45,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
 
-    tu_rmrf(f->tmp);
+    fs_rmrf(f->tmp);
     free(f->tmp);
     free(f);
     return 0;
@@ -120,7 +120,7 @@ static void test_recovery_killed_writer_keeps_acknowledged_batches(void **state)
     fx *f = *state;
     volatile int *acked = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    tu_rng r = {2024};
+    rng r = {2024};
     int trials = 150, total_batches = 0;
 
     assert_true(acked != MAP_FAILED);
@@ -148,7 +148,7 @@ static void test_recovery_killed_writer_keeps_acknowledged_batches(void **state)
                 *acked = i; /* published only once durable */
             }
         }
-        usleep((useconds_t)(1000 + tu_below(&r, 30000)));
+        usleep((useconds_t)(1000 + rng_below(&r, 30000)));
         kill(pid, SIGKILL);
         st = tu_wait(pid);
         assert_true(WIFSIGNALED(st));
@@ -161,7 +161,7 @@ static void test_recovery_killed_writer_keeps_acknowledged_batches(void **state)
         assert_int_equal(write_batch(db, n), 0);
         assert_int_equal(cl_close(db), 0);
         total_batches += n;
-        tu_rmrf(dir);
+        fs_rmrf(dir);
     }
     assert_true(total_batches > trials); /* the trials did real work */
     munmap((void *)acked, 4096);
@@ -257,7 +257,7 @@ static void test_recovery_torn_superblock_slot_falls_back(void **state)
     cl_db *db = open_db(f->dir, NULL);
     const char *pages = tu_path(f->dir, "pages");
     uint8_t garbage[512];
-    tu_rng r = {5};
+    rng r = {5};
 
     for (int i = 0; i < 5; i++)
         assert_int_equal(write_batch(db, i), 0);
@@ -266,7 +266,7 @@ static void test_recovery_torn_superblock_slot_falls_back(void **state)
         assert_int_equal(write_batch(db, i), 0);
     assert_int_equal(cl_close(db), 0);
     /* a torn write of the next checkpoint's slot (seq 3: slot 1) */
-    tu_fill(&r, garbage, sizeof(garbage));
+    rng_fill(&r, garbage, sizeof(garbage));
     assert_int_equal(tu_write_at(pages, 2048 + 100, garbage, 300), 0);
     db = open_db(f->dir, NULL);
     assert_int_equal(count_batches(db), 8);
@@ -316,7 +316,7 @@ static int make_torn_pages(const char *dir, cl_torn_mode torn)
     cl_db *db;
     char copy[4200], pages[4300], cpages[4300];
     uint8_t a[4096], b[4096], garbage[2048];
-    tu_rng r = {9};
+    rng r = {9};
     int64_t npages;
     int torn_count = 0;
 
@@ -333,12 +333,12 @@ static int make_torn_pages(const char *dir, cl_torn_mode torn)
     snprintf(copy, sizeof(copy), "%s-copy", dir);
     snprintf(pages, sizeof(pages), "%s/pages", dir);
     snprintf(cpages, sizeof(cpages), "%s/pages", copy);
-    assert_int_equal(tu_copy_dir(dir, copy), 0);
+    assert_int_equal(fs_copy_tree(dir, copy), 0);
     db = open_db(copy, &o);
     assert_int_equal(cl_checkpoint(db), 0);
     assert_int_equal(cl_close(db), 0);
     npages = tu_file_size(pages) / 4096;
-    tu_fill(&r, garbage, sizeof(garbage));
+    rng_fill(&r, garbage, sizeof(garbage));
     for (int64_t pg = 2; pg < npages; pg++) {
         assert_int_equal(tu_read_at(pages, (uint64_t)pg * 4096, a, 4096), 0);
         assert_int_equal(tu_read_at(cpages, (uint64_t)pg * 4096, b, 4096), 0);
@@ -349,7 +349,7 @@ static int make_torn_pages(const char *dir, cl_torn_mode torn)
                          0);
         torn_count++;
     }
-    tu_rmrf(copy);
+    fs_rmrf(copy);
     assert_true(torn_count >= 1);
     return torn_count;
 }
@@ -445,11 +445,11 @@ static void test_recovery_torn_page_dwb_is_restored(void **state)
     cl_db *db;
     const char *pages = tu_path(f->dir, "pages");
     uint8_t garbage[1024];
-    tu_rng r = {11};
+    rng r = {11};
 
     o.torn = CL_TORN_DWB;
     make_dwb_db(f->dir, &o, 50);
-    tu_fill(&r, garbage, sizeof(garbage));
+    rng_fill(&r, garbage, sizeof(garbage));
     assert_int_equal(tu_write_at(pages, 2 * 4096 + 1000, garbage, 1024), 0);
     db = open_db(f->dir, &o);
     assert_int_equal(cl_recovery_report(db, &rep), 0);
@@ -558,7 +558,7 @@ static void test_recovery_is_repeatable(void **state)
         assert_int_equal(write_batch(a, i), 0);
     assert_int_equal(cl_close(a), 0);
     snprintf(copy, sizeof(copy), "%s-copy", f->dir);
-    assert_int_equal(tu_copy_dir(f->dir, copy), 0);
+    assert_int_equal(fs_copy_tree(f->dir, copy), 0);
     a = open_db(f->dir, NULL);
     assert_int_equal(cl_recovery_report(a, &ra), 0);
     assert_int_equal(cl_close(a), 0);
@@ -572,7 +572,7 @@ static void test_recovery_is_repeatable(void **state)
     assert_int_equal(count_batches(b), 30);
     assert_int_equal(cl_close(a), 0);
     assert_int_equal(cl_close(b), 0);
-    tu_rmrf(copy);
+    fs_rmrf(copy);
 }
 
 /* A batch of n values of 60,000 bytes each (value j of batch i is its

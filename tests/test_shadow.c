@@ -43,7 +43,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
 
-    tu_rmrf(f->dir);
+    fs_rmrf(f->dir);
     free(f->dir);
     free(f);
     return 0;
@@ -345,7 +345,7 @@ static void test_shadow_header_cases(void **state)
 static void test_shadow_survives_sigkill_mid_run(void **state)
 {
     fx *f = *state;
-    tu_rng rng = {7};
+    rng gen = {7};
 
     for (int round = 0; round < 20; round++) {
         pid_t pid = tu_fork();
@@ -369,7 +369,7 @@ static void test_shadow_survives_sigkill_mid_run(void **state)
                 i++;
             }
         }
-        struct timespec ts = {0, (long)(1000000 + tu_below(&rng, 20000000))};
+        struct timespec ts = {0, (long)(1000000 + rng_below(&gen, 20000000))};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int st = tu_wait(pid);

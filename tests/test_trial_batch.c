@@ -52,7 +52,7 @@ static int fx_teardown(void **state)
     fx *f = *state;
 
     trial_env_fini(&f->env);
-    tu_rmrf(f->root);
+    fs_rmrf(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -74,29 +74,29 @@ static void build_profile(fx *f, wl_kind kind, uint64_t seed, trial_profile *p)
 /* A trial of `mode` at a point drawn from r (or at `at` when nonzero), as
  * the campaign draws them. */
 static trial_spec make_spec(uint64_t id, trial_mode mode, trial_mode first,
-                            const trial_profile *p, tu_rng *r, uint64_t at)
+                            const trial_profile *p, rng *r, uint64_t at)
 {
     trial_spec s;
 
     memset(&s, 0, sizeof(s));
     s.id = id;
-    s.seed = tu_next(r);
+    s.seed = rng_next(r);
     s.mode = mode;
     s.prof = p;
     if (mode == MODE_RECOVERY_CRASH)
-        s.rec_seed = tu_next(r);
+        s.rec_seed = rng_next(r);
     else
         first = mode;
-    s.crash_point = at ? at : 1 + tu_below(r, p->points + 1);
+    s.crash_point = at ? at : 1 + rng_below(r, p->points + 1);
     if (first == MODE_TORN) {
-        s.crash_point = p->pwrites[tu_below(r, p->npwrites)];
+        s.crash_point = p->pwrites[rng_below(r, p->npwrites)];
         s.action = CRASHIO_TEAR;
         s.fill = CRASHIO_FILL_SEED;
     } else if (first == MODE_POWERLOSS) {
         s.powerloss = 1;
         s.pl.model = PLIMG_RANDOM;
         s.pl.sector = 512;
-        s.pl.seed = tu_next(r);
+        s.pl.seed = rng_next(r);
     }
     return s;
 }
@@ -151,8 +151,8 @@ static void run_and_compare(fx *f, const trial_spec *specs, size_t n, seen *sn)
 
     snprintf(batch, sizeof(batch), "%s/batch", f->root);
     snprintf(alone, sizeof(alone), "%s/alone", f->root);
-    tu_rmrf(batch);
-    tu_rmrf(alone);
+    fs_rmrf(batch);
+    fs_rmrf(alone);
     memset(f->have, 0, sizeof(f->have));
     f->first_id = specs[0].id;
     for (size_t i = 0; i < n; i++)
@@ -190,8 +190,8 @@ static void run_and_compare(fx *f, const trial_spec *specs, size_t n, seen *sn)
     }
     f->env.keep_dir = NULL;
     f->env.keep_all = 0;
-    tu_rmrf(batch);
-    tu_rmrf(alone);
+    fs_rmrf(batch);
+    fs_rmrf(alone);
 }
 
 static void test_trial_batch_kill_states_equal_real_kills(void **state)
@@ -199,7 +199,7 @@ static void test_trial_batch_kill_states_equal_real_kills(void **state)
     fx *f = *state;
     static const wl_kind kinds[] = {WL_CHECKPOINT, WL_MIXED, WL_LARGE,
                                     WL_DELETES};
-    tu_rng r = {42};
+    rng r = {42};
     seen sn = {0};
 
     for (size_t w = 0; w < sizeof(kinds) / sizeof(kinds[0]); w++) {
@@ -234,7 +234,7 @@ static void test_trial_batch_torn_and_power_states_equal_their_own(void **state)
                                        MODE_RECOVERY_CRASH};
     static const trial_mode firsts[] = {MODE_KILL_IO, MODE_TORN,
                                         MODE_POWERLOSS};
-    tu_rng r = {7};
+    rng r = {7};
     seen sn = {0};
 
     for (size_t w = 0; w < sizeof(kinds) / sizeof(kinds[0]); w++) {

@@ -33,32 +33,6 @@ char *tu_tmpdir(const char *tag)
     return path;
 }
 
-void tu_rmrf(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char *sub;
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
-            continue;
-        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-            tu_rmrf(sub);
-        else
-            unlink(sub);
-        free(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 const char *tu_path(const char *dir, const char *name)
 {
     static char bufs[8][4096];
@@ -127,83 +101,6 @@ int tu_exists(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0;
-}
-
-int tu_copy_dir(const char *src, const char *dst)
-{
-    DIR *d;
-    struct dirent *e;
-    int rc = 0;
-
-    if (mkdir(dst, 0755) != 0 && errno != EEXIST)
-        return -1;
-    d = opendir(src);
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL && rc == 0) {
-        char *from, *to, buf[65536];
-        int in, out;
-        ssize_t n;
-        struct stat st;
-
-        if (asprintf(&from, "%s/%s", src, e->d_name) < 0)
-            return -1;
-        if (asprintf(&to, "%s/%s", dst, e->d_name) < 0) {
-            free(from);
-            return -1;
-        }
-        if (lstat(from, &st) == 0 && S_ISREG(st.st_mode)) {
-            in = open(from, O_RDONLY);
-            out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (in < 0 || out < 0)
-                rc = -1;
-            while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
-                if (write(out, buf, (size_t)n) != n)
-                    rc = -1;
-            if (in >= 0)
-                close(in);
-            if (out >= 0)
-                close(out);
-        }
-        free(from);
-        free(to);
-    }
-    closedir(d);
-    return rc;
-}
-
-int tu_copy_tree(const char *src, const char *dst)
-{
-    DIR *d;
-    struct dirent *e;
-    int rc;
-
-    if ((rc = tu_copy_dir(src, dst)) != 0)
-        return rc;
-    if ((d = opendir(src)) == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL && rc == 0) {
-        char *from, *to;
-        struct stat st;
-
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (asprintf(&from, "%s/%s", src, e->d_name) < 0) {
-            rc = -1;
-            break;
-        }
-        if (asprintf(&to, "%s/%s", dst, e->d_name) < 0) {
-            free(from);
-            rc = -1;
-            break;
-        }
-        if (lstat(from, &st) == 0 && S_ISDIR(st.st_mode))
-            rc = tu_copy_tree(from, to);
-        free(from);
-        free(to);
-    }
-    closedir(d);
-    return rc;
 }
 
 static char tu_tree_diff[8192];
@@ -291,33 +188,6 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     }
     *len = (size_t)size;
     return buf;
-}
-
-uint64_t tu_next(tu_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-uint64_t tu_below(tu_rng *r, uint64_t n)
-{
-    return n == 0 ? 0 : tu_next(r) % n;
-}
-
-void tu_fill(tu_rng *r, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-
-    while (len > 0) {
-        uint64_t v = tu_next(r);
-        size_t n = len < 8 ? len : 8;
-        memcpy(p, &v, n);
-        p += n;
-        len -= n;
-    }
 }
 
 pid_t tu_fork(void)

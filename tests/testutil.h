@@ -11,12 +11,12 @@
 #include <sys/types.h>
 
 #include "cl_io.h"
+#include "fsutil.h"
+#include "rng.h"
 
 /* Make a fresh empty directory (under $TMPDIR, default /dev/shm if it
  * exists, else /tmp).  Returns a malloc'd path; aborts on failure. */
 char *tu_tmpdir(const char *tag);
-/* Remove a directory tree (like rm -rf); silent on errors. */
-void tu_rmrf(const char *path);
 /* "<dir>/<name>" in a static rotating buffer (valid for 8 calls). */
 const char *tu_path(const char *dir, const char *name);
 
@@ -30,11 +30,6 @@ int tu_truncate(const char *path, uint64_t len);
 int64_t tu_file_size(const char *path);
 /* 1 if the file exists. */
 int tu_exists(const char *path);
-/* Copy a directory's regular files into a new directory dst. */
-int tu_copy_dir(const char *src, const char *dst);
-/* Copy a directory tree (directories and regular files, recursively) into
- * dst, which is created if missing. */
-int tu_copy_tree(const char *src, const char *dst);
 /* 1 if two directory trees hold the same names, types and file contents
  * (recursively), else 0; tu_tree_why() then names the first difference. */
 int tu_tree_equal(const char *a, const char *b);
@@ -42,16 +37,6 @@ const char *tu_tree_why(void);
 /* The whole content of a file in a malloc'd buffer (OUT: *len), or NULL if
  * it cannot be read. */
 uint8_t *tu_read_file(const char *path, size_t *len);
-
-/* splitmix64: a small seeded generator. */
-typedef struct tu_rng {
-    uint64_t s;
-} tu_rng;
-uint64_t tu_next(tu_rng *r);
-/* Uniform in [0, n). */
-uint64_t tu_below(tu_rng *r, uint64_t n);
-/* Fill buf with bytes drawn from r. */
-void tu_fill(tu_rng *r, void *buf, size_t len);
 
 /* fork() for use inside a cmocka test: the child gets default signal
  * handlers (cmocka's would make a crashing child run the rest of the suite)

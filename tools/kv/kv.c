@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "crashlab.h"
-#include "cli.h"
+#include "num.h"
 
 enum {
     KV_OK = 0,
@@ -158,7 +158,7 @@ static int kv_cmd_scan(cl_db *db, int argc, char **argv)
         else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc)
             start = argv[++i];
         else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            if (cli_parse_u64(argv[++i], 10, &limit) != 0)
+            if (num_parse_u64(argv[++i], 10, &limit) != 0)
                 return kv_usage("scan: --limit needs a number");
         } else
             return kv_usage("scan: unknown argument");
@@ -195,7 +195,7 @@ static int kv_cmd_load(cl_db *db, int argc, char **argv)
             continue;
         } else
             return kv_usage("load: unknown argument");
-        if (i + 1 >= argc || cli_parse_u64(argv[++i], 10, dst) != 0)
+        if (i + 1 >= argc || num_parse_u64(argv[++i], 10, dst) != 0)
             return kv_usage("load: option needs a number");
     }
     if (vsize > CL_VALUE_MAX || batch == 0 || strlen(prefix) > 1000)
@@ -585,12 +585,12 @@ int main(int argc, char **argv)
                 return kv_usage("--torn-protection: none, fpw or dwb");
             break;
         case 'p':
-            if (cli_parse_u64(optarg, 10, &num) != 0 || num > UINT32_MAX)
+            if (num_parse_u64(optarg, 10, &num) != 0 || num > UINT32_MAX)
                 return kv_usage("--page-size needs a number");
             opt.page_size = (uint32_t)num;
             break;
         case 'c':
-            if (cli_parse_u64(optarg, 10, &num) != 0 || num == 0)
+            if (num_parse_u64(optarg, 10, &num) != 0 || num == 0)
                 return kv_usage("--checkpoint-bytes needs a positive number");
             opt.checkpoint_bytes = num;
             break;

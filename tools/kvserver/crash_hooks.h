@@ -1,7 +1,10 @@
 /*
- * kvserver_crashio.h - kvserver's start-up hooks for crash testing, read
- * from the environment once, before the database is opened, and inert
- * when their variables are absent (the normal case: one getenv each).
+ * crash_hooks.h - the start-up hooks of kvserver's test-only build
+ * (build/kvserver-crash, compiled with KVSERVER_CRASH; defined in
+ * crash/kvserver_crashio.c, which links the faults library).  The shipped
+ * kvserver neither calls nor contains them.  They are read from the
+ * environment once, before the database is opened, and are inert when
+ * their variables are absent.
  *
  *   KVSERVER_CRASHIO   run the engine through the crash-simulating I/O
  *                      table (faults/crashio.h), configured by its parent
@@ -13,8 +16,8 @@
  * The variables and their format are documented in docs/KVSERVER.md
  * ("Crash testing").  They are not options: no user should set them.
  */
-#ifndef CL_KVSERVER_CRASHIO_H
-#define CL_KVSERVER_CRASHIO_H
+#ifndef CL_KVSERVER_CRASH_HOOKS_H
+#define CL_KVSERVER_CRASH_HOOKS_H
 
 #include <stddef.h>
 

@@ -4,7 +4,7 @@
  * Settings: sync group (durable commits share fsyncs) or off; torn-page
  * protection fpw (the default); 4 KiB pages; pool = --cache-bytes; the
  * default checkpoint interval, or checkpoints postponed (CL_CHECKPOINT_NEVER)
- * for the recovery workload.  Log syncs are the engine's own wal_syncs.
+ * for the recovery scenario.  Log syncs are the engine's own wal_syncs.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -18,15 +18,20 @@ typedef struct srv_config {
     unsigned committers;  /* committer threads, >= 1 */
     unsigned max_clients; /* connections served at once, >= 1 */
     cl_sync_mode sync;    /* the database's sync mode, for CONFIG GET */
-    int broken;           /* SRV_BROKEN_*: 0 but in the crash harness's
-                             proof that it catches a bad server */
+#ifdef KVSERVER_CRASH
+    int broken; /* SRV_BROKEN_*, set by crash/kvserver_crashio.c */
+#endif
 } srv_config;
 
-/* Deliberately broken acknowledgements (KVSERVER_BROKEN, set only by
- * kvserver_crashio.c): the crash harness must catch each of them. */
+#ifdef KVSERVER_CRASH
+/* Deliberately broken acknowledgements, only in the test-only build of the
+ * server (build/kvserver-crash, KVSERVER_BROKEN): the crash harness must
+ * catch each of them.  The shipped kvserver is compiled without
+ * KVSERVER_CRASH and has none of this. */
 #define SRV_BROKEN_NONE 0
 #define SRV_BROKEN_ACK_EARLY 1 /* answer OK before the commit is durable */
 #define SRV_BROKEN_SKIP_SET 2  /* acknowledge every 10th SET unwritten */
+#endif
 
 typedef struct srv srv;
 

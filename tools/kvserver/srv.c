@@ -531,8 +531,7 @@ static void *srv_committer_main(void *arg)
             rc = srv_group_add(c, t->batch);
         /* A deliberately broken server (srv.h): OK goes out before the
          * commit, and the loop below has nothing left to answer. */
-        for (c = list;
-             s->cfg.broken == SRV_BROKEN_ACK_EARLY && rc == 0 && c != NULL;
+        for (c = list; srv_broken_ack_early(s) && rc == 0 && c != NULL;
              c = c->qnext)
             if (srv_group_done(t, c, 0) == 0)
                 srv_send_now(c);

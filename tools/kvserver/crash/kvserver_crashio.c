@@ -1,6 +1,7 @@
 /*
- * kvserver_crashio.c - kvserver's crash-testing hooks (see
- * kvserver_crashio.h and docs/KVSERVER.md, "Crash testing").
+ * kvserver_crashio.c - the crash-testing hooks of kvserver's test-only
+ * build, build/kvserver-crash (see ../crash_hooks.h and docs/KVSERVER.md,
+ * "Crash testing").
  *
  * KVSERVER_CRASHIO holds space-separated name=value words:
  *   shm=FD        required: an open file descriptor of a shared-memory
@@ -24,9 +25,9 @@
  *
  * Nothing here runs unless a variable is set, and crashio's table is then
  * the only difference: the server, the engine and their threads are the
- * ones that ship.
+ * same sources as the shipped kvserver's.
  */
-#include "kvserver_crashio.h"
+#include "crash_hooks.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@
 #include <sys/stat.h>
 
 #include "crashio.h"
-#include "cli.h"
+#include "num.h"
 
 static crashio *kvcrash_io;
 static void *kvcrash_map;
@@ -81,7 +82,7 @@ static int kvcrash_word(const char *name, const char *v, crashio_config *cc,
                         uint64_t *shm)
 {
     uint64_t n = 0;
-    int num = cli_parse_u64(v, 10, &n) == 0;
+    int num = num_parse_u64(v, 10, &n) == 0;
 
     if (strcmp(name, "shm") == 0 && num)
         *shm = n;

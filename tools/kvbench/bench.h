@@ -1,7 +1,7 @@
 /*
  * bench.h - kvbench's pieces: the engine adapter interface (one small
- * tools/bench_<engine>.c per engine), keys and values, the byte-for-byte
- * read check, latency histograms and the workloads.
+ * tools/kvbench/peers/bench_<engine>.c per engine), keys and values, the
+ * byte-for-byte read check, latency histograms and the scenarios.
  *
  * Every adapter function returns 0 on success or -1 on failure after
  * describing the failure with bench_err() (read back with bench_errmsg()).
@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clk.h"
+#include "fsutil.h"
+#include "rng.h"
+
 /* ---------------------------------------------------------------------- */
 /* adapters                                                               */
 /* ---------------------------------------------------------------------- */
@@ -20,7 +24,7 @@
 typedef struct bench_cfg {
     int sync;             /* 1: each write is durable before it returns */
     int bulk;             /* 1: postpone checkpoints / memtable flushes as
-                             far as the engine allows (recovery workload) */
+                             far as the engine allows (recovery scenario) */
     uint64_t cache_bytes; /* buffer pool / page cache / block cache */
 } bench_cfg;
 
@@ -99,9 +103,6 @@ int bench_check(const void *got, size_t gotlen, size_t vsize, uint64_t seed,
 /* A permutation of 0..n-1 from seed (malloc'd).  NULL if out of memory. */
 uint32_t *bench_shuffle(uint64_t n, uint64_t seed);
 
-/* splitmix64 */
-uint64_t bench_rand(uint64_t *state);
-
 /* ---------------------------------------------------------------------- */
 /* latency histogram                                                      */
 /* ---------------------------------------------------------------------- */
@@ -123,27 +124,25 @@ void bench_hist_merge(bench_hist *into, const bench_hist *from);
 /* The q-quantile (0 < q <= 1) in ns (the middle of its bucket). */
 double bench_hist_quantile(const bench_hist *h, double q);
 
-uint64_t bench_now_ns(void);
-
 /* ---------------------------------------------------------------------- */
-/* workloads                                                              */
+/* scenarios                                                              */
 /* ---------------------------------------------------------------------- */
 
-enum bench_workload {
-    BW_SYNC_PUT,
-    BW_SYNC_PUT_MT,
-    BW_BATCH_PUT,
-    BW_NOSYNC_PUT,
-    BW_GET,
-    BW_SCAN,
-    BW_RECOVERY,
-    BW_RECOVERY_CKPT,
-    BW_MEMORY,
-    BW_COUNT
+enum bench_scenario {
+    BS_SYNC_PUT,
+    BS_SYNC_PUT_MT,
+    BS_BATCH_PUT,
+    BS_NOSYNC_PUT,
+    BS_GET,
+    BS_SCAN,
+    BS_RECOVERY,
+    BS_RECOVERY_CKPT,
+    BS_MEMORY,
+    BS_COUNT
 };
 
-const char *bench_workload_name(int w);
-int bench_workload_parse(const char *s);
+const char *bench_scenario_name(int w);
+int bench_scenario_parse(const char *s);
 
 typedef struct bench_params {
     const char *dir;    /* an empty directory for this run */
@@ -155,7 +154,7 @@ typedef struct bench_params {
     unsigned batch;     /* puts per commit (batch-put, loads, recovery) */
     size_t vsize;       /* value bytes */
     uint64_t seed;
-    double seconds; /* stop a put or get workload after this long
+    double seconds; /* stop a put or get scenario after this long
                        (0: never) */
     uint64_t cache_bytes;
     const char *self; /* path of the kvbench binary (recovery children) */
@@ -166,7 +165,7 @@ typedef struct bench_params {
 
 typedef struct bench_result {
     const char *engine;
-    int workload;
+    int scenario;
     unsigned threads, batch;
     size_t vsize;
     uint64_t ops;           /* puts, gets or keys scanned */
@@ -174,7 +173,7 @@ typedef struct bench_result {
     bench_hist lat;         /* per put/get, per batch, per scan pass, or per
                                recovery */
     uint64_t syncs;         /* fsyncs during the measured phase (sync
-                               workloads) */
+                               scenarios) */
     int syncs_from_engine;  /* 1: the engine's own counter (ours: wal_syncs) */
     uint64_t corrupt;       /* reads that did not match what was written */
     uint64_t recovered;     /* recovery: keys found after recovery */
@@ -182,7 +181,7 @@ typedef struct bench_result {
     uint64_t start_rss_kib; /* memory: its RSS before opening */
 } bench_result;
 
-/* Run workload w of engine e.  Returns 0, or -1 (message in
+/* Run scenario w of engine e.  Returns 0, or -1 (message in
  * bench_errmsg(); r->corrupt > 0 when a read did not match). */
 int bench_run(const bench_engine *e, int w, const bench_params *p,
               bench_result *r);
@@ -193,18 +192,26 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
 int bench_verify_all(const bench_engine *e, void *db, const bench_params *p,
                      uint64_t n, uint64_t *found, uint64_t *corrupt);
 
-/* The two halves of the recovery workload, each run in a fresh process
+/* The two halves of the recovery scenario, each run in a fresh process
  * (kvbench --recovery-writer / --recovery-reader; bench_child.c). */
 int bench_recovery_writer(const bench_engine *e, const bench_params *p,
                           int notify_fd);
 int bench_recovery_reader(const bench_engine *e, const bench_params *p,
                           uint64_t *open_ns, uint64_t *found, uint64_t *corrupt,
                           uint64_t *peak_rss_kib);
-/* The memory workload's fresh process (kvbench --memory-child). */
+/* The memory scenario's fresh process (kvbench --memory-child). */
 int bench_memory_child(const bench_engine *e, const bench_params *p);
 /* Peak resident set size of this process, KiB. */
 uint64_t bench_peak_rss_kib(void);
-/* Remove a directory tree (errors ignored). */
-void bench_rmrf(const char *path);
+/* The raw disk: n times (or until seconds, when > 0) 4 KiB appended to a
+ * new file in dir and fdatasynced, the rate a log that syncs every commit
+ * cannot beat on this file system.  OUT: r (engine "disk", scenario -1).
+ * Returns 0, or -1 with bench_errmsg(). */
+int bench_raw(const char *dir, uint64_t n, double seconds, bench_result *r);
+/* kvbench experiment COMMAND DIR [options]: the measurements of the
+ * experiment scripts (experiments/) that the benchmark's scenarios do not
+ * make (bench_experiment.c); argv[0] is "experiment".  Returns the exit
+ * status. */
+int bench_experiment_main(int argc, char **argv);
 
 #endif

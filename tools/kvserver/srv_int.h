@@ -128,9 +128,29 @@ typedef struct srv {
     atomic_uint next_owner; /* round-robin choice of I/O thread */
     atomic_uint_fast64_t conns_total, rejected, proto_errors;
     atomic_int engine_error_logged;
+#ifdef KVSERVER_CRASH
     atomic_uint_fast64_t broken_sets; /* SRV_BROKEN_SKIP_SET's count */
+#endif
     time_t started;
 } srv;
+
+/* The deliberately broken acknowledgements of the test-only build (srv.h):
+ * constant 0 in the shipped server, so the compiler removes them. */
+#ifdef KVSERVER_CRASH
+static inline int srv_broken_ack_early(const srv *s)
+{
+    return s->cfg.broken == SRV_BROKEN_ACK_EARLY;
+}
+/* 1 if this SET is the one in ten that the broken server drops. */
+static inline int srv_broken_drop_set(srv *s)
+{
+    return s->cfg.broken == SRV_BROKEN_SKIP_SET &&
+           atomic_fetch_add(&s->broken_sets, 1) % 10 == 9;
+}
+#else
+#define srv_broken_ack_early(s) ((void)(s), 0)
+#define srv_broken_drop_set(s) ((void)(s), 0)
+#endif
 
 /* srv.c */
 size_t srv_unsent(const srv_conn *c);

@@ -5,7 +5,7 @@
  * block-based tables with 4 KiB blocks, WAL on, use_fsync off so the WAL
  * is fdatasynced) except: an LRU block cache of --cache-bytes;
  * WriteOptions.sync = true (durable; concurrent writers are grouped by
- * RocksDB) or false; for the recovery workload a 1 GiB write buffer, so
+ * RocksDB) or false; for the recovery scenario a 1 GiB write buffer, so
  * nothing is flushed to tables and the whole load stays in the WAL.
  */
 #include <rocksdb/c.h>

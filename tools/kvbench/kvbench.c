@@ -1,10 +1,10 @@
 /*
- * kvbench - the same workloads on our engine and on SQLite, LMDB, LevelDB
+ * kvbench - the same scenarios on our engine and on SQLite, LMDB, LevelDB
  * and RocksDB, measured the same way in one run (kvbench --help).
  *
- * Engines run interleaved: for each round, each workload runs on every
+ * Engines run interleaved: for each round, each scenario runs on every
  * engine in turn (the order rotating from round to round), so drift of the
- * machine hits all of them alike; the result of a (workload, engine) pair
+ * machine hits all of them alike; the result of a (scenario, engine) pair
  * is its median round.  Every read is checked byte for byte against what
  * was written; a mismatch is reported as CORRUPT READ and makes the exit
  * status 3.
@@ -27,15 +27,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 #include "bench.h"
-#include "cli.h"
+#include "csvmeta.h"
+#include "num.h"
 
 #define KVB_MAX_ROUNDS 15
 #define KVB_MAX_THREADS 64
@@ -48,14 +45,18 @@ static const bench_engine *const kvb_engines[KVB_ENGINES] = {
 };
 
 static const char *kvb_usage_text =
-    "usage: kvbench [options] [WORKLOAD...]\n"
+    "usage: kvbench [options] [SCENARIO...]\n"
     "       kvbench [options] N PREFIX VALUE_SIZE\n"
+    "       kvbench experiment COMMAND DIR [options]\n"
+    "\n"
+    "The third form runs one measurement of the experiment scripts on our\n"
+    "engine (kvbench experiment --help for the list).\n"
     "\n"
     "The second form writes N keys PREFIX<16 digits> with VALUE_SIZE-byte\n"
     "values, each put durable before the next (sync-put), then reads every\n"
     "key back and checks it (also reachable as: kv bench N PREFIX SIZE).\n"
     "\n"
-    "workloads (default: all but recovery-ckpt and memory):\n"
+    "scenarios (default: all but recovery-ckpt and memory):\n"
     "  sync-put      N single puts, each durable before the next\n"
     "  sync-put-mt   T threads doing sync-put at once (--threads)\n"
     "  batch-put     N puts in durable batches of B (--batch)\n"
@@ -75,19 +76,19 @@ static const char *kvb_usage_text =
     "options:\n"
     "  --engine LIST       crashlab (default), sqlite, lmdb, leveldb,\n"
     "                      rocksdb, or all; comma-separated\n"
-    "  -n, --ops N         operations per workload (defaults: sync-put\n"
+    "  -n, --ops N         operations per scenario (defaults: sync-put\n"
     "                      2000, sync-put-mt 1000 per thread, batch-put and\n"
     "                      nosync-put 200000, get 1000000, recovery 200000,\n"
     "                      recovery-ckpt at most 400000, memory 200000)\n"
     "  --trials T          recovery-ckpt crashes (default 30)\n"
-    "  --passes P          full scans in the scan workload (default 5)\n"
+    "  --passes P          full scans in the scan scenario (default 5)\n"
     "  --threads LIST      sync-put-mt thread counts (default 1,2,4,8,16)\n"
     "  --batch B           puts per batch (default 1000)\n"
     "  --value-size V      value bytes (default 100)\n"
     "  --keys K            keys loaded for get and scan (default 200000;\n"
     "                      memory: 1000000)\n"
     "  --prefix P          key prefix (default k)\n"
-    "  --seconds S         stop a put or get workload after S seconds\n"
+    "  --seconds S         stop a put or get scenario after S seconds\n"
     "  --rounds R          run everything R times, interleaved; report the\n"
     "                      median round (default 1)\n"
     "  --raw               also measure the disk: 4 KiB append + fdatasync\n"
@@ -110,14 +111,14 @@ static const char *kvb_usage_text =
 typedef struct kvb_opts {
     const bench_engine *engines[KVB_ENGINES];
     int nengines;
-    int workloads[BW_COUNT];
-    int nworkloads;
+    int scenarios[BS_COUNT];
+    int nscenarios;
     unsigned threads[16];
     int nthreads;
-    uint64_t ops;    /* 0: per-workload default */
+    uint64_t ops;    /* 0: per-scenario default */
     uint64_t passes; /* scan passes, 0: default */
     unsigned trials; /* recovery-ckpt */
-    uint64_t keys;   /* 0: per-workload default */
+    uint64_t keys;   /* 0: per-scenario default */
     unsigned batch;
     size_t vsize;
     const char *prefix;
@@ -174,22 +175,22 @@ static int kvb_parse_engines(kvb_opts *o, const char *arg)
     return o->nengines > 0 ? 0 : -1;
 }
 
-static int kvb_add_workload(kvb_opts *o, const char *name)
+static int kvb_add_scenario(kvb_opts *o, const char *name)
 {
     int w;
 
     if (strcmp(name, "all") == 0) {
-        for (w = 0; w < BW_COUNT; w++)
-            if (w != BW_MEMORY && w != BW_RECOVERY_CKPT)
-                kvb_add_workload(o, bench_workload_name(w));
+        for (w = 0; w < BS_COUNT; w++)
+            if (w != BS_MEMORY && w != BS_RECOVERY_CKPT)
+                kvb_add_scenario(o, bench_scenario_name(w));
         return 0;
     }
-    if ((w = bench_workload_parse(name)) < 0)
+    if ((w = bench_scenario_parse(name)) < 0)
         return -1;
-    for (int i = 0; i < o->nworkloads; i++)
-        if (o->workloads[i] == w)
+    for (int i = 0; i < o->nscenarios; i++)
+        if (o->scenarios[i] == w)
             return 0;
-    o->workloads[o->nworkloads++] = w;
+    o->scenarios[o->nscenarios++] = w;
     return 0;
 }
 
@@ -202,7 +203,7 @@ static int kvb_parse_threads(kvb_opts *o, const char *arg)
     snprintf(buf, sizeof(buf), "%s", arg);
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (cli_parse_u64(tok, 0, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
+        if (num_parse_u64(tok, 0, &t) != 0 || t == 0 || t > KVB_MAX_THREADS ||
             o->nthreads == 16)
             return -1;
         o->threads[o->nthreads++] = (unsigned)t;
@@ -210,194 +211,22 @@ static int kvb_parse_threads(kvb_opts *o, const char *arg)
     return o->nthreads > 0 ? 0 : -1;
 }
 
-/* ---------------------------------------------------------------------- */
-/* the machine header                                                     */
-/* ---------------------------------------------------------------------- */
-
-/* First line of /proc/cpuinfo starting with key, its value into out. */
-static void kvb_cpuinfo(const char *key, char *out, size_t len)
-{
-    char line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    snprintf(out, len, "unknown");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, key, strlen(key)) == 0 && colon != NULL) {
-            colon += 1 + (colon[1] == ' ');
-            colon[strcspn(colon, "\n")] = '\0';
-            snprintf(out, len, "%s", colon);
-            break;
-        }
-    }
-    fclose(f);
-}
-
-static void kvb_read_line(const char *path, char *out, size_t len)
-{
-    FILE *f = fopen(path, "r");
-
-    out[0] = '\0';
-    if (f == NULL)
-        return;
-    if (fgets(out, (int)len, f) == NULL)
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    fclose(f);
-}
-
-/* "ext4 on /dev/vda mounted at /" for the file system holding dir. */
-static void kvb_fs_of(const char *dir, char *out, size_t len)
-{
-    char real[PATH_MAX], dev[512], mnt[512], type[64], line[2048];
-    size_t best = 0;
-    FILE *f;
-
-    snprintf(out, len, "unknown");
-    if (realpath(dir, real) == NULL || (f = fopen("/proc/mounts", "r")) == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        size_t m;
-        if (sscanf(line, "%511s %511s %63s", dev, mnt, type) != 3)
-            continue;
-        m = strlen(mnt);
-        if (strncmp(real, mnt, m) == 0 &&
-            (real[m] == '/' || real[m] == '\0' || m == 1) && m >= best) {
-            best = m;
-            snprintf(out, len, "%s on %s mounted at %s (%s)", type, dev, mnt,
-                     real);
-        }
-    }
-    fclose(f);
-}
-
-/* The hypervisor's name from its CPUID signature ("KVMKVMKVM" is KVM;
- * an unknown signature is given as it is), or "" on bare metal or another
- * architecture. */
-static void kvb_hypervisor(char *out, size_t len)
-{
-    static const char *const names[][2] = {
-        {"KVMKVMKVM", "KVM"},       {"Microsoft Hv", "Hyper-V"},
-        {"VMwareVMware", "VMware"}, {"XenVMMXenVMM", "Xen"},
-        {"TCGTCGTCGTCG", "QEMU"},   {" lrpepyh  vr", "Parallels"},
-        {"ACRNACRNACRN", "ACRN"},   {"bhyve bhyve ", "bhyve"},
-    };
-
-    out[0] = '\0';
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned a, b, c, d;
-    char sig[13];
-
-    __cpuid(1, a, b, c, d);
-    if (!(c & (1u << 31)))
-        return;
-    __cpuid(0x40000000, a, b, c, d);
-    memcpy(sig, &b, 4);
-    memcpy(sig + 4, &c, 4);
-    memcpy(sig + 8, &d, 4);
-    sig[12] = '\0';
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(sig, names[i][0]) == 0) {
-            snprintf(out, len, "%s", names[i][1]);
-            return;
-        }
-    snprintf(out, len, "%s", sig);
-#else
-    (void)len;
-#endif
-}
-
-/* Write the header lines, each starting with lead ("# " for CSV). */
+/* Write the machine header lines, each starting with lead ("# " for CSV):
+ * the project's one vocabulary (common/csvmeta.h). */
 static void kvb_header(FILE *f, const char *lead, const kvb_opts *o)
 {
-    struct utsname u;
-    char cpu[256], vendor[128], product[128], fs[PATH_MAX + 1200], date[64];
-    char flags[4096], hv[16];
-    const char *commit = getenv("BENCH_COMMIT"), *cmd = getenv("BENCH_COMMAND");
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double ram =
-        (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    time_t now = time(NULL);
+    char cmd[4096];
+    const char *env = getenv("BENCH_COMMAND");
+    size_t n = 0;
 
-    uname(&u);
-    kvb_cpuinfo("model name", cpu, sizeof(cpu));
-    kvb_cpuinfo("flags", flags, sizeof(flags));
-    kvb_read_line("/sys/class/dmi/id/sys_vendor", vendor, sizeof(vendor));
-    kvb_read_line("/sys/class/dmi/id/product_name", product, sizeof(product));
-    kvb_fs_of(o->dir, fs, sizeof(fs));
-    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-    kvb_hypervisor(hv, sizeof(hv));
-    fprintf(f, "%smachine: %s%s%s%s%s, %.1f GiB RAM%s%s%s%s\n", lead, u.machine,
-            vendor[0] ? " " : "", vendor, product[0] ? " " : "", product,
-            ram / (1024.0 * 1024 * 1024),
-            hv[0] || strstr(flags, " hypervisor") ? ", virtual machine" : "",
-            hv[0] ? " (hypervisor " : "", hv, hv[0] ? ")" : "");
-    fprintf(f, "%sCPU: %s\n", lead, cpu);
-    fprintf(f, "%scores: %ld\n", lead, cores);
-    fprintf(f, "%skernel: %s %s\n", lead, u.sysname, u.release);
-    fprintf(f, "%sfile system: %s\n", lead, fs);
-    fprintf(f, "%sdate: %s\n", lead, date);
-    fprintf(f, "%scommit: %s\n", lead, commit ? commit : "unknown");
-    fprintf(f, "%scommand: ", lead);
-    if (cmd != NULL)
-        fprintf(f, "%s", cmd);
+    cmd[0] = '\0';
+    if (env != NULL)
+        snprintf(cmd, sizeof(cmd), "%s", env);
     else
-        for (int i = 0; i < o->argc; i++)
-            fprintf(f, "%s%s", i ? " " : "", o->argv[i]);
-    fprintf(f, "\n");
-}
-
-/* ---------------------------------------------------------------------- */
-/* the raw disk                                                           */
-/* ---------------------------------------------------------------------- */
-
-/* 4 KiB appended and fdatasynced per operation, in a new file in dir: the
- * rate a log that syncs every commit cannot beat on this file system. */
-static int kvb_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
-{
-    char path[PATH_MAX];
-    static char block[4096];
-    uint64_t t0, t1, a, b, deadline, i;
-    int fd;
-
-    memset(r, 0, sizeof(*r));
-    r->engine = "disk";
-    r->workload = -1;
-    r->threads = 1;
-    r->vsize = sizeof(block);
-    memset(block, 0xa5, sizeof(block));
-    if (snprintf(path, sizeof(path), "%s/raw-append", dir) >= (int)sizeof(path))
-        return bench_err("%s: path too long", dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    if (fd < 0)
-        return bench_err("%s: %s", path, strerror(errno));
-    t0 = bench_now_ns();
-    deadline = seconds > 0 ? t0 + (uint64_t)(seconds * 1e9) : 0;
-    for (i = 0; i < n; i++) {
-        a = bench_now_ns();
-        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block) ||
-            fdatasync(fd) != 0) {
-            bench_err("%s: %s", path, strerror(errno));
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-        b = bench_now_ns();
-        bench_hist_add(&r->lat, b - a);
-        if (deadline != 0 && b >= deadline) {
-            i++;
-            break;
-        }
-    }
-    t1 = bench_now_ns();
-    close(fd);
-    unlink(path);
-    r->ops = i;
-    r->syncs = i;
-    r->seconds = (double)(t1 - t0) / 1e9;
-    return 0;
+        for (int i = 0; i < o->argc && n < sizeof(cmd); i++)
+            n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s",
+                                  i ? " " : "", o->argv[i]);
+    csvmeta_write(f, lead, o->dir, getenv("BENCH_COMMIT"), cmd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -406,8 +235,8 @@ static int kvb_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
 
 static const char *kvb_wname(const bench_result *r)
 {
-    return r->workload < 0 ? "disk-fdatasync-4k"
-                           : bench_workload_name(r->workload);
+    return r->scenario < 0 ? "disk-fdatasync-4k"
+                           : bench_scenario_name(r->scenario);
 }
 
 static double kvb_rate(const bench_result *r)
@@ -417,8 +246,8 @@ static double kvb_rate(const bench_result *r)
 
 static int kvb_is_sync(int w)
 {
-    return w < 0 || w == BW_SYNC_PUT || w == BW_SYNC_PUT_MT ||
-           w == BW_BATCH_PUT;
+    return w < 0 || w == BS_SYNC_PUT || w == BS_SYNC_PUT_MT ||
+           w == BS_BATCH_PUT;
 }
 
 static double kvb_puts_per_fsync(const bench_result *r)
@@ -429,18 +258,18 @@ static double kvb_puts_per_fsync(const bench_result *r)
 static void kvb_progress(const bench_result *r)
 {
     fprintf(stderr, "  %-9s %-17s", r->engine, kvb_wname(r));
-    if (r->workload == BW_SYNC_PUT_MT)
+    if (r->scenario == BS_SYNC_PUT_MT)
         fprintf(stderr, " T=%-3u", r->threads);
     else
         fprintf(stderr, "      ");
-    if (r->workload == BW_RECOVERY) {
+    if (r->scenario == BS_RECOVERY) {
         fprintf(stderr,
                 " %10.1f ms to recover %" PRIu64 " puts, peak RSS "
                 "%" PRIu64 " MiB\n",
                 r->seconds * 1e3, r->ops, r->peak_rss_kib / 1024);
         return;
     }
-    if (r->workload == BW_RECOVERY_CKPT) {
+    if (r->scenario == BS_RECOVERY_CKPT) {
         fprintf(stderr,
                 " %" PRIu64 " recoveries: p50 %.1f ms, p99 %.1f ms, max %.1f "
                 "ms\n",
@@ -449,7 +278,7 @@ static void kvb_progress(const bench_result *r)
                 (double)r->lat.max_ns / 1e6);
         return;
     }
-    if (r->workload == BW_MEMORY) {
+    if (r->scenario == BS_MEMORY) {
         fprintf(stderr, " peak RSS %.1f MiB (%.1f at start)\n",
                 r->peak_rss_kib / 1024.0, r->start_rss_kib / 1024.0);
         return;
@@ -462,14 +291,14 @@ static void kvb_progress(const bench_result *r)
             bench_hist_quantile(&r->lat, 0.5) / 1e3,
             bench_hist_quantile(&r->lat, 0.99) / 1e3,
             bench_hist_quantile(&r->lat, 0.999) / 1e3);
-    if (kvb_is_sync(r->workload) && r->workload >= 0)
+    if (kvb_is_sync(r->scenario) && r->scenario >= 0)
         fprintf(stderr, "  %.2f puts/fsync", kvb_puts_per_fsync(r));
     fprintf(stderr, "\n");
 }
 
-/* One measured cell: a (workload, threads) pair on one engine. */
+/* One measured cell: a (scenario, threads) pair on one engine. */
 typedef struct kvb_cell {
-    int workload; /* -1: the raw disk */
+    int scenario; /* -1: the raw disk */
     unsigned threads;
     const bench_engine *e; /* NULL: the raw disk */
     bench_result r[KVB_MAX_ROUNDS];
@@ -517,7 +346,7 @@ static kvb_cell *kvb_find(kvb_cell *cells, int ncells, int w, unsigned t,
                           const bench_engine *e)
 {
     for (int i = 0; i < ncells; i++)
-        if (cells[i].workload == w && cells[i].threads == t &&
+        if (cells[i].scenario == w && cells[i].threads == t &&
             cells[i].e == e && cells[i].n > 0 && !cells[i].failed)
             return &cells[i];
     return NULL;
@@ -525,7 +354,7 @@ static kvb_cell *kvb_find(kvb_cell *cells, int ncells, int w, unsigned t,
 
 /* The side-by-side table: ops/s per engine (recovery: milliseconds), then
  * ours/peer ratios (recovery: time ratio, lower is better), then puts per
- * fsync of the sync workloads. */
+ * fsync of the sync scenarios. */
 static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
 {
     const bench_engine *ours = NULL;
@@ -552,26 +381,26 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
     for (int i = 0; i < ncells; i++) {
         kvb_cell *c = &cells[i], *mine;
         char label[64];
-        int w = c->workload;
-        if (c->e != o->engines[0] || w == BW_MEMORY)
-            continue; /* one row per (workload, threads) */
-        if (w == BW_SYNC_PUT_MT)
-            snprintf(label, sizeof(label), "%s T=%u", bench_workload_name(w),
+        int w = c->scenario;
+        if (c->e != o->engines[0] || w == BS_MEMORY)
+            continue; /* one row per (scenario, threads) */
+        if (w == BS_SYNC_PUT_MT)
+            snprintf(label, sizeof(label), "%s T=%u", bench_scenario_name(w),
                      c->threads);
-        else if (w == BW_RECOVERY)
+        else if (w == BS_RECOVERY)
             snprintf(label, sizeof(label), "recovery (ms)");
-        else if (w == BW_RECOVERY_CKPT)
+        else if (w == BS_RECOVERY_CKPT)
             snprintf(label, sizeof(label), "recovery-ckpt p99 (ms)");
         else
-            snprintf(label, sizeof(label), "%s", bench_workload_name(w));
+            snprintf(label, sizeof(label), "%s", bench_scenario_name(w));
         printf("%-22s", label);
         for (int j = 0; j < o->nengines; j++) {
             kvb_cell *x = kvb_find(cells, ncells, w, c->threads, o->engines[j]);
             if (x == NULL)
                 snprintf(v, sizeof(v), "failed");
-            else if (w == BW_RECOVERY)
+            else if (w == BS_RECOVERY)
                 snprintf(v, sizeof(v), "%.1f", x->r[x->median].seconds * 1e3);
-            else if (w == BW_RECOVERY_CKPT)
+            else if (w == BS_RECOVERY_CKPT)
                 snprintf(v, sizeof(v), "%.1f",
                          bench_hist_quantile(&x->r[x->median].lat, 0.99) / 1e6);
             else
@@ -589,10 +418,10 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
                 printf(" %10s", "-");
                 continue;
             }
-            if (w == BW_RECOVERY) {
+            if (w == BS_RECOVERY) {
                 a = mine->r[mine->median].seconds;
                 b = x->r[x->median].seconds;
-            } else if (w == BW_RECOVERY_CKPT) {
+            } else if (w == BS_RECOVERY_CKPT) {
                 a = bench_hist_quantile(&mine->r[mine->median].lat, 0.99);
                 b = bench_hist_quantile(&x->r[x->median].lat, 0.99);
             } else {
@@ -614,18 +443,18 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
     for (int i = 0; i < ncells; i++) {
         kvb_cell *c = &cells[i];
         char label[64];
-        if (c->e != o->engines[0] || c->workload < 0 ||
-            !kvb_is_sync(c->workload))
+        if (c->e != o->engines[0] || c->scenario < 0 ||
+            !kvb_is_sync(c->scenario))
             continue;
-        if (c->workload == BW_SYNC_PUT_MT)
+        if (c->scenario == BS_SYNC_PUT_MT)
             snprintf(label, sizeof(label), "sync-put-mt T=%u", c->threads);
         else
             snprintf(label, sizeof(label), "%s",
-                     bench_workload_name(c->workload));
+                     bench_scenario_name(c->scenario));
         printf("%-22s", label);
         for (int j = 0; j < o->nengines; j++) {
             kvb_cell *x =
-                kvb_find(cells, ncells, c->workload, c->threads, o->engines[j]);
+                kvb_find(cells, ncells, c->scenario, c->threads, o->engines[j]);
             if (x == NULL)
                 printf(" %9s", "-");
             else
@@ -635,7 +464,7 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
     }
     for (int i = 0; i < ncells; i++) {
         kvb_cell *c = &cells[i];
-        if (c->workload == BW_MEMORY && c->n > 0 && !c->failed)
+        if (c->scenario == BS_MEMORY && c->n > 0 && !c->failed)
             printf(
                 "\nmemory: %s peak RSS %.1f MiB with a %.0f MiB cache, "
                 "%.1f MiB before the open: the engine added %.1f MiB "
@@ -648,7 +477,7 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
                 (c->r[c->median].peak_rss_kib - c->r[c->median].start_rss_kib) /
                         1024.0 -
                     o->cache_bytes / 1048576.0);
-        if (c->workload < 0 && c->n > 0 && !c->failed) {
+        if (c->scenario < 0 && c->n > 0 && !c->failed) {
             kvb_fmt_rate(v, sizeof(v), kvb_rate(&c->r[c->median]));
             printf("\ndisk: 4 KiB append + fdatasync in %s: %s/s (median "
                    "of %d)\n",
@@ -688,7 +517,7 @@ static void kvb_json(const kvb_opts *o, kvb_cell *cells, int ncells)
         if (c->n == 0)
             continue;
         r = &c->r[c->median];
-        printf("%s\n  {\"engine\": \"%s\", \"workload\": \"%s\", "
+        printf("%s\n  {\"engine\": \"%s\", \"scenario\": \"%s\", "
                "\"threads\": %u, \"batch\": %u, \"ok\": %s, \"ops\": %" PRIu64
                ", \"seconds\": %.6f, \"ops_per_sec\": %.1f, \"latency_us\": "
                "{\"mean\": %.2f, \"p50\": %.2f, \"p95\": %.2f, \"p99\": %.2f, "
@@ -701,16 +530,16 @@ static void kvb_json(const kvb_opts *o, kvb_cell *cells, int ncells)
                bench_hist_quantile(&r->lat, 0.99) / 1e3,
                bench_hist_quantile(&r->lat, 0.999) / 1e3,
                (double)r->lat.max_ns / 1e3);
-        if (kvb_is_sync(r->workload))
+        if (kvb_is_sync(r->scenario))
             printf(", \"fsyncs\": %" PRIu64 ", \"puts_per_fsync\": %.3f, "
                    "\"fsyncs_counted_by\": \"%s\"",
                    r->syncs, kvb_puts_per_fsync(r),
-                   r->workload < 0        ? "kvbench"
+                   r->scenario < 0        ? "kvbench"
                    : r->syncs_from_engine ? "engine"
                                           : "interposed fsync/fdatasync");
         if (r->peak_rss_kib > 0)
             printf(", \"peak_rss_kib\": %" PRIu64, r->peak_rss_kib);
-        if (r->workload == BW_RECOVERY)
+        if (r->scenario == BS_RECOVERY)
             printf(", \"recovery_ms\": %.3f, \"keys_recovered\": %" PRIu64,
                    r->seconds * 1e3, r->recovered);
         printf(", \"corrupt_reads\": %" PRIu64 ", \"rounds\": %d}", r->corrupt,
@@ -733,7 +562,7 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
             "# value size %zu bytes, cache %" PRIu64 " bytes, rounds %d "
             "(each row is the median round)\n",
             o->vsize, o->cache_bytes, o->rounds);
-    fprintf(f, "engine,workload,threads,batch,ops,seconds,ops_per_sec,"
+    fprintf(f, "engine,scenario,threads,batch,ops,seconds,ops_per_sec,"
                "mean_us,p50_us,p95_us,p99_us,p999_us,max_us,fsyncs,"
                "puts_per_fsync,min_ops_per_sec,max_ops_per_sec,rounds,"
                "peak_rss_kib,corrupt_reads,ok\n");
@@ -763,8 +592,8 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
                 bench_hist_quantile(&r->lat, 0.99) / 1e3,
                 bench_hist_quantile(&r->lat, 0.999) / 1e3,
                 (double)r->lat.max_ns / 1e3,
-                kvb_is_sync(r->workload) ? r->syncs : 0,
-                kvb_is_sync(r->workload) ? kvb_puts_per_fsync(r) : 0, lo, hi,
+                kvb_is_sync(r->scenario) ? r->syncs : 0,
+                kvb_is_sync(r->scenario) ? kvb_puts_per_fsync(r) : 0, lo, hi,
                 c->n, r->peak_rss_kib, r->corrupt, c->failed ? 0 : 1);
     }
     if (f != stdout && fclose(f) != 0) {
@@ -778,49 +607,29 @@ static int kvb_csv(const kvb_opts *o, kvb_cell *cells, int ncells)
 /* running                                                                */
 /* ---------------------------------------------------------------------- */
 
-static void kvb_rmrf(const char *path)
-{
-    bench_rmrf(path);
-}
-
-static int kvb_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* The parameters of workload w with t threads, from the options. */
+/* The parameters of scenario w with t threads, from the options. */
 static void kvb_params(const kvb_opts *o, int w, unsigned t, const char *dir,
                        bench_params *p)
 {
-    static const uint64_t def_ops[BW_COUNT] = {
+    static const uint64_t def_ops[BS_COUNT] = {
         2000, 1000, 200000, 200000, 1000000, 5, 200000, 400000, 200000,
     };
 
     memset(p, 0, sizeof(*p));
     p->dir = dir;
     p->prefix = o->prefix;
-    p->n = o->ops && w != BW_SCAN ? o->ops : def_ops[w];
-    if (w == BW_SCAN && o->passes)
+    p->n = o->ops && w != BS_SCAN ? o->ops : def_ops[w];
+    if (w == BS_SCAN && o->passes)
         p->n = o->passes;
-    if (w == BW_SYNC_PUT_MT && o->ops == 0)
+    if (w == BS_SYNC_PUT_MT && o->ops == 0)
         p->n *= t;
-    p->keys = o->keys ? o->keys : w == BW_MEMORY ? 1000000 : 200000;
+    p->keys = o->keys ? o->keys : w == BS_MEMORY ? 1000000 : 200000;
     p->threads = t;
     p->batch = o->batch;
     p->vsize = o->vsize;
     p->seed = o->seed;
-    if (w != BW_SCAN && w != BW_RECOVERY && w != BW_RECOVERY_CKPT &&
-        w != BW_MEMORY)
+    if (w != BS_SCAN && w != BS_RECOVERY && w != BS_RECOVERY_CKPT &&
+        w != BS_MEMORY)
         p->seconds = o->seconds;
     p->cache_bytes = o->cache_bytes;
     p->self = o->self;
@@ -840,23 +649,23 @@ static int kvb_run_cell(const kvb_opts *o, kvb_cell *c)
         return 0;
     snprintf(
         dir, sizeof(dir), "%s/%s-%s-%u", o->dir, c->e ? c->e->name : "disk",
-        c->workload < 0 ? "raw" : bench_workload_name(c->workload), c->threads);
-    kvb_rmrf(dir);
-    if (kvb_mkdirs(dir) != 0) {
+        c->scenario < 0 ? "raw" : bench_scenario_name(c->scenario), c->threads);
+    fs_rmrf(dir);
+    if (fs_mkdirs(dir) != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", dir, strerror(errno));
         c->failed = 1;
         return KVB_FAIL;
     }
     if (c->e == NULL) {
-        rc = kvb_raw(dir, o->ops ? o->ops : 2000, o->seconds, r);
+        rc = bench_raw(dir, o->ops ? o->ops : 2000, o->seconds, r);
     } else {
-        kvb_params(o, c->workload, c->threads, dir, &p);
-        rc = bench_run(c->e, c->workload, &p, r);
+        kvb_params(o, c->scenario, c->threads, dir, &p);
+        rc = bench_run(c->e, c->scenario, &p, r);
     }
-    kvb_rmrf(dir);
+    fs_rmrf(dir);
     if (rc != 0) {
         fprintf(stderr, "kvbench: %s %s: %s\n", c->e ? c->e->name : "disk",
-                c->workload < 0 ? "raw" : bench_workload_name(c->workload),
+                c->scenario < 0 ? "raw" : bench_scenario_name(c->scenario),
                 bench_errmsg());
         c->failed = 1;
         return r->corrupt > 0 || strstr(bench_errmsg(), "CORRUPT READ")
@@ -879,24 +688,24 @@ static int kvb_run_all(kvb_opts *o)
     kvb_cell *cells;
     int ncells = 0, status = KVB_OK, cap;
 
-    cap = (o->nworkloads * 16 + 1) * o->nengines + 1;
+    cap = (o->nscenarios * 16 + 1) * o->nengines + 1;
     cells = calloc((size_t)cap, sizeof(*cells));
     if (cells == NULL) {
         fprintf(stderr, "kvbench: out of memory\n");
         return KVB_FAIL;
     }
     if (o->raw) {
-        cells[ncells].workload = -1;
+        cells[ncells].scenario = -1;
         cells[ncells].threads = 1;
         ncells++;
     }
-    for (int i = 0; i < o->nworkloads; i++) {
-        int w = o->workloads[i];
-        int nt = w == BW_SYNC_PUT_MT ? o->nthreads : 1;
+    for (int i = 0; i < o->nscenarios; i++) {
+        int w = o->scenarios[i];
+        int nt = w == BS_SYNC_PUT_MT ? o->nthreads : 1;
         for (int t = 0; t < nt; t++)
             for (int e = 0; e < o->nengines; e++) {
-                cells[ncells].workload = w;
-                cells[ncells].threads = w == BW_SYNC_PUT_MT ? o->threads[t] : 1;
+                cells[ncells].scenario = w;
+                cells[ncells].threads = w == BS_SYNC_PUT_MT ? o->threads[t] : 1;
                 cells[ncells].e = o->engines[e];
                 ncells++;
             }
@@ -906,11 +715,11 @@ static int kvb_run_all(kvb_opts *o)
     for (int round = 0; round < o->rounds; round++) {
         if (!o->quiet)
             fprintf(stderr, "round %d of %d\n", round + 1, o->rounds);
-        /* Cells of one (workload, threads) pair are consecutive: run them
+        /* Cells of one (scenario, threads) pair are consecutive: run them
          * in an order that rotates with the round. */
         for (int i = 0; i < ncells;) {
             int j = i + 1;
-            while (j < ncells && cells[j].workload == cells[i].workload &&
+            while (j < ncells && cells[j].scenario == cells[i].scenario &&
                    cells[j].threads == cells[i].threads)
                 j++;
             for (int k = 0; k < j - i; k++) {
@@ -950,21 +759,21 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     o->prefix = prefix;
     o->vsize = (size_t)vsize;
     snprintf(dir, sizeof(dir), "%s/%s-one", o->dir, e->name);
-    kvb_rmrf(dir);
-    if (kvb_mkdirs(dir) != 0) {
+    fs_rmrf(dir);
+    if (fs_mkdirs(dir) != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", dir, strerror(errno));
         return KVB_FAIL;
     }
-    kvb_params(o, BW_SYNC_PUT, 1, dir, &p);
+    kvb_params(o, BS_SYNC_PUT, 1, dir, &p);
     p.n = n;
     p.seconds = 0;
-    rc = bench_run(e, BW_SYNC_PUT, &p, &r);
+    rc = bench_run(e, BS_SYNC_PUT, &p, &r);
     if (rc == 0 && (rc = e->open(dir, &cfg, &db)) == 0) {
         rc = bench_verify_all(e, db, &p, n, &found, &corrupt);
         if (e->close(db) != 0 && rc == 0)
             rc = -1;
     }
-    kvb_rmrf(dir);
+    fs_rmrf(dir);
     if (rc != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", e->name, bench_errmsg());
         return corrupt > 0 ? KVB_CORRUPT : KVB_FAIL;
@@ -988,14 +797,14 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     return KVB_OK;
 }
 
-/* The fresh processes of the recovery and memory workloads. */
+/* The fresh processes of the recovery and memory scenarios. */
 static int kvb_internal(kvb_opts *o)
 {
     const bench_engine *e = o->engines[0];
     bench_params p;
     uint64_t open_ns = 0, found = 0, corrupt = 0, rss = 0;
     int w =
-        strcmp(o->internal, "--memory-child") == 0 ? BW_MEMORY : BW_RECOVERY;
+        strcmp(o->internal, "--memory-child") == 0 ? BS_MEMORY : BS_RECOVERY;
     int rc;
 
     kvb_params(o, w, 1, o->dir, &p);
@@ -1038,7 +847,7 @@ int main(int argc, char **argv)
         O_CSV,
         O_QUIET,
         O_NOTIFY,
-        O_WORKLOAD,
+        O_SCENARIO,
         O_RWRITER,
         O_RREADER,
         O_MEMCHILD,
@@ -1048,7 +857,7 @@ int main(int argc, char **argv)
     };
     static const struct option longopts[] = {
         {"engine", required_argument, NULL, O_ENGINE},
-        {"workload", required_argument, NULL, O_WORKLOAD},
+        {"scenario", required_argument, NULL, O_SCENARIO},
         {"ops", required_argument, NULL, 'n'},
         {"threads", required_argument, NULL, O_THREADS},
         {"passes", required_argument, NULL, O_PASSES},
@@ -1093,6 +902,8 @@ int main(int argc, char **argv)
     o.seed = 1;
     o.notify_fd = -1;
     o.trials = 30;
+    if (argc >= 2 && strcmp(argv[1], "experiment") == 0)
+        return bench_experiment_main(argc - 1, argv + 1);
     o.argc = argc;
     o.argv = argv;
     sl = readlink("/proc/self/exe", o.self, sizeof(o.self) - 1);
@@ -1108,21 +919,21 @@ int main(int argc, char **argv)
                 return kvb_usage("--engine: crashlab, sqlite, lmdb, leveldb, "
                                  "rocksdb or all");
             break;
-        case O_WORKLOAD:
-            if (kvb_add_workload(&o, optarg) != 0)
-                return kvb_usage("unknown workload");
+        case O_SCENARIO:
+            if (kvb_add_scenario(&o, optarg) != 0)
+                return kvb_usage("unknown scenario");
             break;
         case 'n':
-            if (cli_parse_u64(optarg, 0, &o.ops) != 0 || o.ops == 0)
+            if (num_parse_u64(optarg, 0, &o.ops) != 0 || o.ops == 0)
                 return kvb_usage("--ops needs a positive number");
             break;
         case O_TRIALS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 100000)
                 return kvb_usage("--trials: 1..100000");
             o.trials = (unsigned)v;
             break;
         case O_PASSES:
-            if (cli_parse_u64(optarg, 0, &o.passes) != 0 || o.passes == 0)
+            if (num_parse_u64(optarg, 0, &o.passes) != 0 || o.passes == 0)
                 return kvb_usage("--passes needs a positive number");
             break;
         case O_THREADS:
@@ -1130,17 +941,17 @@ int main(int argc, char **argv)
                 return kvb_usage("--threads: numbers 1..64, comma-separated");
             break;
         case O_BATCH:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 || v > 1000000)
                 return kvb_usage("--batch: 1..1000000");
             o.batch = (unsigned)v;
             break;
         case O_VSIZE:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > 65536)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > 65536)
                 return kvb_usage("--value-size: 0..65536");
             o.vsize = (size_t)v;
             break;
         case O_KEYS:
-            if (cli_parse_u64(optarg, 0, &o.keys) != 0 || o.keys == 0)
+            if (num_parse_u64(optarg, 0, &o.keys) != 0 || o.keys == 0)
                 return kvb_usage("--keys needs a positive number");
             break;
         case O_PREFIX:
@@ -1149,12 +960,11 @@ int main(int argc, char **argv)
             o.prefix = optarg;
             break;
         case O_SECONDS:
-            o.seconds = atof(optarg);
-            if (o.seconds < 0)
-                return kvb_usage("--seconds must not be negative");
+            if (num_parse_double(optarg, &o.seconds) != 0)
+                return kvb_usage("--seconds needs a number, 0 or more");
             break;
         case O_ROUNDS:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
+            if (num_parse_u64(optarg, 0, &v) != 0 || v == 0 ||
                 v > KVB_MAX_ROUNDS)
                 return kvb_usage("--rounds: 1..15");
             o.rounds = (int)v;
@@ -1166,12 +976,12 @@ int main(int argc, char **argv)
             o.dir = optarg;
             break;
         case O_CACHE:
-            if (cli_parse_u64(optarg, 0, &o.cache_bytes) != 0 ||
+            if (num_parse_u64(optarg, 0, &o.cache_bytes) != 0 ||
                 o.cache_bytes < (256u << 10))
                 return kvb_usage("--cache-bytes: at least 262144");
             break;
         case O_SEED:
-            if (cli_parse_u64(optarg, 0, &o.seed) != 0)
+            if (num_parse_u64(optarg, 0, &o.seed) != 0)
                 return kvb_usage("--seed needs a number");
             break;
         case O_JSON:
@@ -1184,7 +994,7 @@ int main(int argc, char **argv)
             o.quiet = 1;
             break;
         case O_NOTIFY:
-            if (cli_parse_u64(optarg, 0, &v) != 0 || v > INT_MAX)
+            if (num_parse_u64(optarg, 0, &v) != 0 || v > INT_MAX)
                 return kvb_usage("--notify-fd needs a number");
             o.notify_fd = (int)v;
             break;
@@ -1210,8 +1020,8 @@ int main(int argc, char **argv)
     if (o.internal != NULL)
         return kvb_internal(&o);
     npos = argc - optind;
-    /* The one-workload form N PREFIX VALUE_SIZE starts with a number. */
-    one = npos > 0 && cli_parse_u64(argv[optind], 0, &n) == 0;
+    /* The one-scenario form N PREFIX VALUE_SIZE starts with a number. */
+    one = npos > 0 && num_parse_u64(argv[optind], 0, &n) == 0;
     if (one) {
         if (npos != 3)
             return kvb_usage(npos == 1   ? "N PREFIX VALUE_SIZE: PREFIX and "
@@ -1222,26 +1032,26 @@ int main(int argc, char **argv)
                                            "arguments");
         if (n == 0 || n > UINT32_MAX)
             return kvb_usage("N must be 1..4294967295");
-        if (cli_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
+        if (num_parse_u64(argv[optind + 2], 0, &size) != 0 || size > 65536)
             return kvb_usage("VALUE_SIZE must be 0..65536");
         if (argv[optind + 1][0] == '\0' ||
             strlen(argv[optind + 1]) > BENCH_PREFIX_MAX)
             return kvb_usage("PREFIX must be 1..64 bytes");
     } else {
         for (int i = optind; i < argc; i++)
-            if (kvb_add_workload(&o, argv[i]) != 0) {
+            if (kvb_add_scenario(&o, argv[i]) != 0) {
                 fprintf(stderr,
-                        "kvbench: unknown workload '%s' (kvbench --help "
+                        "kvbench: unknown scenario '%s' (kvbench --help "
                         "lists them)\n",
                         argv[i]);
                 return KVB_USAGE;
             }
-        if (o.nworkloads == 0)
-            kvb_add_workload(&o, "all");
+        if (o.nscenarios == 0)
+            kvb_add_scenario(&o, "all");
     }
     /* A directory made here is removed at the end (its databases are). */
     made = access(o.dir, F_OK) != 0;
-    if (kvb_mkdirs(o.dir) != 0) {
+    if (fs_mkdirs(o.dir) != 0) {
         fprintf(stderr, "kvbench: %s: %s\n", o.dir, strerror(errno));
         return KVB_FAIL;
     }

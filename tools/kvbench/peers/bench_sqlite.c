@@ -7,7 +7,7 @@
  * cache_size = --cache-bytes; prepared statements, INSERT OR REPLACE;
  * a batch is BEGIN .. COMMIT.  Each thread has its own connection; writes
  * are serialized by a mutex in the adapter (SQLite allows one writer at a
- * time, and its busy handler would sleep instead).  Recovery workload:
+ * time, and its busy handler would sleep instead).  Recovery scenario:
  * wal_autocheckpoint=0, so the whole load stays in the WAL.
  */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * bench_child.c - the workloads that need fresh processes: recovery after
+ * bench_child.c - the scenarios that need fresh processes: recovery after
  * kill -9, and peak memory.
  *
  * Recovery: a writer process (kvbench --recovery-writer) puts n keys in
@@ -25,7 +25,6 @@
  * difference is what the engine added.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,14 +247,14 @@ int bench_recovery_reader(const bench_engine *e, const bench_params *p,
 
     if (buf == NULL)
         return bench_err("out of memory");
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     if ((rc = e->open(p->dir, &cfg, &db)) != 0)
         goto out;
     if ((rc = e->thread_open(db, &th)) != 0)
         goto out;
     rc = e->get(th, key, bench_key(key, p->prefix, strlen(p->prefix), 0), buf,
                 p->vsize + 64, &vlen);
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     e->thread_close(db, th);
     if (rc < 0)
         goto out;
@@ -297,7 +296,8 @@ uint64_t bench_peak_rss_kib(void)
 int bench_memory_child(const bench_engine *e, const bench_params *p)
 {
     bench_cfg cfg = {0, 0, p->cache_bytes};
-    uint64_t start, s = p->seed ^ 0x27d4eb2f;
+    uint64_t start;
+    rng s = {p->seed ^ 0x27d4eb2f};
     uint32_t *perm = bench_shuffle(p->keys, p->seed);
     bench_kv kv[100];
     char keys[100][BENCH_KEY_MAX];
@@ -332,7 +332,7 @@ int bench_memory_child(const bench_engine *e, const bench_params *p)
         (rc = e->thread_open(db, &th)) != 0)
         return rc;
     for (uint64_t i = 0; i < p->n; i++) {
-        uint64_t kn = bench_rand(&s) % p->keys;
+        uint64_t kn = rng_next(&s) % p->keys;
         char key[BENCH_KEY_MAX];
         rc = e->get(th, key, bench_key(key, p->prefix, plen, kn), buf,
                     p->vsize + 64, &vlen);
@@ -368,7 +368,7 @@ int bench_memory_run(const bench_engine *e, const bench_params *p,
         return bench_err("memory needs the path of kvbench");
     if (pipe(pfd) != 0)
         return bench_err("pipe: %s", strerror(errno));
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     rc = bench_spawn_child(e, p, "--memory-child", -1, pfd[1], &pid);
     close(pfd[1]);
     if (rc != 0) {
@@ -378,7 +378,7 @@ int bench_memory_run(const bench_engine *e, const bench_params *p,
     bench_read_all(pfd[0], out, sizeof(out), 0);
     close(pfd[0]);
     waitpid(pid, &st, 0);
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
         sscanf(out, "%llu %llu", &peak, &start) != 2)
         return bench_err("memory child failed (%s)%s%s",
@@ -394,23 +394,24 @@ int bench_memory_run(const bench_engine *e, const bench_params *p,
 int bench_recovery_ckpt_run(const bench_engine *e, const bench_params *p,
                             bench_result *r)
 {
-    uint64_t s = p->seed ^ 0x3c6ef372, trials = p->trials ? p->trials : 1;
+    rng s = {p->seed ^ 0x3c6ef372};
+    uint64_t trials = p->trials ? p->trials : 1;
     char dir[4200];
     int rc = 0;
 
     for (uint64_t t = 0; t < trials && rc == 0; t++) {
         bench_params q = *p;
         bench_result one;
-        q.n = 1 + bench_rand(&s) % (p->n ? p->n : 1);
+        q.n = 1 + rng_next(&s) % (p->n ? p->n : 1);
         q.default_ckpt = 1;
         q.seed = p->seed + t;
         snprintf(dir, sizeof(dir), "%s/trial-%llu", p->dir,
                  (unsigned long long)t);
-        bench_rmrf(dir);
+        fs_rmrf(dir);
         q.dir = dir;
         memset(&one, 0, sizeof(one));
         rc = bench_recovery_run(e, &q, &one);
-        bench_rmrf(dir);
+        fs_rmrf(dir);
         if (rc == 0) {
             bench_hist_merge(&r->lat, &one.lat);
             r->seconds += one.seconds;
@@ -422,19 +423,4 @@ int bench_recovery_ckpt_run(const bench_engine *e, const bench_params *p,
     }
     r->ops = r->lat.count; /* recoveries */
     return rc;
-}
-
-static int bench_rm_entry(const char *path, const struct stat *sb, int type,
-                          struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void bench_rmrf(const char *path)
-{
-    nftw(path, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

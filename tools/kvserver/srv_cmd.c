@@ -84,8 +84,7 @@ int srv_group_add(srv_conn *c, cl_batch *batch)
         const srv_op *op = &c->ops[i];
         /* A deliberately broken server (srv.h): the write is dropped
          * here, and still acknowledged by srv_group_done. */
-        if (s->cfg.broken == SRV_BROKEN_SKIP_SET && !op->del &&
-            atomic_fetch_add(&s->broken_sets, 1) % 10 == 9)
+        if (!op->del && srv_broken_drop_set(s))
             continue;
         rc = op->del ? cl_batch_delete(batch, op->k, op->klen)
                      : cl_batch_put(batch, op->k, op->klen, op->v, op->vlen);

@@ -8,6 +8,8 @@
  * Once it accepts connections it prints exactly one line on standard
  * output, "kvserver: listening on ADDRESS:PORT", and flushes it: a program
  * that starts kvserver with --port 0 reads that line to learn the port.
+ * With --report FILE it also writes what opening the database did to FILE,
+ * for programs (kvserver_report below), before it listens or exits.
  * SIGTERM or SIGINT stop it cleanly: no new connections, commands being run
  * finish, then a checkpoint and cl_close.  Killed any other way, the next
  * start recovers every acknowledged write from the log.
@@ -28,10 +30,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "num.h"
 #include "crashlab.h"
-#include "kvserver_crashio.h"
 #include "srv.h"
+#ifdef KVSERVER_CRASH
+#include "crash_hooks.h"
+#endif
 
 enum {
     KS_OK = 0,
@@ -63,6 +67,8 @@ static const char *kvserver_usage_text =
     "  --threads N            I/O threads (default: half the CPUs, 1..16)\n"
     "  --committers N         threads that commit queued writes (default 2)\n"
     "  --max-clients N        connections served at once (default 10000)\n"
+    "  --report FILE          write what opening the database did to FILE:\n"
+    "                         one line of tab-separated name=value fields\n"
     "  -h, --help             this text\n"
     "\n"
     "Prints \"kvserver: listening on ADDR:PORT\" once it accepts connections.\n"
@@ -85,7 +91,7 @@ static int kvserver_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v;
 
-    if (cli_parse_u64(s, 10, &v) != 0 || v > max)
+    if (num_parse_u64(s, 10, &v) != 0 || v > max)
         return -1;
     *out = v;
     return 0;
@@ -105,6 +111,50 @@ static int kvserver_open_error(const char *dir, int rc)
         return KS_LOCKED;
     }
     return rc > 0 ? KS_IO : KS_OTHER;
+}
+
+/* Write the outcome of cl_open to path (when not NULL), replacing the
+ * file: one line, "open" then tab-separated name=value fields, for
+ * programs to read instead of the log's sentences:
+ *   result=ok created=0|1 records=N bytes=N pages_repaired=N tail_cut=0|1
+ *   usec=N            (the database is open; cl_recovery's figures)
+ *   result=error rc=N kind=K (cl_open failed: rc is its return value, a
+ *                      negative CL_E* code or a positive errno; K names
+ *                      the kind of failure, cl_err_kind_name of
+ *                      cl_errinfo: page for a torn or corrupt page, ...)
+ * Fields may be added; readers skip names they do not know.  Returns 0,
+ * or -1 after a message (the file could not be written). */
+static int kvserver_report(const char *path, int rc, const cl_recovery *r)
+{
+    FILE *f;
+    int bad;
+
+    if (path == NULL)
+        return 0;
+    if ((f = fopen(path, "w")) == NULL) {
+        fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (rc != 0) {
+        cl_err_info ei;
+        cl_errinfo(&ei);
+        fprintf(f, "open\tresult=error\trc=%d\tkind=%s\n", rc,
+                cl_err_kind_name(ei.kind));
+    } else {
+        fprintf(f,
+                "open\tresult=ok\tcreated=%d\trecords=%" PRIu64
+                "\tbytes=%" PRIu64 "\tpages_repaired=%" PRIu64
+                "\ttail_cut=%d\tusec=%" PRIu64 "\n",
+                r->created, r->records, r->bytes,
+                r->pages_repaired_fpi + r->pages_repaired_dwb, r->tail_cut,
+                r->usec);
+    }
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "kvserver: --report %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* Raise the soft limit on open files so that max_clients connections fit
@@ -141,6 +191,7 @@ int main(int argc, char **argv)
         OPT_THREADS,
         OPT_COMMITTERS,
         OPT_MAXCLIENTS,
+        OPT_REPORT,
     };
     static const struct option longopts[] = {
         {"dir", required_argument, NULL, 'd'},
@@ -153,12 +204,13 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"committers", required_argument, NULL, OPT_COMMITTERS},
         {"max-clients", required_argument, NULL, OPT_MAXCLIENTS},
+        {"report", required_argument, NULL, OPT_REPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     srv_config cfg = {"127.0.0.1", 3838, 0, 2, 10000, CL_SYNC_DEFAULT};
     cl_options opt;
-    const char *dir = "kvserver.db";
+    const char *dir = "kvserver.db", *report = NULL;
     char addr[128], err[256];
     cl_db *db = NULL;
     srv *s = NULL;
@@ -214,6 +266,9 @@ int main(int argc, char **argv)
                                       "1..1000000");
             cfg.max_clients = (unsigned)v;
             break;
+        case OPT_REPORT:
+            report = optarg;
+            break;
         case 'h':
             fputs(kvserver_usage_text, stdout);
             return KS_OK;
@@ -243,18 +298,21 @@ int main(int argc, char **argv)
     kvserver_fd_limit(&cfg.max_clients);
 
     cfg.sync = opt.sync;
-    /* The crash harness's hooks (KVSERVER_CRASHIO, KVSERVER_BROKEN): no
-     * effect unless their variables are set. */
+#ifdef KVSERVER_CRASH
+    /* The crash harness's hooks (KVSERVER_CRASHIO, KVSERVER_BROKEN), in
+     * the test-only build: no effect unless their variables are set. */
     if (kvcrash_setup(dir, &opt, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
         return KS_USAGE;
     }
+#endif
     if ((rc = srv_start(&cfg, &s, addr, sizeof(addr), err, sizeof(err))) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
         return KS_SERVER;
     }
     if ((rc = cl_open(dir, &opt, &db)) != 0) {
         srv_stop(s);
+        kvserver_report(report, rc, NULL);
         return kvserver_open_error(dir, rc);
     }
     {
@@ -264,6 +322,11 @@ int main(int argc, char **argv)
                 "kvserver: %s %s (%" PRIu64 " log records replayed, %" PRIu64
                 " us)\n",
                 r.created ? "created" : "opened", dir, r.records, r.usec);
+        if (kvserver_report(report, 0, &r) != 0) {
+            srv_stop(s);
+            cl_close(db);
+            return KS_SERVER;
+        }
     }
     if ((rc = srv_serve(s, db, err, sizeof(err))) != 0) {
         fprintf(stderr, "kvserver: %s\n", err);
@@ -288,6 +351,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvserver: close: %s\n", cl_strerror(rc));
         status = KS_SERVER;
     }
+#ifdef KVSERVER_CRASH
     kvcrash_done();
+#endif
     return status;
 }

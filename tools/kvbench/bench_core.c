@@ -1,15 +1,18 @@
 /*
  * bench_core.c - kvbench's engine-independent half: keys and values, the
  * byte-for-byte check of every read, latency histograms, and the put, get
- * and scan workloads run through an engine adapter (bench.h).  The
- * recovery workload, which needs fresh processes, is in bench_recovery.c.
+ * and scan scenarios run through an engine adapter (bench.h).  The
+ * recovery scenario, which needs fresh processes, is in bench_recovery.c.
  *
  * Divisions:
  *   errors, time, random numbers
  *   keys, values and the check
  *   histograms
- *   workloads
+ *   scenarios
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -48,23 +52,6 @@ const char *bench_errmsg(void)
     return bench_errbuf;
 }
 
-uint64_t bench_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t bench_rand(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* ---------------------------------------------------------------------- */
 /* keys, values and the check                                             */
 /* ---------------------------------------------------------------------- */
@@ -81,17 +68,9 @@ size_t bench_key(char *buf, const char *prefix, size_t prefixlen, uint64_t n)
 
 void bench_value(uint8_t *buf, size_t len, uint64_t seed, uint64_t n)
 {
-    uint64_t s = seed ^ (n * 0xD1B54A32D192ED03ull), x;
-    size_t i = 0;
+    rng s = {seed ^ (n * 0xD1B54A32D192ED03ull)};
 
-    for (; i + 8 <= len; i += 8) {
-        x = bench_rand(&s);
-        memcpy(buf + i, &x, 8);
-    }
-    if (i < len) {
-        x = bench_rand(&s);
-        memcpy(buf + i, &x, len - i);
-    }
+    rng_fill(&s, buf, len);
 }
 
 int bench_check(const void *got, size_t gotlen, size_t vsize, uint64_t seed,
@@ -119,14 +98,14 @@ int bench_check(const void *got, size_t gotlen, size_t vsize, uint64_t seed,
 uint32_t *bench_shuffle(uint64_t n, uint64_t seed)
 {
     uint32_t *a = malloc((n > 0 ? n : 1) * sizeof(*a));
-    uint64_t s = seed;
+    rng s = {seed};
 
     if (a == NULL)
         return NULL;
     for (uint64_t i = 0; i < n; i++)
         a[i] = (uint32_t)i;
     for (uint64_t i = n; i > 1; i--) {
-        uint64_t j = bench_rand(&s) % i;
+        uint64_t j = rng_next(&s) % i;
         uint32_t t = a[i - 1];
         a[i - 1] = a[j];
         a[j] = t;
@@ -212,28 +191,28 @@ double bench_hist_quantile(const bench_hist *h, double q)
 }
 
 /* ---------------------------------------------------------------------- */
-/* workloads                                                              */
+/* scenarios                                                              */
 /* ---------------------------------------------------------------------- */
 
-static const char *const bench_names[BW_COUNT] = {
+static const char *const bench_names[BS_COUNT] = {
     "sync-put", "sync-put-mt", "batch-put",     "nosync-put", "get",
     "scan",     "recovery",    "recovery-ckpt", "memory",
 };
 
-const char *bench_workload_name(int w)
+const char *bench_scenario_name(int w)
 {
-    return w >= 0 && w < BW_COUNT ? bench_names[w] : "?";
+    return w >= 0 && w < BS_COUNT ? bench_names[w] : "?";
 }
 
-int bench_workload_parse(const char *s)
+int bench_scenario_parse(const char *s)
 {
-    for (int w = 0; w < BW_COUNT; w++)
+    for (int w = 0; w < BS_COUNT; w++)
         if (strcmp(s, bench_names[w]) == 0)
             return w;
     return -1;
 }
 
-/* What the threads of a put workload share. */
+/* What the threads of a put scenario share. */
 typedef struct bench_run_ctx {
     const bench_engine *e;
     const bench_params *p;
@@ -265,7 +244,7 @@ static void bench_fail_shared(bench_run_ctx *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* One thread of a put workload: puts perm[i] for i = id, id + T, ... */
+/* One thread of a put scenario: puts perm[i] for i = id, id + T, ... */
 static void *bench_put_thread(void *arg)
 {
     bench_thread *t = arg;
@@ -290,9 +269,9 @@ static void *bench_put_thread(void *arg)
         bench_value(val, p->vsize, p->seed, kn);
         if (atomic_load_explicit(&c->failed, memory_order_relaxed))
             break;
-        t0 = bench_now_ns();
+        t0 = clk_now_ns();
         rc = c->e->put(th, key, klen, val, p->vsize);
-        t1 = bench_now_ns();
+        t1 = clk_now_ns();
         if (rc != 0)
             break;
         bench_hist_add(lat, t1 - t0);
@@ -365,12 +344,12 @@ static int bench_puts(const bench_engine *e, const bench_params *p,
         }
     }
     s0 = bench_syncs_now(e, c.db, &own);
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     c.deadline_ns = p->seconds > 0 ? t0 + (uint64_t)(p->seconds * 1e9) : 0;
     pthread_barrier_wait(&c.start);
     for (unsigned i = 0; i < nthreads; i++)
         pthread_join(ts[i].tid, NULL);
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     s1 = bench_syncs_now(e, c.db, &own);
     if (e->close(c.db) != 0 && !atomic_load(&c.failed)) {
         snprintf(c.err, sizeof(c.err), "close: %.1000s", bench_errmsg());
@@ -427,10 +406,10 @@ static int bench_write_batches(const bench_engine *e, void *db,
             kv[m].v = v;
             kv[m].vlen = p->vsize;
         }
-        t0 = bench_now_ns();
+        t0 = clk_now_ns();
         if ((rc = e->write_batch(th, kv, m)) != 0)
             break;
-        t1 = bench_now_ns();
+        t1 = clk_now_ns();
         if (lat != NULL)
             bench_hist_add(lat, t1 - t0);
         *done += m;
@@ -459,11 +438,11 @@ static int bench_batch_put(const bench_engine *e, const bench_params *p,
     if ((rc = e->open(p->dir, &cfg, &db)) != 0)
         goto out;
     s0 = bench_syncs_now(e, db, &own);
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     rc = bench_write_batches(
         e, db, p, perm, 0, p->n,
         p->seconds > 0 ? t0 + (uint64_t)(p->seconds * 1e9) : 0, &r->lat, &done);
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     s1 = bench_syncs_now(e, db, &own);
     if (e->close(db) != 0 && rc == 0)
         rc = -1;
@@ -509,7 +488,8 @@ static int bench_get(const bench_engine *e, const bench_params *p,
     size_t plen = strlen(p->prefix), vlen;
     char key[BENCH_KEY_MAX];
     uint8_t *buf = malloc(p->vsize + 64);
-    uint64_t s = p->seed ^ 0x5bd1e995, t0, t1, a, b, deadline = 0, i;
+    rng s = {p->seed ^ 0x5bd1e995};
+    uint64_t t0, t1, a, b, deadline = 0, i;
     void *db = NULL, *th = NULL;
     char first[1024] = "";
     int rc;
@@ -524,15 +504,15 @@ static int bench_get(const bench_engine *e, const bench_params *p,
         goto out_free;
     if ((rc = e->thread_open(db, &th)) != 0)
         goto out_close;
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     if (p->seconds > 0)
         deadline = t0 + (uint64_t)(p->seconds * 1e9);
     for (i = 0; i < p->n; i++) {
-        uint64_t kn = bench_rand(&s) % p->keys;
+        uint64_t kn = rng_next(&s) % p->keys;
         size_t klen = bench_key(key, p->prefix, plen, kn);
-        a = bench_now_ns();
+        a = clk_now_ns();
         rc = e->get(th, key, klen, buf, p->vsize + 64, &vlen);
-        b = bench_now_ns();
+        b = clk_now_ns();
         if (rc < 0)
             break;
         bench_hist_add(&r->lat, b - a);
@@ -549,7 +529,7 @@ static int bench_get(const bench_engine *e, const bench_params *p,
             break;
         }
     }
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     r->ops = i;
     r->seconds = (double)(t1 - t0) / 1e9;
     e->thread_close(db, th);
@@ -609,13 +589,13 @@ static int bench_scan(const bench_engine *e, const bench_params *p,
         return rc;
     if ((rc = e->thread_open(db, &th)) != 0)
         goto out_close;
-    t0 = bench_now_ns();
+    t0 = clk_now_ns();
     for (uint64_t i = 0; i < passes; i++) {
         sc.next = 0;
-        a = bench_now_ns();
+        a = clk_now_ns();
         if ((rc = e->scan(th, bench_scan_check, &sc)) != 0)
             break;
-        b = bench_now_ns();
+        b = clk_now_ns();
         bench_hist_add(&r->lat, b - a);
         if (sc.next != p->keys && sc.corrupt++ == 0)
             snprintf(sc.first, sizeof(sc.first),
@@ -623,7 +603,7 @@ static int bench_scan(const bench_engine *e, const bench_params *p,
                      (unsigned long long)sc.next, (unsigned long long)p->keys);
         r->ops += sc.next;
     }
-    t1 = bench_now_ns();
+    t1 = clk_now_ns();
     r->seconds = (double)(t1 - t0) / 1e9;
     r->corrupt = sc.corrupt;
     e->thread_close(db, th);
@@ -684,7 +664,7 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
 {
     memset(r, 0, sizeof(*r));
     r->engine = e->name;
-    r->workload = w;
+    r->scenario = w;
     r->threads = 1;
     r->vsize = p->vsize;
     if (strlen(p->prefix) > BENCH_PREFIX_MAX)
@@ -694,28 +674,79 @@ int bench_run(const bench_engine *e, int w, const bench_params *p,
     if (p->n > UINT32_MAX || p->keys > UINT32_MAX)
         return bench_err("at most 2^32 operations or keys");
     switch (w) {
-    case BW_SYNC_PUT:
+    case BS_SYNC_PUT:
         return bench_puts(e, p, 1, 1, r);
-    case BW_SYNC_PUT_MT:
+    case BS_SYNC_PUT_MT:
         r->threads = p->threads ? p->threads : 1;
         return bench_puts(e, p, r->threads, 1, r);
-    case BW_NOSYNC_PUT:
+    case BS_NOSYNC_PUT:
         return bench_puts(e, p, 1, 0, r);
-    case BW_BATCH_PUT:
+    case BS_BATCH_PUT:
         r->batch = p->batch;
         return bench_batch_put(e, p, r);
-    case BW_GET:
+    case BS_GET:
         return bench_get(e, p, r);
-    case BW_SCAN:
+    case BS_SCAN:
         return bench_scan(e, p, r);
-    case BW_RECOVERY:
+    case BS_RECOVERY:
         r->batch = p->batch;
         return bench_recovery_run(e, p, r);
-    case BW_RECOVERY_CKPT:
+    case BS_RECOVERY_CKPT:
         r->batch = p->batch;
         return bench_recovery_ckpt_run(e, p, r);
-    case BW_MEMORY:
+    case BS_MEMORY:
         return bench_memory_run(e, p, r);
     }
-    return bench_err("unknown workload %d", w);
+    return bench_err("unknown scenario %d", w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the raw disk                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* 4 KiB appended and fdatasynced per operation, in a new file in dir: the
+ * rate a log that syncs every commit cannot beat on this file system. */
+int bench_raw(const char *dir, uint64_t n, double seconds, bench_result *r)
+{
+    char path[PATH_MAX];
+    static char block[4096];
+    uint64_t t0, t1, a, b, deadline, i;
+    int fd;
+
+    memset(r, 0, sizeof(*r));
+    r->engine = "disk";
+    r->scenario = -1;
+    r->threads = 1;
+    r->vsize = sizeof(block);
+    memset(block, 0xa5, sizeof(block));
+    if (snprintf(path, sizeof(path), "%s/raw-append", dir) >= (int)sizeof(path))
+        return bench_err("%s: path too long", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0)
+        return bench_err("%s: %s", path, strerror(errno));
+    t0 = clk_now_ns();
+    deadline = seconds > 0 ? t0 + (uint64_t)(seconds * 1e9) : 0;
+    for (i = 0; i < n; i++) {
+        a = clk_now_ns();
+        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block) ||
+            fdatasync(fd) != 0) {
+            bench_err("%s: %s", path, strerror(errno));
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        b = clk_now_ns();
+        bench_hist_add(&r->lat, b - a);
+        if (deadline != 0 && b >= deadline) {
+            i++;
+            break;
+        }
+    }
+    t1 = clk_now_ns();
+    close(fd);
+    unlink(path);
+    r->ops = i;
+    r->syncs = i;
+    r->seconds = (double)(t1 - t0) / 1e9;
+    return 0;
 }

@@ -5,7 +5,7 @@
  * 4 KiB blocks, no paranoid checks) except: an LRU block cache of
  * --cache-bytes; WriteOptions.sync = true (durable: the log is fdatasynced
  * before the write returns; concurrent writers are grouped by LevelDB) or
- * false; for the recovery workload a 1 GiB write buffer, so nothing is
+ * false; for the recovery scenario a 1 GiB write buffer, so nothing is
  * flushed to tables and the whole load stays in the log.
  */
 #include <leveldb/c.h>

@@ -1,0 +1,188 @@
+/*
+ * fsutil.c - see fsutil.h.
+ */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_join(char *buf, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= len ? ENAMETOOLONG : 0;
+}
+
+int fs_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return errno;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+int fs_rmrf(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0 ? 0 : errno;
+    d = opendir(path);
+    if (d == NULL)
+        return errno;
+    while ((e = readdir(d)) != NULL) {
+        char sub[4096];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if ((rc = fs_join(sub, sizeof(sub), path, e->d_name)) != 0)
+            break;
+        if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+            rc = fs_rmrf(sub);
+        else if (unlink(sub) != 0)
+            rc = errno;
+        if (rc != 0)
+            break;
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(path) != 0)
+        rc = errno;
+    return rc;
+}
+
+/* Copy the bytes of in to out with read and write (when the kernel cannot
+ * copy between them itself).  Returns 0 or an errno. */
+static int fs_copy_fd_rw(int in, int out)
+{
+    char buf[16384];
+    ssize_t n;
+
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return errno ? errno : EIO;
+    return n < 0 ? errno : 0;
+}
+
+int fs_copy_file(const char *src, const char *dst)
+{
+    int in, out, rc = 0;
+
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errno;
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        rc = errno;
+        close(in);
+        return rc;
+    }
+    /* In the kernel, page cache to page cache, until the end of the file:
+     * no buffer of ours to fault in, which matters in the short-lived
+     * processes that take snapshots. */
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+            errno == EOPNOTSUPP)
+            rc = fs_copy_fd_rw(in, out); /* from where the kernel stopped */
+        else
+            rc = errno;
+        break;
+    }
+    close(in);
+    close(out);
+    return rc;
+}
+
+int fs_copy_tree(const char *src, const char *dst)
+{
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    /* Few system calls: snapshots are copied for every crash state. */
+    d = opendir(src);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : errno; /* nothing: dst stays missing */
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST &&
+        (errno != ENOENT || (rc = fs_mkdirs(dst)) != 0)) {
+        rc = rc ? rc : errno;
+        closedir(d);
+        return rc;
+    }
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        char a[4096], b[4096];
+        unsigned char type = e->d_type;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if ((rc = fs_join(a, sizeof(a), src, e->d_name)) != 0 ||
+            (rc = fs_join(b, sizeof(b), dst, e->d_name)) != 0)
+            break;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (lstat(a, &st) != 0)
+                continue;
+            type = S_ISDIR(st.st_mode)   ? DT_DIR
+                   : S_ISREG(st.st_mode) ? DT_REG
+                                         : DT_UNKNOWN;
+        }
+        if (type == DT_DIR)
+            rc = fs_copy_tree(a, b);
+        else if (type == DT_REG)
+            rc = fs_copy_file(a, b);
+    }
+    closedir(d);
+    return rc;
+}
+
+uint64_t fs_tree_bytes(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    uint64_t total = 0;
+
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char sub[4096];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fs_join(sub, sizeof(sub), path, e->d_name) != 0)
+            continue;
+        total += fs_tree_bytes(sub);
+    }
+    closedir(d);
+    return total;
+}

@@ -1,0 +1,28 @@
+/*
+ * fsutil.h - file-tree helpers for the programs above the engine (the
+ * harness, the tools, the tests and fuzz drivers), which, unlike the
+ * engine, may use the file system directly: mkdir -p, rm -rf, copy a file
+ * or a tree, the bytes of a tree, and joining path names.
+ */
+#ifndef CL_COMMON_FSUTIL_H
+#define CL_COMMON_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* mkdir -p.  Returns 0 or an errno. */
+int fs_mkdirs(const char *path);
+/* rm -rf (missing is fine).  Returns 0 or an errno. */
+int fs_rmrf(const char *path);
+/* Copy the regular file src to dst.  Returns 0 or an errno. */
+int fs_copy_file(const char *src, const char *dst);
+/* Copy the tree src into dst (created; a missing src leaves dst missing):
+ * directories and regular files, nothing else.  Returns 0 or an errno. */
+int fs_copy_tree(const char *src, const char *dst);
+/* Total bytes of regular files in a tree. */
+uint64_t fs_tree_bytes(const char *path);
+/* buf = dir "/" name.  Returns 0, or ENAMETOOLONG if it does not fit
+ * (then buf holds a truncated name that must not be used). */
+int fs_join(char *buf, size_t len, const char *dir, const char *name);
+
+#endif
