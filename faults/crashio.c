@@ -491,6 +491,8 @@ static int crashio_sync(crashio *c, int fd, int datasync)
         if (!c->cfg.fsync_loses_data)
             goto out;
     } else {
+        if (c->cfg.sync_delay_us > 0)
+            usleep(c->cfg.sync_delay_us);
         rc = datasync ? c->in->fdatasync(c->in->ctx, fd)
                       : c->in->fsync(c->in->ctx, fd);
     }

@@ -169,11 +169,17 @@ typedef struct crashio_config {
                                     offsets */
     crashio_fill fill;           /* TEAR: default CRASHIO_FILL_OLD */
 
-    uint64_t fail_at;     /* point whose call fails, 0 = never */
-    int fail_errno;       /* its errno, default EIO */
-    int fsync_loses_data; /* if the failed call is an fsync/fdatasync,
-                             record in the shadow log that the file's
-                             writes since its last good sync are lost */
+    uint64_t fail_at;       /* point whose call fails, 0 = never */
+    int fail_errno;         /* its errno, default EIO */
+    int fsync_loses_data;   /* if the failed call is an fsync/fdatasync,
+                               record in the shadow log that the file's
+                               writes since its last good sync are lost */
+    uint32_t sync_delay_us; /* an fsync/fdatasync takes at least this long
+                               (slept outside the mutex, after it is
+                               numbered): the latency of a real device,
+                               which memory file systems lack, so that
+                               other threads' calls can come while a sync
+                               is in progress, as they do on a disk */
 
     const char *shadow_path;   /* shadow log to create, NULL = none; keep
                                   it outside the database directory */

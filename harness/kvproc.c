@@ -293,6 +293,12 @@ static int kvproc_report_field(const char *name, const char *v,
         r->ok = strcmp(v, "ok") == 0;
         return 0;
     }
+    if (strcmp(name, "kind") == 0) {
+        if (strlen(v) >= sizeof(r->kind))
+            return -1;
+        memcpy(r->kind, v, strlen(v) + 1);
+        return 0;
+    }
     if (strcmp(name, "rc") == 0) {
         char *end;
         long x;

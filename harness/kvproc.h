@@ -62,6 +62,8 @@ void kvproc_log_tail(const char *log, char *out, size_t len);
 typedef struct kvproc_report {
     int ok;                  /* 1: result=ok (the fields below); 0: error */
     int rc;                  /* result=error: cl_open's return value */
+    char kind[32];           /* result=error: its kind (cl_err_kind_name),
+                                "" if not reported */
     int created;             /* 1 if the open created the database */
     uint64_t records;        /* log records replayed */
     uint64_t bytes;          /* log bytes read */

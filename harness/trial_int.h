@@ -252,6 +252,11 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
 
 /* ---- concurrent writers (trial_mt.c) ---- */
 
+/* The least duration of a concurrent writer's syncs (crashio_config.
+ * sync_delay_us): on a memory file system an fsync is over at once, and
+ * commits would never arrive while a group commit's leader syncs. */
+#define TRIAL_MT_SYNC_DELAY_US 200
+
 /* In the writer, with h open: run prof's workload on s->threads threads,
  * each committing its own transactions and publishing its progress;
  * returns when all are done (a failing commit ends the process, as in the

@@ -235,6 +235,7 @@ int trial_mt_profile(trial_env *env, trial_profile *prof, char *err,
     cc.seed = prof->wl.seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
+    cc.sync_delay_us = TRIAL_MT_SYNC_DELAY_US;
     if (trial_count_run(env, prof, p.dir, &cc, &s, err, errlen) != 0)
         return -1;
     prof->mt_points = atomic_load(&env->shm->cio->points);

@@ -98,6 +98,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     cc.crash_action = s->action;
     cc.sector = env->sector;
     cc.fill = s->fill;
+    if (s->threads > 1)
+        cc.sync_delay_us = TRIAL_MT_SYNC_DELAY_US;
     if (s->powerloss) {
         cc.shadow_path = p.shadow;
         cc.graveyard_dir = p.grave;

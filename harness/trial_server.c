@@ -416,8 +416,7 @@ static void ts_server_failed(ts_trial *t, const char *what)
 static int ts_restart(ts_trial *t)
 {
     trial_result *res = t->res;
-    char tail[1024], how[64]; /* the whole last line: the engine's message
-                                 ends with what the verdict looks for */
+    char tail[1024], how[64]; /* the log's last line, for the detail */
     uint64_t t0 = clk_now_us();
     kvproc_report rep;
     int rc, l;
@@ -451,13 +450,15 @@ static int ts_restart(ts_trial *t)
                  t->env->kvserver);
         return -1;
     }
-    /* exit 3 is a corruption found at open: refused rightly where pages
-     * can be torn and nothing protects them */
+    /* a torn or corrupt page found at open (the kind the server's --report
+     * gives, not its log's wording): refused rightly where pages can be
+     * torn and nothing protects them */
     res->verdict =
         WIFEXITED(t->sv.status) && WEXITSTATUS(t->sv.status) == 3 &&
                 t->env->eng.torn == CL_TORN_NONE &&
                 (t->s->mode == MODE_SERVER_TORN || t->s->powerloss) &&
-                strstr(tail, "is torn or corrupt") != NULL
+                kvproc_report_read(t->p.report, &rep) == 0 && !rep.ok &&
+                strcmp(rep.kind, "page") == 0
             ? ORACLE_DETECTED
             : ORACLE_RECOVERY;
     snprintf(res->detail, sizeof(res->detail),

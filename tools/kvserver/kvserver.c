@@ -118,8 +118,10 @@ static int kvserver_open_error(const char *dir, int rc)
  * programs to read instead of the log's sentences:
  *   result=ok created=0|1 records=N bytes=N pages_repaired=N tail_cut=0|1
  *   usec=N            (the database is open; cl_recovery's figures)
- *   result=error rc=N (cl_open failed: rc is its return value, a negative
- *                      CL_E* code or a positive errno)
+ *   result=error rc=N kind=K (cl_open failed: rc is its return value, a
+ *                      negative CL_E* code or a positive errno; K names
+ *                      the kind of failure, cl_err_kind_name of
+ *                      cl_errinfo: page for a torn or corrupt page, ...)
  * Fields may be added; readers skip names they do not know.  Returns 0,
  * or -1 after a message (the file could not be written). */
 static int kvserver_report(const char *path, int rc, const cl_recovery *r)
@@ -133,9 +135,12 @@ static int kvserver_report(const char *path, int rc, const cl_recovery *r)
         fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
         return -1;
     }
-    if (rc != 0)
-        fprintf(f, "open\tresult=error\trc=%d\n", rc);
-    else
+    if (rc != 0) {
+        cl_err_info ei;
+        cl_errinfo(&ei);
+        fprintf(f, "open\tresult=error\trc=%d\tkind=%s\n", rc,
+                cl_err_kind_name(ei.kind));
+    } else {
         fprintf(f,
                 "open\tresult=ok\tcreated=%d\trecords=%" PRIu64
                 "\tbytes=%" PRIu64 "\tpages_repaired=%" PRIu64
@@ -143,6 +148,7 @@ static int kvserver_report(const char *path, int rc, const cl_recovery *r)
                 r->created, r->records, r->bytes,
                 r->pages_repaired_fpi + r->pages_repaired_dwb, r->tail_cut,
                 r->usec);
+    }
     bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         fprintf(stderr, "kvserver: --report %s: write failed\n", path);
