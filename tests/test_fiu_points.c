@@ -5,9 +5,9 @@
  * given as failinfo (EIO when none), before any effect; engine/io/pwrite/
  * short writes half the buffer and fails; fiu_ctl counts the evaluations of
  * one thread and fails exactly the n-th; the engine goes read-only after an
- * fsync failed through libfiu; and a mutant point changes what the engine
- * does.  That the points are absent from a normal build is checked with nm
- * by tests/test_faults.sh.
+ * fsync failed through libfiu.  (Planted bugs are patches, mutants/, not
+ * fault points.)  That the points are absent from a normal build is checked
+ * with nm by tests/test_faults.sh.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,34 +307,6 @@ static void test_fiu_engine_read_only_after_failed_fsync(void **state)
     free(dir);
 }
 
-/* A mutant point is live in this build: mutant/skip-wal-fsync makes
- * commits skip the log's fdatasync. */
-static void test_fiu_mutant_point_changes_the_engine(void **state)
-{
-    fx *f = *state;
-    char *dir = strdup(tu_path(f->tmp, "db"));
-    tu_failio io;
-    cl_options o = {0};
-    cl_db *db;
-    uint64_t s0;
-
-    tu_failio_init(&io);
-    o.io = &io.io;
-    o.sync = CL_SYNC_COMMIT;
-    assert_int_equal(cl_open(dir, &o, &db), 0);
-    s0 = io.syncs;
-    assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
-    assert_int_equal(io.syncs, s0 + 1);
-    assert_int_equal(fiuctl_mutant("skip-wal-fsync"), 0);
-    assert_int_equal(cl_put(db, "b", 1, "2", 1), 0);
-    fiu_disable("mutant/skip-wal-fsync");
-    assert_int_equal(io.syncs, s0 + 1); /* acknowledged without a sync */
-    assert_int_equal(cl_put(db, "c", 1, "3", 1), 0);
-    assert_int_equal(io.syncs, s0 + 2);
-    assert_int_equal(cl_close(db), 0);
-    free(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,8 +321,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_fiu_engine_read_only_after_failed_fsync, fx_setup,
             fx_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_fiu_mutant_point_changes_the_engine, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
