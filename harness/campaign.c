@@ -32,6 +32,7 @@
 #include "campaign.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -54,6 +55,9 @@ _Static_assert(sizeof(trial_result) < 4096, "results fit a pipe write");
  * exhaustive: enough to make the writer's cost small per crash state,
  * few enough that blocks stay short for load balance and --duration. */
 #define CAMPAIGN_STATES_PER_WRITER 16
+/* Blocks from this size on are mapped and unmapped on their own in a
+ * worker (campaign_worker). */
+#define CAMPAIGN_MMAP_THRESHOLD (128u << 10)
 /* Block of an exhaustive campaign: consecutive ids of one workload. */
 #define CAMPAIGN_EXHAUSTIVE_BLOCK TRIAL_BATCH_MAX
 
@@ -407,6 +411,14 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
 
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
+    /* Every trial forks this process (writer, verifier): its cost is that
+     * of the memory mapped here.  glibc raises its threshold for serving a
+     * large block by mmap each time such a block is freed, after which
+     * the multi-megabyte buffers of power-cut images stay in the heap:
+     * tens of megabytes that each fork copied the page tables of.  A
+     * fixed threshold gives them back as soon as they are freed. */
+    mallopt(M_MMAP_THRESHOLD, CAMPAIGN_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, CAMPAIGN_MMAP_THRESHOLD);
     snprintf(env.base, sizeof(env.base), "%s/w%d", c->dir, w);
     rc = specs == NULL ? ENOMEM : trial_env_init(&env, campaign_max_txns(c));
     if (rc != 0) {

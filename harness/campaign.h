@@ -38,6 +38,8 @@ typedef struct campaign {
     const char *csv;                   /* CSV output path, or NULL */
     int json;                          /* summary as JSON on stdout */
     int quiet;                         /* no progress line */
+    int profile;                       /* the summary says where each mode's
+                                          time went (trial_phases) */
     int stop_at_first;                 /* stop handing out trials past the
                                           first violation (every lower id
                                           still runs) */

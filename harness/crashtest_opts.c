@@ -101,6 +101,8 @@ static const char *ct_usage_text =
     "  --keep-failures DIR  keep the crashed and recovered images of each\n"
     "                       violation, with a description\n"
     "  --quiet              no progress line\n"
+    "  --profile            where each mode's time went: microseconds\n"
+    "                       per trial in each phase (also in --json)\n"
     "  -h, --help           this text\n";
 
 /* How a row stores its value. */
@@ -288,6 +290,7 @@ static const ct_option ct_options[] = {
     {"json", CT_FLAG, CT_AT(c.json), 0, 0, NULL, 0, NULL},
     {"keep-failures", CT_STR, CT_AT(c.env.keep_dir), 0, 0, NULL, 0, NULL},
     {"quiet", CT_FLAG, CT_AT(c.quiet), 0, 0, NULL, 0, NULL},
+    {"profile", CT_FLAG, CT_AT(c.profile), 0, 0, NULL, 0, NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
 };

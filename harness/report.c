@@ -327,6 +327,86 @@ static void rpt_config_line(FILE *f, const campaign *c)
     fputc('\n', f);
 }
 
+/* The phases of trial_phases, in its order, and the rest of us_total. */
+static const char *const rpt_phase_names[] = {
+    "fork",     "writer", "snapshot", "image",   "chain", "open",
+    "readback", "check",  "probe",    "process", "clean", "rest",
+};
+#define RPT_NPHASES (sizeof(rpt_phase_names) / sizeof(rpt_phase_names[0]))
+
+/* The sums of each phase over the trials of mode `mode` (-1: every
+ * trial) into sum[RPT_NPHASES], and sum[RPT_NPHASES] = us_total.  Returns
+ * the number of trials. */
+static size_t rpt_phase_sums(const trial_result *res, size_t n, int mode,
+                             uint64_t *sum)
+{
+    size_t cnt = 0;
+
+    memset(sum, 0, (RPT_NPHASES + 1) * sizeof(*sum));
+    for (size_t i = 0; i < n; i++) {
+        const trial_result *r = &res[i];
+        const uint32_t ph[] = {r->ph.fork,     r->ph.writer, r->ph.snapshot,
+                               r->ph.image,    r->ph.chain,  r->ph.open,
+                               r->ph.readback, r->ph.check,  r->ph.probe,
+                               r->ph.process,  r->ph.clean};
+        uint64_t known = 0;
+        _Static_assert(sizeof(ph) / sizeof(ph[0]) == RPT_NPHASES - 1,
+                       "a name per phase");
+        if (mode >= 0 && r->mode != mode)
+            continue;
+        for (size_t j = 0; j < RPT_NPHASES - 1; j++) {
+            sum[j] += ph[j];
+            known += ph[j];
+        }
+        sum[RPT_NPHASES - 1] += r->us_total > known ? r->us_total - known : 0;
+        sum[RPT_NPHASES] += r->us_total;
+        cnt++;
+    }
+    return cnt;
+}
+
+/* --profile: microseconds per trial in each phase, per mode and for all
+ * trials. */
+static void rpt_profile(FILE *f, const trial_result *res, size_t n)
+{
+    uint64_t sum[RPT_NPHASES + 1];
+
+    fprintf(f, "\n  time per trial by phase (us, mean):\n  %-16s", "mode");
+    for (size_t j = 0; j < RPT_NPHASES; j++)
+        fprintf(f, " %8s", rpt_phase_names[j]);
+    fprintf(f, " %8s\n", "total");
+    for (int m = -1; m < MODE_COUNT; m++) {
+        size_t cnt = rpt_phase_sums(res, n, m, sum);
+        if (cnt == 0)
+            continue;
+        fprintf(f, "  %-16s", m < 0 ? "all" : trial_mode_name((trial_mode)m));
+        for (size_t j = 0; j <= RPT_NPHASES; j++)
+            fprintf(f, " %8" PRIu64, sum[j] / cnt);
+        fprintf(f, "\n");
+    }
+}
+
+/* The same as JSON: {"all": {"fork": us, ...}, "kill-io": {...}, ...}. */
+static void rpt_profile_json(FILE *f, const trial_result *res, size_t n)
+{
+    uint64_t sum[RPT_NPHASES + 1];
+
+    fprintf(f, "{");
+    for (int m = -1, first = 1; m < MODE_COUNT; m++) {
+        size_t cnt = rpt_phase_sums(res, n, m, sum);
+        if (cnt == 0)
+            continue;
+        fprintf(f, "%s\n  \"%s\": {", first ? "" : ",",
+                m < 0 ? "all" : trial_mode_name((trial_mode)m));
+        for (size_t j = 0; j < RPT_NPHASES; j++)
+            fprintf(f, "\"%s\": %" PRIu64 ", ", rpt_phase_names[j],
+                    sum[j] / cnt);
+        fprintf(f, "\"total\": %" PRIu64 "}", sum[RPT_NPHASES] / cnt);
+        first = 0;
+    }
+    fprintf(f, "}");
+}
+
 int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 uint64_t elapsed_us, int interrupted)
 {
@@ -405,6 +485,8 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 " + clean-up\n",
                 tot / n, w / n, d / n, v / n);
     }
+    if (c->profile)
+        rpt_profile(f, res, n);
     t = rpt_times(res, n, &m);
     if (t != NULL && m > 0)
         fprintf(f,
@@ -475,10 +557,16 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
     }
     fprintf(f,
             "},\n \"recovery_us\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
-            ", \"max\": %" PRIu64 "},\n \"violations\": [",
+            ", \"max\": %" PRIu64 "},",
             t && m ? rpt_pct(t, m, 0.5) : 0, t && m ? rpt_pct(t, m, 0.99) : 0,
             t && m ? t[m - 1] : 0);
     free(t);
+    if (c->profile) {
+        fprintf(f, "\n \"profile\": ");
+        rpt_profile_json(f, res, n);
+        fprintf(f, ",");
+    }
+    fprintf(f, "\n \"violations\": [");
     for (size_t i = 0, first = 1; i < n; i++)
         if (rpt_is_violation(&res[i])) {
             char cmd[1400];

@@ -674,6 +674,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         v->done = 1;
         _exit(0); /* no close: only the recovery was wanted */
     }
+    t0 = clk_now_us();
     m = oracle_map_new();
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
@@ -685,6 +686,8 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         v->done = 1;
         _exit(0);
     }
+    v->read_us = (uint32_t)(clk_now_us() - t0);
+    t0 = clk_now_us();
     /* A transaction the engine went on without is not in the model. */
     if (skip != ORACLE_NO_SKIP) {
         if (oracle_prefix_build_skip(&s->prof->wl, skip, &local) != 0) {
@@ -714,6 +717,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
     }
+    v->check_us = (uint32_t)(clk_now_us() - t0);
     if (v->verdict == ORACLE_OK && how != NULL && how->resume) {
         /* A chain link: the workload goes on from the recovered state.
          * Its transactions before k are that state's: the parent reset
@@ -726,8 +730,11 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
      * engine has just been through an error), half of the others, by a
      * bit of the trial seed. */
     if (v->verdict == ORACLE_OK && how == NULL &&
-        (trial_mode_is_error(s->mode) || (s->seed >> 17) % 2 == 0))
+        (trial_mode_is_error(s->mode) || (s->seed >> 17) % 2 == 0)) {
+        t0 = clk_now_us();
         trial_probe(env, s, dir, h, m, v);
+        v->probe_us = (uint32_t)(clk_now_us() - t0);
+    }
     /* No close: the process ends here, and its end frees what the
      * database held (close would only do the same, call by call). */
     v->done = 1;
@@ -739,11 +746,14 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                  trial_result *res)
 {
     trial_verdict *v = env->shm->ver;
+    trial_phases *ph = &res->ph;
+    uint64_t t0, t1, inner;
     pid_t pid;
     int st;
 
     memset(v, 0, sizeof(*v));
     fflush(NULL);
+    t0 = clk_now_us();
     pid = fork();
     if (pid < 0)
         return -1;
@@ -751,6 +761,15 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         trial_verifier(env, s, dir, lo, res->claimed, hi,
                        res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP, how);
     st = util_wait(pid);
+    /* the child's phases may begin before fork returns here */
+    t1 = clk_now_us() - t0;
+    inner = v->open_us + v->read_us + v->check_us + v->probe_us;
+    ph->open += (uint32_t)v->open_us;
+    ph->readback += v->read_us;
+    ph->check += v->check_us;
+    ph->probe += v->probe_us;
+    if (t1 > inner)
+        ph->process += (uint32_t)(t1 - inner);
     if (v->setup_failed)
         return -1;
     if (!v->done) {

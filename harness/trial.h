@@ -197,6 +197,27 @@ typedef struct trial_config {
 void trial_config_of(const cl_options *eng, const wl_params *wl,
                      trial_config *cfg);
 
+/* Where a trial's time went, in microseconds (crashtest --profile).  The
+ * phases do not overlap; what is left of us_total is the rest (waiting
+ * for children, the results' bookkeeping).  A writer run shared by n
+ * trials counts 1/n in each one's writer and fork. */
+typedef struct trial_phases {
+    uint32_t fork;     /* the harness's fork() call of the writer */
+    uint32_t writer;   /* the writer's run, snapshots excluded */
+    uint32_t snapshot; /* copying the database at this trial's crash point
+                          (a shared writer run) and moving it back */
+    uint32_t image;    /* building the power-cut image */
+    uint32_t chain;    /* crashed recoveries and chain links */
+    uint32_t open;     /* the verifier's open: the recovery */
+    uint32_t readback; /* reading everything back */
+    uint32_t check;    /* the oracle's judgement and the structure check */
+    uint32_t probe;    /* the probe commit and reopen */
+    uint32_t process;  /* the verifier's process apart from the above: its
+                          fork, start, first touches of memory, exit and
+                          wait */
+    uint32_t clean;    /* removing the trial's files */
+} trial_phases;
+
 /* The outcome (a fixed-size record: workers send it through a pipe).  In
  * a server trial the transactions are the clients' SETs (durable: those
  * whose acknowledgement promised durability), workload is
@@ -219,6 +240,7 @@ typedef struct trial_result {
     /* where the time went: a writer run shared by n trials (and the
      * snapshots it took) counts 1/n in each one's us_writer and us_total */
     uint32_t us_writer, us_damage, us_verify, us_total;
+    trial_phases ph;
     uint32_t skipped; /* error modes: 1 + the transaction that failed while
                          the engine went on (not in the model), or 0 */
     trial_config cfg;

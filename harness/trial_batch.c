@@ -134,6 +134,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     trial_snap *rec = &env->shm->snaps[i];
     trial_progress *pg = env->shm->prog;
     char db[4300], grave[4300];
+    uint64_t t0 = clk_now_us();
     int rc;
 
     memset(rec, 0, sizeof(*rec));
@@ -161,6 +162,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
         if (rc == 0)
             rec->outcome = CRASHIO_OUT_TORN;
     }
+    rec->copy_us = clk_now_us() - t0;
     __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
     return;
 fail:
@@ -216,6 +218,31 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
     return 0;
 }
 
+/* Give res its share of a writer run that served n trials (per: the
+ * run's time over n, fork_per: its fork's; snaps_us: the time of all the
+ * snapshots it took). */
+static void trial_batch_share(trial_result *res, uint32_t per,
+                              uint32_t fork_per, uint64_t snaps_us, size_t n)
+{
+    uint32_t snaps_per = (uint32_t)(snaps_us / n);
+
+    res->us_writer = per;
+    res->ph.fork = fork_per;
+    res->ph.snapshot = snaps_per;
+    res->ph.writer =
+        per > fork_per + snaps_per ? per - fork_per - snaps_per : 0;
+}
+
+/* trial_state_done, timed. */
+static void trial_batch_done(const trial_env *env, const trial_spec *s,
+                             const trial_paths *p, trial_result *res)
+{
+    uint64_t t = clk_now_us();
+
+    trial_state_done(env, s, p, res);
+    res->ph.clean = (uint32_t)(clk_now_us() - t);
+}
+
 /* Hand res to emit (its total time: since t0, plus its share of the
  * writer; t0 == 0: already set); a harness failure is passed on as verdict
  * ORACLE_KINDS.  Returns 1 to stop (failure or emit says so), else 0. */
@@ -239,8 +266,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     crashio_config cc;
     trial_result res;
     const trial_spec *last = s[0];
-    uint32_t per;
-    uint64_t t0 = clk_now_us(), t1;
+    uint32_t per, fork_per;
+    uint64_t t0 = clk_now_us(), t1, tf, snaps_us = 0;
     int st, rc = 0, killed, need_shadow = 0;
     pid_t pid;
 
@@ -299,6 +326,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     cc.on_point = trial_batch_on_point;
     cc.on_point_ctx = &plan;
     fflush(NULL);
+    tf = clk_now_us();
     pid = fork();
     if (pid < 0) {
         trial_result_start(last, &res);
@@ -311,14 +339,17 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         const trial_writer_end end = {trial_batch_at_end, &plan};
         trial_writer(env, pr, p.dir, &cc, 0, &end, NULL);
     }
+    fork_per = (uint32_t)((clk_now_us() - tf) / n);
     st = util_wait(pid);
     t1 = clk_now_us();
     per = (uint32_t)((t1 - t0) / n);
+    for (size_t i = 0; i < plan.n; i++)
+        snaps_us += env->shm->snaps[i].copy_us;
     killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 
     /* The state the writer died in: exactly trial_run's. */
     trial_result_start(last, &res);
-    res.us_writer = per;
+    trial_batch_share(&res, per, fork_per, snaps_us, n);
     trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
                  &res.durable, &res.claimed);
     if (!killed) {
@@ -328,7 +359,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         rc = trial_after_crash(env, last, &p, &res, t1);
     }
     if (rc == 0)
-        trial_state_done(env, last, &p, &res);
+        trial_batch_done(env, last, &p, &res);
     if (trial_batch_emit(emit, ctx, &res, rc, t1))
         goto out;
 
@@ -339,7 +370,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         uint64_t t = clk_now_us();
 
         trial_result_start(si, &res);
-        res.us_writer = per;
+        trial_batch_share(&res, per, fork_per, snaps_us, n);
         if (rec->taken) {
             res.issued = rec->issued;
             res.acked = rec->acked;
@@ -349,11 +380,12 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                                  &rec->tear, rec->tear_file, res.damage,
                                  sizeof(res.damage));
             rc = trial_batch_restore(&p, i, si, rec);
+            res.ph.snapshot += (uint32_t)(clk_now_us() - t);
             if (rc != 0)
                 snprintf(res.detail, sizeof(res.detail),
                          "restoring the snapshot: %s", strerror(rc));
             else
-                rc = trial_after_crash(env, si, &p, &res, t);
+                rc = trial_after_crash(env, si, &p, &res, clk_now_us());
         } else if (!killed) {
             /* The writer failed before this point: so would its own. */
             trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
@@ -367,7 +399,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             rc = -1;
         }
         if (rc == 0)
-            trial_state_done(env, si, &p, &res);
+            trial_batch_done(env, si, &p, &res);
         if (trial_batch_emit(emit, ctx, &res, rc, t))
             break;
     }

@@ -66,6 +66,7 @@ typedef struct trial_verdict {
     uint8_t verdict;
     uint32_t recovered;
     uint64_t open_us;
+    uint32_t read_us, check_us, probe_us; /* the verifier's other phases */
     cl_recovery rep;
     char detail[480];
     /* a recovery that samples its crash states (recovery-crash) */
@@ -94,6 +95,7 @@ typedef struct trial_snap {
     crashio_tear_info tear; /* when TORN */
     char tear_file[CRASHIO_NAME_LEN]; /* the torn file, as crashio names it */
     uint64_t shadow_len; /* bytes of the shadow log then (power cuts) */
+    uint64_t copy_us;    /* the time taking it took */
     int error;           /* the copy failed: an errno */
     int taken;
 } trial_snap;

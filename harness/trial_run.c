@@ -26,7 +26,10 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         plimg_summary sum;
         char text[200];
         size_t used = strlen(res->damage);
-        if (plimg_apply(p->dir, p->shadow, &s->pl, &sum) != 0) {
+        uint64_t ti = clk_now_us();
+        int prc = plimg_apply(p->dir, p->shadow, &s->pl, &sum);
+        res->ph.image = (uint32_t)(clk_now_us() - ti);
+        if (prc != 0) {
             snprintf(res->detail, sizeof(res->detail),
                      "building the power-loss image failed: %s", sum.error);
             return -1;
@@ -45,6 +48,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         return -1;
     t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
+    res->ph.chain = res->us_damage - res->ph.image;
     /* What the workload was promised is res->durable (trial_window; for a
      * chain, every link's), the same after a kill and after a power cut:
      * in the error modes too, since a failed sync call never advances it
@@ -79,7 +83,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     crashio_config cc;
     pid_t pid;
     int st, rc = 0;
-    uint64_t t0 = clk_now_us(), t1;
+    uint64_t t0 = clk_now_us(), t1, tf;
 
     if (trial_mode_is_server(s->mode))
         return trial_server_run(env, s, res);
@@ -109,6 +113,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         fiuctl_shared_init(env->shm->fiu, 0);
     }
     fflush(NULL);
+    tf = clk_now_us();
     pid = fork();
     if (pid < 0) {
         snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
@@ -116,6 +121,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     }
     if (pid == 0)
         trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
+    res->ph.fork = (uint32_t)(clk_now_us() - tf);
     if (s->mode == MODE_KILL_TIME) {
         /* Kill at the delay, unless the writer is gone before it (it died
          * after its last transaction): no need to wait for nothing. */
@@ -125,6 +131,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     st = util_wait(pid);
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
+    res->ph.writer = res->us_writer - res->ph.fork;
     trial_window(env, &s->prof->eng, pg, &res->issued, &res->acked,
                  &res->durable, &res->claimed);
     if (s->threads > 1)
@@ -145,9 +152,11 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
         rc = trial_after_crash(env, s, &p, res, t1);
     }
+    tf = clk_now_us();
     if (rc == 0)
         trial_state_done(env, s, &p, res);
     trial_paths_clean(&p);
+    res->ph.clean = (uint32_t)(clk_now_us() - tf);
     res->us_total = (uint32_t)(clk_now_us() - t0);
     return rc;
 }

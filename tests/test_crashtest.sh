@@ -251,6 +251,18 @@ rm -rf "$T/x"
 # 7. JSON, keep-failures, usage errors
 "$CT" --seed 15 --trials 20 --json --quiet --dir "$T" >"$T/j.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]==20' "$T/j.json" && ok || bad "JSON summary"
+# --profile: each mode's phases in the JSON, which add up to no more than
+# the trial's total time
+"$CT" --seed 15 --trials 40 --mode kill-io,powerloss --profile --json --quiet --dir "$T" >"$T/p.json" 2>/dev/null
+python3 -c 'import json,sys
+p=json.load(open(sys.argv[1]))["profile"]
+assert set(p)=={"all","kill-io","powerloss"}, p
+for m,ph in p.items():
+    parts=sum(v for k,v in ph.items() if k!="total")
+    assert ph["total"]>0 and ph["open"]>0 and ph["writer"]>0, (m,ph)
+    assert abs(parts-ph["total"])<=len(ph), (m,ph)
+assert p["powerloss"]["image"]>0 and p["kill-io"]["image"]==0, p' "$T/p.json" && ok || bad "JSON profile per mode"
+"$CT" --seed 15 --trials 8 --mode kill-io --profile --quiet --dir "$T" 2>/dev/null | grep -q "^  kill-io  *[0-9]" && ok || bad "--profile table"
 "$CT" --seed 16 --trials 30 --quiet --dir "$T" --target broken-lose --keep-failures "$T/kept" >/dev/null 2>&1
 [ -f "$(ls -d "$T"/kept/trial-* | head -1)/trial.txt" ] && ok || bad "keep-failures kept nothing"
 [ -d "$(ls -d "$T"/kept/trial-* | head -1)/crashed" ] && ok || bad "no crashed image kept"
@@ -311,6 +323,6 @@ check "an inserts-only campaign exits 0" 0 $?
 grep "never reached" "$T/few.out" | grep -q "B-tree merge" && ok || bad "no warning naming the merge nothing reached"
 "$CT" --seed 23 --trials 10 --mode kill-io --workload inserts --txns 4 --no-swarm --json --quiet --dir "$T" >"$T/few.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "merge" in d["unreached"] and d["coverage"]["merge"]==0' "$T/few.json" && ok || bad "JSON: merge not unreached"
-rm -f "$T"/s?.csv "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
+rm -f "$T"/s?.csv "$T/p.json" "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
 
 finish
