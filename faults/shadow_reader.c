@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ enum { SHADOW_STATE_OPEN, SHADOW_STATE_END, SHADOW_STATE_CORRUPT };
 struct shadow_reader {
     uint8_t *buf; /* the whole file */
     size_t size;  /* bytes in buf */
+    int mapped;   /* buf is the file mapped (munmap), else malloc'd */
     size_t pos;   /* offset of the next record */
     uint32_t salt_crc;
     uint64_t last_seq;
@@ -33,7 +35,14 @@ struct shadow_reader {
     char reason[200];
 };
 
-static int shadow_read_file(const char *path, uint8_t **buf, size_t *size)
+/* The whole file at path in *buf (*size bytes), mapped read-only where
+ * it can be (*mapped 1) and else read into memory: a shadow log holds the
+ * old and new bytes of every write of a run, megabytes that a power-cut
+ * image reads once per crash state, and a mapping shares the page cache's
+ * pages instead of copying them.  The file must not change while it is
+ * mapped: a shadow log is read after its writer has died. */
+static int shadow_read_file(const char *path, uint8_t **buf, size_t *size,
+                            int *mapped)
 {
     struct stat st;
     uint8_t *b = NULL;
@@ -46,6 +55,16 @@ static int shadow_read_file(const char *path, uint8_t **buf, size_t *size)
     if (fstat(fd, &st) != 0) {
         rc = errno;
         goto out;
+    }
+    if (st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
+                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (m != MAP_FAILED) {
+            *buf = m;
+            *size = (size_t)st.st_size;
+            *mapped = 1;
+            goto out;
+        }
     }
     b = malloc((size_t)st.st_size + 1);
     if (b == NULL) {
@@ -66,6 +85,7 @@ static int shadow_read_file(const char *path, uint8_t **buf, size_t *size)
     }
     *buf = b;
     *size = done;
+    *mapped = 0;
     b = NULL;
 out:
     free(b);
@@ -92,7 +112,7 @@ int shadow_reader_open(const char *path, shadow_reader **out)
 
     if (r == NULL)
         return ENOMEM;
-    if ((rc = shadow_read_file(path, &r->buf, &r->size)) != 0)
+    if ((rc = shadow_read_file(path, &r->buf, &r->size, &r->mapped)) != 0)
         goto fail;
     r->strs = malloc(r->size + 1);
     if (r->strs == NULL) {
@@ -379,7 +399,10 @@ void shadow_reader_close(shadow_reader *r)
 {
     if (r == NULL)
         return;
-    free(r->buf);
+    if (r->mapped)
+        munmap(r->buf, r->size);
+    else
+        free(r->buf);
     free(r->strs);
     free(r);
 }
