@@ -31,7 +31,8 @@
 #                     versions (about 3 minutes) into build/results-quick/
 #   make plots        render results/*.png again from results/*.csv
 #   make bench-crashtest  crash states verified per second of fixed
-#                     campaigns (--jobs 1 and 2, a few workload sizes)
+#                     campaigns, per mode and for the default mix, next to
+#                     the machine's fork rate: results/harness_throughput.csv
 #   make bench-server kvserver against redis-server (appendfsync always)
 #                     with redis-benchmark; writes results/server.csv
 #   make fuzz         build the libFuzzer targets (clang) into build-fuzz/ and
@@ -372,9 +373,17 @@ $(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 endif
 
-# A benchmark, not a test: crash states per second of fixed campaigns.
-bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
-	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
+# A benchmark, not a test: crash states per second of fixed campaigns, per
+# mode and for the default mix, next to the machine's fork + exit + wait
+# rate and an open and close of an empty database: the experiment
+# harness_throughput, written to results/ (BENCH_TRIALS and
+# BENCH_MODE_TRIALS size its campaigns).
+BENCH_TRIALS ?= 2000
+BENCH_MODE_TRIALS ?= 700
+bench-crashtest: deps-core deps-plot $(B)/crashtest $(B)/kvserver-crash $(B)/kvbench \
+                 $(B)/csvmeta
+	@BUILD=$(B) EXP_OUT=results TRIALS=$(BENCH_TRIALS) \
+	    MODE_TRIALS=$(BENCH_MODE_TRIALS) experiments/harness_throughput.sh
 
 test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@BUILD=$(B) scripts/check-layers.sh

@@ -75,6 +75,10 @@ check "experiment put-rate" "4 " "$($X put-rate "$T/e2" --seconds 0.1 --checkpoi
 check "experiment writers" "3 " "$($X writers "$T/e3" --threads 2 --seconds 0.1 --sync commit | fields)"
 check "experiment load" "2 " "$($X load "$T/e4" --wal-bytes 64K --keys 1000 --batch 1 | fields)"
 check "experiment recover" "4 " "$($X recover "$T/e4" | fields)"
+check "experiment fork" "2 " "$($X fork "$T/e7" --seconds 0.05 | fields)"
+check "experiment open-close" "2 " "$($X open-close "$T/e7" --seconds 0.05 | fields)"
+check "experiment fork-open" "2 " "$($X fork-open "$T/e7" --seconds 0.05 | fields)"
+[ -f "$T/e7/LOCK" ] || [ -n "$(ls "$T/e7")" ] && ok || bad "open-close made its database"
 check "experiment crash-cycle" "4 " "$($X crash-cycle "$T/e5" --checkpoint-bytes 128K --trials 2 --keys 1000 | fields)"
 for bad in "raw $T/e6 --seconds 1x" "put-rate $T/e6 --batch -1" "load $T/e6 --wal-bytes 1X" \
     "load $T/e6 --wal-bytes 99999999999999999999" "put-rate --seconds 1 $T/e6" \

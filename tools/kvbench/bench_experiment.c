@@ -50,6 +50,13 @@ static const char *bexp_usage_text =
     "              puts,seconds,wal_syncs\n"
     "  raw         4 KiB appends, each followed by fdatasync, for --seconds\n"
     "              (as kvbench --raw); prints syncs,seconds\n"
+    "  fork        fork a child that exits at once and wait for it, for\n"
+    "              --seconds (DIR is not used): the machine's limit for\n"
+    "              work that needs a process each; prints forks,seconds\n"
+    "  open-close  open and close a new, empty database in DIR, for\n"
+    "              --seconds, in this process; prints opens,seconds\n"
+    "  fork-open   the same, each open and close in a child process\n"
+    "              forked for it; prints opens,seconds\n"
     "\n"
     "options:\n"
     "  --torn-protection M  none | fpw | dwb (default fpw)\n"
@@ -61,7 +68,8 @@ static const char *bexp_usage_text =
     "  --value-size V       value bytes (default 100)\n"
     "  --batch B            puts per commit (default 100)\n"
     "  --threads T          writers: threads (default 1)\n"
-    "  --seconds S          put-rate, writers, raw: duration (default 2)\n"
+    "  --seconds S          put-rate, writers, raw, fork, open-close,\n"
+    "                       fork-open: duration (default 2)\n"
     "  --trials N           crash-cycle: trials (default 10)\n"
     "  --seed S             random keys and kill points (default 1)\n";
 
@@ -430,6 +438,62 @@ static int bexp_cmd_raw(const struct bexp_opts *o)
     return 0;
 }
 
+/* One open and close of o->dir (no_create: an existing database). */
+static int bexp_open_close(const struct bexp_opts *o, int no_create)
+{
+    cl_options eng = o->eng;
+    cl_db *db = NULL;
+    int rc;
+
+    eng.no_create = no_create;
+    if ((rc = cl_open(o->dir, &eng, &db)) != 0) {
+        bexp_fail("open", rc);
+        return 1;
+    }
+    if ((rc = cl_close(db)) != 0) {
+        bexp_fail("close", rc);
+        return 1;
+    }
+    return 0;
+}
+
+/* fork, open-close and fork-open: as many rounds as --seconds allow of
+ * a fork (with open, as an open and close in the child; without, a child
+ * that exits at once) or of an open and close in this process.  The
+ * database is created first. */
+static int bexp_cmd_rounds(const struct bexp_opts *o, int fork_each,
+                           int open_each)
+{
+    uint64_t n = 0;
+    double t0, t;
+
+    if (open_each && bexp_open_close(o, 0) != 0)
+        return 1;
+    t0 = bexp_now();
+    do {
+        if (fork_each) {
+            int st;
+            pid_t pid = fork();
+            if (pid < 0) {
+                perror("kvbench experiment: fork");
+                return 1;
+            }
+            if (pid == 0)
+                _exit(open_each ? bexp_open_close(o, 1) : 0);
+            if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+                WEXITSTATUS(st) != 0) {
+                fprintf(stderr, "kvbench experiment: a child failed\n");
+                return 1;
+            }
+        } else if (bexp_open_close(o, 1) != 0) {
+            return 1;
+        }
+        n++;
+    } while ((t = bexp_now() - t0) < o->seconds);
+    printf("%" PRIu64 ",%.3f\n", n, t);
+    return 0;
+}
+
 /* Parse the options after COMMAND DIR into o.  Returns 0, or -1 after a
  * message saying which option is wrong. */
 static int bexp_parse(int argc, char **argv, struct bexp_opts *o)
@@ -575,6 +639,12 @@ int bench_experiment_main(int argc, char **argv)
         return bexp_cmd_writers(&o);
     if (strcmp(o.cmd, "raw") == 0)
         return bexp_cmd_raw(&o);
+    if (strcmp(o.cmd, "fork") == 0)
+        return bexp_cmd_rounds(&o, 1, 0);
+    if (strcmp(o.cmd, "open-close") == 0)
+        return bexp_cmd_rounds(&o, 0, 1);
+    if (strcmp(o.cmd, "fork-open") == 0)
+        return bexp_cmd_rounds(&o, 1, 1);
     fputs(bexp_usage_text, stderr);
     return 2;
 }
