@@ -8,6 +8,7 @@ set output out
 set datafile separator ','
 sel(s, m, c) = (strcol(1) eq s && strcol(2) eq m) ? column(c) : NaN
 is(s, c) = strcol(1) eq s ? column(c) : NaN
+label(x) = strcol(1) eq 'jobs' ? '' : strcol(2)
 set multiplot layout 1,2 title "Harness throughput: crash states verified per second (crashtest, fixed campaigns, seed 1)\n".subtitle
 set grid y
 set yrange [1:*]
@@ -17,9 +18,9 @@ set ylabel 'per second (log scale)'
 set style fill solid 0.6
 set boxwidth 0.7
 set xtics rotate by -30 left
-plot in using 0:(is('limit', 6)):xtic(2) every ::1 with boxes lc rgb '#999999' title 'machine limit', \
-     in using 0:(is('mix', 6)):xtic(2) every ::1 with boxes lc rgb '#cc3333' title 'default mix', \
-     in using 0:(is('mode', 6)):xtic(2) every ::1 with boxes lc rgb '#3366cc' title 'one mode'
+plot in using 0:(is('limit', 6)):xtic(label(0)) every ::1 with boxes lc rgb '#999999' title 'machine limit', \
+     in using 0:(is('mix', 6)) every ::1 with boxes lc rgb '#cc3333' title 'default mix', \
+     in using 0:(is('mode', 6)) every ::1 with boxes lc rgb '#3366cc' title 'one mode'
 unset logscale y
 set yrange [0:*]
 set xtics norotate 1

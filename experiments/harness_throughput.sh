@@ -23,7 +23,7 @@ if [ "$QUICK" = 1 ]; then
 else
     TRIALS=${TRIALS:-2000}
     MODE_TRIALS=${MODE_TRIALS:-700}
-    JOBS="1 2 3 4"
+    JOBS="1 2 4"
     LIMIT_SECONDS=2
 fi
 exp_begin harness_throughput /dev/shm/crashlab-exp-harness_throughput
