@@ -44,6 +44,5 @@ done
 # the rows cover every mode they may, and the expected file is not empty
 check "modes in the expected rows" "chain fsync-fail kill-io powerloss recovery-crash torn" \
     "$(col mode <"$EXPECTED" | sort -u | tr '\n' ' ' | sed 's/ $//')"
-check "verdicts in the expected rows" "detected ok" \
-    "$(col verdict <"$EXPECTED" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "expected rows" 188 "$(col trial <"$EXPECTED" | wc -l)"
 finish
