@@ -70,7 +70,7 @@ NODEPS ?= 0
 PKGS_CORE := gcc make pkg-config libisal-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
-PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools \
+PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
              $(PKGS_PEERS)
 PKGS_FUZZ := clang libclang-rt-14-dev
 PKGS_PLOT := gnuplot-nox python3
@@ -132,6 +132,7 @@ $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
 endef
 FB := build-fuzz
 $(eval $(call LAYER_INC,$(B)))
+$(eval $(call LAYER_INC,$(B)/pic))
 $(eval $(call LAYER_INC,$(FB)))
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -147,7 +148,11 @@ VERSION := 0.1.0
 SOVERSION := 0
 SHLIB := $(B)/libcrashlab.so.$(VERSION)
 
-FAULTS_SRC := $(wildcard faults/*.c)
+# faults/interpose_calls.c defines the C library's file calls and
+# interpose_preload.c a constructor: neither may enter a program by way of
+# the archive, only where they are linked on purpose (IP_* below).
+IP_ONLY_SRC := faults/interpose_calls.c faults/interpose_preload.c
+FAULTS_SRC := $(filter-out $(IP_ONLY_SRC),$(wildcard faults/*.c))
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
@@ -164,6 +169,28 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
+# The libc interposer (faults/interpose.h).  A program that links it
+# defines the C library's file calls and exports them (IP_LDFLAGS), so that
+# the shared libraries it loads call them too; the preload object
+# build/libcrashlab-preload.so carries it into programs run under
+# LD_PRELOAD, built from position-independent objects in $(B)/pic/ and
+# exporting only the libc names (faults/interpose.map).
+IP_NAMES := open open64 openat openat64 creat creat64 __open_2 __open64_2 \
+            __openat_2 __openat64_2 close write pwrite pwrite64 writev \
+            pwritev pwritev64 lseek lseek64 ftruncate ftruncate64 fallocate \
+            fallocate64 posix_fallocate posix_fallocate64 fsync fdatasync \
+            sync_file_range syncfs rename renameat renameat2 unlink unlinkat \
+            rmdir mkdir mkdirat dup dup2 dup3 fcntl fcntl64 fork mmap mmap64 \
+            syscall fopen fopen64
+IP_LDFLAGS := $(IP_NAMES:%=-Wl,--export-dynamic-symbol=%)
+IP_OBJ := $(B)/faults/interpose_calls.o
+PRELOAD := $(B)/libcrashlab-preload.so
+PRELOAD_SRC := $(filter-out faults/interpose_spawn.c,\
+                 $(wildcard faults/interpose*.c faults/crashio*.c)) \
+               faults/shadow_writer.c faults/shadow_reader.c engine/crc32c.c \
+               $(COMMON_SRC)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/pic/%.o)
+
 # kvbench: the workloads and our adapter (also linked into its test), and
 # the peers' adapters.  bench_fsync.c defines fsync and fdatasync to count
 # them; the export makes the peers' shared libraries bind to it.
@@ -176,7 +203,7 @@ BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
 TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest \
-         $(B)/csvmeta
+         $(B)/csvmeta $(PRELOAD)
 KVSERVER_SRC := $(wildcard tools/kvserver/*.c)
 KVSERVER_OBJ := $(KVSERVER_SRC:%.c=$(B)/%.o)
 # build/kvserver-crash, the test-only server that crashtest's server trials
@@ -208,7 +235,7 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 # make: the core only (the engine, kv, kvserver, crashtest), which needs
 # nothing but the compiler, make, pkg-config and ISA-L.
 CORE_TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/crashtest \
-              $(B)/csvmeta
+              $(B)/csvmeta $(PRELOAD)
 all: deps-core $(LIB) $(SHLIB) $(CORE_TOOLS)
 
 # The build of this flavour needs the core packages, and libfiu for FIU=1.
@@ -244,6 +271,21 @@ $(B)/%.o: %.c | deps-core
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The preload object is never built with the sanitizers: their runtime must
+# come first in a process, and the programs it is preloaded into have none.
+PRELOAD_CFLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,\
+                   $(ALL_CFLAGS))
+$(B)/pic/%.o: %.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -fPIC -c $< -o $@
+
+$(PRELOAD): $(PRELOAD_OBJ) faults/interpose.map
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) $(LDFLAGS) -shared -fPIC \
+	    -Wl,--version-script=faults/interpose.map -Wl,--no-undefined \
+	    $(PRELOAD_OBJ) -o $@ $(BASE_LDLIBS)
 
 $(LIB): $(ENGINE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -293,6 +335,24 @@ $(B)/kvcrash/%.o: tools/kvserver/crash/%.c | deps-core
 $(B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# Test helpers of the interposer: ip_area drives the preload object,
+# ip_workload is a plain program (nothing of crashlab in it) for it to run.
+IP_HELPERS := $(B)/tests/ip_area $(B)/tests/ip_workload
+$(B)/tests/ip_area: $(B)/tests/ip_area.o $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+$(B)/tests/ip_workload: $(B)/tests/ip_workload.o
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+
+# The interposer linked into the executable, and SQLite's library calling
+# it.
+$(B)/tests/test_interpose: $(B)/tests/test_interpose.o $(TESTUTIL_OBJ) \
+                           $(IP_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(IP_LDFLAGS) $^ -o $@ -lcmocka \
+	    -lsqlite3 $(BASE_LDLIBS)
 
 # The protocol parsers are unit-tested directly; the server's integration
 # test runs the kvserver binary built next to it.
@@ -376,7 +436,7 @@ endif
 bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
-test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@BUILD=$(B) scripts/check-layers.sh
 	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
@@ -585,7 +645,8 @@ clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
-         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) \
+         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
+         $(IP_OBJ:.o=.d) $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \

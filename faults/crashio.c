@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -219,6 +220,54 @@ int crashio_op_dup(crashio *c, int fd, int fd2)
     c->fds[fd2].id = id;
 out:
     pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void crashio_op_forget(crashio *c, int fd)
+{
+    pthread_mutex_lock(&c->mu);
+    crashio_fd_drop(c, fd);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int crashio_op_syncall(crashio *c)
+{
+    crashio_pt pt;
+    uint64_t covers = 0;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    pt = crashio_point(c, CRASHIO_FSYNC, 0, 0, NULL, NULL, 0, 0);
+    if (c->sw && !pt.fail) {
+        covers = shadow_next_seq(c->sw);
+        names = calloc(c->nids + 1, sizeof(*names));
+        for (size_t i = 0; names && i < c->nids; i++)
+            if ((names[n] = strdup(c->ids[i])) != NULL)
+                n++;
+        if (names && c->root && (names[n] = strdup(c->root)) != NULL)
+            n++;
+        if (names == NULL)
+            rc = ENOMEM;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (pt.fail)
+        return c->cfg.fail_errno;
+    sync();
+    /* Every name the core has seen, as it is now: a file gets a SYNC
+     * record, a directory a DIRSYNC one, a name that is gone nothing. */
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        shadow_rec r = {.point = pt.k, .path = names[i], .covers = covers};
+        if (rc == 0 && stat(names[i], &st) == 0 &&
+            (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+            r.type = S_ISDIR(st.st_mode) ? SHADOW_DIRSYNC : SHADOW_SYNC;
+            rc = shadow_append(c->sw, &r);
+        }
+        free(names[i]);
+    }
+    free(names);
     return rc;
 }
 

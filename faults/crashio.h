@@ -251,6 +251,12 @@ void crashio_op_activity(crashio *c, uint32_t act, int on);
  * name it.  Not an I/O point.  Returns 0, EBADF (fd not tracked) or
  * ENOMEM. */
 int crashio_op_dup(crashio *c, int fd, int fd2);
+/* Forget fd without closing it (the program's dup2 replaced it). */
+void crashio_op_forget(crashio *c, int fd);
+/* Everything durable, as sync(2) or syncfs(2) make it: one I/O point
+ * (kind FSYNC, no file), then a sync of every file and a dirsync of every
+ * directory the core has a name for, and of the root. */
+int crashio_op_syncall(crashio *c);
 /* 1 if the core knows fd (opened through crashio_op_open or dup'd), else
  * 0.  OUT (when 1 and path is not NULL): *path, a copy of the file's
  * normalised path (NULL once unlinked without a graveyard) to free. */
