@@ -117,6 +117,8 @@ endif
 #   harness/                harness, faults, engine, common
 #   tools/<program>/        its own folder, engine, common
 #   tests/, fuzz/           what they test
+#   examples/<program>/     its own folder, and harness/ for crashlab_ack.h
+#                           (the --exec protocol) only
 define LAYER_INC
 $(1)/engine/%.o: INC := -Iengine
 $(1)/common/%.o: INC := -Icommon
@@ -129,6 +131,7 @@ $(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengi
 $(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
 $(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
 $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
+$(1)/examples/applog/%.o: INC := -Iexamples/applog -Iharness
 endef
 FB := build-fuzz
 $(eval $(call LAYER_INC,$(B)))
@@ -227,7 +230,7 @@ FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
 FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
-.PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
+.PHONY: all examples deps test valgrind crashtest crashtest-ci bench bench-crashtest \
         bench-server mutants check-io check-layers format format-check clean \
         fuzz fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
@@ -336,6 +339,31 @@ $(B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
+# The worked example of crashtest --exec (docs/TARGETS.md): a program on a
+# plain append-and-fsync log, its deliberately wrong variant (a rename
+# without an fsync of the directory) and the program that reads the log
+# back.  Plain programs: nothing of crashlab is linked in.
+EXAMPLES := $(B)/examples/bin/applog $(B)/examples/bin/applog-broken \
+            $(B)/examples/bin/applog-verify
+$(B)/examples/applog/applog_broken.o: examples/applog/applog.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DAPPLOG_NO_DIRSYNC -c $< -o $@
+$(B)/examples/bin/applog-broken: $(B)/examples/applog/applog_broken.o
+$(B)/examples/bin/applog: $(B)/examples/applog/applog.o
+$(B)/examples/bin/applog-verify: $(B)/examples/applog/applog_verify.o
+$(EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+examples: $(EXAMPLES)
+# Programs run under the preload object carry no sanitizer runtime (it
+# would have to come before the preload object); the setting reaches
+# their objects too.
+$(EXAMPLES) $(B)/tests/ip_workload: BASE_CFLAGS := $(filter-out \
+    -fsanitize=% -fno-sanitize-recover=%,$(BASE_CFLAGS))
+$(EXAMPLES) $(B)/tests/ip_workload: BASE_LDFLAGS :=
+
 # Test helpers of the interposer: ip_area drives the preload object,
 # ip_workload is a plain program (nothing of crashlab in it) for it to run.
 IP_HELPERS := $(B)/tests/ip_area $(B)/tests/ip_workload
@@ -436,7 +464,8 @@ endif
 bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
-test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) $(EXAMPLES) \
+      check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@BUILD=$(B) scripts/check-layers.sh
 	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
@@ -632,6 +661,7 @@ man-lint:
 	mandoc -T lint -W warning $(MAN1) $(MAN3)
 
 FORMAT_SRC = $(wildcard engine/*.[ch] common/*.[ch] faults/*.[ch] \
+             examples/*/*.[ch] \
              harness/*.[ch] tools/*/*.[ch] tools/*/*/*.[ch] tests/*.[ch] \
              fuzz/*.[ch])
 
@@ -646,7 +676,7 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
-         $(IP_OBJ:.o=.d) $(TEST_BIN:=.d) \
+         $(IP_OBJ:.o=.d) $(wildcard $(B)/examples/applog/*.d) $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \

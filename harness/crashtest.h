@@ -15,12 +15,20 @@ typedef struct ct_args {
     const char *mode_list;     /* --mode, as given ("all" by default) */
     const char *workload_list; /* --workload, as given ("all") */
     int have_seed;
-    int no_swarm;        /* --no-swarm: every variant runs the campaign's
-                            configuration */
-    int server_target;   /* --target names a server target */
-    int help;            /* --help */
-    char kvserver[2100]; /* kvserver-crash next to this program */
+    int no_swarm;           /* --no-swarm: every variant runs the campaign's
+                               configuration */
+    int server_target;      /* --target names a server target */
+    int help;               /* --help */
+    char kvserver[2100];    /* kvserver-crash next to this program */
+    const char *exec_cmd;   /* --exec: a program to crash (exec.h) */
+    const char *verify_cmd; /* --verify: the program that reads it back */
+    const char *preload;    /* --preload: the interposer's object */
+    uint32_t exec_timeout;  /* --exec-timeout, seconds */
 } ct_args;
+
+/* Run the --exec campaign the options describe.  Returns the exit
+ * status. */
+int ct_exec(ct_args *a);
 
 /* Print msg and the pointer to --help on stderr.  Returns 2 (the exit
  * status of a usage error). */

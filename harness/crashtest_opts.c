@@ -87,6 +87,17 @@ static const char *ct_usage_text =
     "                       broken-claim, broken-rckpt,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped)\n"
+    "any program (docs/TARGETS.md):\n"
+    "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
+    "                       directory {dir}, declaring and acknowledging\n"
+    "                       its transactions on fd 3 (crashlab_ack.h);\n"
+    "                       words split at spaces, no shell; --mode then\n"
+    "                       names kill-io, torn, powerloss or all\n"
+    "  --verify 'PROG2 {dir}'  after the crash, print the recovered state\n"
+    "                       as KEY<TAB>VALUE lines (escaped)\n"
+    "  --preload PATH       the interposer (default: libcrashlab-preload.so\n"
+    "                       next to this program)\n"
+    "  --exec-timeout SECONDS  each run of PROG or PROG2 (default 30)\n"
     "server trials:\n"
     "  --clients C          concurrent clients, each writing its own keys\n"
     "                       (default 4)\n"
@@ -290,6 +301,11 @@ static const ct_option ct_options[] = {
     {"quiet", CT_FLAG, CT_AT(c.quiet), 0, 0, NULL, 0, NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
+    {"exec", CT_STR, CT_AT(exec_cmd), 0, 0, NULL, 1, NULL},
+    {"verify", CT_STR, CT_AT(verify_cmd), 0, 0, NULL, 1, NULL},
+    {"preload", CT_STR, CT_AT(preload), 0, 0, NULL, 0, NULL},
+    {"exec-timeout", CT_U32, CT_AT(exec_timeout), 1, 86400,
+     "--exec-timeout needs a number of seconds in 1..86400", 0, NULL},
 };
 
 #define CT_NOPTIONS (sizeof(ct_options) / sizeof(ct_options[0]))

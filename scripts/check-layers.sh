@@ -42,6 +42,7 @@ tools/kvbench: tools/kvbench tools/kvbench/peers engine common
 tools/kvbench/peers: tools/kvbench/peers tools/kvbench common
 tests: tests harness faults engine common tools/kvserver tools/kvbench
 fuzz: fuzz faults engine common tools/kvserver
+examples/applog: examples/applog harness
 "
 declare -A ALLOW
 while read -r key uses; do
