@@ -132,6 +132,7 @@ $(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
 $(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
 $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
 $(1)/examples/applog/%.o: INC := -Iexamples/applog -Iharness
+$(1)/examples/sqlitekv/%.o: INC := -Iexamples/sqlitekv -Iharness
 endef
 FB := build-fuzz
 $(eval $(call LAYER_INC,$(B)))
@@ -356,13 +357,24 @@ $(EXAMPLES):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+# SQLite under --exec, in journal_mode=DELETE (examples/sqlitekv): needs
+# libsqlite3-dev, so only the test suite builds it.
+SQLITE_EXAMPLES := $(B)/examples/bin/sqlitekv $(B)/examples/bin/sqlitekv-verify
+$(B)/examples/bin/sqlitekv: $(B)/examples/sqlitekv/sqlitekv.o
+$(B)/examples/bin/sqlitekv-verify: $(B)/examples/sqlitekv/sqlitekv_verify.o
+$(SQLITE_EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lsqlite3
+$(SQLITE_EXAMPLES) $(B)/examples/sqlitekv/sqlitekv.o \
+    $(B)/examples/sqlitekv/sqlitekv_verify.o: | deps-test
 examples: $(EXAMPLES)
 # Programs run under the preload object carry no sanitizer runtime (it
 # would have to come before the preload object); the setting reaches
 # their objects too.
-$(EXAMPLES) $(B)/tests/ip_workload: BASE_CFLAGS := $(filter-out \
+$(EXAMPLES) $(SQLITE_EXAMPLES) $(B)/tests/ip_workload: BASE_CFLAGS := $(filter-out \
     -fsanitize=% -fno-sanitize-recover=%,$(BASE_CFLAGS))
-$(EXAMPLES) $(B)/tests/ip_workload: BASE_LDFLAGS :=
+$(EXAMPLES) $(SQLITE_EXAMPLES) $(B)/tests/ip_workload: BASE_LDFLAGS :=
 
 # Test helpers of the interposer: ip_area drives the preload object,
 # ip_workload is a plain program (nothing of crashlab in it) for it to run.
@@ -465,7 +477,7 @@ bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash
 	@CRASHTEST=$(B)/crashtest scripts/bench-crashtest.sh
 
 test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) $(EXAMPLES) \
-      check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+      $(SQLITE_EXAMPLES) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@BUILD=$(B) scripts/check-layers.sh
 	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
@@ -676,7 +688,7 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
-         $(IP_OBJ:.o=.d) $(wildcard $(B)/examples/applog/*.d) $(TEST_BIN:=.d) \
+         $(IP_OBJ:.o=.d) $(wildcard $(B)/examples/*/*.d) $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \

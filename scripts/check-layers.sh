@@ -43,6 +43,7 @@ tools/kvbench/peers: tools/kvbench/peers tools/kvbench common
 tests: tests harness faults engine common tools/kvserver tools/kvbench
 fuzz: fuzz faults engine common tools/kvserver
 examples/applog: examples/applog harness
+examples/sqlitekv: examples/sqlitekv harness
 "
 declare -A ALLOW
 while read -r key uses; do

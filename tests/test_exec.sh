@@ -6,6 +6,11 @@
 #     directory) is caught under power loss, with a replay line that
 #     reproduces the violation, and is not caught by process crashes alone
 #     (a kill leaves the page cache, which holds the rename);
+#   - SQLite in journal_mode=DELETE (examples/sqlitekv) keeps its
+#     documented promise: synchronous=FULL may lose the last acknowledged
+#     commit in a power cut (the journal's unlink is not synced) but never
+#     shows half a transaction, and loses nothing in process crashes;
+#     synchronous=EXTRA loses nothing;
 #   - bad input is a set-up error (exit 2) that names the problem: PROG
 #     that does not start, exits early, never acknowledges, writes outside
 #     its directory; PROG2 that prints malformed lines; a bad --mode;
@@ -55,7 +60,19 @@ exec_ct "$T/kill" "$EX/applog-broken {dir}" "$EX/applog-verify {dir}" \
     --trials 200 --seed 7 --mode kill-io,torn
 check "applog-broken under process crashes: exit status" 0 $?
 
-# 3. bad input: exit 2, the problem named
+# 3. SQLite, DELETE journal: FULL against EXTRA
+SQ="$EX/sqlitekv {dir}"
+SV="$EX/sqlitekv-verify {dir}"
+exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode powerloss
+check "sqlite FULL, power loss: exit status" 1 $?
+contains "sqlite FULL, power loss: losses, never half a transaction" "$T/sq" \
+    "violations [1-9][0-9]* (lost-acknowledged [1-9][0-9]*, not-a-prefix 0)"
+exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode kill-io,torn
+check "sqlite FULL, process crashes: exit status" 0 $?
+exec_ct "$T/sq" "$SQ extra" "$SV" --trials 150 --seed 5
+check "sqlite EXTRA, every mode: exit status" 0 $?
+
+# 4. bad input: exit 2, the problem named
 setup_error() { # setup_error NAME PATTERN PROG VERIFY ARGS...
     local name=$1 pat=$2
     shift 2
