@@ -24,6 +24,7 @@ typedef struct ct_args {
     const char *verify_cmd; /* --verify: the program that reads it back */
     const char *preload;    /* --preload: the interposer's object */
     uint32_t exec_timeout;  /* --exec-timeout, seconds */
+    const char *nondurable; /* --nondurable: suffixes */
 } ct_args;
 
 /* Run the --exec campaign the options describe.  Returns the exit

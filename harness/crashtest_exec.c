@@ -52,6 +52,7 @@ int ct_exec(ct_args *a)
     e.persist = a->c.env.persist;
     e.timeout_s = a->exec_timeout ? a->exec_timeout : 30;
     e.quiet = a->c.quiet;
+    e.nondurable = a->nondurable;
     e.stop_at_first = a->c.stop_at_first;
     if (!a->have_seed)
         e.seed =

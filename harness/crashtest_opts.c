@@ -98,6 +98,9 @@ static const char *ct_usage_text =
     "  --preload PATH       the interposer (default: libcrashlab-preload.so\n"
     "                       next to this program)\n"
     "  --exec-timeout SECONDS  each run of PROG or PROG2 (default 30)\n"
+    "  --nondurable LIST    file name suffixes PROG may map shared and\n"
+    "                       writable (e.g. -shm: an index rebuilt after a\n"
+    "                       crash); comma-separated, at most 4\n"
     "server trials:\n"
     "  --clients C          concurrent clients, each writing its own keys\n"
     "                       (default 4)\n"
@@ -304,6 +307,7 @@ static const ct_option ct_options[] = {
     {"exec", CT_STR, CT_AT(exec_cmd), 0, 0, NULL, 1, NULL},
     {"verify", CT_STR, CT_AT(verify_cmd), 0, 0, NULL, 1, NULL},
     {"preload", CT_STR, CT_AT(preload), 0, 0, NULL, 0, NULL},
+    {"nondurable", CT_STR, CT_AT(nondurable), 0, 0, NULL, 1, NULL},
     {"exec-timeout", CT_U32, CT_AT(exec_timeout), 1, 86400,
      "--exec-timeout needs a number of seconds in 1..86400", 0, NULL},
 };

@@ -182,6 +182,23 @@ static int ex_log_and_pipe(const ex_paths *p, int *logfd, int pfd[2])
     return 0;
 }
 
+/* The --nondurable suffixes into ic.  Returns 0 or -1 (too many, too
+ * long). */
+static int ex_nondurable(const char *list, interpose_config *ic)
+{
+    size_t i = 0;
+
+    while (list != NULL && *list != '\0') {
+        size_t n = strcspn(list, ",");
+        if (i == IP_NONDURABLE || n >= sizeof(ic->nondurable[0]))
+            return -1;
+        memcpy(ic->nondurable[i], list, n);
+        ic->nondurable[i++][n] = '\0';
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
 /* Run PROG on a fresh p->dir with the interposer configured by ic.
  * OUT: *o, *res (the interposer's results), *sh (the crash outcome). */
 static int ex_run_prog(const exec_config *cfg, ex_paths *p,
@@ -193,7 +210,11 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
     char **argv;
     pid_t pid;
 
-    if ((rc = interpose_area_create(p->area, ic, 0, &a)) != 0)
+    interpose_config c = *ic;
+
+    if (ex_nondurable(cfg->nondurable, &c) != 0)
+        return EINVAL;
+    if ((rc = interpose_area_create(p->area, &c, 0, &a)) != 0)
         return rc;
     if ((argv = ex_argv(cfg->exec_cmd, p->root)) == NULL || argv[0] == NULL) {
         interpose_area_unmap(a);
@@ -576,12 +597,17 @@ static void ex_csv_row(FILE *f, const exec_config *cfg, const ex_trial *tr)
 
 static void ex_replay_line(const exec_config *cfg, uint64_t t)
 {
+    /* Everything that decides the trial: the modes, the damage model and
+     * unit, the suffixes. */
     printf("  replay: crashtest --exec '%s' --verify '%s' --seed 0x%016" PRIx64
-           " --mode %s%s%s --replay %" PRIu64 "\n",
+           " --mode %s%s%s --persist %s --sector %u%s%s --replay %" PRIu64 "\n",
            cfg->exec_cmd, cfg->verify_cmd, cfg->seed,
            (cfg->modes & EX_KILL) ? "kill-io," : "",
            (cfg->modes & EX_TORN) ? "torn," : "",
-           (cfg->modes & EX_POWERLOSS) ? "powerloss" : "", t);
+           (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
+           plimg_model_name(cfg->persist), cfg->sector,
+           cfg->nondurable ? " --nondurable " : "",
+           cfg->nondurable ? cfg->nondurable : "", t);
 }
 
 int exec_run(const exec_config *cfg)
@@ -607,6 +633,17 @@ int exec_run(const exec_config *cfg)
     snprintf(p.grave, sizeof(p.grave), "%s/grave", p.base);
     snprintf(p.area, sizeof(p.area), "%s/area", p.base);
     snprintf(p.log, sizeof(p.log), "%s/output.log", p.base);
+    {
+        interpose_config probe = {0};
+        if (ex_nondurable(cfg->nondurable, &probe) != 0) {
+            fprintf(stderr,
+                    "crashtest: --nondurable: at most %d suffixes "
+                    "of at most %zu bytes, comma-separated\n",
+                    IP_NONDURABLE, sizeof(probe.nondurable[0]) - 1);
+            rc = 2;
+            goto out;
+        }
+    }
     if (access(cfg->preload, R_OK) != 0) {
         fprintf(stderr,
                 "crashtest: the preload object %s: %s (make builds "

@@ -35,7 +35,9 @@ typedef struct exec_config {
     unsigned modes;  /* EX_* bits */
     uint32_t sector; /* 512 or 4096 */
     plimg_model persist;
-    uint32_t timeout_s; /* each run of PROG or PROG2 */
+    uint32_t timeout_s;     /* each run of PROG or PROG2 */
+    const char *nondurable; /* comma-separated file name suffixes PROG may
+                               map shared and writable (interpose.h) */
     int quiet;
     int stop_at_first;
 } exec_config;

@@ -10,7 +10,9 @@
 #     documented promise: synchronous=FULL may lose the last acknowledged
 #     commit in a power cut (the journal's unlink is not synced) but never
 #     shows half a transaction, and loses nothing in process crashes;
-#     synchronous=EXTRA loses nothing;
+#     synchronous=EXTRA loses nothing; in WAL mode (its -shm declared
+#     non-durable) NORMAL may lose acknowledged commits in a power cut but
+#     never shows half a transaction, and FULL loses nothing;
 #   - bad input is a set-up error (exit 2) that names the problem: PROG
 #     that does not start, exits early, never acknowledges, writes outside
 #     its directory; PROG2 that prints malformed lines; a bad --mode;
@@ -69,8 +71,18 @@ contains "sqlite FULL, power loss: losses, never half a transaction" "$T/sq" \
     "violations [1-9][0-9]* (lost-acknowledged [1-9][0-9]*, not-a-prefix 0)"
 exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode kill-io,torn
 check "sqlite FULL, process crashes: exit status" 0 $?
-exec_ct "$T/sq" "$SQ extra" "$SV" --trials 150 --seed 5
+exec_ct "$T/sq" "$SQ extra" "$SV" --trials 100 --seed 5
 check "sqlite EXTRA, every mode: exit status" 0 $?
+exec_ct "$T/sq" "$SQ normal wal" "$SV" --trials 150 --seed 5 \
+    --mode powerloss --nondurable -shm
+contains "sqlite WAL NORMAL, power loss: never half a transaction" "$T/sq" \
+    "not-a-prefix 0)"
+exec_ct "$T/sq" "$SQ full wal" "$SV" --trials 100 --seed 5 --nondurable -shm
+check "sqlite WAL FULL, every mode: exit status" 0 $?
+exec_ct "$T/sq" "$SQ full wal" "$SV" --trials 5 --seed 5
+check "sqlite WAL without --nondurable: exit status" 2 $?
+contains "sqlite WAL without --nondurable: the map refused" "$T/sq" \
+    "refused mmap of .*kv.db-shm"
 
 # 4. bad input: exit 2, the problem named
 setup_error() { # setup_error NAME PATTERN PROG VERIFY ARGS...

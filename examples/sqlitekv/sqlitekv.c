@@ -1,10 +1,15 @@
 /*
  * sqlitekv.c - SQLite under `crashtest --exec` (docs/TARGETS.md): a table
- * of keys and values in a rollback-journal database (journal_mode=DELETE)
- * written by transactions of several statements, each acknowledged when
- * its COMMIT returns.
+ * of keys and values written by transactions of several statements, each
+ * acknowledged when its COMMIT returns.
  *
- *   sqlitekv DIR SYNC     SYNC: the synchronous pragma, full or extra
+ *   sqlitekv DIR SYNC [JOURNAL]   SYNC: the synchronous pragma (off,
+ *                                 normal, full, extra); JOURNAL: the
+ *                                 journal_mode (delete, the default,
+ *                                 truncate, persist, wal)
+ *
+ * In WAL mode SQLite maps the -shm index shared and writable: run it with
+ * crashtest --nondurable -shm.
  *
  * SQLite's documentation
  * (https://www.sqlite.org/pragma.html#pragma_synchronous) says that in DELETE
@@ -40,18 +45,22 @@ int main(int argc, char **argv)
     char path[4096], sql[256];
     sqlite3 *db;
 
-    if (argc != 3 ||
-        (strcmp(argv[2], "full") != 0 && strcmp(argv[2], "extra") != 0)) {
-        fprintf(stderr, "usage: sqlitekv DIR full|extra\n");
+    const char *journal = argc == 4 ? argv[3] : "delete";
+
+    if ((argc != 3 && argc != 4) ||
+        strspn(argv[2], "abcdefghijklmnopqrstuvwxyz") != strlen(argv[2]) ||
+        strspn(journal, "abcdefghijklmnopqrstuvwxyz") != strlen(journal)) {
+        fprintf(stderr, "usage: sqlitekv DIR off|normal|full|extra "
+                        "[delete|truncate|persist|wal]\n");
         return 2;
     }
     snprintf(path, sizeof(path), "%.4000s/kv.db", argv[1]);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return 1;
     snprintf(sql, sizeof(sql),
-             "PRAGMA journal_mode=DELETE; PRAGMA synchronous=%s; "
+             "PRAGMA journal_mode=%s; PRAGMA synchronous=%s; "
              "CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT)",
-             argv[2]);
+             journal, argv[2]);
     if (sqkv_exec(db, sql) != 0)
         return 1;
     for (unsigned long id = 1; id <= SQKV_TXNS; id++) {
