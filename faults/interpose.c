@@ -848,6 +848,9 @@ FILE *ip_fopen(const char *path, const char *mode)
         ip_refuse("fopen", abs,
                   "a stdio stream writing a file under the "
                   "root (its writes bypass the interposer)");
+    if (!ip_under_root(abs) && strpbrk(mode, "wa+") != NULL &&
+        ip_outside_refused(abs))
+        ip_refuse("fopen", abs, "a file outside the root opened for writing");
     r = ipr_fopen(path, mode);
     free(abs);
     ip_depth--;

@@ -4,9 +4,10 @@
  * number of times, so that the interposer's counts can be checked against
  * strace's.  With a second argument it instead does one thing the
  * interposer must refuse: "mmap", "syscall", "fopen", "outside FILE",
- * "exchange".
+ * "fopen-outside FILE", "exchange".
  *
- * usage: ip_workload DIR [mmap | syscall | fopen | outside FILE | exchange]
+ * usage: ip_workload DIR [mmap | syscall | fopen | outside FILE |
+ *                          fopen-outside FILE | exchange]
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,6 +59,10 @@ static int ipw_refused(const char *dir, int argc, char **argv)
         int o = open(argv[3], O_WRONLY | O_CREAT, 0644);
         CHECK(o >= 0);
         close(o);
+    } else if (strcmp(argv[2], "fopen-outside") == 0 && argc > 3) {
+        FILE *s = fopen(argv[3], "a");
+        CHECK(s != NULL);
+        fclose(s);
     } else if (strcmp(argv[2], "exchange") == 0) {
         char *g = ipw_path(dir, "r2");
         close(open(g, O_WRONLY | O_CREAT, 0644));

@@ -84,6 +84,7 @@ refused "shared writable map" mmap "$T/root/r" mmap
 refused "direct system call" syscall - syscall
 refused "stdio stream" fopen "$T/root/r" fopen
 refused "write outside the root" open "$T/out" outside "$T/out"
+refused "stdio stream outside the root" fopen "$T/out2" fopen-outside "$T/out2"
 refused "rename exchange" renameat2 "$T/root/r" exchange
 
 # 5. strace -f -c
