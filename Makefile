@@ -98,7 +98,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(DEFS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -154,6 +154,9 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
+# The version a campaign's JSON summary names (crashtest --merge refuses
+# shards of different versions).
+$(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'
 
 # tests/test_fiu_*.c drive libfiu's control API: FIU=1 builds only.
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -82,6 +82,8 @@ int main(int argc, char **argv)
         ct_print_help();
         return 0;
     }
+    if (a.merge)
+        return ct_merge(&a);
     if ((rc = ct_expand(&a)) != 0)
         return rc;
     return ct_run(&a);

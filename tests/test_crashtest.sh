@@ -131,7 +131,9 @@ print(" ".join(r["trial"] for r in rows[::8]))' "$T/b.csv")
         python3 -c 'import csv,sys
 a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
 b=list(csv.DictReader(open(sys.argv[2])))[0]
-a.pop("recovery_us"); b.pop("recovery_us")
+for r in (a, b):
+    for k in ("recovery_us", "us_writer", "us_damage", "us_verify", "us_total"):
+        r.pop(k)
 sys.exit(0 if a==b else 1)' "$T/b.csv" "$T/r.csv" "$id" && same=$((same + 1))
     done
     [ "$total" -ge 12 ] && ok || bad "$tgt: only $total trials replayed"
@@ -278,7 +280,8 @@ check "swarm campaign exits 0" 0 $?
 # timing (one writer thread, and no periodic sync thread)
 rows='import csv,sys
 for r in csv.DictReader(open(sys.argv[1])):
-    r.pop("recovery_us")
+    for k in ("recovery_us", "us_writer", "us_damage", "us_verify", "us_total"):
+        r.pop(k)
     keys = r.keys() if r["threads"]=="1" and r["sync"]!="periodic" else (
         "trial","mode","workload","variant","sync","torn","page_size",
         "pool_bytes","checkpoint_bytes","segment_bytes","txns","keys","drain")

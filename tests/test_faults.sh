@@ -19,7 +19,9 @@ same_rows() {
     python3 -c 'import csv,re,sys
 a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
 b=list(csv.DictReader(open(sys.argv[2])))[0]
-a.pop("recovery_us"); b.pop("recovery_us")
+for r in (a, b):
+    for k in ("recovery_us", "us_writer", "us_damage", "us_verify", "us_total"):
+        r.pop(k)
 for r in (a, b):
     r["detail"] = re.sub(r"/crashtest-[^/]*/[^/]*/", "/SCRATCH/", r["detail"])
 for k in a:
