@@ -42,6 +42,12 @@ int ct_parse(int argc, char **argv, ct_args *a);
  * message on stderr. */
 int ct_expand(ct_args *a);
 
+/* The lines a campaign starts with (on stderr with --json): its seed;
+ * and, for an exhaustive campaign (after campaign_prepare), what it
+ * enumerates. */
+void ct_print_seed(const campaign *c);
+void ct_print_exhaustive(const campaign *c);
+
 /* crashtest --merge: put the shards named in a together and print the
  * campaign's summary.  Returns the exit status: 0, 1 (violations) or 2
  * (files that are not the whole of one campaign, after a message). */

@@ -436,8 +436,8 @@ int ct_merge(const ct_args *m)
     }
     for (size_t i = 0; i < nrows; i++)
         res[i] = rows[i].r;
-    fprintf(c->json ? stderr : stdout, "crashtest: seed 0x%016" PRIx64 "\n",
-            c->seed);
+    ct_print_seed(c);
+    ct_print_exhaustive(c);
     for (size_t i = 0; i < nrows; i++)
         if (res[i].verdict != ORACLE_OK && res[i].verdict != ORACLE_DETECTED)
             rpt_violation(stderr, c, &res[i]);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# test_merge.sh - crashtest --merge: the summary merged from 4 shards is
+# test_merge.sh - crashtest --merge: the summary merged from 4 shards (and
+# from 3 shards of an exhaustive campaign) is
 # the summary one run of the same campaign prints, line for line, but for
 # what the clock measured; the recovery percentiles and the mean time per
 # trial are those of all the shards' rows, computed here again from the
@@ -71,6 +72,17 @@ d=json.load(open(sys.argv[1])); print(d["trials"], d["shard"], sum(d["modes"].va
 "$CT" --merge "$T/m.json" "$T/m.csv" >"$T/mm.txt" 2>/dev/null
 check "a merged campaign merges again to the same summary" \
     "$(mask "$T/m.txt" | grep -v ' trials in ')" "$(mask "$T/mm.txt" | grep -v ' trials in ')"
+
+# an exhaustive campaign in 3 shards: its enumeration and coverage lines
+E=(--seed 4 --exhaustive --workload inserts --txns 4 --jobs 1 --quiet --dir "$T")
+"$CT" "${E[@]}" >"$T/e.txt" 2>/dev/null
+for i in 0 1 2; do
+    "$CT" "${E[@]}" --shard $i/3 --json --csv "$T/e$i.csv" >"$T/e$i.json" 2>/dev/null
+done
+"$CT" --merge "$T"/e?.json "$T"/e?.csv >"$T/em.txt" 2>/dev/null
+check "exhaustive: merge exits 0" 0 $?
+check "exhaustive: merged summary = single run's" "$(mask "$T/e.txt")" "$(mask "$T/em.txt")"
+contains "exhaustive: every point killed" "$T/em.txt" "kill at every point and after the end: \([0-9]*\) of \1$"
 
 # refusals: exit 2 and the reason
 refused() { # refused NAME PATTERN FILE...
