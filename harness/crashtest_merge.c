@@ -331,7 +331,10 @@ static int ct_check_rows(ct_shard *sh, int ns, const ct_row *rows, size_t n,
  * message. */
 static int ct_describe(const ct_shard *s, ct_args *a)
 {
-    char opts[sizeof(s->options)], count[64], *argv[260], *save = NULL;
+    /* the campaign keeps pointers into its options (--target, --mode,
+     * --kvserver): they live as long as it */
+    static char opts[sizeof(s->options)], count[64];
+    char *argv[260], *save = NULL;
     int argc = 0, rc;
 
     snprintf(opts, sizeof(opts), "%s", s->options);
