@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cl_io.h"
 #include "clk.h"
 #include "fsutil.h"
 #include "report.h"
@@ -92,7 +93,7 @@ static uint32_t campaign_threads(const campaign *c, const trial_profile *p)
 static trial_profile *campaign_profile(const campaign *c, int kind_index,
                                        uint32_t variant)
 {
-    return &c->profiles[(size_t)kind_index * c->variants + variant];
+    return &c->profiles[(size_t)kind_index * c->vstride + variant];
 }
 
 /* Trial ids per block (see the file comment). */
@@ -115,56 +116,126 @@ uint32_t campaign_max_txns(const campaign *c)
 {
     uint32_t m = 0;
 
-    for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
-        if (c->profiles[i].wl.txns > m)
-            m = c->profiles[i].wl.txns;
+    for (int i = 0; i < c->nkinds; i++)
+        for (uint32_t v = 0; v < c->nvar[i]; v++)
+            if (campaign_profile(c, i, v)->wl.txns > m)
+                m = campaign_profile(c, i, v)->wl.txns;
     return m;
 }
 
-/* The parameters of every variant: its workload seed, and its engine
- * configuration and workload size, the campaign's or drawn. */
-static void campaign_variants(campaign *c)
+/* The parameters of variant v of kind i: its workload seed, and its engine
+ * configuration and workload size, the campaign's or drawn (directed: as
+ * the further variants are, swarm.h). */
+static void campaign_variant(const campaign *c, int i, uint32_t v, int directed,
+                             trial_profile *p)
 {
+    uint32_t base = campaign_default_txns(c->kinds[i]);
+
+    memset(p, 0, sizeof(*p));
+    p->variant = v;
+    p->eng = c->env.eng;
+    p->wl.kind = c->kinds[i];
+    p->wl.seed = rng_mix(c->seed ^ rng_mix(0xC0FFEEull + v) ^
+                         ((uint64_t)c->kinds[i] << 40));
+    p->wl.txns = c->txns ? c->txns : base;
+    p->wl.max_ops = c->max_ops;
+    p->wl.max_value = c->max_value;
+    if (c->swarm)
+        swarm_draw(&c->pins, base, directed, &p->eng, &p->wl);
+    p->wl.threads = campaign_threads(c, p);
+}
+
+/* The engine's own mechanisms, each of which a writer's run may reach (the
+ * recovery ones are seen in the recovery reports instead). */
+#define CAMPAIGN_ACT_WRITER                                                    \
+    (CL_ACT_CKPT | CL_ACT_EVICT | CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE |        \
+     CL_ACT_SB_WRITE | CL_ACT_TXN | CL_ACT_DWB | CL_ACT_DWB_WRAP)
+
+/* The mechanisms a profile's counting run was in at any of its points. */
+static uint32_t campaign_reach(const trial_profile *p)
+{
+    uint32_t m = 0;
+
+    for (uint64_t k = 0; k < p->points; k++)
+        m |= p->acts[k];
+    return m & CAMPAIGN_ACT_WRITER;
+}
+
+/* Coverage-directed swarm: a swarm campaign whose variants' runs leave some
+ * mechanism unreached draws further variants, kind after kind (variant
+ * numbers `variants` and up, with the directed draw of swarm.h), and keeps
+ * each one that reaches a mechanism
+ * no kept variant reached, until every mechanism is reached, or
+ * CAMPAIGN_EXTRA_VARIANTS are kept or CAMPAIGN_EXTRA_TRIES drawn.  Only
+ * variants whose run repeats exactly are candidates (one writer thread, a
+ * sync mode without a timer), so that the same options always keep the
+ * same variants and a replay finds its trial's.  Returns 0 or -1 (message
+ * in err). */
+static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
+                                   size_t errlen)
+{
+    uint32_t missing = CAMPAIGN_ACT_WRITER, kept = 0;
+
     for (int i = 0; i < c->nkinds; i++)
-        for (uint32_t v = 0; v < c->variants; v++) {
-            trial_profile *p = campaign_profile(c, i, v);
-            uint32_t base = campaign_default_txns(c->kinds[i]);
-            p->variant = v;
-            p->eng = c->env.eng;
-            p->wl.kind = c->kinds[i];
-            p->wl.seed = rng_mix(c->seed ^ rng_mix(0xC0FFEEull + v) ^
-                                 ((uint64_t)c->kinds[i] << 40));
-            p->wl.txns = c->txns ? c->txns : base;
-            p->wl.max_ops = c->max_ops;
-            p->wl.max_value = c->max_value;
-            if (c->swarm)
-                swarm_draw(&c->pins, base, &p->eng, &p->wl);
-            p->wl.threads = campaign_threads(c, p);
+        for (uint32_t v = 0; v < c->nvar[i]; v++)
+            missing &= ~campaign_reach(campaign_profile(c, i, v));
+    for (uint32_t t = 0; t < CAMPAIGN_EXTRA_TRIES && missing != 0 &&
+                         kept < CAMPAIGN_EXTRA_VARIANTS;
+         t++) {
+        int i = (int)(t % (uint32_t)c->nkinds);
+        trial_profile *p = campaign_profile(c, i, c->nvar[i]);
+        campaign_variant(c, i, c->variants + t / (uint32_t)c->nkinds, 1, p);
+        if (p->wl.threads > 1 || p->eng.sync == CL_SYNC_PERIODIC)
+            continue;
+        if (trial_profile_build(env, p, err, errlen) != 0)
+            return -1;
+        if ((campaign_reach(p) & missing) == 0) {
+            trial_profile_free(p);
+            continue;
         }
+        missing &= ~campaign_reach(p);
+        c->nvar[i]++;
+        kept++;
+    }
+    return 0;
 }
 
 int campaign_prepare(campaign *c)
 {
     char err[512];
     trial_env env = c->env;
-    int rc;
+    int extra = c->swarm && !c->exhaustive, rc;
+    uint32_t max_txns;
 
-    c->profiles = calloc((size_t)c->nkinds * c->variants, sizeof(*c->profiles));
+    c->vstride = c->variants + (extra ? CAMPAIGN_EXTRA_VARIANTS : 0);
+    c->profiles = calloc((size_t)c->nkinds * c->vstride, sizeof(*c->profiles));
     if (c->profiles == NULL)
         return -1;
-    campaign_variants(c);
+    for (int i = 0; i < c->nkinds; i++) {
+        for (uint32_t v = 0; v < c->variants; v++)
+            campaign_variant(c, i, v, 0, campaign_profile(c, i, v));
+        c->nvar[i] = c->variants;
+    }
     snprintf(env.base, sizeof(env.base), "%s/profile", c->dir);
-    if ((rc = trial_env_init(&env, campaign_max_txns(c))) != 0) {
+    max_txns = campaign_max_txns(c);
+    if (extra && max_txns < SWARM_MAX_TXNS)
+        max_txns = SWARM_MAX_TXNS;
+    if ((rc = trial_env_init(&env, max_txns)) != 0) {
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return -1;
     }
-    for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
-        if (trial_profile_build(&env, &c->profiles[i], err, sizeof(err)) != 0) {
-            fprintf(stderr, "crashtest: %s\n", err);
-            trial_env_fini(&env);
-            return -1;
-        }
+    rc = 0;
+    for (int i = 0; i < c->nkinds && rc == 0; i++)
+        for (uint32_t v = 0; v < c->nvar[i] && rc == 0; v++)
+            rc = trial_profile_build(&env, campaign_profile(c, i, v), err,
+                                     sizeof(err));
+    if (rc == 0 && extra)
+        rc = campaign_extra_variants(c, &env, err, sizeof(err));
     trial_env_fini(&env);
+    if (rc != 0) {
+        fprintf(stderr, "crashtest: %s\n", err);
+        return -1;
+    }
     fs_rmrf(env.base);
     c->env.shm = NULL;
     if (c->exhaustive) {
@@ -181,10 +252,48 @@ int campaign_prepare(campaign *c)
 void campaign_free(campaign *c)
 {
     if (c->profiles != NULL)
-        for (size_t i = 0; i < (size_t)c->nkinds * c->variants; i++)
-            trial_profile_free(&c->profiles[i]);
+        for (int i = 0; i < c->nkinds; i++)
+            for (uint32_t v = 0; v < c->nvar[i]; v++)
+                trial_profile_free(campaign_profile(c, i, v));
     free(c->profiles);
     c->profiles = NULL;
+}
+
+/* A crash point inside a mechanism, for one-thread trials of p: half of
+ * them pick one of the mechanisms p's counting run reached, each with the
+ * same chance, and then a point (a pwrite when pwrites is set) that run
+ * made in it; so a mechanism that takes a few points of a long run, a
+ * merge or the doublewrite wrap, gets its share of crash states.  The other
+ * half, and runs that reached none, get 0: draw over the whole run.  Both
+ * draws are made either way, so the rest of the trial's draws do not
+ * depend on the outcome. */
+static uint64_t campaign_point_in_mechanism(const trial_profile *p, rng *r,
+                                            int pwrites)
+{
+    uint64_t x = rng_next(r), y = rng_next(r), n = 0;
+    uint64_t end = pwrites ? p->npwrites : p->points;
+    uint32_t reach = 0, bit;
+    int nbits, b;
+
+#define CAMPAIGN_POINT(i) (pwrites ? p->pwrites[i] : (i) + 1)
+    for (uint64_t i = 0; i < end; i++)
+        reach |= p->acts[CAMPAIGN_POINT(i) - 1];
+    reach &= CAMPAIGN_ACT_WRITER;
+    nbits = __builtin_popcount(reach);
+    if (nbits == 0 || x % 2 != 0)
+        return 0;
+    b = (int)((x / 2) % (uint64_t)nbits);
+    for (bit = reach; b-- > 0;)
+        bit &= bit - 1;
+    bit &= -bit; /* the chosen mechanism: the lowest bit left */
+    for (uint64_t i = 0; i < end; i++)
+        n += (p->acts[CAMPAIGN_POINT(i) - 1] & bit) != 0;
+    y %= n; /* n >= 1: bit is in reach */
+    for (uint64_t i = 0; i < end; i++)
+        if ((p->acts[CAMPAIGN_POINT(i) - 1] & bit) != 0 && y-- == 0)
+            return CAMPAIGN_POINT(i);
+#undef CAMPAIGN_POINT
+    return 0;
 }
 
 static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
@@ -196,9 +305,16 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     uint64_t points = s->threads > 1 ? p->mt_points : p->points;
     uint64_t run_us = s->threads > 1 ? p->mt_run_us : p->run_us;
 
+    /* one-thread runs repeat their counting run's points */
+    uint64_t in_mech =
+        s->threads > 1 || (mode != MODE_KILL_IO && mode != MODE_TORN &&
+                           mode != MODE_POWERLOSS)
+            ? 0
+            : campaign_point_in_mechanism(p, r, mode == MODE_TORN);
+
     switch (mode) {
     case MODE_KILL_IO:
-        s->crash_point = rng_range(r, 1, points + 1);
+        s->crash_point = in_mech ? in_mech : rng_range(r, 1, points + 1);
         s->action = CRASHIO_KILL;
         break;
     case MODE_TORN:
@@ -210,7 +326,8 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
             s->action = CRASHIO_TEAR;
             s->fill = CRASHIO_FILL_SEED;
         } else if (p->npwrites > 0) {
-            s->crash_point = p->pwrites[rng_below(r, p->npwrites)];
+            s->crash_point =
+                in_mech ? in_mech : p->pwrites[rng_below(r, p->npwrites)];
             s->action = CRASHIO_TEAR;
             s->fill = CRASHIO_FILL_SEED;
         } else {
@@ -218,7 +335,7 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
         }
         break;
     case MODE_POWERLOSS:
-        s->crash_point = rng_range(r, 1, points + 1);
+        s->crash_point = in_mech ? in_mech : rng_range(r, 1, points + 1);
         s->powerloss = 1;
         s->pl.model = c->env.persist;
         s->pl.sector = c->env.sector;
@@ -298,7 +415,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
         uint64_t ki = (id / (uint64_t)c->nmodes) % (uint64_t)c->nkinds;
         uint64_t v = rng_mix(
             c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
-        s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->variants));
+        s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->nvar[ki]));
     }
     /* A concurrent variant's crash trials run its threads; its error
      * trials run them one after another, as the counting run did: their

@@ -12,6 +12,10 @@
 #include "trial.h"
 
 #define CAMPAIGN_MAX_VARIANTS 16
+/* Further variants a swarm campaign may draw to reach the mechanisms its
+ * first ones did not (campaign.c), and the candidates it may try. */
+#define CAMPAIGN_EXTRA_VARIANTS 8
+#define CAMPAIGN_EXTRA_TRIES 48
 
 typedef struct campaign {
     uint64_t seed;
@@ -54,7 +58,11 @@ typedef struct campaign {
                            command lines */
 
     /* filled by campaign_prepare */
-    trial_profile *profiles; /* [nkinds * variants] */
+    trial_profile *profiles; /* [nkinds * vstride]: kind i's variants are
+                                profiles[i * vstride + 0 .. nvar[i] - 1] */
+    uint32_t vstride;
+    uint32_t nvar[WL_KINDS]; /* variants per kind: `variants`, and any
+                                drawn to reach a mechanism */
     uint64_t exhaustive_total;
     uint64_t block; /* trial ids per block (campaign.c) */
 } campaign;

@@ -29,15 +29,13 @@
  *                    than a small pool holds;
  *   drain            one variant in three deletes mostly in its second
  *                    half (wl_params.drain): nodes empty and merge, pages
- *                    go to the free list and are reused.
+ *                    go to the free list and are reused; such a workload
+ *                    is at least four times the kind's default, so that
+ *                    its tree has leaves to merge.
  */
 #include "swarm.h"
 
 #include "rng.h"
-
-/* Longest drawn workload: the writer's shared memory holds a position per
- * transaction. */
-#define SWARM_MAX_TXNS 512
 
 static uint64_t swarm_pick(rng *r, const uint64_t *v, const unsigned *w, int n)
 {
@@ -54,18 +52,34 @@ static uint64_t swarm_pick(rng *r, const uint64_t *v, const unsigned *w, int n)
     return v[n - 1];
 }
 
-void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
-                wl_params *wl)
+/* The weights of each setting's choices, in the order of the tables in
+ * swarm_draw.  The plain draw is the one described at the top; the
+ * directed one (swarm.h) leaves out what the engine does least in
+ * (periodic sync, whose runs do not repeat, and no torn-page protection)
+ * and favours the rare ends: the smallest pools and segments, checkpoints
+ * by log size, longer workloads over wider key spaces, and draining. */
+typedef struct swarm_weights {
+    unsigned sync[4], torn[3], page[4], pool[3], ckpt[3], seg[3], mult[3],
+        keys[3], drain[2];
+} swarm_weights;
+
+static const swarm_weights swarm_plain = {
+    {1, 1, 1, 1}, {1, 1, 1},  {10, 4, 1, 1}, {1, 1, 4}, {3, 4, 5},
+    {2, 1, 3},    {13, 2, 1}, {2, 1, 1},     {2, 1}};
+static const swarm_weights swarm_directed = {
+    {1, 1, 1, 0}, {0, 1, 2}, {10, 4, 1, 1}, {2, 1, 1}, {1, 1, 1},
+    {2, 1, 1},    {1, 2, 1}, {1, 1, 2},     {1, 1}};
+
+void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
+                cl_options *eng, wl_params *wl)
 {
     static const uint64_t syncs[] = {CL_SYNC_OFF, CL_SYNC_COMMIT, CL_SYNC_GROUP,
                                      CL_SYNC_PERIODIC};
-    static const unsigned syncs_w[] = {1, 1, 1, 1};
     static const uint64_t torns[] = {CL_TORN_NONE, CL_TORN_FPW, CL_TORN_DWB};
-    static const unsigned torns_w[] = {1, 1, 1};
     static const uint64_t pages[] = {4096, 8192, 16384, 65536};
-    static const unsigned pages_w[] = {10, 4, 1, 1};
+    static const uint64_t three[] = {0, 1, 2};
     static const uint64_t scales[] = {1, 4, 16};
-    static const unsigned scales_w[] = {2, 1, 1};
+    const swarm_weights *w = directed ? &swarm_directed : &swarm_plain;
     rng r;
     uint64_t min_pool, mult;
     int small_pool = 0;
@@ -74,23 +88,23 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
      * so pinning one leaves the others' draws as they were. */
     rng_seed(&r, rng_mix(wl->seed ^ 0x5A53A4D5EEDull));
     {
-        cl_sync_mode s = (cl_sync_mode)swarm_pick(&r, syncs, syncs_w, 4);
+        cl_sync_mode s = (cl_sync_mode)swarm_pick(&r, syncs, w->sync, 4);
         if (pins->eng.sync == CL_SYNC_DEFAULT)
             eng->sync = s;
     }
     {
-        cl_torn_mode t = (cl_torn_mode)swarm_pick(&r, torns, torns_w, 3);
+        cl_torn_mode t = (cl_torn_mode)swarm_pick(&r, torns, w->torn, 3);
         if (pins->eng.torn == CL_TORN_DEFAULT)
             eng->torn = t;
     }
     {
-        uint32_t ps = (uint32_t)swarm_pick(&r, pages, pages_w, 4);
+        uint32_t ps = (uint32_t)swarm_pick(&r, pages, w->page, 4);
         if (pins->eng.page_size == 0)
             eng->page_size = ps;
     }
     {
         uint32_t ps = eng->page_size ? eng->page_size : 4096;
-        uint64_t x = rng_below(&r, 6), pool = 0;
+        uint64_t x = swarm_pick(&r, three, w->pool, 3), pool = 0;
         min_pool = (uint64_t)SWARM_MIN_FRAMES * ps;
         if (min_pool < (256u << 10))
             min_pool = 256u << 10;
@@ -104,34 +118,36 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
         }
     }
     {
-        uint64_t x = rng_below(&r, 12), ck = 0;
-        if (x < 3)
+        uint64_t x = swarm_pick(&r, three, w->ckpt, 3), ck = 0;
+        if (x == 0)
             ck = rng_range(&r, 4u << 10, 16u << 10);
-        else if (x < 7)
+        else if (x == 1)
             ck = rng_range(&r, 16u << 10, 1u << 20);
         if (pins->eng.checkpoint_bytes == 0)
             eng->checkpoint_bytes = ck;
     }
     {
-        uint64_t x = rng_below(&r, 6), seg = 0;
-        if (x < 2)
+        uint64_t x = swarm_pick(&r, three, w->seg, 3), seg = 0;
+        if (x == 0)
             seg = 64u << 10;
-        else if (x == 2)
+        else if (x == 1)
             seg = rng_range(&r, 64u << 10, 1u << 20);
         if (pins->eng.segment_bytes == 0)
             eng->segment_bytes = seg;
     }
-    {
-        uint64_t x = rng_below(&r, 16);
-        mult = x < 13 ? 1 : x < 15 ? 4 : 16;
-        /* large values fill a small pool at any length */
-        if (small_pool && mult == 1 && wl->kind != WL_LARGE)
-            mult = 4;
-        if (pins->txns == 0) {
-            uint64_t n = (uint64_t)base_txns * mult;
-            wl->txns = (uint32_t)(n > SWARM_MAX_TXNS ? SWARM_MAX_TXNS : n);
-        }
+    mult = swarm_pick(&r, scales, w->mult, 3);
+    /* large values fill a small pool at any length */
+    if (small_pool && mult == 1 && wl->kind != WL_LARGE)
+        mult = 4;
+    wl->keys = (uint32_t)swarm_pick(&r, scales, w->keys, 3);
+    /* a tree of one or two leaves has nothing to merge: a draining
+     * workload is at least four times the kind's default */
+    wl->drain = (uint32_t)swarm_pick(&r, three, w->drain, 2);
+    if (wl->drain && mult == 1)
+        mult = 4;
+    if (pins->txns == 0) {
+        uint64_t n = (uint64_t)base_txns * mult;
+        wl->txns = (uint32_t)(n > SWARM_MAX_TXNS ? SWARM_MAX_TXNS : n);
     }
-    wl->keys = (uint32_t)swarm_pick(&r, scales, scales_w, 3);
-    wl->drain = rng_below(&r, 3) == 0 ? (wl->txns + 1) / 2 : 0;
+    wl->drain = wl->drain ? (wl->txns + 1) / 2 : 0;
 }

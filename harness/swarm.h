@@ -28,11 +28,18 @@ typedef struct swarm_pins {
  * minimum, and at least SWARM_MIN_FRAMES pages. */
 #define SWARM_MIN_FRAMES 32
 
+/* Longest drawn workload: the writer's shared memory holds a position per
+ * transaction. */
+#define SWARM_MAX_TXNS 512
+
 /* Draw the configuration of the variant whose workload seed is wl->seed:
  * every setting of *eng that pins leaves open (eng starts as the
  * campaign's defaults), and wl's size (from base_txns, the kind's default
- * size) and shape (key space, drain).  A pure function of its inputs. */
-void swarm_draw(const swarm_pins *pins, uint32_t base_txns, cl_options *eng,
-                wl_params *wl);
+ * size) and shape (key space, drain).  directed: the draw of the further
+ * variants a campaign adds to reach a mechanism its first ones missed
+ * (campaign.c), weighted towards the settings under which the engine does
+ * its rarer work (swarm.c).  A pure function of its inputs. */
+void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
+                cl_options *eng, wl_params *wl);
 
 #endif

@@ -661,6 +661,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
+        util_strip_dir(v->detail, dir);
         v->verdict =
             (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
                 ? ORACLE_DETECTED
@@ -678,6 +679,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
+        util_strip_dir(v->detail, dir);
         v->verdict =
             (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
                 ? ORACLE_DETECTED

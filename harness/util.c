@@ -79,3 +79,19 @@ void util_status_text(int st, char *buf, size_t len)
     else
         snprintf(buf, len, "status %#x", st);
 }
+
+void util_strip_dir(char *s, const char *dir)
+{
+    size_t n = strlen(dir);
+    char *w = s, *p;
+
+    if (n == 0)
+        return;
+    while ((p = strstr(s, dir)) != NULL) {
+        size_t keep = (size_t)(p - s);
+        memmove(w, s, keep);
+        w += keep;
+        s = p + n + (p[n] == '/');
+    }
+    memmove(w, s, strlen(s) + 1);
+}

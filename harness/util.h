@@ -18,6 +18,10 @@ int util_wait(pid_t pid);
  * Returns 1 if it ended, 0 if the time ran out (where the kernel cannot
  * watch a pid, simply after sleeping the whole time). */
 int util_wait_exit_us(pid_t pid, uint64_t us);
+/* Remove every "dir/" from s (in place), so that a message naming the
+ * files of a trial's database reads the same in every scratch directory
+ * (a campaign's worker, a replay). */
+void util_strip_dir(char *s, const char *dir);
 /* Describe a wait status: "exit 3", "signal 9 (Killed)". */
 void util_status_text(int st, char *buf, size_t len);
 

@@ -314,6 +314,25 @@ check "an inserts-only campaign exits 0" 0 $?
 grep "never reached" "$T/few.out" | grep -q "B-tree merge" && ok || bad "no warning naming the merge nothing reached"
 "$CT" --seed 23 --trials 10 --mode kill-io --workload inserts --txns 4 --no-swarm --json --quiet --dir "$T" >"$T/few.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "merge" in d["unreached"] and d["coverage"]["merge"]==0' "$T/few.json" && ok || bad "JSON: merge not unreached"
-rm -f "$T"/s?.csv "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
+# coverage-directed swarm: one variant of one small kind leaves most
+# mechanisms unreached, so the campaign draws further variants (numbers
+# from --variants on) and its trials run them; a trial of such a variant
+# replays exactly; --no-swarm draws none
+"$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --quiet --dir "$T" --csv "$T/x1.csv" >/dev/null 2>&1
+check "one-variant campaign exits 0" 0 $?
+xv=$(python3 -c 'import csv,sys
+print(sorted({int(r["variant"]) for r in csv.DictReader(open(sys.argv[1]))})[-1])' "$T/x1.csv")
+[ "$xv" -ge 1 ] && ok || bad "no variant drawn beyond --variants 1 (highest $xv)"
+xid=$(python3 -c 'import csv,sys
+print([r for r in csv.DictReader(open(sys.argv[1])) if int(r["variant"])>=1 and r["sync"]!="periodic"][0]["trial"])' "$T/x1.csv")
+"$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --replay "$xid" --dir "$T" --csv "$T/x2.csv" >/dev/null 2>&1
+strip='import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["trial"] == sys.argv[2]:
+        r.pop("recovery_us"); print(sorted(r.items()))'
+check "a drawn variant's trial replays exactly" "$(python3 -c "$strip" "$T/x1.csv" "$xid")" "$(python3 -c "$strip" "$T/x2.csv" "$xid")"
+"$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --no-swarm --quiet --dir "$T" --csv "$T/x3.csv" >/dev/null 2>&1
+check "--no-swarm: no variant drawn beyond --variants" "0" "$(col variant <"$T/x3.csv" | sort -u)"
+rm -f "$T"/s?.csv "$T"/x?.csv "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
 
 finish

@@ -13,8 +13,8 @@
 
 #include "swarm.h"
 
-static void draw(uint64_t seed, const swarm_pins *pins, cl_options *eng,
-                 wl_params *wl)
+static void draw_as(uint64_t seed, int directed, const swarm_pins *pins,
+                    cl_options *eng, wl_params *wl)
 {
     memset(eng, 0, sizeof(*eng));
     memset(wl, 0, sizeof(*wl));
@@ -23,7 +23,13 @@ static void draw(uint64_t seed, const swarm_pins *pins, cl_options *eng,
     wl->kind = WL_MIXED;
     wl->seed = seed;
     wl->txns = pins->txns ? pins->txns : 40;
-    swarm_draw(pins, 40, eng, wl);
+    swarm_draw(pins, 40, directed, eng, wl);
+}
+
+static void draw(uint64_t seed, const swarm_pins *pins, cl_options *eng,
+                 wl_params *wl)
+{
+    draw_as(seed, 0, pins, eng, wl);
 }
 
 static void test_swarm_same_seed_same_draw(void **state)
@@ -109,6 +115,8 @@ static void test_swarm_draws_within_bounds_and_reach_every_value(void **state)
         longer += w.txns > 40;
         drain += w.drain != 0;
         assert_true(w.drain == 0 || w.drain == (w.txns + 1) / 2);
+        /* a draining workload has a tree with leaves to merge */
+        assert_true(w.drain == 0 || w.txns >= 4 * 40);
         wide += w.keys > 1;
         /* the smallest pool comes with a workload long enough to evict */
         if (e.pool_bytes == (uint64_t)SWARM_MIN_FRAMES * e.page_size ||
@@ -123,12 +131,46 @@ static void test_swarm_draws_within_bounds_and_reach_every_value(void **state)
     assert_true(longer > 300 && drain > 300 && wide > 300);
 }
 
+/* The directed draw (further variants that must reach what the first
+ * ones missed): no periodic sync (its runs do not repeat, so they cannot
+ * be chosen by what they reached), always torn-page protection, and the
+ * rare ends more often than the plain draw. */
+static void test_swarm_directed_draw_favours_rare_settings(void **state)
+{
+    swarm_pins none;
+    cl_options e;
+    wl_params w;
+    int small_pool[2] = {0}, dwb[2] = {0}, drain[2] = {0}, longer[2] = {0};
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    for (int d = 0; d < 2; d++)
+        for (uint64_t s = 1; s <= 2000; s++) {
+            draw_as(s, d, &none, &e, &w);
+            if (d) {
+                assert_int_not_equal(e.sync, CL_SYNC_PERIODIC);
+                assert_int_not_equal(e.torn, CL_TORN_NONE);
+            }
+            small_pool[d] +=
+                e.pool_bytes == (256u << 10) ||
+                e.pool_bytes == (uint64_t)SWARM_MIN_FRAMES * e.page_size;
+            dwb[d] += e.torn == CL_TORN_DWB;
+            drain[d] += w.drain != 0;
+            longer[d] += w.txns > 40;
+        }
+    assert_true(small_pool[1] > 2 * small_pool[0]);
+    assert_true(dwb[1] > dwb[0] + 400);
+    assert_true(drain[1] > drain[0] + 200);
+    assert_true(longer[1] > longer[0] + 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_swarm_same_seed_same_draw),
         cmocka_unit_test(test_swarm_pins_are_kept),
         cmocka_unit_test(test_swarm_draws_within_bounds_and_reach_every_value),
+        cmocka_unit_test(test_swarm_directed_draw_favours_rare_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
