@@ -36,6 +36,11 @@ static int chk_run(cl_db *db, char *msg, size_t msglen)
     uint8_t *seen;
     int rc;
 
+    if ((rc = pg_npages_check(p)) != 0) {
+        if (msg != NULL && msglen > 0)
+            snprintf(msg, msglen, "%s", cl_errdetail());
+        return rc;
+    }
     seen = calloc((size_t)npages / 8 + 1, 1);
     if (seen == NULL)
         return CL_ENOMEM;

@@ -85,6 +85,9 @@ void pg_release(pager *p, pg_page *pg);
 /* Meta fields. */
 uint32_t pg_root(pager *p);
 uint32_t pg_npages(pager *p);
+/* CL_ECORRUPT if the meta page counts more pages than the page file and
+ * the pool can hold (pager_meta.c). */
+int pg_npages_check(pager *p);
 uint64_t pg_nfree(pager *p);
 uint64_t pg_nkeys(pager *p);
 uint32_t pg_free_head(pager *p);

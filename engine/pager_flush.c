@@ -24,7 +24,11 @@
  * been fsynced (when the ring is full, and at every pager_flush_all), so
  * while a slot is free to overwrite, no in-place write depends on it.
  * Restoring (pager_dwb_restore, recovery): a valid slot replaces the page
- * file's copy of its page if that copy is torn or has an older LSN.
+ * file's copy of its page if that copy is torn or has an older LSN.  Only
+ * the first PG_DWB_SLOTS slots are read, and a slot's page number must be
+ * below the replay limit (the pages the page file and the log can hold,
+ * recovery.c), so a damaged file cannot make recovery write far past the
+ * page file's end.
  *
  * Then the page's LSN becomes the record's end LSN.
  *
@@ -227,6 +231,10 @@ int pager_dwb_restore(pager *p, uint64_t *repaired)
         err_set(rc, "%s: cannot stat", p->dwb_path);
         goto out;
     }
+    /* only the ring's slots: bytes past them were never written by the
+     * engine */
+    if (size > (uint64_t)PG_DWB_SLOTS * p->page_size)
+        size = (uint64_t)PG_DWB_SLOTS * p->page_size;
     for (uint64_t off = 0; off + p->page_size <= size; off += p->page_size) {
         size_t got = 0;
         uint32_t pgno;

@@ -53,6 +53,34 @@ int pager_load_meta(pager *p)
                           "%s: page 1 is not a valid meta page", p->path);
     }
     p->meta = f; /* the pin is kept */
+    if ((rc = pg_npages_check(p)) != 0) {
+        p->meta = NULL;
+        pg_unpin(p, f);
+        return rc;
+    }
+    return 0;
+}
+
+/* Every page below the meta page's count is in the page file or, not yet
+ * written back, in a frame of the pool (a new page is dirty until it is
+ * written), so the count is at most the file's pages plus the pool's
+ * frames.  A larger count is damage; checking it first keeps cl_check from
+ * sizing its bitmap of pages by a damaged count. */
+int pg_npages_check(pager *p)
+{
+    uint64_t bytes = 0;
+    int rc = p->io->filesize(p->io->ctx, p->fd, &bytes);
+
+    if (rc != 0)
+        return err_set(rc, "%s: cannot stat", p->path);
+    if (pg_npages(p) > bytes / p->page_size + p->nframes)
+        return err_set_at(CL_ECORRUPT, CL_ERRK_META, p->path,
+                          (uint64_t)PG_META * p->page_size, PG_META,
+                          "%s: the meta page counts %u pages, but the page "
+                          "file holds %llu and the pool %u more",
+                          p->path, pg_npages(p),
+                          (unsigned long long)(bytes / p->page_size),
+                          p->nframes);
     return 0;
 }
 

@@ -335,6 +335,39 @@ static int rec_cut_tail(cl_db *db, rec_log *lg, const wal_cursor *cur,
     return 0;
 }
 
+/* Before step 2: no page at or past file_pages + 16 + (bytes of the log
+ * from the checkpoint's segment on) / 8 can exist, since every page past
+ * the page file's end at the checkpoint was allocated by a logged
+ * transaction since (rec_replay narrows the same bound segment by
+ * segment).  The doublewrite restore takes its page numbers from the
+ * doublewrite file: this bounds them, so that a slot naming page 2^31
+ * cannot make it write far past the end of the page file. */
+static int rec_page_bound(cl_db *db)
+{
+    const cl_io *io = db->io;
+    uint64_t file_bytes = 0, limit;
+    char path[4096];
+    int rc;
+
+    if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_bytes)) != 0)
+        return err_set(rc, "%s: cannot stat", db->pages_path);
+    limit = file_bytes / db->sb.page_size + 16;
+    for (uint64_t segno = db->sb.ckpt_segno;; segno++) {
+        uint64_t len = 0;
+        int fd = -1;
+        wal_seg_path(path, sizeof(path), db->dir, segno);
+        if ((rc = io->open(io->ctx, path, CL_IO_RDONLY, &fd)) != 0)
+            break; /* the log ends there (rec_replay tells the rest) */
+        rc = io->filesize(io->ctx, fd, &len);
+        io->close(io->ctx, fd);
+        if (rc != 0)
+            return err_set(rc, "%s: cannot stat", path);
+        limit += len / 8;
+    }
+    pager_set_replay_limit(db->pg, limit);
+    return 0;
+}
+
 /* Steps 3 and 4: replay the log from the checkpoint's segment to its end,
  * which it leaves in lg. */
 static int rec_replay(cl_db *db, rec_log *lg)
@@ -496,7 +529,8 @@ int rec_run(cl_db *db)
     db->rec.checkpoint_lsn = db->sb.ckpt_lsn;
 
     /* 2 */
-    if ((rc = pager_dwb_restore(db->pg, &restored)) != 0)
+    if ((rc = rec_page_bound(db)) != 0 ||
+        (rc = pager_dwb_restore(db->pg, &restored)) != 0)
         return rc;
     db->rec.pages_repaired_dwb = restored;
 

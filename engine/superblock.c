@@ -26,7 +26,10 @@
  *       56  456 -           zero
  * A slot is valid iff: S1 its crc matches; S2 magic and version match;
  * S3 page_size is a power of two in range; S4 seq >= 1 and
- * 1 <= old_segno <= ckpt_segno.
+ * 1 <= old_segno <= ckpt_segno; S5 bytes 56-511 are zero (sb_decode); and
+ * S6 seq % 2 is the slot's number (sb_read: the engine writes seq n only
+ * to slot n % 2).  So two valid slots never hold the same seq, and open
+ * has no tie to break: it takes the higher one.
  */
 #include "superblock.h"
 
@@ -36,6 +39,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "errors.h"
+#include "page.h"
 #include "page_format.h"
 
 void sb_encode(uint8_t *slot, const sb_state *st)
@@ -79,6 +83,10 @@ int sb_decode(const uint8_t *slot, sb_state *st, char *why, size_t whylen)
         snprintf(why, whylen, "bad sequence or segment numbers"); /* S4 */
         return CL_ECORRUPT;
     }
+    if (!page_is_zero(slot + SB_OFF_RESERVED, SB_SLOT_SIZE - SB_OFF_RESERVED)) {
+        snprintf(why, whylen, "nonzero reserved bytes"); /* S5 */
+        return CL_ECORRUPT;
+    }
     *st = s;
     return 0;
 }
@@ -101,6 +109,12 @@ int sb_read(const cl_io *io, int fd, const char *path, sb_state *st)
             continue;
         }
         ok[i] = sb_decode(slot, &s[i], why[i], sizeof(why[i])) == 0;
+        if (ok[i] && s[i].seq % 2 != (uint64_t)i) { /* S6 */
+            snprintf(why[i], sizeof(why[i]),
+                     "sequence number %llu belongs in the other slot",
+                     (unsigned long long)s[i].seq);
+            ok[i] = 0;
+        }
     }
     if (!ok[0] && !ok[1])
         return err_set_at(CL_ECORRUPT, CL_ERRK_SUPERBLOCK, path, 0, 0,

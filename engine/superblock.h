@@ -15,6 +15,7 @@
 #define SB_SLOT_SIZE 512
 #define SB_SLOT0_OFF 0
 #define SB_SLOT1_OFF 2048
+#define SB_OFF_RESERVED 56 /* to 511: zero (rule S5) */
 
 typedef struct sb_state {
     uint64_t seq;        /* slot sequence number: higher is newer */

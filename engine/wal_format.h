@@ -30,6 +30,7 @@
 #define WAL_SH_OFF_START 24
 #define WAL_SH_OFF_DBSALT 32
 #define WAL_SH_OFF_SALT 40
+#define WAL_SH_OFF_RESERVED 48 /* to 63: zero (rule H3) */
 
 /* Record header: 32 bytes at an 8-aligned offset >= 64. */
 #define WAL_REC_HDR_SIZE 32
@@ -38,7 +39,7 @@
 #define WAL_RH_OFF_LSN 8
 #define WAL_RH_OFF_SYNCED 16
 #define WAL_RH_OFF_TYPE 24
-#define WAL_RH_OFF_FLAGS 25
+#define WAL_RH_OFF_RESERVED 25 /* to 31: zero (rule R9) */
 
 #define WAL_ALIGN 8
 #define WAL_MAX_PAYLOAD (1u << 30) /* bytes */

@@ -9,7 +9,8 @@
  * Header validity (wal_seg_decode), a segment header is valid iff:
  *   H1. the file holds at least 64 bytes;
  *   H2. crc matches;
- *   H3. magic, version and hdrsize are as in wal_writer.c;
+ *   H3. magic, version and hdrsize are as in wal_writer.c, and the
+ *       reserved bytes 48-63 are zero;
  *   H4. segno equals the number in the file name;
  *   H5. db_salt equals the database's salt and salt equals
  *       wal_seg_salt(db_salt, segno, start_lsn).
@@ -22,6 +23,9 @@
  *   R4. type is known, len <= 2^30 and x + 32 + padded len <= file length;
  *   R5. crc matches (the salt makes records of other segments fail);
  *   R6. synced <= lsn.
+ *   R9. a record valid under R2-R6 whose reserved header bytes (25-31) are
+ *       not zero was written whole by another version of the format: it is
+ *       CORRUPT (refused, never cut off as a torn tail).
  *   A record breaking R2-R6 is invalid, and then:
  *   R7. if some later 8-aligned offset y of the same segment holds a record
  *       valid under R2-R6 whose synced is greater than the invalid
@@ -68,7 +72,9 @@ int wal_seg_decode(const uint8_t *buf, uint64_t len, uint64_t segno,
     }
     if (get_le32(buf + WAL_SH_OFF_MAGIC) != WAL_SEG_MAGIC ||
         get_le32(buf + WAL_SH_OFF_VERSION) != WAL_VERSION ||
-        get_le32(buf + WAL_SH_OFF_HDRSIZE) != WAL_SEG_HDR_SIZE) { /* H3 */
+        get_le32(buf + WAL_SH_OFF_HDRSIZE) != WAL_SEG_HDR_SIZE ||
+        !page_is_zero(buf + WAL_SH_OFF_RESERVED,
+                      WAL_SEG_HDR_SIZE - WAL_SH_OFF_RESERVED)) { /* H3 */
         snprintf(why, whylen, "not a version %u log segment", WAL_VERSION);
         return CL_ECORRUPT;
     }
@@ -109,10 +115,15 @@ void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
     c->base = base;
 }
 
-/* Check the record at offset x against rules R2-R6.  Returns 1 if valid
- * (rec filled), 0 if not (reason in why when why != NULL). */
+/* Check the record at offset x against rules R2-R6 (and R9).  Returns 1 if
+ * valid (rec filled), 0 if not (reason in why when why != NULL), -1 if it
+ * is a whole record this version cannot read (R9).  With later != NULL (the
+ * look-ahead of R7) a record whose synced is not above *later is rejected
+ * before its CRC is computed: the look-ahead tries every 8-aligned offset
+ * of the rest of the segment, and a CRC over each one's claimed length
+ * would make a crafted segment cost quadratic time. */
 static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
-                         char *why, size_t whylen)
+                         const uint64_t *later, char *why, size_t whylen)
 {
     const uint8_t *h = c->buf + (x - c->base);
     uint64_t lsn = c->hdr.start_lsn + (x - WAL_SEG_HDR_SIZE);
@@ -148,6 +159,9 @@ static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
                      (unsigned long long)left);
         return 0;
     }
+    if (later != NULL && (get_le64(h + WAL_RH_OFF_SYNCED) <= *later ||
+                          get_le64(h + WAL_RH_OFF_SYNCED) > lsn))
+        return 0; /* cannot prove anything under R7 (or breaks R6) */
     if (get_le32(h + WAL_RH_OFF_CRC) !=
         crc32c_extend(c->crc_seed, h + 4, WAL_REC_HDR_SIZE - 4 + len)) {
         if (why) /* R5 */
@@ -158,6 +172,15 @@ static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
         if (why)
             snprintf(why, whylen, "record claims a durable point past itself");
         return 0;
+    }
+    if (!page_is_zero(h + WAL_RH_OFF_RESERVED,
+                      WAL_REC_HDR_SIZE - WAL_RH_OFF_RESERVED)) {
+        if (why) /* R9 */
+            snprintf(why, whylen,
+                     "record with nonzero reserved header bytes (not "
+                     "written by log version %u)",
+                     WAL_VERSION);
+        return -1;
     }
     if (rec != NULL) {
         rec->type = h[WAL_RH_OFF_TYPE];
@@ -179,16 +202,21 @@ enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
 
     if (c->off >= c->base + c->len) /* R1 */
         return WAL_NEXT_EOF;
-    if (wal_rec_valid(c, c->off, rec, why, whylen)) {
+    switch (wal_rec_valid(c, c->off, rec, NULL, why, whylen)) {
+    case 1:
         c->off += wal_rec_size(rec->len);
         return WAL_NEXT_RECORD;
+    case -1:
+        return WAL_NEXT_CORRUPT; /* R9: intact, but not ours to skip */
+    default:
+        break;
     }
     /* R7/R8: is anything after the invalid record provably newer than
      * its durability? */
     bad_lsn = c->hdr.start_lsn + (c->off - WAL_SEG_HDR_SIZE);
     for (uint64_t y = c->off + WAL_ALIGN;
          y + WAL_REC_HDR_SIZE <= c->base + c->len; y += WAL_ALIGN) {
-        if (wal_rec_valid(c, y, &later, NULL, 0) && later.synced > bad_lsn) {
+        if (wal_rec_valid(c, y, &later, &bad_lsn, NULL, 0) == 1) {
             size_t n = strlen(why);
             snprintf(why + n, whylen - n,
                      ", and the valid record at offset %llu was written "

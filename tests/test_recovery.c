@@ -20,6 +20,10 @@
 #include <unistd.h>
 
 #include "crashlab.h"
+#include "coding.h"
+#include "crc32c.h"
+#include "page.h"
+#include "page_format.h"
 #include "superblock.h"
 #include "testutil.h"
 #include "wal.h"
@@ -791,9 +795,136 @@ static void test_recovery_huge_garbage_range_is_bounded(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The superblock slot at off of page file pages (it must decode). */
+static sb_state read_slot(const char *pages, uint64_t off)
+{
+    uint8_t slot[SB_SLOT_SIZE];
+    char why[64];
+    sb_state st;
+
+    assert_int_equal(tu_read_at(pages, off, slot, sizeof(slot)), 0);
+    assert_int_equal(sb_decode(slot, &st, why, sizeof(why)), 0);
+    return st;
+}
+
+/* sb_read on the page file at path: the state it picks, or -1. */
+static int sb_pick(const char *path, sb_state *st)
+{
+    const cl_io *io = cl_io_posix();
+    int fd, rc;
+
+    assert_int_equal(io->open(io->ctx, path, CL_IO_RDONLY, &fd), 0);
+    rc = sb_read(io, fd, path, st);
+    io->close(io->ctx, fd);
+    return rc;
+}
+
+/* Rules S5 and S6: a slot with nonzero reserved bytes, or with a sequence
+ * number of the other slot's parity, is invalid even with a good CRC; so
+ * two valid slots never tie, and a slot written by another format is
+ * never taken for the newer checkpoint. */
+static void test_recovery_superblock_reserved_and_parity_rules(void **state)
+{
+    fx *f = *state;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t slot[SB_SLOT_SIZE];
+    sb_state s0, st, got;
+    cl_db *db = open_db(f->dir, NULL);
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0); /* seq 2, in slot 0 */
+    assert_int_equal(cl_close(db), 0);
+    s0 = read_slot(pages, SB_SLOT0_OFF);
+    assert_int_equal(s0.seq, 2);
+    /* slot 1: the same seq as slot 0 (a tie), another checkpoint LSN */
+    st = s0;
+    st.ckpt_lsn = s0.ckpt_lsn + 4096;
+    sb_encode(slot, &st);
+    assert_int_equal(tu_write_at(pages, SB_SLOT1_OFF, slot, sizeof(slot)), 0);
+    assert_int_equal(sb_pick(pages, &got), 0);
+    assert_int_equal(got.ckpt_lsn, s0.ckpt_lsn);
+    /* slot 1: a higher seq, but even (slot 0's parity) */
+    st.seq = 4;
+    sb_encode(slot, &st);
+    assert_int_equal(tu_write_at(pages, SB_SLOT1_OFF, slot, sizeof(slot)), 0);
+    assert_int_equal(sb_pick(pages, &got), 0);
+    assert_int_equal(got.seq, 2);
+    /* slot 1: seq 3, but a reserved byte set under a good CRC */
+    st.seq = 3;
+    sb_encode(slot, &st);
+    slot[SB_OFF_RESERVED + 7] = 1;
+    put_le32(slot, crc32c(slot + 4, SB_SLOT_SIZE - 4));
+    assert_int_equal(tu_write_at(pages, SB_SLOT1_OFF, slot, sizeof(slot)), 0);
+    assert_int_equal(sb_pick(pages, &got), 0);
+    assert_int_equal(got.seq, 2);
+    /* and the database opens from slot 0 */
+    db = open_db(f->dir, NULL);
+    assert_int_equal(count_batches(db), 5);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* A doublewrite slot naming a page far past anything the page file and
+ * the log can hold, with a good CRC, is not restored: recovery does not
+ * write 4 GiB past the end of the page file. */
+static void test_recovery_dwb_slot_page_number_is_bounded(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_db *db;
+    const char *pages = tu_path(f->dir, "pages"), *dwb = tu_path(f->dir, "dwb");
+    uint8_t page[4096];
+    int64_t before;
+
+    o.torn = CL_TORN_DWB;
+    make_dwb_db(f->dir, &o, 50);
+    before = tu_file_size(pages);
+    assert_int_equal(tu_read_at(dwb, 0, page, sizeof(page)), 0);
+    page_seal(page, sizeof(page), 1u << 20,
+              page_crc_seed(read_slot(pages, SB_SLOT0_OFF).salt));
+    assert_int_equal(tu_write_at(dwb, 0, page, sizeof(page)), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(count_batches(db), 50);
+    assert_int_equal(cl_close(db), 0);
+    assert_true(tu_file_size(pages) == before);
+}
+
+/* A meta page counting more pages than the page file and the pool can
+ * hold (2^31, with a good CRC) is refused at open as a damaged meta page,
+ * before anything sizes itself by the count. */
+static void test_recovery_meta_page_count_is_bounded(void **state)
+{
+    fx *f = *state;
+    const char *pages = tu_path(f->dir, "pages");
+    uint8_t page[4096];
+    cl_err_info ei;
+    cl_db *db = open_db(f->dir, NULL);
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_read_at(pages, 4096, page, sizeof(page)), 0);
+    put_le32(page + PG_META_OFF_NPAGES, 1u << 31);
+    page_seal(page, sizeof(page), 1,
+              page_crc_seed(read_slot(pages, SB_SLOT0_OFF).salt));
+    assert_int_equal(tu_write_at(pages, 4096, page, sizeof(page)), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_META);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_recovery_superblock_reserved_and_parity_rules, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_dwb_slot_page_number_is_bounded, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_meta_page_count_is_bounded, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_killed_writer_keeps_acknowledged_batches, fx_setup,
             fx_teardown),

@@ -11,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "coding.h"
 #include "crc32c.h"
@@ -329,9 +331,101 @@ static void test_wal_synced_past_itself_is_invalid(void **state)
     free(s);
 }
 
+/* H3: a header with a nonzero reserved byte under a good CRC is not a
+ * version 1 header. */
+static void test_wal_header_reserved_bytes_must_be_zero(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    wal_seg_hdr h;
+    char why[256];
+
+    (void)state;
+    seg_init(s);
+    s->buf[WAL_SH_OFF_RESERVED + 3] = 1;
+    put_le32(s->buf, crc32c(s->buf + 4, WAL_SEG_HDR_SIZE - 4));
+    assert_int_equal(wal_seg_decode(s->buf, s->len, SEGNO, SALT, &h, why, 256),
+                     CL_ECORRUPT);
+    free(s);
+}
+
+/* R9: a whole record (good CRC) with a nonzero reserved header byte was
+ * written by another format: refused, not cut off as a torn tail. */
+static void test_wal_record_reserved_bytes_are_refused(void **state)
+{
+    seg *s = malloc(sizeof(*s));
+    uint8_t *r;
+    char why[256];
+    uint64_t end;
+    int n;
+
+    (void)state;
+    seg_init(s);
+    seg_add(s, 100, 'a', -1);
+    seg_add(s, 100, 'b', -1);
+    r = s->buf + s->rec_off[1];
+    r[WAL_RH_OFF_RESERVED + 2] = 1;
+    put_le32(r, crc32c_extend(wal_crc_seed(s->hdr.salt), r + 4,
+                              WAL_REC_HDR_SIZE - 4 + 100));
+    assert_int_equal(seg_read(s, &n, &end, why), WAL_NEXT_CORRUPT);
+    assert_int_equal(n, 1);
+    assert_int_equal(end, s->rec_off[1]);
+    assert_non_null(strstr(why, "reserved"));
+    free(s);
+}
+
+/* R7's look-ahead over a crafted segment: an invalid record, then a record
+ * header at every 32 bytes of 16 MiB, each at its right LSN and claiming
+ * the rest of the file, none with a durable point past the invalid
+ * record.  None can prove anything, so none is checksummed: the tail is
+ * TORN at once.  (A CRC over each claimed length, ~2^36 bytes in all,
+ * runs for minutes: the child's alarm ends the test instead.) */
+static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
+{
+    const uint64_t len = 16u << 20;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t *buf = calloc(1, len);
+        wal_seg_hdr h = {SEGNO, START, SALT, wal_seg_salt(SALT, SEGNO, START)},
+                    got;
+        wal_cursor c;
+        wal_record r;
+        char why[256];
+
+        alarm(60);
+        if (buf == NULL)
+            _exit(2);
+        wal_seg_encode(buf, &h);
+        for (uint64_t y = WAL_SEG_HDR_SIZE + 32; y + 32 <= len; y += 32) {
+            uint64_t room = (len - y - WAL_REC_HDR_SIZE) & ~(uint64_t)7;
+            put_le32(
+                buf + y + WAL_RH_OFF_LEN,
+                (uint32_t)(room > WAL_MAX_PAYLOAD ? WAL_MAX_PAYLOAD : room));
+            put_le64(buf + y + WAL_RH_OFF_LSN, START + (y - WAL_SEG_HDR_SIZE));
+            put_le64(buf + y + WAL_RH_OFF_SYNCED, START);
+            buf[y + WAL_RH_OFF_TYPE] = WAL_TXN;
+        }
+        if (wal_seg_decode(buf, len, SEGNO, SALT, &got, why, sizeof(why)) != 0)
+            _exit(3);
+        wal_cursor_init(&c, buf, len, &got);
+        _exit(wal_cursor_next(&c, &r, why, sizeof(why)) == WAL_NEXT_TORN ? 0
+                                                                         : 4);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wal_header_reserved_bytes_must_be_zero),
+        cmocka_unit_test(test_wal_record_reserved_bytes_are_refused),
+        cmocka_unit_test(test_wal_lookahead_on_crafted_segment_is_linear),
         cmocka_unit_test(test_wal_records_read_back_in_order),
         cmocka_unit_test(test_wal_header_rules),
         cmocka_unit_test(test_wal_truncated_tail_is_torn),

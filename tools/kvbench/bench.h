@@ -62,9 +62,6 @@ typedef struct bench_engine {
                size_t *vlen);
     /* Every key in order. */
     int (*scan)(void *th, bench_scan_fn fn, void *ctx);
-    /* Log syncs the engine itself counted since open, or -1 if it does not
-     * count them (the interposed fsync counter is used instead). */
-    int (*syncs)(void *db, uint64_t *n);
 } bench_engine;
 
 extern const bench_engine bench_crashlab;
@@ -172,9 +169,9 @@ typedef struct bench_result {
     double seconds;         /* wall time of the measured phase */
     bench_hist lat;         /* per put/get, per batch, per scan pass, or per
                                recovery */
-    uint64_t syncs;         /* fsyncs during the measured phase (sync
-                               scenarios) */
-    int syncs_from_engine;  /* 1: the engine's own counter (ours: wal_syncs) */
+    uint64_t syncs;         /* fsync and fdatasync calls of the process
+                               during the measured phase (sync scenarios),
+                               every engine counted alike (bench_fsync.c) */
     uint64_t corrupt;       /* reads that did not match what was written */
     uint64_t recovered;     /* recovery: keys found after recovery */
     uint64_t peak_rss_kib;  /* recovery, memory: the child's peak RSS */

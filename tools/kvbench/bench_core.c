@@ -293,20 +293,6 @@ static void *bench_put_thread(void *arg)
     return NULL;
 }
 
-/* Log syncs so far: the engine's own count if it keeps one, else every
- * fsync and fdatasync of the process. */
-static uint64_t bench_syncs_now(const bench_engine *e, void *db, int *own)
-{
-    uint64_t n;
-
-    if (e->syncs != NULL && e->syncs(db, &n) == 0) {
-        *own = 1;
-        return n;
-    }
-    *own = 0;
-    return bench_fsync_count();
-}
-
 /* sync-put, sync-put-mt, nosync-put: single puts from nthreads threads. */
 static int bench_puts(const bench_engine *e, const bench_params *p,
                       unsigned nthreads, int sync, bench_result *r)
@@ -315,7 +301,7 @@ static int bench_puts(const bench_engine *e, const bench_params *p,
     bench_run_ctx c;
     bench_thread *ts = NULL;
     uint64_t s0, s1, t0, t1;
-    int rc = 0, own = 0;
+    int rc = 0;
 
     memset(&c, 0, sizeof(c));
     c.e = e;
@@ -343,14 +329,14 @@ static int bench_puts(const bench_engine *e, const bench_params *p,
             abort();
         }
     }
-    s0 = bench_syncs_now(e, c.db, &own);
+    s0 = bench_fsync_count();
     t0 = clk_now_ns();
     c.deadline_ns = p->seconds > 0 ? t0 + (uint64_t)(p->seconds * 1e9) : 0;
     pthread_barrier_wait(&c.start);
     for (unsigned i = 0; i < nthreads; i++)
         pthread_join(ts[i].tid, NULL);
     t1 = clk_now_ns();
-    s1 = bench_syncs_now(e, c.db, &own);
+    s1 = bench_fsync_count();
     if (e->close(c.db) != 0 && !atomic_load(&c.failed)) {
         snprintf(c.err, sizeof(c.err), "close: %.1000s", bench_errmsg());
         atomic_store(&c.failed, 1);
@@ -363,7 +349,6 @@ static int bench_puts(const bench_engine *e, const bench_params *p,
     r->seconds = (double)(t1 - t0) / 1e9;
     r->lat = c.lat;
     r->syncs = s1 - s0;
-    r->syncs_from_engine = own;
 out:
     pthread_barrier_destroy(&c.start);
     pthread_mutex_destroy(&c.mu);
@@ -431,25 +416,24 @@ static int bench_batch_put(const bench_engine *e, const bench_params *p,
     uint32_t *perm = bench_shuffle(p->n, p->seed);
     uint64_t s0, s1, t0, t1, done = 0;
     void *db = NULL;
-    int rc, own = 0;
+    int rc;
 
     if (perm == NULL)
         return bench_err("out of memory");
     if ((rc = e->open(p->dir, &cfg, &db)) != 0)
         goto out;
-    s0 = bench_syncs_now(e, db, &own);
+    s0 = bench_fsync_count();
     t0 = clk_now_ns();
     rc = bench_write_batches(
         e, db, p, perm, 0, p->n,
         p->seconds > 0 ? t0 + (uint64_t)(p->seconds * 1e9) : 0, &r->lat, &done);
     t1 = clk_now_ns();
-    s1 = bench_syncs_now(e, db, &own);
+    s1 = bench_fsync_count();
     if (e->close(db) != 0 && rc == 0)
         rc = -1;
     r->ops = done;
     r->seconds = (double)(t1 - t0) / 1e9;
     r->syncs = s1 - s0;
-    r->syncs_from_engine = own;
 out:
     free(perm);
     return rc;

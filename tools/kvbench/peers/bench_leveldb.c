@@ -170,5 +170,4 @@ const bench_engine bench_leveldb = {
     bld_write_batch,
     bld_get,
     bld_scan,
-    NULL,
 };

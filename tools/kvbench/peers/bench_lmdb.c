@@ -186,5 +186,4 @@ const bench_engine bench_lmdb = {
     blm_write_batch,
     blm_get,
     blm_scan,
-    NULL,
 };

@@ -175,5 +175,4 @@ const bench_engine bench_rocksdb = {
     brk_write_batch,
     brk_get,
     brk_scan,
-    NULL,
 };

@@ -253,5 +253,4 @@ const bench_engine bench_sqlite = {
     bsq_write_batch,
     bsq_get,
     bsq_scan,
-    NULL,
 };
