@@ -13,6 +13,9 @@
 #   make test         build and run every cmocka suite and shell test, and
 #                     make check-layers (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
+#   make test-slurm   a campaign as a Slurm job array plus its merge, on a
+#                     one-node Slurm cluster the test starts and stops
+#                     (root; installs slurm-wlm and munge)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
 #                     suites that drive libfiu (tests/test_fiu_*.c)
@@ -77,9 +80,10 @@ PKGS_PLOT := gnuplot-nox python3
 PKGS_VALGRIND := valgrind libcmocka-dev
 PKGS_SERVER_BENCH := redis-server redis-tools python3
 PKGS_DEB := dpkg-dev debhelper fakeroot lintian mandoc man-db
+PKGS_SLURM := slurm-wlm munge python3
 DEPS_PKGS := $(sort $(PKGS_CORE) $(PKGS_FIU) $(PKGS_PEERS) $(PKGS_TEST) \
              $(PKGS_FUZZ) $(PKGS_PLOT) $(PKGS_VALGRIND) $(PKGS_SERVER_BENCH) \
-             $(PKGS_DEB))
+             $(PKGS_DEB) $(PKGS_SLURM))
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -98,7 +102,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(DEFS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -163,6 +167,9 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
+# The version a campaign's JSON summary names (crashtest --merge refuses
+# shards of different versions).
+$(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'
 
 # tests/test_fiu_*.c drive libfiu's control API: FIU=1 builds only.
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -231,7 +238,8 @@ FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
 FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
-.PHONY: all examples deps test valgrind crashtest crashtest-ci bench bench-crashtest \
+.PHONY: all examples deps test test-slurm valgrind crashtest crashtest-ci bench \
+        bench-crashtest \
         bench-server mutants check-io check-layers format format-check clean \
         fuzz fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
@@ -266,6 +274,8 @@ deps-server-bench:
 	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_SERVER_BENCH))
 deps-deb:
 	$(call DEPS_CHECK,$(PKGS_CORE) $(PKGS_DEB))
+deps-slurm:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_SLURM))
 
 # What only some programs need: the test suites cmocka, kvbench its peers.
 $(TEST_SRC:%.c=$(B)/%.o) $(TESTUTIL_OBJ) $(TEST_BIN): | deps-test
@@ -471,6 +481,13 @@ $(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 endif
+
+# A campaign as a Slurm job array and its merge (scripts/slurm/), on a
+# one-node Slurm cluster of this machine that the test starts and stops
+# itself; exit 77 (skipped, which is not a pass) where it cannot run the
+# daemons (not root).
+test-slurm: deps-slurm $(B)/crashtest
+	@CRASHTEST=$(B)/crashtest scripts/slurm/test-slurm.sh
 
 # A benchmark, not a test: crash states per second of fixed campaigns.
 bench-crashtest: deps-core $(B)/crashtest $(B)/kvserver-crash

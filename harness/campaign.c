@@ -881,7 +881,8 @@ int campaign_run(campaign *c)
         int violations = rpt_summary(c->json ? NULL : stdout, c, results, nres,
                                      clk_now_us() - t0, campaign_interrupted);
         if (c->json)
-            rpt_json(stdout, c, results, nres, clk_now_us() - t0);
+            rpt_json(stdout, c, results, nres, clk_now_us() - t0,
+                     campaign_interrupted);
         free(results);
         free(pids);
         free(fds);
