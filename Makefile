@@ -13,6 +13,9 @@
 #   make test         build and run every cmocka suite and shell test, and
 #                     make check-layers (non-zero exit on failure)
 #   make crashtest-ci the CI crash campaigns (seed from the commit)
+#   make test-slurm   a campaign as a Slurm job array plus its merge, on a
+#                     one-node Slurm cluster the test starts and stops
+#                     (root; installs slurm-wlm and munge)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test FIU=1   the same in the fault-injection flavour, with the
 #                     suites that drive libfiu (tests/test_fiu_*.c)
@@ -71,16 +74,17 @@ NODEPS ?= 0
 PKGS_CORE := gcc make pkg-config libisal-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
-PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools \
+PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
              $(PKGS_PEERS)
 PKGS_FUZZ := clang libclang-rt-14-dev
 PKGS_PLOT := gnuplot-nox python3
 PKGS_VALGRIND := valgrind libcmocka-dev
 PKGS_SERVER_BENCH := redis-server redis-tools python3
 PKGS_DEB := dpkg-dev debhelper fakeroot lintian mandoc man-db
+PKGS_SLURM := slurm-wlm munge python3
 DEPS_PKGS := $(sort $(PKGS_CORE) $(PKGS_FIU) $(PKGS_PEERS) $(PKGS_TEST) \
              $(PKGS_FUZZ) $(PKGS_PLOT) $(PKGS_VALGRIND) $(PKGS_SERVER_BENCH) \
-             $(PKGS_DEB))
+             $(PKGS_DEB) $(PKGS_SLURM))
 
 B := build$(if $(filter 1,$(FIU)),-fiu)$(if $(filter 1,$(SAN)),-asan)
 
@@ -99,7 +103,7 @@ BASE_CFLAGS += -DFIU_ENABLE
 BASE_LDLIBS += -lfiu
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC) $(DEFS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -118,6 +122,8 @@ endif
 #   harness/                harness, faults, engine, common
 #   tools/<program>/        its own folder, engine, common
 #   tests/, fuzz/           what they test
+#   examples/<program>/     its own folder, and harness/ for crashlab_ack.h
+#                           (the --exec protocol) only
 define LAYER_INC
 $(1)/engine/%.o: INC := -Iengine
 $(1)/common/%.o: INC := -Icommon
@@ -130,9 +136,12 @@ $(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengi
 $(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
 $(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
 $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
+$(1)/examples/applog/%.o: INC := -Iexamples/applog -Iharness
+$(1)/examples/sqlitekv/%.o: INC := -Iexamples/sqlitekv -Iharness
 endef
 FB := build-fuzz
 $(eval $(call LAYER_INC,$(B)))
+$(eval $(call LAYER_INC,$(B)/pic))
 $(eval $(call LAYER_INC,$(FB)))
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -148,13 +157,20 @@ VERSION := 0.1.0
 SOVERSION := 0
 SHLIB := $(B)/libcrashlab.so.$(VERSION)
 
-FAULTS_SRC := $(wildcard faults/*.c)
+# faults/interpose_calls.c defines the C library's file calls and
+# interpose_preload.c a constructor: neither may enter a program by way of
+# the archive, only where they are linked on purpose (IP_* below).
+IP_ONLY_SRC := faults/interpose_calls.c faults/interpose_preload.c
+FAULTS_SRC := $(filter-out $(IP_ONLY_SRC),$(wildcard faults/*.c))
 FAULTS_OBJ := $(FAULTS_SRC:%.c=$(B)/%.o)
 FAULTS_LIB := $(B)/libcrashlab-faults.a
 
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
+# The version a campaign's JSON summary names (crashtest --merge refuses
+# shards of different versions).
+$(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'
 
 # tests/test_fiu_*.c drive libfiu's control API: FIU=1 builds only.
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -164,6 +180,28 @@ endif
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/test_*.sh)
 TESTUTIL_OBJ := $(B)/tests/testutil.o
+
+# The libc interposer (faults/interpose.h).  A program that links it
+# defines the C library's file calls and exports them (IP_LDFLAGS), so that
+# the shared libraries it loads call them too; the preload object
+# build/libcrashlab-preload.so carries it into programs run under
+# LD_PRELOAD, built from position-independent objects in $(B)/pic/ and
+# exporting only the libc names (faults/interpose.map).
+IP_NAMES := open open64 openat openat64 creat creat64 __open_2 __open64_2 \
+            __openat_2 __openat64_2 close write pwrite pwrite64 writev \
+            pwritev pwritev64 lseek lseek64 ftruncate ftruncate64 fallocate \
+            fallocate64 posix_fallocate posix_fallocate64 fsync fdatasync \
+            sync_file_range syncfs rename renameat renameat2 unlink unlinkat \
+            rmdir mkdir mkdirat dup dup2 dup3 fcntl fcntl64 fork mmap mmap64 \
+            syscall fopen fopen64
+IP_LDFLAGS := $(IP_NAMES:%=-Wl,--export-dynamic-symbol=%)
+IP_OBJ := $(B)/faults/interpose_calls.o
+PRELOAD := $(B)/libcrashlab-preload.so
+PRELOAD_SRC := $(filter-out faults/interpose_spawn.c,\
+                 $(wildcard faults/interpose*.c faults/crashio*.c)) \
+               faults/shadow_writer.c faults/shadow_reader.c engine/crc32c.c \
+               $(COMMON_SRC)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/pic/%.o)
 
 # kvbench: the workloads and our adapter (also linked into its test), and
 # the peers' adapters.  bench_fsync.c defines fsync and fdatasync to count
@@ -177,7 +215,7 @@ BENCH_LDFLAGS := -Wl,--export-dynamic-symbol=fsync \
                  -Wl,--export-dynamic-symbol=fdatasync
 
 TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/kvbench $(B)/crashtest \
-         $(B)/csvmeta
+         $(B)/csvmeta $(PRELOAD)
 KVSERVER_SRC := $(wildcard tools/kvserver/*.c)
 KVSERVER_OBJ := $(KVSERVER_SRC:%.c=$(B)/%.o)
 # build/kvserver-crash, the test-only server that crashtest's server trials
@@ -201,7 +239,8 @@ FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay_%)
 FUZZ_CORPUS := $(B)/fuzz/corpus/.stamp
 FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 
-.PHONY: all deps test valgrind crashtest crashtest-ci bench bench-crashtest \
+.PHONY: all examples deps test test-slurm valgrind crashtest crashtest-ci bench \
+        bench-crashtest \
         bench-server mutants check-io check-layers format format-check clean \
         fuzz fuzz-build experiments plots install uninstall deb man-lint
 .SECONDARY:
@@ -209,7 +248,7 @@ FUZZ_UTIL_OBJ := $(B)/fuzz/fuzz_util.o
 # make: the core only (the engine, kv, kvserver, crashtest), which needs
 # nothing but the compiler, make, pkg-config and ISA-L.
 CORE_TOOLS := $(B)/kv $(B)/kvserver $(B)/kvserver-crash $(B)/crashtest \
-              $(B)/csvmeta
+              $(B)/csvmeta $(PRELOAD)
 all: deps-core $(LIB) $(SHLIB) $(CORE_TOOLS)
 
 # The build of this flavour needs the core packages, and libfiu for FIU=1.
@@ -236,6 +275,8 @@ deps-server-bench:
 	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_SERVER_BENCH))
 deps-deb:
 	$(call DEPS_CHECK,$(PKGS_CORE) $(PKGS_DEB))
+deps-slurm:
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_SLURM))
 
 # What only some programs need: the test suites cmocka, kvbench its peers.
 $(TEST_SRC:%.c=$(B)/%.o) $(TESTUTIL_OBJ) $(TEST_BIN): | deps-test
@@ -245,6 +286,21 @@ $(B)/%.o: %.c | deps-core
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The preload object is never built with the sanitizers: their runtime must
+# come first in a process, and the programs it is preloaded into have none.
+PRELOAD_CFLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,\
+                   $(ALL_CFLAGS))
+$(B)/pic/%.o: %.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -fPIC -c $< -o $@
+
+$(PRELOAD): $(PRELOAD_OBJ) faults/interpose.map
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) $(LDFLAGS) -shared -fPIC \
+	    -Wl,--version-script=faults/interpose.map -Wl,--no-undefined \
+	    $(PRELOAD_OBJ) -o $@ $(BASE_LDLIBS)
 
 $(LIB): $(ENGINE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -294,6 +350,60 @@ $(B)/kvcrash/%.o: tools/kvserver/crash/%.c | deps-core
 $(B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+
+# The worked example of crashtest --exec (docs/TARGETS.md): a program on a
+# plain append-and-fsync log, its deliberately wrong variant (a rename
+# without an fsync of the directory) and the program that reads the log
+# back.  Plain programs: nothing of crashlab is linked in.
+EXAMPLES := $(B)/examples/bin/applog $(B)/examples/bin/applog-broken \
+            $(B)/examples/bin/applog-verify
+$(B)/examples/applog/applog_broken.o: examples/applog/applog.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DAPPLOG_NO_DIRSYNC -c $< -o $@
+$(B)/examples/bin/applog-broken: $(B)/examples/applog/applog_broken.o
+$(B)/examples/bin/applog: $(B)/examples/applog/applog.o
+$(B)/examples/bin/applog-verify: $(B)/examples/applog/applog_verify.o
+$(EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+# SQLite under --exec, in journal_mode=DELETE (examples/sqlitekv): needs
+# libsqlite3-dev, so only the test suite builds it.
+SQLITE_EXAMPLES := $(B)/examples/bin/sqlitekv $(B)/examples/bin/sqlitekv-verify
+$(B)/examples/bin/sqlitekv: $(B)/examples/sqlitekv/sqlitekv.o
+$(B)/examples/bin/sqlitekv-verify: $(B)/examples/sqlitekv/sqlitekv_verify.o
+$(SQLITE_EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lsqlite3
+$(SQLITE_EXAMPLES) $(B)/examples/sqlitekv/sqlitekv.o \
+    $(B)/examples/sqlitekv/sqlitekv_verify.o: | deps-test
+examples: $(EXAMPLES)
+# Programs run under the preload object carry no sanitizer runtime (it
+# would have to come before the preload object); the setting reaches
+# their objects too.
+$(EXAMPLES) $(SQLITE_EXAMPLES) $(B)/tests/ip_workload: BASE_CFLAGS := $(filter-out \
+    -fsanitize=% -fno-sanitize-recover=%,$(BASE_CFLAGS))
+$(EXAMPLES) $(SQLITE_EXAMPLES) $(B)/tests/ip_workload: BASE_LDFLAGS :=
+
+# Test helpers of the interposer: ip_area drives the preload object,
+# ip_workload is a plain program (nothing of crashlab in it) for it to run.
+IP_HELPERS := $(B)/tests/ip_area $(B)/tests/ip_workload
+$(B)/tests/ip_area: $(B)/tests/ip_area.o $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+$(B)/tests/ip_workload: $(B)/tests/ip_workload.o
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+
+# The interposer linked into the executable, and SQLite's library calling
+# it.
+$(B)/tests/test_interpose: $(B)/tests/test_interpose.o $(TESTUTIL_OBJ) \
+                           $(IP_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(IP_LDFLAGS) $^ -o $@ -lcmocka \
+	    -lsqlite3 $(BASE_LDLIBS)
 
 # The protocol parsers are unit-tested directly; the server's integration
 # test runs the kvserver binary built next to it.
@@ -373,6 +483,13 @@ $(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 endif
 
+# A campaign as a Slurm job array and its merge (scripts/slurm/), on a
+# one-node Slurm cluster of this machine that the test starts and stops
+# itself; exit 77 (skipped, which is not a pass) where it cannot run the
+# daemons (not root).
+test-slurm: deps-slurm $(B)/crashtest
+	@CRASHTEST=$(B)/crashtest scripts/slurm/test-slurm.sh
+
 # A benchmark, not a test: crash states per second of fixed campaigns, per
 # mode and for the default mix, next to the machine's fork + exit + wait
 # rate and an open and close of an empty database: the experiment
@@ -385,7 +502,8 @@ bench-crashtest: deps-core deps-plot $(B)/crashtest $(B)/kvserver-crash $(B)/kvb
 	@BUILD=$(B) EXP_OUT=results TRIALS=$(BENCH_TRIALS) \
 	    MODE_TRIALS=$(BENCH_MODE_TRIALS) experiments/harness_throughput.sh
 
-test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) $(EXAMPLES) \
+      $(SQLITE_EXAMPLES) check-io $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@BUILD=$(B) scripts/check-layers.sh
 	@FLAVOUR_CFLAGS="$(filter -fsanitize=%,$(BASE_CFLAGS))" \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
@@ -584,6 +702,7 @@ man-lint:
 	mandoc -T lint -W warning $(MAN1) $(MAN3)
 
 FORMAT_SRC = $(wildcard engine/*.[ch] common/*.[ch] faults/*.[ch] \
+             examples/*/*.[ch] \
              harness/*.[ch] tools/*/*.[ch] tools/*/*/*.[ch] tests/*.[ch] \
              fuzz/*.[ch])
 
@@ -597,7 +716,8 @@ clean:
 	rm -rf build build-asan build-fiu build-fiu-asan build-fuzz build-mutants
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
-         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(TEST_BIN:=.d) \
+         $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
+         $(IP_OBJ:.o=.d) $(wildcard $(B)/examples/*/*.d) $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \

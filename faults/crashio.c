@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -135,8 +136,10 @@ uint16_t crashio_id(crashio *c, const char *p)
 }
 
 /* Remember that fd is open on normalised path p (p is taken over). */
-static int crashio_fd_add(crashio *c, int fd, char *p)
+int crashio_fd_add(crashio *c, int fd, char *p)
 {
+    if (p == NULL)
+        return ENOMEM;
     if (fd < 0) {
         free(p);
         return EINVAL;
@@ -190,6 +193,99 @@ void crashio_fd_move(crashio *c, const char *from, const char *to)
         /* The id stays the file's: trace entries keep naming the file the
          * writer opened. */
     }
+}
+
+int crashio_op_dup(crashio *c, int fd, int fd2)
+{
+    crashio_fd *f;
+    char *p = NULL;
+    uint16_t id;
+    int rc = EBADF;
+
+    pthread_mutex_lock(&c->mu);
+    if ((f = crashio_fd_get(c, fd)) == NULL || fd2 < 0)
+        goto out;
+    id = f->id;
+    rc = ENOMEM;
+    if (f->path != NULL && (p = strdup(f->path)) == NULL)
+        goto out;
+    /* A placeholder name grows the table; the entry then takes fd's path
+     * (NULL for a file unlinked without a graveyard) and id. */
+    if ((rc = crashio_fd_add(c, fd2, p ? p : strdup("/"))) != 0)
+        goto out;
+    if (p == NULL) {
+        free(c->fds[fd2].path);
+        c->fds[fd2].path = NULL;
+    }
+    c->fds[fd2].id = id;
+out:
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void crashio_op_forget(crashio *c, int fd)
+{
+    pthread_mutex_lock(&c->mu);
+    crashio_fd_drop(c, fd);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int crashio_op_syncall(crashio *c)
+{
+    crashio_pt pt;
+    uint64_t covers = 0;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    pt = crashio_point(c, CRASHIO_FSYNC, 0, 0, NULL, NULL, 0, 0);
+    if (c->sw && !pt.fail) {
+        covers = shadow_next_seq(c->sw);
+        names = calloc(c->nids + 1, sizeof(*names));
+        for (size_t i = 0; names && i < c->nids; i++)
+            if ((names[n] = strdup(c->ids[i])) != NULL)
+                n++;
+        if (names && c->root && (names[n] = strdup(c->root)) != NULL)
+            n++;
+        if (names == NULL)
+            rc = ENOMEM;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (pt.fail)
+        return c->cfg.fail_errno;
+    sync();
+    /* Every name the core has seen, as it is now: a file gets a SYNC
+     * record, a directory a DIRSYNC one, a name that is gone nothing. */
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        shadow_rec r = {.point = pt.k, .path = names[i], .covers = covers};
+        if (rc == 0 && stat(names[i], &st) == 0 &&
+            (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+            r.type = S_ISDIR(st.st_mode) ? SHADOW_DIRSYNC : SHADOW_SYNC;
+            rc = shadow_append(c->sw, &r);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int crashio_op_tracked(crashio *c, int fd, char **path)
+{
+    crashio_fd *f;
+    int known = 0, ok = 1;
+
+    pthread_mutex_lock(&c->mu);
+    if ((f = crashio_fd_get(c, fd)) != NULL) {
+        known = 1;
+        if (path != NULL) {
+            *path = f->path ? strdup(f->path) : NULL;
+            ok = f->path == NULL || *path != NULL;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return known && ok;
 }
 
 /* ---- points, crashes ---- */
@@ -346,9 +442,8 @@ static void crashio_log_partial(crashio *c, uint64_t k, int fd, const char *p,
 
 /* ---- the table ---- */
 
-static int crashio_open(void *ctx, const char *path, int flags, int *fd)
+int crashio_op_open(crashio *c, const char *path, int flags, int *fd)
 {
-    crashio *c = ctx;
     int rc, f = -1;
     char *p = shadow_path_norm(path);
     uint64_t seq = 0;
@@ -415,9 +510,8 @@ out:
     return rc;
 }
 
-static int crashio_close(void *ctx, int fd)
+int crashio_op_close(crashio *c, int fd)
 {
-    crashio *c = ctx;
 
     pthread_mutex_lock(&c->mu);
     crashio_fd_drop(c, fd);
@@ -425,18 +519,9 @@ static int crashio_close(void *ctx, int fd)
     return c->in->close(c->in->ctx, fd);
 }
 
-static int crashio_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
-                         size_t *nread)
+int crashio_op_pwrite(crashio *c, int fd, const void *buf, size_t len,
+                      uint64_t off)
 {
-    crashio *c = ctx;
-
-    return c->in->pread(c->in->ctx, fd, buf, len, off, nread);
-}
-
-static int crashio_pwrite(void *ctx, int fd, const void *buf, size_t len,
-                          uint64_t off)
-{
-    crashio *c = ctx;
     crashio_fd *f;
     crashio_pt pt;
     uint64_t seq = 0;
@@ -467,8 +552,7 @@ out:
     return rc;
 }
 
-/* fsync and fdatasync. */
-static int crashio_sync(crashio *c, int fd, int datasync)
+int crashio_op_sync(crashio *c, int fd, int datasync)
 {
     crashio_fd *f;
     crashio_pt pt;
@@ -514,19 +598,8 @@ out:
     return rc;
 }
 
-static int crashio_fsync(void *ctx, int fd)
+int crashio_op_ftruncate(crashio *c, int fd, uint64_t len)
 {
-    return crashio_sync(ctx, fd, 0);
-}
-
-static int crashio_fdatasync(void *ctx, int fd)
-{
-    return crashio_sync(ctx, fd, 1);
-}
-
-static int crashio_ftruncate(void *ctx, int fd, uint64_t len)
-{
-    crashio *c = ctx;
     crashio_fd *f;
     crashio_pt pt;
     uint64_t seq = 0, size;
@@ -576,32 +649,10 @@ out:
     return rc;
 }
 
-static int crashio_filesize(void *ctx, int fd, uint64_t *size)
-{
-    crashio *c = ctx;
-
-    return c->in->filesize(c->in->ctx, fd, size);
-}
-
-static int crashio_lock(void *ctx, const char *path, int *fd)
-{
-    crashio *c = ctx;
-
-    return c->in->lock(c->in->ctx, path, fd);
-}
-
-static int crashio_unlock(void *ctx, int fd)
-{
-    crashio *c = ctx;
-
-    return c->in->unlock(c->in->ctx, fd);
-}
-
 /* The engine's word on its mechanisms: kept for the trace, and passed on
  * to the wrapped table. */
-static void crashio_activity(void *ctx, uint32_t act, int on)
+void crashio_op_activity(crashio *c, uint32_t act, int on)
 {
-    crashio *c = ctx;
 
     if (on)
         atomic_fetch_or(&c->act, act);
@@ -654,35 +705,12 @@ int crashio_new(const crashio_config *cfg, crashio **out)
         (rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw)) != 0)
         goto fail;
 
-    c->table = (cl_io){
-        .ctx = c,
-        .open = crashio_open,
-        .close = crashio_close,
-        .pread = crashio_pread,
-        .pwrite = crashio_pwrite,
-        .fsync = crashio_fsync,
-        .fdatasync = crashio_fdatasync,
-        .ftruncate = crashio_ftruncate,
-        .filesize = crashio_filesize,
-        .rename = crashio_rename,
-        .unlink = crashio_unlink,
-        .mkdir = crashio_mkdir,
-        .dirsync = crashio_dirsync,
-        .lock = crashio_lock,
-        .unlock = crashio_unlock,
-        .activity = crashio_activity,
-    };
     *out = c;
     return 0;
 
 fail:
     crashio_free(c);
     return rc;
-}
-
-const cl_io *crashio_table(crashio *c)
-{
-    return &c->table;
 }
 
 void crashio_free(crashio *c)

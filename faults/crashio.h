@@ -1,5 +1,11 @@
 /*
- * crashio.h - a crash-simulating I/O table that wraps another cl_io table.
+ * crashio.h - the crash core of faults/, and its cl_io front end.
+ *
+ * The core (crashio_op_* below) performs file operations through an inner
+ * cl_io table and numbers those that can change files or their durability.
+ * Two front ends feed it: crashio_table, a cl_io table that wraps the inner
+ * one (the engine's way in), and the libc interposer (interpose.h), whose
+ * inner table is the C library itself.
  *
  * crashio forwards every call to an inner table and numbers the calls that
  * can change files or their durability (the I/O points, 1, 2, 3, ...).  It
@@ -217,8 +223,44 @@ typedef struct crashio crashio;
  * log), or a positive errno from creating the log.  OUT: *out. */
 int crashio_new(const crashio_config *cfg, crashio **out);
 
-/* The wrapping table; valid until crashio_free. */
+/* The cl_io front end: the wrapping table; valid until crashio_free.
+ * pread, filesize, lock and unlock go straight to the inner table. */
 const cl_io *crashio_table(crashio *c);
+
+/*
+ * The core operations, what a front end calls.  Each has the meaning and
+ * return convention of the cl_io entry of the same name (0 or a positive
+ * errno; paths complete), performs the call through the inner table and
+ * makes it an I/O point where crashio.h says so.
+ */
+int crashio_op_open(crashio *c, const char *path, int flags, int *fd);
+int crashio_op_close(crashio *c, int fd);
+int crashio_op_pwrite(crashio *c, int fd, const void *buf, size_t len,
+                      uint64_t off);
+/* fsync (datasync 0) or fdatasync (1). */
+int crashio_op_sync(crashio *c, int fd, int datasync);
+int crashio_op_ftruncate(crashio *c, int fd, uint64_t len);
+int crashio_op_rename(crashio *c, const char *from, const char *to);
+/* Removes what the inner table's unlink removes (the interposer's removes
+ * an empty directory for rmdir); with a graveyard it moves there instead. */
+int crashio_op_unlink(crashio *c, const char *path);
+int crashio_op_mkdir(crashio *c, const char *path);
+int crashio_op_dirsync(crashio *c, const char *dir);
+void crashio_op_activity(crashio *c, uint32_t act, int on);
+/* fd2 now refers to the file fd refers to (dup): later calls on either
+ * name it.  Not an I/O point.  Returns 0, EBADF (fd not tracked) or
+ * ENOMEM. */
+int crashio_op_dup(crashio *c, int fd, int fd2);
+/* Forget fd without closing it (the program's dup2 replaced it). */
+void crashio_op_forget(crashio *c, int fd);
+/* Everything durable, as sync(2) or syncfs(2) make it: one I/O point
+ * (kind FSYNC, no file), then a sync of every file and a dirsync of every
+ * directory the core has a name for, and of the root. */
+int crashio_op_syncall(crashio *c);
+/* 1 if the core knows fd (opened through crashio_op_open or dup'd), else
+ * 0.  OUT (when 1 and path is not NULL): *path, a copy of the file's
+ * normalised path (NULL once unlinked without a graveyard) to free. */
+int crashio_op_tracked(crashio *c, int fd, char **path);
 
 /* Free c and close its shadow log.  Files opened through the table are the
  * caller's to close first.  NULL is allowed. */

@@ -42,9 +42,8 @@ static char *crashio_grave_name(crashio *c, const char *p)
     return g;
 }
 
-int crashio_rename(void *ctx, const char *from, const char *to)
+int crashio_op_rename(crashio *c, const char *from, const char *to)
 {
-    crashio *c = ctx;
     char *pf = shadow_path_norm(from), *pt_ = shadow_path_norm(to);
     char *grave = NULL;
     uint64_t seq = 0;
@@ -118,9 +117,8 @@ out:
     return rc;
 }
 
-int crashio_unlink(void *ctx, const char *path)
+int crashio_op_unlink(crashio *c, const char *path)
 {
-    crashio *c = ctx;
     char *p = shadow_path_norm(path), *grave = NULL;
     uint64_t seq = 0;
     crashio_pt pt;
@@ -161,9 +159,8 @@ out:
     return rc;
 }
 
-int crashio_mkdir(void *ctx, const char *path)
+int crashio_op_mkdir(crashio *c, const char *path)
 {
-    crashio *c = ctx;
     char *p = shadow_path_norm(path);
     uint64_t seq = 0;
     crashio_pt pt;
@@ -192,9 +189,8 @@ out:
     return rc;
 }
 
-int crashio_dirsync(void *ctx, const char *dir)
+int crashio_op_dirsync(crashio *c, const char *dir)
 {
-    crashio *c = ctx;
     char *p = shadow_path_norm(dir);
     uint64_t covers = 0;
     crashio_pt pt;

@@ -1,7 +1,8 @@
 /*
- * crashio_int.h - what the files of crashio share (crashio.c: the table,
- * points and crashes; crashio_tear.c: torn writes; crashio_dir.c: directory
- * operations and the graveyard).  Not part of the faults API.
+ * crashio_int.h - what the files of crashio share (crashio.c: the core's
+ * points, crashes and file operations; crashio_tear.c: torn writes;
+ * crashio_dir.c: directory operations and the graveyard; crashio_clio.c:
+ * the cl_io front end).  Not part of the faults API.
  */
 #ifndef CL_CRASHIO_INT_H
 #define CL_CRASHIO_INT_H
@@ -24,7 +25,8 @@ typedef struct crashio_fd {
 } crashio_fd;
 
 struct crashio {
-    cl_io table; /* the wrapping table, ctx = this */
+    cl_io table; /* the cl_io front end's table (crashio_clio.c), ctx =
+                    this */
     const cl_io *in;
     crashio_config cfg; /* strings below are our own copies */
     char *root;         /* normalised cfg.root, or NULL */
@@ -81,10 +83,8 @@ int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p,
 _Noreturn void crashio_tear(crashio *c, uint64_t k, int fd, const crashio_fd *f,
                             const void *buf, size_t len, uint64_t off);
 
-/* The directory entries of the table (crashio_dir.c). */
-int crashio_rename(void *ctx, const char *from, const char *to);
-int crashio_unlink(void *ctx, const char *path);
-int crashio_mkdir(void *ctx, const char *path);
-int crashio_dirsync(void *ctx, const char *dir);
+/* Remember that fd is open on normalised path p (p is taken over, freed
+ * on failure).  Returns 0, EINVAL or ENOMEM.  Caller holds c->mu. */
+int crashio_fd_add(crashio *c, int fd, char *p);
 
 #endif

@@ -170,7 +170,7 @@ static uint32_t campaign_reach(const trial_profile *p)
  * numbers `variants` and up, with the directed draw of swarm.h), and keeps
  * each one that reaches a mechanism
  * no kept variant reached, until every mechanism is reached, or
- * CAMPAIGN_EXTRA_VARIANTS are kept or CAMPAIGN_EXTRA_TRIES drawn.  Only
+ * CAMPAIGN_EXTRA_VARIANTS are kept or the tries (campaign.h) are drawn.  Only
  * variants whose run repeats exactly are candidates (one writer thread, a
  * sync mode without a timer), so that the same options always keep the
  * same variants and a replay finds its trial's.  Returns 0 or -1 (message
@@ -178,14 +178,16 @@ static uint32_t campaign_reach(const trial_profile *p)
 static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
                                    size_t errlen)
 {
-    uint32_t missing = CAMPAIGN_ACT_WRITER, kept = 0;
+    uint32_t missing = CAMPAIGN_ACT_WRITER, kept = 0,
+             tries = CAMPAIGN_EXTRA_TRIES_PER_KIND * (uint32_t)c->nkinds;
 
     for (int i = 0; i < c->nkinds; i++)
         for (uint32_t v = 0; v < c->nvar[i]; v++)
             missing &= ~campaign_reach(campaign_profile(c, i, v));
-    for (uint32_t t = 0; t < CAMPAIGN_EXTRA_TRIES && missing != 0 &&
-                         kept < CAMPAIGN_EXTRA_VARIANTS;
-         t++) {
+    if (tries > CAMPAIGN_EXTRA_TRIES)
+        tries = CAMPAIGN_EXTRA_TRIES;
+    for (uint32_t t = 0;
+         t < tries && missing != 0 && kept < CAMPAIGN_EXTRA_VARIANTS; t++) {
         int i = (int)(t % (uint32_t)c->nkinds);
         trial_profile *p = campaign_profile(c, i, c->nvar[i]);
         campaign_variant(c, i, c->variants + t / (uint32_t)c->nkinds, 1, p);
@@ -891,7 +893,8 @@ int campaign_run(campaign *c)
         int violations = rpt_summary(c->json ? NULL : stdout, c, results, nres,
                                      clk_now_us() - t0, campaign_interrupted);
         if (c->json)
-            rpt_json(stdout, c, results, nres, clk_now_us() - t0);
+            rpt_json(stdout, c, results, nres, clk_now_us() - t0,
+                     campaign_interrupted);
         free(results);
         free(pids);
         free(fds);

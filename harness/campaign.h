@@ -13,8 +13,10 @@
 
 #define CAMPAIGN_MAX_VARIANTS 16
 /* Further variants a swarm campaign may draw to reach the mechanisms its
- * first ones did not (campaign.c), and the candidates it may try. */
+ * first ones did not (campaign.c), and the candidates it may try: per
+ * workload kind, at most CAMPAIGN_EXTRA_TRIES in all. */
 #define CAMPAIGN_EXTRA_VARIANTS 8
+#define CAMPAIGN_EXTRA_TRIES_PER_KIND 8
 #define CAMPAIGN_EXTRA_TRIES 48
 
 typedef struct campaign {

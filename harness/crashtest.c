@@ -20,6 +20,23 @@
 #include "fsutil.h"
 #include "report.h"
 
+void ct_print_seed(const campaign *c)
+{
+    fprintf(c->json ? stderr : stdout, "crashtest: seed 0x%016" PRIx64 "\n",
+            c->seed);
+    fflush(NULL);
+}
+
+void ct_print_exhaustive(const campaign *c)
+{
+    if (c->exhaustive)
+        fprintf(c->json ? stderr : stdout,
+                "crashtest: exhaustive: workload %s, %" PRIu64
+                " I/O points (%" PRIu64 " pwrites): %" PRIu64 " trials\n",
+                wl_name(c->kinds[0]), c->profiles[0].points,
+                c->profiles[0].npwrites, c->exhaustive_total);
+}
+
 /* Draw the seed if none was given, print it, make the scratch directory
  * and run the campaign.  Returns the exit status. */
 static int ct_run(ct_args *a)
@@ -32,9 +49,7 @@ static int ct_run(ct_args *a)
         while (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))
             c->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     }
-    fprintf(c->json ? stderr : stdout, "crashtest: seed 0x%016" PRIx64 "\n",
-            c->seed);
-    fflush(NULL);
+    ct_print_seed(c);
 
     snprintf(scratch, sizeof(scratch), "%.2800s/crashtest-XXXXXX", a->dirbase);
     if (fs_mkdirs(a->dirbase) != 0 || mkdtemp(scratch) == NULL) {
@@ -48,12 +63,7 @@ static int ct_run(ct_args *a)
         campaign_free(c);
         return 2;
     }
-    if (c->exhaustive)
-        fprintf(c->json ? stderr : stdout,
-                "crashtest: exhaustive: workload %s, %" PRIu64
-                " I/O points (%" PRIu64 " pwrites): %" PRIu64 " trials\n",
-                wl_name(c->kinds[0]), c->profiles[0].points,
-                c->profiles[0].npwrites, c->exhaustive_total);
+    ct_print_exhaustive(c);
     rc = campaign_run(c);
     fs_rmrf(c->dir);
     campaign_free(c);
@@ -82,6 +92,10 @@ int main(int argc, char **argv)
         ct_print_help();
         return 0;
     }
+    if (a.merge)
+        return ct_merge(&a);
+    if (a.exec_cmd != NULL || a.verify_cmd != NULL)
+        return ct_exec(&a);
     if ((rc = ct_expand(&a)) != 0)
         return rc;
     return ct_run(&a);

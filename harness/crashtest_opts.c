@@ -17,6 +17,7 @@
 
 static const char *ct_usage_text =
     "usage: crashtest [options]\n"
+    "       crashtest --merge [--json] [--csv FILE] FILE...\n"
     "\n"
     "Runs a crash campaign: trials that crash a writer running a workload on\n"
     "the engine, damage what it left, recover in a fresh process and check\n"
@@ -56,6 +57,11 @@ static const char *ct_usage_text =
     "  --crash-point K      with --replay: crash at I/O point K instead\n"
     "  --shard I/N          run only trials t with t % N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
+    "  --merge FILE...      put the shards of one campaign together: the\n"
+    "                       --json summary and the --csv file of every\n"
+    "                       shard; prints the summary one run of them all\n"
+    "                       prints (exit 2 if they are not one campaign's\n"
+    "                       shards, each once, all of them)\n"
     "  --stop-at-first      stop at the first violation (every trial before\n"
     "                       it still runs)\n"
     "damage:\n"
@@ -87,6 +93,20 @@ static const char *ct_usage_text =
     "                       broken-claim, broken-rckpt,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped)\n"
+    "any program (docs/TARGETS.md):\n"
+    "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
+    "                       directory {dir}, declaring and acknowledging\n"
+    "                       its transactions on fd 3 (crashlab_ack.h);\n"
+    "                       words split at spaces, no shell; --mode then\n"
+    "                       names kill-io, torn, powerloss or all\n"
+    "  --verify 'PROG2 {dir}'  after the crash, print the recovered state\n"
+    "                       as KEY<TAB>VALUE lines (escaped)\n"
+    "  --preload PATH       the interposer (default: libcrashlab-preload.so\n"
+    "                       next to this program)\n"
+    "  --exec-timeout SECONDS  each run of PROG or PROG2 (default 30)\n"
+    "  --nondurable LIST    file name suffixes PROG may map shared and\n"
+    "                       writable (e.g. -shm: an index rebuilt after a\n"
+    "                       crash); comma-separated, at most 4\n"
     "server trials:\n"
     "  --clients C          concurrent clients, each writing its own keys\n"
     "                       (default 4)\n"
@@ -293,6 +313,13 @@ static const ct_option ct_options[] = {
     {"profile", CT_FLAG, CT_AT(c.profile), 0, 0, NULL, 0, NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
+    {"exec", CT_STR, CT_AT(exec_cmd), 0, 0, NULL, 1, NULL},
+    {"verify", CT_STR, CT_AT(verify_cmd), 0, 0, NULL, 1, NULL},
+    {"preload", CT_STR, CT_AT(preload), 0, 0, NULL, 0, NULL},
+    {"nondurable", CT_STR, CT_AT(nondurable), 0, 0, NULL, 1, NULL},
+    {"exec-timeout", CT_U32, CT_AT(exec_timeout), 1, 86400,
+     "--exec-timeout needs a number of seconds in 1..86400", 0, NULL},
+    {"merge", CT_FLAG, CT_AT(merge), 0, 0, NULL, 0, NULL},
 };
 
 #define CT_NOPTIONS (sizeof(ct_options) / sizeof(ct_options[0]))
@@ -373,6 +400,7 @@ int ct_parse(int argc, char **argv, ct_args *a)
     int opt;
 
     ct_defaults(a);
+    optind = 0; /* a second parse (ct_merge's) starts afresh */
     for (size_t i = 0; i < CT_NOPTIONS; i++) {
         longopts[i].name = ct_options[i].name;
         longopts[i].has_arg =
@@ -394,6 +422,20 @@ int ct_parse(int argc, char **argv, ct_args *a)
             return ct_usage(o->msg);
         if (o->replay)
             ct_append(&a->c, o->name, o->kind == CT_FLAG ? NULL : optarg);
+        if (strcmp(o->name, "merge") != 0 && strcmp(o->name, "json") != 0 &&
+            strcmp(o->name, "csv") != 0 && strcmp(o->name, "quiet") != 0)
+            a->campaign_opts++;
+    }
+    if (a->merge) {
+        a->merge_files = argv + optind;
+        a->nmerge = argc - optind;
+        if (a->nmerge == 0)
+            return ct_usage("--merge needs the shards' JSON summaries and "
+                            "CSV files");
+        if (a->campaign_opts > 0 && !a->help)
+            return ct_usage("--merge takes only --json, --csv FILE and "
+                            "--quiet: the shards' summaries say the rest");
+        return 0;
     }
     if (optind < argc)
         return ct_usage("unexpected argument");

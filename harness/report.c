@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonstr.h"
+
 const char *rpt_program = "build/crashtest";
 
 /* The engine mechanisms whose crash states the summary counts
@@ -513,7 +515,7 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
 }
 
 void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
-              uint64_t elapsed_us)
+              uint64_t elapsed_us, int interrupted)
 {
     size_t per[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m;
     double secs = elapsed_us / 1e6;
@@ -523,12 +525,30 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         per[res[i].mode]++;
         kinds[res[i].verdict]++;
     }
+    fprintf(f, "{\"seed\": \"0x%016" PRIx64 "\", \"target\": ", c->seed);
+    json_put_string(f, c->target_name);
     fprintf(f,
-            "{\"seed\": \"0x%016" PRIx64 "\", \"target\": \"%s\", "
-            "\"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
-            "\"states_per_second\": %.1f,\n \"modes\": {",
-            c->seed, c->target_name, n, secs, c->jobs,
-            secs > 0 ? n / secs : 0.0);
+            ", \"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
+            "\"states_per_second\": %.1f,\n",
+            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
+    /* What crashtest --merge needs to check that shards belong together
+     * and to describe their campaign again. */
+    fprintf(f,
+            " \"version\": \"%s\", \"shard\": \"%" PRIu64 "/%" PRIu64 "\", "
+            "\"campaign_trials\": %" PRIu64 ", \"duration\": %.17g, "
+            "\"interrupted\": %s,\n \"options\": ",
+            CL_VERSION, c->shard_count > 1 ? c->shard_index : 0,
+            c->shard_count > 1 ? c->shard_count : 1,
+            c->exhaustive ? c->exhaustive_total : c->trials, c->duration_s,
+            interrupted ? "true" : "false");
+    json_put_string(f, c->options);
+    if (c->exhaustive && c->profiles != NULL)
+        fprintf(f,
+                ", \"exhaustive\": {\"workload\": \"%s\", \"txns\": %u, "
+                "\"points\": %" PRIu64 ", \"pwrites\": %" PRIu64 "}",
+                wl_name(c->profiles[0].wl.kind), c->profiles[0].wl.txns,
+                c->profiles[0].points, c->profiles[0].npwrites);
+    fprintf(f, ",\n \"modes\": {");
     for (int i = 0, first = 1; i < MODE_COUNT; i++)
         if (per[i] > 0) {
             fprintf(f, "%s\"%s\": %zu", first ? "" : ", ",
@@ -573,9 +593,11 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
             rpt_replay_command(c, res[i].id, cmd, sizeof(cmd));
             fprintf(f,
                     "%s\n  {\"trial\": %" PRIu64 ", \"kind\": \"%s\", "
-                    "\"replay\": \"%s\"}",
+                    "\"replay\": ",
                     first ? "" : ",", res[i].id,
-                    oracle_kind_name((oracle_kind)res[i].verdict), cmd);
+                    oracle_kind_name((oracle_kind)res[i].verdict));
+            json_put_string(f, cmd);
+            fputc('}', f);
             first = 0;
         }
     fprintf(f, "]}\n");
@@ -621,7 +643,7 @@ void rpt_csv_header(FILE *f)
             "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
             "tail_cut,recovery_crashes,threads,claimed,chain_links,sync,torn,"
             "page_size,pool_bytes,checkpoint_bytes,segment_bytes,txns,keys,"
-            "drain,detail\n");
+            "drain,reached,us_writer,us_damage,us_verify,us_total,detail\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -645,6 +667,8 @@ void rpt_csv_row(FILE *f, const trial_result *r)
             r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,
             r->rec_crashes, r->threads ? r->threads : 1, r->claimed, r->links);
     rpt_csv_config(f, &r->cfg);
+    fprintf(f, "0x%x,%u,%u,%u,%u,", r->reached, r->us_writer, r->us_damage,
+            r->us_verify, r->us_total);
     rpt_csv_text(f, r->detail);
     fputc('\n', f);
 }

@@ -14,7 +14,11 @@
 #   3. in a build directory (BUILD, default build): no object calls a
 #      function defined in a folder it may not use (nm), and the shipped
 #      build/kvserver contains nothing of faults/ and no crash hooks (those
-#      are in the test-only build/kvserver-crash).
+#      are in the test-only build/kvserver-crash); no shipped program and
+#      no library archive defines a libc name of the interposer
+#      (faults/interpose_calls.c): linked by accident, it would take over
+#      every file call of the program (kvbench, which counts fsyncs with
+#      its own on purpose, is not checked).
 # Usage: scripts/check-layers.sh [ROOT]   (ROOT: the tree, default the
 # repository; BUILD relative to it).  Exit 0 clean, 1 a violation, 2 set-up
 # error.
@@ -38,6 +42,8 @@ tools/kvbench: tools/kvbench tools/kvbench/peers engine common
 tools/kvbench/peers: tools/kvbench/peers tools/kvbench common
 tests: tests harness faults engine common tools/kvserver tools/kvbench
 fuzz: fuzz faults engine common tools/kvserver
+examples/applog: examples/applog harness
+examples/sqlitekv: examples/sqlitekv harness
 "
 declare -A ALLOW
 while read -r key uses; do
@@ -181,6 +187,16 @@ if [ -d "$BUILD" ]; then
             bad=1
         fi
     fi
+    for prog in kv kvserver kvserver-crash crashtest csvmeta \
+        libcrashlab.a libcrashlab-faults.a libcrashlab-common.a \
+        libcrashlab-harness.a; do
+        [ -e "$BUILD/$prog" ] || continue
+        own=$(nm --defined-only "$BUILD/$prog" 2>/dev/null |
+            awk '$2 == "T" && ($3 == "open" || $3 == "write" || $3 == "fsync" || $3 == "rename" || $3 == "pwrite64") { print $3 }' |
+            sort -u)
+        [ -n "$own" ] &&
+            violation "$BUILD/$prog defines the interposer's libc names:" $own
+    done
     if [ -x "$BUILD/kvserver" ]; then
         leak=$(nm --defined-only "$BUILD/kvserver" | awk '{ print $3 }' |
             grep -iE '^(crashio|shadow|plimg|fiuctl|kvcrash)_|broken' | sort -u)

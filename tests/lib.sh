@@ -11,6 +11,9 @@ check() { # check NAME EXPECTED ACTUAL
 contains() { # contains NAME FILE PATTERN
     if grep -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in: $(cat "$2")"; fi
 }
+# The CSV columns the clock measures, which differ between two runs of one
+# trial (python: os.environ["CLOCK_COLUMNS"].split()).
+export CLOCK_COLUMNS="recovery_us us_writer us_damage us_verify us_total"
 # column NAME of a CSV on stdin
 col() { python3 -c 'import csv,sys; n=sys.argv[1]; [print(r[n]) for r in csv.DictReader(sys.stdin)]' "$1" 2>/dev/null; }
 # the closing line; the suite's exit status

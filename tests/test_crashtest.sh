@@ -128,10 +128,12 @@ print(" ".join(r["trial"] for r in rows[::8]))' "$T/b.csv")
         "$CT" --seed 17 --replay "$id" --quiet --dir "$T" --target "$tgt" \
             --csv "$T/r.csv" >/dev/null 2>&1
         total=$((total + 1))
-        python3 -c 'import csv,sys
+        python3 -c 'import csv,os,sys
 a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
 b=list(csv.DictReader(open(sys.argv[2])))[0]
-a.pop("recovery_us"); b.pop("recovery_us")
+for r in (a, b):
+    for k in os.environ["CLOCK_COLUMNS"].split():
+        r.pop(k)
 sys.exit(0 if a==b else 1)' "$T/b.csv" "$T/r.csv" "$id" && same=$((same + 1))
     done
     [ "$total" -ge 12 ] && ok || bad "$tgt: only $total trials replayed"
@@ -288,9 +290,10 @@ check "swarm campaign exits 0" 0 $?
 "$CT" --seed 21 --trials 42 --mode kill-io,torn --quiet --dir "$T" --csv "$T/s2.csv" >/dev/null 2>&1
 # the draw in every row; whole rows where the I/O points do not depend on
 # timing (one writer thread, and no periodic sync thread)
-rows='import csv,sys
+rows='import csv,os,sys
 for r in csv.DictReader(open(sys.argv[1])):
-    r.pop("recovery_us")
+    for k in os.environ["CLOCK_COLUMNS"].split():
+        r.pop(k)
     keys = r.keys() if r["threads"]=="1" and r["sync"]!="periodic" else (
         "trial","mode","workload","variant","sync","torn","page_size",
         "pool_bytes","checkpoint_bytes","segment_bytes","txns","keys","drain")
@@ -335,10 +338,11 @@ print(sorted({int(r["variant"]) for r in csv.DictReader(open(sys.argv[1]))})[-1]
 xid=$(python3 -c 'import csv,sys
 print([r for r in csv.DictReader(open(sys.argv[1])) if int(r["variant"])>=1 and r["sync"]!="periodic"][0]["trial"])' "$T/x1.csv")
 "$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --replay "$xid" --dir "$T" --csv "$T/x2.csv" >/dev/null 2>&1
-strip='import csv,sys
+strip='import csv,os,sys
 for r in csv.DictReader(open(sys.argv[1])):
     if r["trial"] == sys.argv[2]:
-        r.pop("recovery_us"); print(sorted(r.items()))'
+        [r.pop(k) for k in os.environ["CLOCK_COLUMNS"].split()]
+        print(sorted(r.items()))'
 check "a drawn variant's trial replays exactly" "$(python3 -c "$strip" "$T/x1.csv" "$xid")" "$(python3 -c "$strip" "$T/x2.csv" "$xid")"
 "$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --no-swarm --quiet --dir "$T" --csv "$T/x3.csv" >/dev/null 2>&1
 check "--no-swarm: no variant drawn beyond --variants" "0" "$(col variant <"$T/x3.csv" | sort -u)"

@@ -16,10 +16,12 @@ trap 'rm -rf "$T"' EXIT
 # campaign's, but for the recovery time and the scratch directory in
 # messages (a worker's in a campaign, "replay" in a replay)
 same_rows() {
-    python3 -c 'import csv,re,sys
+    python3 -c 'import csv,os,re,sys
 a=[r for r in csv.DictReader(open(sys.argv[1])) if r["trial"]==sys.argv[3]][0]
 b=list(csv.DictReader(open(sys.argv[2])))[0]
-a.pop("recovery_us"); b.pop("recovery_us")
+for r in (a, b):
+    for k in os.environ["CLOCK_COLUMNS"].split():
+        r.pop(k)
 for r in (a, b):
     r["detail"] = re.sub(r"/crashtest-[^/]*/[^/]*/", "/SCRATCH/", r["detail"])
 for k in a:

@@ -369,6 +369,13 @@ static void test_shadow_survives_sigkill_mid_run(void **state)
                 i++;
             }
         }
+        /* The kill is meant to land among the appends: on a loaded
+         * machine the child may not even have created the log 1 ms after
+         * the fork, so the clock starts once it has (at most 10 s). */
+        for (int wait = 0; wait < 100000 && !tu_exists(f->log); wait++) {
+            struct timespec tick = {0, 100000};
+            nanosleep(&tick, NULL);
+        }
         struct timespec ts = {0, (long)(1000000 + rng_below(&gen, 20000000))};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);

@@ -32,6 +32,7 @@
 
 #include "bench.h"
 #include "csvmeta.h"
+#include "jsonstr.h"
 #include "num.h"
 
 #define KVB_MAX_ROUNDS 15
@@ -489,26 +490,12 @@ static void kvb_table(const kvb_opts *o, kvb_cell *cells, int ncells)
            "functions.\n");
 }
 
-static void kvb_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void kvb_json(const kvb_opts *o, kvb_cell *cells, int ncells)
 {
     int first = 1;
 
     printf("{\"dir\": ");
-    kvb_json_str(stdout, o->dir);
+    json_put_string(stdout, o->dir);
     printf(", \"value_size\": %zu, \"rounds\": %d, \"results\": [", o->vsize,
            o->rounds);
     for (int i = 0; i < ncells; i++) {

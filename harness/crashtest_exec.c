@@ -1,0 +1,63 @@
+/*
+ * crashtest_exec.c - crashtest --exec: the options of a campaign of any
+ * program turned into an exec_config (exec.h).
+ */
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashtest.h"
+#include "exec.h"
+
+int ct_exec(ct_args *a)
+{
+    static char preload[4200], self[4096];
+    exec_config e = {0};
+    ssize_t n;
+
+    if (a->exec_cmd == NULL || a->verify_cmd == NULL)
+        return ct_usage("--exec and --verify go together");
+    if (a->c.duration_s > 0 || a->server_target || a->c.exhaustive)
+        return ct_usage("--exec runs --trials trials of its own program: "
+                        "no --duration, --target or --exhaustive");
+    e.exec_cmd = a->exec_cmd;
+    e.verify_cmd = a->verify_cmd;
+    if (exec_modes_parse(strcmp(a->mode_list, "all") == 0 ? "all"
+                                                          : a->mode_list,
+                         &e.modes) != 0)
+        return ct_usage("with --exec, --mode is kill-io, torn, powerloss "
+                        "(comma-separated) or all");
+    if (a->preload != NULL) {
+        e.preload = a->preload;
+    } else {
+        /* next to this program */
+        if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+            return ct_usage("cannot find this program's folder: give "
+                            "--preload");
+        self[n] = '\0';
+        snprintf(preload, sizeof(preload), "%s/libcrashlab-preload.so",
+                 dirname(self));
+        e.preload = preload;
+    }
+    e.dirbase = a->dirbase;
+    e.csv = a->c.csv;
+    e.seed = a->c.seed;
+    e.trials = a->c.trials ? a->c.trials : 1000;
+    e.replay = a->c.replay;
+    e.sector = a->c.env.sector;
+    e.persist = a->c.env.persist;
+    e.timeout_s = a->exec_timeout ? a->exec_timeout : 30;
+    e.quiet = a->c.quiet;
+    e.nondurable = a->nondurable;
+    e.stop_at_first = a->c.stop_at_first;
+    if (!a->have_seed)
+        e.seed =
+            (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
+    printf("crashtest: seed 0x%016" PRIx64 "\n", e.seed);
+    fflush(stdout);
+    return exec_run(&e);
+}

@@ -1,0 +1,717 @@
+/*
+ * exec.c - crash campaigns of any program (exec.h): run PROG under the
+ * preload object, crash it, damage what it left, run PROG2, judge.
+ *
+ * A campaign starts with a probe: PROG runs once on a fresh directory
+ * without a crash.  It must exit 0, acknowledge at least one transaction,
+ * and PROG2 must then print the state after every transaction it
+ * declared; the probe also counts the I/O points N of a run.  Trial t then
+ * draws, from the campaign seed and t alone, a mode and a point k in
+ * 1..N, so that any trial can be replayed exactly (for a single-threaded,
+ * deterministic PROG).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clk.h"
+#include "exec.h"
+#include "fsutil.h"
+#include "interpose.h"
+#include "rng.h"
+
+#define EX_TAG 0x65786563u /* the trials' stream of the campaign seed */
+
+/* The paths of a campaign's scratch directory. */
+typedef struct ex_paths {
+    char base[1024];
+    char dir[1100], shadow[1100], grave[1100], area[1100], log[1100];
+    char root[4096]; /* dir, resolved */
+} ex_paths;
+
+/* One run of PROG or PROG2. */
+typedef struct ex_out {
+    int status;    /* wait status */
+    int timed_out; /* killed after timeout_s */
+    char *text;    /* fd 3 (PROG) or stdout (PROG2), NUL-ended */
+    size_t len;
+} ex_out;
+
+/* PROG's words with {dir} replaced, NULL-ended; NULL when out of memory. */
+static char **ex_argv(const char *cmd, const char *dir)
+{
+    size_t n = 0, cap = 8;
+    char **v = calloc(cap, sizeof(*v));
+    const char *p = cmd;
+
+    while (v != NULL && *p != '\0') {
+        const char *w;
+        size_t len, o = 0;
+        char *word;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        w = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+        len = (size_t)(p - w);
+        if ((word = malloc(len * (strlen(dir) + 1) + 1)) == NULL)
+            return NULL;
+        for (size_t i = 0; i < len; i++) {
+            if (len - i >= 5 && memcmp(w + i, "{dir}", 5) == 0) {
+                memcpy(word + o, dir, strlen(dir));
+                o += strlen(dir);
+                i += 4;
+            } else {
+                word[o++] = w[i];
+            }
+        }
+        word[o] = '\0';
+        if (n + 2 > cap) {
+            char **t = realloc(v, (cap *= 2) * sizeof(*v));
+            if (t == NULL)
+                return NULL;
+            v = t;
+        }
+        v[n++] = word;
+        v[n] = NULL;
+    }
+    return v;
+}
+
+static void ex_argv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Read fd to its end into o->text (at most 64 MiB), then wait for pid;
+ * kill it after timeout_s seconds. */
+static int ex_collect(int fd, pid_t pid, uint32_t timeout_s, ex_out *o)
+{
+    uint64_t deadline = clk_now_ns() + (uint64_t)timeout_s * 1000000000u;
+    size_t cap = 4096;
+    int rc = 0;
+
+    memset(o, 0, sizeof(*o));
+    if ((o->text = malloc(cap)) == NULL)
+        rc = ENOMEM;
+    while (rc == 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        uint64_t now = clk_now_ns();
+        ssize_t n;
+        if (now >= deadline) {
+            o->timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = errno;
+            break;
+        }
+        if (p.revents == 0)
+            continue;
+        if (o->len + 4096 > cap) {
+            char *t;
+            if (cap >= (64u << 20) ||
+                (t = realloc(o->text, cap *= 2)) == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            o->text = t;
+        }
+        n = read(fd, o->text + o->len, cap - o->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        o->len += (size_t)n;
+    }
+    if (o->text)
+        o->text[o->len] = '\0';
+    close(fd);
+    while (waitpid(pid, &o->status, 0) < 0)
+        if (errno != EINTR) {
+            rc = errno;
+            break;
+        }
+    return rc;
+}
+
+/* The last line PROG or PROG2 wrote to its log, for a set-up error. */
+static void ex_last_line(const char *log, char *buf, size_t len)
+{
+    static char all[65536];
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd < 0 ? -1 : pread(fd, all, sizeof(all), 0);
+    size_t end, start;
+
+    buf[0] = '\0';
+    if (fd >= 0)
+        close(fd);
+    if (got <= 0)
+        return;
+    end = (size_t)got;
+    while (end > 0 && (all[end - 1] == '\n' || all[end - 1] == '\r'))
+        end--;
+    start = end;
+    while (start > 0 && all[start - 1] != '\n')
+        start--;
+    snprintf(buf, len, "%.*s", (int)(end - start), all + start);
+}
+
+/* Open the run's output log (*logfd) and the pipe it reports on. */
+static int ex_log_and_pipe(const ex_paths *p, int *logfd, int pfd[2])
+{
+    *logfd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (*logfd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
+        return errno;
+    return 0;
+}
+
+/* The --nondurable suffixes into ic.  Returns 0 or -1 (too many, too
+ * long). */
+static int ex_nondurable(const char *list, interpose_config *ic)
+{
+    size_t i = 0;
+
+    while (list != NULL && *list != '\0') {
+        size_t n = strcspn(list, ",");
+        if (i == IP_NONDURABLE || n >= sizeof(ic->nondurable[0]))
+            return -1;
+        memcpy(ic->nondurable[i], list, n);
+        ic->nondurable[i++][n] = '\0';
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+/* Run PROG on a fresh p->dir with the interposer configured by ic.
+ * OUT: *o, *res (the interposer's results), *sh (the crash outcome). */
+static int ex_run_prog(const exec_config *cfg, ex_paths *p,
+                       const interpose_config *ic, ex_out *o,
+                       interpose_result *res, crashio_shared *sh)
+{
+    interpose_area *a;
+    int pfd[2], logfd = -1, rc;
+    char **argv;
+    pid_t pid;
+
+    interpose_config c = *ic;
+
+    if (ex_nondurable(cfg->nondurable, &c) != 0)
+        return EINVAL;
+    if ((rc = interpose_area_create(p->area, &c, 0, &a)) != 0)
+        return rc;
+    if ((argv = ex_argv(cfg->exec_cmd, p->root)) == NULL || argv[0] == NULL) {
+        interpose_area_unmap(a);
+        ex_argv_free(argv);
+        return EINVAL;
+    }
+    if ((rc = ex_log_and_pipe(p, &logfd, pfd)) != 0)
+        goto out;
+    {
+        interpose_spawn_opts so = {.preload = cfg->preload,
+                                   .area_path = p->area,
+                                   .area = a,
+                                   .argv = argv,
+                                   .fd3 = pfd[1],
+                                   .out_fd = logfd};
+        rc = interpose_spawn(&so, &pid);
+    }
+    close(pfd[1]);
+    if (rc != 0) {
+        close(pfd[0]);
+        goto out;
+    }
+    rc = ex_collect(pfd[0], pid, cfg->timeout_s, o);
+    *res = a->res;
+    memcpy(sh, interpose_area_shared(a), sizeof(*sh));
+out:
+    if (logfd >= 0)
+        close(logfd);
+    ex_argv_free(argv);
+    interpose_area_unmap(a);
+    return rc;
+}
+
+/* Run PROG2 on p->dir, its stdout into o. */
+static int ex_run_verify(const exec_config *cfg, ex_paths *p, ex_out *o)
+{
+    char **argv = ex_argv(cfg->verify_cmd, p->root);
+    int pfd[2], logfd = -1, rc = 0;
+    pid_t pid;
+
+    if (argv == NULL || argv[0] == NULL) {
+        ex_argv_free(argv);
+        return EINVAL;
+    }
+    if ((rc = ex_log_and_pipe(p, &logfd, pfd)) != 0)
+        goto out;
+    if ((pid = fork()) < 0) {
+        rc = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        goto out;
+    }
+    if (pid == 0) {
+        if (dup2(pfd[1], 1) < 0 || dup2(logfd, 2) < 0)
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    rc = ex_collect(pfd[0], pid, cfg->timeout_s, o);
+out:
+    if (logfd >= 0)
+        close(logfd);
+    ex_argv_free(argv);
+    return rc;
+}
+
+/* A fresh, empty p->dir; p->root its resolved path. */
+static int ex_fresh(ex_paths *p)
+{
+    if (fs_rmrf(p->dir) != 0 || fs_rmrf(p->grave) != 0 ||
+        mkdir(p->dir, 0755) != 0 || realpath(p->dir, p->root) == NULL)
+        return errno ? errno : EIO;
+    if (strlen(p->root) > 500)
+        return ENAMETOOLONG;
+    unlink(p->shadow);
+    return 0;
+}
+
+/* ---- the campaign ---- */
+
+typedef struct ex_trial {
+    uint64_t t;
+    unsigned mode; /* one EX_* bit */
+    uint64_t k;
+    uint64_t pl_seed;
+    char damage[300];
+    ex_verdict verdict;
+    int64_t match;
+    size_t acked, declared;
+    int crashed;
+} ex_trial;
+
+static const char *ex_mode_name(unsigned m)
+{
+    return m == EX_KILL ? "kill-io" : m == EX_TORN ? "torn" : "powerloss";
+}
+
+int exec_modes_parse(const char *list, unsigned *modes)
+{
+    char buf[200], *save = NULL;
+
+    *modes = 0;
+    if (strlen(list) >= sizeof(buf))
+        return -1;
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        if (strcmp(w, "kill-io") == 0)
+            *modes |= EX_KILL;
+        else if (strcmp(w, "torn") == 0)
+            *modes |= EX_TORN;
+        else if (strcmp(w, "powerloss") == 0)
+            *modes |= EX_POWERLOSS;
+        else if (strcmp(w, "all") == 0)
+            *modes |= EX_KILL | EX_TORN | EX_POWERLOSS;
+        else
+            return -1;
+    return *modes != 0 ? 0 : -1;
+}
+
+/* Print a set-up error about PROG's (or PROG2's) run.  Returns 2. */
+static int ex_setup(const ex_paths *p, const char *what, const char *msg)
+{
+    char last[200];
+
+    ex_last_line(p->log, last, sizeof(last));
+    fprintf(stderr, "crashtest: set-up error: %s: %s\n", what, msg);
+    if (last[0] != '\0')
+        fprintf(stderr, "crashtest: its last output line: %s\n", last);
+    return 2;
+}
+
+/* A run of PROG that ended other than by the crash or cleanly: the
+ * set-up error that says why (returns 2), or 0 when it is fine. */
+static int ex_prog_ended(const exec_config *cfg, const ex_paths *p,
+                         const ex_out *o, const interpose_result *res,
+                         const crashio_shared *sh, int probe)
+{
+    char msg[IP_PATH_MAX + 400];
+    const char *what = cfg->exec_cmd;
+
+    if (res->refused) {
+        snprintf(msg, sizeof(msg), "the interposer refused %s%s%s: %s",
+                 res->refused_call, res->refused_path[0] ? " of " : "",
+                 res->refused_path, res->refused_why);
+        return ex_setup(p, what, msg);
+    }
+    if (o->timed_out) {
+        snprintf(msg, sizeof(msg), "did not finish within %u s (killed)",
+                 cfg->timeout_s);
+        return ex_setup(p, what, msg);
+    }
+    if (WIFEXITED(o->status) && WEXITSTATUS(o->status) == 127)
+        return ex_setup(p, what,
+                        "could not be started (exit status 127: "
+                        "not found or not executable?)");
+    if (WIFEXITED(o->status) && WEXITSTATUS(o->status) != 0) {
+        snprintf(msg, sizeof(msg), "exited with status %d %s",
+                 WEXITSTATUS(o->status),
+                 probe ? "on its run without a crash"
+                       : "before the crash point, without being crashed");
+        return ex_setup(p, what, msg);
+    }
+    if (WIFSIGNALED(o->status) &&
+        !(WTERMSIG(o->status) == SIGKILL && sh->outcome != CRASHIO_OUT_NONE &&
+          !probe)) {
+        snprintf(msg, sizeof(msg), "died of signal %d on its own",
+                 WTERMSIG(o->status));
+        return ex_setup(p, what, msg);
+    }
+    return 0;
+}
+
+/* Run PROG2 and judge against d.  Returns 0, or 2 after a set-up error.
+ * OUT: tr->verdict, tr->match. */
+static int ex_judge(const exec_config *cfg, ex_paths *p, const ex_decl *d,
+                    ex_trial *tr, int verbose)
+{
+    ex_out o;
+    ex_state s;
+    char err[300];
+    int rc;
+
+    if ((rc = ex_run_verify(cfg, p, &o)) != 0) {
+        free(o.text);
+        return ex_setup(p, cfg->verify_cmd, strerror(rc));
+    }
+    if (o.timed_out || (WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127) ||
+        WIFSIGNALED(o.status)) {
+        free(o.text);
+        return ex_setup(p, cfg->verify_cmd,
+                        o.timed_out ? "did not finish in time"
+                        : WIFSIGNALED(o.status)
+                            ? "died of a signal"
+                            : "could not be started (exit status 127)");
+    }
+    if (WEXITSTATUS(o.status) != 0) {
+        /* The target's own recovery refused what the crash left. */
+        snprintf(tr->damage + strlen(tr->damage),
+                 sizeof(tr->damage) - strlen(tr->damage),
+                 "; verify exited with status %d", WEXITSTATUS(o.status));
+        tr->verdict = EX_NOT_PREFIX;
+        tr->match = -1;
+        free(o.text);
+        return 0;
+    }
+    if (ex_state_parse(o.text, o.len, &s, err, sizeof(err)) != 0) {
+        free(o.text);
+        return ex_setup(p, cfg->verify_cmd, err);
+    }
+    tr->verdict = ex_check(d, &s, &tr->match);
+    if (verbose)
+        for (size_t i = 0; i < s.n; i++)
+            printf("  recovered %s = %s\n", s.kv[i].key, s.kv[i].value);
+    ex_state_free(&s);
+    free(o.text);
+    return 0;
+}
+
+/* Run trial tr (mode, k set) of N points.  Returns 0 or 2. */
+static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
+                        int verbose)
+{
+    interpose_config ic = {0};
+    interpose_result res;
+    crashio_shared sh;
+    ex_out o = {0};
+    ex_decl d;
+    char err[300];
+    int rc;
+
+    if ((rc = ex_fresh(p)) != 0)
+        return ex_setup(p, p->dir, strerror(rc));
+    snprintf(ic.root, sizeof(ic.root), "%.500s", p->root);
+    ic.strict = 1;
+    ic.seed = tr->pl_seed;
+    ic.crash_at = tr->k;
+    ic.crash_action = tr->mode == EX_TORN ? CRASHIO_TEAR : CRASHIO_KILL;
+    ic.sector = cfg->sector;
+    ic.fill = CRASHIO_FILL_SEED;
+    if (tr->mode == EX_POWERLOSS) {
+        snprintf(ic.shadow_path, sizeof(ic.shadow_path), "%.500s", p->shadow);
+        snprintf(ic.graveyard_dir, sizeof(ic.graveyard_dir), "%.500s",
+                 p->grave);
+    }
+    rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh);
+    if (rc != 0) {
+        free(o.text);
+        return ex_setup(p, cfg->exec_cmd, strerror(rc));
+    }
+    if ((rc = ex_prog_ended(cfg, p, &o, &res, &sh, 0)) != 0) {
+        free(o.text);
+        return rc;
+    }
+    if (ex_decl_parse(o.text, o.len, &d, err, sizeof(err)) != 0) {
+        free(o.text);
+        ex_decl_free(&d);
+        return ex_setup(p, cfg->exec_cmd, err);
+    }
+    free(o.text);
+    tr->crashed = sh.outcome != CRASHIO_OUT_NONE;
+    tr->acked = d.acked;
+    tr->declared = d.ntxns;
+    if (!tr->crashed)
+        snprintf(tr->damage, sizeof(tr->damage),
+                 "ran to the end (%" PRIu64 " points) before point %" PRIu64,
+                 sh.points, tr->k);
+    else if (sh.outcome == CRASHIO_OUT_TORN)
+        snprintf(tr->damage, sizeof(tr->damage),
+                 "torn write at point %" PRIu64 ": %u of %u sectors of %u B "
+                 "reached, rest %s",
+                 tr->k, sh.tear.nreached, sh.tear.nsectors, sh.tear.sector,
+                 crashio_fill_name((int)sh.tear.fill));
+    else
+        snprintf(tr->damage, sizeof(tr->damage), "killed before point %" PRIu64,
+                 tr->k);
+    if (tr->mode == EX_POWERLOSS) {
+        plimg_config pc = {
+            .model = cfg->persist, .sector = cfg->sector, .seed = tr->pl_seed};
+        plimg_summary sum;
+        size_t n = strlen(tr->damage);
+        if ((rc = plimg_apply(p->root, p->shadow, &pc, &sum)) != 0) {
+            ex_decl_free(&d);
+            return ex_setup(p, "the power-cut image", sum.error);
+        }
+        snprintf(tr->damage + n, sizeof(tr->damage) - n, "; power cut: ");
+        n = strlen(tr->damage);
+        plimg_describe(&sum, tr->damage + n, sizeof(tr->damage) - n);
+    }
+    rc = ex_judge(cfg, p, &d, tr, verbose);
+    ex_decl_free(&d);
+    return rc;
+}
+
+/* The probe: a run without a crash.  OUT: *points. */
+static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points)
+{
+    interpose_config ic = {0};
+    interpose_result res;
+    crashio_shared sh;
+    ex_out o = {0};
+    ex_decl d;
+    ex_trial tr = {0};
+    char err[300], msg[400];
+    int rc;
+
+    if ((rc = ex_fresh(p)) != 0)
+        return ex_setup(p, p->dir, strerror(rc));
+    snprintf(ic.root, sizeof(ic.root), "%.500s", p->root);
+    ic.strict = 1;
+    if ((rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh)) != 0) {
+        free(o.text);
+        return ex_setup(p, cfg->exec_cmd, strerror(rc));
+    }
+    if ((rc = ex_prog_ended(cfg, p, &o, &res, &sh, 1)) != 0) {
+        free(o.text);
+        return rc;
+    }
+    rc = ex_decl_parse(o.text, o.len, &d, err, sizeof(err));
+    free(o.text);
+    if (rc != 0) {
+        ex_decl_free(&d);
+        return ex_setup(p, cfg->exec_cmd, err);
+    }
+    if (d.acked == 0) {
+        ex_decl_free(&d);
+        return ex_setup(p, cfg->exec_cmd,
+                        "acknowledged no transaction on fd 3 in a run "
+                        "without a crash (crashlab_ack.h)");
+    }
+    if (sh.points == 0) {
+        ex_decl_free(&d);
+        return ex_setup(p, cfg->exec_cmd,
+                        "made no I/O point under its directory (is {dir} "
+                        "where it writes?)");
+    }
+    if ((rc = ex_judge(cfg, p, &d, &tr, 0)) != 0) {
+        ex_decl_free(&d);
+        return rc;
+    }
+    if (tr.verdict != EX_OK || tr.match != (int64_t)d.ntxns) {
+        snprintf(msg, sizeof(msg),
+                 "after a run without a crash its output is not the state "
+                 "after all %zu transactions declared (it matches %s)",
+                 d.ntxns, tr.match < 0 ? "no prefix" : "a shorter prefix");
+        ex_decl_free(&d);
+        return ex_setup(p, cfg->verify_cmd, msg);
+    }
+    ex_decl_free(&d);
+    *points = sh.points;
+    return 0;
+}
+
+static void ex_draw(const exec_config *cfg, uint64_t t, uint64_t points,
+                    ex_trial *tr)
+{
+    rng r = rng_stream(cfg->seed, EX_TAG, t);
+    unsigned modes[3], n = 0;
+
+    for (unsigned b = EX_KILL; b <= EX_POWERLOSS; b <<= 1)
+        if (cfg->modes & b)
+            modes[n++] = b;
+    memset(tr, 0, sizeof(*tr));
+    tr->t = t;
+    tr->mode = modes[rng_next(&r) % n];
+    tr->k = 1 + rng_next(&r) % points;
+    tr->pl_seed = rng_next(&r);
+}
+
+static void ex_csv_row(FILE *f, const exec_config *cfg, const ex_trial *tr)
+{
+    fprintf(f, "%" PRIu64 ",%s,%" PRIu64 ",%zu,%zu,%" PRId64 ",%s,\"", tr->t,
+            ex_mode_name(tr->mode), tr->k, tr->declared, tr->acked, tr->match,
+            ex_verdict_name(tr->verdict));
+    for (const char *c = tr->damage; *c; c++)
+        fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, f);
+    fputs("\"\n", f);
+    (void)cfg;
+}
+
+static void ex_replay_line(const exec_config *cfg, uint64_t t)
+{
+    /* Everything that decides the trial: the modes, the damage model and
+     * unit, the suffixes. */
+    printf("  replay: crashtest --exec '%s' --verify '%s' --seed 0x%016" PRIx64
+           " --mode %s%s%s --persist %s --sector %u%s%s --replay %" PRIu64 "\n",
+           cfg->exec_cmd, cfg->verify_cmd, cfg->seed,
+           (cfg->modes & EX_KILL) ? "kill-io," : "",
+           (cfg->modes & EX_TORN) ? "torn," : "",
+           (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
+           plimg_model_name(cfg->persist), cfg->sector,
+           cfg->nondurable ? " --nondurable " : "",
+           cfg->nondurable ? cfg->nondurable : "", t);
+}
+
+int exec_run(const exec_config *cfg)
+{
+    ex_paths p;
+    uint64_t points = 0, ran = 0, bad = 0, nocrash = 0, by[3] = {0};
+    uint64_t t0 = clk_now_ns();
+    FILE *csv = NULL;
+    int rc = 0;
+
+    if (strlen(cfg->dirbase) > 300) {
+        fprintf(stderr, "crashtest: --dir: a path of at most 300 bytes\n");
+        return 2;
+    }
+    snprintf(p.base, sizeof(p.base), "%s/crashtest-exec-XXXXXX", cfg->dirbase);
+    if (fs_mkdirs(cfg->dirbase) != 0 || mkdtemp(p.base) == NULL) {
+        fprintf(stderr, "crashtest: cannot make a directory in %s: %s\n",
+                cfg->dirbase, strerror(errno));
+        return 2;
+    }
+    snprintf(p.dir, sizeof(p.dir), "%s/dir", p.base);
+    snprintf(p.shadow, sizeof(p.shadow), "%s/shadow.log", p.base);
+    snprintf(p.grave, sizeof(p.grave), "%s/grave", p.base);
+    snprintf(p.area, sizeof(p.area), "%s/area", p.base);
+    snprintf(p.log, sizeof(p.log), "%s/output.log", p.base);
+    {
+        interpose_config probe = {0};
+        if (ex_nondurable(cfg->nondurable, &probe) != 0) {
+            fprintf(stderr,
+                    "crashtest: --nondurable: at most %d suffixes "
+                    "of at most %zu bytes, comma-separated\n",
+                    IP_NONDURABLE, sizeof(probe.nondurable[0]) - 1);
+            rc = 2;
+            goto out;
+        }
+    }
+    if (access(cfg->preload, R_OK) != 0) {
+        fprintf(stderr,
+                "crashtest: the preload object %s: %s (make builds "
+                "it; or give --preload PATH)\n",
+                cfg->preload, strerror(errno));
+        rc = 2;
+        goto out;
+    }
+    if ((rc = ex_probe(cfg, &p, &points)) != 0)
+        goto out;
+    if (!cfg->quiet)
+        printf("crashtest: --exec: %" PRIu64 " I/O points in a run\n", points);
+    if (cfg->csv) {
+        csv = strcmp(cfg->csv, "-") == 0 ? stdout : fopen(cfg->csv, "w");
+        if (csv == NULL) {
+            fprintf(stderr, "crashtest: %s: %s\n", cfg->csv, strerror(errno));
+            rc = 2;
+            goto out;
+        }
+        fputs("trial,mode,crash_point,declared,acked,recovered,verdict,"
+              "damage\n",
+              csv);
+    }
+    for (uint64_t t = 0; t < cfg->trials; t++) {
+        ex_trial tr;
+        if (cfg->replay >= 0 && (uint64_t)cfg->replay != t)
+            continue;
+        ex_draw(cfg, t, points, &tr);
+        if ((rc = ex_trial_run(cfg, &p, &tr, cfg->replay >= 0)) != 0)
+            goto out;
+        ran++;
+        nocrash += !tr.crashed;
+        if (csv)
+            ex_csv_row(csv, cfg, &tr);
+        if (cfg->replay >= 0)
+            printf("trial %" PRIu64 ": %s at point %" PRIu64 ": %s; "
+                   "declared %zu, acknowledged %zu, recovered the state after "
+                   "%" PRId64 ": %s\n",
+                   t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
+                   tr.acked, tr.match, ex_verdict_name(tr.verdict));
+        if (tr.verdict != EX_OK) {
+            bad++;
+            by[tr.verdict == EX_LOST_ACK ? 0 : 1]++;
+            if (cfg->replay < 0) {
+                printf("crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
+                       "point %" PRIu64 ": %s; %zu acknowledged, recovered "
+                       "the state after %" PRId64 "\n",
+                       t, ex_verdict_name(tr.verdict), ex_mode_name(tr.mode),
+                       tr.k, tr.damage, tr.acked, tr.match);
+                ex_replay_line(cfg, t);
+            }
+            if (cfg->stop_at_first)
+                break;
+        }
+    }
+    {
+        double s = (double)(clk_now_ns() - t0) / 1e9;
+        printf("crashtest: --exec: %" PRIu64 " trials (%" PRIu64
+               " ran to the end before their crash point), %.1f states/s, "
+               "violations %" PRIu64 " (lost-acknowledged %" PRIu64
+               ", not-a-prefix %" PRIu64 ")\n",
+               ran, nocrash, s > 0 ? (double)ran / s : 0.0, bad, by[0], by[1]);
+    }
+    rc = bad > 0 ? 1 : 0;
+out:
+    if (csv && csv != stdout)
+        fclose(csv);
+    fs_rmrf(p.base);
+    (void)by[2];
+    return rc;
+}

@@ -1,0 +1,102 @@
+/*
+ * exec.h - crash campaigns of any program: `crashtest --exec 'PROG {dir}'
+ * --verify 'PROG2 {dir}'` (docs/TARGETS.md).
+ *
+ * PROG runs under the preload object (faults/interpose.h) on a fresh
+ * directory, declaring its transactions and acknowledging them on fd 3
+ * (crashlab_ack.h); it is crashed at an I/O point, optionally torn or cut
+ * to a power-loss image; PROG2 then prints the recovered state as
+ * key<TAB>value lines, and the oracle (exec_oracle.c) checks it is the
+ * state after some prefix of the declared transactions no shorter than
+ * the acknowledged one.
+ */
+#ifndef CL_EXEC_H
+#define CL_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "powerloss.h"
+
+/* The exec crash modes (bits of exec_config.modes). */
+#define EX_KILL 0x1      /* killed at point k: the page cache survives */
+#define EX_TORN 0x2      /* the write at k torn, then killed */
+#define EX_POWERLOSS 0x4 /* killed at k, then a power-cut image */
+
+typedef struct exec_config {
+    const char *exec_cmd;   /* PROG's command line, {dir} replaced */
+    const char *verify_cmd; /* PROG2's */
+    const char *preload;    /* the preload object; NULL: next to crashtest */
+    const char *dirbase;    /* scratch directories go here */
+    const char *csv;        /* one row per trial, or NULL; "-": stdout */
+    uint64_t seed;
+    uint64_t trials;
+    int64_t replay;  /* run only this trial, verbosely; -1: all */
+    unsigned modes;  /* EX_* bits */
+    uint32_t sector; /* 512 or 4096 */
+    plimg_model persist;
+    uint32_t timeout_s;     /* each run of PROG or PROG2 */
+    const char *nondurable; /* comma-separated file name suffixes PROG may
+                               map shared and writable (interpose.h) */
+    int quiet;
+    int stop_at_first;
+} exec_config;
+
+/* Parse a --mode list for --exec: kill-io, torn, powerloss, comma-
+ * separated, or all.  Returns 0 or -1.  OUT: *modes. */
+int exec_modes_parse(const char *list, unsigned *modes);
+
+/* Run the campaign.  Returns the exit status: 0 no violation, 1 a
+ * violation, 2 a set-up error (after a message naming it on stderr). */
+int exec_run(const exec_config *cfg);
+
+/* ---- the protocol and the oracle (exec_oracle.c) ---- */
+
+typedef struct ex_op {
+    char *key;
+    char *value; /* NULL: deleted */
+} ex_op;
+
+typedef struct ex_txn {
+    uint64_t id;
+    ex_op *ops;
+    size_t nops;
+} ex_txn;
+
+/* What PROG said on fd 3. */
+typedef struct ex_decl {
+    ex_txn *txns;
+    size_t ntxns;
+    size_t acked; /* transactions acknowledged: txns[0..acked) */
+} ex_decl;
+
+/* A recovered state: PROG2's lines. */
+typedef struct ex_state {
+    ex_op *kv; /* value never NULL */
+    size_t n;
+} ex_state;
+
+/* Parse PROG's fd-3 bytes buf[0..len) into *d.  Returns 0, or -1 with why
+ * (a sentence naming the line) in err. */
+int ex_decl_parse(const char *buf, size_t len, ex_decl *d, char *err,
+                  size_t errlen);
+void ex_decl_free(ex_decl *d);
+
+/* Parse PROG2's output into *s.  Returns 0, or -1 with why in err. */
+int ex_state_parse(const char *buf, size_t len, ex_state *s, char *err,
+                   size_t errlen);
+void ex_state_free(ex_state *s);
+
+/* The oracle's verdict. */
+typedef enum ex_verdict {
+    EX_OK = 0,
+    EX_LOST_ACK,   /* a prefix, shorter than the acknowledged one */
+    EX_NOT_PREFIX, /* the state after no prefix at all */
+} ex_verdict;
+
+/* Check s against d.  OUT: *match, the longest prefix s equals (or -1). */
+ex_verdict ex_check(const ex_decl *d, const ex_state *s, int64_t *match);
+
+const char *ex_verdict_name(ex_verdict v);
+
+#endif

@@ -1,0 +1,115 @@
+#!/bin/bash
+# test_exec.sh - crashtest --exec on any program (docs/TARGETS.md):
+#   - the worked example (examples/applog: an append-and-fsync log) passes
+#     every mode;
+#   - its deliberately wrong variant (a rename without an fsync of the
+#     directory) is caught under power loss, with a replay line that
+#     reproduces the violation, and is not caught by process crashes alone
+#     (a kill leaves the page cache, which holds the rename);
+#   - SQLite in journal_mode=DELETE (examples/sqlitekv) keeps its
+#     documented promise: synchronous=FULL may lose the last acknowledged
+#     commit in a power cut (the journal's unlink is not synced) but never
+#     shows half a transaction, and loses nothing in process crashes;
+#     synchronous=EXTRA loses nothing; in WAL mode (its -shm declared
+#     non-durable) NORMAL may lose acknowledged commits in a power cut but
+#     never shows half a transaction, and FULL loses nothing;
+#   - bad input is a set-up error (exit 2) that names the problem: PROG
+#     that does not start, exits early, never acknowledges, writes outside
+#     its directory; PROG2 that prints malformed lines; a bad --mode;
+#     --exec without --verify.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+B=$(dirname "$CT")
+EX=$B/examples/bin
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-exec-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+exec_ct() { # exec_ct OUT PROG VERIFY ARGS...: crashtest --exec, its status
+    local out=$1 prog=$2 verify=$3
+    shift 3
+    "$CT" --exec "$prog" --verify "$verify" --dir "$T" --quiet "$@" \
+        >"$out" 2>&1
+}
+
+# 1. the correct example: no violation in any mode
+exec_ct "$T/ok" "$EX/applog {dir}" "$EX/applog-verify {dir}" \
+    --trials 200 --seed 7 --csv "$T/ok.csv"
+check "applog: exit status" 0 $?
+contains "applog: summary" "$T/ok" "200 trials .* violations 0"
+check "applog: CSV rows" 200 "$(tail -n +2 "$T/ok.csv" | wc -l)"
+for m in kill-io torn powerloss; do
+    n=$(tail -n +2 "$T/ok.csv" | awk -F, -v m=$m '$2 == m' | wc -l)
+    [ "$n" -gt 20 ] && ok || bad "applog: only $n $m trials of 200"
+done
+
+# 2. the wrong variant: caught under power loss, with a replay that
+# reproduces it; never by process crashes
+exec_ct "$T/broken" "$EX/applog-broken {dir}" "$EX/applog-verify {dir}" \
+    --trials 200 --seed 7 --mode powerloss
+check "applog-broken under power loss: exit status" 1 $?
+contains "applog-broken: the violation" "$T/broken" \
+    "VIOLATION lost-acknowledged: powerloss"
+replay=$(grep -m1 '  replay: ' "$T/broken" | sed 's/^  replay: crashtest //')
+if [ -n "$replay" ]; then
+    eval "\"\$CT\" --dir \"\$T\" $replay" >"$T/replay" 2>&1
+    check "replay: exit status" 1 $?
+    contains "replay: same verdict" "$T/replay" "lost-acknowledged"
+else
+    bad "no replay line in: $(cat "$T/broken")"
+fi
+exec_ct "$T/kill" "$EX/applog-broken {dir}" "$EX/applog-verify {dir}" \
+    --trials 200 --seed 7 --mode kill-io,torn
+check "applog-broken under process crashes: exit status" 0 $?
+
+# 3. SQLite, DELETE journal: FULL against EXTRA
+SQ="$EX/sqlitekv {dir}"
+SV="$EX/sqlitekv-verify {dir}"
+exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode powerloss
+check "sqlite FULL, power loss: exit status" 1 $?
+contains "sqlite FULL, power loss: losses, never half a transaction" "$T/sq" \
+    "violations [1-9][0-9]* (lost-acknowledged [1-9][0-9]*, not-a-prefix 0)"
+exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode kill-io,torn
+check "sqlite FULL, process crashes: exit status" 0 $?
+exec_ct "$T/sq" "$SQ extra" "$SV" --trials 100 --seed 5
+check "sqlite EXTRA, every mode: exit status" 0 $?
+exec_ct "$T/sq" "$SQ normal wal" "$SV" --trials 150 --seed 5 \
+    --mode powerloss --nondurable -shm
+contains "sqlite WAL NORMAL, power loss: never half a transaction" "$T/sq" \
+    "not-a-prefix 0)"
+exec_ct "$T/sq" "$SQ full wal" "$SV" --trials 100 --seed 5 --nondurable -shm
+check "sqlite WAL FULL, every mode: exit status" 0 $?
+exec_ct "$T/sq" "$SQ full wal" "$SV" --trials 5 --seed 5
+check "sqlite WAL without --nondurable: exit status" 2 $?
+contains "sqlite WAL without --nondurable: the map refused" "$T/sq" \
+    "refused mmap of .*kv.db-shm"
+
+# 4. bad input: exit 2, the problem named
+setup_error() { # setup_error NAME PATTERN PROG VERIFY ARGS...
+    local name=$1 pat=$2
+    shift 2
+    exec_ct "$T/bad" "$@" --trials 5 --seed 1
+    check "$name: exit status" 2 $?
+    contains "$name: message" "$T/bad" "$pat"
+}
+setup_error "PROG missing" "could not be started" \
+    "$T/no-such-program {dir}" "$EX/applog-verify {dir}"
+setup_error "PROG exits early" "exited with status 1" \
+    "false {dir}" "$EX/applog-verify {dir}"
+setup_error "PROG never acknowledges" "acknowledged no transaction" \
+    "true {dir}" "$EX/applog-verify {dir}"
+setup_error "PROG writes outside its directory" \
+    "refused open of $T/outside: a file outside the root" \
+    "$B/tests/ip_workload {dir} outside $T/outside" "$EX/applog-verify {dir}"
+setup_error "PROG2 prints a malformed line" "is not KEY<TAB>VALUE" \
+    "$EX/applog {dir}" "echo malformed {dir}"
+setup_error "PROG2 missing" "could not be started" \
+    "$EX/applog {dir}" "$T/no-such-verifier {dir}"
+setup_error "PROG2 prints another state" "not the state after all" \
+    "$EX/applog {dir}" "printf k1\\tv0\\n"
+setup_error "a bad --mode" "--mode is kill-io, torn, powerloss" \
+    "$EX/applog {dir}" "$EX/applog-verify {dir}" --mode eio
+"$CT" --exec "$EX/applog {dir}" >"$T/bad" 2>&1
+check "--exec without --verify: exit status" 2 $?
+contains "--exec without --verify: message" "$T/bad" "go together"
+finish
