@@ -424,6 +424,16 @@ static int wal_seal(wal *w)
     int rc = 0, cut = 0;
 
     pthread_mutex_lock(&w->mu);
+    /* The caller checked for an error before it waited for the token; a
+     * leader that held the token meanwhile (the periodic syncer, say) may
+     * have failed its fdatasync.  Its writes may be gone, and an fsync now
+     * could succeed over the hole: a roll or a close must not go on. */
+    if (w->fatal != 0) {
+        rc = w->fatal;
+        pthread_mutex_unlock(&w->mu);
+        return err_set(CL_EREADONLY, "log is read-only after error: %s",
+                       cl_strerror(rc));
+    }
     if (w->cap > 0)
         rc = wal_write_out_locked(w);
     pthread_mutex_unlock(&w->mu);

@@ -415,11 +415,68 @@ static void test_concurrency_readers_while_a_writer_evicts(void **state)
     free(tmp);
 }
 
+/* ---------------------------------------------------------------------- */
+/* a failed background sync stops a log roll waiting behind it            */
+/* ---------------------------------------------------------------------- */
+
+typedef struct bg_sync {
+    cl_db *db;
+    int rc;
+} bg_sync;
+
+static void *bg_sync_main(void *arg)
+{
+    bg_sync *b = arg;
+
+    b->rc = cl_sync(b->db);
+    return NULL;
+}
+
+/* Sync mode periodic: a sync that holds the log's sync token fails (EIO,
+ * after 300 ms) while a checkpoint's log roll waits for the token.  The
+ * failed fdatasync may have lost the segment's unsynced writes, so the roll
+ * must not make the segment durable by a later fsync and start the next
+ * one over the hole (recovery would find a hole in a segment followed by
+ * another: corruption): the checkpoint fails and no segment 2 appears. */
+static void test_concurrency_roll_behind_a_failed_sync_stops(void **state)
+{
+    char *tmp = tu_tmpdir("bgsync");
+    char dir[4200];
+    tu_failio io;
+    cl_options o = {0};
+    bg_sync b = {NULL, 0};
+    pthread_t t;
+    cl_db *db;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/db", tmp);
+    tu_failio_init(&io);
+    o.io = &io.io;
+    o.sync = CL_SYNC_PERIODIC;
+    o.sync_period_ms = 100000; /* the test's sync is the only one */
+    assert_int_equal(cl_open(dir, &o, &db), 0);
+    assert_int_equal(cl_put(db, "a", 1, "1", 1), 0);
+    io.sync_delay_us = 300000;
+    io.fail_sync_at = io.syncs + 1;
+    b.db = db;
+    assert_int_equal(pthread_create(&t, NULL, bg_sync_main, &b), 0);
+    usleep(50000); /* the sync holds the token and sleeps in fdatasync */
+    assert_int_not_equal(cl_checkpoint(db), 0);
+    pthread_join(t, NULL);
+    assert_int_not_equal(b.rc, 0);
+    assert_false(tu_exists(tu_path(dir, "wal-0000000000000002")));
+    io.sync_delay_us = 0;
+    cl_close(db);
+    fs_rmrf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrency_group_commit_16_threads_killed),
         cmocka_unit_test(test_concurrency_readers_while_a_writer_evicts),
+        cmocka_unit_test(test_concurrency_roll_behind_a_failed_sync_stops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
