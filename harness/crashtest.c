@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     static ct_args a;
     int rc;
 
-    /* Every crash state is judged in a freshly forked process, and with
+    /* Every writer and verifier is a forked process, and with
      * lazy binding each of them would look up again every library function
      * it calls (writing, and so copying, the pages that hold the bindings).
      * Binding them all once, before the first fork, spares that: run again

@@ -20,7 +20,7 @@ static const char *ct_usage_text =
     "       crashtest --merge [--json] [--csv FILE] FILE...\n"
     "\n"
     "Runs a crash campaign: trials that crash a writer running a workload on\n"
-    "the engine, damage what it left, recover in a fresh process and check\n"
+    "the engine, damage what it left, recover in another process and check\n"
     "that nothing acknowledged was lost and nothing half-done is visible.\n"
     "\n"
     "campaign:\n"
@@ -90,7 +90,7 @@ static const char *ct_usage_text =
     "                       powerloss); or a deliberately broken test\n"
     "                       target: broken-ack, broken-half, broken-lose,\n"
     "                       broken-follower, broken-nosync, broken-sync,\n"
-    "                       broken-claim, broken-rckpt,\n"
+    "                       broken-claim, broken-rckpt, broken-abort,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped)\n"
     "any program (docs/TARGETS.md):\n"
@@ -123,6 +123,10 @@ static const char *ct_usage_text =
     "  --quiet              no progress line\n"
     "  --profile            where each mode's time went: microseconds\n"
     "                       per trial in each phase (also in --json)\n"
+    "  --fresh-verifier     verify each crash state in a process of its own\n"
+    "                       (default: each job's verifier process verifies\n"
+    "                       one state after another, and is replaced after\n"
+    "                       any verdict but OK and every 64 states)\n"
     "  -h, --help           this text\n";
 
 /* How a row stores its value. */
@@ -311,6 +315,8 @@ static const ct_option ct_options[] = {
     {"keep-failures", CT_STR, CT_AT(c.env.keep_dir), 0, 0, NULL, 0, NULL},
     {"quiet", CT_FLAG, CT_AT(c.quiet), 0, 0, NULL, 0, NULL},
     {"profile", CT_FLAG, CT_AT(c.profile), 0, 0, NULL, 0, NULL},
+    {"fresh-verifier", CT_FLAG, CT_AT(c.env.fresh_verifier), 0, 0, NULL, 0,
+     NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
     {"exec", CT_STR, CT_AT(exec_cmd), 0, 0, NULL, 1, NULL},

@@ -29,7 +29,10 @@
  *                the new commits then build on pages, a superblock and a
  *                log segment that a power cut can still take away.  Only
  *                a crash after the recovery, with commits after it (a
- *                crash chain), can see it.
+ *                crash chain), can see it;
+ *   broken-abort a recovery that crashes its process (abort) when it
+ *                replayed an odd number of log records: a verifier's
+ *                death must be reported, and the next trials verified.
  * The engine's promise (crashlab.h): commit and group make every commit
  * that returned 0 durable; periodic and off only what a cl_sync (or a
  * checkpoint, or close) that returned 0 came after.
@@ -73,6 +76,7 @@ enum {
     ENG_BROKEN_SYNC,
     ENG_BROKEN_CLAIM,
     ENG_BROKEN_RCKPT,
+    ENG_BROKEN_ABORT,
 };
 
 #define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
@@ -211,10 +215,12 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
         free(e);
         return rc;
     }
-    if (broken == ENG_BROKEN_RCKPT) {
+    if (broken == ENG_BROKEN_RCKPT || broken == ENG_BROKEN_ABORT) {
         cl_recovery rep;
         cl_recovery_report(e->db, &rep);
         e->ckpt_pending = rep.records > 0;
+        if (broken == ENG_BROKEN_ABORT && rep.records % 2 == 1)
+            abort();
     }
     *h = e;
     return 0;
@@ -455,6 +461,11 @@ static int eng_open_rckpt(const char *dir, const cl_options *o, void **h)
     return eng_open_common(dir, o, h, ENG_BROKEN_RCKPT);
 }
 
+static int eng_open_abort(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_ABORT);
+}
+
 #define ENG_TARGET(nm, about_text, openfn, promisefn)                          \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
@@ -494,6 +505,10 @@ static const target_ops eng_targets[] = {
                "test target: after recovery, checkpoints without syncing "
                "(caught by crash chains)",
                eng_open_rckpt, eng_promise),
+    ENG_TARGET("broken-abort",
+               "test target: a recovery that replayed an odd number of "
+               "records aborts its process (recovery)",
+               eng_open_abort, eng_promise),
 };
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))

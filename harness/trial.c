@@ -14,7 +14,8 @@
  *   verifier   opens the database with the plain POSIX table (recovery,
  *              timed), reads everything back, asks the oracle, runs the
  *              target's structure check, and writes its findings into
- *              shared memory.
+ *              shared memory: trial_verify_here, run by the worker's
+ *              long-lived verifier process (trial_vserve.c).
  * The oracle's inputs (issued, acknowledged, durable) are what the writer
  * published in memory before it died, never anything it wrote to disk.
  *
@@ -157,7 +158,10 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     m->snaps = trial_map(TRIAL_BATCH_MAX * sizeof(trial_snap));
     m->fiu_size = fiuctl_shared_size(TRIAL_TRACE_CAP);
     m->fiu = trial_map(m->fiu_size);
-    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps || !m->fiu) {
+    m->vreq = trial_map(sizeof(trial_vreq));
+    m->vfd = -1;
+    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps || !m->fiu ||
+        !m->vreq) {
         free(m);
         return ENOMEM;
     }
@@ -173,6 +177,8 @@ void trial_env_fini(trial_env *env)
 
     if (m == NULL)
         return;
+    trial_vserve_stop(env);
+    munmap(m->vreq, sizeof(trial_vreq));
     munmap(m->cio, m->cio_size);
     munmap(m->trace, m->trace_size);
     munmap(m->prog, m->prog_size);
@@ -411,6 +417,8 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
     return 0;
 }
 
+uint64_t trial_profile_epoch;
+
 int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
                         size_t errlen)
 {
@@ -420,6 +428,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     uint64_t t0;
     int rc;
 
+    trial_profile_epoch++;
     if (prof->wl.txns > env->shm->max_txns) {
         snprintf(err, errlen, "workload of %u transactions over the limit",
                  prof->wl.txns);
@@ -503,6 +512,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
 
 void trial_profile_free(trial_profile *prof)
 {
+    trial_profile_epoch++;
     free(prof->kinds);
     free(prof->pwrites);
     free(prof->acts);
@@ -565,8 +575,9 @@ static int trial_is_page_damage(void)
  * is appended (a torn tail left in place).  On failure sets v's verdict
  * (recovery) and detail. */
 static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
-                        void *h, oracle_map *m, trial_verdict *v)
+                        void **hp, oracle_map *m, trial_verdict *v)
 {
+    void *h = *hp;
     cl_options o = s->prof->eng;
     wl_txn t;
     oracle_map *after = oracle_map_new();
@@ -594,13 +605,16 @@ static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
     if ((rc = env->target->apply(h, &t, &lsn)) != 0)
         goto fail;
     step = "close";
+    *hp = NULL;
     if ((rc = env->target->close(h)) != 0)
         goto fail;
     step = "reopen";
     o.io = cl_io_posix();
     o.create_salt = s->prof->salt;
+    h = NULL;
     if ((rc = env->target->open(dir, &o, &h)) != 0)
         goto fail;
+    *hp = h;
     step = "read back";
     if ((rc = env->target->read_all(h, after)) != 0)
         goto fail;
@@ -628,27 +642,27 @@ fail:
              step, cl_strerror(rc), cl_errdetail());
 }
 
-static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
-                           uint32_t lo, uint32_t claimed, uint32_t hi,
-                           uint32_t skip, const trial_open_how *how)
+void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
+                        uint32_t lo, uint32_t claimed, uint32_t hi,
+                        uint32_t skip, const trial_open_how *how)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = s->prof->eng;
     oracle_prefix local;
     const oracle_prefix *pre = &s->prof->prefix;
-    oracle_map *m;
+    oracle_map *m = NULL;
     char msg[400];
     uint64_t t0;
     void *h = NULL;
     int rc;
 
-    util_child_signals();
+    memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
     if (how != NULL) {
         crashio *c = NULL;
         if (crashio_new(how->cc, &c) != 0) {
             v->setup_failed = 1;
-            _exit(20);
+            return NULL;
         }
         o.io = crashio_table(c);
     }
@@ -667,13 +681,13 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                 ? ORACLE_DETECTED
                 : ORACLE_RECOVERY;
         v->done = 1;
-        _exit(0);
+        return NULL;
     }
     v->opened = 1;
     env->target->recovery(h, &v->rep);
     if (how != NULL && !how->full) {
-        v->done = 1;
-        _exit(0); /* no close: only the recovery was wanted */
+        v->done = 1; /* only the recovery was wanted */
+        return h;
     }
     t0 = clk_now_us();
     m = oracle_map_new();
@@ -686,7 +700,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
                 ? ORACLE_DETECTED
                 : ORACLE_RECOVERY;
         v->done = 1;
-        _exit(0);
+        goto out;
     }
     v->read_us = (uint32_t)(clk_now_us() - t0);
     t0 = clk_now_us();
@@ -694,7 +708,7 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (skip != ORACLE_NO_SKIP) {
         if (oracle_prefix_build_skip(&s->prof->wl, skip, &local) != 0) {
             v->setup_failed = 1;
-            _exit(20);
+            goto out;
         }
         pre = &local;
     }
@@ -734,76 +748,15 @@ static void trial_verifier(trial_env *env, const trial_spec *s, const char *dir,
     if (v->verdict == ORACLE_OK && how == NULL &&
         (trial_mode_is_error(s->mode) || (s->seed >> 17) % 2 == 0)) {
         t0 = clk_now_us();
-        trial_probe(env, s, dir, h, m, v);
+        trial_probe(env, s, dir, &h, m, v);
         v->probe_us = (uint32_t)(clk_now_us() - t0);
     }
-    /* No close: the process ends here, and its end frees what the
-     * database held (close would only do the same, call by call). */
     v->done = 1;
-    _exit(0);
-}
-
-int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
-                 uint32_t lo, uint32_t hi, const trial_open_how *how,
-                 trial_result *res)
-{
-    trial_verdict *v = env->shm->ver;
-    trial_phases *ph = &res->ph;
-    uint64_t t0, t1, inner;
-    pid_t pid;
-    int st;
-
-    memset(v, 0, sizeof(*v));
-    fflush(NULL);
-    t0 = clk_now_us();
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0)
-        trial_verifier(env, s, dir, lo, res->claimed, hi,
-                       res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP, how);
-    st = util_wait(pid);
-    /* the child's phases may begin before fork returns here */
-    t1 = clk_now_us() - t0;
-    inner = v->open_us + v->read_us + v->check_us + v->probe_us;
-    ph->open += (uint32_t)v->open_us;
-    ph->readback += v->read_us;
-    ph->check += v->check_us;
-    ph->probe += v->probe_us;
-    if (t1 > inner)
-        ph->process += (uint32_t)(t1 - inner);
-    if (v->setup_failed)
-        return -1;
-    if (!v->done) {
-        char text[64];
-        util_status_text(st, text, sizeof(text));
-        res->verdict = ORACLE_RECOVERY;
-        snprintf(res->detail, sizeof(res->detail),
-                 "the recovering process died (%s)", text);
-        if (how != NULL && how->resume && env->shm->prog->error != 0) {
-            /* a chain link failed in the workload, not in recovery */
-            res->verdict = ORACLE_WRITER;
-            snprintf(res->detail, sizeof(res->detail),
-                     "the resumed writer ended (%s): %s", text,
-                     env->shm->prog->errmsg);
-        }
-        return 0;
-    }
-    res->verdict = v->verdict;
-    res->recovered = v->recovered;
-    res->recovery_us = v->open_us;
-    res->bytes = v->rep.bytes;
-    res->records = v->rep.records;
-    res->repaired = v->rep.pages_repaired_fpi + v->rep.pages_repaired_dwb;
-    res->tail_cut = v->rep.tail_cut;
-    if (v->rep.tail_cut)
-        res->reached |= TRIAL_REACH_TAIL_CUT;
-    if (v->rep.pages_repaired_fpi > 0)
-        res->reached |= TRIAL_REACH_FPI_REPAIR;
-    if (v->rep.pages_repaired_dwb > 0)
-        res->reached |= TRIAL_REACH_DWB_RESTORE;
-    snprintf(res->detail, sizeof(res->detail), "%s", v->detail);
-    return 0;
+out:
+    if (pre == &local)
+        oracle_prefix_free(&local);
+    oracle_map_free(m);
+    return h;
 }
 
 /* ---------------------------------------------------------------------- */

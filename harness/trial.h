@@ -2,7 +2,8 @@
  * trial.h - one crash trial: a writer child runs a workload through the
  * crash-simulating I/O table and dies at a chosen point (or is killed at a
  * chosen time); its directory may be turned into a power-loss image; the
- * recovery may itself be crashed; then a fresh child recovers, reads
+ * recovery may itself be crashed; then a verifier process (the worker's,
+ * which verifies state after state, trial_vserve.c) recovers, reads
  * everything back and the oracle judges it.
  *
  * In the error modes one I/O call of the writer fails instead (an injected
@@ -131,6 +132,8 @@ typedef struct trial_env {
                                 (the crashed one is the crash state, after
                                 any power cut, before recovery) */
     int verbose;             /* print each step (replay) */
+    int fresh_verifier;      /* a verifier process per crash state, not
+                                one per worker (trial_vserve.c) */
     int count_fiu;           /* libfiu error modes in the campaign:
                                 profiles count libfiu evaluations */
     /* server trials */
@@ -320,8 +323,8 @@ typedef int (*trial_emit_fn)(void *ctx, const trial_result *res);
 /* Run the trials *s[0..n) -- batchable, of one profile, n at most
  * TRIAL_BATCH_MAX -- from
  * one writer run: it copies the database at each trial's crash point and
- * dies at the last, and every state is then recovered and judged by its
- * own fresh verifier (see trial_batch.c).  Each result is what trial_run
+ * dies at the last, and every state is then recovered and judged by the
+ * verifier (see trial_batch.c).  Each result is what trial_run
  * gives for that trial alone, timings aside; emit gets them one by one, in
  * no fixed order.  Returns 0, or -1 if the harness itself failed (emit
  * then got the failing trial with verdict ORACLE_KINDS and the message in

@@ -20,7 +20,7 @@
  * Each state is then moved to the path the writer used (so the shadow log's
  * paths, and any message naming a file, are those of a run of that trial
  * alone) and goes through the same steps as in trial_run: power-cut image,
- * crashed recoveries, and its own fresh verifier process.  A trial's result
+ * crashed recoveries, and the verifier (trial_vserve.c).  A trial's result
  * is therefore the one trial_run gives for it alone, timings aside: that is
  * what --replay relies on, and tests/test_crashtest.sh compares the rows.
  *

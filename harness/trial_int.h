@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rng.h"
 #include "trial.h"
@@ -112,7 +113,25 @@ typedef struct trial_shm {
     trial_snap *snaps;  /* [TRIAL_BATCH_MAX] */
     fiuctl_shared *fiu; /* libfiu counts and firings (error modes) */
     size_t fiu_size;
+    struct trial_vreq *vreq; /* shared: the verifier process's request */
+    /* this worker's verifier process (trial_vserve.c); pid 0: none */
+    pid_t vpid;
+    int vfd;          /* this end of the socket pair to it */
+    uint64_t vepoch;  /* trial_profile_epoch when it was forked */
+    uint32_t vserved; /* crash states it has verified */
 } trial_shm;
+
+/* What a worker asks of its verifier process: verify dir as trial s
+ * (trial_verify_here's arguments). */
+typedef struct trial_vreq {
+    trial_spec s;
+    uint32_t lo, claimed, hi, skip;
+    char dir[4200];
+} trial_vreq;
+
+/* Bumped by each trial_profile_build and trial_profile_free: a verifier
+ * process forked before a change does not have the profile. */
+extern uint64_t trial_profile_epoch;
 
 /* Scratch paths of this process (all below env->base). */
 typedef struct trial_paths {
@@ -199,12 +218,27 @@ typedef struct trial_open_how {
                    as a writer does, the sampler still sampling */
 } trial_open_how;
 
-/* Verify dir in a fresh process, opened as `how` says (NULL: plain POSIX,
- * and judge).  Fills res's verdict fields.  Returns 0, or -1 if the
+/* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in a
+ * process other than this one: with `how`, a fresh one; without, this
+ * worker's verifier process, which verifies trial after trial
+ * (trial_vserve.c).  Fills res's verdict fields.  Returns 0, or -1 if the
  * verifier could not run. */
 int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                  uint32_t lo, uint32_t hi, const trial_open_how *how,
                  trial_result *res);
+
+/* The verifier's work, in the calling process (trial.c): open dir as `how`
+ * says, read back, judge against the window lo..claimed..hi (skip: the
+ * transaction the target went on without, or ORACLE_NO_SKIP), check and
+ * probe, into env->shm->ver (done set once judged; setup_failed when the
+ * harness could not set it up).  Returns the target's handle if one is
+ * still open (to be closed or abandoned by the caller), else NULL. */
+void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
+                        uint32_t lo, uint32_t claimed, uint32_t hi,
+                        uint32_t skip, const trial_open_how *how);
+
+/* Stop this worker's verifier process, if it runs (trial_env_fini does). */
+void trial_vserve_stop(trial_env *env);
 
 /* Crash the recovery of p->dir up to env->recovery_depth times, each at a
  * point drawn from the points of its clean run, power cut or not

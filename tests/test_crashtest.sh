@@ -90,6 +90,31 @@ for m in off periodic; do
     check "engine, sync $m, exits 0" 0 $?
 done
 
+# 2d. a verifier that dies: a target whose recovery aborts its process on
+# some crash states (those where it replayed an odd number of records).
+# Each such state is a recovery violation, the states after it are still
+# verified (the job's verifier process is replaced), and the rows are
+# those of a fresh verifier process per state.
+for fv in "" --fresh-verifier; do
+    "$CT" --seed 3 --trials 80 --mode kill-io --target broken-abort $fv --jobs 1 \
+        --quiet --dir "$T" --csv "$T/abort$fv.csv" >/dev/null 2>&1
+    check "broken-abort ${fv:+$fv }exits 1" 1 $?
+done
+check "broken-abort: violations are recovery ones, and other states OK" \
+    "ok recovery" "$(python3 -c 'import csv,sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kinds = {r["violation"] if r["verdict"] == "violation" else r["verdict"] for r in rows}
+# an OK state after the first violation
+first = min(i for i, r in enumerate(rows) if r["verdict"] == "violation")
+later_ok = any(r["verdict"] == "ok" for r in rows[first + 1:])
+print(" ".join(sorted(kinds)) if later_ok else "no OK state after a violation")' "$T/abort.csv")"
+python3 "$(dirname "$0")/verdict_rows.py" "$T/abort.csv" >"$T/abort-rows.csv"
+python3 "$(dirname "$0")/verdict_rows.py" "$T/abort--fresh-verifier.csv" >"$T/abort-fresh-rows.csv"
+check "broken-abort: the same rows with --fresh-verifier" "" \
+    "$(diff "$T/abort-rows.csv" "$T/abort-fresh-rows.csv" | head -4)"
+check "broken-abort: rows compared" yes \
+    "$([ "$(wc -l <"$T/abort-rows.csv")" -gt 20 ] && echo yes)"
+
 # 3. replay repeats a trial: same crash point, same damage, same verdict
 line=$(grep -m1 -- "--replay" "$T/broken-half.out" | sed 's/^ *replay: //; s/ *#.*//')
 id=$(echo "$line" | sed 's/.*--replay \([0-9]*\).*/\1/')

@@ -4,7 +4,8 @@
 # tests/data/verdicts-seed1.csv (what was crashed where, the damage, the
 # oracle's window and verdict, the swarm's draw: tests/verdict_rows.py
 # says which rows and columns) on two jobs, and its first 100 trials the
-# same rows on one.  A change that
+# same rows on one, also with a fresh verifier process per crash state
+# (--fresh-verifier) instead of each job's long-lived one.  A change that
 # makes the harness faster must leave them as they are; a change that
 # means to alter what a campaign does (the workloads, the draws, the
 # engine's I/O) regenerates the file in the same commit:
@@ -21,12 +22,12 @@ trap 'rm -rf "$T"' EXIT
 EXPECTED=$HERE/data/verdicts-seed1.csv
 # the whole campaign on two jobs; its first 100 trials on one (a trial is a
 # function of the seed and its number alone, whatever the job or the
-# trial limit)
-for run in "2 300" "1 100"; do
+# trial limit), nor on the verifier's process
+for run in "2 300" "1 100" "1 100 --fresh-verifier"; do
     set -- $run
-    "$CT" --seed 1 --trials "$2" --jobs "$1" --quiet --dir "$T" \
+    "$CT" --seed 1 --trials "$2" --jobs "$1" ${3:-} --quiet --dir "$T" \
         --csv "$T/v$1.csv" >"$T/out" 2>&1
-    check "campaign of $2 trials with --jobs $1 exits 0" 0 $?
+    check "campaign of $2 trials with --jobs $1 ${3:-}exits 0" 0 $?
     python3 "$HERE/verdict_rows.py" "$T/v$1.csv" >"$T/rows$1"
     python3 -c 'import csv,sys
 rows = list(csv.reader(open(sys.argv[1])))
@@ -37,7 +38,7 @@ print("\n".join(",".join(r) for r in csv.reader(open(sys.argv[1]))))' "$T/rows$1
     if cmp -s "$T/want$1" "$T/got$1"; then
         ok
     else
-        bad "--jobs $1, $2 trials: the rows differ from $EXPECTED (first differences below; see this file's header to regenerate it when the change is meant)"
+        bad "--jobs $1 ${3:-}, $2 trials: the rows differ from $EXPECTED (first differences below; see this file's header to regenerate it when the change is meant)"
         diff "$T/want$1" "$T/got$1" | head -8 >&2
     fi
 done

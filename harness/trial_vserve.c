@@ -1,0 +1,241 @@
+/*
+ * trial_vserve.c - where a crash state is verified: in a verifier process
+ * that each worker forks once and sends crash state after crash state,
+ * or, for the recoveries that are themselves crashed or go on with the
+ * workload (trial_open_how), in a fresh process each.
+ *
+ * A verifier process runs trial_verify_here (trial.c) on the database the
+ * worker names, answers, closes the target's handle and waits for the
+ * next.  A fresh process per crash state cost more than the recovery it
+ * verified: the fork, and the page faults of an address space that touches
+ * every page of the engine's buffers for the first time (docs/
+ * PERFORMANCE.md).  What a fresh process gave is kept where it matters:
+ *   - the verdict never depends on the process: one that dies while it
+ *     verifies is reported as the recovering process's death, as before,
+ *     and replaced;
+ *   - a recovery that went wrong cannot leave anything behind for the next
+ *     trial: the process ends after any verdict but OK (detected
+ *     corruption too), after a failed close, and after TRIAL_VSERVE_MAX
+ *     crash states, and the worker waits for its end before it reuses the
+ *     database's path;
+ *   - a process forked before the campaign's profiles changed (a shrink
+ *     builds new ones) is replaced, since it would not have them.
+ * crashtest --fresh-verifier (trial_env.fresh_verifier) forks a process per
+ * crash state instead, for comparison and for targets that do not free
+ * what they hold.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clk.h"
+#include "trial_int.h"
+#include "util.h"
+
+/* Crash states one verifier process verifies before it is replaced. */
+#define TRIAL_VSERVE_MAX 64
+/* Its allocator serves blocks up to this size from the heap (glibc's
+ * upper limit), and keeps up to TRIAL_VSERVE_KEEP bytes of free heap. */
+#define TRIAL_VSERVE_MMAP_MAX (32 << 20)
+#define TRIAL_VSERVE_KEEP (256 << 20)
+
+/* The verifier process: verify each request, answer 'k' (verified, goes
+ * on) or 'x' (verified, ends now), until the worker closes its end. */
+static void trial_vserve_loop(trial_env *env, int fd)
+{
+    trial_vreq *q = env->shm->vreq;
+    trial_verdict *v = env->shm->ver;
+    uint32_t served = 0;
+    char c;
+
+    util_child_signals();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The worker gives memory back as soon as it is freed (its forks copy
+     * what it maps); this process forks nothing and keeps it: a page
+     * given back is a page fault for the next state's recovery. */
+    mallopt(M_MMAP_THRESHOLD, TRIAL_VSERVE_MMAP_MAX);
+    mallopt(M_TRIM_THRESHOLD, TRIAL_VSERVE_KEEP);
+    for (;;) {
+        ssize_t n;
+        void *h;
+        int keep;
+
+        while ((n = recv(fd, &c, 1, 0)) < 0 && errno == EINTR)
+            ;
+        if (n != 1)
+            _exit(0);
+        h = trial_verify_here(env, &q->s, q->dir, q->lo, q->claimed, q->hi,
+                              q->skip, NULL);
+        keep = v->done && !v->setup_failed && v->verdict == ORACLE_OK &&
+               ++served < TRIAL_VSERVE_MAX;
+        if (keep && h != NULL && env->target->close(h) != 0)
+            keep = 0;
+        c = keep ? 'k' : 'x';
+        if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || !keep)
+            _exit(v->setup_failed ? 20 : 0);
+    }
+}
+
+static int trial_vserve_start(trial_env *env)
+{
+    trial_shm *m = env->shm;
+    int sv[2];
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        trial_vserve_loop(env, sv[1]);
+    }
+    close(sv[1]);
+    m->vpid = pid;
+    m->vfd = sv[0];
+    m->vepoch = trial_profile_epoch;
+    return 0;
+}
+
+/* Wait for the verifier process's end; its wait status. */
+static int trial_vserve_reap(trial_shm *m)
+{
+    int st = util_wait(m->vpid);
+
+    close(m->vfd);
+    m->vfd = -1;
+    m->vpid = 0;
+    return st;
+}
+
+void trial_vserve_stop(trial_env *env)
+{
+    trial_shm *m = env->shm;
+
+    if (m == NULL || m->vpid == 0)
+        return;
+    kill(m->vpid, SIGKILL);
+    trial_vserve_reap(m);
+}
+
+/* Have the verifier process verify; *st: its wait status if it ended.
+ * Returns 0, or -1 if no verifier process could be started. */
+static int trial_vserve_ask(trial_env *env, const trial_spec *s,
+                            const char *dir, uint32_t lo, uint32_t claimed,
+                            uint32_t hi, uint32_t skip, int *st)
+{
+    trial_shm *m = env->shm;
+    trial_vreq *q = m->vreq;
+    ssize_t n;
+    char c = 'v';
+
+    *st = 0;
+    if (strlen(dir) >= sizeof(q->dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (m->vpid != 0 && m->vepoch != trial_profile_epoch)
+        trial_vserve_stop(env);
+    if (m->vpid == 0 && trial_vserve_start(env) != 0)
+        return -1;
+    q->s = *s;
+    q->lo = lo;
+    q->claimed = claimed;
+    q->hi = hi;
+    q->skip = skip;
+    snprintf(q->dir, sizeof(q->dir), "%s", dir);
+    if (send(m->vfd, &c, 1, MSG_NOSIGNAL) == 1)
+        while ((n = recv(m->vfd, &c, 1, 0)) < 0 && errno == EINTR)
+            ;
+    else
+        n = 0;
+    /* An answer of 'x', or none (it died): it ends, and nothing of it may
+     * touch dir once this returns. */
+    if (n != 1 || c != 'k')
+        *st = trial_vserve_reap(m);
+    return 0;
+}
+
+int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
+                 uint32_t lo, uint32_t hi, const trial_open_how *how,
+                 trial_result *res)
+{
+    trial_verdict *v = env->shm->ver;
+    trial_phases *ph = &res->ph;
+    uint32_t skip = res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP;
+    uint64_t t0, t1, inner;
+    int st = 0;
+
+    memset(v, 0, sizeof(*v));
+    t0 = clk_now_us();
+    if (how != NULL || env->fresh_verifier) {
+        pid_t pid;
+        fflush(NULL);
+        if ((pid = fork()) < 0)
+            return -1;
+        if (pid == 0) {
+            util_child_signals();
+            /* No close: the process ends here, and its end frees what the
+             * database held. */
+            trial_verify_here(env, s, dir, lo, res->claimed, hi, skip, how);
+            _exit(v->setup_failed ? 20 : 0);
+        }
+        st = util_wait(pid);
+    } else if (trial_vserve_ask(env, s, dir, lo, res->claimed, hi, skip, &st) !=
+               0) {
+        return -1;
+    }
+    /* the verifier's phases may begin before fork returns here */
+    t1 = clk_now_us() - t0;
+    inner = v->open_us + v->read_us + v->check_us + v->probe_us;
+    ph->open += (uint32_t)v->open_us;
+    ph->readback += v->read_us;
+    ph->check += v->check_us;
+    ph->probe += v->probe_us;
+    if (t1 > inner)
+        ph->process += (uint32_t)(t1 - inner);
+    if (v->setup_failed)
+        return -1;
+    if (!v->done) {
+        char text[64];
+        util_status_text(st, text, sizeof(text));
+        res->verdict = ORACLE_RECOVERY;
+        snprintf(res->detail, sizeof(res->detail),
+                 "the recovering process died (%s)", text);
+        if (how != NULL && how->resume && env->shm->prog->error != 0) {
+            /* a chain link failed in the workload, not in recovery */
+            res->verdict = ORACLE_WRITER;
+            snprintf(res->detail, sizeof(res->detail),
+                     "the resumed writer ended (%s): %s", text,
+                     env->shm->prog->errmsg);
+        }
+        return 0;
+    }
+    res->verdict = v->verdict;
+    res->recovered = v->recovered;
+    res->recovery_us = v->open_us;
+    res->bytes = v->rep.bytes;
+    res->records = v->rep.records;
+    res->repaired = v->rep.pages_repaired_fpi + v->rep.pages_repaired_dwb;
+    res->tail_cut = v->rep.tail_cut;
+    if (v->rep.tail_cut)
+        res->reached |= TRIAL_REACH_TAIL_CUT;
+    if (v->rep.pages_repaired_fpi > 0)
+        res->reached |= TRIAL_REACH_FPI_REPAIR;
+    if (v->rep.pages_repaired_dwb > 0)
+        res->reached |= TRIAL_REACH_DWB_RESTORE;
+    snprintf(res->detail, sizeof(res->detail), "%s", v->detail);
+    return 0;
+}
