@@ -644,7 +644,7 @@ fail:
 
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
-                        uint32_t skip, const trial_open_how *how)
+                        uint32_t skip, const trial_open_how *how, crashio **cio)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = s->prof->eng;
@@ -664,6 +664,8 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
             v->setup_failed = 1;
             return NULL;
         }
+        if (cio != NULL)
+            *cio = c;
         o.io = crashio_table(c);
     }
     o.create_salt = s->prof->salt;

@@ -121,14 +121,6 @@ typedef struct trial_shm {
     uint32_t vserved; /* crash states it has verified */
 } trial_shm;
 
-/* What a worker asks of its verifier process: verify dir as trial s
- * (trial_verify_here's arguments). */
-typedef struct trial_vreq {
-    trial_spec s;
-    uint32_t lo, claimed, hi, skip;
-    char dir[4200];
-} trial_vreq;
-
 /* Bumped by each trial_profile_build and trial_profile_free: a verifier
  * process forked before a change does not have the profile. */
 extern uint64_t trial_profile_epoch;
@@ -218,6 +210,22 @@ typedef struct trial_open_how {
                    as a writer does, the sampler still sampling */
 } trial_open_how;
 
+/* What a worker asks of its verifier process: verify dir as trial s
+ * (trial_verify_here's arguments).  With has_how, opened as `how` says,
+ * whose crashio configuration, sampler and scratch paths are the copies
+ * here (pointers into the worker's memory would not be the worker's
+ * current values in the verifier process). */
+typedef struct trial_vreq {
+    trial_spec s;
+    uint32_t lo, claimed, hi, skip;
+    char dir[4200];
+    int has_how;
+    trial_open_how how;
+    crashio_config cc;
+    trial_sampler x;
+    trial_paths p;
+} trial_vreq;
+
 /* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in a
  * process other than this one: with `how`, a fresh one; without, this
  * worker's verifier process, which verifies trial after trial
@@ -232,10 +240,13 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
  * transaction the target went on without, or ORACLE_NO_SKIP), check and
  * probe, into env->shm->ver (done set once judged; setup_failed when the
  * harness could not set it up).  Returns the target's handle if one is
- * still open (to be closed or abandoned by the caller), else NULL. */
+ * still open (to be closed or abandoned by the caller), else NULL; with
+ * `how`, OUT (when cio is not NULL): *cio, the crashio the handle's I/O
+ * goes through, to free once the handle is closed. */
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
-                        uint32_t skip, const trial_open_how *how);
+                        uint32_t skip, const trial_open_how *how,
+                        crashio **cio);
 
 /* Stop this worker's verifier process, if it runs (trial_env_fini does). */
 void trial_vserve_stop(trial_env *env);

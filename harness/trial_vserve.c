@@ -1,14 +1,16 @@
 /*
  * trial_vserve.c - where a crash state is verified: in a verifier process
- * that each worker forks once and sends crash state after crash state,
- * or, for the recoveries that are themselves crashed or go on with the
- * workload (trial_open_how), in a fresh process each.
+ * that each worker forks once and sends crash state after crash state.
+ * The recoveries that sample their own crash states (recovery-crash) and
+ * the chain links that go on with the workload (trial_open_how) run there
+ * too.
  *
  * A verifier process runs trial_verify_here (trial.c) on the database the
- * worker names, answers, closes the target's handle and waits for the
- * next.  A fresh process per crash state cost more than the recovery it
- * verified: the fork, and the page faults of an address space that touches
- * every page of the engine's buffers for the first time (docs/
+ * worker names, answers, closes the target's handle (a sampling run's
+ * after it has stopped sampling: the close is no state of the run's) and
+ * waits for the next.  A fresh process per crash state cost more than the
+ * recovery it verified: the fork, and the page faults of an address space that
+ * touches every page of the engine's buffers for the first time (docs/
  * PERFORMANCE.md).  What a fresh process gave is kept where it matters:
  *   - the verdict never depends on the process: one that dies while it
  *     verifies is reported as the recovering process's death, as before,
@@ -69,12 +71,19 @@ static void trial_vserve_loop(trial_env *env, int fd)
             ;
         if (n != 1)
             _exit(0);
+        crashio *cio = NULL;
+        q->x.env = env;
         h = trial_verify_here(env, &q->s, q->dir, q->lo, q->claimed, q->hi,
-                              q->skip, NULL);
+                              q->skip, q->has_how ? &q->how : NULL, &cio);
+        /* a sampling run's close is not one of the states it samples */
+        if (q->has_how)
+            atomic_store(&q->x.sampling, 0);
         keep = v->done && !v->setup_failed && v->verdict == ORACLE_OK &&
                ++served < TRIAL_VSERVE_MAX;
         if (keep && h != NULL && env->target->close(h) != 0)
             keep = 0;
+        if (keep)
+            crashio_free(cio);
         c = keep ? 'k' : 'x';
         if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || !keep)
             _exit(v->setup_failed ? 20 : 0);
@@ -130,11 +139,37 @@ void trial_vserve_stop(trial_env *env)
     trial_vserve_reap(m);
 }
 
+/* Copy how (its crashio configuration, sampler and the sampler's paths)
+ * into q, pointing at the copies. */
+static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
+{
+    const trial_paths *p = how->sampler->p;
+    const crashio_config *cc = how->cc;
+
+    q->has_how = 1;
+    q->how = *how;
+    q->cc = *cc;
+    q->x = *how->sampler;
+    q->p = *p;
+    q->x.p = &q->p;
+    q->how.cc = &q->cc;
+    q->how.sampler = &q->x;
+    q->cc.on_point_ctx = cc->on_point_ctx == how->sampler ? &q->x : NULL;
+    q->cc.root = cc->root == p->dir ? q->p.dir : cc->root;
+    q->cc.shadow_path = cc->shadow_path == p->rshadow ? q->p.rshadow
+                        : cc->shadow_path == NULL     ? NULL
+                                                      : cc->shadow_path;
+    q->cc.graveyard_dir = cc->graveyard_dir == p->rgrave ? q->p.rgrave
+                          : cc->graveyard_dir == NULL    ? NULL
+                                                         : cc->graveyard_dir;
+}
+
 /* Have the verifier process verify; *st: its wait status if it ended.
  * Returns 0, or -1 if no verifier process could be started. */
 static int trial_vserve_ask(trial_env *env, const trial_spec *s,
                             const char *dir, uint32_t lo, uint32_t claimed,
-                            uint32_t hi, uint32_t skip, int *st)
+                            uint32_t hi, uint32_t skip,
+                            const trial_open_how *how, int *st)
 {
     trial_shm *m = env->shm;
     trial_vreq *q = m->vreq;
@@ -156,6 +191,9 @@ static int trial_vserve_ask(trial_env *env, const trial_spec *s,
     q->hi = hi;
     q->skip = skip;
     snprintf(q->dir, sizeof(q->dir), "%s", dir);
+    q->has_how = 0;
+    if (how != NULL)
+        trial_vserve_how(q, how);
     if (send(m->vfd, &c, 1, MSG_NOSIGNAL) == 1)
         while ((n = recv(m->vfd, &c, 1, 0)) < 0 && errno == EINTR)
             ;
@@ -180,7 +218,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
 
     memset(v, 0, sizeof(*v));
     t0 = clk_now_us();
-    if (how != NULL || env->fresh_verifier) {
+    if (env->fresh_verifier) {
         pid_t pid;
         fflush(NULL);
         if ((pid = fork()) < 0)
@@ -189,12 +227,13 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
             util_child_signals();
             /* No close: the process ends here, and its end frees what the
              * database held. */
-            trial_verify_here(env, s, dir, lo, res->claimed, hi, skip, how);
+            trial_verify_here(env, s, dir, lo, res->claimed, hi, skip, how,
+                              NULL);
             _exit(v->setup_failed ? 20 : 0);
         }
         st = util_wait(pid);
-    } else if (trial_vserve_ask(env, s, dir, lo, res->claimed, hi, skip, &st) !=
-               0) {
+    } else if (trial_vserve_ask(env, s, dir, lo, res->claimed, hi, skip, how,
+                                &st) != 0) {
         return -1;
     }
     /* the verifier's phases may begin before fork returns here */
