@@ -752,7 +752,7 @@ static int campaign_replay(campaign *c)
     if (c->csv != NULL)
         rpt_csv_file(c->csv, &res, 1, 1);
     rpt_result(stdout, c, &res);
-    rc = res.verdict == ORACLE_OK || res.verdict == ORACLE_DETECTED ? 0 : 1;
+    rc = oracle_is_violation((oracle_kind)res.verdict) ? 1 : 0;
     if (rc == 1 && c->shrink)
         campaign_shrink(c, &env, &s, &res);
     else if (c->shrink)
@@ -866,7 +866,7 @@ int campaign_run(campaign *c)
                 capres = cap;
             }
             results[nres++] = res;
-            if (res.verdict != ORACLE_OK && res.verdict != ORACLE_DETECTED) {
+            if (oracle_is_violation((oracle_kind)res.verdict)) {
                 rpt_violation(stderr, c, &res);
                 if (res.id < atomic_load(&cs->first_bad))
                     atomic_store(&cs->first_bad, res.id);

@@ -442,7 +442,7 @@ int ct_merge(const ct_args *m)
     ct_print_seed(c);
     ct_print_exhaustive(c);
     for (size_t i = 0; i < nrows; i++)
-        if (res[i].verdict != ORACLE_OK && res[i].verdict != ORACLE_DETECTED)
+        if (oracle_is_violation((oracle_kind)res[i].verdict))
             rpt_violation(stderr, c, &res[i]);
     fprintf(stderr,
             "crashtest: merged %d shards: %zu trials, %.1f job-seconds in "

@@ -307,9 +307,9 @@ void oracle_prefix_free(oracle_prefix *o)
 }
 
 static const char *const oracle_names[ORACLE_KINDS] = {
-    "ok",       "durability",  "atomicity", "prefix",         "structure",
-    "recovery", "idempotence", "writer",    "error-handling", "claimed",
-    "detected",
+    "ok",       "durability",    "atomicity", "prefix",         "structure",
+    "recovery", "idempotence",   "writer",    "error-handling", "claimed",
+    "detected", "expected-loss",
 };
 
 const char *oracle_kind_name(oracle_kind k)
@@ -564,11 +564,38 @@ void oracle_chain_add(oracle_window *w, uint32_t r, int resumed,
     w->hi = issued > r ? issued : r;
 }
 
+int oracle_is_violation(oracle_kind k)
+{
+    return k != ORACLE_OK && k != ORACLE_DETECTED && k != ORACLE_EXPECTED_LOSS;
+}
+
 uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced)
 {
-    if (pr == ORACLE_PROMISE_ACK)
+    if (pr != ORACLE_PROMISE_SYNC)
         return acked;
     return synced < acked ? synced : acked;
+}
+
+uint32_t oracle_promised_after(oracle_promise pr, int powerloss, uint32_t acked,
+                               uint32_t synced)
+{
+    if (!powerloss)
+        return oracle_promised(pr, acked, synced);
+    switch (pr) {
+    case ORACLE_PROMISE_PROCESS:
+        return 0;
+    case ORACLE_PROMISE_PROCESS_SYNC:
+        return oracle_promised(ORACLE_PROMISE_SYNC, acked, synced);
+    default:
+        return oracle_promised(pr, acked, synced);
+    }
+}
+
+const char *oracle_promise_name(oracle_promise pr)
+{
+    static const char *const names[] = {"ack", "sync", "process",
+                                        "process+sync"};
+    return (unsigned)pr < sizeof(names) / sizeof(names[0]) ? names[pr] : "?";
 }
 
 oracle_kind oracle_judge_claim(const wl_params *p, const oracle_prefix *o,

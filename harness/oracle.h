@@ -105,22 +105,47 @@ typedef enum oracle_kind {
                               workload was not promised it */
     ORACLE_DETECTED,       /* not a violation: corruption detected and
                               refused where the damage allows it */
+    ORACLE_EXPECTED_LOSS,  /* not a violation, never a pass: acknowledged
+                              transactions lost by a crash (a power cut)
+                              against which the configuration promises
+                              nothing; the state is still a prefix */
     ORACLE_KINDS
 } oracle_kind;
 
 const char *oracle_kind_name(oracle_kind k);
 
-/* What a target promises the workload (the table above). */
+/* 1 if k is a violation (a broken promise), 0 for ok, detected and
+ * expected-loss. */
+int oracle_is_violation(oracle_kind k);
+
+/* What a target promises the workload (the table above; docs/ORACLE.md),
+ * for one configuration.  Every promise includes atomicity and order:
+ * whatever survives is the state after a prefix of the transactions. */
 typedef enum oracle_promise {
-    ORACLE_PROMISE_ACK = 0, /* every commit that returned 0 */
-    ORACLE_PROMISE_SYNC,    /* every commit that returned before a sync
-                               call that returned 0 */
+    ORACLE_PROMISE_ACK = 0,      /* every commit that returned 0, whatever the
+                                    crash */
+    ORACLE_PROMISE_SYNC,         /* every commit that returned before a sync
+                                    call that returned 0, whatever the crash */
+    ORACLE_PROMISE_PROCESS,      /* every commit that returned 0 against a
+                                    process crash; nothing after a power cut */
+    ORACLE_PROMISE_PROCESS_SYNC, /* every commit that returned 0 against a
+                                    process crash; after a power cut, those
+                                    that returned before a sync call that
+                                    returned 0 */
 } oracle_promise;
 
 /* The transactions (of acked acknowledged, in order) promised to survive
- * under promise pr, when the last sync call that returned 0 came after
- * the first `synced` of them. */
+ * a process crash under promise pr, when the last sync call that returned
+ * 0 came after the first `synced` of them. */
 uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced);
+
+/* The same for a power cut (powerloss 1) or a process crash (0).  Fewer
+ * than oracle_promised: a loss between the two is an expected loss. */
+uint32_t oracle_promised_after(oracle_promise pr, int powerloss, uint32_t acked,
+                               uint32_t synced);
+
+/* "ack", "sync", "process", "process+sync". */
+const char *oracle_promise_name(oracle_promise pr);
 
 /* Judge recovered state r against workload p with prefix hashes o, when
  * transactions [0, lo) were durable and [0, hi) issued.

@@ -85,7 +85,7 @@ static void rpt_coverage_table(FILE *f, const trial_result *res, size_t n)
 
 static int rpt_is_violation(const trial_result *r)
 {
-    return r->verdict != ORACLE_OK && r->verdict != ORACLE_DETECTED;
+    return oracle_is_violation((oracle_kind)r->verdict);
 }
 
 void rpt_replay_command(const campaign *c, uint64_t id, char *buf, size_t len)
@@ -473,6 +473,12 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
             fprintf(f, " %s %zu", oracle_kind_name((oracle_kind)k), kinds[k]);
     fprintf(f, "\n  corruption detected and refused (not violations): %zu\n",
             kinds[ORACLE_DETECTED]);
+    if (kinds[ORACLE_EXPECTED_LOSS] > 0)
+        fprintf(f,
+                "  expected losses (acknowledged commits lost where the "
+                "configuration promises nothing; not violations, not "
+                "passes): %zu\n",
+                kinds[ORACLE_EXPECTED_LOSS]);
     if (n > 0) {
         uint64_t w = 0, d = 0, v = 0, tot = 0;
         for (size_t i = 0; i < n; i++) {
@@ -659,9 +665,10 @@ void rpt_csv_row(FILE *f, const trial_result *r)
             ",%u,%u,%u,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
             ",%d,%u,%u,%u,%u,",
             r->issued, r->acked, r->durable, r->recovered,
-            r->verdict == ORACLE_OK         ? "ok"
-            : r->verdict == ORACLE_DETECTED ? "detected"
-                                            : "violation",
+            r->verdict == ORACLE_OK              ? "ok"
+            : r->verdict == ORACLE_DETECTED      ? "detected"
+            : r->verdict == ORACLE_EXPECTED_LOSS ? "expected-loss"
+                                                 : "violation",
             rpt_is_violation(r) ? oracle_kind_name((oracle_kind)r->verdict)
                                 : "",
             r->recovery_us, r->bytes, r->records, r->repaired, r->tail_cut,

@@ -136,10 +136,13 @@ static int rpt_csv_hex(const char *s, uint64_t *v)
 
 static int rpt_csv_verdict(const char *verdict, const char *kind, uint8_t *out)
 {
-    if (strcmp(verdict, "ok") == 0 || strcmp(verdict, "detected") == 0) {
+    if (strcmp(verdict, "ok") == 0 || strcmp(verdict, "detected") == 0 ||
+        strcmp(verdict, "expected-loss") == 0) {
         if (kind[0] != '\0')
             return -1;
-        *out = verdict[0] == 'o' ? ORACLE_OK : ORACLE_DETECTED;
+        *out = verdict[0] == 'o'   ? ORACLE_OK
+               : verdict[0] == 'd' ? ORACLE_DETECTED
+                                   : ORACLE_EXPECTED_LOSS;
         return 0;
     }
     if (strcmp(verdict, "violation") != 0)

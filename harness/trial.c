@@ -375,7 +375,7 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
 
 void trial_window(const trial_env *env, const cl_options *eng,
                   const trial_progress *pg, uint32_t *issued, uint32_t *acked,
-                  uint32_t *required, uint32_t *claimed)
+                  uint32_t *required, uint32_t *claimed, uint32_t *synced_out)
 {
     uint32_t synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
 
@@ -383,6 +383,8 @@ void trial_window(const trial_env *env, const cl_options *eng,
     *acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
     *required = oracle_promised(env->target->promise(eng), *acked, synced);
     *claimed = trial_durable_count(pg, *acked);
+    if (synced_out != NULL)
+        *synced_out = synced;
 }
 
 void trial_progress_reset(trial_env *env)
@@ -962,8 +964,7 @@ void trial_state_done(const trial_env *env, const trial_spec *s,
                       const trial_paths *p, const trial_result *res)
 {
     if (env->keep_dir != NULL &&
-        (env->keep_all ||
-         (res->verdict != ORACLE_OK && res->verdict != ORACLE_DETECTED)))
+        (env->keep_all || oracle_is_violation((oracle_kind)res->verdict)))
         trial_keep(env, s, p, res);
     trial_paths_clean_state(p);
 }

@@ -234,6 +234,8 @@ typedef struct trial_result {
     uint32_t issued, acked, recovered;
     uint32_t durable;     /* transactions promised to survive (oracle.h) */
     uint32_t claimed;     /* transactions the target reported durable */
+    uint32_t synced;      /* transactions acknowledged before the last sync
+                             call that returned 0 (not in the CSV) */
     uint32_t rec_crashes; /* crashes of recovery injected */
     uint32_t links;       /* chain: processes that recovered the crash
                              state and were crashed in turn */

@@ -141,7 +141,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     rec->point = call != NULL ? call->k : 0;
     rec->points = atomic_load(&env->shm->cio->points);
     trial_window(env, &b->s[i]->prof->eng, pg, &rec->issued, &rec->acked,
-                 &rec->durable, &rec->claimed);
+                 &rec->durable, &rec->claimed, &rec->synced);
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
     trial_batch_path(b->p, i, 0, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
@@ -351,7 +351,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     trial_result_start(last, &res);
     trial_batch_share(&res, per, fork_per, snaps_us, n);
     trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
-                 &res.durable, &res.claimed);
+                 &res.durable, &res.claimed, &res.synced);
     if (!killed) {
         trial_writer_failed(env, st, &res);
     } else {
@@ -376,6 +376,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             res.acked = rec->acked;
             res.durable = rec->durable;
             res.claimed = rec->claimed;
+            res.synced = rec->synced;
             trial_describe_crash(si, rec->outcome, rec->point, rec->points,
                                  &rec->tear, rec->tear_file, res.damage,
                                  sizeof(res.damage));
@@ -389,7 +390,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         } else if (!killed) {
             /* The writer failed before this point: so would its own. */
             trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
-                         &res.durable, &res.claimed);
+                         &res.durable, &res.claimed, &res.synced);
             trial_writer_failed(env, st, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),

@@ -91,6 +91,7 @@ typedef struct trial_snap {
     uint64_t points; /* I/O points numbered by then */
     uint32_t issued, acked, durable, claimed; /* the oracle's window then
                                                  (trial_window) */
+    uint32_t synced;                          /* likewise */
     uint32_t outcome;       /* CRASHIO_OUT_KILLED, _TORN, or _NONE (after the
                                last transaction) */
     crashio_tear_info tear; /* when TORN */
@@ -178,12 +179,15 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
 uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
 
 /* The oracle's window from what the writer published in pg now: OUT
- * *issued, *acked, *required (the transactions promised to survive, by
- * the target's promise for the engine options eng, the variant's) and
- * *claimed (those the target reported durable). */
+ * *issued, *acked, *required (the transactions promised to survive a
+ * process crash, by the target's promise for the engine options eng, the
+ * variant's), *claimed (those the target reported durable) and, unless
+ * synced is NULL, *synced (those acknowledged before the last sync call
+ * that returned 0; trial_after_crash lowers *required from it after a
+ * power cut where the promise says so). */
 void trial_window(const trial_env *env, const cl_options *eng,
                   const trial_progress *pg, uint32_t *issued, uint32_t *acked,
-                  uint32_t *required, uint32_t *claimed);
+                  uint32_t *required, uint32_t *claimed, uint32_t *synced);
 
 /* Fill the fields of res that come from the spec alone. */
 void trial_result_start(const trial_spec *s, trial_result *res);

@@ -80,7 +80,7 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     v->s_resumed =
         (int)__atomic_load_n(&x->env->shm->prog->opened, __ATOMIC_ACQUIRE);
     trial_window(x->env, x->eng, x->env->shm->prog, &v->s_issued, &v->s_acked,
-                 &v->s_required, &v->s_claimed);
+                 &v->s_required, &v->s_claimed, NULL);
     v->sampled = 1;
 }
 

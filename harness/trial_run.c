@@ -20,7 +20,8 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
 {
     trial_result ref;
     uint64_t t2;
-    int decided = 0;
+    uint32_t nominal = res->durable; /* what a process crash must keep */
+    int decided = 0, lowered = 0;
 
     if (s->powerloss) {
         plimg_summary sum;
@@ -37,6 +38,17 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         plimg_describe(&sum, text, sizeof(text));
         snprintf(res->damage + used, sizeof(res->damage) - used,
                  "; power cut: %s", text);
+        /* A configuration may promise less against a power cut than
+         * against a process crash (oracle_promised_after). */
+        if (s->mode != MODE_CHAIN) {
+            uint32_t pl =
+                oracle_promised_after(env->target->promise(&s->prof->eng), 1,
+                                      res->acked, res->synced);
+            if (pl < res->durable) {
+                res->durable = pl;
+                lowered = 1;
+            }
+        }
     }
     if (env->keep_dir != NULL)
         fs_copy_tree(p->dir, p->crashed);
@@ -71,6 +83,19 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     }
     if (!decided && trial_mode_is_error(s->mode))
         trial_fault_judge(env, s, res);
+    /* Kept a prefix and all it was promised, but lost acknowledged
+     * commits that only a process crash would have had to keep: the
+     * configuration promises nothing against this crash. */
+    if (!decided && lowered && res->verdict == ORACLE_OK &&
+        res->recovered < nominal) {
+        res->verdict = ORACLE_EXPECTED_LOSS;
+        snprintf(res->detail, sizeof(res->detail),
+                 "recovered the state after %u transactions of %u "
+                 "acknowledged; the configuration (promise: %s) keeps them "
+                 "against a process crash only",
+                 res->recovered, res->acked,
+                 oracle_promise_name(env->target->promise(&s->prof->eng)));
+    }
     res->us_verify = (uint32_t)(clk_now_us() - t2);
     return 0;
 }
@@ -133,7 +158,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->us_writer = (uint32_t)(t1 - t0);
     res->ph.writer = res->us_writer - res->ph.fork;
     trial_window(env, &s->prof->eng, pg, &res->issued, &res->acked,
-                 &res->durable, &res->claimed);
+                 &res->durable, &res->claimed, &res->synced);
     if (s->threads > 1)
         trial_mt_counts(env, s, res);
     res->skipped = pg->skipped;

@@ -230,6 +230,39 @@ static void test_oracle_promise_table(void **state)
     assert_int_equal(oracle_promised(ORACLE_PROMISE_SYNC, 9, 12), 9);
 }
 
+/* Promises that differ by crash: process-crash-only ones promise nothing
+ * after a power cut (or only what a sync came after), and what they lose
+ * there is an expected loss, not a violation; the integrity kinds stay
+ * violations. */
+static void test_oracle_promise_by_crash(void **state)
+{
+    (void)state;
+    for (int pl = 0; pl <= 1; pl++) {
+        assert_int_equal(oracle_promised_after(ORACLE_PROMISE_ACK, pl, 17, 9),
+                         17);
+        assert_int_equal(oracle_promised_after(ORACLE_PROMISE_SYNC, pl, 17, 9),
+                         9);
+    }
+    assert_int_equal(oracle_promised_after(ORACLE_PROMISE_PROCESS, 0, 17, 9),
+                     17);
+    assert_int_equal(oracle_promised_after(ORACLE_PROMISE_PROCESS, 1, 17, 9),
+                     0);
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_SYNC, 0, 17, 9), 17);
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_SYNC, 1, 17, 9), 9);
+    assert_int_equal(oracle_promised(ORACLE_PROMISE_PROCESS_SYNC, 17, 9), 17);
+    assert_false(oracle_is_violation(ORACLE_OK));
+    assert_false(oracle_is_violation(ORACLE_DETECTED));
+    assert_false(oracle_is_violation(ORACLE_EXPECTED_LOSS));
+    assert_true(oracle_is_violation(ORACLE_DURABILITY));
+    assert_true(oracle_is_violation(ORACLE_ATOMICITY));
+    assert_true(oracle_is_violation(ORACLE_PREFIX));
+    assert_true(oracle_is_violation(ORACLE_STRUCTURE));
+    assert_string_equal(oracle_kind_name(ORACLE_EXPECTED_LOSS),
+                        "expected-loss");
+}
+
 /* In sync off, commits after the last sync may be lost, but those before
  * it may not: the rule the sync-point workload calls make testable. */
 static void test_oracle_sync_point_rule(void **state)
@@ -447,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_oracle_chain_holds_every_link),
         cmocka_unit_test(test_oracle_chain_earlier_link_promise_stays),
         cmocka_unit_test(test_oracle_partial_transaction),
+        cmocka_unit_test(test_oracle_promise_by_crash),
         cmocka_unit_test(test_oracle_unexplained_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
