@@ -252,6 +252,9 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t skip, const trial_open_how *how,
                         crashio **cio);
 
+/* Crash states one verifier process verifies before it is replaced. */
+#define TRIAL_VSERVE_MAX 64
+
 /* Stop this worker's verifier process, if it runs (trial_env_fini does). */
 void trial_vserve_stop(trial_env *env);
 

@@ -39,8 +39,6 @@
 #include "trial_int.h"
 #include "util.h"
 
-/* Crash states one verifier process verifies before it is replaced. */
-#define TRIAL_VSERVE_MAX 64
 /* Its allocator serves blocks up to this size from the heap (glibc's
  * upper limit), and keeps up to TRIAL_VSERVE_KEEP bytes of free heap. */
 #define TRIAL_VSERVE_MMAP_MAX (32 << 20)
@@ -194,11 +192,19 @@ static int trial_vserve_ask(trial_env *env, const trial_spec *s,
     q->has_how = 0;
     if (how != NULL)
         trial_vserve_how(q, how);
-    if (send(m->vfd, &c, 1, MSG_NOSIGNAL) == 1)
-        while ((n = recv(m->vfd, &c, 1, 0)) < 0 && errno == EINTR)
-            ;
-    else
-        n = 0;
+    if (send(m->vfd, &c, 1, MSG_NOSIGNAL) != 1) {
+        /* It ended between two states (killed from outside): that is no
+         * state's doing; a new one takes this one. */
+        trial_vserve_reap(m);
+        if (trial_vserve_start(env) != 0)
+            return -1;
+        if (send(m->vfd, &c, 1, MSG_NOSIGNAL) != 1) {
+            *st = trial_vserve_reap(m);
+            return 0;
+        }
+    }
+    while ((n = recv(m->vfd, &c, 1, 0)) < 0 && errno == EINTR)
+        ;
     /* An answer of 'x', or none (it died): it ends, and nothing of it may
      * touch dir once this returns. */
     if (n != 1 || c != 'k')

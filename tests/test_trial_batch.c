@@ -5,6 +5,9 @@
  * the directory a writer killed by SIGKILL at point k leaves are identical
  * byte for byte, and so are the torn and power-cut states built from them,
  * the recovered databases and every field of the results but timings.
+ * And the verifier process that judges them (trial_vserve.c): killed
+ * between two states it is replaced, and the next state is judged as
+ * before; it is replaced after a fixed number of states.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,13 +15,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "target.h"
 #include "testutil.h"
 #include "trial.h"
+#include "trial_int.h"
 
 #define MAX_TRIALS TRIAL_BATCH_MAX
 
@@ -250,12 +256,63 @@ static void test_trial_batch_torn_and_power_states_equal_their_own(void **state)
     assert_true(sn.killed > 0 && sn.torn > 0 && sn.power > 0);
 }
 
+static void test_trial_verifier_killed_between_states_is_replaced(void **state)
+{
+    fx *f = *state;
+    trial_profile p;
+    rng r = {9};
+    trial_result a, b;
+    trial_spec s;
+    siginfo_t si;
+    pid_t first;
+
+    build_profile(f, WL_MIXED, 3000, &p);
+    s = make_spec(1, MODE_KILL_IO, 0, &p, &r, p.points / 2);
+    assert_int_equal(trial_run(&f->env, &s, &a), 0);
+    assert_int_equal(a.verdict, ORACLE_OK);
+    first = f->env.shm->vpid;
+    assert_true(first > 0);
+    /* dead (its socket closed), not yet waited for */
+    assert_int_equal(kill(first, SIGKILL), 0);
+    assert_int_equal(waitid(P_PID, (id_t)first, &si, WEXITED | WNOWAIT), 0);
+    assert_int_equal(trial_run(&f->env, &s, &b), 0);
+    assert_same_result(&a, &b);
+    assert_true(f->env.shm->vpid > 0 && f->env.shm->vpid != first);
+    trial_profile_free(&p);
+}
+
+static void test_trial_verifier_replaced_after_its_share_of_states(void **state)
+{
+    fx *f = *state;
+    trial_profile p;
+    rng r = {11};
+    trial_result res;
+    pid_t first = 0;
+
+    build_profile(f, WL_MIXED, 3001, &p);
+    for (int i = 0; i < TRIAL_VSERVE_MAX; i++) {
+        trial_spec s = make_spec((uint64_t)i, MODE_KILL_IO, 0, &p, &r, 0);
+        assert_int_equal(trial_run(&f->env, &s, &res), 0);
+        assert_int_equal(res.verdict, ORACLE_OK);
+        if (i == 0)
+            first = f->env.shm->vpid;
+        else if (i < TRIAL_VSERVE_MAX - 1)
+            assert_int_equal(f->env.shm->vpid, first);
+    }
+    /* the last state of its share ended it, and it was waited for */
+    assert_true(first > 0);
+    assert_int_equal(f->env.shm->vpid, 0);
+    trial_profile_free(&p);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_trial_batch_kill_states_equal_real_kills),
         T(test_trial_batch_torn_and_power_states_equal_their_own),
+        T(test_trial_verifier_killed_between_states_is_replaced),
+        T(test_trial_verifier_replaced_after_its_share_of_states),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
