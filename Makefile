@@ -71,7 +71,7 @@ NODEPS ?= 0
 # list it needs and no more (scripts/deps.sh; NODEPS=1 skips the check), so
 # the core -- make, make install, make crashtest -- needs only the compiler,
 # make, pkg-config and ISA-L.  make deps installs every list.
-PKGS_CORE := gcc make pkg-config libisal-dev
+PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
 PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
@@ -168,6 +168,8 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
+# The harness's SQLite target (harness/target_sqlite.c) links libsqlite3.
+HARNESS_LDLIBS := -lsqlite3
 # The version a campaign's JSON summary names (crashtest --merge refuses
 # shards of different versions).
 $(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'
@@ -319,10 +321,14 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 CRASHTEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard harness/crashtest*.c))
-$(B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) $(COMMON_LIB) \
-               $(LIB)
+# crashtest links the libc interposer on purpose: a library target's
+# writer (target_ops.interposed) starts it; until then every call passes
+# straight to the C library.
+$(B)/crashtest: $(CRASHTEST_OBJ) $(IP_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
+               $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(IP_LDFLAGS) $^ -o $@ \
+	    $(HARNESS_LDLIBS) $(BASE_LDLIBS)
 
 # The machine header of a CSV for shell scripts (common/csvmeta.h).
 $(B)/csvmeta: $(B)/tools/csvmeta/csvmeta.o $(COMMON_LIB)
@@ -424,7 +430,8 @@ $(B)/tests/test_kvbench: $(B)/tests/test_kvbench.o $(TESTUTIL_OBJ) \
 $(B)/tests/%: $(B)/tests/%.o $(TESTUTIL_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
               $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka \
+	    $(HARNESS_LDLIBS) $(BASE_LDLIBS)
 
 # The main job: the default crash campaign, every crash mode and workload on
 # the engine's default settings for about two minutes, with one trial in 127
@@ -472,10 +479,11 @@ $(MUTANT_B)/engine/%.o: $(MUTANT_SRC)/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(MUTANT_CFLAGS) -c $< -o $@
 
-$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(HARNESS_LIB) $(FAULTS_LIB) \
-                       $(COMMON_LIB) $(MUTANT_OBJ)
+$(MUTANT_B)/crashtest: $(CRASHTEST_OBJ) $(IP_OBJ) $(HARNESS_LIB) \
+                       $(FAULTS_LIB) $(COMMON_LIB) $(MUTANT_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(IP_LDFLAGS) $^ -o $@ \
+	    $(HARNESS_LDLIBS) $(BASE_LDLIBS)
 
 $(MUTANT_B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) \
                             $(MUTANT_OBJ)

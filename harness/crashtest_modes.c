@@ -191,6 +191,48 @@ static int ct_check_needs(ct_args *a)
     return 0;
 }
 
+/* An interposed target (target.h) runs the crash modes whose writer
+ * needs nothing but the crash core: kill-io, kill-time, torn and
+ * powerloss ("all" means these), with one writer thread.  Returns 0, or 2
+ * after a message. */
+static int ct_check_interposed(ct_args *a)
+{
+    campaign *c = &a->c;
+    static const trial_mode ok[] = {MODE_KILL_IO, MODE_KILL_TIME, MODE_TORN,
+                                    MODE_POWERLOSS};
+
+    if (!c->env.target->interposed)
+        return 0;
+    if (c->threads > 1) {
+        fprintf(stderr,
+                "crashtest: --target %s runs one writer thread; "
+                "--threads over 1 is not supported yet\n",
+                c->env.target->name);
+        return 2;
+    }
+    c->threads = 1;
+    if (strcmp(a->mode_list, "all") == 0) {
+        c->nmodes = 0;
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+            c->modes[c->nmodes++] = ok[i];
+        return 0;
+    }
+    for (int i = 0; i < c->nmodes; i++) {
+        int found = 0;
+        for (size_t j = 0; j < sizeof(ok) / sizeof(ok[0]); j++)
+            found |= c->modes[i] == ok[j];
+        if (!found) {
+            fprintf(stderr,
+                    "crashtest: --target %s cannot run mode %s yet (its "
+                    "writer runs under the libc interposer): kill-io, "
+                    "kill-time, torn and powerloss only\n",
+                    c->env.target->name, trial_mode_name(c->modes[i]));
+            return 2;
+        }
+    }
+    return 0;
+}
+
 int ct_expand(ct_args *a)
 {
     campaign *c = &a->c;
@@ -213,8 +255,8 @@ int ct_expand(ct_args *a)
         c->env.eng.torn = CL_TORN_FPW;
     if (c->target_name == NULL)
         c->target_name = c->env.target->name;
-    if ((rc = ct_expand_modes(a)) != 0 || (rc = ct_check_needs(a)) != 0 ||
-        (rc = ct_expand_workloads(a)) != 0)
+    if ((rc = ct_expand_modes(a)) != 0 || (rc = ct_check_interposed(a)) != 0 ||
+        (rc = ct_check_needs(a)) != 0 || (rc = ct_expand_workloads(a)) != 0)
         return rc;
     if (c->nmodes == 0 || c->nkinds == 0)
         return ct_usage("no mode or no workload");

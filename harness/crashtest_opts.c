@@ -92,7 +92,14 @@ static const char *ct_usage_text =
     "                       broken-follower, broken-nosync, broken-sync,\n"
     "                       broken-claim, broken-rckpt, broken-abort,\n"
     "                       server-broken-ack (OK before the commit),\n"
-    "                       server-broken-skip (every 10th SET dropped)\n"
+    "                       server-broken-skip (every 10th SET dropped);\n"
+    "                       sqlite: SQLite crashed through the libc\n"
+    "                       interposer (modes kill-io, kill-time, torn,\n"
+    "                       powerloss; docs/TARGETS.md)\n"
+    "  --sqlite-journal J   sqlite: journal_mode delete (default),\n"
+    "                       truncate, persist or wal\n"
+    "  --sqlite-sync S      sqlite: synchronous off, normal, full (default)\n"
+    "                       or extra\n"
     "any program (docs/TARGETS.md):\n"
     "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
     "                       directory {dir}, declaring and acknowledging\n"
@@ -238,6 +245,18 @@ static const struct {
     {"server-broken-skip", "skip-10th-set"},
 };
 
+static int ct_set_sqlite_journal(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_sqlite_set_journal(arg);
+}
+
+static int ct_set_sqlite_sync(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_sqlite_set_sync(arg);
+}
+
 static int ct_set_target(ct_args *a, const char *arg)
 {
     a->c.env.target = target_find("engine");
@@ -304,6 +323,11 @@ static const ct_option ct_options[] = {
     {"pool-bytes", CT_U64, CT_AT(c.env.eng.pool_bytes), 256u << 10, UINT64_MAX,
      "--pool-bytes needs a number >= 262144", 1, NULL},
     {"target", CT_FN, 0, 0, 0, "unknown --target", 1, ct_set_target},
+    {"sqlite-journal", CT_FN, 0, 0, 0,
+     "--sqlite-journal: delete, truncate, persist or wal", 1,
+     ct_set_sqlite_journal},
+    {"sqlite-sync", CT_FN, 0, 0, 0, "--sqlite-sync: off, normal, full or extra",
+     1, ct_set_sqlite_sync},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

@@ -304,6 +304,14 @@ static void rpt_config_line(FILE *f, const campaign *c)
 {
     const cl_options *p = &c->pins.eng;
 
+    if (c->env.target != NULL && c->env.target->describe != NULL) {
+        char d[200];
+        c->env.target->describe(d, sizeof(d));
+        fprintf(f, "%s: %s (promise: %s); workload size drawn per variant\n",
+                c->env.target->name, d,
+                oracle_promise_name(c->env.target->promise(&c->env.eng)));
+        return;
+    }
     if (!c->swarm) {
         fprintf(f, "engine: sync %s, torn-page protection %s\n",
                 cl_sync_name(c->env.eng.sync), cl_torn_name(c->env.eng.torn));
@@ -464,7 +472,9 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 per[MODE_KILL_IO], p->points + 1, per[MODE_TORN],
                 3 * p->npwrites, per[MODE_POWERLOSS], 5 * (p->points + 1));
     }
-    rpt_coverage_table(f, res, n);
+    /* the engine's mechanisms: nothing an interposed target has */
+    if (c->env.target == NULL || !c->env.target->interposed)
+        rpt_coverage_table(f, res, n);
     fprintf(f, "\n  violations by kind:");
     if (violations == 0)
         fprintf(f, " none");

@@ -47,9 +47,29 @@ typedef struct target_ops {
      * them until it is reopened (after a failed sync, say). */
     int (*fatal)(void *h);
     int (*close)(void *h);
+    /* 1: the target makes its file calls through the C library and ignores
+     * o->io; its writer runs under the libc interposer linked into
+     * crashtest (faults/interpose.h), with the crash core configured as
+     * for an I/O table.  Such a target runs no snapshot batches, error
+     * modes, recovery crashes, crash chains or concurrent writers. */
+    int interposed;
+    /* Interposed: suffixes (comma-separated, up to IP_NONDURABLE) of files
+     * it may map shared and writable, which it rebuilds after a crash; or
+     * NULL. */
+    const char *nondurable;
+    /* Optional: the target's own configuration in words, for the summary
+     * (NULL: the engine's options describe it). */
+    void (*describe)(char *buf, size_t len);
 } target_ops;
 
 /* The target called name, or NULL. */
 const target_ops *target_find(const char *name);
+
+/* SQLite (target_sqlite.c), and its configuration for the campaign: the
+ * journal mode (delete, truncate, persist, wal) and synchronous (off,
+ * normal, full, extra).  The setters return 0 or -1 (unknown name). */
+extern const target_ops target_sqlite;
+int target_sqlite_set_journal(const char *name);
+int target_sqlite_set_sync(const char *name);
 
 #endif

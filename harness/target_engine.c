@@ -518,5 +518,7 @@ const target_ops *target_find(const char *name)
     for (size_t i = 0; i < ENG_NTARGETS; i++)
         if (strcmp(eng_targets[i].name, name) == 0)
             return &eng_targets[i];
+    if (strcmp(target_sqlite.name, name) == 0)
+        return &target_sqlite;
     return NULL;
 }

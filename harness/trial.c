@@ -29,17 +29,20 @@
 #include "trial.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clk.h"
 #include "fsutil.h"
+#include "interpose.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -307,6 +310,46 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
     wl_txn_free(&t);
 }
 
+/* An interposed target's writer: start the libc interposer on dir with
+ * the crash core configured as cc would configure it for an I/O table
+ * (the seed, crash point and action, sector, fill, shadow log and
+ * graveyard; no on_point hook).  Returns 0 or an errno. */
+static int trial_interpose(const trial_env *env, const char *dir,
+                           const crashio_config *cc)
+{
+    interpose_config ic;
+    char real[PATH_MAX], list[128], *save = NULL;
+    int n = 0;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return errno;
+    if (realpath(dir, real) == NULL)
+        return errno;
+    memset(&ic, 0, sizeof(ic));
+    if (snprintf(ic.root, sizeof(ic.root), "%s", real) >=
+            (int)sizeof(ic.root) ||
+        snprintf(ic.shadow_path, sizeof(ic.shadow_path), "%s",
+                 cc->shadow_path ? cc->shadow_path : "") >=
+            (int)sizeof(ic.shadow_path) ||
+        snprintf(ic.graveyard_dir, sizeof(ic.graveyard_dir), "%s",
+                 cc->graveyard_dir ? cc->graveyard_dir : "") >=
+            (int)sizeof(ic.graveyard_dir))
+        return ENAMETOOLONG;
+    snprintf(list, sizeof(list), "%s",
+             env->target->nondurable ? env->target->nondurable : "");
+    for (char *t = strtok_r(list, ",", &save); t != NULL && n < IP_NONDURABLE;
+         t = strtok_r(NULL, ",", &save))
+        snprintf(ic.nondurable[n++], sizeof(ic.nondurable[0]), "%s", t);
+    ic.seed = cc->seed;
+    ic.crash_at = cc->crash_at;
+    ic.crash_action = (uint32_t)cc->crash_action;
+    ic.sector = cc->sector;
+    ic.fill = (uint32_t)cc->fill;
+    ic.fail_at = cc->fail_at;
+    ic.fail_errno = cc->fail_errno;
+    return interpose_start(&ic, NULL, cc->shared);
+}
+
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
                   const trial_writer_end *end, const trial_spec *s)
@@ -320,7 +363,14 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     int rc;
 
     util_child_signals();
-    if (crashio_new(cc, &c) != 0) {
+    if (env->target->interposed) {
+        if ((rc = trial_interpose(env, dir, cc)) != 0) {
+            pg->error = rc;
+            snprintf(pg->errmsg, sizeof(pg->errmsg),
+                     "interposer setup failed: %s", strerror(rc));
+            _exit(20);
+        }
+    } else if (crashio_new(cc, &c) != 0) {
         pg->error = ENOMEM;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "crashio setup failed");
         _exit(20);
@@ -336,7 +386,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                  strerror(rc));
         _exit(20);
     }
-    o.io = crashio_table(c);
+    o.io = c != NULL ? crashio_table(c) : cl_io_posix();
     o.create_salt = prof->salt;
     rc = env->target->open(dir, &o, &h);
     if (rc != 0) {
