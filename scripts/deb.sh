@@ -77,7 +77,8 @@ int main(void)
 C
 (cd "$T" && cc demo.c $(pkg-config --cflags --libs crashlab) -o demo && ./demo) ||
     fail "a program built against libcrashlab-dev failed"
-ldd "$T/demo" | grep -q 'libcrashlab.so.0 => /.*/libcrashlab.so.0' ||
-    fail "the demo is not linked to the packaged libcrashlab.so.0"
+ldd "$T/demo" >"$T/ldd" 2>&1
+grep -q 'libcrashlab.so.0 => /.*/libcrashlab.so.0' "$T/ldd" ||
+    fail "the demo is not linked to the packaged libcrashlab.so.0: $(cat "$T/ldd")"
 echo "deb: the installed packages work; removing them"
 exit 0
