@@ -16,7 +16,8 @@ MBUILD=${MUTANTS_BUILD:-build-fiu}
 CT=$MBUILD/crashtest
 exp_need "$CT" "$MBUILD/kvserver-crash"
 exp_begin mutants /dev/shm/crashlab-exp-mutants
-exp_header "QUICK=$QUICK experiments/mutants.sh (QUICK=$QUICK SEED=1 CRASHTEST=$CT OUT=... scripts/mutants.sh)"
+dt=${DEFAULT_TRIALS:+DEFAULT_TRIALS=$DEFAULT_TRIALS }${DEFAULT_JOBS:+DEFAULT_JOBS=$DEFAULT_JOBS }
+exp_header "QUICK=$QUICK ${dt}experiments/mutants.sh (QUICK=$QUICK ${dt}SEED=1 CRASHTEST=$CT OUT=... scripts/mutants.sh)"
 exp_step "the planted bugs' detection matrix (scripts/mutants.sh), progress below"
 rc=0
 QUICK=$QUICK SEED=1 BUILD=$MBUILD CRASHTEST=$CT OUT=$EXP_SCRATCH/m.csv scripts/mutants.sh \
