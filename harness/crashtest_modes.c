@@ -211,6 +211,7 @@ static int ct_check_interposed(ct_args *a)
         return 2;
     }
     c->threads = 1;
+    c->env.nondurable = a->nondurable;
     if (strcmp(a->mode_list, "all") == 0) {
         c->nmodes = 0;
         for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)

@@ -162,9 +162,10 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     m->fiu_size = fiuctl_shared_size(TRIAL_TRACE_CAP);
     m->fiu = trial_map(m->fiu_size);
     m->vreq = trial_map(sizeof(trial_vreq));
+    m->ipres = trial_map(sizeof(interpose_result));
     m->vfd = -1;
     if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps || !m->fiu ||
-        !m->vreq) {
+        !m->vreq || !m->ipres) {
         free(m);
         return ENOMEM;
     }
@@ -188,6 +189,7 @@ void trial_env_fini(trial_env *env)
     munmap(m->ver, sizeof(trial_verdict));
     munmap(m->snaps, TRIAL_BATCH_MAX * sizeof(trial_snap));
     munmap(m->fiu, m->fiu_size);
+    munmap(m->ipres, sizeof(interpose_result));
     free(m);
     env->shm = NULL;
 }
@@ -336,7 +338,9 @@ static int trial_interpose(const trial_env *env, const char *dir,
             (int)sizeof(ic.graveyard_dir))
         return ENAMETOOLONG;
     snprintf(list, sizeof(list), "%s",
-             env->target->nondurable ? env->target->nondurable : "");
+             env->nondurable           ? env->nondurable
+             : env->target->nondurable ? env->target->nondurable
+                                       : "");
     for (char *t = strtok_r(list, ",", &save); t != NULL && n < IP_NONDURABLE;
          t = strtok_r(NULL, ",", &save))
         snprintf(ic.nondurable[n++], sizeof(ic.nondurable[0]), "%s", t);
@@ -347,7 +351,25 @@ static int trial_interpose(const trial_env *env, const char *dir,
     ic.fill = (uint32_t)cc->fill;
     ic.fail_at = cc->fail_at;
     ic.fail_errno = cc->fail_errno;
-    return interpose_start(&ic, NULL, cc->shared);
+    memset(env->shm->ipres, 0, sizeof(*env->shm->ipres));
+    return interpose_start(&ic, env->shm->ipres, cc->shared);
+}
+
+/* 1 if an interposed writer ended on a refusal of the interposer (a call
+ * it cannot model), described in buf; else 0. */
+static int trial_refused(const trial_env *env, char *buf, size_t len)
+{
+    const interpose_result *r = env->shm->ipres;
+
+    if (!env->target->interposed || !atomic_load(&r->refused))
+        return 0;
+    snprintf(buf, len,
+             "the interposer refused %s%s%s: %s (a set-up error: the "
+             "target does something it cannot model; --nondurable names "
+             "files it may map)",
+             r->refused_call, r->refused_path[0] ? " of " : "", r->refused_path,
+             r->refused_why);
+    return 1;
 }
 
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
@@ -458,6 +480,8 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
     if (pid == 0)
         trial_writer(env, prof, dir, cc, 1, NULL, s);
     st = util_wait(pid);
+    if (trial_refused(env, err, errlen))
+        return -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char how[64];
         util_status_text(st, how, sizeof(how));
@@ -1003,6 +1027,10 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res)
 {
     char how[64];
 
+    if (trial_refused(env, res->detail, sizeof(res->detail))) {
+        res->verdict = ORACLE_KINDS; /* a set-up error, not a verdict */
+        return;
+    }
     util_status_text(st, how, sizeof(how));
     res->verdict = ORACLE_WRITER;
     snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,

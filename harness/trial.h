@@ -120,6 +120,9 @@ typedef struct trial_profile {
 /* Settings shared by every trial of a campaign. */
 typedef struct trial_env {
     const target_ops *target;
+    const char *nondurable;  /* interposed targets: suffixes of files that
+                                may be mapped, instead of the target's
+                                own list (--nondurable), or NULL */
     cl_options eng;          /* engine options of server trials (and the
                                 template of the variants'); io is set per
                                 process */

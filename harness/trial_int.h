@@ -115,6 +115,8 @@ typedef struct trial_shm {
     fiuctl_shared *fiu; /* libfiu counts and firings (error modes) */
     size_t fiu_size;
     struct trial_vreq *vreq; /* shared: the verifier process's request */
+    struct interpose_result
+        *ipres; /* an interposed writer's calls and refusal */
     /* this worker's verifier process (trial_vserve.c); pid 0: none */
     pid_t vpid;
     int vfd;          /* this end of the socket pair to it */

@@ -86,5 +86,12 @@ done
 check "--threads 2 refused with exit 2" 2 $?
 "$CT" --target sqlite --sqlite-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
 check "a bad --sqlite-sync exits 2" 2 $?
+# a call the interposer cannot model is a set-up error, not a violation:
+# WAL's -shm index mapped shared, once --nondurable no longer declares it
+"$CT" --target sqlite --sqlite-journal wal --nondurable .none --trials 5 \
+    --dir "$T" >"$T/refuse.out" 2>&1
+check "an interposer refusal exits 2" 2 $?
+contains "the refusal names the call and the file" "$T/refuse.out" \
+    "crashtest: the interposer refused mmap of .*db-shm"
 
 finish
