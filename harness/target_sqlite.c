@@ -37,7 +37,6 @@
  * reported (and is what SQLite's documentation warns of).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,32 +63,25 @@ typedef struct sql {
     char dir[4096];
 } sql;
 
-static int sql_pick(const char *const *names, int n, const char *arg)
+/* *out = the index of arg among names[0..n); -1 if it is none of them. */
+static int sql_pick(const char *const *names, int n, const char *arg, int *out)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(names[i], arg) == 0)
-            return i;
+        if (strcmp(names[i], arg) == 0) {
+            *out = i;
+            return 0;
+        }
     return -1;
 }
 
 int target_sqlite_set_journal(const char *name)
 {
-    int i = sql_pick(sql_journals, 4, name);
-
-    if (i < 0)
-        return -1;
-    sql_journal = i;
-    return 0;
+    return sql_pick(sql_journals, 4, name, &sql_journal);
 }
 
 int target_sqlite_set_sync(const char *name)
 {
-    int i = sql_pick(sql_syncs, 4, name);
-
-    if (i < 0)
-        return -1;
-    sql_sync = i;
-    return 0;
+    return sql_pick(sql_syncs, 4, name, &sql_sync);
 }
 
 static void sql_describe(char *buf, size_t len)
@@ -218,24 +210,19 @@ static uint64_t sql_durable(void *h)
 }
 
 /* The sync call: a checkpoint in WAL mode; an fsync of the directory in
- * the rollback modes. */
+ * the rollback modes (the plain POSIX table's directory sync: its calls
+ * reach the interposer like SQLite's own). */
 static int sql_sync_call(void *h)
 {
     sql *s = h;
-    int fd, rc = 0;
+    const cl_io *io = cl_io_posix();
 
     if (sql_journal == SQL_WAL)
         return sql_err(sqlite3_wal_checkpoint_v2(
             s->db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL));
     if (sql_sync == SQL_OFF)
         return 0; /* synchronous=OFF never syncs */
-    fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    if (fsync(fd) != 0)
-        rc = errno;
-    close(fd);
-    return rc;
+    return io->dirsync(io->ctx, s->dir);
 }
 
 static oracle_promise sql_promise(const cl_options *o)

@@ -232,11 +232,10 @@ typedef struct trial_vreq {
     trial_paths p;
 } trial_vreq;
 
-/* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in a
- * process other than this one: with `how`, a fresh one; without, this
- * worker's verifier process, which verifies trial after trial
- * (trial_vserve.c).  Fills res's verdict fields.  Returns 0, or -1 if the
- * verifier could not run. */
+/* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in
+ * this worker's verifier process, which verifies state after state
+ * (trial_vserve.c), or with env->fresh_verifier in a fresh process.  Fills
+ * res's verdict fields.  Returns 0, or -1 if the verifier could not run. */
 int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                  uint32_t lo, uint32_t hi, const trial_open_how *how,
                  trial_result *res);

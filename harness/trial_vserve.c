@@ -138,7 +138,10 @@ void trial_vserve_stop(trial_env *env)
 }
 
 /* Copy how (its crashio configuration, sampler and the sampler's paths)
- * into q, pointing at the copies. */
+ * into q, pointing at the copies.  A sampling run (trial_rcrash.c) roots
+ * crashio at the sampler's database and keeps its shadow log and
+ * graveyard at the sampler's rshadow and rgrave, which is all the
+ * configuration's paths can be. */
 static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
 {
     const trial_paths *p = how->sampler->p;
@@ -152,14 +155,10 @@ static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
     q->x.p = &q->p;
     q->how.cc = &q->cc;
     q->how.sampler = &q->x;
-    q->cc.on_point_ctx = cc->on_point_ctx == how->sampler ? &q->x : NULL;
-    q->cc.root = cc->root == p->dir ? q->p.dir : cc->root;
-    q->cc.shadow_path = cc->shadow_path == p->rshadow ? q->p.rshadow
-                        : cc->shadow_path == NULL     ? NULL
-                                                      : cc->shadow_path;
-    q->cc.graveyard_dir = cc->graveyard_dir == p->rgrave ? q->p.rgrave
-                          : cc->graveyard_dir == NULL    ? NULL
-                                                         : cc->graveyard_dir;
+    q->cc.on_point_ctx = &q->x;
+    q->cc.root = q->p.dir;
+    q->cc.shadow_path = cc->shadow_path != NULL ? q->p.rshadow : NULL;
+    q->cc.graveyard_dir = cc->graveyard_dir != NULL ? q->p.rgrave : NULL;
 }
 
 /* Have the verifier process verify; *st: its wait status if it ended.
