@@ -611,11 +611,11 @@ static int campaign_read_result(int fd, trial_result *res)
     return 1;
 }
 
-/* Run spec s on a profile rebuilt with other workload caps.  Returns 1 if
- * the trial shows a violation of kind `kind`, 0 if not, -1 if the crash
- * point does not exist in that workload. */
+/* Run spec s on a profile rebuilt with other workload caps, crashed at
+ * point cp.  Returns 1 if the trial shows a violation of kind `kind`, 0 if
+ * not, -1 if the crash point does not exist in that workload. */
 static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
-                        uint32_t ops, uint32_t val, int kind)
+                        uint32_t ops, uint32_t val, uint64_t cp, int kind)
 {
     trial_profile p;
     trial_spec s = *orig;
@@ -635,6 +635,7 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
     if (trial_profile_build(env, &p, err, sizeof(err)) != 0)
         goto out;
     s.prof = &p;
+    s.crash_point = cp;
     if (s.mode != MODE_KILL_TIME && s.crash_point > p.points + 1)
         goto out;
     if (s.action == CRASHIO_TEAR &&
@@ -649,15 +650,47 @@ out:
     return rc;
 }
 
-/* Look for a smaller reproducer of a failing trial: fewer transactions,
- * then smaller values, then fewer operations per transaction, keeping the
- * crash point and the damage seed; print the command that replays it. */
+#define CAMPAIGN_SHRINK_POINTS 24 /* earlier crash points tried per pass */
+
+/* The earliest crash point below *cp, of CAMPAIGN_SHRINK_POINTS spread
+ * evenly over 1..*cp, at which s on the given caps still fails with
+ * `kind`: into *cp.  An error mode's crash must follow its fault, so its
+ * point is left alone.  Returns the attempts made. */
+static uint32_t campaign_shrink_point(trial_env *env, const trial_spec *s,
+                                      uint32_t txns, uint32_t ops, uint32_t val,
+                                      uint64_t *cp, int kind)
+{
+    uint64_t was = *cp, prev = 0;
+    uint32_t tries = 0;
+
+    if (trial_mode_is_error(s->mode) || s->mode == MODE_KILL_TIME)
+        return 0;
+    for (uint64_t i = 1; i < CAMPAIGN_SHRINK_POINTS; i++) {
+        uint64_t k =
+            (was * i + CAMPAIGN_SHRINK_POINTS - 1) / CAMPAIGN_SHRINK_POINTS;
+        if (k >= was || k == prev)
+            continue;
+        prev = k;
+        tries++;
+        if (campaign_try(env, s, txns, ops, val, k, kind) == 1) {
+            *cp = k;
+            break;
+        }
+    }
+    return tries;
+}
+
+/* Look for a smaller reproducer of a failing trial: an earlier crash
+ * point, fewer transactions, then smaller values, then fewer operations
+ * per transaction, keeping the damage seed; print the command that
+ * replays it. */
 static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
                            const trial_result *first)
 {
     static const uint32_t vals[] = {0, 8, 64, 512, 4096};
     static const uint32_t opss[] = {1, 2, 4, 8};
     uint32_t txns, ops, val, tries = 0;
+    uint64_t cp = s->crash_point;
     int kind = first->verdict;
     char cmd[1600];
     size_t n;
@@ -679,20 +712,21 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
            (unsigned long long)s->id, oracle_kind_name((oracle_kind)kind),
            txns);
     for (int pass = 0; pass < 2; pass++) {
+        tries += campaign_shrink_point(env, s, txns, ops, val, &cp, kind);
         for (uint32_t t = 1; t < txns; t++, tries++)
-            if (campaign_try(env, s, t, ops, val, kind) == 1) {
+            if (campaign_try(env, s, t, ops, val, cp, kind) == 1) {
                 txns = t;
                 break;
             }
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++, tries++)
             if ((val == 0 || vals[i] < val) && vals[i] != 0 &&
-                campaign_try(env, s, txns, ops, vals[i], kind) == 1) {
+                campaign_try(env, s, txns, ops, vals[i], cp, kind) == 1) {
                 val = vals[i];
                 break;
             }
         for (size_t i = 0; i < sizeof(opss) / sizeof(opss[0]); i++, tries++)
             if ((ops == 0 || opss[i] < ops) &&
-                campaign_try(env, s, txns, opss[i], val, kind) == 1) {
+                campaign_try(env, s, txns, opss[i], val, cp, kind) == 1) {
                 ops = opss[i];
                 break;
             }
@@ -709,7 +743,7 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
     n = strlen(cmd);
     if (s->mode != MODE_KILL_TIME)
         snprintf(cmd + n, sizeof(cmd) - n, " --crash-point %llu",
-                 (unsigned long long)s->crash_point);
+                 (unsigned long long)cp);
     printf("shrink: %u attempts; smallest reproducer found: %u transactions, "
            "at most %u operations and %u value bytes each:\n  %s\n",
            tries, txns, ops, val, cmd);
