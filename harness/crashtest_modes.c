@@ -191,15 +191,16 @@ static int ct_check_needs(ct_args *a)
     return 0;
 }
 
-/* An interposed target (target.h) runs the crash modes whose writer
- * needs nothing but the crash core: kill-io, kill-time, torn and
- * powerloss ("all" means these), with one writer thread.  Returns 0, or 2
- * after a message. */
+/* An interposed target (target.h) runs the crash modes whose writer and
+ * recovery need nothing but the crash core: kill-io, kill-time, torn,
+ * powerloss, recovery-crash and fsync-fail ("all" means these), with one
+ * writer thread.  Returns 0, or 2 after a message. */
 static int ct_check_interposed(ct_args *a)
 {
     campaign *c = &a->c;
-    static const trial_mode ok[] = {MODE_KILL_IO, MODE_KILL_TIME, MODE_TORN,
-                                    MODE_POWERLOSS};
+    static const trial_mode ok[] = {MODE_KILL_IO,        MODE_KILL_TIME,
+                                    MODE_TORN,           MODE_POWERLOSS,
+                                    MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL};
 
     if (!c->env.target->interposed)
         return 0;
@@ -226,7 +227,8 @@ static int ct_check_interposed(ct_args *a)
             fprintf(stderr,
                     "crashtest: --target %s cannot run mode %s yet (its "
                     "writer runs under the libc interposer): kill-io, "
-                    "kill-time, torn and powerloss only\n",
+                    "kill-time, torn, powerloss, recovery-crash and "
+                    "fsync-fail only\n",
                     c->env.target->name, trial_mode_name(c->modes[i]));
             return 2;
         }

@@ -7,7 +7,12 @@
 #   WAL with NORMAL: power cuts may lose commits, never atomicity, order
 #   or integrity_check;
 #   WAL with FULL: no violation and no expected loss in any mode;
-#   a replay repeats a trial's row; modes it cannot run are refused.
+#   recovery-crash: SQLite's hot-journal rollback crashed, then
+#   recovered, keeps EXTRA's promise;
+#   fsync-fail: failed fdatasyncs reach the workload, ignored directory
+#   fsyncs are error-handling violations;
+#   a replay repeats a trial's row; --shrink and --keep-failures work;
+#   modes it cannot run are refused.
 # Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -30,7 +35,8 @@ run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
 
 # 1. synchronous=OFF under power cuts: acknowledged commits lost, counted
 # as expected losses (and shown in the summary), never as passes
-run offpl --sqlite-sync off --mode powerloss --trials 200 --seed 3
+run offpl --sqlite-sync off --mode powerloss --trials 200 --seed 3 \
+    --keep-failures "$T/kept"
 n=$(count expected-loss "$T/offpl.csv")
 [ "$n" -ge 10 ] && ok || bad "sync off, power cuts: only $n expected losses"
 contains "expected losses in the summary" "$T/offpl.out" "expected losses (acknowledged"
@@ -51,12 +57,14 @@ n=$(count expected-loss "$T/walnormal.csv")
 [ "$n" -ge 1 ] && ok || bad "wal normal, power cuts: no expected loss"
 contains "--json counts expected losses" "$T/walnormal.out" "\"expected-loss\": $n"
 
-# 3. WAL with FULL: durable on commit, in every mode it runs
-run walfull --sqlite-journal wal --sqlite-sync full --trials 200 --seed 4
+# 3. WAL with FULL: durable on commit, in every crash mode
+run walfull --sqlite-journal wal --sqlite-sync full --trials 200 --seed 4 \
+    --mode kill-io,kill-time,torn,powerloss,recovery-crash
 check "wal full: exit 0" 0 "$rc"
 check "wal full: no violation" 0 "$(count violation "$T/walfull.csv")"
 check "wal full: no expected loss" 0 "$(count expected-loss "$T/walfull.csv")"
-check "wal full: the four modes ran" "kill-io kill-time powerloss torn " \
+check "wal full: the five modes ran" \
+    "kill-io kill-time powerloss recovery-crash torn " \
     "$(col mode <"$T/walfull.csv" | sort -u | tr '\n' ' ')"
 
 # 4. a replay of an expected-loss trial repeats its row (but the clock)
@@ -94,10 +102,8 @@ check "the shrunk reproducer fails the same way" prefix "$(col violation <"$T/re
 
 # 6. --keep-failures keeps the power-cut image SQLite was given: one
 # integrity_check of a kept recovery violation refuses it too
-run keep --sqlite-sync off --mode powerloss --trials 40 --seed 3 \
-    --keep-failures "$T/kept"
 id=$(python3 -c 'import csv,sys
-print(next(r["trial"] for r in csv.DictReader(open(sys.argv[1])) if r["violation"] == "recovery"))' "$T/keep.csv")
+print(next(r["trial"] for r in csv.DictReader(open(sys.argv[1])) if r["violation"] == "recovery"))' "$T/offpl.csv")
 contains "trial.txt names the verdict" "$T/kept/trial-$id/trial.txt" "verdict: recovery"
 cp -r "$T/kept/trial-$id/crashed" "$T/k" # SQLite may roll a hot journal back
 python3 -c 'import sqlite3,sys
@@ -109,8 +115,39 @@ except sqlite3.DatabaseError:
 sys.exit(1 if ok else 0)' "$T/k/db" && ok ||
     bad "the kept image of trial $id passes integrity_check"
 
-# 7. what it cannot run yet is refused, not skipped
-for m in chain recovery-crash fsync-fail; do
+# 7. recovery-crash: SQLite's own recovery at open (the rollback of a hot
+# journal) crashed under the interposer, with and without a power cut,
+# then recovered again: EXTRA promises every commit, and keeps it
+run rcrash --sqlite-sync extra --mode recovery-crash --trials 40 --seed 2
+check "recovery-crash, extra: exit 0" 0 "$rc"
+check "recovery-crash, extra: no violation" 0 "$(count violation "$T/rcrash.csv")"
+n=$(col recovery_crashes <"$T/rcrash.csv" | grep -vc '^0$')
+[ "$n" -ge 10 ] && ok || bad "recovery-crash: only $n trials crashed a recovery"
+# a crash inside a rollback that wrote (a recovery of more than one point)
+n=$(col damage <"$T/rcrash.csv" | grep -c 'recovery 1 killed at [0-9]*/\([2-9]\|[1-9][0-9]\)')
+[ "$n" -ge 1 ] && ok || bad "recovery-crash: no crash inside a hot-journal rollback"
+
+# 8. fsync-fail: an fsync fails with EIO and loses its file's unsynced
+# writes.  A failed fdatasync reaches the commit or sync call that made
+# it (SQLITE_IOERR) and nothing is lost beyond the promise; SQLite ignores
+# a failed fsync of the directory after it creates its journal, and the
+# commit that made it returns SQLITE_OK: error-handling, and only that
+run ffail --mode fsync-fail --trials 60 --seed 1
+check "fsync-fail, delete full: exit 1" 1 "$rc"
+n=$(col damage <"$T/ffail.csv" | grep -c '^fault: fdatasync .*returned EIO')
+[ "$n" -ge 10 ] && ok || bad "fsync-fail: only $n failed fdatasyncs reached the workload"
+python3 - "$T/ffail.csv" <<'EOF2' && ok || bad "fsync-fail: a violation other than an ignored directory sync"
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"]
+odd = [r["trial"] for r in rows if r["violation"] != "error-handling"
+       or not r["damage"].startswith("fault: dirsync")
+       or "no error reached the workload" not in r["damage"]]
+print("odd trials:", odd, file=sys.stderr) if odd else None
+sys.exit(1 if odd or not rows else 0)
+EOF2
+
+# 9. what it cannot run yet is refused, not skipped
+for m in chain; do
     "$CT" --target sqlite --mode "$m" --trials 5 --dir "$T" >"$T/refuse.out" 2>&1
     check "mode $m refused with exit 2" 2 $?
     contains "mode $m: the refusal names it" "$T/refuse.out" "cannot run mode $m"
