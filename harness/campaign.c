@@ -642,6 +642,9 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
         (s.crash_point > p.points ||
          p.kinds[s.crash_point - 1] != CRASHIO_PWRITE))
         goto out;
+    if (s.mode == MODE_FSYNC_FAIL && s.fail_at != 0 &&
+        (s.fail_at > p.points || !trial_kind_is_sync(p.kinds[s.fail_at - 1])))
+        goto out;
     if (trial_run(env, &s, &res) != 0)
         goto out;
     rc = res.verdict == kind;
@@ -654,8 +657,9 @@ out:
 
 /* The earliest crash point below *cp, of CAMPAIGN_SHRINK_POINTS spread
  * evenly over 1..*cp, at which s on the given caps still fails with
- * `kind`: into *cp.  An error mode's crash must follow its fault, so its
- * point is left alone.  Returns the attempts made. */
+ * `kind`: into *cp.  An error mode's crash must follow its fault: an
+ * fsync-fail's point stays after its failing sync, a libfiu mode's is
+ * left alone.  Returns the attempts made. */
 static uint32_t campaign_shrink_point(trial_env *env, const trial_spec *s,
                                       uint32_t txns, uint32_t ops, uint32_t val,
                                       uint64_t *cp, int kind)
@@ -663,12 +667,13 @@ static uint32_t campaign_shrink_point(trial_env *env, const trial_spec *s,
     uint64_t was = *cp, prev = 0;
     uint32_t tries = 0;
 
-    if (trial_mode_is_error(s->mode) || s->mode == MODE_KILL_TIME)
+    if ((trial_mode_is_error(s->mode) && s->mode != MODE_FSYNC_FAIL) ||
+        s->mode == MODE_KILL_TIME)
         return 0;
     for (uint64_t i = 1; i < CAMPAIGN_SHRINK_POINTS; i++) {
         uint64_t k =
             (was * i + CAMPAIGN_SHRINK_POINTS - 1) / CAMPAIGN_SHRINK_POINTS;
-        if (k >= was || k == prev)
+        if (k >= was || k == prev || k <= s->fail_at)
             continue;
         prev = k;
         tries++;
@@ -744,6 +749,10 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
     if (s->mode != MODE_KILL_TIME)
         snprintf(cmd + n, sizeof(cmd) - n, " --crash-point %llu",
                  (unsigned long long)cp);
+    n = strlen(cmd);
+    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0)
+        snprintf(cmd + n, sizeof(cmd) - n, " --fail-at %llu",
+                 (unsigned long long)s->fail_at);
     printf("shrink: %u attempts; smallest reproducer found: %u transactions, "
            "at most %u operations and %u value bytes each:\n  %s\n",
            tries, txns, ops, val, cmd);
@@ -766,6 +775,19 @@ static int campaign_replay(campaign *c)
     if ((rc = trial_env_init(&env, campaign_max_txns(c))) != 0) {
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return 2;
+    }
+    if (c->fail_at != 0) {
+        if (s.mode != MODE_FSYNC_FAIL || s.prof == NULL ||
+            c->fail_at > s.prof->points ||
+            !trial_kind_is_sync(s.prof->kinds[c->fail_at - 1])) {
+            fprintf(stderr,
+                    "crashtest: --fail-at %llu: not a sync of an "
+                    "fsync-fail trial\n",
+                    (unsigned long long)c->fail_at);
+            trial_env_fini(&env);
+            return 2;
+        }
+        s.fail_at = c->fail_at;
     }
     if (c->crash_point != 0) {
         s.crash_point = c->crash_point;

@@ -243,8 +243,9 @@ int ct_expand(ct_args *a)
 
     if (c->trials > 0 && c->duration_s > 0)
         return ct_usage("--trials and --duration exclude each other");
-    if ((c->shrink || c->crash_point) && c->replay < 0)
-        return ct_usage("--shrink and --crash-point go with --replay");
+    if ((c->shrink || c->crash_point || c->fail_at) && c->replay < 0)
+        return ct_usage("--shrink, --crash-point and --fail-at go with "
+                        "--replay");
     if (c->trials == 0 && c->duration_s == 0)
         c->trials = 1000;
     /* What the options pinned, before the defaults fill the rest: the

@@ -61,7 +61,7 @@ static int trial_fault_eligible(trial_mode m, int p)
     }
 }
 
-static int trial_kind_is_sync(int kind)
+int trial_kind_is_sync(int kind)
 {
     return kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
            kind == CRASHIO_DIRSYNC;

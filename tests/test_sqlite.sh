@@ -146,6 +146,19 @@ print("odd trials:", odd, file=sys.stderr) if odd else None
 sys.exit(1 if odd or not rows else 0)
 EOF2
 
+# in WAL mode the ignored directory fsync is the one after the WAL is
+# created: a power cut then loses the file, and with it the commits FULL
+# promised (docs/FINDINGS.md); --fail-at pins the failing sync
+"$CT" --seed 1 --replay 18 --target sqlite --sqlite-journal wal \
+    --mode fsync-fail --txns 1 --max-ops 1 --crash-point 54 --fail-at 25 \
+    --dir "$T" --csv "$T/walff.csv" >"$T/walff.out" 2>&1
+check "wal full, ignored directory fsync: exit 1" 1 $?
+check "wal full, ignored directory fsync: durability" durability \
+    "$(col violation <"$T/walff.csv")"
+"$CT" --seed 1 --replay 18 --target sqlite --mode fsync-fail --fail-at 1 \
+    --dir "$T" >/dev/null 2>&1
+check "--fail-at at a point that is no sync exits 2" 2 $?
+
 # 9. what it cannot run yet is refused, not skipped
 for m in chain; do
     "$CT" --target sqlite --mode "$m" --trials 5 --dir "$T" >"$T/refuse.out" 2>&1
