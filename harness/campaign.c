@@ -496,9 +496,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
         size_t m = 0;
         if (done[i])
             continue;
-        /* An interposed target's writer has no on_point hook to take
-         * snapshots with: each of its trials runs its own writer. */
-        if (env->target->interposed || !trial_batchable(&specs[i])) {
+        if (!trial_batchable(&specs[i])) {
             trial_result res;
             done[i] = 1;
             if (trial_run(env, &specs[i], &res) != 0)

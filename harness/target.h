@@ -51,8 +51,8 @@ typedef struct target_ops {
      * o->io; its writer runs under the libc interposer linked into
      * crashtest (faults/interpose.h), with the crash core configured as
      * for an I/O table; a recovery crash starts it in the verifier too.
-     * Such a target runs no snapshot batches, libfiu error modes, crash
-     * chains or concurrent writers. */
+     * Such a target runs no libfiu error modes, crash chains or
+     * concurrent writers. */
     int interposed;
     /* After a sync that failed: 0, the target refuses writes until it is
      * reopened (fatal; DESIGN rule 6), and a commit acknowledged after the
