@@ -361,6 +361,28 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     }
 }
 
+/* The draws of a trial's spec once its mode and profile are set: its
+ * writer threads, its crash and damage, from r (seeded with the trial's
+ * seed and not drawn from yet). */
+static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
+{
+    /* A concurrent variant's crash trials run its threads; its error
+     * trials run them one after another, as the counting run did: their
+     * fault is a call of that run; and so do its chains, whose links go on
+     * from a recovered prefix of the workload's order. */
+    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
+        s->mode != MODE_CHAIN)
+        s->threads = s->prof->wl.threads;
+    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
+        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
+                                            MODE_POWERLOSS};
+        campaign_pick_crash(c, r, first[rng_below(r, 3)], s);
+        s->rec_seed = rng_next(r);
+    } else {
+        campaign_pick_crash(c, r, s->mode, s);
+    }
+}
+
 int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
 {
     rng r;
@@ -423,21 +445,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
             c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
         s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->nvar[ki]));
     }
-    /* A concurrent variant's crash trials run its threads; its error
-     * trials run them one after another, as the counting run did: their
-     * fault is a call of that run; and so do its chains, whose links go on
-     * from a recovered prefix of the workload's order. */
-    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
-        s->mode != MODE_CHAIN)
-        s->threads = s->prof->wl.threads;
-    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
-        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
-                                            MODE_POWERLOSS};
-        campaign_pick_crash(c, &r, first[rng_below(&r, 3)], s);
-        s->rec_seed = rng_next(&r);
-    } else {
-        campaign_pick_crash(c, &r, s->mode, s);
-    }
+    campaign_spec_draw(c, &r, s);
     return 0;
 }
 
@@ -609,11 +617,15 @@ static int campaign_read_result(int fd, trial_result *res)
     return 1;
 }
 
-/* Run spec s on a profile rebuilt with other workload caps, crashed at
- * point cp.  Returns 1 if the trial shows a violation of kind `kind`, 0 if
- * not, -1 if the crash point does not exist in that workload. */
-static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
-                        uint32_t ops, uint32_t val, uint64_t cp, int kind)
+/* Run trial orig on a profile rebuilt with other workload caps, crashed
+ * at point cp, as its replay with those caps and --crash-point (and an
+ * fsync-fail's --fail-at) runs it: the draws after the profile's (damage
+ * seeds, a recovery's) are made on the new profile.  Returns 1 if the
+ * trial shows a violation of kind `kind`, 0 if not, -1 if the crash point
+ * does not exist in that workload. */
+static int campaign_try(const campaign *c, trial_env *env,
+                        const trial_spec *orig, uint32_t txns, uint32_t ops,
+                        uint32_t val, uint64_t cp, int kind)
 {
     trial_profile p;
     trial_spec s = *orig;
@@ -633,6 +645,18 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
     if (trial_profile_build(env, &p, err, sizeof(err)) != 0)
         goto out;
     s.prof = &p;
+    if (!c->exhaustive) {
+        rng r;
+        memset(&s, 0, sizeof(s));
+        s.fault_point = -1;
+        s.id = orig->id;
+        s.seed = orig->seed;
+        s.mode = orig->mode;
+        s.prof = &p;
+        rng_seed(&r, s.seed);
+        campaign_spec_draw(c, &r, &s);
+        s.fail_at = orig->fail_at;
+    }
     s.crash_point = cp;
     if (s.mode != MODE_KILL_TIME && s.crash_point > p.points + 1)
         goto out;
@@ -658,9 +682,10 @@ out:
  * `kind`: into *cp.  An error mode's crash must follow its fault: an
  * fsync-fail's point stays after its failing sync, a libfiu mode's is
  * left alone.  Returns the attempts made. */
-static uint32_t campaign_shrink_point(trial_env *env, const trial_spec *s,
-                                      uint32_t txns, uint32_t ops, uint32_t val,
-                                      uint64_t *cp, int kind)
+static uint32_t campaign_shrink_point(const campaign *c, trial_env *env,
+                                      const trial_spec *s, uint32_t txns,
+                                      uint32_t ops, uint32_t val, uint64_t *cp,
+                                      int kind)
 {
     uint64_t was = *cp, prev = 0;
     uint32_t tries = 0;
@@ -675,7 +700,7 @@ static uint32_t campaign_shrink_point(trial_env *env, const trial_spec *s,
             continue;
         prev = k;
         tries++;
-        if (campaign_try(env, s, txns, ops, val, k, kind) == 1) {
+        if (campaign_try(c, env, s, txns, ops, val, k, kind) == 1) {
             *cp = k;
             break;
         }
@@ -715,21 +740,21 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
            (unsigned long long)s->id, oracle_kind_name((oracle_kind)kind),
            txns);
     for (int pass = 0; pass < 2; pass++) {
-        tries += campaign_shrink_point(env, s, txns, ops, val, &cp, kind);
+        tries += campaign_shrink_point(c, env, s, txns, ops, val, &cp, kind);
         for (uint32_t t = 1; t < txns; t++, tries++)
-            if (campaign_try(env, s, t, ops, val, cp, kind) == 1) {
+            if (campaign_try(c, env, s, t, ops, val, cp, kind) == 1) {
                 txns = t;
                 break;
             }
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++, tries++)
             if ((val == 0 || vals[i] < val) && vals[i] != 0 &&
-                campaign_try(env, s, txns, ops, vals[i], cp, kind) == 1) {
+                campaign_try(c, env, s, txns, ops, vals[i], cp, kind) == 1) {
                 val = vals[i];
                 break;
             }
         for (size_t i = 0; i < sizeof(opss) / sizeof(opss[0]); i++, tries++)
             if ((ops == 0 || opss[i] < ops) &&
-                campaign_try(env, s, txns, opss[i], val, cp, kind) == 1) {
+                campaign_try(c, env, s, txns, opss[i], val, cp, kind) == 1) {
                 ops = opss[i];
                 break;
             }
