@@ -369,8 +369,25 @@ for r in csv.DictReader(open(sys.argv[1])):
         [r.pop(k) for k in os.environ["CLOCK_COLUMNS"].split()]
         print(sorted(r.items()))'
 check "a drawn variant's trial replays exactly" "$(python3 -c "$strip" "$T/x1.csv" "$xid")" "$(python3 -c "$strip" "$T/x2.csv" "$xid")"
+# ... and per sync class: when the first variants all sync the log at
+# each commit, a further variant syncs it on request (sync off), and the
+# table's second column counts that class's crash states alone
+python3 -c 'import csv,sys
+rows=list(csv.DictReader(open(sys.argv[1])))
+first={r["sync"] for r in rows if r["variant"]=="0"}
+more={r["sync"] for r in rows if int(r["variant"])>=1}
+assert first <= {"commit","group"} or first <= {"off","periodic"}, first
+want={"off"} if first <= {"commit","group"} else {"commit","group"}
+assert more & want, (first, more)' "$T/x1.csv" && ok || bad "no further variant of the other sync class"
+"$CT" --seed 24 --trials 40 --mode kill-io --workload inserts --sync off --json --quiet --dir "$T" >"$T/d1.json" 2>/dev/null
+"$CT" --seed 24 --trials 40 --mode kill-io --workload inserts --sync commit --json --quiet --dir "$T" >"$T/d2.json" 2>/dev/null
+check "sync off: every crash state counts in the sync-on-request column; sync commit: none" "1 1" \
+    "$(python3 -c 'import json,sys
+a,b=(json.load(open(f)) for f in sys.argv[1:])
+print(int(a["coverage"]==a["coverage_sync_on_request"] and a["coverage"]["split"]>0),
+      int(b["coverage"]["split"]>0 and not any(b["coverage_sync_on_request"].values())))' "$T/d1.json" "$T/d2.json")"
 "$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --no-swarm --quiet --dir "$T" --csv "$T/x3.csv" >/dev/null 2>&1
 check "--no-swarm: no variant drawn beyond --variants" "0" "$(col variant <"$T/x3.csv" | sort -u)"
-rm -f "$T"/s?.csv "$T"/x?.csv "$T/p.json" "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
+rm -f "$T"/s?.csv "$T"/x?.csv "$T/p.json" "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json" "$T"/d?.json
 
 finish
