@@ -379,6 +379,7 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     case MODE_ENOSPC:
     case MODE_SHORT_WRITE:
     case MODE_FSYNC_FAIL:
+    case MODE_WRITE_FAIL:
         trial_fault_pick(p, mode, r, c->env.persist, c->env.sector, s);
         break;
     default:

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,11 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
                 "  first the sync at I/O point %" PRIu64 " fails with EIO, "
                 "losing its file's unsynced writes\n",
                 s->fail_at);
+    else if (s->mode == MODE_WRITE_FAIL && s->fail_at != 0)
+        fprintf(f,
+                "  first the write at I/O point %" PRIu64 " fails with %s, "
+                "with no effect\n",
+                s->fail_at, s->fault_errno == ENOSPC ? "ENOSPC" : "EIO");
     else if (trial_mode_is_error(s->mode) && s->fault_point >= 0)
         fprintf(f,
                 "  first engine/io/%s call %" PRIu64 " (by the writer's "
