@@ -71,7 +71,7 @@ NODEPS ?= 0
 # list it needs and no more (scripts/deps.sh; NODEPS=1 skips the check), so
 # the core -- make, make install, make crashtest -- needs only the compiler,
 # make, pkg-config and ISA-L.  make deps installs every list.
-PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev
+PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev liblmdb-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
 PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
@@ -168,8 +168,9 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
-# The harness's SQLite target (harness/target_sqlite.c) links libsqlite3.
-HARNESS_LDLIBS := -lsqlite3
+# The harness's foreign targets (harness/target_sqlite.c, target_lmdb.c)
+# link their engines' libraries.
+HARNESS_LDLIBS := -lsqlite3 -llmdb
 # The version a campaign's JSON summary names (crashtest --merge refuses
 # shards of different versions).
 $(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'

@@ -92,13 +92,14 @@ static const char *ct_usage_text =
     "                       broken-claim, broken-rckpt, broken-abort,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped);\n"
-    "                       sqlite: SQLite crashed through the libc\n"
-    "                       interposer (modes kill-io, kill-time, torn,\n"
-    "                       powerloss; docs/TARGETS.md)\n"
+    "                       sqlite, lmdb: SQLite or LMDB crashed through\n"
+    "                       the libc interposer (modes kill-io, kill-time,\n"
+    "                       torn, powerloss; docs/TARGETS.md)\n"
     "  --sqlite-journal J   sqlite: journal_mode delete (default),\n"
     "                       truncate, persist or wal\n"
     "  --sqlite-sync S      sqlite: synchronous off, normal, full (default)\n"
     "                       or extra\n"
+    "  --lmdb-flags F       lmdb: default, nometasync or nosync\n"
     "any program (docs/TARGETS.md):\n"
     "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
     "                       directory {dir}, declaring and acknowledging\n"
@@ -258,6 +259,14 @@ static int ct_set_sqlite_sync(ct_args *a, const char *arg)
     return target_sqlite_set_sync(arg);
 }
 
+/* writemap is known but refused, with the others' message, which says
+ * why: LMDB's writes would bypass the interposer. */
+static int ct_set_lmdb_flags(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_lmdb_set_flags(arg) == 0 ? 0 : -1;
+}
+
 static int ct_set_target(ct_args *a, const char *arg)
 {
     a->c.env.target = target_find("engine");
@@ -329,6 +338,11 @@ static const ct_option ct_options[] = {
      ct_set_sqlite_journal},
     {"sqlite-sync", CT_FN, 0, 0, 0, "--sqlite-sync: off, normal, full or extra",
      1, ct_set_sqlite_sync},
+    {"lmdb-flags", CT_FN, 0, 0, 0,
+     "--lmdb-flags: default, nometasync or nosync (writemap is refused: "
+     "LMDB would write data.mdb through a shared writable map, which the "
+     "interposer cannot see)",
+     1, ct_set_lmdb_flags},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

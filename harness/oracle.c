@@ -586,15 +586,26 @@ uint32_t oracle_promised_after(oracle_promise pr, int powerloss, uint32_t acked,
         return 0;
     case ORACLE_PROMISE_PROCESS_SYNC:
         return oracle_promised(ORACLE_PROMISE_SYNC, acked, synced);
+    case ORACLE_PROMISE_PROCESS_PREV:
+        return synced >= acked || acked == 0 ? acked : acked - 1;
     default:
         return oracle_promised(pr, acked, synced);
     }
 }
 
+uint32_t oracle_last_change(const oracle_prefix *o, uint32_t n)
+{
+    if (n > o->n)
+        n = o->n;
+    while (n > 0 && o->h[n] == o->h[n - 1] && o->count[n] == o->count[n - 1])
+        n--;
+    return n;
+}
+
 const char *oracle_promise_name(oracle_promise pr)
 {
     static const char *const names[] = {"ack", "sync", "process",
-                                        "process+sync"};
+                                        "process+sync", "process+prev"};
     return (unsigned)pr < sizeof(names) / sizeof(names[0]) ? names[pr] : "?";
 }
 

@@ -132,6 +132,13 @@ typedef enum oracle_promise {
                                     process crash; after a power cut, those
                                     that returned before a sync call that
                                     returned 0 */
+    ORACLE_PROMISE_PROCESS_PREV, /* every commit that returned 0 against a
+                                    process crash; after a power cut, every
+                                    one but the last (which a later commit
+                                    or a sync call that returned 0 makes
+                                    durable too).  A commit that changed
+                                    nothing is no commit for this: pass
+                                    oracle_last_change as acked */
 } oracle_promise;
 
 /* The transactions (of acked acknowledged, in order) promised to survive
@@ -144,7 +151,12 @@ uint32_t oracle_promised(oracle_promise pr, uint32_t acked, uint32_t synced);
 uint32_t oracle_promised_after(oracle_promise pr, int powerloss, uint32_t acked,
                                uint32_t synced);
 
-/* "ack", "sync", "process", "process+sync". */
+/* Of the first n transactions of prefix o, the count up to the last one
+ * that changed the state (0 if none did): the commits after it left the
+ * state as it was, and an engine may well have written nothing for them. */
+uint32_t oracle_last_change(const oracle_prefix *o, uint32_t n);
+
+/* "ack", "sync", "process", "process+sync", "process+prev". */
 const char *oracle_promise_name(oracle_promise pr);
 
 /* Judge recovered state r against workload p with prefix hashes o, when

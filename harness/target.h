@@ -65,11 +65,24 @@ typedef struct target_ops {
 /* The target called name, or NULL. */
 const target_ops *target_find(const char *name);
 
+/* For targets whose engine reports neither a durable position nor what
+ * its recovery did, and never refuses writes until reopened: durable 0
+ * (nothing claimed), a zero recovery report, never fatal. */
+uint64_t target_no_durable(void *h);
+void target_no_recovery(void *h, cl_recovery *rep);
+int target_never_fatal(void *h);
+
 /* SQLite (target_sqlite.c), and its configuration for the campaign: the
  * journal mode (delete, truncate, persist, wal) and synchronous (off,
  * normal, full, extra).  The setters return 0 or -1 (unknown name). */
 extern const target_ops target_sqlite;
 int target_sqlite_set_journal(const char *name);
 int target_sqlite_set_sync(const char *name);
+
+/* LMDB (target_lmdb.c), and its flags for the campaign: default,
+ * nometasync or nosync.  Returns 0, -1 (unknown name) or -2 (writemap:
+ * known, but the interposer cannot see writes through LMDB's map). */
+extern const target_ops target_lmdb;
+int target_lmdb_set_flags(const char *name);
 
 #endif

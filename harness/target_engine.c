@@ -513,12 +513,34 @@ static const target_ops eng_targets[] = {
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
+uint64_t target_no_durable(void *h)
+{
+    (void)h;
+    return 0;
+}
+
+void target_no_recovery(void *h, cl_recovery *rep)
+{
+    (void)h;
+    memset(rep, 0, sizeof(*rep));
+}
+
+int target_never_fatal(void *h)
+{
+    (void)h;
+    return 0;
+}
+
+/* The targets of other engines, each in a file of its own. */
+static const target_ops *const eng_foreign[] = {&target_sqlite, &target_lmdb};
+
 const target_ops *target_find(const char *name)
 {
     for (size_t i = 0; i < ENG_NTARGETS; i++)
         if (strcmp(eng_targets[i].name, name) == 0)
             return &eng_targets[i];
-    if (strcmp(target_sqlite.name, name) == 0)
-        return &target_sqlite;
+    for (size_t i = 0; i < sizeof(eng_foreign) / sizeof(eng_foreign[0]); i++)
+        if (strcmp(eng_foreign[i]->name, name) == 0)
+            return eng_foreign[i];
     return NULL;
 }

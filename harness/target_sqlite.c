@@ -198,14 +198,8 @@ static int sql_apply(void *h, const wl_txn *t, uint64_t *lsn)
     if ((rc = sql_exec(s, "COMMIT")) != 0)
         return rc;
     /* SQLite reports no durable position: nothing is claimed durable
-     * (sql_durable is 0, below every commit's position). */
+     * (target_no_durable). */
     *lsn = (uint64_t)t->index + 1;
-    return 0;
-}
-
-static uint64_t sql_durable(void *h)
-{
-    (void)h;
     return 0;
 }
 
@@ -285,18 +279,6 @@ static int sql_check(void *h, char *msg, size_t len)
     return ok && rows == 1 ? 0 : CL_ECORRUPT;
 }
 
-static void sql_recovery(void *h, cl_recovery *rep)
-{
-    (void)h;
-    memset(rep, 0, sizeof(*rep));
-}
-
-static int sql_fatal(void *h)
-{
-    (void)h;
-    return 0;
-}
-
 static int sql_close(void *h)
 {
     sql *s = h;
@@ -317,14 +299,14 @@ const target_ops target_sqlite = {
              "--sqlite-journal, --sqlite-sync",
     .open = sql_open,
     .apply = sql_apply,
-    .durable = sql_durable,
+    .durable = target_no_durable,
     .checkpoint = sql_sync_call,
     .sync = sql_sync_call,
     .promise = sql_promise,
     .read_all = sql_read_all,
     .check = sql_check,
-    .recovery = sql_recovery,
-    .fatal = sql_fatal,
+    .recovery = target_no_recovery,
+    .fatal = target_never_fatal,
     .close = sql_close,
     .interposed = 1,
     .nondurable = "-shm",

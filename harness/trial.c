@@ -772,6 +772,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     }
     t0 = clk_now_us();
     m = oracle_map_new();
+    v->walking = 1;
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
@@ -815,6 +816,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                  cl_strerror(rc), msg);
     }
     v->check_us = (uint32_t)(clk_now_us() - t0);
+    v->walking = 0;
     if (v->verdict == ORACLE_OK && how != NULL && how->resume) {
         /* A chain link: the workload goes on from the recovered state.
          * Its transactions before k are that state's: the parent reset

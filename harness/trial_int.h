@@ -63,6 +63,7 @@ typedef struct trial_progress {
 typedef struct trial_verdict {
     int done;
     int opened;       /* the open (the recovery) succeeded */
+    int walking;      /* reading back or checking the recovered database */
     int setup_failed; /* the harness could not set the verifier up */
     uint8_t verdict;
     uint32_t recovered;

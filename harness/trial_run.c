@@ -41,9 +41,12 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         /* A configuration may promise less against a power cut than
          * against a process crash (oracle_promised_after). */
         if (s->mode != MODE_CHAIN) {
-            uint32_t pl =
-                oracle_promised_after(env->target->promise(&s->prof->eng), 1,
-                                      res->acked, res->synced);
+            oracle_promise pr = env->target->promise(&s->prof->eng);
+            uint32_t acked =
+                pr == ORACLE_PROMISE_PROCESS_PREV
+                    ? oracle_last_change(&s->prof->prefix, res->acked)
+                    : res->acked;
+            uint32_t pl = oracle_promised_after(pr, 1, acked, res->synced);
             if (pl < res->durable) {
                 res->durable = pl;
                 lowered = 1;

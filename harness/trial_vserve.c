@@ -258,6 +258,15 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the recovering process died (%s)", text);
+        if (v->walking) {
+            /* it recovered, then died reading the database: a structure
+             * an engine without checksums cannot tell from a good one */
+            res->verdict = ORACLE_STRUCTURE;
+            snprintf(res->detail, sizeof(res->detail),
+                     "the verifier died reading back or checking the "
+                     "recovered database (%s)",
+                     text);
+        }
         if (how != NULL && how->resume && env->shm->prog->error != 0) {
             /* a chain link failed in the workload, not in recovery */
             res->verdict = ORACLE_WRITER;

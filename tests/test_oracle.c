@@ -230,6 +230,22 @@ static void test_oracle_promise_table(void **state)
     assert_int_equal(oracle_promised(ORACLE_PROMISE_SYNC, 9, 12), 9);
 }
 
+/* The last transaction that changed the state: trailing ones that left
+ * it as it was (same hash and key count) do not count. */
+static void test_oracle_last_change_skips_unchanged(void **state)
+{
+    uint64_t h[] = {0, 7, 9, 9, 9, 4};
+    uint32_t count[] = {0, 1, 2, 2, 2, 1};
+    oracle_prefix o = {5, h, count};
+
+    (void)state;
+    assert_int_equal(oracle_last_change(&o, 5), 5);
+    assert_int_equal(oracle_last_change(&o, 4), 2);
+    assert_int_equal(oracle_last_change(&o, 2), 2);
+    assert_int_equal(oracle_last_change(&o, 0), 0);
+    assert_int_equal(oracle_last_change(&o, 9), 5); /* clipped to o.n */
+}
+
 /* Promises that differ by crash: process-crash-only ones promise nothing
  * after a power cut (or only what a sync came after), and what they lose
  * there is an expected loss, not a violation; the integrity kinds stay
@@ -252,6 +268,16 @@ static void test_oracle_promise_by_crash(void **state)
     assert_int_equal(
         oracle_promised_after(ORACLE_PROMISE_PROCESS_SYNC, 1, 17, 9), 9);
     assert_int_equal(oracle_promised(ORACLE_PROMISE_PROCESS_SYNC, 17, 9), 17);
+    /* all but the last commit after a power cut, the last too once a sync
+     * call returned after it */
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_PREV, 0, 17, 9), 17);
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_PREV, 1, 17, 9), 16);
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_PREV, 1, 17, 17), 17);
+    assert_int_equal(
+        oracle_promised_after(ORACLE_PROMISE_PROCESS_PREV, 1, 0, 0), 0);
     assert_false(oracle_is_violation(ORACLE_OK));
     assert_false(oracle_is_violation(ORACLE_DETECTED));
     assert_false(oracle_is_violation(ORACLE_EXPECTED_LOSS));
@@ -481,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_oracle_chain_earlier_link_promise_stays),
         cmocka_unit_test(test_oracle_partial_transaction),
         cmocka_unit_test(test_oracle_promise_by_crash),
+        cmocka_unit_test(test_oracle_last_change_skips_unchanged),
         cmocka_unit_test(test_oracle_unexplained_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,11 +15,6 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-sq-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-# count VERDICT FILE: rows of a CSV with that verdict column
-count() { col verdict <"$2" | grep -c "^$1\$"; }
-# kinds FILE: the violation kinds of a CSV, sorted, one line
-kinds() { col violation <"$1" | grep -v '^$' | sort -u | tr '\n' ' '; }
-
 run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
     local name=$1
     shift
@@ -60,21 +55,11 @@ check "wal full: the four modes ran" "kill-io kill-time powerloss torn " \
     "$(col mode <"$T/walfull.csv" | sort -u | tr '\n' ' ')"
 
 # 4. a replay of an expected-loss trial repeats its row (but the clock)
-id=$(python3 -c 'import csv,sys
-print(next(r["trial"] for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "expected-loss"))' "$T/offpl.csv")
+id=$(first_trial expected-loss "$T/offpl.csv")
 "$CT" --seed 3 --replay "$id" --target sqlite --sqlite-sync off --mode powerloss \
     --dir "$T" --csv "$T/replay.csv" >"$T/replay.out" 2>&1
 check "replay of an expected loss exits 0" 0 $?
-python3 - "$T/offpl.csv" "$T/replay.csv" "$id" <<'EOF' && ok || bad "replay row differs"
-import csv, os, sys
-skip = set(os.environ["CLOCK_COLUMNS"].split())
-a = next(r for r in csv.DictReader(open(sys.argv[1])) if r["trial"] == sys.argv[3])
-b = next(csv.DictReader(open(sys.argv[2])))
-diff = [k for k in a if k not in skip and a[k] != b[k]]
-if diff:
-    print("differs in", diff, file=sys.stderr)
-sys.exit(1 if diff else 0)
-EOF
+same_row "replay of an expected loss" "$T/offpl.csv" "$id" "$T/replay.csv"
 
 # 5. what it cannot run yet is refused, not skipped
 for m in chain recovery-crash fsync-fail; do

@@ -1,0 +1,98 @@
+#!/bin/bash
+# test_lmdb.sh - crashtest --target lmdb, LMDB crashed through the libc
+# interposer linked into crashtest, judged against the promise of its
+# flags (docs/TARGETS.md): the positive controls.
+#   default: no loss and no violation under process crashes, nor under
+#   power cuts that keep directory entries (drop-unsynced-data);
+#   nosync: power cuts lose acknowledged commits (expected losses),
+#   process crashes never do;
+#   nometasync: power cuts lose at most the last commit, never more;
+#   the environment's directory entry is never synced: a power cut that
+#   drops it loses every commit (a finding that depends on the file
+#   system, docs/TARGETS.md);
+#   a verifier that dies walking the recovered database is a structure
+#   violation; a replay repeats a trial's row; bad flags are refused.
+# Run by make test with CRASHTEST set to the binary.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-lm-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
+    local name=$1
+    shift
+    "$CT" --target lmdb --jobs 2 --quiet --dir "$T" --csv "$T/$name.csv" \
+        "$@" >"$T/$name.out" 2>&1
+    rc=$?
+}
+
+# 1. default flags: durable at commit
+run defkill --mode kill-io,kill-time --trials 60 --seed 3
+check "default, process crashes: exit 0" 0 "$rc"
+check "default, process crashes: every row ok" 60 "$(count ok "$T/defkill.csv")"
+run defpl --mode powerloss --persist drop-unsynced-data --trials 80 --seed 2
+check "default, power cuts: exit 0" 0 "$rc"
+check "default, power cuts: every row ok" 80 "$(count ok "$T/defpl.csv")"
+contains "the promise in the summary" "$T/defpl.out" "flags=default (promise: ack)"
+
+# 2. nosync: expected losses under power cuts, none under process crashes
+run nspl --lmdb-flags nosync --mode powerloss --persist drop-unsynced-data \
+    --trials 80 --seed 2
+check "nosync, power cuts: exit 0" 0 "$rc"
+check "nosync, power cuts: no violation" "" "$(kinds "$T/nspl.csv")"
+n=$(count expected-loss "$T/nspl.csv")
+[ "$n" -ge 20 ] && ok || bad "nosync, power cuts: only $n expected losses"
+run nskill --lmdb-flags nosync --mode kill-io --trials 40 --seed 2
+check "nosync, process crashes: exit 0" 0 "$rc"
+check "nosync, process crashes: every row ok" 40 "$(count ok "$T/nskill.csv")"
+
+# 3. nometasync: the last commit may go, never one before it
+run nmpl --lmdb-flags nometasync --mode powerloss --persist drop-unsynced-data \
+    --trials 80 --seed 2
+check "nometasync, power cuts: exit 0" 0 "$rc"
+check "nometasync, power cuts: no violation" "" "$(kinds "$T/nmpl.csv")"
+n=$(count expected-loss "$T/nmpl.csv")
+[ "$n" -ge 5 ] && ok || bad "nometasync, power cuts: only $n expected losses"
+contains "nometasync's promise" "$T/nmpl.out" "(promise: process+prev)"
+
+# 4. LMDB never syncs the directory it creates data.mdb in: a power cut
+# that drops unsynced directory entries takes every commit with it
+run dirpl --mode powerloss --persist drop-unsynced-files --trials 10 --seed 2
+check "default, files dropped: exit 1" 1 "$rc"
+check "default, files dropped: durability only" "durability " "$(kinds "$T/dirpl.csv")"
+python3 - "$T/dirpl.csv" <<'EOF' && ok || bad "files dropped: a violation without a lost create"
+import csv, re, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"]
+sys.exit(0 if rows and all(re.search(r"[1-9] creates lost", r["damage"])
+                           for r in rows) else 1)
+EOF
+
+# 5. a verifier that dies walking the recovered database: nosync under a
+# power cut that keeps any subset of its unsynced sectors
+"$CT" --seed 1 --replay 51 --target lmdb --lmdb-flags nosync --dir "$T" \
+    --csv "$T/died.csv" >"$T/died.out" 2>&1
+check "a dying walk exits 1" 1 $?
+check "a dying walk is a structure violation" "structure " "$(kinds "$T/died.csv")"
+contains "a dying walk says so" "$T/died.out" "the verifier died reading back or checking"
+
+# 6. a replay of an expected-loss trial repeats its row (but the clock)
+id=$(first_trial expected-loss "$T/nspl.csv")
+"$CT" --seed 2 --replay "$id" --target lmdb --lmdb-flags nosync --mode powerloss \
+    --persist drop-unsynced-data --dir "$T" --csv "$T/replay.csv" >"$T/replay.out" 2>&1
+check "replay of an expected loss exits 0" 0 $?
+same_row "replay of an expected loss" "$T/nspl.csv" "$id" "$T/replay.csv"
+
+# 7. refusals: bad flags, MDB_WRITEMAP, lock.mdb's map undeclared
+"$CT" --target lmdb --lmdb-flags sometimes --trials 5 >"$T/refuse.out" 2>&1
+check "a bad --lmdb-flags exits 2" 2 $?
+contains "the message lists the flags" "$T/refuse.out" "default, nometasync or nosync"
+"$CT" --target lmdb --lmdb-flags writemap --trials 5 >"$T/refuse.out" 2>&1
+check "--lmdb-flags writemap exits 2" 2 $?
+contains "writemap's refusal says why" "$T/refuse.out" "writemap is refused: .*shared writable map"
+"$CT" --target lmdb --nondurable .none --trials 5 --dir "$T" >"$T/refuse.out" 2>&1
+check "lock.mdb's map undeclared exits 2" 2 $?
+contains "the refusal names the call and the file" "$T/refuse.out" \
+    "crashtest: the interposer refused mmap of .*lock.mdb"
+
+finish
