@@ -70,8 +70,10 @@ NODEPS ?= 0
 # Debian packages, per use: each target checks (and, as root, installs) the
 # list it needs and no more (scripts/deps.sh; NODEPS=1 skips the check), so
 # the core -- make, make install, make crashtest -- needs only the compiler,
-# make, pkg-config and ISA-L.  make deps installs every list.
-PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev liblmdb-dev
+# make, pkg-config, ISA-L and the libraries of crashtest's foreign targets
+# (SQLite, LMDB, LevelDB).  make deps installs every list.
+PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev liblmdb-dev \
+             libleveldb-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
 PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
@@ -168,9 +170,9 @@ FAULTS_LIB := $(B)/libcrashlab-faults.a
 HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
-# The harness's foreign targets (harness/target_sqlite.c, target_lmdb.c)
-# link their engines' libraries.
-HARNESS_LDLIBS := -lsqlite3 -llmdb
+# The harness's foreign targets (harness/target_sqlite.c, target_lmdb.c,
+# target_leveldb.c) link their engines' libraries.
+HARNESS_LDLIBS := -lsqlite3 -llmdb -lleveldb
 # The version a campaign's JSON summary names (crashtest --merge refuses
 # shards of different versions).
 $(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'

@@ -155,21 +155,45 @@ static void campaign_variant(const campaign *c, int i, uint32_t v, int directed,
     (CL_ACT_CKPT | CL_ACT_EVICT | CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE |        \
      CL_ACT_SB_WRITE | CL_ACT_TXN | CL_ACT_DWB | CL_ACT_DWB_WRAP)
 
-/* The mechanisms a profile's counting run was in at any of its points. */
-static uint32_t campaign_reach(const trial_profile *p)
+/* The two classes of sync mode, whose mechanisms owe the log different
+ * things: where each commit syncs the log (commit, group), a page written
+ * back or a checkpoint finds it durable; where the log is synced on request
+ * (off, periodic), eviction and checkpoints must force it first, segments
+ * roll over unsynced records and recovery finds unsynced tails.  Coverage
+ * is counted per mechanism and class: bit b of class k is bit b + 32 k. */
+static int campaign_sync_class(cl_sync_mode s)
+{
+    return s == CL_SYNC_OFF || s == CL_SYNC_PERIODIC;
+}
+
+/* The classes a campaign's variants can draw: both, unless --sync pinned
+ * one. */
+static uint64_t campaign_classes_wanted(const campaign *c)
+{
+    uint64_t all = (uint64_t)CAMPAIGN_ACT_WRITER;
+
+    if (c->pins.eng.sync == CL_SYNC_DEFAULT)
+        return all | all << 32;
+    return all << (32 * campaign_sync_class(c->pins.eng.sync));
+}
+
+/* The mechanisms a profile's counting run was in at any of its points, in
+ * its sync mode's class. */
+static uint64_t campaign_reach(const trial_profile *p)
 {
     uint32_t m = 0;
 
     for (uint64_t k = 0; k < p->points; k++)
         m |= p->acts[k];
-    return m & CAMPAIGN_ACT_WRITER;
+    m &= CAMPAIGN_ACT_WRITER;
+    return (uint64_t)m << (32 * campaign_sync_class(p->eng.sync));
 }
 
 /* Coverage-directed swarm: a swarm campaign whose variants' runs leave some
- * mechanism unreached draws further variants, kind after kind (variant
- * numbers `variants` and up, with the directed draw of swarm.h), and keeps
- * each one that reaches a mechanism
- * no kept variant reached, until every mechanism is reached, or
+ * mechanism unreached in some sync class draws further variants, kind
+ * after kind (variant numbers `variants` and up, with the directed draw of
+ * swarm.h), and keeps each one that reaches a mechanism and class no kept
+ * variant reached, until every mechanism is reached in every class, or
  * CAMPAIGN_EXTRA_VARIANTS are kept or the tries (campaign.h) are drawn.  Only
  * variants whose run repeats exactly are candidates (one writer thread, a
  * sync mode without a timer), so that the same options always keep the
@@ -178,7 +202,8 @@ static uint32_t campaign_reach(const trial_profile *p)
 static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
                                    size_t errlen)
 {
-    uint32_t missing = CAMPAIGN_ACT_WRITER, kept = 0,
+    uint64_t missing = campaign_classes_wanted(c);
+    uint32_t kept = 0,
              tries = CAMPAIGN_EXTRA_TRIES_PER_KIND * (uint32_t)c->nkinds;
 
     for (int i = 0; i < c->nkinds; i++)
@@ -354,6 +379,7 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     case MODE_ENOSPC:
     case MODE_SHORT_WRITE:
     case MODE_FSYNC_FAIL:
+    case MODE_WRITE_FAIL:
         trial_fault_pick(p, mode, r, c->env.persist, c->env.sector, s);
         break;
     default:

@@ -76,12 +76,13 @@ static int ct_add_modes(ct_args *a, const char *t)
         n = 1;
     } else if (n == 0) {
         if (trial_mode_parse(t, &add[0]) != 0)
-            return ct_usage("--mode: kill-io, kill-time, torn, powerloss, "
-                            "recovery-crash, chain, eio, enospc, "
-                            "short-write, "
-                            "fsync-fail, server-kill-time, server-kill-io, "
-                            "server-torn, server-powerloss, all, engine, "
-                            "errors or server");
+            return ct_usage(
+                "--mode: kill-io, kill-time, torn, powerloss, "
+                "recovery-crash, chain, eio, enospc, "
+                "short-write, "
+                "fsync-fail, write-fail, server-kill-time, server-kill-io, "
+                "server-torn, server-powerloss, all, engine, "
+                "errors or server");
         n = 1;
     }
     if (c->nmodes + n > MODE_COUNT)

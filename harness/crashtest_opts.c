@@ -32,13 +32,12 @@ static const char *ct_usage_text =
     "  --mode LIST          kill-io, kill-time, torn, powerloss,\n"
     "                       recovery-crash, chain, comma-separated, or engine\n"
     "                       (all six); error modes: eio, enospc, short-write\n"
-    "                       (these three need make FIU=1), fsync-fail, or\n"
-    "                       errors (all four); server modes: "
-    "server-kill-time,\n"
-    "                       server-kill-io, server-torn, server-powerloss, or\n"
-    "                       server (all four); all (default): the engine's\n"
-    "                       six and fsync-fail, with one trial in 127 a\n"
-    "                       server trial\n"
+    "                       (these three need make FIU=1), fsync-fail,\n"
+    "                       write-fail, or errors (all five); server modes:\n"
+    "                       server-kill-time, server-kill-io, server-torn,\n"
+    "                       server-powerloss, or server (all four); all\n"
+    "                       (default): the engine's six, fsync-fail and\n"
+    "                       write-fail, with one trial in 127 a server trial\n"
     "  --workload LIST      inserts, overwrite, txn, deletes, large-values,\n"
     "                       checkpoint, mixed, comma-separated, or all\n"
     "                       (default)\n"
@@ -95,18 +94,21 @@ static const char *ct_usage_text =
     "                       broken-claim, broken-rckpt, broken-abort,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped);\n"
-    "                       sqlite, lmdb: SQLite or LMDB crashed through\n"
-    "                       the libc interposer (modes kill-io, kill-time,\n"
-    "                       torn, powerloss; sqlite also recovery-crash:\n"
-    "                       its hot-journal rollback or WAL recovery\n"
-    "                       crashed, and fsync-fail: an fsync failed with\n"
-    "                       EIO, which the call that made it must return;\n"
+    "                       sqlite, lmdb, leveldb: SQLite, LMDB or LevelDB\n"
+    "                       crashed through the libc interposer (modes\n"
+    "                       kill-io, kill-time, torn, powerloss; sqlite\n"
+    "                       also recovery-crash: its hot-journal rollback\n"
+    "                       or WAL recovery crashed, and fsync-fail: an\n"
+    "                       fsync failed with EIO, which the call that\n"
+    "                       made it must return;\n"
     "                       docs/TARGETS.md)\n"
     "  --sqlite-journal J   sqlite: journal_mode delete (default),\n"
     "                       truncate, persist or wal\n"
     "  --sqlite-sync S      sqlite: synchronous off, normal, full (default)\n"
     "                       or extra\n"
     "  --lmdb-flags F       lmdb: default, nometasync or nosync\n"
+    "  --leveldb-sync S     leveldb: true (default), false, or mixed (only\n"
+    "                       the writes a sync call follows sync)\n"
     "any program (docs/TARGETS.md):\n"
     "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
     "                       directory {dir}, declaring and acknowledging\n"
@@ -274,6 +276,12 @@ static int ct_set_lmdb_flags(ct_args *a, const char *arg)
     return target_lmdb_set_flags(arg) == 0 ? 0 : -1;
 }
 
+static int ct_set_leveldb_sync(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_leveldb_set_sync(arg);
+}
+
 static int ct_set_target(ct_args *a, const char *arg)
 {
     a->c.env.target = target_find("engine");
@@ -352,6 +360,8 @@ static const ct_option ct_options[] = {
      "LMDB would write data.mdb through a shared writable map, which the "
      "interposer cannot see)",
      1, ct_set_lmdb_flags},
+    {"leveldb-sync", CT_FN, 0, 0, 0, "--leveldb-sync: true, false or mixed", 1,
+     ct_set_leveldb_sync},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

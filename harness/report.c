@@ -3,6 +3,7 @@
  */
 #include "report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +42,33 @@ static const struct {
 
 #define RPT_NMECH (sizeof(rpt_mechanisms) / sizeof(rpt_mechanisms[0]))
 
-/* Crash states per mechanism (out[RPT_NMECH]).  Returns the engine trials
- * (server trials are not counted: their points are the server's). */
-static size_t rpt_coverage(const trial_result *res, size_t n, size_t *out)
+/* Whether trial r's log was synced on request (sync off or periodic) rather
+ * than by each commit: the sync classes of the coverage (campaign.c). */
+static int rpt_deferred(const trial_result *r)
+{
+    return r->cfg.sync == CL_SYNC_OFF || r->cfg.sync == CL_SYNC_PERIODIC;
+}
+
+/* Crash states per mechanism (out[RPT_NMECH]), and of them those of trials
+ * whose log was synced on request (deferred[RPT_NMECH]).  Returns the
+ * engine trials (server trials are not counted: their points are the
+ * server's). */
+static size_t rpt_coverage(const trial_result *res, size_t n, size_t *out,
+                           size_t *deferred)
 {
     size_t engine = 0;
 
     for (size_t j = 0; j < RPT_NMECH; j++)
-        out[j] = 0;
+        out[j] = deferred[j] = 0;
     for (size_t i = 0; i < n; i++) {
         if (trial_mode_is_server((trial_mode)res[i].mode))
             continue;
         engine++;
-        for (size_t j = 0; j < RPT_NMECH; j++)
-            out[j] += (res[i].reached & rpt_mechanisms[j].bit) != 0;
+        for (size_t j = 0; j < RPT_NMECH; j++) {
+            int in = (res[i].reached & rpt_mechanisms[j].bit) != 0;
+            out[j] += in;
+            deferred[j] += in && rpt_deferred(&res[i]);
+        }
     }
     return engine;
 }
@@ -62,13 +76,16 @@ static size_t rpt_coverage(const trial_result *res, size_t n, size_t *out)
 /* The coverage table and a warning naming each mechanism never reached. */
 static void rpt_coverage_table(FILE *f, const trial_result *res, size_t n)
 {
-    size_t cov[RPT_NMECH], missing = 0;
+    size_t cov[RPT_NMECH], def[RPT_NMECH], missing = 0;
 
-    if (rpt_coverage(res, n, cov) == 0)
+    if (rpt_coverage(res, n, cov, def) == 0)
         return;
-    fprintf(f, "\n  crash states in or right after each engine mechanism:\n");
+    fprintf(f, "\n  crash states in or right after each engine mechanism "
+               "(all; with the log\n  synced on request, sync off or "
+               "periodic):\n");
     for (size_t j = 0; j < RPT_NMECH; j++) {
-        fprintf(f, "    %-36s %9zu\n", rpt_mechanisms[j].name, cov[j]);
+        fprintf(f, "    %-36s %9zu %9zu\n", rpt_mechanisms[j].name, cov[j],
+                def[j]);
         missing += cov[j] == 0;
     }
     if (missing == 0)
@@ -183,6 +200,11 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
                 "  first the sync at I/O point %" PRIu64 " fails with EIO, "
                 "losing its file's unsynced writes\n",
                 s->fail_at);
+    else if (s->mode == MODE_WRITE_FAIL && s->fail_at != 0)
+        fprintf(f,
+                "  first the write at I/O point %" PRIu64 " fails with %s, "
+                "with no effect\n",
+                s->fail_at, s->fault_errno == ENOSPC ? "ENOSPC" : "EIO");
     else if (trial_mode_is_error(s->mode) && s->fault_point >= 0)
         fprintf(f,
                 "  first engine/io/%s call %" PRIu64 " (by the writer's "
@@ -576,8 +598,8 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
                 oracle_kind_name((oracle_kind)k), kinds[k]);
     {
-        size_t cov[RPT_NMECH];
-        rpt_coverage(res, n, cov);
+        size_t cov[RPT_NMECH], def[RPT_NMECH];
+        rpt_coverage(res, n, cov, def);
         fprintf(f, "},\n \"swarm\": %s, \"unreached\": [",
                 c->swarm ? "true" : "false");
         for (size_t j = 0, first = 1; j < RPT_NMECH; j++)
@@ -590,6 +612,10 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         for (size_t j = 0; j < RPT_NMECH; j++)
             fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
                     cov[j]);
+        fprintf(f, "},\n \"coverage_sync_on_request\": {");
+        for (size_t j = 0; j < RPT_NMECH; j++)
+            fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
+                    def[j]);
     }
     fprintf(f,
             "},\n \"recovery_us\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64

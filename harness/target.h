@@ -97,4 +97,10 @@ int target_sqlite_set_sync(const char *name);
 extern const target_ops target_lmdb;
 int target_lmdb_set_flags(const char *name);
 
+/* LevelDB (target_leveldb.c), and how its writes sync: true, false, or
+ * mixed (sync=true only for the writes a sync or checkpoint call
+ * follows).  Returns 0 or -1 (unknown name). */
+extern const target_ops target_leveldb;
+int target_leveldb_set_sync(const char *name);
+
 #endif

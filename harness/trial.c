@@ -67,6 +67,9 @@ static const trial_mode_info trial_modes[MODE_COUNT] = {
      * campaign has it */
     [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS | MODE_GROUP_ALL,
                          0, 0},
+    /* likewise a failed write (a full disk, mostly) */
+    [MODE_WRITE_FAIL] = {"write-fail", NULL, MODE_GROUP_ERRORS | MODE_GROUP_ALL,
+                         0, 0},
     [MODE_SERVER_KILL_TIME] = {"server-kill-time", "kill-time",
                                MODE_GROUP_SERVER, 0, 0},
     [MODE_SERVER_KILL_IO] = {"server-kill-io", "kill-io", MODE_GROUP_SERVER, 0,
@@ -1022,7 +1025,7 @@ static uint32_t trial_reached_at(const trial_spec *s)
     uint64_t k = s->crash_point;
     uint32_t m = 0;
 
-    if (s->mode == MODE_FSYNC_FAIL)
+    if (s->mode == MODE_FSYNC_FAIL || s->mode == MODE_WRITE_FAIL)
         k = s->fail_at;
     else if (trial_mode_is_error(s->mode))
         k = s->fault_point >= 0 ? s->fault_clock + 1 : 0;

@@ -45,6 +45,9 @@ typedef enum trial_mode {
     MODE_FSYNC_FAIL,     /* one fsync fails with EIO and the file's writes
                             since its last good sync are lost (crashio),
                             then a power cut at a later point */
+    MODE_WRITE_FAIL,     /* one write (pwrite, ftruncate) fails with ENOSPC
+                            or EIO and has no effect (crashio), then likewise
+                            a kill or power cut at a later point */
     /* server trials (trial_server.c): kvserver under concurrent clients */
     MODE_SERVER_KILL_TIME, /* SIGKILL from the harness after a delay */
     MODE_SERVER_KILL_IO,   /* SIGKILL at the server's I/O point k */
@@ -171,8 +174,10 @@ typedef struct trial_spec {
     uint64_t fault_nth;        /* its evaluation by the writer's thread, 1.. */
     uint64_t fault_clock;      /* I/O points numbered by then (counting run) */
     int fault_errno;           /* the pinned errno */
-    uint64_t fail_at;          /* MODE_FSYNC_FAIL: the I/O point (a sync) that
-                                  fails, losing the file's unsynced writes */
+    uint64_t fail_at;          /* MODE_FSYNC_FAIL: the I/O point (a sync)
+                                  that fails, losing the file's unsynced
+                                  writes; MODE_WRITE_FAIL: the write that
+                                  fails with fault_errno, with no effect */
     uint64_t checkpoint_bytes; /* server trials: the server's
                                   --checkpoint-bytes (0: the campaign's) */
     uint32_t threads; /* writer threads committing at once (2 or more: the

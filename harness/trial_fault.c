@@ -17,13 +17,15 @@
  * trace, so the trial picks among the run's syncs directly, and crashio is
  * the layer that writes the shadow log, so the failure and the record of
  * which writes it loses are made at one place, under one lock.  It needs
- * no libfiu and runs in every build.
+ * no libfiu and runs in every build.  So does write-fail, which crashio
+ * drives the same way: one pwrite or ftruncate of the run fails with
+ * ENOSPC (three times in four) or EIO, with no effect.
  *
  * What follows.  The writer is killed at an I/O point drawn after the
- * fault's, or after its last transaction; half the libfiu trials and every
- * fsync-fail trial then get a power-cut image (in which, for fsync-fail,
- * the writes the failed sync covered never reach the disk: powerloss.c
- * M2).
+ * fault's, or after its last transaction; half the libfiu and write-fail
+ * trials and every fsync-fail trial then get a power-cut image (in which, for
+ * fsync-fail, the writes the failed sync covered never reach the disk:
+ * powerloss.c M2).
  *
  * What is expected (checked here, by the writer and by the verifier):
  *   - the error reaches the workload: the commit (or checkpoint, or open)
@@ -67,6 +69,17 @@ int trial_kind_is_sync(int kind)
            kind == CRASHIO_DIRSYNC;
 }
 
+static int trial_kind_is_write(int kind)
+{
+    return kind == CRASHIO_PWRITE || kind == CRASHIO_FTRUNCATE;
+}
+
+/* The modes whose fault crashio injects (fail_at) rather than libfiu. */
+static int trial_fault_by_crashio(trial_mode m)
+{
+    return m == MODE_FSYNC_FAIL || m == MODE_WRITE_FAIL;
+}
+
 void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
                       plimg_model persist, uint32_t sector, trial_spec *s)
 {
@@ -74,20 +87,28 @@ void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
 
     s->fault_point = -1;
     s->action = CRASHIO_KILL;
-    if (m == MODE_FSYNC_FAIL) {
+    if (trial_fault_by_crashio(m)) {
+        int (*eligible)(int) =
+            m == MODE_FSYNC_FAIL ? trial_kind_is_sync : trial_kind_is_write;
         for (uint64_t k = 1; k <= p->points; k++)
-            n += trial_kind_is_sync(p->kinds[k - 1]);
+            n += eligible(p->kinds[k - 1]);
         if (n > 0) {
             pick = rng_below(r, n);
             for (uint64_t k = 1; k <= p->points; k++)
-                if (trial_kind_is_sync(p->kinds[k - 1]) && pick-- == 0) {
+                if (eligible(p->kinds[k - 1]) && pick-- == 0) {
                     s->fail_at = k;
                     break;
                 }
-            s->fault_errno = EIO;
             after = s->fail_at;
         }
+        s->fault_errno = EIO;
         s->powerloss = 1;
+        if (m == MODE_WRITE_FAIL) {
+            /* a full disk three times in four, else EIO; then a kill or a
+             * power cut */
+            s->fault_errno = rng_below(r, 4) != 0 ? ENOSPC : EIO;
+            s->powerloss = (int)rng_below(r, 2);
+        }
     } else {
         uint64_t seen[FIUCTL_POINTS] = {0};
         for (uint64_t i = 0; i < p->nevals; i++)
@@ -122,17 +143,17 @@ void trial_fault_config(const trial_spec *s, const trial_paths *p,
 {
     cc->shadow_path = p->shadow;
     cc->graveyard_dir = p->grave;
-    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0) {
+    if (trial_fault_by_crashio(s->mode) && s->fail_at != 0) {
         cc->fail_at = s->fail_at;
-        cc->fail_errno = EIO;
-        cc->fsync_loses_data = 1;
+        cc->fail_errno = s->fault_errno;
+        cc->fsync_loses_data = s->mode == MODE_FSYNC_FAIL;
     }
 }
 
 int trial_fault_arm(trial_env *env, const trial_spec *s,
                     const crashio_config *cc)
 {
-    if (s->mode == MODE_FSYNC_FAIL || s->fault_point < 0)
+    if (trial_fault_by_crashio(s->mode) || s->fault_point < 0)
         return 0;
     return fiuctl_fail_nth(s->seed, s->fault_point, s->fault_nth,
                            s->fault_errno, env->shm->fiu, &cc->shared->points);
@@ -140,7 +161,7 @@ int trial_fault_arm(trial_env *env, const trial_spec *s,
 
 int trial_fault_fired(const trial_env *env, const trial_spec *s)
 {
-    if (s->mode == MODE_FSYNC_FAIL)
+    if (trial_fault_by_crashio(s->mode))
         return atomic_load(&env->shm->cio->failed_point) != 0;
     return atomic_load(&env->shm->fiu->fired) != 0;
 }
@@ -227,6 +248,10 @@ void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
                  pr->kinds[s->fail_at - 1] == CRASHIO_DIRSYNC
                      ? "the directory's entries staying unsynced"
                      : "losing the file's unsynced writes");
+    else if (s->mode == MODE_WRITE_FAIL && s->fail_at != 0)
+        snprintf(out, len, "fault: %s at point %llu failed with %s, no effect",
+                 crashio_kind_name(pr->kinds[s->fail_at - 1]),
+                 (unsigned long long)s->fail_at, trial_errname(s->fault_errno));
     else if (s->fault_point >= 0)
         snprintf(out, len, "fault: %s call %llu failed with %s%s",
                  fiuctl_point_short(s->fault_point),

@@ -20,7 +20,7 @@ trap 'rm -rf "$T"' EXIT
 "$CT" --seed 11 --trials 350 --quiet --dir "$T" --csv "$T/all.csv" >"$T/all.out" 2>&1
 check "campaign on the engine exits 0" 0 $?
 check "one row per trial" 350 "$(col trial <"$T/all.csv" | wc -l)"
-check "every engine mode ran (the crash modes, chain and fsync-fail)" 7 "$(col mode <"$T/all.csv" | sort -u | grep -vc '^server-')"
+check "every engine mode ran (the crash modes, chain, fsync-fail and write-fail)" 8 "$(col mode <"$T/all.csv" | sort -u | grep -vc '^server-')"
 # the default campaign makes ids 126 and 253 server trials (one in 127)
 check "server trials in the default campaign" "126 253" \
     "$(python3 -c 'import csv,sys
@@ -330,7 +330,11 @@ print(len({(r["sync"],r["torn"],r["page_size"],r["pool_bytes"],r["checkpoint_byt
 "$CT" --seed 21 --trials 42 --mode kill-io,torn --sync commit --segment-bytes 65536 --quiet --dir "$T" --csv "$T/s3.csv" >/dev/null 2>&1
 check "pinned: sync commit in every row" "commit" "$(col sync <"$T/s3.csv" | sort -u)"
 check "pinned: 64 KiB segments in every row" "65536" "$(col segment_bytes <"$T/s3.csv" | sort -u)"
-check "pinning leaves the other draws" "$(col torn <"$T/s1.csv")" "$(col torn <"$T/s3.csv")"
+# (the first variants' draws: which further variants a campaign draws
+# depends on what its pins let it reach)
+base='import csv,sys
+print(sorted({(r["workload"],r["variant"],r["torn"]) for r in csv.DictReader(open(sys.argv[1])) if int(r["variant"])<4}))'
+check "pinning leaves the other draws" "$(python3 -c "$base" "$T/s1.csv")" "$(python3 -c "$base" "$T/s3.csv")"
 "$CT" --seed 21 --trials 1 --no-swarm --quiet --dir "$T" --csv "$T/s4.csv" >/dev/null 2>&1
 check "--no-swarm: the engine's defaults" "group fpw default default" \
     "$(col sync <"$T/s4.csv") $(col torn <"$T/s4.csv") $(col pool_bytes <"$T/s4.csv") $(col segment_bytes <"$T/s4.csv")"
@@ -369,8 +373,27 @@ for r in csv.DictReader(open(sys.argv[1])):
         [r.pop(k) for k in os.environ["CLOCK_COLUMNS"].split()]
         print(sorted(r.items()))'
 check "a drawn variant's trial replays exactly" "$(python3 -c "$strip" "$T/x1.csv" "$xid")" "$(python3 -c "$strip" "$T/x2.csv" "$xid")"
+# ... and per sync class: when the first variants all sync the log at
+# each commit, a further variant syncs it on request (sync off), and the
+# table's second column counts that class's crash states alone
+"$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload checkpoint --quiet --dir "$T" --csv "$T/x4.csv" >/dev/null 2>&1
+check "one-variant checkpoint campaign exits 0" 0 $?
+python3 -c 'import csv,sys
+rows=list(csv.DictReader(open(sys.argv[1])))
+first={r["sync"] for r in rows if r["variant"]=="0"}
+more={r["sync"] for r in rows if int(r["variant"])>=1}
+assert first <= {"commit","group"} or first <= {"off","periodic"}, first
+want={"off"} if first <= {"commit","group"} else {"commit","group"}
+assert first <= {"commit","group"} and more & want, (first, more)' "$T/x4.csv" && ok || bad "no further variant of the other sync class"
+"$CT" --seed 24 --trials 40 --mode kill-io --workload inserts --sync off --json --quiet --dir "$T" >"$T/d1.json" 2>/dev/null
+"$CT" --seed 24 --trials 40 --mode kill-io --workload inserts --sync commit --json --quiet --dir "$T" >"$T/d2.json" 2>/dev/null
+check "sync off: every crash state counts in the sync-on-request column; sync commit: none" "1 1" \
+    "$(python3 -c 'import json,sys
+a,b=(json.load(open(f)) for f in sys.argv[1:])
+print(int(a["coverage"]==a["coverage_sync_on_request"] and a["coverage"]["split"]>0),
+      int(b["coverage"]["split"]>0 and not any(b["coverage_sync_on_request"].values())))' "$T/d1.json" "$T/d2.json")"
 "$CT" --seed 24 --trials 160 --variants 1 --mode kill-io --workload inserts --no-swarm --quiet --dir "$T" --csv "$T/x3.csv" >/dev/null 2>&1
 check "--no-swarm: no variant drawn beyond --variants" "0" "$(col variant <"$T/x3.csv" | sort -u)"
-rm -f "$T"/s?.csv "$T"/x?.csv "$T/p.json" "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json"
+rm -f "$T"/s?.csv "$T"/x?.csv "$T/p.json" "$T/seg.err" "$T/cov.json" "$T/few.out" "$T/few.json" "$T"/d?.json
 
 finish

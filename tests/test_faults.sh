@@ -2,8 +2,8 @@
 # test_faults.sh - fault injection end to end, in whichever flavour make test
 # built (CRASHTEST names its crashtest).  In every build: the libfiu points
 # (engine/io/*) are in the engine library only in the fault-injection
-# flavour (checked with nm and strings); fsync-fail runs clean on the
-# engine and replays exactly.  Normal build: the libfiu modes refuse to run
+# flavour (checked with nm and strings); fsync-fail and write-fail run
+# clean on the engine and replay exactly.  Normal build: the libfiu modes refuse to run
 # and say why.  Fault-injection build: the error modes run clean on the
 # engine and replay exactly.  (The planted bugs: tests/test_mutants.sh.)
 set -u
@@ -68,14 +68,32 @@ else
     check "normal build: kv does not link libfiu" 0 "$(grep -c fiu_ "$T/kv.nm")"
 fi
 
-# 2. fsync-fail needs no libfiu: clean on the engine, exact replay
-"$CT" --seed 31 --mode fsync-fail --trials 120 --quiet --csv "$T/c.csv" \
-    >"$T/out" 2>&1
-check "fsync-fail on the engine exits 0" 0 $?
-check "fsync-fail: no violation rows" 0 "$(col verdict <"$T/c.csv" | grep -c violation)"
-check "fsync-fail: every trial lost data to the failed sync" 0 \
-    "$(col damage <"$T/c.csv" | grep -vc 'failed with EIO')"
-replay_sample 31 --mode fsync-fail
+# clean_mode SEED MODE FAULT_RE: a campaign of MODE on the engine exits 0
+# with no violation row, every trial's damage matches FAULT_RE (its fault
+# fired), and its trials replay exactly; the rows stay in $T/c.csv
+clean_mode() {
+    local seed=$1 mode=$2 re=$3
+    "$CT" --seed "$seed" --mode "$mode" --trials 120 --quiet --csv "$T/c.csv" \
+        >"$T/out" 2>&1
+    check "$mode on the engine exits 0" 0 $?
+    check "$mode: no violation rows" 0 "$(col verdict <"$T/c.csv" | grep -c violation)"
+    check "$mode: every trial's fault fired" 0 "$(col damage <"$T/c.csv" | grep -Evc "$re")"
+    replay_sample "$seed" --mode "$mode"
+}
+# at_least N RE WHAT: at least N rows of $T/c.csv have damage matching RE
+at_least() {
+    [ "$(col damage <"$T/c.csv" | grep -Ec "$2")" -ge "$1" ] && ok || bad "too few trials: $3"
+}
+
+# 2. fsync-fail and write-fail need no libfiu.  fsync-fail: a sync fails
+# with EIO and loses the unsynced data; write-fail: one write or truncate
+# fails with ENOSPC or EIO, the engine goes on after some (a full disk on
+# a log append) and refuses writes after others
+clean_mode 31 fsync-fail 'failed with EIO'
+clean_mode 33 write-fail 'fault: (pwrite|ftruncate) at point [0-9]+ failed with (ENOSPC|EIO), no effect'
+at_least 30 'failed with ENOSPC' "full disks"
+at_least 5 'the engine went on without it' "the engine went on after a failed write"
+at_least 5 'then writes were refused' "the engine refused writes after a failed write"
 
 if [ $fiu = 0 ]; then
     # 3. the libfiu modes say what they need
@@ -88,11 +106,9 @@ else
         >"$T/out" 2>&1
     check "error modes on the engine exit 0" 0 $?
     check "error modes: no violation rows" 0 "$(col verdict <"$T/c.csv" | grep -c violation)"
-    check "error modes: every mode ran" 4 "$(col mode <"$T/c.csv" | sort -u | wc -l)"
-    [ "$(col damage <"$T/c.csv" | grep -c 'the engine went on without it')" -ge 5 ] &&
-        ok || bad "too few trials where the engine went on after an error"
-    [ "$(col damage <"$T/c.csv" | grep -c 'then writes were refused')" -ge 5 ] &&
-        ok || bad "too few trials where the engine refused writes"
+    check "error modes: every mode ran" 5 "$(col mode <"$T/c.csv" | sort -u | wc -l)"
+    at_least 5 'the engine went on without it' "the engine went on after an error"
+    at_least 5 'then writes were refused' "the engine refused writes"
     replay_sample 32 --mode errors
 fi
 

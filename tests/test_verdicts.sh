@@ -43,7 +43,7 @@ print("\n".join(",".join(r) for r in csv.reader(open(sys.argv[1]))))' "$T/rows$1
     fi
 done
 # the rows cover every mode they may, and the expected file is not empty
-check "modes in the expected rows" "chain fsync-fail kill-io powerloss recovery-crash torn" \
+check "modes in the expected rows" "chain fsync-fail kill-io powerloss recovery-crash torn write-fail" \
     "$(col mode <"$EXPECTED" | sort -u | tr '\n' ' ' | sed 's/ $//')"
-check "expected rows" 188 "$(col trial <"$EXPECTED" | wc -l)"
+check "expected rows" 194 "$(col trial <"$EXPECTED" | wc -l)"
 finish

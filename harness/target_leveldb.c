@@ -1,0 +1,309 @@
+/*
+ * target_leveldb.c - LevelDB as a harness target, through its C API
+ * (leveldb/c.h), crashed through the libc interposer (faults/interpose.h)
+ * linked into crashtest, like SQLite and LMDB: open ignores o->io
+ * (target_ops.interposed).
+ *
+ * The database is the trial directory itself.  Each workload transaction
+ * is one WriteBatch (a put or a delete per operation), applied with one
+ * leveldb_write and acknowledged when it returns without error.  The
+ * checkpoint call compacts the whole key range (the memtable goes into a
+ * synced table file, the manifest records it, the old log is deleted);
+ * the sync call does nothing of its own (see mixed, below).
+ *
+ * The memtable is larger (64 MiB) than any workload writes, so it is
+ * flushed only by the checkpoint call, while the writer waits for it:
+ * LevelDB's background thread then does its I/O in the writer's place,
+ * and the I/O point numbering repeats from run to run (a replay is
+ * exact).  Background compactions that race the writer are not
+ * exercised.
+ *
+ * The configuration is --leveldb-sync true|false|mixed, one for the whole
+ * campaign.  What each promises, from LevelDB's documentation
+ * (doc/index.md, "Synchronous Writes" and "Atomic Updates"; docs/
+ * TARGETS.md has the table and the references):
+ *   true    every write is synced before it returns: every
+ *           acknowledged write survives any crash
+ *   false   a write returns once the operating system has it: every
+ *           acknowledged write survives a process crash; a crash of
+ *           the machine may lose the last writes
+ *   mixed   as applications do it: most writes with sync=false, every
+ *           write the workload follows with a sync or checkpoint call
+ *           with sync=true (the sync call then has nothing left to do);
+ *           after a power cut the sync writes and every write before
+ *           them survive (the documentation's own hybrid scheme: restart
+ *           a bulk load just after the last synchronous write)
+ * A WriteBatch is atomic in every configuration.
+ *
+ * Verification: the database is opened with paranoid_checks (a damaged
+ * log record or table is an error at open, not skipped); every record is
+ * read with verify_checksums, then the structure check iterates again
+ * backwards, with verify_checksums, and requires the same records in
+ * strictly descending order.
+ *
+ * LevelDB writes its informational log (LOG) through stdio, which the
+ * interposer does not see: that file is outside the crash model (LevelDB
+ * never reads it).
+ */
+#include <errno.h>
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "target.h"
+
+/* Above every workload's bytes: no memtable flush but the checkpoint's. */
+#define LDB_WRITE_BUFFER ((size_t)64 << 20)
+
+enum { LDB_TRUE = 0, LDB_FALSE, LDB_MIXED };
+
+static const char *const ldb_names[] = {"true", "false", "mixed"};
+
+/* The campaign's configuration (set before any fork). */
+static int ldb_cfg = LDB_TRUE;
+
+typedef struct ldb {
+    leveldb_t *db;
+    leveldb_options_t *opt;
+    leveldb_writeoptions_t *wsync, *wasync;
+    leveldb_readoptions_t *ropt;
+    leveldb_writebatch_t *batch;
+} ldb;
+
+int target_leveldb_set_sync(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof(ldb_names) / sizeof(ldb_names[0])); i++)
+        if (strcmp(ldb_names[i], name) == 0) {
+            ldb_cfg = i;
+            return 0;
+        }
+    return -1;
+}
+
+static void ldb_describe(char *buf, size_t len)
+{
+    snprintf(buf, len, "sync=%s", ldb_names[ldb_cfg]);
+}
+
+/* A LevelDB error as a cl error code, and freed.  The C API hands back
+ * only the Status as text, which begins with the name of its code
+ * (Status::ToString: "Corruption: ", "IO error: ", ...): that name, not
+ * the message after it, decides. */
+static int ldb_err(char *err)
+{
+    int rc = CL_EINVAL;
+
+    if (err == NULL)
+        return 0;
+    if (strncmp(err, "Corruption: ", 12) == 0)
+        rc = CL_ECORRUPT;
+    else if (strncmp(err, "IO error: ", 10) == 0)
+        rc = EIO;
+    leveldb_free(err);
+    return rc;
+}
+
+static void ldb_free(ldb *l)
+{
+    if (l->db != NULL)
+        leveldb_close(l->db);
+    if (l->batch != NULL)
+        leveldb_writebatch_destroy(l->batch);
+    if (l->ropt != NULL)
+        leveldb_readoptions_destroy(l->ropt);
+    if (l->wsync != NULL)
+        leveldb_writeoptions_destroy(l->wsync);
+    if (l->wasync != NULL)
+        leveldb_writeoptions_destroy(l->wasync);
+    if (l->opt != NULL)
+        leveldb_options_destroy(l->opt);
+    free(l);
+}
+
+static int ldb_open(const char *dir, const cl_options *o, void **h)
+{
+    ldb *l = calloc(1, sizeof(*l));
+    char *err = NULL;
+
+    (void)o; /* the interposer, not o->io, sees LevelDB's calls */
+    if (l == NULL)
+        return CL_ENOMEM;
+    if ((l->opt = leveldb_options_create()) == NULL ||
+        (l->wsync = leveldb_writeoptions_create()) == NULL ||
+        (l->wasync = leveldb_writeoptions_create()) == NULL ||
+        (l->ropt = leveldb_readoptions_create()) == NULL ||
+        (l->batch = leveldb_writebatch_create()) == NULL) {
+        ldb_free(l);
+        return CL_ENOMEM;
+    }
+    leveldb_options_set_create_if_missing(l->opt, 1);
+    leveldb_options_set_paranoid_checks(l->opt, 1);
+    leveldb_options_set_write_buffer_size(l->opt, LDB_WRITE_BUFFER);
+    leveldb_writeoptions_set_sync(l->wsync, 1);
+    leveldb_writeoptions_set_sync(l->wasync, 0);
+    leveldb_readoptions_set_verify_checksums(l->ropt, 1);
+    leveldb_readoptions_set_fill_cache(l->ropt, 0);
+    l->db = leveldb_open(l->opt, dir, &err);
+    if (l->db == NULL) {
+        int rc = err != NULL ? ldb_err(err) : CL_EINVAL;
+        ldb_free(l);
+        return rc;
+    }
+    *h = l;
+    return 0;
+}
+
+/* Whether transaction t is written with sync=true. */
+static int ldb_synced_write(const wl_txn *t)
+{
+    return ldb_cfg == LDB_TRUE ||
+           (ldb_cfg == LDB_MIXED && (t->sync_after || t->checkpoint_after));
+}
+
+static int ldb_apply(void *h, const wl_txn *t, uint64_t *lsn)
+{
+    ldb *l = h;
+    char *err = NULL;
+
+    leveldb_writebatch_clear(l->batch);
+    for (uint32_t i = 0; i < t->nops; i++) {
+        const wl_op *op = &t->ops[i];
+        if (op->del)
+            leveldb_writebatch_delete(l->batch, (const char *)op->key,
+                                      op->klen);
+        else
+            leveldb_writebatch_put(l->batch, (const char *)op->key, op->klen,
+                                   (const char *)op->val, op->vlen);
+    }
+    leveldb_write(l->db, ldb_synced_write(t) ? l->wsync : l->wasync, l->batch,
+                  &err);
+    if (err != NULL)
+        return ldb_err(err);
+    /* LevelDB reports no durable position: nothing is claimed durable. */
+    *lsn = (uint64_t)t->index + 1;
+    return 0;
+}
+
+/* The sync call: under mixed, the write it follows was synced (every
+ * write before it is in the same log, or in a table the checkpoint
+ * synced); under true every write was; under false nothing is promised
+ * and nothing is done. */
+static int ldb_sync(void *h)
+{
+    (void)h;
+    return 0;
+}
+
+/* The checkpoint call: compact everything, memtable included. */
+static int ldb_checkpoint(void *h)
+{
+    ldb *l = h;
+
+    leveldb_compact_range(l->db, NULL, 0, NULL, 0);
+    return 0;
+}
+
+static oracle_promise ldb_promise(const cl_options *o)
+{
+    (void)o;
+    return ldb_cfg == LDB_TRUE    ? ORACLE_PROMISE_ACK
+           : ldb_cfg == LDB_FALSE ? ORACLE_PROMISE_PROCESS
+                                  : ORACLE_PROMISE_PROCESS_SYNC;
+}
+
+static int ldb_read_all(void *h, oracle_map *out)
+{
+    ldb *l = h;
+    leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->ropt);
+    char *err = NULL;
+    int rc = 0;
+
+    if (it == NULL)
+        return CL_ENOMEM;
+    for (leveldb_iter_seek_to_first(it); rc == 0 && leveldb_iter_valid(it);
+         leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl);
+        const char *v = leveldb_iter_value(it, &vl);
+        if (oracle_map_put(out, k, kl, v, vl) != 0)
+            rc = CL_ENOMEM;
+    }
+    leveldb_iter_get_error(it, &err);
+    leveldb_iter_destroy(it);
+    return rc != 0 ? rc : ldb_err(err);
+}
+
+/* The structure check: a second full iteration, backwards, with checksums
+ * verified; keys strictly descending. */
+static int ldb_check(void *h, char *msg, size_t len)
+{
+    ldb *l = h;
+    leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->ropt);
+    char *prev = NULL, *err = NULL;
+    size_t plen = 0, n = 0;
+    int rc = 0;
+
+    msg[0] = '\0';
+    if (it == NULL)
+        return CL_ENOMEM;
+    for (leveldb_iter_seek_to_last(it); rc == 0 && leveldb_iter_valid(it);
+         leveldb_iter_prev(it), n++) {
+        size_t kl;
+        const char *k = leveldb_iter_key(it, &kl);
+        size_t m = kl < plen ? kl : plen;
+        int c = prev != NULL ? memcmp(k, prev, m) : -1;
+        char *copy;
+        if (c > 0 || (c == 0 && prev != NULL && kl >= plen)) {
+            snprintf(msg, len,
+                     "record %zu from the end is not below the one after it",
+                     n);
+            rc = CL_ECORRUPT;
+            break;
+        }
+        if ((copy = realloc(prev, kl ? kl : 1)) == NULL) {
+            rc = CL_ENOMEM;
+            break;
+        }
+        prev = copy;
+        memcpy(prev, k, kl);
+        plen = kl;
+    }
+    leveldb_iter_get_error(it, &err);
+    leveldb_iter_destroy(it);
+    free(prev);
+    if (rc == 0 && err != NULL) {
+        snprintf(msg, len, "backward iteration: %s", err);
+        rc = ldb_err(err);
+    } else if (err != NULL) {
+        leveldb_free(err);
+    }
+    return rc;
+}
+
+static int ldb_close(void *h)
+{
+    ldb_free(h);
+    return 0;
+}
+
+const target_ops target_leveldb = {
+    .name = "leveldb",
+    .about = "LevelDB (libleveldb) through the libc interposer: "
+             "--leveldb-sync",
+    .open = ldb_open,
+    .apply = ldb_apply,
+    .durable = target_no_durable,
+    .checkpoint = ldb_checkpoint,
+    .sync = ldb_sync,
+    .promise = ldb_promise,
+    .read_all = ldb_read_all,
+    .check = ldb_check,
+    .recovery = target_no_recovery,
+    .fatal = target_never_fatal,
+    .close = ldb_close,
+    .interposed = 1,
+    .nondurable = NULL,
+    .describe = ldb_describe,
+};

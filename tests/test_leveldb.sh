@@ -1,0 +1,69 @@
+#!/bin/bash
+# test_leveldb.sh - crashtest --target leveldb, LevelDB crashed through the
+# libc interposer linked into crashtest, judged against the promise of its
+# write options (docs/TARGETS.md): the positive controls.
+#   sync=true: no loss and no violation under process crashes, nor under
+#   power cuts that keep directory entries (drop-unsynced-data);
+#   sync=false: power cuts lose acknowledged writes (expected losses),
+#   process crashes never do;
+#   mixed: power cuts lose only writes after the last sync=true one;
+#   a replay repeats a trial's row; a bad option is refused.
+# Run by make test with CRASHTEST set to the binary.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ld-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
+    local name=$1
+    shift
+    "$CT" --target leveldb --jobs 2 --quiet --dir "$T" --csv "$T/$name.csv" \
+        "$@" >"$T/$name.out" 2>&1
+    rc=$?
+}
+
+# 1. sync=true: durable at acknowledgement
+run tkill --mode kill-io,kill-time --trials 60 --seed 3
+check "sync=true, process crashes: exit 0" 0 "$rc"
+check "sync=true, process crashes: every row ok" 60 "$(count ok "$T/tkill.csv")"
+run tpl --mode powerloss --persist drop-unsynced-data --trials 80 --seed 2
+check "sync=true, power cuts: exit 0" 0 "$rc"
+check "sync=true, power cuts: every row ok" 80 "$(count ok "$T/tpl.csv")"
+contains "the promise in the summary" "$T/tpl.out" "sync=true (promise: ack)"
+
+# 2. sync=false: expected losses under power cuts, none under process
+# crashes
+run fpl --leveldb-sync false --mode powerloss --persist drop-unsynced-data \
+    --trials 80 --seed 2
+check "sync=false, power cuts: exit 0" 0 "$rc"
+check "sync=false, power cuts: no violation" "" "$(kinds "$T/fpl.csv")"
+n=$(count expected-loss "$T/fpl.csv")
+[ "$n" -ge 20 ] && ok || bad "sync=false, power cuts: only $n expected losses"
+run fkill --leveldb-sync false --mode kill-io --trials 40 --seed 2
+check "sync=false, process crashes: exit 0" 0 "$rc"
+check "sync=false, process crashes: every row ok" 40 "$(count ok "$T/fkill.csv")"
+
+# 3. mixed: what a sync=true write acknowledged stays, with all before it
+run mpl --leveldb-sync mixed --mode powerloss --persist drop-unsynced-data \
+    --trials 80 --seed 2
+check "mixed, power cuts: exit 0" 0 "$rc"
+check "mixed, power cuts: no violation" "" "$(kinds "$T/mpl.csv")"
+n=$(count expected-loss "$T/mpl.csv")
+[ "$n" -ge 10 ] && ok || bad "mixed, power cuts: only $n expected losses"
+contains "mixed's promise" "$T/mpl.out" "(promise: process+sync)"
+
+# 4. a replay of an expected-loss trial repeats its row (but the clock)
+id=$(first_trial expected-loss "$T/fpl.csv")
+"$CT" --seed 2 --replay "$id" --target leveldb --leveldb-sync false \
+    --mode powerloss --persist drop-unsynced-data --dir "$T" \
+    --csv "$T/replay.csv" >"$T/replay.out" 2>&1
+check "replay of an expected loss exits 0" 0 $?
+same_row "replay of an expected loss" "$T/fpl.csv" "$id" "$T/replay.csv"
+
+# 5. a bad option is refused
+"$CT" --target leveldb --leveldb-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
+check "a bad --leveldb-sync exits 2" 2 $?
+contains "the message lists the choices" "$T/refuse.out" "true, false or mixed"
+
+finish
