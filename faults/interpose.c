@@ -879,6 +879,13 @@ static int ip_configure(const interpose_config *cfg)
 int interpose_start(const interpose_config *cfg, interpose_result *res,
                     crashio_shared *shared)
 {
+    return interpose_start_hooked(cfg, res, shared, NULL, NULL);
+}
+
+int interpose_start_hooked(
+    const interpose_config *cfg, interpose_result *res, crashio_shared *shared,
+    void (*on_point)(void *ctx, const crashio_call *call), void *ctx)
+{
     crashio_config cc = {0};
     int rc;
 
@@ -895,6 +902,9 @@ int interpose_start(const interpose_config *cfg, interpose_result *res,
     cc.fill = (crashio_fill)cfg->fill;
     cc.fail_at = cfg->fail_at;
     cc.fail_errno = cfg->fail_errno;
+    cc.fsync_loses_data = cfg->fsync_loses_data;
+    cc.on_point = on_point;
+    cc.on_point_ctx = ctx;
     cc.shadow_path = cfg->shadow_path[0] ? ip.cfg.shadow_path : NULL;
     cc.graveyard_dir = cfg->graveyard_dir[0] ? ip.cfg.graveyard_dir : NULL;
     cc.root = ip.cfg.root;

@@ -105,7 +105,8 @@ typedef struct interpose_config {
     uint32_t fill; /* crashio_fill */
     uint64_t fail_at;
     int32_t fail_errno;
-    int32_t strict; /* refuse changes to files outside the root */
+    int32_t strict;           /* refuse changes to files outside the root */
+    int32_t fsync_loses_data; /* crashio_config's field of that name */
 } interpose_config;
 
 /* The results: counts of the calls the program made, per interpose_call
@@ -129,6 +130,14 @@ typedef struct interpose_result {
  * (already started), or an errno of crashio_new. */
 int interpose_start(const interpose_config *cfg, interpose_result *res,
                     crashio_shared *shared);
+
+/* The same with the core's on_point hook (crashio_config.on_point; NULL:
+ * none), for an interposer linked into the program (a function pointer
+ * means nothing in a preload area).  The hook runs inside the interposer:
+ * the file calls it makes go straight to the C library, untracked. */
+int interpose_start_hooked(
+    const interpose_config *cfg, interpose_result *res, crashio_shared *shared,
+    void (*on_point)(void *ctx, const crashio_call *call), void *ctx);
 
 /* Stop tracking (the descriptors stay open, untracked) and free the core.
  */

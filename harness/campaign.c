@@ -387,6 +387,28 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
     }
 }
 
+/* The draws of a trial's spec once its mode and profile are set: its
+ * writer threads, its crash and damage, from r (seeded with the trial's
+ * seed and not drawn from yet). */
+static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
+{
+    /* A concurrent variant's crash trials run its threads; its error
+     * trials run them one after another, as the counting run did: their
+     * fault is a call of that run; and so do its chains, whose links go on
+     * from a recovered prefix of the workload's order. */
+    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
+        s->mode != MODE_CHAIN)
+        s->threads = s->prof->wl.threads;
+    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
+        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
+                                            MODE_POWERLOSS};
+        campaign_pick_crash(c, r, first[rng_below(r, 3)], s);
+        s->rec_seed = rng_next(r);
+    } else {
+        campaign_pick_crash(c, r, s->mode, s);
+    }
+}
+
 int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
 {
     rng r;
@@ -449,21 +471,7 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
             c->seed ^ rng_mix((id / c->block) ^ (ki << 56) ^ 0xB10C5EEDull));
         s->prof = campaign_profile(c, (int)ki, (uint32_t)(v % c->nvar[ki]));
     }
-    /* A concurrent variant's crash trials run its threads; its error
-     * trials run them one after another, as the counting run did: their
-     * fault is a call of that run; and so do its chains, whose links go on
-     * from a recovered prefix of the workload's order. */
-    if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
-        s->mode != MODE_CHAIN)
-        s->threads = s->prof->wl.threads;
-    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
-        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
-                                            MODE_POWERLOSS};
-        campaign_pick_crash(c, &r, first[rng_below(&r, 3)], s);
-        s->rec_seed = rng_next(&r);
-    } else {
-        campaign_pick_crash(c, &r, s->mode, s);
-    }
+    campaign_spec_draw(c, &r, s);
     return 0;
 }
 
@@ -522,9 +530,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
         size_t m = 0;
         if (done[i])
             continue;
-        /* An interposed target's writer has no on_point hook to take
-         * snapshots with: each of its trials runs its own writer. */
-        if (env->target->interposed || !trial_batchable(&specs[i])) {
+        if (!trial_batchable(&specs[i])) {
             trial_result res;
             done[i] = 1;
             if (trial_run(env, &specs[i], &res) != 0)
@@ -637,11 +643,15 @@ static int campaign_read_result(int fd, trial_result *res)
     return 1;
 }
 
-/* Run spec s on a profile rebuilt with other workload caps.  Returns 1 if
- * the trial shows a violation of kind `kind`, 0 if not, -1 if the crash
- * point does not exist in that workload. */
-static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
-                        uint32_t ops, uint32_t val, int kind)
+/* Run trial orig on a profile rebuilt with other workload caps, crashed
+ * at point cp, as its replay with those caps and --crash-point (and an
+ * fsync-fail's --fail-at) runs it: the draws after the profile's (damage
+ * seeds, a recovery's) are made on the new profile.  Returns 1 if the
+ * trial shows a violation of kind `kind`, 0 if not, -1 if the crash point
+ * does not exist in that workload. */
+static int campaign_try(const campaign *c, trial_env *env,
+                        const trial_spec *orig, uint32_t txns, uint32_t ops,
+                        uint32_t val, uint64_t cp, int kind)
 {
     trial_profile p;
     trial_spec s = *orig;
@@ -661,11 +671,27 @@ static int campaign_try(trial_env *env, const trial_spec *orig, uint32_t txns,
     if (trial_profile_build(env, &p, err, sizeof(err)) != 0)
         goto out;
     s.prof = &p;
+    if (!c->exhaustive) {
+        rng r;
+        memset(&s, 0, sizeof(s));
+        s.fault_point = -1;
+        s.id = orig->id;
+        s.seed = orig->seed;
+        s.mode = orig->mode;
+        s.prof = &p;
+        rng_seed(&r, s.seed);
+        campaign_spec_draw(c, &r, &s);
+        s.fail_at = orig->fail_at;
+    }
+    s.crash_point = cp;
     if (s.mode != MODE_KILL_TIME && s.crash_point > p.points + 1)
         goto out;
     if (s.action == CRASHIO_TEAR &&
         (s.crash_point > p.points ||
          p.kinds[s.crash_point - 1] != CRASHIO_PWRITE))
+        goto out;
+    if (s.mode == MODE_FSYNC_FAIL && s.fail_at != 0 &&
+        (s.fail_at > p.points || !trial_kind_is_sync(p.kinds[s.fail_at - 1])))
         goto out;
     if (trial_run(env, &s, &res) != 0)
         goto out;
@@ -675,15 +701,50 @@ out:
     return rc;
 }
 
-/* Look for a smaller reproducer of a failing trial: fewer transactions,
- * then smaller values, then fewer operations per transaction, keeping the
- * crash point and the damage seed; print the command that replays it. */
+#define CAMPAIGN_SHRINK_POINTS 24 /* earlier crash points tried per pass */
+
+/* The earliest crash point below *cp, of CAMPAIGN_SHRINK_POINTS spread
+ * evenly over 1..*cp, at which s on the given caps still fails with
+ * `kind`: into *cp.  An error mode's crash must follow its fault: an
+ * fsync-fail's point stays after its failing sync, a libfiu mode's is
+ * left alone.  Returns the attempts made. */
+static uint32_t campaign_shrink_point(const campaign *c, trial_env *env,
+                                      const trial_spec *s, uint32_t txns,
+                                      uint32_t ops, uint32_t val, uint64_t *cp,
+                                      int kind)
+{
+    uint64_t was = *cp, prev = 0;
+    uint32_t tries = 0;
+
+    if ((trial_mode_is_error(s->mode) && s->mode != MODE_FSYNC_FAIL) ||
+        s->mode == MODE_KILL_TIME)
+        return 0;
+    for (uint64_t i = 1; i < CAMPAIGN_SHRINK_POINTS; i++) {
+        uint64_t k =
+            (was * i + CAMPAIGN_SHRINK_POINTS - 1) / CAMPAIGN_SHRINK_POINTS;
+        if (k >= was || k == prev || k <= s->fail_at)
+            continue;
+        prev = k;
+        tries++;
+        if (campaign_try(c, env, s, txns, ops, val, k, kind) == 1) {
+            *cp = k;
+            break;
+        }
+    }
+    return tries;
+}
+
+/* Look for a smaller reproducer of a failing trial: an earlier crash
+ * point, fewer transactions, then smaller values, then fewer operations
+ * per transaction, keeping the damage seed; print the command that
+ * replays it. */
 static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
                            const trial_result *first)
 {
     static const uint32_t vals[] = {0, 8, 64, 512, 4096};
     static const uint32_t opss[] = {1, 2, 4, 8};
     uint32_t txns, ops, val, tries = 0;
+    uint64_t cp = s->crash_point;
     int kind = first->verdict;
     char cmd[1600];
     size_t n;
@@ -705,20 +766,21 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
            (unsigned long long)s->id, oracle_kind_name((oracle_kind)kind),
            txns);
     for (int pass = 0; pass < 2; pass++) {
+        tries += campaign_shrink_point(c, env, s, txns, ops, val, &cp, kind);
         for (uint32_t t = 1; t < txns; t++, tries++)
-            if (campaign_try(env, s, t, ops, val, kind) == 1) {
+            if (campaign_try(c, env, s, t, ops, val, cp, kind) == 1) {
                 txns = t;
                 break;
             }
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++, tries++)
             if ((val == 0 || vals[i] < val) && vals[i] != 0 &&
-                campaign_try(env, s, txns, ops, vals[i], kind) == 1) {
+                campaign_try(c, env, s, txns, ops, vals[i], cp, kind) == 1) {
                 val = vals[i];
                 break;
             }
         for (size_t i = 0; i < sizeof(opss) / sizeof(opss[0]); i++, tries++)
             if ((ops == 0 || opss[i] < ops) &&
-                campaign_try(env, s, txns, opss[i], val, kind) == 1) {
+                campaign_try(c, env, s, txns, opss[i], val, cp, kind) == 1) {
                 ops = opss[i];
                 break;
             }
@@ -735,7 +797,11 @@ static int campaign_shrink(campaign *c, trial_env *env, const trial_spec *s,
     n = strlen(cmd);
     if (s->mode != MODE_KILL_TIME)
         snprintf(cmd + n, sizeof(cmd) - n, " --crash-point %llu",
-                 (unsigned long long)s->crash_point);
+                 (unsigned long long)cp);
+    n = strlen(cmd);
+    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0)
+        snprintf(cmd + n, sizeof(cmd) - n, " --fail-at %llu",
+                 (unsigned long long)s->fail_at);
     printf("shrink: %u attempts; smallest reproducer found: %u transactions, "
            "at most %u operations and %u value bytes each:\n  %s\n",
            tries, txns, ops, val, cmd);
@@ -758,6 +824,19 @@ static int campaign_replay(campaign *c)
     if ((rc = trial_env_init(&env, campaign_max_txns(c))) != 0) {
         fprintf(stderr, "crashtest: %s: %s\n", env.base, strerror(rc));
         return 2;
+    }
+    if (c->fail_at != 0) {
+        if (s.mode != MODE_FSYNC_FAIL || s.prof == NULL ||
+            c->fail_at > s.prof->points ||
+            !trial_kind_is_sync(s.prof->kinds[c->fail_at - 1])) {
+            fprintf(stderr,
+                    "crashtest: --fail-at %llu: not a sync of an "
+                    "fsync-fail trial\n",
+                    (unsigned long long)c->fail_at);
+            trial_env_fini(&env);
+            return 2;
+        }
+        s.fail_at = c->fail_at;
     }
     if (c->crash_point != 0) {
         s.crash_point = c->crash_point;

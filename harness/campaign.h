@@ -38,6 +38,8 @@ typedef struct campaign {
     int shrink;           /* with replay: look for a smaller reproducer */
     uint64_t crash_point; /* with replay: force this crash point (0: the
                              trial's own) */
+    uint64_t fail_at;     /* with replay of fsync-fail: force the failing
+                             sync to this I/O point (0: the trial's own) */
     uint64_t shard_index, shard_count; /* run trials i with i % count ==
                                           index */
     char dir[3000];                    /* the scratch directory */

@@ -194,13 +194,17 @@ static int ct_check_needs(ct_args *a)
 
 /* An interposed target (target.h) runs the crash modes whose writer
  * needs nothing but the crash core: kill-io, kill-time, torn and
- * powerloss ("all" means these), with one writer thread.  Returns 0, or 2
- * after a message. */
+ * powerloss, and, if it declares what a crashed recovery and a failed
+ * sync owe (target_ops.rcrash_fsync_fail), recovery-crash and fsync-fail
+ * ("all" means these), with one writer thread.  Returns 0, or 2 after a
+ * message. */
 static int ct_check_interposed(ct_args *a)
 {
     campaign *c = &a->c;
-    static const trial_mode ok[] = {MODE_KILL_IO, MODE_KILL_TIME, MODE_TORN,
-                                    MODE_POWERLOSS};
+    static const trial_mode all[] = {MODE_KILL_IO,        MODE_KILL_TIME,
+                                     MODE_TORN,           MODE_POWERLOSS,
+                                     MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL};
+    size_t nok = c->env.target->rcrash_fsync_fail ? 6 : 4;
 
     if (!c->env.target->interposed)
         return 0;
@@ -215,20 +219,21 @@ static int ct_check_interposed(ct_args *a)
     c->env.nondurable = a->nondurable;
     if (strcmp(a->mode_list, "all") == 0) {
         c->nmodes = 0;
-        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-            c->modes[c->nmodes++] = ok[i];
+        for (size_t i = 0; i < nok; i++)
+            c->modes[c->nmodes++] = all[i];
         return 0;
     }
     for (int i = 0; i < c->nmodes; i++) {
         int found = 0;
-        for (size_t j = 0; j < sizeof(ok) / sizeof(ok[0]); j++)
-            found |= c->modes[i] == ok[j];
+        for (size_t j = 0; j < nok; j++)
+            found |= c->modes[i] == all[j];
         if (!found) {
             fprintf(stderr,
                     "crashtest: --target %s cannot run mode %s yet (its "
                     "writer runs under the libc interposer): kill-io, "
-                    "kill-time, torn and powerloss only\n",
-                    c->env.target->name, trial_mode_name(c->modes[i]));
+                    "kill-time, torn, powerloss%s only\n",
+                    c->env.target->name, trial_mode_name(c->modes[i]),
+                    nok > 4 ? ", recovery-crash and fsync-fail" : "");
             return 2;
         }
     }
@@ -242,8 +247,9 @@ int ct_expand(ct_args *a)
 
     if (c->trials > 0 && c->duration_s > 0)
         return ct_usage("--trials and --duration exclude each other");
-    if ((c->shrink || c->crash_point) && c->replay < 0)
-        return ct_usage("--shrink and --crash-point go with --replay");
+    if ((c->shrink || c->crash_point || c->fail_at) && c->replay < 0)
+        return ct_usage("--shrink, --crash-point and --fail-at go with "
+                        "--replay");
     if (c->trials == 0 && c->duration_s == 0)
         c->trials = 1000;
     /* What the options pinned, before the defaults fill the rest: the

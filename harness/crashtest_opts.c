@@ -54,6 +54,8 @@ static const char *ct_usage_text =
     "  --replay TRIAL       run one trial of the campaign again, verbosely\n"
     "  --shrink             with --replay: find a smaller reproducer\n"
     "  --crash-point K      with --replay: crash at I/O point K instead\n"
+    "  --fail-at K          with --replay of fsync-fail: fail the sync at\n"
+    "                       I/O point K instead\n"
     "  --shard I/N          run only trials t with t % N == I (the CSVs of\n"
     "                       the N shards concatenate into the campaign's)\n"
     "  --merge FILE...      put the shards of one campaign together: the\n"
@@ -94,7 +96,11 @@ static const char *ct_usage_text =
     "                       server-broken-skip (every 10th SET dropped);\n"
     "                       sqlite, lmdb, leveldb: SQLite, LMDB or LevelDB\n"
     "                       crashed through the libc interposer (modes\n"
-    "                       kill-io, kill-time, torn, powerloss;\n"
+    "                       kill-io, kill-time, torn, powerloss; sqlite\n"
+    "                       also recovery-crash: its hot-journal rollback\n"
+    "                       or WAL recovery crashed, and fsync-fail: an\n"
+    "                       fsync failed with EIO, which the call that\n"
+    "                       made it must return;\n"
     "                       docs/TARGETS.md)\n"
     "  --sqlite-journal J   sqlite: journal_mode delete (default),\n"
     "                       truncate, persist or wal\n"
@@ -320,6 +326,8 @@ static const ct_option ct_options[] = {
     {"shrink", CT_FLAG, CT_AT(c.shrink), 0, 0, NULL, 0, NULL},
     {"crash-point", CT_U64, CT_AT(c.crash_point), 1, UINT64_MAX,
      "--crash-point needs a positive number", 0, NULL},
+    {"fail-at", CT_U64, CT_AT(c.fail_at), 1, UINT64_MAX,
+     "--fail-at needs a positive number", 0, NULL},
     {"shard", CT_FN, 0, 0, 0, "--shard needs I/N with I < N", 0, ct_set_shard},
     {"sector", CT_FN, 0, 0, 0, "--sector is 512 or 4096", 1, ct_set_sector},
     {"persist", CT_FN, 0, 0, 0,

@@ -50,9 +50,21 @@ typedef struct target_ops {
     /* 1: the target makes its file calls through the C library and ignores
      * o->io; its writer runs under the libc interposer linked into
      * crashtest (faults/interpose.h), with the crash core configured as
-     * for an I/O table.  Such a target runs no snapshot batches, error
-     * modes, recovery crashes, crash chains or concurrent writers. */
+     * for an I/O table; a recovery crash starts it in the verifier too.
+     * Such a target runs no libfiu error modes, crash chains or
+     * concurrent writers. */
     int interposed;
+    /* After a sync that failed: 0, the target refuses writes until it is
+     * reopened (fatal; DESIGN rule 6), and a commit acknowledged after the
+     * failure is an error-handling violation; 1, it goes on taking
+     * commits and promises only that the call whose sync failed (a commit
+     * or the sync call) returns an error, and that the failed commit is
+     * all there or not at all (it may have passed its commit point). */
+    int sync_error_goes_on;
+    /* Interposed: 1 if the target also runs recovery-crash (its recovery
+     * at open crashed under the interposer) and fsync-fail, having
+     * declared sync_error_goes_on from its documentation. */
+    int rcrash_fsync_fail;
     /* Interposed: suffixes (comma-separated, up to IP_NONDURABLE) of files
      * it may map shared and writable, which it rebuilds after a crash; or
      * NULL. */

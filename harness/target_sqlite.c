@@ -195,8 +195,14 @@ static int sql_apply(void *h, const wl_txn *t, uint64_t *lsn)
             sql_exec(s, "ROLLBACK");
             return rc;
         }
-    if ((rc = sql_exec(s, "COMMIT")) != 0)
+    if ((rc = sql_exec(s, "COMMIT")) != 0) {
+        /* After an I/O error SQLite may leave the transaction open (its
+         * page "Response To Errors Within A Transaction"): end it, so
+         * that the next BEGIN starts afresh. */
+        if (!sqlite3_get_autocommit(s->db))
+            sql_exec(s, "ROLLBACK");
         return rc;
+    }
     /* SQLite reports no durable position: nothing is claimed durable
      * (target_no_durable). */
     *lsn = (uint64_t)t->index + 1;
@@ -309,6 +315,8 @@ const target_ops target_sqlite = {
     .fatal = target_never_fatal,
     .close = sql_close,
     .interposed = 1,
+    .sync_error_goes_on = 1,
+    .rcrash_fsync_fail = 1,
     .nondurable = "-shm",
     .describe = sql_describe,
 };

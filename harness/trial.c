@@ -253,7 +253,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
 {
     trial_progress *pg = env->shm->prog;
     wl_txn t;
-    int rc, go;
+    int rc, go, fired;
 
     if (wl_txn_init(&t) != 0) {
         pg->error = ENOMEM;
@@ -265,6 +265,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         int where;
         wl_gen(&prof->wl, i, &t);
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
+        fired = fault != NULL && trial_fault_fired(env, fault);
         rc = env->target->apply(h, &t, &lsn);
         if (rc != 0) {
             go = fault != NULL ? trial_fault_on_error(env, fault, h, i,
@@ -283,7 +284,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
             _exit(22);
         }
         if (fault != NULL)
-            trial_fault_on_ack(env, fault, i);
+            trial_fault_on_ack(env, fault, i, 0, fired);
         pg->lsn[i] = lsn;
         pg->durable = env->target->durable(h);
         __atomic_store_n(&pg->acked, i + 1, __ATOMIC_RELEASE);
@@ -292,8 +293,11 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         /* A checkpoint syncs too: either makes every commit that returned
          * before it durable, once it returns 0. */
         where = t.checkpoint_after ? TRIAL_ERR_CHECKPOINT : TRIAL_ERR_SYNC;
+        fired = fault != NULL && trial_fault_fired(env, fault);
         rc = t.checkpoint_after ? env->target->checkpoint(h)
                                 : env->target->sync(h);
+        if (rc == 0 && fault != NULL)
+            trial_fault_on_ack(env, fault, i, 1, fired);
         if (rc == 0) {
             pg->durable = env->target->durable(h);
             __atomic_store_n(&pg->synced, i + 1, __ATOMIC_RELEASE);
@@ -315,10 +319,11 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
     wl_txn_free(&t);
 }
 
-/* An interposed target's writer: start the libc interposer on dir with
- * the crash core configured as cc would configure it for an I/O table
- * (the seed, crash point and action, sector, fill, shadow log and
- * graveyard; no on_point hook).  Returns 0 or an errno. */
+/* An interposed target's writer, or its recovery crashed by a sampling
+ * run: start the libc interposer on dir with the crash core configured as
+ * cc would configure it for an I/O table (the seed, crash point and
+ * action, sector, fill, injected failure, shadow log, graveyard and
+ * on_point hook).  Returns 0 or an errno. */
 static int trial_interpose(const trial_env *env, const char *dir,
                            const crashio_config *cc)
 {
@@ -354,8 +359,10 @@ static int trial_interpose(const trial_env *env, const char *dir,
     ic.fill = (uint32_t)cc->fill;
     ic.fail_at = cc->fail_at;
     ic.fail_errno = cc->fail_errno;
+    ic.fsync_loses_data = cc->fsync_loses_data;
     memset(env->shm->ipres, 0, sizeof(*env->shm->ipres));
-    return interpose_start(&ic, env->shm->ipres, cc->shared);
+    return interpose_start_hooked(&ic, env->shm->ipres, cc->shared,
+                                  cc->on_point, cc->on_point_ctx);
 }
 
 /* 1 if an interposed writer ended on a refusal of the interposer (a call
@@ -737,7 +744,14 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
-    if (how != NULL) {
+    if (how != NULL && env->target->interposed) {
+        /* its recovery's calls reach the crash core through the libc
+         * interposer (stopped once the state is done: trial_vserve.c) */
+        if (trial_interpose(env, dir, how->cc) != 0) {
+            v->setup_failed = 1;
+            return NULL;
+        }
+    } else if (how != NULL) {
         crashio *c = NULL;
         if (crashio_new(how->cc, &c) != 0) {
             v->setup_failed = 1;
@@ -804,6 +818,22 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         v->verdict = (uint8_t)oracle_judge_claim(
             &s->prof->wl, pre, m, lo, claimed, hi, skip, &v->recovered,
             v->detail, sizeof(v->detail));
+        /* A target that goes on after a failed sync may have committed
+         * the transaction whose commit returned the error (past its
+         * commit point): a prefix with it is as good as one without. */
+        if (skip != ORACLE_NO_SKIP && env->target->sync_error_goes_on &&
+            oracle_is_violation((oracle_kind)v->verdict)) {
+            char d[sizeof(v->detail)];
+            uint32_t k;
+            oracle_kind with = oracle_judge_claim(
+                &s->prof->wl, &s->prof->prefix, m, lo, claimed, hi,
+                ORACLE_NO_SKIP, &k, d, sizeof(d));
+            if (!oracle_is_violation(with)) {
+                v->verdict = (uint8_t)with;
+                v->recovered = k;
+                memcpy(v->detail, d, sizeof(d));
+            }
+        }
     }
 
     if (v->verdict == ORACLE_OK &&

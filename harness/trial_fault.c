@@ -63,7 +63,7 @@ static int trial_fault_eligible(trial_mode m, int p)
     }
 }
 
-static int trial_kind_is_sync(int kind)
+int trial_kind_is_sync(int kind)
 {
     return kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
            kind == CRASHIO_DIRSYNC;
@@ -197,9 +197,17 @@ int trial_fault_on_error(trial_env *env, const trial_spec *s, void *h,
     return 0;
 }
 
-void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i)
+void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
+                        int synced, int fired_before)
 {
     trial_progress *pg = env->shm->prog;
+
+    /* A target that goes on after a failed sync owes the error only to
+     * the call that met it. */
+    if (env->target->sync_error_goes_on && fired_before)
+        return;
+    if (synced && !env->target->sync_error_goes_on)
+        return;
 
     /* A libfiu fault fires only in the writer's own thread, so it was
      * returned to the engine before this commit returned.  crashio's
@@ -289,8 +297,15 @@ void trial_fault_judge(const trial_env *env, const trial_spec *s,
     if (res->verdict != ORACLE_OK || pg->ack_after == 0)
         return;
     res->verdict = ORACLE_ERROR_HANDLING;
-    snprintf(res->detail, sizeof(res->detail),
-             "transaction %u was acknowledged after a failed sync had been "
-             "returned to the engine (it must refuse writes until reopened)",
-             pg->ack_after - 1);
+    if (env->target->sync_error_goes_on)
+        snprintf(res->detail, sizeof(res->detail),
+                 "the commit of transaction %u, or the sync call after it, "
+                 "returned 0 though a sync it made had failed",
+                 pg->ack_after - 1);
+    else
+        snprintf(res->detail, sizeof(res->detail),
+                 "transaction %u was acknowledged after a failed sync had "
+                 "been returned to the engine (it must refuse writes until "
+                 "reopened)",
+                 pg->ack_after - 1);
 }

@@ -41,7 +41,9 @@ typedef struct trial_progress {
                            workload stopped there */
     uint32_t skipped;   /* 1 + the transaction the target went on without */
     uint32_t ack_after; /* 1 + the first transaction acknowledged after a
-                           failed sync was returned to the target */
+                           failed sync was returned to the target (a
+                           target that goes on after it: whose commit or
+                           sync call returned 0 though its sync failed) */
     /* concurrent workloads (trial_mt.c): thread t's transactions are t,
      * t + threads, ...; it publishes how many it started and how many of
      * its commits returned 0 (after their lsn[]), with release order */
@@ -361,9 +363,11 @@ int trial_fault_fired(const trial_env *env, const trial_spec *s);
  * injected one's (a writer failure). */
 int trial_fault_on_error(trial_env *env, const trial_spec *s, void *h,
                          uint32_t i, int where, int rc);
-/* In the writer: transaction i was acknowledged; note it if a failed sync
- * had been returned to the target before. */
-void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i);
+/* In the writer: transaction i was acknowledged (or the sync call after
+ * it returned 0: synced); note it if a failed sync had been returned to
+ * the target before (fired_before: already before the call began). */
+void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
+                        int synced, int fired_before);
 /* The damage sentence of the fault and of what the workload saw of it. */
 void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
                           size_t len);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "clk.h"
+#include "interpose.h"
 #include "trial_int.h"
 #include "util.h"
 
@@ -80,8 +81,11 @@ static void trial_vserve_loop(trial_env *env, int fd)
                ++served < TRIAL_VSERVE_MAX;
         if (keep && h != NULL && env->target->close(h) != 0)
             keep = 0;
-        if (keep)
+        if (keep) {
             crashio_free(cio);
+            if (q->has_how && env->target->interposed)
+                interpose_stop();
+        }
         c = keep ? 'k' : 'x';
         if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || !keep)
             _exit(v->setup_failed ? 20 : 0);
