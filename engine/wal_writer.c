@@ -774,6 +774,16 @@ static int wal_sync_common(wal *w, uint64_t lsn, int group)
     int rc = 0;
 
     pthread_mutex_lock(&w->mu);
+    if (lsn > w->appended) {
+        /* No record the log holds ends there (a page written back claims
+         * a change the log never had): no sync can reach it. */
+        uint64_t end = w->appended;
+        pthread_mutex_unlock(&w->mu);
+        return err_set(CL_ECORRUPT,
+                       "log: asked to be durable up to %llu, but it ends at "
+                       "%llu",
+                       (unsigned long long)lsn, (unsigned long long)end);
+    }
     if (group && w->durable < lsn) {
         me.next = w->waiters;
         me.linked = 1;

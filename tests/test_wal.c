@@ -1,7 +1,8 @@
 /*
  * test_wal.c - the log segment reader against each numbered validity rule
  * of wal_reader.c (H1-H5, R1-R8), by building segments in memory and
- * damaging them byte by byte.
+ * damaging them byte by byte; and the writer's refusal of a sync past the
+ * log's end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cl_io.h"
 #include "coding.h"
 #include "crc32c.h"
+#include "fsutil.h"
 #include "wal.h"
 
 #define SALT 0x1234567890abcdefull
@@ -76,6 +79,36 @@ static enum wal_next seg_read(seg *s, int *nrec, uint64_t *end_off, char *why)
     }
     *end_off = c.off;
     return nx;
+}
+
+/* The writer: a sync up to an LSN no appended record reaches (a page that
+ * claims a change the log never had) fails at once with CL_ECORRUPT
+ * instead of syncing for ever; a sync up to the end still works. */
+static void test_wal_sync_past_the_end_is_corrupt(void **state)
+{
+    char dir[] = "/tmp/test_wal-XXXXXX";
+    wal_config cfg = {0};
+    wal *w = NULL;
+    uint64_t end = 0;
+    int rc;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    cfg.io = cl_io_posix();
+    cfg.dir = dir;
+    cfg.db_salt = SALT;
+    cfg.segment_bytes = 1 << 20;
+    assert_int_equal(wal_create_segment(&cfg, 1, START), 0);
+    assert_int_equal(wal_open(&cfg, 1, START, WAL_SEG_HDR_SIZE, START, &w), 0);
+    assert_int_equal(wal_append(w, WAL_TXN, "x", 1, &end), 0);
+    assert_int_equal(wal_sync(w, end), 0);
+    rc = wal_sync(w, end + 4096);
+    assert_int_equal(rc, CL_ECORRUPT);
+    assert_int_equal(wal_fatal(w), 0);
+    assert_int_equal(wal_append(w, WAL_TXN, "y", 1, &end), 0);
+    assert_int_equal(wal_sync(w, end), 0);
+    wal_close(w);
+    assert_int_equal(fs_rmrf(dir), 0);
 }
 
 static void test_wal_records_read_back_in_order(void **state)
@@ -427,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_wal_record_reserved_bytes_are_refused),
         cmocka_unit_test(test_wal_lookahead_on_crafted_segment_is_linear),
         cmocka_unit_test(test_wal_records_read_back_in_order),
+        cmocka_unit_test(test_wal_sync_past_the_end_is_corrupt),
         cmocka_unit_test(test_wal_header_rules),
         cmocka_unit_test(test_wal_truncated_tail_is_torn),
         cmocka_unit_test(test_wal_zero_fill_is_torn),
