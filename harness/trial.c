@@ -621,23 +621,45 @@ void trial_profile_free(trial_profile *prof)
  * the page half written (torn) in the file, with no power cut at all. */
 #define TRIAL_KILL_ATOMIC 4096u
 
+/* Damage that can tear a write of any size: a torn write, a power cut,
+ * and the modes that crash a recovery (whose writes a power cut follows). */
+static int trial_tears_any(const trial_spec *s)
+{
+    return s->mode == MODE_TORN || s->powerloss ||
+           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN ||
+           s->mode == MODE_SHORT_WRITE;
+}
+
+/* Damage that tears only writes larger than TRIAL_KILL_ATOMIC: a kill
+ * that can land in the middle of a write (kill-time), or while writer
+ * threads other than the one crashio kills are in one. */
+static int trial_tears_large(const trial_spec *s)
+{
+    return s->mode == MODE_KILL_TIME || s->threads > 1;
+}
+
 /* May an open or read of this trial's image legitimately fail with a
- * detected corruption?  Only when pages can be torn (a torn write, a power
- * cut, or a kill that can land in the middle of a page write: kill-time,
- * or writer threads other than the one crashio kills, with pages larger
- * than TRIAL_KILL_ATOMIC) and the engine runs without torn-page
- * protection. */
+ * detected corruption?  Only when pages can be torn and the engine runs
+ * without torn-page protection. */
 static int trial_detect_ok(const trial_spec *s)
 {
     uint32_t ps = s->prof->eng.page_size ? s->prof->eng.page_size : 4096;
 
     if (s->prof->eng.torn != CL_TORN_NONE)
         return 0;
-    if (ps > TRIAL_KILL_ATOMIC && (s->mode == MODE_KILL_TIME || s->threads > 1))
-        return 1;
-    return s->mode == MODE_TORN || s->powerloss ||
-           s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN ||
-           s->mode == MODE_SHORT_WRITE;
+    return trial_tears_any(s) ||
+           (ps > TRIAL_KILL_ATOMIC && trial_tears_large(s));
+}
+
+/* May the open of this trial's image refuse it as corrupt for any target?
+ * When the crash came before the workload began its first transaction
+ * (within the database's creation: issued is 0, nothing was promised)
+ * and the damage can tear a write: a target that cannot tell a torn
+ * creation from a damaged database and refuses it loses nothing (LMDB
+ * writes both of its meta pages in one write; docs/FINDINGS.md). */
+static int trial_create_refusal_ok(const trial_spec *s, uint32_t issued)
+{
+    return issued == 0 && (trial_tears_any(s) || trial_tears_large(s));
 }
 
 /* Whether the engine's last failure is a torn or corrupt page (its error
@@ -771,10 +793,11 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
         util_strip_dir(v->detail, dir);
-        v->verdict =
-            (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())
-                ? ORACLE_DETECTED
-                : ORACLE_RECOVERY;
+        v->verdict = rc == CL_ECORRUPT &&
+                             ((trial_detect_ok(s) && trial_is_page_damage()) ||
+                              trial_create_refusal_ok(s, hi))
+                         ? ORACLE_DETECTED
+                         : ORACLE_RECOVERY;
         v->done = 1;
         return NULL;
     }
