@@ -155,18 +155,14 @@ static void campaign_variant(const campaign *c, int i, uint32_t v, int directed,
     (CL_ACT_CKPT | CL_ACT_EVICT | CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE |        \
      CL_ACT_SB_WRITE | CL_ACT_TXN | CL_ACT_DWB | CL_ACT_DWB_WRAP)
 
-/* The two classes of sync mode, whose mechanisms owe the log different
- * things: where each commit syncs the log (commit, group), a page written
- * back or a checkpoint finds it durable; where the log is synced on request
- * (off, periodic), eviction and checkpoints must force it first, segments
- * roll over unsynced records and recovery finds unsynced tails.  Coverage
- * is counted per mechanism and class: bit b of class k is bit b + 32 k. */
-static int campaign_sync_class(cl_sync_mode s)
-{
-    return s == CL_SYNC_OFF || s == CL_SYNC_PERIODIC;
-}
-
-/* The classes a campaign's variants can draw: both, unless --sync pinned
+/* Coverage is counted per mechanism and sync class
+ * (trial_sync_on_request): bit b of class k is bit b + 32 k.  Where each
+ * commit syncs the log, a page written back or a checkpoint finds it
+ * durable; where it is synced on request, eviction and checkpoints must
+ * force it first, segments roll over unsynced records and recovery finds
+ * unsynced tails.
+ *
+ * The classes a campaign's variants can draw: both, unless --sync pinned
  * one. */
 static uint64_t campaign_classes_wanted(const campaign *c)
 {
@@ -174,7 +170,7 @@ static uint64_t campaign_classes_wanted(const campaign *c)
 
     if (c->pins.eng.sync == CL_SYNC_DEFAULT)
         return all | all << 32;
-    return all << (32 * campaign_sync_class(c->pins.eng.sync));
+    return all << (32 * trial_sync_on_request(c->pins.eng.sync));
 }
 
 /* The mechanisms a profile's counting run was in at any of its points, in
@@ -186,7 +182,7 @@ static uint64_t campaign_reach(const trial_profile *p)
     for (uint64_t k = 0; k < p->points; k++)
         m |= p->acts[k];
     m &= CAMPAIGN_ACT_WRITER;
-    return (uint64_t)m << (32 * campaign_sync_class(p->eng.sync));
+    return (uint64_t)m << (32 * trial_sync_on_request(p->eng.sync));
 }
 
 /* Coverage-directed swarm: a swarm campaign whose variants' runs leave some

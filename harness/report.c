@@ -42,13 +42,6 @@ static const struct {
 
 #define RPT_NMECH (sizeof(rpt_mechanisms) / sizeof(rpt_mechanisms[0]))
 
-/* Whether trial r's log was synced on request (sync off or periodic) rather
- * than by each commit: the sync classes of the coverage (campaign.c). */
-static int rpt_deferred(const trial_result *r)
-{
-    return r->cfg.sync == CL_SYNC_OFF || r->cfg.sync == CL_SYNC_PERIODIC;
-}
-
 /* Crash states per mechanism (out[RPT_NMECH]), and of them those of trials
  * whose log was synced on request (deferred[RPT_NMECH]).  Returns the
  * engine trials (server trials are not counted: their points are the
@@ -67,7 +60,7 @@ static size_t rpt_coverage(const trial_result *res, size_t n, size_t *out,
         for (size_t j = 0; j < RPT_NMECH; j++) {
             int in = (res[i].reached & rpt_mechanisms[j].bit) != 0;
             out[j] += in;
-            deferred[j] += in && rpt_deferred(&res[i]);
+            deferred[j] += in && trial_sync_on_request(res[i].cfg.sync);
         }
     }
     return engine;

@@ -204,6 +204,15 @@ typedef struct trial_config {
     uint64_t pool_bytes, checkpoint_bytes, segment_bytes;
 } trial_config;
 
+/* The sync class of a sync mode: 1 if the log is synced on request (off,
+ * periodic), 0 if by each commit (commit, group; the default is group).
+ * Eviction, checkpoints and segment rolls owe the log different things
+ * in each, so the swarm's coverage is sought and reported per class. */
+static inline int trial_sync_on_request(int sync)
+{
+    return sync == CL_SYNC_OFF || sync == CL_SYNC_PERIODIC;
+}
+
 /* The configuration of eng and wl. */
 void trial_config_of(const cl_options *eng, const wl_params *wl,
                      trial_config *cfg);
