@@ -25,6 +25,15 @@ first_trial() {
     python3 -c 'import csv,sys
 print(next(r["trial"] for r in csv.DictReader(open(sys.argv[2])) if r["verdict"] == sys.argv[1]))' "$1" "$2"
 }
+# campaign TARGET NAME ARGS...: a campaign of $CT on TARGET (two jobs,
+# trial directories in $T) into $T/NAME.csv and $T/NAME.out; sets rc
+campaign() {
+    local target=$1 name=$2
+    shift 2
+    "$CT" --target "$target" --jobs 2 --quiet --dir "$T" \
+        --csv "$T/$name.csv" "$@" >"$T/$name.out" 2>&1
+    rc=$?
+}
 # same_row NAME CSV TRIAL REPLAY_CSV: the replay's row equals the trial's
 # row of CSV but for the clock's columns
 same_row() {

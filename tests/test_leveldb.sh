@@ -15,13 +15,7 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-ld-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
-    local name=$1
-    shift
-    "$CT" --target leveldb --jobs 2 --quiet --dir "$T" --csv "$T/$name.csv" \
-        "$@" >"$T/$name.out" 2>&1
-    rc=$?
-}
+run() { campaign leveldb "$@"; } # run NAME ARGS...: lib.sh's campaign
 
 # 1. sync=true: durable at acknowledgement
 run tkill --mode kill-io,kill-time --trials 60 --seed 3

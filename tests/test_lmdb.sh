@@ -19,13 +19,7 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-lm-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
-    local name=$1
-    shift
-    "$CT" --target lmdb --jobs 2 --quiet --dir "$T" --csv "$T/$name.csv" \
-        "$@" >"$T/$name.out" 2>&1
-    rc=$?
-}
+run() { campaign lmdb "$@"; } # run NAME ARGS...: lib.sh's campaign
 
 # 1. default flags: durable at commit
 run defkill --mode kill-io,kill-time --trials 60 --seed 3

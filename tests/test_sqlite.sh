@@ -20,13 +20,7 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-sq-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-run() { # run NAME ARGS...: a campaign into $T/NAME.csv, .out; sets rc
-    local name=$1
-    shift
-    "$CT" --target sqlite --jobs 2 --quiet --dir "$T" --csv "$T/$name.csv" \
-        "$@" >"$T/$name.out" 2>&1
-    rc=$?
-}
+run() { campaign sqlite "$@"; } # run NAME ARGS...: lib.sh's campaign
 
 # 1. synchronous=OFF under power cuts: acknowledged commits lost, counted
 # as expected losses (and shown in the summary), never as passes
