@@ -47,4 +47,16 @@ check "a suite that ran nothing fails the run" 1 "$rc"
 run "$T/crash"
 check "a suite dying without a failed check fails the run" 1 "$rc"
 check "its death counted as a failure" "3 passed, 1 failed, 0 skipped" "$last"
+
+# suites run at once (TEST_JOBS) are reported whole, in the order given:
+# a slow first suite's output comes before a quick second one's
+{ echo '#!/bin/sh'; echo 'sleep 1'; echo "echo 'slow.sh: 2 checks passed, 0 failed'"; } >"$T/slow"
+chmod +x "$T/slow"
+TEST_JOBS=2 "$ROOT/scripts/run-tests.sh" "$T/slow" "$T/shell" "$T/fail" >"$T/out" 2>"$T/err"
+check "at once: a failure fails the run" 1 $?
+check "at once: counted" "9 passed, 1 failed, 0 skipped" "$(tail -1 "$T/out")"
+check "at once: reported in the order given" "$T/slow $T/shell $T/fail" \
+    "$(sed -n 's/^== \([^ ]*\) ([0-9]* s)$/\1/p' "$T/out" | tr '\n' ' ' | sed 's/ $//')"
+check "at once: each suite's output under its name" "slow.sh: 2 checks passed, 0 failed" \
+    "$(sed -n "\\|^== $T/slow |{n;p}" "$T/out")"
 finish
