@@ -92,6 +92,7 @@ static const char *ct_usage_text =
     "                       target: broken-ack, broken-half, broken-lose,\n"
     "                       broken-follower, broken-nosync, broken-sync,\n"
     "                       broken-claim, broken-rckpt, broken-abort,\n"
+    "                       broken-hang,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped);\n"
     "                       sqlite, lmdb, leveldb: SQLite, LMDB or LevelDB\n"
@@ -145,6 +146,10 @@ static const char *ct_usage_text =
     "                       (default: each job's verifier process verifies\n"
     "                       one state after another, and is replaced after\n"
     "                       any verdict but OK and every 64 states)\n"
+    "  --timeout SECONDS    a writer or verifier process of a trial that\n"
+    "                       runs longer hangs: it is killed and the trial\n"
+    "                       is a writer or recovery violation (default\n"
+    "                       300)\n"
     "  -h, --help           this text\n";
 
 /* How a row stores its value. */
@@ -375,6 +380,8 @@ static const ct_option ct_options[] = {
     {"profile", CT_FLAG, CT_AT(c.profile), 0, 0, NULL, 0, NULL},
     {"fresh-verifier", CT_FLAG, CT_AT(c.env.fresh_verifier), 0, 0, NULL, 0,
      NULL},
+    {"timeout", CT_U32, CT_AT(c.env.timeout_s), 1, 86400,
+     "--timeout needs a number of seconds in 1..86400", 0, NULL},
     {"stop-at-first", CT_FLAG, CT_AT(c.stop_at_first), 0, 0, NULL, 0, NULL},
     {"help", CT_FLAG, CT_AT(help), 0, 0, NULL, 0, NULL},
     {"exec", CT_STR, CT_AT(exec_cmd), 0, 0, NULL, 1, NULL},

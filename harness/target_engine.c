@@ -33,6 +33,10 @@
  *   broken-abort a recovery that crashes its process (abort) when it
  *                replayed an odd number of log records: a verifier's
  *                death must be reported, and the next trials verified.
+ *   broken-hang  a recovery that never returns when it replayed an odd
+ *                number of log records: a verifier that hangs must be
+ *                killed after --timeout and reported, and the next trials
+ *                verified.
  * The engine's promise (crashlab.h): commit and group make every commit
  * that returned 0 durable; periodic and off only what a cl_sync (or a
  * checkpoint, or close) that returned 0 came after.
@@ -42,6 +46,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "target.h"
 
@@ -77,6 +82,7 @@ enum {
     ENG_BROKEN_CLAIM,
     ENG_BROKEN_RCKPT,
     ENG_BROKEN_ABORT,
+    ENG_BROKEN_HANG,
 };
 
 #define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
@@ -215,12 +221,15 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
         free(e);
         return rc;
     }
-    if (broken == ENG_BROKEN_RCKPT || broken == ENG_BROKEN_ABORT) {
+    if (broken == ENG_BROKEN_RCKPT || broken == ENG_BROKEN_ABORT ||
+        broken == ENG_BROKEN_HANG) {
         cl_recovery rep;
         cl_recovery_report(e->db, &rep);
         e->ckpt_pending = rep.records > 0;
         if (broken == ENG_BROKEN_ABORT && rep.records % 2 == 1)
             abort();
+        while (broken == ENG_BROKEN_HANG && rep.records % 2 == 1)
+            pause();
     }
     *h = e;
     return 0;
@@ -466,6 +475,11 @@ static int eng_open_abort(const char *dir, const cl_options *o, void **h)
     return eng_open_common(dir, o, h, ENG_BROKEN_ABORT);
 }
 
+static int eng_open_hang(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_HANG);
+}
+
 #define ENG_TARGET(nm, about_text, openfn, promisefn)                          \
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
@@ -509,6 +523,10 @@ static const target_ops eng_targets[] = {
                "test target: a recovery that replayed an odd number of "
                "records aborts its process (recovery)",
                eng_open_abort, eng_promise),
+    ENG_TARGET("broken-hang",
+               "test target: a recovery that replayed an odd number of "
+               "records never returns (recovery, after --timeout)",
+               eng_open_hang, eng_promise),
 };
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))

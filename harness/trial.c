@@ -489,7 +489,13 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
     }
     if (pid == 0)
         trial_writer(env, prof, dir, cc, 1, NULL, s);
-    st = util_wait(pid);
+    if (util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st)) {
+        snprintf(err, errlen, "%s run of %s did not finish within %llu s: %s",
+                 s != NULL ? "concurrent" : "counting", wl_name(prof->wl.kind),
+                 (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000),
+                 "the target hangs (--timeout)");
+        return -1;
+    }
     if (trial_refused(env, err, errlen))
         return -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -1093,6 +1099,15 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res)
     res->verdict = ORACLE_WRITER;
     snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,
              env->shm->prog->errmsg);
+    snprintf(res->damage, sizeof(res->damage), "none");
+}
+
+void trial_writer_hung(const trial_env *env, trial_result *res)
+{
+    res->verdict = ORACLE_WRITER;
+    snprintf(res->detail, sizeof(res->detail),
+             "the writer did not finish within %llu s: killed",
+             (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000));
     snprintf(res->damage, sizeof(res->damage), "none");
 }
 

@@ -121,6 +121,15 @@ typedef struct trial_profile {
 } trial_profile;
 
 /* Settings shared by every trial of a campaign. */
+/* How long a writer or verifier process of a trial may run by default,
+ * in seconds: longer, it is taken to hang, killed, and the trial is a
+ * writer or recovery violation (trial_env.timeout_s). */
+#define TRIAL_TIMEOUT_S 300u
+
+/* trial_env.timeout_s in microseconds. */
+#define TRIAL_TIMEOUT_US(env)                                                  \
+    (1000000ull * ((env)->timeout_s ? (env)->timeout_s : TRIAL_TIMEOUT_S))
+
 typedef struct trial_env {
     const target_ops *target;
     const char *nondurable;  /* interposed targets: suffixes of files that
@@ -140,6 +149,9 @@ typedef struct trial_env {
     int verbose;             /* print each step (replay) */
     int fresh_verifier;      /* a verifier process per crash state, not
                                 one per worker (trial_vserve.c) */
+    uint32_t timeout_s;      /* a writer or verifier process of a trial
+                                that runs longer is killed (0:
+                                TRIAL_TIMEOUT_S) */
     int count_fiu;           /* libfiu error modes in the campaign:
                                 profiles count libfiu evaluations */
     /* server trials */

@@ -268,7 +268,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     const trial_spec *last = s[0];
     uint32_t per, fork_per;
     uint64_t t0 = clk_now_us(), t1, tf, snaps_us = 0;
-    int st, rc = 0, killed, need_shadow = 0;
+    int st, rc = 0, killed, hung, need_shadow = 0;
     pid_t pid;
 
     if (n == 1) {
@@ -340,7 +340,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_writer(env, pr, p.dir, &cc, 0, &end, NULL);
     }
     fork_per = (uint32_t)((clk_now_us() - tf) / n);
-    st = util_wait(pid);
+    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
     t1 = clk_now_us();
     per = (uint32_t)((t1 - t0) / n);
     for (size_t i = 0; i < plan.n; i++)
@@ -352,7 +352,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     trial_batch_share(&res, per, fork_per, snaps_us, n);
     trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
                  &res.durable, &res.claimed, &res.synced);
-    if (!killed) {
+    if (hung) {
+        trial_writer_hung(env, &res);
+    } else if (!killed) {
         trial_writer_failed(env, st, &res);
     } else {
         trial_describe_kill(env, last, res.damage, sizeof(res.damage));
@@ -387,11 +389,15 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                          "restoring the snapshot: %s", strerror(rc));
             else
                 rc = trial_after_crash(env, si, &p, &res, clk_now_us());
-        } else if (!killed) {
-            /* The writer failed before this point: so would its own. */
+        } else if (hung || !killed) {
+            /* The writer failed (or hung) before this point: so would its
+             * own. */
             trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
                          &res.durable, &res.claimed, &res.synced);
-            trial_writer_failed(env, st, &res);
+            if (hung)
+                trial_writer_hung(env, &res);
+            else
+                trial_writer_failed(env, st, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),
                      "no snapshot at point %llu: %s",

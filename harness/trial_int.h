@@ -298,6 +298,9 @@ void trial_describe_kill(const trial_env *env, const trial_spec *s, char *out,
 /* The writer ended otherwise than by SIGKILL (wait status st): the verdict
  * is ORACLE_WRITER. */
 void trial_writer_failed(const trial_env *env, int st, trial_result *res);
+/* The writer ran past the trial's time limit (trial_env.timeout_s) and
+ * was killed: the verdict is ORACLE_WRITER. */
+void trial_writer_hung(const trial_env *env, trial_result *res);
 
 /* Everything after the crash, with the crash state in p->dir (and, for a
  * power cut, the shadow log and graveyard in p->shadow and p->grave) and

@@ -110,7 +110,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     trial_paths p;
     crashio_config cc;
     pid_t pid;
-    int st, rc = 0;
+    int st, rc = 0, hung;
     uint64_t t0 = clk_now_us(), t1, tf;
 
     if (trial_mode_is_server(s->mode))
@@ -156,7 +156,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         if (util_wait_exit_us(pid, s->delay_us) == 0)
             kill(pid, SIGKILL);
     }
-    st = util_wait(pid);
+    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->ph.writer = res->us_writer - res->ph.fork;
@@ -165,7 +165,9 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (s->threads > 1)
         trial_mt_counts(env, s, res);
     res->skipped = pg->skipped;
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+    if (hung) {
+        trial_writer_hung(env, res);
+    } else if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, res);
         if (trial_mode_is_error(s->mode))
             trial_fault_describe(env, s, res->damage, sizeof(res->damage));

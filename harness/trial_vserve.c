@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,12 +166,30 @@ static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
     q->cc.graveyard_dir = cc->graveyard_dir != NULL ? q->p.rgrave : NULL;
 }
 
-/* Have the verifier process verify; *st: its wait status if it ended.
+/* Whether the verifier process answers on fd (or ends) within us
+ * microseconds. */
+static int trial_vserve_answers(int fd, uint64_t us)
+{
+    uint64_t end = clk_now_us() + us, now;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+
+    while ((n = poll(&p, 1, (int)((us + 999) / 1000))) < 0 && errno == EINTR) {
+        now = clk_now_us();
+        if (now >= end)
+            return 0;
+        us = end - now;
+    }
+    return n != 0;
+}
+
+/* Have the verifier process verify; *st: its wait status if it ended;
+ * *hung: 1 if it ran past the trial's time limit and was killed.
  * Returns 0, or -1 if no verifier process could be started. */
 static int trial_vserve_ask(trial_env *env, const trial_spec *s,
                             const char *dir, uint32_t lo, uint32_t claimed,
                             uint32_t hi, uint32_t skip,
-                            const trial_open_how *how, int *st)
+                            const trial_open_how *how, int *st, int *hung)
 {
     trial_shm *m = env->shm;
     trial_vreq *q = m->vreq;
@@ -206,6 +225,12 @@ static int trial_vserve_ask(trial_env *env, const trial_spec *s,
             return 0;
         }
     }
+    if (!trial_vserve_answers(m->vfd, TRIAL_TIMEOUT_US(env))) {
+        /* It hangs: killed, and replaced for the next state. */
+        *hung = 1;
+        trial_vserve_stop(env);
+        return 0;
+    }
     while ((n = recv(m->vfd, &c, 1, 0)) < 0 && errno == EINTR)
         ;
     /* An answer of 'x', or none (it died): it ends, and nothing of it may
@@ -223,7 +248,7 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     trial_phases *ph = &res->ph;
     uint32_t skip = res->skipped ? res->skipped - 1 : ORACLE_NO_SKIP;
     uint64_t t0, t1, inner;
-    int st = 0;
+    int st = 0, hung = 0;
 
     memset(v, 0, sizeof(*v));
     t0 = clk_now_us();
@@ -240,9 +265,9 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                               NULL);
             _exit(v->setup_failed ? 20 : 0);
         }
-        st = util_wait(pid);
+        hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
     } else if (trial_vserve_ask(env, s, dir, lo, res->claimed, hi, skip, how,
-                                &st) != 0) {
+                                &st, &hung) != 0) {
         return -1;
     }
     /* the verifier's phases may begin before fork returns here */
@@ -262,14 +287,21 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the recovering process died (%s)", text);
+        if (hung) {
+            snprintf(text, sizeof(text), "ran past %llu s: killed",
+                     (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000));
+            snprintf(res->detail, sizeof(res->detail),
+                     "the recovering process hangs (%s)", text);
+        }
         if (v->walking) {
-            /* it recovered, then died reading the database: a structure
-             * an engine without checksums cannot tell from a good one */
+            /* it recovered, then died (or hung) reading the database: a
+             * structure an engine without checksums cannot tell from a
+             * good one */
             res->verdict = ORACLE_STRUCTURE;
             snprintf(res->detail, sizeof(res->detail),
-                     "the verifier died reading back or checking the "
+                     "the verifier %s reading back or checking the "
                      "recovered database (%s)",
-                     text);
+                     hung ? "hung" : "died", text);
         }
         if (how != NULL && how->resume && env->shm->prog->error != 0) {
             /* a chain link failed in the workload, not in recovery */

@@ -37,6 +37,32 @@ int util_wait(pid_t pid)
     return st;
 }
 
+int util_wait_within(pid_t pid, uint64_t us, int *st)
+{
+    uint64_t end = clk_now_us() + us;
+    pid_t r;
+
+    if (us == 0) {
+        *st = util_wait(pid);
+        return 0;
+    }
+    while (util_wait_exit_us(pid, us) == 0) {
+        /* where the kernel cannot watch a pid, util_wait_exit_us slept
+         * the whole time: the child may have ended meanwhile */
+        if ((r = waitpid(pid, st, WNOHANG)) == pid)
+            return 0;
+        uint64_t now = clk_now_us();
+        if (now >= end) {
+            kill(pid, SIGKILL);
+            *st = util_wait(pid);
+            return 1;
+        }
+        us = end - now;
+    }
+    *st = util_wait(pid);
+    return 0;
+}
+
 int util_wait_exit_us(pid_t pid, uint64_t us)
 {
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};

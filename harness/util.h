@@ -18,6 +18,10 @@ int util_wait(pid_t pid);
  * Returns 1 if it ended, 0 if the time ran out (where the kernel cannot
  * watch a pid, simply after sleeping the whole time). */
 int util_wait_exit_us(pid_t pid, uint64_t us);
+/* Wait for child pid's end (and reap it), at most us microseconds (0: no
+ * limit); past it, kill it (SIGKILL) and reap it.  *st: its wait status.
+ * Returns 1 if it was killed for the time, else 0. */
+int util_wait_within(pid_t pid, uint64_t us, int *st);
 /* Remove every "dir/" from s (in place), so that a message naming the
  * files of a trial's database reads the same in every scratch directory
  * (a campaign's worker, a replay). */
