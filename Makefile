@@ -71,9 +71,9 @@ NODEPS ?= 0
 # list it needs and no more (scripts/deps.sh; NODEPS=1 skips the check), so
 # the core -- make, make install, make crashtest -- needs only the compiler,
 # make, pkg-config, ISA-L and the libraries of crashtest's foreign targets
-# (SQLite, LMDB, LevelDB).  make deps installs every list.
+# (SQLite, LMDB, LevelDB, RocksDB).  make deps installs every list.
 PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev liblmdb-dev \
-             libleveldb-dev
+             libleveldb-dev librocksdb-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
 PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
@@ -171,8 +171,8 @@ HARNESS_SRC := $(filter-out harness/crashtest%.c,$(wildcard harness/*.c))
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(B)/%.o)
 HARNESS_LIB := $(B)/libcrashlab-harness.a
 # The harness's foreign targets (harness/target_sqlite.c, target_lmdb.c,
-# target_leveldb.c) link their engines' libraries.
-HARNESS_LDLIBS := -lsqlite3 -llmdb -lleveldb
+# target_leveldb.c, target_rocksdb.c) link their engines' libraries.
+HARNESS_LDLIBS := -lsqlite3 -llmdb -lleveldb -lrocksdb
 # The version a campaign's JSON summary names (crashtest --merge refuses
 # shards of different versions).
 $(B)/harness/report.o: DEFS := -DCL_VERSION='"$(VERSION)"'

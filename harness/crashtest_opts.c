@@ -95,7 +95,8 @@ static const char *ct_usage_text =
     "                       broken-hang,\n"
     "                       server-broken-ack (OK before the commit),\n"
     "                       server-broken-skip (every 10th SET dropped);\n"
-    "                       sqlite, lmdb, leveldb: SQLite, LMDB or LevelDB\n"
+    "                       sqlite, lmdb, leveldb, rocksdb: SQLite, LMDB,\n"
+    "                       LevelDB or RocksDB\n"
     "                       crashed through the libc interposer (modes\n"
     "                       kill-io, kill-time, torn, powerloss; sqlite\n"
     "                       also recovery-crash: its hot-journal rollback\n"
@@ -110,6 +111,8 @@ static const char *ct_usage_text =
     "  --lmdb-flags F       lmdb: default, nometasync or nosync\n"
     "  --leveldb-sync S     leveldb: true (default), false, or mixed (only\n"
     "                       the writes a sync call follows sync)\n"
+    "  --rocksdb-sync S     rocksdb: true (default), false, or mixed (as\n"
+    "                       --leveldb-sync)\n"
     "any program (docs/TARGETS.md):\n"
     "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
     "                       directory {dir}, declaring and acknowledging\n"
@@ -287,6 +290,12 @@ static int ct_set_leveldb_sync(ct_args *a, const char *arg)
     return target_leveldb_set_sync(arg);
 }
 
+static int ct_set_rocksdb_sync(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_rocksdb_set_sync(arg);
+}
+
 static int ct_set_target(ct_args *a, const char *arg)
 {
     a->c.env.target = target_find("engine");
@@ -367,6 +376,8 @@ static const ct_option ct_options[] = {
      1, ct_set_lmdb_flags},
     {"leveldb-sync", CT_FN, 0, 0, 0, "--leveldb-sync: true, false or mixed", 1,
      ct_set_leveldb_sync},
+    {"rocksdb-sync", CT_FN, 0, 0, 0, "--rocksdb-sync: true, false or mixed", 1,
+     ct_set_rocksdb_sync},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

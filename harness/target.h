@@ -84,6 +84,41 @@ uint64_t target_no_durable(void *h);
 void target_no_recovery(void *h, cl_recovery *rep);
 int target_never_fatal(void *h);
 
+/* The sync option of LevelDB's and RocksDB's writes, one for a campaign
+ * (target_lsm.c): true, every write synced; false, none; mixed, only the
+ * writes the workload follows with a sync or checkpoint call. */
+typedef enum target_sync {
+    TARGET_SYNC_TRUE = 0,
+    TARGET_SYNC_FALSE,
+    TARGET_SYNC_MIXED
+} target_sync;
+/* The setting called name: 0, or -1 (unknown name). */
+int target_sync_parse(const char *name, target_sync *out);
+const char *target_sync_name(target_sync s);
+/* Whether transaction t is written with sync set. */
+int target_sync_write(target_sync s, const wl_txn *t);
+/* What the setting promises: true ack, false process, mixed
+ * process+sync (oracle.h). */
+oracle_promise target_sync_promise(target_sync s);
+
+/* For targets whose C API returns a Status as text (LevelDB, RocksDB:
+ * target_lsm.c): the cl error code of its code, the name it begins
+ * with (Status::ToString), not the message after it: 0 for NULL (OK),
+ * CL_ECORRUPT for "Corruption: ", EIO for "IO error: ", else CL_EINVAL. */
+int target_status_code(const char *status);
+
+/* The keys of a backward walk, each to be strictly below the one before
+ * (zero-initialised; target_keyorder_free releases it). */
+typedef struct target_keyorder {
+    char *prev;
+    size_t plen, cap;
+    int any;
+} target_keyorder;
+/* Take key k: 0 if below the previous one (or the first), 1 if not,
+ * CL_ENOMEM. */
+int target_keyorder_next(target_keyorder *o, const char *k, size_t kl);
+void target_keyorder_free(target_keyorder *o);
+
 /* SQLite (target_sqlite.c), and its configuration for the campaign: the
  * journal mode (delete, truncate, persist, wal) and synchronous (off,
  * normal, full, extra).  The setters return 0 or -1 (unknown name). */
@@ -102,5 +137,10 @@ int target_lmdb_set_flags(const char *name);
  * follows).  Returns 0 or -1 (unknown name). */
 extern const target_ops target_leveldb;
 int target_leveldb_set_sync(const char *name);
+
+/* RocksDB (target_rocksdb.c), and how its writes sync: true, false or
+ * mixed, as LevelDB's.  Returns 0 or -1 (unknown name). */
+extern const target_ops target_rocksdb;
+int target_rocksdb_set_sync(const char *name);
 
 #endif

@@ -550,8 +550,8 @@ int target_never_fatal(void *h)
 }
 
 /* The targets of other engines, each in a file of its own. */
-static const target_ops *const eng_foreign[] = {&target_sqlite, &target_lmdb,
-                                                &target_leveldb};
+static const target_ops *const eng_foreign[] = {
+    &target_sqlite, &target_lmdb, &target_leveldb, &target_rocksdb};
 
 const target_ops *target_find(const char *name)
 {

@@ -45,7 +45,6 @@
  * interposer does not see: that file is outside the crash model (LevelDB
  * never reads it).
  */
-#include <errno.h>
 #include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +56,8 @@
 /* Above every workload's bytes: no memtable flush but the checkpoint's. */
 #define LDB_WRITE_BUFFER ((size_t)64 << 20)
 
-enum { LDB_TRUE = 0, LDB_FALSE, LDB_MIXED };
-
-static const char *const ldb_names[] = {"true", "false", "mixed"};
-
 /* The campaign's configuration (set before any fork). */
-static int ldb_cfg = LDB_TRUE;
+static target_sync ldb_cfg = TARGET_SYNC_TRUE;
 
 typedef struct ldb {
     leveldb_t *db;
@@ -74,34 +69,21 @@ typedef struct ldb {
 
 int target_leveldb_set_sync(const char *name)
 {
-    for (int i = 0; i < (int)(sizeof(ldb_names) / sizeof(ldb_names[0])); i++)
-        if (strcmp(ldb_names[i], name) == 0) {
-            ldb_cfg = i;
-            return 0;
-        }
-    return -1;
+    return target_sync_parse(name, &ldb_cfg);
 }
 
 static void ldb_describe(char *buf, size_t len)
 {
-    snprintf(buf, len, "sync=%s", ldb_names[ldb_cfg]);
+    snprintf(buf, len, "sync=%s", target_sync_name(ldb_cfg));
 }
 
-/* A LevelDB error as a cl error code, and freed.  The C API hands back
- * only the Status as text, which begins with the name of its code
- * (Status::ToString: "Corruption: ", "IO error: ", ...): that name, not
- * the message after it, decides. */
+/* A LevelDB error as a cl error code (target_status_code), and freed. */
 static int ldb_err(char *err)
 {
-    int rc = CL_EINVAL;
+    int rc = target_status_code(err);
 
-    if (err == NULL)
-        return 0;
-    if (strncmp(err, "Corruption: ", 12) == 0)
-        rc = CL_ECORRUPT;
-    else if (strncmp(err, "IO error: ", 10) == 0)
-        rc = EIO;
-    leveldb_free(err);
+    if (err != NULL)
+        leveldb_free(err);
     return rc;
 }
 
@@ -155,13 +137,6 @@ static int ldb_open(const char *dir, const cl_options *o, void **h)
     return 0;
 }
 
-/* Whether transaction t is written with sync=true. */
-static int ldb_synced_write(const wl_txn *t)
-{
-    return ldb_cfg == LDB_TRUE ||
-           (ldb_cfg == LDB_MIXED && (t->sync_after || t->checkpoint_after));
-}
-
 static int ldb_apply(void *h, const wl_txn *t, uint64_t *lsn)
 {
     ldb *l = h;
@@ -177,8 +152,8 @@ static int ldb_apply(void *h, const wl_txn *t, uint64_t *lsn)
             leveldb_writebatch_put(l->batch, (const char *)op->key, op->klen,
                                    (const char *)op->val, op->vlen);
     }
-    leveldb_write(l->db, ldb_synced_write(t) ? l->wsync : l->wasync, l->batch,
-                  &err);
+    leveldb_write(l->db, target_sync_write(ldb_cfg, t) ? l->wsync : l->wasync,
+                  l->batch, &err);
     if (err != NULL)
         return ldb_err(err);
     /* LevelDB reports no durable position: nothing is claimed durable. */
@@ -208,9 +183,7 @@ static int ldb_checkpoint(void *h)
 static oracle_promise ldb_promise(const cl_options *o)
 {
     (void)o;
-    return ldb_cfg == LDB_TRUE    ? ORACLE_PROMISE_ACK
-           : ldb_cfg == LDB_FALSE ? ORACLE_PROMISE_PROCESS
-                                  : ORACLE_PROMISE_PROCESS_SYNC;
+    return target_sync_promise(ldb_cfg);
 }
 
 static int ldb_read_all(void *h, oracle_map *out)
@@ -241,8 +214,9 @@ static int ldb_check(void *h, char *msg, size_t len)
 {
     ldb *l = h;
     leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->ropt);
-    char *prev = NULL, *err = NULL;
-    size_t plen = 0, n = 0;
+    target_keyorder ko = {0};
+    char *err = NULL;
+    size_t n = 0;
     int rc = 0;
 
     msg[0] = '\0';
@@ -252,27 +226,16 @@ static int ldb_check(void *h, char *msg, size_t len)
          leveldb_iter_prev(it), n++) {
         size_t kl;
         const char *k = leveldb_iter_key(it, &kl);
-        size_t m = kl < plen ? kl : plen;
-        int c = prev != NULL ? memcmp(k, prev, m) : -1;
-        char *copy;
-        if (c > 0 || (c == 0 && prev != NULL && kl >= plen)) {
+        if ((rc = target_keyorder_next(&ko, k, kl)) == 1) {
             snprintf(msg, len,
                      "record %zu from the end is not below the one after it",
                      n);
             rc = CL_ECORRUPT;
-            break;
         }
-        if ((copy = realloc(prev, kl ? kl : 1)) == NULL) {
-            rc = CL_ENOMEM;
-            break;
-        }
-        prev = copy;
-        memcpy(prev, k, kl);
-        plen = kl;
     }
     leveldb_iter_get_error(it, &err);
     leveldb_iter_destroy(it);
-    free(prev);
+    target_keyorder_free(&ko);
     if (rc == 0 && err != NULL) {
         snprintf(msg, len, "backward iteration: %s", err);
         rc = ldb_err(err);
