@@ -183,7 +183,13 @@ ifneq ($(FIU),1)
 TEST_SRC := $(filter-out tests/test_fiu_%.c,$(TEST_SRC))
 endif
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TEST_SCRIPTS := $(wildcard tests/test_*.sh)
+# The longest suites first, so that run-tests (which runs as many at once
+# as there are cores) does not end on one of them alone.
+TEST_SLOW := tests/test_crashtest.sh tests/test_sqlite.sh tests/test_faults.sh \
+             tests/test_replay.sh \
+             tests/test_broken_targets.sh
+TEST_SCRIPTS := $(TEST_SLOW) \
+                $(filter-out $(TEST_SLOW),$(wildcard tests/test_*.sh))
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 # The libc interposer (faults/interpose.h).  A program that links it
@@ -520,7 +526,7 @@ test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) $(EXAMPLES) \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
 	    KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
 	    FUZZ_DIR=$(B)/fuzz \
-	    scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS)
+	    scripts/run-tests.sh $(TEST_SCRIPTS) $(TEST_BIN)
 
 # Replay drivers and the seed corpus generator, with the project's compiler.
 $(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps-core

@@ -1,0 +1,89 @@
+#!/bin/bash
+# test_broken_targets.sh - the oracle's rules, each proven by the default
+# campaign (no mode options) on a target that breaks it: acknowledged
+# commits are what must survive (a target that acknowledges without
+# syncing, a sync call that syncs nothing, a durable LSN that claims too
+# much); crash chains (a recovery that leaves what it replayed undurable
+# while new commits build on it), and their replay; the engine keeps every
+# promise in the buffered sync modes; a verifier that dies is a recovery
+# violation and the next states are still verified.  Run by make test
+# with CRASHTEST set to the binary.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-bt-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+# 1. the oracle trusts acknowledgements: the default campaign (no mode
+# options) catches a target that acknowledges group commits without
+# syncing (its durable LSN honest), one whose sync call syncs nothing in
+# sync off, and one whose durable LSN claims more than is durable
+for pair in broken-nosync:durability broken-sync:durability broken-claim:claimed; do
+    tgt=${pair%%:*}
+    kind=${pair##*:}
+    "$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+        --target "$tgt" --csv "$T/$tgt.csv" >"$T/$tgt.out" 2>&1
+    check "$tgt exits 1" 1 $?
+    n=$(col violation <"$T/$tgt.csv" | grep -c "^$kind\$")
+    [ "$n" -ge 1 ] && ok || bad "$tgt: no $kind violation"
+done
+
+# 2. crash chains: a target whose recovery leaves what it replayed
+# undurable while new commits build on it (a checkpoint before the first
+# commit after recovery, its syncs skipped) is caught by the default
+# campaign, in chain trials only, and a chain trial replays exactly
+"$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+    --target broken-rckpt --csv "$T/rckpt.csv" >"$T/rckpt.out" 2>&1
+check "broken-rckpt exits 1" 1 $?
+check "broken-rckpt: caught by chain trials only" "chain" \
+    "$(python3 -c 'import csv,sys
+print(" ".join(sorted({r["mode"] for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"})))' "$T/rckpt.csv")"
+"$CT" --seed 1 --trials 300 --mode kill-io,kill-time,torn,powerloss,recovery-crash \
+    --quiet --dir "$T" --target broken-rckpt >/dev/null 2>&1
+check "broken-rckpt: no other mode sees it" 0 $?
+line=$(grep -m1 -- "--replay" "$T/rckpt.out" | sed 's/^ *replay: //; s/ *#.*//')
+id=$(echo "$line" | sed 's/.*--replay \([0-9]*\).*/\1/')
+$line --csv "$T/rckpt-replay.csv" --dir "$T" >"$T/rckpt-replay.out" 2>&1
+check "chain replay exits 1" 1 $?
+fields='print(r["mode"], r["damage"], r["issued"], r["acked"], r["durable"], r["recovered"], r["chain_links"], r["violation"])'
+check "chain replay: the campaign's row" \
+    "$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["trial"] == sys.argv[2]:
+        '"$fields" "$T/rckpt.csv" "$id")" \
+    "$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    '"$fields" "$T/rckpt-replay.csv")"
+# the engine itself keeps every promise in the buffered modes
+for m in off periodic; do
+    "$CT" --seed 13 --trials 200 --sync $m --quiet --dir "$T" \
+        --csv "$T/sync-$m.csv" >/dev/null 2>&1
+    check "engine, sync $m, exits 0" 0 $?
+done
+
+# 3. a verifier that dies: a target whose recovery aborts its process on
+# some crash states (those where it replayed an odd number of records).
+# Each such state is a recovery violation, the states after it are still
+# verified (the job's verifier process is replaced), and the rows are
+# those of a fresh verifier process per state.
+for fv in "" --fresh-verifier; do
+    "$CT" --seed 3 --trials 80 --mode kill-io --target broken-abort $fv --jobs 1 \
+        --quiet --dir "$T" --csv "$T/abort$fv.csv" >/dev/null 2>&1
+    check "broken-abort ${fv:+$fv }exits 1" 1 $?
+done
+check "broken-abort: violations are recovery ones, and other states OK" \
+    "ok recovery" "$(python3 -c 'import csv,sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kinds = {r["violation"] if r["verdict"] == "violation" else r["verdict"] for r in rows}
+# an OK state after the first violation
+first = min(i for i, r in enumerate(rows) if r["verdict"] == "violation")
+later_ok = any(r["verdict"] == "ok" for r in rows[first + 1:])
+print(" ".join(sorted(kinds)) if later_ok else "no OK state after a violation")' "$T/abort.csv")"
+python3 "$(dirname "$0")/verdict_rows.py" "$T/abort.csv" >"$T/abort-rows.csv"
+python3 "$(dirname "$0")/verdict_rows.py" "$T/abort--fresh-verifier.csv" >"$T/abort-fresh-rows.csv"
+check "broken-abort: the same rows with --fresh-verifier" "" \
+    "$(diff "$T/abort-rows.csv" "$T/abort-fresh-rows.csv" | head -4)"
+check "broken-abort: rows compared" yes \
+    "$([ "$(wc -l <"$T/abort-rows.csv")" -gt 20 ] && echo yes)"
+
+finish
