@@ -231,7 +231,11 @@ int campaign_prepare(campaign *c)
 {
     char err[512];
     trial_env env = c->env;
-    int extra = c->swarm && !c->exhaustive, rc;
+    /* a target that runs under the interposer reports none of the
+     * engine's mechanisms: nothing for further variants to reach */
+    int extra = c->swarm && !c->exhaustive &&
+                (c->env.target == NULL || !c->env.target->interposed),
+        rc;
     uint32_t max_txns;
 
     c->vstride = c->variants + (extra ? CAMPAIGN_EXTRA_VARIANTS : 0);
