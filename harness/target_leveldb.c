@@ -205,7 +205,11 @@ static int ldb_read_all(void *h, oracle_map *out)
     }
     leveldb_iter_get_error(it, &err);
     leveldb_iter_destroy(it);
-    return rc != 0 ? rc : ldb_err(err);
+    if (rc != 0) {
+        leveldb_free(err);
+        return rc;
+    }
+    return ldb_err(err);
 }
 
 /* The structure check: a second full iteration, backwards, with checksums

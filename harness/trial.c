@@ -490,10 +490,11 @@ int trial_count_run(trial_env *env, const trial_profile *prof, const char *dir,
     if (pid == 0)
         trial_writer(env, prof, dir, cc, 1, NULL, s);
     if (util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st)) {
-        snprintf(err, errlen, "%s run of %s did not finish within %llu s: %s",
+        snprintf(err, errlen,
+                 "%s run of %s did not finish within %u s: the target hangs "
+                 "(--timeout)",
                  s != NULL ? "concurrent" : "counting", wl_name(prof->wl.kind),
-                 (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000),
-                 "the target hangs (--timeout)");
+                 TRIAL_TIMEOUT_SECS(env));
         return -1;
     }
     if (trial_refused(env, err, errlen))
@@ -662,7 +663,7 @@ static int trial_detect_ok(const trial_spec *s)
  * (within the database's creation: issued is 0, nothing was promised)
  * and the damage can tear a write: a target that cannot tell a torn
  * creation from a damaged database and refuses it loses nothing (LMDB
- * writes both of its meta pages in one write; docs/FINDINGS.md). */
+ * writes both of its meta pages in one write; docs/ORACLE.md). */
 static int trial_create_refusal_ok(const trial_spec *s, uint32_t issued)
 {
     return issued == 0 && (trial_tears_any(s) || trial_tears_large(s));
@@ -1087,7 +1088,8 @@ void trial_result_start(const trial_spec *s, trial_result *res)
     res->threads = (uint8_t)(s->threads > 1 ? s->threads : 1);
 }
 
-void trial_writer_failed(const trial_env *env, int st, trial_result *res)
+void trial_writer_failed(const trial_env *env, int st, int hung,
+                         trial_result *res)
 {
     char how[64];
 
@@ -1095,19 +1097,16 @@ void trial_writer_failed(const trial_env *env, int st, trial_result *res)
         res->verdict = ORACLE_KINDS; /* a set-up error, not a verdict */
         return;
     }
-    util_status_text(st, how, sizeof(how));
     res->verdict = ORACLE_WRITER;
-    snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,
-             env->shm->prog->errmsg);
-    snprintf(res->damage, sizeof(res->damage), "none");
-}
-
-void trial_writer_hung(const trial_env *env, trial_result *res)
-{
-    res->verdict = ORACLE_WRITER;
-    snprintf(res->detail, sizeof(res->detail),
-             "the writer did not finish within %llu s: killed",
-             (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000));
+    if (hung)
+        snprintf(res->detail, sizeof(res->detail),
+                 "the writer did not finish within %u s: killed",
+                 TRIAL_TIMEOUT_SECS(env));
+    else {
+        util_status_text(st, how, sizeof(how));
+        snprintf(res->detail, sizeof(res->detail), "writer ended (%s): %s", how,
+                 env->shm->prog->errmsg);
+    }
     snprintf(res->damage, sizeof(res->damage), "none");
 }
 

@@ -126,9 +126,10 @@ typedef struct trial_profile {
  * writer or recovery violation (trial_env.timeout_s). */
 #define TRIAL_TIMEOUT_S 300u
 
-/* trial_env.timeout_s in microseconds. */
-#define TRIAL_TIMEOUT_US(env)                                                  \
-    (1000000ull * ((env)->timeout_s ? (env)->timeout_s : TRIAL_TIMEOUT_S))
+/* trial_env.timeout_s, or its default, in seconds and in microseconds. */
+#define TRIAL_TIMEOUT_SECS(env)                                                \
+    ((env)->timeout_s ? (env)->timeout_s : TRIAL_TIMEOUT_S)
+#define TRIAL_TIMEOUT_US(env) (1000000ull * TRIAL_TIMEOUT_SECS(env))
 
 typedef struct trial_env {
     const target_ops *target;

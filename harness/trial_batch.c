@@ -352,10 +352,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     trial_batch_share(&res, per, fork_per, snaps_us, n);
     trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
                  &res.durable, &res.claimed, &res.synced);
-    if (hung) {
-        trial_writer_hung(env, &res);
-    } else if (!killed) {
-        trial_writer_failed(env, st, &res);
+    if (hung || !killed) {
+        trial_writer_failed(env, st, hung, &res);
     } else {
         trial_describe_kill(env, last, res.damage, sizeof(res.damage));
         rc = trial_after_crash(env, last, &p, &res, t1);
@@ -394,10 +392,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
              * own. */
             trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
                          &res.durable, &res.claimed, &res.synced);
-            if (hung)
-                trial_writer_hung(env, &res);
-            else
-                trial_writer_failed(env, st, &res);
+            trial_writer_failed(env, st, hung, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),
                      "no snapshot at point %llu: %s",

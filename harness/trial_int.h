@@ -295,12 +295,11 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
 void trial_describe_kill(const trial_env *env, const trial_spec *s, char *out,
                          size_t len);
 
-/* The writer ended otherwise than by SIGKILL (wait status st): the verdict
- * is ORACLE_WRITER. */
-void trial_writer_failed(const trial_env *env, int st, trial_result *res);
-/* The writer ran past the trial's time limit (trial_env.timeout_s) and
- * was killed: the verdict is ORACLE_WRITER. */
-void trial_writer_hung(const trial_env *env, trial_result *res);
+/* The writer ended otherwise than by the crash's SIGKILL (wait status
+ * st), or hung (ran past the trial's time limit, trial_env.timeout_s, and
+ * was killed): the verdict is ORACLE_WRITER. */
+void trial_writer_failed(const trial_env *env, int st, int hung,
+                         trial_result *res);
 
 /* Everything after the crash, with the crash state in p->dir (and, for a
  * power cut, the shadow log and graveyard in p->shadow and p->grave) and

@@ -165,10 +165,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (s->threads > 1)
         trial_mt_counts(env, s, res);
     res->skipped = pg->skipped;
-    if (hung) {
-        trial_writer_hung(env, res);
-    } else if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
-        trial_writer_failed(env, st, res);
+    if (hung || !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+        trial_writer_failed(env, st, hung, res);
         if (trial_mode_is_error(s->mode))
             trial_fault_describe(env, s, res->damage, sizeof(res->damage));
     } else {

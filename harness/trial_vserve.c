@@ -283,16 +283,15 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         return -1;
     if (!v->done) {
         char text[64];
-        util_status_text(st, text, sizeof(text));
+        if (hung)
+            snprintf(text, sizeof(text), "ran past %u s: killed",
+                     TRIAL_TIMEOUT_SECS(env));
+        else
+            util_status_text(st, text, sizeof(text));
         res->verdict = ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
-                 "the recovering process died (%s)", text);
-        if (hung) {
-            snprintf(text, sizeof(text), "ran past %llu s: killed",
-                     (unsigned long long)(TRIAL_TIMEOUT_US(env) / 1000000));
-            snprintf(res->detail, sizeof(res->detail),
-                     "the recovering process hangs (%s)", text);
-        }
+                 "the recovering process %s (%s)", hung ? "hung" : "died",
+                 text);
         if (v->walking) {
             /* it recovered, then died (or hung) reading the database: a
              * structure an engine without checksums cannot tell from a

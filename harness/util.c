@@ -39,8 +39,7 @@ int util_wait(pid_t pid)
 
 int util_wait_within(pid_t pid, uint64_t us, int *st)
 {
-    uint64_t end = clk_now_us() + us;
-    pid_t r;
+    uint64_t end = clk_now_us() + us, now;
 
     if (us == 0) {
         *st = util_wait(pid);
@@ -49,10 +48,9 @@ int util_wait_within(pid_t pid, uint64_t us, int *st)
     while (util_wait_exit_us(pid, us) == 0) {
         /* where the kernel cannot watch a pid, util_wait_exit_us slept
          * the whole time: the child may have ended meanwhile */
-        if ((r = waitpid(pid, st, WNOHANG)) == pid)
+        if (waitpid(pid, st, WNOHANG) == pid)
             return 0;
-        uint64_t now = clk_now_us();
-        if (now >= end) {
+        if ((now = clk_now_us()) >= end) {
             kill(pid, SIGKILL);
             *st = util_wait(pid);
             return 1;

@@ -1,9 +1,11 @@
 #!/bin/bash
-# test_replay.sh - replay repeats a trial exactly: a violation of a broken
-# target (its mode, crash point, damage, window and verdict), and trials
-# whose crash states came from a writer run shared with other trials (every
-# column but the clock's), on the engine and on a broken target; --shrink
-# finds a smaller reproducer that still fails.  Run by make test with
+# test_replay.sh - broken-half (a transaction committed in two halves) is
+# caught as atomicity violations, and replay repeats a trial exactly: a
+# violation of that broken target (its mode, crash point, damage, window
+# and verdict), and trials whose crash states came from a writer run
+# shared with other trials (every column but the clock's), on the engine
+# and on a broken target; --shrink finds a smaller reproducer that still
+# fails.  Run by make test with
 # CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -11,10 +13,14 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-rp-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-# a broken target's campaign, whose violations are replayed
+# a broken target's campaign, whose violations are replayed: broken-half
+# commits each transaction in two halves, caught as atomicity violations
 "$CT" --seed 12 --trials 100 --quiet --dir "$T" --target broken-half \
     --csv "$T/broken-half.csv" >"$T/broken-half.out" 2>&1
 check "broken-half exits 1" 1 $?
+n=$(col violation <"$T/broken-half.csv" | grep -c "^atomicity\$")
+[ "$n" -ge 5 ] && ok || bad "broken-half: only $n atomicity violations"
+grep -q -- "--replay" "$T/broken-half.out" && ok || bad "broken-half: no replay command printed"
 
 # 1. replay repeats a trial: same crash point, same damage, same verdict
 # (the first violation whose crash is at an I/O point of one writer

@@ -15,10 +15,8 @@ T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-rdb-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-# run NAME ARGS...: lib.sh's campaign, with the workloads' default sizes
-# and no coverage-directed extra variants (--no-swarm: RocksDB reports none
-# of the engine's mechanisms, so a swarm campaign would count every extra
-# variant it may draw before the first trial)
+# run NAME ARGS...: lib.sh's campaign, every variant at its workload's
+# default size (--no-swarm)
 run() { campaign rocksdb "$@" --no-swarm; }
 
 # 1. sync=true: durable at acknowledgement
