@@ -43,15 +43,18 @@ static int plimg_buf_resize(plimg_buf *f, uint64_t n)
     return 0;
 }
 
+/* Write len bytes at off, as pwrite does: nothing at all when len is 0
+ * (the length stays, wherever off is). */
 static int plimg_buf_write(plimg_buf *f, uint64_t off, const void *src,
                            uint64_t len)
 {
     int rc;
 
+    if (len == 0)
+        return 0;
     if (off + len > f->size && (rc = plimg_buf_resize(f, off + len)) != 0)
         return rc;
-    if (len > 0)
-        memcpy(f->b + off, src, len);
+    memcpy(f->b + off, src, len);
     return 0;
 }
 
@@ -190,6 +193,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     plimg_buf pc = {0}, im = {0};
     plimg_sectors sec = {0};
     rng rs = rng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
+    size_t j0 = 0;
     int rc, dirty = 0;
 
     for (size_t j = 0; j < n->ndops; j++)
@@ -198,16 +202,24 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         return 0;
     if ((rc = plimg_read_file(n->cur, &pc)) != 0)
         return plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
-    /* Undo everything, newest first: pc becomes the content at log start.
-     * Failed operations are undone as well, in case they did part of
-     * their work. */
-    for (size_t j = n->ndops; j-- > 0;)
+    /* The operations before j0 are durable and happened: the page cache
+     * and the image agree on the content after them, so only the rest is
+     * undone and replayed (undoing everything and replaying those first
+     * gives the same bytes, at the cost of the whole history of the file
+     * twice). */
+    while (j0 < n->ndops && x->ops[n->dops[j0]].state == PLIMG_DURABLE &&
+           !x->ops[n->dops[j0]].failed)
+        j0++;
+    /* Undo back to j0, newest first: pc becomes the content after the
+     * durable operations.  Failed operations are undone as well, in case
+     * they did part of their work. */
+    for (size_t j = n->ndops; j-- > j0;)
         if ((rc = plimg_undo(&pc, &x->ops[n->dops[j]].r)) != 0)
             goto out;
     if ((rc = plimg_buf_copy(&im, &pc)) != 0)
         goto out;
 
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
         uint64_t last;
         if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
@@ -225,7 +237,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         rc = ENOMEM;
         goto out;
     }
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
         if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
             o->r.len == 0)
@@ -234,7 +246,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
             sec.tot[s]++;
     }
     if (m == PLIMG_ANY_SUBSET) {
-        for (size_t j = 0; j < n->ndops; j++) {
+        for (size_t j = j0; j < n->ndops; j++) {
             plimg_op *o = &x->ops[n->dops[j]];
             if (plimg_data_pending(o) && o->r.type == SHADOW_TRUNCATE)
                 o->keep = rng_coin(&rs);
@@ -245,7 +257,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     }
 
     /* Replay in issue order: pc is the page cache, im the image. */
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         plimg_op *o = &x->ops[n->dops[j]];
         const shadow_rec *r = &o->r;
         rng rt = rng_stream(x->cfg.seed, PLIMG_TAG_TORN, o->r.seq);
