@@ -8,7 +8,7 @@
  * Header:
  *   off  width  field
  *   0    8      magic "clshadow" (ASCII, no NUL)
- *   8    4      version, 1
+ *   8    4      version, 2
  *   12   4      salt: chosen by the writer when it creates the log
  *   16   4      glen: length of the graveyard path, 0..4095 (0 = none)
  *   20   4      reserved, 0
@@ -30,7 +30,10 @@
  *   32   N      payload, by type (str = le32 length L <= 4095, then L bytes
  *               with no NUL among them):
  *     WRITE        str path, le64 off, le64 len, le64 old_size,
- *                  le64 old_len, old_len old bytes, len new bytes
+ *                  le64 old_len, old_len old bytes (the bytes written
+ *                  are not kept: they are the file's own from the write
+ *                  until a later record's old bytes, which is where the
+ *                  power-cut image builder takes them from)
  *     TRUNCATE     str path, le64 old_size, le64 new_size, the bytes cut
  *                  (old_size - new_size of them when shrinking, else none)
  *     SYNC         str path, le64 covers
@@ -319,7 +322,7 @@ static size_t shadow_payload_size(const shadow_rec *rec, const shadow_paths *ps)
         return 0;
     switch (rec->type) {
     case SHADOW_WRITE:
-        n = (uint64_t)sp + 32 + rec->old_len + rec->len;
+        n = (uint64_t)sp + 32 + rec->old_len;
         break;
     case SHADOW_TRUNCATE:
         n = (uint64_t)sp + 16 + rec->old_len;
@@ -367,8 +370,7 @@ static int shadow_rec_consistent(const shadow_rec *rec)
         uint64_t want = rec->off < rec->old_size ? rec->old_size - rec->off : 0;
         if (want > rec->len)
             want = rec->len;
-        if (rec->old_len != want || (rec->len > 0 && !rec->new_bytes) ||
-            (rec->old_len > 0 && !rec->old_bytes))
+        if (rec->old_len != want || (rec->old_len > 0 && !rec->old_bytes))
             return 0;
     }
     if (rec->type == SHADOW_TRUNCATE) {
@@ -392,7 +394,7 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
      * a write or a cut goes out from the caller's buffers (one writev per
      * record, its CRC continued over the pieces). */
     uint8_t *buf = NULL, *p;
-    struct iovec v[3];
+    struct iovec v[2];
     int nv = 1;
     uint8_t flags = 0;
     uint64_t seq;
@@ -421,8 +423,6 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         p = shadow_put64(p, rec->old_len);
         if (rec->old_len > 0)
             v[nv++] = (struct iovec){(void *)rec->old_bytes, rec->old_len};
-        if (rec->len > 0)
-            v[nv++] = (struct iovec){(void *)rec->new_bytes, rec->len};
         break;
     case SHADOW_TRUNCATE:
         p = shadow_put_str(p, ps.path);

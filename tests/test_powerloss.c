@@ -94,11 +94,7 @@ static void hm_write_path(hm *h, const char *path, uint64_t off, int c,
 {
     int64_t size = tu_file_size(path);
     uint8_t *neu = malloc(len), *old = malloc(len);
-    shadow_rec r = {.type = SHADOW_WRITE,
-                    .path = path,
-                    .off = off,
-                    .len = len,
-                    .new_bytes = neu};
+    shadow_rec r = {.type = SHADOW_WRITE, .path = path, .off = off, .len = len};
 
     assert_true(size >= 0);
     fill(neu, c, len);
