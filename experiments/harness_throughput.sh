@@ -14,7 +14,7 @@
 CT=$BUILD/crashtest
 KVB=$BUILD/kvbench
 exp_need "$CT" "$KVB" "$BUILD/csvmeta"
-MODES="kill-io kill-time torn powerloss recovery-crash chain fsync-fail"
+MODES="kill-io kill-time torn powerloss recovery-crash chain fsync-fail write-fail"
 if [ "$QUICK" = 1 ]; then
     TRIALS=100
     MODE_TRIALS=40
