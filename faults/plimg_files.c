@@ -166,7 +166,7 @@ static int plimg_keep_written(const plimg_buf *f, const shadow_rec *r,
         n = r->len;
     w->at = arena->size;
     w->n = n;
-    return plimg_buf_write(arena, arena->size, f->b + r->off, n);
+    return n > 0 ? plimg_buf_write(arena, arena->size, f->b + r->off, n) : 0;
 }
 
 /* Undo op o on f (newest first). */
@@ -187,7 +187,7 @@ static int plimg_do(plimg_buf *f, const shadow_rec *r, const plimg_buf *arena,
 {
     if (r->type == SHADOW_TRUNCATE)
         return plimg_buf_resize(f, r->new_size);
-    return plimg_buf_write(f, r->off, arena->b + w->at, w->n);
+    return w->n > 0 ? plimg_buf_write(f, r->off, arena->b + w->at, w->n) : 0;
 }
 
 /* Copy sector s of the page cache pc into the image im. */

@@ -338,7 +338,13 @@ static int plimg_replay(plimg_ctx *x)
         const shadow_rec *r = &o->r;
         plimg_name *n;
 
-        if (o->failed || r->type == SHADOW_FAILED)
+        /* A failed write or truncate is still one of its file's
+         * operations: it may have done part of its work (a short write,
+         * whose written part crashio logs as a write of its own after
+         * it), and undoing it is what restores the bytes from before
+         * the call; it is never replayed. */
+        if (r->type == SHADOW_FAILED || (o->failed && r->type != SHADOW_WRITE &&
+                                         r->type != SHADOW_TRUNCATE))
             continue;
         switch (r->type) {
         case SHADOW_WRITE:

@@ -5,8 +5,8 @@
  * builder (powerloss.h) can tell what had been made durable and what had
  * not, and can undo what had not.
  *
- * The log is written with plain write(2) and never fsynced: it only has to
- * survive the death of the process, which does not lose the page cache.
+ * The log is written with plain writes (writev(2)) and never fsynced: it only
+ * has to survive the death of the process, which does not lose the page cache.
  * Each record is self-delimiting and checksummed, so a record cut short by
  * SIGKILL is recognised and ignored.  The byte layout is specified at the
  * top of shadow_writer.c.
@@ -80,7 +80,7 @@ typedef struct shadow_writer shadow_writer;
 int shadow_writer_open(const char *path, const char *graveyard,
                        shadow_writer **out);
 
-/* Append one record with plain write(2); rec->seq is set to its number.
+/* Append one record with one writev(2); rec->seq is set to its number.
  * Paths are normalised on the way.  Safe to call from several threads (the
  * appends are serialised).  Returns 0, a positive errno (the log may then end
  * with a partial record, which the reader treats as a torn tail), or EINVAL

@@ -270,6 +270,8 @@ static int shadow_decode(shadow_reader *r, const uint8_t *h, shadow_rec *rec)
         if (!c.bad && rec->old_len != want)
             return shadow_corrupt(r, "write: old_len does not match");
         rec->old_bytes = shadow_get_bytes(&c, rec->old_len);
+        if (!c.bad && rec->len > SHADOW_PAYLOAD_MAX)
+            return shadow_corrupt(r, "write: impossible length");
         if (!c.bad && rec->off + rec->len < rec->off)
             return shadow_corrupt(r, "write: range overflows");
         break;

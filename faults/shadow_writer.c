@@ -33,7 +33,11 @@
  *                  le64 old_len, old_len old bytes (the bytes written
  *                  are not kept: they are the file's own from the write
  *                  until a later record's old bytes, which is where the
- *                  power-cut image builder takes them from)
+ *                  power-cut image builder takes them from; the part of
+ *                  a failed write that reached the file is a write
+ *                  record of its own after its FAILED record.  A file
+ *                  written through a shared mapping, which no record
+ *                  shows, is one a target declared not durable)
  *     TRUNCATE     str path, le64 old_size, le64 new_size, the bytes cut
  *                  (old_size - new_size of them when shrinking, else none)
  *     SYNC         str path, le64 covers
@@ -49,16 +53,16 @@
  * <= 2^30 and its payload lies within the file, (3) the CRC matches, (4) seq
  * is one more than the previous record's (1 for the first), (5) the type is
  * known, unused flag bits and the reserved bytes are 0, and the payload
- * decodes to exactly N bytes by the table above, with: WRITE old_len =
- * min(len, old_size - off) when off < old_size, else 0; covers <= seq;
- * FAILED ref < seq.
+ * decodes to exactly N bytes by the table above, with: WRITE len <= 2^30
+ * and old_len = min(len, old_size - off) when off < old_size, else 0;
+ * covers <= seq; FAILED ref < seq.
  *
  * Reading stops at the first record that is not valid.  It is a torn tail
  * (SHADOW_END) when it fails (1) or (2)'s "within the file", or fails (3)
  * and ends exactly at the end of the file: the writer appends each record
- * with write(2) and can die in the middle of one, which leaves a short file,
- * never bytes after a damaged record.  Anything else - a bad CRC with data
- * after it, an impossible length, a sequence gap, a malformed payload - is
+ * with one writev(2) and can die in the middle of one, which leaves a short
+ * file, never bytes after a damaged record.  Anything else - a bad CRC with
+ * data after it, an impossible length, a sequence gap, a malformed payload - is
  * SHADOW_CORRUPT: the writer cannot produce it, so something else damaged
  * the log, and the records after the damage cannot be trusted to resync.
  *
@@ -370,7 +374,8 @@ static int shadow_rec_consistent(const shadow_rec *rec)
         uint64_t want = rec->off < rec->old_size ? rec->old_size - rec->off : 0;
         if (want > rec->len)
             want = rec->len;
-        if (rec->old_len != want || (rec->old_len > 0 && !rec->old_bytes))
+        if (rec->old_len != want || rec->len > SHADOW_PAYLOAD_MAX ||
+            (rec->old_len > 0 && !rec->old_bytes))
             return 0;
     }
     if (rec->type == SHADOW_TRUNCATE) {

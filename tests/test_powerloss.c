@@ -89,15 +89,15 @@ static void hm_pre(hm *h, const char *name, int c, size_t len)
     free(b);
 }
 
-static void hm_write_path(hm *h, const char *path, uint64_t off, int c,
-                          size_t len)
+/* Append the WRITE record of len bytes at off of path, with the file's
+ * bytes there now as its old bytes.  Returns its seq. */
+static uint64_t hm_log_write(hm *h, const char *path, uint64_t off, size_t len)
 {
     int64_t size = tu_file_size(path);
-    uint8_t *neu = malloc(len), *old = malloc(len);
+    uint8_t *old = malloc(len + 1);
     shadow_rec r = {.type = SHADOW_WRITE, .path = path, .off = off, .len = len};
 
     assert_true(size >= 0);
-    fill(neu, c, len);
     r.old_size = (uint64_t)size;
     r.old_len = off < (uint64_t)size ? (uint64_t)size - off : 0;
     if (r.old_len > len)
@@ -106,9 +106,38 @@ static void hm_write_path(hm *h, const char *path, uint64_t off, int c,
         assert_int_equal(tu_read_at(path, off, old, r.old_len), 0);
     r.old_bytes = old;
     assert_int_equal(shadow_append(h->w, &r), 0);
+    free(old);
+    return r.seq;
+}
+
+static void hm_write_path(hm *h, const char *path, uint64_t off, int c,
+                          size_t len)
+{
+    uint8_t *neu = malloc(len);
+
+    fill(neu, c, len);
+    hm_log_write(h, path, off, len);
     assert_int_equal(tu_write_at(path, off, neu, len), 0);
     free(neu);
-    free(old);
+}
+
+/* A write of len bytes c at off that fails after its first `landed`
+ * bytes reached the file, logged as crashio logs it: the write, its
+ * FAILED record, then a write of the part that landed (whose old bytes
+ * are the file's after the call). */
+static void hm_short_write(hm *h, const char *name, uint64_t off, int c,
+                           size_t len, size_t landed)
+{
+    const char *p = P(h, name);
+    uint8_t *neu = malloc(len);
+    uint64_t seq = hm_log_write(h, p, off, len);
+    shadow_rec f = {.type = SHADOW_FAILED, .ref = seq, .err = ENOSPC};
+
+    fill(neu, c, len);
+    assert_int_equal(tu_write_at(p, off, neu, landed), 0);
+    assert_int_equal(shadow_append(h->w, &f), 0);
+    hm_log_write(h, p, off, landed);
+    free(neu);
 }
 
 static void hm_write(hm *h, const char *name, uint64_t off, int c, size_t len)
@@ -611,6 +640,56 @@ static void test_powerloss_lost_write_past_the_end_leaves_no_hole(void **state)
             assert_int_equal(s.writes_lost_fsync, 2);
             free(b);
         }
+}
+
+/* The part of a failed short write that landed is an unsynced write of
+ * its own: a model that drops unsynced data drops it, and the bytes from
+ * before the call come back. */
+static void test_powerloss_short_write_part_is_unsynced(void **state)
+{
+    hm *h = *state;
+
+    hm_create(h, "f");
+    hm_write(h, "f", 0, 'A', 1024);
+    hm_sync(h, "f");
+    hm_dirsync(h, "");
+    hm_short_write(h, "f", 1024, 'B', 1024, 512);
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        size_t len;
+        hm_apply(h, PLIMG_DROP_UNSYNCED_DATA, 512, seed, 0);
+        uint8_t *b = img(h, "f", &len);
+        assert_int_equal(len, 1024);
+        assert_true(all(b, 0, 1024, 'A'));
+        free(b);
+    }
+}
+
+/* An unsynced overwrite, then a short write over it: each write's bytes
+ * in the image are its own, whichever of the two a prefix keeps. */
+static void test_powerloss_short_write_over_unsynced_write(void **state)
+{
+    hm *h = *state;
+    int only_first = 0;
+
+    hm_pre(h, "f", 'D', 1024);
+    hm_write(h, "f", 0, 'A', 1024);
+    hm_short_write(h, "f", 0, 'B', 1024, 512);
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        size_t len;
+        hm_apply(h, PLIMG_PER_FILE_PREFIX, 512, seed, 0);
+        uint8_t *b = img(h, "f", &len);
+        assert_int_equal(len, 1024);
+        /* a prefix of the writes (the last kept one perhaps torn at a
+         * sector): each sector is D, A, or the landed part of B */
+        only_first += all(b, 0, 1024, 'A');
+        assert_true(all(b, 0, 512, 'D') || all(b, 0, 512, 'A') ||
+                    all(b, 0, 512, 'B'));
+        assert_true(all(b, 512, 512, 'D') || all(b, 512, 512, 'A'));
+        free(b);
+    }
+    assert_true(only_first > 0);
 }
 
 /* fsyncgate: the fsync after a failed one succeeds, and the engine that
@@ -1168,6 +1247,8 @@ int main(void)
         T(test_powerloss_unsynced_extension_does_not_grow_file),
         T(test_powerloss_fsync_failed_data_always_dropped),
         T(test_powerloss_lost_write_past_the_end_leaves_no_hole),
+        T(test_powerloss_short_write_part_is_unsynced),
+        T(test_powerloss_short_write_over_unsynced_write),
         T(test_powerloss_retried_fsync_does_not_bring_back_lost),
         T(test_powerloss_lost_create_means_no_file),
         T(test_powerloss_dirsync_makes_entries_durable),
