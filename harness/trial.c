@@ -922,9 +922,9 @@ void trial_describe_crash(const trial_spec *s, uint32_t outcome, uint64_t at,
                  crashio_fill_name((int)t->fill));
     } else if (outcome == CRASHIO_OUT_KILLED && s->threads > 1) {
         /* the threads' interleaving numbers the points: not the
-         * profile's */
+         * profile's, but the run's (its own, or one it shared) */
         snprintf(out, len,
-                 "killed before point %llu of its own run (%u threads)",
+                 "killed before point %llu of a concurrent run (%u threads)",
                  (unsigned long long)at, s->threads);
     } else if (outcome == CRASHIO_OUT_KILLED && trial_mode_is_error(s->mode)) {
         /* after the fault the run's points are its own: no kind from the

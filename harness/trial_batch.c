@@ -130,6 +130,30 @@ static int trial_batch_tear(trial_batch_plan *b, const trial_spec *s,
     return 0;
 }
 
+/* Copy the progress header pg (lsn[] aside) to out.  Concurrent writer
+ * threads go on publishing meanwhile: the counts they publish are read one
+ * by one in the reverse of their publishing order (synced, acknowledged,
+ * durable position, issued), so that none is behind one published after
+ * it. */
+static void trial_batch_progress(const trial_progress *pg, unsigned char *out,
+                                 size_t n)
+{
+    trial_progress h;
+
+    memcpy(&h, pg, n);
+    h.synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
+    for (int t = 0; t < WL_MAX_THREADS; t++)
+        h.th_synced[t] = __atomic_load_n(&pg->th_synced[t], __ATOMIC_ACQUIRE);
+    h.acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
+    for (int t = 0; t < WL_MAX_THREADS; t++)
+        h.th_acked[t] = __atomic_load_n(&pg->th_acked[t], __ATOMIC_ACQUIRE);
+    h.durable = __atomic_load_n(&pg->durable, __ATOMIC_ACQUIRE);
+    h.issued = __atomic_load_n(&pg->issued, __ATOMIC_ACQUIRE);
+    for (int t = 0; t < WL_MAX_THREADS; t++)
+        h.th_issued[t] = __atomic_load_n(&pg->th_issued[t], __ATOMIC_ACQUIRE);
+    memcpy(out, &h, n);
+}
+
 /* Take snapshot i: the database as a crash of b->s[i] at this point (call;
  * NULL: after the last transaction) leaves it, and the writer's progress. */
 static void trial_batch_take(trial_batch_plan *b, size_t i,
@@ -148,7 +172,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     rec->points = atomic_load(&env->shm->cio->points);
     trial_window(env, &b->s[i]->prof->eng, pg, &rec->issued, &rec->acked,
                  &rec->durable, &rec->claimed, &rec->synced);
-    memcpy(rec->prog, pg, sizeof(rec->prog));
+    trial_batch_progress(pg, rec->prog, sizeof(rec->prog));
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
     trial_batch_path(b->p, i, 0, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)

@@ -12,8 +12,10 @@
  *
  * The interleaving of the threads, and so the numbering of I/O points,
  * differs from run to run: a trial's crash point is a count of I/O calls
- * of its own run, which always lands on some call, but a replay repeats
- * the trial's parameters, not its interleaving.  With --keep-failures the
+ * of a run of the variant's threads (one it shares with the variant's
+ * other trials, trial_batch.c, or its own), which always lands on some
+ * call, but a replay repeats the trial's parameters, not its
+ * interleaving.  With --keep-failures the
  * crashed image and the recorded commit order are kept (trial_mt_keep):
  * what the verdict was computed from.
  */
@@ -177,7 +179,7 @@ void trial_mt_counts(const trial_env *env, const trial_spec *s,
     oracle_mt_input in;
 
     trial_mt_window(env, s, &in);
-    res->issued = res->acked = res->durable = 0;
+    res->issued = res->acked = res->durable = res->claimed = 0;
     for (uint32_t t = 0; t < in.threads; t++) {
         res->issued += in.th[t].issued;
         res->acked += in.th[t].acked;
