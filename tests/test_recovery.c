@@ -864,6 +864,35 @@ static void test_recovery_superblock_reserved_and_parity_rules(void **state)
     assert_int_equal(cl_close(db), 0);
 }
 
+/* Page 0 is zero outside its two slots: a nonzero byte between the slots
+ * or after slot 1 leaves both slots valid (open works) but fails cl_check
+ * as corruption; zero again, the check passes. */
+static void test_recovery_page0_outside_slots_must_be_zero(void **state)
+{
+    fx *f = *state;
+    const char *pages = tu_path(f->dir, "pages");
+    static const uint64_t offs[] = {SB_SLOT_SIZE, SB_SLOT1_OFF - 1,
+                                    SB_SLOT1_OFF + SB_SLOT_SIZE, 4095};
+    uint8_t one = 1, zero = 0;
+    char msg[256];
+    cl_db *db = open_db(f->dir, NULL);
+
+    assert_int_equal(write_batch(db, 0), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        assert_int_equal(tu_write_at(pages, offs[i], &one, 1), 0);
+        db = open_db(f->dir, NULL);
+        assert_int_equal(cl_check(db, msg, sizeof(msg)), CL_ECORRUPT);
+        assert_int_equal(cl_close(db), 0);
+        assert_int_equal(tu_write_at(pages, offs[i], &zero, 1), 0);
+        db = open_db(f->dir, NULL);
+        assert_int_equal(cl_check(db, msg, sizeof(msg)), 0);
+        assert_int_equal(count_batches(db), 1);
+        assert_int_equal(cl_close(db), 0);
+    }
+}
+
 /* A doublewrite slot naming a page far past anything the page file and
  * the log can hold, with a good CRC, is not restored: recovery does not
  * write 4 GiB past the end of the page file. */
@@ -919,6 +948,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_recovery_superblock_reserved_and_parity_rules, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_page0_outside_slots_must_be_zero, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_dwb_slot_page_number_is_bounded, fx_setup,
