@@ -894,28 +894,36 @@ static void test_recovery_page0_outside_slots_must_be_zero(void **state)
 }
 
 /* A doublewrite slot naming a page far past anything the page file and
- * the log can hold, with a good CRC, is not restored: recovery does not
- * write 4 GiB past the end of the page file. */
+ * the log can hold, with a good CRC, is damage: open refuses it as
+ * corruption (kind structure) and writes nothing, where restoring it would
+ * extend the page file by 4 GiB.  The slot as it was opens the database. */
 static void test_recovery_dwb_slot_page_number_is_bounded(void **state)
 {
     fx *f = *state;
     cl_options o = {0};
     cl_db *db;
     const char *pages = tu_path(f->dir, "pages"), *dwb = tu_path(f->dir, "dwb");
-    uint8_t page[4096];
+    uint8_t page[4096], orig[4096];
+    cl_err_info ei;
     int64_t before;
 
     o.torn = CL_TORN_DWB;
     make_dwb_db(f->dir, &o, 50);
     before = tu_file_size(pages);
-    assert_int_equal(tu_read_at(dwb, 0, page, sizeof(page)), 0);
+    assert_int_equal(tu_read_at(dwb, 0, orig, sizeof(orig)), 0);
+    memcpy(page, orig, sizeof(page));
     page_seal(page, sizeof(page), 1u << 20,
               page_crc_seed(read_slot(pages, SB_SLOT0_OFF).salt));
     assert_int_equal(tu_write_at(dwb, 0, page, sizeof(page)), 0);
+    assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_STRUCTURE);
+    assert_true(ei.pgno == 1u << 20);
+    assert_true(tu_file_size(pages) == before);
+    assert_int_equal(tu_write_at(dwb, 0, orig, sizeof(orig)), 0);
     db = open_db(f->dir, &o);
     assert_int_equal(count_batches(db), 50);
     assert_int_equal(cl_close(db), 0);
-    assert_true(tu_file_size(pages) == before);
 }
 
 /* A meta page counting more pages than the page file and the pool can
