@@ -951,6 +951,35 @@ static void test_recovery_meta_page_count_is_bounded(void **state)
     assert_int_equal(ei.kind, CL_ERRK_META);
 }
 
+/* cl_check sizes its bitmap of pages by the meta page's count only after
+ * checking the count against the page file's real size: with the page
+ * file cut to two pages under an open database whose meta page counts
+ * more than 200, the check reports a damaged meta page (kind meta) before
+ * it reads or allocates anything by the count. */
+static void test_recovery_check_bounds_page_count_by_file_size(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    static char val[3000];
+    char k[32];
+    cl_err_info ei;
+    cl_db *db;
+
+    o.pool_bytes = 256 << 10; /* 64 frames */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 200; i++) { /* an overflow page each */
+        snprintf(k, sizeof(k), "k%04d", i);
+        assert_int_equal(cl_put(db, k, strlen(k), val, sizeof(val)), 0);
+    }
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(tu_truncate(tu_path(f->dir, "pages"), 2 * 4096), 0);
+    assert_int_equal(cl_check(db, NULL, 0), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_META);
+    assert_int_equal(cl_close(db), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +994,9 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_meta_page_count_is_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_check_bounds_page_count_by_file_size, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_killed_writer_keeps_acknowledged_batches, fx_setup,
             fx_teardown),
