@@ -372,10 +372,10 @@ void crashio_log_failed(crashio *c, uint64_t seq, uint64_t k, int err)
         shadow_append(c->sw, &r);
 }
 
-/* Append the WRITE record for writing buf[0..len) at off of fd (path p),
+/* Append the WRITE record for writing len bytes at off of fd (path p),
  * reading the old bytes through the inner table.  OUT: *seq. */
-int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p,
-                      const void *buf, size_t len, uint64_t off, uint64_t *seq)
+int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p, size_t len,
+                      uint64_t off, uint64_t *seq)
 {
     shadow_rec r = {.type = SHADOW_WRITE, .point = k, .path = p};
     uint8_t *old = NULL;
@@ -387,7 +387,6 @@ int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p,
         return rc;
     r.off = off;
     r.len = len;
-    r.new_bytes = buf;
     r.old_size = size;
     r.old_len = off < size ? size - off : 0;
     if (r.old_len > len)
@@ -437,7 +436,7 @@ static void crashio_log_partial(crashio *c, uint64_t k, int fd, const char *p,
             n++;
     free(now);
     if (n > 0)
-        crashio_log_write(c, k, fd, p, buf, n, off, &seq2);
+        crashio_log_write(c, k, fd, p, n, off, &seq2);
 }
 
 /* ---- the table ---- */
@@ -540,8 +539,7 @@ int crashio_op_pwrite(crashio *c, int fd, const void *buf, size_t len,
     /* A file unlinked without a graveyard (path NULL) cannot come back in
      * any image: its writes need no record. */
     if (c->sw && f && f->path &&
-        (rc = crashio_log_write(c, pt.k, fd, f->path, buf, len, off, &seq)) !=
-            0)
+        (rc = crashio_log_write(c, pt.k, fd, f->path, len, off, &seq)) != 0)
         goto out;
     rc = c->in->pwrite(c->in->ctx, fd, buf, len, off);
     if (rc != 0)

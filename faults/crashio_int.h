@@ -72,11 +72,11 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
 /* Append a FAILED record for the operation of record seq (0: none). */
 void crashio_log_failed(crashio *c, uint64_t seq, uint64_t k, int err);
 
-/* Append the WRITE record for writing buf[0..len) at off of fd (path p),
+/* Append the WRITE record for writing len bytes at off of fd (path p),
  * reading the old bytes through the inner table.  Returns 0 or an errno.
  * OUT: *seq. */
-int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p,
-                      const void *buf, size_t len, uint64_t off, uint64_t *seq);
+int crashio_log_write(crashio *c, uint64_t k, int fd, const char *p, size_t len,
+                      uint64_t off, uint64_t *seq);
 
 /* Tear the pwrite at point k and die (crashio_tear.c).  Caller holds
  * c->mu. */

@@ -136,7 +136,7 @@ static int crashio_tear_put(void *ctx, const uint8_t *bytes, size_t n,
     uint64_t seq = 0;
 
     if (c->sw && x->f && x->f->path)
-        crashio_log_write(c, x->k, x->fd, x->f->path, bytes, n, off, &seq);
+        crashio_log_write(c, x->k, x->fd, x->f->path, n, off, &seq);
     c->in->pwrite(c->in->ctx, x->fd, bytes, n, off);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * plimg_files.c - the bytes of each file in a power-cut image: undo every
- * logged operation to find the content at log start, then replay what the
+ * plimg_files.c - the bytes of each file in a power-cut image: undo the
+ * logged operations back to the last durable one, then replay what the
  * device model keeps, sector by sector (see the model at the top of
  * powerloss.c).
  */
@@ -43,15 +43,18 @@ static int plimg_buf_resize(plimg_buf *f, uint64_t n)
     return 0;
 }
 
+/* Write len bytes at off, as pwrite does: nothing at all when len is 0
+ * (the length stays, wherever off is). */
 static int plimg_buf_write(plimg_buf *f, uint64_t off, const void *src,
                            uint64_t len)
 {
     int rc;
 
+    if (len == 0)
+        return 0;
     if (off + len > f->size && (rc = plimg_buf_resize(f, off + len)) != 0)
         return rc;
-    if (len > 0)
-        memcpy(f->b + off, src, len);
+    memcpy(f->b + off, src, len);
     return 0;
 }
 
@@ -133,6 +136,29 @@ int plimg_exists(const char *path)
 
 /* ---- building file contents ---- */
 
+/* The bytes a write left in the file: arena bytes [at, at + n).  The log
+ * does not keep them; they are the file's own from the write until the
+ * next record that changes them, so undoing the records newest first
+ * finds each one just before its own undo.  n < len only when the file
+ * holds less (a writer killed inside a long write): what it holds is what
+ * the page cache had. */
+typedef struct plimg_written {
+    uint64_t at, n;
+} plimg_written;
+
+/* Keep f[r->off, r->off + r->len) (what is there of it) in the arena. */
+static int plimg_keep_written(const plimg_buf *f, const shadow_rec *r,
+                              plimg_buf *arena, plimg_written *w)
+{
+    uint64_t n = r->off < f->size ? f->size - r->off : 0;
+
+    if (n > r->len)
+        n = r->len;
+    w->at = arena->size;
+    w->n = n;
+    return plimg_buf_write(arena, arena->size, f->b + r->off, n);
+}
+
 /* Undo op o on f (newest first). */
 static int plimg_undo(plimg_buf *f, const shadow_rec *r)
 {
@@ -145,11 +171,13 @@ static int plimg_undo(plimg_buf *f, const shadow_rec *r)
     return plimg_buf_write(f, r->new_size, r->old_bytes, r->old_len);
 }
 
-static int plimg_do(plimg_buf *f, const shadow_rec *r)
+/* Do op o on f; a write writes the bytes it left in the file (w). */
+static int plimg_do(plimg_buf *f, const shadow_rec *r, const plimg_buf *arena,
+                    const plimg_written *w)
 {
     if (r->type == SHADOW_TRUNCATE)
         return plimg_buf_resize(f, r->new_size);
-    return plimg_buf_write(f, r->off, r->new_bytes, r->len);
+    return plimg_buf_write(f, r->off, arena->b + w->at, w->n);
 }
 
 /* Copy sector s of the page cache pc into the image im. */
@@ -187,9 +215,11 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
 {
     plimg_ino *n = &x->inos[ino];
     uint32_t u = x->sum->sector;
-    plimg_buf pc = {0}, im = {0};
+    plimg_buf pc = {0}, im = {0}, arena = {0};
+    plimg_written *wr = NULL; /* [j - j0] for j >= j0 */
     plimg_sectors sec = {0};
     rng rs = rng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
+    size_t j0 = 0;
     int rc, dirty = 0;
 
     for (size_t j = 0; j < n->ndops; j++)
@@ -198,16 +228,34 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         return 0;
     if ((rc = plimg_read_file(n->cur, &pc)) != 0)
         return plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
-    /* Undo everything, newest first: pc becomes the content at log start.
-     * Failed operations are undone as well, in case they did part of
-     * their work. */
-    for (size_t j = n->ndops; j-- > 0;)
-        if ((rc = plimg_undo(&pc, &x->ops[n->dops[j]].r)) != 0)
+    /* The operations before j0 are durable and happened: the page cache
+     * and the image agree on the content after them, so only the rest is
+     * undone and replayed (undoing everything and replaying those first
+     * gives the same bytes, at the cost of the whole history of the file
+     * twice). */
+    while (j0 < n->ndops && x->ops[n->dops[j0]].state == PLIMG_DURABLE &&
+           !x->ops[n->dops[j0]].failed)
+        j0++;
+    /* Undo back to j0, newest first: pc becomes the content after the
+     * durable operations, and each write's bytes are kept on the way for
+     * the replay.  Failed operations are undone as well, in case they did
+     * part of their work. */
+    if ((wr = calloc(n->ndops - j0 + 1, sizeof(*wr))) == NULL) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (size_t j = n->ndops; j-- > j0;) {
+        const plimg_op *o = &x->ops[n->dops[j]];
+        if (o->r.type == SHADOW_WRITE && !o->failed && o->state != PLIMG_LOST &&
+            (rc = plimg_keep_written(&pc, &o->r, &arena, &wr[j - j0])) != 0)
             goto out;
+        if ((rc = plimg_undo(&pc, &o->r)) != 0)
+            goto out;
+    }
     if ((rc = plimg_buf_copy(&im, &pc)) != 0)
         goto out;
 
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
         uint64_t last;
         if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
@@ -225,7 +273,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         rc = ENOMEM;
         goto out;
     }
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
         if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
             o->r.len == 0)
@@ -234,7 +282,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
             sec.tot[s]++;
     }
     if (m == PLIMG_ANY_SUBSET) {
-        for (size_t j = 0; j < n->ndops; j++) {
+        for (size_t j = j0; j < n->ndops; j++) {
             plimg_op *o = &x->ops[n->dops[j]];
             if (plimg_data_pending(o) && o->r.type == SHADOW_TRUNCATE)
                 o->keep = rng_coin(&rs);
@@ -245,20 +293,20 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     }
 
     /* Replay in issue order: pc is the page cache, im the image. */
-    for (size_t j = 0; j < n->ndops; j++) {
+    for (size_t j = j0; j < n->ndops; j++) {
         plimg_op *o = &x->ops[n->dops[j]];
         const shadow_rec *r = &o->r;
         rng rt = rng_stream(x->cfg.seed, PLIMG_TAG_TORN, o->r.seq);
         if (o->failed || o->state == PLIMG_LOST)
             continue; /* M2: a lost write is not in the page cache either */
-        if ((rc = plimg_do(&pc, r)) != 0)
+        if ((rc = plimg_do(&pc, r, &arena, &wr[j - j0])) != 0)
             goto out;
         if (o->state == PLIMG_DURABLE) {
-            rc = plimg_do(&im, r);
+            rc = plimg_do(&im, r, &arena, &wr[j - j0]);
         } else if (r->type == SHADOW_TRUNCATE) {
             x->sum->truncates_unsynced++;
             x->sum->truncates_undone += !o->keep;
-            rc = o->keep ? plimg_do(&im, r) : 0;
+            rc = o->keep ? plimg_do(&im, r, &arena, &wr[j - j0]) : 0;
         } else if (r->len > 0) {
             for (uint64_t s = r->off / u; s <= (r->off + r->len - 1) / u; s++) {
                 int take;
@@ -311,5 +359,7 @@ out:
     plimg_sectors_free(&sec);
     free(pc.b);
     free(im.b);
+    free(arena.b);
+    free(wr);
     return rc;
 }

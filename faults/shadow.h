@@ -63,7 +63,6 @@ typedef struct shadow_rec {
                                  [new_size, old_size), when shrinking */
     uint64_t old_len;         /* bytes at old_bytes.  WRITE: min(len,
                                  old_size - off), 0 if off >= old_size */
-    const uint8_t *new_bytes; /* WRITE: the len bytes written */
 } shadow_rec;
 
 /* Reader results (exactly one per call). */

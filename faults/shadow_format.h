@@ -13,7 +13,7 @@
  * graveyard path and a CRC32C of everything before it. */
 #define SHADOW_MAGIC "clshadow" /* 8 bytes, no NUL on disk */
 #define SHADOW_MAGIC_LEN 8
-#define SHADOW_VERSION 1
+#define SHADOW_VERSION 2
 #define SHADOW_HDR_FIXED 24 /* bytes before the graveyard path */
 #define SHADOW_HDR_CRC_LEN 4
 #define SHADOW_HDR_OFF_VERSION 8

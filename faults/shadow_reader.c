@@ -37,7 +37,7 @@ struct shadow_reader {
 
 /* The whole file at path in *buf (*size bytes), mapped read-only where
  * it can be (*mapped 1) and else read into memory: a shadow log holds the
- * old and new bytes of every write of a run, megabytes that a power-cut
+ * old bytes of every write of a run, megabytes that a power-cut
  * image reads once per crash state, and a mapping shares the page cache's
  * pages instead of copying them.  The file must not change while it is
  * mapped: a shadow log is read after its writer has died. */
@@ -270,7 +270,6 @@ static int shadow_decode(shadow_reader *r, const uint8_t *h, shadow_rec *rec)
         if (!c.bad && rec->old_len != want)
             return shadow_corrupt(r, "write: old_len does not match");
         rec->old_bytes = shadow_get_bytes(&c, rec->old_len);
-        rec->new_bytes = shadow_get_bytes(&c, rec->len);
         if (!c.bad && rec->off + rec->len < rec->off)
             return shadow_corrupt(r, "write: range overflows");
         break;

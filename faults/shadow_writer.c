@@ -8,7 +8,7 @@
  * Header:
  *   off  width  field
  *   0    8      magic "clshadow" (ASCII, no NUL)
- *   8    4      version, 1
+ *   8    4      version, 2
  *   12   4      salt: chosen by the writer when it creates the log
  *   16   4      glen: length of the graveyard path, 0..4095 (0 = none)
  *   20   4      reserved, 0
@@ -30,7 +30,10 @@
  *   32   N      payload, by type (str = le32 length L <= 4095, then L bytes
  *               with no NUL among them):
  *     WRITE        str path, le64 off, le64 len, le64 old_size,
- *                  le64 old_len, old_len old bytes, len new bytes
+ *                  le64 old_len, old_len old bytes (the bytes written
+ *                  are not kept: they are the file's own from the write
+ *                  until a later record's old bytes, which is where the
+ *                  power-cut image builder takes them from)
  *     TRUNCATE     str path, le64 old_size, le64 new_size, the bytes cut
  *                  (old_size - new_size of them when shrinking, else none)
  *     SYNC         str path, le64 covers
@@ -72,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "coding.h"
@@ -162,20 +166,28 @@ struct shadow_writer {
     pthread_mutex_t mu; /* serialises appends and next_seq */
 };
 
-/* Write all of buf with write(2), looping over EINTR and short writes. */
-static int shadow_write_all(int fd, const uint8_t *buf, size_t len)
+/* Write v[0..n) with writev(2), looping over EINTR and short writes (v is
+ * consumed). */
+static int shadow_writev_all(int fd, struct iovec *v, int n)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
+    while (n > 0) {
+        ssize_t got = writev(fd, v, n);
+        if (got < 0) {
             if (errno == EINTR)
                 continue;
             return errno;
         }
-        if (n == 0)
+        if (got == 0)
             return ENOSPC;
-        buf += n;
-        len -= (size_t)n;
+        while (n > 0 && (size_t)got >= v->iov_len) {
+            got -= (ssize_t)v->iov_len;
+            v++;
+            n--;
+        }
+        if (n > 0) {
+            v->iov_base = (uint8_t *)v->iov_base + got;
+            v->iov_len -= (size_t)got;
+        }
     }
     return 0;
 }
@@ -233,8 +245,9 @@ int shadow_writer_open(const char *path, const char *graveyard,
         rc = errno;
         goto fail;
     }
-    rc = shadow_write_all(w->fd, hdr,
-                          SHADOW_HDR_FIXED + glen + SHADOW_HDR_CRC_LEN);
+    rc = shadow_writev_all(
+        w->fd,
+        &(struct iovec){hdr, SHADOW_HDR_FIXED + glen + SHADOW_HDR_CRC_LEN}, 1);
     if (rc != 0)
         goto fail;
     *out = w;
@@ -309,7 +322,7 @@ static size_t shadow_payload_size(const shadow_rec *rec, const shadow_paths *ps)
         return 0;
     switch (rec->type) {
     case SHADOW_WRITE:
-        n = (uint64_t)sp + 32 + rec->old_len + rec->len;
+        n = (uint64_t)sp + 32 + rec->old_len;
         break;
     case SHADOW_TRUNCATE:
         n = (uint64_t)sp + 16 + rec->old_len;
@@ -357,8 +370,7 @@ static int shadow_rec_consistent(const shadow_rec *rec)
         uint64_t want = rec->off < rec->old_size ? rec->old_size - rec->off : 0;
         if (want > rec->len)
             want = rec->len;
-        if (rec->old_len != want || (rec->len > 0 && !rec->new_bytes) ||
-            (rec->old_len > 0 && !rec->old_bytes))
+        if (rec->old_len != want || (rec->old_len > 0 && !rec->old_bytes))
             return 0;
     }
     if (rec->type == SHADOW_TRUNCATE) {
@@ -370,13 +382,23 @@ static int shadow_rec_consistent(const shadow_rec *rec)
     return 1;
 }
 
+/* Bytes of a payload apart from the data a WRITE or TRUNCATE carries:
+ * at most three strings and four numbers. */
+#define SHADOW_FIXED_MAX (3 * (4 + SHADOW_PATH_MAX) + 32)
+
 int shadow_append(shadow_writer *w, shadow_rec *rec)
 {
     shadow_paths ps;
     size_t n;
+    /* The header and the payload's fixed part are built here; the data of
+     * a write or a cut goes out from the caller's buffers (one writev per
+     * record, its CRC continued over the pieces). */
     uint8_t *buf = NULL, *p;
+    struct iovec v[2];
+    int nv = 1;
     uint8_t flags = 0;
     uint64_t seq;
+    uint32_t crc;
     int rc;
 
     if ((rc = shadow_paths_norm(rec, &ps)) != 0)
@@ -386,7 +408,7 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         rc = EINVAL;
         goto out;
     }
-    buf = malloc(SHADOW_REC_HDR + n);
+    buf = malloc(SHADOW_REC_HDR + SHADOW_FIXED_MAX);
     if (buf == NULL) {
         rc = ENOMEM;
         goto out;
@@ -400,19 +422,14 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         p = shadow_put64(p, rec->old_size);
         p = shadow_put64(p, rec->old_len);
         if (rec->old_len > 0)
-            memcpy(p, rec->old_bytes, rec->old_len);
-        p += rec->old_len;
-        if (rec->len > 0)
-            memcpy(p, rec->new_bytes, rec->len);
-        p += rec->len;
+            v[nv++] = (struct iovec){(void *)rec->old_bytes, rec->old_len};
         break;
     case SHADOW_TRUNCATE:
         p = shadow_put_str(p, ps.path);
         p = shadow_put64(p, rec->old_size);
         p = shadow_put64(p, rec->new_size);
         if (rec->old_len > 0)
-            memcpy(p, rec->old_bytes, rec->old_len);
-        p += rec->old_len;
+            v[nv++] = (struct iovec){(void *)rec->old_bytes, rec->old_len};
         break;
     case SHADOW_SYNC:
         flags = rec->datasync ? SHADOW_REC_FLAG_DATASYNC : 0;
@@ -447,9 +464,15 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         p += 4;
         break;
     }
-    if ((size_t)(p - buf) != SHADOW_REC_HDR + n) {
-        rc = EINVAL;
-        goto out;
+    v[0] = (struct iovec){buf, (size_t)(p - buf)};
+    {
+        size_t total = 0;
+        for (int i = 0; i < nv; i++)
+            total += v[i].iov_len;
+        if (total != SHADOW_REC_HDR + n) {
+            rc = EINVAL;
+            goto out;
+        }
     }
 
     pthread_mutex_lock(&w->mu);
@@ -472,9 +495,11 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
     buf[SHADOW_REC_OFF_TYPE] = (uint8_t)rec->type;
     buf[SHADOW_REC_OFF_FLAGS] = flags;
     memset(buf + SHADOW_REC_OFF_RSV, 0, 6);
-    put_le32(buf + SHADOW_REC_OFF_CRC,
-             crc32c_extend(w->salt_crc, buf + 4, SHADOW_REC_HDR - 4 + n));
-    rc = shadow_write_all(w->fd, buf, SHADOW_REC_HDR + n);
+    crc = crc32c_extend(w->salt_crc, buf + 4, v[0].iov_len - 4);
+    for (int i = 1; i < nv; i++)
+        crc = crc32c_extend(crc, v[i].iov_base, v[i].iov_len);
+    put_le32(buf + SHADOW_REC_OFF_CRC, crc);
+    rc = shadow_writev_all(w->fd, v, nv);
     /* The seq is used even when the write failed part-way: a later record
      * must not reuse it, and the reader stops at the damaged one anyway. */
     w->next_seq = seq + 1;

@@ -53,7 +53,6 @@ static void fz_sh_check(const shadow_rec *r, uint64_t want_seq)
                        r->off + r->len >= r->off,
                    "write record breaks rule 5");
         fz_sh_touch(r->old_bytes, r->old_len);
-        fz_sh_touch(r->new_bytes, r->len);
     }
     if (r->type == SHADOW_TRUNCATE)
         fz_sh_touch(r->old_bytes, r->old_len);

@@ -839,7 +839,8 @@ static void test_crashio_shadow_records_each_operation(void **state)
     assert_int_equal(v[4].old_size, 10);
     assert_int_equal(v[4].old_len, 3);
     assert_memory_equal(v[4].old_bytes, "789", 3);
-    assert_memory_equal(v[4].new_bytes, "abcdef", 6);
+    assert_int_equal(v[4].off, 7);
+    assert_int_equal(v[4].len, 6);
     assert_int_equal(v[5].type, SHADOW_TRUNCATE);
     assert_int_equal(v[5].old_size, 13);
     assert_int_equal(v[5].new_size, 5);
@@ -946,7 +947,6 @@ static void test_crashio_short_write_logs_the_part_written(void **state)
     assert_int_equal(v[3].type, SHADOW_WRITE);
     assert_int_equal(v[3].off, 0);
     assert_int_equal(v[3].len, 500);
-    assert_memory_equal(v[3].new_bytes, b, 500);
     free(v);
     shadow_reader_close(rd);
 }

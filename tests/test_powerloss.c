@@ -94,11 +94,7 @@ static void hm_write_path(hm *h, const char *path, uint64_t off, int c,
 {
     int64_t size = tu_file_size(path);
     uint8_t *neu = malloc(len), *old = malloc(len);
-    shadow_rec r = {.type = SHADOW_WRITE,
-                    .path = path,
-                    .off = off,
-                    .len = len,
-                    .new_bytes = neu};
+    shadow_rec r = {.type = SHADOW_WRITE, .path = path, .off = off, .len = len};
 
     assert_true(size >= 0);
     fill(neu, c, len);
@@ -590,6 +586,29 @@ static void test_powerloss_fsync_failed_data_always_dropped(void **state)
             assert_true(all(b, 1536, 512, 'D'));
             assert_int_equal(s.writes_lost_fsync, 1);
             assert_int_equal(s.writes_unsynced, 1);
+            free(b);
+        }
+}
+
+/* A lost write that began past the end of the file (a hole before it)
+ * leaves the file as long as it was: undoing it must not keep the hole. */
+static void test_powerloss_lost_write_past_the_end_leaves_no_hole(void **state)
+{
+    hm *h = *state;
+
+    hm_pre(h, "f", 'D', 64);
+    hm_write(h, "f", 4464, 'L', 4096); /* past the end: a hole before it */
+    hm_write(h, "f", 64, 'M', 4400);   /* fills the hole */
+    hm_fsync_failed(h, "f");
+    hm_done(h);
+    for (int mi = 0; mi < NMODELS; mi++)
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            size_t len;
+            plimg_summary s = hm_apply(h, every_model[mi], 512, seed, 0);
+            uint8_t *b = img(h, "f", &len);
+            assert_int_equal(len, 64);
+            assert_true(all(b, 0, 64, 'D'));
+            assert_int_equal(s.writes_lost_fsync, 2);
             free(b);
         }
 }
@@ -1148,6 +1167,7 @@ int main(void)
         T(test_powerloss_sector_size_is_the_atomic_unit),
         T(test_powerloss_unsynced_extension_does_not_grow_file),
         T(test_powerloss_fsync_failed_data_always_dropped),
+        T(test_powerloss_lost_write_past_the_end_leaves_no_hole),
         T(test_powerloss_retried_fsync_does_not_bring_back_lost),
         T(test_powerloss_lost_create_means_no_file),
         T(test_powerloss_dirsync_makes_entries_durable),
