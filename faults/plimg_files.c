@@ -24,8 +24,8 @@ typedef struct plimg_buf {
     uint64_t cap;
 } plimg_buf;
 
-/* Set the length to n: growth is zero-filled, shrinking forgets. */
-static int plimg_buf_resize(plimg_buf *f, uint64_t n)
+/* Room for n bytes (the length stays). */
+static int plimg_buf_room(plimg_buf *f, uint64_t n)
 {
     if (n > f->cap) {
         uint64_t nc = f->cap ? f->cap : 4096;
@@ -37,6 +37,14 @@ static int plimg_buf_resize(plimg_buf *f, uint64_t n)
         f->b = p;
         f->cap = nc;
     }
+    return 0;
+}
+
+/* Set the length to n: growth is zero-filled, shrinking forgets. */
+static int plimg_buf_resize(plimg_buf *f, uint64_t n)
+{
+    if (plimg_buf_room(f, n) != 0)
+        return ENOMEM;
     if (n > f->size)
         memset(f->b + f->size, 0, n - f->size);
     f->size = n;
@@ -60,11 +68,12 @@ static int plimg_buf_write(plimg_buf *f, uint64_t off, const void *src,
 
 static int plimg_buf_copy(plimg_buf *dst, const plimg_buf *src)
 {
-    int rc = plimg_buf_resize(dst, 0);
-
-    if (rc == 0)
-        rc = plimg_buf_write(dst, 0, src->b, src->size);
-    return rc;
+    if (plimg_buf_room(dst, src->size) != 0)
+        return ENOMEM;
+    if (src->size > 0)
+        memcpy(dst->b, src->b, src->size);
+    dst->size = src->size;
+    return 0;
 }
 
 /* Read the file at path into f; a missing file reads as empty. */
@@ -79,12 +88,13 @@ static int plimg_read_file(const char *path, plimg_buf *f)
     if (fd < 0)
         return errno == ENOENT ? 0 : errno;
     if (fstat(fd, &st) != 0 ||
-        (rc = plimg_buf_resize(f, (uint64_t)st.st_size)) != 0) {
+        (rc = plimg_buf_room(f, (uint64_t)st.st_size)) != 0) {
         rc = rc ? rc : errno;
         goto out;
     }
-    while (done < f->size) {
-        ssize_t n = pread(fd, f->b + done, f->size - done, (off_t)done);
+    while (done < (uint64_t)st.st_size) {
+        ssize_t n =
+            pread(fd, f->b + done, (uint64_t)st.st_size - done, (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

@@ -515,7 +515,8 @@ static int campaign_emit(void *ctx, const trial_result *res)
 }
 
 /* Run the trials specs[0..n) of one unit: kill-time trials one by one,
- * the others grouped by workload variant, one writer run per group.
+ * the others grouped by workload variant and writer threads, one writer
+ * run per group.
  * Returns 0, or -1 to stop (harness failure, or the campaign stops). */
 static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
                               campaign_out *o)
@@ -541,7 +542,8 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
         }
         for (size_t j = i; j < n && m < TRIAL_BATCH_MAX; j++)
             if (!done[j] && trial_batchable(&specs[j]) &&
-                specs[j].prof == specs[i].prof) {
+                specs[j].prof == specs[i].prof &&
+                specs[j].threads == specs[i].threads) {
                 group[m++] = &specs[j];
                 done[j] = 1;
             }

@@ -17,6 +17,15 @@
  * as trial_run would; trials past the end of the workload get their copy
  * after the last transaction.
  *
+ * Concurrent writers share runs too.  Their trials repeat parameters, not
+ * interleavings, so a point of the shared run is as much their crash as a
+ * point of a run of their own; every thread's I/O takes crashio's lock,
+ * which the hook holds, so the files do not change while it copies them,
+ * and what the threads published by then (each one's transactions issued
+ * and acknowledged) is kept with the copy.  A batch is of one profile and
+ * one number of threads (a concurrent variant's chains run its workload
+ * in one thread).
+ *
  * Each state is then moved to the path the writer used (so the shadow log's
  * paths, and any message naming a file, are those of a run of that trial
  * alone) and goes through the same steps as in trial_run: power-cut image,
@@ -61,10 +70,7 @@ int trial_mode_batchable(trial_mode m)
 
 int trial_batchable(const trial_spec *s)
 {
-    /* Concurrent writers: the I/O point numbering of a run is its own, so
-     * a point of one trial in another's run is not that trial's crash, and
-     * a snapshot would be taken while other threads write. */
-    return trial_mode_batchable(s->mode) && s->threads <= 1;
+    return trial_mode_batchable(s->mode);
 }
 
 /* Where snapshot i keeps the database (grave 0) or the graveyard (1). */
@@ -142,6 +148,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     rec->points = atomic_load(&env->shm->cio->points);
     trial_window(env, &b->s[i]->prof->eng, pg, &rec->issued, &rec->acked,
                  &rec->durable, &rec->claimed, &rec->synced);
+    memcpy(rec->prog, pg, sizeof(rec->prog));
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
     trial_batch_path(b->p, i, 0, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
@@ -175,7 +182,7 @@ fail:
 static void trial_batch_on_point(void *ctx, const crashio_call *call)
 {
     trial_batch_plan *b = ctx;
-    uint64_t end = b->s[0]->prof->points;
+    uint64_t end = trial_spec_points(b->s[0]);
 
     while (b->next < b->n && b->s[b->next]->crash_point <= call->k &&
            b->s[b->next]->crash_point <= end) {
@@ -268,6 +275,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     const trial_spec *last = s[0];
     uint32_t per, fork_per;
     uint64_t t0 = clk_now_us(), t1, tf, snaps_us = 0;
+    /* the progress the writer left when it died */
+    unsigned char at_end[sizeof(env->shm->snaps[0].prog)];
     int st, rc = 0, killed, hung, need_shadow = 0;
     pid_t pid;
 
@@ -315,10 +324,13 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     cc.seed = last->seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
-    cc.crash_at = last->crash_point <= pr->points ? last->crash_point : 0;
+    cc.crash_at =
+        last->crash_point <= trial_spec_points(last) ? last->crash_point : 0;
     cc.crash_action = last->action;
     cc.sector = env->sector;
     cc.fill = last->fill;
+    if (last->threads > 1)
+        cc.sync_delay_us = TRIAL_MT_SYNC_DELAY_US;
     if (need_shadow) {
         cc.shadow_path = p.shadow;
         cc.graveyard_dir = p.grave;
@@ -337,7 +349,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     }
     if (pid == 0) {
         const trial_writer_end end = {trial_batch_at_end, &plan};
-        trial_writer(env, pr, p.dir, &cc, 0, &end, NULL);
+        /* the spec gives a concurrent run its threads */
+        trial_writer(env, pr, p.dir, &cc, 0, &end,
+                     last->threads > 1 ? last : NULL);
     }
     fork_per = (uint32_t)((clk_now_us() - tf) / n);
     hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
@@ -346,12 +360,15 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     for (size_t i = 0; i < plan.n; i++)
         snaps_us += env->shm->snaps[i].copy_us;
     killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    memcpy(at_end, pg, sizeof(at_end));
 
     /* The state the writer died in: exactly trial_run's. */
     trial_result_start(last, &res);
     trial_batch_share(&res, per, fork_per, snaps_us, n);
     trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
                  &res.durable, &res.claimed, &res.synced);
+    if (last->threads > 1)
+        trial_mt_counts(env, last, &res);
     if (hung || !killed) {
         trial_writer_failed(env, st, hung, &res);
     } else {
@@ -377,6 +394,11 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             res.durable = rec->durable;
             res.claimed = rec->claimed;
             res.synced = rec->synced;
+            /* the progress the oracle reads, as the trial's own writer
+             * would have left it */
+            memcpy(pg, rec->prog, sizeof(rec->prog));
+            if (si->threads > 1)
+                trial_mt_counts(env, si, &res);
             trial_describe_crash(si, rec->outcome, rec->point, rec->points,
                                  &rec->tear, rec->tear_file, res.damage,
                                  sizeof(res.damage));
@@ -390,8 +412,11 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         } else if (hung || !killed) {
             /* The writer failed (or hung) before this point: so would its
              * own. */
+            memcpy(pg, at_end, sizeof(at_end));
             trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
                          &res.durable, &res.claimed, &res.synced);
+            if (si->threads > 1)
+                trial_mt_counts(env, si, &res);
             trial_writer_failed(env, st, hung, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),

@@ -100,8 +100,11 @@ typedef struct trial_snap {
     crashio_tear_info tear; /* when TORN */
     char tear_file[CRASHIO_NAME_LEN]; /* the torn file, as crashio names it */
     uint64_t shadow_len; /* bytes of the shadow log then (power cuts) */
-    uint64_t copy_us;    /* the time taking it took */
-    int error;           /* the copy failed: an errno */
+    /* the writer's published progress then, lsn[] aside (the entries of
+     * the transactions acknowledged by then do not change later) */
+    unsigned char prog[offsetof(trial_progress, lsn)];
+    uint64_t copy_us; /* the time taking it took */
+    int error;        /* the copy failed: an errno */
     int taken;
 } trial_snap;
 
