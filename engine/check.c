@@ -5,7 +5,9 @@
  * it comes from disk; the B+tree verifies its own structure (bt_check);
  * here the free list is walked and the two structures are reconciled: each
  * page from 2 to npages-1 must be reachable from the root exactly once or
- * be on the free list exactly once, never both, never neither.
+ * be on the free list exactly once, never both, never neither.  Page 0 is
+ * the superblock's: its slots were checked at open (sb_read), and the rest
+ * of it must be zero (superblock.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "coding.h"
 #include "db.h"
 #include "errors.h"
+#include "page.h"
 
 static int chk_fail(char *msg, size_t msglen, const char *dir, const char *fmt,
                     uint64_t a, uint64_t b)
@@ -26,6 +29,41 @@ static int chk_fail(char *msg, size_t msglen, const char *dir, const char *fmt,
     if (msg != NULL && msglen > 0)
         snprintf(msg, msglen, "%s", text);
     return err_set(CL_ECORRUPT, "%s: %s", dir, text);
+}
+
+/* Page 0 outside the two superblock slots: the engine writes zeros there
+ * when it creates the page file and never writes there again, so any other
+ * byte is damage (or a file of another format), reported with its offset. */
+static int chk_page0(cl_db *db, char *msg, size_t msglen)
+{
+    const cl_io *io = db->io;
+    uint32_t ps = db->sb.page_size;
+    uint8_t *buf = malloc(ps);
+    size_t got = 0, off;
+    int rc;
+
+    if (buf == NULL)
+        return CL_ENOMEM;
+    if ((rc = io->pread(io->ctx, pager_fd(db->pg), buf, ps, 0, &got)) != 0) {
+        rc = err_set(rc, "%s: cannot read page 0", db->pages_path);
+        goto out;
+    }
+    /* (a page file too short for slot 1 was refused at open) */
+    if (got < SB_SLOT1_OFF + SB_SLOT_SIZE)
+        goto out;
+    memset(buf + SB_SLOT0_OFF, 0, SB_SLOT_SIZE);
+    memset(buf + SB_SLOT1_OFF, 0, SB_SLOT_SIZE);
+    if (page_is_zero(buf, got))
+        goto out;
+    for (off = 0; buf[off] == 0; off++)
+        ;
+    rc = chk_fail(msg, msglen, db->dir,
+                  "page 0 byte %llu is %llu, not zero (page 0 holds nothing "
+                  "but the two superblock slots)",
+                  off, buf[off]);
+out:
+    free(buf);
+    return rc;
 }
 
 static int chk_run(cl_db *db, char *msg, size_t msglen)
@@ -41,6 +79,8 @@ static int chk_run(cl_db *db, char *msg, size_t msglen)
             snprintf(msg, msglen, "%s", cl_errdetail());
         return rc;
     }
+    if ((rc = chk_page0(db, msg, msglen)) != 0)
+        return rc;
     seen = calloc((size_t)npages / 8 + 1, 1);
     if (seen == NULL)
         return CL_ENOMEM;

@@ -25,10 +25,10 @@
  * while a slot is free to overwrite, no in-place write depends on it.
  * Restoring (pager_dwb_restore, recovery): a valid slot replaces the page
  * file's copy of its page if that copy is torn or has an older LSN.  Only
- * the first PG_DWB_SLOTS slots are read, and a slot's page number must be
- * below the replay limit (the pages the page file and the log can hold,
- * recovery.c), so a damaged file cannot make recovery write far past the
- * page file's end.
+ * the first PG_DWB_SLOTS slots are read, and a valid slot's page number
+ * must be below the replay limit (the pages the page file and the log can
+ * hold, recovery.c), else the restore fails as corruption: a damaged file
+ * cannot make recovery write far past the page file's end.
  *
  * Then the page's LSN becomes the record's end LSN.
  *
@@ -252,10 +252,22 @@ int pager_dwb_restore(pager *p, uint64_t *repaired)
             break; /* the file ended early: no more slots */
         pgno = get_le32(slot + PG_OFF_PGNO);
         /* A torn slot is harmless: its page was not yet written in place. */
-        if (pgno < PG_META || pgno >= p->replay_limit ||
-            page_verify(slot, p->page_size, pgno, p->crc_seed, NULL, 0) !=
-                PAGE_OK)
+        if (pgno < PG_META || page_verify(slot, p->page_size, pgno, p->crc_seed,
+                                          NULL, 0) != PAGE_OK)
             continue;
+        /* An intact slot was sealed by this database for a page it had:
+         * one past every page the database can hold is damage (a crash
+         * cannot make it), and restoring it would write past the end of
+         * the page file. */
+        if (pgno >= p->replay_limit) {
+            rc = err_set_at(
+                CL_ECORRUPT, CL_ERRK_STRUCTURE, p->dwb_path, off, pgno,
+                "%s: slot %llu holds page %u, past the %llu "
+                "pages the page file and the log can hold",
+                p->dwb_path, (unsigned long long)(off / p->page_size), pgno,
+                (unsigned long long)p->replay_limit);
+            goto out;
+        }
         if ((rc = pg_read_disk(p, pgno, cur, &state, why, sizeof(why))) != 0)
             goto out;
         if (state == PAGE_OK && pg_lsn_of(cur) >= pg_lsn_of(slot))

@@ -35,6 +35,10 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     if (pgno < PG_META || pgno >= p->replay_limit)
         return err_set(CL_ECORRUPT, "page entry for page %u out of range",
                        pgno);
+    if (ops[PGE_OFF_ZERO] != 0)
+        return err_set(CL_ECORRUPT,
+                       "page entry for page %u: reserved byte 5 is %u, not 0",
+                       pgno, ops[PGE_OFF_ZERO]);
     /* Validate the whole entry before touching the page. */
     if (kind == PGE_FULL) {
         if (nranges != 0 || len - pos < size - PG_LOG_OFF)

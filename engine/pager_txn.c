@@ -19,11 +19,13 @@
  *                 2  2 len   bytes, >= 1, off + len <= page_size
  *                 4    len bytes of new content
  *
- * An entry is valid only if the page it leaves has a known type (rule P2
- * of page_format.h): the image of PGE_FULL, the ranges of PGE_INIT and a
- * PGE_DIFF range over byte 16 must put one there.  Otherwise replay would
- * write a page that every later read rejects as corrupt, and that the next
- * recovery would rebuild again (replay would not be idempotent).
+ * An entry is valid only if its byte 5 is zero (a nonzero byte there was
+ * written by another format, or damaged under a good record CRC) and the
+ * page it leaves has a known type (rule P2 of page_format.h): the image of
+ * PGE_FULL, the ranges of PGE_INIT and a PGE_DIFF range over byte 16 must
+ * put one there.  Otherwise replay would write a page that every later read
+ * rejects as corrupt, and that the next recovery would rebuild again
+ * (replay would not be idempotent).
  *
  * Applying an entry to a page whose LSN is older than the record's end LSN
  * (otherwise it is skipped: replay is idempotent):
@@ -267,7 +269,7 @@ int pg_txn_encode(pager *p, uint64_t ckpt_lsn, const uint8_t **payload,
             p->st.fpi_records++;
         put_le32(p->enc + hdr, f->pgno);
         p->enc[hdr + 4] = kind;
-        p->enc[hdr + 5] = 0;
+        p->enc[hdr + PGE_OFF_ZERO] = 0;
         put_le16(p->enc + hdr + 6, (uint16_t)nr);
         count++;
     }

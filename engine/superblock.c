@@ -2,7 +2,8 @@
  * superblock.c - the two superblock slots in page 0 of the page file.
  *
  * Page 0 holds two 512-byte slots, slot 0 at byte 0 and slot 1 at byte
- * 2048 (never in the same 512-byte sector); the rest of the page is zero.
+ * 2048 (never in the same 512-byte sector); the rest of the page is zero
+ * (written at creation and never again; cl_check reports any other byte).
  * A checkpoint with sequence number n writes slot n % 2, leaving slot
  * (n - 1) % 2, the previous checkpoint, untouched.  A power cut during the
  * write can tear only the slot being written, whose CRC then fails, so

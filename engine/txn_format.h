@@ -14,6 +14,7 @@
 #define PGE_INIT 2      /* ranges over a blank page */
 #define PGE_DIFF 3      /* ranges over the page's previous version */
 #define PGE_HDR 8       /* bytes of an entry header */
+#define PGE_OFF_ZERO 5  /* u8 of an entry header, written zero */
 #define PGE_RANGE_HDR 4 /* bytes of a range header */
 
 static_assert(PG_LOG_OFF == PG_OFF_TYPE,

@@ -121,7 +121,9 @@ void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
  * look-ahead of R7) a record whose synced is not above *later is rejected
  * before its CRC is computed: the look-ahead tries every 8-aligned offset
  * of the rest of the segment, and a CRC over each one's claimed length
- * would make a crafted segment cost quadratic time. */
+ * would make a crafted segment cost quadratic time.  (A header whose
+ * synced lies in (*later, lsn] is still checksummed over its claimed
+ * length: a segment crafted with many of those still costs a CRC each.) */
 static int wal_rec_valid(const wal_cursor *c, uint64_t x, wal_record *rec,
                          const uint64_t *later, char *why, size_t whylen)
 {

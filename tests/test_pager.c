@@ -17,6 +17,7 @@
 #include "page.h"
 #include "pager.h"
 #include "testutil.h"
+#include "txn_format.h"
 
 #define PS 4096
 #define SALT 77
@@ -417,24 +418,60 @@ static void test_pager_torn_page_needs_a_full_image(void **state)
 /* An entry that would leave a page of unknown type (found by fuzz_replay:
  * an INIT entry without ranges zeroed the type byte) is corruption, and a
  * page is only ever replayed into a page that page_verify accepts. */
-static void test_pager_entry_must_leave_a_known_type(void **state)
+/* A pager "a" in torn mode none holding a fresh leaf, its number in *leaf,
+ * for tests that replay hand-made entries over it. */
+static pager *pager_with_leaf(fx *f, uint32_t *leaf)
 {
-    fx *f = *state;
     pager *a =
         open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
-    uint8_t e[8 + PS];
-    uint64_t lsn = 20;
-    size_t used;
     pg_page pg;
-    uint32_t leaf;
-    int applied, repaired;
 
     pg_txn_begin(a);
     assert_int_equal(pager_format(a), 0);
     assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
-    leaf = pg.pgno;
+    *leaf = pg.pgno;
     pg_release(a, &pg);
     pg_txn_finish(a, 10);
+    return a;
+}
+
+/* An entry whose reserved byte 5 is not zero is refused before it touches
+ * its page; the same entry with the byte zero applies. */
+static void test_pager_entry_reserved_byte_must_be_zero(void **state)
+{
+    uint32_t leaf;
+    pager *a = pager_with_leaf(*state, &leaf);
+    uint8_t e[13] = {0};
+    size_t used;
+    int applied, repaired;
+
+    put_le32(e, leaf);
+    e[4] = PGE_INIT; /* one range: the type byte, free */
+    put_le16(e + 6, 1);
+    put_le16(e + 8, PG_OFF_TYPE);
+    put_le16(e + 10, 1);
+    e[12] = PG_TYPE_FREE;
+    e[PGE_OFF_ZERO] = 1;
+    assert_int_equal(
+        pager_replay_entry(a, e, sizeof(e), 20, &used, &applied, &repaired),
+        CL_ECORRUPT);
+    e[PGE_OFF_ZERO] = 0;
+    assert_int_equal(
+        pager_replay_entry(a, e, sizeof(e), 20, &used, &applied, &repaired), 0);
+    assert_int_equal(used, sizeof(e));
+    assert_int_equal(applied, 1);
+    pager_close(a);
+}
+
+static void test_pager_entry_must_leave_a_known_type(void **state)
+{
+    fx *f = *state;
+    uint32_t leaf;
+    pager *a = pager_with_leaf(f, &leaf);
+    uint8_t e[8 + PS];
+    uint64_t lsn = 20;
+    size_t used;
+    int applied, repaired;
 
 #define ENTRY(kind, nranges)                                                   \
     (memset(e, 0, sizeof(e)), put_le32(e, leaf), e[4] = (kind),                \
@@ -547,6 +584,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_pager_entry_must_leave_a_known_type, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pager_entry_reserved_byte_must_be_zero, fx_setup, fx_teardown),
         cmocka_unit_test(test_pager_page_validity_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -864,29 +864,66 @@ static void test_recovery_superblock_reserved_and_parity_rules(void **state)
     assert_int_equal(cl_close(db), 0);
 }
 
+/* Page 0 is zero outside its two slots: a nonzero byte between the slots
+ * or after slot 1 leaves both slots valid (open works) but fails cl_check
+ * as corruption; zero again, the check passes. */
+static void test_recovery_page0_outside_slots_must_be_zero(void **state)
+{
+    fx *f = *state;
+    const char *pages = tu_path(f->dir, "pages");
+    static const uint64_t offs[] = {SB_SLOT_SIZE, SB_SLOT1_OFF - 1,
+                                    SB_SLOT1_OFF + SB_SLOT_SIZE, 4095};
+    uint8_t one = 1, zero = 0;
+    char msg[256];
+    cl_db *db = open_db(f->dir, NULL);
+
+    assert_int_equal(write_batch(db, 0), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        assert_int_equal(tu_write_at(pages, offs[i], &one, 1), 0);
+        db = open_db(f->dir, NULL);
+        assert_int_equal(cl_check(db, msg, sizeof(msg)), CL_ECORRUPT);
+        assert_int_equal(cl_close(db), 0);
+        assert_int_equal(tu_write_at(pages, offs[i], &zero, 1), 0);
+        db = open_db(f->dir, NULL);
+        assert_int_equal(cl_check(db, msg, sizeof(msg)), 0);
+        assert_int_equal(count_batches(db), 1);
+        assert_int_equal(cl_close(db), 0);
+    }
+}
+
 /* A doublewrite slot naming a page far past anything the page file and
- * the log can hold, with a good CRC, is not restored: recovery does not
- * write 4 GiB past the end of the page file. */
+ * the log can hold, with a good CRC, is damage: open refuses it as
+ * corruption (kind structure) and writes nothing, where restoring it would
+ * extend the page file by 4 GiB.  The slot as it was opens the database. */
 static void test_recovery_dwb_slot_page_number_is_bounded(void **state)
 {
     fx *f = *state;
     cl_options o = {0};
     cl_db *db;
     const char *pages = tu_path(f->dir, "pages"), *dwb = tu_path(f->dir, "dwb");
-    uint8_t page[4096];
+    uint8_t page[4096], orig[4096];
+    cl_err_info ei;
     int64_t before;
 
     o.torn = CL_TORN_DWB;
     make_dwb_db(f->dir, &o, 50);
     before = tu_file_size(pages);
-    assert_int_equal(tu_read_at(dwb, 0, page, sizeof(page)), 0);
+    assert_int_equal(tu_read_at(dwb, 0, orig, sizeof(orig)), 0);
+    memcpy(page, orig, sizeof(page));
     page_seal(page, sizeof(page), 1u << 20,
               page_crc_seed(read_slot(pages, SB_SLOT0_OFF).salt));
     assert_int_equal(tu_write_at(dwb, 0, page, sizeof(page)), 0);
+    assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_STRUCTURE);
+    assert_true(ei.pgno == 1u << 20);
+    assert_true(tu_file_size(pages) == before);
+    assert_int_equal(tu_write_at(dwb, 0, orig, sizeof(orig)), 0);
     db = open_db(f->dir, &o);
     assert_int_equal(count_batches(db), 50);
     assert_int_equal(cl_close(db), 0);
-    assert_true(tu_file_size(pages) == before);
 }
 
 /* A meta page counting more pages than the page file and the pool can
@@ -914,6 +951,35 @@ static void test_recovery_meta_page_count_is_bounded(void **state)
     assert_int_equal(ei.kind, CL_ERRK_META);
 }
 
+/* cl_check sizes its bitmap of pages by the meta page's count only after
+ * checking the count against the page file's real size: with the page
+ * file cut to two pages under an open database whose meta page counts
+ * more than 200, the check reports a damaged meta page (kind meta) before
+ * it reads or allocates anything by the count. */
+static void test_recovery_check_bounds_page_count_by_file_size(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    static char val[3000];
+    char k[32];
+    cl_err_info ei;
+    cl_db *db;
+
+    o.pool_bytes = 256 << 10; /* 64 frames */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 200; i++) { /* an overflow page each */
+        snprintf(k, sizeof(k), "k%04d", i);
+        assert_int_equal(cl_put(db, k, strlen(k), val, sizeof(val)), 0);
+    }
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(tu_truncate(tu_path(f->dir, "pages"), 2 * 4096), 0);
+    assert_int_equal(cl_check(db, NULL, 0), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_META);
+    assert_int_equal(cl_close(db), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -921,10 +987,16 @@ int main(void)
             test_recovery_superblock_reserved_and_parity_rules, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(
+            test_recovery_page0_outside_slots_must_be_zero, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
             test_recovery_dwb_slot_page_number_is_bounded, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_meta_page_count_is_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_check_bounds_page_count_by_file_size, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_killed_writer_keeps_acknowledged_batches, fx_setup,
             fx_teardown),
