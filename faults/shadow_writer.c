@@ -387,10 +387,6 @@ static int shadow_rec_consistent(const shadow_rec *rec)
     return 1;
 }
 
-/* Bytes of a payload apart from the data a WRITE or TRUNCATE carries:
- * at most three strings and four numbers. */
-#define SHADOW_FIXED_MAX (3 * (4 + SHADOW_PATH_MAX) + 32)
-
 int shadow_append(shadow_writer *w, shadow_rec *rec)
 {
     shadow_paths ps;
@@ -401,6 +397,7 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
     uint8_t *buf = NULL, *p;
     struct iovec v[2];
     int nv = 1;
+    size_t data; /* payload bytes that go out from the caller's buffer */
     uint8_t flags = 0;
     uint64_t seq;
     uint32_t crc;
@@ -413,7 +410,10 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         rc = EINVAL;
         goto out;
     }
-    buf = malloc(SHADOW_REC_HDR + SHADOW_FIXED_MAX);
+    data = rec->type == SHADOW_WRITE || rec->type == SHADOW_TRUNCATE
+               ? (size_t)rec->old_len
+               : 0;
+    buf = malloc(SHADOW_REC_HDR + n - data);
     if (buf == NULL) {
         rc = ENOMEM;
         goto out;
@@ -469,16 +469,11 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
         p += 4;
         break;
     }
-    v[0] = (struct iovec){buf, (size_t)(p - buf)};
-    {
-        size_t total = 0;
-        for (int i = 0; i < nv; i++)
-            total += v[i].iov_len;
-        if (total != SHADOW_REC_HDR + n) {
-            rc = EINVAL;
-            goto out;
-        }
+    if ((size_t)(p - buf) != SHADOW_REC_HDR + n - data) {
+        rc = EINVAL;
+        goto out;
     }
+    v[0] = (struct iovec){buf, (size_t)(p - buf)};
 
     pthread_mutex_lock(&w->mu);
     seq = w->next_seq;

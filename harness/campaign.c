@@ -531,7 +531,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
         size_t m = 0;
         if (done[i])
             continue;
-        if (!trial_batchable(&specs[i])) {
+        if (!trial_mode_batchable(specs[i].mode)) {
             trial_result res;
             done[i] = 1;
             if (trial_run(env, &specs[i], &res) != 0)
@@ -541,7 +541,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
             continue;
         }
         for (size_t j = i; j < n && m < TRIAL_BATCH_MAX; j++)
-            if (!done[j] && trial_batchable(&specs[j]) &&
+            if (!done[j] && trial_mode_batchable(specs[j].mode) &&
                 specs[j].prof == specs[i].prof &&
                 specs[j].threads == specs[i].threads) {
                 group[m++] = &specs[j];

@@ -469,6 +469,15 @@ void trial_window(const trial_env *env, const cl_options *eng,
         *synced_out = synced;
 }
 
+void trial_result_window(const trial_env *env, const trial_spec *s,
+                         trial_result *res)
+{
+    trial_window(env, &s->prof->eng, env->shm->prog, &res->issued, &res->acked,
+                 &res->durable, &res->claimed, &res->synced);
+    if (s->threads > 1)
+        trial_mt_counts(env, s, res);
+}
+
 void trial_progress_reset(trial_env *env)
 {
     memset(env->shm->prog, 0, env->shm->prog_size);

@@ -345,11 +345,10 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 
 #define TRIAL_BATCH_MAX 64 /* trials one writer run can serve */
 
-/* Can trial s share a writer run with others of its profile?  Every crash
- * mode but kill-time can: its crash is at an I/O point.  Error modes
- * cannot: after its fault, each trial's run is its own; nor can trials of
- * concurrent writers, whose I/O points number differently in every run. */
-int trial_batchable(const trial_spec *s);
+/* Can the trials of mode m share a writer run with others of their
+ * profile and thread count?  Every crash mode but kill-time can: its crash
+ * is at an I/O point.  Error modes cannot: after its fault, each trial's
+ * run is its own. */
 int trial_mode_batchable(trial_mode m);
 
 /* Receives each result of trial_run_batch as soon as it is known.  Returns

@@ -68,11 +68,6 @@ int trial_mode_batchable(trial_mode m)
     return trial_mode_get(m)->batchable;
 }
 
-int trial_batchable(const trial_spec *s)
-{
-    return trial_mode_batchable(s->mode);
-}
-
 /* Where snapshot i keeps the database (grave 0) or the graveyard (1). */
 static void trial_batch_path(const trial_paths *p, size_t i, int grave,
                              char *out, size_t len)
@@ -389,10 +384,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     /* The state the writer died in: exactly trial_run's. */
     trial_result_start(last, &res);
     trial_batch_share(&res, per, fork_per, snaps_us, n);
-    trial_window(env, &last->prof->eng, pg, &res.issued, &res.acked,
-                 &res.durable, &res.claimed, &res.synced);
-    if (last->threads > 1)
-        trial_mt_counts(env, last, &res);
+    trial_result_window(env, last, &res);
     if (hung || !killed) {
         trial_writer_failed(env, st, hung, &res);
     } else {
@@ -419,7 +411,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             res.claimed = rec->claimed;
             res.synced = rec->synced;
             /* the progress the oracle reads, as the trial's own writer
-             * would have left it */
+             * would have left it (a concurrent trial's is its threads',
+             * whose lsn[] entries no chain link rewrites: the chains of a
+             * concurrent variant run in one thread, in another batch) */
             memcpy(pg, rec->prog, sizeof(rec->prog));
             if (si->threads > 1)
                 trial_mt_counts(env, si, &res);
@@ -437,10 +431,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             /* The writer failed (or hung) before this point: so would its
              * own. */
             memcpy(pg, at_end, sizeof(at_end));
-            trial_window(env, &si->prof->eng, pg, &res.issued, &res.acked,
-                         &res.durable, &res.claimed, &res.synced);
-            if (si->threads > 1)
-                trial_mt_counts(env, si, &res);
+            trial_result_window(env, si, &res);
             trial_writer_failed(env, st, hung, &res);
         } else {
             snprintf(res.detail, sizeof(res.detail),

@@ -93,7 +93,9 @@ typedef struct trial_snap {
                         last transaction */
     uint64_t points; /* I/O points numbered by then */
     uint32_t issued, acked, durable, claimed; /* the oracle's window then
-                                                 (trial_window) */
+                                                 (trial_window: it reads
+                                                 lsn[], which a chain's
+                                                 links rewrite later) */
     uint32_t synced;                          /* likewise */
     uint32_t outcome;       /* CRASHIO_OUT_KILLED, _TORN, or _NONE (after the
                                last transaction) */
@@ -196,6 +198,12 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
 void trial_window(const trial_env *env, const cl_options *eng,
                   const trial_progress *pg, uint32_t *issued, uint32_t *acked,
                   uint32_t *required, uint32_t *claimed, uint32_t *synced);
+
+/* res's window (issued, acked, durable, claimed, synced) from the
+ * progress in shared memory now, by trial_window, and for concurrent
+ * writers from their threads' (trial_mt_counts). */
+void trial_result_window(const trial_env *env, const trial_spec *s,
+                         trial_result *res);
 
 /* Fill the fields of res that come from the spec alone. */
 void trial_result_start(const trial_spec *s, trial_result *res);

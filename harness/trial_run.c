@@ -160,10 +160,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->ph.writer = res->us_writer - res->ph.fork;
-    trial_window(env, &s->prof->eng, pg, &res->issued, &res->acked,
-                 &res->durable, &res->claimed, &res->synced);
-    if (s->threads > 1)
-        trial_mt_counts(env, s, res);
+    trial_result_window(env, s, res);
     res->skipped = pg->skipped;
     if (hung || !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         trial_writer_failed(env, st, hung, res);

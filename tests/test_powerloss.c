@@ -325,6 +325,17 @@ static int all(const uint8_t *b, size_t off, size_t len, int c)
     return 1;
 }
 
+/* Fail unless the image's file name is len bytes, all c. */
+static void assert_img_all(hm *h, const char *name, size_t len, int c)
+{
+    size_t got;
+    uint8_t *b = img(h, name, &got);
+
+    assert_int_equal(got, len);
+    assert_true(all(b, 0, len, c));
+    free(b);
+}
+
 static const plimg_model every_model[] = {
     PLIMG_ANY_SUBSET,         PLIMG_PER_FILE_PREFIX,     PLIMG_ORDERED,
     PLIMG_DROP_UNSYNCED_DATA, PLIMG_DROP_UNSYNCED_FILES,
@@ -632,13 +643,9 @@ static void test_powerloss_lost_write_past_the_end_leaves_no_hole(void **state)
     hm_done(h);
     for (int mi = 0; mi < NMODELS; mi++)
         for (uint64_t seed = 1; seed <= 20; seed++) {
-            size_t len;
             plimg_summary s = hm_apply(h, every_model[mi], 512, seed, 0);
-            uint8_t *b = img(h, "f", &len);
-            assert_int_equal(len, 64);
-            assert_true(all(b, 0, 64, 'D'));
+            assert_img_all(h, "f", 64, 'D');
             assert_int_equal(s.writes_lost_fsync, 2);
-            free(b);
         }
 }
 
@@ -656,12 +663,8 @@ static void test_powerloss_short_write_part_is_unsynced(void **state)
     hm_short_write(h, "f", 1024, 'B', 1024, 512);
     hm_done(h);
     for (uint64_t seed = 1; seed <= 20; seed++) {
-        size_t len;
         hm_apply(h, PLIMG_DROP_UNSYNCED_DATA, 512, seed, 0);
-        uint8_t *b = img(h, "f", &len);
-        assert_int_equal(len, 1024);
-        assert_true(all(b, 0, 1024, 'A'));
-        free(b);
+        assert_img_all(h, "f", 1024, 'A');
     }
 }
 
@@ -962,12 +965,8 @@ static void test_powerloss_garbage_replaces_dropped_sectors(void **state)
     assert_true(garbage_seen > 0);
     /* The resets drop unsynced data; they never scribble. */
     plimg_summary s = hm_apply(h, PLIMG_DROP_UNSYNCED_DATA, 512, 1, 1);
-    size_t len;
-    uint8_t *b = img(h, "f", &len);
-    assert_int_equal(len, 2048);
-    assert_true(all(b, 0, 2048, 'D'));
+    assert_img_all(h, "f", 2048, 'D');
     assert_int_equal(s.sectors_garbage, 0);
-    free(b);
 }
 
 static void test_powerloss_completes_interrupted_last_operation(void **state)
