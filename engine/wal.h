@@ -67,7 +67,10 @@ void wal_cursor_init(wal_cursor *c, const uint8_t *buf, uint64_t len,
  * of the file before it believes any verdict other than a record. */
 void wal_cursor_window(wal_cursor *c, const uint8_t *buf, uint64_t len,
                        uint64_t base);
-/* Read the record at the cursor (rules R1-R6 in wal_reader.c). */
+/* Read the record at the cursor (rules R1-R9 in wal_reader.c).  At an
+ * invalid record, rule R7 looks at the rest of the window: time linear in
+ * its length, and at most half its length in temporary memory when the
+ * later record headers overlap (only a crafted segment's do). */
 enum wal_next wal_cursor_next(wal_cursor *c, wal_record *rec, char *why,
                               size_t whylen);
 

@@ -416,15 +416,17 @@ uint32_t __wrap_crc32c_extend(uint32_t crc, const void *buf, size_t len)
     return __real_crc32c_extend(crc, buf, len);
 }
 
-/* R7's look-ahead over a crafted segment: an invalid record, then a record
- * header at every 32 bytes of 1 MiB, each at its right LSN and claiming
- * the rest of the file, none with a durable point past the invalid record.
- * None can prove anything, so none is checksummed: the tail is TORN with
- * no CRC computed at all (a CRC over each claimed length would be about
- * 2^34 bytes).  With a genuine record at the end written after the bad one
- * was durable, the look-ahead finds it (CORRUPT) and checksums that record
- * alone. */
-static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
+/* R7's look-ahead over a crafted segment of 1 MiB: an invalid record at
+ * offset 64, then a record header at every 32 bytes, each at its right
+ * LSN, claiming the rest of the file, with a wrong CRC and a durable point
+ * of START (at the invalid record's LSN: it proves nothing) or, with
+ * provable, of its own LSN (past the invalid record's: it could prove
+ * damage if its CRC matched).  A CRC over each claimed length would be
+ * about 2^34 bytes.  The verdict must be TORN at offset 64; then, with a
+ * genuine record in the last 64 bytes written after the bad one was
+ * durable, CORRUPT naming it.  OUT: the bytes checksummed for each. */
+static void crafted_lookahead(int provable, uint64_t *torn_bytes,
+                              uint64_t *corrupt_bytes)
 {
     const uint64_t len = 1u << 20, last = len - 64;
     uint8_t *buf = calloc(1, len);
@@ -433,14 +435,14 @@ static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
     wal_record r;
     char why[256];
 
-    (void)state;
     assert_non_null(buf);
     wal_seg_encode(buf, &h);
     for (uint64_t y = WAL_SEG_HDR_SIZE + 32; y < last; y += 32) {
+        uint64_t lsn = START + (y - WAL_SEG_HDR_SIZE);
         put_le32(buf + y + WAL_RH_OFF_LEN,
                  (uint32_t)(len - y - WAL_REC_HDR_SIZE));
-        put_le64(buf + y + WAL_RH_OFF_LSN, START + (y - WAL_SEG_HDR_SIZE));
-        put_le64(buf + y + WAL_RH_OFF_SYNCED, START);
+        put_le64(buf + y + WAL_RH_OFF_LSN, lsn);
+        put_le64(buf + y + WAL_RH_OFF_SYNCED, provable ? lsn : START);
         buf[y + WAL_RH_OFF_TYPE] = WAL_TXN;
     }
     assert_int_equal(wal_seg_decode(buf, len, SEGNO, SALT, &got, why, 256), 0);
@@ -448,10 +450,8 @@ static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
     crc_bytes = 0;
     assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)), WAL_NEXT_TORN);
     assert_int_equal(c.off, WAL_SEG_HDR_SIZE);
-    assert_int_equal(crc_bytes, 0);
+    *torn_bytes = crc_bytes;
 
-    /* the positive control: a valid record in the last 64 bytes, synced
-     * past the invalid record's LSN */
     wal_rec_encode(buf + last, wal_crc_seed(got.salt), WAL_TXN,
                    START + (last - WAL_SEG_HDR_SIZE),
                    START + (last - WAL_SEG_HDR_SIZE), "payload", 7);
@@ -459,8 +459,39 @@ static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
     crc_bytes = 0;
     assert_int_equal(wal_cursor_next(&c, &r, why, sizeof(why)),
                      WAL_NEXT_CORRUPT);
-    assert_int_equal(crc_bytes, WAL_REC_HDR_SIZE - 4 + 7);
+    assert_non_null(strstr(why, "offset 1048512 was written"));
+    *corrupt_bytes = crc_bytes;
+    print_message("%s headers over %llu bytes: %llu bytes checksummed for "
+                  "TORN, %llu for CORRUPT\n",
+                  provable ? "provable" : "unprovable", (unsigned long long)len,
+                  (unsigned long long)*torn_bytes,
+                  (unsigned long long)*corrupt_bytes);
     free(buf);
+}
+
+/* Headers that cannot prove anything are never checksummed: TORN costs no
+ * CRC at all, and CORRUPT only the genuine record's. */
+static void test_wal_lookahead_on_crafted_segment_is_linear(void **state)
+{
+    uint64_t torn, corrupt;
+
+    (void)state;
+    crafted_lookahead(0, &torn, &corrupt);
+    assert_int_equal(torn, 0);
+    assert_int_equal(corrupt, WAL_REC_HDR_SIZE - 4 + 7);
+}
+
+/* Headers that could prove damage are checksummed, but through prefix
+ * CRCs once their spans overlap: both verdicts cost at most three times
+ * the segment's size. */
+static void test_wal_lookahead_on_provable_headers_is_linear(void **state)
+{
+    uint64_t torn, corrupt;
+
+    (void)state;
+    crafted_lookahead(1, &torn, &corrupt);
+    assert_true(torn <= 3u << 20);
+    assert_true(corrupt <= 3u << 20);
 }
 
 int main(void)
@@ -469,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_wal_header_reserved_bytes_must_be_zero),
         cmocka_unit_test(test_wal_record_reserved_bytes_are_refused),
         cmocka_unit_test(test_wal_lookahead_on_crafted_segment_is_linear),
+        cmocka_unit_test(test_wal_lookahead_on_provable_headers_is_linear),
         cmocka_unit_test(test_wal_records_read_back_in_order),
         cmocka_unit_test(test_wal_sync_past_the_end_is_corrupt),
         cmocka_unit_test(test_wal_header_rules),
