@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "fsutil.h"
+#include "page.h"
+#include "rng.h"
 #include "wal.h"
 
 #define SALT 0x1234567890abcdefull
@@ -494,6 +497,167 @@ static void test_wal_lookahead_on_provable_headers_is_linear(void **state)
     assert_true(corrupt <= 3u << 20);
 }
 
+/* Rule R7's look-ahead as it was before prefix CRCs, kept here only to
+ * compare verdicts: every later 8-aligned offset y of buf[0, len) whose
+ * header passes R2-R4, with synced in (bad LSN, its LSN] and zero reserved
+ * bytes, is checksummed over its own claimed length.  Returns the first
+ * such y whose CRC matches, or 0.  OUT: *direct, 0 if the linear
+ * look-ahead must have switched to prefix CRCs before reaching its answer
+ * (the spans checksummed so far exceed len - x), else 1. */
+static uint64_t old_lookahead(const uint8_t *buf, uint64_t len,
+                              const wal_seg_hdr *h, uint64_t x, int *direct)
+{
+    uint64_t bad = h->start_lsn + (x - WAL_SEG_HDR_SIZE), spent = 0;
+    uint32_t seed = wal_crc_seed(h->salt);
+
+    *direct = 1;
+    for (uint64_t y = x + WAL_ALIGN; y + WAL_REC_HDR_SIZE <= len;
+         y += WAL_ALIGN) {
+        const uint8_t *p = buf + y;
+        uint64_t lsn = h->start_lsn + (y - WAL_SEG_HDR_SIZE);
+        uint64_t synced = get_le64(p + WAL_RH_OFF_SYNCED);
+        uint32_t n = get_le32(p + WAL_RH_OFF_LEN);
+
+        if (get_le64(p + WAL_RH_OFF_LSN) != lsn || p[WAL_RH_OFF_TYPE] != 1 ||
+            n > WAL_MAX_PAYLOAD || len - y < wal_rec_size(n) || synced <= bad ||
+            synced > lsn)
+            continue;
+        if (!page_is_zero(p + WAL_RH_OFF_RESERVED,
+                          WAL_REC_HDR_SIZE - WAL_RH_OFF_RESERVED))
+            continue;
+        if (*direct && spent + WAL_REC_HDR_SIZE - 4 + n > len - x)
+            *direct = 0;
+        spent += WAL_REC_HDR_SIZE - 4 + n;
+        if (get_le32(p) ==
+            __real_crc32c_extend(seed, p + 4, WAL_REC_HDR_SIZE - 4 + n))
+            return y;
+    }
+    return 0;
+}
+
+/* Fill a segment of len bytes at random: genuine records from the start,
+ * then record headers at random 8-aligned offsets written from the last
+ * to the first (so that an outer record's CRC covers the inner ones as
+ * they end up), most at their right LSN and claiming up to the end of the
+ * file, with durable points around their own LSN, a share of correct CRCs
+ * that differs from segment to segment and now and then a reserved byte
+ * set; then a few flipped bytes. */
+static void diff_segment(rng *r, uint8_t *buf, uint64_t len,
+                         const wal_seg_hdr *h)
+{
+    uint32_t seed = wal_crc_seed(h->salt);
+    uint64_t x = WAL_SEG_HDR_SIZE, pos[64];
+    uint8_t payload[512];
+    int good = (int)rng_below(r, 100), npos = (int)rng_below(r, 64);
+
+    memset(buf, 0, len);
+    wal_seg_encode(buf, h);
+    rng_fill(r, payload, sizeof(payload));
+    while (x + wal_rec_size(sizeof(payload)) <= len / 2) {
+        uint64_t lsn = h->start_lsn + (x - WAL_SEG_HDR_SIZE);
+        uint32_t n = (uint32_t)rng_below(r, sizeof(payload));
+        wal_rec_encode(buf + x, seed, WAL_TXN, lsn,
+                       rng_range(r, h->start_lsn, lsn), payload, n);
+        x += wal_rec_size(n);
+    }
+    for (int i = 0; i < npos; i++)
+        pos[i] = WAL_SEG_HDR_SIZE +
+                 WAL_ALIGN *
+                     rng_below(r, (len - WAL_SEG_HDR_SIZE - WAL_REC_HDR_SIZE) /
+                                          WAL_ALIGN +
+                                      1);
+    for (int i = 0; i < npos; i++) { /* the largest offset first */
+        int k = i;
+        for (int j = i + 1; j < npos; j++)
+            k = pos[j] > pos[k] ? j : k;
+        uint64_t y = pos[k], lsn = h->start_lsn + (y - WAL_SEG_HDR_SIZE);
+        uint64_t room = len - y - WAL_REC_HDR_SIZE;
+        uint32_t n =
+            (uint32_t)(rng_below(r, 4) == 0 ? rng_below(r, room + 1) : room);
+        uint8_t *p = buf + y;
+        pos[k] = pos[i];
+        put_le32(p + WAL_RH_OFF_LEN, n);
+        put_le64(p + WAL_RH_OFF_LSN, rng_below(r, 20) == 0 ? lsn + 8 : lsn);
+        put_le64(p + WAL_RH_OFF_SYNCED, rng_range(r, h->start_lsn, lsn + 16));
+        p[WAL_RH_OFF_TYPE] = WAL_TXN;
+        memset(p + WAL_RH_OFF_RESERVED, 0,
+               WAL_REC_HDR_SIZE - WAL_RH_OFF_RESERVED);
+        if (rng_below(r, 20) == 0)
+            p[WAL_RH_OFF_RESERVED + rng_below(r, 7)] = 1;
+        put_le32(p, (int)rng_below(r, 100) < good
+                        ? crc32c_extend(seed, p + 4, WAL_REC_HDR_SIZE - 4 + n)
+                        : (uint32_t)rng_next(r));
+    }
+    for (int i = (int)rng_below(r, 4); i > 0; i--)
+        buf[WAL_SEG_HDR_SIZE + rng_below(r, len - WAL_SEG_HDR_SIZE)] ^=
+            (uint8_t)(1u << rng_below(r, 8));
+}
+
+/* The linear look-ahead against the old one on random segments: at random
+ * offsets (the cursor put there, sometimes seeing the file through a
+ * window that starts before it), the reader's verdict is TORN exactly
+ * when the old look-ahead finds nothing, and otherwise CORRUPT naming the
+ * offset the old one found (or CORRUPT by R9 for a whole record of another
+ * format, which needs no look-ahead).  Enough of the cases must have gone
+ * past the direct budget into prefix CRCs, with both verdicts. */
+static void test_wal_lookahead_matches_old_lookahead(void **state)
+{
+    const uint64_t max = 16384;
+    uint8_t *buf = malloc(max);
+    wal_seg_hdr h = {SEGNO, START, SALT, wal_seg_salt(SALT, SEGNO, START)};
+    rng r = {19};
+    int seen[2][2] = {{0, 0}, {0, 0}}; /* [direct][found] */
+
+    (void)state;
+    assert_non_null(buf);
+    for (int seg_i = 0; seg_i < 300; seg_i++) {
+        uint64_t len = WAL_ALIGN * rng_range(&r, 64, max / WAL_ALIGN);
+        diff_segment(&r, buf, len, &h);
+        for (int k = 0; k < 40; k++) {
+            uint64_t x =
+                k == 0
+                    ? WAL_SEG_HDR_SIZE
+                    : WAL_SEG_HDR_SIZE +
+                          WAL_ALIGN * rng_below(&r, (len - WAL_SEG_HDR_SIZE) /
+                                                        WAL_ALIGN);
+            uint64_t base = rng_coin(&r) ? 0 : x - rng_below(&r, x - 1);
+            wal_cursor c;
+            wal_record rec;
+            char why[256], want[256];
+            int direct;
+            uint64_t y = old_lookahead(buf, len, &h, x, &direct);
+            enum wal_next nx;
+
+            wal_cursor_init(&c, buf, len, &h);
+            wal_cursor_window(&c, buf + base, len - base, base);
+            c.off = x;
+            why[0] = '\0';
+            nx = wal_cursor_next(&c, &rec, why, sizeof(why));
+            if (nx == WAL_NEXT_RECORD ||
+                (nx == WAL_NEXT_CORRUPT && strstr(why, "reserved") &&
+                 !strstr(why, "durable")))
+                continue; /* no look-ahead ran */
+            snprintf(want, sizeof(want),
+                     ", and the valid record at offset %llu was written "
+                     "after it was durable",
+                     (unsigned long long)y);
+            if (y == 0) {
+                assert_int_equal(nx, WAL_NEXT_TORN);
+            } else {
+                assert_int_equal(nx, WAL_NEXT_CORRUPT);
+                assert_true(strlen(why) > strlen(want));
+                assert_string_equal(why + strlen(why) - strlen(want), want);
+            }
+            seen[direct][y != 0]++;
+        }
+    }
+    print_message("verdicts compared: direct %d torn, %d corrupt; through "
+                  "prefix CRCs %d torn, %d corrupt\n",
+                  seen[1][0], seen[1][1], seen[0][0], seen[0][1]);
+    assert_true(seen[0][0] >= 50 && seen[0][1] >= 50);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_wal_record_reserved_bytes_are_refused),
         cmocka_unit_test(test_wal_lookahead_on_crafted_segment_is_linear),
         cmocka_unit_test(test_wal_lookahead_on_provable_headers_is_linear),
+        cmocka_unit_test(test_wal_lookahead_matches_old_lookahead),
         cmocka_unit_test(test_wal_records_read_back_in_order),
         cmocka_unit_test(test_wal_sync_past_the_end_is_corrupt),
         cmocka_unit_test(test_wal_header_rules),
