@@ -125,6 +125,13 @@ typedef enum cl_torn_mode {
     CL_TORN_DWB,
 } cl_torn_mode;
 
+/* Pages the doublewrite area of CL_TORN_DWB holds (docs/FORMAT.md).  A
+ * batch of pages written back is copied there first; when the pages
+ * written back since the last checkpoint exceed it (a checkpoint or an
+ * eviction with more dirty pages than are left), the page file is synced
+ * and the area starts over. */
+#define CL_DWB_PAGES 64
+
 /* Pass as checkpoint_bytes to postpone automatic checkpoints forever. */
 #define CL_CHECKPOINT_NEVER UINT64_MAX
 

@@ -49,7 +49,7 @@
 #include "page.h"
 #include "pager_int.h"
 
-#define PG_DWB_SLOTS 64 /* pages in the doublewrite area */
+#define PG_DWB_SLOTS CL_DWB_PAGES /* pages in the doublewrite area */
 
 /* Open (creating) the doublewrite file on first use.  A new file's
  * directory entry is synced before anything relies on it. */
