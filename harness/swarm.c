@@ -14,16 +14,29 @@
  *                    default 64 MiB (2/3);
  *   checkpoints      every 4..16 KiB of log (1/4: with full-page images
  *                    nearly every commit ends in one, back to back), every
- *                    16 KiB..1 MiB (1/3), or the default (5/12);
+ *                    16 KiB..1 MiB (1/3), or the default (5/12); but a
+ *                    variant with the doublewrite area (dwb) that does not
+ *                    checkpoint back to back checkpoints every one to two
+ *                    rings of log instead (CL_DWB_PAGES pages of its page
+ *                    size) when its workload puts at least twice that
+ *                    many bytes of keys and values, so that its
+ *                    checkpoints write more pages than the ring holds and
+ *                    the ring starts over (the page file synced before a
+ *                    slot is reused), which neither a few KiB nor the
+ *                    default interval gets to; with the smallest pool, the
+ *                    default interval stays: there the evictions fill
+ *                    the ring;
  *   log segments     64 KiB, the engine's smallest (1/3), up to 1 MiB
  *                    (1/6), or the default 16 MiB (1/2);
  *   workload size    the kind's default (13/16), four times it (1/8) or
  *                    sixteen times it (1/16), at most SWARM_MAX_TXNS; the
  *                    smallest pool makes the default four times longer
  *                    (but for large values, which fill it at any length),
- *                    so that it has something to evict (longer workloads
- *                    cost more per crash state: the writer runs longer
- *                    and recovery has more to replay);
+ *                    so that it has something to evict, and so does a
+ *                    variant that fills the doublewrite ring when four
+ *                    times the default, and not the default, puts enough
+ *                    (longer workloads cost more per crash state: the
+ *                    writer runs longer and recovery has more to replay);
  *   key space        the kind's (1/2), four or sixteen times wider (1/4
  *                    each): more leaves, so more splits, and more pages
  *                    than a small pool holds;
@@ -70,6 +83,49 @@ static const swarm_weights swarm_directed = {
     {1, 1, 1, 0}, {0, 1, 2}, {10, 4, 1, 1}, {2, 1, 1}, {1, 1, 1},
     {2, 1, 1},    {1, 2, 1}, {1, 1, 2},     {1, 1}};
 
+static uint32_t swarm_txns(uint32_t base_txns, uint64_t mult)
+{
+    uint64_t n = (uint64_t)base_txns * mult;
+
+    return (uint32_t)(n > SWARM_MAX_TXNS ? SWARM_MAX_TXNS : n);
+}
+
+/* The checkpoint interval of a variant that fills the doublewrite ring:
+ * one to two rings (CL_DWB_PAGES pages of page_size; 0 is the default
+ * page size) of log, drawn from a stream of its own so that the draws
+ * after it are the same whether or not a variant takes it. */
+static uint64_t swarm_ring_checkpoint(uint64_t seed, uint32_t page_size)
+{
+    uint64_t ring = (uint64_t)CL_DWB_PAGES * (page_size ? page_size : 4096);
+    rng r;
+
+    rng_seed(&r, rng_mix(seed ^ 0x52494E47ull));
+    return rng_range(&r, ring, 2 * ring);
+}
+
+/* Bytes of keys and values that the first n transactions of wl put,
+ * before any drain (0 if out of memory). */
+static uint64_t swarm_payload(const wl_params *wl, uint32_t n)
+{
+    wl_params p = *wl;
+    wl_txn t;
+    uint64_t bytes = 0;
+
+    p.txns = n;
+    p.drain = 0;
+    p.threads = 0;
+    p.view = 0;
+    if (wl_txn_init(&t) != 0)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        wl_gen(&p, i, &t);
+        for (uint32_t j = 0; j < t.nops; j++)
+            bytes += t.ops[j].del ? 0 : t.ops[j].klen + t.ops[j].vlen;
+    }
+    wl_txn_free(&t);
+    return bytes;
+}
+
 void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
                 cl_options *eng, wl_params *wl)
 {
@@ -81,8 +137,8 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
     static const uint64_t scales[] = {1, 4, 16};
     const swarm_weights *w = directed ? &swarm_directed : &swarm_plain;
     rng r;
-    uint64_t min_pool, mult;
-    int small_pool = 0;
+    uint64_t min_pool, mult, ring_ck = 0;
+    int small_pool = 0, drawn_small, by_evictions = 0;
 
     /* Every setting takes the same number of draws whether pinned or not,
      * so pinning one leaves the others' draws as they were. */
@@ -116,6 +172,7 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
             eng->pool_bytes = pool;
             small_pool = pool == min_pool;
         }
+        drawn_small = x == 0;
     }
     {
         uint64_t x = swarm_pick(&r, three, w->ckpt, 3), ck = 0;
@@ -123,8 +180,13 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
             ck = rng_range(&r, 4u << 10, 16u << 10);
         else if (x == 1)
             ck = rng_range(&r, 16u << 10, 1u << 20);
-        if (pins->eng.checkpoint_bytes == 0)
+        if (pins->eng.checkpoint_bytes == 0) {
             eng->checkpoint_bytes = ck;
+            if (x != 0 && eng->torn == CL_TORN_DWB) {
+                ring_ck = swarm_ring_checkpoint(wl->seed, eng->page_size);
+                by_evictions = x == 2 && drawn_small;
+            }
+        }
     }
     {
         uint64_t x = swarm_pick(&r, three, w->seg, 3), seg = 0;
@@ -145,9 +207,21 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
     wl->drain = (uint32_t)swarm_pick(&r, three, w->drain, 2);
     if (wl->drain && mult == 1)
         mult = 4;
-    if (pins->txns == 0) {
-        uint64_t n = (uint64_t)base_txns * mult;
-        wl->txns = (uint32_t)(n > SWARM_MAX_TXNS ? SWARM_MAX_TXNS : n);
+    /* A ring-sized interval where four times the kind's default size puts
+     * twice that much, and then at least that size; with the smallest
+     * pool drawn and the default interval, the evictions fill the ring
+     * and only the size is set.  (Whether the workload puts that much
+     * depends on no pinnable setting but the page size, and the pool
+     * drawn counts whether or not it is pinned, so that pinning the
+     * others leaves the interval as it is.) */
+    if (ring_ck != 0 &&
+        swarm_payload(wl, swarm_txns(base_txns, 4)) >= 2 * ring_ck) {
+        if (!by_evictions)
+            eng->checkpoint_bytes = ring_ck;
+        if (mult == 1)
+            mult = 4;
     }
+    if (pins->txns == 0)
+        wl->txns = swarm_txns(base_txns, mult);
     wl->drain = wl->drain ? (wl->txns + 1) / 2 : 0;
 }

@@ -4,9 +4,9 @@
  * it runs under and the size and shape of its workload, so one campaign
  * reaches the mechanisms that only some configurations exercise (eviction
  * from a small pool, segment rolls, back-to-back checkpoints, merges of
- * B-tree nodes, the doublewrite ring) instead of running every trial under
- * one.  Settings given on the command line are pinned: the draw leaves
- * them as given.
+ * B-tree nodes, the doublewrite ring and its wrap) instead of running
+ * every trial under one.  Settings given on the command line are pinned:
+ * the draw leaves them as given.
  */
 #ifndef CL_SWARM_H
 #define CL_SWARM_H
@@ -38,7 +38,10 @@ typedef struct swarm_pins {
  * size) and shape (key space, drain).  directed: the draw of the further
  * variants a campaign adds to reach a mechanism its first ones missed
  * (campaign.c), weighted towards the settings under which the engine does
- * its rarer work (swarm.c).  A pure function of its inputs. */
+ * its rarer work (swarm.c).  wl's kind, seed and caps (max_ops,
+ * max_value) are set: a variant with the doublewrite area generates its
+ * workload to see whether its checkpoints can fill the ring.  A pure
+ * function of its inputs. */
 void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
                 cl_options *eng, wl_params *wl);
 
