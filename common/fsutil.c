@@ -120,6 +120,28 @@ int fs_copy_file(const char *src, const char *dst)
     return rc;
 }
 
+int fs_reopen(int fd, const char *path)
+{
+    /* the flags open(2) takes back from F_GETFL; the file exists */
+    const int keep = O_ACCMODE | O_APPEND | O_DIRECT | O_SYNC | O_DSYNC |
+                     O_NOATIME | O_LARGEFILE;
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD), nfd, rc = 0;
+    off_t off;
+
+    if (fl < 0 || fdfl < 0)
+        return errno;
+    off = lseek(fd, 0, SEEK_CUR);
+    nfd = open(path, (fl & keep) | O_CLOEXEC | O_NOCTTY);
+    if (nfd < 0)
+        return errno;
+    if (dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+        rc = errno;
+    close(nfd);
+    if (rc == 0 && off >= 0 && lseek(fd, off, SEEK_SET) < 0)
+        rc = errno;
+    return rc;
+}
+
 int fs_copy_tree(const char *src, const char *dst)
 {
     DIR *d;

@@ -2,7 +2,8 @@
  * fsutil.h - file-tree helpers for the programs above the engine (the
  * harness, the tools, the tests and fuzz drivers), which, unlike the
  * engine, may use the file system directly: mkdir -p, rm -rf, copy a file
- * or a tree, the bytes of a tree, and joining path names.
+ * or a tree, the bytes of a tree, reopening a descriptor, and joining path
+ * names.
  */
 #ifndef CL_COMMON_FSUTIL_H
 #define CL_COMMON_FSUTIL_H
@@ -21,6 +22,12 @@ int fs_copy_file(const char *src, const char *dst);
 int fs_copy_tree(const char *src, const char *dst);
 /* Total bytes of regular files in a tree. */
 uint64_t fs_tree_bytes(const char *path);
+/* Make descriptor fd refer to a new open of path, with the access mode,
+ * status flags, close-on-exec flag and offset it has now: the number stays
+ * and the file changes (a process forked from another goes on with its
+ * descriptors on copies of its files put at their paths).  Returns 0 or an
+ * errno. */
+int fs_reopen(int fd, const char *path);
 /* buf = dir "/" name.  Returns 0, or ENAMETOOLONG if it does not fit
  * (then buf holds a truncated name that must not be used). */
 int fs_join(char *buf, size_t len, const char *dir, const char *name);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "crashio_int.h"
+#include "fsutil.h"
 #include "shadow.h"
 
 /* ---- names ---- */
@@ -346,7 +347,8 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
     if (c->cfg.on_point != NULL) {
         /* Nothing of call k has happened yet, and every earlier point's
          * call is complete (they ran under the mutex we hold). */
-        crashio_call call = {.k = k,
+        crashio_call call = {.cio = c,
+                             .k = k,
                              .kind = kind,
                              .file = file,
                              .path = path,
@@ -700,8 +702,12 @@ int crashio_new(const crashio_config *cfg, crashio **out)
             goto fail;
     }
     if (cfg->shadow_path &&
-        (rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw)) != 0)
+        ((c->shadow = shadow_path_norm(cfg->shadow_path)) == NULL ||
+         (rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw)) !=
+             0)) {
+        rc = c->shadow == NULL ? ENOMEM : rc;
         goto fail;
+    }
 
     *out = c;
     return 0;
@@ -724,8 +730,35 @@ void crashio_free(crashio *c)
     free(c->ids);
     free(c->root);
     free(c->graveyard);
+    free(c->shadow);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+int crashio_branch(crashio *c, const crashio_branch_cfg *b)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->nfds && rc == 0; i++)
+        if (c->fds[i].open && c->fds[i].path != NULL)
+            rc = fs_reopen((int)i, c->fds[i].path);
+    if (rc == 0 && c->sw != NULL)
+        rc = shadow_writer_reopen(c->sw, c->shadow);
+    if (rc != 0) {
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    c->cfg.seed = b->seed;
+    c->cfg.crash_at = b->crash_at;
+    c->cfg.crash_action = b->crash_action;
+    c->cfg.fill = b->fill;
+    c->cfg.fail_at = b->fail_at;
+    c->cfg.fail_errno = b->fail_errno != 0 ? b->fail_errno : EIO;
+    c->cfg.fsync_loses_data = b->fsync_loses_data;
+    c->cfg.on_point = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 uint64_t crashio_points(const crashio *c)

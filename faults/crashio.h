@@ -148,7 +148,10 @@ typedef struct crashio_shared {
  * An I/O point as the on_point hook sees it: the call about to be made.
  * Pointers are valid during the hook only.
  */
+typedef struct crashio crashio;
+
 typedef struct crashio_call {
+    crashio *cio;      /* the crashio making the call (crashio_branch) */
     uint64_t k;        /* the point number */
     crashio_kind kind; /* what the call is */
     uint16_t file;     /* file id (crashio_file_name), 0 if none */
@@ -215,8 +218,6 @@ typedef struct crashio_config {
     void *on_point_ctx;
 } crashio_config;
 
-typedef struct crashio crashio;
-
 /* Make a crashio from cfg (copied; strings duplicated).  Creates the shadow
  * log (and the graveyard directory) when configured.  Returns 0, EINVAL (no
  * inner table, a sector size other than 512/4096, graveyard without shadow
@@ -261,6 +262,35 @@ int crashio_op_syncall(crashio *c);
  * 0.  OUT (when 1 and path is not NULL): *path, a copy of the file's
  * normalised path (NULL once unlinked without a graveyard) to free. */
 int crashio_op_tracked(crashio *c, int fd, char **path);
+
+/* What a branch (crashio_branch) does from its point on, in place of the
+ * configuration's crash and failure. */
+typedef struct crashio_branch_cfg {
+    uint64_t seed;
+    uint64_t crash_at;
+    crashio_action crash_action;
+    crashio_fill fill;
+    uint64_t fail_at; /* a point after those made so far, or 0 */
+    int fail_errno;   /* 0: EIO */
+    int fsync_loses_data;
+} crashio_branch_cfg;
+
+/*
+ * Make the calling process a branch of the run: a process forked between
+ * two calls of the run (none in progress) goes on from there with b's
+ * crash and failure, on copies of its files.  Before the fork the caller
+ * has put copies of the files under the root, of the graveyard and of the
+ * shadow log at their paths (and moved the originals away);
+ * crashio_branch reopens every descriptor it tracks that still has a
+ * path, and the shadow log's, on the file now at that path, under the same
+ * number, access mode, flags and offset, and takes b's settings.  No more
+ * on_point calls are made.  For the cl_io front end only, whose
+ * descriptors are libc's own (the interposer's are the program's, and its
+ * libc calls are its own).  Only the calling thread may run: a lock held
+ * by another thread at the fork stays held.  Returns 0 or an errno (then
+ * some descriptors may still name the originals: the process must end).
+ */
+int crashio_branch(crashio *c, const crashio_branch_cfg *b);
 
 /* Free c and close its shadow log.  Files opened through the table are the
  * caller's to close first.  NULL is allowed. */

@@ -32,6 +32,7 @@ struct crashio {
     char *root;         /* normalised cfg.root, or NULL */
     char *graveyard;    /* normalised graveyard dir, or NULL */
     shadow_writer *sw;  /* NULL without a shadow log */
+    char *shadow;       /* normalised cfg.shadow_path, or NULL */
     _Atomic uint64_t points;
     _Atomic uint32_t act;    /* CL_ACT_* in progress (cl_io.activity) */
     _Atomic uint64_t graves; /* graveyard names handed out */

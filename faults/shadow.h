@@ -90,6 +90,11 @@ int shadow_append(shadow_writer *w, shadow_rec *rec);
 /* The seq the next appended record will get. */
 uint64_t shadow_next_seq(shadow_writer *w);
 
+/* Go on appending to the log at path, a copy of w's own that the caller
+ * put there (crashio_branch): w's descriptor is reopened on it.  Returns 0
+ * or an errno. */
+int shadow_writer_reopen(shadow_writer *w, const char *path);
+
 /* Close the log (no fsync: see the file comment).  NULL is allowed. */
 void shadow_writer_close(shadow_writer *w);
 

@@ -84,6 +84,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "fsutil.h"
 #include "rng.h"
 #include "shadow_format.h"
 
@@ -521,6 +522,11 @@ uint64_t shadow_next_seq(shadow_writer *w)
     s = w->next_seq;
     pthread_mutex_unlock(&w->mu);
     return s;
+}
+
+int shadow_writer_reopen(shadow_writer *w, const char *path)
+{
+    return fs_reopen(w->fd, path);
 }
 
 void shadow_writer_close(shadow_writer *w)

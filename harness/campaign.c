@@ -514,9 +514,10 @@ static int campaign_emit(void *ctx, const trial_result *res)
     return atomic_load(&o->cs->stop);
 }
 
-/* Run the trials specs[0..n) of one unit: kill-time trials one by one,
- * the others grouped by workload variant and writer threads, one writer
- * run per group.
+/* Run the trials specs[0..n) of one unit: kill-time trials (and error
+ * trials that cannot branch off a shared run) one by one, the others
+ * grouped by workload variant and writer threads, one writer run per
+ * group.
  * Returns 0, or -1 to stop (harness failure, or the campaign stops). */
 static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
                               campaign_out *o)
@@ -531,7 +532,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
         size_t m = 0;
         if (done[i])
             continue;
-        if (!trial_mode_batchable(specs[i].mode)) {
+        if (!trial_batchable(env, &specs[i])) {
             trial_result res;
             done[i] = 1;
             if (trial_run(env, &specs[i], &res) != 0)
@@ -541,7 +542,7 @@ static int campaign_run_block(trial_env *env, trial_spec *specs, size_t n,
             continue;
         }
         for (size_t j = i; j < n && m < TRIAL_BATCH_MAX; j++)
-            if (!done[j] && trial_mode_batchable(specs[j].mode) &&
+            if (!done[j] && trial_batchable(env, &specs[j]) &&
                 specs[j].prof == specs[i].prof &&
                 specs[j].threads == specs[i].threads) {
                 group[m++] = &specs[j];

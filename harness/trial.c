@@ -162,13 +162,14 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     m->prog = trial_map(m->prog_size);
     m->ver = trial_map(sizeof(trial_verdict));
     m->snaps = trial_map(TRIAL_BATCH_MAX * sizeof(trial_snap));
+    m->txn_points = trial_map(((size_t)max_txns + 1) * sizeof(uint64_t));
     m->fiu_size = fiuctl_shared_size(TRIAL_TRACE_CAP);
     m->fiu = trial_map(m->fiu_size);
     m->vreq = trial_map(sizeof(trial_vreq));
     m->ipres = trial_map(sizeof(interpose_result));
     m->vfd = -1;
-    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps || !m->fiu ||
-        !m->vreq || !m->ipres) {
+    if (!m->cio || !m->trace || !m->prog || !m->ver || !m->snaps ||
+        !m->txn_points || !m->fiu || !m->vreq || !m->ipres) {
         free(m);
         return ENOMEM;
     }
@@ -191,6 +192,7 @@ void trial_env_fini(trial_env *env)
     munmap(m->prog, m->prog_size);
     munmap(m->ver, sizeof(trial_verdict));
     munmap(m->snaps, TRIAL_BATCH_MAX * sizeof(trial_snap));
+    munmap(m->txn_points, ((size_t)m->max_txns + 1) * sizeof(uint64_t));
     munmap(m->fiu, m->fiu_size);
     munmap(m->ipres, sizeof(interpose_result));
     free(m);
@@ -244,14 +246,16 @@ _Noreturn static void trial_die(void)
 /* ---------------------------------------------------------------------- */
 
 /* Run transactions [from, n) of prof's workload on the open target h,
- * publishing in shared memory what each call returned.  fault: the error
- * trial whose injected error the workload may meet, or NULL.  Returns at
+ * publishing in shared memory what each call returned.  env->fault: the
+ * error trial whose injected error the workload may meet, or NULL (it may
+ * become one during a call: trial_batch.c).  Returns at
  * the end of the workload, or when the target refuses writes after the
  * injected error; any other error ends the process (a writer failure). */
 static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
-                       uint32_t from, const trial_spec *fault)
+                       uint32_t from, const trial_writer_hooks *hk)
 {
     trial_progress *pg = env->shm->prog;
+    const trial_spec *fault;
     wl_txn t;
     int rc, go, fired;
 
@@ -263,10 +267,14 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
     for (uint32_t i = from; i < prof->wl.txns; i++) {
         uint64_t lsn = 0;
         int where;
+        if (hk != NULL && hk->at_txn != NULL)
+            hk->at_txn(hk->ctx, i);
         wl_gen(&prof->wl, i, &t);
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
+        fault = env->fault;
         fired = fault != NULL && trial_fault_fired(env, fault);
         rc = env->target->apply(h, &t, &lsn);
+        fault = env->fault;
         if (rc != 0) {
             go = fault != NULL ? trial_fault_on_error(env, fault, h, i,
                                                       TRIAL_ERR_COMMIT, rc)
@@ -296,6 +304,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         fired = fault != NULL && trial_fault_fired(env, fault);
         rc = t.checkpoint_after ? env->target->checkpoint(h)
                                 : env->target->sync(h);
+        fault = env->fault;
         if (rc == 0 && fault != NULL)
             trial_fault_on_ack(env, fault, i, 1, fired);
         if (rc == 0) {
@@ -382,19 +391,36 @@ static int trial_refused(const trial_env *env, char *buf, size_t len)
     return 1;
 }
 
+/* A counting run's at_txn: the points made so far, before transaction
+ * i. */
+typedef struct trial_count_ctx {
+    trial_env *env;
+    const crashio_shared *sh;
+} trial_count_ctx;
+
+static void trial_count_at_txn(void *ctx, uint32_t i)
+{
+    const trial_count_ctx *x = ctx;
+
+    if (i < x->env->shm->max_txns)
+        x->env->shm->txn_points[i] = atomic_load(&x->sh->points);
+}
+
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
-                  const trial_writer_end *end, const trial_spec *s)
+                  const trial_writer_hooks *hk, const trial_spec *s)
 {
+    trial_count_ctx cx = {env, cc->shared};
+    const trial_writer_hooks count = {trial_count_at_txn, NULL, &cx};
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
     cl_options o = prof->eng;
     uint64_t t0 = clk_now_us();
-    int fault = s != NULL && trial_mode_is_error(s->mode);
     void *h = NULL;
     int rc;
 
     util_child_signals();
+    env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {
             pg->error = rc;
@@ -412,7 +438,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     if ((count_only && s == NULL && env->count_fiu &&
          (rc = fiuctl_count(prof->wl.seed, env->shm->fiu,
                             &cc->shared->points)) != 0) ||
-        (fault && (rc = trial_fault_arm(env, s, cc)) != 0)) {
+        (env->fault && (rc = trial_fault_arm(env, s, cc)) != 0)) {
         pg->error = rc;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "libfiu setup failed: %s",
                  strerror(rc));
@@ -422,8 +448,8 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     o.create_salt = prof->salt;
     rc = env->target->open(dir, &o, &h);
     if (rc != 0) {
-        if (fault &&
-            trial_fault_on_error(env, s, NULL, 0, TRIAL_ERR_OPEN, rc) > 0)
+        if (env->fault && trial_fault_on_error(env, env->fault, NULL, 0,
+                                               TRIAL_ERR_OPEN, rc) > 0)
             goto end;
         pg->error = rc;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "open: %s: %s",
@@ -435,14 +461,14 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         trial_mt_write(env, prof, h, s);
         goto end;
     }
-    trial_txns(env, prof, h, 0, fault ? s : NULL);
+    trial_txns(env, prof, h, 0, count_only && cc->shared != NULL ? &count : hk);
 end:
     if (count_only) {
         pg->run_us = clk_now_us() - t0;
         _exit(0);
     }
-    if (end != NULL)
-        end->fn(end->ctx);
+    if (hk != NULL && hk->at_end != NULL)
+        hk->at_end(hk->ctx);
     trial_die(); /* a crash after the last transaction */
 }
 
@@ -577,10 +603,14 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     prof->kinds = malloc(prof->points + 1);
     prof->pwrites = malloc((prof->points + 1) * sizeof(uint64_t));
     prof->acts = malloc((prof->points + 1) * sizeof(uint16_t));
-    if (prof->kinds == NULL || prof->pwrites == NULL || prof->acts == NULL) {
+    prof->txn_points = malloc(((size_t)prof->wl.txns + 1) * sizeof(uint64_t));
+    if (prof->kinds == NULL || prof->pwrites == NULL || prof->acts == NULL ||
+        prof->txn_points == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    memcpy(prof->txn_points, env->shm->txn_points,
+           (size_t)prof->wl.txns * sizeof(uint64_t));
     prof->npwrites = 0;
     for (uint64_t k = 1; k <= prof->points; k++) {
         prof->kinds[k - 1] = sh->trace[k - 1].kind;
@@ -618,10 +648,12 @@ void trial_profile_free(trial_profile *prof)
     free(prof->kinds);
     free(prof->pwrites);
     free(prof->acts);
+    free(prof->txn_points);
     free(prof->evals);
     prof->acts = NULL;
     prof->kinds = NULL;
     prof->pwrites = NULL;
+    prof->txn_points = NULL;
     prof->evals = NULL;
     oracle_prefix_free(&prof->prefix);
     oracle_mt_free(&prof->mt);

@@ -105,7 +105,10 @@ typedef struct trial_profile {
     uint16_t *acts;    /* acts[k - 1]: the engine's mechanisms in progress
                           at point k (CL_ACT_* bits) */
     uint64_t npwrites;
-    uint64_t run_us; /* the run's wall time, as the writer timed it */
+    uint64_t *txn_points; /* txn_points[i]: the points made before
+                             transaction i began (wl.txns of them; one
+                             thread, as the counting run) */
+    uint64_t run_us;      /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
     oracle_mt_prefix mt; /* concurrent workloads (wl.threads > 1): each
                             thread's prefix hashes */
@@ -156,13 +159,17 @@ typedef struct trial_env {
     int count_fiu;           /* libfiu error modes in the campaign:
                                 profiles count libfiu evaluations */
     /* server trials */
-    const char *kvserver;      /* the kvserver program */
-    uint32_t clients;          /* concurrent clients, each writing its
-                                  own keys */
-    uint32_t sets;             /* SETs per client, at most */
-    const char *server_broken; /* KVSERVER_BROKEN of the crashed server
-                                  (a deliberately broken one), or NULL */
-    struct trial_shm *shm;     /* shared memory of this process */
+    const char *kvserver;           /* the kvserver program */
+    uint32_t clients;               /* concurrent clients, each writing its
+                                       own keys */
+    uint32_t sets;                  /* SETs per client, at most */
+    const char *server_broken;      /* KVSERVER_BROKEN of the crashed server
+                                       (a deliberately broken one), or NULL */
+    struct trial_shm *shm;          /* shared memory of this process */
+    const struct trial_spec *fault; /* in a writer: the error trial whose
+                                       fault its workload may meet, or NULL
+                                       (a batch writer's branch takes one
+                                       on: trial_batch.c) */
 } trial_env;
 
 /* One trial; a pure function of the campaign seed and the trial id. */
@@ -347,19 +354,25 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 
 /* Can the trials of mode m share a writer run with others of their
  * profile and thread count?  Every crash mode but kill-time can: its crash
- * is at an I/O point.  Error modes cannot: after its fault, each trial's
- * run is its own. */
+ * is at an I/O point.  Error modes do not (after its fault, each trial's
+ * run is its own), but see trial_batchable. */
 int trial_mode_batchable(trial_mode m);
+
+/* Can trial s share a writer run with others of its profile and thread
+ * count?  Those of a batchable mode, and the fsync-fail and write-fail
+ * trials that can branch off a shared run at their fault (trial_batch.c):
+ * of a target reached through its I/O table, without a sync thread. */
+int trial_batchable(const trial_env *env, const trial_spec *s);
 
 /* Receives each result of trial_run_batch as soon as it is known.  Returns
  * 0 to go on, nonzero to stop before the next state. */
 typedef int (*trial_emit_fn)(void *ctx, const trial_result *res);
 
 /* Run the trials *s[0..n) -- batchable, of one profile, n at most
- * TRIAL_BATCH_MAX -- from
- * one writer run: it copies the database at each trial's crash point and
- * dies at the last, and every state is then recovered and judged by the
- * verifier (see trial_batch.c).  Each result is what trial_run
+ * TRIAL_BATCH_MAX -- from one writer run: it copies the database at each
+ * trial's crash point, branches off a process at each error trial's fault,
+ * and dies at the last crash point, and every state is then recovered and
+ * judged by the verifier (see trial_batch.c).  Each result is what trial_run
  * gives for that trial alone, timings aside; emit gets them one by one, in
  * no fixed order.  Returns 0, or -1 if the harness itself failed (emit
  * then got the failing trial with verdict ORACLE_KINDS and the message in

@@ -17,6 +17,25 @@
  * as trial_run would; trials past the end of the workload get their copy
  * after the last transaction.
  *
+ * Error trials (fsync-fail, write-fail) share the run up to the start of
+ * the transaction in which their fault comes (the profile's counting run
+ * tells which: trial_profile.txn_points).  There, between two calls of the
+ * target, so that it holds no lock, the writer branches: it copies the
+ * directory, the graveyard and the shadow log, puts the copies at the
+ * original paths (its descriptors follow the originals, parked under
+ * other names) and forks.  The branch reopens every descriptor crashio
+ * tracks on the copies (crashio_branch), takes on the trial's fault and
+ * crash point, and runs on exactly as the trial's own writer would from
+ * there: the same process image, files and published progress.  When it
+ * has died, the writer records its wait status, its progress and
+ * crashio's shared area, moves its files to the trial's slot, puts its
+ * own back and goes on.  Only a writer of one thread can branch: not a
+ * concurrent one (a concurrent variant's error trials run its workload in
+ * one thread, as its counting run did, and branch from such a run), nor
+ * one with a sync thread (sync periodic), nor an interposed target's,
+ * whose descriptors are the program's.  A fault in the target's open
+ * comes before any transaction: such a trial runs alone.
+ *
  * Concurrent writers share runs too.  Their trials repeat parameters, not
  * interleavings, so a point of the shared run is as much their crash as a
  * point of a run of their own; every thread's I/O takes crashio's lock,
@@ -34,7 +53,8 @@
  * what --replay relies on, and tests/test_crashtest.sh compares the rows.
  *
  * States are handled from the last point down, so that the one shadow log
- * can be cut back to each snapshot's length in turn.  The writer's time is
+ * can be cut back to each snapshot's length in turn (a branch has a log
+ * of its own).  The writer's time is
  * shared equally among the trials it served (us_writer).
  */
 #include <errno.h>
@@ -42,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,10 +78,14 @@
 typedef struct trial_batch_plan {
     trial_env *env;
     const trial_paths *p;
-    char *root;  /* p->dir in normal form, as crashio spells paths */
-    size_t n;    /* trials that get a snapshot, in s[] */
-    size_t next; /* the first of them not taken yet */
-    const trial_spec *s[TRIAL_BATCH_MAX]; /* by crash point, ascending */
+    char *root;   /* p->dir in normal form, as crashio spells paths */
+    size_t n;     /* trials that get a snapshot or a branch, in s[] */
+    size_t next;  /* the first of them not taken yet */
+    int branch;   /* this process is a branch: it takes nothing */
+    crashio *cio; /* the writer's (seen by on_point) */
+    const trial_spec *s[TRIAL_BATCH_MAX]; /* by trial_batch_at, ascending,
+                                             a branch before a snapshot at
+                                             the same point */
 } trial_batch_plan;
 
 int trial_mode_batchable(trial_mode m)
@@ -68,11 +93,73 @@ int trial_mode_batchable(trial_mode m)
     return trial_mode_get(m)->batchable;
 }
 
-/* Where snapshot i keeps the database (grave 0) or the graveyard (1). */
-static void trial_batch_path(const trial_paths *p, size_t i, int grave,
-                             char *out, size_t len)
+/* Does s branch off a shared run at its fault? */
+static int trial_batch_branches(const trial_spec *s)
 {
-    snprintf(out, len, "%s/%zu%s", p->snaps, i, grave ? ".grave" : "");
+    return s->mode == MODE_FSYNC_FAIL || s->mode == MODE_WRITE_FAIL;
+}
+
+/* The transaction in which s's fault comes, or wl.txns if in none (in
+ * the open). */
+static uint32_t trial_batch_txn(const trial_spec *s)
+{
+    const trial_profile *pr = s->prof;
+    uint32_t lo = 0, hi = pr->wl.txns; /* the answer is lo - 1 */
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pr->txn_points[mid] < s->fail_at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 ? lo - 1 : pr->wl.txns;
+}
+
+int trial_batchable(const trial_env *env, const trial_spec *s)
+{
+    if (trial_mode_batchable(s->mode))
+        return 1;
+    return trial_batch_branches(s) && s->fail_at != 0 && s->threads <= 1 &&
+           s->prof->txn_points != NULL &&
+           trial_batch_txn(s) < s->prof->wl.txns &&
+           s->prof->eng.sync != CL_SYNC_PERIODIC && !env->target->interposed;
+}
+
+/* The point at which the writer serves s: its crash's; a branch's, the
+ * first of its transaction's. */
+static uint64_t trial_batch_at(const trial_spec *s)
+{
+    return trial_batch_branches(s) ? s->prof->txn_points[trial_batch_txn(s)] + 1
+                                   : s->crash_point;
+}
+
+/* Does a come before b in a plan? */
+static int trial_batch_before(const trial_spec *a, const trial_spec *b)
+{
+    uint64_t x = trial_batch_at(a), y = trial_batch_at(b);
+
+    return x < y ||
+           (x == y && trial_batch_branches(a) && !trial_batch_branches(b));
+}
+
+/* What of a trial's state trial_batch_path names. */
+enum { TB_DB, TB_GRAVE, TB_SHADOW };
+/* The slot of trial_batch_path where a branch parks the writer's files. */
+#define TB_PARK TRIAL_BATCH_MAX
+
+/* Where slot i (a snapshot or a branch's end) keeps the database, the
+ * graveyard or (a branch's) the shadow log.  Returns 0, or ENAMETOOLONG
+ * (out then holds a truncated name). */
+static int trial_batch_path(const trial_paths *p, size_t i, int what, char *out,
+                            size_t len)
+{
+    static const char *const ext[] = {"", ".grave", ".shadow"};
+    int n = i == TB_PARK
+                ? snprintf(out, len, "%s/park%s", p->snaps, ext[what])
+                : snprintf(out, len, "%s/%zu%s", p->snaps, i, ext[what]);
+
+    return n >= 0 && (size_t)n < len ? 0 : ENAMETOOLONG;
 }
 
 /* A table whose pwrite writes nothing: the tear of a file that is not in
@@ -169,12 +256,12 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
                  &rec->durable, &rec->claimed, &rec->synced);
     trial_batch_progress(pg, rec->prog, sizeof(rec->prog));
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
-    trial_batch_path(b->p, i, 0, db, sizeof(db));
+    trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
         goto fail;
     if (s->powerloss) {
         struct stat st;
-        trial_batch_path(b->p, i, 1, grave, sizeof(grave));
+        trial_batch_path(b->p, i, TB_GRAVE, grave, sizeof(grave));
         if ((rc = fs_copy_tree(b->p->grave, grave)) != 0)
             goto fail;
         rec->shadow_len =
@@ -195,6 +282,126 @@ fail:
     rec->error = rc;
 }
 
+/* Exchange the writer's database, graveyard and shadow log with those of
+ * slot i: park the writer's and put slot i's at their paths (in 1), or put
+ * them back in slot i and the parked ones back (in 0).  Returns 0 or an
+ * errno. */
+static int trial_batch_swap(const trial_paths *p, size_t i, int in)
+{
+    const char *const orig[] = {p->dir, p->grave, p->shadow};
+
+    for (int w = TB_DB; w <= TB_SHADOW; w++) {
+        char slot[4300], park[4300];
+        trial_batch_path(p, i, w, slot, sizeof(slot));
+        trial_batch_path(p, TB_PARK, w, park, sizeof(park));
+        if ((rename(orig[w], in ? park : slot) != 0 && errno != ENOENT) ||
+            (rename(in ? slot : park, orig[w]) != 0 && errno != ENOENT))
+            return errno;
+    }
+    return 0;
+}
+
+/* A rename of trial_batch_swap failed (errno rc): the writer's files are
+ * not where its run expects them, and it ends as a failed writer. */
+_Noreturn static void trial_batch_lost(trial_progress *pg, int rc)
+{
+    pg->error = rc;
+    snprintf(pg->errmsg, sizeof(pg->errmsg),
+             "moving the run's files for a branch: %s", strerror(rc));
+    _exit(25);
+}
+
+/* Branch off a process for b->s[i] at the start of the transaction of
+ * its fault (now), which goes on as the trial's own writer would from
+ * here (see the file comment), and record how it ended in snapshot i;
+ * then put the writer's files, progress and crashio's shared area back,
+ * and go on.  Returns in the branch too, which then runs the trial. */
+static void trial_batch_branch(trial_batch_plan *b, size_t i)
+{
+    trial_env *env = b->env;
+    const trial_spec *s = b->s[i];
+    const trial_paths *p = b->p;
+    trial_snap *rec = &env->shm->snaps[i];
+    trial_progress *pg = env->shm->prog;
+    crashio_shared *sh = env->shm->cio;
+    unsigned char saved_cio[sizeof(crashio_shared)];
+    void *saved_prog = malloc(env->shm->prog_size);
+    char slot[4300];
+    uint64_t t0 = clk_now_us(), t1;
+    pid_t pid;
+    int rc;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->point = s->fail_at;
+    rec->branch = 1;
+    if (saved_prog == NULL || b->cio == NULL) {
+        free(saved_prog);
+        rec->error = saved_prog == NULL ? ENOMEM : EINVAL;
+        return;
+    }
+    trial_batch_path(p, i, TB_DB, slot, sizeof(slot));
+    if ((rc = fs_copy_tree(p->dir, slot)) != 0)
+        goto fail;
+    trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot));
+    if ((rc = fs_copy_tree(p->grave, slot)) != 0)
+        goto fail;
+    trial_batch_path(p, i, TB_SHADOW, slot, sizeof(slot));
+    if ((rc = fs_copy_file(p->shadow, slot)) != 0)
+        goto fail;
+    if ((rc = trial_batch_swap(p, i, 1)) != 0)
+        trial_batch_lost(pg, rc);
+    memcpy(saved_prog, pg, env->shm->prog_size);
+    memcpy(saved_cio, sh, sizeof(saved_cio));
+    fflush(NULL);
+    t1 = clk_now_us();
+    rec->copy_us = t1 - t0;
+    if ((pid = fork()) < 0) {
+        rc = errno;
+        if (trial_batch_swap(p, i, 0) != 0)
+            trial_batch_lost(pg, errno);
+        goto fail;
+    }
+    if (pid == 0) {
+        const crashio_branch_cfg bc = {
+            .seed = s->seed,
+            .crash_at =
+                s->crash_point <= trial_spec_points(s) ? s->crash_point : 0,
+            .crash_action = s->action,
+            .fill = s->fill,
+            .fail_at = s->fail_at,
+            .fail_errno = s->fault_errno,
+            .fsync_loses_data = s->mode == MODE_FSYNC_FAIL};
+        free(saved_prog);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        b->branch = 1;
+        if ((rc = crashio_branch(b->cio, &bc)) != 0) {
+            pg->error = rc;
+            snprintf(pg->errmsg, sizeof(pg->errmsg),
+                     "branching off the run before point %llu: %s",
+                     (unsigned long long)trial_batch_at(s), strerror(rc));
+            _exit(20);
+        }
+        env->fault = s;
+        return;
+    }
+    rec->hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &rec->status);
+    rec->run_us = clk_now_us() - t1;
+    trial_window(env, &s->prof->eng, pg, &rec->issued, &rec->acked,
+                 &rec->durable, &rec->claimed, &rec->synced);
+    memcpy(rec->prog, pg, sizeof(rec->prog));
+    memcpy(rec->cio, sh, sizeof(rec->cio));
+    memcpy(pg, saved_prog, env->shm->prog_size);
+    memcpy(sh, saved_cio, sizeof(saved_cio));
+    free(saved_prog);
+    if ((rc = trial_batch_swap(p, i, 0)) != 0)
+        trial_batch_lost(pg, rc);
+    __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
+    return;
+fail:
+    free(saved_prog);
+    rec->error = rc;
+}
+
 /* The on_point hook of a batch writer.  Trials past the end of the
  * workload wait for trial_batch_at_end, as their own run would not crash
  * before it. */
@@ -203,44 +410,60 @@ static void trial_batch_on_point(void *ctx, const crashio_call *call)
     trial_batch_plan *b = ctx;
     uint64_t end = trial_spec_points(b->s[0]);
 
-    while (b->next < b->n && b->s[b->next]->crash_point <= call->k &&
+    b->cio = call->cio;
+    while (!b->branch && b->next < b->n &&
+           !trial_batch_branches(b->s[b->next]) &&
+           b->s[b->next]->crash_point <= call->k &&
            b->s[b->next]->crash_point <= end) {
         trial_batch_take(b, b->next, call);
         b->next++;
     }
 }
 
+/* The writer's hook before transaction i: the branches of the trials
+ * whose fault comes in it. */
+static void trial_batch_at_txn(void *ctx, uint32_t i)
+{
+    trial_batch_plan *b = ctx;
+
+    while (!b->branch && b->next < b->n &&
+           trial_batch_branches(b->s[b->next]) &&
+           trial_batch_txn(b->s[b->next]) == i)
+        trial_batch_branch(b, b->next++);
+}
+
 /* The writer's end hook: snapshots for the trials whose points were not
- * reached. */
+ * reached (a branch's transaction, one of the run, always is). */
 static void trial_batch_at_end(void *ctx)
 {
     trial_batch_plan *b = ctx;
 
-    while (b->next < b->n) {
-        trial_batch_take(b, b->next, NULL);
-        b->next++;
-    }
+    for (; !b->branch && b->next < b->n; b->next++)
+        if (!trial_batch_branches(b->s[b->next]))
+            trial_batch_take(b, b->next, NULL);
 }
 
-/* Move snapshot i (and, for a power cut, its graveyard and shadow log
- * length) to where the writer had them.  Returns 0 or an errno. */
+/* Move snapshot i (and, for a power cut or a branch, its graveyard; for a
+ * power cut, its shadow log's length) to where the writer had them (a
+ * branch's shadow log stays in its slot).  Returns 0 or an errno. */
 static int trial_batch_restore(const trial_paths *p, size_t i,
                                const trial_spec *s, const trial_snap *rec)
 {
     char from[4300];
 
     fs_rmrf(p->dir);
-    trial_batch_path(p, i, 0, from, sizeof(from));
+    trial_batch_path(p, i, TB_DB, from, sizeof(from));
     if (rename(from, p->dir) != 0 && errno != ENOENT)
         return errno;
-    if (s->powerloss) {
+    if (s->powerloss || rec->branch) {
         fs_rmrf(p->grave);
-        trial_batch_path(p, i, 1, from, sizeof(from));
+        trial_batch_path(p, i, TB_GRAVE, from, sizeof(from));
         if (rename(from, p->grave) != 0 && errno != ENOENT)
             return errno;
-        if (truncate(p->shadow, (off_t)rec->shadow_len) != 0 && errno != ENOENT)
-            return errno;
     }
+    if (s->powerloss && !rec->branch &&
+        truncate(p->shadow, (off_t)rec->shadow_len) != 0 && errno != ENOENT)
+        return errno;
     return 0;
 }
 
@@ -288,15 +511,18 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     const trial_profile *pr = s[0]->prof;
     trial_progress *pg = env->shm->prog;
     trial_batch_plan plan;
-    trial_paths p;
+    trial_paths p, *q = NULL;
     crashio_config cc;
     trial_result res;
-    const trial_spec *last = s[0];
+    const trial_spec *last = NULL, *first;
     uint32_t per, fork_per;
-    uint64_t t0 = clk_now_us(), t1, tf, snaps_us = 0;
-    /* the progress the writer left when it died */
+    uint64_t t0 = clk_now_us(), t1, tf, snaps_us = 0, branch_us = 0,
+             last_branch = 0;
+    /* the progress the writer left when it died, and crashio's area */
     unsigned char at_end[sizeof(env->shm->snaps[0].prog)];
+    unsigned char at_end_cio[sizeof(env->shm->snaps[0].cio)];
     int st, rc = 0, killed, hung, need_shadow = 0;
+    size_t branches = 0;
     pid_t pid;
 
     if (n == 1) {
@@ -304,30 +530,40 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_batch_emit(emit, ctx, &res, rc, 0);
         return rc;
     }
-    /* The trial with the last point is crashed for real; the others get
-     * snapshots, ordered by point. */
-    for (size_t i = 1; i < n; i++)
-        if (s[i]->crash_point > last->crash_point)
+    /* The crash trial with the last point is crashed for real, unless a
+     * branch comes after it (the hooks at a crash point come before the
+     * crash); the others get snapshots or branches, ordered by point. */
+    for (size_t i = 0; i < n; i++) {
+        if (trial_batch_branches(s[i])) {
+            branches++;
+            if (trial_batch_at(s[i]) > last_branch)
+                last_branch = trial_batch_at(s[i]);
+        } else if (last == NULL || s[i]->crash_point > last->crash_point) {
             last = s[i];
+        }
+    }
+    if (last != NULL && last_branch > last->crash_point)
+        last = NULL;
     memset(&plan, 0, sizeof(plan));
     for (size_t i = 0; i < n; i++) {
         size_t j;
-        need_shadow |= s[i]->powerloss;
+        need_shadow |= s[i]->powerloss || trial_batch_branches(s[i]);
         if (s[i] == last)
             continue;
-        for (j = plan.n;
-             j > 0 && plan.s[j - 1]->crash_point > s[i]->crash_point; j--)
+        for (j = plan.n; j > 0 && trial_batch_before(s[i], plan.s[j - 1]); j--)
             plan.s[j] = plan.s[j - 1];
         plan.s[j] = s[i];
         plan.n++;
     }
+    first = last != NULL ? last : plan.s[0];
     trial_paths_init(env, &p);
     trial_paths_clean(&p);
     plan.env = env;
     plan.p = &p;
     plan.root = shadow_path_norm(p.dir);
-    if (plan.root == NULL || fs_mkdirs(p.snaps) != 0) {
-        trial_result_start(last, &res);
+    if (plan.root == NULL || fs_mkdirs(p.snaps) != 0 ||
+        (branches > 0 && (q = malloc(sizeof(*q))) == NULL)) {
+        trial_result_start(first, &res);
         snprintf(res.detail, sizeof(res.detail), "%.300s: cannot set up",
                  p.snaps);
         free(plan.root);
@@ -340,15 +576,18 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
 
     memset(&cc, 0, sizeof(cc));
     cc.inner = cl_io_posix();
-    cc.seed = last->seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
-    cc.crash_at =
-        last->crash_point <= trial_spec_points(last) ? last->crash_point : 0;
-    cc.crash_action = last->action;
+    if (last != NULL) {
+        cc.seed = last->seed;
+        cc.crash_at = last->crash_point <= trial_spec_points(last)
+                          ? last->crash_point
+                          : 0;
+        cc.crash_action = last->action;
+        cc.fill = last->fill;
+    }
     cc.sector = env->sector;
-    cc.fill = last->fill;
-    if (last->threads > 1)
+    if (first->threads > 1)
         cc.sync_delay_us = TRIAL_MT_SYNC_DELAY_US;
     if (need_shadow) {
         cc.shadow_path = p.shadow;
@@ -360,48 +599,53 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     tf = clk_now_us();
     pid = fork();
     if (pid < 0) {
-        trial_result_start(last, &res);
+        trial_result_start(first, &res);
         snprintf(res.detail, sizeof(res.detail), "fork: %s", strerror(errno));
         free(plan.root);
+        free(q);
         trial_batch_emit(emit, ctx, &res, -1, t0);
         return -1;
     }
     if (pid == 0) {
-        const trial_writer_end end = {trial_batch_at_end, &plan};
+        const trial_writer_hooks hk = {trial_batch_at_txn, trial_batch_at_end,
+                                       &plan};
         /* the spec gives a concurrent run its threads */
-        trial_writer(env, pr, p.dir, &cc, 0, &end,
-                     last->threads > 1 ? last : NULL);
+        trial_writer(env, pr, p.dir, &cc, 0, &hk,
+                     first->threads > 1 ? first : NULL);
     }
     fork_per = (uint32_t)((clk_now_us() - tf) / n);
-    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
+    /* each branch is a run of its own, with its own time limit */
+    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env) * (1 + branches), &st);
     t1 = clk_now_us();
-    per = (uint32_t)((t1 - t0) / n);
-    for (size_t i = 0; i < plan.n; i++)
+    for (size_t i = 0; i < plan.n; i++) {
         snaps_us += env->shm->snaps[i].copy_us;
+        branch_us += env->shm->snaps[i].run_us;
+    }
+    per = (uint32_t)((t1 - t0 - (branch_us < t1 - t0 ? branch_us : 0)) / n);
     killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
     memcpy(at_end, pg, sizeof(at_end));
+    memcpy(at_end_cio, env->shm->cio, sizeof(at_end_cio));
 
     /* The state the writer died in: exactly trial_run's. */
-    trial_result_start(last, &res);
-    trial_batch_share(&res, per, fork_per, snaps_us, n);
-    trial_result_window(env, last, &res);
-    if (hung || !killed) {
-        trial_writer_failed(env, st, hung, &res);
-    } else {
-        trial_describe_kill(env, last, res.damage, sizeof(res.damage));
-        rc = trial_after_crash(env, last, &p, &res, t1);
+    if (last != NULL) {
+        trial_result_start(last, &res);
+        trial_batch_share(&res, per, fork_per, snaps_us, n);
+        trial_result_window(env, last, &res);
+        rc = trial_writer_ended(env, last, &p, &res, st, hung, t1);
+        if (rc == 0)
+            trial_batch_done(env, last, &p, &res);
+        if (trial_batch_emit(emit, ctx, &res, rc, t1))
+            goto out;
     }
-    if (rc == 0)
-        trial_batch_done(env, last, &p, &res);
-    if (trial_batch_emit(emit, ctx, &res, rc, t1))
-        goto out;
 
-    /* The snapshots, last point first. */
+    /* The snapshots and branches, last point first. */
     for (size_t i = plan.n; i-- > 0;) {
         const trial_spec *si = plan.s[i];
         const trial_snap *rec = &env->shm->snaps[i];
+        const trial_paths *ps = &p;
         uint64_t t = clk_now_us();
 
+        rc = 0;
         trial_result_start(si, &res);
         trial_batch_share(&res, per, fork_per, snaps_us, n);
         if (rec->taken) {
@@ -417,36 +661,55 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             memcpy(pg, rec->prog, sizeof(rec->prog));
             if (si->threads > 1)
                 trial_mt_counts(env, si, &res);
-            trial_describe_crash(si, rec->outcome, rec->point, rec->points,
-                                 &rec->tear, rec->tear_file, res.damage,
-                                 sizeof(res.damage));
-            rc = trial_batch_restore(&p, i, si, rec);
+            if (rec->branch) {
+                /* its files, with a shadow log of its own */
+                *q = p;
+                rc = trial_batch_path(&p, i, TB_SHADOW, q->shadow,
+                                      sizeof(q->shadow));
+                ps = q;
+                memcpy(env->shm->cio, rec->cio, sizeof(rec->cio));
+                res.us_writer += (uint32_t)rec->run_us;
+                res.ph.writer += (uint32_t)rec->run_us;
+            } else {
+                trial_describe_crash(si, rec->outcome, rec->point, rec->points,
+                                     &rec->tear, rec->tear_file, res.damage,
+                                     sizeof(res.damage));
+            }
+            if (rc == 0)
+                rc = trial_batch_restore(&p, i, si, rec);
             res.ph.snapshot += (uint32_t)(clk_now_us() - t);
             if (rc != 0)
                 snprintf(res.detail, sizeof(res.detail),
                          "restoring the snapshot: %s", strerror(rc));
+            else if (rec->branch)
+                rc = trial_writer_ended(env, si, ps, &res, rec->status,
+                                        rec->hung, clk_now_us());
             else
                 rc = trial_after_crash(env, si, &p, &res, clk_now_us());
         } else if (hung || !killed) {
             /* The writer failed (or hung) before this point: so would its
              * own. */
             memcpy(pg, at_end, sizeof(at_end));
+            memcpy(env->shm->cio, at_end_cio, sizeof(at_end_cio));
             trial_result_window(env, si, &res);
-            trial_writer_failed(env, st, hung, &res);
+            trial_writer_ended(env, si, &p, &res, st, hung, clk_now_us());
         } else {
             snprintf(res.detail, sizeof(res.detail),
                      "no snapshot at point %llu: %s",
-                     (unsigned long long)si->crash_point,
+                     (unsigned long long)trial_batch_at(si),
                      rec->error ? strerror(rec->error) : "not reached");
             rc = -1;
         }
         if (rc == 0)
-            trial_batch_done(env, si, &p, &res);
+            trial_batch_done(env, si, ps, &res);
+        if (ps != &p)
+            fs_rmrf(ps->shadow);
         if (trial_batch_emit(emit, ctx, &res, rc, t))
             break;
     }
 out:
     trial_paths_clean(&p);
     free(plan.root);
+    free(q);
     return rc != 0 ? -1 : 0;
 }

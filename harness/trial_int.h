@@ -87,7 +87,8 @@ typedef struct trial_verdict {
 } trial_verdict;
 
 /* What a batch writer records when it copies the database at a trial's
- * crash point (trial_batch.c).  `taken` is set last. */
+ * crash point, or when a branch it made at an error trial's fault has died
+ * (trial_batch.c).  `taken` is set last. */
 typedef struct trial_snap {
     uint64_t point;  /* the I/O point it was taken at; 0: after the
                         last transaction */
@@ -107,6 +108,12 @@ typedef struct trial_snap {
     unsigned char prog[offsetof(trial_progress, lsn)];
     uint64_t copy_us; /* the time taking it took */
     int error;        /* the copy failed: an errno */
+    /* a branch: the wait status of its process, whether it hung, its run
+     * time, and crashio's shared area as it left it (the point above is
+     * its fault's; its progress is in prog) */
+    int branch, status, hung;
+    uint64_t run_us;
+    unsigned char cio[sizeof(crashio_shared)];
     int taken;
 } trial_snap;
 
@@ -119,8 +126,10 @@ typedef struct trial_shm {
     size_t prog_size;
     uint32_t max_txns;
     trial_verdict *ver;
-    trial_snap *snaps;  /* [TRIAL_BATCH_MAX] */
-    fiuctl_shared *fiu; /* libfiu counts and firings (error modes) */
+    trial_snap *snaps;    /* [TRIAL_BATCH_MAX] */
+    uint64_t *txn_points; /* [max_txns]: a counting run's I/O points
+                             before each transaction */
+    fiuctl_shared *fiu;   /* libfiu counts and firings (error modes) */
     size_t fiu_size;
     struct trial_vreq *vreq; /* shared: the verifier process's request */
     struct interpose_result
@@ -155,23 +164,27 @@ void trial_paths_init(const trial_env *env, trial_paths *p);
 /* Remove every scratch path. */
 void trial_paths_clean(const trial_paths *p);
 
-/* What a writer does after its last transaction, before it dies there: a
- * batch's snapshots of the trials whose points were not reached
- * (trial_batch.c). */
-typedef struct trial_writer_end {
-    void (*fn)(void *ctx);
+/* What a writer does besides its workload (a batch's, trial_batch.c):
+ * at_txn before each transaction of a single-threaded workload, between
+ * calls of the target (none in progress); at_end after the last
+ * transaction, before the writer dies there.  Either may be NULL. */
+typedef struct trial_writer_hooks {
+    void (*at_txn)(void *ctx, uint32_t i);
+    void (*at_end)(void *ctx);
     void *ctx;
-} trial_writer_end;
+} trial_writer_hooks;
 
 /* Run the workload of prof through crashio configured by cc in dir; never
- * returns.  Exits 0 at the end with count_only, else dies by SIGKILL there
- * (after calling end, if any); exits non-zero when the target fails.  s:
+ * returns.  Exits 0 at the end with count_only (a single-threaded one
+ * records in shared memory the I/O points made before each transaction:
+ * trial_shm.txn_points), else dies by SIGKILL there (after the hooks'
+ * at_end); exits non-zero when the target fails.  s:
  * the trial (NULL for a counting run or a batch); in an error mode the
  * writer arms its fault and goes on after the error as far as the target
  * lets it. */
 _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
                             const char *dir, const crashio_config *cc,
-                            int count_only, const trial_writer_end *end,
+                            int count_only, const trial_writer_hooks *hk,
                             const trial_spec *s);
 
 /* Zero the writer's published progress. */
@@ -311,6 +324,15 @@ void trial_describe_kill(const trial_env *env, const trial_spec *s, char *out,
  * was killed): the verdict is ORACLE_WRITER. */
 void trial_writer_failed(const trial_env *env, int st, int hung,
                          trial_result *res);
+
+/* After the death of a trial's own writer (wait status st; hung: killed
+ * at the time limit), with its progress and crashio's shared area as it
+ * left them and the window in res: the damage sentence (the fault's, then
+ * the kill's), and trial_after_crash, or the writer's failure.  Returns 0
+ * or -1 as trial_after_crash. */
+int trial_writer_ended(trial_env *env, const trial_spec *s,
+                       const trial_paths *p, trial_result *res, int st,
+                       int hung, uint64_t t1);
 
 /* Everything after the crash, with the crash state in p->dir (and, for a
  * power cut, the shadow log and graveyard in p->shadow and p->grave) and

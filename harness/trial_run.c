@@ -103,9 +103,33 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     return 0;
 }
 
+int trial_writer_ended(trial_env *env, const trial_spec *s,
+                       const trial_paths *p, trial_result *res, int st,
+                       int hung, uint64_t t1)
+{
+    int rc = 0;
+
+    res->skipped = env->shm->prog->skipped;
+    if (hung || !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+        trial_writer_failed(env, st, hung, res);
+        if (trial_mode_is_error(s->mode))
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
+    } else {
+        size_t n = 0;
+        if (trial_mode_is_error(s->mode)) {
+            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
+            n = strlen(res->damage);
+            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
+            n = strlen(res->damage);
+        }
+        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
+        rc = trial_after_crash(env, s, p, res, t1);
+    }
+    return rc;
+}
+
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
 {
-    trial_progress *pg = env->shm->prog;
     const trial_profile *pr = s->prof;
     trial_paths p;
     crashio_config cc;
@@ -161,22 +185,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     res->us_writer = (uint32_t)(t1 - t0);
     res->ph.writer = res->us_writer - res->ph.fork;
     trial_result_window(env, s, res);
-    res->skipped = pg->skipped;
-    if (hung || !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
-        trial_writer_failed(env, st, hung, res);
-        if (trial_mode_is_error(s->mode))
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-    } else {
-        size_t n = 0;
-        if (trial_mode_is_error(s->mode)) {
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-            n = strlen(res->damage);
-            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
-            n = strlen(res->damage);
-        }
-        trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
-        rc = trial_after_crash(env, s, &p, res, t1);
-    }
+    rc = trial_writer_ended(env, s, &p, res, st, hung, t1);
     tf = clk_now_us();
     if (rc == 0)
         trial_state_done(env, s, &p, res);

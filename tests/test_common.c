@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -151,6 +153,38 @@ static void test_common_fs_copy_and_remove_tree(void **state)
     free(dir);
 }
 
+/* fs_reopen: the same number, access mode, flags and offset, on the file
+ * now at the path. */
+static void test_common_fs_reopen_keeps_number_flags_offset(void **state)
+{
+    char *dir = tu_tmpdir("common");
+    char a[4200], b[4200], buf[8];
+    int fd;
+
+    (void)state;
+    snprintf(a, sizeof(a), "%s/a", dir);
+    snprintf(b, sizeof(b), "%s/b", dir);
+    fd = open(a, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "1234", 4), 4);
+    assert_int_equal(rename(a, b), 0);
+    assert_int_equal(fs_copy_file(b, a), 0);
+    assert_int_equal(lseek(fd, 2, SEEK_SET), 2);
+    assert_int_equal(fs_reopen(fd, a), 0);
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 2);
+    assert_true(fcntl(fd, F_GETFL) & O_APPEND);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    assert_int_equal(write(fd, "5", 1), 1);
+    assert_int_equal(tu_file_size(a), 5);
+    assert_int_equal(tu_file_size(b), 4);
+    assert_int_equal(pread(fd, buf, 5, 0), 5);
+    assert_memory_equal(buf, "12345", 5);
+    close(fd);
+    assert_int_not_equal(fs_reopen(fd, a), 0); /* not open */
+    assert_int_equal(fs_rmrf(dir), 0);
+    free(dir);
+}
+
 static void test_common_fs_join_refuses_truncation(void **state)
 {
     char buf[8];
@@ -180,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_seed_one_step_in),
         cmocka_unit_test(test_common_rng_streams_differ),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
+        cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
         cmocka_unit_test(test_common_fs_join_refuses_truncation),
         cmocka_unit_test(test_common_clock_is_monotonic),
     };

@@ -4,7 +4,8 @@
  * exactly the effects of points 1..k-1 (and a copy made by the on_point
  * hook at k is that same state), torn writes hold exactly the chosen
  * sectors (and crashio_tear_write repeats them on a copy), injected
- * failures, and the shadow records crashio writes.
+ * failures, a branch going on on copies of the files, and the shadow
+ * records crashio writes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -727,6 +728,86 @@ static shadow_rec *read_log(const char *path, shadow_reader **rd, int *n)
     return v;
 }
 
+/* A branch forked between calls goes on with its own failure on copies of
+ * the files put at their paths: its writes and shadow records land on the
+ * copies, the originals (moved away) keep the run's, and its failure is
+ * its own. */
+static void test_crashio_branch_goes_on_on_copies(void **state)
+{
+    fx *f = *state;
+    crashio_config cfg = {.inner = cl_io_posix(),
+                          .shared = f->sh,
+                          .shadow_path = f->log,
+                          .graveyard_dir = f->grave};
+    char park[4200], parklog[4200];
+    crashio *c;
+    const cl_io *io;
+    shadow_reader *rd;
+    shadow_rec *v;
+    pid_t pid;
+    int fd, st, n;
+    size_t len;
+    uint8_t *got;
+
+    fx_reset(f);
+    snprintf(park, sizeof(park), "%s/park", f->root);
+    snprintf(parklog, sizeof(parklog), "%s/park.log", f->root);
+    fs_rmrf(park);
+    c = mk(&cfg);
+    io = crashio_table(c);
+    assert_int_equal(
+        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
+        0);
+    assert_int_equal(io->pwrite(io->ctx, fd, "aaaa", 4, 0), 0);
+    /* copies at the paths, originals parked */
+    assert_int_equal(rename(f->db, park), 0);
+    assert_int_equal(fs_copy_tree(park, f->db), 0);
+    assert_int_equal(rename(f->log, parklog), 0);
+    assert_int_equal(fs_copy_file(parklog, f->log), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const crashio_branch_cfg b = {.fail_at = 4, .fail_errno = ENOSPC};
+        if (crashio_branch(c, &b) != 0 ||
+            io->pwrite(io->ctx, fd, "bb", 2, 0) != 0 ||
+            io->pwrite(io->ctx, fd, "cc", 2, 2) != ENOSPC ||
+            io->pwrite(io->ctx, fd, "d", 1, 3) != 0)
+            _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* the branch's file and log */
+    got = tu_read_file(tu_path(f->db, "f"), &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, "bbad", 4);
+    free(got);
+    v = read_log(f->log, &rd, &n);
+    /* create, write, then the branch's two writes (the failed call made
+     * none) */
+    assert_int_equal(n, 4);
+    assert_int_equal(v[2].point, 3);
+    assert_int_equal(v[3].point, 5);
+    shadow_reader_close(rd);
+    free(v);
+    /* the run's, untouched; it goes on there with no failure */
+    got = tu_read_file(tu_path(park, "f"), &len);
+    assert_memory_equal(got, "aaaa", 4);
+    free(got);
+    v = read_log(parklog, &rd, &n);
+    assert_int_equal(n, 2);
+    shadow_reader_close(rd);
+    free(v);
+    assert_int_equal(io->pwrite(io->ctx, fd, "e", 1, 0), 0);
+    got = tu_read_file(tu_path(park, "f"), &len);
+    assert_memory_equal(got, "eaaa", 4);
+    free(got);
+    io->close(io->ctx, fd);
+    crashio_free(c);
+    fs_rmrf(park);
+    unlink(parklog);
+}
+
 static void test_crashio_failed_fsync_logs_lost_data(void **state)
 {
     fx *f = *state;
@@ -1043,6 +1124,7 @@ int main(void)
         T(test_crashio_tear_single_sector_all_or_nothing),
         T(test_crashio_tear_of_other_call_just_kills),
         T(test_crashio_fail_at_returns_errno_without_effect),
+        T(test_crashio_branch_goes_on_on_copies),
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),
         T(test_crashio_failed_inner_call_is_logged_failed),

@@ -5,6 +5,8 @@
  * the directory a writer killed by SIGKILL at point k leaves are identical
  * byte for byte, and so are the torn and power-cut states built from them,
  * the recovered databases and every field of the results but timings.
+ * Error trials that branch off the shared run at the transaction of their
+ * fault end as their own runs do, states and results alike.
  * And the verifier process that judges them (trial_vserve.c): killed
  * between two states it is replaced, and the next state is judged as
  * before; it is replaced after a fixed number of states.
@@ -77,10 +79,9 @@ static void build_profile(fx *f, wl_kind kind, uint64_t seed, trial_profile *p)
     assert_true(p->points > 10 && p->npwrites > 0);
 }
 
-/* A trial of `mode` at a point drawn from r (or at `at` when nonzero), as
- * the campaign draws them. */
-static trial_spec make_spec(uint64_t id, trial_mode mode, trial_mode first,
-                            const trial_profile *p, rng *r, uint64_t at)
+/* A spec of `mode` on p, with its seed drawn from r and nothing else. */
+static trial_spec spec_start(uint64_t id, trial_mode mode,
+                             const trial_profile *p, rng *r)
 {
     trial_spec s;
 
@@ -89,6 +90,16 @@ static trial_spec make_spec(uint64_t id, trial_mode mode, trial_mode first,
     s.seed = rng_next(r);
     s.mode = mode;
     s.prof = p;
+    return s;
+}
+
+/* A trial of `mode` at a point drawn from r (or at `at` when nonzero), as
+ * the campaign draws them. */
+static trial_spec make_spec(uint64_t id, trial_mode mode, trial_mode first,
+                            const trial_profile *p, rng *r, uint64_t at)
+{
+    trial_spec s = spec_start(id, mode, p, r);
+
     if (mode == MODE_RECOVERY_CRASH)
         s.rec_seed = rng_next(r);
     else
@@ -145,7 +156,7 @@ static void assert_same_result(const trial_result *a, const trial_result *b)
 
 /* How the crash states of a batch ended. */
 typedef struct seen {
-    size_t killed, torn, ended, power;
+    size_t killed, torn, ended, power, refused, went_on;
 } seen;
 
 /* Run specs[0..n) as one batch, keeping every state under <root>/batch,
@@ -193,6 +204,8 @@ static void run_and_compare(fx *f, const trial_spec *specs, size_t n, seen *sn)
         sn->killed += strncmp(res.damage, "killed before", 13) == 0;
         sn->ended += strncmp(res.damage, "killed after the last", 21) == 0;
         sn->power += strstr(res.damage, "power cut") != NULL;
+        sn->refused += strstr(res.damage, "then writes were refused") != NULL;
+        sn->went_on += strstr(res.damage, "the engine went on") != NULL;
     }
     f->env.keep_dir = NULL;
     f->env.keep_all = 0;
@@ -256,6 +269,93 @@ static void test_trial_batch_torn_and_power_states_equal_their_own(void **state)
     assert_true(sn.killed > 0 && sn.torn > 0 && sn.power > 0);
 }
 
+/* An fsync-fail or write-fail trial as the campaign draws it. */
+static trial_spec make_error_spec(uint64_t id, trial_mode mode,
+                                  const trial_profile *p, rng *r)
+{
+    trial_spec s = spec_start(id, mode, p, r);
+
+    trial_fault_pick(p, mode, r, PLIMG_RANDOM, 512, &s);
+    return s;
+}
+
+static void test_trial_batch_error_branches_equal_their_own_runs(void **state)
+{
+    fx *f = *state;
+    static const wl_kind kinds[] = {WL_CHECKPOINT, WL_MIXED, WL_TXN,
+                                    WL_DELETES};
+    static const cl_sync_mode syncs[] = {CL_SYNC_GROUP, CL_SYNC_COMMIT,
+                                         CL_SYNC_OFF, CL_SYNC_GROUP};
+    rng r = {99};
+    seen sn = {0};
+    size_t alone = 0;
+
+    for (size_t w = 0; w < sizeof(kinds) / sizeof(kinds[0]); w++) {
+        trial_profile p;
+        trial_spec specs[24];
+        size_t n = 0;
+        char err[256];
+        memset(&p, 0, sizeof(p));
+        p.wl.kind = kinds[w];
+        p.wl.seed = 3000 + w;
+        p.wl.txns = 40;
+        p.eng.sync = syncs[w];
+        if (trial_profile_build(&f->env, &p, err, sizeof(err)) != 0)
+            fail_msg("profile: %s", err);
+        /* error trials among crash trials, so that some branch before
+         * the real crash and some after it */
+        while (n < 24) {
+            if (n % 3 == 2)
+                specs[n] = make_spec(100 * w + n,
+                                     n % 2 ? MODE_POWERLOSS : MODE_KILL_IO, 0,
+                                     &p, &r, 0);
+            else
+                specs[n] = make_error_spec(
+                    100 * w + n, n % 2 ? MODE_WRITE_FAIL : MODE_FSYNC_FAIL, &p,
+                    &r);
+            /* one whose fault comes in the open runs alone */
+            if (!trial_batchable(&f->env, &specs[n])) {
+                alone++;
+                continue;
+            }
+            n++;
+        }
+        run_and_compare(f, specs, n, &sn);
+        trial_profile_free(&p);
+    }
+    /* most faults come in a transaction, not in the open */
+    assert_true(alone < 16);
+    assert_true(sn.refused > 0 && sn.went_on > 0 && sn.power > 0);
+}
+
+/* A trial that cannot branch runs alone: one whose target has a sync
+ * thread (sync periodic), or whose fault comes in the open. */
+static void test_trial_batch_error_trials_that_cannot_branch(void **state)
+{
+    fx *f = *state;
+    trial_profile p;
+    trial_spec s;
+    rng r = {5};
+    char err[256];
+
+    memset(&p, 0, sizeof(p));
+    p.wl.kind = WL_TXN;
+    p.wl.seed = 77;
+    p.wl.txns = 20;
+    if (trial_profile_build(&f->env, &p, err, sizeof(err)) != 0)
+        fail_msg("profile: %s", err);
+    s = make_error_spec(1, MODE_WRITE_FAIL, &p, &r);
+    s.fail_at = p.txn_points[3] + 1;
+    assert_true(trial_batchable(&f->env, &s));
+    s.fail_at = p.txn_points[0]; /* the open's last point */
+    assert_true(s.fail_at > 0);
+    assert_false(trial_batchable(&f->env, &s));
+    s.fail_at = p.txn_points[3] + 1;
+    p.eng.sync = CL_SYNC_PERIODIC;
+    assert_false(trial_batchable(&f->env, &s));
+    trial_profile_free(&p);
+}
+
 static void test_trial_verifier_killed_between_states_is_replaced(void **state)
 {
     fx *f = *state;
@@ -311,6 +411,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_trial_batch_kill_states_equal_real_kills),
         T(test_trial_batch_torn_and_power_states_equal_their_own),
+        T(test_trial_batch_error_branches_equal_their_own_runs),
+        T(test_trial_batch_error_trials_that_cannot_branch),
         T(test_trial_verifier_killed_between_states_is_replaced),
         T(test_trial_verifier_replaced_after_its_share_of_states),
     };
