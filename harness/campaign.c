@@ -15,8 +15,9 @@
  * Blocks: the ids are cut into blocks of consecutive ids (campaign_block),
  * and within a block every trial of one workload kind runs the same
  * workload variant, drawn from (seed, block, kind).  So the trials of a
- * block whose crash is at an I/O point can share one writer run per kind
- * (trial_run_batch), which yields their crash states one after another.  A
+ * block whose crash is at an I/O point, and the error trials that branch
+ * off at their fault, can share one writer run per kind (trial_run_batch),
+ * which yields their crash states one after another.  A
  * block is G rounds of nmodes * nkinds ids, G chosen so that a writer
  * serves about CAMPAIGN_STATES_PER_WRITER trials; the block size depends
  * only on the options that define the trials, so a trial stays a pure
@@ -103,16 +104,18 @@ static trial_profile *campaign_profile(const campaign *c, int kind_index,
 /* Trial ids per block (see the file comment). */
 static uint64_t campaign_block(const campaign *c)
 {
-    uint64_t round = (uint64_t)c->nmodes * (uint64_t)c->nkinds, batchable = 0,
+    uint64_t round = (uint64_t)c->nmodes * (uint64_t)c->nkinds, shared = 0,
              rounds;
 
     if (c->exhaustive)
         return CAMPAIGN_EXHAUSTIVE_BLOCK;
-    for (int i = 0; i < c->nmodes; i++)
-        batchable += trial_mode_batchable(c->modes[i]);
-    if (batchable == 0)
+    for (int i = 0; i < c->nmodes; i++) {
+        const trial_mode_info *m = trial_mode_get(c->modes[i]);
+        shared += m->batchable || m->branches;
+    }
+    if (shared == 0)
         return round;
-    rounds = (CAMPAIGN_STATES_PER_WRITER + batchable - 1) / batchable;
+    rounds = (CAMPAIGN_STATES_PER_WRITER + shared - 1) / shared;
     return rounds * round;
 }
 

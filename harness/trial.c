@@ -66,10 +66,10 @@ static const trial_mode_info trial_modes[MODE_COUNT] = {
     /* crashio fails the fsync (trial_fault.c): no libfiu, so the default
      * campaign has it */
     [MODE_FSYNC_FAIL] = {"fsync-fail", NULL, MODE_GROUP_ERRORS | MODE_GROUP_ALL,
-                         0, 0},
+                         0, 0, 1},
     /* likewise a failed write (a full disk, mostly) */
     [MODE_WRITE_FAIL] = {"write-fail", NULL, MODE_GROUP_ERRORS | MODE_GROUP_ALL,
-                         0, 0},
+                         0, 0, 1},
     [MODE_SERVER_KILL_TIME] = {"server-kill-time", "kill-time",
                                MODE_GROUP_SERVER, 0, 0},
     [MODE_SERVER_KILL_IO] = {"server-kill-io", "kill-io", MODE_GROUP_SERVER, 0,

@@ -72,6 +72,8 @@ typedef struct trial_mode_info {
     int needs_fiu;            /* injects its error through libfiu */
     int batchable; /* its crash is at an I/O point: trials can share one
                       writer run (trial_batch.c) */
+    int branches;  /* its trials can branch off a shared writer run at the
+                      transaction of their fault (trial_batchable) */
 } trial_mode_info;
 
 /* The row of mode m (m < MODE_COUNT). */

@@ -96,7 +96,7 @@ int trial_mode_batchable(trial_mode m)
 /* Does s branch off a shared run at its fault? */
 static int trial_batch_branches(const trial_spec *s)
 {
-    return s->mode == MODE_FSYNC_FAIL || s->mode == MODE_WRITE_FAIL;
+    return trial_mode_get(s->mode)->branches;
 }
 
 /* The transaction in which s's fault comes, or wl.txns if in none (in
