@@ -71,17 +71,65 @@ int fs_rmrf(const char *path)
     return rc;
 }
 
-/* Copy the bytes of in to out with read and write (when the kernel cannot
- * copy between them itself).  Returns 0 or an errno. */
+/* Copy len bytes of in from offset off to the end of out (len
+ * UINT64_MAX: to in's end).  Returns 0, ENODATA if in ends first, or an
+ * errno. */
+static int fs_copy_span(int in, uint64_t off, uint64_t len, int out)
+{
+    char buf[65536];
+
+    while (len > 0) {
+        size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+        ssize_t n = pread(in, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        if (n == 0)
+            return len == UINT64_MAX ? 0 : ENODATA;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return errno;
+            done += w;
+        }
+        off += (uint64_t)n;
+        if (len != UINT64_MAX)
+            len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Copy the rest of in, from its offset, to out with read and write (when
+ * the kernel cannot copy between them itself).  Returns 0 or an errno. */
 static int fs_copy_fd_rw(int in, int out)
 {
-    char buf[16384];
-    ssize_t n;
+    off_t at = lseek(in, 0, SEEK_CUR);
 
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            return errno ? errno : EIO;
-    return n < 0 ? errno : 0;
+    return at < 0 ? errno : fs_copy_span(in, (uint64_t)at, UINT64_MAX, out);
+}
+
+int fs_copy_joined(const char *a, uint64_t alen, const char *b, const char *dst)
+{
+    int fa = open(a, O_RDONLY | O_CLOEXEC), fb = -1, out = -1, rc = 0;
+
+    if (fa < 0)
+        return errno;
+    if ((fb = open(b, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        rc = errno;
+    if (rc == 0 && alen > 0)
+        rc = fs_copy_span(fa, 0, alen, out);
+    if (rc == 0)
+        rc = fs_copy_span(fb, 0, UINT64_MAX, out);
+    close(fa);
+    if (fb >= 0)
+        close(fb);
+    if (out >= 0)
+        close(out);
+    return rc;
 }
 
 int fs_copy_file(const char *src, const char *dst)

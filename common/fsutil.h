@@ -23,11 +23,16 @@ int fs_copy_tree(const char *src, const char *dst);
 /* Total bytes of regular files in a tree. */
 uint64_t fs_tree_bytes(const char *path);
 /* Make descriptor fd refer to a new open of path, with the access mode,
- * status flags, close-on-exec flag and offset it has now: the number stays
- * and the file changes (a process forked from another goes on with its
+ * the flags open(2) takes (O_APPEND, O_DIRECT, O_SYNC, O_DSYNC,
+ * O_NOATIME), the close-on-exec flag and the offset it has now: the number
+ * stays and the file changes (a process forked from another goes on with its
  * descriptors on copies of its files put at their paths).  Returns 0 or an
  * errno. */
 int fs_reopen(int fd, const char *path);
+/* Write to dst the first alen bytes of the file a, then the whole file b.
+ * Returns 0 or an errno (ENODATA: a is shorter than alen). */
+int fs_copy_joined(const char *a, uint64_t alen, const char *b,
+                   const char *dst);
 /* buf = dir "/" name.  Returns 0, or ENAMETOOLONG if it does not fit
  * (then buf holds a truncated name that must not be used). */
 int fs_join(char *buf, size_t len, const char *dir, const char *name);

@@ -737,18 +737,20 @@ void crashio_free(crashio *c)
 
 int crashio_branch(crashio *c, const crashio_branch_cfg *b)
 {
+    uint64_t made = atomic_load(&c->points);
     int rc = 0;
 
+    if ((b->fail_at != 0 && b->fail_at <= made) ||
+        (b->crash_at != 0 && b->crash_at <= made))
+        return EINVAL;
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < c->nfds && rc == 0; i++)
         if (c->fds[i].open && c->fds[i].path != NULL)
             rc = fs_reopen((int)i, c->fds[i].path);
     if (rc == 0 && c->sw != NULL)
         rc = shadow_writer_reopen(c->sw, c->shadow);
-    if (rc != 0) {
-        pthread_mutex_unlock(&c->mu);
-        return rc;
-    }
+    if (rc != 0)
+        goto out;
     c->cfg.seed = b->seed;
     c->cfg.crash_at = b->crash_at;
     c->cfg.crash_action = b->crash_action;
@@ -757,8 +759,9 @@ int crashio_branch(crashio *c, const crashio_branch_cfg *b)
     c->cfg.fail_errno = b->fail_errno != 0 ? b->fail_errno : EIO;
     c->cfg.fsync_loses_data = b->fsync_loses_data;
     c->cfg.on_point = NULL;
+out:
     pthread_mutex_unlock(&c->mu);
-    return 0;
+    return rc;
 }
 
 uint64_t crashio_points(const crashio *c)

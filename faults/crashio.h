@@ -267,7 +267,7 @@ int crashio_op_tracked(crashio *c, int fd, char **path);
  * configuration's crash and failure. */
 typedef struct crashio_branch_cfg {
     uint64_t seed;
-    uint64_t crash_at;
+    uint64_t crash_at; /* a point after those made so far, or 0 */
     crashio_action crash_action;
     crashio_fill fill;
     uint64_t fail_at; /* a point after those made so far, or 0 */
@@ -283,12 +283,14 @@ typedef struct crashio_branch_cfg {
  * shadow log at their paths (and moved the originals away);
  * crashio_branch reopens every descriptor it tracks that still has a
  * path, and the shadow log's, on the file now at that path, under the same
- * number, access mode, flags and offset, and takes b's settings.  No more
- * on_point calls are made.  For the cl_io front end only, whose
- * descriptors are libc's own (the interposer's are the program's, and its
+ * number, access mode, flags and offset (not the descriptors the inner
+ * table's lock made, which crashio does not track), and takes b's
+ * settings.  No more on_point calls are made.  For the cl_io front end only,
+ * whose descriptors are libc's own (the interposer's are the program's, and its
  * libc calls are its own).  Only the calling thread may run: a lock held
- * by another thread at the fork stays held.  Returns 0 or an errno (then
- * some descriptors may still name the originals: the process must end).
+ * by another thread at the fork stays held.  Returns 0, EINVAL (b's crash
+ * or failure at a point already made), or an errno (then some descriptors
+ * may still name the originals: the process must end).
  */
 int crashio_branch(crashio *c, const crashio_branch_cfg *b);
 

@@ -246,13 +246,14 @@ _Noreturn static void trial_die(void)
 /* ---------------------------------------------------------------------- */
 
 /* Run transactions [from, n) of prof's workload on the open target h,
- * publishing in shared memory what each call returned.  env->fault: the
- * error trial whose injected error the workload may meet, or NULL (it may
- * become one during a call: trial_batch.c).  Returns at
+ * through crashio c (or NULL), publishing in shared memory what each call
+ * returned; hk: the hooks (NULL: none).  env->fault: the error trial whose
+ * injected error the workload may meet, or NULL (a batch writer's at_txn
+ * may make this process a branch with one: trial_batch.c).  Returns at
  * the end of the workload, or when the target refuses writes after the
  * injected error; any other error ends the process (a writer failure). */
 static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
-                       uint32_t from, const trial_writer_hooks *hk)
+                       uint32_t from, crashio *c, const trial_writer_hooks *hk)
 {
     trial_progress *pg = env->shm->prog;
     const trial_spec *fault;
@@ -268,13 +269,12 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         uint64_t lsn = 0;
         int where;
         if (hk != NULL && hk->at_txn != NULL)
-            hk->at_txn(hk->ctx, i);
+            hk->at_txn(hk->ctx, c, i);
+        fault = env->fault;
         wl_gen(&prof->wl, i, &t);
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
-        fault = env->fault;
         fired = fault != NULL && trial_fault_fired(env, fault);
         rc = env->target->apply(h, &t, &lsn);
-        fault = env->fault;
         if (rc != 0) {
             go = fault != NULL ? trial_fault_on_error(env, fault, h, i,
                                                       TRIAL_ERR_COMMIT, rc)
@@ -304,7 +304,6 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         fired = fault != NULL && trial_fault_fired(env, fault);
         rc = t.checkpoint_after ? env->target->checkpoint(h)
                                 : env->target->sync(h);
-        fault = env->fault;
         if (rc == 0 && fault != NULL)
             trial_fault_on_ack(env, fault, i, 1, fired);
         if (rc == 0) {
@@ -398,10 +397,11 @@ typedef struct trial_count_ctx {
     const crashio_shared *sh;
 } trial_count_ctx;
 
-static void trial_count_at_txn(void *ctx, uint32_t i)
+static void trial_count_at_txn(void *ctx, crashio *c, uint32_t i)
 {
     const trial_count_ctx *x = ctx;
 
+    (void)c;
     if (i < x->env->shm->max_txns)
         x->env->shm->txn_points[i] = atomic_load(&x->sh->points);
 }
@@ -461,7 +461,8 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         trial_mt_write(env, prof, h, s);
         goto end;
     }
-    trial_txns(env, prof, h, 0, count_only && cc->shared != NULL ? &count : hk);
+    trial_txns(env, prof, h, 0, c,
+               count_only && cc->shared != NULL ? &count : hk);
 end:
     if (count_only) {
         pg->run_us = clk_now_us() - t0;
@@ -924,7 +925,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
          * their LSNs to 0, so they count as durable once anything after
          * them is. */
         __atomic_store_n(&env->shm->prog->opened, 1, __ATOMIC_RELEASE);
-        trial_txns(env, s->prof, h, v->recovered, NULL);
+        trial_txns(env, s->prof, h, v->recovered, NULL, NULL);
     }
     /* The probe costs a second recovery: every error trial gets it (the
      * engine has just been through an error), half of the others, by a

@@ -303,6 +303,14 @@ static inline uint64_t trial_spec_points(const trial_spec *s)
     return s->threads > 1 ? s->prof->mt_points : s->prof->points;
 }
 
+/* The point crashio crashes s's writer at (crashio_config.crash_at): its
+ * crash point, or 0 past the run's last (it dies after its last
+ * transaction). */
+static inline uint64_t trial_spec_crash_at(const trial_spec *s)
+{
+    return s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
+}
+
 /* Set up this process's shared memory (for trials of up to max_txns
  * transactions) and its scratch directory env->base.  Returns 0 or an
  * errno. */

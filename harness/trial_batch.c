@@ -21,20 +21,25 @@
  * the transaction in which their fault comes (the profile's counting run
  * tells which: trial_profile.txn_points).  There, between two calls of the
  * target, so that it holds no lock, the writer branches: it copies the
- * directory, the graveyard and the shadow log, puts the copies at the
- * original paths (its descriptors follow the originals, parked under
- * other names) and forks.  The branch reopens every descriptor crashio
- * tracks on the copies (crashio_branch), takes on the trial's fault and
- * crash point, and runs on exactly as the trial's own writer would from
- * there: the same process image, files and published progress.  When it
- * has died, the writer records its wait status, its progress and
- * crashio's shared area, moves its files to the trial's slot, puts its
- * own back and goes on.  Only a writer of one thread can branch: not a
- * concurrent one (a concurrent variant's error trials run its workload in
- * one thread, as its counting run did, and branch from such a run), nor
- * one with a sync thread (sync periodic), nor an interposed target's,
- * whose descriptors are the program's.  A fault in the target's open
- * comes before any transaction: such a trial runs alone.
+ * directory and the graveyard, notes the shadow log's length and starts
+ * an empty one for the branch's records, puts these at the original paths
+ * (its descriptors follow its own files, parked under other names) and
+ * forks.  The branch reopens every descriptor crashio tracks on the copies
+ * (crashio_branch), takes on the trial's fault and crash point, and runs
+ * on exactly as the trial's own writer would from there: the same process
+ * image, files and published progress (but for the lock the target holds
+ * on the writer's own lock file, which nothing else opens meanwhile).
+ * When it has died, the writer records its wait status, its progress and
+ * crashio's shared area, moves its files to the trial's slot, puts its own
+ * back and goes on; the trial's shadow log is then the writer's up to the
+ * noted length followed by the branch's records.  A branch's time limit is
+ * what its own writer would have had left at that point, and the writer's
+ * own limit leaves out the time its branches and copies took.  Only a writer of
+ * one thread can branch: not a concurrent one (a concurrent variant's error
+ * trials run its workload in one thread, as its counting run did, and branch
+ * from such a run), nor one with a sync thread (sync periodic), nor an
+ * interposed target's, whose descriptors are the program's.  A fault in the
+ * target's open comes before any transaction: such a trial runs alone.
  *
  * Concurrent writers share runs too.  Their trials repeat parameters, not
  * interleavings, so a point of the shared run is as much their crash as a
@@ -53,11 +58,13 @@
  * what --replay relies on, and tests/test_crashtest.sh compares the rows.
  *
  * States are handled from the last point down, so that the one shadow log
- * can be cut back to each snapshot's length in turn (a branch has a log
- * of its own).  The writer's time is
- * shared equally among the trials it served (us_writer).
+ * can be cut back to each snapshot's length in turn (a branch's log is
+ * made from its prefix and the branch's own records).  The writer's time,
+ * its branches' aside, is shared equally among the trials it served
+ * (us_writer); a branch's run is its trial's own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +85,12 @@
 typedef struct trial_batch_plan {
     trial_env *env;
     const trial_paths *p;
-    char *root;   /* p->dir in normal form, as crashio spells paths */
-    size_t n;     /* trials that get a snapshot or a branch, in s[] */
-    size_t next;  /* the first of them not taken yet */
-    int branch;   /* this process is a branch: it takes nothing */
-    crashio *cio; /* the writer's (seen by on_point) */
+    char *root;        /* p->dir in normal form, as crashio spells paths */
+    size_t n;          /* trials that get a snapshot or a branch, in s[] */
+    size_t next;       /* the first of them not taken yet */
+    int branch;        /* this process is a branch: it takes nothing */
+    uint64_t t0;       /* when the writer started */
+    uint64_t hooks_us; /* the time its copies and branches took */
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by trial_batch_at, ascending,
                                              a branch before a snapshot at
                                              the same point */
@@ -143,8 +151,9 @@ static int trial_batch_before(const trial_spec *a, const trial_spec *b)
            (x == y && trial_batch_branches(a) && !trial_batch_branches(b));
 }
 
-/* What of a trial's state trial_batch_path names. */
-enum { TB_DB, TB_GRAVE, TB_SHADOW };
+/* What of a trial's state trial_batch_path names: a branch's shadow log
+ * holds its own records, TB_LOG the whole log its trial reads. */
+enum { TB_DB, TB_GRAVE, TB_SHADOW, TB_LOG };
 /* The slot of trial_batch_path where a branch parks the writer's files. */
 #define TB_PARK TRIAL_BATCH_MAX
 
@@ -154,7 +163,7 @@ enum { TB_DB, TB_GRAVE, TB_SHADOW };
 static int trial_batch_path(const trial_paths *p, size_t i, int what, char *out,
                             size_t len)
 {
-    static const char *const ext[] = {"", ".grave", ".shadow"};
+    static const char *const ext[] = {"", ".grave", ".shadow", ".log"};
     int n = i == TB_PARK
                 ? snprintf(out, len, "%s/park%s", p->snaps, ext[what])
                 : snprintf(out, len, "%s/%zu%s", p->snaps, i, ext[what]);
@@ -288,35 +297,65 @@ fail:
  * errno. */
 static int trial_batch_swap(const trial_paths *p, size_t i, int in)
 {
-    const char *const orig[] = {p->dir, p->grave, p->shadow};
+    const struct {
+        const char *orig;
+        int what;
+    } part[] = {{p->dir, TB_DB}, {p->grave, TB_GRAVE}, {p->shadow, TB_SHADOW}};
 
-    for (int w = TB_DB; w <= TB_SHADOW; w++) {
+    for (size_t k = 0; k < sizeof(part) / sizeof(part[0]); k++) {
         char slot[4300], park[4300];
-        trial_batch_path(p, i, w, slot, sizeof(slot));
-        trial_batch_path(p, TB_PARK, w, park, sizeof(park));
-        if ((rename(orig[w], in ? park : slot) != 0 && errno != ENOENT) ||
-            (rename(in ? slot : park, orig[w]) != 0 && errno != ENOENT))
+        if (trial_batch_path(p, i, part[k].what, slot, sizeof(slot)) != 0 ||
+            trial_batch_path(p, TB_PARK, part[k].what, park, sizeof(park)) != 0)
+            return ENAMETOOLONG;
+        if ((rename(part[k].orig, in ? park : slot) != 0 && errno != ENOENT) ||
+            (rename(in ? slot : park, part[k].orig) != 0 && errno != ENOENT))
             return errno;
     }
     return 0;
 }
 
-/* A rename of trial_batch_swap failed (errno rc): the writer's files are
- * not where its run expects them, and it ends as a failed writer. */
-_Noreturn static void trial_batch_lost(trial_progress *pg, int rc)
+/* A rename of trial_batch_swap failed (errno rc) for slot rec: the
+ * writer's files are not where its run expects them.  It ends, and the
+ * worker reports a failure of the harness (rec->lost). */
+_Noreturn static void trial_batch_lost(trial_snap *rec, int rc)
 {
-    pg->error = rc;
-    snprintf(pg->errmsg, sizeof(pg->errmsg),
-             "moving the run's files for a branch: %s", strerror(rc));
+    rec->error = rc;
+    rec->lost = 1;
     _exit(25);
 }
 
+/* Slot i's copies of the database and graveyard, and the branch's empty
+ * shadow log; rec->shadow_len: the writer's log's length.  Returns 0 or an
+ * errno. */
+static int trial_batch_branch_files(const trial_paths *p, size_t i,
+                                    trial_snap *rec)
+{
+    char slot[4300];
+    struct stat st;
+    int fd, rc;
+
+    if ((rc = trial_batch_path(p, i, TB_DB, slot, sizeof(slot))) != 0 ||
+        (rc = fs_copy_tree(p->dir, slot)) != 0 ||
+        (rc = trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot))) != 0 ||
+        (rc = fs_copy_tree(p->grave, slot)) != 0 ||
+        (rc = trial_batch_path(p, i, TB_SHADOW, slot, sizeof(slot))) != 0)
+        return rc;
+    if (stat(p->shadow, &st) != 0)
+        return errno;
+    rec->shadow_len = (uint64_t)st.st_size;
+    if ((fd = open(slot, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        return errno;
+    close(fd);
+    return 0;
+}
+
 /* Branch off a process for b->s[i] at the start of the transaction of
- * its fault (now), which goes on as the trial's own writer would from
- * here (see the file comment), and record how it ended in snapshot i;
- * then put the writer's files, progress and crashio's shared area back,
- * and go on.  Returns in the branch too, which then runs the trial. */
-static void trial_batch_branch(trial_batch_plan *b, size_t i)
+ * its fault (now; c: the writer's crashio), which goes on as the trial's
+ * own writer would from here (see the file comment), and record how it
+ * ended in snapshot i; then put the writer's files, progress and crashio's
+ * shared area back, and go on.  Returns in the branch too, which then runs
+ * the trial. */
+static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
 {
     trial_env *env = b->env;
     const trial_spec *s = b->s[i];
@@ -326,66 +365,61 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i)
     crashio_shared *sh = env->shm->cio;
     unsigned char saved_cio[sizeof(crashio_shared)];
     void *saved_prog = malloc(env->shm->prog_size);
-    char slot[4300];
-    uint64_t t0 = clk_now_us(), t1;
-    pid_t pid;
+    uint64_t t0 = clk_now_us(), t1, ran, limit = TRIAL_TIMEOUT_US(env);
+    pid_t pid, me = getpid();
     int rc;
 
     memset(rec, 0, sizeof(*rec));
     rec->point = s->fail_at;
     rec->branch = 1;
-    if (saved_prog == NULL || b->cio == NULL) {
-        free(saved_prog);
-        rec->error = saved_prog == NULL ? ENOMEM : EINVAL;
-        return;
-    }
-    trial_batch_path(p, i, TB_DB, slot, sizeof(slot));
-    if ((rc = fs_copy_tree(p->dir, slot)) != 0)
-        goto fail;
-    trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot));
-    if ((rc = fs_copy_tree(p->grave, slot)) != 0)
-        goto fail;
-    trial_batch_path(p, i, TB_SHADOW, slot, sizeof(slot));
-    if ((rc = fs_copy_file(p->shadow, slot)) != 0)
+    rc = saved_prog == NULL ? ENOMEM
+         : c == NULL        ? EINVAL
+                            : trial_batch_branch_files(p, i, rec);
+    if (rc != 0)
         goto fail;
     if ((rc = trial_batch_swap(p, i, 1)) != 0)
-        trial_batch_lost(pg, rc);
+        trial_batch_lost(rec, rc);
     memcpy(saved_prog, pg, env->shm->prog_size);
     memcpy(saved_cio, sh, sizeof(saved_cio));
     fflush(NULL);
     t1 = clk_now_us();
-    rec->copy_us = t1 - t0;
+    __atomic_store_n(&rec->copy_us, t1 - t0, __ATOMIC_RELEASE);
     if ((pid = fork()) < 0) {
         rc = errno;
         if (trial_batch_swap(p, i, 0) != 0)
-            trial_batch_lost(pg, errno);
+            trial_batch_lost(rec, errno);
         goto fail;
     }
     if (pid == 0) {
-        const crashio_branch_cfg bc = {
-            .seed = s->seed,
-            .crash_at =
-                s->crash_point <= trial_spec_points(s) ? s->crash_point : 0,
-            .crash_action = s->action,
-            .fill = s->fill,
-            .fail_at = s->fail_at,
-            .fail_errno = s->fault_errno,
-            .fsync_loses_data = s->mode == MODE_FSYNC_FAIL};
+        crashio_branch_cfg bc = {.seed = s->seed,
+                                 .crash_at = trial_spec_crash_at(s),
+                                 .crash_action = s->action,
+                                 .fill = s->fill,
+                                 .fail_at = s->fail_at,
+                                 .fail_errno = s->fault_errno};
+        crashio_config cc;
         free(saved_prog);
+        /* the writer may have been killed before the prctl */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != me)
+            _exit(20);
         b->branch = 1;
-        if ((rc = crashio_branch(b->cio, &bc)) != 0) {
-            pg->error = rc;
-            snprintf(pg->errmsg, sizeof(pg->errmsg),
-                     "branching off the run before point %llu: %s",
-                     (unsigned long long)trial_batch_at(s), strerror(rc));
+        memset(&cc, 0, sizeof(cc));
+        trial_fault_config(s, p, &cc);
+        bc.fsync_loses_data = cc.fsync_loses_data;
+        if ((rc = crashio_branch(c, &bc)) != 0) {
+            rec->error = rc; /* the harness's failure, not the target's */
             _exit(20);
         }
         env->fault = s;
         return;
     }
-    rec->hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &rec->status);
-    rec->run_us = clk_now_us() - t1;
+    /* what the trial's own writer would have had left of its time */
+    ran = t0 - b->t0 - b->hooks_us;
+    rec->hung =
+        util_wait_within(pid, ran < limit ? limit - ran : 1, &rec->status);
+    __atomic_store_n(&rec->run_us, clk_now_us() - t1, __ATOMIC_RELEASE);
+    b->hooks_us += rec->copy_us + rec->run_us;
     trial_window(env, &s->prof->eng, pg, &rec->issued, &rec->acked,
                  &rec->durable, &rec->claimed, &rec->synced);
     memcpy(rec->prog, pg, sizeof(rec->prog));
@@ -394,8 +428,9 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i)
     memcpy(sh, saved_cio, sizeof(saved_cio));
     free(saved_prog);
     if ((rc = trial_batch_swap(p, i, 0)) != 0)
-        trial_batch_lost(pg, rc);
-    __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
+        trial_batch_lost(rec, rc);
+    if (rec->error == 0)
+        __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
     return;
 fail:
     free(saved_prog);
@@ -410,26 +445,26 @@ static void trial_batch_on_point(void *ctx, const crashio_call *call)
     trial_batch_plan *b = ctx;
     uint64_t end = trial_spec_points(b->s[0]);
 
-    b->cio = call->cio;
     while (!b->branch && b->next < b->n &&
            !trial_batch_branches(b->s[b->next]) &&
            b->s[b->next]->crash_point <= call->k &&
            b->s[b->next]->crash_point <= end) {
         trial_batch_take(b, b->next, call);
+        b->hooks_us += b->env->shm->snaps[b->next].copy_us;
         b->next++;
     }
 }
 
 /* The writer's hook before transaction i: the branches of the trials
  * whose fault comes in it. */
-static void trial_batch_at_txn(void *ctx, uint32_t i)
+static void trial_batch_at_txn(void *ctx, crashio *c, uint32_t i)
 {
     trial_batch_plan *b = ctx;
 
     while (!b->branch && b->next < b->n &&
            trial_batch_branches(b->s[b->next]) &&
            trial_batch_txn(b->s[b->next]) == i)
-        trial_batch_branch(b, b->next++);
+        trial_batch_branch(b, b->next++, c);
 }
 
 /* The writer's end hook: snapshots for the trials whose points were not
@@ -465,6 +500,34 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
         truncate(p->shadow, (off_t)rec->shadow_len) != 0 && errno != ENOENT)
         return errno;
     return 0;
+}
+
+/* Wait for the batch writer pid, started at t0, to end (wait status *st).
+ * Its time limit is a trial's, not counting what its copies and branches
+ * took, which it publishes in the n slots as it goes.  Returns 1 if it ran
+ * past it (and was killed), else 0. */
+static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
+                            size_t n, int *st)
+{
+    for (;;) {
+        uint64_t end = t0 + TRIAL_TIMEOUT_US(env), now = clk_now_us();
+        for (size_t i = 0; i < n; i++)
+            end +=
+                __atomic_load_n(&env->shm->snaps[i].copy_us, __ATOMIC_ACQUIRE) +
+                __atomic_load_n(&env->shm->snaps[i].run_us, __ATOMIC_ACQUIRE);
+        if (now >= end) {
+            kill(pid, SIGKILL);
+            *st = util_wait(pid);
+            return 1;
+        }
+        /* a branch that ends meanwhile moves the limit: look again */
+        if (util_wait_exit_us(pid, end - now < 100000 ? end - now : 100000)) {
+            *st = util_wait(pid);
+            return 0;
+        }
+        if (waitpid(pid, st, WNOHANG) == pid) /* no pid watching */
+            return 0;
+    }
 }
 
 /* Give res its share of a writer run that served n trials (per: the
@@ -521,7 +584,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     /* the progress the writer left when it died, and crashio's area */
     unsigned char at_end[sizeof(env->shm->snaps[0].prog)];
     unsigned char at_end_cio[sizeof(env->shm->snaps[0].cio)];
-    int st, rc = 0, killed, hung, need_shadow = 0;
+    int st, rc = 0, killed, hung, need_shadow = 0, lost = 0;
     size_t branches = 0;
     pid_t pid;
 
@@ -597,6 +660,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     cc.on_point_ctx = &plan;
     fflush(NULL);
     tf = clk_now_us();
+    plan.t0 = tf;
     pid = fork();
     if (pid < 0) {
         trial_result_start(first, &res);
@@ -614,18 +678,29 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                      first->threads > 1 ? first : NULL);
     }
     fork_per = (uint32_t)((clk_now_us() - tf) / n);
-    /* each branch is a run of its own, with its own time limit */
-    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env) * (1 + branches), &st);
+    hung = trial_batch_wait(env, pid, tf, plan.n, &st);
     t1 = clk_now_us();
     for (size_t i = 0; i < plan.n; i++) {
-        snaps_us += env->shm->snaps[i].copy_us;
-        branch_us += env->shm->snaps[i].run_us;
+        const trial_snap *rec = &env->shm->snaps[i];
+        snaps_us += rec->copy_us;
+        branch_us += rec->run_us;
+        if (rec->lost && lost == 0)
+            lost = rec->error;
     }
     per = (uint32_t)((t1 - t0 - (branch_us < t1 - t0 ? branch_us : 0)) / n);
     killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
     memcpy(at_end, pg, sizeof(at_end));
     memcpy(at_end_cio, env->shm->cio, sizeof(at_end_cio));
 
+    if (lost != 0) {
+        /* a branch left the writer's files out of place: it ended */
+        trial_result_start(first, &res);
+        snprintf(res.detail, sizeof(res.detail),
+                 "moving the run's files for a branch: %s", strerror(lost));
+        rc = -1;
+        trial_batch_emit(emit, ctx, &res, rc, t1);
+        goto out;
+    }
     /* The state the writer died in: exactly trial_run's. */
     if (last != NULL) {
         trial_result_start(last, &res);
@@ -662,11 +737,18 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             if (si->threads > 1)
                 trial_mt_counts(env, si, &res);
             if (rec->branch) {
-                /* its files, with a shadow log of its own */
+                /* its files, and the writer's log up to the branch
+                 * followed by the branch's records */
+                char own[4300];
                 *q = p;
-                rc = trial_batch_path(&p, i, TB_SHADOW, q->shadow,
-                                      sizeof(q->shadow));
                 ps = q;
+                rc = trial_batch_path(&p, i, TB_LOG, q->shadow,
+                                      sizeof(q->shadow));
+                if (rc == 0)
+                    rc = trial_batch_path(&p, i, TB_SHADOW, own, sizeof(own));
+                if (rc == 0)
+                    rc = fs_copy_joined(p.shadow, rec->shadow_len, own,
+                                        q->shadow);
                 memcpy(env->shm->cio, rec->cio, sizeof(rec->cio));
                 res.us_writer += (uint32_t)rec->run_us;
                 res.ph.writer += (uint32_t)rec->run_us;
@@ -686,6 +768,12 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                                         rec->hung, clk_now_us());
             else
                 rc = trial_after_crash(env, si, &p, &res, clk_now_us());
+        } else if (rec->error != 0) {
+            snprintf(res.detail, sizeof(res.detail), "no %s at point %llu: %s",
+                     rec->branch ? "branch" : "snapshot",
+                     (unsigned long long)trial_batch_at(si),
+                     strerror(rec->error));
+            rc = -1;
         } else if (hung || !killed) {
             /* The writer failed (or hung) before this point: so would its
              * own. */
@@ -695,15 +783,19 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             trial_writer_ended(env, si, &p, &res, st, hung, clk_now_us());
         } else {
             snprintf(res.detail, sizeof(res.detail),
-                     "no snapshot at point %llu: %s",
-                     (unsigned long long)trial_batch_at(si),
-                     rec->error ? strerror(rec->error) : "not reached");
+                     "no %s at point %llu: not reached",
+                     trial_batch_branches(si) ? "branch" : "snapshot",
+                     (unsigned long long)trial_batch_at(si));
             rc = -1;
         }
         if (rc == 0)
             trial_batch_done(env, si, ps, &res);
-        if (ps != &p)
+        if (ps != &p) {
+            char own[4300];
             fs_rmrf(ps->shadow);
+            if (trial_batch_path(&p, i, TB_SHADOW, own, sizeof(own)) == 0)
+                fs_rmrf(own);
+        }
         if (trial_batch_emit(emit, ctx, &res, rc, t))
             break;
     }

@@ -102,12 +102,15 @@ typedef struct trial_snap {
                                last transaction) */
     crashio_tear_info tear; /* when TORN */
     char tear_file[CRASHIO_NAME_LEN]; /* the torn file, as crashio names it */
-    uint64_t shadow_len; /* bytes of the shadow log then (power cuts) */
+    uint64_t shadow_len; /* bytes of the shadow log then (power cuts and
+                            branches) */
     /* the writer's published progress then, lsn[] aside (the entries of
      * the transactions acknowledged by then do not change later) */
     unsigned char prog[offsetof(trial_progress, lsn)];
     uint64_t copy_us; /* the time taking it took */
-    int error;        /* the copy failed: an errno */
+    int error;        /* the copy (or the branch) failed: an errno */
+    int lost;         /* and the writer's own files could not be put back:
+                         it ended */
     /* a branch: the wait status of its process, whether it hung, its run
      * time, and crashio's shared area as it left it (the point above is
      * its fault's; its progress is in prog) */
@@ -127,7 +130,7 @@ typedef struct trial_shm {
     uint32_t max_txns;
     trial_verdict *ver;
     trial_snap *snaps;    /* [TRIAL_BATCH_MAX] */
-    uint64_t *txn_points; /* [max_txns]: a counting run's I/O points
+    uint64_t *txn_points; /* [max_txns + 1]: a counting run's I/O points
                              before each transaction */
     fiuctl_shared *fiu;   /* libfiu counts and firings (error modes) */
     size_t fiu_size;
@@ -169,7 +172,7 @@ void trial_paths_clean(const trial_paths *p);
  * calls of the target (none in progress); at_end after the last
  * transaction, before the writer dies there.  Either may be NULL. */
 typedef struct trial_writer_hooks {
-    void (*at_txn)(void *ctx, uint32_t i);
+    void (*at_txn)(void *ctx, crashio *c, uint32_t i); /* c: the writer's */
     void (*at_end)(void *ctx);
     void *ctx;
 } trial_writer_hooks;

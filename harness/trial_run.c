@@ -150,7 +150,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     cc.seed = s->seed;
     cc.root = p.dir;
     cc.shared = env->shm->cio;
-    cc.crash_at = s->crash_point <= trial_spec_points(s) ? s->crash_point : 0;
+    cc.crash_at = trial_spec_crash_at(s);
     cc.crash_action = s->action;
     cc.sector = env->sector;
     cc.fill = s->fill;
