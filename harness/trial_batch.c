@@ -384,6 +384,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     fflush(NULL);
     t1 = clk_now_us();
     __atomic_store_n(&rec->copy_us, t1 - t0, __ATOMIC_RELEASE);
+    __atomic_store_n(&rec->run_start, t1, __ATOMIC_RELEASE);
     if ((pid = fork()) < 0) {
         rc = errno;
         if (trial_batch_swap(p, i, 0) != 0)
@@ -504,17 +505,22 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
 
 /* Wait for the batch writer pid, started at t0, to end (wait status *st).
  * Its time limit is a trial's, not counting what its copies and branches
- * took, which it publishes in the n slots as it goes.  Returns 1 if it ran
- * past it (and was killed), else 0. */
+ * took (a branch has a limit of its own), which it publishes in the n
+ * slots as it goes.  Returns 1 if it ran past it (and was killed), else
+ * 0. */
 static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
                             size_t n, int *st)
 {
     for (;;) {
         uint64_t end = t0 + TRIAL_TIMEOUT_US(env), now = clk_now_us();
-        for (size_t i = 0; i < n; i++)
-            end +=
-                __atomic_load_n(&env->shm->snaps[i].copy_us, __ATOMIC_ACQUIRE) +
-                __atomic_load_n(&env->shm->snaps[i].run_us, __ATOMIC_ACQUIRE);
+        for (size_t i = 0; i < n; i++) {
+            const trial_snap *r = &env->shm->snaps[i];
+            uint64_t ran = __atomic_load_n(&r->run_us, __ATOMIC_ACQUIRE),
+                     from = __atomic_load_n(&r->run_start, __ATOMIC_ACQUIRE);
+            if (ran == 0 && from != 0 && from < now)
+                ran = now - from; /* a branch that runs now */
+            end += __atomic_load_n(&r->copy_us, __ATOMIC_ACQUIRE) + ran;
+        }
         if (now >= end) {
             kill(pid, SIGKILL);
             *st = util_wait(pid);

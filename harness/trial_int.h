@@ -115,6 +115,7 @@ typedef struct trial_snap {
      * time, and crashio's shared area as it left it (the point above is
      * its fault's; its progress is in prog) */
     int branch, status, hung;
+    uint64_t run_start; /* its start (clk_now_us), while it runs */
     uint64_t run_us;
     unsigned char cio[sizeof(crashio_shared)];
     int taken;
