@@ -111,7 +111,9 @@ static uint64_t campaign_block(const campaign *c)
         return CAMPAIGN_EXHAUSTIVE_BLOCK;
     for (int i = 0; i < c->nmodes; i++) {
         const trial_mode_info *m = trial_mode_get(c->modes[i]);
-        shared += m->batchable || m->branches;
+        /* an interposed target's error trials run alone (trial_batchable) */
+        shared += m->batchable || (m->branches && (c->env.target == NULL ||
+                                                   !c->env.target->interposed));
     }
     if (shared == 0)
         return round;
