@@ -701,12 +701,14 @@ int crashio_new(const crashio_config *cfg, crashio **out)
         if (rc != 0 && rc != EEXIST)
             goto fail;
     }
-    if (cfg->shadow_path &&
-        ((c->shadow = shadow_path_norm(cfg->shadow_path)) == NULL ||
-         (rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw)) !=
-             0)) {
-        rc = c->shadow == NULL ? ENOMEM : rc;
-        goto fail;
+    if (cfg->shadow_path) {
+        if ((c->shadow = shadow_path_norm(cfg->shadow_path)) == NULL) {
+            rc = ENOMEM;
+            goto fail;
+        }
+        rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw);
+        if (rc != 0)
+            goto fail;
     }
 
     *out = c;
