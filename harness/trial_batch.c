@@ -538,17 +538,23 @@ static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
 
 /* Give res its share of a writer run that served n trials (per: the
  * run's time over n, fork_per: its fork's; snaps_us: the time of all the
- * snapshots it took). */
+ * snapshots it took), in phases that add up to the share.  The writer
+ * may run, and take snapshots, before fork returns in the worker (on a
+ * loaded machine for milliseconds), so the fork's time is what the share
+ * leaves of it. */
 static void trial_batch_share(trial_result *res, uint32_t per,
                               uint32_t fork_per, uint64_t snaps_us, size_t n)
 {
     uint32_t snaps_per = (uint32_t)(snaps_us / n);
 
+    if (snaps_per > per)
+        snaps_per = per;
+    if (fork_per > per - snaps_per)
+        fork_per = per - snaps_per;
     res->us_writer = per;
     res->ph.fork = fork_per;
     res->ph.snapshot = snaps_per;
-    res->ph.writer =
-        per > fork_per + snaps_per ? per - fork_per - snaps_per : 0;
+    res->ph.writer = per - fork_per - snaps_per;
 }
 
 /* trial_state_done, timed. */
