@@ -347,8 +347,7 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
     if (c->cfg.on_point != NULL) {
         /* Nothing of call k has happened yet, and every earlier point's
          * call is complete (they ran under the mutex we hold). */
-        crashio_call call = {.cio = c,
-                             .k = k,
+        crashio_call call = {.k = k,
                              .kind = kind,
                              .file = file,
                              .path = path,

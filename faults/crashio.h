@@ -151,7 +151,6 @@ typedef struct crashio_shared {
 typedef struct crashio crashio;
 
 typedef struct crashio_call {
-    crashio *cio;      /* the crashio making the call (crashio_branch) */
     uint64_t k;        /* the point number */
     crashio_kind kind; /* what the call is */
     uint16_t file;     /* file id (crashio_file_name), 0 if none */
