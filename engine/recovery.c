@@ -3,8 +3,17 @@
  * open (rule 5 of DESIGN.md).
  *
  * Recipe:
- *   1. read the superblock: the newest valid slot names the checkpoint LSN
- *      and the segment that starts there;
+ *   1. make durable what the files hold, then read the superblock: the
+ *      newest valid slot names the checkpoint LSN and the segment that
+ *      starts there.  A process killed before its syncs leaves its writes
+ *      in the page cache, where recovery reads them and a power cut can
+ *      still lose them: a superblock it wrote but did not fsync, a segment
+ *      whose directory entry it did not sync.  Recovery acts on what it
+ *      reads (it removes the segments before the checkpoint's, appends to
+ *      the last segment, acknowledges commits after it), so the page file
+ *      is fsynced and the directory synced first, as PostgreSQL syncs its
+ *      data directory before a crash recovery; each segment is fdatasynced
+ *      when it is opened (3);
  *   2. restore torn or stale pages from the doublewrite file, if there is
  *      one (fsync the page file if anything was restored);
  *   3. replay the log from the checkpoint, segment by segment: each segment
@@ -490,10 +499,15 @@ int rec_run(cl_db *db)
     int fd = -1, rc;
 
     /* 1 */
+    if ((rc = io->dirsync(io->ctx, db->dir)) != 0)
+        return err_set(rc, "%s: cannot sync the directory", db->dir);
     rc = io->open(io->ctx, db->pages_path, CL_IO_RDONLY, &fd);
     if (rc != 0)
         return err_set(rc, "%s: cannot open", db->pages_path);
-    rc = sb_read(io, fd, db->pages_path, &db->sb);
+    if ((rc = io->fsync(io->ctx, fd)) != 0)
+        rc = err_set(rc, "%s: fsync failed", db->pages_path);
+    else
+        rc = sb_read(io, fd, db->pages_path, &db->sb);
     io->close(io->ctx, fd);
     if (rc != 0)
         return rc;

@@ -323,8 +323,10 @@ static void test_trial_batch_error_branches_equal_their_own_runs(void **state)
         run_and_compare(f, specs, n, &sn);
         trial_profile_free(&p);
     }
-    /* most faults come in a transaction, not in the open */
-    assert_true(alone < 16);
+    /* most faults come in a transaction, not in the open (whose syncs,
+     * the recovery's of the directory, the page file and the segment, are
+     * most of a sync-off workload's): under a quarter of those drawn */
+    assert_true(4 * alone < 4 * 24 + alone);
     assert_true(sn.refused > 0 && sn.went_on > 0 && sn.power > 0);
 }
 
