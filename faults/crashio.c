@@ -705,9 +705,18 @@ int crashio_new(const crashio_config *cfg, crashio **out)
             rc = ENOMEM;
             goto fail;
         }
-        rc = shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw);
+        rc =
+            cfg->shadow_continue
+                ? shadow_writer_continue(cfg->shadow_path, c->graveyard, &c->sw)
+                : shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw);
         if (rc != 0)
             goto fail;
+        /* A process that goes on with a log may have the pid of one that
+         * wrote it (a long-lived verifier runs recovery after recovery);
+         * each graveyard name it hands out then numbers past every record
+         * of that log, which no earlier name does (each came with a
+         * record). */
+        atomic_store(&c->graves, shadow_next_seq(c->sw));
     }
 
     *out = c;

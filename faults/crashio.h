@@ -191,6 +191,13 @@ typedef struct crashio_config {
 
     const char *shadow_path;   /* shadow log to create, NULL = none; keep
                                   it outside the database directory */
+    int shadow_continue;       /* with shadow_path: go on with the log
+                                  there, which a process now dead made
+                                  with the same graveyard, instead of
+                                  creating one: its unsynced operations
+                                  stay unsynced until a sync of this
+                                  process covers them, as a kill leaves
+                                  them in the page cache */
     const char *graveyard_dir; /* with shadow_path: unlinks (and files
                                   replaced by renames) move here instead
                                   of vanishing, so an image can restore
@@ -218,7 +225,8 @@ typedef struct crashio_config {
 } crashio_config;
 
 /* Make a crashio from cfg (copied; strings duplicated).  Creates the shadow
- * log (and the graveyard directory) when configured.  Returns 0, EINVAL (no
+ * log (and the graveyard directory) when configured, or goes on with the
+ * log there (shadow_continue).  Returns 0, EINVAL (no
  * inner table, a sector size other than 512/4096, graveyard without shadow
  * log), or a positive errno from creating the log.  OUT: *out. */
 int crashio_new(const crashio_config *cfg, crashio **out);

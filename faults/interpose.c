@@ -907,6 +907,7 @@ int interpose_start_hooked(
     cc.on_point_ctx = ctx;
     cc.shadow_path = cfg->shadow_path[0] ? ip.cfg.shadow_path : NULL;
     cc.graveyard_dir = cfg->graveyard_dir[0] ? ip.cfg.graveyard_dir : NULL;
+    cc.shadow_continue = cfg->shadow_continue;
     cc.root = ip.cfg.root;
     cc.shared = shared;
     ip_res = res; /* the core's own calls from here on are counted */

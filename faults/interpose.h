@@ -107,6 +107,7 @@ typedef struct interpose_config {
     int32_t fail_errno;
     int32_t strict;           /* refuse changes to files outside the root */
     int32_t fsync_loses_data; /* crashio_config's field of that name */
+    int32_t shadow_continue;  /* likewise */
 } interpose_config;
 
 /* The results: counts of the calls the program made, per interpose_call

@@ -90,6 +90,16 @@ int shadow_append(shadow_writer *w, shadow_rec *rec);
 /* The seq the next appended record will get. */
 uint64_t shadow_next_seq(shadow_writer *w);
 
+/* Go on appending to the existing log at path, which another writer (a
+ * process now dead) made with the same graveyard: its records keep their
+ * meaning and the new ones follow them in one sequence, under its salt, as
+ * if one process had made them all.  A torn last record is cut off first.
+ * A file shorter than a complete header is made afresh (nothing was
+ * recorded in it).  Returns 0, EINVAL (a corrupt log, or one naming
+ * another graveyard) or a positive errno.  OUT: *out. */
+int shadow_writer_continue(const char *path, const char *graveyard,
+                           shadow_writer **out);
+
 /* Go on appending to the log at path, a copy of w's own that the caller
  * put there (crashio_branch): w's descriptor is reopened on it.  Returns 0
  * or an errno. */
@@ -118,6 +128,16 @@ const char *shadow_reader_graveyard(const shadow_reader *r);
 
 /* After SHADOW_END: bytes of torn tail that were ignored (0 = clean end). */
 uint64_t shadow_reader_torn_bytes(const shadow_reader *r);
+
+/* The header's salt; 0 for an empty log. */
+uint32_t shadow_reader_salt(const shadow_reader *r);
+
+/* The seq of the last record returned (0 if none). */
+uint64_t shadow_reader_last_seq(const shadow_reader *r);
+
+/* After SHADOW_END: the bytes of the header and the valid records, where
+ * a writer going on with the log appends. */
+uint64_t shadow_reader_valid_bytes(const shadow_reader *r);
 
 /* Why the log (or its header) is corrupt, with the byte offset. */
 const char *shadow_reader_reason(const shadow_reader *r);

@@ -21,10 +21,11 @@
 enum { SHADOW_STATE_OPEN, SHADOW_STATE_END, SHADOW_STATE_CORRUPT };
 
 struct shadow_reader {
-    uint8_t *buf; /* the whole file */
-    size_t size;  /* bytes in buf */
-    int mapped;   /* buf is the file mapped (munmap), else malloc'd */
-    size_t pos;   /* offset of the next record */
+    uint8_t *buf;  /* the whole file */
+    size_t size;   /* bytes in buf */
+    int mapped;    /* buf is the file mapped (munmap), else malloc'd */
+    size_t pos;    /* offset of the next record */
+    uint32_t salt; /* as the header has it */
     uint32_t salt_crc;
     uint64_t last_seq;
     int state;
@@ -139,6 +140,7 @@ int shadow_reader_open(const char *path, shadow_reader **out)
         return shadow_bad_header(r, "unknown version", out);
     memcpy(r->graveyard, r->buf + SHADOW_HDR_FIXED, glen);
     r->graveyard[glen] = '\0';
+    r->salt = get_le32(r->buf + SHADOW_HDR_OFF_SALT);
     r->salt_crc = crc32c(r->buf + SHADOW_HDR_OFF_SALT, 4);
     r->pos = SHADOW_HDR_FIXED + glen + SHADOW_HDR_CRC_LEN;
     *out = r;
@@ -389,6 +391,21 @@ const char *shadow_reader_graveyard(const shadow_reader *r)
 uint64_t shadow_reader_torn_bytes(const shadow_reader *r)
 {
     return r->torn;
+}
+
+uint32_t shadow_reader_salt(const shadow_reader *r)
+{
+    return r->salt;
+}
+
+uint64_t shadow_reader_last_seq(const shadow_reader *r)
+{
+    return r->last_seq;
+}
+
+uint64_t shadow_reader_valid_bytes(const shadow_reader *r)
+{
+    return r->size - r->torn;
 }
 
 const char *shadow_reader_reason(const shadow_reader *r)

@@ -266,6 +266,60 @@ fail:
     return rc;
 }
 
+int shadow_writer_continue(const char *path, const char *graveyard,
+                           shadow_writer **out)
+{
+    shadow_reader *r = NULL;
+    shadow_writer *w = NULL;
+    shadow_rec rec;
+    char *gnorm = NULL;
+    uint8_t salt[4];
+    int rc, got;
+
+    if ((rc = shadow_reader_open(path, &r)) != 0)
+        return rc;
+    while ((got = shadow_next(r, &rec)) == SHADOW_OK)
+        ;
+    if (got == SHADOW_CORRUPT) {
+        rc = EINVAL;
+        goto out;
+    }
+    if (shadow_reader_valid_bytes(r) == 0) { /* no header: nothing in it */
+        shadow_reader_close(r);
+        return shadow_writer_open(path, graveyard, out);
+    }
+    if (graveyard != NULL && (gnorm = shadow_path_norm(graveyard)) == NULL) {
+        rc = ENOMEM;
+        goto out;
+    }
+    if (strcmp(gnorm != NULL ? gnorm : "", shadow_reader_graveyard(r)) != 0) {
+        rc = EINVAL;
+        goto out;
+    }
+    if ((w = calloc(1, sizeof(*w))) == NULL) {
+        rc = ENOMEM;
+        goto out;
+    }
+    w->salt = shadow_reader_salt(r);
+    put_le32(salt, w->salt);
+    w->salt_crc = crc32c(salt, 4);
+    w->next_seq = shadow_reader_last_seq(r) + 1;
+    pthread_mutex_init(&w->mu, NULL);
+    w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (w->fd < 0 ||
+        ftruncate(w->fd, (off_t)shadow_reader_valid_bytes(r)) != 0) {
+        rc = errno;
+        shadow_writer_close(w);
+        w = NULL;
+    }
+out:
+    free(gnorm);
+    shadow_reader_close(r);
+    if (w != NULL)
+        *out = w;
+    return rc;
+}
+
 /* Bytes a string field takes, or 0 when the string breaks the limits (too
  * long); NULL counts as the empty string. */
 static size_t shadow_str_size(const char *s)

@@ -105,6 +105,12 @@ int trial_mode_is_error(trial_mode m)
            (trial_modes[m].groups & MODE_GROUP_ERRORS) != 0;
 }
 
+int trial_keeps_log(const trial_spec *s)
+{
+    return s->powerloss || s->mode == MODE_RECOVERY_CRASH ||
+           s->mode == MODE_CHAIN;
+}
+
 int trial_mode_is_server(trial_mode m)
 {
     return (unsigned)m < MODE_COUNT &&
@@ -368,6 +374,7 @@ static int trial_interpose(const trial_env *env, const char *dir,
     ic.fail_at = cc->fail_at;
     ic.fail_errno = cc->fail_errno;
     ic.fsync_loses_data = cc->fsync_loses_data;
+    ic.shadow_continue = cc->shadow_continue;
     memset(env->shm->ipres, 0, sizeof(*env->shm->ipres));
     return interpose_start_hooked(&ic, env->shm->ipres, cc->shared,
                                   cc->on_point, cc->on_point_ctx);

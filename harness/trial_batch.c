@@ -11,11 +11,12 @@
  * then (transactions issued, acknowledged, known durable: the oracle's
  * window for that state).  For a torn trial it then makes on the copy the
  * torn write a crash there makes (crashio_tear_write, same seed, same
- * bytes); for a power-cut trial it also copies the graveyard and notes the
- * length of the shadow log, whose records up to then are exactly those of
- * the earlier points.  The trial with the last point is crashed for real,
- * as trial_run would; trials past the end of the workload get their copy
- * after the last transaction.
+ * bytes); for a trial that keeps the shadow log (trial_keeps_log: a power
+ * cut, and the recoveries of recovery-crash and chain trials, which go on
+ * with it) it also copies the graveyard and notes the length of the log,
+ * whose records up to then are exactly those of the earlier points.  The trial
+ * with the last point is crashed for real, as trial_run would; trials past the
+ * end of the workload get their copy after the last transaction.
  *
  * Error trials (fsync-fail, write-fail) share the run up to the start of
  * the transaction in which their fault comes (the profile's counting run
@@ -268,7 +269,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
         goto fail;
-    if (s->powerloss) {
+    if (trial_keeps_log(s)) {
         struct stat st;
         trial_batch_path(b->p, i, TB_GRAVE, grave, sizeof(grave));
         if ((rc = fs_copy_tree(b->p->grave, grave)) != 0)
@@ -479,9 +480,10 @@ static void trial_batch_at_end(void *ctx)
             trial_batch_take(b, b->next, NULL);
 }
 
-/* Move snapshot i (and, for a power cut or a branch, its graveyard; for a
- * power cut, its shadow log's length) to where the writer had them (a
- * branch's shadow log stays in its slot).  Returns 0 or an errno. */
+/* Move snapshot i (and, for a trial that keeps the log or a branch, its
+ * graveyard; for the former, its shadow log's length) to where the writer
+ * had them (a branch's shadow log stays in its slot).  Returns 0 or an
+ * errno. */
 static int trial_batch_restore(const trial_paths *p, size_t i,
                                const trial_spec *s, const trial_snap *rec)
 {
@@ -491,13 +493,13 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
     trial_batch_path(p, i, TB_DB, from, sizeof(from));
     if (rename(from, p->dir) != 0 && errno != ENOENT)
         return errno;
-    if (s->powerloss || rec->branch) {
+    if (trial_keeps_log(s) || rec->branch) {
         fs_rmrf(p->grave);
         trial_batch_path(p, i, TB_GRAVE, from, sizeof(from));
         if (rename(from, p->grave) != 0 && errno != ENOENT)
             return errno;
     }
-    if (s->powerloss && !rec->branch &&
+    if (trial_keeps_log(s) && !rec->branch &&
         truncate(p->shadow, (off_t)rec->shadow_len) != 0 && errno != ENOENT)
         return errno;
     return 0;
@@ -622,7 +624,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     memset(&plan, 0, sizeof(plan));
     for (size_t i = 0; i < n; i++) {
         size_t j;
-        need_shadow |= s[i]->powerloss || trial_batch_branches(s[i]);
+        need_shadow |= trial_keeps_log(s[i]) || trial_batch_branches(s[i]);
         if (s[i] == last)
             continue;
         for (j = plan.n; j > 0 && trial_batch_before(s[i], plan.s[j - 1]); j--)

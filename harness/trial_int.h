@@ -152,12 +152,15 @@ extern uint64_t trial_profile_epoch;
 /* Scratch paths of this process (all below env->base). */
 typedef struct trial_paths {
     char dir[4200];     /* the database the writer uses */
-    char shadow[4200];  /* the writer's shadow log (power cuts) */
-    char grave[4200];   /* the writer's graveyard */
-    char rshadow[4200]; /* recovery-crash: the recoveries' shadow log */
-    char rgrave[4200];  /* recovery-crash: their graveyard */
-    char probe[4200];   /* recovery-crash: the sampled state */
-    char pgrave[4200];  /* and the recoveries' graveyard then */
+    char shadow[4200];  /* the writer's shadow log (power cuts, crashed
+                           recoveries, chains), which the recoveries after
+                           its kill go on with */
+    char grave[4200];   /* the writer's graveyard (likewise) */
+    char rshadow[4200]; /* recovery-crash, chain: the shadow log the
+                           recoveries start after a power cut */
+    char rgrave[4200];  /* and their graveyard */
+    char probe[4200];   /* recovery-crash, chain: the sampled state */
+    char pgrave[4200];  /* and the graveyard then */
     char crashed[4200]; /* --keep-failures: the crash state */
     char snaps[4200];   /* a batch's snapshots */
     char log[4200];     /* server trials: kvserver's standard error */
@@ -165,6 +168,10 @@ typedef struct trial_paths {
 } trial_paths;
 
 void trial_paths_init(const trial_env *env, trial_paths *p);
+/* Whether s's writer keeps a shadow log and graveyard: for its power cut,
+ * and for the recoveries after its crash, which go on with them
+ * (trial_rcrash.c). */
+int trial_keeps_log(const trial_spec *s);
 /* Remove every scratch path. */
 void trial_paths_clean(const trial_paths *p);
 
@@ -230,7 +237,11 @@ typedef struct trial_sampler {
     trial_env *env;
     const cl_options *eng; /* the variant's engine options */
     const trial_paths *p;
-    int power;            /* keep what a power cut image needs too */
+    int logs;             /* the run has a shadow log: keep its length and
+                             the graveyard with the sample */
+    int writers;          /* that log is the writer's, gone on with
+                             (trial_paths shadow and grave), not one of
+                             the recoveries' own (rshadow and rgrave) */
     rng r;                /* draws the sample */
     _Atomic int sampling; /* cleared when the open returns */
 } trial_sampler;
@@ -293,13 +304,15 @@ void trial_vserve_stop(trial_env *env);
 /* Crash the recovery of p->dir up to env->recovery_depth times, each at a
  * point drawn from the points of its clean run, power cut or not
  * (trial_rcrash.c).  The first clean run is also verified in full: the
- * reference of the idempotence check, in *ref.  Appends to res->damage and
+ * reference of the idempotence check, in *ref, which holds (*same 1) unless
+ * a power cut of a crashed recovery could drop what the killed writer had
+ * left unsynced, which its clean recovery found.  Appends to res->damage and
  * sets res->rec_crashes.  Returns 0, 1 when a clean recovery failed (res
  * then holds that verdict: the state it started from is what the verifier
  * would have judged), or -1 (harness failure, res->detail says why). */
 int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
-                         trial_result *ref);
+                         trial_result *ref, int *same);
 
 /* The links of a crash chain (trial_rcrash.c): up to three times, recover
  * p->dir in a process that goes on with the workload from the recovered

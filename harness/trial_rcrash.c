@@ -36,10 +36,18 @@
  *             r and what the link issued (a transaction the link's
  *             recovery did not find may not come back unless the link
  *             issued it again); else unchanged.
- * The link's shadow log starts with the link: what the writer before it
- * left unsynced after a kill counts as on disk from then on, so a power
- * cut of a link drops only what the link itself wrote since its last
- * sync.
+ *
+ * A kill leaves what the process had not synced in the page cache, where a
+ * later power cut can still lose it, whoever wrote it: a recovery and the
+ * commits that follow it must make durable what they build on.  So after a
+ * kill the next sampling run goes on with the dead process's shadow log
+ * and graveyard (crashio_config.shadow_continue), and a power cut of it
+ * can drop what the writer, a crashed recovery or an earlier link left
+ * unsynced as well as its own writes, unless a sync since covered them.
+ * After a power cut the image is what is on disk: the next run starts a
+ * log of its own.  A first crash that tore a write starts one too (the
+ * torn bytes count as on disk): a batch makes that tear on its copy of
+ * the files, where no record of it is kept.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +59,26 @@
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
+
+/* Which shadow log a sampling run writes: none yet (the run starts its own
+ * at rshadow), the writer's (shadow) or a recoveries' own (rshadow), gone
+ * on with after a kill. */
+enum { TRIAL_LOG_NONE, TRIAL_LOG_WRITER, TRIAL_LOG_OWN };
+
+/* The log a first crash of s leaves for the runs that follow it. */
+static int trial_log_after(const trial_spec *s)
+{
+    return s->powerloss || s->action == CRASHIO_TEAR ? TRIAL_LOG_NONE
+                                                     : TRIAL_LOG_WRITER;
+}
+
+/* The shadow log and graveyard x's run writes. */
+static void trial_sampler_log(const trial_sampler *x, const char **shadow,
+                              const char **grave)
+{
+    *shadow = x->writers ? x->p->shadow : x->p->rshadow;
+    *grave = x->writers ? x->p->grave : x->p->rgrave;
+}
 
 /* The on_point hook of a sampling recovery (in its process): one step of
  * the reservoir, while the open runs. */
@@ -68,12 +96,13 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     v->sampled = 0;
     fs_rmrf(x->p->probe);
     rc = fs_copy_tree(x->p->dir, x->p->probe);
-    if (rc == 0 && x->power) {
+    if (rc == 0 && x->logs) {
+        const char *shadow, *grave;
         struct stat st;
+        trial_sampler_log(x, &shadow, &grave);
         fs_rmrf(x->p->pgrave);
-        rc = fs_copy_tree(x->p->rgrave, x->p->pgrave);
-        v->shadow_len =
-            stat(x->p->rshadow, &st) == 0 ? (uint64_t)st.st_size : 0;
+        rc = fs_copy_tree(grave, x->p->pgrave);
+        v->shadow_len = stat(shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
     }
     if (rc != 0) {
         v->sample_error = rc;
@@ -87,19 +116,22 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     v->sampled = 1;
 }
 
-/* Put the sampled copy in place of the database (and the recoverers'
- * graveyard and shadow log as they were then).  Returns 0 or an errno. */
-static int trial_sample_restore(const trial_paths *p, int power,
-                                uint64_t shadow_len)
+/* Put the sampled copy in place of the database (and x's graveyard and
+ * shadow log as they were then).  Returns 0 or an errno. */
+static int trial_sample_restore(const trial_sampler *x, uint64_t shadow_len)
 {
+    const trial_paths *p = x->p;
+    const char *shadow, *grave;
+
     fs_rmrf(p->dir);
     if (rename(p->probe, p->dir) != 0 && errno != ENOENT)
         return errno;
-    if (power) {
-        fs_rmrf(p->rgrave);
-        if (rename(p->pgrave, p->rgrave) != 0 && errno != ENOENT)
+    if (x->logs) {
+        trial_sampler_log(x, &shadow, &grave);
+        fs_rmrf(grave);
+        if (rename(p->pgrave, grave) != 0 && errno != ENOENT)
             return errno;
-        if (truncate(p->rshadow, (off_t)shadow_len) != 0)
+        if (truncate(shadow, (off_t)shadow_len) != 0)
             return errno;
     }
     return 0;
@@ -108,7 +140,10 @@ static int trial_sample_restore(const trial_paths *p, int power,
 /* One sampling run of d-th recovery (resume: a chain link, judged against
  * res's window) from r: it recovers p->dir through crashio, judges (d == 0
  * or a link), and the state it kept takes the place of the database, with
- * a power cut or not (drawn).  OUT: *got the run's verdict.  Returns 0 (a
+ * a power cut or not (drawn).  *log: the shadow log it goes on with, and
+ * then the one it leaves (more: another run may follow, which needs it).
+ * OUT: *got the run's verdict; *back 1 if it was power-cut over a log it
+ * went on with.  Returns 0 (a
  * crash taken: damage appended), 2 (the run made no I/O: nothing to
  * crash, or no power-cut image could be built: the kill's state stays and
  * the crashes stop there), 1 (the run's verdict decides the trial: a clean
@@ -116,7 +151,8 @@ static int trial_sample_restore(const trial_paths *p, int power,
  * failure). */
 static int trial_sample_run(trial_env *env, const trial_spec *s,
                             const trial_paths *p, trial_result *res, rng *r,
-                            uint32_t d, int resume, trial_result *got)
+                            uint32_t d, int resume, int more, int *log,
+                            trial_result *got, int *back)
 {
     trial_verdict *v = env->shm->ver;
     char *damage = res->damage;
@@ -125,13 +161,16 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     trial_open_how how = {NULL, &x, d == 0 || resume, resume};
     crashio_config cc;
     plimg_config pc = {0};
-    int rc;
+    const char *shadow = NULL, *grave = NULL;
+    int power, rc;
 
     memset(&x, 0, sizeof(x));
     x.env = env;
     x.eng = &s->prof->eng;
     x.p = p;
-    x.power = (int)rng_below(r, 2);
+    power = (int)rng_below(r, 2);
+    x.logs = power || more;
+    x.writers = *log == TRIAL_LOG_WRITER;
     rng_seed(&x.r, rng_next(r));
     atomic_init(&x.sampling, 1);
     pc.model = env->persist;
@@ -139,15 +178,19 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     pc.seed = rng_next(r);
     fs_rmrf(p->probe);
     fs_rmrf(p->pgrave);
-    fs_rmrf(p->rshadow);
-    fs_rmrf(p->rgrave);
+    if (*log == TRIAL_LOG_NONE) {
+        fs_rmrf(p->rshadow);
+        fs_rmrf(p->rgrave);
+    }
+    trial_sampler_log(&x, &shadow, &grave);
     memset(&cc, 0, sizeof(cc));
     cc.inner = cl_io_posix();
     cc.shared = env->shm->cio;
     cc.root = p->dir;
-    if (x.power) {
-        cc.shadow_path = p->rshadow;
-        cc.graveyard_dir = p->rgrave;
+    if (x.logs) {
+        cc.shadow_path = shadow;
+        cc.graveyard_dir = grave;
+        cc.shadow_continue = *log != TRIAL_LOG_NONE;
     }
     cc.on_point = trial_sample_point;
     cc.on_point_ctx = &x;
@@ -174,7 +217,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     }
     if (!v->sampled)
         return 2; /* the run made no I/O: nothing to crash */
-    if ((rc = trial_sample_restore(p, x.power, v->shadow_len)) != 0) {
+    if ((rc = trial_sample_restore(&x, v->shadow_len)) != 0) {
         snprintf(res->detail, sizeof(res->detail),
                  "restoring the sampled state: %s", strerror(rc));
         return -1;
@@ -192,33 +235,46 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
                  "; recovery %u killed at %llu/%llu", d + 1,
                  (unsigned long long)v->sample_point,
                  (unsigned long long)v->seen);
-    if (x.power) {
+    *log = !x.logs     ? TRIAL_LOG_NONE
+           : x.writers ? TRIAL_LOG_WRITER
+                       : TRIAL_LOG_OWN;
+    if (power) {
         plimg_summary sum;
         used = strlen(damage);
-        if (plimg_apply(p->dir, p->rshadow, &pc, &sum) != 0) {
+        if (plimg_apply(p->dir, shadow, &pc, &sum) != 0) {
             snprintf(damage + used, dlen - used, " (image failed: %s)",
                      sum.error);
             return 2; /* the state as the kill left it: go no further */
         }
-        snprintf(damage + used, dlen - used, " + power cut");
+        snprintf(damage + used, dlen - used, " + power cut%s",
+                 cc.shadow_continue ? " (of what the killed ones left too)"
+                                    : "");
+        *log = TRIAL_LOG_NONE;
+        *back = cc.shadow_continue;
     }
     return 0;
 }
 
 int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
-                         trial_result *ref)
+                         trial_result *ref, int *same)
 {
+    int log = trial_log_after(s), back = 0;
     rng r;
 
     rng_seed(&r, s->rec_seed);
+    *same = 1;
     for (uint32_t d = 0; d < env->recovery_depth; d++) {
         trial_result got;
-        int rc = trial_sample_run(env, s, p, res, &r, d, 0, &got);
+        int rc =
+            trial_sample_run(env, s, p, res, &r, d, 0,
+                             d + 1 < env->recovery_depth, &log, &got, &back);
         if (rc == 1 || rc < 0)
             return rc;
         if (d == 0)
             *ref = got;
+        if (back)
+            *same = 0;
         if (rc == 2)
             break;
         res->rec_crashes++;
@@ -235,13 +291,15 @@ int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
     const trial_verdict *v = env->shm->ver;
     oracle_window w = {res->durable, res->claimed, res->issued};
     uint32_t depth;
+    int log = trial_log_after(s), back = 0;
     rng r;
 
     rng_seed(&r, s->rec_seed);
     depth = 1 + (uint32_t)rng_below(&r, TRIAL_CHAIN_MAX);
     for (uint32_t d = 0; d < depth; d++) {
         trial_result got;
-        int rc = trial_sample_run(env, s, p, res, &r, d, 1, &got);
+        int rc = trial_sample_run(env, s, p, res, &r, d, 1, d + 1 < depth, &log,
+                                  &got, &back);
         if (rc == 1 || rc < 0)
             return rc;
         if (rc == 2)

@@ -145,8 +145,8 @@ void trial_vserve_stop(trial_env *env)
 /* Copy how (its crashio configuration, sampler and the sampler's paths)
  * into q, pointing at the copies.  A sampling run (trial_rcrash.c) roots
  * crashio at the sampler's database and keeps its shadow log and
- * graveyard at the sampler's rshadow and rgrave, which is all the
- * configuration's paths can be. */
+ * graveyard at the sampler's shadow and grave (trial_sampler.writers) or
+ * rshadow and rgrave, which is all the configuration's paths can be. */
 static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
 {
     const trial_paths *p = how->sampler->p;
@@ -162,8 +162,12 @@ static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
     q->how.sampler = &q->x;
     q->cc.on_point_ctx = &q->x;
     q->cc.root = q->p.dir;
-    q->cc.shadow_path = cc->shadow_path != NULL ? q->p.rshadow : NULL;
-    q->cc.graveyard_dir = cc->graveyard_dir != NULL ? q->p.rgrave : NULL;
+    q->cc.shadow_path = cc->shadow_path == NULL ? NULL
+                        : q->x.writers          ? q->p.shadow
+                                                : q->p.rshadow;
+    q->cc.graveyard_dir = cc->graveyard_dir == NULL ? NULL
+                          : q->x.writers            ? q->p.grave
+                                                    : q->p.rgrave;
 }
 
 /* Whether the verifier process answers on fd (or ends) within us

@@ -44,7 +44,7 @@ else
     DEFAULT_TRIALS=${DEFAULT_TRIALS:-20000}
 fi
 OUT=${OUT:-build/mutants.csv}
-MODES="kill-io kill-time torn powerloss recovery-crash eio enospc short-write fsync-fail write-fail"
+MODES="kill-io kill-time torn powerloss recovery-crash chain eio enospc short-write fsync-fail write-fail"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mutants-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 

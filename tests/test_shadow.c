@@ -396,6 +396,59 @@ static void test_shadow_survives_sigkill_mid_run(void **state)
     }
 }
 
+/* A writer that goes on with a dead writer's log: its records follow the
+ * old ones in one sequence under the old salt, a torn last record of the
+ * old writer is cut off first, and a log naming another graveyard, or a
+ * corrupt one, is refused. */
+static void test_shadow_continue_goes_on_in_one_sequence(void **state)
+{
+    fx *f = *state;
+    int64_t ends[3];
+    shadow_writer *w;
+    shadow_rec r = {.type = SHADOW_SYNC, .path = "/d/f", .covers = 4};
+    int last;
+    uint64_t torn;
+
+    write_three(f->log, ends);
+    assert_int_equal(tu_truncate(f->log, (uint64_t)ends[2] - 3), 0);
+    assert_int_equal(shadow_writer_continue(f->log, "/g/", &w), 0);
+    assert_int_equal(shadow_next_seq(w), 3);
+    r.covers = 3;
+    assert_int_equal(shadow_append(w, &r), 0);
+    assert_int_equal(r.seq, 3);
+    shadow_writer_close(w);
+    assert_int_equal(tu_file_size(f->log), ends[1] + (ends[1] - ends[0]));
+    assert_int_equal(count_records(f->log, &last, &torn), 3);
+    assert_int_equal(last, SHADOW_END);
+    assert_int_equal(torn, 0);
+
+    /* and again, from a clean end */
+    assert_int_equal(shadow_writer_continue(f->log, "/g", &w), 0);
+    r.covers = 4;
+    assert_int_equal(shadow_append(w, &r), 0);
+    assert_int_equal(r.seq, 4);
+    shadow_writer_close(w);
+    assert_int_equal(count_records(f->log, &last, NULL), 4);
+    assert_int_equal(last, SHADOW_END);
+
+    assert_int_equal(shadow_writer_continue(f->log, "/other", &w), EINVAL);
+    assert_int_equal(shadow_writer_continue(f->log, NULL, &w), EINVAL);
+    write_three(f->log, ends);
+    reseal_with_seq(f->log, (uint64_t)ends[0], (uint64_t)(ends[1] - ends[0]),
+                    7);
+    assert_int_equal(shadow_writer_continue(f->log, "/g", &w), EINVAL);
+
+    /* a log cut inside its header holds nothing: made afresh */
+    assert_int_equal(tu_truncate(f->log, 10), 0);
+    assert_int_equal(shadow_writer_continue(f->log, "/g", &w), 0);
+    assert_int_equal(shadow_next_seq(w), 1);
+    shadow_writer_close(w);
+    assert_int_equal(count_records(f->log, &last, NULL), 0);
+    assert_int_equal(last, SHADOW_END);
+    assert_int_equal(shadow_writer_continue("/nonexistent/log", "/g", &w),
+                     ENOENT);
+}
+
 static void test_shadow_path_norm(void **state)
 {
     static const char *cases[][2] = {
@@ -443,6 +496,9 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_shadow_survives_sigkill_mid_run,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_shadow_continue_goes_on_in_one_sequence, fx_setup,
+            fx_teardown),
         cmocka_unit_test(test_shadow_path_norm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
