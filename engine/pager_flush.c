@@ -221,6 +221,14 @@ int pager_dwb_restore(pager *p, uint64_t *repaired)
         return 0;
     if (rc != 0)
         return err_set(rc, "%s: cannot open", p->dwb_path);
+    /* A slot a killed process wrote and did not sync is in the page cache
+     * only: written in place from there, a power cut during the restore
+     * could tear the page and lose the slot with it.  So the slots are
+     * made durable before any of them is used. */
+    if ((rc = p->io->fsync(p->io->ctx, fd)) != 0) {
+        err_set(rc, "%s: fsync failed", p->dwb_path);
+        goto out;
+    }
     slot = malloc(p->page_size);
     cur = malloc(p->page_size);
     if (slot == NULL || cur == NULL) {
