@@ -298,6 +298,11 @@ static int ct_set_rocksdb_sync(ct_args *a, const char *arg)
 
 static int ct_set_target(ct_args *a, const char *arg)
 {
+    a->redis_target = strcmp(arg, "redis") == 0;
+    if (a->redis_target) {
+        a->c.target_name = arg;
+        return 0;
+    }
     a->c.env.target = target_find("engine");
     a->server_target = 0;
     for (size_t i = 0;
@@ -378,6 +383,7 @@ static const ct_option ct_options[] = {
      ct_set_leveldb_sync},
     {"rocksdb-sync", CT_FN, 0, 0, 0, "--rocksdb-sync: true, false or mixed", 1,
      ct_set_rocksdb_sync},
+    {"redis-fsync", CT_STR, CT_AT(redis_fsync), 0, 0, NULL, 1, NULL},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

@@ -1,0 +1,81 @@
+#!/bin/bash
+# test_redis.sh - crashtest --target redis, redis-server crashed under the
+# preload object with an append-only file, judged against the promise of
+# its appendfsync (docs/TARGETS.md): the positive controls.
+#   always: no loss and no violation under process crashes, nor under
+#   power cuts that keep directory entries (drop-unsynced-data), with one
+#   client and with concurrent clients sending MULTI/EXEC;
+#   everysec: power cuts lose acknowledged writes (expected losses, never
+#   a violation), process crashes never do;
+#   a replay repeats a trial's row; bad options are refused (exit 2).
+# Run by make test with CRASHTEST set to the binary.
+set -u
+CT=${CRASHTEST:-build/crashtest}
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-rd-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v redis-server >/dev/null || ! command -v redis-check-aof >/dev/null; then
+    echo "test_redis.sh: redis-server and redis-check-aof are needed (make deps)" >&2
+    exit 1
+fi
+
+run() { # run NAME ARGS...: a campaign into $T/NAME.csv and .out; sets rc
+    local name=$1
+    shift
+    "$CT" --target redis --quiet --dir "$T" --csv "$T/$name.csv" "$@" \
+        >"$T/$name.out" 2>&1
+    rc=$?
+}
+
+# 1. always: durable on acknowledgement
+run akill --clients 1 --sets 15 --mode kill-io --trials 25 --seed 3
+check "always, process crashes: exit 0" 0 "$rc"
+check "always, process crashes: every row ok" 25 "$(count ok "$T/akill.csv")"
+run apl --clients 1 --sets 15 --mode powerloss --persist drop-unsynced-data \
+    --trials 25 --seed 2
+check "always, power cuts: exit 0" 0 "$rc"
+check "always, power cuts: every row ok" 25 "$(count ok "$T/apl.csv")"
+n=$(col acked <"$T/apl.csv" | awk '$1 > 0' | wc -l)
+[ "$n" -ge 15 ] && ok || bad "always, power cuts: only $n trials acknowledged anything"
+
+# 2. everysec: a power cut may lose the last second, a process crash nothing
+run epl --redis-fsync everysec --clients 1 --sets 15 --mode powerloss \
+    --persist drop-unsynced-data --trials 25 --seed 2
+check "everysec, power cuts: exit 0" 0 "$rc"
+check "everysec, power cuts: no violation" 25 \
+    "$(($(count ok "$T/epl.csv") + $(count expected-loss "$T/epl.csv")))"
+n=$(count expected-loss "$T/epl.csv")
+[ "$n" -ge 10 ] && ok || bad "everysec, power cuts: only $n expected losses"
+run ekill --redis-fsync everysec --clients 1 --sets 15 --mode kill-io \
+    --trials 15 --seed 2
+check "everysec, process crashes: exit 0" 0 "$rc"
+check "everysec, process crashes: every row ok" 15 "$(count ok "$T/ekill.csv")"
+
+# 3. concurrent clients, MULTI/EXEC among their transactions
+run conc --clients 3 --sets 15 --mode kill-io,powerloss \
+    --persist drop-unsynced-data --trials 25 --seed 4
+check "always, 3 clients: exit 0" 0 "$rc"
+check "always, 3 clients: every row ok" 25 "$(count ok "$T/conc.csv")"
+n=$(col declared <"$T/conc.csv" | awk '$1 > 15' | wc -l)
+[ "$n" -ge 5 ] && ok || bad "3 clients: only $n trials got past one client's share"
+
+# 4. a replay repeats its row (one client, always: the server's calls come
+# in the same order every run)
+t=$(col trial <"$T/apl.csv" | sed -n 7p)
+"$CT" --target redis --clients 1 --sets 15 --mode powerloss \
+    --persist drop-unsynced-data --seed 2 --replay "$t" --dir "$T" \
+    --csv "$T/replay.csv" >"$T/replay.out" 2>&1
+check "replay: exit 0" 0 $?
+same_row "replay of trial $t" "$T/apl.csv" "$t" "$T/replay.csv"
+contains "replay: its trial, said in full" "$T/replay.out" "^trial $t: powerloss"
+
+# 5. what is refused
+"$CT" --target redis --redis-fsync no --trials 1 >"$T/bad1" 2>&1
+check "--redis-fsync no: exit 2" 2 $?
+contains "--redis-fsync no: says why" "$T/bad1" "always or everysec"
+"$CT" --target redis --mode recovery-crash --trials 1 >"$T/bad2" 2>&1
+check "--mode recovery-crash: exit 2" 2 $?
+contains "--mode recovery-crash: says what runs" "$T/bad2" "kill-io, torn"
+
+finish
