@@ -38,6 +38,7 @@ int ct_redis(ct_args *a)
     r.timeout_s = a->c.env.timeout_s ? a->c.env.timeout_s : 30;
     r.clients = a->c.env.clients;
     r.txns = a->c.env.sets;
+    r.jobs = a->c.jobs > 0 ? (unsigned)a->c.jobs : 1;
     r.quiet = a->c.quiet;
     r.stop_at_first = a->c.stop_at_first;
     r.seed = ct_seed(a);

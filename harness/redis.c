@@ -46,6 +46,12 @@
  * and its fsync in the main thread, in the order of the commands).
  * everysec syncs in a background thread once a second, and concurrent
  * clients interleave as the scheduler lets them.
+ *
+ * Trials run in --jobs worker processes, forked after the probe: worker w
+ * runs trials w, w + jobs, ... in a folder of its own (its own directory,
+ * socket, area and log) and sends each outcome on a pipe; the campaign
+ * reads trial t from worker t % jobs, so it reports them in order, as one
+ * job would.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +109,17 @@ typedef struct rd_paths {
     char log[1100], sock[1100], manifest[4200];
     char root[4096]; /* dir, resolved */
 } rd_paths;
+
+/* A run's paths in folder at (the campaign's, or a worker's). */
+static void rd_paths_in(rd_paths *p, const char *at)
+{
+    snprintf(p->dir, sizeof(p->dir), "%.1000s/dir", at);
+    snprintf(p->shadow, sizeof(p->shadow), "%.1000s/shadow.log", at);
+    snprintf(p->grave, sizeof(p->grave), "%.1000s/grave", at);
+    snprintf(p->area, sizeof(p->area), "%.1000s/area", at);
+    snprintf(p->log, sizeof(p->log), "%.1000s/server.log", at);
+    snprintf(p->sock, sizeof(p->sock), "%.1000s/sock", at);
+}
 
 /* ---------------------------------------------------------------------- */
 /* the server                                                             */
@@ -615,20 +632,127 @@ static int rd_probe(const redis_config *cfg, rd_paths *p, rd_client *cl,
     return rc;
 }
 
+/* A worker process: it runs trials w, w + jobs, w + 2 jobs, ... in its
+ * own folder, and sends each trial's outcome on a pipe, in order. */
+typedef struct rd_worker {
+    pid_t pid; /* 0: none, or reaped */
+    int fd;    /* the read end, or -1 */
+} rd_worker;
+
+/* One trial's outcome (less than PIPE_BUF bytes: written whole). */
+typedef struct rd_rec {
+    int status; /* 0, or 2: a set-up error, said on stderr */
+    rd_trial tr;
+} rd_rec;
+
+_Static_assert(sizeof(rd_rec) <= 4096, "rd_rec must fit PIPE_BUF");
+
+/* Worker number i's loop, in the forked child.  Never returns. */
+static void rd_worker_main(const redis_config *cfg, const rd_paths *campaign,
+                           uint64_t points, unsigned i, int fd)
+{
+    rd_paths p = *campaign;
+    rd_client *cl = calloc(cfg->clients, sizeof(*cl));
+    char at[1100];
+
+    snprintf(at, sizeof(at), "%s/w%u", campaign->base, i);
+    rd_paths_in(&p, at);
+    if (cl == NULL || mkdir(at, 0755) != 0)
+        _exit(2);
+    for (uint64_t t = i; t < cfg->trials; t += cfg->jobs) {
+        rd_rec rec = {0};
+        if (cfg->replay >= 0 && (uint64_t)cfg->replay != t)
+            continue;
+        rd_draw(cfg, t, points, &rec.tr);
+        rec.status = rd_trial_run(cfg, &p, &rec.tr, cl);
+        for (uint32_t c = 0; c < cfg->clients; c++)
+            ex_decl_free(&cl[c].decl);
+        if (write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec) ||
+            rec.status != 0)
+            break;
+    }
+    _exit(0);
+}
+
+/* Fork cfg->jobs workers into w.  Returns 0 or 2. */
+static int rd_workers_start(const redis_config *cfg, const rd_paths *p,
+                            uint64_t points, rd_worker *w)
+{
+    fflush(NULL);
+    for (unsigned i = 0; i < cfg->jobs; i++) {
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) != 0 || (w[i].pid = fork()) < 0) {
+            fprintf(stderr, "crashtest: cannot start a worker: %s\n",
+                    strerror(errno));
+            w[i].pid = 0;
+            return 2;
+        }
+        if (w[i].pid == 0) {
+            close(pfd[0]);
+            for (unsigned j = 0; j < i; j++)
+                close(w[j].fd);
+            rd_worker_main(cfg, p, points, i, pfd[1]);
+        }
+        close(pfd[1]);
+        w[i].fd = pfd[0];
+    }
+    return 0;
+}
+
+/* The next outcome of worker w.  Returns 0, or 2 (a set-up error, said
+ * on stderr by the worker or here). */
+static int rd_rec_read(rd_worker *w, rd_rec *rec)
+{
+    size_t got = 0;
+
+    while (got < sizeof(*rec)) {
+        ssize_t n = read(w->fd, (char *)rec + got, sizeof(*rec) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "crashtest: a worker ended early\n");
+            return 2;
+        }
+        got += (size_t)n;
+    }
+    return rec->status;
+}
+
+/* Stop the workers (those still running are killed: a campaign stopped at
+ * its first violation, or on an error) and reap them.  Each server's
+ * process group dies with its worker (PR_SET_PDEATHSIG). */
+static void rd_workers_end(const redis_config *cfg, rd_worker *w)
+{
+    for (unsigned i = 0; w != NULL && i < cfg->jobs; i++) {
+        int status;
+        if (w[i].fd >= 0)
+            close(w[i].fd);
+        w[i].fd = -1;
+        if (w[i].pid > 0) {
+            kill(w[i].pid, SIGKILL);
+            while (waitpid(w[i].pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        }
+        w[i].pid = 0;
+    }
+}
+
 int redis_run(const redis_config *cfg)
 {
     rd_paths p;
     rd_client *cl = calloc(cfg->clients, sizeof(*cl));
+    rd_worker *w = calloc(cfg->jobs, sizeof(*w));
     uint64_t points = 0, ran = 0, bad = 0, nocrash = 0;
     uint64_t by[ORACLE_KINDS] = {0};
     uint64_t t0 = clk_now_ns();
     FILE *csv = NULL;
     int rc = 0;
 
-    if (cl == NULL || strlen(cfg->dirbase) > 60) {
+    if (cl == NULL || w == NULL || strlen(cfg->dirbase) > 60) {
         fprintf(stderr, "crashtest: --dir: a path of at most 60 bytes with "
                         "--target redis (its Unix socket goes there)\n");
         free(cl);
+        free(w);
         return 2;
     }
     snprintf(p.base, sizeof(p.base), "%s/crashtest-redis-XXXXXX", cfg->dirbase);
@@ -636,15 +760,13 @@ int redis_run(const redis_config *cfg)
         fprintf(stderr, "crashtest: cannot make a directory in %s: %s\n",
                 cfg->dirbase, strerror(errno));
         free(cl);
+        free(w);
         return 2;
     }
     snprintf(p.tmpl, sizeof(p.tmpl), "%s/template", p.base);
-    snprintf(p.dir, sizeof(p.dir), "%s/dir", p.base);
-    snprintf(p.shadow, sizeof(p.shadow), "%s/shadow.log", p.base);
-    snprintf(p.grave, sizeof(p.grave), "%s/grave", p.base);
-    snprintf(p.area, sizeof(p.area), "%s/area", p.base);
-    snprintf(p.log, sizeof(p.log), "%s/server.log", p.base);
-    snprintf(p.sock, sizeof(p.sock), "%s/sock", p.base);
+    rd_paths_in(&p, p.base);
+    for (unsigned i = 0; i < cfg->jobs; i++)
+        w[i].fd = -1;
     if (access(cfg->preload, R_OK) != 0) {
         fprintf(stderr,
                 "crashtest: the preload object %s: %s (make builds it; or "
@@ -669,16 +791,17 @@ int redis_run(const redis_config *cfg)
         rc = 2;
         goto out;
     }
+    if ((rc = rd_workers_start(cfg, &p, points, w)) != 0)
+        goto out;
     for (uint64_t t = 0; t < cfg->trials; t++) {
+        rd_rec rec;
         rd_trial tr;
         if (cfg->replay >= 0 && (uint64_t)cfg->replay != t)
             continue;
-        rd_draw(cfg, t, points, &tr);
-        rc = rd_trial_run(cfg, &p, &tr, cl);
-        for (uint32_t c = 0; c < cfg->clients; c++)
-            ex_decl_free(&cl[c].decl);
-        if (rc != 0)
+        /* Worker t % jobs runs trial t; each runs its own in order. */
+        if ((rc = rd_rec_read(&w[t % cfg->jobs], &rec)) != 0)
             goto out;
+        tr = rec.tr;
         ran++;
         nocrash += !tr.crashed;
         by[tr.verdict]++;
@@ -706,6 +829,7 @@ int redis_run(const redis_config *cfg)
                 break;
         }
     }
+    rd_workers_end(cfg, w);
     {
         double s = (double)(clk_now_ns() - t0) / 1e9;
         printf("crashtest: redis: %" PRIu64 " trials (%" PRIu64
@@ -720,9 +844,11 @@ int redis_run(const redis_config *cfg)
     }
     rc = bad > 0 ? 1 : 0;
 out:
+    rd_workers_end(cfg, w);
     if (csv && csv != stdout)
         fclose(csv);
     free(cl);
+    free(w);
     fs_rmrf(p.base);
     return rc;
 }

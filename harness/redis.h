@@ -48,6 +48,7 @@ typedef struct redis_config {
     uint32_t timeout_s; /* a server start, a client's reply, a stop */
     uint32_t clients;   /* concurrent clients, each on its own keys */
     uint32_t txns;      /* transactions per client */
+    unsigned jobs;      /* trials run at once, each by a worker process */
     redis_fsync fsync;
     int quiet;
     int stop_at_first;
