@@ -366,22 +366,29 @@ static void rd_verdict(rd_trial *tr, oracle_kind k, const char *detail)
     snprintf(tr->detail, sizeof(tr->detail), "%s", detail);
 }
 
+/* The transactions of a client that declared d promised to survive
+ * trial tr's crash. */
+static uint32_t rd_promised(const redis_config *cfg, const rd_trial *tr,
+                            const ex_decl *d)
+{
+    return oracle_promised_after(redis_fsync_promise(cfg->fsync),
+                                 tr->mode == EX_POWERLOSS, (uint32_t)d->acked,
+                                 0);
+}
+
 /* The oracle over the clients' read-back states st. */
 static void rd_judge(const redis_config *cfg, rd_trial *tr, const rd_client *cl,
                      const ex_state *st, uint64_t dbsize)
 {
-    oracle_promise pr = redis_fsync_promise(cfg->fsync);
     uint64_t keys = 0;
     char msg[400];
 
     tr->recovered = 0;
     for (uint32_t c = 0; c < cfg->clients; c++) {
         const ex_decl *d = &cl[c].decl;
-        uint32_t promised = oracle_promised_after(pr, tr->mode == EX_POWERLOSS,
-                                                  (uint32_t)d->acked, 0);
+        uint32_t promised = rd_promised(cfg, tr, d);
         int64_t m;
         (void)ex_check(d, &st[c], &m);
-        tr->promised += promised;
         keys += st[c].n;
         if (m < 0) {
             snprintf(msg, sizeof(msg),
@@ -424,6 +431,8 @@ static int rd_verify(const redis_config *cfg, rd_paths *p, rd_trial *tr,
 
     if (st == NULL)
         return rd_setup(p, "crashtest", strerror(ENOMEM));
+    for (uint32_t c = 0; c < cfg->clients; c++)
+        tr->promised += rd_promised(cfg, tr, &cl[c].decl);
     if ((rc = rd_start(cfg, p, p->root, NULL, &pid)) != 0) {
         free(st);
         return rd_setup(p, cfg->server, strerror(rc));
@@ -441,10 +450,6 @@ static int rd_verify(const redis_config *cfg, rd_paths *p, rd_trial *tr,
                  WIFEXITED(status) ? "exit status" : "signal",
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
                  last);
-        for (uint32_t c = 0; c < cfg->clients; c++)
-            tr->promised += oracle_promised_after(
-                redis_fsync_promise(cfg->fsync), tr->mode == EX_POWERLOSS,
-                (uint32_t)cl[c].decl.acked, 0);
         rd_verdict(tr, tr->promised > 0 ? ORACLE_RECOVERY : ORACLE_DETECTED,
                    err);
         tr->recovered = -1;
