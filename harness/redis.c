@@ -444,6 +444,11 @@ static int rd_verify(const redis_config *cfg, rd_paths *p, rd_trial *tr,
         if (rc == RD_SILENT)
             rd_kill(pid, &status);
         kvproc_log_tail(p->log, last, sizeof(last));
+        /* The line may quote bytes of the damaged file: keep the CSV
+         * text. */
+        for (char *c = last; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                *c = '?';
         snprintf(err, sizeof(err),
                  "redis-server %s on the crash image (%s %d); its log: %s",
                  rc == RD_SILENT ? "did not listen" : "refused to start",
