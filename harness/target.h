@@ -107,6 +107,21 @@ oracle_promise target_sync_promise(target_sync s);
  * CL_ECORRUPT for "Corruption: ", EIO for "IO error: ", else CL_EINVAL. */
 int target_status_code(const char *status);
 
+/* LevelDB and RocksDB refuse every write after a failed sync until they
+ * are reopened (target_lsm.c says where each documents it), and report
+ * that state through no call of their C APIs but the refused writes: the
+ * handle keeps the first error it returned to the workload.  A handle
+ * whose first member is a target_refusal has its fatal in
+ * target_refusal_fatal. */
+typedef struct target_refusal {
+    int rc; /* 0, or the first error returned */
+} target_refusal;
+/* Note rc, returned by a write, sync or checkpoint of the handle; returns
+ * rc. */
+int target_refusal_note(target_refusal *f, int rc);
+/* target_ops.fatal of a handle that begins with a target_refusal. */
+int target_refusal_fatal(void *h);
+
 /* The keys of a backward walk, each to be strictly below the one before
  * (zero-initialised; target_keyorder_free releases it). */
 typedef struct target_keyorder {

@@ -41,11 +41,21 @@
  * backwards, with verify_checksums, and requires the same records in
  * strictly descending order.
  *
+ * After a failed sync (fsync-fail; target_lsm.c says where LevelDB
+ * documents it): a write whose log sync failed returns the error, and
+ * LevelDB refuses every later write with it until it is reopened, so the
+ * target is fatal from its first error on (target_refusal).  The
+ * checkpoint's CompactRange returns nothing: a failed sync of the table
+ * or manifest it writes reaches the workload as the error of the next
+ * write.
+ *
  * LevelDB writes its informational log (LOG) through stdio, which the
  * interposer does not see: that file is outside the crash model (LevelDB
  * never reads it).
  */
+#include <assert.h>
 #include <leveldb/c.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +70,15 @@
 static target_sync ldb_cfg = TARGET_SYNC_TRUE;
 
 typedef struct ldb {
+    target_refusal refused; /* first: target_refusal_fatal */
     leveldb_t *db;
     leveldb_options_t *opt;
     leveldb_writeoptions_t *wsync, *wasync;
     leveldb_readoptions_t *ropt;
     leveldb_writebatch_t *batch;
 } ldb;
+static_assert(offsetof(ldb, refused) == 0, "target_refusal_fatal reads the "
+                                           "handle's first member");
 
 int target_leveldb_set_sync(const char *name)
 {
@@ -155,7 +168,7 @@ static int ldb_apply(void *h, const wl_txn *t, uint64_t *lsn)
     leveldb_write(l->db, target_sync_write(ldb_cfg, t) ? l->wsync : l->wasync,
                   l->batch, &err);
     if (err != NULL)
-        return ldb_err(err);
+        return target_refusal_note(&l->refused, ldb_err(err));
     /* LevelDB reports no durable position: nothing is claimed durable. */
     *lsn = (uint64_t)t->index + 1;
     return 0;
@@ -171,7 +184,9 @@ static int ldb_sync(void *h)
     return 0;
 }
 
-/* The checkpoint call: compact everything, memtable included. */
+/* The checkpoint call: compact everything, memtable included.  LevelDB's
+ * CompactRange returns nothing: a sync of the compaction that failed
+ * reaches the workload as the error of its next write (target_lsm.c). */
 static int ldb_checkpoint(void *h)
 {
     ldb *l = h;
@@ -268,9 +283,10 @@ const target_ops target_leveldb = {
     .read_all = ldb_read_all,
     .check = ldb_check,
     .recovery = target_no_recovery,
-    .fatal = target_never_fatal,
+    .fatal = target_refusal_fatal,
     .close = ldb_close,
     .interposed = 1,
+    .rcrash_fsync_fail = 1,
     .nondurable = NULL,
     .describe = ldb_describe,
 };

@@ -29,6 +29,13 @@
  *                cut that reorders writes may show violations the
  *                documentation allows: judge nosync under --persist
  *                ordered)
+ * After a failed sync (fsync-fail): the commit whose flush of data.mdb
+ * failed returns the error and is aborted, and LMDB goes on taking
+ * commits (target_ops.sync_error_goes_on); if the meta page's own write
+ * failed (in the default flags, a write through the descriptor opened
+ * for synchronous writes, whose sync is part of the write), LMDB sets
+ * its fatal flag and refuses every transaction with MDB_PANIC until it
+ * is reopened (lmdb_fatal).  A failed mdb_env_sync returns the error.
  * MDB_WRITEMAP is refused by the option (crashtest_opts.c): LMDB then
  * writes data.mdb through a shared writable map, which the interposer
  * cannot see.
@@ -175,6 +182,28 @@ static int lmdb_sync(void *h)
     lmdb *l = h;
 
     return lmdb_err(mdb_env_sync(l->env, 1));
+}
+
+/* Whether LMDB takes writes: after a commit whose meta page could not be
+ * written (its synchronous write failed, in the default flags), LMDB
+ * marks the environment with its fatal flag and refuses every
+ * transaction with MDB_PANIC until it is reopened (mdb.c,
+ * mdb_env_write_meta; lmdb.h, MDB_PANIC).  A commit whose flush of the
+ * data pages failed is aborted and returns the error, and the
+ * environment goes on (target_ops.sync_error_goes_on).  Beginning a
+ * write transaction and aborting it makes no file call: it takes the
+ * writer's lock in lock.mdb's map and reads the meta pages. */
+static int lmdb_fatal(void *h)
+{
+    lmdb *l = h;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+
+    if (rc == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    return rc == MDB_PANIC ? EIO : lmdb_err(rc);
 }
 
 static oracle_promise lmdb_promise(const cl_options *o)
@@ -385,9 +414,11 @@ const target_ops target_lmdb = {
     .read_all = lmdb_read_all,
     .check = lmdb_check,
     .recovery = target_no_recovery,
-    .fatal = target_never_fatal,
+    .fatal = lmdb_fatal,
     .close = lmdb_close,
     .interposed = 1,
+    .sync_error_goes_on = 1,
+    .rcrash_fsync_fail = 1,
     .nondurable = "lock.mdb",
     .describe = lmdb_describe,
 };

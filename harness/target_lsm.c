@@ -53,6 +53,34 @@ int target_status_code(const char *status)
     return CL_EINVAL;
 }
 
+/* Why the first error stands for the state of the database (DESIGN
+ * rule 6, the "fsyncgate" lesson, kept by the libraries themselves):
+ *   LevelDB  DBImpl::Write: when the sync of the log fails, "the log
+ *            record we just added may or may not show up when the DB is
+ *            re-opened", so it records the error as the background error
+ *            and every later write returns it (MakeRoomForWrite); a
+ *            failed sync of a compaction's table or manifest is recorded
+ *            the same way (db/db_impl.cc, RecordBackgroundError);
+ *   RocksDB  a failed sync of the WAL, or of a flush's table or
+ *            manifest, goes to the ErrorHandler as a background error of
+ *            hard or fatal severity, under which writes fail until
+ *            Resume() or a reopen (db/error_handler.cc; the wiki's
+ *            "Background Error Handling"); an I/O error that is not
+ *            marked retryable is not recovered from automatically.
+ * crashtest injects only failed syncs into them (fsync-fail), so any
+ * error a write returned is of that kind. */
+int target_refusal_note(target_refusal *f, int rc)
+{
+    if (rc != 0 && f->rc == 0)
+        f->rc = rc;
+    return rc;
+}
+
+int target_refusal_fatal(void *h)
+{
+    return ((const target_refusal *)h)->rc;
+}
+
 int target_keyorder_next(target_keyorder *o, const char *k, size_t kl)
 {
     if (o->any) {

@@ -32,6 +32,17 @@
  *   - recycle_log_file_num 0 (the default): a new log is a new file.
  * Background work that races the writer is therefore not exercised.
  *
+ * After a failed sync (fsync-fail; target_lsm.c says where RocksDB
+ * documents it): the write or flush that met it returns the error, and
+ * RocksDB refuses every later write until it is reopened, so the target
+ * is fatal from its first error on (target_refusal).  The profile also
+ * sets fail_if_options_file_error, so that a failed sync of the OPTIONS
+ * file RocksDB writes at open (or of the directory after its rename)
+ * fails the open: by default (options.h) RocksDB 7.8 only logs it and
+ * opens.  That file holds no acknowledged write, but a failed sync the
+ * workload never hears of is what crashtest judges an error-handling
+ * violation, and the option is RocksDB's own way of reporting it.
+ *
  * RocksDB's informational log (LOG; LOG.old.* when it opens an existing
  * database) is not durable state: RocksDB never reads it.  LevelDB writes
  * its LOG through stdio, which the interposer does not see; RocksDB 7.8
@@ -71,8 +82,10 @@
  * VerifyChecksum (a check of every table block, iterated or not); the
  * two full iterations read every block that holds a live record.
  */
+#include <assert.h>
 #include <errno.h>
 #include <rocksdb/c.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +102,7 @@
 static target_sync rdb_cfg = TARGET_SYNC_TRUE;
 
 typedef struct rdb {
+    target_refusal refused; /* first: target_refusal_fatal */
     rocksdb_t *db;
     rocksdb_options_t *base, *opt;
     rocksdb_writeoptions_t *wsync, *wasync;
@@ -97,6 +111,8 @@ typedef struct rdb {
     rocksdb_writebatch_t *batch;
     char *logdir; /* the informational log's directory */
 } rdb;
+static_assert(offsetof(rdb, refused) == 0, "target_refusal_fatal reads the "
+                                           "handle's first member");
 
 int target_rocksdb_set_sync(const char *name)
 {
@@ -150,7 +166,7 @@ static const char rdb_profile[] =
     "disable_auto_compactions=true;write_buffer_size=67108864;"
     "max_background_jobs=1;stats_dump_period_sec=0;"
     "stats_persist_period_sec=0;avoid_flush_during_shutdown=true;"
-    "recycle_log_file_num=0";
+    "recycle_log_file_num=0;fail_if_options_file_error=true";
 
 static int rdb_open(const char *dir, const cl_options *o, void **h)
 {
@@ -221,7 +237,7 @@ static int rdb_apply(void *h, const wl_txn *t, uint64_t *lsn)
     rocksdb_write(r->db, target_sync_write(rdb_cfg, t) ? r->wsync : r->wasync,
                   r->batch, &err);
     if (err != NULL)
-        return rdb_err(err);
+        return target_refusal_note(&r->refused, rdb_err(err));
     /* RocksDB reports no durable position: nothing is claimed durable. */
     *lsn = (uint64_t)t->index + 1;
     return 0;
@@ -255,7 +271,7 @@ static int rdb_checkpoint(void *h)
 
     rocksdb_flush(r->db, r->fopt, &err);
     if (err != NULL)
-        return rdb_err(err);
+        return target_refusal_note(&r->refused, rdb_err(err));
     while (rdb_property(r, "rocksdb.num-running-flushes") != 0 ||
            rdb_property(r, "rocksdb.num-running-compactions") != 0)
         nanosleep(&tick, NULL);
@@ -350,9 +366,10 @@ const target_ops target_rocksdb = {
     .read_all = rdb_read_all,
     .check = rdb_check,
     .recovery = target_no_recovery,
-    .fatal = target_never_fatal,
+    .fatal = target_refusal_fatal,
     .close = rdb_close,
     .interposed = 1,
+    .rcrash_fsync_fail = 1,
     .nondurable = NULL,
     .describe = rdb_describe,
 };

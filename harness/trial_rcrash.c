@@ -12,7 +12,10 @@
  * its copy with probability 1/k (reservoir sampling), which leaves each
  * point with probability 1/n, at the cost of about ln n copies.  The copy
  * then takes the place of the database: that is the recovery killed at k
- * (and, with a power cut, its shadow log is cut back to its length at k).
+ * (and, with a power cut, its shadow log is cut back to its length at k;
+ * the image is built under the campaign's power-cut model, --persist, as
+ * the first crash's is, so that a pinned model holds for every power cut
+ * of the trial).
  * The sampling runs are verifier processes (trial_verify) opening through
  * crashio; the first one also judges what it recovered: the clean
  * reference of the idempotence check.
@@ -131,7 +134,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.power = (int)rng_below(r, 2);
     rng_seed(&x.r, rng_next(r));
     atomic_init(&x.sampling, 1);
-    pc.model = PLIMG_RANDOM;
+    pc.model = env->persist;
     pc.sector = env->sector;
     pc.seed = rng_next(r);
     fs_rmrf(p->probe);

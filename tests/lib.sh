@@ -48,6 +48,71 @@ if diff:
 sys.exit(1 if diff else 0)
 EOF
 }
+# rcrash_controls NAME CSV: the positive controls of a recovery-crash
+# campaign of an interposed target: at least 20 trials crashed a
+# recovery, 5 of them with a power cut, and none of those is a
+# violation; a violation may only be a torn first crash whose clean
+# recovery already failed (recovery_crashes 0: the torn findings of
+# docs/TARGETS.md, decided before any recovery was crashed)
+rcrash_controls() {
+    python3 - "$2" <<'EOF' && ok || bad "$1: recovery-crash controls"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+crashed = [r for r in rows if r["recovery_crashes"] != "0"]
+power = [r for r in crashed if "+ power cut" in r["damage"]]
+odd = [r["trial"] for r in rows if r["verdict"] == "violation"
+       and (r["recovery_crashes"] != "0" or not r["damage"].startswith("torn "))]
+if len(crashed) < 20 or len(power) < 5 or odd:
+    print("crashed", len(crashed), "with a power cut", len(power),
+          "odd violations", odd, file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+# sync_errors NAME CSV MIN: at least MIN trials of an fsync-fail campaign
+# had their failed sync's EIO reach the workload (the open, a commit, a
+# sync or checkpoint call returned it)
+sync_errors() {
+    local n
+    n=$(col damage <"$2" | grep -c '^fault: [a-z]* at point [0-9]* failed with EIO.* returned EIO')
+    [ "$n" -ge "$3" ] && ok || bad "$1: only $n failed syncs reached the workload"
+}
+# first_fault_trial CSV WHAT: the number of the first trial of an
+# fsync-fail campaign whose damage says WHAT (a regular expression)
+first_fault_trial() {
+    python3 -c 'import csv,re,sys
+print(next(r["trial"] for r in csv.DictReader(open(sys.argv[1]))
+           if re.search(sys.argv[2], r["damage"])))' "$1" "$2"
+}
+# replay_row NAME CSV TRIAL ARGS...: $CT --replay TRIAL with ARGS (the
+# campaign's options) exits 0 and repeats TRIAL's row of CSV (same_row)
+replay_row() {
+    local name=$1 csv=$2 id=$3
+    shift 3
+    "$CT" --replay "$id" "$@" --dir "$T" --csv "$T/replay-$id.csv" \
+        >"$T/replay-$id.out" 2>&1
+    check "$name: exit 0" 0 $?
+    same_row "$name" "$csv" "$id" "$T/replay-$id.csv"
+}
+# fsync_fail_refused TARGET TRIALS MIN ARGS...: an fsync-fail campaign
+# (seed 1, drop-unsynced-data power cuts, ARGS added) of a target that
+# refuses every write after a failed sync (LevelDB, RocksDB) into
+# $T/ff.csv: exit 0 and no violation; at least MIN failed syncs reached
+# the workload, and MIN/2 of them were followed by refused writes; a
+# replay of a trial whose commit met the error repeats its row
+fsync_fail_refused() {
+    local target=$1 trials=$2 min=$3 n id
+    shift 3
+    campaign "$target" ff --mode fsync-fail --persist drop-unsynced-data \
+        --trials "$trials" --seed 1 "$@"
+    check "$target fsync-fail: exit 0" 0 "$rc"
+    check "$target fsync-fail: no violation" "" "$(kinds "$T/ff.csv")"
+    sync_errors "$target fsync-fail" "$T/ff.csv" "$min"
+    n=$(col damage <"$T/ff.csv" | grep -c 'returned EIO, then writes were refused')
+    [ "$n" -ge $((min / 2)) ] && ok || bad "$target fsync-fail: only $n refusals after a failed sync"
+    id=$(first_fault_trial "$T/ff.csv" 'commit of transaction')
+    replay_row "$target fsync-fail: a replay" "$T/ff.csv" "$id" --seed 1 \
+        --target "$target" --mode fsync-fail --persist drop-unsynced-data "$@"
+}
 # the closing line; the suite's exit status
 finish() {
     echo "$(basename "$0"): $pass checks passed, $fail failed"

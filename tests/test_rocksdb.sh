@@ -6,6 +6,9 @@
 #   power cuts that keep directory entries (drop-unsynced-data);
 #   sync=false: power cuts lose acknowledged writes (expected losses),
 #   process crashes never do;
+#   recovery-crash (the recovery at open crashed, then recovered again)
+#   and fsync-fail (a failed sync's EIO reaches the workload, writes are
+#   refused after it) keep sync=true's promise;
 #   a replay repeats a trial's row (the I/O points of the deterministic
 #   profile are numbered the same in every run); a bad option is refused.
 # Run by make test with CRASHTEST set to the binary.
@@ -49,7 +52,23 @@ id=$(first_trial expected-loss "$T/fpl.csv")
 check "replay of an expected loss exits 0" 0 $?
 same_row "replay of an expected loss" "$T/fpl.csv" "$id" "$T/replay.csv"
 
-# 4. a bad option is refused
+# 4. recovery-crash: RocksDB's recovery at open (the WAL replayed into a
+# new table, a new manifest, the OPTIONS file) crashed under the
+# interposer, with and without a power cut, then recovered again:
+# sync=true keeps every write through it
+run rc --mode recovery-crash --persist drop-unsynced-data --trials 40 --seed 1
+check "recovery-crash, sync=true: exit 0 or 1" 1 "$((rc <= 1))"
+rcrash_controls "recovery-crash, sync=true" "$T/rc.csv"
+n=$(col damage <"$T/rc.csv" | grep -c 'recovery 1 killed at [0-9]*/[1-9][0-9]')
+[ "$n" -ge 10 ] && ok || bad "recovery-crash: only $n crashes in a recovery of 10 points or more"
+
+# 5. fsync-fail: a failed sync's EIO reaches the write, flush or open
+# that made it, RocksDB refuses every write after it (a failed sync of
+# its OPTIONS file fails the open: fail_if_options_file_error), and
+# nothing sync=true acknowledged is lost
+fsync_fail_refused rocksdb 40 20 --no-swarm
+
+# 6. a bad option is refused
 "$CT" --target rocksdb --rocksdb-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
 check "a bad --rocksdb-sync exits 2" 2 $?
 contains "the message lists the choices" "$T/refuse.out" "true, false or mixed"
