@@ -6,7 +6,7 @@
 #   power cuts that keep directory entries (drop-unsynced-data), with one
 #   client and with concurrent clients sending MULTI/EXEC;
 #   everysec: power cuts lose acknowledged writes (expected losses, never
-#   a violation), process crashes never do;
+#   a violation), process crashes lose none that were written;
 #   a replay repeats a trial's row; the findings of docs/TARGETS.md
 #   replay as they were found; bad options are refused (exit 2).
 # Run by make test with CRASHTEST set to the binary.
@@ -48,10 +48,14 @@ check "everysec, power cuts: no violation" 20 \
     "$(($(count ok "$T/epl.csv") + $(count expected-loss "$T/epl.csv")))"
 n=$(count expected-loss "$T/epl.csv")
 [ "$n" -ge 8 ] && ok || bad "everysec, power cuts: only $n expected losses"
+# A process crash loses nothing that was written; but while its
+# background fsync is still running Redis postpones the write and still
+# replies, so on a loaded machine a kill can lose acknowledged writes
+# (docs/FINDINGS.md, 8): durability is the only violation allowed here
 run ekill --redis-fsync everysec --clients 1 --sets 15 --mode kill-io \
     --trials 12 --seed 2
-check "everysec, process crashes: exit 0" 0 "$rc"
-check "everysec, process crashes: every row ok" 12 "$(count ok "$T/ekill.csv")"
+check "everysec, process crashes: every row ok or durability" 12 \
+    "$(($(count ok "$T/ekill.csv") + $(count durability "$T/ekill.csv")))"
 
 # 3. concurrent clients, MULTI/EXEC among their transactions
 run conc --clients 3 --sets 15 --mode kill-io,powerloss \
