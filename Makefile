@@ -76,15 +76,19 @@ PKGS_CORE := gcc make pkg-config libisal-dev libsqlite3-dev liblmdb-dev \
              libleveldb-dev librocksdb-dev
 PKGS_FIU := libfiu-dev fiu-utils
 PKGS_PEERS := libsqlite3-dev liblmdb-dev libleveldb-dev librocksdb-dev
+# crashtest --target redis runs these programs (redis-server,
+# redis-check-aof); nothing links them.
+PKGS_REDIS := redis-server redis-tools
 PKGS_TEST := libcmocka-dev python3 mandoc netcat-openbsd redis-tools strace \
-             $(PKGS_PEERS)
+             $(PKGS_PEERS) $(PKGS_REDIS)
 PKGS_FUZZ := clang libclang-rt-14-dev
 PKGS_PLOT := gnuplot-nox python3
 PKGS_VALGRIND := valgrind libcmocka-dev
 PKGS_SERVER_BENCH := redis-server redis-tools python3
 PKGS_DEB := dpkg-dev debhelper fakeroot lintian mandoc man-db
 PKGS_SLURM := slurm-wlm munge python3
-DEPS_PKGS := $(sort $(PKGS_CORE) $(PKGS_FIU) $(PKGS_PEERS) $(PKGS_TEST) \
+DEPS_PKGS := $(sort $(PKGS_CORE) $(PKGS_FIU) $(PKGS_PEERS) $(PKGS_REDIS) \
+             $(PKGS_TEST) \
              $(PKGS_FUZZ) $(PKGS_PLOT) $(PKGS_VALGRIND) $(PKGS_SERVER_BENCH) \
              $(PKGS_DEB) $(PKGS_SLURM))
 
@@ -186,7 +190,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 # The longest suites first, so that run-tests (which runs as many at once
 # as there are cores) does not end on one of them alone.
 TEST_SLOW := tests/test_crashtest.sh tests/test_sqlite.sh tests/test_faults.sh \
-             tests/test_replay.sh \
+             tests/test_replay.sh tests/test_redis.sh \
              tests/test_broken_targets.sh
 TEST_SCRIPTS := $(TEST_SLOW) \
                 $(filter-out $(TEST_SLOW),$(wildcard tests/test_*.sh))

@@ -61,6 +61,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "crashio.h"
 
@@ -190,6 +191,9 @@ typedef struct interpose_spawn_opts {
     char *const *argv;     /* the program and its arguments (PATH used) */
     int fd3;               /* becomes the child's fd 3, or -1 */
     int out_fd;            /* becomes its stdout and stderr, or -1 */
+    int new_group;         /* 1: the child leads a process group of its own
+                              (so that it and every process it forks can be
+                              killed at once) and dies with its parent */
 } interpose_spawn_opts;
 
 /* Fork and exec o->argv with LD_PRELOAD and CRASHLAB_INTERPOSE set; a

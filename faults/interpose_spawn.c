@@ -3,7 +3,9 @@
  * (interpose.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "interpose.h"
@@ -20,6 +22,9 @@ int interpose_spawn(const interpose_spawn_opts *o, pid_t *pid)
         return errno;
     if (p == 0) {
         o->area->pid = (int64_t)getpid();
+        if (o->new_group &&
+            (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0))
+            _exit(127);
         if (o->fd3 >= 0 && o->fd3 != 3) {
             if (dup2(o->fd3, 3) < 0)
                 _exit(127);
@@ -34,6 +39,10 @@ int interpose_spawn(const interpose_spawn_opts *o, pid_t *pid)
         execvp(o->argv[0], o->argv);
         _exit(127);
     }
+    /* The parent sets the group too, so that a kill of the group right
+     * after this returns cannot miss a child that has not run yet. */
+    if (o->new_group)
+        (void)setpgid(p, p);
     *pid = p;
     return 0;
 }

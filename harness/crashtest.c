@@ -94,6 +94,8 @@ int main(int argc, char **argv)
     }
     if (a.merge)
         return ct_merge(&a);
+    if (a.redis_target)
+        return ct_redis(&a);
     if (a.exec_cmd != NULL || a.verify_cmd != NULL)
         return ct_exec(&a);
     if ((rc = ct_expand(&a)) != 0)

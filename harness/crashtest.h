@@ -22,21 +22,35 @@ typedef struct ct_args {
     int merge;         /* --merge: the rest are the shards' files */
     char **merge_files;
     int nmerge;
-    int campaign_opts;      /* options given other than those --merge takes */
-    int describe_only;      /* the campaign is only described (the shards'
-                               of --merge): nothing it would run is looked
-                               for */
-    char kvserver[2100];    /* kvserver-crash next to this program */
-    const char *exec_cmd;   /* --exec: a program to crash (exec.h) */
-    const char *verify_cmd; /* --verify: the program that reads it back */
-    const char *preload;    /* --preload: the interposer's object */
-    uint32_t exec_timeout;  /* --exec-timeout, seconds */
-    const char *nondurable; /* --nondurable: suffixes */
+    int campaign_opts;       /* options given other than those --merge takes */
+    int describe_only;       /* the campaign is only described (the shards'
+                                of --merge): nothing it would run is looked
+                                for */
+    char kvserver[2100];     /* kvserver-crash next to this program */
+    const char *exec_cmd;    /* --exec: a program to crash (exec.h) */
+    const char *verify_cmd;  /* --verify: the program that reads it back */
+    const char *preload;     /* --preload: the interposer's object */
+    uint32_t exec_timeout;   /* --exec-timeout, seconds */
+    const char *nondurable;  /* --nondurable: suffixes */
+    int redis_target;        /* --target redis (redis.h) */
+    const char *redis_fsync; /* --redis-fsync, or NULL */
 } ct_args;
 
 /* Run the --exec campaign the options describe.  Returns the exit
  * status. */
 int ct_exec(ct_args *a);
+
+/* Run the --target redis campaign the options describe.  Returns the
+ * exit status. */
+int ct_redis(ct_args *a);
+
+/* The preload object: path if not NULL, else libcrashlab-preload.so next
+ * to this program, into buf.  Returns 0, or 2 after a usage message. */
+int ct_preload(const char *path, char *buf, size_t len);
+
+/* The campaign seed of --exec and --target redis: --seed, or one drawn
+ * from the clock and the process id; printed. */
+uint64_t ct_seed(const ct_args *a);
 
 /* Print msg and the pointer to --help on stderr.  Returns 2 (the exit
  * status of a usage error). */

@@ -13,11 +13,40 @@
 #include "crashtest.h"
 #include "exec.h"
 
+int ct_preload(const char *path, char *buf, size_t len)
+{
+    char self[4096];
+    ssize_t n;
+
+    if (path != NULL) {
+        snprintf(buf, len, "%s", path);
+        return 0;
+    }
+    /* next to this program */
+    if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+        return ct_usage("cannot find this program's folder: give --preload");
+    self[n] = '\0';
+    snprintf(buf, len, "%s/libcrashlab-preload.so", dirname(self));
+    return 0;
+}
+
+uint64_t ct_seed(const ct_args *a)
+{
+    uint64_t seed = a->c.seed;
+
+    if (!a->have_seed)
+        seed =
+            (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
+    printf("crashtest: seed 0x%016" PRIx64 "\n", seed);
+    fflush(stdout);
+    return seed;
+}
+
 int ct_exec(ct_args *a)
 {
-    static char preload[4200], self[4096];
+    static char preload[4200];
     exec_config e = {0};
-    ssize_t n;
+    int n;
 
     if (a->exec_cmd == NULL || a->verify_cmd == NULL)
         return ct_usage("--exec and --verify go together");
@@ -31,18 +60,9 @@ int ct_exec(ct_args *a)
                          &e.modes) != 0)
         return ct_usage("with --exec, --mode is kill-io, torn, powerloss "
                         "(comma-separated) or all");
-    if (a->preload != NULL) {
-        e.preload = a->preload;
-    } else {
-        /* next to this program */
-        if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
-            return ct_usage("cannot find this program's folder: give "
-                            "--preload");
-        self[n] = '\0';
-        snprintf(preload, sizeof(preload), "%s/libcrashlab-preload.so",
-                 dirname(self));
-        e.preload = preload;
-    }
+    if ((n = ct_preload(a->preload, preload, sizeof(preload))) != 0)
+        return n;
+    e.preload = preload;
     e.dirbase = a->dirbase;
     e.csv = a->c.csv;
     e.seed = a->c.seed;
@@ -54,10 +74,6 @@ int ct_exec(ct_args *a)
     e.quiet = a->c.quiet;
     e.nondurable = a->nondurable;
     e.stop_at_first = a->c.stop_at_first;
-    if (!a->have_seed)
-        e.seed =
-            (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
-    printf("crashtest: seed 0x%016" PRIx64 "\n", e.seed);
-    fflush(stdout);
+    e.seed = ct_seed(a);
     return exec_run(&e);
 }

@@ -113,6 +113,13 @@ static const char *ct_usage_text =
     "                       the writes a sync call follows sync)\n"
     "  --rocksdb-sync S     rocksdb: true (default), false, or mixed (as\n"
     "                       --leveldb-sync)\n"
+    "  --target redis       redis-server (7, Debian's) run under the\n"
+    "                       interposer with an append-only file, --clients\n"
+    "                       clients of --sets transactions each (SET, DEL,\n"
+    "                       MULTI/EXEC); --mode: kill-io, torn, powerloss or\n"
+    "                       all; restarted on the crash image, read back,\n"
+    "                       redis-check-aof (docs/TARGETS.md)\n"
+    "  --redis-fsync F      redis: appendfsync always (default) or everysec\n"
     "any program (docs/TARGETS.md):\n"
     "  --exec 'PROG {dir}'  crash PROG, run under the interposer on a fresh\n"
     "                       directory {dir}, declaring and acknowledging\n"
@@ -298,6 +305,11 @@ static int ct_set_rocksdb_sync(ct_args *a, const char *arg)
 
 static int ct_set_target(ct_args *a, const char *arg)
 {
+    a->redis_target = strcmp(arg, "redis") == 0;
+    if (a->redis_target) {
+        a->c.target_name = arg;
+        return 0;
+    }
     a->c.env.target = target_find("engine");
     a->server_target = 0;
     for (size_t i = 0;
@@ -378,6 +390,7 @@ static const ct_option ct_options[] = {
      ct_set_leveldb_sync},
     {"rocksdb-sync", CT_FN, 0, 0, 0, "--rocksdb-sync: true, false or mixed", 1,
      ct_set_rocksdb_sync},
+    {"redis-fsync", CT_STR, CT_AT(redis_fsync), 0, 0, NULL, 1, NULL},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},
     {"sets", CT_U32, CT_AT(c.env.sets), 1, 100000,

@@ -294,6 +294,101 @@ static int ex_fresh(ex_paths *p)
     return 0;
 }
 
+/* ---- the crash of a preloaded run (exec.h; shared with redis.c) ---- */
+
+rng ex_draw_crash(uint64_t seed, uint64_t tag, uint64_t t, unsigned modes,
+                  uint64_t points, unsigned *mode, uint64_t *k,
+                  uint64_t *pl_seed)
+{
+    rng r = rng_stream(seed, tag, t);
+    unsigned m[3], n = 0;
+
+    for (unsigned b = EX_KILL; b <= EX_POWERLOSS; b <<= 1)
+        if (modes & b)
+            m[n++] = b;
+    *mode = m[rng_next(&r) % n];
+    *k = 1 + rng_next(&r) % points;
+    *pl_seed = rng_next(&r);
+    return r;
+}
+
+void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
+                     uint64_t k, uint64_t pl_seed, uint32_t sector,
+                     const char *shadow, const char *grave)
+{
+    snprintf(ic->root, sizeof(ic->root), "%.500s", root);
+    ic->seed = pl_seed;
+    ic->crash_at = k;
+    ic->crash_action = mode == EX_TORN ? CRASHIO_TEAR : CRASHIO_KILL;
+    ic->sector = sector;
+    ic->fill = CRASHIO_FILL_SEED;
+    if (mode == EX_POWERLOSS) {
+        snprintf(ic->shadow_path, sizeof(ic->shadow_path), "%.500s", shadow);
+        snprintf(ic->graveyard_dir, sizeof(ic->graveyard_dir), "%.500s", grave);
+    }
+}
+
+void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
+                       size_t len)
+{
+    if (sh->outcome == CRASHIO_OUT_NONE)
+        snprintf(buf, len,
+                 "ran to the end (%" PRIu64 " points) before point %" PRIu64,
+                 sh->points, k);
+    else if (sh->outcome == CRASHIO_OUT_TORN)
+        snprintf(buf, len,
+                 "torn write at point %" PRIu64 ": %u of %u sectors of %u B "
+                 "reached, rest %s",
+                 k, sh->tear.nreached, sh->tear.nsectors, sh->tear.sector,
+                 crashio_fill_name((int)sh->tear.fill));
+    else
+        snprintf(buf, len, "killed before point %" PRIu64, k);
+}
+
+int ex_power_cut(const char *root, const char *shadow, plimg_model model,
+                 uint32_t sector, uint64_t seed, char *damage, size_t dlen,
+                 char *err, size_t errlen)
+{
+    plimg_config pc = {.model = model, .sector = sector, .seed = seed};
+    plimg_summary sum;
+    size_t n = strlen(damage);
+
+    if (plimg_apply(root, shadow, &pc, &sum) != 0) {
+        snprintf(err, errlen, "%s", sum.error);
+        return -1;
+    }
+    snprintf(damage + n, dlen - n, "; power cut: ");
+    n = strlen(damage);
+    plimg_describe(&sum, damage + n, dlen - n);
+    return 0;
+}
+
+void ex_refusal(const interpose_result *res, char *msg, size_t len)
+{
+    snprintf(msg, len, "the interposer refused %s%s%s: %s", res->refused_call,
+             res->refused_path[0] ? " of " : "", res->refused_path,
+             res->refused_why);
+}
+
+FILE *ex_csv_open(const char *path, const char *header)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+    if (f == NULL)
+        fprintf(stderr, "crashtest: %s: %s\n", path, strerror(errno));
+    else
+        fprintf(f, "%s\n", header);
+    return f;
+}
+
+void ex_csv_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        fputs(*s == '"' ? "\"\"" : (char[]){*s, 0}, f);
+    fputc('"', f);
+}
+
 /* ---- the campaign ---- */
 
 typedef struct ex_trial {
@@ -308,7 +403,7 @@ typedef struct ex_trial {
     int crashed;
 } ex_trial;
 
-static const char *ex_mode_name(unsigned m)
+const char *ex_mode_name(unsigned m)
 {
     return m == EX_KILL ? "kill-io" : m == EX_TORN ? "torn" : "powerloss";
 }
@@ -357,9 +452,7 @@ static int ex_prog_ended(const exec_config *cfg, const ex_paths *p,
     const char *what = cfg->exec_cmd;
 
     if (res->refused) {
-        snprintf(msg, sizeof(msg), "the interposer refused %s%s%s: %s",
-                 res->refused_call, res->refused_path[0] ? " of " : "",
-                 res->refused_path, res->refused_why);
+        ex_refusal(res, msg, sizeof(msg));
         return ex_setup(p, what, msg);
     }
     if (o->timed_out) {
@@ -448,18 +541,9 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
 
     if ((rc = ex_fresh(p)) != 0)
         return ex_setup(p, p->dir, strerror(rc));
-    snprintf(ic.root, sizeof(ic.root), "%.500s", p->root);
+    ex_crash_config(&ic, p->root, tr->mode, tr->k, tr->pl_seed, cfg->sector,
+                    p->shadow, p->grave);
     ic.strict = 1;
-    ic.seed = tr->pl_seed;
-    ic.crash_at = tr->k;
-    ic.crash_action = tr->mode == EX_TORN ? CRASHIO_TEAR : CRASHIO_KILL;
-    ic.sector = cfg->sector;
-    ic.fill = CRASHIO_FILL_SEED;
-    if (tr->mode == EX_POWERLOSS) {
-        snprintf(ic.shadow_path, sizeof(ic.shadow_path), "%.500s", p->shadow);
-        snprintf(ic.graveyard_dir, sizeof(ic.graveyard_dir), "%.500s",
-                 p->grave);
-    }
     rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh);
     if (rc != 0) {
         free(o.text);
@@ -478,31 +562,12 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     tr->crashed = sh.outcome != CRASHIO_OUT_NONE;
     tr->acked = d.acked;
     tr->declared = d.ntxns;
-    if (!tr->crashed)
-        snprintf(tr->damage, sizeof(tr->damage),
-                 "ran to the end (%" PRIu64 " points) before point %" PRIu64,
-                 sh.points, tr->k);
-    else if (sh.outcome == CRASHIO_OUT_TORN)
-        snprintf(tr->damage, sizeof(tr->damage),
-                 "torn write at point %" PRIu64 ": %u of %u sectors of %u B "
-                 "reached, rest %s",
-                 tr->k, sh.tear.nreached, sh.tear.nsectors, sh.tear.sector,
-                 crashio_fill_name((int)sh.tear.fill));
-    else
-        snprintf(tr->damage, sizeof(tr->damage), "killed before point %" PRIu64,
-                 tr->k);
-    if (tr->mode == EX_POWERLOSS) {
-        plimg_config pc = {
-            .model = cfg->persist, .sector = cfg->sector, .seed = tr->pl_seed};
-        plimg_summary sum;
-        size_t n = strlen(tr->damage);
-        if ((rc = plimg_apply(p->root, p->shadow, &pc, &sum)) != 0) {
-            ex_decl_free(&d);
-            return ex_setup(p, "the power-cut image", sum.error);
-        }
-        snprintf(tr->damage + n, sizeof(tr->damage) - n, "; power cut: ");
-        n = strlen(tr->damage);
-        plimg_describe(&sum, tr->damage + n, sizeof(tr->damage) - n);
+    ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
+    if (tr->mode == EX_POWERLOSS &&
+        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->sector, tr->pl_seed,
+                     tr->damage, sizeof(tr->damage), err, sizeof(err)) != 0) {
+        ex_decl_free(&d);
+        return ex_setup(p, "the power-cut image", err);
     }
     rc = ex_judge(cfg, p, &d, tr, verbose);
     ex_decl_free(&d);
@@ -571,27 +636,19 @@ static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points)
 static void ex_draw(const exec_config *cfg, uint64_t t, uint64_t points,
                     ex_trial *tr)
 {
-    rng r = rng_stream(cfg->seed, EX_TAG, t);
-    unsigned modes[3], n = 0;
-
-    for (unsigned b = EX_KILL; b <= EX_POWERLOSS; b <<= 1)
-        if (cfg->modes & b)
-            modes[n++] = b;
     memset(tr, 0, sizeof(*tr));
     tr->t = t;
-    tr->mode = modes[rng_next(&r) % n];
-    tr->k = 1 + rng_next(&r) % points;
-    tr->pl_seed = rng_next(&r);
+    (void)ex_draw_crash(cfg->seed, EX_TAG, t, cfg->modes, points, &tr->mode,
+                        &tr->k, &tr->pl_seed);
 }
 
 static void ex_csv_row(FILE *f, const exec_config *cfg, const ex_trial *tr)
 {
-    fprintf(f, "%" PRIu64 ",%s,%" PRIu64 ",%zu,%zu,%" PRId64 ",%s,\"", tr->t,
+    fprintf(f, "%" PRIu64 ",%s,%" PRIu64 ",%zu,%zu,%" PRId64 ",%s,", tr->t,
             ex_mode_name(tr->mode), tr->k, tr->declared, tr->acked, tr->match,
             ex_verdict_name(tr->verdict));
-    for (const char *c = tr->damage; *c; c++)
-        fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, f);
-    fputs("\"\n", f);
+    ex_csv_quoted(f, tr->damage);
+    fputc('\n', f);
     (void)cfg;
 }
 
@@ -656,16 +713,11 @@ int exec_run(const exec_config *cfg)
         goto out;
     if (!cfg->quiet)
         printf("crashtest: --exec: %" PRIu64 " I/O points in a run\n", points);
-    if (cfg->csv) {
-        csv = strcmp(cfg->csv, "-") == 0 ? stdout : fopen(cfg->csv, "w");
-        if (csv == NULL) {
-            fprintf(stderr, "crashtest: %s: %s\n", cfg->csv, strerror(errno));
-            rc = 2;
-            goto out;
-        }
-        fputs("trial,mode,crash_point,declared,acked,recovered,verdict,"
-              "damage\n",
-              csv);
+    if (cfg->csv &&
+        (csv = ex_csv_open(cfg->csv, "trial,mode,crash_point,declared,acked,"
+                                     "recovered,verdict,damage")) == NULL) {
+        rc = 2;
+        goto out;
     }
     for (uint64_t t = 0; t < cfg->trials; t++) {
         ex_trial tr;

@@ -15,8 +15,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "interpose.h"
 #include "powerloss.h"
+#include "rng.h"
 
 /* The exec crash modes (bits of exec_config.modes). */
 #define EX_KILL 0x1      /* killed at point k: the page cache survives */
@@ -49,6 +52,46 @@ int exec_modes_parse(const char *list, unsigned *modes);
 /* Run the campaign.  Returns the exit status: 0 no violation, 1 a
  * violation, 2 a set-up error (after a message naming it on stderr). */
 int exec_run(const exec_config *cfg);
+
+/* ---- the crash of a run under the preload object, shared with the
+ * other targets run that way (redis.h) ---- */
+
+/* "kill-io", "torn" or "powerloss" for one EX_* bit. */
+const char *ex_mode_name(unsigned m);
+
+/* Draw trial t's crash from seed (in the stream tag): a mode among the
+ * EX_* bits of modes, a point in 1..points, a power-cut seed.  Returns the
+ * generator, for the trial's further draws. */
+rng ex_draw_crash(uint64_t seed, uint64_t tag, uint64_t t, unsigned modes,
+                  uint64_t points, unsigned *mode, uint64_t *k,
+                  uint64_t *pl_seed);
+
+/* Configure ic for a crash in mode at point k (0: none) of a run on root,
+ * with the shadow log and graveyard at shadow and grave for powerloss. */
+void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
+                     uint64_t k, uint64_t pl_seed, uint32_t sector,
+                     const char *shadow, const char *grave);
+
+/* Describe, into buf, the crash sh reports for point k. */
+void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
+                       size_t len);
+
+/* Turn root into a power-cut image from shadow under model, and append
+ * "; power cut: " and its description to damage.  Returns 0, or -1 with
+ * why in err. */
+int ex_power_cut(const char *root, const char *shadow, plimg_model model,
+                 uint32_t sector, uint64_t seed, char *damage, size_t dlen,
+                 char *err, size_t errlen);
+
+/* The sentence that says what the interposer refused (res->refused). */
+void ex_refusal(const interpose_result *res, char *msg, size_t len);
+
+/* Open the CSV file path ("-": stdout) and write header.  Returns it, or
+ * NULL after a message on stderr. */
+FILE *ex_csv_open(const char *path, const char *header);
+
+/* Write s as one quoted CSV field. */
+void ex_csv_quoted(FILE *f, const char *s);
 
 /* ---- the protocol and the oracle (exec_oracle.c) ---- */
 
