@@ -363,6 +363,17 @@ int ex_power_cut(const char *root, const char *shadow, plimg_model model,
     return 0;
 }
 
+int ex_preload_check(const char *path)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    fprintf(stderr,
+            "crashtest: the preload object %s: %s (make builds it; or give "
+            "--preload PATH)\n",
+            path, strerror(errno));
+    return 2;
+}
+
 void ex_refusal(const interpose_result *res, char *msg, size_t len)
 {
     snprintf(msg, len, "the interposer refused %s%s%s: %s", res->refused_call,
@@ -701,14 +712,8 @@ int exec_run(const exec_config *cfg)
             goto out;
         }
     }
-    if (access(cfg->preload, R_OK) != 0) {
-        fprintf(stderr,
-                "crashtest: the preload object %s: %s (make builds "
-                "it; or give --preload PATH)\n",
-                cfg->preload, strerror(errno));
-        rc = 2;
+    if ((rc = ex_preload_check(cfg->preload)) != 0)
         goto out;
-    }
     if ((rc = ex_probe(cfg, &p, &points)) != 0)
         goto out;
     if (!cfg->quiet)

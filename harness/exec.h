@@ -83,6 +83,10 @@ int ex_power_cut(const char *root, const char *shadow, plimg_model model,
                  uint32_t sector, uint64_t seed, char *damage, size_t dlen,
                  char *err, size_t errlen);
 
+/* 0 if the preload object at path can be read, else 2 after a message on
+ * stderr saying how to get one (a set-up error). */
+int ex_preload_check(const char *path);
+
 /* The sentence that says what the interposer refused (res->refused). */
 void ex_refusal(const interpose_result *res, char *msg, size_t len);
 

@@ -777,15 +777,8 @@ int redis_run(const redis_config *cfg)
     rd_paths_in(&p, p.base);
     for (unsigned i = 0; i < cfg->jobs; i++)
         w[i].fd = -1;
-    if (access(cfg->preload, R_OK) != 0) {
-        fprintf(stderr,
-                "crashtest: the preload object %s: %s (make builds it; or "
-                "give --preload PATH)\n",
-                cfg->preload, strerror(errno));
-        rc = 2;
-        goto out;
-    }
-    if ((rc = rd_template(cfg, &p)) != 0 ||
+    if ((rc = ex_preload_check(cfg->preload)) != 0 ||
+        (rc = rd_template(cfg, &p)) != 0 ||
         (rc = rd_probe(cfg, &p, cl, &points)) != 0)
         goto out;
     if (!cfg->quiet)
