@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -190,30 +191,37 @@ int fs_reopen(int fd, const char *path)
     return rc;
 }
 
+/* scandir's order for fs_copy_tree: by name, byte by byte (alphasort
+ * would follow the locale). */
+static int fs_name_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 int fs_copy_tree(const char *src, const char *dst)
 {
-    DIR *d;
-    struct dirent *e;
-    int rc = 0;
+    struct dirent **list;
+    int n, rc = 0;
 
-    /* Few system calls: snapshots are copied for every crash state. */
-    d = opendir(src);
-    if (d == NULL)
+    /* Few system calls: snapshots are copied for every crash state.  The
+     * entries are made in name order, so that the order in which the copy
+     * lists them depends on the names only (see fsutil.h). */
+    n = scandir(src, &list, NULL, fs_name_order);
+    if (n < 0)
         return errno == ENOENT ? 0 : errno; /* nothing: dst stays missing */
     if (mkdir(dst, 0755) != 0 && errno != EEXIST &&
-        (errno != ENOENT || (rc = fs_mkdirs(dst)) != 0)) {
+        (errno != ENOENT || (rc = fs_mkdirs(dst)) != 0))
         rc = rc ? rc : errno;
-        closedir(d);
-        return rc;
-    }
-    while ((e = readdir(d)) != NULL && rc == 0) {
+    for (int i = 0; i < n; i++) {
+        const struct dirent *e = list[i];
         char a[4096], b[4096];
         unsigned char type = e->d_type;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (rc != 0 || strcmp(e->d_name, ".") == 0 ||
+            strcmp(e->d_name, "..") == 0)
             continue;
         if ((rc = fs_join(a, sizeof(a), src, e->d_name)) != 0 ||
             (rc = fs_join(b, sizeof(b), dst, e->d_name)) != 0)
-            break;
+            continue;
         if (type == DT_UNKNOWN) {
             struct stat st;
             if (lstat(a, &st) != 0)
@@ -227,8 +235,21 @@ int fs_copy_tree(const char *src, const char *dst)
         else if (type == DT_REG)
             rc = fs_copy_file(a, b);
     }
-    closedir(d);
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
     return rc;
+}
+
+int fs_renew_tree(const char *path, const char *tmp)
+{
+    int rc;
+
+    if ((rc = fs_rmrf(tmp)) != 0 || (rc = fs_copy_tree(path, tmp)) != 0)
+        return rc;
+    if ((rc = fs_rmrf(path)) != 0)
+        return rc;
+    return rename(tmp, path) == 0 || errno == ENOENT ? 0 : errno;
 }
 
 uint64_t fs_tree_bytes(const char *path)

@@ -18,8 +18,18 @@ int fs_rmrf(const char *path);
 /* Copy the regular file src to dst.  Returns 0 or an errno. */
 int fs_copy_file(const char *src, const char *dst);
 /* Copy the tree src into dst (created; a missing src leaves dst missing):
- * directories and regular files, nothing else.  Returns 0 or an errno. */
+ * directories and regular files, nothing else.  Each directory's entries
+ * are made in name order (strcmp), so that the order in which readdir
+ * lists a copy depends on its names (and the file system) only, never on
+ * the history of the tree copied: tmpfs lists entries by when they were
+ * made, and a program that acts on files in the order it lists them (as
+ * LevelDB removes obsolete files) would otherwise number its I/O
+ * differently in a copy and in the original.  Returns 0 or an errno. */
 int fs_copy_tree(const char *src, const char *dst);
+/* Make the tree at path the copy fs_copy_tree makes of it (through tmp,
+ * which is removed first): its directories then list their entries as any
+ * copy of it does.  Returns 0 or an errno. */
+int fs_renew_tree(const char *path, const char *tmp);
 /* Total bytes of regular files in a tree. */
 uint64_t fs_tree_bytes(const char *path);
 /* Make descriptor fd refer to a new open of path, with the access mode,

@@ -57,6 +57,9 @@
  * crashed recoveries, and the verifier (trial_vserve.c).  A trial's result
  * is therefore the one trial_run gives for it alone, timings aside: that is
  * what --replay relies on, and tests/test_crashtest.sh compares the rows.
+ * (A snapshot is a copy, whose directories list their entries in name
+ * order; a killed writer's own directory is renewed into the same order
+ * where recoveries are crashed at numbered points: trial_writer_ended.)
  *
  * States are handled from the last point down, so that the one shadow log
  * can be cut back to each snapshot's length in turn (a branch's log is

@@ -124,6 +124,19 @@ int trial_writer_ended(trial_env *env, const trial_spec *s,
             n = strlen(res->damage);
         }
         trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
+        /* The killed writer's own directory lists its files in the order
+         * of its history; a batch's snapshot of the same point is a copy,
+         * listed in fs_copy_tree's order.  A recovery that acts on files
+         * in listed order (LevelDB deletes obsolete files so) numbers its
+         * I/O points by it, and recovery-crash and chain trials crash it
+         * at a numbered point: renew the directory so that both paths,
+         * and so a trial and its --replay, crash the same call. */
+        if ((s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) &&
+            (rc = fs_renew_tree(p->dir, p->probe)) != 0) {
+            snprintf(res->detail, sizeof(res->detail),
+                     "copying the crash state: %s", strerror(rc));
+            return -1;
+        }
         rc = trial_after_crash(env, s, p, res, t1);
     }
     return rc;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -153,6 +154,61 @@ static void test_common_fs_copy_and_remove_tree(void **state)
     free(dir);
 }
 
+/* The names of dir's entries in the order readdir lists them, joined. */
+static void common_listing(const char *dir, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    assert_non_null(d);
+    out[0] = '\0';
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            snprintf(out + strlen(out), len - strlen(out), "%s/", e->d_name);
+    closedir(d);
+}
+
+/* Two trees of the same names made in opposite orders (tmpfs lists by
+ * when an entry was made): their copies, and each tree renewed in place,
+ * list their entries alike, so that a program listing a crash state acts
+ * in the same order on a snapshot and on the killed writer's own files. */
+static void test_common_fs_copy_tree_order_is_by_name(void **state)
+{
+    static const char *const names[] = {"000024.log", "CURRENT",
+                                        "MANIFEST-000002", "000026.ldb", "LOG"};
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    char *dir = tu_tmpdir("common");
+    char a[4096], b[4096], la[256], lb[256];
+
+    (void)state;
+    snprintf(a, sizeof(a), "%s/a", dir);
+    snprintf(b, sizeof(b), "%s/b", dir);
+    assert_int_equal(fs_mkdirs(a), 0);
+    assert_int_equal(fs_mkdirs(b), 0);
+    for (int i = 0; i < N; i++) {
+        FILE *fa = fopen(tu_path(a, names[i]), "w");
+        FILE *fb = fopen(tu_path(b, names[N - 1 - i]), "w");
+        assert_non_null(fa);
+        assert_non_null(fb);
+        fclose(fa);
+        fclose(fb);
+    }
+    assert_int_equal(fs_copy_tree(a, tu_path(dir, "ca")), 0);
+    assert_int_equal(fs_copy_tree(b, tu_path(dir, "cb")), 0);
+    common_listing(tu_path(dir, "ca"), la, sizeof(la));
+    common_listing(tu_path(dir, "cb"), lb, sizeof(lb));
+    assert_string_equal(la, lb);
+    assert_int_equal(fs_renew_tree(a, tu_path(dir, "tmp")), 0);
+    assert_int_equal(fs_renew_tree(b, tu_path(dir, "tmp")), 0);
+    common_listing(a, la, sizeof(la));
+    common_listing(b, lb, sizeof(lb));
+    assert_string_equal(la, lb);
+    assert_true(tu_tree_equal(a, tu_path(dir, "ca")));
+    assert_false(tu_exists(tu_path(dir, "tmp")));
+    assert_int_equal(fs_rmrf(dir), 0);
+    free(dir);
+}
+
 /* fs_reopen: the same number, access mode, flags and offset, on the file
  * now at the path. */
 static void test_common_fs_reopen_keeps_number_flags_offset(void **state)
@@ -214,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_seed_one_step_in),
         cmocka_unit_test(test_common_rng_streams_differ),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
+        cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
         cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
         cmocka_unit_test(test_common_fs_join_refuses_truncation),
         cmocka_unit_test(test_common_clock_is_monotonic),

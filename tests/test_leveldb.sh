@@ -70,6 +70,17 @@ rcrash_controls "recovery-crash, sync=true" "$T/rc.csv"
 n=$(col damage <"$T/rc.csv" | grep -c 'recovery 1 killed at [0-9]*/[1-9][0-9]')
 [ "$n" -ge 10 ] && ok || bad "recovery-crash: only $n crashes in a recovery of 10 points or more"
 
+# 5b. a crashed recovery's point is the same call in a batch's snapshot
+# and in the killed writer's own files: LevelDB deletes obsolete files in
+# the order it lists them, so a crash state is listed in one order
+# whichever way it was made (fs_copy_tree).  Trial 12 of this campaign
+# kills the second recovery among those deletes; its replay once printed
+# another verdict than the row.
+run mrc --leveldb-sync mixed --mode recovery-crash --trials 13 --seed 1
+"$CT" --seed 1 --replay 12 --target leveldb --leveldb-sync mixed \
+    --mode recovery-crash --dir "$T" --csv "$T/mrc12.csv" >"$T/mrc12.out" 2>&1
+same_row "replay of a crashed LevelDB recovery" "$T/mrc.csv" 12 "$T/mrc12.csv"
+
 # 6. fsync-fail: a failed sync's EIO reaches the write (or the open) that
 # made it, LevelDB refuses every write after it, and nothing sync=true
 # acknowledged is lost
