@@ -76,6 +76,21 @@
  * sharing that sector included, as on a device that scribbles over the
  * sector it was writing.
  *
+ * The file system, cfg.fs.  posix-strict adds nothing to the above: a
+ * file's fsync makes its data durable and nothing else, a directory's
+ * fsync its entries.  ext4-ordered (ext4 mounted with its defaults,
+ * data=ordered and auto_da_alloc, with a journal) adds two rules, each
+ * from ext4's own documentation or history (docs/FAULTS.md cites them):
+ *   E1 a successful fsync or fdatasync of a file also makes durable the
+ *      create that made the file (and so, by M3, the history of that
+ *      entry and the mkdirs above it): the sync commits the journal
+ *      transaction that holds the new entry.  Renames and unlinks of the
+ *      file are not covered by E1: they stay as under posix-strict;
+ *   E2 a rename over an existing file that persists carries every write
+ *      and truncate of the renamed file issued before it (auto_da_alloc
+ *      forces that data to disk before the rename is committed); a write
+ *      a failed fsync lost (M2) stays lost.
+ *
  * The writer may have died inside its last directory operation (the record
  * is written first).  That operation is completed before anything else: the
  * writer had issued it, and a death just after it was equally possible.
@@ -326,6 +341,23 @@ static void plimg_dirsync(plimg_ctx *x, size_t upto, const shadow_rec *r)
     }
 }
 
+/* E1 (ext4-ordered): a successful sync of inode ino, covering the records
+ * before `covers`, makes the create of the file durable too. */
+static void plimg_sync_entry(plimg_ctx *x, int ino, uint64_t covers)
+{
+    const plimg_ino *n = &x->inos[ino];
+    plimg_op *c;
+
+    if (n->is_dir || !n->created)
+        return;
+    c = &x->ops[n->create_op];
+    if (c->r.type == SHADOW_CREATE && !c->failed && c->state == PLIMG_PEND &&
+        c->r.seq < covers) {
+        c->need = 0;
+        c->state = PLIMG_DURABLE;
+    }
+}
+
 /* Replay the run as it happened: inodes, where each one is now, which data
  * and directory operations are durable or lost. */
 static int plimg_replay(plimg_ctx *x)
@@ -359,6 +391,8 @@ static int plimg_replay(plimg_ctx *x)
                 return rc;
             plimg_sync_data(x, o->ino, r->covers,
                             r->type == SHADOW_FSYNC_FAILED);
+            if (r->type == SHADOW_SYNC && x->cfg.fs == PLIMG_FS_EXT4_ORDERED)
+                plimg_sync_entry(x, o->ino, r->covers);
             break;
         case SHADOW_CREATE:
         case SHADOW_MKDIR:
@@ -490,6 +524,29 @@ static void plimg_decide_meta(plimg_ctx *x, plimg_model m)
     }
 }
 
+/* E2 (ext4-ordered): a rename over an existing file that persists makes
+ * the renamed file's earlier writes and truncates durable.  Runs after the
+ * directory operations are decided (m: the model; in ordered, a rename
+ * that is not forced persists only with every operation before it, so
+ * only the forced ones need this). */
+static void plimg_replace_data(plimg_ctx *x, plimg_model m)
+{
+    for (size_t i = 0; i < x->nops; i++) {
+        const plimg_op *o = &x->ops[i];
+        const plimg_ino *n;
+        if (o->r.type != SHADOW_RENAME || !plimg_meta_live(o) ||
+            !o->r.to_existed || o->ino < 0 ||
+            !(o->forced || (m != PLIMG_ORDERED && o->keep)))
+            continue;
+        n = &x->inos[o->ino];
+        for (size_t j = 0; j < n->ndops; j++) {
+            plimg_op *d = &x->ops[n->dops[j]];
+            if (d->r.seq < o->r.seq && plimg_data_pending(d))
+                d->state = PLIMG_DURABLE;
+        }
+    }
+}
+
 /* 1 for an unsynced data op that the model decides about. */
 int plimg_data_pending(const plimg_op *o)
 {
@@ -573,6 +630,7 @@ int plimg_apply(const char *dir, const char *shadow_path,
     x.sum = sum;
     if (dir == NULL || shadow_path == NULL || cfg == NULL ||
         (unsigned)cfg->model > PLIMG_DROP_UNSYNCED_FILES ||
+        (unsigned)cfg->fs > PLIMG_FS_EXT4_ORDERED ||
         (cfg->sector != 0 && cfg->sector != 512 && cfg->sector != 4096))
         return plimg_fail(&x, CL_EINVAL, "bad arguments");
     x.cfg = *cfg;
@@ -585,6 +643,7 @@ int plimg_apply(const char *dir, const char *shadow_path,
         m = (plimg_model)(PLIMG_ANY_SUBSET + rng_below(&r, 3));
     }
     sum->model = m;
+    sum->fs = cfg->fs;
     sum->sector = cfg->sector;
     if (sum->sector == 0) {
         rng r = rng_stream(cfg->seed, PLIMG_TAG_SECTOR, 0);
@@ -597,6 +656,8 @@ int plimg_apply(const char *dir, const char *shadow_path,
     plimg_force_closure(&x);
     if (m != PLIMG_ORDERED)
         plimg_decide_meta(&x, m);
+    if (cfg->fs == PLIMG_FS_EXT4_ORDERED)
+        plimg_replace_data(&x, m);
     plimg_decide_data(&x, m);
     plimg_image_names(&x);
 
@@ -623,6 +684,16 @@ out:
 
 /* ---- names and descriptions ---- */
 
+/* The index of name in names[0..n), or -1. */
+static int plimg_name_index(const char *const *names, unsigned n,
+                            const char *name)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 static const char *const plimg_model_names[] = {
     [PLIMG_RANDOM] = "random",
     [PLIMG_ANY_SUBSET] = "any-subset",
@@ -632,33 +703,54 @@ static const char *const plimg_model_names[] = {
     [PLIMG_DROP_UNSYNCED_FILES] = "drop-unsynced-files",
 };
 
+static const char *const plimg_fs_names[] = {
+    [PLIMG_FS_POSIX_STRICT] = "posix-strict",
+    [PLIMG_FS_EXT4_ORDERED] = "ext4-ordered",
+};
+
 const char *plimg_model_name(plimg_model m)
 {
-    if ((unsigned)m > PLIMG_DROP_UNSYNCED_FILES)
-        return "?";
-    return plimg_model_names[m];
+    return (unsigned)m > PLIMG_DROP_UNSYNCED_FILES ? "?" : plimg_model_names[m];
 }
 
 int plimg_model_parse(const char *name, plimg_model *m)
 {
-    for (unsigned i = 0; i <= PLIMG_DROP_UNSYNCED_FILES; i++)
-        if (strcmp(name, plimg_model_names[i]) == 0) {
-            *m = (plimg_model)i;
-            return 0;
-        }
-    return CL_EINVAL;
+    int i = plimg_name_index(plimg_model_names, PLIMG_DROP_UNSYNCED_FILES + 1,
+                             name);
+
+    if (i < 0)
+        return CL_EINVAL;
+    *m = (plimg_model)i;
+    return 0;
+}
+
+const char *plimg_fs_name(plimg_fs fs)
+{
+    return (unsigned)fs > PLIMG_FS_EXT4_ORDERED ? "?" : plimg_fs_names[fs];
+}
+
+int plimg_fs_parse(const char *name, plimg_fs *fs)
+{
+    int i = plimg_name_index(plimg_fs_names, PLIMG_FS_EXT4_ORDERED + 1, name);
+
+    if (i < 0)
+        return CL_EINVAL;
+    *fs = (plimg_fs)i;
+    return 0;
 }
 
 int plimg_describe(const plimg_summary *s, char *buf, size_t len)
 {
     return snprintf(
         buf, len,
-        "%s/%u: %llu unsynced writes (%llu lost to fsync), sectors %llu "
+        "%s/%u%s%s: %llu unsynced writes (%llu lost to fsync), sectors %llu "
         "unsynced %llu kept %llu dropped (%llu garbage), truncates %llu "
         "unsynced %llu undone, dir ops %llu unsynced: %llu creates lost, "
         "%llu mkdirs lost, %llu renames undone, %llu unlinks undone, "
         "%llu forced",
         plimg_model_name(s->model), s->sector,
+        s->fs != PLIMG_FS_POSIX_STRICT ? "/" : "",
+        s->fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(s->fs) : "",
         (unsigned long long)s->writes_unsynced,
         (unsigned long long)s->writes_lost_fsync,
         (unsigned long long)s->sectors_unsynced,

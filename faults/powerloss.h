@@ -33,8 +33,20 @@ typedef enum plimg_model {
                                   vanish, renames and unlinks are undone) */
 } plimg_model;
 
+/* What the file system promises about directory entries and the data of
+ * renamed files, beside the device model (rules in powerloss.c, sources
+ * in docs/FAULTS.md). */
+typedef enum plimg_fs {
+    PLIMG_FS_POSIX_STRICT = 0, /* a file's data and its directory entry
+                                  need their own fsyncs; rename promises
+                                  nothing about the data (the default) */
+    PLIMG_FS_EXT4_ORDERED,     /* ext4, data=ordered, auto_da_alloc (its
+                                  defaults): E1 and E2 of powerloss.c */
+} plimg_fs;
+
 typedef struct plimg_config {
     plimg_model model; /* default (0) PLIMG_RANDOM */
+    plimg_fs fs;       /* default (0) PLIMG_FS_POSIX_STRICT */
     uint32_t sector;   /* atomic unit in bytes, 512 or 4096; 0: drawn from
                           the seed */
     uint64_t seed;     /* every random choice */
@@ -49,6 +61,7 @@ typedef struct plimg_config {
 /* What plimg_apply did: the damage summary. */
 typedef struct plimg_summary {
     plimg_model model;           /* the model used (never PLIMG_RANDOM) */
+    plimg_fs fs;                 /* the file-system model used */
     uint32_t sector;             /* the unit used, bytes */
     uint64_t records;            /* shadow records read */
     uint64_t torn_tail_bytes;    /* bytes of a torn last record ignored */
@@ -96,8 +109,9 @@ int plimg_apply(const char *dir, const char *shadow_path,
                 const plimg_config *cfg, plimg_summary *sum);
 
 /* A one-line description of sum, e.g. "any-subset/512: 12 unsynced writes
- * (0 lost to fsync), sectors 40 unsynced 17 kept 23 dropped, ...".  Returns
- * what snprintf returns. */
+ * (0 lost to fsync), sectors 40 unsynced 17 kept 23 dropped, ..."; the
+ * file-system model follows the unit when it is not posix-strict
+ * ("any-subset/512/ext4-ordered: ...").  Returns what snprintf returns. */
 int plimg_describe(const plimg_summary *sum, char *buf, size_t len);
 
 /* "random", "any-subset", "per-file-prefix", "ordered",
@@ -107,5 +121,12 @@ const char *plimg_model_name(plimg_model m);
 /* Parse a model name as printed by plimg_model_name.  Returns 0 or
  * CL_EINVAL.  OUT: *m. */
 int plimg_model_parse(const char *name, plimg_model *m);
+
+/* "posix-strict", "ext4-ordered". */
+const char *plimg_fs_name(plimg_fs fs);
+
+/* Parse a file-system model name as printed by plimg_fs_name.  Returns 0
+ * or CL_EINVAL.  OUT: *fs. */
+int plimg_fs_parse(const char *name, plimg_fs *fs);
 
 #endif

@@ -414,7 +414,8 @@ static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
     }
 }
 
-int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
+/* campaign_spec without the campaign-wide settings of every trial. */
+static int campaign_spec_trial(const campaign *c, uint64_t id, trial_spec *s)
 {
     rng r;
 
@@ -478,6 +479,17 @@ int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
     }
     campaign_spec_draw(c, &r, s);
     return 0;
+}
+
+int campaign_spec(const campaign *c, uint64_t id, trial_spec *s)
+{
+    int rc = campaign_spec_trial(c, id, s);
+
+    /* The file system's promises hold for every power cut of the
+     * campaign, whichever mode or pick made it. */
+    if (rc == 0)
+        s->pl.fs = c->env.fs;
+    return rc;
 }
 
 /* ---------------------------------------------------------------------- */

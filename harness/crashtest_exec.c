@@ -70,6 +70,7 @@ int ct_exec(ct_args *a)
     e.replay = a->c.replay;
     e.sector = a->c.env.sector;
     e.persist = a->c.env.persist;
+    e.fs = a->c.env.fs;
     e.timeout_s = a->exec_timeout ? a->exec_timeout : 30;
     e.quiet = a->c.quiet;
     e.nondurable = a->nondurable;

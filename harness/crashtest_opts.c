@@ -72,6 +72,12 @@ static const char *ct_usage_text =
     "                       ordered, drop-unsynced-data, drop-unsynced-files,\n"
     "                       or random (default: one of the first three per\n"
     "                       trial)\n"
+    "  --fs-model FS        what the file system promises beside the\n"
+    "                       device: posix-strict (default: a file's data\n"
+    "                       and its directory entry need their own syncs)\n"
+    "                       or ext4-ordered (ext4's defaults: an fsync\n"
+    "                       keeps the file's creation; a rename over a\n"
+    "                       file carries the new file's data)\n"
     "  --recovery-depth N   recovery-crash: crashes of recovery (default 2)\n"
     "engine (by default each workload variant draws these, and its size\n"
     "and shape, from its seed: swarm testing; an option pins its setting):\n"
@@ -238,6 +244,11 @@ static int ct_set_persist(ct_args *a, const char *arg)
     return plimg_model_parse(arg, &a->c.env.persist);
 }
 
+static int ct_set_fs_model(ct_args *a, const char *arg)
+{
+    return plimg_fs_parse(arg, &a->c.env.fs);
+}
+
 static int ct_set_sync(ct_args *a, const char *arg)
 {
     return cl_sync_parse(arg, &a->c.env.eng.sync);
@@ -360,6 +371,8 @@ static const ct_option ct_options[] = {
      "--persist: any-subset, per-file-prefix, ordered, drop-unsynced-data, "
      "drop-unsynced-files or random",
      1, ct_set_persist},
+    {"fs-model", CT_FN, 0, 0, 0, "--fs-model: posix-strict or ext4-ordered", 1,
+     ct_set_fs_model},
     {"recovery-depth", CT_U32, CT_AT(c.env.recovery_depth), 1, 16,
      "--recovery-depth needs a number in 1..16", 1, NULL},
     {"sync", CT_FN, 0, 0, 0, "--sync: off, commit, group or periodic", 1,

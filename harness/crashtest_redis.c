@@ -35,6 +35,7 @@ int ct_redis(ct_args *a)
     r.replay = a->c.replay;
     r.sector = a->c.env.sector;
     r.persist = a->c.env.persist;
+    r.fs = a->c.env.fs;
     r.timeout_s = a->c.env.timeout_s ? a->c.env.timeout_s : 30;
     r.clients = a->c.env.clients;
     r.txns = a->c.env.sets;

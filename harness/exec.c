@@ -346,10 +346,11 @@ void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
 }
 
 int ex_power_cut(const char *root, const char *shadow, plimg_model model,
-                 uint32_t sector, uint64_t seed, char *damage, size_t dlen,
-                 char *err, size_t errlen)
+                 plimg_fs fs, uint32_t sector, uint64_t seed, char *damage,
+                 size_t dlen, char *err, size_t errlen)
 {
-    plimg_config pc = {.model = model, .sector = sector, .seed = seed};
+    plimg_config pc = {
+        .model = model, .fs = fs, .sector = sector, .seed = seed};
     plimg_summary sum;
     size_t n = strlen(damage);
 
@@ -575,8 +576,9 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     tr->declared = d.ntxns;
     ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
     if (tr->mode == EX_POWERLOSS &&
-        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->sector, tr->pl_seed,
-                     tr->damage, sizeof(tr->damage), err, sizeof(err)) != 0) {
+        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
+                     tr->pl_seed, tr->damage, sizeof(tr->damage), err,
+                     sizeof(err)) != 0) {
         ex_decl_free(&d);
         return ex_setup(p, "the power-cut image", err);
     }
@@ -668,13 +670,16 @@ static void ex_replay_line(const exec_config *cfg, uint64_t t)
     /* Everything that decides the trial: the modes, the damage model and
      * unit, the suffixes. */
     printf("  replay: crashtest --exec '%s' --verify '%s' --seed 0x%016" PRIx64
-           " --mode %s%s%s --persist %s --sector %u%s%s --replay %" PRIu64 "\n",
+           " --mode %s%s%s --persist %s%s%s --sector %u%s%s --replay %" PRIu64
+           "\n",
            cfg->exec_cmd, cfg->verify_cmd, cfg->seed,
            (cfg->modes & EX_KILL) ? "kill-io," : "",
            (cfg->modes & EX_TORN) ? "torn," : "",
            (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
-           plimg_model_name(cfg->persist), cfg->sector,
-           cfg->nondurable ? " --nondurable " : "",
+           plimg_model_name(cfg->persist),
+           cfg->fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
+           cfg->fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(cfg->fs) : "",
+           cfg->sector, cfg->nondurable ? " --nondurable " : "",
            cfg->nondurable ? cfg->nondurable : "", t);
 }
 

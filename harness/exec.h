@@ -38,6 +38,7 @@ typedef struct exec_config {
     unsigned modes;  /* EX_* bits */
     uint32_t sector; /* 512 or 4096 */
     plimg_model persist;
+    plimg_fs fs;            /* the file system's promises (--fs-model) */
     uint32_t timeout_s;     /* each run of PROG or PROG2 */
     const char *nondurable; /* comma-separated file name suffixes PROG may
                                map shared and writable (interpose.h) */
@@ -80,8 +81,8 @@ void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
  * "; power cut: " and its description to damage.  Returns 0, or -1 with
  * why in err. */
 int ex_power_cut(const char *root, const char *shadow, plimg_model model,
-                 uint32_t sector, uint64_t seed, char *damage, size_t dlen,
-                 char *err, size_t errlen);
+                 plimg_fs fs, uint32_t sector, uint64_t seed, char *damage,
+                 size_t dlen, char *err, size_t errlen);
 
 /* 0 if the preload object at path can be read, else 2 after a message on
  * stderr saying how to get one (a set-up error). */

@@ -561,8 +561,9 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
         snprintf(tr->damage + strlen(tr->damage),
                  sizeof(tr->damage) - strlen(tr->damage), "; killed then");
     if (tr->mode == EX_POWERLOSS &&
-        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->sector, tr->pl_seed,
-                     tr->damage, sizeof(tr->damage), msg, sizeof(msg)) != 0) {
+        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
+                     tr->pl_seed, tr->damage, sizeof(tr->damage), msg,
+                     sizeof(msg)) != 0) {
         ret = rd_setup(p, "the power-cut image", msg);
         goto out;
     }
@@ -609,12 +610,15 @@ static void rd_replay_line(const redis_config *cfg, uint64_t t)
 {
     printf("  replay: crashtest --target redis --redis-fsync %s --clients %u "
            "--sets %u --seed 0x%016" PRIx64
-           " --mode %s%s%s --persist %s --sector %u --replay %" PRIu64 "\n",
+           " --mode %s%s%s --persist %s%s%s --sector %u --replay %" PRIu64 "\n",
            redis_fsync_name(cfg->fsync), cfg->clients, cfg->txns, cfg->seed,
            (cfg->modes & EX_KILL) ? "kill-io," : "",
            (cfg->modes & EX_TORN) ? "torn," : "",
            (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
-           plimg_model_name(cfg->persist), cfg->sector, t);
+           plimg_model_name(cfg->persist),
+           cfg->fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
+           cfg->fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(cfg->fs) : "",
+           cfg->sector, t);
 }
 
 /* The probe: a run without a crash, whose state must be the state after

@@ -45,6 +45,7 @@ typedef struct redis_config {
     unsigned modes;  /* EX_* bits (exec.h): kill-io, torn, powerloss */
     uint32_t sector; /* 512 or 4096 */
     plimg_model persist;
+    plimg_fs fs;        /* the file system's promises (--fs-model) */
     uint32_t timeout_s; /* a server start, a client's reply, a stop */
     uint32_t clients;   /* concurrent clients, each on its own keys */
     uint32_t txns;      /* transactions per client */

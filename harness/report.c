@@ -573,6 +573,9 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
             c->exhaustive ? c->exhaustive_total : c->trials, c->duration_s,
             interrupted ? "true" : "false");
     json_put_string(f, c->options);
+    /* Power cuts: what the file system was taken to promise (the device
+     * model is per trial, in the CSV's damage). */
+    fprintf(f, ", \"fs_model\": \"%s\"", plimg_fs_name(c->env.fs));
     if (c->exhaustive && c->profiles != NULL)
         fprintf(f,
                 ", \"exhaustive\": {\"workload\": \"%s\", \"txns\": %u, "

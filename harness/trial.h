@@ -146,6 +146,8 @@ typedef struct trial_env {
                                 process */
     uint32_t sector;         /* torn writes and images: 512 or 4096 */
     plimg_model persist;     /* PLIMG_RANDOM: drawn per trial */
+    plimg_fs fs;             /* what the file system promises, for every
+                                power cut of the campaign (--fs-model) */
     uint32_t recovery_depth; /* recovery-crash: nested crashes, default 2 */
     char base[4096];         /* this process's scratch directory */
     const char *keep_dir;    /* keep images of violations here, or NULL */

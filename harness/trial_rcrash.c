@@ -174,6 +174,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     rng_seed(&x.r, rng_next(r));
     atomic_init(&x.sampling, 1);
     pc.model = env->persist;
+    pc.fs = env->fs;
     pc.sector = env->sector;
     pc.seed = rng_next(r);
     fs_rmrf(p->probe);
@@ -246,9 +247,11 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
                      sum.error);
             return 2; /* the state as the kill left it: go no further */
         }
-        snprintf(damage + used, dlen - used, " + power cut%s",
+        snprintf(damage + used, dlen - used, " + power cut%s%s%s",
                  cc.shadow_continue ? " (of what the killed ones left too)"
-                                    : "");
+                                    : "",
+                 pc.fs != PLIMG_FS_POSIX_STRICT ? " under " : "",
+                 pc.fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(pc.fs) : "");
         *log = TRIAL_LOG_NONE;
         *back = cc.shadow_continue;
     }

@@ -272,12 +272,15 @@ static void hm_restore(hm *h)
     assert_int_equal(fs_copy_tree(p, h->grave), 0);
 }
 
-/* Restore, then build the image. */
-static plimg_summary hm_apply(hm *h, plimg_model m, uint32_t sector,
-                              uint64_t seed, int garbage)
+/* Restore, then build the image under file-system model fs. */
+static plimg_summary hm_apply_fs(hm *h, plimg_model m, plimg_fs fs,
+                                 uint32_t sector, uint64_t seed, int garbage)
 {
-    plimg_config cfg = {
-        .model = m, .sector = sector, .seed = seed, .garbage = garbage};
+    plimg_config cfg = {.model = m,
+                        .fs = fs,
+                        .sector = sector,
+                        .seed = seed,
+                        .garbage = garbage};
     plimg_summary s;
     int rc;
 
@@ -287,6 +290,13 @@ static plimg_summary hm_apply(hm *h, plimg_model m, uint32_t sector,
         fprintf(stderr, "plimg_apply: %d: %s\n", rc, s.error);
     assert_int_equal(rc, 0);
     return s;
+}
+
+/* Restore, then build the image (posix-strict). */
+static plimg_summary hm_apply(hm *h, plimg_model m, uint32_t sector,
+                              uint64_t seed, int garbage)
+{
+    return hm_apply_fs(h, m, PLIMG_FS_POSIX_STRICT, sector, seed, garbage);
 }
 
 /* Fail the test, naming the first difference, unless trees a and b match. */
@@ -761,6 +771,84 @@ static void test_powerloss_lost_create_means_no_file(void **state)
     assert_non_null(b);
     assert_int_equal(len, 0); /* the file stays, its data does not */
     free(b);
+}
+
+/* E1: a file created and fsynced, its directory never synced.  Strict
+ * POSIX may lose the file (its entry was not synced); ext4 data=ordered
+ * keeps it, its data with it, in every model, while a file that was
+ * never synced may still vanish. */
+static void test_powerloss_ext4_fsync_keeps_the_new_entry(void **state)
+{
+    hm *h = *state;
+    int strict_gone = 0, g_gone = 0;
+
+    hm_mkdir(h, "sub");
+    hm_create(h, "sub/f");
+    hm_write(h, "sub/f", 0, 'a', 100);
+    hm_sync(h, "sub/f");
+    hm_create(h, "g"); /* never synced: no rule keeps it */
+    hm_write(h, "g", 0, 'b', 100);
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        hm_apply(h, PLIMG_ANY_SUBSET, 512, seed, 0);
+        strict_gone += !tu_exists(P(h, "sub/f"));
+    }
+    assert_true(strict_gone > 0);
+    hm_apply(h, PLIMG_DROP_UNSYNCED_FILES, 0, 1, 0);
+    assert_false(tu_exists(P(h, "sub/f")));
+    for (int mi = 0; mi < NMODELS; mi++)
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            size_t len;
+            plimg_summary s = hm_apply_fs(h, every_model[mi],
+                                          PLIMG_FS_EXT4_ORDERED, 512, seed, 0);
+            uint8_t *b = img(h, "sub/f", &len);
+            assert_non_null(b); /* the mkdir above it persisted too (M3) */
+            assert_int_equal(len, 100);
+            assert_true(all(b, 0, 100, 'a'));
+            free(b);
+            g_gone += !tu_exists(P(h, "g"));
+            assert_int_equal(s.fs, PLIMG_FS_EXT4_ORDERED);
+        }
+    assert_true(g_gone > 0);
+}
+
+/* E2: a new version written without fsync and renamed over the old file.
+ * Strict POSIX may persist the rename without the data (an empty file);
+ * ext4's auto_da_alloc writes the data before the rename is committed:
+ * the name holds the old version or the whole new one. */
+static void test_powerloss_ext4_replace_rename_carries_data(void **state)
+{
+    hm *h = *state;
+    int empty = 0, fresh = 0, old = 0;
+
+    hm_pre(h, "cfg", 'O', 100);
+    hm_create(h, "cfg.tmp");
+    hm_write(h, "cfg.tmp", 0, 'N', 100);
+    hm_rename(h, "cfg.tmp", "cfg", 1);
+    hm_done(h);
+    hm_apply(h, PLIMG_DROP_UNSYNCED_DATA, 0, 1, 0);
+    assert_int_equal(tu_file_size(P(h, "cfg")), 0);
+    for (int mi = 0; mi < NMODELS; mi++)
+        for (uint64_t seed = 1; seed <= 40; seed++) {
+            size_t len;
+            uint8_t *b;
+            hm_apply(h, every_model[mi], 512, seed, 0);
+            empty += tu_file_size(P(h, "cfg")) == 0;
+            hm_apply_fs(h, every_model[mi], PLIMG_FS_EXT4_ORDERED, 512, seed,
+                        0);
+            b = img(h, "cfg", &len);
+            assert_non_null(b);
+            assert_int_equal(len, 100);
+            if (all(b, 0, 100, 'N'))
+                fresh++;
+            else if (all(b, 0, 100, 'O'))
+                old++;
+            else
+                fail_msg("model %d seed %llu: a mixed or empty cfg", mi,
+                         (unsigned long long)seed);
+            free(b);
+        }
+    assert_true(empty > 0 && fresh > 0 && old > 0);
 }
 
 static void test_powerloss_dirsync_makes_entries_durable(void **state)
@@ -1251,6 +1339,8 @@ int main(void)
         T(test_powerloss_retried_fsync_does_not_bring_back_lost),
         T(test_powerloss_lost_create_means_no_file),
         T(test_powerloss_dirsync_makes_entries_durable),
+        T(test_powerloss_ext4_fsync_keeps_the_new_entry),
+        T(test_powerloss_ext4_replace_rename_carries_data),
         T(test_powerloss_rename_over_existing_kept_or_undone),
         T(test_powerloss_rename_without_graveyard_is_forced),
         T(test_powerloss_unlink_kept_or_undone),
