@@ -15,6 +15,24 @@
 #include "trial_int.h"
 #include "util.h"
 
+/* A configuration may promise less against a power cut than against a
+ * process crash (oracle_promised_after): lower res->durable to what it
+ * promises against one.  Returns 1 if that is less. */
+static int trial_power_promise(const trial_env *env, const trial_spec *s,
+                               trial_result *res)
+{
+    oracle_promise pr = env->target->promise(&s->prof->eng);
+    uint32_t acked = pr == ORACLE_PROMISE_PROCESS_PREV
+                         ? oracle_last_change(&s->prof->prefix, res->acked)
+                         : res->acked;
+    uint32_t pl = oracle_promised_after(pr, 1, acked, res->synced);
+
+    if (pl >= res->durable)
+        return 0;
+    res->durable = pl;
+    return 1;
+}
+
 int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                       trial_result *res, uint64_t t1)
 {
@@ -38,20 +56,8 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         plimg_describe(&sum, text, sizeof(text));
         snprintf(res->damage + used, sizeof(res->damage) - used,
                  "; power cut: %s", text);
-        /* A configuration may promise less against a power cut than
-         * against a process crash (oracle_promised_after). */
-        if (s->mode != MODE_CHAIN) {
-            oracle_promise pr = env->target->promise(&s->prof->eng);
-            uint32_t acked =
-                pr == ORACLE_PROMISE_PROCESS_PREV
-                    ? oracle_last_change(&s->prof->prefix, res->acked)
-                    : res->acked;
-            uint32_t pl = oracle_promised_after(pr, 1, acked, res->synced);
-            if (pl < res->durable) {
-                res->durable = pl;
-                lowered = 1;
-            }
-        }
+        if (s->mode != MODE_CHAIN)
+            lowered = trial_power_promise(env, s, res);
     }
     if (env->keep_dir != NULL)
         fs_copy_tree(p->dir, p->crashed);
@@ -59,6 +65,11 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     if (s->mode == MODE_RECOVERY_CRASH &&
         (decided = trial_crash_recovery(env, s, p, res, &ref, &same)) < 0)
         return -1;
+    /* a crashed recovery's power cut that went back over what the killed
+     * writer left unsynced is a power cut after the writer's commits */
+    if (s->mode == MODE_RECOVERY_CRASH && !same &&
+        trial_power_promise(env, s, res))
+        lowered = 1;
     if (s->mode == MODE_CHAIN && (decided = trial_chain(env, s, p, res)) < 0)
         return -1;
     t2 = clk_now_us();
