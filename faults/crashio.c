@@ -353,7 +353,8 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
                              .path = path,
                              .buf = kind == CRASHIO_PWRITE ? buf : NULL,
                              .off = off,
-                             .len = len};
+                             .len = len,
+                             .act = (uint32_t)atomic_load(&c->act)};
         c->cfg.on_point(c->cfg.on_point_ctx, &call);
     }
     if (k == c->cfg.crash_at &&

@@ -164,6 +164,8 @@ typedef struct crashio_call {
     const void *buf;   /* PWRITE: the bytes to be written; else NULL */
     uint64_t off;      /* PWRITE: offset; FTRUNCATE: the new length */
     uint64_t len;      /* PWRITE: bytes; else 0 */
+    uint32_t act;      /* the engine's mechanisms in progress (CL_ACT_*
+                          bits, cl_io.activity), as the trace keeps them */
 } crashio_call;
 
 typedef struct crashio_config {

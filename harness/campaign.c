@@ -133,10 +133,10 @@ uint32_t campaign_max_txns(const campaign *c)
 }
 
 /* The parameters of variant v of kind i: its workload seed, and its engine
- * configuration and workload size, the campaign's or drawn (directed: as
- * the further variants are, swarm.h). */
-static void campaign_variant(const campaign *c, int i, uint32_t v, int directed,
-                             trial_profile *p)
+ * configuration and workload size, the campaign's or drawn (aim non-NULL:
+ * as the further variants are, swarm.h). */
+static void campaign_variant(const campaign *c, int i, uint32_t v,
+                             const swarm_aim *aim, trial_profile *p)
 {
     uint32_t base = campaign_default_txns(c->kinds[i]);
 
@@ -150,7 +150,7 @@ static void campaign_variant(const campaign *c, int i, uint32_t v, int directed,
     p->wl.max_ops = c->max_ops;
     p->wl.max_value = c->max_value;
     if (c->swarm)
-        swarm_draw(&c->pins, base, directed, &p->eng, &p->wl);
+        swarm_draw(&c->pins, base, aim, &p->eng, &p->wl);
     p->wl.threads = campaign_threads(c, p);
 }
 
@@ -173,6 +173,10 @@ static uint64_t campaign_classes_wanted(const campaign *c)
 {
     uint64_t all = (uint64_t)CAMPAIGN_ACT_WRITER;
 
+    /* no doublewrite area, no doublewrite work */
+    if (c->pins.eng.torn != CL_TORN_DEFAULT && c->pins.eng.torn != CL_TORN_DWB)
+        all &= ~(uint64_t)(CL_ACT_DWB | CL_ACT_DWB_WRAP);
+
     if (c->pins.eng.sync == CL_SYNC_DEFAULT)
         return all | all << 32;
     return all << (32 * trial_sync_on_request(c->pins.eng.sync));
@@ -190,12 +194,37 @@ static uint64_t campaign_reach(const trial_profile *p)
     return (uint64_t)m << (32 * trial_sync_on_request(p->eng.sync));
 }
 
+/* What a further variant aims at (swarm.h) to reach the mechanisms still
+ * missing: one sync class, taking turns (try t) when both miss some, and
+ * the settings under which that class's missing mechanisms run. */
+static void campaign_aim(uint64_t missing, uint32_t t, swarm_aim *a)
+{
+    uint32_t each = (uint32_t)missing, on_request = (uint32_t)(missing >> 32);
+    uint32_t m;
+
+    memset(a, 0, sizeof(*a));
+    if (each != 0 && on_request != 0)
+        a->sync = 1 + (int)(t % 2);
+    else
+        a->sync = each != 0 ? 1 : 2;
+    m = a->sync == 1 ? each : on_request;
+    a->doublewrite = (m & (CL_ACT_DWB | CL_ACT_DWB_WRAP)) != 0;
+    a->ring = (m & CL_ACT_DWB_WRAP) != 0;
+    a->small_pool = (m & CL_ACT_EVICT) != 0;
+    a->drain = (m & (CL_ACT_MERGE | CL_ACT_FREE_REUSE)) != 0;
+    a->small_segments = (m & (CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE)) != 0;
+    a->checkpoints =
+        (m & (CL_ACT_CKPT | CL_ACT_SB_WRITE | CL_ACT_SEG_REMOVE)) != 0;
+}
+
 /* Coverage-directed swarm: a swarm campaign whose variants' runs leave some
  * mechanism unreached in some sync class draws further variants, kind
  * after kind (variant numbers `variants` and up, with the directed draw of
- * swarm.h), and keeps each one that reaches a mechanism and class no kept
- * variant reached, until every mechanism is reached in every class, or
- * CAMPAIGN_EXTRA_VARIANTS are kept or the tries (campaign.h) are drawn.  Only
+ * swarm.h aimed at what is missing), and keeps each one that reaches a
+ * mechanism and class no kept variant reached, until every mechanism is
+ * reached in every class, or CAMPAIGN_EXTRA_VARIANTS are kept, or the
+ * tries (campaign.h) are drawn, or CAMPAIGN_EXTRA_IDLE tries in a row
+ * reached nothing missing.  Only
  * variants whose run repeats exactly are candidates (one writer thread, a
  * sync mode without a timer), so that the same options always keep the
  * same variants and a replay finds its trial's.  Returns 0 or -1 (message
@@ -204,7 +233,7 @@ static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
                                    size_t errlen)
 {
     uint64_t missing = campaign_classes_wanted(c);
-    uint32_t kept = 0,
+    uint32_t kept = 0, idle = 0,
              tries = CAMPAIGN_EXTRA_TRIES_PER_KIND * (uint32_t)c->nkinds;
 
     for (int i = 0; i < c->nkinds; i++)
@@ -213,10 +242,15 @@ static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
     if (tries > CAMPAIGN_EXTRA_TRIES)
         tries = CAMPAIGN_EXTRA_TRIES;
     for (uint32_t t = 0;
-         t < tries && missing != 0 && kept < CAMPAIGN_EXTRA_VARIANTS; t++) {
+         t < tries && missing != 0 && kept < CAMPAIGN_EXTRA_VARIANTS &&
+         idle < CAMPAIGN_EXTRA_IDLE;
+         t++) {
         int i = (int)(t % (uint32_t)c->nkinds);
         trial_profile *p = campaign_profile(c, i, c->nvar[i]);
-        campaign_variant(c, i, c->variants + t / (uint32_t)c->nkinds, 1, p);
+        swarm_aim aim;
+        campaign_aim(missing, t / (uint32_t)c->nkinds, &aim);
+        campaign_variant(c, i, c->variants + t / (uint32_t)c->nkinds, &aim, p);
+        idle++;
         if (p->wl.threads > 1 || p->eng.sync == CL_SYNC_PERIODIC)
             continue;
         if (trial_profile_build(env, p, err, errlen) != 0)
@@ -225,6 +259,7 @@ static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
             trial_profile_free(p);
             continue;
         }
+        idle = 0;
         missing &= ~campaign_reach(p);
         c->nvar[i]++;
         kept++;
@@ -249,7 +284,7 @@ int campaign_prepare(campaign *c)
         return -1;
     for (int i = 0; i < c->nkinds; i++) {
         for (uint32_t v = 0; v < c->variants; v++)
-            campaign_variant(c, i, v, 0, campaign_profile(c, i, v));
+            campaign_variant(c, i, v, NULL, campaign_profile(c, i, v));
         c->nvar[i] = c->variants;
     }
     snprintf(env.base, sizeof(env.base), "%s/profile", c->dir);

@@ -14,10 +14,12 @@
 #define CAMPAIGN_MAX_VARIANTS 16
 /* Further variants a swarm campaign may draw to reach the mechanisms its
  * first ones did not (campaign.c), and the candidates it may try: per
- * workload kind, at most CAMPAIGN_EXTRA_TRIES in all. */
+ * workload kind, at most CAMPAIGN_EXTRA_TRIES in all, and no more once
+ * CAMPAIGN_EXTRA_IDLE in a row reached nothing missing. */
 #define CAMPAIGN_EXTRA_VARIANTS 8
 #define CAMPAIGN_EXTRA_TRIES_PER_KIND 8
 #define CAMPAIGN_EXTRA_TRIES 48
+#define CAMPAIGN_EXTRA_IDLE 12
 
 typedef struct campaign {
     uint64_t seed;

@@ -70,7 +70,8 @@ static uint64_t swarm_pick(rng *r, const uint64_t *v, const unsigned *w, int n)
  * directed one (swarm.h) leaves out what the engine does least in
  * (periodic sync, whose runs do not repeat, and no torn-page protection)
  * and favours the rare ends: the smallest pools and segments, checkpoints
- * by log size, longer workloads over wider key spaces, and draining. */
+ * by log size, longer workloads over wider key spaces, and draining; then
+ * its aim sets what it names (the draws are made all the same). */
 typedef struct swarm_weights {
     unsigned sync[4], torn[3], page[4], pool[3], ckpt[3], seg[3], mult[3],
         keys[3], drain[2];
@@ -126,16 +127,17 @@ static uint64_t swarm_payload(const wl_params *wl, uint32_t n)
     return bytes;
 }
 
-void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
-                cl_options *eng, wl_params *wl)
+void swarm_draw(const swarm_pins *pins, uint32_t base_txns,
+                const swarm_aim *aim, cl_options *eng, wl_params *wl)
 {
+    static const swarm_aim plain = {0};
     static const uint64_t syncs[] = {CL_SYNC_OFF, CL_SYNC_COMMIT, CL_SYNC_GROUP,
                                      CL_SYNC_PERIODIC};
     static const uint64_t torns[] = {CL_TORN_NONE, CL_TORN_FPW, CL_TORN_DWB};
     static const uint64_t pages[] = {4096, 8192, 16384, 65536};
     static const uint64_t three[] = {0, 1, 2};
     static const uint64_t scales[] = {1, 4, 16};
-    const swarm_weights *w = directed ? &swarm_directed : &swarm_plain;
+    const swarm_weights *w = aim ? &swarm_directed : &swarm_plain;
     rng r;
     uint64_t min_pool, mult, ring_ck = 0;
     int small_pool = 0, drawn_small, by_evictions = 0;
@@ -143,13 +145,21 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
     /* Every setting takes the same number of draws whether pinned or not,
      * so pinning one leaves the others' draws as they were. */
     rng_seed(&r, rng_mix(wl->seed ^ 0x5A53A4D5EEDull));
+    if (aim == NULL)
+        aim = &plain;
     {
         cl_sync_mode s = (cl_sync_mode)swarm_pick(&r, syncs, w->sync, 4);
+        if (aim->sync == 2)
+            s = CL_SYNC_OFF;
+        else if (aim->sync == 1 && s != CL_SYNC_COMMIT && s != CL_SYNC_GROUP)
+            s = wl->seed % 2 ? CL_SYNC_COMMIT : CL_SYNC_GROUP;
         if (pins->eng.sync == CL_SYNC_DEFAULT)
             eng->sync = s;
     }
     {
         cl_torn_mode t = (cl_torn_mode)swarm_pick(&r, torns, w->torn, 3);
+        if (aim->doublewrite)
+            t = CL_TORN_DWB;
         if (pins->eng.torn == CL_TORN_DEFAULT)
             eng->torn = t;
     }
@@ -168,6 +178,10 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
             pool = min_pool;
         else if (x == 1 && min_pool < (4u << 20))
             pool = rng_range(&r, min_pool, 4u << 20) & ~(uint64_t)(ps - 1);
+        if (aim->small_pool) {
+            x = 0;
+            pool = min_pool;
+        }
         if (pins->eng.pool_bytes == 0) {
             eng->pool_bytes = pool;
             small_pool = pool == min_pool;
@@ -180,6 +194,10 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
             ck = rng_range(&r, 4u << 10, 16u << 10);
         else if (x == 1)
             ck = rng_range(&r, 16u << 10, 1u << 20);
+        if ((aim->ring && x != 1) || (aim->checkpoints && x == 2)) {
+            x = 1; /* by log size (the ring's, below, with aim->ring) */
+            ck = 16u << 10;
+        }
         if (pins->eng.checkpoint_bytes == 0) {
             eng->checkpoint_bytes = ck;
             if (x != 0 && eng->torn == CL_TORN_DWB) {
@@ -194,6 +212,8 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
             seg = 64u << 10;
         else if (x == 1)
             seg = rng_range(&r, 64u << 10, 1u << 20);
+        if (aim->small_segments)
+            seg = 64u << 10;
         if (pins->eng.segment_bytes == 0)
             eng->segment_bytes = seg;
     }
@@ -205,6 +225,8 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns, int directed,
     /* a tree of one or two leaves has nothing to merge: a draining
      * workload is at least four times the kind's default */
     wl->drain = (uint32_t)swarm_pick(&r, three, w->drain, 2);
+    if (aim->drain)
+        wl->drain = 1;
     if (wl->drain && mult == 1)
         mult = 4;
     /* A ring-sized interval where four times the kind's default size puts

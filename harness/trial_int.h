@@ -243,6 +243,12 @@ typedef struct trial_sampler {
                              (trial_paths shadow and grave), not one of
                              the recoveries' own (rshadow and rgrave) */
     rng r;                /* draws the sample */
+    uint32_t aim;         /* a CL_ACT_* mechanism whose points (and the
+                             point right after each) weigh
+                             TRIAL_AIM_WEIGHT in the reservoir, or 0:
+                             every point weighs 1 */
+    uint32_t prev_act;    /* the mechanisms of the point before */
+    uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
 } trial_sampler;
 

@@ -10,8 +10,16 @@
  * the points n of a clean recovery and keep the state of a point k drawn
  * uniformly from 1..n, without knowing n in advance: at point k it replaces
  * its copy with probability 1/k (reservoir sampling), which leaves each
- * point with probability 1/n, at the cost of about ln n copies.  The copy
- * then takes the place of the database: that is the recovery killed at k
+ * point with probability 1/n, at the cost of about ln n copies.
+ * Half of the runs aim at one of the engine's mechanisms, drawn from
+ * those a writer or a recovery can be in (TRIAL_AIMS), as the first
+ * crash does (campaign.c): the reservoir is weighted, point k kept with
+ * probability w_k / (w_1 + ... + w_k), where a point in that mechanism or
+ * right after one of its points weighs TRIAL_AIM_WEIGHT and any other 1.
+ * A run that reaches the mechanism is then almost always crashed in or
+ * right after it (a superblock written and not yet synced, a segment
+ * removed, a page written back); one that does not is sampled uniformly.  The
+ * copy then takes the place of the database: that is the recovery killed at k
  * (and, with a power cut, its shadow log is cut back to its length at k;
  * the image is built under the campaign's power-cut model, --persist, as
  * the first crash's is, so that a pinned model holds for every power cut
@@ -80,18 +88,40 @@ static void trial_sampler_log(const trial_sampler *x, const char **shadow,
     *grave = x->writers ? x->p->grave : x->p->rgrave;
 }
 
+/* The mechanisms a sampling run may aim at, each drawn with the same
+ * chance, and the weight of a point in or right after the one aimed at. */
+static const uint32_t trial_aims[] = {
+    CL_ACT_CKPT_ROLL, CL_ACT_CKPT_FLUSH, CL_ACT_CKPT_SB,    CL_ACT_CKPT_DROP,
+    CL_ACT_EVICT,     CL_ACT_SEG_ROLL,   CL_ACT_SEG_REMOVE, CL_ACT_SB_WRITE,
+    CL_ACT_SPLIT,     CL_ACT_MERGE,      CL_ACT_OVERFLOW,   CL_ACT_FREE_REUSE,
+    CL_ACT_DWB,       CL_ACT_DWB_WRAP,   CL_ACT_RECOVERY};
+#define TRIAL_AIMS (sizeof(trial_aims) / sizeof(trial_aims[0]))
+#define TRIAL_AIM_WEIGHT 1024u
+
+/* A sampling run's aim from r: 0 (none) for half of them, else one of
+ * trial_aims. */
+static uint32_t trial_aim_draw(rng *r)
+{
+    uint64_t x = rng_below(r, 2 * TRIAL_AIMS);
+
+    return x < TRIAL_AIMS ? 0 : trial_aims[x - TRIAL_AIMS];
+}
+
 /* The on_point hook of a sampling recovery (in its process): one step of
  * the reservoir, while the open runs. */
 static void trial_sample_point(void *ctx, const crashio_call *call)
 {
     trial_sampler *x = ctx;
     trial_verdict *v = x->env->shm->ver;
+    uint64_t w = ((call->act | x->prev_act) & x->aim) ? TRIAL_AIM_WEIGHT : 1;
     int rc;
 
     if (!atomic_load(&x->sampling))
         return;
     v->seen = call->k;
-    if (rng_below(&x->r, call->k) != 0)
+    x->prev_act = call->act;
+    x->weight += w;
+    if (rng_below(&x->r, x->weight) >= w)
         return;
     v->sampled = 0;
     fs_rmrf(x->p->probe);
@@ -172,6 +202,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.logs = power || more;
     x.writers = *log == TRIAL_LOG_WRITER;
     rng_seed(&x.r, rng_next(r));
+    x.aim = trial_aim_draw(r);
     atomic_init(&x.sampling, 1);
     pc.model = env->persist;
     pc.fs = env->fs;

@@ -28,7 +28,8 @@ static void draw_as(uint64_t seed, int directed, const swarm_pins *pins,
     wl->kind = WL_MIXED;
     wl->seed = seed;
     wl->txns = pins->txns ? pins->txns : 40;
-    swarm_draw(pins, 40, directed, eng, wl);
+    static const swarm_aim no_aim;
+    swarm_draw(pins, 40, directed ? &no_aim : NULL, eng, wl);
 }
 
 static void draw(uint64_t seed, const swarm_pins *pins, cl_options *eng,
@@ -169,6 +170,56 @@ static void test_swarm_directed_draw_favours_rare_settings(void **state)
     assert_true(longer[1] > longer[0] + 400);
 }
 
+/* A directed draw's aim sets each setting it names, for every seed,
+ * unless the command line pinned it; a pinned one stays as given. */
+static void test_swarm_aim_sets_what_it_names(void **state)
+{
+    swarm_pins none, pinned;
+    swarm_aim aim = {.sync = 2,
+                     .doublewrite = 1,
+                     .ring = 1,
+                     .small_pool = 1,
+                     .drain = 1,
+                     .small_segments = 1,
+                     .checkpoints = 1};
+    swarm_aim each = {.sync = 1};
+    cl_options e;
+    wl_params w;
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    memset(&pinned, 0, sizeof(pinned));
+    pinned.eng.sync = CL_SYNC_COMMIT;
+    pinned.eng.torn = CL_TORN_FPW;
+    pinned.eng.segment_bytes = 1u << 20;
+    for (uint64_t s = 1; s <= 500; s++) {
+        memset(&e, 0, sizeof(e));
+        memset(&w, 0, sizeof(w));
+        w.kind = WL_MIXED;
+        w.seed = s;
+        swarm_draw(&none, 40, &aim, &e, &w);
+        assert_int_equal(e.sync, CL_SYNC_OFF);
+        assert_int_equal(e.torn, CL_TORN_DWB);
+        assert_true(e.pool_bytes == (uint64_t)SWARM_MIN_FRAMES *
+                                        (e.page_size ? e.page_size : 4096) ||
+                    e.pool_bytes == (256u << 10));
+        assert_int_equal(e.segment_bytes, 64u << 10);
+        assert_true(e.checkpoint_bytes != 0);
+        assert_true(w.drain != 0);
+        memset(&e, 0, sizeof(e));
+        swarm_draw(&none, 40, &each, &e, &w);
+        assert_true(e.sync == CL_SYNC_COMMIT || e.sync == CL_SYNC_GROUP);
+        memset(&e, 0, sizeof(e));
+        e.sync = CL_SYNC_COMMIT;
+        e.torn = CL_TORN_FPW;
+        e.segment_bytes = 1u << 20;
+        swarm_draw(&pinned, 40, &aim, &e, &w);
+        assert_int_equal(e.sync, CL_SYNC_COMMIT);
+        assert_int_equal(e.torn, CL_TORN_FPW);
+        assert_int_equal(e.segment_bytes, 1u << 20);
+    }
+}
+
 /* The mechanisms the engine said it was in (cl_io.activity) during a run. */
 static uint32_t swarm_seen;
 
@@ -239,7 +290,7 @@ static void test_swarm_dwb_variants_wrap_the_ring(void **state)
             w.kind = kinds[k];
             w.seed = s * 0x9E3779B97F4A7C15ull;
             w.txns = base;
-            swarm_draw(&none, base, 0, &e, &w);
+            swarm_draw(&none, base, NULL, &e, &w);
             if (e.torn != CL_TORN_DWB)
                 continue;
             drawn++;
@@ -261,8 +312,8 @@ static void test_swarm_dwb_variants_wrap_the_ring(void **state)
         f = e;
         f.torn = CL_TORN_FPW;
         wf = w;
-        swarm_draw(&dwb, 48, 0, &e, &w);
-        swarm_draw(&fpw, 48, 0, &f, &wf);
+        swarm_draw(&dwb, 48, NULL, &e, &w);
+        swarm_draw(&fpw, 48, NULL, &f, &wf);
         f.torn = CL_TORN_DWB;
         assert_memory_equal(&e, &f, sizeof(e));
         assert_memory_equal(&w, &wf, sizeof(w));
@@ -278,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_swarm_pins_are_kept),
         cmocka_unit_test(test_swarm_draws_within_bounds_and_reach_every_value),
         cmocka_unit_test(test_swarm_directed_draw_favours_rare_settings),
+        cmocka_unit_test(test_swarm_aim_sets_what_it_names),
         cmocka_unit_test(test_swarm_dwb_variants_wrap_the_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
