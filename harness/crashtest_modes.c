@@ -194,17 +194,20 @@ static int ct_check_needs(ct_args *a)
 
 /* An interposed target (target.h) runs the crash modes whose writer
  * needs nothing but the crash core: kill-io, kill-time, torn and
- * powerloss, and, if it declares what a crashed recovery and a failed
- * sync owe (target_ops.rcrash_fsync_fail), recovery-crash and fsync-fail
- * ("all" means these), with one writer thread.  Returns 0, or 2 after a
- * message. */
+ * powerloss ("all" means these), and, if it declares what a crashed
+ * recovery and a failed sync owe (target_ops.rcrash_fsync_fail),
+ * recovery-crash and fsync-fail (in "all" too) and chain (on request
+ * only: its links cost each trial several runs of the workload, and a
+ * target's default campaign stays what it was), with one writer thread.
+ * Returns 0, or 2 after a message. */
 static int ct_check_interposed(ct_args *a)
 {
     campaign *c = &a->c;
-    static const trial_mode all[] = {MODE_KILL_IO,        MODE_KILL_TIME,
-                                     MODE_TORN,           MODE_POWERLOSS,
-                                     MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL};
-    size_t nok = c->env.target->rcrash_fsync_fail ? 6 : 4;
+    static const trial_mode ok[] = {
+        MODE_KILL_IO,        MODE_KILL_TIME,  MODE_TORN, MODE_POWERLOSS,
+        MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL, MODE_CHAIN};
+    int full = c->env.target->rcrash_fsync_fail;
+    size_t nok = full ? 7 : 4, nall = full ? 6 : 4;
 
     if (!c->env.target->interposed)
         return 0;
@@ -219,21 +222,21 @@ static int ct_check_interposed(ct_args *a)
     c->env.nondurable = a->nondurable;
     if (strcmp(a->mode_list, "all") == 0) {
         c->nmodes = 0;
-        for (size_t i = 0; i < nok; i++)
-            c->modes[c->nmodes++] = all[i];
+        for (size_t i = 0; i < nall; i++)
+            c->modes[c->nmodes++] = ok[i];
         return 0;
     }
     for (int i = 0; i < c->nmodes; i++) {
         int found = 0;
         for (size_t j = 0; j < nok; j++)
-            found |= c->modes[i] == all[j];
+            found |= c->modes[i] == ok[j];
         if (!found) {
             fprintf(stderr,
                     "crashtest: --target %s cannot run mode %s yet (its "
                     "writer runs under the libc interposer): kill-io, "
                     "kill-time, torn, powerloss%s only\n",
                     c->env.target->name, trial_mode_name(c->modes[i]),
-                    nok > 4 ? ", recovery-crash and fsync-fail" : "");
+                    full ? ", recovery-crash, fsync-fail and chain" : "");
             return 2;
         }
     }

@@ -50,8 +50,9 @@ typedef struct target_ops {
     /* 1: the target makes its file calls through the C library and ignores
      * o->io; its writer runs under the libc interposer linked into
      * crashtest (faults/interpose.h), with the crash core configured as
-     * for an I/O table; a recovery crash starts it in the verifier too.
-     * Such a target runs no libfiu error modes, crash chains or
+     * for an I/O table; a recovery crash, and each link of a crash
+     * chain (which recovers and goes on with the workload), starts it in
+     * the verifier too.  Such a target runs no libfiu error modes or
      * concurrent writers. */
     int interposed;
     /* After a sync that failed: 0, the target refuses writes until it is
@@ -62,8 +63,9 @@ typedef struct target_ops {
      * all there or not at all (it may have passed its commit point). */
     int sync_error_goes_on;
     /* Interposed: 1 if the target also runs recovery-crash (its recovery
-     * at open crashed under the interposer) and fsync-fail, having
-     * declared sync_error_goes_on from its documentation. */
+     * at open crashed under the interposer), crash chains (recovery and
+     * the commits after it crashed so) and fsync-fail, having declared
+     * sync_error_goes_on from its documentation. */
     int rcrash_fsync_fail;
     /* Interposed: suffixes (comma-separated, up to IP_NONDURABLE) of files
      * it may map shared and writable, which it rebuilds after a crash; or
@@ -83,6 +85,10 @@ const target_ops *target_find(const char *name);
 uint64_t target_no_durable(void *h);
 void target_no_recovery(void *h, cl_recovery *rep);
 int target_never_fatal(void *h);
+/* 1 if t reports a durable position (its durable is not
+ * target_no_durable), so that what it recovered and what it reports
+ * durable count as claimed. */
+int target_reports_durable(const target_ops *t);
 
 /* The sync option of LevelDB's and RocksDB's writes, one for a campaign
  * (target_lsm.c): true, every write synced; false, none; mixed, only the

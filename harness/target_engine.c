@@ -537,6 +537,11 @@ uint64_t target_no_durable(void *h)
     return 0;
 }
 
+int target_reports_durable(const target_ops *t)
+{
+    return t->durable != target_no_durable;
+}
+
 void target_no_recovery(void *h, cl_recovery *rep)
 {
     (void)h;

@@ -503,6 +503,16 @@ void trial_window(const trial_env *env, const cl_options *eng,
         *synced_out = synced;
 }
 
+uint32_t trial_promised_cut(const trial_env *env, const trial_spec *s,
+                            uint32_t acked, uint32_t synced)
+{
+    oracle_promise pr = env->target->promise(&s->prof->eng);
+
+    if (pr == ORACLE_PROMISE_PROCESS_PREV)
+        acked = oracle_last_change(&s->prof->prefix, acked);
+    return oracle_promised_after(pr, 1, acked, synced);
+}
+
 void trial_result_window(const trial_env *env, const trial_spec *s,
                          trial_result *res)
 {
@@ -929,8 +939,14 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     if (v->verdict == ORACLE_OK && how != NULL && how->resume) {
         /* A chain link: the workload goes on from the recovered state.
          * Its transactions before k are that state's: the parent reset
-         * their LSNs to 0, so they count as durable once anything after
-         * them is. */
+         * their LSNs to 0, so they count as claimed durable (what the
+         * engine's recovery makes durable before it returns).  A target
+         * that reports no durable position claims nothing, not even
+         * what its recovery found: a recovery that reads the page cache
+         * of a killed process may sync none of it. */
+        if (!target_reports_durable(env->target))
+            for (uint32_t i = 0; i < v->recovered; i++)
+                env->shm->prog->lsn[i] = UINT64_MAX;
         __atomic_store_n(&env->shm->prog->opened, 1, __ATOMIC_RELEASE);
         trial_txns(env, s->prof, h, v->recovered, NULL, NULL);
     }

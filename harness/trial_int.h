@@ -82,7 +82,7 @@ typedef struct trial_verdict {
     /* a chain link (trial_open_how.resume): the workload's progress when
        the kept state was taken (trial_window), and whether the link had
        recovered and gone on with the workload by then */
-    uint32_t s_issued, s_acked, s_required, s_claimed;
+    uint32_t s_issued, s_acked, s_required, s_claimed, s_synced;
     int s_resumed;
 } trial_verdict;
 
@@ -223,6 +223,16 @@ void trial_window(const trial_env *env, const cl_options *eng,
                   const trial_progress *pg, uint32_t *issued, uint32_t *acked,
                   uint32_t *required, uint32_t *claimed, uint32_t *synced);
 
+/* What the target's promise for s's engine options keeps through a power
+ * cut of a process that had `acked` transactions acknowledged, the first
+ * `synced` of them before a sync call that returned 0
+ * (oracle_promised_after; under process+prev a last commit that changed
+ * nothing counts for none: oracle_last_change).  Less than the process
+ * crash's promise (trial_window's required): a loss between the two is an
+ * expected loss. */
+uint32_t trial_promised_cut(const trial_env *env, const trial_spec *s,
+                            uint32_t acked, uint32_t synced);
+
 /* res's window (issued, acked, durable, claimed, synced) from the
  * progress in shared memory now, by trial_window, and for concurrent
  * writers from their threads' (trial_mt_counts). */
@@ -320,16 +330,30 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
                          trial_result *ref, int *same);
 
+/* What a chain's crashes took that only process crashes would have had
+ * to keep (trial_chain): nominal, the most any process of the chain was
+ * promised against a process crash; lowered, set once a power cut
+ * brought the promised window (trial_result.durable) below nominal; lost,
+ * set when a link recovered fewer transactions than nominal was then (an
+ * expected loss, even if a later link issued them again). */
+typedef struct trial_chain_loss {
+    uint32_t nominal;
+    int lowered, lost;
+} trial_chain_loss;
+
 /* The links of a crash chain (trial_rcrash.c): up to three times, recover
  * p->dir in a process that goes on with the workload from the recovered
  * state, and crash it at a point of its run drawn as recovery-crash draws
  * one (recovery's own points included), power cut or not.  Updates res's
  * window (durable, claimed, issued, acked) to hold every link's
- * acknowledgements, appends to res->damage, sets res->links.  Returns 0,
- * 1 when a link's own verdict decided the trial (res holds it), or -1
- * (harness failure, res->detail says why). */
+ * acknowledgements, as the target's promise holds them through each
+ * crash (a power cut keeps only what trial_promised_cut says, of every
+ * process since the last one), appends to res->damage, sets res->links,
+ * and keeps *loss (nominal and lowered as trial_after_crash left them for
+ * the first crash).  Returns 0, 1 when a link's own verdict decided the
+ * trial (res holds it), or -1 (harness failure, res->detail says why). */
 int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
-                trial_result *res);
+                trial_result *res, trial_chain_loss *loss);
 
 /* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,
  * `seen` points numbered by then, the tear and its file when torn. */

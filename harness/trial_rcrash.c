@@ -11,15 +11,16 @@
  * uniformly from 1..n, without knowing n in advance: at point k it replaces
  * its copy with probability 1/k (reservoir sampling), which leaves each
  * point with probability 1/n, at the cost of about ln n copies.
- * Half of the runs aim at one of the engine's mechanisms, drawn from
- * those a writer or a recovery can be in (TRIAL_AIMS), as the first
- * crash does (campaign.c): the reservoir is weighted, point k kept with
- * probability w_k / (w_1 + ... + w_k), where a point in that mechanism or
- * right after one of its points weighs TRIAL_AIM_WEIGHT and any other 1.
- * A run that reaches the mechanism is then almost always crashed in or
- * right after it (a superblock written and not yet synced, a segment
- * removed, a page written back); one that does not is sampled uniformly.  The
- * copy then takes the place of the database: that is the recovery killed at k
+ * Half of the runs of the engine's own trials aim at one of its
+ * mechanisms (an interposed target reports none), drawn from those a
+ * writer or a recovery can be in (trial_aims), as the first crash does
+ * (campaign.c): the reservoir is weighted, point k kept with probability
+ * w_k / (w_1 + ... + w_k), where a point in that mechanism or right after
+ * one of its points weighs TRIAL_AIM_WEIGHT and any other 1.  A run that
+ * reaches the mechanism is then almost always crashed in or right after
+ * it (a superblock written and not yet synced, a segment removed, a page
+ * written back); one that does not is sampled uniformly.  The copy then
+ * takes the place of the database: that is the recovery killed at k
  * (and, with a power cut, its shadow log is cut back to its length at k;
  * the image is built under the campaign's power-cut model, --persist, as
  * the first crash's is, so that a pinned model holds for every power cut
@@ -72,6 +73,11 @@
  * at rshadow), the writer's (shadow) or a recoveries' own (rshadow), gone
  * on with after a kill. */
 enum { TRIAL_LOG_NONE, TRIAL_LOG_WRITER, TRIAL_LOG_OWN };
+
+/* How a sampling run's kept state was crashed: killed only, or killed and
+ * power-cut over its own log, or over a log it went on with (which can
+ * drop what the processes before it left unsynced). */
+enum { TRIAL_CUT_NONE, TRIAL_CUT_OWN, TRIAL_CUT_BACK };
 
 /* The log a first crash of s leaves for the runs that follow it. */
 static int trial_log_after(const trial_spec *s)
@@ -142,7 +148,7 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     v->s_resumed =
         (int)__atomic_load_n(&x->env->shm->prog->opened, __ATOMIC_ACQUIRE);
     trial_window(x->env, x->eng, x->env->shm->prog, &v->s_issued, &v->s_acked,
-                 &v->s_required, &v->s_claimed, NULL);
+                 &v->s_required, &v->s_claimed, &v->s_synced);
     v->sampled = 1;
 }
 
@@ -172,8 +178,8 @@ static int trial_sample_restore(const trial_sampler *x, uint64_t shadow_len)
  * or a link), and the state it kept takes the place of the database, with
  * a power cut or not (drawn).  *log: the shadow log it goes on with, and
  * then the one it leaves (more: another run may follow, which needs it).
- * OUT: *got the run's verdict; *back 1 if it was power-cut over a log it
- * went on with.  Returns 0 (a
+ * OUT: *got the run's verdict; *cut how its kept state was crashed
+ * (TRIAL_CUT_*).  Returns 0 (a
  * crash taken: damage appended), 2 (the run made no I/O: nothing to
  * crash, or no power-cut image could be built: the kill's state stays and
  * the crashes stop there), 1 (the run's verdict decides the trial: a clean
@@ -182,7 +188,7 @@ static int trial_sample_restore(const trial_sampler *x, uint64_t shadow_len)
 static int trial_sample_run(trial_env *env, const trial_spec *s,
                             const trial_paths *p, trial_result *res, rng *r,
                             uint32_t d, int resume, int more, int *log,
-                            trial_result *got, int *back)
+                            trial_result *got, int *cut)
 {
     trial_verdict *v = env->shm->ver;
     char *damage = res->damage;
@@ -194,6 +200,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     const char *shadow = NULL, *grave = NULL;
     int power, rc;
 
+    *cut = TRIAL_CUT_NONE;
     memset(&x, 0, sizeof(x));
     x.env = env;
     x.eng = &s->prof->eng;
@@ -202,7 +209,8 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.logs = power || more;
     x.writers = *log == TRIAL_LOG_WRITER;
     rng_seed(&x.r, rng_next(r));
-    x.aim = trial_aim_draw(r);
+    /* an interposed target reports no mechanism: nothing to aim at */
+    x.aim = env->target->interposed ? 0 : trial_aim_draw(r);
     atomic_init(&x.sampling, 1);
     pc.model = env->persist;
     pc.fs = env->fs;
@@ -284,7 +292,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
                  pc.fs != PLIMG_FS_POSIX_STRICT ? " under " : "",
                  pc.fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(pc.fs) : "");
         *log = TRIAL_LOG_NONE;
-        *back = cc.shadow_continue;
+        *cut = cc.shadow_continue ? TRIAL_CUT_BACK : TRIAL_CUT_OWN;
     }
     return 0;
 }
@@ -293,7 +301,7 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
                          const trial_paths *p, trial_result *res,
                          trial_result *ref, int *same)
 {
-    int log = trial_log_after(s), back = 0;
+    int log = trial_log_after(s), cut;
     rng r;
 
     rng_seed(&r, s->rec_seed);
@@ -302,12 +310,12 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
         trial_result got;
         int rc =
             trial_sample_run(env, s, p, res, &r, d, 0,
-                             d + 1 < env->recovery_depth, &log, &got, &back);
+                             d + 1 < env->recovery_depth, &log, &got, &cut);
         if (rc == 1 || rc < 0)
             return rc;
         if (d == 0)
             *ref = got;
-        if (back)
+        if (cut == TRIAL_CUT_BACK)
             *same = 0;
         if (rc == 2)
             break;
@@ -320,12 +328,13 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
 #define TRIAL_CHAIN_MAX 3 /* links of a chain, at most */
 
 int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
-                trial_result *res)
+                trial_result *res, trial_chain_loss *loss)
 {
     const trial_verdict *v = env->shm->ver;
     oracle_window w = {res->durable, res->claimed, res->issued};
-    uint32_t depth;
-    int log = trial_log_after(s), back = 0;
+    /* what a power cut keeps of every process so far: the writer's */
+    uint32_t depth, kept = trial_promised_cut(env, s, res->acked, res->synced);
+    int log = trial_log_after(s), cut;
     rng r;
 
     rng_seed(&r, s->rec_seed);
@@ -333,14 +342,34 @@ int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
     for (uint32_t d = 0; d < depth; d++) {
         trial_result got;
         int rc = trial_sample_run(env, s, p, res, &r, d, 1, d + 1 < depth, &log,
-                                  &got, &back);
+                                  &got, &cut);
         if (rc == 1 || rc < 0)
             return rc;
         if (rc == 2)
             break;
         res->links++;
+        /* The link judged what it recovered against w.lo: fewer than
+         * nominal is a loss that only the power cuts before it allowed. */
+        if (v->recovered < loss->nominal)
+            loss->lost = 1;
         oracle_chain_add(&w, v->recovered, v->s_resumed, v->s_required,
                          v->s_claimed, v->s_issued);
+        if (v->s_resumed) {
+            uint32_t k = trial_promised_cut(env, s, v->s_acked, v->s_synced);
+            if (k > kept)
+                kept = k;
+            if (v->s_required > loss->nominal)
+                loss->nominal = v->s_required;
+        }
+        /* A power cut of the link can drop what every process since the
+         * last power cut left unsynced (it went on with their shadow log
+         * after each kill): of all their acknowledgements only what the
+         * promise keeps through a power cut must survive.  For a promise
+         * that a power cut does not weaken (ack, sync) kept is w.lo. */
+        if (cut != TRIAL_CUT_NONE && kept < w.lo) {
+            w.lo = kept;
+            loss->lowered = 1;
+        }
         res->durable = w.lo;
         res->claimed = w.claimed;
         res->issued = w.hi;

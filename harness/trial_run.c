@@ -16,21 +16,17 @@
 #include "util.h"
 
 /* A configuration may promise less against a power cut than against a
- * process crash (oracle_promised_after): lower res->durable to what it
- * promises against one.  Returns 1 if that is less. */
-static int trial_power_promise(const trial_env *env, const trial_spec *s,
-                               trial_result *res)
+ * process crash (oracle_promised_after): after one, res->durable is what
+ * it promises against it, and loss notes that it was lowered. */
+static void trial_cut_promise(const trial_env *env, const trial_spec *s,
+                              trial_result *res, trial_chain_loss *loss)
 {
-    oracle_promise pr = env->target->promise(&s->prof->eng);
-    uint32_t acked = pr == ORACLE_PROMISE_PROCESS_PREV
-                         ? oracle_last_change(&s->prof->prefix, res->acked)
-                         : res->acked;
-    uint32_t pl = oracle_promised_after(pr, 1, acked, res->synced);
+    uint32_t pl = trial_promised_cut(env, s, res->acked, res->synced);
 
-    if (pl >= res->durable)
-        return 0;
-    res->durable = pl;
-    return 1;
+    if (pl < res->durable) {
+        res->durable = pl;
+        loss->lowered = 1;
+    }
 }
 
 int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
@@ -38,8 +34,9 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
 {
     trial_result ref;
     uint64_t t2;
-    uint32_t nominal = res->durable; /* what a process crash must keep */
-    int decided = 0, lowered = 0, same = 1;
+    /* what a process crash must keep (for a chain: of any process) */
+    trial_chain_loss loss = {res->durable, 0, 0};
+    int decided = 0, same = 1;
 
     if (s->powerloss) {
         plimg_summary sum;
@@ -56,8 +53,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         plimg_describe(&sum, text, sizeof(text));
         snprintf(res->damage + used, sizeof(res->damage) - used,
                  "; power cut: %s", text);
-        if (s->mode != MODE_CHAIN)
-            lowered = trial_power_promise(env, s, res);
+        trial_cut_promise(env, s, res, &loss);
     }
     if (env->keep_dir != NULL)
         fs_copy_tree(p->dir, p->crashed);
@@ -67,10 +63,10 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
         return -1;
     /* a crashed recovery's power cut that went back over what the killed
      * writer left unsynced is a power cut after the writer's commits */
-    if (s->mode == MODE_RECOVERY_CRASH && !same &&
-        trial_power_promise(env, s, res))
-        lowered = 1;
-    if (s->mode == MODE_CHAIN && (decided = trial_chain(env, s, p, res)) < 0)
+    if (s->mode == MODE_RECOVERY_CRASH && !same)
+        trial_cut_promise(env, s, res, &loss);
+    if (s->mode == MODE_CHAIN &&
+        (decided = trial_chain(env, s, p, res, &loss)) < 0)
         return -1;
     t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
@@ -99,16 +95,21 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
     if (!decided && trial_mode_is_error(s->mode))
         trial_fault_judge(env, s, res);
     /* Kept a prefix and all it was promised, but lost acknowledged
-     * commits that only a process crash would have had to keep: the
-     * configuration promises nothing against this crash. */
-    if (!decided && lowered && res->verdict == ORACLE_OK &&
-        res->recovered < nominal) {
+     * commits that only a process crash would have had to keep (in a
+     * chain, at its end or in a recovery of one of its links, even if a
+     * later link issued them again): the configuration promises nothing
+     * against this crash. */
+    if (!decided && loss.lowered && res->verdict == ORACLE_OK &&
+        (res->recovered < loss.nominal || loss.lost)) {
         res->verdict = ORACLE_EXPECTED_LOSS;
         snprintf(res->detail, sizeof(res->detail),
                  "recovered the state after %u transactions of %u "
-                 "acknowledged; the configuration (promise: %s) keeps them "
+                 "acknowledged%s; the configuration (promise: %s) keeps them "
                  "against a process crash only",
                  res->recovered, res->acked,
+                 loss.lost ? " (a link recovered fewer than were then "
+                             "acknowledged)"
+                           : "",
                  oracle_promise_name(env->target->promise(&s->prof->eng)));
     }
     res->us_verify = (uint32_t)(clk_now_us() - t2);

@@ -68,6 +68,51 @@ if len(crashed) < 20 or len(power) < 5 or odd:
     sys.exit(1)
 EOF
 }
+# chain_controls NAME CSV LOSSES: the controls of a chain campaign of an
+# interposed target: at least half the trials ran a link (recovered and
+# went on under the interposer) and one ran three; a violation may only be
+# a torn first crash decided before any link (chain_links 0: the torn
+# findings of docs/TARGETS.md); LOSSES 0: no expected loss (a promise that
+# a power cut does not weaken), else at least LOSSES of them, with one
+# taken from a link's own recovery (counted, never passed)
+chain_controls() {
+    python3 - "$2" "$3" <<'EOF' && ok || bad "$1: chain controls"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+want = int(sys.argv[2])
+linked = [r for r in rows if r["chain_links"] != "0"]
+deep = [r for r in rows if r["chain_links"] == "3"]
+odd = [r["trial"] for r in rows if r["verdict"] == "violation"
+       and (r["chain_links"] != "0" or not r["damage"].startswith("torn "))]
+lost = [r for r in rows if r["verdict"] == "expected-loss"]
+in_link = [r for r in lost if "a link recovered fewer" in r["detail"]]
+if (2 * len(linked) < len(rows) or not deep or odd or (want == 0 and lost)
+        or (want > 0 and (len(lost) < want or not in_link))):
+    print("linked", len(linked), "three links", len(deep), "odd violations",
+          odd, "expected losses", len(lost), "in a link", len(in_link),
+          file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+# chain_campaign TARGET NAME LOSSES ARGS...: a chain campaign of TARGET
+# under drop-unsynced-data with seed 1 (campaign, into $T/NAME.csv) that
+# exits 0 or 1 (a torn first crash's violation) and passes
+# chain_controls with LOSSES
+chain_campaign() {
+    local target=$1 name=$2 losses=$3
+    shift 3
+    campaign "$target" "$name" --mode chain --persist drop-unsynced-data \
+        --seed 1 "$@"
+    check "$name: exit 0 or 1" 1 "$((rc <= 1))"
+    chain_controls "$name" "$T/$name.csv" "$losses"
+}
+# link_loss CSV: the first trial of a chain campaign whose expected loss
+# a link's own recovery took
+link_loss() {
+    python3 -c 'import csv,sys
+print(next(r["trial"] for r in csv.DictReader(open(sys.argv[1]))
+           if "a link recovered fewer" in r["detail"]))' "$1"
+}
 # sync_errors NAME CSV MIN: at least MIN trials of an fsync-fail campaign
 # had their failed sync's EIO reach the workload (the open, a commit, a
 # sync or checkpoint call returned it)

@@ -14,6 +14,9 @@
 #   opened again) keeps the default flags' promise; under fsync-fail a
 #   failed flush's EIO reaches the workload, and LMDB's going on after it
 #   loses commits (docs/FINDINGS.md: the reproducers are checked);
+#   chain (recovered and crashed again up to three times): default keeps
+#   every process's commits, nosync's losses are counted as expected, and
+#   a link's lost commits are a durability violation;
 #   a verifier that dies walking the recovered database is a structure
 #   violation; a replay repeats a trial's row; bad flags are refused.
 # Run by make test with CRASHTEST set to the binary.
@@ -145,7 +148,28 @@ check "first flush failed: commits acknowledged after it" 4 "$(col acked <"$T/fi
 check "nometasync, failed flush: exit 1" 1 $?
 check "nometasync, failed flush: durability" "durability " "$(kinds "$T/nmff.csv")"
 
-# 9. refusals: bad flags, MDB_WRITEMAP, lock.mdb's map undeclared
+# 9. chain: the crashed environment opened by a process that goes on with
+# the workload under the interposer and is crashed in turn (up to three
+# times, power cut or not): the default flags keep every process's
+# commits where directory entries persist (the only violations are torn
+# first crashes, decided before any link); nosync's power cuts lose
+# commits, counted as expected, also in a link's own recovery.  And a
+# link's acknowledgements are held like the writer's: in trial 4 of seed
+# 1 the writer dies in the creation, a power cut undoes data.mdb's
+# unsynced creation (the directory finding, 4 above), a link creates it
+# again, the next commits 8 transactions and a power cut undoes the
+# creation again: a durability violation
+chain_campaign lmdb chain 0 --trials 12
+chain_campaign lmdb chainns 3 --lmdb-flags nosync --trials 12
+"$CT" --seed 1 --replay 4 --target lmdb --mode chain --dir "$T" \
+    --csv "$T/clink.csv" >"$T/clink.out" 2>&1
+check "chain, a link's commits lost: exit 1" 1 $?
+check "chain, a link's commits lost: durability" "durability " "$(kinds "$T/clink.csv")"
+check "chain, a link's commits lost: 8 acknowledged" 8 "$(col acked <"$T/clink.csv")"
+contains "chain, a link's commits lost: the writer died in the creation" \
+    "$T/clink.csv" "killed before point 3/.*; link 2 recovered 0, went on"
+
+# 10. refusals: bad flags, MDB_WRITEMAP, lock.mdb's map undeclared
 "$CT" --target lmdb --lmdb-flags sometimes --trials 5 >"$T/refuse.out" 2>&1
 check "a bad --lmdb-flags exits 2" 2 $?
 contains "the message lists the flags" "$T/refuse.out" "default, nometasync or nosync"

@@ -9,6 +9,8 @@
 #   recovery-crash (the recovery at open crashed, then recovered again)
 #   and fsync-fail (a failed sync's EIO reaches the workload, writes are
 #   refused after it) keep sync=true's promise;
+#   chain (recovered and crashed again up to three times): sync=false's
+#   power cut losses are counted as expected, nothing else is lost;
 #   a replay repeats a trial's row (the I/O points of the deterministic
 #   profile are numbered the same in every run); a bad option is refused.
 # Run by make test with CRASHTEST set to the binary.
@@ -68,7 +70,17 @@ n=$(col damage <"$T/rc.csv" | grep -c 'recovery 1 killed at [0-9]*/[1-9][0-9]')
 # nothing sync=true acknowledged is lost
 fsync_fail_refused rocksdb 40 20 --no-swarm
 
-# 6. a bad option is refused
+# 6. chain: the crashed database recovered by a process that goes on
+# with the workload under the interposer and is crashed in turn (up to
+# three times, power cut or not): sync=false keeps every process's
+# writes against the kills, and its power cuts' losses are counted as
+# expected, not passed, also in a link's own recovery (small workloads:
+# each link opens RocksDB again)
+chain_campaign rocksdb chain 2 --rocksdb-sync false --trials 8 --txns 20 \
+    --no-swarm
+check "chain, sync=false: exit 0" 0 "$rc"
+
+# 7. a bad option is refused
 "$CT" --target rocksdb --rocksdb-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
 check "a bad --rocksdb-sync exits 2" 2 $?
 contains "the message lists the choices" "$T/refuse.out" "true, false or mixed"
