@@ -255,9 +255,13 @@ typedef struct trial_sampler {
     rng r;                /* draws the sample */
     uint32_t aim;         /* a CL_ACT_* mechanism whose points (and the
                              point right after each) weigh
-                             TRIAL_AIM_WEIGHT in the reservoir, or 0:
-                             every point weighs 1 */
+                             TRIAL_AIM_WEIGHT in the reservoir,
+                             TRIAL_AIM_ACK (a chain link's first points
+                             after its open and after its first promised
+                             commit), or 0: every point weighs 1 */
     uint32_t prev_act;    /* the mechanisms of the point before */
+    int acked;            /* TRIAL_AIM_ACK: how many of its two points
+                             have come */
     uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
 } trial_sampler;

@@ -19,7 +19,9 @@
  * one of its points weighs TRIAL_AIM_WEIGHT and any other 1.  A run that
  * reaches the mechanism is then almost always crashed in or right after
  * it (a superblock written and not yet synced, a segment removed, a page
- * written back); one that does not is sampled uniformly.  The copy then
+ * written back); one that does not is sampled uniformly.  A chain link
+ * may aim instead at the points right after its open and after its first
+ * promised commit, with a power cut (TRIAL_AIM_ACK).  The copy then
  * takes the place of the database: that is the recovery killed at k
  * (and, with a power cut, its shadow log is cut back to its length at k;
  * the image is built under the campaign's power-cut model, --persist, as
@@ -104,13 +106,52 @@ static const uint32_t trial_aims[] = {
 #define TRIAL_AIMS (sizeof(trial_aims) / sizeof(trial_aims[0]))
 #define TRIAL_AIM_WEIGHT 1024u
 
-/* A sampling run's aim from r: 0 (none) for half of them, else one of
- * trial_aims. */
-static uint32_t trial_aim_draw(rng *r)
-{
-    uint64_t x = rng_below(r, 2 * TRIAL_AIMS);
+/* A chain link's aim at the two points where a recovery that builds on
+ * what it has not made durable shows (outside every CL_ACT_* bit): the
+ * first point after the open returned (whatever it recovered, it has
+ * handed over: our engine reports it durable), and the first point after
+ * the resumed workload's first commit that the target promised to keep
+ * (once something is promised on top of it).  A power cut there takes
+ * away what the killed process left unsynced, a directory entry never
+ * synced, a cut the recovery did not sync. */
+#define TRIAL_AIM_ACK 0x80000000u
 
+/* A sampling run's aim from r: 0 (none) for half of them, else one of
+ * trial_aims.  A chain link (link) aims at TRIAL_AIM_ACK instead one time
+ * in four, or one in two if it goes on with a killed process's shadow log
+ * (cont: a power cut can then take what that process left unsynced). */
+static uint32_t trial_aim_draw(rng *r, int link, int cont)
+{
+    uint64_t x;
+
+    if (link && rng_below(r, cont ? 2 : 4) == 0)
+        return TRIAL_AIM_ACK;
+    x = rng_below(r, 2 * TRIAL_AIMS);
     return x < TRIAL_AIMS ? 0 : trial_aims[x - TRIAL_AIMS];
+}
+
+/* The weight of the point the on_point hook of x is at: TRIAL_AIM_WEIGHT
+ * if it is in or right after the mechanism aimed at, or one of the two
+ * points of TRIAL_AIM_ACK; else 1. */
+static uint64_t trial_aim_weight(trial_sampler *x, const crashio_call *call)
+{
+    const trial_progress *pg = x->env->shm->prog;
+    uint32_t acked, synced;
+
+    if (x->aim != TRIAL_AIM_ACK)
+        return ((call->act | x->prev_act) & x->aim) ? TRIAL_AIM_WEIGHT : 1;
+    if (x->acked == 2 || !__atomic_load_n(&pg->opened, __ATOMIC_ACQUIRE))
+        return 1;
+    if (x->acked == 0) {
+        x->acked = 1;
+        return TRIAL_AIM_WEIGHT;
+    }
+    synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
+    acked = __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE);
+    if (oracle_promised(x->env->target->promise(x->eng), acked, synced) == 0)
+        return 1;
+    x->acked = 2;
+    return TRIAL_AIM_WEIGHT;
 }
 
 /* The on_point hook of a sampling recovery (in its process): one step of
@@ -119,11 +160,12 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
 {
     trial_sampler *x = ctx;
     trial_verdict *v = x->env->shm->ver;
-    uint64_t w = ((call->act | x->prev_act) & x->aim) ? TRIAL_AIM_WEIGHT : 1;
+    uint64_t w;
     int rc;
 
     if (!atomic_load(&x->sampling))
         return;
+    w = trial_aim_weight(x, call);
     v->seen = call->k;
     x->prev_act = call->act;
     x->weight += w;
@@ -206,11 +248,15 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.eng = &s->prof->eng;
     x.p = p;
     power = (int)rng_below(r, 2);
-    x.logs = power || more;
     x.writers = *log == TRIAL_LOG_WRITER;
     rng_seed(&x.r, rng_next(r));
     /* an interposed target reports no mechanism: nothing to aim at */
-    x.aim = env->target->interposed ? 0 : trial_aim_draw(r);
+    x.aim = env->target->interposed
+                ? 0
+                : trial_aim_draw(r, resume, *log != TRIAL_LOG_NONE);
+    if (x.aim == TRIAL_AIM_ACK)
+        power = 1; /* a kill there shows nothing a kill elsewhere does not */
+    x.logs = power || more;
     atomic_init(&x.sampling, 1);
     pc.model = env->persist;
     pc.fs = env->fs;
