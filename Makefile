@@ -29,9 +29,9 @@
 #                     pages into PREFIX (/usr/local) under DESTDIR; make uninstall
 #   make deb          the Debian packages, checked with lintian, installed
 #                     and run (as root); make man-lint: mandoc -T lint
-#   make experiments  every experiment of experiments/ (about 15 minutes):
+#   make experiments  every experiment of experiments/ (about 35 minutes):
 #                     results/<name>.csv and .png; QUICK=1 runs the small
-#                     versions (about 3 minutes) into build/results-quick/
+#                     versions (about 4 minutes) into build/results-quick/
 #   make plots        render results/*.png again from results/*.csv
 #   make bench-crashtest  crash states verified per second of fixed
 #                     campaigns, per mode and for the default mix, next to
