@@ -33,10 +33,11 @@ else
 fi
 
 # The cells: TARGET|CONFIGURATION|crashtest options|promise.  The promise
-# is the one crashtest's summary line names for the configuration
-# (docs/ORACLE.md's vocabulary; the tables of docs/TARGETS.md say why);
-# crashtest's --json does not carry it.  QUICK=1 keeps the first
-# configuration of each target.
+# is the target's for the configuration, in docs/ORACLE.md's vocabulary:
+# for the library targets the one crashtest's summary line names, for
+# the engine its sync mode's (harness/target_engine.c), for Redis its
+# table in docs/TARGETS.md, which also says why; crashtest's --json does
+# not carry it.  QUICK=1 keeps the first configuration of each target.
 CONFIGS="engine|sync commit|--sync commit|ack
 engine|sync group|--sync group|ack
 engine|sync off|--sync off|sync
