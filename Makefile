@@ -29,9 +29,9 @@
 #                     pages into PREFIX (/usr/local) under DESTDIR; make uninstall
 #   make deb          the Debian packages, checked with lintian, installed
 #                     and run (as root); make man-lint: mandoc -T lint
-#   make experiments  every experiment of experiments/ (about 15 minutes):
+#   make experiments  every experiment of experiments/ (about 35 minutes):
 #                     results/<name>.csv and .png; QUICK=1 runs the small
-#                     versions (about 3 minutes) into build/results-quick/
+#                     versions (about 4 minutes) into build/results-quick/
 #   make plots        render results/*.png again from results/*.csv
 #   make bench-crashtest  crash states verified per second of fixed
 #                     campaigns, per mode and for the default mix, next to
@@ -281,7 +281,8 @@ deps-bench:
 deps-fuzz:
 	$(call DEPS_CHECK,$(PKGS_CORE) $(PKGS_FUZZ))
 deps-experiments:
-	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_PEERS) $(PKGS_FIU) $(PKGS_PLOT))
+	$(call DEPS_CHECK,$(PKGS_BUILD) $(PKGS_PEERS) $(PKGS_FIU) $(PKGS_PLOT) \
+	    $(PKGS_REDIS))
 deps-plot:
 	$(call DEPS_CHECK,$(PKGS_PLOT))
 deps-valgrind:
@@ -614,13 +615,13 @@ bench: deps-bench $(B)/kvbench
 # fault-injection flavour (the error modes need libfiu).
 EXPERIMENTS := recovery_vs_log_size checkpoint_interval sync_writers \
                torn_protection crashpoint_sweep mutants bench \
-               harness_throughput
+               harness_throughput foreign_engines
 # EXPERIMENTS_SKIP: experiments left out of this run (CI runs the planted
 # bugs' matrix as a step of its own: make mutants).
 EXPERIMENTS_SKIP ?=
 EXP_OUT := $(if $(filter 1,$(QUICK)),$(B)/results-quick,results)
 experiments: deps-experiments $(B)/crashtest $(B)/kvbench \
-             $(B)/kvserver-crash $(B)/csvmeta
+             $(B)/kvserver-crash $(B)/csvmeta $(PRELOAD)
 	@$(MAKE) --no-print-directory FIU=1 SAN=0 build-fiu/crashtest \
 	    build-fiu/kvserver-crash build-fiu/csvmeta
 	@QUICK=$(QUICK) BUILD=$(B) EXP_OUT=$(EXP_OUT) \

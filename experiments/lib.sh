@@ -31,6 +31,13 @@ exp_die() {
     exit 1
 }
 
+# exp_unavailable MESSAGE: stop with exit status 2, before any result:
+# something the experiment needs cannot run on this machine (make deps).
+exp_unavailable() {
+    echo "experiment ${EXP_NAME:-?}: CANNOT RUN: $*" >&2
+    exit 2
+}
+
 # exp_step MESSAGE: a progress line with the seconds since the start.
 exp_step() {
     echo "[${EXP_NAME} +$(($(date +%s) - EXP_T0)) s] $*" >&2
