@@ -112,4 +112,8 @@ setup_error "a bad --mode" "--mode is kill-io, torn, powerloss" \
 "$CT" --exec "$EX/applog {dir}" >"$T/bad" 2>&1
 check "--exec without --verify: exit status" 2 $?
 contains "--exec without --verify: message" "$T/bad" "go together"
+"$CT" --exec "$EX/applog {dir}" --verify "$EX/applog-verify {dir}" --json \
+    >"$T/badjson" 2>&1
+check "--exec --json (no summary of its own): exit status" 2 $?
+contains "--exec --json: message" "$T/badjson" "--csv has every trial"
 finish

@@ -98,5 +98,8 @@ contains "--redis-fsync no: says why" "$T/bad1" "always or everysec"
 "$CT" --target redis --mode recovery-crash --trials 1 >"$T/bad2" 2>&1
 check "--mode recovery-crash: exit 2" 2 $?
 contains "--mode recovery-crash: says what runs" "$T/bad2" "kill-io, torn"
+"$CT" --target redis --json --trials 1 >"$T/bad3" 2>&1
+check "--json (no summary of its own): exit 2" 2 $?
+contains "--json: says where the verdicts are" "$T/bad3" "--csv has every trial"
 
 finish
