@@ -90,6 +90,14 @@ int target_never_fatal(void *h);
  * durable count as claimed. */
 int target_reports_durable(const target_ops *t);
 
+/* The detail of the last error a target op returned in this thread: the
+ * engine's own (cl_errdetail) until a target of another engine sets one
+ * with target_detail_set (its library's message: RocksDB's status text,
+ * mdb_strerror, sqlite3_errstr), which each of them does with every error
+ * it maps to a cl error code. */
+const char *target_errdetail(void);
+void target_detail_set(const char *msg);
+
 /* The sync option of LevelDB's and RocksDB's writes, one for a campaign
  * (target_lsm.c): true, every write synced; false, none; mixed, only the
  * writes the workload follows with a sync or checkpoint call. */

@@ -44,6 +44,7 @@
  * its own); the other broken targets but -follower serialize theirs.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -552,6 +553,23 @@ int target_never_fatal(void *h)
 {
     (void)h;
     return 0;
+}
+
+/* A target of another engine's last error detail in this thread, once it
+ * has set one. */
+static __thread char target_detail[512];
+static __thread int target_detail_given;
+
+void target_detail_set(const char *msg)
+{
+    snprintf(target_detail, sizeof(target_detail), "%s",
+             msg != NULL ? msg : "");
+    target_detail_given = 1;
+}
+
+const char *target_errdetail(void)
+{
+    return target_detail_given ? target_detail : cl_errdetail();
 }
 
 /* The targets of other engines, each in a file of its own. */

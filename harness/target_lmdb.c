@@ -97,6 +97,8 @@ static void lmdb_describe(char *buf, size_t len)
  * the file is CL_ECORRUPT. */
 static int lmdb_err(int rc)
 {
+    if (rc != MDB_SUCCESS)
+        target_detail_set(mdb_strerror(rc));
     switch (rc) {
     case MDB_SUCCESS:
         return 0;

@@ -46,6 +46,7 @@ int target_status_code(const char *status)
 {
     if (status == NULL)
         return 0;
+    target_detail_set(status);
     if (strncmp(status, "Corruption: ", 12) == 0)
         return CL_ECORRUPT;
     if (strncmp(status, "IO error: ", 10) == 0)

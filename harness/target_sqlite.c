@@ -98,6 +98,11 @@ static int sql_err(int rc)
     case SQLITE_DONE:
     case SQLITE_ROW:
         return 0;
+    default:
+        break;
+    }
+    target_detail_set(sqlite3_errstr(rc));
+    switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         return CL_ECORRUPT;

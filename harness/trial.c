@@ -294,7 +294,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
             pg->error = rc;
             snprintf(pg->errmsg, sizeof(pg->errmsg),
                      "commit of transaction %u: %s: %s", i, cl_strerror(rc),
-                     cl_errdetail());
+                     target_errdetail());
             _exit(22);
         }
         if (fault != NULL)
@@ -327,7 +327,7 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         snprintf(pg->errmsg, sizeof(pg->errmsg),
                  "%s after transaction %u: %s: %s",
                  where == TRIAL_ERR_CHECKPOINT ? "checkpoint" : "sync", i,
-                 cl_strerror(rc), cl_errdetail());
+                 cl_strerror(rc), target_errdetail());
         _exit(where == TRIAL_ERR_CHECKPOINT ? 23 : 24);
     }
     wl_txn_free(&t);
@@ -460,7 +460,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
             goto end;
         pg->error = rc;
         snprintf(pg->errmsg, sizeof(pg->errmsg), "open: %s: %s",
-                 cl_strerror(rc), cl_errdetail());
+                 cl_strerror(rc), target_errdetail());
         _exit(21);
     }
     pg->opened = 1;
@@ -813,7 +813,7 @@ fail:
     snprintf(v->detail, sizeof(v->detail),
              "the recovered database is not usable: probe %s failed: %s: "
              "%.200s",
-             step, cl_strerror(rc), cl_errdetail());
+             step, cl_strerror(rc), target_errdetail());
 }
 
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
@@ -857,7 +857,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         atomic_store(&how->sampler->sampling, 0);
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
-                 cl_strerror(rc), cl_errdetail());
+                 cl_strerror(rc), target_errdetail());
         util_strip_dir(v->detail, dir);
         v->verdict = rc == CL_ECORRUPT &&
                              ((trial_detect_ok(s) && trial_is_page_damage()) ||
@@ -878,7 +878,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     v->walking = 1;
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
-                 cl_strerror(rc), cl_errdetail());
+                 cl_strerror(rc), target_errdetail());
         util_strip_dir(v->detail, dir);
         v->verdict =
             (rc == CL_ECORRUPT && trial_detect_ok(s) && trial_is_page_damage())

@@ -51,7 +51,7 @@ _Noreturn static void mt_fail(trial_progress *pg, int rc, int code,
     pthread_mutex_lock(&mt_fail_mu);
     pg->error = rc;
     snprintf(pg->errmsg, sizeof(pg->errmsg), "%s transaction %u: %s: %s", what,
-             i, cl_strerror(rc), cl_errdetail());
+             i, cl_strerror(rc), target_errdetail());
     _exit(code);
 }
 
