@@ -480,6 +480,16 @@ end:
     trial_die(); /* a crash after the last transaction */
 }
 
+uint32_t trial_required(const trial_env *env, const cl_options *eng,
+                        const trial_progress *pg)
+{
+    uint32_t synced = __atomic_load_n(&pg->synced, __ATOMIC_ACQUIRE);
+
+    return oracle_promised(env->target->promise(eng),
+                           __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE),
+                           synced);
+}
+
 uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked)
 {
     uint32_t lo = 0;

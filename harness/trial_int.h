@@ -222,6 +222,9 @@ uint32_t trial_durable_count(const trial_progress *pg, uint32_t acked);
 void trial_window(const trial_env *env, const cl_options *eng,
                   const trial_progress *pg, uint32_t *issued, uint32_t *acked,
                   uint32_t *required, uint32_t *claimed, uint32_t *synced);
+/* trial_window's *required alone. */
+uint32_t trial_required(const trial_env *env, const cl_options *eng,
+                        const trial_progress *pg);
 
 /* What the target's promise for s's engine options keeps through a power
  * cut of a process that had `acked` transactions acknowledged, the first
@@ -260,7 +263,7 @@ typedef struct trial_sampler {
                              after its open and after its first promised
                              commit), or 0: every point weighs 1 */
     uint32_t prev_act;    /* the mechanisms of the point before */
-    int acked;            /* TRIAL_AIM_ACK: how many of its two points
+    int aim_points;       /* TRIAL_AIM_ACK: how many of its two points
                              have come */
     uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
