@@ -550,13 +550,26 @@ static void campaign_on_signal(int sig)
 typedef struct campaign_out {
     int fd;
     campaign_shared *cs;
+    const trial_env *env;
     int failed; /* a harness failure was sent */
 } campaign_out;
 
-static int campaign_emit(void *ctx, const trial_result *res)
+static int campaign_emit(void *ctx, const trial_result *in)
 {
     campaign_out *o = ctx;
+    const trial_result *res = in;
+    trial_result gone;
 
+    /* a scratch directory removed under the worker: its trials' states
+     * were not the target's doing (a harness failure, not a verdict) */
+    if (in->verdict != ORACLE_KINDS && !trial_env_intact(o->env)) {
+        gone = *in;
+        gone.verdict = ORACLE_KINDS;
+        snprintf(gone.detail, sizeof(gone.detail),
+                 "the scratch directory %.300s was removed under the campaign",
+                 o->env->base);
+        res = &gone;
+    }
     if (write(o->fd, res, sizeof(*res)) != (ssize_t)sizeof(*res))
         _exit(3);
     if (res->verdict == ORACLE_KINDS) {
@@ -614,7 +627,7 @@ static void campaign_worker(campaign *c, int w, campaign_shared *cs, int fd,
     trial_env env = c->env;
     trial_result res;
     trial_spec *specs = malloc(c->block * sizeof(*specs));
-    campaign_out out = {fd, cs, 0};
+    campaign_out out = {fd, cs, &env, 0};
     int rc;
 
     signal(SIGINT, SIG_IGN);

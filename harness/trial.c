@@ -29,6 +29,7 @@
 #include "trial.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,6 +153,21 @@ static void *trial_map(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* The marker of a scratch directory (trial_env_intact). */
+#define TRIAL_MARKER ".crashtest-scratch"
+
+static int trial_env_mark(const trial_env *env)
+{
+    char marker[4200];
+    int fd;
+
+    snprintf(marker, sizeof(marker), "%s/%s", env->base, TRIAL_MARKER);
+    if ((fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        return errno;
+    close(fd);
+    return 0;
+}
+
 int trial_env_init(trial_env *env, uint32_t max_txns)
 {
     trial_shm *m = calloc(1, sizeof(*m));
@@ -182,7 +198,16 @@ int trial_env_init(trial_env *env, uint32_t max_txns)
     env->shm = m;
     if ((rc = fs_mkdirs(env->base)) != 0)
         return rc;
-    return 0;
+    return trial_env_mark(env);
+}
+
+int trial_env_intact(const trial_env *env)
+{
+    char marker[4200];
+    struct stat st;
+
+    snprintf(marker, sizeof(marker), "%s/%s", env->base, TRIAL_MARKER);
+    return stat(marker, &st) == 0;
 }
 
 void trial_env_fini(trial_env *env)

@@ -319,6 +319,12 @@ static inline uint64_t trial_spec_crash_at(const trial_spec *s)
 int trial_env_init(trial_env *env, uint32_t max_txns);
 void trial_env_fini(trial_env *env);
 
+/* Whether env->base is still the scratch directory trial_env_init made (its
+ * marker file is there).  When it is not, something removed it under the
+ * campaign: no verdict of its trials can be trusted, whatever the target
+ * did.  Returns 1 or 0. */
+int trial_env_intact(const trial_env *env);
+
 /* Run the workload of prof->wl once without crashing, counting its I/O
  * points (and building the oracle's prefix hashes).  Returns 0, or -1 with
  * a message in err. */

@@ -300,7 +300,9 @@ typedef struct trial_vreq {
 /* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in
  * this worker's verifier process, which verifies state after state
  * (trial_vserve.c), or with env->fresh_verifier in a fresh process.  Fills
- * res's verdict fields.  Returns 0, or -1 if the verifier could not run. */
+ * res's verdict fields.  Returns 0, or -1 if the verifier could not run or
+ * be set up (res->detail says why: a set-up failure of the harness, such
+ * as its scratch directory gone, never a verdict on the target). */
 int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                  uint32_t lo, uint32_t hi, const trial_open_how *how,
                  trial_result *res);

@@ -284,8 +284,8 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
             0 ||
         v->sample_error != 0) {
         snprintf(res->detail, sizeof(res->detail),
-                 "sampling recovery %u failed: %s", d + 1,
-                 v->sample_error ? strerror(v->sample_error) : "fork");
+                 "sampling recovery %u failed: %.400s", d + 1,
+                 v->sample_error ? strerror(v->sample_error) : got->detail);
         return -1;
     }
     if (!v->opened || (resume && got->verdict != ORACLE_OK)) {

@@ -76,11 +76,9 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
      * in the error modes too, since a failed sync call never advances it
      * and a commit whose sync failed never returns 0.  What the target
      * claimed durable is checked as well (res->claimed). */
-    if (!decided && trial_verify(env, s, p->dir, res->durable, res->issued,
-                                 NULL, res) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-        return -1;
-    }
+    if (!decided &&
+        trial_verify(env, s, p->dir, res->durable, res->issued, NULL, res) != 0)
+        return -1; /* res->detail says why */
     /* idempotence: a clean recovery of the same crash image must end in
      * the same state (unless a power cut could take back what the killed
      * writer left unsynced: then only the oracle judges) */

@@ -259,8 +259,11 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     if (env->fresh_verifier) {
         pid_t pid;
         fflush(NULL);
-        if ((pid = fork()) < 0)
+        if ((pid = fork()) < 0) {
+            snprintf(res->detail, sizeof(res->detail), "fork: %s",
+                     strerror(errno));
             return -1;
+        }
         if (pid == 0) {
             util_child_signals();
             /* No close: the process ends here, and its end frees what the
@@ -272,6 +275,8 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
         hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
     } else if (trial_vserve_ask(env, s, dir, lo, res->claimed, hi, skip, how,
                                 &st, &hung) != 0) {
+        snprintf(res->detail, sizeof(res->detail),
+                 "starting the verifier process: %s", strerror(errno));
         return -1;
     }
     /* the verifier's phases may begin before fork returns here */
@@ -283,8 +288,11 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     ph->probe += v->probe_us;
     if (t1 > inner)
         ph->process += (uint32_t)(t1 - inner);
-    if (v->setup_failed)
+    if (v->setup_failed) {
+        snprintf(res->detail, sizeof(res->detail), "%s",
+                 v->detail[0] ? v->detail : "the verifier could not be set up");
         return -1;
+    }
     if (!v->done) {
         char text[64];
         if (hung)

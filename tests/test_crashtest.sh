@@ -4,7 +4,8 @@
 # any campaign sees are caught with the violation each commits;
 # a trial limit may cut a block and --duration stops; exhaustive mode
 # covers every point; shards add up to the campaign; JSON, --profile,
-# --keep-failures; bad usage exits 2.  Run by make test with CRASHTEST set
+# --keep-failures; bad usage exits 2; a scratch directory removed under
+# a campaign is a set-up failure.  Run by make test with CRASHTEST set
 # to the binary.  (Replay and shrink: test_replay.sh; the oracle's rules:
 # test_broken_targets.sh; the server target: test_server_target.sh; swarm
 # and coverage: test_swarm_campaign.sh.)
@@ -111,5 +112,23 @@ check "help prints no doubled percent sign" 0 "$("$CT" --help | grep -c '%%')"
 contains "one job" "$T/j1.out" "trials in .* s on 1 job: "
 "$CT" --seed 17 --trials 4 --jobs 2 --quiet --dir "$T" >"$T/j2.out" 2>&1
 contains "two jobs" "$T/j2.out" "trials in .* s on 2 jobs: "
+
+# 7. a scratch directory removed under a running campaign is the harness's
+# set-up failure (exit 2, its message), never a verdict on the target:
+# here only the workers' marker files go, so every trial itself runs as
+# it would, and the campaign must still stop with exit 2
+mkdir -p "$T/gone"
+timeout 300 "$CT" --seed 18 --trials 1000000 --jobs 2 --quiet --dir "$T/gone" \
+    --csv "$T/gone.csv" >"$T/gone.out" 2>&1 &
+ctpid=$!
+for _ in $(seq 600); do
+    [ "$(ls "$T"/gone/crashtest-*/w*/.crashtest-scratch 2>/dev/null | wc -l)" = 2 ] && break
+    sleep 0.1
+done
+rm -f "$T"/gone/crashtest-*/w*/.crashtest-scratch
+wait $ctpid
+check "a removed scratch directory: exit 2" 2 $?
+contains "a removed scratch directory: said" "$T/gone.out" "scratch directory .* was removed under the campaign"
+check "a removed scratch directory: no violation" 0 "$(grep -c VIOLATION "$T/gone.out")"
 
 finish
