@@ -276,14 +276,14 @@ _Noreturn static void trial_die(void)
 /* the writer                                                             */
 /* ---------------------------------------------------------------------- */
 
-/* Run transactions [from, n) of prof's workload on the open target h,
+/* Run transactions [from, n) of workload wl on the open target h,
  * through crashio c (or NULL), publishing in shared memory what each call
  * returned; hk: the hooks (NULL: none).  env->fault: the error trial whose
  * injected error the workload may meet, or NULL (a batch writer's at_txn
  * may make this process a branch with one: trial_batch.c).  Returns at
  * the end of the workload, or when the target refuses writes after the
  * injected error; any other error ends the process (a writer failure). */
-static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
+static void trial_txns(trial_env *env, const wl_params *wl, void *h,
                        uint32_t from, crashio *c, const trial_writer_hooks *hk)
 {
     trial_progress *pg = env->shm->prog;
@@ -296,13 +296,13 @@ static void trial_txns(trial_env *env, const trial_profile *prof, void *h,
         snprintf(pg->errmsg, sizeof(pg->errmsg), "out of memory");
         _exit(20);
     }
-    for (uint32_t i = from; i < prof->wl.txns; i++) {
+    for (uint32_t i = from; i < wl->txns; i++) {
         uint64_t lsn = 0;
         int where;
         if (hk != NULL && hk->at_txn != NULL)
             hk->at_txn(hk->ctx, c, i);
         fault = env->fault;
-        wl_gen(&prof->wl, i, &t);
+        wl_gen(wl, i, &t);
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);
         fired = fault != NULL && trial_fault_fired(env, fault);
         rc = env->target->apply(h, &t, &lsn);
@@ -493,7 +493,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
         trial_mt_write(env, prof, h, s);
         goto end;
     }
-    trial_txns(env, prof, h, 0, c,
+    trial_txns(env, &prof->wl, h, 0, c,
                count_only && cc->shared != NULL ? &count : hk);
 end:
     if (count_only) {
@@ -859,6 +859,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     cl_options o = s->prof->eng;
     oracle_prefix local;
     const oracle_prefix *pre = &s->prof->prefix;
+    wl_params wl = s->prof->wl; /* with the chain's links so far */
     oracle_map *m = NULL;
     char msg[400];
     uint64_t t0;
@@ -924,9 +925,11 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     }
     v->read_us = (uint32_t)(clk_now_us() - t0);
     t0 = clk_now_us();
-    /* A transaction the engine went on without is not in the model. */
-    if (skip != ORACLE_NO_SKIP) {
-        if (oracle_prefix_build_skip(&s->prof->wl, skip, &local) != 0) {
+    /* A transaction the engine went on without is not in the model; a
+     * chain's links wrote values of their own. */
+    wl.hist = s->hist;
+    if (skip != ORACLE_NO_SKIP || wl.hist.n > 0) {
+        if (oracle_prefix_build_skip(&wl, skip, &local) != 0) {
             v->setup_failed = 1;
             goto out;
         }
@@ -939,9 +942,9 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                                               m, &v->recovered, v->detail,
                                               sizeof(v->detail));
     } else {
-        v->verdict = (uint8_t)oracle_judge_claim(
-            &s->prof->wl, pre, m, lo, claimed, hi, skip, &v->recovered,
-            v->detail, sizeof(v->detail));
+        v->verdict = (uint8_t)oracle_judge_claim(&wl, pre, m, lo, claimed, hi,
+                                                 skip, &v->recovered, v->detail,
+                                                 sizeof(v->detail));
         /* A target that goes on after a failed sync may have committed
          * the transaction whose commit returned the error (past its
          * commit point): a prefix with it is as good as one without. */
@@ -982,8 +985,14 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         if (!target_reports_durable(env->target))
             for (uint32_t i = 0; i < v->recovered; i++)
                 env->shm->prog->lsn[i] = UINT64_MAX;
+        /* with values of its own from k on: a transaction a recovery
+         * dropped that comes back is not the one the link issued */
+        if (wl_history_add(&wl.hist, v->recovered) != 0) {
+            v->setup_failed = 1;
+            goto out;
+        }
         __atomic_store_n(&env->shm->prog->opened, 1, __ATOMIC_RELEASE);
-        trial_txns(env, s->prof, h, v->recovered, NULL, NULL);
+        trial_txns(env, &wl, h, v->recovered, NULL, NULL);
     }
     /* The probe costs a second recovery: every error trial gets it (the
      * engine has just been through an error), half of the others, by a

@@ -209,6 +209,9 @@ typedef struct trial_spec {
                          1: one, in index order (which the profile's
                          counting run took, so its I/O points are the
                          run's own) */
+    wl_history hist;  /* MODE_CHAIN: the links that went on so far, each
+                         with values of its own (the verifiers judge the
+                         workload with it; trial_chain adds to it) */
 } trial_spec;
 
 /* What a trial's recovery did (trial_result.reached, above the CL_ACT_*

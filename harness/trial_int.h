@@ -260,11 +260,12 @@ typedef struct trial_sampler {
                              point right after each) weigh
                              TRIAL_AIM_WEIGHT in the reservoir,
                              TRIAL_AIM_ACK (a chain link's first points
-                             after its open and after its first promised
-                             commit), or 0: every point weighs 1 */
+                             after its open, at its first sync call and
+                             after its first promised commit), or 0:
+                             every point weighs 1 */
     uint32_t prev_act;    /* the mechanisms of the point before */
-    int aim_points;       /* TRIAL_AIM_ACK: how many of its two points
-                             have come */
+    uint32_t aim_seen;    /* TRIAL_AIM_ACK: which of its three points
+                             have come (TRIAL_ACK_* bits) */
     uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
 } trial_sampler;
@@ -359,9 +360,11 @@ typedef struct trial_chain_loss {
  * crash (a power cut keeps only what trial_promised_cut says, of every
  * process since the last one), appends to res->damage, sets res->links,
  * and keeps *loss (nominal and lowered as trial_after_crash left them for
- * the first crash).  Returns 0, 1 when a link's own verdict decided the
- * trial (res holds it), or -1 (harness failure, res->detail says why). */
-int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
+ * the first crash); adds to s->hist each link whose kept state is from
+ * after its recovery (the state holds the values it went on with).
+ * Returns 0, 1 when a link's own verdict decided the trial (res holds
+ * it), or -1 (harness failure, res->detail says why). */
+int trial_chain(trial_env *env, trial_spec *s, const trial_paths *p,
                 trial_result *res, trial_chain_loss *loss);
 
 /* The damage sentence of a crash: outcome (CRASHIO_OUT_*) at point `at`,

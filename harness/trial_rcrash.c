@@ -20,8 +20,9 @@
  * reaches the mechanism is then almost always crashed in or right after
  * it (a superblock written and not yet synced, a segment removed, a page
  * written back); one that does not is sampled uniformly.  A chain link
- * may aim instead at the points right after its open and after its first
- * promised commit, with a power cut (TRIAL_AIM_ACK).  The copy then
+ * may aim instead at the points right after its open, at its first sync
+ * call and after its first promised commit, with a power cut
+ * (TRIAL_AIM_ACK).  The copy then
  * takes the place of the database: that is the recovery killed at k
  * (and, with a power cut, its shadow log is cut back to its length at k;
  * the image is built under the campaign's power-cut model, --persist, as
@@ -37,9 +38,11 @@
  * transactions' points together, and with the state it keeps it notes the
  * workload's progress (trial_window) at that point.  A link recovered the
  * state after r transactions and went on from transaction r, so the
- * workload's transactions stay one sequence across the chain and the
- * oracle's prefix hashes still apply.  After the link the window of the
- * final verdict becomes:
+ * workload's transactions stay one sequence across the chain, with the
+ * values of the link from r on (wl_history, in the spec the verifiers
+ * judge with: a dropped transaction of an earlier process that comes back
+ * differs from the one the link issued).  After the link the window of
+ * the final verdict becomes:
  *   promised  the larger of the chain's so far and the link's own (what
  *             any process of the chain was promised must survive);
  *   claimed   likewise;
@@ -106,15 +109,21 @@ static const uint32_t trial_aims[] = {
 #define TRIAL_AIMS (sizeof(trial_aims) / sizeof(trial_aims[0]))
 #define TRIAL_AIM_WEIGHT 1024u
 
-/* A chain link's aim at the two points where a recovery that builds on
+/* A chain link's aim at the three points where a recovery that builds on
  * what it has not made durable shows (outside every CL_ACT_* bit): the
  * first point after the open returned (whatever it recovered, it has
- * handed over: our engine reports it durable), and the first point after
- * the resumed workload's first commit that the target promised to keep
- * (once something is promised on top of it).  A power cut there takes
- * away what the killed process left unsynced, a directory entry never
- * synced, a cut the recovery did not sync. */
+ * handed over: our engine reports it durable), its first sync call (what
+ * it wrote on top of the recovered state is written, not yet synced: a
+ * power cut may keep the new writes and not what recovery changed before
+ * them, a cut tail not synced), and the first point after the resumed
+ * workload's first commit that the target promised to keep (once
+ * something is promised on top of it).  A power cut there takes away
+ * what the killed process left unsynced, a directory entry never synced,
+ * a cut the recovery did not sync. */
 #define TRIAL_AIM_ACK 0x80000000u
+#define TRIAL_ACK_OPEN 1u
+#define TRIAL_ACK_SYNC 2u
+#define TRIAL_ACK_PROMISE 4u
 
 /* A sampling run's aim from r: 0 (none) for half of them, else one of
  * trial_aims.  A chain link (link) aims at TRIAL_AIM_ACK instead one time
@@ -131,21 +140,27 @@ static uint32_t trial_aim_draw(rng *r, int link, int cont)
 }
 
 /* The weight of the point the on_point hook of x is at: TRIAL_AIM_WEIGHT
- * if it is in or right after the mechanism aimed at, or one of the two
+ * if it is in or right after the mechanism aimed at, or one of the three
  * points of TRIAL_AIM_ACK; else 1. */
 static uint64_t trial_aim_weight(trial_sampler *x, const crashio_call *call)
 {
     const trial_progress *pg = x->env->shm->prog;
+    uint32_t now = 0;
 
     if (x->aim != TRIAL_AIM_ACK)
         return ((call->act | x->prev_act) & x->aim) ? TRIAL_AIM_WEIGHT : 1;
-    if (x->aim_points == 2 || !__atomic_load_n(&pg->opened, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&pg->opened, __ATOMIC_ACQUIRE))
         return 1;
-    if (x->aim_points == 0 || trial_required(x->env, x->eng, pg) > 0) {
-        x->aim_points++;
-        return TRIAL_AIM_WEIGHT;
-    }
-    return 1;
+    if (!(x->aim_seen & TRIAL_ACK_OPEN))
+        now = TRIAL_ACK_OPEN;
+    else if (!(x->aim_seen & TRIAL_ACK_SYNC) &&
+             (call->kind == CRASHIO_FSYNC || call->kind == CRASHIO_FDATASYNC))
+        now = TRIAL_ACK_SYNC;
+    else if (!(x->aim_seen & TRIAL_ACK_PROMISE) &&
+             trial_required(x->env, x->eng, pg) > 0)
+        now = TRIAL_ACK_PROMISE;
+    x->aim_seen |= now;
+    return now != 0 ? TRIAL_AIM_WEIGHT : 1;
 }
 
 /* The on_point hook of a sampling recovery (in its process): one step of
@@ -367,7 +382,7 @@ int trial_crash_recovery(trial_env *env, const trial_spec *s,
 
 #define TRIAL_CHAIN_MAX 3 /* links of a chain, at most */
 
-int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
+int trial_chain(trial_env *env, trial_spec *s, const trial_paths *p,
                 trial_result *res, trial_chain_loss *loss)
 {
     const trial_verdict *v = env->shm->ver;
@@ -395,6 +410,12 @@ int trial_chain(trial_env *env, const trial_spec *s, const trial_paths *p,
         oracle_chain_add(&w, v->recovered, v->s_resumed, v->s_required,
                          v->s_claimed, v->s_issued);
         if (v->s_resumed) {
+            /* the state holds the link's values from where it went on */
+            if (wl_history_add(&s->hist, v->recovered) != 0) {
+                snprintf(res->detail, sizeof(res->detail),
+                         "a chain of more than %d links", WL_MAX_GENS);
+                return -1;
+            }
             uint32_t k = trial_promised_cut(env, s, v->s_acked, v->s_synced);
             if (k > kept)
                 kept = k;

@@ -33,6 +33,7 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                       trial_result *res, uint64_t t1)
 {
     trial_result ref;
+    trial_spec chain; /* a chain's spec, with the links' values */
     uint64_t t2;
     /* what a process crash must keep (for a chain: of any process) */
     trial_chain_loss loss = {res->durable, 0, 0};
@@ -65,9 +66,12 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
      * writer left unsynced is a power cut after the writer's commits */
     if (s->mode == MODE_RECOVERY_CRASH && !same)
         trial_cut_promise(env, s, res, &loss);
-    if (s->mode == MODE_CHAIN &&
-        (decided = trial_chain(env, s, p, res, &loss)) < 0)
-        return -1;
+    if (s->mode == MODE_CHAIN) {
+        chain = *s;
+        s = &chain;
+        if ((decided = trial_chain(env, &chain, p, res, &loss)) < 0)
+            return -1;
+    }
     t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
     res->ph.chain = res->us_damage - res->ph.image;

@@ -45,6 +45,14 @@ int wl_txn_init(wl_txn *t)
     return t->arena != NULL ? 0 : -1;
 }
 
+int wl_history_add(wl_history *h, uint32_t from)
+{
+    if (h->n >= WL_MAX_GENS)
+        return -1;
+    h->from[h->n++] = from;
+    return 0;
+}
+
 void wl_txn_free(wl_txn *t)
 {
     free(t->arena);
@@ -102,7 +110,8 @@ static void wl_put(wl_txn *t, rng *r, uint32_t id, uint32_t vmin, uint32_t vmax,
     wl_key(t, op, id);
     v = wl_alloc(t, vlen);
     for (uint32_t i = 0; i < vlen; i += 8) {
-        uint64_t x = rng_next(r);
+        /* a chain's later process writes other bytes (wl_history) */
+        uint64_t x = rng_next(r) ^ (t->gen * 0x9e3779b97f4a7c15ull);
         memcpy(v + i, &x, vlen - i < 8 ? vlen - i : 8);
     }
     op->val = v;
@@ -154,6 +163,10 @@ void wl_gen(const wl_params *p, uint32_t i, wl_txn *t)
         i = (p->view - 1) + i * p->threads;
     rng_seed(&r, rng_mix(p->seed ^ rng_mix(i)));
     t->index = i;
+    t->gen = 0;
+    for (uint32_t g = p->hist.n; g > 0 && t->gen == 0; g--)
+        if (p->hist.from[g - 1] <= i)
+            t->gen = g;
     t->nops = 0;
     t->used = 0;
     t->checkpoint_after = 0;

@@ -23,6 +23,19 @@ typedef enum wl_kind {
 #define WL_MAX_OPS 32
 #define WL_SYNC_EVERY 6
 
+/* A crash chain's processes (trial_rcrash.c): process g >= 1 of the chain
+ * recovered the state after from[g - 1] transactions and issued the
+ * workload again from there, with values of its own (the same keys,
+ * operations and value sizes, other bytes), so that a transaction a
+ * recovery dropped cannot come back unnoticed in the place of the one the
+ * next process issued.  Transaction i holds the values of process g, the
+ * largest with from[g - 1] <= i (0: the first writer's). */
+#define WL_MAX_GENS 4
+typedef struct wl_history {
+    uint32_t n; /* processes after the first */
+    uint32_t from[WL_MAX_GENS];
+} wl_history;
+
 typedef struct wl_params {
     wl_kind kind;
     uint64_t seed;
@@ -39,10 +52,11 @@ typedef struct wl_params {
      * m of the view being transaction t + m * threads of the workload (and
      * txns the thread's count); 0: the whole workload. */
     uint32_t view;
-    uint32_t keys;  /* key space: the kind's times this (0: 1) */
-    uint32_t drain; /* from transaction drain on (0: never), most
-                       operations delete (but for large-values, which
-                       never deletes) */
+    uint32_t keys;   /* key space: the kind's times this (0: 1) */
+    uint32_t drain;  /* from transaction drain on (0: never), most
+                        operations delete (but for large-values, which
+                        never deletes) */
+    wl_history hist; /* n 0: one process issued every transaction */
 } wl_params;
 
 #define WL_MAX_THREADS 8
@@ -67,12 +81,16 @@ typedef struct wl_txn {
                              committing it (about one transaction in
                              WL_SYNC_EVERY, drawn from the seed apart from
                              the operations, which stay as they were) */
+    uint32_t gen;         /* the chain's process whose values it holds (hist) */
     uint8_t *arena;
     size_t used, cap;
 } wl_txn;
 
 /* Allocate a transaction's arena.  Returns 0 or -1. */
 int wl_txn_init(wl_txn *t);
+/* h with one more process, which issues from transaction `from` on.
+ * Returns 0, or -1 if h is full. */
+int wl_history_add(wl_history *h, uint32_t from);
 void wl_txn_free(wl_txn *t);
 
 /* Generate transaction i of p into t (reusing its arena). */

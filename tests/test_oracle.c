@@ -387,6 +387,43 @@ static void test_oracle_chain_holds_every_link(void **state)
     oracle_prefix_free(&o);
 }
 
+/* A chain's link went on from transaction 10 with values of its own: the
+ * state after its transactions passes against the chain's history, and a
+ * state where the first writer's transaction 12, which the link's
+ * recovery had dropped, came back in place of the link's (what a
+ * recovery that does not make its cut of the log durable can leave after
+ * a power cut) is a violation, though it has the same keys. */
+static void test_oracle_chain_resurrected_transaction(void **state)
+{
+    wl_params h = WL;
+    oracle_prefix o;
+    oracle_map *r;
+    char detail[256];
+    uint32_t k;
+    wl_txn t;
+
+    (void)state;
+    assert_int_equal(wl_history_add(&h.hist, 10), 0);
+    assert_int_equal(oracle_prefix_build(&h, &o), 0);
+    r = model_of(&h, 15);
+    assert_int_equal(
+        oracle_judge(&h, &o, r, 10, 15, &k, detail, sizeof(detail)), ORACLE_OK);
+    assert_int_equal(k, 15);
+    oracle_map_free(r);
+    /* the link's 10 and 11, then the first writer's 12, 13 and 14 */
+    r = model_of(&h, 12);
+    assert_int_equal(wl_txn_init(&t), 0);
+    for (uint32_t i = 12; i < 15; i++) {
+        wl_gen(&WL, i, &t);
+        assert_int_equal(oracle_map_apply(r, &t), 0);
+    }
+    assert_true(oracle_is_violation(
+        oracle_judge(&h, &o, r, 10, 15, &k, detail, sizeof(detail))));
+    wl_txn_free(&t);
+    oracle_map_free(r);
+    oracle_prefix_free(&o);
+}
+
 /* A link killed in its own recovery adds nothing; a later link that
  * acknowledged nothing still holds the first writer's promise, and what
  * its recovery did not find may not come back unissued. */
@@ -505,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_oracle_claimed_durable_is_checked),
         cmocka_unit_test(test_oracle_chain_holds_every_link),
         cmocka_unit_test(test_oracle_chain_earlier_link_promise_stays),
+        cmocka_unit_test(test_oracle_chain_resurrected_transaction),
         cmocka_unit_test(test_oracle_partial_transaction),
         cmocka_unit_test(test_oracle_promise_by_crash),
         cmocka_unit_test(test_oracle_last_change_skips_unchanged),

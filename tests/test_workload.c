@@ -117,6 +117,55 @@ static void test_workload_inserts_use_new_keys(void **state)
     wl_txn_free(&t);
 }
 
+/* A crash chain's later process issues the same operations, keys and
+ * value sizes with other value bytes, from where its history says. */
+static void test_workload_chain_history_changes_values_only(void **state)
+{
+    wl_txn a, b;
+
+    (void)state;
+    assert_int_equal(wl_txn_init(&a), 0);
+    assert_int_equal(wl_txn_init(&b), 0);
+    for (int k = 0; k < WL_KINDS; k++) {
+        wl_params p = {(wl_kind)k, 77, 60, 0, 0};
+        wl_params q = p;
+        assert_int_equal(wl_history_add(&q.hist, 20), 0);
+        assert_int_equal(wl_history_add(&q.hist, 10), 0);
+        for (uint32_t i = 0; i < 60; i++) {
+            int differ = 0, puts = 0;
+            wl_gen(&p, i, &a);
+            wl_gen(&q, i, &b);
+            /* the latest process that went on from at or before i */
+            assert_int_equal(b.gen, i < 10 ? 0 : 2);
+            assert_int_equal(a.gen, 0);
+            assert_int_equal(a.nops, b.nops);
+            assert_int_equal(a.sync_after, b.sync_after);
+            assert_int_equal(a.checkpoint_after, b.checkpoint_after);
+            for (uint32_t o = 0; o < a.nops; o++) {
+                assert_int_equal(a.ops[o].del, b.ops[o].del);
+                assert_int_equal(a.ops[o].klen, b.ops[o].klen);
+                assert_memory_equal(a.ops[o].key, b.ops[o].key, a.ops[o].klen);
+                assert_int_equal(a.ops[o].vlen, b.ops[o].vlen);
+                if (a.ops[o].del || a.ops[o].vlen == 0)
+                    continue;
+                puts++;
+                differ +=
+                    memcmp(a.ops[o].val, b.ops[o].val, a.ops[o].vlen) != 0;
+            }
+            assert_int_equal(differ, b.gen > 0 ? puts : 0);
+        }
+    }
+    {
+        wl_history h = {0, {0}};
+        for (int g = 0; g < WL_MAX_GENS; g++)
+            assert_int_equal(wl_history_add(&h, (uint32_t)g), 0);
+        assert_int_equal(wl_history_add(&h, 9), -1); /* full */
+        assert_int_equal(h.n, WL_MAX_GENS);
+    }
+    wl_txn_free(&a);
+    wl_txn_free(&b);
+}
+
 static void test_workload_names_round_trip(void **state)
 {
     wl_kind k;
@@ -135,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_workload_same_seed_same_transactions),
         cmocka_unit_test(test_workload_shapes_and_caps),
         cmocka_unit_test(test_workload_inserts_use_new_keys),
+        cmocka_unit_test(test_workload_chain_history_changes_values_only),
         cmocka_unit_test(test_workload_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
