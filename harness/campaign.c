@@ -1056,7 +1056,8 @@ int campaign_run(campaign *c)
         util_wait(pids[w]);
     if (!c->quiet)
         rpt_progress(stderr, c, results, nres, total, clk_now_us() - t0, 1);
-    qsort(results, nres, sizeof(*results), campaign_cmp_id);
+    if (nres > 0) /* none: results may be NULL */
+        qsort(results, nres, sizeof(*results), campaign_cmp_id);
     /* Only shard 0 writes the header, so the shards' files concatenate
      * into the campaign's. */
     if (c->csv != NULL &&

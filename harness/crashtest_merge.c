@@ -405,7 +405,8 @@ int ct_merge(const ct_args *m)
                         "shard (crashtest --shard I/N --json >FILE)\n");
         goto out;
     }
-    qsort(rows, nrows, sizeof(*rows), ct_row_cmp);
+    if (nrows > 0) /* none: rows may be NULL */
+        qsort(rows, nrows, sizeof(*rows), ct_row_cmp);
     if (ct_check_shards(sh, ns) != 0 ||
         ct_check_rows(sh, ns, rows, nrows, m->merge_files) != 0 ||
         ct_describe(&sh[0], &d) != 0)
