@@ -65,6 +65,21 @@ typedef struct campaign {
     char options[1024]; /* the options that define the trials, for replay
                            command lines */
 
+    /* A campaign run by a runner of its own (crashtest --exec, --target
+     * redis: exec.h, redis.h), described here only for its JSON summary
+     * (rpt_json): runner names it, NULL for campaign.c's.  Its summary
+     * leaves out what only campaign.c's trials have (shard, duration,
+     * the engine's mechanisms, recovery times) and adds facts. */
+    const char *runner;
+    const char *promise; /* oracle_promise_name of every trial's
+                            configuration; NULL: rpt_json works it out */
+    struct campaign_fact {
+        const char *name; /* a JSON key, prefixed with the runner's name */
+        const char *text; /* a string value; NULL: num */
+        uint64_t num;
+    } facts[6];
+    int nfacts;
+
     /* filled by campaign_prepare */
     trial_profile *profiles; /* [nkinds * vstride]: kind i's variants are
                                 profiles[i * vstride + 0 .. nvar[i] - 1] */
