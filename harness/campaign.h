@@ -21,6 +21,14 @@
 #define CAMPAIGN_EXTRA_TRIES 48
 #define CAMPAIGN_EXTRA_IDLE 12
 
+/* A fact of a runner of its own for its JSON summary (campaign.runner). */
+#define CAMPAIGN_FACTS 6
+typedef struct campaign_fact {
+    const char *name; /* a JSON key, prefixed with the runner's name */
+    const char *text; /* a string value; NULL: num */
+    uint64_t num;
+} campaign_fact;
+
 typedef struct campaign {
     uint64_t seed;
     uint64_t trials;   /* trials to run (0: until duration) */
@@ -73,11 +81,7 @@ typedef struct campaign {
     const char *runner;
     const char *promise; /* oracle_promise_name of every trial's
                             configuration; NULL: rpt_json works it out */
-    struct campaign_fact {
-        const char *name; /* a JSON key, prefixed with the runner's name */
-        const char *text; /* a string value; NULL: num */
-        uint64_t num;
-    } facts[6];
+    campaign_fact facts[CAMPAIGN_FACTS];
     int nfacts;
 
     /* filled by campaign_prepare */
