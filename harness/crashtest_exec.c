@@ -51,9 +51,10 @@ int ct_exec(ct_args *a)
 
     if (a->exec_cmd == NULL || a->verify_cmd == NULL)
         return ct_usage("--exec and --verify go together");
-    if (a->c.duration_s > 0 || a->server_target || a->c.exhaustive)
+    if (a->c.duration_s > 0 || a->server_target || a->c.exhaustive ||
+        a->c.shard_count > 1)
         return ct_usage("--exec runs --trials trials of its own program: "
-                        "no --duration, --target or --exhaustive");
+                        "no --duration, --target, --exhaustive or --shard");
     e.exec_cmd = a->exec_cmd;
     e.verify_cmd = a->verify_cmd;
     if (exec_modes_parse(strcmp(a->mode_list, "all") == 0 ? "all"

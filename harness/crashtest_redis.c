@@ -15,9 +15,9 @@ int ct_redis(ct_args *a)
     int rc;
 
     if (a->exec_cmd != NULL || a->verify_cmd != NULL || a->c.duration_s > 0 ||
-        a->c.exhaustive)
+        a->c.exhaustive || a->c.shard_count > 1)
         return ct_usage("--target redis runs --trials trials of its own: no "
-                        "--exec, --duration or --exhaustive");
+                        "--exec, --duration, --exhaustive or --shard");
     if (exec_modes_parse(a->mode_list, &r.modes) != 0)
         return ct_usage("with --target redis, --mode is kill-io, torn, "
                         "powerloss (comma-separated) or all");
