@@ -576,14 +576,14 @@ static void rpt_promise_json(FILE *f, const campaign *c,
         kinds += (unsigned)pr < NPR && per[pr]++ == 0;
     }
     for (int p = 0, first = 1; p < NPR; p++) {
-        if (per[p] == 0 || kinds == 1) {
-            if (per[p] != 0)
-                fprintf(f, ", \"promise\": \"%s\"",
-                        oracle_promise_name((oracle_promise)p));
+        const char *name = oracle_promise_name((oracle_promise)p);
+        if (per[p] == 0)
             continue;
-        }
-        fprintf(f, "%s\"%s\": %zu", first ? ", \"promises\": {" : ", ",
-                oracle_promise_name((oracle_promise)p), per[p]);
+        if (kinds == 1)
+            fprintf(f, ", \"promise\": \"%s\"", name);
+        else
+            fprintf(f, "%s\"%s\": %zu", first ? ", \"promises\": {" : ", ",
+                    name, per[p]);
         first = 0;
     }
     if (kinds > 1)
