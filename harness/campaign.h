@@ -21,6 +21,14 @@
 #define CAMPAIGN_EXTRA_TRIES 48
 #define CAMPAIGN_EXTRA_IDLE 12
 
+/* A fact of a runner of its own for its JSON summary (campaign.runner). */
+#define CAMPAIGN_FACTS 6
+typedef struct campaign_fact {
+    const char *name; /* a JSON key, prefixed with the runner's name */
+    const char *text; /* a string value; NULL: num */
+    uint64_t num;
+} campaign_fact;
+
 typedef struct campaign {
     uint64_t seed;
     uint64_t trials;   /* trials to run (0: until duration) */
@@ -64,6 +72,17 @@ typedef struct campaign {
     trial_env env;                     /* template for the workers */
     char options[1024]; /* the options that define the trials, for replay
                            command lines */
+
+    /* A campaign run by a runner of its own (crashtest --exec, --target
+     * redis: exec.h, redis.h), described here only for its JSON summary
+     * (rpt_json): runner names it, NULL for campaign.c's.  Its summary
+     * leaves out what only campaign.c's trials have (shard, duration,
+     * the engine's mechanisms, recovery times) and adds facts. */
+    const char *runner;
+    const char *promise; /* oracle_promise_name of every trial's
+                            configuration; NULL: rpt_json works it out */
+    campaign_fact facts[CAMPAIGN_FACTS];
+    int nfacts;
 
     /* filled by campaign_prepare */
     trial_profile *profiles; /* [nkinds * vstride]: kind i's variants are

@@ -37,8 +37,9 @@ uint64_t ct_seed(const ct_args *a)
     if (!a->have_seed)
         seed =
             (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
-    printf("crashtest: seed 0x%016" PRIx64 "\n", seed);
-    fflush(stdout);
+    fprintf(a->c.json ? stderr : stdout, "crashtest: seed 0x%016" PRIx64 "\n",
+            seed);
+    fflush(NULL);
     return seed;
 }
 
@@ -50,10 +51,10 @@ int ct_exec(ct_args *a)
 
     if (a->exec_cmd == NULL || a->verify_cmd == NULL)
         return ct_usage("--exec and --verify go together");
-    if (a->c.duration_s > 0 || a->server_target || a->c.exhaustive || a->c.json)
+    if (a->c.duration_s > 0 || a->server_target || a->c.exhaustive ||
+        a->c.shard_count > 1)
         return ct_usage("--exec runs --trials trials of its own program: "
-                        "no --duration, --target, --exhaustive or --json "
-                        "(--csv has every trial's verdict)");
+                        "no --duration, --target, --exhaustive or --shard");
     e.exec_cmd = a->exec_cmd;
     e.verify_cmd = a->verify_cmd;
     if (exec_modes_parse(strcmp(a->mode_list, "all") == 0 ? "all"
@@ -76,6 +77,7 @@ int ct_exec(ct_args *a)
     e.quiet = a->c.quiet;
     e.nondurable = a->nondurable;
     e.stop_at_first = a->c.stop_at_first;
+    e.json = a->c.json;
     e.seed = ct_seed(a);
     return exec_run(&e);
 }

@@ -14,7 +14,8 @@
  * recovery percentiles are therefore those of the whole campaign, not
  * combinations of the shards' figures.  What depends on the clock: the
  * elapsed time is the longest shard's (the shards of an array run at
- * once), the jobs are all the shards' jobs.
+ * once), the jobs are all the shards' jobs.  The JSON summary of an
+ * --exec or --target redis campaign is refused: those run no shards.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -91,6 +92,19 @@ static int ct_shard_read(const char *path, const char *text, ct_shard *s)
 
     memset(s, 0, sizeof(*s));
     s->path = path;
+    /* --exec and --target redis run their trials in one process, with no
+     * --shard: their summaries have no shard and nothing to merge. */
+    if (rpt_json_find(text, NULL, "shard") == NULL &&
+        rpt_json_string(rpt_json_find(text, NULL, "target"), shard,
+                        sizeof(shard)) == 0 &&
+        (strcmp(shard, "exec") == 0 || strcmp(shard, "redis") == 0)) {
+        fprintf(stderr,
+                "crashtest: %s: the summary of a %s campaign, which runs "
+                "no shards: --merge puts together only the shards of "
+                "engine and library-target campaigns (--shard I/N)\n",
+                path, strcmp(shard, "exec") == 0 ? "--exec" : "--target redis");
+        return 2;
+    }
     if (rpt_json_string(rpt_json_find(text, NULL, "seed"), s->seed,
                         sizeof(s->seed)) != 0)
         missing = "seed";

@@ -15,10 +15,9 @@ int ct_redis(ct_args *a)
     int rc;
 
     if (a->exec_cmd != NULL || a->verify_cmd != NULL || a->c.duration_s > 0 ||
-        a->c.exhaustive || a->c.json)
+        a->c.exhaustive || a->c.shard_count > 1)
         return ct_usage("--target redis runs --trials trials of its own: no "
-                        "--exec, --duration, --exhaustive or --json (--csv "
-                        "has every trial's verdict)");
+                        "--exec, --duration, --exhaustive or --shard");
     if (exec_modes_parse(a->mode_list, &r.modes) != 0)
         return ct_usage("with --target redis, --mode is kill-io, torn, "
                         "powerloss (comma-separated) or all");
@@ -43,6 +42,7 @@ int ct_redis(ct_args *a)
     r.jobs = a->c.jobs > 0 ? (unsigned)a->c.jobs : 1;
     r.quiet = a->c.quiet;
     r.stop_at_first = a->c.stop_at_first;
+    r.json = a->c.json;
     r.seed = ct_seed(a);
     return redis_run(&r);
 }

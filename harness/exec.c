@@ -23,10 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "clk.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "interpose.h"
+#include "report.h"
 #include "rng.h"
 
 #define EX_TAG 0x65786563u /* the trials' stream of the campaign seed */
@@ -401,7 +403,73 @@ void ex_csv_quoted(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* ---- the JSON summary ---- */
+
+void ex_crash_options(unsigned modes, plimg_model persist, plimg_fs fs,
+                      uint32_t sector, char *buf, size_t len)
+{
+    snprintf(buf, len, " --mode %s%s%s%s%s --persist %s%s%s --sector %u",
+             (modes & EX_KILL) ? "kill-io" : "",
+             (modes & EX_KILL) && (modes & ~EX_KILL) ? "," : "",
+             (modes & EX_TORN) ? "torn" : "",
+             (modes & EX_TORN) && (modes & EX_POWERLOSS) ? "," : "",
+             (modes & EX_POWERLOSS) ? "powerloss" : "",
+             plimg_model_name(persist),
+             fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
+             fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(fs) : "", sector);
+}
+
+void ex_replay_print(FILE *f, uint64_t seed, uint64_t t, const char *opts)
+{
+    fprintf(f,
+            "  replay: crashtest --seed 0x%016" PRIx64 " --replay %" PRIu64
+            "%s\n",
+            seed, t, opts);
+}
+
+int ex_json(const ex_summary *s, const trial_result *res, size_t n,
+            uint64_t elapsed_ns)
+{
+    campaign *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
+        return 2;
+    }
+    c->runner = c->target_name = s->runner;
+    c->seed = s->seed;
+    c->trials = s->trials;
+    c->jobs = (int)s->jobs;
+    c->env.fs = s->fs;
+    c->promise = s->promise;
+    snprintf(c->options, sizeof(c->options), "%s", s->options);
+    memcpy(c->facts, s->facts, sizeof(c->facts));
+    c->nfacts = s->nfacts;
+    rpt_json(stdout, c, res, n, elapsed_ns / 1000, 0);
+    free(c);
+    return 0;
+}
+
+void ex_result_set(trial_result *r, uint64_t t, unsigned mode, uint64_t k,
+                   int verdict)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = t;
+    r->mode = mode == EX_KILL   ? MODE_KILL_IO
+              : mode == EX_TORN ? MODE_TORN
+                                : MODE_POWERLOSS;
+    r->crash_point = k;
+    r->verdict = (uint8_t)verdict;
+}
+
 /* ---- the campaign ---- */
+
+/* Where the text goes: standard error when standard output has the JSON
+ * summary. */
+static FILE *ex_text(const exec_config *cfg)
+{
+    return cfg->json ? stderr : stdout;
+}
 
 typedef struct ex_trial {
     uint64_t t;
@@ -533,7 +601,8 @@ static int ex_judge(const exec_config *cfg, ex_paths *p, const ex_decl *d,
     tr->verdict = ex_check(d, &s, &tr->match);
     if (verbose)
         for (size_t i = 0; i < s.n; i++)
-            printf("  recovered %s = %s\n", s.kv[i].key, s.kv[i].value);
+            fprintf(ex_text(cfg), "  recovered %s = %s\n", s.kv[i].key,
+                    s.kv[i].value);
     ex_state_free(&s);
     free(o.text);
     return 0;
@@ -665,22 +734,47 @@ static void ex_csv_row(FILE *f, const exec_config *cfg, const ex_trial *tr)
     (void)cfg;
 }
 
+/* The options that replay a trial of cfg after --seed and --replay:
+ * everything that decides it (the modes, the damage model and unit, the
+ * suffixes). */
+static void ex_options(const exec_config *cfg, char *buf, size_t len)
+{
+    char crash[200];
+
+    ex_crash_options(cfg->modes, cfg->persist, cfg->fs, cfg->sector, crash,
+                     sizeof(crash));
+    snprintf(buf, len, " --exec '%s' --verify '%s'%s%s%s", cfg->exec_cmd,
+             cfg->verify_cmd, crash, cfg->nondurable ? " --nondurable " : "",
+             cfg->nondurable ? cfg->nondurable : "");
+}
+
 static void ex_replay_line(const exec_config *cfg, uint64_t t)
 {
-    /* Everything that decides the trial: the modes, the damage model and
-     * unit, the suffixes. */
-    printf("  replay: crashtest --exec '%s' --verify '%s' --seed 0x%016" PRIx64
-           " --mode %s%s%s --persist %s%s%s --sector %u%s%s --replay %" PRIu64
-           "\n",
-           cfg->exec_cmd, cfg->verify_cmd, cfg->seed,
-           (cfg->modes & EX_KILL) ? "kill-io," : "",
-           (cfg->modes & EX_TORN) ? "torn," : "",
-           (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
-           plimg_model_name(cfg->persist),
-           cfg->fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
-           cfg->fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(cfg->fs) : "",
-           cfg->sector, cfg->nondurable ? " --nondurable " : "",
-           cfg->nondurable ? cfg->nondurable : "", t);
+    char opts[2048];
+
+    ex_options(cfg, opts, sizeof(opts));
+    ex_replay_print(ex_text(cfg), cfg->seed, t, opts);
+}
+
+/* The JSON summary of the res[0..n) of cfg's campaign on stdout (an
+ * exec campaign's promise: every acknowledged transaction, whatever the
+ * crash).  Returns 0 or 2. */
+static int ex_summary_print(const exec_config *cfg, const trial_result *res,
+                            size_t n, uint64_t points, uint64_t nocrash,
+                            uint64_t elapsed_ns)
+{
+    ex_summary s = {.runner = "exec",
+                    .seed = cfg->seed,
+                    .trials = cfg->trials,
+                    .jobs = 1,
+                    .fs = cfg->fs,
+                    .promise = oracle_promise_name(ORACLE_PROMISE_ACK),
+                    .facts = {{"exec_io_points", NULL, points},
+                              {"exec_trials_without_crash", NULL, nocrash}},
+                    .nfacts = 2};
+
+    ex_options(cfg, s.options, sizeof(s.options));
+    return ex_json(&s, res, n, elapsed_ns);
 }
 
 int exec_run(const exec_config *cfg)
@@ -688,7 +782,8 @@ int exec_run(const exec_config *cfg)
     ex_paths p;
     uint64_t points = 0, ran = 0, bad = 0, nocrash = 0, by[3] = {0};
     uint64_t t0 = clk_now_ns();
-    FILE *csv = NULL;
+    FILE *csv = NULL, *out = ex_text(cfg);
+    trial_result *res = NULL;
     int rc = 0;
 
     if (strlen(cfg->dirbase) > 300) {
@@ -722,7 +817,14 @@ int exec_run(const exec_config *cfg)
     if ((rc = ex_probe(cfg, &p, &points)) != 0)
         goto out;
     if (!cfg->quiet)
-        printf("crashtest: --exec: %" PRIu64 " I/O points in a run\n", points);
+        fprintf(out, "crashtest: --exec: %" PRIu64 " I/O points in a run\n",
+                points);
+    if (cfg->json &&
+        (res = calloc(cfg->trials ? cfg->trials : 1, sizeof(*res))) == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
+        rc = 2;
+        goto out;
+    }
     if (cfg->csv &&
         (csv = ex_csv_open(cfg->csv, "trial,mode,crash_point,declared,acked,"
                                      "recovered,verdict,damage")) == NULL) {
@@ -740,21 +842,28 @@ int exec_run(const exec_config *cfg)
         nocrash += !tr.crashed;
         if (csv)
             ex_csv_row(csv, cfg, &tr);
+        if (res != NULL)
+            ex_result_set(&res[ran - 1], t, tr.mode, tr.k,
+                          tr.verdict == EX_OK         ? ORACLE_OK
+                          : tr.verdict == EX_LOST_ACK ? ORACLE_DURABILITY
+                                                      : ORACLE_PREFIX);
         if (cfg->replay >= 0)
-            printf("trial %" PRIu64 ": %s at point %" PRIu64 ": %s; "
-                   "declared %zu, acknowledged %zu, recovered the state after "
-                   "%" PRId64 ": %s\n",
-                   t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
-                   tr.acked, tr.match, ex_verdict_name(tr.verdict));
+            fprintf(out,
+                    "trial %" PRIu64 ": %s at point %" PRIu64 ": %s; "
+                    "declared %zu, acknowledged %zu, recovered the state after "
+                    "%" PRId64 ": %s\n",
+                    t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
+                    tr.acked, tr.match, ex_verdict_name(tr.verdict));
         if (tr.verdict != EX_OK) {
             bad++;
             by[tr.verdict == EX_LOST_ACK ? 0 : 1]++;
             if (cfg->replay < 0) {
-                printf("crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
-                       "point %" PRIu64 ": %s; %zu acknowledged, recovered "
-                       "the state after %" PRId64 "\n",
-                       t, ex_verdict_name(tr.verdict), ex_mode_name(tr.mode),
-                       tr.k, tr.damage, tr.acked, tr.match);
+                fprintf(out,
+                        "crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
+                        "point %" PRIu64 ": %s; %zu acknowledged, recovered "
+                        "the state after %" PRId64 "\n",
+                        t, ex_verdict_name(tr.verdict), ex_mode_name(tr.mode),
+                        tr.k, tr.damage, tr.acked, tr.match);
                 ex_replay_line(cfg, t);
             }
             if (cfg->stop_at_first)
@@ -763,14 +872,19 @@ int exec_run(const exec_config *cfg)
     }
     {
         double s = (double)(clk_now_ns() - t0) / 1e9;
-        printf("crashtest: --exec: %" PRIu64 " trials (%" PRIu64
-               " ran to the end before their crash point), %.1f states/s, "
-               "violations %" PRIu64 " (lost-acknowledged %" PRIu64
-               ", not-a-prefix %" PRIu64 ")\n",
-               ran, nocrash, s > 0 ? (double)ran / s : 0.0, bad, by[0], by[1]);
+        fprintf(out,
+                "crashtest: --exec: %" PRIu64 " trials (%" PRIu64
+                " ran to the end before their crash point), %.1f states/s, "
+                "violations %" PRIu64 " (lost-acknowledged %" PRIu64
+                ", not-a-prefix %" PRIu64 ")\n",
+                ran, nocrash, s > 0 ? (double)ran / s : 0.0, bad, by[0], by[1]);
     }
     rc = bad > 0 ? 1 : 0;
+    if (res != NULL && ex_summary_print(cfg, res, ran, points, nocrash,
+                                        clk_now_ns() - t0) != 0)
+        rc = 2;
 out:
+    free(res);
     if (csv && csv != stdout)
         fclose(csv);
     fs_rmrf(p.base);

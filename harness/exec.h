@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "campaign.h"
 #include "interpose.h"
 #include "powerloss.h"
 #include "rng.h"
@@ -44,6 +45,8 @@ typedef struct exec_config {
                                map shared and writable (interpose.h) */
     int quiet;
     int stop_at_first;
+    int json; /* the summary as JSON on stdout (report.h's rpt_json), the
+                 text on stderr */
 } exec_config;
 
 /* Parse a --mode list for --exec: kill-io, torn, powerloss, comma-
@@ -97,6 +100,42 @@ FILE *ex_csv_open(const char *path, const char *header);
 
 /* Write s as one quoted CSV field. */
 void ex_csv_quoted(FILE *f, const char *s);
+
+/* ---- the JSON summary of a campaign run this way (report.h's
+ * rpt_json), shared with redis.c ---- */
+
+/* The options of a crash, into buf: " --mode M --persist P
+ * [--fs-model F] --sector S" (modes: EX_* bits). */
+void ex_crash_options(unsigned modes, plimg_model persist, plimg_fs fs,
+                      uint32_t sector, char *buf, size_t len);
+
+/* The replay line of trial t of the campaign of seed whose other options
+ * (those that decide its trials) are opts, on f. */
+void ex_replay_print(FILE *f, uint64_t seed, uint64_t t, const char *opts);
+
+/* What the summary says of the campaign beside its trials. */
+typedef struct ex_summary {
+    const char *runner; /* "exec", "redis": campaign.runner and target */
+    uint64_t seed, trials;
+    unsigned jobs;
+    plimg_fs fs;
+    const char *promise; /* every trial's, as oracle_promise_name says it */
+    char options[1024];  /* those that replay a trial after --seed and
+                            --replay */
+    campaign_fact facts[CAMPAIGN_FACTS];
+    int nfacts;
+} ex_summary;
+
+/* Print the JSON summary of the trials res[0..n) of campaign s, which ran
+ * for elapsed_ns, on stdout.  Returns 0, or 2 (out of memory, said on
+ * stderr). */
+int ex_json(const ex_summary *s, const trial_result *res, size_t n,
+            uint64_t elapsed_ns);
+
+/* Trial t's outcome as a row of the summary: its crash (one EX_* bit, at
+ * point k) and its verdict (an oracle_kind). */
+void ex_result_set(trial_result *r, uint64_t t, unsigned mode, uint64_t k,
+                   int verdict);
 
 /* ---- the protocol and the oracle (exec_oracle.c) ---- */
 

@@ -69,8 +69,10 @@
 #include "clk.h"
 #include "fsutil.h"
 #include "interpose.h"
+#include "campaign.h"
 #include "kvproc.h"
 #include "redis.h"
+#include "report.h"
 #include "rng.h"
 
 #define RD_TAG 0x7265646973u /* the trials' stream of the campaign seed */
@@ -606,19 +608,57 @@ static void rd_csv_row(FILE *f, const rd_trial *tr)
     fputc('\n', f);
 }
 
+/* Where the text goes: standard error when standard output has the JSON
+ * summary. */
+static FILE *rd_text(const redis_config *cfg)
+{
+    return cfg->json ? stderr : stdout;
+}
+
+/* The options that replay a trial of cfg after --seed and --replay:
+ * everything that decides it. */
+static void rd_options(const redis_config *cfg, char *buf, size_t len)
+{
+    char crash[200];
+
+    ex_crash_options(cfg->modes, cfg->persist, cfg->fs, cfg->sector, crash,
+                     sizeof(crash));
+    snprintf(buf, len,
+             " --target redis --redis-fsync %s --clients %u "
+             "--sets %u%s",
+             redis_fsync_name(cfg->fsync), cfg->clients, cfg->txns, crash);
+}
+
 static void rd_replay_line(const redis_config *cfg, uint64_t t)
 {
-    printf("  replay: crashtest --target redis --redis-fsync %s --clients %u "
-           "--sets %u --seed 0x%016" PRIx64
-           " --mode %s%s%s --persist %s%s%s --sector %u --replay %" PRIu64 "\n",
-           redis_fsync_name(cfg->fsync), cfg->clients, cfg->txns, cfg->seed,
-           (cfg->modes & EX_KILL) ? "kill-io," : "",
-           (cfg->modes & EX_TORN) ? "torn," : "",
-           (cfg->modes & EX_POWERLOSS) ? "powerloss" : "",
-           plimg_model_name(cfg->persist),
-           cfg->fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
-           cfg->fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(cfg->fs) : "",
-           cfg->sector, t);
+    char opts[512];
+
+    rd_options(cfg, opts, sizeof(opts));
+    ex_replay_print(rd_text(cfg), cfg->seed, t, opts);
+}
+
+/* The JSON summary of the res[0..n) of cfg's campaign on stdout.
+ * Returns 0 or 2. */
+static int rd_json(const redis_config *cfg, const trial_result *res, size_t n,
+                   uint64_t points, uint64_t nocrash, uint64_t elapsed_ns)
+{
+    const char *fs = redis_fsync_name(cfg->fsync);
+    ex_summary s = {
+        .runner = "redis",
+        .seed = cfg->seed,
+        .trials = cfg->trials,
+        .jobs = cfg->jobs,
+        .fs = cfg->fs,
+        .promise = oracle_promise_name(redis_fsync_promise(cfg->fsync)),
+        .facts = {{"redis_appendfsync", fs, 0},
+                  {"redis_clients", NULL, cfg->clients},
+                  {"redis_transactions_per_client", NULL, cfg->txns},
+                  {"redis_io_points", NULL, points},
+                  {"redis_trials_without_crash", NULL, nocrash}},
+        .nfacts = 5};
+
+    rd_options(cfg, s.options, sizeof(s.options));
+    return ex_json(&s, res, n, elapsed_ns);
 }
 
 /* The probe: a run without a crash, whose state must be the state after
@@ -661,15 +701,16 @@ typedef struct rd_rec {
 
 _Static_assert(sizeof(rd_rec) <= 4096, "rd_rec must fit PIPE_BUF");
 
-/* Worker number i's loop, in the forked child.  Never returns. */
-static void rd_worker_main(const redis_config *cfg, const rd_paths *campaign,
+/* Worker number i's loop, in the forked child, in a folder of its own
+ * under the campaign's (whole).  Never returns. */
+static void rd_worker_main(const redis_config *cfg, const rd_paths *whole,
                            uint64_t points, unsigned i, int fd)
 {
-    rd_paths p = *campaign;
+    rd_paths p = *whole;
     rd_client *cl = calloc(cfg->clients, sizeof(*cl));
     char at[1100];
 
-    snprintf(at, sizeof(at), "%s/w%u", campaign->base, i);
+    snprintf(at, sizeof(at), "%s/w%u", whole->base, i);
     rd_paths_in(&p, at);
     if (cl == NULL || mkdir(at, 0755) != 0)
         _exit(2);
@@ -759,7 +800,8 @@ int redis_run(const redis_config *cfg)
     uint64_t points = 0, ran = 0, bad = 0, nocrash = 0;
     uint64_t by[ORACLE_KINDS] = {0};
     uint64_t t0 = clk_now_ns();
-    FILE *csv = NULL;
+    FILE *csv = NULL, *out = rd_text(cfg);
+    trial_result *res = NULL;
     int rc = 0;
 
     if (cl == NULL || w == NULL || strlen(cfg->dirbase) > 60) {
@@ -786,15 +828,22 @@ int redis_run(const redis_config *cfg)
         (rc = rd_probe(cfg, &p, cl, &points)) != 0)
         goto out;
     if (!cfg->quiet)
-        printf("crashtest: redis: appendfsync %s (promise %s), %u clients of "
-               "%u transactions: %" PRIu64 " I/O points in a run\n",
-               redis_fsync_name(cfg->fsync),
-               oracle_promise_name(redis_fsync_promise(cfg->fsync)),
-               cfg->clients, cfg->txns, points);
+        fprintf(out,
+                "crashtest: redis: appendfsync %s (promise %s), %u clients of "
+                "%u transactions: %" PRIu64 " I/O points in a run\n",
+                redis_fsync_name(cfg->fsync),
+                oracle_promise_name(redis_fsync_promise(cfg->fsync)),
+                cfg->clients, cfg->txns, points);
     if (cfg->csv && (csv = ex_csv_open(
                          cfg->csv, "trial,mode,crash_point,declared,acked,"
                                    "promised,recovered,verdict,"
                                    "check_aof_image,damage,detail")) == NULL) {
+        rc = 2;
+        goto out;
+    }
+    if (cfg->json &&
+        (res = calloc(cfg->trials ? cfg->trials : 1, sizeof(*res))) == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
         rc = 2;
         goto out;
     }
@@ -814,22 +863,26 @@ int redis_run(const redis_config *cfg)
         by[tr.verdict]++;
         if (csv)
             rd_csv_row(csv, &tr);
+        if (res != NULL)
+            ex_result_set(&res[ran - 1], t, tr.mode, tr.k, tr.verdict);
         if (cfg->replay >= 0)
-            printf("trial %" PRIu64 ": %s at point %" PRIu64
-                   ": %s; declared %" PRIu64 ", acknowledged %" PRIu64
-                   ", promised %" PRIu64 ", recovered %" PRId64
-                   "; redis-check-aof on the image: %d; %s%s%s\n",
-                   t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
-                   tr.acked, tr.promised, tr.recovered, tr.aof_image,
-                   oracle_kind_name(tr.verdict), tr.detail[0] ? ": " : "",
-                   tr.detail);
+            fprintf(out,
+                    "trial %" PRIu64 ": %s at point %" PRIu64
+                    ": %s; declared %" PRIu64 ", acknowledged %" PRIu64
+                    ", promised %" PRIu64 ", recovered %" PRId64
+                    "; redis-check-aof on the image: %d; %s%s%s\n",
+                    t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
+                    tr.acked, tr.promised, tr.recovered, tr.aof_image,
+                    oracle_kind_name(tr.verdict), tr.detail[0] ? ": " : "",
+                    tr.detail);
         if (oracle_is_violation(tr.verdict)) {
             bad++;
             if (cfg->replay < 0) {
-                printf("crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
-                       "point %" PRIu64 ": %s; %s\n",
-                       t, oracle_kind_name(tr.verdict), ex_mode_name(tr.mode),
-                       tr.k, tr.damage, tr.detail);
+                fprintf(out,
+                        "crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
+                        "point %" PRIu64 ": %s; %s\n",
+                        t, oracle_kind_name(tr.verdict), ex_mode_name(tr.mode),
+                        tr.k, tr.damage, tr.detail);
                 rd_replay_line(cfg, t);
             }
             if (cfg->stop_at_first)
@@ -839,18 +892,23 @@ int redis_run(const redis_config *cfg)
     rd_workers_end(cfg, w);
     {
         double s = (double)(clk_now_ns() - t0) / 1e9;
-        printf("crashtest: redis: %" PRIu64 " trials (%" PRIu64
-               " ran to the end before their crash point), %.1f states/s, "
-               "violations %" PRIu64 " (durability %" PRIu64 ", prefix %" PRIu64
-               ", recovery %" PRIu64 ", structure %" PRIu64
-               "), expected losses %" PRIu64 ", detected %" PRIu64 "\n",
-               ran, nocrash, s > 0 ? (double)ran / s : 0.0, bad,
-               by[ORACLE_DURABILITY], by[ORACLE_PREFIX], by[ORACLE_RECOVERY],
-               by[ORACLE_STRUCTURE], by[ORACLE_EXPECTED_LOSS],
-               by[ORACLE_DETECTED]);
+        fprintf(out,
+                "crashtest: redis: %" PRIu64 " trials (%" PRIu64
+                " ran to the end before their crash point), %.1f states/s, "
+                "violations %" PRIu64 " (durability %" PRIu64
+                ", prefix %" PRIu64 ", recovery %" PRIu64 ", structure %" PRIu64
+                "), expected losses %" PRIu64 ", detected %" PRIu64 "\n",
+                ran, nocrash, s > 0 ? (double)ran / s : 0.0, bad,
+                by[ORACLE_DURABILITY], by[ORACLE_PREFIX], by[ORACLE_RECOVERY],
+                by[ORACLE_STRUCTURE], by[ORACLE_EXPECTED_LOSS],
+                by[ORACLE_DETECTED]);
     }
     rc = bad > 0 ? 1 : 0;
+    if (res != NULL &&
+        rd_json(cfg, res, ran, points, nocrash, clk_now_ns() - t0) != 0)
+        rc = 2;
 out:
+    free(res);
     rd_workers_end(cfg, w);
     if (csv && csv != stdout)
         fclose(csv);

@@ -53,6 +53,8 @@ typedef struct redis_config {
     redis_fsync fsync;
     int quiet;
     int stop_at_first;
+    int json; /* the summary as JSON on stdout (report.h's rpt_json), the
+                 text on stderr */
 } redis_config;
 
 /* Run the campaign.  Returns the exit status: 0 no violation, 1 a

@@ -545,74 +545,75 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
     return violations;
 }
 
-void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
-              uint64_t elapsed_us, int interrupted)
+/* The promise of the campaign's configurations, into "promise" when every
+ * trial had one and the same, else into "promises" with the trials of
+ * each (a swarm draws the engine's sync mode per variant).  Nothing when
+ * no trial had a promise (an engine campaign of no trial). */
+static void rpt_promise_json(FILE *f, const campaign *c,
+                             const trial_result *res, size_t n)
 {
-    size_t per[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m;
-    double secs = elapsed_us / 1e6;
+    enum { NPR = ORACLE_PROMISE_PROCESS_PREV + 1 };
+    size_t per[NPR] = {0}, kinds = 0;
+    const target_ops *tg = c->env.target;
+
+    if (c->promise != NULL) {
+        fprintf(f, ", \"promise\": \"%s\"", c->promise);
+        return;
+    }
+    if (tg == NULL || tg->promise == NULL)
+        return;
+    if (tg->describe != NULL) {
+        /* a foreign target: one configuration for the whole campaign */
+        fprintf(f, ", \"promise\": \"%s\"",
+                oracle_promise_name(tg->promise(&c->env.eng)));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cl_options o = c->env.eng;
+        oracle_promise pr;
+        o.sync = (cl_sync_mode)res[i].cfg.sync;
+        pr = tg->promise(&o);
+        kinds += (unsigned)pr < NPR && per[pr]++ == 0;
+    }
+    for (int p = 0, first = 1; p < NPR; p++) {
+        const char *name = oracle_promise_name((oracle_promise)p);
+        if (per[p] == 0)
+            continue;
+        if (kinds == 1)
+            fprintf(f, ", \"promise\": \"%s\"", name);
+        else
+            fprintf(f, "%s\"%s\": %zu", first ? ", \"promises\": {" : ", ",
+                    name, per[p]);
+        first = 0;
+    }
+    if (kinds > 1)
+        fputc('}', f);
+}
+
+/* What only campaign.c's trials have: the engine's mechanisms and the
+ * recovery times.  Each entry ends with a comma. */
+static void rpt_engine_json(FILE *f, const campaign *c, const trial_result *res,
+                            size_t n)
+{
+    size_t cov[RPT_NMECH], def[RPT_NMECH], m;
     uint64_t *t = rpt_times(res, n, &m);
 
-    for (size_t i = 0; i < n; i++) {
-        per[res[i].mode]++;
-        kinds[res[i].verdict]++;
-    }
-    fprintf(f, "{\"seed\": \"0x%016" PRIx64 "\", \"target\": ", c->seed);
-    json_put_string(f, c->target_name);
-    fprintf(f,
-            ", \"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
-            "\"states_per_second\": %.1f,\n",
-            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
-    /* What crashtest --merge needs to check that shards belong together
-     * and to describe their campaign again. */
-    fprintf(f,
-            " \"version\": \"%s\", \"shard\": \"%" PRIu64 "/%" PRIu64 "\", "
-            "\"campaign_trials\": %" PRIu64 ", \"duration\": %.17g, "
-            "\"interrupted\": %s,\n \"options\": ",
-            CL_VERSION, c->shard_count > 1 ? c->shard_index : 0,
-            c->shard_count > 1 ? c->shard_count : 1,
-            c->exhaustive ? c->exhaustive_total : c->trials, c->duration_s,
-            interrupted ? "true" : "false");
-    json_put_string(f, c->options);
-    /* Power cuts: what the file system was taken to promise (the device
-     * model is per trial, in the CSV's damage). */
-    fprintf(f, ", \"fs_model\": \"%s\"", plimg_fs_name(c->env.fs));
-    if (c->exhaustive && c->profiles != NULL)
-        fprintf(f,
-                ", \"exhaustive\": {\"workload\": \"%s\", \"txns\": %u, "
-                "\"points\": %" PRIu64 ", \"pwrites\": %" PRIu64 "}",
-                wl_name(c->profiles[0].wl.kind), c->profiles[0].wl.txns,
-                c->profiles[0].points, c->profiles[0].npwrites);
-    fprintf(f, ",\n \"modes\": {");
-    for (int i = 0, first = 1; i < MODE_COUNT; i++)
-        if (per[i] > 0) {
-            fprintf(f, "%s\"%s\": %zu", first ? "" : ", ",
-                    trial_mode_name((trial_mode)i), per[i]);
+    rpt_coverage(res, n, cov, def);
+    fprintf(f, "\n \"swarm\": %s, \"unreached\": [",
+            c->swarm ? "true" : "false");
+    for (size_t j = 0, first = 1; j < RPT_NMECH; j++)
+        if (cov[j] == 0) {
+            fprintf(f, "%s\"%s\"", first ? "" : ", ", rpt_mechanisms[j].json);
             first = 0;
         }
-    fprintf(f, "},\n \"verdicts\": {");
-    for (int k = 0; k < ORACLE_KINDS; k++)
-        fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
-                oracle_kind_name((oracle_kind)k), kinds[k]);
-    {
-        size_t cov[RPT_NMECH], def[RPT_NMECH];
-        rpt_coverage(res, n, cov, def);
-        fprintf(f, "},\n \"swarm\": %s, \"unreached\": [",
-                c->swarm ? "true" : "false");
-        for (size_t j = 0, first = 1; j < RPT_NMECH; j++)
-            if (cov[j] == 0) {
-                fprintf(f, "%s\"%s\"", first ? "" : ", ",
-                        rpt_mechanisms[j].json);
-                first = 0;
-            }
-        fprintf(f, "],\n \"coverage\": {");
-        for (size_t j = 0; j < RPT_NMECH; j++)
-            fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
-                    cov[j]);
-        fprintf(f, "},\n \"coverage_sync_on_request\": {");
-        for (size_t j = 0; j < RPT_NMECH; j++)
-            fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
-                    def[j]);
-    }
+    fprintf(f, "],\n \"coverage\": {");
+    for (size_t j = 0; j < RPT_NMECH; j++)
+        fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
+                cov[j]);
+    fprintf(f, "},\n \"coverage_sync_on_request\": {");
+    for (size_t j = 0; j < RPT_NMECH; j++)
+        fprintf(f, "%s\"%s\": %zu", j ? ", " : "", rpt_mechanisms[j].json,
+                def[j]);
     fprintf(f,
             "},\n \"recovery_us\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
             ", \"max\": %" PRIu64 "},",
@@ -624,6 +625,82 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         rpt_profile_json(f, res, n);
         fprintf(f, ",");
     }
+}
+
+/* ",\n \"key\": {mode: count[mode], ...}" over the modes that ran
+ * (per[mode] > 0). */
+static void rpt_modes_json(FILE *f, const char *key, const size_t *per,
+                           const size_t *count)
+{
+    fprintf(f, ",\n \"%s\": {", key);
+    for (int i = 0, first = 1; i < MODE_COUNT; i++)
+        if (per[i] > 0) {
+            fprintf(f, "%s\"%s\": %zu", first ? "" : ", ",
+                    trial_mode_name((trial_mode)i), count[i]);
+            first = 0;
+        }
+    fputc('}', f);
+}
+
+void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
+              uint64_t elapsed_us, int interrupted)
+{
+    size_t per[MODE_COUNT] = {0}, pviol[MODE_COUNT] = {0},
+           kinds[ORACLE_KINDS + 1] = {0};
+    double secs = elapsed_us / 1e6;
+
+    for (size_t i = 0; i < n; i++) {
+        per[res[i].mode]++;
+        pviol[res[i].mode] += rpt_is_violation(&res[i]);
+        kinds[res[i].verdict]++;
+    }
+    fprintf(f, "{\"seed\": \"0x%016" PRIx64 "\", \"target\": ", c->seed);
+    json_put_string(f, c->target_name);
+    fprintf(f,
+            ", \"trials\": %zu, \"seconds\": %.3f, \"jobs\": %d, "
+            "\"states_per_second\": %.1f,\n",
+            n, secs, c->jobs, secs > 0 ? n / secs : 0.0);
+    /* What crashtest --merge needs to check that shards belong together
+     * and to describe their campaign again.  A runner of its own runs no
+     * shards and no duration. */
+    fprintf(f, " \"version\": \"%s\", ", CL_VERSION);
+    if (c->runner == NULL)
+        fprintf(f, "\"shard\": \"%" PRIu64 "/%" PRIu64 "\", ",
+                c->shard_count > 1 ? c->shard_index : 0,
+                c->shard_count > 1 ? c->shard_count : 1);
+    fprintf(f, "\"campaign_trials\": %" PRIu64 ", ",
+            c->exhaustive ? c->exhaustive_total : c->trials);
+    if (c->runner == NULL)
+        fprintf(f, "\"duration\": %.17g, ", c->duration_s);
+    fprintf(f, "\"interrupted\": %s,\n \"options\": ",
+            interrupted ? "true" : "false");
+    json_put_string(f, c->options);
+    /* Power cuts: what the file system was taken to promise (the device
+     * model is per trial, in the CSV's damage). */
+    fprintf(f, ", \"fs_model\": \"%s\"", plimg_fs_name(c->env.fs));
+    rpt_promise_json(f, c, res, n);
+    for (int i = 0; i < c->nfacts; i++) {
+        fprintf(f, ", \"%s\": ", c->facts[i].name);
+        if (c->facts[i].text != NULL)
+            json_put_string(f, c->facts[i].text);
+        else
+            fprintf(f, "%" PRIu64, c->facts[i].num);
+    }
+    if (c->exhaustive && c->profiles != NULL)
+        fprintf(f,
+                ", \"exhaustive\": {\"workload\": \"%s\", \"txns\": %u, "
+                "\"points\": %" PRIu64 ", \"pwrites\": %" PRIu64 "}",
+                wl_name(c->profiles[0].wl.kind), c->profiles[0].wl.txns,
+                c->profiles[0].points, c->profiles[0].npwrites);
+    rpt_modes_json(f, "modes", per, per);
+    rpt_modes_json(f, "mode_violations", per, pviol);
+    fprintf(f, ",\n \"verdicts\": {");
+    for (int k = 0; k < ORACLE_KINDS; k++)
+        fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
+                oracle_kind_name((oracle_kind)k), kinds[k]);
+    fprintf(f, "},");
+    if (c->runner == NULL)
+        rpt_engine_json(f, c, res, n);
     fprintf(f, "\n \"violations\": [");
     for (size_t i = 0, first = 1; i < n; i++)
         if (rpt_is_violation(&res[i])) {
@@ -631,9 +708,10 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
             rpt_replay_command(c, res[i].id, cmd, sizeof(cmd));
             fprintf(f,
                     "%s\n  {\"trial\": %" PRIu64 ", \"kind\": \"%s\", "
-                    "\"replay\": ",
+                    "\"mode\": \"%s\", \"replay\": ",
                     first ? "" : ",", res[i].id,
-                    oracle_kind_name((oracle_kind)res[i].verdict));
+                    oracle_kind_name((oracle_kind)res[i].verdict),
+                    trial_mode_name((trial_mode)res[i].mode));
             json_put_string(f, cmd);
             fputc('}', f);
             first = 0;

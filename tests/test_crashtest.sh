@@ -87,6 +87,25 @@ check "shards cover the campaign" "$b" "$a"
 # 6. JSON, keep-failures, usage errors
 "$CT" --seed 15 --trials 20 --json --quiet --dir "$T" >"$T/j.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"]==20' "$T/j.json" && ok || bad "JSON summary"
+# the promise: a swarm draws the sync mode, so either one promise or the
+# trials under each; pinned to off, the engine promises what a sync call
+# made durable
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+p=d.get("promises", {d.get("promise"): d["trials"]})
+assert sum(p.values())==20 and set(p) <= {"ack", "sync"}, d' "$T/j.json" &&
+    ok || bad "JSON summary: promise"
+"$CT" --seed 15 --trials 6 --sync off --mode kill-io --json --quiet \
+    --dir "$T" >"$T/js.json" 2>/dev/null
+check "JSON summary of sync off: its promise" "sync 6 0" "$(python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+print(d["promise"], d["modes"]["kill-io"], d["mode_violations"]["kill-io"])' "$T/js.json")"
+# a library target: its configuration's promise (SQLite's default,
+# journal_mode=delete synchronous=full: docs/TARGETS.md)
+"$CT" --seed 15 --trials 3 --target sqlite --mode kill-io --json --quiet \
+    --dir "$T" >"$T/jq.json" 2>/dev/null
+check "JSON summary of SQLite: its promise" "sqlite process+sync" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(d["target"], d["promise"])' "$T/jq.json")"
 # --profile: each mode's phases in the JSON, which add up to no more than
 # the trial's total time
 "$CT" --seed 15 --trials 40 --mode kill-io,powerloss --profile --json --quiet --dir "$T" >"$T/p.json" 2>/dev/null

@@ -13,6 +13,8 @@
 #     synchronous=EXTRA loses nothing; in WAL mode (its -shm declared
 #     non-durable) NORMAL may lose acknowledged commits in a power cut but
 #     never shows half a transaction, and FULL loses nothing;
+#   - --json prints the summary with the counts of the CSV, the promise
+#     and a replay command per violation; --merge refuses it;
 #   - bad input is a set-up error (exit 2) that names the problem: PROG
 #     that does not start, exits early, never acknowledges, writes outside
 #     its directory; PROG2 that prints malformed lines; a bad --mode;
@@ -112,8 +114,49 @@ setup_error "a bad --mode" "--mode is kill-io, torn, powerloss" \
 "$CT" --exec "$EX/applog {dir}" >"$T/bad" 2>&1
 check "--exec without --verify: exit status" 2 $?
 contains "--exec without --verify: message" "$T/bad" "go together"
-"$CT" --exec "$EX/applog {dir}" --verify "$EX/applog-verify {dir}" --json \
-    >"$T/badjson" 2>&1
-check "--exec --json (no summary of its own): exit status" 2 $?
-contains "--exec --json: message" "$T/badjson" "--csv has every trial"
+
+# 5. --json: the summary on stdout (the text on stderr), its counts those
+# of the CSV and of the text, the promise named, each violation with a
+# replay command that reproduces it; --merge refuses it (no shards)
+"$CT" --exec "$EX/applog-broken {dir}" --verify "$EX/applog-verify {dir}" \
+    --dir "$T" --trials 40 --seed 7 --mode powerloss --json \
+    --csv "$T/j.csv" >"$T/j.json" 2>"$T/j.err"
+check "--json: exit status" 1 $?
+python3 -c 'import csv, json, re, sys
+d = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+text = open(sys.argv[3]).read()
+v = [r for r in rows if r["verdict"] != "ok"]
+assert d["target"] == "exec" and d["promise"] == "ack", d
+assert d["trials"] == len(rows) == 40 and d["campaign_trials"] == 40, d
+assert d["modes"] == {"powerloss": 40}, d["modes"]
+assert d["mode_violations"] == {"powerloss": len(v)}, d
+lost = sum(r["verdict"] == "lost-acknowledged" for r in rows)
+notp = sum(r["verdict"] == "not-a-prefix" for r in rows)
+vd = d["verdicts"]
+assert vd["ok"] == 40 - len(v) and vd["durability"] == lost, vd
+assert vd["prefix"] == notp and lost > 0, vd
+m = re.search(r"violations (\d+) \(lost-acknowledged (\d+), "
+              r"not-a-prefix (\d+)\)", text)
+assert m and [int(x) for x in m.groups()] == [len(v), lost, notp], m
+assert [x["trial"] for x in d["violations"]] == [int(r["trial"]) for r in v]
+assert all(x["kind"] == "durability" and " --replay %d " % x["trial"] in
+           x["replay"] for x in d["violations"]), d["violations"]
+for k in ("shard", "duration", "coverage", "recovery_us", "swarm"):
+    assert k not in d, k
+assert d["exec_io_points"] > 0, d' "$T/j.json" "$T/j.csv" "$T/j.err" &&
+    ok || bad "--json: the summary and the CSV disagree: $(cat "$T/j.json")"
+replay=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["violations"][0]["replay"])' "$T/j.json")
+eval "$replay --dir \"\$T\"" >"$T/jreplay" 2>&1
+check "--json: its first replay command: exit status" 1 $?
+contains "--json: its first replay command: same verdict" "$T/jreplay" \
+    "lost-acknowledged"
+"$CT" --merge "$T/j.json" "$T/j.csv" >"$T/jmerge" 2>&1
+check "--merge of an --exec summary: exit status" 2 $?
+contains "--merge of an --exec summary: says why" "$T/jmerge" \
+    "a --exec campaign, which runs no shards"
+"$CT" --exec "$EX/applog {dir}" --verify "$EX/applog-verify {dir}" \
+    --shard 1/2 >"$T/jshard" 2>&1
+check "--exec --shard: exit status" 2 $?
 finish

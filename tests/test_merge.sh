@@ -9,7 +9,8 @@
 # reproduces it; shards that are not the whole of one campaign (another
 # seed, options or version, a shard missing or given twice, overlapping or
 # missing CSV rows, an incomplete shard) are refused with exit 2 and a
-# message that says which.  Run by make test with CRASHTEST set.
+# message that says which; the merged JSON names the shards' promise.
+# Run by make test with CRASHTEST set.
 set -u
 CT=${CRASHTEST:-build/crashtest}
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-merge-XXXXXX")
@@ -69,6 +70,13 @@ check "merged CSV: the single run's trials" "$(col trial <"$T/all.csv")" "$(col 
 check "merge --json exits 0" 0 $?
 check "merged JSON: all trials, shard 0/1" "160 0/1 160" "$(python3 -c 'import json,sys
 d=json.load(open(sys.argv[1])); print(d["trials"], d["shard"], sum(d["modes"].values()))' "$T/m.json")"
+check "merged JSON: the promise of sync commit, as each shard's" \
+    "ack ack ack ack ack" "$(python3 -c 'import json,sys
+print(*(json.load(open(f))["promise"] for f in sys.argv[1:]))' "$T/m.json" "$T"/s?.json)"
+check "merged JSON: the violations per mode add up to the verdicts'" 0 \
+    "$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+print(sum(d["mode_violations"].values()) - len(d["violations"]))' "$T/m.json")"
 "$CT" --merge "$T/m.json" "$T/m.csv" >"$T/mm.txt" 2>/dev/null
 check "a merged campaign merges again to the same summary" \
     "$(mask "$T/m.txt" | grep -v ' trials in ')" "$(mask "$T/mm.txt" | grep -v ' trials in ')"

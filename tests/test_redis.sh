@@ -8,7 +8,9 @@
 #   everysec: power cuts lose acknowledged writes (expected losses, never
 #   a violation), process crashes lose none that were written;
 #   a replay repeats a trial's row; the findings of docs/TARGETS.md
-#   replay as they were found; bad options are refused (exit 2).
+#   replay as they were found; bad options are refused (exit 2); --json
+#   prints the summary with the CSV's counts, the promise and replay
+#   commands, and --merge refuses it.
 # Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -98,8 +100,52 @@ contains "--redis-fsync no: says why" "$T/bad1" "always or everysec"
 "$CT" --target redis --mode recovery-crash --trials 1 >"$T/bad2" 2>&1
 check "--mode recovery-crash: exit 2" 2 $?
 contains "--mode recovery-crash: says what runs" "$T/bad2" "kill-io, torn"
-"$CT" --target redis --json --trials 1 >"$T/bad3" 2>&1
-check "--json (no summary of its own): exit 2" 2 $?
-contains "--json: says where the verdicts are" "$T/bad3" "--csv has every trial"
+"$CT" --target redis --shard 1/2 --trials 1 >"$T/bad3" 2>&1
+check "--shard: exit 2" 2 $?
+contains "--shard: says what runs" "$T/bad3" "runs --trials trials of its own"
+
+# 7. --json: the summary on stdout (the text on stderr) with the counts of
+# the CSV and the text, the configuration's promise, each violation's
+# replay command (the torn-value finding of section 5 is among trials
+# 100..109); --merge refuses it (no shards)
+"$CT" --target redis --clients 1 --sets 30 --seed 1 --trials 110 --jobs 2 \
+    --dir "$T" --json --csv "$T/j.csv" >"$T/j.json" 2>"$T/j.err"
+check "--json: exit 1" 1 $?
+python3 -c 'import csv, json, re, sys
+d = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+text = open(sys.argv[3]).read()
+assert d["target"] == "redis" and d["promise"] == "ack", d
+assert d["redis_appendfsync"] == "always" and d["redis_clients"] == 1, d
+assert d["trials"] == len(rows) == 110 and d["jobs"] == 2, d
+for m in ("kill-io", "torn", "powerloss"):
+    assert d["modes"][m] == sum(r["mode"] == m for r in rows), (m, d)
+for k, n in d["verdicts"].items():
+    assert n == sum(r["verdict"] == k for r in rows), (k, n)
+v = [r for r in rows if r["verdict"] not in ("ok", "detected",
+                                              "expected-loss")]
+m = re.search(r"violations (\d+) \(durability (\d+), prefix (\d+), "
+              r"recovery (\d+), structure (\d+)\)", text)
+vd = d["verdicts"]
+assert m and [int(x) for x in m.groups()] == [len(v), vd["durability"],
+    vd["prefix"], vd["recovery"], vd["structure"]], m
+assert [x["trial"] for x in d["violations"]] == [int(r["trial"]) for r in v]
+assert 107 in [x["trial"] for x in d["violations"]], d["violations"]
+assert all(" --replay %d " % x["trial"] in x["replay"] and
+           " --target redis " in x["replay"] for x in d["violations"])
+for k in ("shard", "duration", "coverage", "recovery_us", "swarm"):
+    assert k not in d, k' "$T/j.json" "$T/j.csv" "$T/j.err" &&
+    ok || bad "--json: the summary and the CSV disagree: $(cat "$T/j.json")"
+replay=$(python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))["violations"]
+print([x for x in v if x["trial"] == 107][0]["replay"])' "$T/j.json")
+eval "$replay --dir \"\$T\"" >"$T/jreplay" 2>&1
+check "--json: the replay command of trial 107: exit 1" 1 $?
+contains "--json: the replay command of trial 107: same verdict" \
+    "$T/jreplay" "^trial 107: .*; prefix: "
+"$CT" --merge "$T/j.json" "$T/j.csv" >"$T/jmerge" 2>&1
+check "--merge of a redis summary: exit 2" 2 $?
+contains "--merge of a redis summary: says why" "$T/jmerge" \
+    "a --target redis campaign, which runs no shards"
 
 finish
