@@ -234,7 +234,10 @@ static void rpt_second_stage(FILE *f, const trial_result *r)
                 r->repair_k);
         return;
     case TRIAL_REPAIR_LOST:
-        fprintf(f, "  second stage: repair lost promised transactions\n");
+        fprintf(f,
+                "  second stage: repair lost promised transactions: the "
+                "state after %u transactions, %u promised\n",
+                r->repair_k, r->durable);
         return;
     case TRIAL_REPAIR_NO_PREFIX:
         fprintf(f, "  second stage: repair produced a state no prefix "

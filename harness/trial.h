@@ -233,8 +233,9 @@ typedef enum trial_repair {
                                target has no repair */
     TRIAL_REPAIR_OK,        /* the state after repair_k transactions,
                                every promised one there */
-    TRIAL_REPAIR_LOST,      /* the state after fewer transactions than
-                               were promised */
+    TRIAL_REPAIR_LOST,      /* the state after repair_k transactions,
+                               fewer than were promised (or a loss of
+                               what the target claimed durable: 0) */
     TRIAL_REPAIR_NO_PREFIX, /* a state no prefix explains (part of a
                                transaction, or a later one without an
                                earlier one) */
@@ -326,8 +327,8 @@ typedef struct trial_result {
 
     /* the second stage after a failed open (trial_repair) */
     uint8_t repair;
-    uint32_t repair_k; /* with repair ok: the transactions of the
-                          repaired state */
+    uint32_t repair_k; /* with repair ok or lost: the transactions of
+                          the repaired state (else 0) */
     char damage[400];
     char detail[480];
 } trial_result;

@@ -336,13 +336,13 @@ int trial_prefix_of(const trial_spec *s, uint32_t skip, wl_params *wl,
  * left as it is, for the kept artifacts), open and read it back, and
  * judge it against transactions 0..hi (claimed and skip as for
  * trial_verify_here).  OUT: *k, the transactions of the repaired state
- * (0 unless ok).  Returns the outcome; trial_repair_settle holds an ok
- * to the trial's final promise. */
+ * (0 unless it is a prefix).  Returns the outcome; trial_repair_settle
+ * holds an ok to the trial's final promise. */
 trial_repair trial_second_stage(const trial_env *env, const trial_spec *s,
                                 const char *dir, uint32_t claimed, uint32_t hi,
                                 uint32_t skip, uint32_t *k);
 /* Once res->durable is final: a repaired state of fewer transactions
- * than that lost promised ones. */
+ * than that lost promised ones (repair lost, repair_k kept). */
 void trial_repair_settle(trial_result *res);
 
 /* Crash states one verifier process verifies before it is replaced. */

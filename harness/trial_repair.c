@@ -94,8 +94,6 @@ out:
 
 void trial_repair_settle(trial_result *res)
 {
-    if (res->repair == TRIAL_REPAIR_OK && res->repair_k < res->durable) {
-        res->repair = TRIAL_REPAIR_LOST;
-        res->repair_k = 0;
-    }
+    if (res->repair == TRIAL_REPAIR_OK && res->repair_k < res->durable)
+        res->repair = TRIAL_REPAIR_LOST; /* repair_k says how far it got */
 }
