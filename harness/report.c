@@ -219,6 +219,37 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
                 s->rec_seed);
 }
 
+/* The second stage of a trial whose open failed (trial_repair.c), from
+ * its structured fields: nothing when it was not taken. */
+static void rpt_second_stage(FILE *f, const trial_result *r)
+{
+    switch ((trial_repair)r->repair) {
+    case TRIAL_REPAIR_NONE:
+    case TRIAL_REPAIR_COUNT:
+        return;
+    case TRIAL_REPAIR_OK:
+        fprintf(f,
+                "  second stage: repair ok: the state after %u transactions, "
+                "every promised one there\n",
+                r->repair_k);
+        return;
+    case TRIAL_REPAIR_LOST:
+        fprintf(f,
+                "  second stage: repair lost promised transactions: the "
+                "state after %u transactions, %u promised\n",
+                r->repair_k, r->durable);
+        return;
+    case TRIAL_REPAIR_NO_PREFIX:
+        fprintf(f, "  second stage: repair produced a state no prefix "
+                   "explains\n");
+        return;
+    case TRIAL_REPAIR_FAILED:
+        fprintf(f, "  second stage: repair failed (the repair, or the open "
+                   "or read-back after it)\n");
+        return;
+    }
+}
+
 void rpt_result(FILE *f, const campaign *c, const trial_result *r)
 {
     (void)c;
@@ -245,6 +276,7 @@ void rpt_result(FILE *f, const campaign *c, const trial_result *r)
             r->tail_cut ? ", torn tail cut" : "",
             oracle_kind_name((oracle_kind)r->verdict), r->detail[0] ? ": " : "",
             r->detail);
+    rpt_second_stage(f, r);
 }
 
 void rpt_progress(FILE *f, const campaign *c, const trial_result *res, size_t n,
@@ -753,13 +785,14 @@ static void rpt_csv_config(FILE *f, const trial_config *g)
 
 void rpt_csv_header(FILE *f)
 {
-    fprintf(f,
-            "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
-            "damage,issued,acked,durable,recovered,verdict,violation,"
-            "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
-            "tail_cut,recovery_crashes,threads,claimed,chain_links,sync,torn,"
-            "page_size,pool_bytes,checkpoint_bytes,segment_bytes,txns,keys,"
-            "drain,reached,us_writer,us_damage,us_verify,us_total,detail\n");
+    fprintf(
+        f, "trial,seed,mode,workload,variant,crash_point,points,delay_us,"
+           "damage,issued,acked,durable,recovered,verdict,violation,"
+           "recovery_us,bytes_replayed,records_replayed,pages_repaired,"
+           "tail_cut,recovery_crashes,threads,claimed,chain_links,sync,torn,"
+           "page_size,pool_bytes,checkpoint_bytes,segment_bytes,txns,keys,"
+           "drain,reached,us_writer,us_damage,us_verify,us_total,detail,repair,"
+           "repair_k\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -787,7 +820,8 @@ void rpt_csv_row(FILE *f, const trial_result *r)
     fprintf(f, "0x%x,%u,%u,%u,%u,", r->reached, r->us_writer, r->us_damage,
             r->us_verify, r->us_total);
     rpt_csv_text(f, r->detail);
-    fputc('\n', f);
+    fprintf(f, ",%s,%u\n", trial_repair_name((trial_repair)r->repair),
+            r->repair_k);
 }
 
 int rpt_csv_file(const char *path, const trial_result *res, size_t n,

@@ -52,6 +52,8 @@ enum {
     RC_US_VERIFY,
     RC_US_TOTAL,
     RC_DETAIL,
+    RC_REPAIR,
+    RC_REPAIR_K,
     RC_COLUMNS
 };
 
@@ -194,6 +196,7 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
         RN(RC_US_DAMAGE, us_damage, 0),
         RN(RC_US_VERIFY, us_verify, 0),
         RN(RC_US_TOTAL, us_total, 0),
+        RN(RC_REPAIR_K, repair_k, 0),
 #undef RN
     };
     size_t len = strlen(line);
@@ -203,6 +206,7 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
     wl_kind kind = WL_INSERTS;
     cl_sync_mode sync = CL_SYNC_DEFAULT;
     cl_torn_mode torn = CL_TORN_DEFAULT;
+    trial_repair repair = TRIAL_REPAIR_NONE;
     int n, bad = 0;
 
     if (buf == NULL) {
@@ -254,6 +258,9 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
         else if (strcmp(f[RC_TAIL_CUT], "0") != 0 &&
                  strcmp(f[RC_TAIL_CUT], "1") != 0)
             snprintf(err, errlen, "tail_cut is 0 or 1");
+        else if (trial_repair_parse(f[RC_REPAIR], &repair) != 0)
+            snprintf(err, errlen, "unknown repair outcome \"%.40s\"",
+                     f[RC_REPAIR]);
         else
             bad = 0;
     }
@@ -264,6 +271,7 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
         r->cfg.sync = (uint8_t)sync;
         r->cfg.torn = (uint8_t)torn;
         r->tail_cut = f[RC_TAIL_CUT][0] == '1';
+        r->repair = (uint8_t)repair;
         snprintf(r->damage, sizeof(r->damage), "%s", f[RC_DAMAGE]);
         snprintf(r->detail, sizeof(r->detail), "%s", f[RC_DETAIL]);
     }

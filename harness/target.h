@@ -74,6 +74,12 @@ typedef struct target_ops {
     /* Optional: the target's own configuration in words, for the summary
      * (NULL: the engine's options describe it). */
     void (*describe)(char *buf, size_t len);
+    /* Optional: the engine's own documented repair of the database in
+     * dir, which its open refused (LevelDB's and RocksDB's RepairDB), in
+     * place; what it salvaged is then opened and read as ever.  Returns
+     * 0 or a cl error code (target_errdetail says more).  NULL: the
+     * target has no second stage after a failed open. */
+    int (*repair)(const char *dir);
 } target_ops;
 
 /* The target called name, or NULL. */

@@ -39,7 +39,9 @@
  * log record or table is an error at open, not skipped); every record is
  * read with verify_checksums, then the structure check iterates again
  * backwards, with verify_checksums, and requires the same records in
- * strictly descending order.
+ * strictly descending order.  When that open fails (the verdict stands),
+ * a second stage runs RepairDB on a copy of the state and judges what it
+ * salvaged (trial.c, trial_second_stage).
  *
  * After a failed sync (fsync-fail; target_lsm.c says where LevelDB
  * documents it): a write whose log sync failed returns the error, and
@@ -270,6 +272,23 @@ static int ldb_close(void *h)
     return 0;
 }
 
+/* leveldb_repair_db (RepairDB, include/leveldb/db.h: "If a DB cannot be
+ * opened, you may attempt to call this method to resurrect as much of
+ * the contents of the database as possible"): it turns every log into a
+ * table, scans every table, and writes a new manifest naming what it
+ * kept.  Default options: it is told nothing but where the files are. */
+static int ldb_repair(const char *dir)
+{
+    leveldb_options_t *opt = leveldb_options_create();
+    char *err = NULL;
+
+    if (opt == NULL)
+        return CL_ENOMEM;
+    leveldb_repair_db(opt, dir, &err);
+    leveldb_options_destroy(opt);
+    return err != NULL ? ldb_err(err) : 0;
+}
+
 const target_ops target_leveldb = {
     .name = "leveldb",
     .about = "LevelDB (libleveldb) through the libc interposer: "
@@ -289,4 +308,5 @@ const target_ops target_leveldb = {
     .rcrash_fsync_fail = 1,
     .nondurable = NULL,
     .describe = ldb_describe,
+    .repair = ldb_repair,
 };

@@ -80,7 +80,10 @@
  * backwards, with verify_checksums, and requires the same records in
  * strictly descending order.  The C API of RocksDB 7.8 has no
  * VerifyChecksum (a check of every table block, iterated or not); the
- * two full iterations read every block that holds a live record.
+ * two full iterations read every block that holds a live record.  When
+ * that open fails (the verdict stands), a second stage runs RepairDB on
+ * a copy of the state and judges what it salvaged (trial.c,
+ * trial_second_stage).
  */
 #include <assert.h>
 #include <errno.h>
@@ -353,6 +356,25 @@ static int rdb_close(void *h)
     return 0;
 }
 
+/* rocksdb_repair_db (RepairDB, include/rocksdb/db.h: "If a DB cannot be
+ * opened, you may attempt to call this method to resurrect as much of
+ * the contents of the database as possible"): it archives the old
+ * manifests, turns every WAL into a table, scans every table and writes
+ * a new manifest naming what it kept.  Default options (one column
+ * family, the default comparator: the workload's); its informational
+ * log goes into dir, a copy of the state. */
+static int rdb_repair(const char *dir)
+{
+    rocksdb_options_t *opt = rocksdb_options_create();
+    char *err = NULL;
+
+    if (opt == NULL)
+        return CL_ENOMEM;
+    rocksdb_repair_db(opt, dir, &err);
+    rocksdb_options_destroy(opt);
+    return err != NULL ? rdb_err(err) : 0;
+}
+
 const target_ops target_rocksdb = {
     .name = "rocksdb",
     .about = "RocksDB (librocksdb) through the libc interposer: "
@@ -372,4 +394,5 @@ const target_ops target_rocksdb = {
     .rcrash_fsync_fail = 1,
     .nondurable = NULL,
     .describe = rdb_describe,
+    .repair = rdb_repair,
 };

@@ -851,6 +851,22 @@ fail:
              step, cl_strerror(rc), target_errdetail());
 }
 
+int trial_prefix_of(const trial_spec *s, uint32_t skip, wl_params *wl,
+                    oracle_prefix *local, const oracle_prefix **pre)
+{
+    *wl = s->prof->wl;
+    *pre = &s->prof->prefix;
+    /* A transaction the engine went on without is not in the model; a
+     * chain's links wrote values of their own. */
+    wl->hist = s->hist;
+    if (skip != ORACLE_NO_SKIP || wl->hist.n > 0) {
+        if (oracle_prefix_build_skip(wl, skip, local) != 0)
+            return -1;
+        *pre = local;
+    }
+    return 0;
+}
+
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
                         uint32_t skip, const trial_open_how *how, crashio **cio)
@@ -900,6 +916,18 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                               trial_create_refusal_ok(s, hi))
                          ? ORACLE_DETECTED
                          : ORACLE_RECOVERY;
+        /* The verdict is decided: the database, as the crash left it, is
+         * unavailable.  What the engine's documented repair salvages from
+         * it is a second, separate finding.  A failed open under `how`
+         * (a sampled recovery, a chain link) decides the trial too; its
+         * crash core is done with, and the repair's calls are not part of
+         * the crash model. */
+        if (v->verdict == ORACLE_RECOVERY && env->target->repair != NULL) {
+            if (how != NULL && env->target->interposed)
+                interpose_stop();
+            v->repair = (uint8_t)trial_second_stage(env, s, dir, claimed, hi,
+                                                    skip, &v->repair_k);
+        }
         v->done = 1;
         return NULL;
     }
@@ -925,15 +953,9 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     }
     v->read_us = (uint32_t)(clk_now_us() - t0);
     t0 = clk_now_us();
-    /* A transaction the engine went on without is not in the model; a
-     * chain's links wrote values of their own. */
-    wl.hist = s->hist;
-    if (skip != ORACLE_NO_SKIP || wl.hist.n > 0) {
-        if (oracle_prefix_build_skip(&wl, skip, &local) != 0) {
-            v->setup_failed = 1;
-            goto out;
-        }
-        pre = &local;
+    if (trial_prefix_of(s, skip, &wl, &local, &pre) != 0) {
+        v->setup_failed = 1;
+        goto out;
     }
     if (s->threads > 1) {
         oracle_mt_input in;

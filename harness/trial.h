@@ -222,6 +222,33 @@ typedef struct trial_spec {
     0x40000u /* restored a page from the                                       \
                 doublewrite area */
 
+/* The second stage of a trial whose verifying open failed, for targets
+ * with a repair op (trial_result.repair; the CSV's repair column): the
+ * engine's repair run on a copy of the crash state, the result opened
+ * and read back, and judged by the same oracle against the trial's
+ * window (as final: trial_repair_settle).  It never changes the verdict
+ * or the exit status. */
+typedef enum trial_repair {
+    TRIAL_REPAIR_NONE = 0,  /* not taken: the open succeeded, or the
+                               target has no repair */
+    TRIAL_REPAIR_OK,        /* the state after repair_k transactions,
+                               every promised one there */
+    TRIAL_REPAIR_LOST,      /* the state after repair_k transactions,
+                               fewer than were promised (or a loss of
+                               what the target claimed durable: 0) */
+    TRIAL_REPAIR_NO_PREFIX, /* a state no prefix explains (part of a
+                               transaction, or a later one without an
+                               earlier one) */
+    TRIAL_REPAIR_FAILED,    /* the repair, or the open or read-back after
+                               it, failed */
+    TRIAL_REPAIR_COUNT
+} trial_repair;
+
+/* The CSV name of r ("none", "ok", "lost", "no-prefix", "failed"). */
+const char *trial_repair_name(trial_repair r);
+/* The outcome named s: 0, or -1 (unknown name). */
+int trial_repair_parse(const char *s, trial_repair *out);
+
 /* The configuration a trial ran under (a CSV column each): the engine's
  * (0: the engine's default) and its workload's size and shape. */
 typedef struct trial_config {
@@ -297,6 +324,11 @@ typedef struct trial_result {
                          right after (CL_ACT_* bits of the crash point and
                          the point before it) and what its recovery did
                          (TRIAL_REACH_*) */
+
+    /* the second stage after a failed open (trial_repair) */
+    uint8_t repair;
+    uint32_t repair_k; /* with repair ok or lost: the transactions of
+                          the repaired state (else 0) */
     char damage[400];
     char detail[480];
 } trial_result;

@@ -73,6 +73,8 @@ typedef struct trial_verdict {
     uint32_t read_us, check_us, probe_us; /* the verifier's other phases */
     cl_recovery rep;
     char detail[480];
+    uint8_t repair;    /* after a failed open: trial_repair */
+    uint32_t repair_k; /* and the transactions of the repaired state */
     /* a recovery that samples its crash states (recovery-crash) */
     uint64_t seen;         /* I/O points of the recovery */
     uint64_t sample_point; /* the point whose state was kept */
@@ -320,6 +322,28 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
                         uint32_t skip, const trial_open_how *how,
                         crashio **cio);
+
+/* The workload s's verifier judges against (its chain's links so far,
+ * into *wl) and its prefix hashes: the profile's, or, when a transaction
+ * was skipped (skip, not ORACLE_NO_SKIP) or a chain's links wrote values
+ * of their own, built into *local (free it with oracle_prefix_free when
+ * *pre is local).  OUT: *wl, *pre.  Returns 0 or -1 (out of memory). */
+int trial_prefix_of(const trial_spec *s, uint32_t skip, wl_params *wl,
+                    oracle_prefix *local, const oracle_prefix **pre);
+
+/* The second stage after the verifying open of dir failed, for a target
+ * with a repair op (trial_repair.c): repair a copy of dir (dir itself is
+ * left as it is, for the kept artifacts), open and read it back, and
+ * judge it against transactions 0..hi (claimed and skip as for
+ * trial_verify_here).  OUT: *k, the transactions of the repaired state
+ * (0 unless it is a prefix).  Returns the outcome; trial_repair_settle
+ * holds an ok to the trial's final promise. */
+trial_repair trial_second_stage(const trial_env *env, const trial_spec *s,
+                                const char *dir, uint32_t claimed, uint32_t hi,
+                                uint32_t skip, uint32_t *k);
+/* Once res->durable is final: a repaired state of fewer transactions
+ * than that lost promised ones (repair lost, repair_k kept). */
+void trial_repair_settle(trial_result *res);
 
 /* Crash states one verifier process verifies before it is replaced. */
 #define TRIAL_VSERVE_MAX 64

@@ -306,6 +306,8 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     if (!v->opened || (resume && got->verdict != ORACLE_OK)) {
         res->verdict = got->verdict;
         res->recovered = got->recovered;
+        res->repair = got->repair;
+        res->repair_k = got->repair_k;
         res->recovery_us = got->recovery_us;
         snprintf(res->detail, sizeof(res->detail), "%s", got->detail);
         return 1;

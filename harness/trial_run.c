@@ -114,6 +114,8 @@ int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                            : "",
                  oracle_promise_name(env->target->promise(&s->prof->eng)));
     }
+    /* the second stage after a failed open, held to the final promise */
+    trial_repair_settle(res);
     res->us_verify = (uint32_t)(clk_now_us() - t2);
     return 0;
 }

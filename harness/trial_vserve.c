@@ -325,6 +325,8 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
     }
     res->verdict = v->verdict;
     res->recovered = v->recovered;
+    res->repair = v->repair;
+    res->repair_k = v->repair_k;
     res->recovery_us = v->open_us;
     res->bytes = v->rep.bytes;
     res->records = v->rep.records;

@@ -34,6 +34,15 @@ campaign() {
         --csv "$T/$name.csv" "$@" >"$T/$name.out" 2>&1
     rc=$?
 }
+# second_stage NAME CSV OUTCOME K: the one row of CSV, a replay whose
+# open failed, is still a recovery violation, and its second stage (the
+# repair columns) is OUTCOME with the state after K transactions
+second_stage() {
+    check "$1: a recovery violation" recovery "$(col violation <"$2")"
+    check "$1: the second stage is $3" "$3" "$(col repair <"$2")"
+    check "$1: the repaired state is after $4 transactions" "$4" \
+        "$(col repair_k <"$2")"
+}
 # same_row NAME CSV TRIAL REPLAY_CSV: the replay's row equals the trial's
 # row of CSV but for the clock's columns
 same_row() {

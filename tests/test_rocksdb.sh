@@ -12,7 +12,9 @@
 #   chain (recovered and crashed again up to three times): sync=false's
 #   power cut losses are counted as expected, nothing else is lost;
 #   a replay repeats a trial's row (the I/O points of the deterministic
-#   profile are numbered the same in every run); a bad option is refused.
+#   profile are numbered the same in every run); a bad option is refused;
+#   after a failed open, RepairDB's result is judged and reported apart
+#   (the repair columns), the verdict unchanged.
 # Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -89,6 +91,23 @@ check "trial 183, recovery-crash: exit 1" 1 $?
 check "trial 183: a recovery violation" recovery "$(col violation <"$T/why.csv")"
 contains "the failed open carries RocksDB's status text" "$T/why.csv" \
     "open failed: database corruption detected: Corruption: "
+# and its second stage, reported apart with the verdict unchanged:
+# RepairDB on a copy of the state salvages the state after 0
+# transactions, which keeps every promised one (a power cut of the
+# crashed recovery: sync=false promises none of the 15 acknowledged)
+second_stage "trial 183" "$T/why.csv" ok 0
+check "trial 183: promised 0" 0 "$(col durable <"$T/why.csv")"
+contains "trial 183: the replay prints the second stage" "$T/why.out" \
+    "second stage: repair ok"
+
+# 7b. a torn manifest append (trial 470, 512-byte sectors): RocksDB
+# refuses to open, a recovery violation as before; RepairDB keeps all
+# 176 acknowledged writes
+"$CT" --seed 1 --replay 470 --target rocksdb \
+    --mode kill-io,kill-time,torn,powerloss --dir "$T" \
+    --csv "$T/rep470.csv" >"$T/rep470.out" 2>&1
+check "trial 470: exit 1" 1 $?
+second_stage "trial 470" "$T/rep470.csv" ok 176
 
 # 8. a bad option is refused
 "$CT" --target rocksdb --rocksdb-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
