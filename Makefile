@@ -17,8 +17,9 @@
 #                     one-node Slurm cluster the test starts and stops
 #                     (root; installs slurm-wlm and munge)
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make test FIU=1   the same in the fault-injection flavour, with the
-#                     suites that drive libfiu (tests/test_fiu_*.c)
+#   make test FIU=1   the fault-injection flavour: every cmocka suite, the
+#                     ones that drive libfiu (tests/test_fiu_*.c), and the
+#                     shell suites that reach the fault points
 #   make mutants      the planted bugs' detection matrix (mutants/*.patch):
 #                     results/mutants.csv and .png; QUICK=1 for the short
 #                     CI version
@@ -194,6 +195,16 @@ TEST_SLOW := tests/test_crashtest.sh tests/test_sqlite.sh tests/test_faults.sh \
              tests/test_broken_targets.sh
 TEST_SCRIPTS := $(TEST_SLOW) \
                 $(filter-out $(TEST_SLOW),$(wildcard tests/test_*.sh))
+# The fault-injection flavour differs from the normal one in the engine's
+# I/O (engine/io_posix.c, engine/fault_points.h) and the harness's error
+# modes only: it runs every cmocka suite and the shell suites that reach
+# them (the campaigns on the engine, the error modes, the installed
+# flavour).  The foreign targets, servers and reports never pass a libfiu
+# point; the normal and the ASan+UBSan flavours run their suites.
+ifeq ($(FIU),1)
+TEST_SCRIPTS := tests/test_faults.sh tests/test_crashtest.sh \
+                tests/test_install.sh
+endif
 TESTUTIL_OBJ := $(B)/tests/testutil.o
 
 # The libc interposer (faults/interpose.h).  A program that links it
