@@ -24,6 +24,7 @@ typedef struct om_entry {
     uint8_t *v;
     uint32_t klen, vlen;
     uint64_t kh; /* key hash; 0 marks an empty slot */
+    uint64_t ph; /* the pair's hash (om_pair_hash) */
 } om_entry;
 
 /* Keys and values live in an arena of chunks, released all at once by
@@ -147,23 +148,27 @@ static int om_grow(oracle_map *m)
     return 0;
 }
 
-int oracle_map_put(oracle_map *m, const void *k, size_t klen, const void *v,
-                   size_t vlen)
+/* Put (k, v), keeping a copy of v's bytes, or with keep_value 0 only its
+ * hash (a map that is only hashed and counted: the prefix hashes). */
+static int om_set(oracle_map *m, const void *k, size_t klen, const void *v,
+                  size_t vlen, int keep_value)
 {
-    uint64_t kh = om_key_hash(k, klen);
+    uint64_t kh = om_key_hash(k, klen), ph = om_pair_hash(kh, v, vlen);
     om_entry *e;
-    uint8_t *nv;
+    uint8_t *nv = NULL;
 
     if ((m->n + 1) * 2 > m->cap && om_grow(m) != 0)
         return -1;
     e = om_find(m, k, klen, kh);
-    nv = om_alloc(m, vlen > 0 ? vlen : 1);
-    if (nv == NULL)
-        return -1;
-    if (vlen > 0)
-        memcpy(nv, v, vlen);
+    if (keep_value) {
+        nv = om_alloc(m, vlen > 0 ? vlen : 1);
+        if (nv == NULL)
+            return -1;
+        if (vlen > 0)
+            memcpy(nv, v, vlen);
+    }
     if (e->kh != 0) {
-        m->sum -= om_pair_hash(kh, e->v, e->vlen);
+        m->sum -= e->ph;
     } else {
         e->k = om_alloc(m, klen);
         if (e->k == NULL)
@@ -174,9 +179,16 @@ int oracle_map_put(oracle_map *m, const void *k, size_t klen, const void *v,
         m->n++;
     }
     e->v = nv;
-    e->vlen = (uint32_t)vlen;
-    m->sum += om_pair_hash(kh, v, vlen);
+    e->vlen = keep_value ? (uint32_t)vlen : 0;
+    e->ph = ph;
+    m->sum += ph;
     return 0;
+}
+
+int oracle_map_put(oracle_map *m, const void *k, size_t klen, const void *v,
+                   size_t vlen)
+{
+    return om_set(m, k, klen, v, vlen, 1);
 }
 
 void oracle_map_del(oracle_map *m, const void *k, size_t klen)
@@ -187,7 +199,7 @@ void oracle_map_del(oracle_map *m, const void *k, size_t klen)
 
     if (e->kh == 0)
         return;
-    m->sum -= om_pair_hash(kh, e->v, e->vlen);
+    m->sum -= e->ph;
     memset(e, 0, sizeof(*e));
     m->n--;
     /* re-place the rest of the cluster (linear probing deletion) */
@@ -221,16 +233,23 @@ size_t oracle_map_count(const oracle_map *m)
     return m->n;
 }
 
-int oracle_map_apply(oracle_map *m, const wl_txn *t)
+/* oracle_map_apply, keeping values or (keep_values 0) only their hashes */
+static int om_apply(oracle_map *m, const wl_txn *t, int keep_values)
 {
     for (uint32_t i = 0; i < t->nops; i++) {
         const wl_op *op = &t->ops[i];
         if (op->del)
             oracle_map_del(m, op->key, op->klen);
-        else if (oracle_map_put(m, op->key, op->klen, op->val, op->vlen) != 0)
+        else if (om_set(m, op->key, op->klen, op->val, op->vlen, keep_values) !=
+                 0)
             return -1;
     }
     return 0;
+}
+
+int oracle_map_apply(oracle_map *m, const wl_txn *t)
+{
+    return om_apply(m, t, 1);
 }
 
 int oracle_map_foreach(const oracle_map *m,
@@ -283,7 +302,7 @@ int oracle_prefix_build_skip(const wl_params *p, uint32_t skip,
     out->count[0] = 0;
     for (uint32_t i = 0; i < p->txns; i++) {
         om_gen(p, skip, i, &t);
-        if (oracle_map_apply(m, &t) != 0) {
+        if (om_apply(m, &t, 0) != 0) {
             rc = -1;
             goto out;
         }
