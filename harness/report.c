@@ -464,11 +464,28 @@ static void rpt_profile_json(FILE *f, const trial_result *res, size_t n)
     fprintf(f, "}");
 }
 
+/* How many trials took each second stage (trial_repair); returns whether
+ * to report them: the target has a repair, or a trial took one. */
+static int rpt_repairs(const campaign *c, const trial_result *res, size_t n,
+                       size_t out[TRIAL_REPAIR_COUNT])
+{
+    size_t any = 0;
+
+    memset(out, 0, TRIAL_REPAIR_COUNT * sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        if (res[i].repair < TRIAL_REPAIR_COUNT) {
+            out[res[i].repair]++;
+            any += res[i].repair != TRIAL_REPAIR_NONE;
+        }
+    return any > 0 || (c->env.target != NULL && c->env.target->repair != NULL);
+}
+
 int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 uint64_t elapsed_us, int interrupted)
 {
     size_t per[MODE_COUNT] = {0}, pviol[MODE_COUNT] = {0},
-           pdet[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m;
+           pdet[MODE_COUNT] = {0}, kinds[ORACLE_KINDS + 1] = {0}, m,
+           repairs[TRIAL_REPAIR_COUNT];
     int violations = 0;
     double secs = elapsed_us / 1e6;
     uint64_t *t;
@@ -536,6 +553,14 @@ int rpt_summary(FILE *f, const campaign *c, const trial_result *res, size_t n,
                 "configuration promises nothing; not violations, not "
                 "passes): %zu\n",
                 kinds[ORACLE_EXPECTED_LOSS]);
+    if (rpt_repairs(c, res, n, repairs)) {
+        fprintf(f, "  second stage after a refused open (the target's repair "
+                   "on a copy; the verdicts above are unchanged):");
+        for (int r = TRIAL_REPAIR_OK; r < TRIAL_REPAIR_COUNT; r++)
+            fprintf(f, "%s %s %zu", r == TRIAL_REPAIR_OK ? "" : ",",
+                    trial_repair_name((trial_repair)r), repairs[r]);
+        fputc('\n', f);
+    }
     if (n > 0) {
         uint64_t w = 0, d = 0, v = 0, tot = 0;
         for (size_t i = 0; i < n; i++) {
@@ -678,7 +703,7 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
               uint64_t elapsed_us, int interrupted)
 {
     size_t per[MODE_COUNT] = {0}, pviol[MODE_COUNT] = {0},
-           kinds[ORACLE_KINDS + 1] = {0};
+           kinds[ORACLE_KINDS + 1] = {0}, repairs[TRIAL_REPAIR_COUNT];
     double secs = elapsed_us / 1e6;
 
     for (size_t i = 0; i < n; i++) {
@@ -731,6 +756,13 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
                 oracle_kind_name((oracle_kind)k), kinds[k]);
     fprintf(f, "},");
+    if (rpt_repairs(c, res, n, repairs))
+        for (int r = TRIAL_REPAIR_OK; r < TRIAL_REPAIR_COUNT; r++)
+            fprintf(f, "%s\"%s\": %zu",
+                    r == TRIAL_REPAIR_OK ? "\n \"second_stage\": {" : ", ",
+                    trial_repair_name((trial_repair)r), repairs[r]);
+    if (rpt_repairs(c, res, n, repairs))
+        fprintf(f, "},");
     if (c->runner == NULL)
         rpt_engine_json(f, c, res, n);
     fprintf(f, "\n \"violations\": [");

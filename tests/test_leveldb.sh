@@ -145,6 +145,27 @@ contains "trial 4: the replay prints the second stage" "$T/rep4.out" \
 check "trial 2, torn: exit 1" 1 $?
 second_stage "trial 2" "$T/rep2.csv" no-prefix 0
 
+# the campaign's summaries count the second stages the CSV rows hold
+"$CT" --seed 1 --target leveldb --mode powerloss --trials 12 --dir "$T" \
+    --json --csv "$T/stages.csv" >"$T/stages.json" 2>"$T/stages.err"
+check "12 power cuts: exit 1 (refused opens are recovery violations)" 1 $?
+python3 - "$T/stages.json" "$T/stages.csv" >"$T/stages.cmp" 2>&1 <<'PY'
+import collections, csv, json, sys
+got = json.load(open(sys.argv[1]))["second_stage"]
+rows = collections.Counter(r["repair"] for r in csv.DictReader(open(sys.argv[2])))
+want = {k: rows.get(k, 0) for k in ("ok", "lost", "no-prefix", "failed")}
+print("json", got, "csv", want)
+sys.exit(0 if got == want and sum(want.values()) > 0 else 1)
+PY
+check "the JSON summary's second_stage counts the CSV's repair column: $(cat "$T/stages.cmp")" 0 $?
+"$CT" --seed 1 --target leveldb --mode powerloss --trials 12 --dir "$T" \
+    --csv "$T/stages2.csv" >"$T/stages.out" 2>&1
+want=$(col repair <"$T/stages2.csv" | awk '{n[$1]++} END {
+    printf "ok %d, lost %d, no-prefix %d, failed %d", n["ok"], n["lost"],
+        n["no-prefix"], n["failed"] }')
+contains "the text summary counts the second stages" "$T/stages.out" \
+    "second stage after a refused open .*: $want\$"
+
 # 9. a bad option is refused
 "$CT" --target leveldb --leveldb-sync sometimes --trials 5 >"$T/refuse.out" 2>&1
 check "a bad --leveldb-sync exits 2" 2 $?
