@@ -72,6 +72,18 @@ static inline uint64_t rng_range(rng *r, uint64_t lo, uint64_t hi)
     return lo + rng_below(r, hi - lo + 1);
 }
 
+/* One step of a weighted reservoir over a stream of items (one kept, the
+ * stream's length unknown in advance): the item of weight w that follows
+ * items of weights summing to *sum takes the kept one's place with
+ * probability w / (*sum + w).  Adds w to *sum; returns 1 to keep the
+ * item.  At the end of the stream each item is the kept one with
+ * probability its weight over the sum of all (all weights 1: uniform). */
+static inline int rng_reservoir(rng *r, uint64_t *sum, uint64_t w)
+{
+    *sum += w;
+    return rng_below(r, *sum) < w;
+}
+
 /* One fair coin. */
 static inline int rng_coin(rng *r)
 {

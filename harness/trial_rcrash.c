@@ -177,8 +177,7 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     w = trial_aim_weight(x, call);
     v->seen = call->k;
     x->prev_act = call->act;
-    x->weight += w;
-    if (rng_below(&x->r, x->weight) >= w)
+    if (!rng_reservoir(&x->r, &x->weight, w))
         return;
     v->sampled = 0;
     fs_rmrf(x->p->probe);

@@ -125,6 +125,64 @@ static void test_common_rng_streams_differ(void **state)
     assert_true(rng_below(&a, 0) == 0);
 }
 
+/* Keep one of n items by rng_reservoir over N streams: each item must be
+ * the kept one about weight/total of the time (within six standard
+ * deviations; the seed is fixed, so the test is deterministic). */
+static void reservoir_check(const uint64_t *w, size_t n, uint64_t seed)
+{
+    enum { N = 100000 };
+    uint64_t kept[128] = {0}, total = 0;
+    rng r;
+
+    assert_true(n <= 128);
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
+    for (int s = 0; s < N; s++) {
+        uint64_t sum = 0;
+        size_t k = n;
+        for (size_t i = 0; i < n; i++)
+            if (rng_reservoir(&r, &sum, w[i]))
+                k = i;
+        assert_true(sum == total);
+        assert_true(k < n); /* the first item is always taken */
+        kept[k]++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double p = (double)w[i] / (double)total, var = p * (1 - p) / N,
+               f = (double)kept[i] / N;
+        if ((f - p) * (f - p) > 36 * var || (p == 0 && kept[i] != 0))
+            fail_msg("item %zu of weight %llu kept %.4f of the time, "
+                     "expected %.4f (variance %.3g)",
+                     i, (unsigned long long)w[i], f, p, var);
+    }
+}
+
+static void test_common_rng_reservoir_uniform(void **state)
+{
+    uint64_t w[10];
+
+    (void)state;
+    for (size_t i = 0; i < 10; i++)
+        w[i] = 1;
+    reservoir_check(w, 10, 7);
+}
+
+/* As a sampling recovery aims: most points weigh 1, two points in the
+ * mechanism aimed at weigh 1024 and take almost every draw between
+ * them; a zero weight is never kept. */
+static void test_common_rng_reservoir_weighted(void **state)
+{
+    uint64_t w[100];
+
+    (void)state;
+    for (size_t i = 0; i < 100; i++)
+        w[i] = 1;
+    w[40] = w[41] = 1024;
+    w[99] = 0;
+    reservoir_check(w, 100, 11);
+}
+
 static void test_common_fs_copy_and_remove_tree(void **state)
 {
     char *dir = tu_tmpdir("common");
@@ -264,6 +322,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_num_u64_strict),
+        cmocka_unit_test(test_common_rng_reservoir_uniform),
+        cmocka_unit_test(test_common_rng_reservoir_weighted),
         cmocka_unit_test(test_common_num_size_suffixes),
         cmocka_unit_test(test_common_num_double_strict),
         cmocka_unit_test(test_common_rng_is_splitmix64),
