@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "fsutil.h"
 #include "report.h"
+#include "util.h"
 
 void ct_print_seed(const campaign *c)
 {
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
     if (getenv("LD_BIND_NOW") == NULL && setenv("LD_BIND_NOW", "1", 1) == 0)
         execv("/proc/self/exe", argv);
     rpt_program = argv[0];
+    /* a campaign stopped (Ctrl-Z) and continued is not a hang */
+    util_watch_continue();
     /* ISA-L picks its CRC routine on first use (cpuid, slow in a VM):
      * choose it once here so every forked child inherits the choice. */
     (void)crc32c("crashlab", 8);

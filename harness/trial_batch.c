@@ -516,6 +516,8 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
 static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
                             size_t n, int *st)
 {
+    unsigned long conts = util_continues();
+
     for (;;) {
         uint64_t end = t0 + TRIAL_TIMEOUT_US(env), now = clk_now_us();
         for (size_t i = 0; i < n; i++) {
@@ -525,6 +527,14 @@ static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
             if (ran == 0 && from != 0 && from < now)
                 ran = now - from; /* a branch that runs now */
             end += __atomic_load_n(&r->copy_us, __ATOMIC_ACQUIRE) + ran;
+        }
+        if (now >= end && util_continues() != conts) {
+            /* stopped and continued meanwhile (util_watch_continue): the
+             * limit starts again */
+            uint64_t copies = end - t0 - TRIAL_TIMEOUT_US(env);
+            conts = util_continues();
+            t0 = now - copies; /* end: now and the whole limit */
+            continue;
         }
         if (now >= end) {
             kill(pid, SIGKILL);

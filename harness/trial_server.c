@@ -226,6 +226,7 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
     struct pollfd *pf = calloc(t->n, sizeof(*pf));
     uint32_t *idx = calloc(t->n, sizeof(*idx));
     uint64_t last = clk_now_us();
+    unsigned long conts = util_continues();
     int rc = TS_RUN_END;
 
     if (pf == NULL || idx == NULL) {
@@ -257,6 +258,10 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
         if (deadline != 0 && !*killed && now >= deadline) {
             kill(t->sv.pid, SIGKILL);
             *killed = 1;
+        }
+        if (now - last > TS_TIMEOUT_US && util_continues() != conts) {
+            conts = util_continues(); /* stopped and continued meanwhile */
+            last = now;
         }
         if (now - last > TS_TIMEOUT_US) {
             snprintf(why, len, "the server answered nothing for %llu s",

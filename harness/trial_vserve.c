@@ -174,17 +174,23 @@ static void trial_vserve_how(trial_vreq *q, const trial_open_how *how)
  * microseconds. */
 static int trial_vserve_answers(int fd, uint64_t us)
 {
-    uint64_t end = clk_now_us() + us, now;
+    uint64_t full = us, end = clk_now_us() + us, now;
+    unsigned long conts = util_continues();
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
 
-    while ((n = poll(&p, 1, (int)((us + 999) / 1000))) < 0 && errno == EINTR) {
-        now = clk_now_us();
-        if (now >= end)
-            return 0;
+    for (;;) {
+        int n = poll(&p, 1, (int)((us + 999) / 1000));
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 1;
+        if ((now = clk_now_us()) >= end) {
+            if (util_continues() == conts)
+                return 0;
+            /* stopped and continued meanwhile (util_watch_continue) */
+            conts = util_continues();
+            end = now + full;
+        }
         us = end - now;
     }
-    return n != 0;
 }
 
 /* Have the verifier process verify; *st: its wait status if it ended;

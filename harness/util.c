@@ -19,10 +19,34 @@
 #include <time.h>
 #include <unistd.h>
 
+static volatile sig_atomic_t util_conts;
+
+static void util_on_continue(int sig)
+{
+    (void)sig;
+    util_conts++;
+}
+
+void util_watch_continue(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = util_on_continue;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCONT, &sa, NULL);
+}
+
+unsigned long util_continues(void)
+{
+    return (unsigned long)util_conts;
+}
+
 void util_child_signals(void)
 {
-    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGILL,
-                               SIGFPE,  SIGPIPE, SIGINT, SIGTERM};
+    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS,  SIGILL, SIGFPE,
+                               SIGPIPE, SIGINT,  SIGTERM, SIGCONT};
 
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         signal(sigs[i], SIG_DFL);
@@ -39,7 +63,8 @@ int util_wait(pid_t pid)
 
 int util_wait_within(pid_t pid, uint64_t us, int *st)
 {
-    uint64_t end = clk_now_us() + us, now;
+    uint64_t full = us, end = clk_now_us() + us, now;
+    unsigned long conts = util_continues();
 
     if (us == 0) {
         *st = util_wait(pid);
@@ -50,7 +75,11 @@ int util_wait_within(pid_t pid, uint64_t us, int *st)
          * the whole time: the child may have ended meanwhile */
         if (waitpid(pid, st, WNOHANG) == pid)
             return 0;
-        if ((now = clk_now_us()) >= end) {
+        if ((now = clk_now_us()) >= end && util_continues() != conts) {
+            /* stopped and continued meanwhile: the stop was not pid's */
+            conts = util_continues();
+            end = now + full;
+        } else if (now >= end) {
             kill(pid, SIGKILL);
             *st = util_wait(pid);
             return 1;

@@ -12,6 +12,15 @@
 /* Reset the signals cmocka or a parent may have changed, for a forked
  * child that must die like a real process. */
 void util_child_signals(void);
+/* Count the SIGCONTs this process gets (and the workers forked from it:
+ * util_child_signals takes the handler back in a target's processes).  A
+ * campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must not
+ * take the stop for a hang of the process it was waiting for: a wait of
+ * util_wait_within that runs out after a continue gets its whole time
+ * again. */
+void util_watch_continue(void);
+/* How many SIGCONTs this process has had since util_watch_continue. */
+unsigned long util_continues(void);
 /* Wait for pid.  Returns the raw status. */
 int util_wait(pid_t pid);
 /* Wait up to us microseconds for child pid to end, without reaping it.

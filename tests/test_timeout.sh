@@ -4,7 +4,8 @@
 # recovery violation, and the trials after it are verified (by a new
 # verifier process, or one per state with --fresh-verifier); a replay
 # says the same; the engine's campaigns do not run into the limit; a bad
-# --timeout is refused.
+# --timeout is refused; a campaign stopped and continued (Ctrl-Z, fg)
+# takes no stop for a hang.
 # Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -47,6 +48,36 @@ check "the replay: a recovery violation" "recovery " "$(kinds "$T/replay.csv")"
 campaign engine eng --trials 60 --seed 1 --timeout 10
 check "the engine under --timeout 10: exit 0" 0 "$rc"
 check "the engine under --timeout 10: no violation" "" "$(kinds "$T/eng.csv")"
+
+# a campaign stopped (as Ctrl-Z stops it) for longer than --timeout and
+# continued: the stop is nobody's hang.  Its own process group of crash
+# chains (long verifier runs), stopped whole three times for 2.5 s once
+# its trials run (its workers and their writers or verifiers: five
+# processes or more), continued half a second each time.
+setsid "$CT" --duration 20 --seed 3 --mode chain --quiet --timeout 2 \
+    --dir "$T" --csv "$T/stop.csv" >"$T/stop.out" 2>&1 &
+pid=$!
+pg=$(ps -o pgid= -p "$pid" | tr -d ' ')
+check "the stopped campaign leads its process group" "$pid" "$pg"
+for _ in $(seq 600); do
+    [ "$(ps -o pid= -g "$pg" | wc -l)" -ge 5 ] && break
+    sleep 0.1
+done
+: >"$T/stopped"
+for _ in 1 2 3; do
+    kill -STOP -- "-$pg"
+    ps -o pid= -g "$pg" | wc -l >>"$T/stopped"
+    sleep 2.5
+    kill -CONT -- "-$pg"
+    sleep 0.5
+done
+wait "$pid"
+check "stopped 3 x 2.5 s under --timeout 2, continued: exit 0" 0 $?
+check "stopped and continued: no violation" "" "$(kinds "$T/stop.csv")"
+n=$(sort -n "$T/stopped" | tail -1)
+[ "$n" -ge 5 ] && ok || bad "at most $n processes were running when stopped"
+n=$(col verdict <"$T/stop.csv" | wc -l)
+[ "$n" -ge 10 ] && ok || bad "only $n trials around the stops"
 
 # bad values
 for v in 0 x 86401; do
