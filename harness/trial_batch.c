@@ -89,12 +89,13 @@
 typedef struct trial_batch_plan {
     trial_env *env;
     const trial_paths *p;
-    char *root;        /* p->dir in normal form, as crashio spells paths */
-    size_t n;          /* trials that get a snapshot or a branch, in s[] */
-    size_t next;       /* the first of them not taken yet */
-    int branch;        /* this process is a branch: it takes nothing */
-    uint64_t t0;       /* when the writer started */
-    uint64_t hooks_us; /* the time its copies and branches took */
+    char *root;          /* p->dir in normal form, as crashio spells paths */
+    size_t n;            /* trials that get a snapshot or a branch, in s[] */
+    size_t next;         /* the first of them not taken yet */
+    int branch;          /* this process is a branch: it takes nothing */
+    uint64_t t0;         /* when the writer started */
+    uint64_t hooks_us;   /* the time its copies and branches took */
+    unsigned long conts; /* util_continues() at t0 */
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by trial_batch_at, ascending,
                                              a branch before a snapshot at
                                              the same point */
@@ -420,6 +421,12 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
         return;
     }
     /* what the trial's own writer would have had left of its time */
+    if (util_continues() != b->conts) {
+        /* stopped and continued since t0 (util_watch_continue): none of
+         * that was the writer's time, which starts again */
+        b->conts = util_continues();
+        b->t0 = t0 - b->hooks_us;
+    }
     ran = t0 - b->t0 - b->hooks_us;
     rec->hung =
         util_wait_within(pid, ran < limit ? limit - ran : 1, &rec->status);
@@ -688,6 +695,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     fflush(NULL);
     tf = clk_now_us();
     plan.t0 = tf;
+    plan.conts = util_continues();
     pid = fork();
     if (pid < 0) {
         trial_result_start(first, &res);

@@ -45,8 +45,8 @@ unsigned long util_continues(void)
 
 void util_child_signals(void)
 {
-    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS,  SIGILL, SIGFPE,
-                               SIGPIPE, SIGINT,  SIGTERM, SIGCONT};
+    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGILL,
+                               SIGFPE,  SIGPIPE, SIGINT, SIGTERM};
 
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         signal(sigs[i], SIG_DFL);

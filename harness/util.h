@@ -12,10 +12,11 @@
 /* Reset the signals cmocka or a parent may have changed, for a forked
  * child that must die like a real process. */
 void util_child_signals(void);
-/* Count the SIGCONTs this process gets (and the workers forked from it:
- * util_child_signals takes the handler back in a target's processes).  A
- * campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must not
- * take the stop for a hang of the process it was waiting for: a wait of
+/* Count the SIGCONTs this process gets, and every process forked from it
+ * (the handler restarts interrupted calls, SA_RESTART, and an exec drops
+ * it).  A campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must
+ * not take the stop for a hang of the process it was waiting for (a
+ * worker its writer or verifier, a writer a branch of its run): a wait of
  * util_wait_within that runs out after a continue gets its whole time
  * again. */
 void util_watch_continue(void);

@@ -51,10 +51,12 @@ check "the engine under --timeout 10: no violation" "" "$(kinds "$T/eng.csv")"
 
 # a campaign stopped (as Ctrl-Z stops it) for longer than --timeout and
 # continued: the stop is nobody's hang.  Its own process group of crash
-# chains (long verifier runs), stopped whole three times for 2.5 s once
-# its trials run (its workers and their writers or verifiers: five
-# processes or more), continued half a second each time.
-setsid "$CT" --duration 20 --seed 3 --mode chain --quiet --timeout 2 \
+# chains (long verifier runs) and of error trials beside crash trials
+# (writers that wait for the branches of their run), stopped whole five
+# times for 2.5 s once its trials run (its workers and their writers or
+# verifiers: five processes or more), continued half a second each time.
+setsid "$CT" --duration 25 --seed 3 --quiet --timeout 2 \
+    --mode kill-io,torn,powerloss,chain,fsync-fail,write-fail \
     --dir "$T" --csv "$T/stop.csv" >"$T/stop.out" 2>&1 &
 pid=$!
 pg=$(ps -o pgid= -p "$pid" | tr -d ' ')
@@ -64,7 +66,7 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 : >"$T/stopped"
-for _ in 1 2 3; do
+for _ in 1 2 3 4 5; do
     kill -STOP -- "-$pg"
     ps -o pid= -g "$pg" | wc -l >>"$T/stopped"
     sleep 2.5
@@ -72,7 +74,7 @@ for _ in 1 2 3; do
     sleep 0.5
 done
 wait "$pid"
-check "stopped 3 x 2.5 s under --timeout 2, continued: exit 0" 0 $?
+check "stopped 5 x 2.5 s under --timeout 2, continued: exit 0" 0 $?
 check "stopped and continued: no violation" "" "$(kinds "$T/stop.csv")"
 n=$(sort -n "$T/stopped" | tail -1)
 [ "$n" -ge 5 ] && ok || bad "at most $n processes were running when stopped"
