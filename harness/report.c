@@ -756,13 +756,13 @@ void rpt_json(FILE *f, const campaign *c, const trial_result *res, size_t n,
         fprintf(f, "%s\"%s\": %zu", k ? ", " : "",
                 oracle_kind_name((oracle_kind)k), kinds[k]);
     fprintf(f, "},");
-    if (rpt_repairs(c, res, n, repairs))
+    if (rpt_repairs(c, res, n, repairs)) {
+        fprintf(f, "\n \"second_stage\": {");
         for (int r = TRIAL_REPAIR_OK; r < TRIAL_REPAIR_COUNT; r++)
-            fprintf(f, "%s\"%s\": %zu",
-                    r == TRIAL_REPAIR_OK ? "\n \"second_stage\": {" : ", ",
+            fprintf(f, "%s\"%s\": %zu", r == TRIAL_REPAIR_OK ? "" : ", ",
                     trial_repair_name((trial_repair)r), repairs[r]);
-    if (rpt_repairs(c, res, n, repairs))
         fprintf(f, "},");
+    }
     if (c->runner == NULL)
         rpt_engine_json(f, c, res, n);
     fprintf(f, "\n \"violations\": [");

@@ -421,10 +421,9 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
         return;
     }
     /* what the trial's own writer would have had left of its time */
-    if (util_continues() != b->conts) {
+    if (util_continued(&b->conts)) {
         /* stopped and continued since t0 (util_watch_continue): none of
          * that was the writer's time, which starts again */
-        b->conts = util_continues();
         b->t0 = t0 - b->hooks_us;
     }
     ran = t0 - b->t0 - b->hooks_us;
@@ -535,12 +534,10 @@ static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
                 ran = now - from; /* a branch that runs now */
             end += __atomic_load_n(&r->copy_us, __ATOMIC_ACQUIRE) + ran;
         }
-        if (now >= end && util_continues() != conts) {
+        if (now >= end && util_continued(&conts)) {
             /* stopped and continued meanwhile (util_watch_continue): the
-             * limit starts again */
-            uint64_t copies = end - t0 - TRIAL_TIMEOUT_US(env);
-            conts = util_continues();
-            t0 = now - copies; /* end: now and the whole limit */
+             * limit starts again, end now and the whole limit */
+            t0 = now - (end - t0 - TRIAL_TIMEOUT_US(env));
             continue;
         }
         if (now >= end) {

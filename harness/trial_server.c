@@ -259,10 +259,8 @@ static int ts_clients_run(ts_trial *t, uint64_t deadline, int *killed,
             kill(t->sv.pid, SIGKILL);
             *killed = 1;
         }
-        if (now - last > TS_TIMEOUT_US && util_continues() != conts) {
-            conts = util_continues(); /* stopped and continued meanwhile */
-            last = now;
-        }
+        if (now - last > TS_TIMEOUT_US && util_continued(&conts))
+            last = now; /* stopped and continued meanwhile */
         if (now - last > TS_TIMEOUT_US) {
             snprintf(why, len, "the server answered nothing for %llu s",
                      TS_TIMEOUT_US / 1000000);

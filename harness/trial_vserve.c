@@ -183,11 +183,9 @@ static int trial_vserve_answers(int fd, uint64_t us)
         if (n > 0 || (n < 0 && errno != EINTR))
             return 1;
         if ((now = clk_now_us()) >= end) {
-            if (util_continues() == conts)
+            if (!util_continued(&conts))
                 return 0;
-            /* stopped and continued meanwhile (util_watch_continue) */
-            conts = util_continues();
-            end = now + full;
+            end = now + full; /* stopped and continued meanwhile */
         }
         us = end - now;
     }

@@ -43,6 +43,16 @@ unsigned long util_continues(void)
     return (unsigned long)util_conts;
 }
 
+int util_continued(unsigned long *seen)
+{
+    unsigned long now = util_continues();
+
+    if (now == *seen)
+        return 0;
+    *seen = now;
+    return 1;
+}
+
 void util_child_signals(void)
 {
     static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGILL,
@@ -75,10 +85,8 @@ int util_wait_within(pid_t pid, uint64_t us, int *st)
          * the whole time: the child may have ended meanwhile */
         if (waitpid(pid, st, WNOHANG) == pid)
             return 0;
-        if ((now = clk_now_us()) >= end && util_continues() != conts) {
-            /* stopped and continued meanwhile: the stop was not pid's */
-            conts = util_continues();
-            end = now + full;
+        if ((now = clk_now_us()) >= end && util_continued(&conts)) {
+            end = now + full; /* stopped and continued: not pid's time */
         } else if (now >= end) {
             kill(pid, SIGKILL);
             *st = util_wait(pid);

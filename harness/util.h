@@ -22,6 +22,9 @@ void util_child_signals(void);
 void util_watch_continue(void);
 /* How many SIGCONTs this process has had since util_watch_continue. */
 unsigned long util_continues(void);
+/* Whether a SIGCONT came since *seen (a util_continues() value), which it
+ * then brings up to date: a deadline that ran out may start again. */
+int util_continued(unsigned long *seen);
 /* Wait for pid.  Returns the raw status. */
 int util_wait(pid_t pid);
 /* Wait up to us microseconds for child pid to end, without reaping it.
