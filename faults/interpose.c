@@ -233,6 +233,15 @@ static ip_fd ip_get(int fd)
     return f;
 }
 
+int ip_fd_flags(int fd)
+{
+    ip_fd f = ip_get(fd);
+
+    if (!f.tracked)
+        return -1;
+    return f.accmode | (f.append ? O_APPEND : 0) | (f.direct ? O_DIRECT : 0);
+}
+
 static int ip_set(int fd, const ip_fd *f)
 {
     int rc = 0;

@@ -73,6 +73,11 @@ extern interpose_result *ip_res;
  * shadow log's, come back through the libc names). */
 int ip_bypass(void);
 
+/* The access mode, O_APPEND and O_DIRECT of the program's descriptor fd
+ * as the descriptor table holds them (kept through F_SETFL), or -1 if fd
+ * is not one it tracks. */
+int ip_fd_flags(int fd);
+
 /* Count a call of the program (tracked: 1 when it acts on the root). */
 void ip_count(interpose_call call, int tracked);
 

@@ -264,10 +264,20 @@ static int ipr_side(int fd, int oflags)
     return ipr_openat(AT_FDCWD, p, oflags | O_CLOEXEC, 0);
 }
 
+/* fd's access mode, O_APPEND and O_DIRECT: from the descriptor table for
+ * a descriptor of the program (no system call: the crash core reads and
+ * writes through here for every write the program makes), else F_GETFL. */
+static int ipr_flags(int fd)
+{
+    int fl = ip_fd_flags(fd);
+
+    return fl >= 0 ? fl : ipr_fcntl(fd, F_GETFL, NULL);
+}
+
 static int ipr_t_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
                        size_t *nread)
 {
-    int fl = ipr_fcntl(fd, F_GETFL, NULL), use = fd, rc = 0;
+    int fl = ipr_flags(fd), use = fd, rc = 0;
     size_t got = 0;
 
     (void)ctx;
@@ -310,7 +320,7 @@ static int ipr_t_filesize(void *ctx, int fd, uint64_t *size)
 static int ipr_t_pwrite(void *ctx, int fd, const void *buf, size_t len,
                         uint64_t off)
 {
-    int fl = ipr_fcntl(fd, F_GETFL, NULL), use = fd, rc = 0;
+    int fl = ipr_flags(fd), use = fd, rc = 0;
     size_t done = 0;
 
     if (fl < 0)
