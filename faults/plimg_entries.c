@@ -122,9 +122,10 @@ void plimg_count_meta(plimg_ctx *x)
     }
 }
 
-/* Move every file whose image name differs from its current one, through
- * a staging directory (so that swaps and cycles work), and remove the
- * directories whose mkdir did not persist. */
+/* Remove every file the image does not hold, move every file whose image
+ * name differs from its current one, through a staging directory (so that
+ * swaps and cycles work), and remove the directories whose mkdir did not
+ * persist. */
 int plimg_relocate(plimg_ctx *x)
 {
     char *stage = NULL, *tmp = NULL;
@@ -132,7 +133,7 @@ int plimg_relocate(plimg_ctx *x)
 
     for (size_t i = 0; i < x->ninos; i++) {
         plimg_ino *n = &x->inos[i];
-        moves += !n->is_dir && n->cur && !(n->img && !strcmp(n->img, n->cur));
+        moves += !n->is_dir && n->cur && n->img && strcmp(n->img, n->cur);
     }
     /* Nothing to move: do not touch dir (which may not even exist, if the
      * writer died before creating it). */
@@ -150,6 +151,16 @@ int plimg_relocate(plimg_ctx *x)
         if (n->is_dir || n->cur == NULL ||
             (n->img && strcmp(n->img, n->cur) == 0))
             continue;
+        if (n->img == NULL) {
+            /* not in the image: its name is freed at once, as moving it
+             * aside would free it (a campaign's graveyard holds hundreds) */
+            if (unlink(n->cur) != 0 && errno != ENOENT) {
+                rc = errno;
+                plimg_fail(x, rc, "removing %s: %s", n->cur, strerror(rc));
+                goto out;
+            }
+            continue;
+        }
         free(tmp);
         if (asprintf(&tmp, "%s/%zu", stage, i) < 0) {
             tmp = NULL;

@@ -476,9 +476,36 @@ int plimg_meta_live(const plimg_op *o)
            !(o->r.type == SHADOW_RENAME && strcmp(o->r.path, o->r.to) == 0);
 }
 
+/* The indices, ascending, of the live directory operations that are not
+ * durable: the only ones whose forced or keep the closure and the coins
+ * can change (a durable one is forced, and kept, by its own state).  A
+ * campaign's log holds thousands of durable ones (a file created and
+ * removed per transaction), which the pairwise loops then skip.  Returns
+ * the count, or SIZE_MAX (and *out NULL) when out of memory: the callers
+ * then go over every operation, with the same result. */
+static size_t plimg_pending_meta(const plimg_ctx *x, size_t **out)
+{
+    size_t n = 0, *v = malloc((x->nops ? x->nops : 1) * sizeof(*v));
+
+    *out = v;
+    if (v == NULL)
+        return SIZE_MAX;
+    for (size_t i = 0; i < x->nops; i++)
+        if (plimg_meta_live(&x->ops[i]) && x->ops[i].state != PLIMG_DURABLE)
+            v[n++] = i;
+    return n;
+}
+
+/* The j-th operation a pairwise loop over the earlier operations looks
+ * at: pend[j] (of npend), or j itself when pend is NULL. */
+static size_t plimg_nth(const size_t *pend, size_t j)
+{
+    return pend != NULL ? pend[j] : j;
+}
+
 /* M3/M4 closure: everything an op that must persist depends on must
  * persist too. */
-static void plimg_force_closure(plimg_ctx *x)
+static void plimg_force_closure(plimg_ctx *x, const size_t *pend, size_t npend)
 {
     for (size_t i = x->nops; i-- > 0;) {
         plimg_op *o = &x->ops[i];
@@ -488,15 +515,20 @@ static void plimg_force_closure(plimg_ctx *x)
             o->forced = 1;
         if (!o->forced)
             continue;
-        for (size_t j = 0; j < i; j++)
-            if (plimg_meta_live(&x->ops[j]) && plimg_meta_dep(&x->ops[j], o))
-                x->ops[j].forced = 1;
+        for (size_t j = 0; j < (pend ? npend : i); j++) {
+            size_t k = plimg_nth(pend, j);
+            if (k >= i)
+                break;
+            if (plimg_meta_live(&x->ops[k]) && plimg_meta_dep(&x->ops[k], o))
+                x->ops[k].forced = 1;
+        }
     }
 }
 
 /* Directory operations by coin with the dependency rule (any-subset,
  * per-file-prefix), or all / none for the reset models. */
-static void plimg_decide_meta(plimg_ctx *x, plimg_model m)
+static void plimg_decide_meta(plimg_ctx *x, plimg_model m, const size_t *pend,
+                              size_t npend)
 {
     rng r = rng_stream(x->cfg.seed, PLIMG_TAG_META, 0);
 
@@ -517,10 +549,14 @@ static void plimg_decide_meta(plimg_ctx *x, plimg_model m)
             continue;
         }
         o->keep = rng_coin(&r);
-        for (size_t j = 0; j < i && o->keep; j++)
-            if (plimg_meta_live(&x->ops[j]) && !x->ops[j].keep &&
-                plimg_meta_dep(&x->ops[j], o))
+        for (size_t j = 0; j < (pend ? npend : i) && o->keep; j++) {
+            size_t k = plimg_nth(pend, j);
+            if (k >= i)
+                break;
+            if (plimg_meta_live(&x->ops[k]) && !x->ops[k].keep &&
+                plimg_meta_dep(&x->ops[k], o))
                 o->keep = 0;
+        }
     }
 }
 
@@ -621,6 +657,7 @@ int plimg_apply(const char *dir, const char *shadow_path,
     plimg_summary dummy;
     plimg_ctx x;
     plimg_model m;
+    size_t *pend, npend;
     int rc;
 
     if (sum == NULL)
@@ -653,9 +690,13 @@ int plimg_apply(const char *dir, const char *shadow_path,
     if ((rc = plimg_load(&x, shadow_path)) != 0 ||
         (rc = plimg_roll_forward(&x)) != 0 || (rc = plimg_replay(&x)) != 0)
         goto out;
-    plimg_force_closure(&x);
+    npend = plimg_pending_meta(&x, &pend);
+    if (pend == NULL)
+        npend = 0;
+    plimg_force_closure(&x, pend, npend);
     if (m != PLIMG_ORDERED)
-        plimg_decide_meta(&x, m);
+        plimg_decide_meta(&x, m, pend, npend);
+    free(pend);
     if (cfg->fs == PLIMG_FS_EXT4_ORDERED)
         plimg_replace_data(&x, m);
     plimg_decide_data(&x, m);
