@@ -241,6 +241,53 @@ int fs_copy_tree(const char *src, const char *dst)
     return rc;
 }
 
+/* Remove what dst holds that src does not, at every level.  Returns 0 or
+ * an errno. */
+static int fs_prune_tree(const char *dst, const char *src)
+{
+    struct dirent **list;
+    int n, rc = 0;
+
+    n = scandir(dst, &list, NULL, fs_name_order);
+    if (n < 0)
+        return errno == ENOENT ? 0 : errno;
+    for (int i = 0; i < n; i++) {
+        const struct dirent *e = list[i];
+        char a[4096], b[4096];
+        struct stat sa, sb;
+        if (rc != 0 || strcmp(e->d_name, ".") == 0 ||
+            strcmp(e->d_name, "..") == 0)
+            continue;
+        if ((rc = fs_join(a, sizeof(a), dst, e->d_name)) != 0 ||
+            (rc = fs_join(b, sizeof(b), src, e->d_name)) != 0)
+            continue;
+        if (lstat(b, &sb) != 0) {
+            rc = errno == ENOENT ? fs_rmrf(a) : errno;
+            continue;
+        }
+        if (lstat(a, &sa) != 0) {
+            rc = errno;
+            continue;
+        }
+        if (S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode))
+            rc = fs_rmrf(a); /* made again by the copy */
+        else if (S_ISDIR(sa.st_mode))
+            rc = fs_prune_tree(a, b);
+    }
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return rc;
+}
+
+int fs_restore_tree(const char *dst, const char *src)
+{
+    int rc = fs_prune_tree(dst, src);
+
+    /* fs_copy_file opens each file of dst with O_TRUNC: same inode */
+    return rc != 0 ? rc : fs_copy_tree(src, dst);
+}
+
 int fs_renew_tree(const char *path, const char *tmp)
 {
     int rc;

@@ -30,6 +30,14 @@ int fs_copy_tree(const char *src, const char *dst);
  * which is removed first): its directories then list their entries as any
  * copy of it does.  Returns 0 or an errno. */
 int fs_renew_tree(const char *path, const char *tmp);
+/* Make the tree dst hold what the tree src holds, in place: each regular
+ * file of src is written over the file of that name in dst (truncated,
+ * so that a file that exists keeps its inode and the descriptors open on
+ * it), a missing one or directory is made, and whatever dst holds that src
+ * does not is removed.  For a process that goes on with descriptors open
+ * on dst's files (and may check that a path still names the file it
+ * opened).  Returns 0 or an errno. */
+int fs_restore_tree(const char *dst, const char *src);
 /* Total bytes of regular files in a tree. */
 uint64_t fs_tree_bytes(const char *path);
 /* Make descriptor fd refer to a new open of path, with the access mode,

@@ -294,9 +294,10 @@ typedef struct crashio_branch_cfg {
  * path, and the shadow log's, on the file now at that path, under the same
  * number, access mode, flags and offset (not the descriptors the inner
  * table's lock made, which crashio does not track), and takes b's
- * settings.  No more on_point calls are made.  For the cl_io front end only,
- * whose descriptors are libc's own (the interposer's are the program's, and its
- * libc calls are its own).  Only the calling thread may run: a lock held
+ * settings.  No more on_point calls are made.  The interposer's front end
+ * calls it through interpose_branch, which makes its reopening go straight
+ * to the C library (the program's descriptors are then reopened under
+ * their numbers).  Only the calling thread may run: a lock held
  * by another thread at the fork stays held.  Returns 0, EINVAL (b's crash
  * or failure at a point already made), or an errno (then some descriptors
  * may still name the originals: the process must end).

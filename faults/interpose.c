@@ -960,3 +960,23 @@ uint64_t interpose_points(void)
 {
     return ip.c ? crashio_points(ip.c) : 0;
 }
+
+void interpose_aside(int on)
+{
+    if (on)
+        ip_depth++;
+    else if (ip_depth > 0)
+        ip_depth--;
+}
+
+int interpose_branch(const crashio_branch_cfg *b)
+{
+    int rc;
+
+    if (!atomic_load(&ip.guard) || ip.c == NULL)
+        return EINVAL;
+    ip_depth++;
+    rc = crashio_branch(ip.c, b);
+    ip_depth--;
+    return rc;
+}

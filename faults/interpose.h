@@ -148,6 +148,24 @@ void interpose_stop(void);
 /* The points the core has numbered since interpose_start. */
 uint64_t interpose_points(void);
 
+/* Make the calling process a branch of the interposed run: crashio_branch
+ * (crashio.h) on the core, its reopening of the program's descriptors made
+ * straight to the C library (the program's own descriptor numbers, flags
+ * and offsets, on the files now at their paths).  For a program whose
+ * state survives a fork between two of its calls: one thread, no file
+ * mapped, no lock it counts on holding.  Returns 0, EINVAL (not started,
+ * or b's crash or failure at a point already made) or an errno of
+ * crashio_branch (the process must then end). */
+int interpose_branch(const crashio_branch_cfg *b);
+
+/* interpose_aside(1) ... interpose_aside(0): the calling thread's calls in
+ * between go straight to the C library, untracked and uncounted, as the
+ * interposer's own do: the harness's copies, renames and fork in a hook
+ * of the writer it runs between two of the program's calls.  The pairs
+ * nest; a process forked in between inherits the count and ends the pair
+ * too. */
+void interpose_aside(int on);
+
 /* "open", "write", ... */
 const char *interpose_call_name(int call);
 

@@ -80,6 +80,13 @@ typedef struct target_ops {
      * 0 or a cl error code (target_errdetail says more).  NULL: the
      * target has no second stage after a failed open. */
     int (*repair)(const char *dir);
+    /* Interposed, optional: 1 if, in the campaign's configuration, the
+     * writer's state survives a fork between two transactions with its
+     * descriptors reopened on copies of its files: one thread, no file
+     * mapped, no lock held from one transaction to the next.  Its error
+     * trials then share a writer run up to their fault's transaction and
+     * branch off it there, as the engine's do (trial_batch.c).  NULL: 0. */
+    int (*forkable)(void);
 } target_ops;
 
 /* The target called name, or NULL. */
@@ -95,6 +102,11 @@ int target_never_fatal(void *h);
  * target_no_durable), so that what it recovered and what it reports
  * durable count as claimed. */
 int target_reports_durable(const target_ops *t);
+
+/* 1 if t's writer can branch off a shared run (trial_batch.c): every
+ * target of ours (crashio_branch), an interposed one that says it is
+ * forkable. */
+int target_can_branch(const target_ops *t);
 
 /* The detail of the last error a target op returned in this thread: the
  * engine's own (cl_errdetail) until a target of another engine sets one

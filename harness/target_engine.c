@@ -543,6 +543,11 @@ int target_reports_durable(const target_ops *t)
     return t->durable != target_no_durable;
 }
 
+int target_can_branch(const target_ops *t)
+{
+    return !t->interposed || (t->forkable != NULL && t->forkable());
+}
+
 void target_no_recovery(void *h, cl_recovery *rep)
 {
     (void)h;

@@ -304,6 +304,15 @@ static int sql_close(void *h)
     return sql_err(rc);
 }
 
+/* In the rollback-journal modes a transaction leaves nothing behind that a
+ * fork loses: SQLite releases its file locks at COMMIT, maps no file, and
+ * runs no thread of its own.  WAL mode maps the -shm index shared, which
+ * a branch and the writer it came from would then both change. */
+static int sql_forkable(void)
+{
+    return sql_journal != SQL_WAL;
+}
+
 const target_ops target_sqlite = {
     .name = "sqlite",
     .about = "SQLite (libsqlite3) through the libc interposer: "
@@ -324,4 +333,5 @@ const target_ops target_sqlite = {
     .rcrash_fsync_fail = 1,
     .nondurable = "-shm",
     .describe = sql_describe,
+    .forkable = sql_forkable,
 };

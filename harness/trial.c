@@ -299,8 +299,14 @@ static void trial_txns(trial_env *env, const wl_params *wl, void *h,
     for (uint32_t i = from; i < wl->txns; i++) {
         uint64_t lsn = 0;
         int where;
-        if (hk != NULL && hk->at_txn != NULL)
+        if (hk != NULL && hk->at_txn != NULL) {
+            /* the hook's own file calls are not the target's */
+            if (env->target->interposed)
+                interpose_aside(1);
             hk->at_txn(hk->ctx, c, i);
+            if (env->target->interposed)
+                interpose_aside(0);
+        }
         fault = env->fault;
         wl_gen(wl, i, &t);
         __atomic_store_n(&pg->issued, i + 1, __ATOMIC_RELEASE);

@@ -39,8 +39,11 @@
  * one thread can branch: not a concurrent one (a concurrent variant's error
  * trials run its workload in one thread, as its counting run did, and branch
  * from such a run), nor one with a sync thread (sync periodic), nor an
- * interposed target's, whose descriptors are the program's.  A fault in the
- * target's open comes before any transaction: such a trial runs alone.
+ * interposed target's unless it says its state survives the fork
+ * (target_ops.forkable: SQLite in its rollback-journal modes; the
+ * interposer then reopens the program's descriptors, interpose_branch).  A
+ * fault in the target's open comes before any transaction: such a trial
+ * runs alone.
  *
  * Concurrent writers share runs too.  Their trials repeat parameters, not
  * interleavings, so a point of the shared run is as much their crash as a
@@ -80,6 +83,7 @@
 
 #include "clk.h"
 #include "fsutil.h"
+#include "interpose.h"
 #include "shadow.h"
 #include "trial_int.h"
 #include "util.h"
@@ -136,7 +140,8 @@ int trial_batchable(const trial_env *env, const trial_spec *s)
     return trial_batch_branches(s) && s->fail_at != 0 && s->threads <= 1 &&
            s->prof->txn_points != NULL &&
            trial_batch_txn(s) < s->prof->wl.txns &&
-           s->prof->eng.sync != CL_SYNC_PERIODIC && !env->target->interposed;
+           s->prof->eng.sync != CL_SYNC_PERIODIC &&
+           target_can_branch(env->target);
 }
 
 /* The point at which the writer serves s: its crash's; a branch's, the
@@ -157,8 +162,9 @@ static int trial_batch_before(const trial_spec *a, const trial_spec *b)
 }
 
 /* What of a trial's state trial_batch_path names: a branch's shadow log
- * holds its own records, TB_LOG the whole log its trial reads. */
-enum { TB_DB, TB_GRAVE, TB_SHADOW, TB_LOG };
+ * holds its own records, TB_LOG the whole log its trial reads; TB_TMP is
+ * a database on its way to the slot. */
+enum { TB_DB, TB_GRAVE, TB_SHADOW, TB_LOG, TB_TMP };
 /* The slot of trial_batch_path where a branch parks the writer's files. */
 #define TB_PARK TRIAL_BATCH_MAX
 
@@ -168,7 +174,7 @@ enum { TB_DB, TB_GRAVE, TB_SHADOW, TB_LOG };
 static int trial_batch_path(const trial_paths *p, size_t i, int what, char *out,
                             size_t len)
 {
-    static const char *const ext[] = {"", ".grave", ".shadow", ".log"};
+    static const char *const ext[] = {"", ".grave", ".shadow", ".log", ".tmp"};
     int n = i == TB_PARK
                 ? snprintf(out, len, "%s/park%s", p->snaps, ext[what])
                 : snprintf(out, len, "%s/%zu%s", p->snaps, i, ext[what]);
@@ -296,18 +302,18 @@ fail:
     rec->error = rc;
 }
 
-/* Exchange the writer's database, graveyard and shadow log with those of
- * slot i: park the writer's and put slot i's at their paths (in 1), or put
- * them back in slot i and the parked ones back (in 0).  Returns 0 or an
- * errno. */
-static int trial_batch_swap(const trial_paths *p, size_t i, int in)
+/* Exchange the writer's database (unless db is 0), graveyard and shadow
+ * log with those of slot i: park the writer's and put slot i's at their
+ * paths (in 1), or put them back in slot i and the parked ones back (in
+ * 0).  Returns 0 or an errno. */
+static int trial_batch_swap(const trial_paths *p, size_t i, int in, int db)
 {
     const struct {
         const char *orig;
         int what;
-    } part[] = {{p->dir, TB_DB}, {p->grave, TB_GRAVE}, {p->shadow, TB_SHADOW}};
+    } part[] = {{p->grave, TB_GRAVE}, {p->shadow, TB_SHADOW}, {p->dir, TB_DB}};
 
-    for (size_t k = 0; k < sizeof(part) / sizeof(part[0]); k++) {
+    for (size_t k = 0; k < sizeof(part) / sizeof(part[0]) - !db; k++) {
         char slot[4300], park[4300];
         if (trial_batch_path(p, i, part[k].what, slot, sizeof(slot)) != 0 ||
             trial_batch_path(p, TB_PARK, part[k].what, park, sizeof(park)) != 0)
@@ -354,6 +360,25 @@ static int trial_batch_branch_files(const trial_paths *p, size_t i,
     return 0;
 }
 
+/* After the branch of slot i that went on in the writer's own database
+ * (an interposed target's): slot i gets what the branch left there, and
+ * the writer's files get back, in place, what they held before it (slot
+ * i's copy).  Returns 0 or an errno. */
+static int trial_batch_in_place_back(const trial_paths *p, size_t i)
+{
+    char slot[4300], left[4300];
+    int rc;
+
+    if ((rc = trial_batch_path(p, i, TB_DB, slot, sizeof(slot))) != 0 ||
+        (rc = trial_batch_path(p, i, TB_TMP, left, sizeof(left))) != 0)
+        return rc;
+    fs_rmrf(left);
+    if ((rc = fs_copy_tree(p->dir, left)) != 0 ||
+        (rc = fs_restore_tree(p->dir, slot)) != 0 || (rc = fs_rmrf(slot)) != 0)
+        return rc;
+    return rename(left, slot) == 0 ? 0 : errno;
+}
+
 /* Branch off a process for b->s[i] at the start of the transaction of
  * its fault (now; c: the writer's crashio), which goes on as the trial's
  * own writer would from here (see the file comment), and record how it
@@ -372,17 +397,19 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     void *saved_prog = malloc(env->shm->prog_size);
     uint64_t t0 = clk_now_us(), t1, ran, limit = TRIAL_TIMEOUT_US(env);
     pid_t pid, me = getpid();
-    int rc;
+    /* an interposed target's branch goes on in the writer's own files */
+    int in_place = env->target->interposed, rc;
 
     memset(rec, 0, sizeof(*rec));
     rec->point = s->fail_at;
     rec->branch = 1;
     rc = saved_prog == NULL ? ENOMEM
-         : c == NULL        ? EINVAL
-                            : trial_batch_branch_files(p, i, rec);
+         : c == NULL && !env->target->interposed
+             ? EINVAL
+             : trial_batch_branch_files(p, i, rec);
     if (rc != 0)
         goto fail;
-    if ((rc = trial_batch_swap(p, i, 1)) != 0)
+    if ((rc = trial_batch_swap(p, i, 1, !in_place)) != 0)
         trial_batch_lost(rec, rc);
     memcpy(saved_prog, pg, env->shm->prog_size);
     memcpy(saved_cio, sh, sizeof(saved_cio));
@@ -392,7 +419,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     __atomic_store_n(&rec->run_start, t1, __ATOMIC_RELEASE);
     if ((pid = fork()) < 0) {
         rc = errno;
-        if (trial_batch_swap(p, i, 0) != 0)
+        if (trial_batch_swap(p, i, 0, !in_place) != 0)
             trial_batch_lost(rec, errno);
         goto fail;
     }
@@ -413,7 +440,9 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
         memset(&cc, 0, sizeof(cc));
         trial_fault_config(s, p, &cc);
         bc.fsync_loses_data = cc.fsync_loses_data;
-        if ((rc = crashio_branch(c, &bc)) != 0) {
+        rc = env->target->interposed ? interpose_branch(&bc)
+                                     : crashio_branch(c, &bc);
+        if (rc != 0) {
             rec->error = rc; /* the harness's failure, not the target's */
             _exit(20);
         }
@@ -438,7 +467,9 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     memcpy(pg, saved_prog, env->shm->prog_size);
     memcpy(sh, saved_cio, sizeof(saved_cio));
     free(saved_prog);
-    if ((rc = trial_batch_swap(p, i, 0)) != 0)
+    if (in_place && (rc = trial_batch_in_place_back(p, i)) != 0)
+        trial_batch_lost(rec, rc);
+    if ((rc = trial_batch_swap(p, i, 0, !in_place)) != 0)
         trial_batch_lost(rec, rc);
     if (rec->error == 0)
         __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);

@@ -267,6 +267,54 @@ static void test_common_fs_copy_tree_order_is_by_name(void **state)
     free(dir);
 }
 
+/* Make path hold len bytes of b (created, or truncated in place). */
+static void common_put(const char *path, const char *b, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b, len), (ssize_t)len);
+    close(fd);
+}
+
+/* fs_restore_tree: dst ends up holding src's files and directories and
+ * nothing else, and a file that was there keeps its inode, so that a
+ * descriptor open on it reads the restored bytes. */
+static void test_common_fs_restore_tree_in_place(void **state)
+{
+    char *dir = tu_tmpdir("common");
+    char dst[4200], src[4200], buf[16] = {0};
+    struct stat before, after;
+    int fd;
+
+    (void)state;
+    snprintf(dst, sizeof(dst), "%s/dst", dir);
+    snprintf(src, sizeof(src), "%s/src", dir);
+    assert_int_equal(fs_mkdirs(tu_path(src, "sub")), 0);
+    common_put(tu_path(src, "db"), "saved", 5);
+    common_put(tu_path(src, "sub/kept"), "k", 1);
+    assert_int_equal(fs_copy_tree(src, dst), 0);
+    fd = open(tu_path(dst, "db"), O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &before), 0);
+    /* what a branch leaves: the file changed and grown, a new file, a new
+     * directory, one removed, one turned into a directory */
+    common_put(tu_path(dst, "db"), "changed and longer", 18);
+    common_put(tu_path(dst, "db-journal"), "j", 1);
+    assert_int_equal(fs_mkdirs(tu_path(dst, "new/deeper")), 0);
+    assert_int_equal(unlink(tu_path(dst, "sub/kept")), 0);
+    assert_int_equal(fs_mkdirs(tu_path(dst, "sub/kept")), 0);
+    assert_int_equal(fs_restore_tree(dst, src), 0);
+    assert_true(tu_tree_equal(dst, src));
+    assert_int_equal(stat(tu_path(dst, "db"), &after), 0);
+    assert_true(after.st_ino == before.st_ino);
+    assert_int_equal(pread(fd, buf, sizeof(buf), 0), 5);
+    assert_string_equal(buf, "saved");
+    close(fd);
+    assert_int_equal(fs_rmrf(dir), 0);
+    free(dir);
+}
+
 /* fs_reopen: the same number, access mode, flags and offset, on the file
  * now at the path. */
 static void test_common_fs_reopen_keeps_number_flags_offset(void **state)
@@ -331,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_streams_differ),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
+        cmocka_unit_test(test_common_fs_restore_tree_in_place),
         cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
         cmocka_unit_test(test_common_fs_join_refuses_truncation),
         cmocka_unit_test(test_common_clock_is_monotonic),

@@ -75,6 +75,40 @@ for id in $ids; do
 done
 [ "$total" -ge 8 ] && ok || bad "wal full: only $total trials replayed"
 
+# fsync-fail trials in a rollback-journal mode branch off the writer run
+# they share with kill-io trials (target_ops.forkable: the branch goes on
+# in the writer's own files, which get back what they held after it), and
+# each replays alone to the very same row; in WAL mode (the -shm file is
+# mapped) they run alone.  The profile's snapshot column is the branches'
+# copies.
+"$CT" --target sqlite --jobs 2 --quiet --dir "$T" --csv "$T/branch.csv" \
+    --sqlite-journal truncate --sqlite-sync normal --mode kill-io,fsync-fail \
+    --trials 64 --seed 5 --json --profile >"$T/branch.json" 2>"$T/branch.err"
+rc=$?
+check "branches: exit 0 or 1 (ignored directory fsyncs)" 1 \
+    "$([ "$rc" -le 1 ] && echo 1 || echo "$rc")"
+prof() { python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["profile"]["fsync-fail"]["snapshot"])' "$1"; }
+[ "$(prof "$T/branch.json")" -gt 0 ] && ok ||
+    bad "truncate: fsync-fail trials did not branch off a shared run"
+ids=$(python3 -c 'import csv,sys
+rows=[r for r in csv.DictReader(open(sys.argv[1])) if r["mode"]=="fsync-fail"]
+print(" ".join(r["trial"] for r in rows[::4]))' "$T/branch.csv")
+total=0
+for id in $ids; do
+    "$CT" --seed 5 --replay "$id" --target sqlite --sqlite-journal truncate \
+        --sqlite-sync normal --mode kill-io,fsync-fail --dir "$T" \
+        --csv "$T/r.csv" >/dev/null 2>&1
+    total=$((total + 1))
+    same_row "truncate: branched trial $id replayed alone" "$T/branch.csv" \
+        "$id" "$T/r.csv"
+done
+[ "$total" -ge 6 ] && ok || bad "truncate: only $total branched trials replayed"
+"$CT" --target sqlite --jobs 2 --quiet --dir "$T" --sqlite-journal wal \
+    --mode kill-io,fsync-fail --trials 16 --seed 5 --json --profile \
+    >"$T/walbranch.json" 2>/dev/null
+check "wal: fsync-fail trials run alone" 0 "$(prof "$T/walbranch.json")"
+
 # 4. a replay of an expected-loss trial repeats its row (but the clock)
 id=$(first_trial expected-loss "$T/offpl.csv")
 "$CT" --seed 3 --replay "$id" --target sqlite --sqlite-sync off --mode powerloss \
