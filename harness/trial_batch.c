@@ -43,7 +43,9 @@
  * (target_ops.forkable: SQLite in its rollback-journal modes; the
  * interposer then reopens the program's descriptors, interpose_branch).  A
  * fault in the target's open comes before any transaction: such a trial
- * runs alone.
+ * runs alone.  An error trial whose run makes no call of the kind its
+ * fault fails (fail_at 0: a run with no sync at all) is a crash at its
+ * point, and gets a snapshot like a kill-io trial.
  *
  * Concurrent writers share runs too.  Their trials repeat parameters, not
  * interleavings, so a point of the shared run is as much their crash as a
@@ -110,10 +112,13 @@ int trial_mode_batchable(trial_mode m)
     return trial_mode_get(m)->batchable;
 }
 
-/* Does s branch off a shared run at its fault? */
+/* Does s branch off a shared run at its fault?  An error trial of a run
+ * that makes no call its fault could fail (fail_at 0: SQLite with
+ * synchronous=OFF makes no sync) is a crash at its point like any other,
+ * and gets a snapshot. */
 static int trial_batch_branches(const trial_spec *s)
 {
-    return trial_mode_get(s->mode)->branches;
+    return trial_mode_get(s->mode)->branches && s->fail_at != 0;
 }
 
 /* The transaction in which s's fault comes, or wl.txns if in none (in
@@ -135,7 +140,8 @@ static uint32_t trial_batch_txn(const trial_spec *s)
 
 int trial_batchable(const trial_env *env, const trial_spec *s)
 {
-    if (trial_mode_batchable(s->mode))
+    if (trial_mode_batchable(s->mode) ||
+        (trial_mode_get(s->mode)->branches && s->fail_at == 0))
         return 1;
     return trial_batch_branches(s) && s->fail_at != 0 && s->threads <= 1 &&
            s->prof->txn_points != NULL &&
@@ -816,9 +822,18 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                 res.us_writer += (uint32_t)rec->run_us;
                 res.ph.writer += (uint32_t)rec->run_us;
             } else {
+                /* as trial_writer_ended describes a killed writer */
+                size_t m = 0;
+                if (trial_mode_is_error(si->mode)) {
+                    trial_fault_describe(env, si, res.damage,
+                                         sizeof(res.damage));
+                    m = strlen(res.damage);
+                    snprintf(res.damage + m, sizeof(res.damage) - m, "; then ");
+                    m = strlen(res.damage);
+                }
                 trial_describe_crash(si, rec->outcome, rec->point, rec->points,
-                                     &rec->tear, rec->tear_file, res.damage,
-                                     sizeof(res.damage));
+                                     &rec->tear, rec->tear_file, res.damage + m,
+                                     sizeof(res.damage) - m);
             }
             if (rc == 0)
                 rc = trial_batch_restore(&p, i, si, rec);

@@ -77,33 +77,43 @@ done
 
 # fsync-fail trials in a rollback-journal mode branch off the writer run
 # they share with kill-io trials (target_ops.forkable: the branch goes on
-# in the writer's own files, which get back what they held after it), and
-# each replays alone to the very same row; in WAL mode (the -shm file is
-# mapped) they run alone.  The profile's snapshot column is the branches'
-# copies.
-"$CT" --target sqlite --jobs 2 --quiet --dir "$T" --csv "$T/branch.csv" \
-    --sqlite-journal truncate --sqlite-sync normal --mode kill-io,fsync-fail \
-    --trials 64 --seed 5 --json --profile >"$T/branch.json" 2>"$T/branch.err"
-rc=$?
-check "branches: exit 0 or 1 (ignored directory fsyncs)" 1 \
-    "$([ "$rc" -le 1 ] && echo 1 || echo "$rc")"
+# in the writer's own files, which get back what they held after it); with
+# synchronous=OFF the run makes no sync to fail, and they take a snapshot
+# of the shared run as a kill-io trial does.  Either way each replays
+# alone to the very same row.  In WAL mode (the -shm file is mapped) they
+# run alone.  The profile's snapshot column is the copies they took.
 prof() { python3 -c 'import json,sys
 print(json.load(open(sys.argv[1]))["profile"]["fsync-fail"]["snapshot"])' "$1"; }
-[ "$(prof "$T/branch.json")" -gt 0 ] && ok ||
-    bad "truncate: fsync-fail trials did not branch off a shared run"
-ids=$(python3 -c 'import csv,sys
+for cfg in "truncate normal" "delete off"; do
+    set -- $cfg
+    "$CT" --target sqlite --jobs 2 --quiet --dir "$T" --csv "$T/branch.csv" \
+        --sqlite-journal "$1" --sqlite-sync "$2" --mode kill-io,fsync-fail \
+        --trials 64 --seed 5 --json --profile >"$T/branch.json" 2>/dev/null
+    rc=$?
+    check "$cfg: exit 0 or 1 (ignored directory fsyncs)" 1 \
+        "$([ "$rc" -le 1 ] && echo 1 || echo "$rc")"
+    [ "$(prof "$T/branch.json")" -gt 0 ] && ok ||
+        bad "$cfg: fsync-fail trials did not share a writer run"
+    ids=$(python3 -c 'import csv,sys
 rows=[r for r in csv.DictReader(open(sys.argv[1])) if r["mode"]=="fsync-fail"]
-print(" ".join(r["trial"] for r in rows[::4]))' "$T/branch.csv")
-total=0
-for id in $ids; do
-    "$CT" --seed 5 --replay "$id" --target sqlite --sqlite-journal truncate \
-        --sqlite-sync normal --mode kill-io,fsync-fail --dir "$T" \
-        --csv "$T/r.csv" >/dev/null 2>&1
-    total=$((total + 1))
-    same_row "truncate: branched trial $id replayed alone" "$T/branch.csv" \
-        "$id" "$T/r.csv"
+print(" ".join(r["trial"] for r in rows[::5]))' "$T/branch.csv")
+    total=0
+    for id in $ids; do
+        "$CT" --seed 5 --replay "$id" --target sqlite --sqlite-journal "$1" \
+            --sqlite-sync "$2" --mode kill-io,fsync-fail --dir "$T" \
+            --csv "$T/r.csv" >/dev/null 2>&1
+        total=$((total + 1))
+        same_row "$cfg: fsync-fail trial $id replayed alone" "$T/branch.csv" \
+            "$id" "$T/r.csv"
+    done
+    [ "$total" -ge 5 ] && ok || bad "$cfg: only $total trials replayed"
 done
-[ "$total" -ge 6 ] && ok || bad "truncate: only $total branched trials replayed"
+check "delete off: no sync to fail, then killed" yes \
+    "$(python3 -c 'import csv,sys
+r=[r for r in csv.DictReader(open(sys.argv[1])) if r["mode"]=="fsync-fail"]
+print("yes" if r and all(x["damage"].startswith("fault: none (the workload "
+    "makes no such call); then killed before point") for x in r) else "no")' \
+    "$T/branch.csv")"
 "$CT" --target sqlite --jobs 2 --quiet --dir "$T" --sqlite-journal wal \
     --mode kill-io,fsync-fail --trials 16 --seed 5 --json --profile \
     >"$T/walbranch.json" 2>/dev/null
