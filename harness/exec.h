@@ -154,7 +154,8 @@ typedef struct ex_txn {
 typedef struct ex_decl {
     ex_txn *txns;
     size_t ntxns;
-    size_t acked; /* transactions acknowledged: txns[0..acked) */
+    size_t acked;         /* acknowledged against any crash (ack) */
+    size_t acked_process; /* against a crash of PROG only (ackp) */
 } ex_decl;
 
 /* A recovered state: PROG2's lines. */
@@ -177,12 +178,21 @@ void ex_state_free(ex_state *s);
 /* The oracle's verdict. */
 typedef enum ex_verdict {
     EX_OK = 0,
-    EX_LOST_ACK,   /* a prefix, shorter than the acknowledged one */
-    EX_NOT_PREFIX, /* the state after no prefix at all */
+    EX_LOST_ACK,      /* a prefix, shorter than what the crash must keep */
+    EX_NOT_PREFIX,    /* the state after no prefix at all */
+    EX_EXPECTED_LOSS, /* after a power cut, shorter than what a crash of
+                         PROG alone must keep: promised nothing, no pass */
 } ex_verdict;
 
-/* Check s against d.  OUT: *match, the longest prefix s equals (or -1). */
-ex_verdict ex_check(const ex_decl *d, const ex_state *s, int64_t *match);
+/* How many of d's transactions a crash must keep: after a power cut
+ * (power) those acknowledged against any crash, else also those
+ * acknowledged against a crash of PROG. */
+size_t ex_decl_kept(const ex_decl *d, int power);
+
+/* Check s against d after a crash (power: with a power cut).  OUT:
+ * *match, the longest prefix s equals (or -1). */
+ex_verdict ex_check(const ex_decl *d, const ex_state *s, int power,
+                    int64_t *match);
 
 const char *ex_verdict_name(ex_verdict v);
 

@@ -3,17 +3,23 @@
  * compares them (exec.h, crashlab_ack.h).
  *
  * fd 3, from PROG, one line each:   txn ID KEY VALUE | del ID KEY | ack ID
+ *                                   | ackp ID
  * stdout, from PROG2, one line each: KEY VALUE
  * Fields are separated by one TAB; in keys and values a backslash starts
  * an escape: \\ \t \n.  IDs are positive decimal numbers; the lines of one
  * transaction are consecutive and IDs increase from one transaction to
  * the next; an ack names a declared transaction and vouches for it and
- * every one before it.  A key appears at most once in PROG2's output.
+ * every one before it, against any crash; an ackp (crashlab_ack_process)
+ * the same against a crash of the program only, not a power cut.  A key
+ * appears at most once in PROG2's output.
  *
  * The verdict: the recovered state must equal the state after the first j
- * declared transactions for some j >= the acknowledged count (nothing
- * acknowledged lost, nothing half-done visible: prefix consistency,
- * atomicity and durability together).
+ * declared transactions for some j >= what the crash must keep: the
+ * acknowledged count after a power cut, the larger of the two counts after
+ * a crash of the program alone (nothing promised lost, nothing half-done
+ * visible: prefix consistency, atomicity and durability together).  A
+ * power cut that takes what only a process crash was promised is an
+ * expected loss: not a violation, and not a pass either.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -100,7 +106,7 @@ int ex_decl_parse(const char *buf, size_t len, ex_decl *d, char *err,
                   size_t errlen)
 {
     size_t pos = 0, lineno = 0, cap = 0;
-    uint64_t acked_id = 0;
+    uint64_t acked_id[2] = {0, 0}; /* ack, ackp */
 
     memset(d, 0, sizeof(*d));
     while (pos < len) {
@@ -118,10 +124,13 @@ int ex_decl_parse(const char *buf, size_t len, ex_decl *d, char *err,
         n = (size_t)(nl - line);
         pos += n + 1;
         k = ex_split(line, n, f, fl, 4);
-        if (k == 2 && ex_field_is(f[0], fl[0], "ack") &&
+        if (k == 2 &&
+            (ex_field_is(f[0], fl[0], "ack") ||
+             ex_field_is(f[0], fl[0], "ackp")) &&
             ex_id(f[1], fl[1], &id) == 0) {
+            int proc = fl[0] == 4; /* ackp */
             size_t i = 0;
-            if (id < acked_id)
+            if (id < acked_id[proc])
                 continue; /* an older ack says nothing new */
             while (i < d->ntxns && d->txns[i].id != id)
                 i++;
@@ -132,16 +141,19 @@ int ex_decl_parse(const char *buf, size_t len, ex_decl *d, char *err,
                          lineno, id);
                 return -1;
             }
-            acked_id = id;
-            d->acked = i + 1;
+            acked_id[proc] = id;
+            if (proc)
+                d->acked_process = i + 1;
+            else
+                d->acked = i + 1;
             continue;
         }
         if (!((k == 4 && ex_field_is(f[0], fl[0], "txn")) ||
               (k == 3 && ex_field_is(f[0], fl[0], "del"))) ||
             ex_id(f[1], fl[1], &id) != 0) {
             snprintf(err, errlen,
-                     "fd 3 line %zu is not 'txn ID KEY VALUE', 'del ID KEY' "
-                     "or 'ack ID' (TAB-separated): %.60s",
+                     "fd 3 line %zu is not 'txn ID KEY VALUE', 'del ID KEY', "
+                     "'ack ID' or 'ackp ID' (TAB-separated): %.60s",
                      lineno, line);
             return -1;
         }
@@ -323,7 +335,13 @@ static int ex_model_equal(const ex_model *m, const ex_state *s)
     return 1;
 }
 
-ex_verdict ex_check(const ex_decl *d, const ex_state *s, int64_t *match)
+size_t ex_decl_kept(const ex_decl *d, int power)
+{
+    return power || d->acked_process < d->acked ? d->acked : d->acked_process;
+}
+
+ex_verdict ex_check(const ex_decl *d, const ex_state *s, int power,
+                    int64_t *match)
 {
     ex_model m = {0};
 
@@ -340,7 +358,9 @@ ex_verdict ex_check(const ex_decl *d, const ex_state *s, int64_t *match)
     free(m.value);
     if (*match < 0)
         return EX_NOT_PREFIX;
-    return *match < (int64_t)d->acked ? EX_LOST_ACK : EX_OK;
+    if (*match < (int64_t)ex_decl_kept(d, power))
+        return EX_LOST_ACK;
+    return *match < (int64_t)ex_decl_kept(d, 0) ? EX_EXPECTED_LOSS : EX_OK;
 }
 
 const char *ex_verdict_name(ex_verdict v)
@@ -352,6 +372,8 @@ const char *ex_verdict_name(ex_verdict v)
         return "lost-acknowledged";
     case EX_NOT_PREFIX:
         return "not-a-prefix";
+    case EX_EXPECTED_LOSS:
+        return "expected-loss";
     }
     return "?";
 }

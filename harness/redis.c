@@ -390,7 +390,7 @@ static void rd_judge(const redis_config *cfg, rd_trial *tr, const rd_client *cl,
         const ex_decl *d = &cl[c].decl;
         uint32_t promised = rd_promised(cfg, tr, d);
         int64_t m;
-        (void)ex_check(d, &st[c], &m);
+        (void)ex_check(d, &st[c], 1, &m);
         keys += st[c].n;
         if (m < 0) {
             snprintf(msg, sizeof(msg),

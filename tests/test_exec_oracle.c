@@ -40,7 +40,7 @@ static ex_verdict judge(const char *out, int64_t *match)
     assert_int_equal(d.ntxns, 4);
     assert_int_equal(d.acked, 2);
     assert_int_equal(ex_state_parse(out, strlen(out), &s, err, sizeof(err)), 0);
-    v = ex_check(&d, &s, match);
+    v = ex_check(&d, &s, 1, match);
     ex_state_free(&s);
     ex_decl_free(&d);
     return v;
@@ -81,6 +81,52 @@ static void half_a_transaction_is_not_a_prefix(void **state)
     assert_int_equal(judge("c\t5\nb\tx\\ty\\\\z\\n\n", &m), EX_NOT_PREFIX);
 }
 
+/* ackp promises a transaction against a crash of the program only: a
+ * kill must keep it, a power cut may take it (an expected loss, never a
+ * pass), but never what an ack promised. */
+static void ackp_is_kept_by_a_kill_and_may_go_in_a_power_cut(void **state)
+{
+    static const char text[] = "txn\t1\ta\t1\n"
+                               "ack\t1\n"
+                               "txn\t2\ta\t2\n"
+                               "txn\t3\ta\t3\n"
+                               "ackp\t3\n"
+                               "ackp\t2\n"; /* older: says nothing new */
+    static const struct {
+        const char *out;
+        int power;
+        ex_verdict v;
+    } cases[] = {
+        {"a\t3\n", 0, EX_OK},
+        {"a\t3\n", 1, EX_OK},
+        {"a\t2\n", 0, EX_LOST_ACK},
+        {"a\t2\n", 1, EX_EXPECTED_LOSS},
+        {"a\t1\n", 1, EX_EXPECTED_LOSS},
+        {"", 1, EX_LOST_ACK},
+        {"", 0, EX_LOST_ACK},
+    };
+    char err[300];
+    ex_decl d;
+
+    (void)state;
+    assert_int_equal(ex_decl_parse(text, strlen(text), &d, err, sizeof(err)),
+                     0);
+    assert_int_equal(d.acked, 1);
+    assert_int_equal(d.acked_process, 3);
+    assert_int_equal(ex_decl_kept(&d, 1), 1);
+    assert_int_equal(ex_decl_kept(&d, 0), 3);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ex_state s;
+        int64_t m;
+        assert_int_equal(ex_state_parse(cases[i].out, strlen(cases[i].out), &s,
+                                        err, sizeof(err)),
+                         0);
+        assert_int_equal(ex_check(&d, &s, cases[i].power, &m), cases[i].v);
+        ex_state_free(&s);
+    }
+    ex_decl_free(&d);
+}
+
 static void malformed_fd3_lines_are_refused(void **state)
 {
     static const char *const bad[] = {
@@ -91,6 +137,7 @@ static void malformed_fd3_lines_are_refused(void **state)
         "txn\t2\ta\tb\ntxn\t1\ta\tb\n", /* decreasing */
         "txn\t1\ta\\q\tb\n",            /* bad escape */
         "ack\t3\n",                     /* never declared */
+        "ackp\t3\n",                    /* never declared */
         "toolong\t1\n",                 /* crashlab_ack.h's overflow line */
     };
     char err[300];
@@ -143,6 +190,7 @@ static void the_header_writes_what_the_parser_reads(void **state)
     assert_int_equal(dup2(p[1], 3), 3);
     crashlab_txn(7, "k\tey", "va\\l\nue");
     crashlab_txn(7, "gone", NULL);
+    crashlab_ack_process(7);
     crashlab_ack(7);
     close(3);
     if (saved >= 0)
@@ -154,6 +202,7 @@ static void the_header_writes_what_the_parser_reads(void **state)
     assert_int_equal(ex_decl_parse(buf, (size_t)n, &d, err, sizeof(err)), 0);
     assert_int_equal(d.ntxns, 1);
     assert_int_equal(d.acked, 1);
+    assert_int_equal(d.acked_process, 1);
     assert_int_equal(d.txns[0].nops, 2);
     assert_string_equal(d.txns[0].ops[0].key, "k\tey");
     assert_string_equal(d.txns[0].ops[0].value, "va\\l\nue");
@@ -167,6 +216,7 @@ int main(void)
         cmocka_unit_test(prefixes_from_the_acknowledged_one_pass),
         cmocka_unit_test(a_shorter_prefix_is_lost_acknowledged),
         cmocka_unit_test(half_a_transaction_is_not_a_prefix),
+        cmocka_unit_test(ackp_is_kept_by_a_kill_and_may_go_in_a_power_cut),
         cmocka_unit_test(malformed_fd3_lines_are_refused),
         cmocka_unit_test(malformed_verify_lines_are_refused),
         cmocka_unit_test(the_header_writes_what_the_parser_reads),
