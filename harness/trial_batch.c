@@ -41,11 +41,16 @@
  * from such a run), nor one with a sync thread (sync periodic), nor an
  * interposed target's unless it says its state survives the fork
  * (target_ops.forkable: SQLite in its rollback-journal modes; the
- * interposer then reopens the program's descriptors, interpose_branch).  A
- * fault in the target's open comes before any transaction: such a trial
- * runs alone.  An error trial whose run makes no call of the kind its
- * fault fails (fail_at 0: a run with no sync at all) is a crash at its
- * point, and gets a snapshot like a kill-io trial.
+ * interposer then reopens the program's descriptors, interpose_branch).
+ * Such a branch goes on in the writer's own database, not in a copy put
+ * at its path: SQLite refuses a database whose path names another file
+ * than the one it opened.  The writer's copy is then what it gets back:
+ * once the branch has died, what the branch left goes to the trial's
+ * slot and the copy is written back into the same files
+ * (trial_batch_in_place_back).  A fault in the target's open comes before
+ * any transaction: such a trial runs alone.  An error trial whose run makes no
+ * call of the kind its fault fails (fail_at 0: a run with no sync at all) is a
+ * crash at its point, and gets a snapshot like a kill-io trial.
  *
  * Concurrent writers share runs too.  Their trials repeat parameters, not
  * interleavings, so a point of the shared run is as much their crash as a
