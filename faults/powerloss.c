@@ -480,27 +480,17 @@ int plimg_meta_live(const plimg_op *o)
  * durable: the only ones whose forced or keep the closure and the coins
  * can change (a durable one is forced, and kept, by its own state).  A
  * campaign's log holds thousands of durable ones (a file created and
- * removed per transaction), which the pairwise loops then skip.  Returns
- * the count, or SIZE_MAX (and *out NULL) when out of memory: the callers
- * then go over every operation, with the same result. */
+ * removed per transaction), which the pairwise loops then skip.  *out: a
+ * malloc'd array (NULL when out of memory).  Returns the count. */
 static size_t plimg_pending_meta(const plimg_ctx *x, size_t **out)
 {
     size_t n = 0, *v = malloc((x->nops ? x->nops : 1) * sizeof(*v));
 
     *out = v;
-    if (v == NULL)
-        return SIZE_MAX;
-    for (size_t i = 0; i < x->nops; i++)
+    for (size_t i = 0; v != NULL && i < x->nops; i++)
         if (plimg_meta_live(&x->ops[i]) && x->ops[i].state != PLIMG_DURABLE)
             v[n++] = i;
     return n;
-}
-
-/* The j-th operation a pairwise loop over the earlier operations looks
- * at: pend[j] (of npend), or j itself when pend is NULL. */
-static size_t plimg_nth(const size_t *pend, size_t j)
-{
-    return pend != NULL ? pend[j] : j;
 }
 
 /* M3/M4 closure: everything an op that must persist depends on must
@@ -515,13 +505,9 @@ static void plimg_force_closure(plimg_ctx *x, const size_t *pend, size_t npend)
             o->forced = 1;
         if (!o->forced)
             continue;
-        for (size_t j = 0; j < (pend ? npend : i); j++) {
-            size_t k = plimg_nth(pend, j);
-            if (k >= i)
-                break;
-            if (plimg_meta_live(&x->ops[k]) && plimg_meta_dep(&x->ops[k], o))
-                x->ops[k].forced = 1;
-        }
+        for (size_t j = 0; j < npend && pend[j] < i; j++)
+            if (plimg_meta_dep(&x->ops[pend[j]], o))
+                x->ops[pend[j]].forced = 1;
     }
 }
 
@@ -549,14 +535,9 @@ static void plimg_decide_meta(plimg_ctx *x, plimg_model m, const size_t *pend,
             continue;
         }
         o->keep = rng_coin(&r);
-        for (size_t j = 0; j < (pend ? npend : i) && o->keep; j++) {
-            size_t k = plimg_nth(pend, j);
-            if (k >= i)
-                break;
-            if (plimg_meta_live(&x->ops[k]) && !x->ops[k].keep &&
-                plimg_meta_dep(&x->ops[k], o))
+        for (size_t j = 0; j < npend && pend[j] < i && o->keep; j++)
+            if (!x->ops[pend[j]].keep && plimg_meta_dep(&x->ops[pend[j]], o))
                 o->keep = 0;
-        }
     }
 }
 
@@ -691,8 +672,10 @@ int plimg_apply(const char *dir, const char *shadow_path,
         (rc = plimg_roll_forward(&x)) != 0 || (rc = plimg_replay(&x)) != 0)
         goto out;
     npend = plimg_pending_meta(&x, &pend);
-    if (pend == NULL)
-        npend = 0;
+    if (pend == NULL) {
+        rc = plimg_fail(&x, ENOMEM, "out of memory");
+        goto out;
+    }
     plimg_force_closure(&x, pend, npend);
     if (m != PLIMG_ORDERED)
         plimg_decide_meta(&x, m, pend, npend);

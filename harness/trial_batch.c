@@ -148,7 +148,7 @@ int trial_batchable(const trial_env *env, const trial_spec *s)
     if (trial_mode_batchable(s->mode) ||
         (trial_mode_get(s->mode)->branches && s->fail_at == 0))
         return 1;
-    return trial_batch_branches(s) && s->fail_at != 0 && s->threads <= 1 &&
+    return trial_batch_branches(s) && s->threads <= 1 &&
            s->prof->txn_points != NULL &&
            trial_batch_txn(s) < s->prof->wl.txns &&
            s->prof->eng.sync != CL_SYNC_PERIODIC &&
@@ -414,10 +414,9 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     memset(rec, 0, sizeof(*rec));
     rec->point = s->fail_at;
     rec->branch = 1;
-    rc = saved_prog == NULL ? ENOMEM
-         : c == NULL && !env->target->interposed
-             ? EINVAL
-             : trial_batch_branch_files(p, i, rec);
+    rc = saved_prog == NULL       ? ENOMEM
+         : c == NULL && !in_place ? EINVAL
+                                  : trial_batch_branch_files(p, i, rec);
     if (rc != 0)
         goto fail;
     if ((rc = trial_batch_swap(p, i, 1, !in_place)) != 0)
@@ -451,8 +450,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
         memset(&cc, 0, sizeof(cc));
         trial_fault_config(s, p, &cc);
         bc.fsync_loses_data = cc.fsync_loses_data;
-        rc = env->target->interposed ? interpose_branch(&bc)
-                                     : crashio_branch(c, &bc);
+        rc = in_place ? interpose_branch(&bc) : crashio_branch(c, &bc);
         if (rc != 0) {
             rec->error = rc; /* the harness's failure, not the target's */
             _exit(20);
@@ -828,14 +826,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                 res.ph.writer += (uint32_t)rec->run_us;
             } else {
                 /* as trial_writer_ended describes a killed writer */
-                size_t m = 0;
-                if (trial_mode_is_error(si->mode)) {
-                    trial_fault_describe(env, si, res.damage,
-                                         sizeof(res.damage));
-                    m = strlen(res.damage);
-                    snprintf(res.damage + m, sizeof(res.damage) - m, "; then ");
-                    m = strlen(res.damage);
-                }
+                size_t m =
+                    trial_fault_then(env, si, res.damage, sizeof(res.damage));
                 trial_describe_crash(si, rec->outcome, rec->point, rec->points,
                                      &rec->tear, rec->tear_file, res.damage + m,
                                      sizeof(res.damage) - m);

@@ -288,6 +288,19 @@ void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
                  pg->ack_after - 1);
 }
 
+size_t trial_fault_then(const trial_env *env, const trial_spec *s, char *out,
+                        size_t len)
+{
+    size_t n;
+
+    if (!trial_mode_is_error(s->mode))
+        return 0;
+    trial_fault_describe(env, s, out, len);
+    n = strlen(out);
+    snprintf(out + n, len - n, "; then ");
+    return strlen(out);
+}
+
 void trial_fault_judge(const trial_env *env, const trial_spec *s,
                        trial_result *res)
 {

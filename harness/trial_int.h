@@ -489,6 +489,10 @@ void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
 /* The damage sentence of the fault and of what the workload saw of it. */
 void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
                           size_t len);
+/* For an error trial, its fault's sentence followed by "; then " (else
+ * nothing), where a killed writer's damage begins.  Returns its length. */
+size_t trial_fault_then(const trial_env *env, const trial_spec *s, char *out,
+                        size_t len);
 /* After verification: a violation of error handling that the oracle's
  * verdict (OK) does not show. */
 void trial_fault_judge(const trial_env *env, const trial_spec *s,

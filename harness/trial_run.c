@@ -132,13 +132,7 @@ int trial_writer_ended(trial_env *env, const trial_spec *s,
         if (trial_mode_is_error(s->mode))
             trial_fault_describe(env, s, res->damage, sizeof(res->damage));
     } else {
-        size_t n = 0;
-        if (trial_mode_is_error(s->mode)) {
-            trial_fault_describe(env, s, res->damage, sizeof(res->damage));
-            n = strlen(res->damage);
-            snprintf(res->damage + n, sizeof(res->damage) - n, "; then ");
-            n = strlen(res->damage);
-        }
+        size_t n = trial_fault_then(env, s, res->damage, sizeof(res->damage));
         trial_describe_kill(env, s, res->damage + n, sizeof(res->damage) - n);
         /* The killed writer's own directory lists its files in the order
          * of its history; a batch's snapshot of the same point is a copy,
