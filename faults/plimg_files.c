@@ -220,6 +220,81 @@ static void plimg_sectors_free(plimg_sectors *s)
     free(s->got);
 }
 
+/* 1 for an unsynced write of at least one byte that the model decides
+ * about. */
+static int plimg_is_pending_write(const plimg_op *o)
+{
+    return plimg_data_pending(o) && o->r.type == SHADOW_WRITE && o->r.len > 0;
+}
+
+size_t plimg_reorder_find(const plimg_ctx *x, const plimg_ino *n)
+{
+    for (size_t j = 0; j < n->ndops; j++) {
+        const plimg_op *t = &x->ops[n->dops[j]];
+        if (!plimg_data_pending(t) || t->r.type != SHADOW_TRUNCATE ||
+            t->r.new_size >= t->r.old_size)
+            continue;
+        for (size_t k = j + 1; k < n->ndops; k++) {
+            const shadow_rec *w = &x->ops[n->dops[k]].r;
+            if (plimg_is_pending_write(&x->ops[n->dops[k]]) &&
+                w->off < t->r.old_size && w->off + w->len > t->r.new_size)
+                return j;
+        }
+    }
+    return n->ndops;
+}
+
+/* any-subset only, after the coins: look for an unsynced truncate that
+ * shrank the file followed by an unsynced write into the range it cut.
+ * When there is one, a coin of its own (so that files without one draw
+ * as before) may turn the image into a reordering the device allows and
+ * the uniform coins seldom reach: the first such truncate did not happen,
+ * and the writes after it reached the disk in issue order, sector by
+ * sector in ascending order within a write, up to the p-th of those
+ * sectors (p drawn from 1 to their number), none after it.  Each sector
+ * they touch holds its version just after the last write that reached it
+ * (from before the truncate if none after it did).  That is the state in
+ * which an engine that reuses a range it cut, before the cut is durable,
+ * finds its new bytes followed by the old ones it cut. */
+static void plimg_reorder(plimg_ctx *x, const plimg_ino *n, size_t j0,
+                          plimg_sectors *sec, uint32_t u, size_t ino)
+{
+    rng rr = rng_stream(x->cfg.seed, PLIMG_TAG_REORDER, ino);
+    size_t jt = plimg_reorder_find(x, n), k;
+    uint64_t nsec = 0, p;
+
+    if (jt == n->ndops || !rng_coin(&rr))
+        return;
+    /* The sectors the writes after the truncate touch are marked in got
+     * (which the replay fills only later) and counted again from 0. */
+    for (k = jt + 1; k < n->ndops; k++) {
+        const shadow_rec *w = &x->ops[n->dops[k]].r;
+        if (!plimg_is_pending_write(&x->ops[n->dops[k]]))
+            continue;
+        for (uint64_t s = w->off / u; s <= (w->off + w->len - 1) / u; s++) {
+            sec->got[s] = 1;
+            sec->pick[s] = 0;
+            nsec++;
+        }
+    }
+    p = 1 + rng_below(&rr, nsec);
+    x->ops[n->dops[jt]].keep = 0;
+    /* pick[s] counts the writes that reached s, in issue order: all those
+     * before the truncate, then those after it up to the p-th sector. */
+    for (k = j0; k < n->ndops && p > 0; k++) {
+        const shadow_rec *w = &x->ops[n->dops[k]].r;
+        if (!plimg_is_pending_write(&x->ops[n->dops[k]]))
+            continue;
+        for (uint64_t s = w->off / u; s <= (w->off + w->len - 1) / u && p > 0;
+             s++) {
+            sec->pick[s] += sec->got[s];
+            p -= k > jt;
+        }
+    }
+    memset(sec->got, 0, sec->n + 1);
+    x->sum->reorders++;
+}
+
 /* Rebuild the bytes of inode ino in place at its current path. */
 int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
 {
@@ -268,8 +343,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
         uint64_t last;
-        if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
-            o->r.len == 0)
+        if (!plimg_is_pending_write(o))
             continue;
         last = (o->r.off + o->r.len - 1) / u;
         if (last + 1 > sec.n)
@@ -285,8 +359,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     }
     for (size_t j = j0; j < n->ndops; j++) {
         const plimg_op *o = &x->ops[n->dops[j]];
-        if (!plimg_data_pending(o) || o->r.type != SHADOW_WRITE ||
-            o->r.len == 0)
+        if (!plimg_is_pending_write(o))
             continue;
         for (uint64_t s = o->r.off / u; s <= (o->r.off + o->r.len - 1) / u; s++)
             sec.tot[s]++;
@@ -300,6 +373,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         for (uint64_t s = 0; s < sec.n; s++)
             if (sec.tot[s] > 0)
                 sec.pick[s] = (uint32_t)rng_below(&rs, sec.tot[s] + 1ull);
+        plimg_reorder(x, n, j0, &sec, u, ino);
     }
 
     /* Replay in issue order: pc is the page cache, im the image. */

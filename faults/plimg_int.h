@@ -23,6 +23,7 @@ enum {
     PLIMG_TAG_TORN,
     PLIMG_TAG_GARBAGE,
     PLIMG_TAG_ORDERED,
+    PLIMG_TAG_REORDER,
 };
 
 /* State of an operation. */
@@ -95,6 +96,11 @@ int plimg_data_pending(const plimg_op *o);
  * at its current path under model m. */
 int plimg_exists(const char *path);
 int plimg_build(plimg_ctx *x, size_t ino, plimg_model m);
+
+/* plimg_files.c: the index in n->dops of the first unsynced truncate that
+ * shrank the file and that an unsynced write into the range it cut
+ * follows (the any-subset reordering draw's pair), or n->ndops. */
+size_t plimg_reorder_find(const plimg_ctx *x, const plimg_ino *n);
 
 /* plimg_entries.c: complete a directory operation the writer died inside;
  * where each inode is in the image; the directory-operation counts of the

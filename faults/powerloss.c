@@ -44,7 +44,16 @@
  *   any-subset: each unsynced truncate happened or not (coin).  Each sector
  *     touched by m >= 1 unsynced writes holds one of m+1 versions, drawn
  *     uniformly: its durable content, or the page-cache content of that
- *     sector just after the j-th of those writes (j = 1..m);
+ *     sector just after the j-th of those writes (j = 1..m).  Then the
+ *     reordering draw, per file: if an unsynced truncate that shrank the
+ *     file is followed by an unsynced write into the range it cut, a coin
+ *     of its own says whether the image is instead the one in which the
+ *     first such truncate did not happen and every sector written after
+ *     it holds its newest version (writes reached the disk, the truncate
+ *     issued before them did not).  The uniform draw reaches that state
+ *     with a probability that falls with every sector involved; it is the
+ *     one that shows an engine reusing a cut range before the cut was
+ *     synced (files without such a pair draw exactly as without this rule);
  *   per-file-prefix: for each file, of its n unsynced writes and truncates
  *     in issue order, the first p happened (p drawn uniformly in 0..n); if
  *     number p+1 is a write, each sector it touches reached the disk or not
@@ -671,6 +680,15 @@ int plimg_apply(const char *dir, const char *shadow_path,
     if ((rc = plimg_load(&x, shadow_path)) != 0 ||
         (rc = plimg_roll_forward(&x)) != 0 || (rc = plimg_replay(&x)) != 0)
         goto out;
+    /* The drawn model is any-subset wherever a file holds a truncate and
+     * then a write into what it cut, both unsynced: only that model
+     * reaches the reorderings of such a pair (plimg_build). */
+    if (cfg->model == PLIMG_RANDOM && m != PLIMG_ANY_SUBSET)
+        for (size_t i = 0; i < x.ninos; i++)
+            if (plimg_reorder_find(&x, &x.inos[i]) < x.inos[i].ndops) {
+                m = sum->model = PLIMG_ANY_SUBSET;
+                break;
+            }
     npend = plimg_pending_meta(&x, &pend);
     if (pend == NULL) {
         rc = plimg_fail(&x, ENOMEM, "out of memory");
@@ -765,11 +783,16 @@ int plimg_fs_parse(const char *name, plimg_fs *fs)
 
 int plimg_describe(const plimg_summary *s, char *buf, size_t len)
 {
+    char reord[40] = "";
+
+    if (s->reorders > 0)
+        snprintf(reord, sizeof(reord), " (%llu reordered)",
+                 (unsigned long long)s->reorders);
     return snprintf(
         buf, len,
         "%s/%u%s%s: %llu unsynced writes (%llu lost to fsync), sectors %llu "
         "unsynced %llu kept %llu dropped (%llu garbage), truncates %llu "
-        "unsynced %llu undone, dir ops %llu unsynced: %llu creates lost, "
+        "unsynced %llu undone%s, dir ops %llu unsynced: %llu creates lost, "
         "%llu mkdirs lost, %llu renames undone, %llu unlinks undone, "
         "%llu forced",
         plimg_model_name(s->model), s->sector,
@@ -782,7 +805,7 @@ int plimg_describe(const plimg_summary *s, char *buf, size_t len)
         (unsigned long long)s->sectors_dropped,
         (unsigned long long)s->sectors_garbage,
         (unsigned long long)s->truncates_unsynced,
-        (unsigned long long)s->truncates_undone,
+        (unsigned long long)s->truncates_undone, reord,
         (unsigned long long)s->meta_unsynced,
         (unsigned long long)s->creates_lost, (unsigned long long)s->mkdirs_lost,
         (unsigned long long)s->renames_undone,

@@ -16,7 +16,10 @@
 #include <stdint.h>
 
 typedef enum plimg_model {
-    PLIMG_RANDOM = 0,          /* one of the next three, drawn from the seed */
+    PLIMG_RANDOM = 0,          /* one of the next three, drawn from the seed;
+                                  any-subset where a file holds an unsynced
+                                  truncate and then an unsynced write into
+                                  what it cut (see powerloss.c) */
     PLIMG_ANY_SUBSET,          /* each unsynced sector independently, in any
                                   order; each unsynced directory operation
                                   independently */
@@ -78,6 +81,10 @@ typedef struct plimg_summary {
     uint64_t truncates_unsynced; /* truncates no sync covered, in files that
                                     are in the image */
     uint64_t truncates_undone;   /* of which did not happen in the image */
+    uint64_t reorders;           /* any-subset: files whose image kept the
+                                    writes made after an unsynced truncate
+                                    into the range it cut, and not the
+                                    truncate (see powerloss.c) */
     uint64_t meta_unsynced;      /* create/mkdir/rename/unlink no dirsync
                                     covered */
     uint64_t creates_lost;       /* files whose create did not persist */

@@ -342,9 +342,10 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
                      sum.error);
             return 2; /* the state as the kill left it: go no further */
         }
-        snprintf(damage + used, dlen - used, " + power cut%s%s%s",
+        snprintf(damage + used, dlen - used, " + power cut%s%s%s%s",
                  cc.shadow_continue ? " (of what the killed ones left too)"
                                     : "",
+                 sum.reorders ? " (writes kept over a cut that was not)" : "",
                  pc.fs != PLIMG_FS_POSIX_STRICT ? " under " : "",
                  pc.fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(pc.fs) : "");
         *log = TRIAL_LOG_NONE;

@@ -1024,6 +1024,72 @@ static void test_powerloss_truncate_may_or_may_not_happen(void **state)
     assert_int_equal(tu_file_size(P(h, "f")), 4096);
 }
 
+/* A truncate, then writes into the range it cut, none synced: besides the
+ * uniform draw, any-subset takes the reordering in which the truncate did
+ * not happen and the writes after it reached the disk sector by sector in
+ * issue order up to some point: new bytes followed by the old ones cut.
+ * The random model is any-subset for such a log; a log without the pair
+ * draws no reordering (next test). */
+static void test_powerloss_reordering_over_an_unsynced_cut(void **state)
+{
+    hm *h = *state;
+    int reordered = 0, old_after_new = 0, uniform = 0;
+
+    hm_pre(h, "f", 'D', 4096);
+    hm_truncate(h, "f", 1024);
+    hm_write(h, "f", 1024, 'n', 1536); /* sectors 2-4 */
+    hm_write(h, "f", 2560, 'm', 512);  /* sector 5 */
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= NSEEDS; seed++) {
+        plimg_summary s = hm_apply(h, PLIMG_RANDOM, 512, seed, 0);
+        size_t len;
+        uint8_t *b = img(h, "f", &len);
+        assert_int_equal(s.model, PLIMG_ANY_SUBSET);
+        if (s.reorders == 0) {
+            uniform++;
+            free(b);
+            continue;
+        }
+        assert_int_equal(s.reorders, 1);
+        reordered++;
+        assert_int_equal(s.truncates_undone, 1);
+        assert_int_equal(len, 4096);
+        assert_true(all(b, 0, 1024, 'D'));
+        /* sectors 2-5: a prefix of n, n, n, m reached the disk, at least
+         * its first sector; the rest hold the bytes the truncate cut */
+        int k = 0;
+        const int want[4] = {'n', 'n', 'n', 'm'};
+        while (k < 4 && all(b, 1024 + 512 * (size_t)k, 512, want[k]))
+            k++;
+        assert_true(k >= 1);
+        assert_true(
+            all(b, 1024 + 512 * (size_t)k, 4096 - 1024 - 512 * (size_t)k, 'D'));
+        old_after_new += k < 4;
+        free(b);
+    }
+    assert_true(reordered > 0 && uniform > 0 && old_after_new > 0);
+}
+
+/* Writes below a cut: no pair, no reordering, and the random model draws
+ * among all three. */
+static void
+test_powerloss_no_reordering_without_a_write_into_the_cut(void **state)
+{
+    hm *h = *state;
+    int other_models = 0;
+
+    hm_pre(h, "g", 'D', 4096);
+    hm_truncate(h, "g", 2048);
+    hm_write(h, "g", 0, 'n', 1024);
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        plimg_summary s = hm_apply(h, PLIMG_RANDOM, 512, seed, 0);
+        assert_int_equal(s.reorders, 0);
+        other_models += s.model != PLIMG_ANY_SUBSET;
+    }
+    assert_true(other_models > 0);
+}
+
 static void test_powerloss_garbage_replaces_dropped_sectors(void **state)
 {
     hm *h = *state;
@@ -1346,6 +1412,8 @@ int main(void)
         T(test_powerloss_unlink_kept_or_undone),
         T(test_powerloss_mkdir_lost_takes_its_children),
         T(test_powerloss_truncate_may_or_may_not_happen),
+        T(test_powerloss_reordering_over_an_unsynced_cut),
+        T(test_powerloss_no_reordering_without_a_write_into_the_cut),
         T(test_powerloss_garbage_replaces_dropped_sectors),
         T(test_powerloss_completes_interrupted_last_operation),
         T(test_powerloss_never_removes_the_directory),
