@@ -36,9 +36,10 @@ fi
 # is the target's for the configuration, in docs/ORACLE.md's vocabulary:
 # for the library targets the one crashtest's summary line names, for
 # the engine its sync mode's (harness/target_engine.c), for Redis its
-# table in docs/TARGETS.md, which also says why (crashtest's --json
-# carries it as "promise" since results/foreign_engines.csv was made;
-# the table here is kept so that the figure reads the same).  QUICK=1 keeps the first configuration of each target.
+# table in docs/TARGETS.md, which also says why.  Each cell checks it
+# against the "promise" of crashtest's --json summary, so the table cannot
+# drift from what crashtest judged.  QUICK=1 keeps the first configuration
+# of each target.
 CONFIGS="engine|sync commit|--sync commit|ack
 engine|sync group|--sync group|ack
 engine|sync off|--sync off|sync
@@ -74,25 +75,18 @@ fsync-fail|random|--mode fsync-fail"
 exp_begin foreign_engines /dev/shm/crashlab-exp-foreign_engines
 
 # cell TARGET OPTS MODE_OPTS OUT [TRIALS]: one campaign of TRIALS (by
-# default the target's budget) trials; its exit status (0 clean, 1
-# violations, 2 refused or set-up error) is returned.  Redis's cells
-# are read from its per-trial CSV, written to OUT (its --json summary
-# came after results/foreign_engines.csv; the CSV gives the same counts).
+# default the target's budget) trials, its --json summary written to
+# OUT; its exit status (0 clean, 1 violations, 2 refused or set-up error)
+# is returned.  Redis runs workloads of its own (no --workload).
 cell() {
-    local target=$1 opts=$2 mopts=$3 out=$4 rc=0 n
+    local target=$1 opts=$2 mopts=$3 out=$4 rc=0 n wopts=$QUICK_OPTS
     n=${5:-$(budget "$target")}
+    [ "$target" = redis ] && wopts=
     rm -rf "$EXP_DATA" "$out" && mkdir -p "$EXP_DATA"
-    if [ "$target" = redis ]; then
-        # shellcheck disable=SC2086
-        "$CT" --target redis $opts $mopts --seed "$SEED" --trials "$n" \
-            --dir "$EXP_DATA" --quiet --csv "$out" \
-            >/dev/null 2>"$EXP_SCRATCH/stderr" </dev/null || rc=$?
-    else
-        # shellcheck disable=SC2086
-        "$CT" --target "$target" $opts $mopts $QUICK_OPTS --seed "$SEED" \
-            --trials "$n" --dir "$EXP_DATA" --quiet --json \
-            >"$out" 2>"$EXP_SCRATCH/stderr" </dev/null || rc=$?
-    fi
+    # shellcheck disable=SC2086
+    "$CT" --target "$target" $opts $mopts $wopts --seed "$SEED" \
+        --trials "$n" --dir "$EXP_DATA" --quiet --json \
+        >"$out" 2>"$EXP_SCRATCH/stderr" </dev/null || rc=$?
     return $rc
 }
 
@@ -122,7 +116,7 @@ v = json.load(open(sys.argv[1]))["verdicts"]
 print(",".join(k for k in v if k not in ("ok", "detected", "expected-loss")))
 ' "$EXP_SCRATCH/kinds.json") || exp_die "no verdicts in crashtest's --json"
 
-exp_header "QUICK=$QUICK experiments/foreign_engines.sh ($CT --target T CONFIG --mode M [--persist drop-unsynced-data] ${QUICK_OPTS:+$QUICK_OPTS }--seed $SEED --trials $TRIALS --json --dir $EXP_DATA; redis: $REDIS_OPTS --trials $RTRIALS --csv)"
+exp_header "QUICK=$QUICK experiments/foreign_engines.sh ($CT --target T CONFIG --mode M [--persist drop-unsynced-data] ${QUICK_OPTS:+$QUICK_OPTS }--seed $SEED --trials $TRIALS --json --dir $EXP_DATA; redis: $REDIS_OPTS --trials $RTRIALS)"
 exp_note "$TRIALS trials per cell ($RTRIALS for redis), crashtest's default jobs (one per core); power cuts under --persist random (one of any-subset, per-file-prefix, ordered per trial) unless the persist column says drop-unsynced-data; fs model posix-strict"
 exp_note "violations = broken promises (the sum of the kind columns); expected_losses = acknowledged commits lost where the configuration promised nothing; detected = damage the target refused where nothing was promised; status refused = crashtest exit 2 before any trial"
 echo "target,configuration,mode,persist,promise,status,trials,seconds,states_per_second,violations,$KINDS,expected_losses,detected" >>"$EXP_TMP"
@@ -133,13 +127,11 @@ while IFS='|' read -r target config opts promise; do
     while IFS='|' read -r mode persist mopts; do
         i=$((i + 1))
         exp_step "[$i/$ncells] $target $config, $mode ($persist): $(budget "$target") trials"
-        t0=$(date +%s.%N)
         rc=0
         cell "$target" "$opts" "$mopts" "$EXP_SCRATCH/out" || rc=$?
-        t1=$(date +%s.%N)
         if [ $rc -ge 2 ]; then
             # Refused before any trial: no summary (and no trial CSV).
-            if [ -s "$EXP_SCRATCH/out" ] && [ "$target" != redis ]; then
+            if [ -s "$EXP_SCRATCH/out" ]; then
                 cat "$EXP_SCRATCH/stderr" >&2
                 exp_die "$target $config $mode: exit $rc after trials had run (a set-up error)"
             fi
@@ -147,23 +139,16 @@ while IFS='|' read -r target config opts promise; do
             exp_step "  refused (exit $rc)"
             continue
         fi
-        python3 - "$EXP_SCRATCH/out" "$target" "$KINDS" "$(budget "$target")" "$t0" "$t1" \
+        python3 - "$EXP_SCRATCH/out" "$KINDS" "$(budget "$target")" "$promise" \
             "$target,$config,$mode,$persist,$promise" >>"$EXP_TMP" <<'PY' ||
-import csv, json, sys
-out, target, kinds, want, t0, t1, key = sys.argv[1:]
+import json, sys
+out, kinds, want, promise, key = sys.argv[1:]
 kinds = kinds.split(",")
-if target == "redis":
-    # One row per trial; the verdict column uses the JSON's kind names.
-    rows = list(csv.DictReader(open(out)))
-    n = {}
-    for r in rows:
-        n[r["verdict"]] = n.get(r["verdict"], 0) + 1
-    trials, secs = len(rows), float(t1) - float(t0)
-    rate = trials / secs if secs > 0 else 0.0
-else:
-    j = json.load(open(out))
-    n, trials, secs, rate = (j["verdicts"], j["trials"], j["seconds"],
-                             j["states_per_second"])
+j = json.load(open(out))
+n, trials, secs, rate = (j["verdicts"], j["trials"], j["seconds"],
+                         j["states_per_second"])
+if j.get("promise") != promise:
+    sys.exit("crashtest judged the promise %r, the table says %r" % (j.get("promise"), promise))
 unknown = set(n) - set(kinds) - {"ok", "detected", "expected-loss"}
 if unknown or trials != int(want):
     sys.exit("unexpected verdicts %s or %d trials of %s" % (sorted(unknown), trials, want))
