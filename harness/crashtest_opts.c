@@ -121,6 +121,10 @@ static const char *ct_usage_text =
     "                       the writes a sync call follows sync)\n"
     "  --rocksdb-sync S     rocksdb: true (default), false, or mixed (as\n"
     "                       --leveldb-sync)\n"
+    "  --rocksdb-profile P  rocksdb: deterministic (default: no background\n"
+    "                       work races the writer) or background (flushes\n"
+    "                       and compactions in RocksDB's threads; a replay\n"
+    "                       repeats the parameters, not the interleaving)\n"
     "  --target redis       redis-server (7, Debian's) run under the\n"
     "                       interposer with an append-only file, --clients\n"
     "                       clients of --sets transactions each (SET, DEL,\n"
@@ -316,6 +320,12 @@ static int ct_set_rocksdb_sync(ct_args *a, const char *arg)
     return target_rocksdb_set_sync(arg);
 }
 
+static int ct_set_rocksdb_profile(ct_args *a, const char *arg)
+{
+    (void)a;
+    return target_rocksdb_set_profile(arg);
+}
+
 static int ct_set_target(ct_args *a, const char *arg)
 {
     a->redis_target = strcmp(arg, "redis") == 0;
@@ -405,6 +415,9 @@ static const ct_option ct_options[] = {
      ct_set_leveldb_sync},
     {"rocksdb-sync", CT_FN, 0, 0, 0, "--rocksdb-sync: true, false or mixed", 1,
      ct_set_rocksdb_sync},
+    {"rocksdb-profile", CT_FN, 0, 0, 0,
+     "--rocksdb-profile: deterministic or background", 1,
+     ct_set_rocksdb_profile},
     {"redis-fsync", CT_STR, CT_AT(redis_fsync), 0, 0, NULL, 1, NULL},
     {"clients", CT_U32, CT_AT(c.env.clients), 1, 200,
      "--clients needs a number in 1..200", 1, NULL},

@@ -87,6 +87,12 @@ typedef struct target_ops {
      * trials then share a writer run up to their fault's transaction and
      * branch off it there, as the engine's do (trial_batch.c).  NULL: 0. */
     int (*forkable)(void);
+    /* Interposed, optional: 1 if, in the campaign's configuration, the
+     * target works in threads of its own that race the writer's calls
+     * (flushes, compactions), so that the I/O points are numbered as the
+     * threads come: a replay repeats a trial's parameters, not which call
+     * its crash point is.  NULL: 0. */
+    int (*background)(void);
 } target_ops;
 
 /* The target called name, or NULL. */
@@ -189,5 +195,8 @@ int target_leveldb_set_sync(const char *name);
  * mixed, as LevelDB's.  Returns 0 or -1 (unknown name). */
 extern const target_ops target_rocksdb;
 int target_rocksdb_set_sync(const char *name);
+/* "deterministic" (the default: no background work races the writer)
+ * or "background" (automatic flushes and compactions on).  0 or -1. */
+int target_rocksdb_set_profile(const char *name);
 
 #endif

@@ -103,6 +103,7 @@
 
 /* The campaign's configuration (set before any fork). */
 static target_sync rdb_cfg = TARGET_SYNC_TRUE;
+static int rdb_background; /* the background profile */
 
 typedef struct rdb {
     target_refusal refused; /* first: target_refusal_fatal */
@@ -122,9 +123,26 @@ int target_rocksdb_set_sync(const char *name)
     return target_sync_parse(name, &rdb_cfg);
 }
 
+int target_rocksdb_set_profile(const char *name)
+{
+    if (strcmp(name, "deterministic") == 0)
+        rdb_background = 0;
+    else if (strcmp(name, "background") == 0)
+        rdb_background = 1;
+    else
+        return -1;
+    return 0;
+}
+
+static int rdb_is_background(void)
+{
+    return rdb_background;
+}
+
 static void rdb_describe(char *buf, size_t len)
 {
-    snprintf(buf, len, "sync=%s", target_sync_name(rdb_cfg));
+    snprintf(buf, len, "sync=%s%s", target_sync_name(rdb_cfg),
+             rdb_background ? ", background profile" : "");
 }
 
 /* A RocksDB error as a cl error code (target_status_code), and freed. */
@@ -171,6 +189,19 @@ static const char rdb_profile[] =
     "stats_persist_period_sec=0;avoid_flush_during_shutdown=true;"
     "recycle_log_file_num=0;fail_if_options_file_error=true";
 
+/* The background profile: RocksDB's own background work, racing the
+ * writer.  64 KiB memtables (RocksDB's smallest) are flushed by a
+ * background thread as the workload fills them, and level 0 is
+ * compacted as soon as it holds two tables, by two background jobs; the
+ * rest as in the deterministic profile. */
+static const char rdb_profile_bg[] =
+    "create_if_missing=true;paranoid_checks=true;"
+    "disable_auto_compactions=false;write_buffer_size=65536;"
+    "level0_file_num_compaction_trigger=2;max_background_jobs=2;"
+    "stats_dump_period_sec=0;stats_persist_period_sec=0;"
+    "avoid_flush_during_shutdown=true;recycle_log_file_num=0;"
+    "fail_if_options_file_error=true";
+
 static int rdb_open(const char *dir, const cl_options *o, void **h)
 {
     rdb *r = calloc(1, sizeof(*r));
@@ -200,7 +231,8 @@ static int rdb_open(const char *dir, const cl_options *o, void **h)
         rdb_free(r);
         return errno;
     }
-    rocksdb_get_options_from_string(r->base, rdb_profile, r->opt, &err);
+    rocksdb_get_options_from_string(
+        r->base, rdb_background ? rdb_profile_bg : rdb_profile, r->opt, &err);
     if (err != NULL) {
         int rc = rdb_err(err);
         rdb_free(r);
@@ -275,8 +307,9 @@ static int rdb_checkpoint(void *h)
     rocksdb_flush(r->db, r->fopt, &err);
     if (err != NULL)
         return target_refusal_note(&r->refused, rdb_err(err));
-    while (rdb_property(r, "rocksdb.num-running-flushes") != 0 ||
-           rdb_property(r, "rocksdb.num-running-compactions") != 0)
+    while (!rdb_background &&
+           (rdb_property(r, "rocksdb.num-running-flushes") != 0 ||
+            rdb_property(r, "rocksdb.num-running-compactions") != 0))
         nanosleep(&tick, NULL);
     return 0;
 }
@@ -395,4 +428,5 @@ const target_ops target_rocksdb = {
     .nondurable = NULL,
     .describe = rdb_describe,
     .repair = rdb_repair,
+    .background = rdb_is_background,
 };

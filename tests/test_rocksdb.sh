@@ -14,7 +14,9 @@
 #   a replay repeats a trial's row (the I/O points of the deterministic
 #   profile are numbered the same in every run); a bad option is refused;
 #   after a failed open, RepairDB's result is judged and reported apart
-#   (the repair columns), the verdict unchanged.
+#   (the repair columns), the verdict unchanged; the background profile
+#   (flushes and compactions in RocksDB's threads) keeps sync=true's
+#   promise through process kills and runs no fsync-fail.
 # Run by make test with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -115,5 +117,40 @@ check "a bad --rocksdb-sync exits 2" 2 $?
 contains "the message lists the choices" "$T/refuse.out" "true, false or mixed"
 "$CT" --target rocksdb --rocksdb-sync '' --trials 5 >"$T/refuse2.out" 2>&1
 check "an empty --rocksdb-sync exits 2" 2 $?
+
+# 9. the background profile: RocksDB flushes its 64 KiB memtables and
+# compacts in its own threads while the writer commits.  sync=true keeps
+# every acknowledged write through process kills; the background work is
+# there (the large-values workload makes more I/O points than in the
+# deterministic profile, whose only flush is the checkpoint's); a replay
+# says it repeats the parameters, not which call is the crash point;
+# fsync-fail and a bad profile are refused.
+wl="--workload large-values --variants 1"
+run bgkill --rocksdb-profile background --mode kill-io --trials 30 --seed 4 $wl
+check "background profile, process kills: exit 0" 0 "$rc"
+check "background profile, process kills: every row ok" 30 \
+    "$(count ok "$T/bgkill.csv")"
+contains "the profile in the summary" "$T/bgkill.out" \
+    "sync=true, background profile (promise: ack)"
+run detkill --mode kill-io --trials 1 --seed 4 $wl
+pbg=$(col points <"$T/bgkill.csv" | head -1)
+pdet=$(col points <"$T/detkill.csv" | head -1)
+check "background flushes add I/O points ($pbg > $pdet)" 1 \
+    "$([ "${pbg:-0}" -gt "${pdet:-0}" ] && echo 1 || echo 0)"
+# shellcheck disable=SC2086
+"$CT" --seed 4 --replay 0 --target rocksdb --rocksdb-profile background \
+    --mode kill-io --no-swarm $wl --dir "$T" >"$T/bgrep.out" 2>&1
+check "background profile, a replay: exit 0" 0 $?
+contains "the replay says what it repeats" "$T/bgrep.out" \
+    "repeats the"
+"$CT" --target rocksdb --rocksdb-profile background --mode fsync-fail \
+    --trials 5 --dir "$T" >"$T/bgff.out" 2>&1
+check "background profile: fsync-fail exits 2" 2 $?
+contains "it says why" "$T/bgff.out" "races the writer"
+"$CT" --target rocksdb --rocksdb-profile sideways --trials 5 \
+    >"$T/bgbad.out" 2>&1
+check "a bad --rocksdb-profile exits 2" 2 $?
+contains "the message lists the choices" "$T/bgbad.out" \
+    "deterministic or background"
 
 finish
