@@ -57,6 +57,8 @@ leveldb|sync false|--leveldb-sync false|process
 rocksdb|sync true|--rocksdb-sync true|ack
 rocksdb|sync mixed|--rocksdb-sync mixed|process+sync
 rocksdb|sync false|--rocksdb-sync false|process
+rocksdb|sync true background|--rocksdb-sync true --rocksdb-profile background|ack
+rocksdb|sync false background|--rocksdb-sync false --rocksdb-profile background|process
 redis|appendfsync always|--redis-fsync always $REDIS_OPTS|ack
 redis|appendfsync everysec|--redis-fsync everysec $REDIS_OPTS|process"
 if [ "$QUICK" = 1 ]; then

@@ -112,8 +112,10 @@ static uint64_t campaign_block(const campaign *c)
     for (int i = 0; i < c->nmodes; i++) {
         const trial_mode_info *m = trial_mode_get(c->modes[i]);
         /* an interposed target's error trials run alone (trial_batchable) */
-        shared += m->batchable || (m->branches && (c->env.target == NULL ||
-                                                   !c->env.target->interposed));
+        shared +=
+            !target_is_background(c->env.target) &&
+            (m->batchable || (m->branches && (c->env.target == NULL ||
+                                              !c->env.target->interposed)));
     }
     if (shared == 0)
         return round;

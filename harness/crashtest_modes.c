@@ -209,7 +209,7 @@ static int ct_check_interposed(ct_args *a)
         MODE_KILL_IO,        MODE_KILL_TIME,  MODE_TORN, MODE_POWERLOSS,
         MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL, MODE_CHAIN};
     int full = c->env.target->rcrash_fsync_fail;
-    int bg = c->env.target->background != NULL && c->env.target->background();
+    int bg = target_is_background(c->env.target);
     size_t nok = full ? 7 : 4, nall = full ? 6 : 4;
 
     if (!c->env.target->interposed)

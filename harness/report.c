@@ -181,8 +181,7 @@ void rpt_spec(FILE *f, const campaign *c, const trial_spec *s)
                 "I/O point; --keep-failures DIR keeps the crashed image and "
                 "the commit order\n",
                 s->threads);
-    if (c->env.target != NULL && c->env.target->background != NULL &&
-        c->env.target->background())
+    if (target_is_background(c->env.target))
         fprintf(f, "  the target's own threads work beside the writer: this "
                    "replay repeats the\n  parameters, not which call is the "
                    "I/O point\n");

@@ -114,6 +114,12 @@ int target_reports_durable(const target_ops *t);
  * forkable. */
 int target_can_branch(const target_ops *t);
 
+/* 1 if t, in the campaign's configuration, works in threads of its own
+ * beside the writer (target_ops.background): a run's points are not
+ * numbered the same twice, so no trial shares a writer run with another
+ * (trial_batch.c) and none runs fsync-fail. */
+int target_is_background(const target_ops *t);
+
 /* The detail of the last error a target op returned in this thread: the
  * engine's own (cl_errdetail) until a target of another engine sets one
  * with target_detail_set (its library's message: RocksDB's status text,

@@ -548,6 +548,11 @@ int target_can_branch(const target_ops *t)
     return !t->interposed || (t->forkable != NULL && t->forkable());
 }
 
+int target_is_background(const target_ops *t)
+{
+    return t != NULL && t->background != NULL && t->background();
+}
+
 void target_no_recovery(void *h, cl_recovery *rep)
 {
     (void)h;

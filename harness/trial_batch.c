@@ -145,6 +145,9 @@ static uint32_t trial_batch_txn(const trial_spec *s)
 
 int trial_batchable(const trial_env *env, const trial_spec *s)
 {
+    /* a point of one run is not the same call in another */
+    if (target_is_background(env->target))
+        return 0;
     if (trial_mode_batchable(s->mode) ||
         (trial_mode_get(s->mode)->branches && s->fail_at == 0))
         return 1;
