@@ -142,7 +142,7 @@ check "background flushes add I/O points ($pbg > $pdet)" 1 \
     --mode kill-io --no-swarm $wl --dir "$T" >"$T/bgrep.out" 2>&1
 check "background profile, a replay: exit 0" 0 $?
 contains "the replay says what it repeats" "$T/bgrep.out" \
-    "repeats the"
+    "the target's own threads work beside the writer: this replay repeats"
 "$CT" --target rocksdb --rocksdb-profile background --mode fsync-fail \
     --trials 5 --dir "$T" >"$T/bgff.out" 2>&1
 check "background profile: fsync-fail exits 2" 2 $?
