@@ -215,9 +215,9 @@ TESTUTIL_OBJ := $(B)/tests/testutil.o
 # exporting only the libc names (faults/interpose.map).
 IP_NAMES := open open64 openat openat64 creat creat64 __open_2 __open64_2 \
             __openat_2 __openat64_2 close write pwrite pwrite64 writev \
-            pwritev pwritev64 lseek lseek64 ftruncate ftruncate64 fallocate \
-            fallocate64 posix_fallocate posix_fallocate64 fsync fdatasync \
-            sync_file_range syncfs rename renameat renameat2 unlink unlinkat \
+            pwritev pwritev64 lseek lseek64 ftruncate ftruncate64 truncate \
+            truncate64 fallocate fallocate64 posix_fallocate posix_fallocate64 \
+            fsync fdatasync sync_file_range syncfs rename renameat renameat2 unlink unlinkat \
             rmdir mkdir mkdirat dup dup2 dup3 fcntl fcntl64 fork mmap mmap64 \
             syscall fopen fopen64
 IP_LDFLAGS := $(IP_NAMES:%=-Wl,--export-dynamic-symbol=%)

@@ -37,7 +37,9 @@
  *   fsync, fdatasync  a sync point; on a directory, a dirsync point
  *   syncfs            one sync point and a sync of every file and
  *                     directory the core has seen
- *   ftruncate         a truncate point; fallocate / posix_fallocate that
+ *   ftruncate         a truncate point; truncate (by path): the file
+ *                     opened for writing, a truncate point, closed
+ *   fallocate / posix_fallocate that
  *                     grow the file: a truncate point to the new size
  *                     (KEEP_SIZE: no point); PUNCH_HOLE, ZERO_RANGE: a write
  *                     of zeros; other modes are refused

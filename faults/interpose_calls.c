@@ -153,6 +153,16 @@ int ftruncate64(int fd, off64_t len)
     return ip_bypass() ? ipr_ftruncate(fd, len) : ip_ftruncate(fd, len);
 }
 
+int truncate(const char *path, off_t len)
+{
+    return ip_bypass() ? ipr_truncate(path, len) : ip_truncate(path, len);
+}
+
+int truncate64(const char *path, off64_t len)
+{
+    return ip_bypass() ? ipr_truncate(path, len) : ip_truncate(path, len);
+}
+
 int fallocate(int fd, int mode, off_t off, off_t len)
 {
     return ip_bypass() ? ipr_fallocate(fd, mode, off, len)

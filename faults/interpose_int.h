@@ -30,6 +30,7 @@ ssize_t ipr_pwritev(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t ipr_pread(int fd, void *buf, size_t n, off_t off);
 off_t ipr_lseek(int fd, off_t off, int whence);
 int ipr_ftruncate(int fd, off_t len);
+int ipr_truncate(const char *path, off_t len);
 int ipr_fallocate(int fd, int mode, off_t off, off_t len);
 int ipr_posix_fallocate(int fd, off_t off, off_t len);
 int ipr_fsync(int fd);
@@ -89,6 +90,7 @@ ssize_t ip_writev(int fd, const struct iovec *iov, int n, int positioned,
                   off_t off);
 off_t ip_lseek(int fd, off_t off, int whence);
 int ip_ftruncate(int fd, off_t len);
+int ip_truncate(const char *path, off_t len);
 int ip_fallocate(int fd, int mode, off_t off, off_t len, int posix);
 int ip_sync(int fd, int datasync);
 int ip_sync_file_range(int fd, off_t off, off_t n, unsigned flags);

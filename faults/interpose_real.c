@@ -99,6 +99,12 @@ int ipr_ftruncate(int fd, off_t len)
     return f(fd, len);
 }
 
+int ipr_truncate(const char *path, off_t len)
+{
+    IPR_FN(f, int (*)(const char *, off_t), "truncate64", IP_FTRUNCATE);
+    return f(path, len);
+}
+
 int ipr_fallocate(int fd, int mode, off_t off, off_t len)
 {
     IPR_FN(f, int (*)(int, int, off_t, off_t), "fallocate64", IP_FALLOCATE);

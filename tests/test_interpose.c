@@ -74,6 +74,23 @@ static int fx_teardown(void **state)
     return 0;
 }
 
+/* The child pid was killed at its crash point. */
+static void wait_killed(pid_t pid)
+{
+    int st = tu_wait(pid);
+
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+/* Turn the root into a power-cut image under model. */
+static void cut_power(const fx *f, plimg_model model)
+{
+    plimg_config pc = {.model = model, .sector = 512};
+    plimg_summary sum;
+
+    assert_int_equal(plimg_apply(f->cfg.root, f->log, &pc, &sum), 0);
+}
+
 /* SQLite's pwrite and fsync calls, made from libsqlite3.so, are tracked. */
 static void sqlite_calls_reach_the_interposer(void **state)
 {
@@ -172,18 +189,11 @@ static void power_cut_keeps_only_synced_writes(void **state)
         fsync(fd);
         _exit(9);
     }
-    {
-        int st = tu_wait(pid);
-        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    }
+    wait_killed(pid);
     assert_int_equal(f->sh->outcome, CRASHIO_OUT_KILLED);
     assert_int_equal(f->sh->crash_point, 8);
     assert_int_equal(tu_file_size(a), 11); /* the page cache had it all */
-    {
-        plimg_config pc = {.model = PLIMG_DROP_UNSYNCED_FILES, .sector = 512};
-        plimg_summary sum;
-        assert_int_equal(plimg_apply(f->cfg.root, f->log, &pc, &sum), 0);
-    }
+    cut_power(f, PLIMG_DROP_UNSYNCED_FILES);
     got = tu_read_file(a, &n);
     assert_non_null(got);
     assert_int_equal(n, 6);
@@ -197,6 +207,47 @@ static void power_cut_keeps_only_synced_writes(void **state)
     assert_false(tu_exists(c)); /* its create was never made durable */
 }
 
+/* truncate(2) by path is a truncate point of the core: a power cut before
+ * a sync undoes it, the page cache keeps it. */
+static void truncate_by_path_is_a_truncate_point(void **state)
+{
+    fx *f = *state;
+    char a[4200];
+    uint8_t *got;
+    size_t n;
+    pid_t pid;
+
+    snprintf(a, sizeof(a), "%s/a", f->cfg.root);
+    f->cfg.crash_at = 5;
+    pid = tu_fork();
+    if (pid == 0) {
+        int fd;
+        if (interpose_start(&f->cfg, f->res, f->sh) != 0)
+            _exit(3);
+        /* 1 create, 2 write, 3 fsync, 4 truncate */
+        fd = open(a, O_RDWR | O_CREAT, 0644);
+        if (fd < 0 || write(fd, "0123456789", 10) != 10 || fsync(fd) != 0)
+            _exit(4);
+        if (truncate(a, 4) != 0)
+            _exit(5);
+        /* 5: killed here */
+        fsync(fd);
+        _exit(6);
+    }
+    wait_killed(pid);
+    assert_int_equal(f->sh->crash_point, 5);
+    assert_int_equal(f->sh->trace[3].kind, CRASHIO_FTRUNCATE);
+    assert_int_equal(f->sh->trace[3].off, 4);
+    assert_int_equal(f->res->tracked[IP_FTRUNCATE], 1);
+    assert_int_equal(tu_file_size(a), 4); /* the page cache had it */
+    cut_power(f, PLIMG_DROP_UNSYNCED_DATA);
+    got = tu_read_file(a, &n);
+    assert_non_null(got);
+    assert_int_equal(n, 10);
+    assert_memory_equal(got, "0123456789", 10);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +256,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(outside_the_root_is_not_tracked,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(power_cut_keeps_only_synced_writes,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(truncate_by_path_is_a_truncate_point,
                                         fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
