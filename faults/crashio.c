@@ -91,6 +91,7 @@ void crashio_shared_init(crashio_shared *sh, uint64_t trace_cap)
     atomic_init(&sh->points, 0);
     atomic_init(&sh->outcome, CRASHIO_OUT_NONE);
     atomic_init(&sh->failed_point, 0);
+    atomic_init(&sh->syncs, 0);
     atomic_init(&sh->nnames, 0);
     sh->trace_cap = trace_cap;
 }
@@ -326,6 +327,13 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
 
     pt.k = k;
     pt.fail = (c->cfg.fail_at != 0 && k == c->cfg.fail_at);
+    if (kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
+        kind == CRASHIO_DIRSYNC) {
+        uint64_t s = atomic_fetch_add(&c->syncs, 1) + 1;
+        pt.fail |= c->cfg.fail_sync != 0 && s == c->cfg.fail_sync;
+        if (sh)
+            atomic_fetch_add(&sh->syncs, 1);
+    }
     if (c->cfg.crash_at != 0 && k > c->cfg.crash_at)
         crashio_hang();
     if (sh) {

@@ -134,7 +134,10 @@ typedef struct crashio_shared {
     _Atomic uint32_t outcome;      /* CRASHIO_OUT_*; set last, after the
                                       fields it vouches for */
     uint64_t crash_point;          /* the point of KILLED / TORN */
-    _Atomic uint64_t failed_point; /* the point where fail_at fired, or 0 */
+    _Atomic uint64_t failed_point; /* the point where fail_at or fail_sync
+                                      fired, or 0 */
+    _Atomic uint64_t syncs;        /* sync calls numbered so far (fsync,
+                                      fdatasync, directory sync) */
     crashio_tear_info tear;        /* valid when outcome is TORN */
     _Atomic uint32_t nnames;       /* names[0..nnames) are set */
     char names[CRASHIO_MAX_NAMES][CRASHIO_NAME_LEN]; /* names[id - 1]: the
@@ -180,6 +183,11 @@ typedef struct crashio_config {
     crashio_fill fill;           /* TEAR: default CRASHIO_FILL_OLD */
 
     uint64_t fail_at;       /* point whose call fails, 0 = never */
+    uint64_t fail_sync;     /* or: the fail_sync-th sync call (fsync,
+                               fdatasync, directory sync) fails, 0 = never;
+                               for a program whose threads interleave its
+                               calls differently from run to run, where
+                               point fail_at may not be a sync each time */
     int fail_errno;         /* its errno, default EIO */
     int fsync_loses_data;   /* if the failed call is an fsync/fdatasync,
                                record in the shadow log that the file's

@@ -34,6 +34,7 @@ struct crashio {
     shadow_writer *sw;  /* NULL without a shadow log */
     char *shadow;       /* normalised cfg.shadow_path, or NULL */
     _Atomic uint64_t points;
+    _Atomic uint64_t syncs;  /* sync points numbered so far */
     _Atomic uint32_t act;    /* CL_ACT_* in progress (cl_io.activity) */
     _Atomic uint64_t graves; /* graveyard names handed out */
     pthread_mutex_t mu;      /* mutating calls, fd table, file ids */

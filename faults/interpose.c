@@ -939,6 +939,7 @@ int interpose_start_hooked(
     cc.sector = cfg->sector;
     cc.fill = (crashio_fill)cfg->fill;
     cc.fail_at = cfg->fail_at;
+    cc.fail_sync = cfg->fail_sync;
     cc.fail_errno = cfg->fail_errno;
     cc.fsync_loses_data = cfg->fsync_loses_data;
     cc.on_point = on_point;

@@ -107,6 +107,7 @@ typedef struct interpose_config {
     uint32_t sector;
     uint32_t fill; /* crashio_fill */
     uint64_t fail_at;
+    uint64_t fail_sync;
     int32_t fail_errno;
     int32_t strict;           /* refuse changes to files outside the root */
     int32_t fsync_loses_data; /* crashio_config's field of that name */

@@ -667,6 +667,17 @@ static void test_crashio_tear_of_other_call_just_kills(void **state)
     assert_same_tree(f->db, f->ref);
 }
 
+/* Create and open the file "f" of the fixture's database through io. */
+static int open_f(const fx *f, const cl_io *io)
+{
+    int fd = -1;
+
+    assert_int_equal(
+        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
+        0);
+    return fd;
+}
+
 static void test_crashio_fail_at_returns_errno_without_effect(void **state)
 {
     fx *f = *state;
@@ -681,9 +692,7 @@ static void test_crashio_fail_at_returns_errno_without_effect(void **state)
     fx_reset(f);
     c = mk(&cfg);
     io = crashio_table(c);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, "abc", 3, 0), ENOSPC);
     assert_int_equal(tu_file_size(tu_path(f->db, "f")), 0);
     assert_int_equal(f->sh->trace[1].flags, CRASHIO_PF_INJECTED);
@@ -755,9 +764,7 @@ static void test_crashio_branch_goes_on_on_copies(void **state)
     fs_rmrf(park);
     c = mk(&cfg);
     io = crashio_table(c);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, "aaaa", 4, 0), 0);
     /* copies at the paths, originals parked */
     assert_int_equal(rename(f->db, park), 0);
@@ -808,6 +815,34 @@ static void test_crashio_branch_goes_on_on_copies(void **state)
     unlink(parklog);
 }
 
+/* fail_sync counts sync calls only: the second sync fails, at whatever
+ * point it comes, and the syncs are counted in the shared area. */
+static void test_crashio_fail_sync_fails_the_nth_sync(void **state)
+{
+    fx *f = *state;
+    crashio_config cfg = {
+        .inner = cl_io_posix(), .shared = f->sh, .fail_sync = 2};
+    crashio *c;
+    const cl_io *io;
+    int fd;
+
+    fx_reset(f);
+    c = mk(&cfg);
+    io = crashio_table(c);
+    fd = open_f(f, io);                                       /* point 1 */
+    assert_int_equal(io->pwrite(io->ctx, fd, "ab", 2, 0), 0); /* 2 */
+    assert_int_equal(io->fsync(io->ctx, fd), 0);              /* 3: sync 1 */
+    assert_int_equal(io->pwrite(io->ctx, fd, "cd", 2, 2), 0); /* 4 */
+    assert_int_equal(io->fdatasync(io->ctx, fd), EIO);        /* 5: sync 2 */
+    assert_int_equal(io->fsync(io->ctx, fd), 0);              /* 6: sync 3 */
+    assert_int_equal(atomic_load(&f->sh->failed_point), 5);
+    assert_int_equal(f->sh->trace[4].flags, CRASHIO_PF_INJECTED);
+    assert_int_equal(atomic_load(&f->sh->syncs), 3);
+    assert_int_equal(crashio_points(c), 6);
+    io->close(io->ctx, fd);
+    crashio_free(c);
+}
+
 static void test_crashio_failed_fsync_logs_lost_data(void **state)
 {
     fx *f = *state;
@@ -824,9 +859,7 @@ static void test_crashio_failed_fsync_logs_lost_data(void **state)
     fx_reset(f);
     c = mk(&cfg);
     io = crashio_table(c);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, "abcd", 4, 0), 0);
     assert_int_equal(io->fsync(io->ctx, fd), EIO);            /* point 3 */
     assert_int_equal(io->pwrite(io->ctx, fd, "xy", 2, 4), 0); /* point 4 */
@@ -854,9 +887,7 @@ static void test_crashio_failed_fsync_logs_lost_data(void **state)
     fx_reset(f);
     c = mk(&cfg);
     io = crashio_table(c);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, "abcd", 4, 0), 0);
     assert_int_equal(io->fsync(io->ctx, fd), EIO);
     io->close(io->ctx, fd);
@@ -889,9 +920,7 @@ static void test_crashio_shadow_records_each_operation(void **state)
         io->open(io->ctx, tu_path(f->db, "g"), CL_IO_RDWR | CL_IO_CREATE, &fd2),
         0);
     assert_int_equal(io->pwrite(io->ctx, fd2, "GGGG", 4, 0), 0);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, "0123456789", 10, 0), 0);
     assert_int_equal(io->pwrite(io->ctx, fd, "abcdef", 6, 7), 0);
     assert_int_equal(io->ftruncate(io->ctx, fd, 5), 0);
@@ -1011,9 +1040,7 @@ static void test_crashio_short_write_logs_the_part_written(void **state)
     fx_reset(f);
     c = mk(&cfg);
     io = crashio_table(c);
-    assert_int_equal(
-        io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE, &fd),
-        0);
+    fd = open_f(f, io);
     assert_int_equal(io->pwrite(io->ctx, fd, b, sizeof(b), 0), ENOSPC);
     io->close(io->ctx, fd);
     crashio_free(c);
@@ -1124,6 +1151,7 @@ int main(void)
         T(test_crashio_tear_single_sector_all_or_nothing),
         T(test_crashio_tear_of_other_call_just_kills),
         T(test_crashio_fail_at_returns_errno_without_effect),
+        T(test_crashio_fail_sync_fails_the_nth_sync),
         T(test_crashio_branch_goes_on_on_copies),
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),
