@@ -18,9 +18,10 @@ int ct_redis(ct_args *a)
         a->c.exhaustive || a->c.shard_count > 1)
         return ct_usage("--target redis runs --trials trials of its own: no "
                         "--exec, --duration, --exhaustive or --shard");
-    if (exec_modes_parse(a->mode_list, &r.modes) != 0)
+    if (exec_modes_parse(a->mode_list, EX_ALL_MODES, &r.modes) != 0)
         return ct_usage("with --target redis, --mode is kill-io, torn, "
-                        "powerloss (comma-separated) or all");
+                        "powerloss, recovery-crash, fsync-fail "
+                        "(comma-separated) or all");
     if (redis_fsync_parse(a->redis_fsync ? a->redis_fsync : "always",
                           &r.fsync) != 0)
         return ct_usage("--redis-fsync: always or everysec");

@@ -303,9 +303,9 @@ rng ex_draw_crash(uint64_t seed, uint64_t tag, uint64_t t, unsigned modes,
                   uint64_t *pl_seed)
 {
     rng r = rng_stream(seed, tag, t);
-    unsigned m[3], n = 0;
+    unsigned m[5], n = 0;
 
-    for (unsigned b = EX_KILL; b <= EX_POWERLOSS; b <<= 1)
+    for (unsigned b = EX_KILL; b <= EX_FSYNC_FAIL; b <<= 1)
         if (modes & b)
             m[n++] = b;
     *mode = m[rng_next(&r) % n];
@@ -320,11 +320,16 @@ void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
 {
     snprintf(ic->root, sizeof(ic->root), "%.500s", root);
     ic->seed = pl_seed;
-    ic->crash_at = k;
+    ic->crash_at = mode == EX_FSYNC_FAIL ? 0 : k;
     ic->crash_action = mode == EX_TORN ? CRASHIO_TEAR : CRASHIO_KILL;
     ic->sector = sector;
     ic->fill = CRASHIO_FILL_SEED;
-    if (mode == EX_POWERLOSS) {
+    if (mode == EX_FSYNC_FAIL) {
+        ic->fail_sync = k;
+        ic->fail_errno = EIO;
+        ic->fsync_loses_data = 1;
+    }
+    if (mode & (EX_POWERLOSS | EX_RCRASH | EX_FSYNC_FAIL)) {
         snprintf(ic->shadow_path, sizeof(ic->shadow_path), "%.500s", shadow);
         snprintf(ic->graveyard_dir, sizeof(ic->graveyard_dir), "%.500s", grave);
     }
@@ -408,12 +413,13 @@ void ex_csv_quoted(FILE *f, const char *s)
 void ex_crash_options(unsigned modes, plimg_model persist, plimg_fs fs,
                       uint32_t sector, char *buf, size_t len)
 {
-    snprintf(buf, len, " --mode %s%s%s%s%s --persist %s%s%s --sector %u",
-             (modes & EX_KILL) ? "kill-io" : "",
-             (modes & EX_KILL) && (modes & ~EX_KILL) ? "," : "",
-             (modes & EX_TORN) ? "torn" : "",
-             (modes & EX_TORN) && (modes & EX_POWERLOSS) ? "," : "",
-             (modes & EX_POWERLOSS) ? "powerloss" : "",
+    char list[100] = "";
+
+    for (unsigned b = EX_KILL; b <= EX_FSYNC_FAIL; b <<= 1)
+        if (modes & b)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                     list[0] ? "," : "", ex_mode_name(b));
+    snprintf(buf, len, " --mode %s --persist %s%s%s --sector %u", list,
              plimg_model_name(persist),
              fs != PLIMG_FS_POSIX_STRICT ? " --fs-model " : "",
              fs != PLIMG_FS_POSIX_STRICT ? plimg_fs_name(fs) : "", sector);
@@ -455,9 +461,11 @@ void ex_result_set(trial_result *r, uint64_t t, unsigned mode, uint64_t k,
 {
     memset(r, 0, sizeof(*r));
     r->id = t;
-    r->mode = mode == EX_KILL   ? MODE_KILL_IO
-              : mode == EX_TORN ? MODE_TORN
-                                : MODE_POWERLOSS;
+    r->mode = mode == EX_KILL         ? MODE_KILL_IO
+              : mode == EX_TORN       ? MODE_TORN
+              : mode == EX_RCRASH     ? MODE_RECOVERY_CRASH
+              : mode == EX_FSYNC_FAIL ? MODE_FSYNC_FAIL
+                                      : MODE_POWERLOSS;
     r->crash_point = k;
     r->verdict = (uint8_t)verdict;
 }
@@ -485,10 +493,14 @@ typedef struct ex_trial {
 
 const char *ex_mode_name(unsigned m)
 {
-    return m == EX_KILL ? "kill-io" : m == EX_TORN ? "torn" : "powerloss";
+    return m == EX_KILL         ? "kill-io"
+           : m == EX_TORN       ? "torn"
+           : m == EX_RCRASH     ? "recovery-crash"
+           : m == EX_FSYNC_FAIL ? "fsync-fail"
+                                : "powerloss";
 }
 
-int exec_modes_parse(const char *list, unsigned *modes)
+int exec_modes_parse(const char *list, unsigned allowed, unsigned *modes)
 {
     char buf[200], *save = NULL;
 
@@ -496,17 +508,19 @@ int exec_modes_parse(const char *list, unsigned *modes)
     if (strlen(list) >= sizeof(buf))
         return -1;
     snprintf(buf, sizeof(buf), "%s", list);
-    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
-        if (strcmp(w, "kill-io") == 0)
-            *modes |= EX_KILL;
-        else if (strcmp(w, "torn") == 0)
-            *modes |= EX_TORN;
-        else if (strcmp(w, "powerloss") == 0)
-            *modes |= EX_POWERLOSS;
-        else if (strcmp(w, "all") == 0)
-            *modes |= EX_KILL | EX_TORN | EX_POWERLOSS;
-        else
+    for (char *w = strtok_r(buf, ",", &save); w;
+         w = strtok_r(NULL, ",", &save)) {
+        unsigned b = EX_KILL;
+        if (strcmp(w, "all") == 0) {
+            *modes |= allowed;
+            continue;
+        }
+        while (b <= EX_FSYNC_FAIL && strcmp(w, ex_mode_name(b)) != 0)
+            b <<= 1;
+        if (!(b & allowed))
             return -1;
+        *modes |= b;
+    }
     return *modes != 0 ? 0 : -1;
 }
 

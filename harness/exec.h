@@ -26,6 +26,16 @@
 #define EX_KILL 0x1      /* killed at point k: the page cache survives */
 #define EX_TORN 0x2      /* the write at k torn, then killed */
 #define EX_POWERLOSS 0x4 /* killed at k, then a power-cut image */
+#define EX_RCRASH                                                              \
+    0x8 /* killed at k (a power cut or not), then its                          \
+           recovery killed at a point of its own (a power                      \
+           cut or not): --target redis only */
+#define EX_FSYNC_FAIL                                                          \
+    0x10 /* sync call k fails and loses what it covered,                       \
+            then a kill and a power cut: --target redis                        \
+            only */
+#define EX_CRASH_MODES (EX_KILL | EX_TORN | EX_POWERLOSS)
+#define EX_ALL_MODES (EX_CRASH_MODES | EX_RCRASH | EX_FSYNC_FAIL)
 
 typedef struct exec_config {
     const char *exec_cmd;   /* PROG's command line, {dir} replaced */
@@ -49,9 +59,10 @@ typedef struct exec_config {
                  text on stderr */
 } exec_config;
 
-/* Parse a --mode list for --exec: kill-io, torn, powerloss, comma-
- * separated, or all.  Returns 0 or -1.  OUT: *modes. */
-int exec_modes_parse(const char *list, unsigned *modes);
+/* Parse a --mode list: names of the EX_* bits in allowed (kill-io, torn,
+ * powerloss, recovery-crash, fsync-fail), comma-separated, or all (every
+ * bit of allowed).  Returns 0 or -1.  OUT: *modes. */
+int exec_modes_parse(const char *list, unsigned allowed, unsigned *modes);
 
 /* Run the campaign.  Returns the exit status: 0 no violation, 1 a
  * violation, 2 a set-up error (after a message naming it on stderr). */
@@ -60,7 +71,8 @@ int exec_run(const exec_config *cfg);
 /* ---- the crash of a run under the preload object, shared with the
  * other targets run that way (redis.h) ---- */
 
-/* "kill-io", "torn" or "powerloss" for one EX_* bit. */
+/* "kill-io", "torn", "powerloss", "recovery-crash" or "fsync-fail" for one
+ * EX_* bit. */
 const char *ex_mode_name(unsigned m);
 
 /* Draw trial t's crash from seed (in the stream tag): a mode among the
@@ -71,7 +83,9 @@ rng ex_draw_crash(uint64_t seed, uint64_t tag, uint64_t t, unsigned modes,
                   uint64_t *pl_seed);
 
 /* Configure ic for a crash in mode at point k (0: none) of a run on root,
- * with the shadow log and graveyard at shadow and grave for powerloss. */
+ * with the shadow log and graveyard at shadow and grave for powerloss and
+ * recovery-crash; for fsync-fail, k is the sync call that fails (and no
+ * crash: the harness kills the program). */
 void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
                      uint64_t k, uint64_t pl_seed, uint32_t sector,
                      const char *shadow, const char *grave);

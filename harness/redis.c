@@ -19,10 +19,21 @@
  * One trial:
  *   1. copy the template to the trial's directory; start redis-server under
  *      the preload object, its crash core set to kill (or tear, or keep a
- *      shadow log) at I/O point k, and wait until it listens;
- *   2. the clients (redis_client.c) run until done or until the server
- *      dies; then the server's process group is killed (SIGKILL);
- *   3. powerloss: a power-cut image from the shadow log;
+ *      shadow log) at I/O point k, and wait until it listens (fsync-fail:
+ *      the drawn sync call fails with EIO instead, and loses what it
+ *      covered);
+ *   2. the clients (redis_client.c) run until done, until the server
+ *      dies, or (fsync-fail) until the server refuses a transaction with
+ *      an error reply; then the server's process group is killed
+ *      (SIGKILL).  Under fsync-fail the server ending on its own after
+ *      the failure is its answer to the fault, not a set-up error;
+ *   3. powerloss and fsync-fail: a power-cut image from the shadow log;
+ *      recovery-crash: one time in two a power cut, then a restart under
+ *      the interposer on a copy counts the points of Redis's recovery
+ *      (until it listens), and a restart on the image is killed at one
+ *      of them, one time in two followed by a power cut that may drop
+ *      what the recovery and, after a kill, the crashed run left unsynced
+ *      (rd_recovery_crash);
  *   4. redis-check-aof on the crash image: its exit status is recorded, not
  *      judged (a torn last command, which Redis itself loads by cutting it
  *      off with aof-load-truncated, makes it fail just as damage would);
@@ -39,8 +50,9 @@
  *      again: the AOF Redis recovered and closed must be valid.
  *
  * A campaign starts with a probe, a run without a crash, whose I/O point
- * count N bounds the crash points; trial t draws its mode, k in 1..N and
- * the power-cut seed from the campaign seed and t alone.  A replay repeats
+ * count N bounds the crash points (and its sync calls S the failed sync
+ * of fsync-fail, 1..S); trial t draws its mode, k in 1..N and the
+ * power-cut seed from the campaign seed and t alone.  A replay repeats
  * them; it repeats the crash state only where the server reaches its calls
  * in the same order: with one client and appendfsync always (every append
  * and its fsync in the main thread, in the order of the commands).
@@ -57,6 +69,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +122,9 @@ typedef struct rd_paths {
     char base[1024];
     char tmpl[1100], dir[1100], shadow[1100], grave[1100], area[1100];
     char log[1100], sock[1100], manifest[4200];
-    char root[4096]; /* dir, resolved */
+    char saved[1100]; /* recovery-crash: the crash image, kept while a
+                         recovery of it counts its points */
+    char root[4096];  /* dir, resolved */
 } rd_paths;
 
 /* A run's paths in folder at (the campaign's, or a worker's). */
@@ -121,6 +136,7 @@ static void rd_paths_in(rd_paths *p, const char *at)
     snprintf(p->area, sizeof(p->area), "%.1000s/area", at);
     snprintf(p->log, sizeof(p->log), "%.1000s/server.log", at);
     snprintf(p->sock, sizeof(p->sock), "%.1000s/sock", at);
+    snprintf(p->saved, sizeof(p->saved), "%.1000s/saved", at);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -325,17 +341,28 @@ static int rd_template(const redis_config *cfg, rd_paths *p)
 /* one trial                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* What the probe's run made: its I/O points, and of them its sync calls. */
+typedef struct rd_size {
+    uint64_t points, syncs;
+} rd_size;
+
 typedef struct rd_trial {
     uint64_t t;
     unsigned mode; /* one EX_* bit */
-    uint64_t k;
+    uint64_t k;    /* the crash point; fsync-fail: the sync call that fails
+                      (0: the run made none) */
     uint64_t pl_seed, wl_seed;
-    char damage[300];
+    uint64_t rc_seed; /* recovery-crash: its power cuts and point */
+    int power;        /* a power cut came after the last acknowledgement */
+    char damage[700];
     char detail[400];
     oracle_kind verdict;
-    uint64_t declared, acked, promised, points;
+    uint64_t declared, acked, promised, points, syncs;
     int64_t recovered; /* transactions of every client found, or -1 */
     int aof_image;     /* redis-check-aof's exit status on the crash image */
+    uint64_t rpoint;   /* recovery-crash: the point of its recovery it was
+                          killed at, or 0 */
+    uint64_t fpoint;   /* fsync-fail: the I/O point whose sync failed, or 0 */
     int crashed;
 } rd_trial;
 
@@ -373,9 +400,8 @@ static void rd_verdict(rd_trial *tr, oracle_kind k, const char *detail)
 static uint32_t rd_promised(const redis_config *cfg, const rd_trial *tr,
                             const ex_decl *d)
 {
-    return oracle_promised_after(redis_fsync_promise(cfg->fsync),
-                                 tr->mode == EX_POWERLOSS, (uint32_t)d->acked,
-                                 0);
+    return oracle_promised_after(redis_fsync_promise(cfg->fsync), tr->power,
+                                 (uint32_t)d->acked, 0);
 }
 
 /* The oracle over the clients' read-back states st. */
@@ -494,6 +520,135 @@ out:
     return ret;
 }
 
+/* Append printf-formatted text to damage. */
+static void rd_damage(rd_trial *tr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void rd_damage(rd_trial *tr, const char *fmt, ...)
+{
+    size_t n = strlen(tr->damage);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(tr->damage + n, sizeof(tr->damage) - n, fmt, ap);
+    va_end(ap);
+}
+
+#define RD_RECOVERY_TRACE 4096 /* points of a recovery described */
+
+/* A restart of redis-server on p->root under the interposer configured by
+ * ic, until it listens (then killed) or ends: a recovery of the image,
+ * counted or crashed.  OUT: *sh (its crash core's results as they were
+ * when it listened or ended), *listened, and what[0..len): the call of
+ * point ic->crash_at and its file ("" if none).  Returns 0 or 2. */
+static int rd_recover_under(const redis_config *cfg, rd_paths *p,
+                            const interpose_config *ic, crashio_shared *sh,
+                            int *listened, char *what, size_t len)
+{
+    interpose_area *a = NULL;
+    char msg[IP_PATH_MAX + 400];
+    int rc, status = 0, ret = 0;
+    pid_t pid;
+
+    what[0] = '\0';
+    if ((rc = interpose_area_create(p->area, ic, RD_RECOVERY_TRACE, &a)) != 0)
+        return rd_setup(p, p->area, strerror(rc));
+    if ((rc = rd_start(cfg, p, p->root, a, &pid)) != 0) {
+        ret = rd_setup(p, cfg->server, strerror(rc));
+        goto out;
+    }
+    rc = rd_listen(cfg, p, pid, &status);
+    memcpy(sh, interpose_area_shared(a), sizeof(*sh));
+    if (ic->crash_at > 0 && ic->crash_at <= RD_RECOVERY_TRACE &&
+        ic->crash_at <= sh->points) {
+        const crashio_shared *full = interpose_area_shared(a);
+        const crashio_point_info *pi = &full->trace[ic->crash_at - 1];
+        snprintf(what, len, "%s%s%.64s", crashio_kind_name(pi->kind),
+                 pi->file && pi->file <= full->nnames ? " of " : "",
+                 pi->file && pi->file <= full->nnames
+                     ? full->names[pi->file - 1]
+                     : "");
+    }
+    *listened = rc == RD_LISTENING;
+    if (rc != RD_ENDED)
+        rd_kill(pid, &status);
+    if (a->res.refused) {
+        ex_refusal(&a->res, msg, sizeof(msg));
+        ret = rd_setup(p, cfg->server, msg);
+    }
+out:
+    interpose_area_unmap(a);
+    return ret;
+}
+
+/* recovery-crash, after the first crash (and its power cut, if drawn):
+ * a restart on a copy of the image counts the I/O points of Redis's
+ * recovery (up to the moment it listens: loading the AOF, cutting a torn
+ * tail, opening the file it appends to); a restart on the image itself
+ * is then killed at a point drawn among them, and half the time a power
+ * cut follows, which may drop what the recovery and, after a kill,
+ * the crashed run left unsynced (the shadow log goes on across the
+ * kill).  Returns 0 or 2. */
+static int rd_recovery_crash(const redis_config *cfg, rd_paths *p, rd_trial *tr)
+{
+    interpose_config ic = {0};
+    crashio_shared sh;
+    rng r = rng_stream(tr->rc_seed, RD_TAG, 1);
+    uint64_t n, j;
+    int listened = 0, rc, cut;
+    char msg[400], what[200];
+
+    if ((rc = fs_rmrf(p->saved)) != 0 ||
+        (rc = fs_copy_tree(p->dir, p->saved)) != 0)
+        return rd_setup(p, p->saved, strerror(rc));
+    ex_crash_config(&ic, p->root, EX_KILL, 0, tr->pl_seed, cfg->sector,
+                    p->shadow, p->grave);
+    if ((rc = rd_recover_under(cfg, p, &ic, &sh, &listened, what,
+                               sizeof(what))) != 0)
+        return rc;
+    if ((rc = fs_rmrf(p->dir)) != 0 || rename(p->saved, p->dir) != 0)
+        return rd_setup(p, p->dir, strerror(rc ? rc : errno));
+    n = sh.points;
+    if (!listened) {
+        rd_damage(tr, "; its recovery did not start, nothing to crash");
+        return 0;
+    }
+    if (n == 0) {
+        rd_damage(tr, "; its recovery made no I/O point, nothing to crash");
+        return 0;
+    }
+    j = 1 + rng_next(&r) % n;
+    cut = (int)(rng_next(&r) & 1);
+    memset(&ic, 0, sizeof(ic));
+    ex_crash_config(&ic, p->root, EX_RCRASH, j, rng_next(&r), cfg->sector,
+                    p->shadow, p->grave);
+    /* After a power cut everything on disk is durable: a log of its own;
+     * after a kill the crashed run's unsynced operations stay so. */
+    ic.shadow_continue = !tr->power;
+    if (tr->power && ((rc = fs_rmrf(p->grave)) != 0 ||
+                      (unlink(p->shadow) != 0 && errno != ENOENT)))
+        return rd_setup(p, p->shadow, strerror(rc ? rc : errno));
+    if ((rc = rd_recover_under(cfg, p, &ic, &sh, &listened, what,
+                               sizeof(what))) != 0)
+        return rc;
+    if (sh.outcome != CRASHIO_OUT_NONE)
+        tr->rpoint = j;
+    if (sh.outcome == CRASHIO_OUT_NONE)
+        rd_damage(tr, "; its recovery ran to the end before point %" PRIu64, j);
+    else
+        rd_damage(tr,
+                  "; its recovery killed before point %" PRIu64 " of %" PRIu64
+                  " (%s)",
+                  j, n, what);
+    if (cut) {
+        if (ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
+                         ic.seed, tr->damage, sizeof(tr->damage), msg,
+                         sizeof(msg)) != 0)
+            return rd_setup(p, "the power-cut image", msg);
+        tr->power = 1;
+    }
+    return 0;
+}
+
 /* Run trial tr (mode and k set; k 0: the probe, no crash).  Returns 0 or
  * 2. */
 static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
@@ -503,7 +658,7 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
     interpose_area *a = NULL;
     crashio_shared sh;
     char msg[IP_PATH_MAX + 400];
-    int rc, status = 0, ret = 0;
+    int rc, status = 0, ret = 0, failed, refused = 0;
     pid_t pid;
 
     for (uint32_t c = 0; c < cfg->clients; c++)
@@ -528,26 +683,39 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
     if (waitpid(pid, &status, WNOHANG) == 0 || kill(-pid, 0) == 0)
         rd_kill(pid, &status);
     memcpy(&sh, interpose_area_shared(a), sizeof(sh));
+    /* An injected sync failure may make the server refuse writes or end:
+     * both are its answer to the fault, not a set-up error. */
+    failed = tr->mode == EX_FSYNC_FAIL && sh.failed_point != 0;
+    tr->fpoint = failed ? sh.failed_point : 0;
     if (a->res.refused) {
         ex_refusal(&a->res, msg, sizeof(msg));
         ret = rd_setup(p, cfg->server, msg);
         goto out;
     }
+    /* Unmapped now: a recovery crash makes an area of another size at the
+     * same path. */
+    interpose_area_unmap(a);
+    a = NULL;
     if (rc != 0) {
         ret =
             rd_setup(p, cfg->server,
                      rc == ETIMEDOUT ? "did not listen in time" : strerror(rc));
         goto out;
     }
-    for (uint32_t c = 0; c < cfg->clients; c++)
-        if (cl[c].err[0] != '\0') {
-            snprintf(msg, sizeof(msg), "client %u: %s", c, cl[c].err);
+    for (uint32_t c = 0; c < cfg->clients; c++) {
+        if (cl[c].err[0] != '\0' || (cl[c].refusal[0] != '\0' && !failed)) {
+            snprintf(msg, sizeof(msg), "client %u: %s%s", c,
+                     cl[c].err[0] ? "" : "refused with no fault injected: ",
+                     cl[c].err[0] ? cl[c].err : cl[c].refusal);
             ret = rd_setup(p, cfg->server, msg);
             goto out;
         }
-    tr->crashed = sh.outcome != CRASHIO_OUT_NONE;
+        refused += cl[c].refusal[0] != '\0';
+    }
+    tr->crashed = sh.outcome != CRASHIO_OUT_NONE || failed;
     tr->points = sh.points;
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+    tr->syncs = sh.syncs;
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) && !failed) {
         snprintf(msg, sizeof(msg), "ended on its own (%s %d)",
                  WIFEXITED(status) ? "exit status" : "signal",
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
@@ -558,17 +726,42 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
         tr->declared += cl[c].decl.ntxns;
         tr->acked += cl[c].decl.acked;
     }
-    ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
-    if (!tr->crashed)
-        snprintf(tr->damage + strlen(tr->damage),
-                 sizeof(tr->damage) - strlen(tr->damage), "; killed then");
-    if (tr->mode == EX_POWERLOSS &&
-        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
-                     tr->pl_seed, tr->damage, sizeof(tr->damage), msg,
-                     sizeof(msg)) != 0) {
-        ret = rd_setup(p, "the power-cut image", msg);
-        goto out;
+    if (tr->mode == EX_FSYNC_FAIL) {
+        if (failed)
+            rd_damage(tr, "sync call %" PRIu64 " (point %" PRIu64 ") failed",
+                      tr->k, (uint64_t)sh.failed_point);
+        else
+            rd_damage(tr, "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
+                      tr->k, (uint64_t)sh.syncs);
+        if (refused > 0)
+            rd_damage(tr, "; %d client%s refused", refused,
+                      refused > 1 ? "s" : "");
+        if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+            rd_damage(tr, "; redis-server ended on its own (%s %d)",
+                      WIFEXITED(status) ? "exit status" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status)
+                                        : WTERMSIG(status));
+        else
+            rd_damage(tr, "; killed then");
+    } else {
+        ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
+        if (!tr->crashed)
+            rd_damage(tr, "; killed then");
     }
+    /* fsync-fail's power cut is what makes the lost writes lost; half the
+     * recovery crashes start from one. */
+    if (tr->mode == EX_POWERLOSS || tr->mode == EX_FSYNC_FAIL ||
+        (tr->mode == EX_RCRASH && (tr->rc_seed & 1))) {
+        if (ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
+                         tr->pl_seed, tr->damage, sizeof(tr->damage), msg,
+                         sizeof(msg)) != 0) {
+            ret = rd_setup(p, "the power-cut image", msg);
+            goto out;
+        }
+        tr->power = 1;
+    }
+    if (tr->mode == EX_RCRASH && (ret = rd_recovery_crash(cfg, p, tr)) != 0)
+        goto out;
     if ((tr->aof_image = rd_check_aof(cfg, p)) == 127) {
         ret = rd_setup(p, cfg->check_aof, "could not be run");
         goto out;
@@ -583,25 +776,30 @@ out:
 /* the campaign                                                           */
 /* ---------------------------------------------------------------------- */
 
-static void rd_draw(const redis_config *cfg, uint64_t t, uint64_t points,
+static void rd_draw(const redis_config *cfg, uint64_t t, const rd_size *size,
                     rd_trial *tr)
 {
     rng r;
 
     memset(tr, 0, sizeof(*tr));
     tr->t = t;
-    r = ex_draw_crash(cfg->seed, RD_TAG, t, cfg->modes, points, &tr->mode,
+    r = ex_draw_crash(cfg->seed, RD_TAG, t, cfg->modes, size->points, &tr->mode,
                       &tr->k, &tr->pl_seed);
     tr->wl_seed = rng_next(&r);
+    tr->rc_seed = rng_next(&r);
+    /* A run of everysec may make no sync (the probe's made none): then
+     * the first sync fails if one comes. */
+    if (tr->mode == EX_FSYNC_FAIL)
+        tr->k = 1 + rng_next(&r) % (size->syncs > 0 ? size->syncs : 1);
 }
 static void rd_csv_row(FILE *f, const rd_trial *tr)
 {
     fprintf(f,
             "%" PRIu64 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-            ",%" PRId64 ",%s,%d,",
+            ",%" PRId64 ",%s,%d,%" PRIu64 ",%" PRIu64 ",",
             tr->t, ex_mode_name(tr->mode), tr->k, tr->declared, tr->acked,
             tr->promised, tr->recovered, oracle_kind_name(tr->verdict),
-            tr->aof_image);
+            tr->aof_image, tr->rpoint, tr->fpoint);
     ex_csv_quoted(f, tr->damage);
     fputc(',', f);
     ex_csv_quoted(f, tr->detail);
@@ -640,7 +838,7 @@ static void rd_replay_line(const redis_config *cfg, uint64_t t)
 /* The JSON summary of the res[0..n) of cfg's campaign on stdout.
  * Returns 0 or 2. */
 static int rd_json(const redis_config *cfg, const trial_result *res, size_t n,
-                   uint64_t points, uint64_t nocrash, uint64_t elapsed_ns)
+                   const rd_size *size, uint64_t nocrash, uint64_t elapsed_ns)
 {
     const char *fs = redis_fsync_name(cfg->fsync);
     ex_summary s = {
@@ -653,18 +851,19 @@ static int rd_json(const redis_config *cfg, const trial_result *res, size_t n,
         .facts = {{"redis_appendfsync", fs, 0},
                   {"redis_clients", NULL, cfg->clients},
                   {"redis_transactions_per_client", NULL, cfg->txns},
-                  {"redis_io_points", NULL, points},
+                  {"redis_io_points", NULL, size->points},
+                  {"redis_sync_calls", NULL, size->syncs},
                   {"redis_trials_without_crash", NULL, nocrash}},
-        .nfacts = 5};
+        .nfacts = 6};
 
     rd_options(cfg, s.options, sizeof(s.options));
     return ex_json(&s, res, n, elapsed_ns);
 }
 
 /* The probe: a run without a crash, whose state must be the state after
- * every transaction.  OUT: *points.  Returns 0 or 2. */
+ * every transaction.  OUT: *size.  Returns 0 or 2. */
 static int rd_probe(const redis_config *cfg, rd_paths *p, rd_client *cl,
-                    uint64_t *points)
+                    rd_size *size)
 {
     rd_trial tr = {.mode = EX_KILL, .wl_seed = cfg->seed};
     int rc = rd_trial_run(cfg, p, &tr, cl);
@@ -682,7 +881,8 @@ static int rd_probe(const redis_config *cfg, rd_paths *p, rd_client *cl,
     }
     for (uint32_t c = 0; c < cfg->clients; c++)
         ex_decl_free(&cl[c].decl);
-    *points = tr.points;
+    size->points = tr.points;
+    size->syncs = tr.syncs;
     return rc;
 }
 
@@ -704,7 +904,7 @@ _Static_assert(sizeof(rd_rec) <= 4096, "rd_rec must fit PIPE_BUF");
 /* Worker number i's loop, in the forked child, in a folder of its own
  * under the campaign's (whole).  Never returns. */
 static void rd_worker_main(const redis_config *cfg, const rd_paths *whole,
-                           uint64_t points, unsigned i, int fd)
+                           const rd_size *size, unsigned i, int fd)
 {
     rd_paths p = *whole;
     rd_client *cl = calloc(cfg->clients, sizeof(*cl));
@@ -718,7 +918,7 @@ static void rd_worker_main(const redis_config *cfg, const rd_paths *whole,
         rd_rec rec = {0};
         if (cfg->replay >= 0 && (uint64_t)cfg->replay != t)
             continue;
-        rd_draw(cfg, t, points, &rec.tr);
+        rd_draw(cfg, t, size, &rec.tr);
         rec.status = rd_trial_run(cfg, &p, &rec.tr, cl);
         for (uint32_t c = 0; c < cfg->clients; c++)
             ex_decl_free(&cl[c].decl);
@@ -731,7 +931,7 @@ static void rd_worker_main(const redis_config *cfg, const rd_paths *whole,
 
 /* Fork cfg->jobs workers into w.  Returns 0 or 2. */
 static int rd_workers_start(const redis_config *cfg, const rd_paths *p,
-                            uint64_t points, rd_worker *w)
+                            const rd_size *size, rd_worker *w)
 {
     fflush(NULL);
     for (unsigned i = 0; i < cfg->jobs; i++) {
@@ -746,7 +946,7 @@ static int rd_workers_start(const redis_config *cfg, const rd_paths *p,
             close(pfd[0]);
             for (unsigned j = 0; j < i; j++)
                 close(w[j].fd);
-            rd_worker_main(cfg, p, points, i, pfd[1]);
+            rd_worker_main(cfg, p, size, i, pfd[1]);
         }
         close(pfd[1]);
         w[i].fd = pfd[0];
@@ -797,7 +997,8 @@ int redis_run(const redis_config *cfg)
     rd_paths p;
     rd_client *cl = calloc(cfg->clients, sizeof(*cl));
     rd_worker *w = calloc(cfg->jobs, sizeof(*w));
-    uint64_t points = 0, ran = 0, bad = 0, nocrash = 0;
+    rd_size size = {0, 0};
+    uint64_t ran = 0, bad = 0, nocrash = 0;
     uint64_t by[ORACLE_KINDS] = {0};
     uint64_t t0 = clk_now_ns();
     FILE *csv = NULL, *out = rd_text(cfg);
@@ -825,19 +1026,21 @@ int redis_run(const redis_config *cfg)
         w[i].fd = -1;
     if ((rc = ex_preload_check(cfg->preload)) != 0 ||
         (rc = rd_template(cfg, &p)) != 0 ||
-        (rc = rd_probe(cfg, &p, cl, &points)) != 0)
+        (rc = rd_probe(cfg, &p, cl, &size)) != 0)
         goto out;
     if (!cfg->quiet)
         fprintf(out,
                 "crashtest: redis: appendfsync %s (promise %s), %u clients of "
-                "%u transactions: %" PRIu64 " I/O points in a run\n",
+                "%u transactions: %" PRIu64 " I/O points in a run, %" PRIu64
+                " of them sync calls\n",
                 redis_fsync_name(cfg->fsync),
                 oracle_promise_name(redis_fsync_promise(cfg->fsync)),
-                cfg->clients, cfg->txns, points);
-    if (cfg->csv && (csv = ex_csv_open(
-                         cfg->csv, "trial,mode,crash_point,declared,acked,"
-                                   "promised,recovered,verdict,"
-                                   "check_aof_image,damage,detail")) == NULL) {
+                cfg->clients, cfg->txns, size.points, size.syncs);
+    if (cfg->csv &&
+        (csv = ex_csv_open(cfg->csv, "trial,mode,crash_point,declared,acked,"
+                                     "promised,recovered,verdict,"
+                                     "check_aof_image,recovery_point,"
+                                     "failed_point,damage,detail")) == NULL) {
         rc = 2;
         goto out;
     }
@@ -847,7 +1050,7 @@ int redis_run(const redis_config *cfg)
         rc = 2;
         goto out;
     }
-    if ((rc = rd_workers_start(cfg, &p, points, w)) != 0)
+    if ((rc = rd_workers_start(cfg, &p, &size, w)) != 0)
         goto out;
     for (uint64_t t = 0; t < cfg->trials; t++) {
         rd_rec rec;
@@ -905,7 +1108,7 @@ int redis_run(const redis_config *cfg)
     }
     rc = bad > 0 ? 1 : 0;
     if (res != NULL &&
-        rd_json(cfg, res, ran, points, nocrash, clk_now_ns() - t0) != 0)
+        rd_json(cfg, res, ran, &size, nocrash, clk_now_ns() - t0) != 0)
         rc = 2;
 out:
     free(res);

@@ -3,9 +3,10 @@
  * docs/TARGETS.md): the server runs under the preload object with an
  * append-only file, concurrent clients send SETs, DELs and MULTI/EXEC
  * transactions, the server is crashed at an I/O point (optionally torn, or
- * cut to a power-loss image), restarted on what the crash left, read back,
- * and judged against what each client was acknowledged and what the
- * configuration's appendfsync promises.
+ * cut to a power-loss image, or with its recovery crashed too) or meets a
+ * failed sync, is restarted on what the crash left, read back, and judged
+ * against what each client was acknowledged and what the configuration's
+ * appendfsync promises.
  *
  * redis.c runs the campaign and the trials; redis_client.c speaks RESP,
  * runs the clients' workload and reads the keys back.
@@ -42,7 +43,8 @@ typedef struct redis_config {
     uint64_t seed;
     uint64_t trials;
     int64_t replay;  /* run only this trial, verbosely; -1: all */
-    unsigned modes;  /* EX_* bits (exec.h): kill-io, torn, powerloss */
+    unsigned modes;  /* EX_* bits (exec.h): kill-io, torn, powerloss,
+                        recovery-crash, fsync-fail */
     uint32_t sector; /* 512 or 4096 */
     plimg_model persist;
     plimg_fs fs;        /* the file system's promises (--fs-model) */
@@ -68,13 +70,18 @@ int redis_run(const redis_config *cfg);
 /* What one client declared (before sending) and was acknowledged. */
 typedef struct rd_client {
     ex_decl decl;
-    char err[160]; /* why it stopped early, other than the server's end */
+    char err[160];     /* why it stopped early, other than the server's end
+                          or a refusal */
+    char refusal[160]; /* the error reply that stopped it, or "": the server
+                          refused its last transaction (not acknowledged),
+                          as Redis refuses writes after a failed AOF sync */
 } rd_client;
 
 /* Run cfg->clients clients against the server at socket path sock, each
  * issuing cfg->txns transactions drawn from seed, one at a time, until it
- * is done or the server is gone.  OUT: cl[0..clients).  Returns 0, or an
- * errno (a client could not be started). */
+ * is done, the server is gone, or the server answers one with an error
+ * reply (a refusal: that transaction is not acknowledged).  OUT:
+ * cl[0..clients).  Returns 0, or an errno (a client could not be started). */
 int rd_clients_run(const redis_config *cfg, uint64_t seed, const char *sock,
                    rd_client *cl);
 

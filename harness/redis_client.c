@@ -300,8 +300,10 @@ static int rd_op_ok(const ex_op *o, const rd_reply *r)
 }
 
 /* Read t's replies.  Returns 0 (acknowledged), EPIPE/ECONNRESET (the
- * server is gone), EPROTO with why in err, or another errno. */
-static int rd_txn_replies(rd_conn *c, const ex_txn *t, char *err, size_t errlen)
+ * server is gone), ECANCELED (an error reply: refused, its text in
+ * refusal), EPROTO with why in err, or another errno. */
+static int rd_txn_replies(rd_conn *c, const ex_txn *t, char *err, size_t errlen,
+                          char *refusal, size_t reflen)
 {
     size_t queued = t->nops > 1 ? t->nops + 1 : 0; /* MULTI and the ops */
     size_t want = t->nops > 1 ? 1 : t->nops;       /* the result */
@@ -311,6 +313,14 @@ static int rd_txn_replies(rd_conn *c, const ex_txn *t, char *err, size_t errlen)
     for (size_t i = 0; i < queued + want && rc == 0; i++) {
         if ((rc = rd_read(c, &r)) != 0)
             break;
+        if (r.type == '-') {
+            /* Refused (at MULTI, a queued command or the command itself):
+             * the transaction is not acknowledged, whatever the text. */
+            snprintf(refusal, reflen, "transaction %" PRIu64 ": %.120s", t->id,
+                     r.str ? r.str : "");
+            free(r.str);
+            return ECANCELED;
+        }
         if (i < queued) {
             if (r.type != '+')
                 rc = EPROTO;
@@ -373,13 +383,16 @@ static void *rd_client_main(void *arg)
             (rc = rd_txn_encode(t, j->cmd, sizeof(j->cmd), &len)) != 0)
             break;
         if ((rc = rd_send(&j->conn, j->cmd, len)) != 0 ||
-            (rc = rd_txn_replies(&j->conn, t, j->out->err,
-                                 sizeof(j->out->err))) != 0)
+            (rc = rd_txn_replies(&j->conn, t, j->out->err, sizeof(j->out->err),
+                                 j->out->refusal, sizeof(j->out->refusal))) !=
+                0)
             break;
         d->acked = d->ntxns;
     }
-    /* The server's end (a crash) stops a client without an error. */
-    if (rc != 0 && rc != EPIPE && rc != ECONNRESET && j->out->err[0] == '\0')
+    /* The server's end (a crash) and a refusal stop a client without an
+     * error. */
+    if (rc != 0 && rc != EPIPE && rc != ECONNRESET && rc != ECANCELED &&
+        j->out->err[0] == '\0')
         snprintf(j->out->err, sizeof(j->out->err), "%s",
                  rc == EAGAIN ? "no reply within the timeout" : strerror(rc));
     close(j->conn.fd);

@@ -7,6 +7,13 @@
 #   client and with concurrent clients sending MULTI/EXEC;
 #   everysec: power cuts lose acknowledged writes (expected losses, never
 #   a violation), process crashes lose none that were written;
+#   recovery-crash: Redis's recovery killed at its own points, with and
+#   without power cuts, loses nothing acknowledged under always;
+#   fsync-fail: under always a failed AOF sync ends the server (its own
+#   answer to the fault, not a set-up error) and nothing acknowledged is
+#   lost; under everysec the failed background sync makes the server
+#   refuse writes, which stops the clients with nothing acknowledged lost
+#   against a process crash;
 #   a replay repeats a trial's row; the findings of docs/TARGETS.md
 #   replay as they were found; bad options are refused (exit 2); --json
 #   prints the summary with the CSV's counts, the promise and replay
@@ -67,6 +74,49 @@ check "always, 3 clients: every row ok" 20 "$(count ok "$T/conc.csv")"
 n=$(col declared <"$T/conc.csv" | awk '$1 > 15' | wc -l)
 [ "$n" -ge 4 ] && ok || bad "3 clients: only $n trials got past one client's share"
 
+# 3b. recovery-crash: the restart's own I/O points (Redis makes its AOF
+# directory and cuts a torn tail at start) are crashed, a power cut or
+# not after each crash; always keeps what it acknowledged
+run arc --clients 1 --sets 15 --mode recovery-crash \
+    --persist drop-unsynced-data --trials 16 --seed 1
+check "always, recovery crashes: exit 0" 0 "$rc"
+check "always, recovery crashes: every row ok" 16 "$(count ok "$T/arc.csv")"
+n=$(col recovery_point <"$T/arc.csv" | awk '$1 > 0' | wc -l)
+[ "$n" -ge 12 ] && ok || bad "recovery crashes: only $n recoveries were killed"
+# a power cut that left half a command: the recovery cuts the torn tail
+# (point 1, a truncate(2) by path) before it makes its directory (point
+# 2), and is killed after the cut (one client, always: a replay repeats)
+run arct --clients 1 --sets 30 --mode recovery-crash --trials 60 --seed 1 \
+    --replay 56
+check "recovery crash after Redis's cut: exit 0" 0 "$rc"
+check "recovery crash after Redis's cut: killed at its second point" 2 \
+    "$(col recovery_point <"$T/arct.csv")"
+check "recovery crash after Redis's cut: ok" 1 "$(count ok "$T/arct.csv")"
+
+# 3c. fsync-fail: the drawn sync of the run fails and loses what it
+# covered, then a power cut.  always: Redis exits rather than acknowledge
+# (exit status 1 is its answer, the trial goes on), so nothing
+# acknowledged is lost
+run aff --clients 2 --sets 15 --mode fsync-fail --trials 12 --seed 1
+check "always, failed syncs: exit 0" 0 "$rc"
+check "always, failed syncs: every row ok" 12 "$(count ok "$T/aff.csv")"
+n=$(col failed_point <"$T/aff.csv" | awk '$1 > 0' | wc -l)
+check "always, failed syncs: each trial's sync failed" 12 "$n"
+n=$(paste -d, <(col declared <"$T/aff.csv") <(col acked <"$T/aff.csv") |
+    awk -F, '$2 < $1' | wc -l)
+check "always, failed syncs: the transaction of the failed sync unacknowledged" 12 "$n"
+# everysec syncs once a second: a run of a few seconds makes a sync to
+# fail, after which Redis refuses writes (an error reply ends a client's
+# run unacknowledged, never a set-up error); a power cut then owes nothing
+run eff --redis-fsync everysec --clients 1 --sets 40000 --mode fsync-fail \
+    --trials 1 --seed 1 --timeout 60
+check "everysec, a failed sync: exit 0" 0 "$rc"
+n=$(col failed_point <"$T/eff.csv")
+[ "${n:-0}" -gt 0 ] && ok || bad "everysec: no sync failed in a run of 40000 sets"
+n=$(paste -d, <(col declared <"$T/eff.csv") <(col acked <"$T/eff.csv") |
+    awk -F, '$2 < $1 && $1 < 40000' | wc -l)
+check "everysec, a failed sync: the clients stopped at a refusal" 1 "$n"
+
 # 4. a replay repeats its row (one client, always: the server's calls come
 # in the same order every run)
 t=$(col trial <"$T/apl.csv" | sed -n 7p)
@@ -84,7 +134,7 @@ contains "replay: its trial, said in full" "$T/replay.out" "^trial $t: powerloss
 # which redis-check-aof rejects (structure)
 finding() { # finding NAME TRIAL VERDICT PATTERN
     "$CT" --target redis --clients 1 --sets 30 --seed 1 --replay "$2" \
-        --dir "$T" >"$T/f$2" 2>&1
+        --mode kill-io,torn,powerloss --dir "$T" >"$T/f$2" 2>&1
     check "$1: exit 1" 1 $?
     contains "$1: $3" "$T/f$2" "^trial $2: .*; $3: $4"
 }
@@ -97,9 +147,9 @@ finding "dangling MULTI" 104 structure "redis-check-aof exited with 1"
 "$CT" --target redis --redis-fsync no --trials 1 >"$T/bad1" 2>&1
 check "--redis-fsync no: exit 2" 2 $?
 contains "--redis-fsync no: says why" "$T/bad1" "always or everysec"
-"$CT" --target redis --mode recovery-crash --trials 1 >"$T/bad2" 2>&1
-check "--mode recovery-crash: exit 2" 2 $?
-contains "--mode recovery-crash: says what runs" "$T/bad2" "kill-io, torn"
+"$CT" --target redis --mode kill-time --trials 1 >"$T/bad2" 2>&1
+check "--mode kill-time: exit 2" 2 $?
+contains "--mode kill-time: says what runs" "$T/bad2" "kill-io, torn, powerloss, recovery-crash, fsync-fail"
 "$CT" --target redis --shard 1/2 --trials 1 >"$T/bad3" 2>&1
 check "--shard: exit 2" 2 $?
 contains "--shard: says what runs" "$T/bad3" "runs --trials trials of its own"
@@ -109,7 +159,8 @@ contains "--shard: says what runs" "$T/bad3" "runs --trials trials of its own"
 # replay command (the torn-value finding of section 5 is among trials
 # 100..109); --merge refuses it (no shards)
 "$CT" --target redis --clients 1 --sets 30 --seed 1 --trials 110 --jobs 2 \
-    --dir "$T" --json --csv "$T/j.csv" >"$T/j.json" 2>"$T/j.err"
+    --mode kill-io,torn,powerloss --dir "$T" --json --csv "$T/j.csv" \
+    >"$T/j.json" 2>"$T/j.err"
 check "--json: exit 1" 1 $?
 python3 -c 'import csv, json, re, sys
 d = json.load(open(sys.argv[1]))
