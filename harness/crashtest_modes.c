@@ -209,7 +209,6 @@ static int ct_check_interposed(ct_args *a)
         MODE_KILL_IO,        MODE_KILL_TIME,  MODE_TORN, MODE_POWERLOSS,
         MODE_RECOVERY_CRASH, MODE_FSYNC_FAIL, MODE_CHAIN};
     int full = c->env.target->rcrash_fsync_fail;
-    int bg = target_is_background(c->env.target);
     size_t nok = full ? 7 : 4, nall = full ? 6 : 4;
 
     if (!c->env.target->interposed)
@@ -226,20 +225,10 @@ static int ct_check_interposed(ct_args *a)
     if (strcmp(a->mode_list, "all") == 0) {
         c->nmodes = 0;
         for (size_t i = 0; i < nall; i++)
-            if (ok[i] != MODE_FSYNC_FAIL || !bg)
-                c->modes[c->nmodes++] = ok[i];
+            c->modes[c->nmodes++] = ok[i];
         return 0;
     }
     for (int i = 0; i < c->nmodes; i++) {
-        if (c->modes[i] == MODE_FSYNC_FAIL && bg) {
-            fprintf(stderr,
-                    "crashtest: --target %s in its background profile "
-                    "cannot run fsync-fail: a sync that fails in the "
-                    "target's own threads races the writer's commits, "
-                    "which the error-handling rule does not model yet\n",
-                    c->env.target->name);
-            return 2;
-        }
         int found = 0;
         for (size_t j = 0; j < nok; j++)
             found |= c->modes[i] == ok[j];

@@ -403,6 +403,7 @@ static int trial_interpose(const trial_env *env, const char *dir,
     ic.sector = cc->sector;
     ic.fill = (uint32_t)cc->fill;
     ic.fail_at = cc->fail_at;
+    ic.fail_sync = cc->fail_sync;
     ic.fail_errno = cc->fail_errno;
     ic.fsync_loses_data = cc->fsync_loses_data;
     ic.shadow_continue = cc->shadow_continue;

@@ -451,7 +451,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
             _exit(20);
         b->branch = 1;
         memset(&cc, 0, sizeof(cc));
-        trial_fault_config(s, p, &cc);
+        trial_fault_config(s, p, 0, &cc);
         bc.fsync_loses_data = cc.fsync_loses_data;
         rc = in_place ? interpose_branch(&bc) : crashio_branch(c, &bc);
         if (rc != 0) {

@@ -139,7 +139,7 @@ void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
 }
 
 void trial_fault_config(const trial_spec *s, const trial_paths *p,
-                        crashio_config *cc)
+                        int racing, crashio_config *cc)
 {
     cc->shadow_path = p->shadow;
     cc->graveyard_dir = p->grave;
@@ -147,6 +147,13 @@ void trial_fault_config(const trial_spec *s, const trial_paths *p,
         cc->fail_at = s->fail_at;
         cc->fail_errno = s->fault_errno;
         cc->fsync_loses_data = s->mode == MODE_FSYNC_FAIL;
+    }
+    if (racing && s->mode == MODE_FSYNC_FAIL && s->fail_at != 0) {
+        uint64_t n = 0;
+        for (uint64_t k = 1; k <= s->fail_at && k <= s->prof->points; k++)
+            n += trial_kind_is_sync(s->prof->kinds[k - 1]);
+        cc->fail_at = 0;
+        cc->fail_sync = n;
     }
 }
 
@@ -212,10 +219,15 @@ void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
     /* A libfiu fault fires only in the writer's own thread, so it was
      * returned to the engine before this commit returned.  crashio's
      * fail_at may be met by the periodic sync thread while a commit runs
-     * (and such a commit promised nothing): no check there. */
+     * (and such a commit promised nothing), or by the target's own
+     * threads (a background flush), which tell the writer's commits of
+     * the failure only once they have recorded it: no check there; the
+     * power cut that follows still judges what was acknowledged. */
     if (pg->ack_after != 0 || !trial_fault_is_sync(s) ||
         !trial_fault_fired(env, s) ||
-        (s->mode == MODE_FSYNC_FAIL && s->prof->eng.sync == CL_SYNC_PERIODIC))
+        (s->mode == MODE_FSYNC_FAIL &&
+         (s->prof->eng.sync == CL_SYNC_PERIODIC ||
+          target_is_background(env->target))))
         return;
     pg->ack_after = i + 1;
 }

@@ -185,7 +185,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
         cc.graveyard_dir = p.grave;
     }
     if (trial_mode_is_error(s->mode)) {
-        trial_fault_config(s, &p, &cc);
+        trial_fault_config(s, &p, target_is_background(env->target), &cc);
         fiuctl_shared_init(env->shm->fiu, 0);
     }
     fflush(NULL);
