@@ -138,8 +138,8 @@ void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
     }
 }
 
-void trial_fault_config(const trial_spec *s, const trial_paths *p,
-                        int racing, crashio_config *cc)
+void trial_fault_config(const trial_spec *s, const trial_paths *p, int racing,
+                        crashio_config *cc)
 {
     cc->shadow_path = p->shadow;
     cc->graveyard_dir = p->grave;
@@ -225,9 +225,8 @@ void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
      * power cut that follows still judges what was acknowledged. */
     if (pg->ack_after != 0 || !trial_fault_is_sync(s) ||
         !trial_fault_fired(env, s) ||
-        (s->mode == MODE_FSYNC_FAIL &&
-         (s->prof->eng.sync == CL_SYNC_PERIODIC ||
-          target_is_background(env->target))))
+        (s->mode == MODE_FSYNC_FAIL && (s->prof->eng.sync == CL_SYNC_PERIODIC ||
+                                        target_is_background(env->target))))
         return;
     pg->ack_after = i + 1;
 }

@@ -469,8 +469,8 @@ int trial_mt_keep(const trial_env *env, const trial_spec *s, const char *path);
  * fsync-fail, or, where the target's own threads race the writer
  * (racing), fail_sync: the same sync call counted among the syncs, since
  * point fail_at of this run may be another call). */
-void trial_fault_config(const trial_spec *s, const trial_paths *p,
-                        int racing, crashio_config *cc);
+void trial_fault_config(const trial_spec *s, const trial_paths *p, int racing,
+                        crashio_config *cc);
 /* In the writer, after crashio_new: arm s's libfiu fault (nothing for
  * fsync-fail).  Returns 0 or an errno. */
 int trial_fault_arm(trial_env *env, const trial_spec *s,
