@@ -754,7 +754,8 @@ clean:
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(FAULTS_OBJ:.o=.d) \
          $(HARNESS_OBJ:.o=.d) $(CRASHTEST_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
-         $(IP_OBJ:.o=.d) $(wildcard $(B)/examples/*/*.d) $(TEST_BIN:=.d) \
+         $(IP_OBJ:.o=.d) $(IP_HELPERS:=.d) $(wildcard $(B)/examples/*/*.d) \
+         $(TEST_BIN:=.d) \
          $(TESTUTIL_OBJ:.o=.d) $(B)/tools/kv/kv.d $(B)/tools/csvmeta/csvmeta.d \
          $(KVSERVER_OBJ:.o=.d) \
          $(B)/tools/kvbench/kvbench.d $(KVCRASH_OBJ:.o=.d) \
