@@ -25,14 +25,17 @@ int interpose_spawn(const interpose_spawn_opts *o, pid_t *pid)
         if (o->new_group &&
             (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0))
             _exit(127);
+        /* Standard output and error first: out_fd may be descriptor 3,
+         * which the pipe then takes over (the other order sent the
+         * program's messages down its fd 3). */
+        if (o->out_fd >= 0 &&
+            (dup2(o->out_fd, 1) < 0 || dup2(o->out_fd, 2) < 0))
+            _exit(127);
         if (o->fd3 >= 0 && o->fd3 != 3) {
             if (dup2(o->fd3, 3) < 0)
                 _exit(127);
             close(o->fd3);
         }
-        if (o->out_fd >= 0 &&
-            (dup2(o->out_fd, 1) < 0 || dup2(o->out_fd, 2) < 0))
-            _exit(127);
         if (setenv("LD_PRELOAD", o->preload, 1) != 0 ||
             setenv("CRASHLAB_INTERPOSE", o->area_path, 1) != 0)
             _exit(127);
