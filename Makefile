@@ -383,16 +383,22 @@ $(B)/kvserver-crash: $(KVCRASH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(BASE_LDLIBS)
 
 # The worked example of crashtest --exec (docs/TARGETS.md): a program on a
-# plain append-and-fsync log, its deliberately wrong variant (a rename
-# without an fsync of the directory) and the program that reads the log
-# back.  Plain programs: nothing of crashlab is linked in.
+# plain append-and-fsync log, its deliberately wrong variants (a rename
+# without an fsync of the directory; a failed fsync retried) and the
+# program that reads the log back.  Plain programs: nothing of crashlab
+# is linked in.
 EXAMPLES := $(B)/examples/bin/applog $(B)/examples/bin/applog-broken \
-            $(B)/examples/bin/applog-verify
+            $(B)/examples/bin/applog-fsync-retry $(B)/examples/bin/applog-verify
 $(B)/examples/applog/applog_broken.o: examples/applog/applog.c | deps-core
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -DAPPLOG_NO_DIRSYNC -c $< -o $@
+$(B)/examples/applog/applog_fsync_retry.o: examples/applog/applog.c | deps-core
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DAPPLOG_FSYNC_RETRY -c $< -o $@
 $(B)/examples/bin/applog-broken: $(B)/examples/applog/applog_broken.o
+$(B)/examples/bin/applog-fsync-retry: $(B)/examples/applog/applog_fsync_retry.o
 $(B)/examples/bin/applog: $(B)/examples/applog/applog.o
 $(B)/examples/bin/applog-verify: $(B)/examples/applog/applog_verify.o
 $(EXAMPLES):

@@ -57,9 +57,10 @@ int ct_exec(ct_args *a)
                         "no --duration, --target, --exhaustive or --shard");
     e.exec_cmd = a->exec_cmd;
     e.verify_cmd = a->verify_cmd;
-    if (exec_modes_parse(a->mode_list, EX_CRASH_MODES, &e.modes) != 0)
-        return ct_usage("with --exec, --mode is kill-io, torn, powerloss "
-                        "(comma-separated) or all");
+    if (exec_modes_parse(a->mode_list, EX_ALL_MODES, &e.modes) != 0)
+        return ct_usage("with --exec, --mode is kill-io, torn, powerloss, "
+                        "recovery-crash, fsync-fail (comma-separated) or "
+                        "all");
     if ((n = ct_preload(a->preload, preload, sizeof(preload))) != 0)
         return n;
     e.preload = preload;

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "interpose.h"
 #include "report.h"
 #include "rng.h"
+#include "util.h"
 
 #define EX_TAG 0x65786563u /* the trials' stream of the campaign seed */
 
@@ -37,7 +39,9 @@
 typedef struct ex_paths {
     char base[1024];
     char dir[1100], shadow[1100], grave[1100], area[1100], log[1100];
-    char root[4096]; /* dir, resolved */
+    char saved[1100]; /* recovery-crash: the crash image, kept while a
+                         recovery of it counts its points */
+    char root[4096];  /* dir, resolved */
 } ex_paths;
 
 /* One run of PROG or PROG2. */
@@ -201,11 +205,21 @@ static int ex_nondurable(const char *list, interpose_config *ic)
     return 0;
 }
 
+#define EX_TRACE_CAP 65536 /* points of the probe's trace */
+
 /* Run PROG on a fresh p->dir with the interposer configured by ic.
- * OUT: *o, *res (the interposer's results), *sh (the crash outcome). */
+ * OUT: *o, *res (the interposer's results), *sh (the crash outcome); with
+ * syncs non-NULL (the probe), syncs->pt[0..n): the point number of each
+ * sync call of the run (among its first EX_TRACE_CAP points), malloc'd. */
+typedef struct ex_syncs {
+    uint64_t *pt;
+    size_t n;
+} ex_syncs;
+
 static int ex_run_prog(const exec_config *cfg, ex_paths *p,
                        const interpose_config *ic, ex_out *o,
-                       interpose_result *res, crashio_shared *sh)
+                       interpose_result *res, crashio_shared *sh,
+                       ex_syncs *syncs)
 {
     interpose_area *a;
     int pfd[2], logfd = -1, rc;
@@ -216,7 +230,8 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
 
     if (ex_nondurable(cfg->nondurable, &c) != 0)
         return EINVAL;
-    if ((rc = interpose_area_create(p->area, &c, 0, &a)) != 0)
+    if ((rc = interpose_area_create(p->area, &c, syncs ? EX_TRACE_CAP : 0,
+                                    &a)) != 0)
         return rc;
     if ((argv = ex_argv(cfg->exec_cmd, p->root)) == NULL || argv[0] == NULL) {
         interpose_area_unmap(a);
@@ -240,6 +255,69 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
         goto out;
     }
     rc = ex_collect(pfd[0], pid, cfg->timeout_s, o);
+    *res = a->res;
+    memcpy(sh, interpose_area_shared(a), sizeof(*sh));
+    if (rc == 0 && syncs != NULL) {
+        const crashio_shared *full = interpose_area_shared(a);
+        uint64_t n = full->points < EX_TRACE_CAP ? full->points : EX_TRACE_CAP;
+        syncs->n = 0;
+        if ((syncs->pt = malloc((n + 1) * sizeof(*syncs->pt))) == NULL)
+            rc = ENOMEM;
+        for (uint64_t k = 1; rc == 0 && k <= n; k++) {
+            int kind = full->trace[k - 1].kind;
+            if (kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
+                kind == CRASHIO_DIRSYNC)
+                syncs->pt[syncs->n++] = k;
+        }
+    }
+out:
+    if (logfd >= 0)
+        close(logfd);
+    ex_argv_free(argv);
+    interpose_area_unmap(a);
+    return rc;
+}
+
+/* Run PROG2 on p->root under the interposer configured by ic, its output
+ * into the log: a recovery of the image, counted or crashed (recovery-
+ * crash).  OUT: *o (its wait status), *res, *sh (as it left them).
+ * Returns 0 or an errno. */
+static int ex_run_verify_under(const exec_config *cfg, ex_paths *p,
+                               const interpose_config *ic, ex_out *o,
+                               interpose_result *res, crashio_shared *sh)
+{
+    interpose_area *a;
+    char **argv = ex_argv(cfg->verify_cmd, p->root);
+    int logfd = -1, rc;
+    pid_t pid;
+    interpose_config c = *ic;
+
+    memset(o, 0, sizeof(*o));
+    if (argv == NULL || argv[0] == NULL || ex_nondurable(cfg->nondurable, &c)) {
+        ex_argv_free(argv);
+        return EINVAL;
+    }
+    if ((rc = interpose_area_create(p->area, &c, 0, &a)) != 0) {
+        ex_argv_free(argv);
+        return rc;
+    }
+    logfd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        rc = errno;
+        goto out;
+    }
+    {
+        interpose_spawn_opts so = {.preload = cfg->preload,
+                                   .area_path = p->area,
+                                   .area = a,
+                                   .argv = argv,
+                                   .fd3 = -1,
+                                   .out_fd = logfd};
+        if ((rc = interpose_spawn(&so, &pid)) != 0)
+            goto out;
+    }
+    o->timed_out =
+        util_wait_within(pid, (uint64_t)cfg->timeout_s * 1000000u, &o->status);
     *res = a->res;
     memcpy(sh, interpose_area_shared(a), sizeof(*sh));
 out:
@@ -371,6 +449,73 @@ int ex_power_cut(const char *root, const char *shadow, plimg_model model,
     return 0;
 }
 
+int ex_recovery_crash(ex_rcrash *x)
+{
+    interpose_config ic = {0};
+    crashio_shared sh;
+    rng r = rng_stream(x->seed, EX_RCRASH, 1);
+    uint64_t n, j;
+    int ran = 0, rc, cut;
+    char what[200];
+
+    x->err_what = x->saved;
+    if ((rc = fs_rmrf(x->saved)) != 0 ||
+        (rc = fs_copy_tree(x->dir, x->saved)) != 0)
+        goto fail;
+    ex_crash_config(&ic, x->root, EX_KILL, 0, x->pl_seed, x->sector, x->shadow,
+                    x->grave);
+    ic.strict = x->strict;
+    if ((rc = x->run(x->ctx, &ic, &sh, &ran, what, sizeof(what))) != 0)
+        return rc;
+    x->err_what = x->dir;
+    if ((rc = fs_rmrf(x->dir)) != 0 ||
+        (rename(x->saved, x->dir) != 0 && (rc = errno) != 0))
+        goto fail;
+    n = sh.points;
+    if (!ran || n == 0) {
+        util_appendf(x->damage, x->dlen, "; its recovery %s, nothing to crash",
+                     ran ? "made no I/O point" : "did not recover");
+        return 0;
+    }
+    j = 1 + rng_next(&r) % n;
+    cut = (int)(rng_next(&r) & 1);
+    memset(&ic, 0, sizeof(ic));
+    ex_crash_config(&ic, x->root, EX_RCRASH, j, rng_next(&r), x->sector,
+                    x->shadow, x->grave);
+    ic.strict = x->strict;
+    /* After a power cut everything on disk is durable: a log of its own;
+     * after a kill the crashed run's unsynced operations stay so. */
+    ic.shadow_continue = !x->power;
+    x->err_what = x->shadow;
+    if (x->power && ((rc = fs_rmrf(x->grave)) != 0 ||
+                     (unlink(x->shadow) != 0 && (rc = errno) != ENOENT)))
+        goto fail;
+    if ((rc = x->run(x->ctx, &ic, &sh, &ran, what, sizeof(what))) != 0)
+        return rc;
+    if (sh.outcome == CRASHIO_OUT_NONE) {
+        util_appendf(x->damage, x->dlen,
+                     "; its recovery ran to the end before point %" PRIu64, j);
+    } else {
+        x->rpoint = j;
+        util_appendf(x->damage, x->dlen,
+                     "; its recovery killed before point %" PRIu64
+                     " of %" PRIu64 "%s%s%s",
+                     j, n, what[0] ? " (" : "", what, what[0] ? ")" : "");
+    }
+    if (cut) {
+        x->err_what = "the power-cut image";
+        if (ex_power_cut(x->root, x->shadow, x->persist, x->fs, x->sector,
+                         ic.seed, x->damage, x->dlen, x->err,
+                         sizeof(x->err)) != 0)
+            return -1;
+        x->power = 1;
+    }
+    return 0;
+fail:
+    snprintf(x->err, sizeof(x->err), "%s", strerror(rc));
+    return -1;
+}
+
 int ex_preload_check(const char *path)
 {
     if (access(path, R_OK) == 0)
@@ -482,14 +627,25 @@ static FILE *ex_text(const exec_config *cfg)
 typedef struct ex_trial {
     uint64_t t;
     unsigned mode; /* one EX_* bit */
-    uint64_t k;
+    uint64_t k;    /* the crash point; fsync-fail: the sync call that fails */
+    uint64_t kc;   /* fsync-fail: the crash point after it (0: the run goes
+                      on to its end) */
     uint64_t pl_seed;
-    char damage[300];
+    uint64_t rc_seed; /* recovery-crash: its power cuts and point */
+    int power;        /* a power cut came after the last acknowledgement */
+    uint64_t rpoint;  /* recovery-crash: the point PROG2 was killed at */
+    uint64_t fpoint;  /* fsync-fail: the I/O point whose sync failed */
+    char damage[700];
     ex_verdict verdict;
     int64_t match;
     size_t acked, acked_process, declared;
     int crashed;
 } ex_trial;
+
+const char *ex_point_name(unsigned mode)
+{
+    return mode == EX_FSYNC_FAIL ? "sync call" : "point";
+}
 
 const char *ex_mode_name(unsigned m)
 {
@@ -554,6 +710,10 @@ static int ex_prog_ended(const exec_config *cfg, const ex_paths *p,
                  cfg->timeout_s);
         return ex_setup(p, what, msg);
     }
+    /* After an injected sync failure, how it ended is its answer to the
+     * fault, not a set-up error. */
+    if (!probe && atomic_load(&sh->failed_point) != 0)
+        return 0;
     if (WIFEXITED(o->status) && WEXITSTATUS(o->status) == 127)
         return ex_setup(p, what,
                         "could not be started (exit status 127: "
@@ -600,9 +760,8 @@ static int ex_judge(const exec_config *cfg, ex_paths *p, const ex_decl *d,
     }
     if (WEXITSTATUS(o.status) != 0) {
         /* The target's own recovery refused what the crash left. */
-        snprintf(tr->damage + strlen(tr->damage),
-                 sizeof(tr->damage) - strlen(tr->damage),
-                 "; verify exited with status %d", WEXITSTATUS(o.status));
+        util_appendf(tr->damage, sizeof(tr->damage),
+                     "; verify exited with status %d", WEXITSTATUS(o.status));
         tr->verdict = EX_NOT_PREFIX;
         tr->match = -1;
         free(o.text);
@@ -612,7 +771,7 @@ static int ex_judge(const exec_config *cfg, ex_paths *p, const ex_decl *d,
         free(o.text);
         return ex_setup(p, cfg->verify_cmd, err);
     }
-    tr->verdict = ex_check(d, &s, tr->mode == EX_POWERLOSS, &tr->match);
+    tr->verdict = ex_check(d, &s, tr->power, &tr->match);
     if (verbose)
         for (size_t i = 0; i < s.n; i++)
             fprintf(ex_text(cfg), "  recovered %s = %s\n", s.kv[i].key,
@@ -620,6 +779,83 @@ static int ex_judge(const exec_config *cfg, ex_paths *p, const ex_decl *d,
     ex_state_free(&s);
     free(o.text);
     return 0;
+}
+
+/* The power cut of tr's image, built from the shadow log under cfg's
+ * model with seed.  Returns 0 or 2. */
+static int ex_cut(const exec_config *cfg, ex_paths *p, ex_trial *tr,
+                  uint64_t seed)
+{
+    char err[300];
+
+    if (ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
+                     seed, tr->damage, sizeof(tr->damage), err,
+                     sizeof(err)) != 0)
+        return ex_setup(p, "the power-cut image", err);
+    tr->power = 1;
+    return 0;
+}
+
+/* recovery-crash's run of the target's recovery (ex_rcrash.run): PROG2,
+ * the program whose open recovers what the crash left, under the
+ * interposer (strict), to its end or its crash. */
+typedef struct ex_rc_ctx {
+    const exec_config *cfg;
+    ex_paths *p;
+} ex_rc_ctx;
+
+static int ex_recover_run(void *ctx, const interpose_config *ic,
+                          crashio_shared *sh, int *ran, char *what, size_t len)
+{
+    ex_rc_ctx *c = ctx;
+    interpose_result res;
+    ex_out o;
+    int rc;
+
+    what[0] = '\0';
+    (void)len;
+    if ((rc = ex_run_verify_under(c->cfg, c->p, ic, &o, &res, sh)) != 0)
+        return ex_setup(c->p, c->cfg->verify_cmd, strerror(rc));
+    if (res.refused) {
+        char msg[IP_PATH_MAX + 400];
+        ex_refusal(&res, msg, sizeof(msg));
+        return ex_setup(c->p, c->cfg->verify_cmd, msg);
+    }
+    /* A run killed at its point recovered up to it; one that exited
+     * non-zero (or timed out) refused the image: nothing to crash. */
+    *ran =
+        !o.timed_out && ((WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0) ||
+                         sh->outcome != CRASHIO_OUT_NONE);
+    return 0;
+}
+
+/* recovery-crash after the first crash: PROG2's open crashed
+ * (ex_recovery_crash).  Returns 0 or 2. */
+static int ex_recovery_crash_prog2(const exec_config *cfg, ex_paths *p,
+                                   ex_trial *tr)
+{
+    ex_rc_ctx ctx = {cfg, p};
+    ex_rcrash x = {.dir = p->dir,
+                   .root = p->root,
+                   .saved = p->saved,
+                   .shadow = p->shadow,
+                   .grave = p->grave,
+                   .sector = cfg->sector,
+                   .persist = cfg->persist,
+                   .fs = cfg->fs,
+                   .strict = 1,
+                   .seed = tr->rc_seed,
+                   .pl_seed = tr->pl_seed,
+                   .run = ex_recover_run,
+                   .ctx = &ctx,
+                   .power = tr->power,
+                   .damage = tr->damage,
+                   .dlen = sizeof(tr->damage)};
+    int rc = ex_recovery_crash(&x);
+
+    tr->power = x.power;
+    tr->rpoint = x.rpoint;
+    return rc < 0 ? ex_setup(p, x.err_what, x.err) : rc;
 }
 
 /* Run trial tr (mode, k set) of N points.  Returns 0 or 2. */
@@ -639,7 +875,9 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     ex_crash_config(&ic, p->root, tr->mode, tr->k, tr->pl_seed, cfg->sector,
                     p->shadow, p->grave);
     ic.strict = 1;
-    rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh);
+    if (tr->mode == EX_FSYNC_FAIL)
+        ic.crash_at = tr->kc;
+    rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh, NULL);
     if (rc != 0) {
         free(o.text);
         return ex_setup(p, cfg->exec_cmd, strerror(rc));
@@ -654,25 +892,55 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
         return ex_setup(p, cfg->exec_cmd, err);
     }
     free(o.text);
-    tr->crashed = sh.outcome != CRASHIO_OUT_NONE;
+    tr->crashed = sh.outcome != CRASHIO_OUT_NONE || sh.failed_point != 0;
     tr->acked = d.acked;
     tr->acked_process = ex_decl_kept(&d, 0);
     tr->declared = d.ntxns;
-    ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
-    if (tr->mode == EX_POWERLOSS &&
-        ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
-                     tr->pl_seed, tr->damage, sizeof(tr->damage), err,
-                     sizeof(err)) != 0) {
+    if (tr->mode == EX_FSYNC_FAIL) {
+        tr->fpoint = sh.failed_point;
+        if (tr->fpoint != 0)
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "sync call %" PRIu64 " (point %" PRIu64 ") failed",
+                         tr->k, tr->fpoint);
+        else
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
+                         tr->k, (uint64_t)sh.syncs);
+        if (sh.outcome != CRASHIO_OUT_NONE)
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "; killed before point %" PRIu64, tr->kc);
+        else if (WIFEXITED(o.status))
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "; the program exited with status %d",
+                         WEXITSTATUS(o.status));
+        else
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "; the program died of signal %d", WTERMSIG(o.status));
+    } else {
+        ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
+    }
+    /* fsync-fail's power cut is what makes the lost writes lost; half the
+     * recovery crashes start from one. */
+    if ((tr->mode == EX_POWERLOSS || tr->mode == EX_FSYNC_FAIL ||
+         (tr->mode == EX_RCRASH && (tr->rc_seed & 1))) &&
+        (rc = ex_cut(cfg, p, tr, tr->pl_seed)) != 0) {
         ex_decl_free(&d);
-        return ex_setup(p, "the power-cut image", err);
+        return rc;
+    }
+    if (tr->mode == EX_RCRASH &&
+        (rc = ex_recovery_crash_prog2(cfg, p, tr)) != 0) {
+        ex_decl_free(&d);
+        return rc;
     }
     rc = ex_judge(cfg, p, &d, tr, verbose);
     ex_decl_free(&d);
     return rc;
 }
 
-/* The probe: a run without a crash.  OUT: *points. */
-static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points)
+/* The probe: a run without a crash.  OUT: *points, *syncs (the point of
+ * each of its sync calls, malloc'd). */
+static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points,
+                    ex_syncs *syncs)
 {
     interpose_config ic = {0};
     interpose_result res;
@@ -687,7 +955,7 @@ static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points)
         return ex_setup(p, p->dir, strerror(rc));
     snprintf(ic.root, sizeof(ic.root), "%.500s", p->root);
     ic.strict = 1;
-    if ((rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh)) != 0) {
+    if ((rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh, syncs)) != 0) {
         free(o.text);
         return ex_setup(p, cfg->exec_cmd, strerror(rc));
     }
@@ -730,20 +998,38 @@ static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points)
     return 0;
 }
 
+/* Trial t's draws from the campaign seed and t alone.  fsync-fail: a sync
+ * call of the probe's run (the first, if it made none), and one time in
+ * two a crash at a point after it (uniform up to the run's end), so that
+ * a program that acknowledges after the failure is crashed before it can
+ * write that data again. */
 static void ex_draw(const exec_config *cfg, uint64_t t, uint64_t points,
-                    ex_trial *tr)
+                    const ex_syncs *syncs, ex_trial *tr)
 {
+    rng r;
+
     memset(tr, 0, sizeof(*tr));
     tr->t = t;
-    (void)ex_draw_crash(cfg->seed, EX_TAG, t, cfg->modes, points, &tr->mode,
-                        &tr->k, &tr->pl_seed);
+    r = ex_draw_crash(cfg->seed, EX_TAG, t, cfg->modes, points, &tr->mode,
+                      &tr->k, &tr->pl_seed);
+    tr->rc_seed = rng_next(&r);
+    if (tr->mode == EX_FSYNC_FAIL) {
+        uint64_t after;
+        tr->k = 1 + rng_next(&r) % (syncs->n > 0 ? syncs->n : 1);
+        after = tr->k <= syncs->n ? syncs->pt[tr->k - 1] : points;
+        if ((rng_next(&r) & 1) && after < points)
+            tr->kc = after + 1 + rng_next(&r) % (points - after);
+    }
 }
 
 static void ex_csv_row(FILE *f, const exec_config *cfg, const ex_trial *tr)
 {
-    fprintf(f, "%" PRIu64 ",%s,%" PRIu64 ",%zu,%zu,%zu,%" PRId64 ",%s,", tr->t,
-            ex_mode_name(tr->mode), tr->k, tr->declared, tr->acked,
-            tr->acked_process, tr->match, ex_verdict_name(tr->verdict));
+    fprintf(f,
+            "%" PRIu64 ",%s,%" PRIu64 ",%zu,%zu,%zu,%" PRId64 ",%s,%" PRIu64
+            ",%" PRIu64 ",",
+            tr->t, ex_mode_name(tr->mode), tr->k, tr->declared, tr->acked,
+            tr->acked_process, tr->match, ex_verdict_name(tr->verdict),
+            tr->rpoint, tr->fpoint);
     ex_csv_quoted(f, tr->damage);
     fputc('\n', f);
     (void)cfg;
@@ -775,8 +1061,8 @@ static void ex_replay_line(const exec_config *cfg, uint64_t t)
  * exec campaign's promise: every acknowledged transaction, whatever the
  * crash).  Returns 0 or 2. */
 static int ex_summary_print(const exec_config *cfg, const trial_result *res,
-                            size_t n, uint64_t points, uint64_t nocrash,
-                            uint64_t elapsed_ns)
+                            size_t n, uint64_t points, uint64_t syncs,
+                            uint64_t nocrash, uint64_t elapsed_ns)
 {
     ex_summary s = {.runner = "exec",
                     .seed = cfg->seed,
@@ -785,8 +1071,9 @@ static int ex_summary_print(const exec_config *cfg, const trial_result *res,
                     .fs = cfg->fs,
                     .promise = oracle_promise_name(ORACLE_PROMISE_ACK),
                     .facts = {{"exec_io_points", NULL, points},
+                              {"exec_sync_calls", NULL, syncs},
                               {"exec_trials_without_crash", NULL, nocrash}},
-                    .nfacts = 2};
+                    .nfacts = 3};
 
     ex_options(cfg, s.options, sizeof(s.options));
     return ex_json(&s, res, n, elapsed_ns);
@@ -796,6 +1083,7 @@ int exec_run(const exec_config *cfg)
 {
     ex_paths p;
     uint64_t points = 0, ran = 0, bad = 0, nocrash = 0, by[3] = {0};
+    ex_syncs syncs = {NULL, 0};
     uint64_t expected = 0;
     uint64_t t0 = clk_now_ns();
     FILE *csv = NULL, *out = ex_text(cfg);
@@ -817,6 +1105,7 @@ int exec_run(const exec_config *cfg)
     snprintf(p.grave, sizeof(p.grave), "%s/grave", p.base);
     snprintf(p.area, sizeof(p.area), "%s/area", p.base);
     snprintf(p.log, sizeof(p.log), "%s/output.log", p.base);
+    snprintf(p.saved, sizeof(p.saved), "%s/saved", p.base);
     {
         interpose_config probe = {0};
         if (ex_nondurable(cfg->nondurable, &probe) != 0) {
@@ -830,11 +1119,13 @@ int exec_run(const exec_config *cfg)
     }
     if ((rc = ex_preload_check(cfg->preload)) != 0)
         goto out;
-    if ((rc = ex_probe(cfg, &p, &points)) != 0)
+    if ((rc = ex_probe(cfg, &p, &points, &syncs)) != 0)
         goto out;
     if (!cfg->quiet)
-        fprintf(out, "crashtest: --exec: %" PRIu64 " I/O points in a run\n",
-                points);
+        fprintf(out,
+                "crashtest: --exec: %" PRIu64 " I/O points in a run, %" PRIu64
+                " of them sync calls\n",
+                points, (uint64_t)syncs.n);
     if (cfg->json &&
         (res = calloc(cfg->trials ? cfg->trials : 1, sizeof(*res))) == NULL) {
         fprintf(stderr, "crashtest: out of memory\n");
@@ -842,9 +1133,10 @@ int exec_run(const exec_config *cfg)
         goto out;
     }
     if (cfg->csv &&
-        (csv = ex_csv_open(cfg->csv,
-                           "trial,mode,crash_point,declared,acked,"
-                           "acked_process,recovered,verdict,damage")) == NULL) {
+        (csv = ex_csv_open(cfg->csv, "trial,mode,crash_point,declared,acked,"
+                                     "acked_process,recovered,verdict,"
+                                     "recovery_point,failed_point,damage")) ==
+            NULL) {
         rc = 2;
         goto out;
     }
@@ -852,7 +1144,7 @@ int exec_run(const exec_config *cfg)
         ex_trial tr;
         if (cfg->replay >= 0 && (uint64_t)cfg->replay != t)
             continue;
-        ex_draw(cfg, t, points, &tr);
+        ex_draw(cfg, t, points, &syncs, &tr);
         if ((rc = ex_trial_run(cfg, &p, &tr, cfg->replay >= 0)) != 0)
             goto out;
         ran++;
@@ -868,11 +1160,12 @@ int exec_run(const exec_config *cfg)
                               : ORACLE_PREFIX);
         if (cfg->replay >= 0)
             fprintf(out,
-                    "trial %" PRIu64 ": %s at point %" PRIu64 ": %s; "
+                    "trial %" PRIu64 ": %s at %s %" PRIu64 ": %s; "
                     "declared %zu, acknowledged %zu, recovered the state after "
                     "%" PRId64 ": %s\n",
-                    t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
-                    tr.acked, tr.match, ex_verdict_name(tr.verdict));
+                    t, ex_mode_name(tr.mode), ex_point_name(tr.mode), tr.k,
+                    tr.damage, tr.declared, tr.acked, tr.match,
+                    ex_verdict_name(tr.verdict));
         expected += tr.verdict == EX_EXPECTED_LOSS;
         if (tr.verdict != EX_OK && tr.verdict != EX_EXPECTED_LOSS) {
             bad++;
@@ -880,10 +1173,11 @@ int exec_run(const exec_config *cfg)
             if (cfg->replay < 0) {
                 fprintf(out,
                         "crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
-                        "point %" PRIu64 ": %s; %zu acknowledged, recovered "
+                        "%s %" PRIu64 ": %s; %zu acknowledged, recovered "
                         "the state after %" PRId64 "\n",
                         t, ex_verdict_name(tr.verdict), ex_mode_name(tr.mode),
-                        tr.k, tr.damage, tr.acked, tr.match);
+                        ex_point_name(tr.mode), tr.k, tr.damage, tr.acked,
+                        tr.match);
                 ex_replay_line(cfg, t);
             }
             if (cfg->stop_at_first)
@@ -903,11 +1197,12 @@ int exec_run(const exec_config *cfg)
                 expected);
     }
     rc = bad > 0 ? 1 : 0;
-    if (res != NULL && ex_summary_print(cfg, res, ran, points, nocrash,
+    if (res != NULL && ex_summary_print(cfg, res, ran, points, syncs.n, nocrash,
                                         clk_now_ns() - t0) != 0)
         rc = 2;
 out:
     free(res);
+    free(syncs.pt);
     if (csv && csv != stdout)
         fclose(csv);
     fs_rmrf(p.base);

@@ -75,6 +75,10 @@ int exec_run(const exec_config *cfg);
  * EX_* bit. */
 const char *ex_mode_name(unsigned m);
 
+/* What a trial's number k names in mode (one EX_* bit): "sync call" for
+ * fsync-fail, else "point". */
+const char *ex_point_name(unsigned mode);
+
 /* Draw trial t's crash from seed (in the stream tag): a mode among the
  * EX_* bits of modes, a point in 1..points, a power-cut seed.  Returns the
  * generator, for the trial's further draws. */
@@ -93,6 +97,42 @@ void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
 /* Describe, into buf, the crash sh reports for point k. */
 void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
                        size_t len);
+
+/* recovery-crash, shared by the targets run this way: after the first
+ * crash (and its power cut, if power is set), run the target's recovery
+ * under the interposer on a copy of the image to count its I/O points,
+ * then on the image itself, killed at a point drawn among them, one time
+ * in two followed by a power cut that may drop what that recovery and,
+ * after a kill, the crashed run left unsynced (the shadow log goes on
+ * across the kill).  The target's part: */
+typedef struct ex_rcrash {
+    /* in */
+    const char *dir, *root, *saved, *shadow, *grave;
+    uint32_t sector;
+    plimg_model persist;
+    plimg_fs fs;
+    int strict;       /* the interposer refuses changes outside root */
+    uint64_t seed;    /* the trial's recovery-crash seed */
+    uint64_t pl_seed; /* the first crash's power-cut seed */
+    /* run the recovery on root under ic until it has recovered (or ended,
+     * or was killed); OUT: *sh as it left it, *ran 0 if it could not
+     * recover at all (then nothing is crashed); what[0..len) the call of
+     * point ic->crash_at, or "".  Returns 0, or 2 after a set-up error. */
+    int (*run)(void *ctx, const interpose_config *ic, crashio_shared *sh,
+               int *ran, char *what, size_t len);
+    void *ctx;
+    /* in and out */
+    int power;    /* a power cut came after the last acknowledgement */
+    char *damage; /* the trial's damage, appended to */
+    size_t dlen;
+    uint64_t rpoint;      /* out: the point the recovery was killed at, or 0 */
+    char err[300];        /* out, when ex_recovery_crash returns -1 */
+    const char *err_what; /* what err is about */
+} ex_rcrash;
+
+/* Crash x's recovery (above).  Returns 0, 2 (x->run's set-up error), or
+ * -1 with the set-up error in x->err about x->err_what. */
+int ex_recovery_crash(ex_rcrash *x);
 
 /* Turn root into a power-cut image from shadow under model, and append
  * "; power cut: " and its description to damage.  Returns 0, or -1 with

@@ -89,6 +89,7 @@
 #include "redis.h"
 #include "report.h"
 #include "rng.h"
+#include "util.h"
 
 #define RD_TAG 0x7265646973u /* the trials' stream of the campaign seed */
 
@@ -525,19 +526,6 @@ out:
     return ret;
 }
 
-/* Append printf-formatted text to damage. */
-static void rd_damage(rd_trial *tr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void rd_damage(rd_trial *tr, const char *fmt, ...)
-{
-    size_t n = strlen(tr->damage);
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tr->damage + n, sizeof(tr->damage) - n, fmt, ap);
-    va_end(ap);
-}
-
 #define RD_RECOVERY_TRACE 4096 /* points of a recovery described */
 
 /* A restart of redis-server on p->root under the interposer configured by
@@ -585,73 +573,47 @@ out:
     return ret;
 }
 
+/* recovery-crash's run of the target's recovery (ex_rcrash.run): a
+ * restart of redis-server under the interposer until it listens. */
+typedef struct rd_rc_ctx {
+    const redis_config *cfg;
+    rd_paths *p;
+} rd_rc_ctx;
+
+static int rd_recover_run(void *ctx, const interpose_config *ic,
+                          crashio_shared *sh, int *ran, char *what, size_t len)
+{
+    rd_rc_ctx *c = ctx;
+
+    return rd_recover_under(c->cfg, c->p, ic, sh, ran, what, len);
+}
+
 /* recovery-crash, after the first crash (and its power cut, if drawn):
- * a restart on a copy of the image counts the I/O points of Redis's
- * recovery (up to the moment it listens: loading the AOF, cutting a torn
- * tail, opening the file it appends to); a restart on the image itself
- * is then killed at a point drawn among them, and half the time a power
- * cut follows, which may drop what the recovery and, after a kill,
- * the crashed run left unsynced (the shadow log goes on across the
- * kill).  Returns 0 or 2. */
+ * Redis's recovery (the points it makes before it listens) crashed
+ * (ex_recovery_crash).  Returns 0 or 2. */
 static int rd_recovery_crash(const redis_config *cfg, rd_paths *p, rd_trial *tr)
 {
-    interpose_config ic = {0};
-    crashio_shared sh;
-    rng r = rng_stream(tr->rc_seed, RD_TAG, 1);
-    uint64_t n, j;
-    int listened = 0, rc, cut;
-    char msg[400], what[200];
+    rd_rc_ctx ctx = {cfg, p};
+    ex_rcrash x = {.dir = p->dir,
+                   .root = p->root,
+                   .saved = p->saved,
+                   .shadow = p->shadow,
+                   .grave = p->grave,
+                   .sector = cfg->sector,
+                   .persist = cfg->persist,
+                   .fs = cfg->fs,
+                   .seed = tr->rc_seed,
+                   .pl_seed = tr->pl_seed,
+                   .run = rd_recover_run,
+                   .ctx = &ctx,
+                   .power = tr->power,
+                   .damage = tr->damage,
+                   .dlen = sizeof(tr->damage)};
+    int rc = ex_recovery_crash(&x);
 
-    if ((rc = fs_rmrf(p->saved)) != 0 ||
-        (rc = fs_copy_tree(p->dir, p->saved)) != 0)
-        return rd_setup(p, p->saved, strerror(rc));
-    ex_crash_config(&ic, p->root, EX_KILL, 0, tr->pl_seed, cfg->sector,
-                    p->shadow, p->grave);
-    if ((rc = rd_recover_under(cfg, p, &ic, &sh, &listened, what,
-                               sizeof(what))) != 0)
-        return rc;
-    if ((rc = fs_rmrf(p->dir)) != 0 || rename(p->saved, p->dir) != 0)
-        return rd_setup(p, p->dir, strerror(rc ? rc : errno));
-    n = sh.points;
-    if (!listened) {
-        rd_damage(tr, "; its recovery did not start, nothing to crash");
-        return 0;
-    }
-    if (n == 0) {
-        rd_damage(tr, "; its recovery made no I/O point, nothing to crash");
-        return 0;
-    }
-    j = 1 + rng_next(&r) % n;
-    cut = (int)(rng_next(&r) & 1);
-    memset(&ic, 0, sizeof(ic));
-    ex_crash_config(&ic, p->root, EX_RCRASH, j, rng_next(&r), cfg->sector,
-                    p->shadow, p->grave);
-    /* After a power cut everything on disk is durable: a log of its own;
-     * after a kill the crashed run's unsynced operations stay so. */
-    ic.shadow_continue = !tr->power;
-    if (tr->power && ((rc = fs_rmrf(p->grave)) != 0 ||
-                      (unlink(p->shadow) != 0 && errno != ENOENT)))
-        return rd_setup(p, p->shadow, strerror(rc ? rc : errno));
-    if ((rc = rd_recover_under(cfg, p, &ic, &sh, &listened, what,
-                               sizeof(what))) != 0)
-        return rc;
-    if (sh.outcome != CRASHIO_OUT_NONE)
-        tr->rpoint = j;
-    if (sh.outcome == CRASHIO_OUT_NONE)
-        rd_damage(tr, "; its recovery ran to the end before point %" PRIu64, j);
-    else
-        rd_damage(tr,
-                  "; its recovery killed before point %" PRIu64 " of %" PRIu64
-                  " (%s)",
-                  j, n, what);
-    if (cut) {
-        if (ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
-                         ic.seed, tr->damage, sizeof(tr->damage), msg,
-                         sizeof(msg)) != 0)
-            return rd_setup(p, "the power-cut image", msg);
-        tr->power = 1;
-    }
-    return 0;
+    tr->power = x.power;
+    tr->rpoint = x.rpoint;
+    return rc < 0 ? rd_setup(p, x.err_what, x.err) : rc;
 }
 
 /* Run trial tr (mode and k set; k 0: the probe, no crash).  Returns 0 or
@@ -733,25 +695,29 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
     }
     if (tr->mode == EX_FSYNC_FAIL) {
         if (failed)
-            rd_damage(tr, "sync call %" PRIu64 " (point %" PRIu64 ") failed",
-                      tr->k, (uint64_t)sh.failed_point);
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "sync call %" PRIu64 " (point %" PRIu64 ") failed",
+                         tr->k, (uint64_t)sh.failed_point);
         else
-            rd_damage(tr, "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
-                      tr->k, (uint64_t)sh.syncs);
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
+                         tr->k, (uint64_t)sh.syncs);
         if (refused > 0)
-            rd_damage(tr, "; %d client%s refused", refused,
-                      refused > 1 ? "s" : "");
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "; %d client%s refused", refused,
+                         refused > 1 ? "s" : "");
         if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-            rd_damage(tr, "; redis-server ended on its own (%s %d)",
-                      WIFEXITED(status) ? "exit status" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status)
-                                        : WTERMSIG(status));
+            util_appendf(tr->damage, sizeof(tr->damage),
+                         "; redis-server ended on its own (%s %d)",
+                         WIFEXITED(status) ? "exit status" : "signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status)
+                                           : WTERMSIG(status));
         else
-            rd_damage(tr, "; killed then");
+            util_appendf(tr->damage, sizeof(tr->damage), "; killed then");
     } else {
         ex_crash_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
         if (!tr->crashed)
-            rd_damage(tr, "; killed then");
+            util_appendf(tr->damage, sizeof(tr->damage), "; killed then");
     }
     /* fsync-fail's power cut is what makes the lost writes lost; half the
      * recovery crashes start from one. */
@@ -1087,22 +1053,22 @@ int redis_run(const redis_config *cfg)
             ex_result_set(&res[ran - 1], t, tr.mode, tr.k, tr.verdict);
         if (cfg->replay >= 0)
             fprintf(out,
-                    "trial %" PRIu64 ": %s at point %" PRIu64
+                    "trial %" PRIu64 ": %s at %s %" PRIu64
                     ": %s; declared %" PRIu64 ", acknowledged %" PRIu64
                     ", promised %" PRIu64 ", recovered %" PRId64
                     "; redis-check-aof on the image: %d; %s%s%s\n",
-                    t, ex_mode_name(tr.mode), tr.k, tr.damage, tr.declared,
-                    tr.acked, tr.promised, tr.recovered, tr.aof_image,
-                    oracle_kind_name(tr.verdict), tr.detail[0] ? ": " : "",
-                    tr.detail);
+                    t, ex_mode_name(tr.mode), ex_point_name(tr.mode), tr.k,
+                    tr.damage, tr.declared, tr.acked, tr.promised, tr.recovered,
+                    tr.aof_image, oracle_kind_name(tr.verdict),
+                    tr.detail[0] ? ": " : "", tr.detail);
         if (oracle_is_violation(tr.verdict)) {
             bad++;
             if (cfg->replay < 0) {
                 fprintf(out,
                         "crashtest: trial %" PRIu64 ": VIOLATION %s: %s at "
-                        "point %" PRIu64 ": %s; %s\n",
+                        "%s %" PRIu64 ": %s; %s\n",
                         t, oracle_kind_name(tr.verdict), ex_mode_name(tr.mode),
-                        tr.k, tr.damage, tr.detail);
+                        ex_point_name(tr.mode), tr.k, tr.damage, tr.detail);
                 rd_replay_line(cfg, t);
             }
             if (cfg->stop_at_first)

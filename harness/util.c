@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +156,16 @@ void util_strip_dir(char *s, const char *dir)
         s = p + n + (p[n] == '/');
     }
     memmove(w, s, strlen(s) + 1);
+}
+
+void util_appendf(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t n = strnlen(buf, len);
+    va_list ap;
+
+    if (n + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, len - n, fmt, ap);
+    va_end(ap);
 }

@@ -41,5 +41,8 @@ int util_wait_within(pid_t pid, uint64_t us, int *st);
 void util_strip_dir(char *s, const char *dir);
 /* Describe a wait status: "exit 3", "signal 9 (Killed)". */
 void util_status_text(int st, char *buf, size_t len);
+/* Append printf-formatted text to the string in buf[0..len), cut to fit. */
+void util_appendf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

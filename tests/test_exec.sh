@@ -40,10 +40,24 @@ exec_ct "$T/ok" "$EX/applog {dir}" "$EX/applog-verify {dir}" \
 check "applog: exit status" 0 $?
 contains "applog: summary" "$T/ok" "200 trials .* violations 0"
 check "applog: CSV rows" 200 "$(tail -n +2 "$T/ok.csv" | wc -l)"
-for m in kill-io torn powerloss; do
+for m in kill-io torn powerloss recovery-crash fsync-fail; do
     n=$(tail -n +2 "$T/ok.csv" | awk -F, -v m=$m '$2 == m' | wc -l)
     [ "$n" -gt 20 ] && ok || bad "applog: only $n $m trials of 200"
 done
+n=$(col failed_point <"$T/ok.csv" | awk '$1 > 0' | wc -l)
+[ "$n" -gt 20 ] && ok || bad "applog: only $n fsync-fail trials failed a sync"
+
+# 1b. a failed fsync retried (applog-fsync-retry acknowledges once the
+# retry succeeds, though the kernel may have dropped what the failed one
+# covered): fsync-fail catches it, the crash modes cannot
+exec_ct "$T/retry" "$EX/applog-fsync-retry {dir}" "$EX/applog-verify {dir}" \
+    --trials 40 --seed 1 --mode fsync-fail
+check "applog-fsync-retry under fsync-fail: exit status" 1 $?
+contains "applog-fsync-retry: the violation" "$T/retry" \
+    "VIOLATION lost-acknowledged: fsync-fail at sync call"
+exec_ct "$T/retry2" "$EX/applog-fsync-retry {dir}" "$EX/applog-verify {dir}" \
+    --trials 60 --seed 1 --mode kill-io,torn,powerloss
+check "applog-fsync-retry under the crash modes: exit status" 0 $?
 
 # 2. the wrong variant: caught under power loss, with a replay that
 # reproduces it; never by process crashes
@@ -85,8 +99,11 @@ exec_ct "$T/sq" "$SQ full" "$SV" --trials 150 --seed 5 --mode kill-io,torn
 check "sqlite FULL, process crashes: exit status" 0 $?
 contains "sqlite FULL, process crashes: nothing lost" "$T/sq" \
     "violations 0 (lost-acknowledged 0, not-a-prefix 0); expected losses 0 "
-exec_ct "$T/sq" "$SQ extra" "$SV" --trials 100 --seed 5
+exec_ct "$T/sq" "$SQ extra" "$SV" --trials 100 --seed 5 --csv "$T/sqx.csv"
 check "sqlite EXTRA, every mode: exit status" 0 $?
+# its verifier's open rolls a hot journal back: recovery-crash kills it
+n=$(col recovery_point <"$T/sqx.csv" | awk '$1 > 0' | wc -l)
+[ "$n" -ge 3 ] && ok || bad "sqlite EXTRA: only $n recoveries were crashed"
 exec_ct "$T/sq" "$SQ normal wal" "$SV" --trials 150 --seed 5 \
     --mode powerloss --nondurable -shm
 contains "sqlite WAL NORMAL, power loss: never half a transaction" "$T/sq" \

@@ -18,7 +18,12 @@
  *      new one after it are lost although acknowledged.
  * Built with APPLOG_NO_DIRSYNC it skips the fsync of step 3: the
  * deliberately wrong variant (build/examples/applog-broken), which
- * crashtest must catch under power loss and only then.
+ * crashtest must catch under power loss and only then.  Built with
+ * APPLOG_FSYNC_RETRY it retries a failed fsync of step 2 and acknowledges
+ * the transaction when the retry succeeds (applog-fsync-retry), as if the
+ * data the failed fsync covered were still on its way to the disk: on
+ * Linux the kernel may have dropped it, and the retry then has nothing to
+ * write; crashtest's fsync-fail mode must catch it.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,7 +96,10 @@ int main(int argc, char **argv)
             crashlab_txn(id, "total", tot);
         applog_put(fd, id, kv, n);
         if (fsync(fd) != 0)
-            applog_die("fsync");
+#ifdef APPLOG_FSYNC_RETRY
+            if (fsync(fd) != 0)
+#endif
+                applog_die("fsync");
         crashlab_ack(id);
         snprintf(vals[id % APPLOG_KEYS], sizeof(vals[0]), "%s", val);
         if (n == 2)
