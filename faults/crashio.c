@@ -40,6 +40,12 @@
 
 /* ---- names ---- */
 
+int crashio_kind_is_sync(int kind)
+{
+    return kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
+           kind == CRASHIO_DIRSYNC;
+}
+
 const char *crashio_kind_name(int kind)
 {
     switch (kind) {
@@ -242,7 +248,7 @@ int crashio_op_syncall(crashio *c)
 
     pthread_mutex_lock(&c->mu);
     pt = crashio_point(c, CRASHIO_FSYNC, 0, 0, NULL, NULL, 0, 0);
-    if (c->sw && !pt.fail) {
+    if (c->sw && (!pt.fail || c->cfg.fsync_loses_data)) {
         covers = shadow_next_seq(c->sw);
         names = calloc(c->nids + 1, sizeof(*names));
         for (size_t i = 0; names && i < c->nids; i++)
@@ -254,23 +260,31 @@ int crashio_op_syncall(crashio *c)
             rc = ENOMEM;
     }
     pthread_mutex_unlock(&c->mu);
-    if (pt.fail)
+    if (pt.fail && !c->cfg.fsync_loses_data)
         return c->cfg.fail_errno;
-    sync();
+    if (!pt.fail)
+        sync();
     /* Every name the core has seen, as it is now: a file gets a SYNC
-     * record, a directory a DIRSYNC one, a name that is gone nothing. */
+     * record, a directory a DIRSYNC one, a name that is gone nothing.  A
+     * failed one (fsync_loses_data) loses every file's unsynced writes,
+     * as a failed fsync of each would; directories stay unsynced. */
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        shadow_rec r = {.point = pt.k, .path = names[i], .covers = covers};
+        shadow_rec r = {.point = pt.k,
+                        .path = names[i],
+                        .covers = covers,
+                        .err = pt.fail ? c->cfg.fail_errno : 0};
         if (rc == 0 && stat(names[i], &st) == 0 &&
-            (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-            r.type = S_ISDIR(st.st_mode) ? SHADOW_DIRSYNC : SHADOW_SYNC;
+            (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && !pt.fail))) {
+            r.type = pt.fail               ? SHADOW_FSYNC_FAILED
+                     : S_ISDIR(st.st_mode) ? SHADOW_DIRSYNC
+                                           : SHADOW_SYNC;
             rc = shadow_append(c->sw, &r);
         }
         free(names[i]);
     }
     free(names);
-    return rc;
+    return pt.fail ? c->cfg.fail_errno : rc;
 }
 
 int crashio_op_tracked(crashio *c, int fd, char **path)
@@ -327,8 +341,7 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
 
     pt.k = k;
     pt.fail = (c->cfg.fail_at != 0 && k == c->cfg.fail_at);
-    if (kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
-        kind == CRASHIO_DIRSYNC) {
+    if (crashio_kind_is_sync(kind)) {
         uint64_t s = atomic_fetch_add(&c->syncs, 1) + 1;
         pt.fail |= c->cfg.fail_sync != 0 && s == c->cfg.fail_sync;
         if (sh)

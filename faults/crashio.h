@@ -345,6 +345,9 @@ int crashio_tear_write(const cl_io *io, int fd, uint64_t seed, uint64_t k,
 
 /* Names for reports: "pwrite", "fsync", ...; "old", "zero", ... */
 const char *crashio_kind_name(int kind);
+/* 1 if kind is a sync call (fsync, fdatasync, directory sync): what
+ * fail_sync counts. */
+int crashio_kind_is_sync(int kind);
 const char *crashio_fill_name(int fill);
 
 #endif

@@ -188,7 +188,9 @@ typedef struct interpose_area {
     interpose_result res;
 } interpose_area;
 
-#define IP_AREA_MAGIC 0x31706f7069636c63ULL
+/* Changes with the layout of interpose_config and crashio_shared, so that
+ * a preload object of another build is refused. */
+#define IP_AREA_MAGIC 0x32706f7069636c63ULL
 
 /* Size of an area with trace_cap trace entries. */
 size_t interpose_area_size(uint64_t trace_cap);

@@ -761,7 +761,7 @@ static int campaign_try(const campaign *c, trial_env *env,
          p.kinds[s.crash_point - 1] != CRASHIO_PWRITE))
         goto out;
     if (s.mode == MODE_FSYNC_FAIL && s.fail_at != 0 &&
-        (s.fail_at > p.points || !trial_kind_is_sync(p.kinds[s.fail_at - 1])))
+        (s.fail_at > p.points || !crashio_kind_is_sync(p.kinds[s.fail_at - 1])))
         goto out;
     if (trial_run(env, &s, &res) != 0)
         goto out;
@@ -898,7 +898,7 @@ static int campaign_replay(campaign *c)
     if (c->fail_at != 0) {
         if (s.mode != MODE_FSYNC_FAIL || s.prof == NULL ||
             c->fail_at > s.prof->points ||
-            !trial_kind_is_sync(s.prof->kinds[c->fail_at - 1])) {
+            !crashio_kind_is_sync(s.prof->kinds[c->fail_at - 1])) {
             fprintf(stderr,
                     "crashtest: --fail-at %llu: not a sync of an "
                     "fsync-fail trial\n",

@@ -213,7 +213,8 @@ static int ex_nondurable(const char *list, interpose_config *ic)
  * sync call of the run (among its first EX_TRACE_CAP points), malloc'd. */
 typedef struct ex_syncs {
     uint64_t *pt;
-    size_t n;
+    size_t n;       /* the sync calls among the traced points */
+    uint64_t total; /* all the run's sync calls */
 } ex_syncs;
 
 static int ex_run_prog(const exec_config *cfg, ex_paths *p,
@@ -261,12 +262,11 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
         const crashio_shared *full = interpose_area_shared(a);
         uint64_t n = full->points < EX_TRACE_CAP ? full->points : EX_TRACE_CAP;
         syncs->n = 0;
+        syncs->total = full->syncs;
         if ((syncs->pt = malloc((n + 1) * sizeof(*syncs->pt))) == NULL)
             rc = ENOMEM;
         for (uint64_t k = 1; rc == 0 && k <= n; k++) {
-            int kind = full->trace[k - 1].kind;
-            if (kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
-                kind == CRASHIO_DIRSYNC)
+            if (crashio_kind_is_sync(full->trace[k - 1].kind))
                 syncs->pt[syncs->n++] = k;
         }
     }
@@ -411,6 +411,26 @@ void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
         snprintf(ic->shadow_path, sizeof(ic->shadow_path), "%.500s", shadow);
         snprintf(ic->graveyard_dir, sizeof(ic->graveyard_dir), "%.500s", grave);
     }
+}
+
+void ex_fsync_describe(const crashio_shared *sh, uint64_t k, char *buf,
+                       size_t len)
+{
+    uint64_t at = atomic_load(&sh->failed_point);
+
+    if (at != 0)
+        util_appendf(buf, len,
+                     "sync call %" PRIu64 " (point %" PRIu64 ") failed", k, at);
+    else
+        util_appendf(buf, len,
+                     "no sync call %" PRIu64 " (the run made %" PRIu64 ")", k,
+                     (uint64_t)atomic_load(&sh->syncs));
+}
+
+int ex_first_cut(unsigned mode, uint64_t rc_seed)
+{
+    return mode == EX_POWERLOSS || mode == EX_FSYNC_FAIL ||
+           (mode == EX_RCRASH && (rc_seed & 1));
 }
 
 void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
@@ -898,14 +918,7 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     tr->declared = d.ntxns;
     if (tr->mode == EX_FSYNC_FAIL) {
         tr->fpoint = sh.failed_point;
-        if (tr->fpoint != 0)
-            util_appendf(tr->damage, sizeof(tr->damage),
-                         "sync call %" PRIu64 " (point %" PRIu64 ") failed",
-                         tr->k, tr->fpoint);
-        else
-            util_appendf(tr->damage, sizeof(tr->damage),
-                         "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
-                         tr->k, (uint64_t)sh.syncs);
+        ex_fsync_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
         if (sh.outcome != CRASHIO_OUT_NONE)
             util_appendf(tr->damage, sizeof(tr->damage),
                          "; killed before point %" PRIu64, tr->kc);
@@ -921,8 +934,7 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     }
     /* fsync-fail's power cut is what makes the lost writes lost; half the
      * recovery crashes start from one. */
-    if ((tr->mode == EX_POWERLOSS || tr->mode == EX_FSYNC_FAIL ||
-         (tr->mode == EX_RCRASH && (tr->rc_seed & 1))) &&
+    if (ex_first_cut(tr->mode, tr->rc_seed) &&
         (rc = ex_cut(cfg, p, tr, tr->pl_seed)) != 0) {
         ex_decl_free(&d);
         return rc;
@@ -1015,7 +1027,7 @@ static void ex_draw(const exec_config *cfg, uint64_t t, uint64_t points,
     tr->rc_seed = rng_next(&r);
     if (tr->mode == EX_FSYNC_FAIL) {
         uint64_t after;
-        tr->k = 1 + rng_next(&r) % (syncs->n > 0 ? syncs->n : 1);
+        tr->k = 1 + rng_next(&r) % (syncs->total > 0 ? syncs->total : 1);
         after = tr->k <= syncs->n ? syncs->pt[tr->k - 1] : points;
         if ((rng_next(&r) & 1) && after < points)
             tr->kc = after + 1 + rng_next(&r) % (points - after);
@@ -1125,7 +1137,7 @@ int exec_run(const exec_config *cfg)
         fprintf(out,
                 "crashtest: --exec: %" PRIu64 " I/O points in a run, %" PRIu64
                 " of them sync calls\n",
-                points, (uint64_t)syncs.n);
+                points, syncs.total);
     if (cfg->json &&
         (res = calloc(cfg->trials ? cfg->trials : 1, sizeof(*res))) == NULL) {
         fprintf(stderr, "crashtest: out of memory\n");
@@ -1197,8 +1209,8 @@ int exec_run(const exec_config *cfg)
                 expected);
     }
     rc = bad > 0 ? 1 : 0;
-    if (res != NULL && ex_summary_print(cfg, res, ran, points, syncs.n, nocrash,
-                                        clk_now_ns() - t0) != 0)
+    if (res != NULL && ex_summary_print(cfg, res, ran, points, syncs.total,
+                                        nocrash, clk_now_ns() - t0) != 0)
         rc = 2;
 out:
     free(res);

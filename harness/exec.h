@@ -26,14 +26,12 @@
 #define EX_KILL 0x1      /* killed at point k: the page cache survives */
 #define EX_TORN 0x2      /* the write at k torn, then killed */
 #define EX_POWERLOSS 0x4 /* killed at k, then a power-cut image */
-#define EX_RCRASH                                                              \
-    0x8 /* killed at k (a power cut or not), then its                          \
-           recovery killed at a point of its own (a power                      \
-           cut or not): --target redis only */
-#define EX_FSYNC_FAIL                                                          \
-    0x10 /* sync call k fails and loses what it covered,                       \
-            then a kill and a power cut: --target redis                        \
-            only */
+/* killed at k (a power cut or not), then its recovery killed at a point
+ * of its own (a power cut or not) */
+#define EX_RCRASH 0x8
+/* sync call k fails and loses what it covered, then (for --exec, one
+ * time in two) a kill, and a power cut */
+#define EX_FSYNC_FAIL 0x10
 #define EX_CRASH_MODES (EX_KILL | EX_TORN | EX_POWERLOSS)
 #define EX_ALL_MODES (EX_CRASH_MODES | EX_RCRASH | EX_FSYNC_FAIL)
 
@@ -94,14 +92,26 @@ void ex_crash_config(interpose_config *ic, const char *root, unsigned mode,
                      uint64_t k, uint64_t pl_seed, uint32_t sector,
                      const char *shadow, const char *grave);
 
+/* Append to buf (len bytes) which sync call k of a fsync-fail run failed,
+ * or that the run made fewer (sh: the run's results). */
+void ex_fsync_describe(const crashio_shared *sh, uint64_t k, char *buf,
+                       size_t len);
+
+/* 1 if a trial of mode (one EX_* bit) with recovery-crash seed rc_seed has
+ * a power cut after its first crash: powerloss and fsync-fail always
+ * (the cut is what loses what the failed sync covered), recovery-crash
+ * one time in two. */
+int ex_first_cut(unsigned mode, uint64_t rc_seed);
+
 /* Describe, into buf, the crash sh reports for point k. */
 void ex_crash_describe(const crashio_shared *sh, uint64_t k, char *buf,
                        size_t len);
 
 /* recovery-crash, shared by the targets run this way: after the first
  * crash (and its power cut, if power is set), run the target's recovery
- * under the interposer on a copy of the image to count its I/O points,
- * then on the image itself, killed at a point drawn among them, one time
+ * under the interposer on the image to count its I/O points (the image
+ * kept aside and put back after: a target's root is fixed), then again,
+ * killed at a point drawn among them, one time
  * in two followed by a power cut that may drop what that recovery and,
  * after a kill, the crashed run left unsynced (the shadow log goes on
  * across the kill).  The target's part: */

@@ -550,6 +550,11 @@ static int rd_recover_under(const redis_config *cfg, rd_paths *p,
         goto out;
     }
     rc = rd_listen(cfg, p, pid, &status);
+    /* Stopped before its counts are read: once it listens, its cron and
+     * background threads would go on adding points that are not the
+     * recovery's. */
+    if (rc == RD_LISTENING)
+        kill(-pid, SIGSTOP);
     memcpy(sh, interpose_area_shared(a), sizeof(*sh));
     if (ic->crash_at > 0 && ic->crash_at <= RD_RECOVERY_TRACE &&
         ic->crash_at <= sh->points) {
@@ -694,14 +699,7 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
         tr->acked += cl[c].decl.acked;
     }
     if (tr->mode == EX_FSYNC_FAIL) {
-        if (failed)
-            util_appendf(tr->damage, sizeof(tr->damage),
-                         "sync call %" PRIu64 " (point %" PRIu64 ") failed",
-                         tr->k, (uint64_t)sh.failed_point);
-        else
-            util_appendf(tr->damage, sizeof(tr->damage),
-                         "no sync call %" PRIu64 " (the run made %" PRIu64 ")",
-                         tr->k, (uint64_t)sh.syncs);
+        ex_fsync_describe(&sh, tr->k, tr->damage, sizeof(tr->damage));
         if (refused > 0)
             util_appendf(tr->damage, sizeof(tr->damage),
                          "; %d client%s refused", refused,
@@ -721,8 +719,7 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
     }
     /* fsync-fail's power cut is what makes the lost writes lost; half the
      * recovery crashes start from one. */
-    if (tr->mode == EX_POWERLOSS || tr->mode == EX_FSYNC_FAIL ||
-        (tr->mode == EX_RCRASH && (tr->rc_seed & 1))) {
+    if (ex_first_cut(tr->mode, tr->rc_seed)) {
         if (ex_power_cut(p->root, p->shadow, cfg->persist, cfg->fs, cfg->sector,
                          tr->pl_seed, tr->damage, sizeof(tr->damage), msg,
                          sizeof(msg)) != 0) {
@@ -852,6 +849,10 @@ static int rd_probe(const redis_config *cfg, rd_paths *p, rd_client *cl,
     int rc = rd_trial_run(cfg, p, &tr, cl);
     uint64_t want = (uint64_t)cfg->clients * cfg->txns;
 
+    if (rc == 0 && tr.points == 0)
+        rc = rd_setup(p, cfg->server,
+                      "made no I/O point under its directory in a run without "
+                      "a crash (did the preload object load?)");
     if (rc == 0 && (tr.verdict != ORACLE_OK || tr.acked != want ||
                     tr.recovered != (int64_t)want)) {
         char msg[600];

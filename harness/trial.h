@@ -371,10 +371,6 @@ void trial_profile_free(trial_profile *prof);
  * failed (message in res->detail). */
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res);
 
-/* 1 if an I/O point of this crashio_kind is a sync (fsync, fdatasync,
- * directory fsync): one fsync-fail may fail. */
-int trial_kind_is_sync(int kind);
-
 /* Draw the fault of an error-mode (m) trial from r, over the calls the
  * profile counted: the call that fails and its errno; then what follows, a
  * kill or power cut (model persist, sector size sector) at an I/O point

@@ -63,12 +63,6 @@ static int trial_fault_eligible(trial_mode m, int p)
     }
 }
 
-int trial_kind_is_sync(int kind)
-{
-    return kind == CRASHIO_FSYNC || kind == CRASHIO_FDATASYNC ||
-           kind == CRASHIO_DIRSYNC;
-}
-
 static int trial_kind_is_write(int kind)
 {
     return kind == CRASHIO_PWRITE || kind == CRASHIO_FTRUNCATE;
@@ -89,7 +83,7 @@ void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
     s->action = CRASHIO_KILL;
     if (trial_fault_by_crashio(m)) {
         int (*eligible)(int) =
-            m == MODE_FSYNC_FAIL ? trial_kind_is_sync : trial_kind_is_write;
+            m == MODE_FSYNC_FAIL ? crashio_kind_is_sync : trial_kind_is_write;
         for (uint64_t k = 1; k <= p->points; k++)
             n += eligible(p->kinds[k - 1]);
         if (n > 0) {
@@ -138,6 +132,16 @@ void trial_fault_pick(const trial_profile *p, trial_mode m, rng *r,
     }
 }
 
+/* Which sync call of the counting run s's fail_at is (1 for the first). */
+static uint64_t trial_fault_sync_nth(const trial_spec *s)
+{
+    uint64_t n = 0;
+
+    for (uint64_t k = 1; k <= s->fail_at && k <= s->prof->points; k++)
+        n += crashio_kind_is_sync(s->prof->kinds[k - 1]);
+    return n;
+}
+
 void trial_fault_config(const trial_spec *s, const trial_paths *p, int racing,
                         crashio_config *cc)
 {
@@ -149,11 +153,8 @@ void trial_fault_config(const trial_spec *s, const trial_paths *p, int racing,
         cc->fsync_loses_data = s->mode == MODE_FSYNC_FAIL;
     }
     if (racing && s->mode == MODE_FSYNC_FAIL && s->fail_at != 0) {
-        uint64_t n = 0;
-        for (uint64_t k = 1; k <= s->fail_at && k <= s->prof->points; k++)
-            n += trial_kind_is_sync(s->prof->kinds[k - 1]);
         cc->fail_at = 0;
-        cc->fail_sync = n;
+        cc->fail_sync = trial_fault_sync_nth(s);
     }
 }
 
@@ -252,7 +253,16 @@ void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
     const trial_profile *pr = s->prof;
     size_t n;
 
-    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0)
+    if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0 &&
+        target_is_background(env->target))
+        /* Threads move the point numbers: the n-th sync call failed,
+         * wherever it came in this run. */
+        snprintf(out, len,
+                 "fault: sync call %llu of the run (point %llu) failed with "
+                 "EIO, losing what it covered",
+                 (unsigned long long)trial_fault_sync_nth(s),
+                 (unsigned long long)atomic_load(&env->shm->cio->failed_point));
+    else if (s->mode == MODE_FSYNC_FAIL && s->fail_at != 0)
         snprintf(out, len, "fault: %s at point %llu failed with EIO, %s",
                  crashio_kind_name(pr->kinds[s->fail_at - 1]),
                  (unsigned long long)s->fail_at,

@@ -843,6 +843,40 @@ static void test_crashio_fail_sync_fails_the_nth_sync(void **state)
     crashio_free(c);
 }
 
+/* A failed syncfs (crashio_op_syncall) under fsync_loses_data loses every
+ * file's unsynced writes, as a failed fsync of each would. */
+static void test_crashio_failed_syncall_logs_lost_data(void **state)
+{
+    fx *f = *state;
+    crashio_config cfg = {.inner = cl_io_posix(),
+                          .fail_sync = 1,
+                          .fsync_loses_data = 1,
+                          .shadow_path = f->log};
+    crashio *c;
+    const cl_io *io;
+    shadow_reader *rd;
+    shadow_rec *v;
+    int fd, n;
+
+    fx_reset(f);
+    c = mk(&cfg);
+    io = crashio_table(c);
+    fd = open_f(f, io);                                         /* point 1 */
+    assert_int_equal(io->pwrite(io->ctx, fd, "abcd", 4, 0), 0); /* 2 */
+    assert_int_equal(crashio_op_syncall(c), EIO);               /* 3 */
+    io->close(io->ctx, fd);
+    crashio_free(c);
+
+    v = read_log(f->log, &rd, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(v[1].type, SHADOW_WRITE);
+    assert_int_equal(v[2].type, SHADOW_FSYNC_FAILED);
+    assert_int_equal(v[2].covers, 3);
+    assert_int_equal(v[2].err, EIO);
+    free(v);
+    shadow_reader_close(rd);
+}
+
 static void test_crashio_failed_fsync_logs_lost_data(void **state)
 {
     fx *f = *state;
@@ -1152,6 +1186,7 @@ int main(void)
         T(test_crashio_tear_of_other_call_just_kills),
         T(test_crashio_fail_at_returns_errno_without_effect),
         T(test_crashio_fail_sync_fails_the_nth_sync),
+        T(test_crashio_failed_syncall_logs_lost_data),
         T(test_crashio_branch_goes_on_on_copies),
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),

@@ -58,6 +58,14 @@ contains "applog-fsync-retry: the violation" "$T/retry" \
 exec_ct "$T/retry2" "$EX/applog-fsync-retry {dir}" "$EX/applog-verify {dir}" \
     --trials 60 --seed 1 --mode kill-io,torn,powerloss
 check "applog-fsync-retry under the crash modes: exit status" 0 $?
+# applog itself dies on a failed fsync, saying so on stderr: its answer,
+# and its message must not reach the protocol on fd 3 (no --csv here, so
+# the campaign's log may be descriptor 3 when the program starts)
+exec_ct "$T/ffail" "$EX/applog {dir}" "$EX/applog-verify {dir}" \
+    --trials 20 --seed 2 --mode fsync-fail
+check "applog under fsync-fail: exit status" 0 $?
+contains "applog under fsync-fail: it exited on its own" "$T/ffail" \
+    "20 trials .* violations 0"
 
 # 2. the wrong variant: caught under power loss, with a replay that
 # reproduces it; never by process crashes
