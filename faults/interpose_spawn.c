@@ -3,6 +3,7 @@
  * (interpose.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -35,6 +36,8 @@ int interpose_spawn(const interpose_spawn_opts *o, pid_t *pid)
             if (dup2(o->fd3, 3) < 0)
                 _exit(127);
             close(o->fd3);
+        } else if (o->fd3 == 3 && fcntl(3, F_SETFD, 0) != 0) {
+            _exit(127); /* already there: only its close-on-exec goes */
         }
         if (setenv("LD_PRELOAD", o->preload, 1) != 0 ||
             setenv("CRASHLAB_INTERPOSE", o->area_path, 1) != 0)
