@@ -207,17 +207,20 @@ static int ex_nondurable(const char *list, interpose_config *ic)
 
 #define EX_TRACE_CAP 65536 /* points of the probe's trace */
 
-/* Run PROG on a fresh p->dir with the interposer configured by ic.
- * OUT: *o, *res (the interposer's results), *sh (the crash outcome); with
- * syncs non-NULL (the probe), syncs->pt[0..n): the point number of each
- * sync call of the run (among its first EX_TRACE_CAP points), malloc'd. */
+/* The sync calls of the probe's run. */
 typedef struct ex_syncs {
     uint64_t *pt;
     size_t n;       /* the sync calls among the traced points */
     uint64_t total; /* all the run's sync calls */
 } ex_syncs;
 
-static int ex_run_prog(const exec_config *cfg, ex_paths *p,
+/* Run command cmd (PROG, or PROG2 for a recovery crash) on p->root with
+ * the interposer configured by ic, its fd 3 read into o, its output into
+ * the log.  OUT: *o, *res (the interposer's results), *sh (the crash
+ * outcome); with syncs non-NULL (the probe), syncs->pt[0..n): the point
+ * number of each sync call of the run (among its first EX_TRACE_CAP
+ * points), malloc'd. */
+static int ex_run_prog(const exec_config *cfg, ex_paths *p, const char *cmd,
                        const interpose_config *ic, ex_out *o,
                        interpose_result *res, crashio_shared *sh,
                        ex_syncs *syncs)
@@ -234,7 +237,7 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
     if ((rc = interpose_area_create(p->area, &c, syncs ? EX_TRACE_CAP : 0,
                                     &a)) != 0)
         return rc;
-    if ((argv = ex_argv(cfg->exec_cmd, p->root)) == NULL || argv[0] == NULL) {
+    if ((argv = ex_argv(cmd, p->root)) == NULL || argv[0] == NULL) {
         interpose_area_unmap(a);
         ex_argv_free(argv);
         return EINVAL;
@@ -270,56 +273,6 @@ static int ex_run_prog(const exec_config *cfg, ex_paths *p,
                 syncs->pt[syncs->n++] = k;
         }
     }
-out:
-    if (logfd >= 0)
-        close(logfd);
-    ex_argv_free(argv);
-    interpose_area_unmap(a);
-    return rc;
-}
-
-/* Run PROG2 on p->root under the interposer configured by ic, its output
- * into the log: a recovery of the image, counted or crashed (recovery-
- * crash).  OUT: *o (its wait status), *res, *sh (as it left them).
- * Returns 0 or an errno. */
-static int ex_run_verify_under(const exec_config *cfg, ex_paths *p,
-                               const interpose_config *ic, ex_out *o,
-                               interpose_result *res, crashio_shared *sh)
-{
-    interpose_area *a;
-    char **argv = ex_argv(cfg->verify_cmd, p->root);
-    int logfd = -1, rc;
-    pid_t pid;
-    interpose_config c = *ic;
-
-    memset(o, 0, sizeof(*o));
-    if (argv == NULL || argv[0] == NULL || ex_nondurable(cfg->nondurable, &c)) {
-        ex_argv_free(argv);
-        return EINVAL;
-    }
-    if ((rc = interpose_area_create(p->area, &c, 0, &a)) != 0) {
-        ex_argv_free(argv);
-        return rc;
-    }
-    logfd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (logfd < 0) {
-        rc = errno;
-        goto out;
-    }
-    {
-        interpose_spawn_opts so = {.preload = cfg->preload,
-                                   .area_path = p->area,
-                                   .area = a,
-                                   .argv = argv,
-                                   .fd3 = -1,
-                                   .out_fd = logfd};
-        if ((rc = interpose_spawn(&so, &pid)) != 0)
-            goto out;
-    }
-    o->timed_out =
-        util_wait_within(pid, (uint64_t)cfg->timeout_s * 1000000u, &o->status);
-    *res = a->res;
-    memcpy(sh, interpose_area_shared(a), sizeof(*sh));
 out:
     if (logfd >= 0)
         close(logfd);
@@ -829,12 +782,14 @@ static int ex_recover_run(void *ctx, const interpose_config *ic,
 {
     ex_rc_ctx *c = ctx;
     interpose_result res;
-    ex_out o;
+    ex_out o = {0};
     int rc;
 
     what[0] = '\0';
     (void)len;
-    if ((rc = ex_run_verify_under(c->cfg, c->p, ic, &o, &res, sh)) != 0)
+    rc = ex_run_prog(c->cfg, c->p, c->cfg->verify_cmd, ic, &o, &res, sh, NULL);
+    free(o.text); /* what it prints is judged only by the final run */
+    if (rc != 0)
         return ex_setup(c->p, c->cfg->verify_cmd, strerror(rc));
     if (res.refused) {
         char msg[IP_PATH_MAX + 400];
@@ -897,7 +852,7 @@ static int ex_trial_run(const exec_config *cfg, ex_paths *p, ex_trial *tr,
     ic.strict = 1;
     if (tr->mode == EX_FSYNC_FAIL)
         ic.crash_at = tr->kc;
-    rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh, NULL);
+    rc = ex_run_prog(cfg, p, cfg->exec_cmd, &ic, &o, &res, &sh, NULL);
     if (rc != 0) {
         free(o.text);
         return ex_setup(p, cfg->exec_cmd, strerror(rc));
@@ -967,7 +922,8 @@ static int ex_probe(const exec_config *cfg, ex_paths *p, uint64_t *points,
         return ex_setup(p, p->dir, strerror(rc));
     snprintf(ic.root, sizeof(ic.root), "%.500s", p->root);
     ic.strict = 1;
-    if ((rc = ex_run_prog(cfg, p, &ic, &o, &res, &sh, syncs)) != 0) {
+    if ((rc = ex_run_prog(cfg, p, cfg->exec_cmd, &ic, &o, &res, &sh, syncs)) !=
+        0) {
         free(o.text);
         return ex_setup(p, cfg->exec_cmd, strerror(rc));
     }

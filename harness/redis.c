@@ -528,6 +528,23 @@ out:
 
 #define RD_RECOVERY_TRACE 4096 /* points of a recovery described */
 
+/* Start redis-server on p->root under the interposer configured by ic,
+ * its area at p->area with trace_cap trace entries.  Returns 0, or 2
+ * after a set-up error.  OUT: *a (to unmap; NULL if none), *pid. */
+static int rd_start_under(const redis_config *cfg, rd_paths *p,
+                          const interpose_config *ic, uint64_t trace_cap,
+                          interpose_area **a, pid_t *pid)
+{
+    int rc;
+
+    *a = NULL;
+    if ((rc = interpose_area_create(p->area, ic, trace_cap, a)) != 0)
+        return rd_setup(p, p->area, strerror(rc));
+    if ((rc = rd_start(cfg, p, p->root, *a, pid)) != 0)
+        return rd_setup(p, cfg->server, strerror(rc));
+    return 0;
+}
+
 /* A restart of redis-server on p->root under the interposer configured by
  * ic, until it listens (then killed) or ends: a recovery of the image,
  * counted or crashed.  OUT: *sh (its crash core's results as they were
@@ -543,12 +560,8 @@ static int rd_recover_under(const redis_config *cfg, rd_paths *p,
     pid_t pid;
 
     what[0] = '\0';
-    if ((rc = interpose_area_create(p->area, ic, RD_RECOVERY_TRACE, &a)) != 0)
-        return rd_setup(p, p->area, strerror(rc));
-    if ((rc = rd_start(cfg, p, p->root, a, &pid)) != 0) {
-        ret = rd_setup(p, cfg->server, strerror(rc));
+    if ((ret = rd_start_under(cfg, p, ic, RD_RECOVERY_TRACE, &a, &pid)) != 0)
         goto out;
-    }
     rc = rd_listen(cfg, p, pid, &status);
     /* Stopped before its counts are read: once it listens, its cron and
      * background threads would go on adding points that are not the
@@ -639,12 +652,8 @@ static int rd_trial_run(const redis_config *cfg, rd_paths *p, rd_trial *tr,
         return rd_setup(p, p->dir, strerror(rc));
     ex_crash_config(&ic, p->root, tr->mode, tr->k, tr->pl_seed, cfg->sector,
                     p->shadow, p->grave);
-    if ((rc = interpose_area_create(p->area, &ic, 0, &a)) != 0)
-        return rd_setup(p, p->area, strerror(rc));
-    if ((rc = rd_start(cfg, p, p->root, a, &pid)) != 0) {
-        ret = rd_setup(p, cfg->server, strerror(rc));
+    if ((ret = rd_start_under(cfg, p, &ic, 0, &a, &pid)) != 0)
         goto out;
-    }
     rc = rd_listen(cfg, p, pid, &status);
     if (rc == RD_LISTENING)
         rc = rd_clients_run(cfg, tr->wl_seed, p->sock, cl);
