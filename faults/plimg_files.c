@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,11 @@
 
 /* ---- buffers and files ---- */
 
+/* A file's bytes, b[i] being byte i.  The memory is an anonymous mapping,
+ * whose pages cost nothing until touched: plimg_build reads, copies and
+ * writes back only the spans its operations touch (plimg_spans), so a
+ * page file of megabytes of which a checkpoint rewrote a few pages costs
+ * those pages. */
 typedef struct plimg_buf {
     uint8_t *b;
     uint64_t size; /* the file's length */
@@ -28,17 +34,42 @@ typedef struct plimg_buf {
 static int plimg_buf_room(plimg_buf *f, uint64_t n)
 {
     if (n > f->cap) {
-        uint64_t nc = f->cap ? f->cap : 4096;
-        uint8_t *p;
+        uint64_t nc = f->cap ? f->cap : 65536;
+        void *p;
         while (nc < n)
             nc *= 2;
-        if ((p = realloc(f->b, nc)) == NULL)
+        if (nc > SIZE_MAX)
+            return ENOMEM;
+        p = f->b == NULL
+                ? mmap(NULL, (size_t)nc, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                : mremap(f->b, (size_t)f->cap, (size_t)nc, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
             return ENOMEM;
         f->b = p;
         f->cap = nc;
     }
     return 0;
 }
+
+static void plimg_buf_free(plimg_buf *f)
+{
+    if (f->b != NULL)
+        munmap(f->b, (size_t)f->cap);
+    f->b = NULL;
+    f->cap = f->size = 0;
+}
+
+/* The byte ranges [lo, hi) outside which a file, its page cache and its
+ * image hold the same bytes, in ascending order, disjoint. */
+typedef struct plimg_span {
+    uint64_t lo, hi;
+} plimg_span;
+
+typedef struct plimg_spans {
+    plimg_span *s;
+    size_t n;
+} plimg_spans;
 
 /* Set the length to n: growth is zero-filled, shrinking forgets. */
 static int plimg_buf_resize(plimg_buf *f, uint64_t n)
@@ -66,21 +97,47 @@ static int plimg_buf_write(plimg_buf *f, uint64_t off, const void *src,
     return 0;
 }
 
-static int plimg_buf_copy(plimg_buf *dst, const plimg_buf *src)
+/* dst becomes src, within the spans (dst's other bytes are never read). */
+static int plimg_buf_copy(plimg_buf *dst, const plimg_buf *src,
+                          const plimg_spans *sp)
 {
     if (plimg_buf_room(dst, src->size) != 0)
         return ENOMEM;
-    if (src->size > 0)
-        memcpy(dst->b, src->b, src->size);
+    for (size_t i = 0; i < sp->n && sp->s[i].lo < src->size; i++) {
+        uint64_t hi = sp->s[i].hi < src->size ? sp->s[i].hi : src->size;
+        memcpy(dst->b + sp->s[i].lo, src->b + sp->s[i].lo, hi - sp->s[i].lo);
+    }
     dst->size = src->size;
     return 0;
 }
 
-/* Read the file at path into f; a missing file reads as empty. */
-static int plimg_read_file(const char *path, plimg_buf *f)
+/* Read [lo, hi) of fd into f->b at the same offsets; *got: where the file
+ * ended, if before hi. */
+static int plimg_pread_all(int fd, plimg_buf *f, uint64_t lo, uint64_t hi,
+                           uint64_t *got)
+{
+    while (lo < hi) {
+        ssize_t n = pread(fd, f->b + lo, hi - lo, (off_t)lo);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        if (n == 0) {
+            *got = lo;
+            return 0;
+        }
+        lo += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Read the spans of the file at path into f, whose length becomes the
+ * file's; a missing file reads as empty. */
+static int plimg_read_file(const char *path, plimg_buf *f,
+                           const plimg_spans *sp)
 {
     struct stat st;
-    uint64_t done = 0;
+    uint64_t size;
     int fd, rc = 0;
 
     f->size = 0;
@@ -92,49 +149,101 @@ static int plimg_read_file(const char *path, plimg_buf *f)
         rc = rc ? rc : errno;
         goto out;
     }
-    while (done < (uint64_t)st.st_size) {
-        ssize_t n =
-            pread(fd, f->b + done, (uint64_t)st.st_size - done, (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        done += (uint64_t)n;
-    }
-    f->size = done;
+    size = (uint64_t)st.st_size;
+    for (size_t i = 0; i < sp->n && sp->s[i].lo < size && rc == 0; i++)
+        rc = plimg_pread_all(fd, f, sp->s[i].lo,
+                             sp->s[i].hi < size ? sp->s[i].hi : size, &size);
+    f->size = size;
 out:
     close(fd);
     return rc;
 }
 
-/* Replace the content of the file at path (created if missing) by f. */
-static int plimg_write_file(const char *path, const plimg_buf *f)
+/* Write [lo, hi) of f->b to fd at the same offsets. */
+static int plimg_pwrite_all(int fd, const plimg_buf *f, uint64_t lo,
+                            uint64_t hi)
 {
-    uint64_t done = 0;
+    while (lo < hi) {
+        ssize_t n = pwrite(fd, f->b + lo, hi - lo, (off_t)lo);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : ENOSPC;
+        lo += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Make the file at path (created if missing) f: its spans are written,
+ * the bytes outside them being already f's, and its length set. */
+static int plimg_write_file(const char *path, const plimg_buf *f,
+                            const plimg_spans *sp)
+{
     int fd, rc = 0;
 
     fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno;
-    while (done < f->size) {
-        ssize_t n = pwrite(fd, f->b + done, f->size - done, (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? errno : ENOSPC;
-            goto out;
-        }
-        done += (uint64_t)n;
-    }
-    if (ftruncate(fd, (off_t)f->size) != 0)
+    for (size_t i = 0; i < sp->n && sp->s[i].lo < f->size && rc == 0; i++)
+        rc = plimg_pwrite_all(fd, f, sp->s[i].lo,
+                              sp->s[i].hi < f->size ? sp->s[i].hi : f->size);
+    if (rc == 0 && ftruncate(fd, (off_t)f->size) != 0)
         rc = errno;
-out:
     close(fd);
     return rc;
+}
+
+static int plimg_span_cmp(const void *a, const void *b)
+{
+    const plimg_span *x = a, *y = b;
+
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The spans of ops j0.. of inode n, for the sector size u: every byte a
+ * write of them covers, and every byte between the lengths the file had
+ * before and after each of them (what a growth fills or a cut takes),
+ * rounded out to whole sectors.  Undoing and replaying those operations,
+ * and every choice the model makes about their sectors, reads and writes
+ * only these bytes: the file, the page cache and the image agree on the
+ * rest. */
+static int plimg_spans_of(const plimg_ctx *x, const plimg_ino *n, size_t j0,
+                          uint32_t u, plimg_spans *sp)
+{
+    size_t k = 0, m = 0;
+
+    sp->n = 0;
+    sp->s = malloc(2 * (n->ndops - j0 + 1) * sizeof(*sp->s));
+    if (sp->s == NULL)
+        return ENOMEM;
+    for (size_t j = j0; j < n->ndops; j++) {
+        const shadow_rec *r = &x->ops[n->dops[j]].r;
+        uint64_t after = r->new_size;
+        if (r->type == SHADOW_WRITE) {
+            after =
+                r->off + r->len > r->old_size ? r->off + r->len : r->old_size;
+            if (r->len > 0)
+                sp->s[k++] = (plimg_span){r->off, r->off + r->len};
+        }
+        if (after != r->old_size)
+            sp->s[k++] = after < r->old_size ? (plimg_span){after, r->old_size}
+                                             : (plimg_span){r->old_size, after};
+    }
+    for (size_t i = 0; i < k; i++) {
+        sp->s[i].lo = sp->s[i].lo / u * u;
+        sp->s[i].hi = (sp->s[i].hi + u - 1) / u * u;
+    }
+    qsort(sp->s, k, sizeof(*sp->s), plimg_span_cmp);
+    for (size_t i = 0; i < k; i++) {
+        if (m > 0 && sp->s[i].lo <= sp->s[m - 1].hi) {
+            if (sp->s[i].hi > sp->s[m - 1].hi)
+                sp->s[m - 1].hi = sp->s[i].hi;
+        } else {
+            sp->s[m++] = sp->s[i];
+        }
+    }
+    sp->n = m;
+    return 0;
 }
 
 int plimg_exists(const char *path)
@@ -303,6 +412,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     plimg_buf pc = {0}, im = {0}, arena = {0};
     plimg_written *wr = NULL; /* [j - j0] for j >= j0 */
     plimg_sectors sec = {0};
+    plimg_spans sp = {0};
     rng rs = rng_stream(x->cfg.seed, PLIMG_TAG_SECTORS, ino);
     size_t j0 = 0;
     int rc, dirty = 0;
@@ -311,8 +421,6 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         dirty |= x->ops[n->dops[j]].state != PLIMG_DURABLE;
     if (!dirty)
         return 0;
-    if ((rc = plimg_read_file(n->cur, &pc)) != 0)
-        return plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
     /* The operations before j0 are durable and happened: the page cache
      * and the image agree on the content after them, so only the rest is
      * undone and replayed (undoing everything and replaying those first
@@ -321,6 +429,13 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     while (j0 < n->ndops && x->ops[n->dops[j0]].state == PLIMG_DURABLE &&
            !x->ops[n->dops[j0]].failed)
         j0++;
+    if ((rc = plimg_spans_of(x, n, j0, u, &sp)) != 0 ||
+        (rc = plimg_read_file(n->cur, &pc, &sp)) != 0) {
+        free(sp.s);
+        return rc == ENOMEM
+                   ? plimg_fail(x, rc, "out of memory")
+                   : plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
+    }
     /* Undo back to j0, newest first: pc becomes the content after the
      * durable operations, and each write's bytes are kept on the way for
      * the replay.  Failed operations are undone as well, in case they did
@@ -337,7 +452,7 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
         if ((rc = plimg_undo(&pc, &o->r)) != 0)
             goto out;
     }
-    if ((rc = plimg_buf_copy(&im, &pc)) != 0)
+    if ((rc = plimg_buf_copy(&im, &pc, &sp)) != 0)
         goto out;
 
     for (size_t j = j0; j < n->ndops; j++) {
@@ -434,16 +549,17 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
             }
         }
     }
-    rc = plimg_write_file(n->cur, &im);
+    rc = plimg_write_file(n->cur, &im, &sp);
     if (rc != 0)
         plimg_fail(x, rc, "writing %s: %s", n->cur, strerror(rc));
 out:
     if (rc == ENOMEM)
         plimg_fail(x, rc, "out of memory");
     plimg_sectors_free(&sec);
-    free(pc.b);
-    free(im.b);
-    free(arena.b);
+    plimg_buf_free(&pc);
+    plimg_buf_free(&im);
+    plimg_buf_free(&arena);
+    free(sp.s);
     free(wr);
     return rc;
 }
