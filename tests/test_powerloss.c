@@ -1123,6 +1123,46 @@ static void test_powerloss_garbage_replaces_dropped_sectors(void **state)
     assert_int_equal(s.sectors_garbage, 0);
 }
 
+/* A dropped write that covers part of a sector scribbles over the whole
+ * sector, the durable bytes it shares with the write included; the rest
+ * of the file stays as it was.  [1000, 1100) touches sectors 1 and 2. */
+static void test_powerloss_garbage_covers_the_whole_sector(void **state)
+{
+    hm *h = *state;
+    int garbage_seen = 0;
+
+    hm_pre(h, "f", 'D', 4096);
+    hm_write(h, "f", 1000, 'n', 100);
+    hm_done(h);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        size_t len;
+        plimg_summary s = hm_apply(h, PLIMG_ANY_SUBSET, 512, seed, 1);
+        uint8_t *b = img(h, "f", &len);
+        uint64_t g = 0;
+        int kept1, kept2;
+        assert_int_equal(len, 4096);
+        assert_true(all(b, 0, 512, 'D'));
+        assert_true(all(b, 1536, 4096 - 1536, 'D'));
+        /* a kept sector is the page cache's: the write within durable
+         * bytes; a dropped one is garbage from its first byte to its last */
+        kept1 = all(b, 512, 488, 'D') && all(b, 1000, 24, 'n');
+        kept2 = all(b, 1024, 76, 'n') && all(b, 1100, 436, 'D');
+        if (!kept1) {
+            assert_false(all(b, 512, 488, 'D'));
+            g++;
+        }
+        if (!kept2) {
+            assert_false(all(b, 1100, 436, 'D'));
+            g++;
+        }
+        assert_int_equal(s.sectors_unsynced, 2);
+        assert_int_equal(s.sectors_garbage, g);
+        garbage_seen += g > 0;
+        free(b);
+    }
+    assert_true(garbage_seen > 0);
+}
+
 static void test_powerloss_completes_interrupted_last_operation(void **state)
 {
     hm *h = *state;
@@ -1415,6 +1455,7 @@ int main(void)
         T(test_powerloss_reordering_over_an_unsynced_cut),
         T(test_powerloss_no_reordering_without_a_write_into_the_cut),
         T(test_powerloss_garbage_replaces_dropped_sectors),
+        T(test_powerloss_garbage_covers_the_whole_sector),
         T(test_powerloss_completes_interrupted_last_operation),
         T(test_powerloss_never_removes_the_directory),
         T(test_powerloss_empty_log_touches_nothing),
