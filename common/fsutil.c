@@ -198,7 +198,81 @@ static int fs_name_order(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int fs_copy_tree(const char *src, const char *dst)
+/* The regular files this process holds open, by device and inode (known
+ * 0: they could not be listed, so no file may be linked). */
+typedef struct fs_open_set {
+    struct fs_open_file {
+        dev_t dev;
+        ino_t ino;
+    } * f;
+    size_t n;
+    int known;
+} fs_open_set;
+
+/* Fill *set from /proc/self/fd.  Returns 0, or an errno. */
+static int fs_open_files(fs_open_set *set)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    size_t cap = 0;
+    int rc = 0;
+
+    set->f = NULL;
+    set->n = 0;
+    set->known = 0;
+    if (d == NULL)
+        return errno;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || end == e->d_name || fd == dirfd(d) ||
+            fstat((int)fd, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (set->n == cap) {
+            void *p =
+                realloc(set->f, (cap = cap ? 2 * cap : 16) * sizeof(*set->f));
+            if (p == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            set->f = p;
+        }
+        set->f[set->n].dev = st.st_dev;
+        set->f[set->n].ino = st.st_ino;
+        set->n++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        free(set->f);
+        set->f = NULL;
+        set->n = 0;
+    }
+    set->known = rc == 0;
+    return rc;
+}
+
+/* Link src at dst, unless this process may hold src open or the link
+ * fails: then copy it. */
+static int fs_share_file(const char *src, const char *dst,
+                         const fs_open_set *open)
+{
+    struct stat st;
+
+    if (open->known && lstat(src, &st) == 0 && S_ISREG(st.st_mode)) {
+        size_t i;
+        for (i = 0; i < open->n; i++)
+            if (open->f[i].dev == st.st_dev && open->f[i].ino == st.st_ino)
+                break;
+        if (i == open->n && link(src, dst) == 0)
+            return 0;
+    }
+    return fs_copy_file(src, dst);
+}
+
+/* fs_copy_tree, and fs_share_tree when share is not NULL (the files open
+ * in this process, which it copies). */
+static int fs_tree(const char *src, const char *dst, const fs_open_set *share)
 {
     struct dirent **list;
     int n, rc = 0;
@@ -231,7 +305,9 @@ int fs_copy_tree(const char *src, const char *dst)
                                          : DT_UNKNOWN;
         }
         if (type == DT_DIR)
-            rc = fs_copy_tree(a, b);
+            rc = fs_tree(a, b, share);
+        else if (type == DT_REG && share != NULL)
+            rc = fs_share_file(a, b, share);
         else if (type == DT_REG)
             rc = fs_copy_file(a, b);
     }
@@ -239,6 +315,46 @@ int fs_copy_tree(const char *src, const char *dst)
         free(list[i]);
     free(list);
     return rc;
+}
+
+int fs_copy_tree(const char *src, const char *dst)
+{
+    return fs_tree(src, dst, NULL);
+}
+
+int fs_share_tree(const char *src, const char *dst)
+{
+    fs_open_set open;
+    int rc;
+
+    fs_open_files(&open); /* if they cannot be listed, every file is copied */
+    rc = fs_tree(src, dst, &open);
+    free(open.f);
+    return rc;
+}
+
+int fs_unshare(const char *path)
+{
+    struct stat st;
+    char tmp[4200];
+    int rc;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    if (!S_ISREG(st.st_mode) || st.st_nlink <= 1)
+        return 0;
+    if (snprintf(tmp, sizeof(tmp), "%s.unshare", path) >= (int)sizeof(tmp))
+        return ENAMETOOLONG;
+    if ((rc = fs_copy_file(path, tmp)) != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = errno;
+        unlink(tmp);
+        return rc;
+    }
+    return 0;
 }
 
 /* Remove what dst holds that src does not, at every level.  Returns 0 or

@@ -26,6 +26,17 @@ int fs_copy_file(const char *src, const char *dst);
  * LevelDB removes obsolete files) would otherwise number its I/O
  * differently in a copy and in the original.  Returns 0 or an errno. */
 int fs_copy_tree(const char *src, const char *dst);
+/* fs_copy_tree, but each regular file that this process does not hold
+ * open is linked (a hard link, the same inode) instead of copied where the
+ * file system allows it: for trees whose files nobody writes in place
+ * again, such as a graveyard of removed files.  A program about to write
+ * a file of such a tree, or to move one where others will, breaks the
+ * sharing first (fs_unshare).  Returns 0 or an errno. */
+int fs_share_tree(const char *src, const char *dst);
+/* If the regular file at path has other links, make path a copy of its
+ * own (a new inode, through path.unshare), so that writing it changes no
+ * other name's file.  Returns 0 (also for a missing path) or an errno. */
+int fs_unshare(const char *path);
 /* Make the tree at path the copy fs_copy_tree makes of it (through tmp,
  * which is removed first): its directories then list their entries as any
  * copy of it does.  Returns 0 or an errno. */

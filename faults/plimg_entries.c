@@ -204,6 +204,17 @@ int plimg_relocate(plimg_ctx *x)
     if (stage != NULL && rmdir(stage) != 0) {
         rc = errno;
         plimg_fail(x, rc, "%s: %s", stage, strerror(rc));
+        goto out;
+    }
+    /* A file the image holds is the recovery's to write: one that came
+     * from a graveyard shared with other crash states (fs_share_tree)
+     * gets an inode of its own. */
+    for (size_t i = 0; i < x->ninos; i++) {
+        plimg_ino *n = &x->inos[i];
+        if (!n->is_dir && n->cur && n->img && (rc = fs_unshare(n->img)) != 0) {
+            plimg_fail(x, rc, "%s: %s", n->img, strerror(rc));
+            goto out;
+        }
     }
 out:
     free(tmp);

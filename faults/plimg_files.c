@@ -14,8 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rng.h"
+#include "fsutil.h"
 #include "plimg_int.h"
+#include "rng.h"
 
 /* ---- buffers and files ---- */
 
@@ -179,8 +180,12 @@ static int plimg_pwrite_all(int fd, const plimg_buf *f, uint64_t lo,
 static int plimg_write_file(const char *path, const plimg_buf *f,
                             const plimg_spans *sp)
 {
-    int fd, rc = 0;
+    int fd, rc;
 
+    /* a file of a graveyard shared with other crash states (fs_share_tree)
+     * gets an inode of its own first */
+    if ((rc = fs_unshare(path)) != 0)
+        return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno;

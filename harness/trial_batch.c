@@ -14,7 +14,11 @@
  * bytes); for a trial that keeps the shadow log (trial_keeps_log: a power
  * cut, and the recoveries of recovery-crash and chain trials, which go on
  * with it) it also copies the graveyard and notes the length of the log,
- * whose records up to then are exactly those of the earlier points.  The trial
+ * whose records up to then are exactly those of the earlier points (the
+ * graveyard's files are linked, not copied, but for one the writer holds
+ * open: nothing writes a removed file again, and a power-cut image that
+ * rewrites one, or brings it back, gives it an inode of its own first:
+ * fs_share_tree, fs_unshare).  The trial
  * with the last point is crashed for real, as trial_run would; trials past the
  * end of the workload get their copy after the last transaction.
  *
@@ -296,7 +300,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     if (trial_keeps_log(s)) {
         struct stat st;
         trial_batch_path(b->p, i, TB_GRAVE, grave, sizeof(grave));
-        if ((rc = fs_copy_tree(b->p->grave, grave)) != 0)
+        if ((rc = fs_share_tree(b->p->grave, grave)) != 0)
             goto fail;
         rec->shadow_len =
             stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -349,9 +353,9 @@ _Noreturn static void trial_batch_lost(trial_snap *rec, int rc)
     _exit(25);
 }
 
-/* Slot i's copies of the database and graveyard, and the branch's empty
- * shadow log; rec->shadow_len: the writer's log's length.  Returns 0 or an
- * errno. */
+/* Slot i's copies of the database and graveyard (whose files not open
+ * here are linked: fs_share_tree), and the branch's empty shadow log;
+ * rec->shadow_len: the writer's log's length.  Returns 0 or an errno. */
 static int trial_batch_branch_files(const trial_paths *p, size_t i,
                                     trial_snap *rec)
 {
@@ -362,7 +366,7 @@ static int trial_batch_branch_files(const trial_paths *p, size_t i,
     if ((rc = trial_batch_path(p, i, TB_DB, slot, sizeof(slot))) != 0 ||
         (rc = fs_copy_tree(p->dir, slot)) != 0 ||
         (rc = trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot))) != 0 ||
-        (rc = fs_copy_tree(p->grave, slot)) != 0 ||
+        (rc = fs_share_tree(p->grave, slot)) != 0 ||
         (rc = trial_batch_path(p, i, TB_SHADOW, slot, sizeof(slot))) != 0)
         return rc;
     if (stat(p->shadow, &st) != 0)

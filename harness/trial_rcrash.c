@@ -187,7 +187,7 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
         struct stat st;
         trial_sampler_log(x, &shadow, &grave);
         fs_rmrf(x->p->pgrave);
-        rc = fs_copy_tree(grave, x->p->pgrave);
+        rc = fs_share_tree(grave, x->p->pgrave);
         v->shadow_len = stat(shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
     }
     if (rc != 0) {

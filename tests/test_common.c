@@ -315,6 +315,61 @@ static void test_common_fs_restore_tree_in_place(void **state)
     free(dir);
 }
 
+/* The inode of path. */
+static ino_t common_ino(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_ino;
+}
+
+/* A graveyard shared with a crash state: its files are linked, but one
+ * this process holds open (it may still write it) is copied; breaking the
+ * sharing before a write leaves the other name's bytes as they were. */
+static void test_common_fs_share_tree_links_all_but_open_files(void **state)
+{
+    char *dir = tu_tmpdir("common");
+    char src[4096], dst[4096], a[4200], b[4200], c[4200], d[4200];
+    int fd;
+
+    (void)state;
+    snprintf(src, sizeof(src), "%s/grave", dir);
+    snprintf(dst, sizeof(dst), "%s/snap/grave", dir);
+    snprintf(a, sizeof(a), "%s/g1", src);
+    snprintf(b, sizeof(b), "%s/g2", src);
+    assert_int_equal(fs_mkdirs(src), 0);
+    common_put(a, "closed", 6);
+    common_put(b, "open", 4);
+    fd = open(b, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(fs_share_tree(src, dst), 0);
+    assert_true(tu_tree_equal(src, dst));
+    snprintf(c, sizeof(c), "%s/g1", dst);
+    snprintf(d, sizeof(d), "%s/g2", dst);
+    assert_true(common_ino(c) == common_ino(a)); /* linked */
+    assert_true(common_ino(d) != common_ino(b)); /* open: copied */
+    close(fd);
+    /* unsharing gives c an inode of its own; a stays as it was */
+    assert_int_equal(fs_unshare(c), 0);
+    assert_true(common_ino(c) != common_ino(a));
+    common_put(c, "changed", 7);
+    assert_int_equal(fs_tree_bytes(src), strlen("closed") + strlen("open"));
+    {
+        char buf[16] = {0};
+        FILE *fp = fopen(a, "r");
+        assert_non_null(fp);
+        assert_non_null(fgets(buf, sizeof(buf), fp));
+        fclose(fp);
+        assert_string_equal(buf, "closed");
+    }
+    /* a file with one name, or none, is left alone */
+    assert_int_equal(fs_unshare(c), 0);
+    assert_int_equal(fs_unshare(tu_path(dir, "missing")), 0);
+    assert_int_equal(fs_rmrf(dir), 0);
+    free(dir);
+}
+
 /* fs_reopen: the same number, access mode, flags and offset, on the file
  * now at the path. */
 static void test_common_fs_reopen_keeps_number_flags_offset(void **state)
@@ -379,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_streams_differ),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
+        cmocka_unit_test(test_common_fs_share_tree_links_all_but_open_files),
         cmocka_unit_test(test_common_fs_restore_tree_in_place),
         cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
         cmocka_unit_test(test_common_fs_join_refuses_truncation),

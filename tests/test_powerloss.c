@@ -965,6 +965,47 @@ static void test_powerloss_unlink_kept_or_undone(void **state)
     assert_true(back > 0 && gone > 0);
 }
 
+/* A graveyard shared with other crash states (fs_share_tree links its
+ * files): the image rewrites a file there (an unsynced write undone) and
+ * brings it back (an unsynced unlink undone) on an inode of its own, and
+ * the other name of the file keeps the bytes the writer left. */
+static void test_powerloss_shared_graveyard_file_is_not_changed(void **state)
+{
+    hm *h = *state;
+    char grave[4200], other[4200];
+    int back = 0, undone = 0;
+
+    hm_pre(h, "a", 'A', 600);
+    hm_write(h, "a", 0, 'n', 100);
+    hm_unlink(h, "a", 1);
+    hm_done(h);
+    snprintf(grave, sizeof(grave), "%s/g1", h->grave);
+    snprintf(other, sizeof(other), "%s/other", h->root);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        plimg_config cfg = {
+            .model = PLIMG_ANY_SUBSET, .sector = 512, .seed = seed};
+        plimg_summary s;
+        size_t len;
+        uint8_t *a, *o;
+        hm_restore(h);
+        unlink(other);
+        assert_int_equal(link(grave, other), 0);
+        assert_int_equal(plimg_apply(h->db, h->log, &cfg, &s), 0);
+        o = tu_read_file(other, &len);
+        assert_non_null(o);
+        assert_int_equal(len, 600);
+        assert_true(all(o, 0, 100, 'n') && all(o, 100, 500, 'A'));
+        a = img(h, "a", &len);
+        if (a != NULL) {
+            back++;
+            undone += all(a, 0, 100, 'A');
+        }
+        free(a);
+        free(o);
+    }
+    assert_true(back > 0 && undone > 0);
+}
+
 static void test_powerloss_mkdir_lost_takes_its_children(void **state)
 {
     hm *h = *state;
@@ -1450,6 +1491,7 @@ int main(void)
         T(test_powerloss_rename_over_existing_kept_or_undone),
         T(test_powerloss_rename_without_graveyard_is_forced),
         T(test_powerloss_unlink_kept_or_undone),
+        T(test_powerloss_shared_graveyard_file_is_not_changed),
         T(test_powerloss_mkdir_lost_takes_its_children),
         T(test_powerloss_truncate_may_or_may_not_happen),
         T(test_powerloss_reordering_over_an_unsynced_cut),
