@@ -61,6 +61,51 @@ static void plimg_buf_free(plimg_buf *f)
     f->cap = f->size = 0;
 }
 
+/* Buffers plimg_build gave back, kept for its next file in this process:
+ * mapping and unmapping three per file cost as much as the file's bytes
+ * (an unmapping flushes the TLB of every CPU).  A kept buffer's bytes are
+ * stale, which nothing sees: only the spans are read, and a growth is
+ * zero-filled.  They are not inherited by a fork (MADV_DONTFORK: the
+ * process keeps writing them, and a child has no use for them), and a
+ * child forgets them (plimg_spare_pid). */
+#define PLIMG_SPARES 3
+#define PLIMG_SPARE_MAX (64u << 20) /* bytes a kept buffer may have */
+static _Thread_local plimg_buf plimg_spare[PLIMG_SPARES];
+static _Thread_local pid_t plimg_spare_pid;
+
+static plimg_buf plimg_buf_take(void)
+{
+    plimg_buf f = {0};
+
+    if (plimg_spare_pid != getpid()) {
+        memset(plimg_spare, 0, sizeof(plimg_spare)); /* a parent's */
+        plimg_spare_pid = getpid();
+    }
+    for (int i = 0; i < PLIMG_SPARES; i++)
+        if (plimg_spare[i].b != NULL) {
+            f = plimg_spare[i];
+            memset(&plimg_spare[i], 0, sizeof(plimg_spare[i]));
+            f.size = 0;
+            break;
+        }
+    return f;
+}
+
+static void plimg_buf_give(plimg_buf *f)
+{
+    if (f->b != NULL && f->cap <= PLIMG_SPARE_MAX &&
+        plimg_spare_pid == getpid() &&
+        madvise(f->b, (size_t)f->cap, MADV_DONTFORK) == 0)
+        for (int i = 0; i < PLIMG_SPARES; i++)
+            if (plimg_spare[i].b == NULL) {
+                plimg_spare[i] = *f;
+                f->b = NULL;
+                f->cap = f->size = 0;
+                return;
+            }
+    plimg_buf_free(f);
+}
+
 /* The byte ranges [lo, hi) outside which a file, its page cache and its
  * image hold the same bytes, in ascending order, disjoint. */
 typedef struct plimg_span {
@@ -434,12 +479,14 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     while (j0 < n->ndops && x->ops[n->dops[j0]].state == PLIMG_DURABLE &&
            !x->ops[n->dops[j0]].failed)
         j0++;
+    pc = plimg_buf_take();
+    im = plimg_buf_take();
+    arena = plimg_buf_take();
     if ((rc = plimg_spans_of(x, n, j0, u, &sp)) != 0 ||
         (rc = plimg_read_file(n->cur, &pc, &sp)) != 0) {
-        free(sp.s);
-        return rc == ENOMEM
-                   ? plimg_fail(x, rc, "out of memory")
-                   : plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
+        if (rc != ENOMEM)
+            plimg_fail(x, rc, "reading %s: %s", n->cur, strerror(rc));
+        goto out;
     }
     /* Undo back to j0, newest first: pc becomes the content after the
      * durable operations, and each write's bytes are kept on the way for
@@ -561,9 +608,9 @@ out:
     if (rc == ENOMEM)
         plimg_fail(x, rc, "out of memory");
     plimg_sectors_free(&sec);
-    plimg_buf_free(&pc);
-    plimg_buf_free(&im);
-    plimg_buf_free(&arena);
+    plimg_buf_give(&pc);
+    plimg_buf_give(&im);
+    plimg_buf_give(&arena);
     free(sp.s);
     free(wr);
     return rc;
