@@ -15,16 +15,18 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "mapkeep.h"
 #include "plimg_int.h"
 #include "rng.h"
 
 /* ---- buffers and files ---- */
 
-/* A file's bytes, b[i] being byte i.  The memory is an anonymous mapping,
- * whose pages cost nothing until touched: plimg_build reads, copies and
- * writes back only the spans its operations touch (plimg_spans), so a
- * page file of megabytes of which a checkpoint rewrote a few pages costs
- * those pages. */
+/* A file's bytes, b[i] being byte i, in an anonymous mapping kept for the
+ * next file's image (mapkeep.h), whose bytes are stale: plimg_build reads,
+ * copies and writes back only the spans its operations touch
+ * (plimg_spans), and a growth is zero-filled, so nothing reads a byte it
+ * has not written; a page file of megabytes of which a checkpoint
+ * rewrote a few pages costs those pages. */
 typedef struct plimg_buf {
     uint8_t *b;
     uint64_t size; /* the file's length */
@@ -34,17 +36,21 @@ typedef struct plimg_buf {
 /* Room for n bytes (the length stays). */
 static int plimg_buf_room(plimg_buf *f, uint64_t n)
 {
-    if (n > f->cap) {
-        uint64_t nc = f->cap ? f->cap : 65536;
+    if (n > SIZE_MAX)
+        return ENOMEM;
+    if (f->b == NULL) {
+        size_t cap;
+        if ((f->b = mapkeep_take((size_t)n, &cap)) == NULL)
+            return ENOMEM;
+        f->cap = cap;
+    } else if (n > f->cap) {
+        uint64_t nc = f->cap;
         void *p;
         while (nc < n)
             nc *= 2;
         if (nc > SIZE_MAX)
             return ENOMEM;
-        p = f->b == NULL
-                ? mmap(NULL, (size_t)nc, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-                : mremap(f->b, (size_t)f->cap, (size_t)nc, MREMAP_MAYMOVE);
+        p = mremap(f->b, (size_t)f->cap, (size_t)nc, MREMAP_MAYMOVE);
         if (p == MAP_FAILED)
             return ENOMEM;
         f->b = p;
@@ -55,55 +61,9 @@ static int plimg_buf_room(plimg_buf *f, uint64_t n)
 
 static void plimg_buf_free(plimg_buf *f)
 {
-    if (f->b != NULL)
-        munmap(f->b, (size_t)f->cap);
+    mapkeep_give(f->b, (size_t)f->cap);
     f->b = NULL;
     f->cap = f->size = 0;
-}
-
-/* Buffers plimg_build gave back, kept for its next file in this process:
- * mapping and unmapping three per file cost as much as the file's bytes
- * (an unmapping flushes the TLB of every CPU).  A kept buffer's bytes are
- * stale, which nothing sees: only the spans are read, and a growth is
- * zero-filled.  They are not inherited by a fork (MADV_DONTFORK: the
- * process keeps writing them, and a child has no use for them), and a
- * child forgets them (plimg_spare_pid). */
-#define PLIMG_SPARES 3
-#define PLIMG_SPARE_MAX (64u << 20) /* bytes a kept buffer may have */
-static _Thread_local plimg_buf plimg_spare[PLIMG_SPARES];
-static _Thread_local pid_t plimg_spare_pid;
-
-static plimg_buf plimg_buf_take(void)
-{
-    plimg_buf f = {0};
-
-    if (plimg_spare_pid != getpid()) {
-        memset(plimg_spare, 0, sizeof(plimg_spare)); /* a parent's */
-        plimg_spare_pid = getpid();
-    }
-    for (int i = 0; i < PLIMG_SPARES; i++)
-        if (plimg_spare[i].b != NULL) {
-            f = plimg_spare[i];
-            memset(&plimg_spare[i], 0, sizeof(plimg_spare[i]));
-            f.size = 0;
-            break;
-        }
-    return f;
-}
-
-static void plimg_buf_give(plimg_buf *f)
-{
-    if (f->b != NULL && f->cap <= PLIMG_SPARE_MAX &&
-        plimg_spare_pid == getpid() &&
-        madvise(f->b, (size_t)f->cap, MADV_DONTFORK) == 0)
-        for (int i = 0; i < PLIMG_SPARES; i++)
-            if (plimg_spare[i].b == NULL) {
-                plimg_spare[i] = *f;
-                f->b = NULL;
-                f->cap = f->size = 0;
-                return;
-            }
-    plimg_buf_free(f);
 }
 
 /* The byte ranges [lo, hi) outside which a file, its page cache and its
@@ -479,9 +439,6 @@ int plimg_build(plimg_ctx *x, size_t ino, plimg_model m)
     while (j0 < n->ndops && x->ops[n->dops[j0]].state == PLIMG_DURABLE &&
            !x->ops[n->dops[j0]].failed)
         j0++;
-    pc = plimg_buf_take();
-    im = plimg_buf_take();
-    arena = plimg_buf_take();
     if ((rc = plimg_spans_of(x, n, j0, u, &sp)) != 0 ||
         (rc = plimg_read_file(n->cur, &pc, &sp)) != 0) {
         if (rc != ENOMEM)
@@ -608,9 +565,9 @@ out:
     if (rc == ENOMEM)
         plimg_fail(x, rc, "out of memory");
     plimg_sectors_free(&sec);
-    plimg_buf_give(&pc);
-    plimg_buf_give(&im);
-    plimg_buf_give(&arena);
+    plimg_buf_free(&pc);
+    plimg_buf_free(&im);
+    plimg_buf_free(&arena);
     free(sp.s);
     free(wr);
     return rc;

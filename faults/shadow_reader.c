@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "coding.h"
 #include "crc32c.h"
+#include "mapkeep.h"
 #include "shadow_format.h"
 
 enum { SHADOW_STATE_OPEN, SHADOW_STATE_END, SHADOW_STATE_CORRUPT };
@@ -23,7 +23,7 @@ enum { SHADOW_STATE_OPEN, SHADOW_STATE_END, SHADOW_STATE_CORRUPT };
 struct shadow_reader {
     uint8_t *buf;  /* the whole file */
     size_t size;   /* bytes in buf */
-    int mapped;    /* buf is the file mapped (munmap), else malloc'd */
+    size_t bufcap; /* buf's mapping (mapkeep) */
     size_t pos;    /* offset of the next record */
     uint32_t salt; /* as the header has it */
     uint32_t salt_crc;
@@ -31,19 +31,19 @@ struct shadow_reader {
     int state;
     uint64_t torn;    /* bytes of torn tail ignored */
     char *strs;       /* NUL-terminated copies of the records' strings */
+    size_t strscap;   /* strs's mapping (mapkeep) */
     size_t strs_used; /* bytes of strs in use (never more than size + 1) */
     char graveyard[SHADOW_PATH_MAX + 1];
     char reason[200];
 };
 
-/* The whole file at path in *buf (*size bytes), mapped read-only where
- * it can be (*mapped 1) and else read into memory: a shadow log holds the
- * old bytes of every write of a run, megabytes that a power-cut
- * image reads once per crash state, and a mapping shares the page cache's
- * pages instead of copying them.  The file must not change while it is
- * mapped: a shadow log is read after its writer has died. */
+/* The whole file at path in *buf (*size bytes, in a mapping of *cap from
+ * mapkeep_take: a shadow log holds the old bytes of every write of a run,
+ * megabytes that a power-cut image reads once per crash state).  The file
+ * must not change while it is read: a shadow log is read after its writer
+ * has died. */
 static int shadow_read_file(const char *path, uint8_t **buf, size_t *size,
-                            int *mapped)
+                            size_t *cap)
 {
     struct stat st;
     uint8_t *b = NULL;
@@ -57,17 +57,7 @@ static int shadow_read_file(const char *path, uint8_t **buf, size_t *size,
         rc = errno;
         goto out;
     }
-    if (st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
-                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (m != MAP_FAILED) {
-            *buf = m;
-            *size = (size_t)st.st_size;
-            *mapped = 1;
-            goto out;
-        }
-    }
-    b = malloc((size_t)st.st_size + 1);
+    b = mapkeep_take((size_t)st.st_size, cap);
     if (b == NULL) {
         rc = ENOMEM;
         goto out;
@@ -86,10 +76,9 @@ static int shadow_read_file(const char *path, uint8_t **buf, size_t *size,
     }
     *buf = b;
     *size = done;
-    *mapped = 0;
     b = NULL;
 out:
-    free(b);
+    mapkeep_give(b, *cap);
     close(fd);
     return rc;
 }
@@ -113,9 +102,9 @@ int shadow_reader_open(const char *path, shadow_reader **out)
 
     if (r == NULL)
         return ENOMEM;
-    if ((rc = shadow_read_file(path, &r->buf, &r->size, &r->mapped)) != 0)
+    if ((rc = shadow_read_file(path, &r->buf, &r->size, &r->bufcap)) != 0)
         goto fail;
-    r->strs = malloc(r->size + 1);
+    r->strs = mapkeep_take(r->size + 1, &r->strscap);
     if (r->strs == NULL) {
         rc = ENOMEM;
         goto fail;
@@ -417,10 +406,7 @@ void shadow_reader_close(shadow_reader *r)
 {
     if (r == NULL)
         return;
-    if (r->mapped)
-        munmap(r->buf, r->size);
-    else
-        free(r->buf);
-    free(r->strs);
+    mapkeep_give(r->buf, r->bufcap);
+    mapkeep_give(r->strs, r->strscap);
     free(r);
 }

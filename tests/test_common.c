@@ -13,12 +13,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "clk.h"
 #include "fsutil.h"
+#include "mapkeep.h"
 #include "num.h"
 #include "rng.h"
 #include "testutil.h"
@@ -210,6 +212,45 @@ static void test_common_fs_copy_and_remove_tree(void **state)
     assert_false(tu_exists(tu_path(dir, "none")));
     assert_int_equal(fs_rmrf(dir), 0);
     free(dir);
+}
+
+/* A mapping given back is the next take's, when large enough; the
+ * smallest large enough is taken; a forked child starts without them. */
+static void test_common_mapkeep_reuses_mappings(void **state)
+{
+    size_t c1, c2, c3, c4;
+    uint8_t *a, *b, *c, *d;
+    pid_t pid;
+    int st;
+
+    (void)state;
+    a = mapkeep_take(100000, &c1);
+    b = mapkeep_take(3000000, &c2);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(c1 >= 100000 && c2 >= 3000000);
+    memset(a, 1, c1);
+    memset(b, 2, c2);
+    mapkeep_give(a, c1);
+    mapkeep_give(b, c2);
+    c = mapkeep_take(50000, &c3); /* the smaller one fits */
+    assert_ptr_equal(c, a);
+    assert_int_equal(c3, c1);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the kept one is not the child's: it gets a mapping of its own */
+        size_t cc;
+        uint8_t *x = mapkeep_take(2000000, &cc);
+        _exit(x != NULL && x != b && cc >= 2000000 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    d = mapkeep_take(2000000, &c4);
+    assert_ptr_equal(d, b);
+    mapkeep_give(c, c3);
+    mapkeep_give(d, c4);
+    mapkeep_give(NULL, 0);
 }
 
 /* The names of dir's entries in the order readdir lists them, joined. */
@@ -434,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_streams_differ),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
+        cmocka_unit_test(test_common_mapkeep_reuses_mappings),
         cmocka_unit_test(test_common_fs_share_tree_links_all_but_open_files),
         cmocka_unit_test(test_common_fs_restore_tree_in_place),
         cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
