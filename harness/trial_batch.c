@@ -564,13 +564,13 @@ static int trial_batch_restore(const trial_paths *p, size_t i,
 /* Wait for the batch writer pid, started at t0, to end (wait status *st).
  * Its time limit is a trial's, not counting what its copies and branches
  * took (a branch has a limit of its own), which it publishes in the n
- * slots as it goes.  Returns 1 if it ran past it (and was killed), else
+ * slots as it goes, nor a stop: conts is util_continues() at t0, read
+ * before the fork, so that a stop and continue between the fork and this
+ * wait is seen too.  Returns 1 if it ran past it (and was killed), else
  * 0. */
 static int trial_batch_wait(const trial_env *env, pid_t pid, uint64_t t0,
-                            size_t n, int *st)
+                            unsigned long conts, size_t n, int *st)
 {
-    unsigned long conts = util_continues();
-
     for (;;) {
         uint64_t end = t0 + TRIAL_TIMEOUT_US(env), now = clk_now_us();
         for (size_t i = 0; i < n; i++) {
@@ -757,7 +757,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                      first->threads > 1 ? first : NULL);
     }
     fork_per = (uint32_t)((clk_now_us() - tf) / n);
-    hung = trial_batch_wait(env, pid, tf, plan.n, &st);
+    hung = trial_batch_wait(env, pid, tf, plan.conts, plan.n, &st);
     t1 = clk_now_us();
     for (size_t i = 0; i < plan.n; i++) {
         const trial_snap *rec = &env->shm->snaps[i];
