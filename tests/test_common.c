@@ -127,6 +127,42 @@ static void test_common_rng_streams_differ(void **state)
     assert_true(rng_below(&a, 0) == 0);
 }
 
+/* rng_hash tells apart strings that differ in one bit at any place (in the
+ * four lanes, in the 8-byte steps after them, in the tail), in the length
+ * or in the seed, and gives the same string the same hash; every output
+ * bit flips for about half of the one-bit changes. */
+static void test_common_rng_hash_sees_every_bit(void **state)
+{
+    uint8_t buf[300];
+    uint64_t flips[64] = {0}, n = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
+    for (size_t len = 0; len <= sizeof(buf); len += len < 80 ? 1 : 37) {
+        uint64_t h = rng_hash(buf, len, 7);
+        assert_true(h == rng_hash(buf, len, 7));
+        assert_true(h != rng_hash(buf, len, 8));
+        if (len > 0)
+            assert_true(h != rng_hash(buf, len - 1, 7));
+        for (size_t i = 0; i < len; i++)
+            for (int b = 0; b < 8; b++) {
+                uint64_t d;
+                buf[i] ^= (uint8_t)(1u << b);
+                d = h ^ rng_hash(buf, len, 7);
+                buf[i] ^= (uint8_t)(1u << b);
+                assert_true(d != 0);
+                for (int k = 0; k < 64; k++)
+                    flips[k] += (d >> k) & 1;
+                n++;
+            }
+    }
+    for (int k = 0; k < 64; k++)
+        if (flips[k] < n * 45 / 100 || flips[k] > n * 55 / 100)
+            fail_msg("output bit %d flipped %llu times in %llu", k,
+                     (unsigned long long)flips[k], (unsigned long long)n);
+}
+
 /* Keep one of n items by rng_reservoir over N streams: each item must be
  * the kept one about weight/total of the time (within six standard
  * deviations; the seed is fixed, so the test is deterministic). */
@@ -473,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_common_rng_is_splitmix64),
         cmocka_unit_test(test_common_rng_seed_one_step_in),
         cmocka_unit_test(test_common_rng_streams_differ),
+        cmocka_unit_test(test_common_rng_hash_sees_every_bit),
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
         cmocka_unit_test(test_common_mapkeep_reuses_mappings),
