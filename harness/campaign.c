@@ -581,8 +581,8 @@ static int campaign_emit(void *ctx, const trial_result *in)
     return atomic_load(&o->cs->stop);
 }
 
-/* Run the trials specs[0..n) of one unit: kill-time trials (and error
- * trials that cannot branch off a shared run) one by one, the others
+/* Run the trials specs[0..n) of one unit: those that cannot share a
+ * writer run (trial_batchable) one by one, the others
  * grouped by workload variant and writer threads, one writer run per
  * group.
  * Returns 0, or -1 to stop (harness failure, or the campaign stops). */

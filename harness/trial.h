@@ -404,13 +404,16 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res);
 /* Can the trials of mode m share a writer run with others of their
  * profile and thread count?  Every crash mode but kill-time can: its crash
  * is at an I/O point.  Error modes do not (after its fault, each trial's
- * run is its own), but see trial_batchable. */
+ * run is its own), but see trial_batchable, which serves some kill-time
+ * and error trials from shared runs too. */
 int trial_mode_batchable(trial_mode m);
 
 /* Can trial s share a writer run with others of its profile and thread
- * count?  Those of a batchable mode, and the fsync-fail and write-fail
- * trials that can branch off a shared run at their fault (trial_batch.c):
- * of a target reached through its I/O table, without a sync thread. */
+ * count?  Those of a batchable mode; the fsync-fail and write-fail trials
+ * that can branch off a shared run at their fault (trial_batch.c): of a
+ * target reached through its I/O table, without a sync thread; and the
+ * kill-time trials of a writer of one thread without a sync thread, on a
+ * target reached through its I/O table (trial_batch_timed). */
 int trial_batchable(const trial_env *env, const trial_spec *s);
 
 /* Receives each result of trial_run_batch as soon as it is known.  Returns

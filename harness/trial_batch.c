@@ -106,15 +106,34 @@ typedef struct trial_batch_plan {
     const trial_paths *p;
     char *root;          /* p->dir in normal form, as crashio spells paths */
     size_t n;            /* trials that get a snapshot or a branch, in s[] */
-    size_t next;         /* the first of them not taken yet */
+    size_t npoint;       /* s[0..npoint): served at a point (crash, or a
+                            branch's transaction); s[npoint..n): kill-time
+                            trials, served by time (trial_batch_timed) */
+    size_t next;         /* the first of s[0..npoint) not taken yet */
+    size_t next_timed;   /* the first of s[npoint..n) not taken yet */
     int branch;          /* this process is a branch: it takes nothing */
     uint64_t t0;         /* when the writer started */
     uint64_t hooks_us;   /* the time its copies and branches took */
     unsigned long conts; /* util_continues() at t0 */
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by trial_batch_at, ascending,
                                              a branch before a snapshot at
-                                             the same point */
+                                             the same point; then the
+                                             timed ones by delay */
 } trial_batch_plan;
+
+/* Is s a kill-time trial served by a shared run?  A writer of one thread
+ * with no sync thread changes its files only in its calls, each of them
+ * an I/O point: a SIGKILL between two calls leaves the files as they are
+ * before the later one, and the writer has published no more than it had
+ * when that point came.  So its state is the snapshot at the first point
+ * the run reaches once its own time (its copies and branches aside) has
+ * passed the trial's delay, or the run's end.  A kill that lands inside a
+ * call is left out: on a file system in memory only a write of several
+ * pages can be cut by it, and torn trials cut writes at every sector. */
+static int trial_batch_timed(const trial_spec *s)
+{
+    return s->mode == MODE_KILL_TIME;
+}
 
 int trial_mode_batchable(trial_mode m)
 {
@@ -152,6 +171,11 @@ int trial_batchable(const trial_env *env, const trial_spec *s)
     /* a point of one run is not the same call in another */
     if (target_is_background(env->target))
         return 0;
+    /* an interposed target's files may change outside its calls (a
+     * mapping) */
+    if (trial_batch_timed(s))
+        return s->threads <= 1 && s->prof->eng.sync != CL_SYNC_PERIODIC &&
+               !env->target->interposed;
     if (trial_mode_batchable(s->mode) ||
         (trial_mode_get(s->mode)->branches && s->fail_at == 0))
         return 1;
@@ -173,7 +197,13 @@ static uint64_t trial_batch_at(const trial_spec *s)
 /* Does a come before b in a plan? */
 static int trial_batch_before(const trial_spec *a, const trial_spec *b)
 {
-    uint64_t x = trial_batch_at(a), y = trial_batch_at(b);
+    uint64_t x, y;
+
+    if (trial_batch_timed(a) || trial_batch_timed(b))
+        return !trial_batch_timed(a) ||
+               (trial_batch_timed(b) && a->delay_us < b->delay_us);
+    x = trial_batch_at(a);
+    y = trial_batch_at(b);
 
     return x < y ||
            (x == y && trial_batch_branches(a) && !trial_batch_branches(b));
@@ -294,6 +324,13 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
                  &rec->durable, &rec->claimed, &rec->synced);
     trial_batch_progress(pg, rec->prog, sizeof(rec->prog));
     rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
+    if (trial_batch_timed(s)) {
+        /* killed by its parent after the calls so far (trial_run's
+         * description: the points it had made) */
+        rec->outcome = CRASHIO_OUT_NONE;
+        if (call != NULL)
+            rec->points = call->k - 1;
+    }
     trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
         goto fail;
@@ -495,22 +532,32 @@ fail:
     rec->error = rc;
 }
 
+/* Take snapshot i and leave its time out of the writer's. */
+static void trial_batch_take_own(trial_batch_plan *b, size_t i,
+                                 const crashio_call *call)
+{
+    trial_batch_take(b, i, call);
+    b->hooks_us += b->env->shm->snaps[i].copy_us;
+}
+
 /* The on_point hook of a batch writer.  Trials past the end of the
  * workload wait for trial_batch_at_end, as their own run would not crash
- * before it. */
+ * before it; timed ones whose delay the writer's own time has passed are
+ * taken here, before this call. */
 static void trial_batch_on_point(void *ctx, const crashio_call *call)
 {
     trial_batch_plan *b = ctx;
     uint64_t end = trial_spec_points(b->s[0]);
 
-    while (!b->branch && b->next < b->n &&
-           !trial_batch_branches(b->s[b->next]) &&
+    if (b->branch)
+        return;
+    while (b->next < b->npoint && !trial_batch_branches(b->s[b->next]) &&
            b->s[b->next]->crash_point <= call->k &&
-           b->s[b->next]->crash_point <= end) {
-        trial_batch_take(b, b->next, call);
-        b->hooks_us += b->env->shm->snaps[b->next].copy_us;
-        b->next++;
-    }
+           b->s[b->next]->crash_point <= end)
+        trial_batch_take_own(b, b->next++, call);
+    while (b->next_timed < b->n &&
+           clk_now_us() - b->t0 - b->hooks_us >= b->s[b->next_timed]->delay_us)
+        trial_batch_take_own(b, b->next_timed++, call);
 }
 
 /* The writer's hook before transaction i: the branches of the trials
@@ -519,21 +566,26 @@ static void trial_batch_at_txn(void *ctx, crashio *c, uint32_t i)
 {
     trial_batch_plan *b = ctx;
 
-    while (!b->branch && b->next < b->n &&
+    while (!b->branch && b->next < b->npoint &&
            trial_batch_branches(b->s[b->next]) &&
            trial_batch_txn(b->s[b->next]) == i)
         trial_batch_branch(b, b->next++, c);
 }
 
 /* The writer's end hook: snapshots for the trials whose points were not
- * reached (a branch's transaction, one of the run, always is). */
+ * reached (a branch's transaction, one of the run, always is) and for the
+ * timed ones whose delay the run outlasted not. */
 static void trial_batch_at_end(void *ctx)
 {
     trial_batch_plan *b = ctx;
 
-    for (; !b->branch && b->next < b->n; b->next++)
+    if (b->branch)
+        return;
+    for (; b->next < b->npoint; b->next++)
         if (!trial_batch_branches(b->s[b->next]))
             trial_batch_take(b, b->next, NULL);
+    for (; b->next_timed < b->n; b->next_timed++)
+        trial_batch_take(b, b->next_timed, NULL);
 }
 
 /* Move snapshot i (and, for a trial that keeps the log or a branch, its
@@ -662,7 +714,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     /* the progress the writer left when it died, and crashio's area */
     unsigned char at_end[sizeof(env->shm->snaps[0].prog)];
     unsigned char at_end_cio[sizeof(env->shm->snaps[0].cio)];
-    int st, rc = 0, killed, hung, need_shadow = 0, lost = 0;
+    int st, rc = 0, killed, hung, need_shadow = 0, lost = 0, timed = 0;
     size_t branches = 0;
     pid_t pid;
 
@@ -673,9 +725,13 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     }
     /* The crash trial with the last point is crashed for real, unless a
      * branch comes after it (the hooks at a crash point come before the
-     * crash); the others get snapshots or branches, ordered by point. */
+     * crash) or a timed trial is served (its time may come later); the
+     * others get snapshots or branches, ordered by point, then the timed
+     * ones. */
     for (size_t i = 0; i < n; i++) {
-        if (trial_batch_branches(s[i])) {
+        if (trial_batch_timed(s[i])) {
+            timed = 1;
+        } else if (trial_batch_branches(s[i])) {
             branches++;
             if (trial_batch_at(s[i]) > last_branch)
                 last_branch = trial_batch_at(s[i]);
@@ -683,7 +739,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             last = s[i];
         }
     }
-    if (last != NULL && last_branch > last->crash_point)
+    if (last != NULL && (timed || last_branch > last->crash_point))
         last = NULL;
     memset(&plan, 0, sizeof(plan));
     for (size_t i = 0; i < n; i++) {
@@ -695,7 +751,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
             plan.s[j] = plan.s[j - 1];
         plan.s[j] = s[i];
         plan.n++;
+        plan.npoint += !trial_batch_timed(s[i]);
     }
+    plan.next_timed = plan.npoint;
     first = last != NULL ? last : plan.s[0];
     trial_paths_init(env, &p);
     trial_paths_clean(&p);

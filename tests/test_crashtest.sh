@@ -44,6 +44,33 @@ for pair in broken-ack:durability broken-lose:prefix; do
     grep -q -- "--replay" "$T/$tgt.out" && ok || bad "$tgt: no replay command printed"
 done
 
+# kill-time: a writer of one thread without a sync thread serves its
+# kill-time trials from the runs it shares with the block's other trials
+# (each state the snapshot at the first I/O point after the trial's
+# delay: snapshot time in its profile, and a point of the profile's run);
+# one that acknowledges before it commits is caught by them.  A
+# concurrent writer, or one with a sync thread (periodic), is killed for
+# real after the delay (no snapshot).
+for how in "1 commit broken-ack shared" "2 commit engine own" "1 periodic engine own"; do
+    set -- $how
+    "$CT" --seed 19 --trials 80 --mode kill-io,kill-time --threads "$1" \
+        --sync "$2" --target "$3" --profile --json --csv "$T/kt.csv" --quiet \
+        --dir "$T" >"$T/kt.json" 2>/dev/null
+    rc=$?
+    check "kill-time $how: exit" "$([ "$3" = engine ] && echo 0 || echo 1)" $rc
+    python3 -c 'import csv,json,re,sys
+p=json.load(open(sys.argv[1]))["profile"]["kill-time"]
+assert (p["snapshot"]>0)==(sys.argv[3]=="shared"), p
+v=[r for r in csv.DictReader(open(sys.argv[2])) if r["mode"]=="kill-time"]
+assert len(v)==40, len(v)
+if sys.argv[3]=="shared":
+    for r in v:
+        m=re.search(r"killed after [0-9]+ us, at point ([0-9]+)/([0-9]+)$", r["damage"])
+        assert m and int(m.group(1))<=int(m.group(2)), r["damage"]
+    assert sum(r["violation"]=="durability" for r in v)>=5, [r["violation"] for r in v]' \
+        "$T/kt.json" "$T/kt.csv" "$4" && ok || bad "kill-time $how"
+done
+
 # 3. a trial limit that cuts a block, and --duration
 "$CT" --seed 18 --trials 77 --quiet --dir "$T" --csv "$T/cut.csv" >/dev/null 2>&1
 check "a cut block: exit 0" 0 $?
