@@ -119,6 +119,12 @@ typedef struct shadow_reader shadow_reader;
  * errno.  OUT: *out. */
 int shadow_reader_open(const char *path, shadow_reader **out);
 
+/* shadow_reader_open for a process that reads a log once: the file's
+ * pages are mapped instead of copied into a buffer kept for the next log
+ * (a process that has none kept yet would fault in and fill every page).
+ * The file must not change until shadow_reader_close. */
+int shadow_reader_open_mapped(const char *path, shadow_reader **out);
+
 /* The next record: SHADOW_OK (OUT: *rec), SHADOW_END, or SHADOW_CORRUPT.
  * After END or CORRUPT every later call returns the same. */
 int shadow_next(shadow_reader *r, shadow_rec *rec);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +24,8 @@ enum { SHADOW_STATE_OPEN, SHADOW_STATE_END, SHADOW_STATE_CORRUPT };
 struct shadow_reader {
     uint8_t *buf;  /* the whole file */
     size_t size;   /* bytes in buf */
-    size_t bufcap; /* buf's mapping (mapkeep) */
+    size_t bufcap; /* buf's mapping (mapkeep), or 0: the file's own pages
+                      mapped (shadow_reader_open_mapped) */
     size_t pos;    /* offset of the next record */
     uint32_t salt; /* as the header has it */
     uint32_t salt_crc;
@@ -83,6 +85,35 @@ out:
     return rc;
 }
 
+/* The file at path mapped read-only in *buf (*size bytes; NULL when
+ * empty), its pages mapped at once.  Returns 0 or an errno. */
+static int shadow_map_file(const char *path, uint8_t **buf, size_t *size)
+{
+    struct stat st;
+    void *b;
+    int fd, rc = 0;
+
+    *buf = NULL;
+    *size = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    if (fstat(fd, &st) != 0)
+        rc = errno;
+    else if (st.st_size > 0) {
+        b = mmap(NULL, (size_t)st.st_size, PROT_READ,
+                 MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (b == MAP_FAILED)
+            rc = errno;
+        else {
+            *buf = b;
+            *size = (size_t)st.st_size;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
 /* A header that is complete but wrong: the reader opens, and its first
  * shadow_next reports SHADOW_CORRUPT with the reason. */
 static int shadow_bad_header(shadow_reader *r, const char *what,
@@ -94,7 +125,10 @@ static int shadow_bad_header(shadow_reader *r, const char *what,
     return 0;
 }
 
-int shadow_reader_open(const char *path, shadow_reader **out)
+/* shadow_reader_open, the file read into a kept buffer or (mapped) its
+ * pages mapped. */
+static int shadow_reader_open_how(const char *path, int mapped,
+                                  shadow_reader **out)
 {
     shadow_reader *r = calloc(1, sizeof(*r));
     uint32_t glen;
@@ -102,7 +136,9 @@ int shadow_reader_open(const char *path, shadow_reader **out)
 
     if (r == NULL)
         return ENOMEM;
-    if ((rc = shadow_read_file(path, &r->buf, &r->size, &r->bufcap)) != 0)
+    rc = mapped ? shadow_map_file(path, &r->buf, &r->size)
+                : shadow_read_file(path, &r->buf, &r->size, &r->bufcap);
+    if (rc != 0)
         goto fail;
     r->strs = mapkeep_take(r->size + 1, &r->strscap);
     if (r->strs == NULL) {
@@ -144,6 +180,16 @@ empty:
 fail:
     shadow_reader_close(r);
     return rc;
+}
+
+int shadow_reader_open(const char *path, shadow_reader **out)
+{
+    return shadow_reader_open_how(path, 0, out);
+}
+
+int shadow_reader_open_mapped(const char *path, shadow_reader **out)
+{
+    return shadow_reader_open_how(path, 1, out);
 }
 
 /* A cursor over one payload; every get fails (sets bad) past its end. */
@@ -406,7 +452,10 @@ void shadow_reader_close(shadow_reader *r)
 {
     if (r == NULL)
         return;
-    mapkeep_give(r->buf, r->bufcap);
+    if (r->bufcap == 0 && r->buf != NULL)
+        munmap(r->buf, r->size);
+    else
+        mapkeep_give(r->buf, r->bufcap);
     mapkeep_give(r->strs, r->strscap);
     free(r);
 }

@@ -276,7 +276,7 @@ int shadow_writer_continue(const char *path, const char *graveyard,
     uint8_t salt[4];
     int rc, got;
 
-    if ((rc = shadow_reader_open(path, &r)) != 0)
+    if ((rc = shadow_reader_open_mapped(path, &r)) != 0)
         return rc;
     while ((got = shadow_next(r, &rec)) == SHADOW_OK)
         ;
