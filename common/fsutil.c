@@ -270,9 +270,50 @@ static int fs_share_file(const char *src, const char *dst,
     return fs_copy_file(src, dst);
 }
 
-/* fs_copy_tree, and fs_share_tree when share is not NULL (the files open
- * in this process, which it copies). */
-static int fs_tree(const char *src, const char *dst, const fs_open_set *share)
+/* A regular file of a lazy copy still linked to its tree's (fs_lazy). */
+typedef struct fs_lazy_file {
+    dev_t dev;
+    ino_t ino;
+    char *path; /* the copy's name */
+} fs_lazy_file;
+
+struct fs_lazy {
+    fs_lazy_file *f; /* the files still linked */
+    size_t n, cap;
+    unsigned *seen; /* seen[fd]: tag + 1 of a descriptor found on no linked
+                       file since the last take or move, else 0 */
+    size_t nseen;
+};
+
+/* Link src at dst and remember the file as z's, or copy it where the file
+ * system does not link.  Returns 0 or an errno. */
+static int fs_lazy_link(fs_lazy *z, const char *src, const char *dst)
+{
+    struct stat st;
+    char *p;
+
+    if (lstat(src, &st) != 0)
+        return errno;
+    if (link(src, dst) != 0)
+        return fs_copy_file(src, dst);
+    if (z->n == z->cap) {
+        size_t cap = z->cap ? 2 * z->cap : 16;
+        void *f = realloc(z->f, cap * sizeof(*z->f));
+        if (f == NULL)
+            return ENOMEM;
+        z->f = f;
+        z->cap = cap;
+    }
+    if ((p = strdup(dst)) == NULL)
+        return ENOMEM;
+    z->f[z->n++] = (fs_lazy_file){st.st_dev, st.st_ino, p};
+    return 0;
+}
+
+/* fs_copy_tree; fs_share_tree when share is not NULL (the files open in
+ * this process, which it copies); fs_lazy_take when lazy is not NULL. */
+static int fs_tree(const char *src, const char *dst, const fs_open_set *share,
+                   fs_lazy *lazy)
 {
     struct dirent **list;
     int n, rc = 0;
@@ -305,7 +346,9 @@ static int fs_tree(const char *src, const char *dst, const fs_open_set *share)
                                          : DT_UNKNOWN;
         }
         if (type == DT_DIR)
-            rc = fs_tree(a, b, share);
+            rc = fs_tree(a, b, share, lazy);
+        else if (type == DT_REG && lazy != NULL)
+            rc = fs_lazy_link(lazy, a, b);
         else if (type == DT_REG && share != NULL)
             rc = fs_share_file(a, b, share);
         else if (type == DT_REG)
@@ -319,7 +362,7 @@ static int fs_tree(const char *src, const char *dst, const fs_open_set *share)
 
 int fs_copy_tree(const char *src, const char *dst)
 {
-    return fs_tree(src, dst, NULL);
+    return fs_tree(src, dst, NULL, NULL);
 }
 
 int fs_share_tree(const char *src, const char *dst)
@@ -328,21 +371,18 @@ int fs_share_tree(const char *src, const char *dst)
     int rc;
 
     fs_open_files(&open); /* if they cannot be listed, every file is copied */
-    rc = fs_tree(src, dst, &open);
+    rc = fs_tree(src, dst, &open, NULL);
     free(open.f);
     return rc;
 }
 
-int fs_unshare(const char *path)
+/* Give path a file of its own with the same bytes (through path.unshare).
+ * Returns 0 or an errno. */
+static int fs_own_copy(const char *path)
 {
-    struct stat st;
     char tmp[4200];
     int rc;
 
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : errno;
-    if (!S_ISREG(st.st_mode) || st.st_nlink <= 1)
-        return 0;
     if (snprintf(tmp, sizeof(tmp), "%s.unshare", path) >= (int)sizeof(tmp))
         return ENAMETOOLONG;
     if ((rc = fs_copy_file(path, tmp)) != 0) {
@@ -355,6 +395,96 @@ int fs_unshare(const char *path)
         return rc;
     }
     return 0;
+}
+
+int fs_unshare(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    if (!S_ISREG(st.st_mode) || st.st_nlink <= 1)
+        return 0;
+    return fs_own_copy(path);
+}
+
+fs_lazy *fs_lazy_new(void)
+{
+    return calloc(1, sizeof(fs_lazy));
+}
+
+/* Forget the linked files (their copies stay as they are) and what the
+ * descriptors were found on. */
+static void fs_lazy_clear(fs_lazy *z)
+{
+    for (size_t i = 0; i < z->n; i++)
+        free(z->f[i].path);
+    z->n = 0;
+    fs_lazy_moved(z);
+}
+
+int fs_lazy_take(fs_lazy *z, const char *src, const char *dst)
+{
+    fs_lazy_clear(z);
+    return fs_tree(src, dst, NULL, z);
+}
+
+int fs_lazy_add(fs_lazy *z, const char *src, const char *dst)
+{
+    return fs_tree(src, dst, NULL, z);
+}
+
+int fs_lazy_write(fs_lazy *z, int fd, unsigned tag)
+{
+    struct stat st;
+    int rc = 0;
+
+    if (z->n == 0)
+        return 0;
+    if (tag != 0 && fd >= 0 && (size_t)fd < z->nseen && z->seen[fd] == tag + 1)
+        return 0;
+    if (fstat(fd, &st) != 0)
+        return errno;
+    for (size_t i = 0; i < z->n;) {
+        if (z->f[i].dev != st.st_dev || z->f[i].ino != st.st_ino) {
+            i++;
+            continue;
+        }
+        /* also when it has no other name: a descriptor writes it */
+        if ((rc = fs_own_copy(z->f[i].path)) != 0)
+            return rc;
+        free(z->f[i].path);
+        z->f[i] = z->f[--z->n];
+    }
+    if (tag != 0 && tag != (unsigned)-1) {
+        if ((size_t)fd >= z->nseen) {
+            size_t n = (size_t)fd + 64;
+            unsigned *s = realloc(z->seen, n * sizeof(*s));
+            if (s == NULL)
+                return 0; /* it is looked up again next time */
+            memset(s + z->nseen, 0, (n - z->nseen) * sizeof(*s));
+            z->seen = s;
+            z->nseen = n;
+        }
+        z->seen[fd] = tag + 1;
+    }
+    return 0;
+}
+
+void fs_lazy_moved(fs_lazy *z)
+{
+    if (z->nseen > 0)
+        memset(z->seen, 0, z->nseen * sizeof(*z->seen));
+}
+
+void fs_lazy_free(fs_lazy *z)
+{
+    if (z == NULL)
+        return;
+    fs_lazy_clear(z);
+    free(z->f);
+    free(z->seen);
+    free(z);
 }
 
 /* Remove what dst holds that src does not, at every level.  Returns 0 or

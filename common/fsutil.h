@@ -37,6 +37,35 @@ int fs_share_tree(const char *src, const char *dst);
  * own (a new inode, through path.unshare), so that writing it changes no
  * other name's file.  Returns 0 (also for a missing path) or an errno. */
 int fs_unshare(const char *path);
+/* A lazy copy of a tree: made like fs_copy_tree's, but with its regular
+ * files linked to the tree's (the same inodes), for a process that goes
+ * on changing the tree and wants it kept as it was now (a crash state
+ * sampled while a recovery runs), and changes the tree's files in place
+ * only through descriptors, each of which it hands to fs_lazy_write before
+ * the change: the copy's name of that file then gets a file of its own,
+ * as it was.  Names may change meanwhile (renames and removals change no
+ * linked file). */
+typedef struct fs_lazy fs_lazy;
+/* A lazy copy keeper, or NULL when out of memory. */
+fs_lazy *fs_lazy_new(void);
+/* Make dst (which must not exist) the lazy copy of src; the files of an
+ * earlier copy are copies of their own from now on.  Returns 0 or an
+ * errno. */
+int fs_lazy_take(fs_lazy *z, const char *src, const char *dst);
+/* fs_lazy_take of one more tree into the same copy (the earlier ones
+ * stay lazy). */
+int fs_lazy_add(fs_lazy *z, const char *src, const char *dst);
+/* The process is about to change the file open on fd.  tag, unless 0,
+ * names that file for the caller (the same tag on the same descriptor,
+ * with no fs_lazy_moved between, must be the same file): a descriptor
+ * handed over with the same tag since the last fs_lazy_take or
+ * fs_lazy_moved is not looked at again.  Returns 0 or an errno (the copy
+ * may then no longer be as it was). */
+int fs_lazy_write(fs_lazy *z, int fd, unsigned tag);
+/* Names changed, or descriptors were opened again: forget the tags. */
+void fs_lazy_moved(fs_lazy *z);
+/* Free z (NULL is nothing); its copy stays. */
+void fs_lazy_free(fs_lazy *z);
 /* Make the tree at path the copy fs_copy_tree makes of it (through tmp,
  * which is removed first): its directories then list their entries as any
  * copy of it does.  Returns 0 or an errno. */

@@ -247,7 +247,7 @@ int crashio_op_syncall(crashio *c)
     int rc = 0;
 
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_FSYNC, 0, 0, NULL, NULL, 0, 0);
+    pt = crashio_point(c, CRASHIO_FSYNC, -1, 0, 0, NULL, NULL, 0, 0);
     if (c->sw && (!pt.fail || c->cfg.fsync_loses_data)) {
         covers = shadow_next_seq(c->sw);
         names = calloc(c->nids + 1, sizeof(*names));
@@ -331,7 +331,7 @@ _Noreturn void crashio_die(crashio *c, uint64_t k, uint32_t outcome)
 
 /* Number an I/O point (steps 1-3 of the recipe, except tearing, which the
  * pwrite does itself). */
-crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
+crashio_pt crashio_point(crashio *c, crashio_kind kind, int fd, uint16_t file,
                          uint16_t file2, const char *path, const void *buf,
                          uint64_t off, uint64_t len)
 {
@@ -370,6 +370,7 @@ crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
          * call is complete (they ran under the mutex we hold). */
         crashio_call call = {.k = k,
                              .kind = kind,
+                             .fd = fd,
                              .file = file,
                              .path = path,
                              .buf = kind == CRASHIO_PWRITE ? buf : NULL,
@@ -498,7 +499,8 @@ int crashio_op_open(crashio *c, const char *path, int flags, int *fd)
 
     /* The open creates the file: an I/O point. */
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_CREATE, crashio_id(c, p), 0, p, NULL, 0, 0);
+    pt = crashio_point(c, CRASHIO_CREATE, -1, crashio_id(c, p), 0, p, NULL, 0,
+                       0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -551,8 +553,8 @@ int crashio_op_pwrite(crashio *c, int fd, const void *buf, size_t len,
 
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
-    pt = crashio_point(c, CRASHIO_PWRITE, f ? f->id : 0, 0, f ? f->path : NULL,
-                       buf, off, len);
+    pt = crashio_point(c, CRASHIO_PWRITE, fd, f ? f->id : 0, 0,
+                       f ? f->path : NULL, buf, off, len);
     if (pt.k == c->cfg.crash_at)
         crashio_tear(c, pt.k, fd, f, buf, len, off);
     if (pt.fail) {
@@ -583,7 +585,7 @@ int crashio_op_sync(crashio *c, int fd, int datasync)
 
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
-    pt = crashio_point(c, datasync ? CRASHIO_FDATASYNC : CRASHIO_FSYNC,
+    pt = crashio_point(c, datasync ? CRASHIO_FDATASYNC : CRASHIO_FSYNC, fd,
                        f ? f->id : 0, 0, f ? f->path : NULL, NULL, 0, 0);
     if (c->sw && f && f->path) {
         covers = shadow_next_seq(c->sw);
@@ -629,7 +631,7 @@ int crashio_op_ftruncate(crashio *c, int fd, uint64_t len)
 
     pthread_mutex_lock(&c->mu);
     f = crashio_fd_get(c, fd);
-    pt = crashio_point(c, CRASHIO_FTRUNCATE, f ? f->id : 0, 0,
+    pt = crashio_point(c, CRASHIO_FTRUNCATE, fd, f ? f->id : 0, 0,
                        f ? f->path : NULL, NULL, len, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;

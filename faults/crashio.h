@@ -156,6 +156,9 @@ typedef struct crashio crashio;
 typedef struct crashio_call {
     uint64_t k;        /* the point number */
     crashio_kind kind; /* what the call is */
+    int fd;            /* the descriptor of a pwrite, fsync, fdatasync or
+                          ftruncate (of an fsync of every file: -1); -1 for
+                          the others */
     uint16_t file;     /* file id (crashio_file_name), 0 if none */
     const char *path;  /* normalised path the call acts on now, or NULL:
                           the fd's file for pwrite, fsync, fdatasync and

@@ -56,8 +56,8 @@ int crashio_op_rename(crashio *c, const char *from, const char *to)
         return ENOMEM;
     }
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_RENAME, crashio_id(c, pf), crashio_id(c, pt_),
-                       pf, NULL, 0, 0);
+    pt = crashio_point(c, CRASHIO_RENAME, -1, crashio_id(c, pf),
+                       crashio_id(c, pt_), pf, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -127,7 +127,8 @@ int crashio_op_unlink(crashio *c, const char *path)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_UNLINK, crashio_id(c, p), 0, p, NULL, 0, 0);
+    pt = crashio_point(c, CRASHIO_UNLINK, -1, crashio_id(c, p), 0, p, NULL, 0,
+                       0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -169,7 +170,8 @@ int crashio_op_mkdir(crashio *c, const char *path)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_MKDIR, crashio_id(c, p), 0, p, NULL, 0, 0);
+    pt =
+        crashio_point(c, CRASHIO_MKDIR, -1, crashio_id(c, p), 0, p, NULL, 0, 0);
     if (pt.fail) {
         rc = c->cfg.fail_errno;
         goto out;
@@ -199,7 +201,8 @@ int crashio_op_dirsync(crashio *c, const char *dir)
     if (p == NULL)
         return ENOMEM;
     pthread_mutex_lock(&c->mu);
-    pt = crashio_point(c, CRASHIO_DIRSYNC, crashio_id(c, p), 0, p, NULL, 0, 0);
+    pt = crashio_point(c, CRASHIO_DIRSYNC, -1, crashio_id(c, p), 0, p, NULL, 0,
+                       0);
     if (c->sw)
         covers = shadow_next_seq(c->sw);
     pthread_mutex_unlock(&c->mu);

@@ -65,9 +65,9 @@ _Noreturn void crashio_die(crashio *c, uint64_t k, uint32_t outcome);
 
 /* Number an I/O point, trace it, show it to the on_point hook, and die if
  * it is the crash point (unless it is a pwrite to tear, which the caller
- * does).  path and buf are for the hook (crashio_call).  Caller holds
+ * does).  fd, path and buf are for the hook (crashio_call).  Caller holds
  * c->mu. */
-crashio_pt crashio_point(crashio *c, crashio_kind kind, uint16_t file,
+crashio_pt crashio_point(crashio *c, crashio_kind kind, int fd, uint16_t file,
                          uint16_t file2, const char *path, const void *buf,
                          uint64_t off, uint64_t len);
 

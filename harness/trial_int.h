@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fsutil.h"
 #include "rng.h"
 #include "trial.h"
 
@@ -270,7 +271,16 @@ typedef struct trial_sampler {
                              have come (TRIAL_ACK_* bits) */
     uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
+    int lazy_ok;          /* the sampled state may be a lazy copy: every
+                             change of the target's files is a call the
+                             hook sees (not an interposed target's) */
+    fs_lazy *lazy;        /* in the sampling process: the lazy copy's
+                             keeper, or NULL (trial_sample_end frees it) */
 } trial_sampler;
+
+/* The end of a sampling run's process's part (after the target's handle
+ * is closed): what the sampler held there is freed. */
+void trial_sample_end(trial_sampler *x);
 
 /* How a verifier opens the database: plain POSIX (NULL), or through
  * crashio with a sampler, and whether it then judges what it recovered. */

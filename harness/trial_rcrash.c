@@ -163,31 +163,61 @@ static uint64_t trial_aim_weight(trial_sampler *x, const crashio_call *call)
     return now != 0 ? TRIAL_AIM_WEIGHT : 1;
 }
 
-/* The on_point hook of a sampling recovery (in its process): one step of
- * the reservoir, while the open runs. */
-static void trial_sample_point(void *ctx, const crashio_call *call)
+/* Keep the database as it is now at x->p->probe: a lazy copy (its files
+ * linked until the run changes them: trial_sample_point), or a copy.
+ * Returns 0 or an errno. */
+static int trial_sample_keep(trial_sampler *x)
 {
-    trial_sampler *x = ctx;
+    fs_rmrf(x->p->probe);
+    if (!x->lazy_ok)
+        return fs_copy_tree(x->p->dir, x->p->probe);
+    if (x->lazy == NULL && (x->lazy = fs_lazy_new()) == NULL)
+        return ENOMEM;
+    return fs_lazy_take(x->lazy, x->p->dir, x->p->probe);
+}
+
+/* Before call: a file it changes in place gets out of the lazy copy
+ * first; names it changes make the descriptors' tags stale. */
+static int trial_sample_lazy(trial_sampler *x, const crashio_call *call)
+{
+    if (x->lazy == NULL)
+        return 0;
+    switch (call->kind) {
+    case CRASHIO_PWRITE:
+    case CRASHIO_FTRUNCATE:
+        return fs_lazy_write(x->lazy, call->fd, call->file);
+    case CRASHIO_RENAME:
+    case CRASHIO_UNLINK:
+    case CRASHIO_CREATE:
+        fs_lazy_moved(x->lazy);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void trial_sample_end(trial_sampler *x)
+{
+    fs_lazy_free(x->lazy);
+    x->lazy = NULL;
+}
+
+/* The reservoir keeps the state before call: the database, and with the
+ * run's shadow log its graveyard and length, and the workload's window. */
+static void trial_sample_take(trial_sampler *x, const crashio_call *call)
+{
     trial_verdict *v = x->env->shm->ver;
-    uint64_t w;
     int rc;
 
-    if (!atomic_load(&x->sampling))
-        return;
-    w = trial_aim_weight(x, call);
-    v->seen = call->k;
-    x->prev_act = call->act;
-    if (!rng_reservoir(&x->r, &x->weight, w))
-        return;
     v->sampled = 0;
-    fs_rmrf(x->p->probe);
-    rc = fs_copy_tree(x->p->dir, x->p->probe);
+    rc = trial_sample_keep(x);
     if (rc == 0 && x->logs) {
         const char *shadow, *grave;
         struct stat st;
         trial_sampler_log(x, &shadow, &grave);
         fs_rmrf(x->p->pgrave);
-        rc = fs_share_tree(grave, x->p->pgrave);
+        rc = x->lazy != NULL ? fs_lazy_add(x->lazy, grave, x->p->pgrave)
+                             : fs_share_tree(grave, x->p->pgrave);
         v->shadow_len = stat(shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
     }
     if (rc != 0) {
@@ -200,6 +230,27 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     trial_window(x->env, x->eng, x->env->shm->prog, &v->s_issued, &v->s_acked,
                  &v->s_required, &v->s_claimed, &v->s_synced);
     v->sampled = 1;
+}
+
+/* The on_point hook of a sampling recovery (in its process): one step of
+ * the reservoir, while the open runs; and at every call, the lazy copy's
+ * part. */
+static void trial_sample_point(void *ctx, const crashio_call *call)
+{
+    trial_sampler *x = ctx;
+    trial_verdict *v = x->env->shm->ver;
+    uint64_t w;
+    int rc;
+
+    if (atomic_load(&x->sampling)) {
+        w = trial_aim_weight(x, call);
+        v->seen = call->k;
+        x->prev_act = call->act;
+        if (rng_reservoir(&x->r, &x->weight, w))
+            trial_sample_take(x, call);
+    }
+    if ((rc = trial_sample_lazy(x, call)) != 0 && v->sample_error == 0)
+        v->sample_error = rc;
 }
 
 /* Put the sampled copy in place of the database (and x's graveyard and
@@ -262,6 +313,7 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.aim = env->target->interposed
                 ? 0
                 : trial_aim_draw(r, resume, *log != TRIAL_LOG_NONE);
+    x.lazy_ok = !env->target->interposed;
     if (x.aim == TRIAL_AIM_ACK)
         power = 1; /* a kill there shows nothing a kill elsewhere does not */
     x.logs = power || more;

@@ -86,6 +86,8 @@ static void trial_vserve_loop(trial_env *env, int fd)
             crashio_free(cio);
             if (q->has_how && env->target->interposed)
                 interpose_stop();
+            if (q->has_how)
+                trial_sample_end(&q->x);
         }
         c = keep ? 'k' : 'x';
         if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || !keep)

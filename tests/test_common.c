@@ -447,6 +447,110 @@ static void test_common_fs_share_tree_links_all_but_open_files(void **state)
     free(dir);
 }
 
+/* The bytes of the file at path, as a string. */
+static char *common_get(const char *path)
+{
+    static char buf[64];
+    FILE *fp = fopen(path, "r");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* A lazy copy keeps the tree as it was when taken while the process goes
+ * on changing it through descriptors it hands over first: a file written
+ * (or truncated) gets a copy of its own, also one written after its name
+ * is gone or moved; a file not changed stays linked; a descriptor on
+ * another file under the same tag is looked at after fs_lazy_moved only. */
+static void test_common_fs_lazy_copy_keeps_the_state(void **state)
+{
+    char *dir = tu_tmpdir("common");
+    char src[4096], dst[4096], sub[4200], f[4][4300], g[4][4300];
+    const char *names[4] = {"a", "b", "c", "sub/d"};
+    fs_lazy *z = fs_lazy_new();
+    int fd[4];
+
+    (void)state;
+    assert_non_null(z);
+    snprintf(src, sizeof(src), "%s/db", dir);
+    snprintf(dst, sizeof(dst), "%s/probe", dir);
+    snprintf(sub, sizeof(sub), "%s/sub", src);
+    assert_int_equal(fs_mkdirs(sub), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(f[i], sizeof(f[i]), "%s/%s", src, names[i]);
+        snprintf(g[i], sizeof(g[i]), "%s/%s", dst, names[i]);
+        common_put(f[i], "old", 3);
+        fd[i] = open(f[i], O_RDWR);
+        assert_true(fd[i] >= 0);
+    }
+    assert_int_equal(fs_lazy_take(z, src, dst), 0);
+    assert_true(tu_tree_equal(src, dst));
+    for (int i = 0; i < 4; i++)
+        assert_true(common_ino(f[i]) == common_ino(g[i]));
+    /* a: written; b: truncated after its name moved; sub/d: written after
+     * its name is gone; c: untouched */
+    assert_int_equal(fs_lazy_write(z, fd[0], 1), 0);
+    assert_int_equal(pwrite(fd[0], "new", 3, 0), 3);
+    assert_int_equal(rename(f[1], tu_path(src, "moved")), 0);
+    fs_lazy_moved(z);
+    assert_int_equal(fs_lazy_write(z, fd[1], 2), 0);
+    assert_int_equal(ftruncate(fd[1], 1), 0);
+    assert_int_equal(unlink(f[3]), 0);
+    assert_int_equal(fs_lazy_write(z, fd[3], 4), 0);
+    assert_int_equal(pwrite(fd[3], "gone", 4, 0), 4);
+    assert_string_equal(common_get(g[0]), "old");
+    assert_string_equal(common_get(g[1]), "old");
+    assert_string_equal(common_get(g[3]), "old");
+    assert_string_equal(common_get(f[0]), "new");
+    assert_true(common_ino(g[2]) == common_ino(f[2])); /* still linked */
+    assert_true(common_ino(g[0]) != common_ino(f[0]));
+    /* a descriptor looked at under a tag is not looked at again under
+     * it, even on another file, until names change */
+    assert_int_equal(fs_lazy_write(z, fd[0], 9), 0);
+    assert_int_equal(dup2(fd[2], fd[0]), fd[0]);
+    assert_int_equal(fs_lazy_write(z, fd[0], 9), 0);
+    assert_true(common_ino(g[2]) == common_ino(f[2]));
+    fs_lazy_moved(z);
+    assert_int_equal(fs_lazy_write(z, fd[0], 9), 0);
+    assert_int_equal(pwrite(fd[0], "C", 1, 0), 1);
+    assert_string_equal(common_get(g[2]), "old");
+    assert_string_equal(common_get(f[2]), "Cld");
+    /* a new take starts again: the earlier copy's files are its own */
+    assert_int_equal(fs_rmrf(tu_path(dir, "p2")), 0);
+    assert_int_equal(fs_lazy_take(z, src, tu_path(dir, "p2")), 0);
+    assert_int_equal(fs_lazy_write(z, fd[2], 3), 0);
+    assert_int_equal(pwrite(fd[2], "D", 1, 0), 1);
+    assert_string_equal(common_get(tu_path(tu_path(dir, "p2"), "c")), "Cld");
+    assert_string_equal(common_get(g[2]), "old");
+    /* a second tree in the same copy: its files are kept the same way */
+    {
+        char gr[4200], pg[4200], gf[4300];
+        int gfd;
+        snprintf(gr, sizeof(gr), "%s/grave", dir);
+        snprintf(pg, sizeof(pg), "%s/pgrave", dir);
+        snprintf(gf, sizeof(gf), "%s/g", gr);
+        assert_int_equal(fs_mkdirs(gr), 0);
+        common_put(gf, "grave", 5);
+        gfd = open(gf, O_RDWR);
+        assert_true(gfd >= 0);
+        assert_int_equal(fs_lazy_add(z, gr, pg), 0);
+        assert_int_equal(fs_lazy_write(z, gfd, 5), 0);
+        assert_int_equal(pwrite(gfd, "G", 1, 0), 1);
+        assert_string_equal(common_get(tu_path(pg, "g")), "grave");
+        assert_string_equal(common_get(gf), "Grave");
+        close(gfd);
+    }
+    for (int i = 0; i < 4; i++)
+        close(fd[i]);
+    fs_lazy_free(z);
+    assert_int_equal(fs_rmrf(dir), 0);
+    free(dir);
+}
+
 /* fs_reopen: the same number, access mode, flags and offset, on the file
  * now at the path. */
 static void test_common_fs_reopen_keeps_number_flags_offset(void **state)
@@ -514,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
         cmocka_unit_test(test_common_mapkeep_reuses_mappings),
         cmocka_unit_test(test_common_fs_share_tree_links_all_but_open_files),
+        cmocka_unit_test(test_common_fs_lazy_copy_keeps_the_state),
         cmocka_unit_test(test_common_fs_restore_tree_in_place),
         cmocka_unit_test(test_common_fs_reopen_keeps_number_flags_offset),
         cmocka_unit_test(test_common_fs_join_refuses_truncation),
