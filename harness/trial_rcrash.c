@@ -10,7 +10,11 @@
  * the points n of a clean recovery and keep the state of a point k drawn
  * uniformly from 1..n, without knowing n in advance: at point k it replaces
  * its copy with probability 1/k (reservoir sampling), which leaves each
- * point with probability 1/n, at the cost of about ln n copies.
+ * point with probability 1/n, at the cost of about ln n copies.  A copy
+ * is lazy where every change of the files is a call the hook sees (not an
+ * interposed target's): its files are linked, and one the run is about to
+ * change in place gets a file of its own in the copy first
+ * (trial_sample_lazy; fs_lazy in common/fsutil.h).
  * Half of the runs of the engine's own trials aim at one of its
  * mechanisms (an interposed target reports none), drawn from those a
  * writer or a recovery can be in (trial_aims), as the first crash does
