@@ -22,6 +22,11 @@
  * with the last point is crashed for real, as trial_run would; trials past the
  * end of the workload get their copy after the last transaction.
  *
+ * kill-time trials of a writer of one thread without a sync thread get a
+ * snapshot too, at the first point after their delay (trial_batch_timed);
+ * a batch that serves one crashes nobody for real, since its time may
+ * come after every point.
+ *
  * Error trials (fsync-fail, write-fail) share the run up to the start of
  * the transaction in which their fault comes (the profile's counting run
  * tells which: trial_profile.txn_points).  There, between two calls of the
