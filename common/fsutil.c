@@ -280,7 +280,7 @@ typedef struct fs_lazy_file {
 struct fs_lazy {
     fs_lazy_file *f; /* the files still linked */
     size_t n, cap;
-    unsigned *seen; /* seen[fd]: tag + 1 of a descriptor found on no linked
+    unsigned *seen; /* seen[fd]: the tag of a descriptor found on no linked
                        file since the last take or move, else 0 */
     size_t nseen;
 };
@@ -441,7 +441,7 @@ int fs_lazy_write(fs_lazy *z, int fd, unsigned tag)
 
     if (z->n == 0)
         return 0;
-    if (tag != 0 && fd >= 0 && (size_t)fd < z->nseen && z->seen[fd] == tag + 1)
+    if (tag != 0 && fd >= 0 && (size_t)fd < z->nseen && z->seen[fd] == tag)
         return 0;
     if (fstat(fd, &st) != 0)
         return errno;
@@ -456,7 +456,7 @@ int fs_lazy_write(fs_lazy *z, int fd, unsigned tag)
         free(z->f[i].path);
         z->f[i] = z->f[--z->n];
     }
-    if (tag != 0 && tag != (unsigned)-1) {
+    if (tag != 0) {
         if ((size_t)fd >= z->nseen) {
             size_t n = (size_t)fd + 64;
             unsigned *s = realloc(z->seen, n * sizeof(*s));
@@ -466,7 +466,7 @@ int fs_lazy_write(fs_lazy *z, int fd, unsigned tag)
             z->seen = s;
             z->nseen = n;
         }
-        z->seen[fd] = tag + 1;
+        z->seen[fd] = tag;
     }
     return 0;
 }

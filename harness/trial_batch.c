@@ -328,14 +328,12 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     trial_window(env, &b->s[i]->prof->eng, pg, &rec->issued, &rec->acked,
                  &rec->durable, &rec->claimed, &rec->synced);
     trial_batch_progress(pg, rec->prog, sizeof(rec->prog));
-    rec->outcome = call != NULL ? CRASHIO_OUT_KILLED : CRASHIO_OUT_NONE;
-    if (trial_batch_timed(s)) {
-        /* killed by its parent after the calls so far (trial_run's
-         * description: the points it had made) */
-        rec->outcome = CRASHIO_OUT_NONE;
-        if (call != NULL)
-            rec->points = call->k - 1;
-    }
+    /* a timed trial is killed by its parent after the calls so far
+     * (trial_run's description: the points it had made) */
+    rec->outcome = call != NULL && !trial_batch_timed(s) ? CRASHIO_OUT_KILLED
+                                                         : CRASHIO_OUT_NONE;
+    if (call != NULL && trial_batch_timed(s))
+        rec->points = call->k - 1;
     trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
     if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
         goto fail;

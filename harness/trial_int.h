@@ -271,9 +271,6 @@ typedef struct trial_sampler {
                              have come (TRIAL_ACK_* bits) */
     uint64_t weight;      /* the weights of the points so far */
     _Atomic int sampling; /* cleared when the open returns */
-    int lazy_ok;          /* the sampled state may be a lazy copy: every
-                             change of the target's files is a call the
-                             hook sees (not an interposed target's) */
     fs_lazy *lazy;        /* in the sampling process: the lazy copy's
                              keeper, or NULL (trial_sample_end frees it) */
 } trial_sampler;

@@ -168,12 +168,13 @@ static uint64_t trial_aim_weight(trial_sampler *x, const crashio_call *call)
 }
 
 /* Keep the database as it is now at x->p->probe: a lazy copy (its files
- * linked until the run changes them: trial_sample_point), or a copy.
- * Returns 0 or an errno. */
+ * linked until the run changes them: trial_sample_point), or a copy for
+ * an interposed target, whose files may change outside the calls the
+ * hook sees.  Returns 0 or an errno. */
 static int trial_sample_keep(trial_sampler *x)
 {
     fs_rmrf(x->p->probe);
-    if (!x->lazy_ok)
+    if (x->env->target->interposed)
         return fs_copy_tree(x->p->dir, x->p->probe);
     if (x->lazy == NULL && (x->lazy = fs_lazy_new()) == NULL)
         return ENOMEM;
@@ -317,7 +318,6 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     x.aim = env->target->interposed
                 ? 0
                 : trial_aim_draw(r, resume, *log != TRIAL_LOG_NONE);
-    x.lazy_ok = !env->target->interposed;
     if (x.aim == TRIAL_AIM_ACK)
         power = 1; /* a kill there shows nothing a kill elsewhere does not */
     x.logs = power || more;
