@@ -145,7 +145,8 @@ int pager_format(pager *p);
 int pager_load_meta(pager *p);
 /* Recovery: page numbers in replayed records must be below limit. */
 void pager_set_replay_limit(pager *p, uint64_t limit);
-/* Apply one page change of a log record ending at lsn (recovery).  ops
+/* Apply one page change of a log record ending at lsn (recovery, while
+ * nothing else uses the pager: it takes no lock).  ops
  * points at one page entry of a transaction payload; OUT: *used bytes
  * consumed, *applied 1 if applied (0 if the page was already newer),
  * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
