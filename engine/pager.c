@@ -9,14 +9,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "errors.h"
+#include "mem.h"
 #include "page.h"
 #include "pager_int.h"
 
-#define PG_FLUSH_BATCH 32  /* dirty pages written together on eviction */
-#define PG_HUGE (2u << 20) /* bytes of a transparent huge page (x86-64) */
+#define PG_FLUSH_BATCH 32 /* dirty pages written together on eviction */
 
 /* ---------------------------------------------------------------------- */
 /* frames and the page table                                              */
@@ -74,24 +73,16 @@ static void pg_table_remove(pager *p, pg_frame *f)
         atomic_store_explicit(pp, atomic_load(&f->hnext), memory_order_release);
 }
 
-/* Memory for chunk c of frames' pages.  From the second chunk on: aligned
- * to, and asking the kernel for, transparent huge pages, so that reads of
- * random pages of a large pool do not each miss the TLB (the kernel may
- * decline; then these are ordinary pages).  The first chunk is ordinary
- * memory: a small database (a short-lived process, a crash trial) never
- * needs more, and the first touch of a huge page makes the kernel clear
- * all 2 MiB of it, which made every open about 80 us slower. */
+/* Memory for chunk c of frames' pages.  From the second chunk on: in
+ * transparent huge pages where the kernel gives them (mem_alloc_huge), so
+ * that reads of random pages of a large pool do not each miss the TLB.
+ * The first chunk is ordinary memory: a small database (a short-lived
+ * process, a crash trial) never needs more, and the first touch of a huge
+ * page makes the kernel clear all 2 MiB of it, which made every open about
+ * 80 us slower. */
 static uint8_t *pg_chunk_alloc(uint32_t c, size_t bytes)
 {
-    void *m = NULL;
-
-    if (c == 0 || bytes % PG_HUGE != 0 ||
-        posix_memalign(&m, PG_HUGE, bytes) != 0)
-        return malloc(bytes);
-#ifdef MADV_HUGEPAGE
-    madvise(m, bytes, MADV_HUGEPAGE);
-#endif
-    return m;
+    return c == 0 ? malloc(bytes) : mem_alloc_huge(bytes);
 }
 
 /* Double the page table (at most 1 frame per bucket on average).  Caller

@@ -45,6 +45,7 @@
 #include "coding.h"
 #include "db.h"
 #include "errors.h"
+#include "mem.h"
 
 static uint64_t rec_now_us(void)
 {
@@ -83,15 +84,26 @@ static int rec_win_fill(rec_win *w, uint64_t off, uint64_t want)
     if (off >= w->base && off < w->base + w->len)
         keep = w->base + w->len - off;
     if (want > w->cap || w->buf == NULL) {
-        uint8_t *b = malloc(want > 0 ? want : 1);
+        uint64_t cap = want;
+        uint8_t *b;
+        /* Past REC_WINDOW (a record larger than that, or the rest of the
+         * segment for rule R7): a power of two of huge pages, so that a run
+         * of ever larger records seldom moves the window, and the kernel
+         * faults its memory in 2 MiB at a time; with 4 KiB pages, logs of
+         * records of megabytes (a batch after a checkpoint, every page a
+         * full image) replayed three times slower (docs/BENCH.md). */
+        if (cap > REC_WINDOW)
+            for (cap = MEM_HUGE; cap < want; cap *= 2)
+                ;
+        b = cap > REC_WINDOW ? mem_alloc_huge(cap) : malloc(cap > 0 ? cap : 1);
         if (b == NULL)
             return err_set(CL_ENOMEM, "%s: no memory for %llu bytes", w->path,
-                           (unsigned long long)want);
+                           (unsigned long long)cap);
         if (keep > 0)
             memcpy(b, w->buf + (off - w->base), keep);
         free(w->buf);
         w->buf = b;
-        w->cap = want;
+        w->cap = cap;
     } else if (keep > 0) {
         memmove(w->buf, w->buf + (off - w->base), keep);
     }

@@ -657,6 +657,37 @@ static void test_recovery_records_larger_than_the_read_window(void **state)
     assert_int_equal(cl_close(db), 0);
 }
 
+/* Records ever larger than the window (1.5, 3, 6 and 9 MB, each after a
+ * small one that the window holds when it must grow): every regrowth keeps
+ * the bytes it has, and everything replays. */
+static void test_recovery_records_growing_past_the_window(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_db *db;
+    const int n[] = {25, 50, 100, 150};
+
+    o.checkpoint_bytes = CL_CHECKPOINT_NEVER;
+    o.segment_bytes = 64 << 20;
+    o.pool_bytes = 64 << 20;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(write_batch(db, i), 0);
+        assert_int_equal(write_big_batch(db, i, n[i]), 0);
+    }
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.records, 8);
+    assert_int_equal(rep.tail_cut, 0);
+    for (int i = 0; i < 4; i++)
+        expect_big_batch(db, i, n[i], 1);
+    assert_int_equal(count_batches(db), 4);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
 /* A damaged record (larger than the read window) with the record written
  * after it was durable beyond the window that holds it: still corruption
  * (R7 must see the whole rest of the segment), never a cut. */
@@ -1031,6 +1062,9 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_records_larger_than_the_read_window, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_records_growing_past_the_window, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_damage_before_a_later_window_is_corruption, fx_setup,
