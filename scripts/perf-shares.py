@@ -9,8 +9,14 @@ check), the oracle, processes (fork, exit), clean-up, profile building;
 the rest is not attributed (the unwinder loses the caller of a C library
 function without a frame pointer).  docs/PERFORMANCE.md quotes its output.
 
+With --kernel, each sample counts instead for what had the kernel running
+when it was taken: the system call on its stack nearest the sampled
+function (sys_<name>), a page fault, or "user" when no kernel function is
+on it ("kernel, other" for the rest: interrupts, the scheduler, stacks the
+unwinder cut).
+
 usage: perf record -g -F 1500 -o P -- build/crashtest ... ;
-       perf script -i P | scripts/perf-shares.py
+       perf script -i P | scripts/perf-shares.py [--kernel]
 """
 import collections
 import sys
@@ -43,17 +49,34 @@ def group(syms):
     return "not attributed"
 
 
+def kernel_entry(stack):
+    """stack: the sample's functions, the sampled one first."""
+    for f in stack:
+        for prefix in ("__x64_sys_", "__do_sys_"):
+            if f.startswith(prefix):
+                return "sys_" + f[len(prefix):]
+        if f == "exc_page_fault":
+            return "page fault"
+    if any(f.startswith(("entry_SYSCALL", "asm_")) or f.startswith("[k]")
+           for f in stack):
+        return "kernel, other"
+    return "user"
+
+
 def main():
+    kernel = sys.argv[1:] == ["--kernel"]
+    if sys.argv[1:] and not kernel:
+        sys.exit("usage: perf script -i P | perf-shares.py [--kernel]")
     counts = collections.Counter()
     total = 0
     for block in sys.stdin.read().split("\n\n"):
         lines = block.strip().split("\n")[1:]
-        syms = {l.split()[1].split("+")[0] for l in lines
-                if len(l.split()) > 1}
-        if not syms:
+        stack = [l.split()[1].split("+")[0] for l in lines
+                 if len(l.split()) > 1]
+        if not stack:
             continue
         total += 1
-        counts[group(syms)] += 1
+        counts[kernel_entry(stack) if kernel else group(set(stack))] += 1
     if total == 0:
         sys.exit("perf-shares: no samples read")
     for name, n in counts.most_common():
