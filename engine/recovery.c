@@ -84,21 +84,31 @@ static int rec_win_fill(rec_win *w, uint64_t off, uint64_t want)
     if (off >= w->base && off < w->base + w->len)
         keep = w->base + w->len - off;
     if (want > w->cap || w->buf == NULL) {
-        uint64_t cap = want;
-        uint8_t *b;
+        uint64_t cap = want, rest = w->size - off;
+        uint8_t *b = NULL;
         /* Past REC_WINDOW (a record larger than that, or the rest of the
-         * segment for rule R7): a power of two of huge pages, so that a run
-         * of ever larger records seldom moves the window, and the kernel
-         * faults its memory in 2 MiB at a time; with 4 KiB pages, logs of
-         * records of megabytes (a batch after a checkpoint, every page a
-         * full image) replayed three times slower (docs/BENCH.md). */
-        if (cap > REC_WINDOW)
-            for (cap = MEM_HUGE; cap < want; cap *= 2)
+         * segment for rule R7): a power of two of huge pages, no more than
+         * the rest of the file rounded up to one, so that a run of ever
+         * larger records seldom moves the window and the kernel faults its
+         * memory in 2 MiB at a time.  A log of records of megabytes (a
+         * batch after a checkpoint, every page a full image) took three
+         * times as long to replay with a window of exactly each record's
+         * size in 4 KiB pages (docs/BENCH.md). */
+        if (cap > REC_WINDOW) {
+            rest = (rest + MEM_HUGE - 1) / MEM_HUGE * MEM_HUGE;
+            for (cap = MEM_HUGE; cap < want && cap < rest; cap *= 2)
                 ;
-        b = cap > REC_WINDOW ? mem_alloc_huge(cap) : malloc(cap > 0 ? cap : 1);
+            cap = cap < rest ? cap : rest;
+            if ((b = mem_alloc_huge(cap)) == NULL)
+                cap = want; /* then just what it needs */
+        }
         if (b == NULL)
-            return err_set(CL_ENOMEM, "%s: no memory for %llu bytes", w->path,
-                           (unsigned long long)cap);
+            b = malloc(cap > 0 ? cap : 1);
+        if (b == NULL)
+            return err_set(CL_ENOMEM,
+                           "%s: no memory for a read window of %llu bytes "
+                           "(a record or the rest of the segment)",
+                           w->path, (unsigned long long)cap);
         if (keep > 0)
             memcpy(b, w->buf + (off - w->base), keep);
         free(w->buf);

@@ -658,32 +658,33 @@ static void test_recovery_records_larger_than_the_read_window(void **state)
 }
 
 /* Records ever larger than the window (1.5, 3, 6 and 9 MB, each after a
- * small one that the window holds when it must grow): every regrowth keeps
- * the bytes it has, and everything replays. */
+ * small one that the window holds when it must grow), then smaller ones
+ * (6 and 1.5 MB) that fit the grown window: every regrowth keeps the bytes
+ * it has, and everything replays. */
 static void test_recovery_records_growing_past_the_window(void **state)
 {
     fx *f = *state;
     cl_options o = {0};
     cl_recovery rep;
     cl_db *db;
-    const int n[] = {25, 50, 100, 150};
+    const int n[] = {25, 50, 100, 150, 100, 25};
 
     o.checkpoint_bytes = CL_CHECKPOINT_NEVER;
     o.segment_bytes = 64 << 20;
     o.pool_bytes = 64 << 20;
     db = open_db(f->dir, &o);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         assert_int_equal(write_batch(db, i), 0);
         assert_int_equal(write_big_batch(db, i, n[i]), 0);
     }
     assert_int_equal(cl_close(db), 0);
     db = open_db(f->dir, &o);
     assert_int_equal(cl_recovery_report(db, &rep), 0);
-    assert_int_equal(rep.records, 8);
+    assert_int_equal(rep.records, 12);
     assert_int_equal(rep.tail_cut, 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         expect_big_batch(db, i, n[i], 1);
-    assert_int_equal(count_batches(db), 4);
+    assert_int_equal(count_batches(db), 6);
     assert_int_equal(cl_check(db, NULL, 0), 0);
     assert_int_equal(cl_close(db), 0);
 }
