@@ -19,6 +19,7 @@ usage: perf record -g -F 1500 -o P -- build/crashtest ... ;
        perf script -i P | scripts/perf-shares.py [--kernel]
 """
 import collections
+import signal
 import sys
 
 GROUPS = [
@@ -64,6 +65,7 @@ def kernel_entry(stack):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # | head is no error
     kernel = sys.argv[1:] == ["--kernel"]
     if sys.argv[1:] and not kernel:
         sys.exit("usage: perf script -i P | perf-shares.py [--kernel]")
