@@ -58,8 +58,7 @@ def kernel_entry(stack):
                 return "sys_" + f[len(prefix):]
         if f == "exc_page_fault":
             return "page fault"
-    if any(f.startswith(("entry_SYSCALL", "asm_")) or f.startswith("[k]")
-           for f in stack):
+    if any(f.startswith(("entry_SYSCALL", "asm_")) for f in stack):
         return "kernel, other"
     return "user"
 
