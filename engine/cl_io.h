@@ -53,6 +53,11 @@
                                    area */
 #define CL_ACT_DWB_WRAP 0x2000u /* the doublewrite area started over */
 #define CL_ACT_RECOVERY 0x4000u /* recovery, in the open */
+#define CL_ACT_CKPT_OPEN                                                       \
+    0x8000u /* a checkpoint begun and not yet recorded while commits go on     \
+               (modes spread and background): from the end of its roll to      \
+               the start of its recording (the page file's fsync), or until    \
+               it is abandoned */
 #define CL_ACT_CKPT                                                            \
     (CL_ACT_CKPT_ROLL | CL_ACT_CKPT_FLUSH | CL_ACT_CKPT_SB | CL_ACT_CKPT_DROP)
 #define CL_ACT_TXN                                                             \

@@ -125,6 +125,35 @@ typedef enum cl_torn_mode {
     CL_TORN_DWB,
 } cl_torn_mode;
 
+/* When checkpoints run (cl_options.checkpoint_mode).  Each one rolls the
+ * log to a new segment at LSN S, writes every page that was dirty at S,
+ * fsyncs the page file and records S in the superblock, after which
+ * recovery starts at S and the older segments are removed.  Pages changed
+ * after S may be written in their newer state meanwhile (the log is
+ * always durable up to a page's LSN before the page is written).  The
+ * modes differ in who writes the pages and whether commits wait:
+ *   CL_CKPT_INLINE      (default) the commit that brings the log to
+ *                       checkpoint_bytes past the last checkpoint runs the
+ *                       whole checkpoint before it returns, and no other
+ *                       commit runs meanwhile;
+ *   CL_CKPT_SPREAD      that commit only rolls the log and lists the dirty
+ *                       pages; each commit after it writes a share of
+ *                       them, so that the checkpoint ends by the time half
+ *                       an interval more of log has been written, and the
+ *                       commit that writes the last one records it;
+ *   CL_CKPT_BACKGROUND  a thread of the handle's own does all of it; the
+ *                       commit that crosses the interval wakes it, and
+ *                       commits go on while it writes pages (the roll
+ *                       itself holds them for its fsyncs).
+ * A crash in the middle of a checkpoint leaves the previous one in force
+ * in every mode.  cl_checkpoint runs one to its end in every mode. */
+typedef enum cl_ckpt_mode {
+    CL_CKPT_DEFAULT = 0, /* = CL_CKPT_INLINE */
+    CL_CKPT_INLINE,
+    CL_CKPT_SPREAD,
+    CL_CKPT_BACKGROUND,
+} cl_ckpt_mode;
+
 /* Pages the doublewrite area of CL_TORN_DWB holds (docs/FORMAT.md).  A
  * batch of pages written back is copied there first; when the pages
  * written back since the last checkpoint exceed it (a checkpoint or an
@@ -137,23 +166,24 @@ typedef enum cl_torn_mode {
 
 /* Open options.  A zeroed struct (or a NULL pointer) means all defaults. */
 typedef struct cl_options {
-    cl_sync_mode sync;         /* default CL_SYNC_GROUP */
-    unsigned sync_period_ms;   /* CL_SYNC_PERIODIC interval; default 100 */
-    cl_torn_mode torn;         /* default CL_TORN_FPW */
-    uint32_t page_size;        /* bytes, at creation only: a power of two
-                                  4096..65536, default 4096; an existing
-                                  database keeps its own */
-    uint64_t pool_bytes;       /* buffer pool size, default 64 MiB, min 256
-                                  KiB */
-    uint64_t checkpoint_bytes; /* automatic checkpoint once this much log has
-                                  been written since the last one; default
-                                  64 MiB; CL_CHECKPOINT_NEVER disables */
-    uint64_t segment_bytes;    /* log segment roll size, default 16 MiB */
-    int no_create;             /* nonzero: fail with ENOENT if missing */
-    uint64_t create_salt;      /* salt of a database created by this open
-                                  (0: random); fixing it makes the files
-                                  byte-for-byte reproducible */
-    const cl_io *io;           /* NULL: cl_io_posix() */
+    cl_sync_mode sync;            /* default CL_SYNC_GROUP */
+    unsigned sync_period_ms;      /* CL_SYNC_PERIODIC interval; default 100 */
+    cl_torn_mode torn;            /* default CL_TORN_FPW */
+    uint32_t page_size;           /* bytes, at creation only: a power of two
+                                     4096..65536, default 4096; an existing
+                                     database keeps its own */
+    uint64_t pool_bytes;          /* buffer pool size, default 64 MiB, min 256
+                                     KiB */
+    uint64_t checkpoint_bytes;    /* automatic checkpoint once this much log has
+                                     been written since the last one; default
+                                     64 MiB; CL_CHECKPOINT_NEVER disables */
+    uint64_t segment_bytes;       /* log segment roll size, default 16 MiB */
+    int no_create;                /* nonzero: fail with ENOENT if missing */
+    uint64_t create_salt;         /* salt of a database created by this open
+                                     (0: random); fixing it makes the files
+                                     byte-for-byte reproducible */
+    const cl_io *io;              /* NULL: cl_io_posix() */
+    cl_ckpt_mode checkpoint_mode; /* default CL_CKPT_INLINE */
 } cl_options;
 
 typedef struct cl_db cl_db;
@@ -304,11 +334,14 @@ int cl_check(cl_db *db, char *msg, size_t msglen);
 int cl_stats_get(cl_db *db, cl_stats *st);
 int cl_recovery_report(cl_db *db, cl_recovery *rep);
 
-/* Names of sync and torn modes, and parsers for them (0 or CL_EINVAL). */
+/* Names of sync, torn and checkpoint modes ("off", "fpw", "background"...),
+ * and parsers for them (0 or CL_EINVAL). */
 const char *cl_sync_name(cl_sync_mode m);
 const char *cl_torn_name(cl_torn_mode m);
+const char *cl_ckpt_name(cl_ckpt_mode m);
 int cl_sync_parse(const char *s, cl_sync_mode *m);
 int cl_torn_parse(const char *s, cl_torn_mode *m);
+int cl_ckpt_parse(const char *s, cl_ckpt_mode *m);
 
 /* Text for an error code (negative CL_E* or positive errno). */
 const char *cl_strerror(int rc);

@@ -34,6 +34,8 @@
 static const char *const db_sync_names[] = {"default", "off", "commit", "group",
                                             "periodic"};
 static const char *const db_torn_names[] = {"default", "none", "fpw", "dwb"};
+static const char *const db_ckpt_names[] = {"default", "inline", "spread",
+                                            "background"};
 
 const char *cl_sync_name(cl_sync_mode m)
 {
@@ -45,26 +47,50 @@ const char *cl_torn_name(cl_torn_mode m)
     return (unsigned)m <= CL_TORN_DWB ? db_torn_names[m] : "?";
 }
 
-int cl_sync_parse(const char *s, cl_sync_mode *m)
+const char *cl_ckpt_name(cl_ckpt_mode m)
+{
+    return (unsigned)m <= CL_CKPT_BACKGROUND ? db_ckpt_names[m] : "?";
+}
+
+/* The index in names[1..last] of the name s (index 0, "default", is not
+ * parsed), or -1. */
+static int db_name_index(const char *const *names, int last, const char *s)
 {
     err_clear();
-    for (int i = CL_SYNC_OFF; i <= CL_SYNC_PERIODIC; i++)
-        if (s != NULL && strcmp(s, db_sync_names[i]) == 0) {
-            *m = (cl_sync_mode)i;
-            return 0;
-        }
-    return CL_EINVAL;
+    for (int i = 1; s != NULL && i <= last; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int cl_sync_parse(const char *s, cl_sync_mode *m)
+{
+    int i = db_name_index(db_sync_names, CL_SYNC_PERIODIC, s);
+
+    if (i < 0)
+        return CL_EINVAL;
+    *m = (cl_sync_mode)i;
+    return 0;
 }
 
 int cl_torn_parse(const char *s, cl_torn_mode *m)
 {
-    err_clear();
-    for (int i = CL_TORN_NONE; i <= CL_TORN_DWB; i++)
-        if (s != NULL && strcmp(s, db_torn_names[i]) == 0) {
-            *m = (cl_torn_mode)i;
-            return 0;
-        }
-    return CL_EINVAL;
+    int i = db_name_index(db_torn_names, CL_TORN_DWB, s);
+
+    if (i < 0)
+        return CL_EINVAL;
+    *m = (cl_torn_mode)i;
+    return 0;
+}
+
+int cl_ckpt_parse(const char *s, cl_ckpt_mode *m)
+{
+    int i = db_name_index(db_ckpt_names, CL_CKPT_BACKGROUND, s);
+
+    if (i < 0)
+        return CL_EINVAL;
+    *m = (cl_ckpt_mode)i;
+    return 0;
 }
 
 /* Fill in defaults and check ranges. */
@@ -74,8 +100,12 @@ static int db_resolve_options(const cl_options *in, cl_options *o)
         *o = *in;
     else
         memset(o, 0, sizeof(*o));
-    if ((unsigned)o->sync > CL_SYNC_PERIODIC || (unsigned)o->torn > CL_TORN_DWB)
-        return err_set(CL_EINVAL, "unknown sync or torn-page mode");
+    if ((unsigned)o->sync > CL_SYNC_PERIODIC ||
+        (unsigned)o->torn > CL_TORN_DWB ||
+        (unsigned)o->checkpoint_mode > CL_CKPT_BACKGROUND)
+        return err_set(CL_EINVAL, "unknown sync, torn-page or checkpoint mode");
+    if (o->checkpoint_mode == CL_CKPT_DEFAULT)
+        o->checkpoint_mode = CL_CKPT_INLINE;
     if (o->sync == CL_SYNC_DEFAULT)
         o->sync = CL_SYNC_GROUP;
     if (o->torn == CL_TORN_DEFAULT)
@@ -226,6 +256,7 @@ static void *db_syncer_main(void *arg)
 
 static void db_free(cl_db *db)
 {
+    ckpt_stop(db);
     if (db->syncer_running) {
         pthread_mutex_lock(&db->syncer_mu);
         db->syncer_stop = 1;
@@ -239,6 +270,9 @@ static void db_free(cl_db *db)
         db->io->unlock(db->io->ctx, db->lock_fd);
     pthread_mutex_destroy(&db->syncer_mu);
     pthread_cond_destroy(&db->syncer_cv);
+    pthread_mutex_destroy(&db->ckpt_mu);
+    pthread_mutex_destroy(&db->ckpter_mu);
+    pthread_cond_destroy(&db->ckpter_cv);
     pthread_rwlock_destroy(&db->tree);
     pthread_mutex_destroy(&db->wlock);
     free(db->dir);
@@ -273,6 +307,9 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     pthread_rwlockattr_destroy(&rwa);
     pthread_mutex_init(&db->syncer_mu, NULL);
     pthread_cond_init(&db->syncer_cv, NULL);
+    pthread_mutex_init(&db->ckpt_mu, NULL);
+    pthread_mutex_init(&db->ckpter_mu, NULL);
+    pthread_cond_init(&db->ckpter_cv, NULL);
     if ((rc = db_resolve_options(opt, &db->opt)) != 0)
         goto fail;
     db->io = db->opt.io;
@@ -342,6 +379,10 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     if (rc != 0)
         goto fail;
     db->rec.created = created;
+    atomic_store(&db->roll_lsn, db->sb.ckpt_lsn);
+    atomic_store(&db->ckpt_lsn, db->sb.ckpt_lsn);
+    if ((rc = ckpt_start(db)) != 0)
+        goto fail;
     if (db->opt.sync == CL_SYNC_PERIODIC) {
         if (pthread_create(&db->syncer, NULL, db_syncer_main, db) != 0) {
             rc = err_set(CL_ENOMEM, "cannot start the sync thread");
@@ -363,6 +404,7 @@ int cl_close(cl_db *db)
     err_clear();
     if (db == NULL)
         return CL_EINVAL;
+    ckpt_stop(db); /* a checkpoint in progress is left unrecorded */
     pthread_mutex_lock(&db->wlock);
     if (atomic_load(&db->fatal) == 0 && db->log != NULL)
         rc = wal_finish(db->log);
@@ -577,7 +619,7 @@ static int db_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
         }
     }
     if (rc == 0)
-        rc = pg_txn_encode(db->pg, db->sb.ckpt_lsn, &payload, &len);
+        rc = pg_txn_encode(db->pg, atomic_load(&db->roll_lsn), &payload, &len);
     if (rc == 0 && len > 0) { /* 2 */
         appending = 1;
         rc = wal_append(db->log, WAL_TXN, payload, len, &end);
@@ -603,9 +645,7 @@ static int db_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
     atomic_fetch_add(&db->puts, puts);
     atomic_fetch_add(&db->deletes, dels);
 
-    if (db->opt.checkpoint_bytes != CL_CHECKPOINT_NEVER &&
-        end - db->sb.ckpt_lsn >= db->opt.checkpoint_bytes &&
-        (rc = ckpt_run(db)) != 0)
+    if ((rc = ckpt_after_commit(db, end)) != 0)
         goto unlock_w;
 
     if (db->opt.sync == CL_SYNC_COMMIT) { /* 4 */
@@ -882,6 +922,8 @@ int cl_checkpoint(cl_db *db)
     err_clear();
     if (db == NULL)
         return CL_EINVAL;
+    if (db->opt.checkpoint_mode == CL_CKPT_BACKGROUND)
+        return ckpt_run(db); /* takes the writer lock for the roll */
     pthread_mutex_lock(&db->wlock);
     rc = ckpt_run(db);
     pthread_mutex_unlock(&db->wlock);
@@ -943,9 +985,7 @@ int cl_stats_get(cl_db *db, cl_stats *st)
     pthread_rwlock_unlock(&db->tree);
     st->written_lsn = wal_written(db->log);
     st->durable_lsn = wal_durable(db->log);
-    pthread_mutex_lock(&db->wlock);
-    st->checkpoint_lsn = db->sb.ckpt_lsn;
-    pthread_mutex_unlock(&db->wlock);
+    st->checkpoint_lsn = atomic_load(&db->ckpt_lsn);
     st->wal_since_ckpt = st->written_lsn - st->checkpoint_lsn;
     st->page_size = pg_page_size(db->pg);
     st->fatal_error = atomic_load(&db->fatal);

@@ -27,6 +27,15 @@
 #define DB_WAL_BUFFER (1u << 20)       /* log buffer, sync off and periodic */
 #define DB_WAL_ZERO_AHEAD (256u << 10) /* zeros ahead, durable modes */
 
+/* A checkpoint begun (the log rolled, the dirty pages listed) and not yet
+ * recorded in the superblock. */
+typedef struct ckpt_state {
+    int active;
+    sb_state next;   /* the superblock it will write */
+    uint32_t *pages; /* dirty at the roll, by page number */
+    size_t npages, done;
+} ckpt_state;
+
 struct cl_db {
     char *dir;
     char *pages_path, *dwb_path, *lock_path;
@@ -46,6 +55,20 @@ struct cl_db {
     cl_recovery rec;
     atomic_uint_fast64_t commits, puts, deletes, gets, checkpoints;
 
+    /* Checkpoints (checkpoint.c).  roll_lsn is where the last one begun
+     * starts (the interval and the full-page-image rule count from it),
+     * ckpt_lsn where the last one recorded does.  ck is changed under
+     * wlock in modes inline and spread, under ckpt_mu in background. */
+    _Atomic uint64_t roll_lsn, ckpt_lsn;
+    ckpt_state ck;
+    pthread_mutex_t ckpt_mu; /* background: one checkpoint at a time */
+    pthread_t ckpter;        /* CL_CKPT_BACKGROUND */
+    int ckpter_running;
+    pthread_mutex_t ckpter_mu; /* ckpt_wanted and ckpt_stop, with ckpter_cv */
+    pthread_cond_t ckpter_cv;
+    int ckpt_wanted;
+    atomic_int ckpt_stop;
+
     pthread_t syncer; /* CL_SYNC_PERIODIC */
     int syncer_running;
     pthread_mutex_t syncer_mu;
@@ -58,8 +81,19 @@ struct cl_db {
  * remove stale segments and open the log for appending.  Fills db->rec. */
 int rec_run(cl_db *db);
 
-/* checkpoint.c: the checkpoint recipe.  Caller holds db->wlock. */
+/* checkpoint.c: the checkpoint recipe, for each mode (crashlab.h).
+ * ckpt_run runs one to its end (the one begun, if any, then a new one):
+ * caller holds db->wlock in modes inline and spread, nothing in
+ * background.  ckpt_after_commit is called by every commit of log end
+ * `end`, holding db->wlock: in mode inline it runs a checkpoint when the
+ * interval is reached, in spread it writes the commit's share and begins
+ * or records one, in background it wakes the thread.  ckpt_stop ends the
+ * thread (abandoning the checkpoint in progress) and forgets a begun one:
+ * the handle is closing. */
 int ckpt_run(cl_db *db);
+int ckpt_after_commit(cl_db *db, uint64_t end);
+int ckpt_start(cl_db *db);
+void ckpt_stop(cl_db *db);
 
 /* Make the handle read-only with error rc (first error wins); returns
  * rc.  Inline here, with db_wal_flush, so that checkpoint.c and recovery.c,

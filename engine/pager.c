@@ -38,8 +38,7 @@ static inline pg_table *pg_table_cur(const pager *p)
     return atomic_load_explicit(&((pager *)p)->table, memory_order_acquire);
 }
 
-/* Caller holds p->mu. */
-static pg_frame *pg_lookup(pager *p, uint32_t pgno)
+pg_frame *pg_lookup(pager *p, uint32_t pgno)
 {
     pg_table *t = pg_table_cur(p);
     pg_frame *f = atomic_load(&t->slot[pgno & t->mask]);
@@ -355,6 +354,7 @@ int pager_open(const pager_config *cfg, pager **out)
     p->nframes = cfg->frames;
     p->replay_limit = UINT32_MAX;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->wb_mu, NULL);
     p->dir = strdup(cfg->dir ? cfg->dir : ".");
     p->path = strdup(cfg->path);
     p->dwb_path = strdup(cfg->dwb_path ? cfg->dwb_path : "");
@@ -400,6 +400,7 @@ void pager_close(pager *p)
     free(p->txn);
     free(p->enc);
     free(p->iobuf);
+    free(p->ckbuf);
     free(p->zero);
     free(atomic_load(&p->table));
     while (p->retired != NULL) {
@@ -412,6 +413,7 @@ void pager_close(pager *p)
     free(p->dir);
     free(p->path);
     free(p->dwb_path);
+    pthread_mutex_destroy(&p->wb_mu);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -476,7 +478,9 @@ void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
     uint64_t dirty = 0;
 
     pthread_mutex_lock(&p->mu);
+    pthread_mutex_lock(&p->wb_mu);
     *st = p->st;
+    pthread_mutex_unlock(&p->wb_mu);
     st->hits += atomic_load(&p->fast_hits);
     for (uint32_t i = 0; i < p->nused; i++)
         dirty += pg_frame_at(p, i)->in_use && pg_frame_at(p, i)->dirty;

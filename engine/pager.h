@@ -135,8 +135,21 @@ size_t pg_txn_pages(const pager *p);
 
 /* --- write-back, checkpoint, recovery --------------------------------- */
 
-/* Write every dirty page (keeping rule 1), then fsync the page file. */
+/* Write every dirty page (keeping rule 1), then fsync the page file:
+ * pager_dirty_list, pager_write_pages, pager_sync. */
 int pager_flush_all(pager *p);
+/* The pages dirty now, by page number, in a malloc'd array (a checkpoint's
+ * list).  No transaction may be open.  OUT: *pgnos, *n. */
+int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n);
+/* Write back those of the n pages (sorted by page number) that are still
+ * dirty, keeping rule 1, PG_DWB_SLOTS at a time.  Any thread, while the
+ * single writer goes on: each page is copied under the pool mutex (the
+ * before-image of a page an open transaction is changing), and a page
+ * changed meanwhile stays dirty.  Does not sync the page file. */
+int pager_write_pages(pager *p, const uint32_t *pgnos, size_t n);
+/* fsync the page file: every page written so far is durable, and the
+ * doublewrite slots are free again. */
+int pager_sync(pager *p);
 /* Initialise a new database's meta page (in the current transaction). */
 int pager_format(pager *p);
 /* Load and pin the meta page (after recovery, or after pager_format):

@@ -79,24 +79,31 @@ static int pg_cmp_frame(const void *a, const void *b)
     return x->pgno < y->pgno ? -1 : x->pgno > y->pgno;
 }
 
-/* Write n sealed frames in place in the page file; they are clean then. */
-static int pg_write_home(pager *p, pg_frame **fr, size_t n)
+/* A page about to be written: its number and its sealed bytes. */
+typedef struct pg_out {
+    uint32_t pgno;
+    const uint8_t *data;
+} pg_out;
+
+/* Write n sealed pages in place in the page file.  Caller holds
+ * p->wb_mu. */
+static int pg_write_home(pager *p, const pg_out *o, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = p->io->pwrite(p->io->ctx, p->fd, fr[i]->data, p->page_size,
-                               (uint64_t)fr[i]->pgno * p->page_size);
+        int rc = p->io->pwrite(p->io->ctx, p->fd, o[i].data, p->page_size,
+                               (uint64_t)o[i].pgno * p->page_size);
         if (rc != 0)
             return err_set(rc, "%s: write of page %u failed", p->path,
-                           fr[i]->pgno);
-        fr[i]->dirty = 0;
+                           o[i].pgno);
         p->st.page_writes++;
     }
     return 0;
 }
 
 /* Steps 3 and 4 of pg_flush_batch in mode dwb: the pages through the
- * doublewrite area, PG_DWB_SLOTS at a time, then in place. */
-static int pg_flush_dwb(pager *p, pg_frame **fr, size_t n)
+ * doublewrite area, PG_DWB_SLOTS at a time, then in place.  Caller holds
+ * p->wb_mu. */
+static int pg_flush_dwb(pager *p, const pg_out *o, size_t n)
 {
     int rc;
 
@@ -116,8 +123,7 @@ static int pg_flush_dwb(pager *p, pg_frame **fr, size_t n)
             p->dwb_next = 0;
         }
         for (size_t i = 0; i < k; i++)
-            memcpy(p->iobuf + i * p->page_size, fr[done + i]->data,
-                   p->page_size);
+            memcpy(p->iobuf + i * p->page_size, o[done + i].data, p->page_size);
         rc = p->io->pwrite(p->io->ctx, p->dwb_fd, p->iobuf, k * p->page_size,
                            (uint64_t)p->dwb_next * p->page_size);
         if (rc == 0)
@@ -126,11 +132,25 @@ static int pg_flush_dwb(pager *p, pg_frame **fr, size_t n)
             return err_set(rc, "%s: doublewrite failed", p->dwb_path);
         p->dwb_next += (uint32_t)k;
         p->st.dwb_writes += k;
-        if ((rc = pg_write_home(p, fr + done, k)) != 0)
+        if ((rc = pg_write_home(p, o + done, k)) != 0)
             return rc;
         done += k;
     }
     return 0;
+}
+
+/* Steps 3 and 4: write n sealed pages, sorted by page number, through the
+ * doublewrite area in mode dwb.  Caller holds p->wb_mu. */
+static int pg_write_out_locked(pager *p, const pg_out *o, size_t n)
+{
+    int rc;
+
+    if (p->torn != CL_TORN_DWB)
+        return pg_write_home(p, o, n);
+    cl_io_activity(p->io, CL_ACT_DWB, 1);
+    rc = pg_flush_dwb(p, o, n);
+    cl_io_activity(p->io, CL_ACT_DWB | CL_ACT_DWB_WRAP, 0);
+    return rc;
 }
 
 /* Write n dirty frames to the page file.  Caller holds p->mu, and none of
@@ -147,9 +167,12 @@ static int pg_flush_dwb(pager *p, pg_frame **fr, size_t n)
  * The page file is not synced here; checkpoints do that. */
 int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
 {
+    pg_out o[PG_DWB_SLOTS] = {{0, NULL}};
     uint64_t max_lsn = 0;
     int rc;
 
+    if (n > PG_DWB_SLOTS)
+        return err_set(CL_EINVAL, "write-back of %zu pages at once", n);
     for (size_t i = 0; i < n; i++) {
         uint64_t l = pg_lsn_of(fr[i]->data);
         if (l > max_lsn)
@@ -158,53 +181,164 @@ int pg_flush_batch(pager *p, pg_frame **fr, size_t n)
     if (p->wal_flush != NULL && (rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
         return rc;
     qsort(fr, n, sizeof(*fr), pg_cmp_frame);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         page_seal(fr[i]->data, p->page_size, fr[i]->pgno, p->crc_seed);
-    if (p->torn == CL_TORN_DWB) {
-        cl_io_activity(p->io, CL_ACT_DWB, 1);
-        rc = pg_flush_dwb(p, fr, n);
-        cl_io_activity(p->io, CL_ACT_DWB | CL_ACT_DWB_WRAP, 0);
-        return rc;
+        o[i].pgno = fr[i]->pgno;
+        o[i].data = fr[i]->data;
     }
-    return pg_write_home(p, fr, n);
+    pthread_mutex_lock(&p->wb_mu);
+    rc = pg_write_out_locked(p, o, n);
+    pthread_mutex_unlock(&p->wb_mu);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        fr[i]->dirty = 0;
+    return 0;
 }
 
-int pager_flush_all(pager *p)
+static int pg_cmp_pgno(const void *a, const void *b)
 {
-    pg_frame **list = NULL;
-    size_t n = 0;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n)
+{
+    uint32_t *list;
+    size_t k = 0;
     int rc = 0;
 
     pthread_mutex_lock(&p->mu);
     list = malloc((size_t)p->nused * sizeof(*list) + 1);
     if (list == NULL) {
-        rc = CL_ENOMEM;
-        goto out;
+        pthread_mutex_unlock(&p->mu);
+        return CL_ENOMEM;
     }
-    for (uint32_t i = 0; i < p->nused; i++) {
+    for (uint32_t i = 0; i < p->nused && rc == 0; i++) {
         pg_frame *f = pg_frame_at(p, i);
-        if (f->in_use && f->dirty) {
-            if (f->in_txn || f->bad) {
-                rc = err_set(CL_EINVAL,
-                             "flush of page %u inside a transaction or with "
-                             "bad content",
-                             f->pgno);
-                goto out;
-            }
-            list[n++] = f;
-        }
+        if (!f->in_use || !f->dirty)
+            continue;
+        if (f->in_txn || f->bad)
+            rc = err_set(CL_EINVAL,
+                         "write-back of page %u inside a transaction or with "
+                         "bad content",
+                         f->pgno);
+        list[k++] = f->pgno;
     }
-    if (n > 0 && (rc = pg_flush_batch(p, list, n)) != 0)
-        goto out;
-    rc = p->io->fsync(p->io->ctx, p->fd);
-    if (rc != 0) {
-        err_set(rc, "%s: fsync failed", p->path);
-        goto out;
-    }
-    p->st.page_syncs++;
-    p->dwb_next = 0; /* every in-place write is durable: slots are free */
-out:
     pthread_mutex_unlock(&p->mu);
+    if (rc != 0) {
+        free(list);
+        return rc;
+    }
+    qsort(list, k, sizeof(*list), pg_cmp_pgno);
+    *pgnos = list;
+    *n = k;
+    return 0;
+}
+
+/* pager_write_pages for at most PG_DWB_SLOTS pages.  wb_mu is held from
+ * the copies to the writes: an eviction cannot write a newer state of a
+ * page copied here before this older one (its write waits for wb_mu), so
+ * the frames need no pin, which would take them from a small pool. */
+static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n)
+{
+    pg_frame *fr[PG_DWB_SLOTS];
+    uint64_t lsn[PG_DWB_SLOTS], max_lsn = 0;
+    pg_out o[PG_DWB_SLOTS];
+    size_t k = 0;
+    int rc = 0;
+
+    if (p->ckbuf == NULL &&
+        (p->ckbuf = malloc((size_t)PG_DWB_SLOTS * p->page_size)) == NULL)
+        return CL_ENOMEM;
+    /* 1. copy each page still dirty */
+    pthread_mutex_lock(&p->mu);
+    pthread_mutex_lock(&p->wb_mu);
+    for (size_t i = 0; i < n; i++) {
+        pg_frame *f = pg_lookup(p, pgnos[i]);
+        uint8_t *copy = p->ckbuf + k * p->page_size;
+        if (f == NULL || !f->in_use || !f->dirty)
+            continue; /* written back since */
+        if (f->bad) {
+            rc = err_set(CL_EINVAL, "write-back of page %u with bad content",
+                         f->pgno);
+            break;
+        }
+        /* The open transaction's before-image is the page as of the last
+         * commit, which holds every change logged before the caller
+         * listed it: the page itself is changing. */
+        memcpy(copy, f->in_txn ? f->before : f->data, p->page_size);
+        fr[k] = f;
+        lsn[k] = pg_lsn_of(copy);
+        if (lsn[k] > max_lsn)
+            max_lsn = lsn[k];
+        o[k].pgno = f->pgno;
+        o[k].data = copy;
+        k++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    /* 2. rule 1, seal, write (pg_flush_batch's steps) */
+    if (rc == 0 && k > 0 && p->wal_flush != NULL)
+        rc = p->wal_flush(p->wal_ctx, max_lsn);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        page_seal(p->ckbuf + i * p->page_size, p->page_size, o[i].pgno,
+                  p->crc_seed);
+    if (rc == 0 && k > 0)
+        rc = pg_write_out_locked(p, o, k);
+    pthread_mutex_unlock(&p->wb_mu);
+    if (rc != 0)
+        return rc;
+    /* 3. clean: a frame that still holds the page at the LSN written, and
+     * that no transaction is changing */
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < k; i++) {
+        pg_frame *f = fr[i];
+        if (f->in_use && atomic_load(&f->pgno) == o[i].pgno && !f->in_txn &&
+            pg_lsn_of(f->data) == lsn[i])
+            f->dirty = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+int pager_write_pages(pager *p, const uint32_t *pgnos, size_t n)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i += PG_DWB_SLOTS)
+        rc = pg_write_some(p, pgnos + i,
+                           n - i < PG_DWB_SLOTS ? n - i : PG_DWB_SLOTS);
+    return rc;
+}
+
+int pager_sync(pager *p)
+{
+    int rc;
+
+    pthread_mutex_lock(&p->wb_mu);
+    rc = p->io->fsync(p->io->ctx, p->fd);
+    if (rc == 0) {
+        p->st.page_syncs++;
+        /* every in-place write is durable: the slots are free */
+        p->dwb_next = 0;
+    }
+    pthread_mutex_unlock(&p->wb_mu);
+    if (rc != 0)
+        return err_set(rc, "%s: fsync failed", p->path);
+    return 0;
+}
+
+int pager_flush_all(pager *p)
+{
+    uint32_t *list = NULL;
+    size_t n = 0;
+    int rc = pager_dirty_list(p, &list, &n);
+
+    if (rc == 0)
+        rc = pager_write_pages(p, list, n);
+    if (rc == 0)
+        rc = pager_sync(p);
     free(list);
     return rc;
 }

@@ -79,8 +79,15 @@ struct pager {
     uint8_t *enc; /* encoded payload */
     size_t enclen, enccap;
 
+    /* Writing back: wb_mu serializes the writes to the page file and the
+     * doublewrite file, and the fsyncs that free doublewrite slots, so that
+     * a checkpoint can write pages without the pool mutex (taken first
+     * when both are held).  It protects dwb_fd, dwb_next, iobuf and the
+     * write counters of st (page_writes, page_syncs, dwb_writes). */
+    pthread_mutex_t wb_mu;
     uint32_t dwb_next; /* next free doublewrite slot */
     uint8_t *iobuf;    /* PG_DWB_SLOTS pages, for doublewrite batches */
+    uint8_t *ckbuf;    /* PG_DWB_SLOTS pages: copies a checkpoint writes */
     uint8_t *zero;     /* one page of zeros */
 
     uint64_t replay_limit;
@@ -115,6 +122,8 @@ int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state, char *why,
 /* pager_flush.c: write n dirty frames to the page file (recipe there).
  * Caller holds p->mu, and none of the frames is in an open transaction. */
 int pg_flush_batch(pager *p, pg_frame **fr, size_t n);
+/* pg_lookup: the frame holding pgno, or NULL.  Caller holds p->mu. */
+pg_frame *pg_lookup(pager *p, uint32_t pgno);
 
 /* pager_txn.c: enter frame f into the transaction (saving its
  * before-image). */

@@ -160,7 +160,8 @@ static void campaign_variant(const campaign *c, int i, uint32_t v,
  * recovery ones are seen in the recovery reports instead). */
 #define CAMPAIGN_ACT_WRITER                                                    \
     (CL_ACT_CKPT | CL_ACT_EVICT | CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE |        \
-     CL_ACT_SB_WRITE | CL_ACT_TXN | CL_ACT_DWB | CL_ACT_DWB_WRAP)
+     CL_ACT_SB_WRITE | CL_ACT_TXN | CL_ACT_DWB | CL_ACT_DWB_WRAP |             \
+     CL_ACT_CKPT_OPEN)
 
 /* Coverage is counted per mechanism and sync class
  * (trial_sync_on_request): bit b of class k is bit b + 32 k.  Where each
@@ -175,6 +176,9 @@ static uint64_t campaign_classes_wanted(const campaign *c)
 {
     uint64_t all = (uint64_t)CAMPAIGN_ACT_WRITER;
 
+    /* no checkpoint left open beside commits in mode inline */
+    if (c->pins.eng.checkpoint_mode == CL_CKPT_INLINE)
+        all &= ~(uint64_t)CL_ACT_CKPT_OPEN;
     /* no doublewrite area, no doublewrite work */
     if (c->pins.eng.torn != CL_TORN_DEFAULT && c->pins.eng.torn != CL_TORN_DWB)
         all &= ~(uint64_t)(CL_ACT_DWB | CL_ACT_DWB_WRAP);
@@ -215,8 +219,9 @@ static void campaign_aim(uint64_t missing, uint32_t t, swarm_aim *a)
     a->small_pool = (m & CL_ACT_EVICT) != 0;
     a->drain = (m & (CL_ACT_MERGE | CL_ACT_FREE_REUSE)) != 0;
     a->small_segments = (m & (CL_ACT_SEG_ROLL | CL_ACT_SEG_REMOVE)) != 0;
-    a->checkpoints =
-        (m & (CL_ACT_CKPT | CL_ACT_SB_WRITE | CL_ACT_SEG_REMOVE)) != 0;
+    a->checkpoints = (m & (CL_ACT_CKPT | CL_ACT_SB_WRITE | CL_ACT_SEG_REMOVE |
+                           CL_ACT_CKPT_OPEN)) != 0;
+    a->spread = (m & CL_ACT_CKPT_OPEN) != 0;
 }
 
 /* Coverage-directed swarm: a swarm campaign whose variants' runs leave some
@@ -253,7 +258,7 @@ static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
         campaign_aim(missing, t / (uint32_t)c->nkinds, &aim);
         campaign_variant(c, i, c->variants + t / (uint32_t)c->nkinds, &aim, p);
         idle++;
-        if (p->wl.threads > 1 || p->eng.sync == CL_SYNC_PERIODIC)
+        if (p->wl.threads > 1 || !trial_eng_repeats(&p->eng))
             continue;
         if (trial_profile_build(env, p, err, errlen) != 0)
             return -1;
@@ -1054,8 +1059,25 @@ int campaign_run(campaign *c)
             last_progress = clk_now_us();
         }
     }
-    for (int w = 0; w < c->jobs; w++)
-        util_wait(pids[w]);
+    /* A job that died without a harness failure's record left trials
+     * unrun: the campaign is not the one asked for. */
+    for (int w = 0; w < c->jobs; w++) {
+        int st = util_wait(pids[w]);
+        if (harness_failed || campaign_interrupted ||
+            (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            continue;
+        if (WIFSIGNALED(st))
+            fprintf(stderr,
+                    "\ncrashtest: harness failure: job %d died of "
+                    "signal %d (%s); its trials were not all run\n",
+                    w, WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else
+            fprintf(stderr,
+                    "\ncrashtest: harness failure: job %d exited "
+                    "with status %d; its trials were not all run\n",
+                    w, WEXITSTATUS(st));
+        harness_failed = 1;
+    }
     if (!c->quiet)
         rpt_progress(stderr, c, results, nres, total, clk_now_us() - t0, 1);
     if (nres > 0) /* none: results may be NULL */

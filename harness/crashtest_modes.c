@@ -266,6 +266,8 @@ int ct_expand(ct_args *a)
         c->env.eng.sync = CL_SYNC_GROUP;
     if (c->env.eng.torn == CL_TORN_DEFAULT)
         c->env.eng.torn = CL_TORN_FPW;
+    if (c->env.eng.checkpoint_mode == CL_CKPT_DEFAULT)
+        c->env.eng.checkpoint_mode = CL_CKPT_INLINE;
     if (c->target_name == NULL)
         c->target_name = c->env.target->name;
     if ((rc = ct_expand_modes(a)) != 0 || (rc = ct_check_interposed(a)) != 0 ||

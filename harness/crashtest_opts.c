@@ -86,6 +86,7 @@ static const char *ct_usage_text =
     "  --torn-protection M  none, fpw, dwb\n"
     "  --page-size BYTES    a power of two, 4096..65536\n"
     "  --checkpoint-bytes N automatic checkpoint interval\n"
+    "  --checkpoint-mode M  inline, spread, background\n"
     "  --pool-bytes N       buffer pool size, at least 262144\n"
     "  --segment-bytes N    log segment size, 65536..1073741824\n"
     "  --no-swarm           no draw: what is not pinned is the engine's\n"
@@ -267,6 +268,11 @@ static int ct_set_torn(ct_args *a, const char *arg)
     return cl_torn_parse(arg, &a->c.env.eng.torn);
 }
 
+static int ct_set_ckpt(ct_args *a, const char *arg)
+{
+    return cl_ckpt_parse(arg, &a->c.env.eng.checkpoint_mode);
+}
+
 static int ct_set_page_size(ct_args *a, const char *arg)
 {
     uint64_t v;
@@ -395,6 +401,8 @@ static const ct_option ct_options[] = {
      1, ct_set_torn},
     {"page-size", CT_FN, 0, 0, 0, "--page-size: a power of two, 4096..65536", 1,
      ct_set_page_size},
+    {"checkpoint-mode", CT_FN, 0, 0, 0,
+     "--checkpoint-mode: inline, spread or background", 1, ct_set_ckpt},
     {"checkpoint-bytes", CT_U64, CT_AT(c.env.eng.checkpoint_bytes), 1,
      UINT64_MAX, "--checkpoint-bytes needs a positive number", 1, NULL},
     {"segment-bytes", CT_U64, CT_AT(c.env.eng.segment_bytes), 64u << 10,

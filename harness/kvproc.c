@@ -105,6 +105,10 @@ int kvproc_start(const kvproc_args *a, kvproc *p)
     argv[n++] = cl_sync_name(a->eng->sync);
     argv[n++] = "--torn-protection";
     argv[n++] = cl_torn_name(a->eng->torn);
+    if (a->eng->checkpoint_mode != CL_CKPT_DEFAULT) {
+        argv[n++] = "--checkpoint-mode";
+        argv[n++] = cl_ckpt_name(a->eng->checkpoint_mode);
+    }
     if (a->eng->checkpoint_bytes != 0) {
         snprintf(ckpt, sizeof(ckpt), "%" PRIu64, a->eng->checkpoint_bytes);
         argv[n++] = "--checkpoint-bytes";

@@ -24,6 +24,7 @@ static const struct {
     {CL_ACT_CKPT_SB, "checkpoint 3: superblock, fsync",
      "checkpoint_superblock"},
     {CL_ACT_CKPT_DROP, "checkpoint 4: drop old segments", "checkpoint_drop"},
+    {CL_ACT_CKPT_OPEN, "checkpoint open beside commits", "checkpoint_open"},
     {CL_ACT_EVICT, "eviction write-back", "eviction"},
     {CL_ACT_SEG_ROLL, "log segment roll", "segment_roll"},
     {CL_ACT_SEG_REMOVE, "log segment removal", "segment_removal"},
@@ -364,8 +365,11 @@ static void rpt_config_line(FILE *f, const campaign *c)
         return;
     }
     if (!c->swarm) {
-        fprintf(f, "engine: sync %s, torn-page protection %s\n",
-                cl_sync_name(c->env.eng.sync), cl_torn_name(c->env.eng.torn));
+        fprintf(f,
+                "engine: sync %s, torn-page protection %s, checkpoint mode "
+                "%s\n",
+                cl_sync_name(c->env.eng.sync), cl_torn_name(c->env.eng.torn),
+                cl_ckpt_name(c->env.eng.checkpoint_mode));
         return;
     }
     fprintf(f, "engine configuration and workload size drawn per workload "
@@ -374,6 +378,9 @@ static void rpt_config_line(FILE *f, const campaign *c)
         fprintf(f, ", sync %s pinned", cl_sync_name(p->sync));
     if (p->torn != CL_TORN_DEFAULT)
         fprintf(f, ", torn-page protection %s pinned", cl_torn_name(p->torn));
+    if (p->checkpoint_mode != CL_CKPT_DEFAULT)
+        fprintf(f, ", checkpoint mode %s pinned",
+                cl_ckpt_name(p->checkpoint_mode));
     if (p->page_size != 0)
         fprintf(f, ", page size %u pinned", p->page_size);
     if (p->pool_bytes != 0)
@@ -828,7 +835,7 @@ void rpt_csv_header(FILE *f)
            "tail_cut,recovery_crashes,threads,claimed,chain_links,sync,torn,"
            "page_size,pool_bytes,checkpoint_bytes,segment_bytes,txns,keys,"
            "drain,reached,us_writer,us_damage,us_verify,us_total,detail,repair,"
-           "repair_k\n");
+           "repair_k,checkpoint_mode\n");
 }
 
 void rpt_csv_row(FILE *f, const trial_result *r)
@@ -856,8 +863,8 @@ void rpt_csv_row(FILE *f, const trial_result *r)
     fprintf(f, "0x%x,%u,%u,%u,%u,", r->reached, r->us_writer, r->us_damage,
             r->us_verify, r->us_total);
     rpt_csv_text(f, r->detail);
-    fprintf(f, ",%s,%u\n", trial_repair_name((trial_repair)r->repair),
-            r->repair_k);
+    fprintf(f, ",%s,%u,%s\n", trial_repair_name((trial_repair)r->repair),
+            r->repair_k, cl_ckpt_name((cl_ckpt_mode)r->cfg.ckpt));
 }
 
 int rpt_csv_file(const char *path, const trial_result *res, size_t n,

@@ -54,6 +54,7 @@ enum {
     RC_DETAIL,
     RC_REPAIR,
     RC_REPAIR_K,
+    RC_CKPT_MODE,
     RC_COLUMNS
 };
 
@@ -206,6 +207,7 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
     wl_kind kind = WL_INSERTS;
     cl_sync_mode sync = CL_SYNC_DEFAULT;
     cl_torn_mode torn = CL_TORN_DEFAULT;
+    cl_ckpt_mode ckpt = CL_CKPT_DEFAULT;
     trial_repair repair = TRIAL_REPAIR_NONE;
     int n, bad = 0;
 
@@ -253,8 +255,10 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
             snprintf(err, errlen, "unknown verdict \"%.40s\" / \"%.40s\"",
                      f[RC_VERDICT], f[RC_VIOLATION]);
         else if (cl_sync_parse(f[RC_SYNC], &sync) != 0 ||
-                 cl_torn_parse(f[RC_TORN], &torn) != 0)
-            snprintf(err, errlen, "unknown sync or torn-page protection");
+                 cl_torn_parse(f[RC_TORN], &torn) != 0 ||
+                 cl_ckpt_parse(f[RC_CKPT_MODE], &ckpt) != 0)
+            snprintf(err, errlen,
+                     "unknown sync, torn-page protection or checkpoint mode");
         else if (strcmp(f[RC_TAIL_CUT], "0") != 0 &&
                  strcmp(f[RC_TAIL_CUT], "1") != 0)
             snprintf(err, errlen, "tail_cut is 0 or 1");
@@ -270,6 +274,7 @@ int rpt_csv_parse(const char *line, trial_result *r, char *err, size_t errlen)
             strcmp(f[RC_WORKLOAD], "sets") == 0 ? TRIAL_WL_SERVER : kind;
         r->cfg.sync = (uint8_t)sync;
         r->cfg.torn = (uint8_t)torn;
+        r->cfg.ckpt = (uint8_t)ckpt;
         r->tail_cut = f[RC_TAIL_CUT][0] == '1';
         r->repair = (uint8_t)repair;
         snprintf(r->damage, sizeof(r->damage), "%s", f[RC_DAMAGE]);

@@ -26,6 +26,11 @@
  *                    default interval gets to; with the smallest pool, the
  *                    default interval stays: there the evictions fill
  *                    the ring;
+ *   checkpoint mode  for a variant that checkpoints by log size: inline
+ *                    (1/2), spread (3/8) or background (1/8, whose runs do
+ *                    not repeat, so that each of its trials runs a writer
+ *                    of its own); drawn from a stream of its own, so that
+ *                    every other draw is as it would be without it;
  *   log segments     64 KiB, the engine's smallest (1/3), up to 1 MiB
  *                    (1/6), or the default 16 MiB (1/2);
  *   workload size    the kind's default (13/16), four times it (1/8) or
@@ -102,6 +107,19 @@ static uint64_t swarm_ring_checkpoint(uint64_t seed, uint32_t page_size)
 
     rng_seed(&r, rng_mix(seed ^ 0x52494E47ull));
     return rng_range(&r, ring, 2 * ring);
+}
+
+/* The checkpoint mode of a variant that checkpoints by log size (the
+ * directed draw leaves out background, whose runs do not repeat). */
+static cl_ckpt_mode swarm_ckpt_mode(uint64_t seed, int directed)
+{
+    static const uint64_t modes[] = {CL_CKPT_INLINE, CL_CKPT_SPREAD,
+                                     CL_CKPT_BACKGROUND};
+    static const unsigned plain[] = {4, 3, 1}, aimed[] = {1, 1, 0};
+    rng r;
+
+    rng_seed(&r, rng_mix(seed ^ 0x434B5054ull));
+    return (cl_ckpt_mode)swarm_pick(&r, modes, directed ? aimed : plain, 3);
 }
 
 /* Bytes of keys and values that the first n transactions of wl put,
@@ -243,6 +261,11 @@ void swarm_draw(const swarm_pins *pins, uint32_t base_txns,
         if (mult == 1)
             mult = 4;
     }
+    if (pins->eng.checkpoint_mode == CL_CKPT_DEFAULT &&
+        eng->checkpoint_bytes != 0)
+        eng->checkpoint_mode =
+            aim->spread ? CL_CKPT_SPREAD
+                        : swarm_ckpt_mode(wl->seed, w == &swarm_directed);
     if (pins->txns == 0)
         wl->txns = swarm_txns(base_txns, mult);
     wl->drain = wl->drain ? (wl->txns + 1) / 2 : 0;

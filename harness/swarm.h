@@ -45,6 +45,8 @@ typedef struct swarm_aim {
     int drain;          /* a draining workload: merges, free-list reuse */
     int small_segments; /* 64 KiB segments: rolls and removals */
     int checkpoints;    /* checkpoints by log size */
+    int spread;         /* checkpoint mode spread: pages written beside the
+                           commits, which go on meanwhile */
 } swarm_aim;
 
 /* Draw the configuration of the variant whose workload seed is wl->seed:

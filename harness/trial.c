@@ -1172,6 +1172,9 @@ void trial_config_of(const cl_options *eng, const wl_params *wl,
     memset(cfg, 0, sizeof(*cfg));
     cfg->sync = (uint8_t)eng->sync;
     cfg->torn = (uint8_t)eng->torn;
+    cfg->ckpt =
+        (uint8_t)(eng->checkpoint_mode != CL_CKPT_DEFAULT ? eng->checkpoint_mode
+                                                          : CL_CKPT_INLINE);
     cfg->page_size = eng->page_size;
     cfg->pool_bytes = eng->pool_bytes;
     cfg->checkpoint_bytes = eng->checkpoint_bytes;

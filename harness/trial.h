@@ -253,6 +253,7 @@ int trial_repair_parse(const char *s, trial_repair *out);
  * (0: the engine's default) and its workload's size and shape. */
 typedef struct trial_config {
     uint8_t sync, torn; /* cl_sync_mode, cl_torn_mode */
+    uint8_t ckpt;       /* cl_ckpt_mode (the default resolved: inline) */
     uint32_t drain;     /* wl_params.drain */
     uint32_t page_size, txns, keys;
     uint64_t pool_bytes, checkpoint_bytes, segment_bytes;
@@ -265,6 +266,15 @@ typedef struct trial_config {
 static inline int trial_sync_on_request(int sync)
 {
     return sync == CL_SYNC_OFF || sync == CL_SYNC_PERIODIC;
+}
+
+/* Whether two runs of the engine configured by o make the same calls in
+ * the same order: not with a thread of the engine's own doing I/O on its
+ * own clock (the periodic sync, the checkpoint thread). */
+static inline int trial_eng_repeats(const cl_options *o)
+{
+    return o->sync != CL_SYNC_PERIODIC &&
+           o->checkpoint_mode != CL_CKPT_BACKGROUND;
 }
 
 /* The configuration of eng and wl. */

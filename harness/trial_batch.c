@@ -173,13 +173,15 @@ static uint32_t trial_batch_txn(const trial_spec *s)
 
 int trial_batchable(const trial_env *env, const trial_spec *s)
 {
-    /* a point of one run is not the same call in another */
-    if (target_is_background(env->target))
+    /* a point of one run is not the same call in another; with the
+     * engine's checkpoint thread, runs do not even make as many calls */
+    if (target_is_background(env->target) ||
+        (s->prof != NULL && s->prof->eng.checkpoint_mode == CL_CKPT_BACKGROUND))
         return 0;
     /* an interposed target's files may change outside its calls (a
      * mapping) */
     if (trial_batch_timed(s))
-        return s->threads <= 1 && s->prof->eng.sync != CL_SYNC_PERIODIC &&
+        return s->threads <= 1 && trial_eng_repeats(&s->prof->eng) &&
                !env->target->interposed;
     if (trial_mode_batchable(s->mode) ||
         (trial_mode_get(s->mode)->branches && s->fail_at == 0))
@@ -187,8 +189,7 @@ int trial_batchable(const trial_env *env, const trial_spec *s)
     return trial_batch_branches(s) && s->threads <= 1 &&
            s->prof->txn_points != NULL &&
            trial_batch_txn(s) < s->prof->wl.txns &&
-           s->prof->eng.sync != CL_SYNC_PERIODIC &&
-           target_can_branch(env->target);
+           trial_eng_repeats(&s->prof->eng) && target_can_branch(env->target);
 }
 
 /* The point at which the writer serves s: its crash's; a branch's, the

@@ -226,7 +226,7 @@ void trial_fault_on_ack(trial_env *env, const trial_spec *s, uint32_t i,
      * power cut that follows still judges what was acknowledged. */
     if (pg->ack_after != 0 || !trial_fault_is_sync(s) ||
         !trial_fault_fired(env, s) ||
-        (s->mode == MODE_FSYNC_FAIL && (s->prof->eng.sync == CL_SYNC_PERIODIC ||
+        (s->mode == MODE_FSYNC_FAIL && (!trial_eng_repeats(&s->prof->eng) ||
                                         target_is_background(env->target))))
         return;
     pg->ack_after = i + 1;

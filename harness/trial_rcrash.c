@@ -109,7 +109,7 @@ static const uint32_t trial_aims[] = {
     CL_ACT_CKPT_ROLL, CL_ACT_CKPT_FLUSH, CL_ACT_CKPT_SB,    CL_ACT_CKPT_DROP,
     CL_ACT_EVICT,     CL_ACT_SEG_ROLL,   CL_ACT_SEG_REMOVE, CL_ACT_SB_WRITE,
     CL_ACT_SPLIT,     CL_ACT_MERGE,      CL_ACT_OVERFLOW,   CL_ACT_FREE_REUSE,
-    CL_ACT_DWB,       CL_ACT_DWB_WRAP,   CL_ACT_RECOVERY};
+    CL_ACT_DWB,       CL_ACT_DWB_WRAP,   CL_ACT_RECOVERY,   CL_ACT_CKPT_OPEN};
 #define TRIAL_AIMS (sizeof(trial_aims) / sizeof(trial_aims[0]))
 #define TRIAL_AIM_WEIGHT 1024u
 

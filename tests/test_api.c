@@ -634,6 +634,92 @@ static void test_api_file_size_stable_under_churn(void **state)
                 size_after_warmup * 5 / 4);
 }
 
+/* The three checkpoint modes, each over a few intervals of log with pages
+ * written back beside the commits: inline writes a checkpoint's pages in
+ * the commit that crosses the interval; spread in the commits that follow,
+ * a few each, and records it within the next half interval; background in
+ * its own thread.  Each leaves every key readable after a reopen that
+ * starts replay at its last checkpoint, and cl_checkpoint records one at
+ * once in each.  Unknown modes are refused and names round-trip. */
+static void test_api_checkpoint_modes(void **state)
+{
+    fx *f = *state;
+    const int n = 6000;
+    char k[32], v[200];
+
+    for (int mode = CL_CKPT_INLINE; mode <= CL_CKPT_BACKGROUND; mode++) {
+        cl_options o = {0};
+        cl_ckpt_mode parsed;
+        uint64_t most = 0, dirty_most = 0, last_ckpt = 0;
+        cl_recovery rep;
+        cl_stats st;
+        char dir[4200];
+        cl_db *db;
+
+        snprintf(dir, sizeof(dir), "%s-%d", f->dir, mode);
+        assert_int_equal(
+            cl_ckpt_parse(cl_ckpt_name((cl_ckpt_mode)mode), &parsed), 0);
+        assert_int_equal(parsed, mode);
+        o.sync = CL_SYNC_OFF;
+        o.checkpoint_mode = (cl_ckpt_mode)mode;
+        o.checkpoint_bytes = 256 << 10;
+        db = open_db(dir, &o);
+        memset(v, 'v', sizeof(v));
+        for (int i = 0; i < n; i++) {
+            uint64_t writes;
+            /* spread over the key space: most commits dirty a new page */
+            snprintf(k, sizeof(k), "%08x", (unsigned)(i * 2654435761u));
+            assert_int_equal(cl_stats_get(db, &st), 0);
+            writes = st.page_writes;
+            if (st.dirty_pages > dirty_most)
+                dirty_most = st.dirty_pages;
+            assert_int_equal(cl_put(db, k, strlen(k), v, sizeof(v)), 0);
+            assert_int_equal(cl_stats_get(db, &st), 0);
+            if (mode != CL_CKPT_BACKGROUND && st.page_writes - writes > most)
+                most = st.page_writes - writes;
+        }
+        /* background: the thread has the last interval's wake-up */
+        for (int w = 0; w < 500; w++) {
+            assert_int_equal(cl_stats_get(db, &st), 0);
+            if (st.checkpoints >= 2)
+                break;
+            usleep(10000);
+        }
+        assert_true(st.checkpoints >= 2);
+        assert_true(st.checkpoint_lsn > 0);
+        if (mode == CL_CKPT_INLINE)
+            assert_true(most * 2 >= dirty_most); /* all at once */
+        if (mode == CL_CKPT_SPREAD)
+            assert_true(most * 8 < dirty_most); /* a few at a time */
+        last_ckpt = st.checkpoint_lsn;
+        assert_int_equal(cl_close(db), 0);
+        db = open_db(dir, &o);
+        assert_int_equal(cl_recovery_report(db, &rep), 0);
+        assert_true(rep.checkpoint_lsn >= last_ckpt);
+        for (int i = 0; i < n; i += 7) {
+            snprintf(k, sizeof(k), "%08x", (unsigned)(i * 2654435761u));
+            expect_kv(db, k, v, sizeof(v));
+        }
+        assert_int_equal(cl_checkpoint(db), 0);
+        assert_int_equal(cl_stats_get(db, &st), 0);
+        assert_int_equal(st.wal_since_ckpt, 0);
+        assert_int_equal(st.dirty_pages, 0);
+        assert_int_equal(cl_check(db, NULL, 0), 0);
+        assert_int_equal(cl_close(db), 0);
+        fs_rmrf(dir);
+    }
+    {
+        cl_options o = {0};
+        cl_ckpt_mode m;
+        cl_db *x = NULL;
+        o.checkpoint_mode = (cl_ckpt_mode)(CL_CKPT_BACKGROUND + 1);
+        assert_int_equal(cl_open(f->dir, &o, &x), CL_EINVAL);
+        assert_null(x);
+        assert_int_equal(cl_ckpt_parse("default", &m), CL_EINVAL);
+        assert_int_equal(cl_ckpt_parse("fuzzy", &m), CL_EINVAL);
+    }
+}
+
 typedef struct gc_arg {
     cl_db *db;
     int id, n, errors;
@@ -748,6 +834,8 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_every_page_size_works,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_api_checkpoint_modes, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_file_size_stable_under_churn,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(

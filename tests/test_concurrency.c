@@ -370,7 +370,10 @@ static void *rd_scanner(void *arg)
     return NULL;
 }
 
-static void test_concurrency_readers_while_a_writer_evicts(void **state)
+/* Readers, a scanner and one writer over a pool of 64 frames, with
+ * checkpoints every 512 KiB of log in mode ckpt; then every key's last
+ * version is there after a reopen. */
+static void rd_run(cl_ckpt_mode ckpt)
 {
     char *tmp = tu_tmpdir("rd");
     char dir[4200], k[16], v[256];
@@ -379,7 +382,6 @@ static void test_concurrency_readers_while_a_writer_evicts(void **state)
     cl_options o;
     cl_stats st;
 
-    (void)state;
     assert_non_null(c);
     pthread_mutex_init(&c->mu, NULL);
     snprintf(dir, sizeof(dir), "%s/db", tmp);
@@ -387,6 +389,7 @@ static void test_concurrency_readers_while_a_writer_evicts(void **state)
     o.sync = CL_SYNC_OFF;
     o.pool_bytes = 256 << 10; /* 64 frames: readers and writer evict */
     o.checkpoint_bytes = 512 << 10;
+    o.checkpoint_mode = ckpt;
     assert_int_equal(cl_open(dir, &o, &c->db), 0);
     for (uint32_t key = 0; key < RD_KEYS; key++) {
         rd_key(k, sizeof(k), key);
@@ -409,10 +412,36 @@ static void test_concurrency_readers_while_a_writer_evicts(void **state)
     assert_true(st.checkpoints > 0);
     assert_int_equal(cl_check(c->db, NULL, 0), 0);
     assert_int_equal(cl_close(c->db), 0);
+    assert_int_equal(cl_open(dir, &o, &c->db), 0);
+    for (uint32_t key = 0; key < RD_KEYS; key++) {
+        char got[256];
+        size_t n = 0;
+        rd_key(k, sizeof(k), key);
+        assert_int_equal(cl_get(c->db, k, strlen(k), got, sizeof(got) - 1, &n),
+                         0);
+        assert_int_equal(n, rd_value(v, key, atomic_load(&c->version[key])));
+        assert_memory_equal(got, v, n);
+    }
+    assert_int_equal(cl_check(c->db, NULL, 0), 0);
+    assert_int_equal(cl_close(c->db), 0);
     pthread_mutex_destroy(&c->mu);
     free(c);
     fs_rmrf(tmp);
     free(tmp);
+}
+
+static void test_concurrency_readers_while_a_writer_evicts(void **state)
+{
+    (void)state;
+    rd_run(CL_CKPT_INLINE);
+}
+
+/* The same with the checkpoint thread writing pages beside the writer and
+ * the evictions. */
+static void test_concurrency_readers_writer_and_checkpoint_thread(void **state)
+{
+    (void)state;
+    rd_run(CL_CKPT_BACKGROUND);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -476,6 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrency_group_commit_16_threads_killed),
         cmocka_unit_test(test_concurrency_readers_while_a_writer_evicts),
+        cmocka_unit_test(test_concurrency_readers_writer_and_checkpoint_thread),
         cmocka_unit_test(test_concurrency_roll_behind_a_failed_sync_stops),
     };
 

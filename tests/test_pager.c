@@ -364,6 +364,109 @@ static void test_pager_write_back_keeps_rule_1(void **state)
     assert_int_equal(io.violations, 0);
 }
 
+/* Read page pgno of the page file at path (its LSN, byte 50). */
+static void disk_page(const char *dir, const char *name, uint32_t pgno,
+                      uint64_t *lsn, uint8_t *b50)
+{
+    char path[4200];
+    uint8_t buf[PS];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)pgno * PS, SEEK_SET), 0);
+    assert_int_equal(fread(buf, 1, PS, fp), PS);
+    fclose(fp);
+    *lsn = get_le64(buf + 8);
+    *b50 = buf[50];
+}
+
+/* A checkpoint's write-back while the writer goes on: a page listed and
+ * then changed by an open transaction is written as it was at its last
+ * commit (the before-image), and stays dirty; one changed and committed
+ * before it is written goes out in its newer state (the log asked to be
+ * durable up to that LSN first) and is clean; a second pass over the
+ * same list writes only the page still dirty.  Each in every torn mode. */
+static void test_pager_checkpoint_write_back_beside_the_writer(void **state)
+{
+    fx *f = *state;
+    r1 io;
+
+    r1_init(&io);
+    for (int mode = CL_TORN_NONE; mode <= CL_TORN_DWB; mode++) {
+        char name[16];
+        uint32_t *list = NULL, leaf[3];
+        size_t n = 0;
+        uint64_t lsn, st_pages, dirty;
+        uint8_t b50;
+        pager_stats st;
+        pg_page pg;
+        pager *a;
+
+        snprintf(name, sizeof(name), "ck-%d", mode);
+        a = open_pager(f->tmp, name, &io.io, 64, (cl_torn_mode)mode, r1_flush,
+                       &io, 1);
+        pg_txn_begin(a);
+        assert_int_equal(pager_format(a), 0);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+            leaf[i] = pg.pgno;
+            pg.data[50] = 1;
+            pg_release(a, &pg);
+        }
+        pg_txn_finish(a, 100);
+        assert_int_equal(pager_dirty_list(a, &list, &n), 0);
+        assert_int_equal(n, 4); /* the meta page and the three leaves */
+        for (size_t i = 1; i < n; i++)
+            assert_true(list[i - 1] < list[i]);
+
+        /* leaf 1 changed and committed at 200 */
+        pg_txn_begin(a);
+        assert_int_equal(pg_get_write(a, leaf[1], &pg), 0);
+        pg.data[50] = 2;
+        pg_release(a, &pg);
+        pg_txn_finish(a, 200);
+        /* leaf 0 changed by a transaction still open */
+        pg_txn_begin(a);
+        assert_int_equal(pg_get_write(a, leaf[0], &pg), 0);
+        pg.data[50] = 3;
+        pg_release(a, &pg);
+
+        io.flushed = 0;
+        assert_int_equal(pager_write_pages(a, list, n), 0);
+        assert_true(io.flushed >= 200);
+        pager_stats_get(a, &st, &st_pages, &dirty);
+        assert_int_equal(dirty, 1); /* leaf 0 only */
+        disk_page(f->tmp, name, leaf[0], &lsn, &b50);
+        assert_int_equal(lsn, 100);
+        assert_int_equal(b50, 1);
+        disk_page(f->tmp, name, leaf[1], &lsn, &b50);
+        assert_int_equal(lsn, 200);
+        assert_int_equal(b50, 2);
+
+        pg_txn_finish(a, 300);
+        /* a second pass writes only what is dirty: leaf 0, now at 300 */
+        {
+            uint64_t before;
+            pager_stats_get(a, &st, &st_pages, &dirty);
+            before = st.page_writes;
+            assert_int_equal(pager_write_pages(a, list, n), 0);
+            pager_stats_get(a, &st, &st_pages, &dirty);
+            assert_int_equal(st.page_writes - before, 1);
+        }
+        disk_page(f->tmp, name, leaf[0], &lsn, &b50);
+        assert_int_equal(lsn, 300);
+        assert_int_equal(b50, 3);
+        assert_int_equal(pager_sync(a), 0);
+        pager_stats_get(a, &st, &st_pages, &dirty);
+        assert_int_equal(dirty, 0);
+        free(list);
+        pager_close(a);
+    }
+    assert_int_equal(io.violations, 0);
+}
+
 static void test_pager_torn_page_needs_a_full_image(void **state)
 {
     fx *f = *state;
@@ -580,6 +683,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pager_write_back_keeps_rule_1,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pager_checkpoint_write_back_beside_the_writer, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_pager_torn_page_needs_a_full_image,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(

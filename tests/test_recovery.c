@@ -140,7 +140,8 @@ static void test_recovery_killed_writer_keeps_acknowledged_batches(void **state)
         o.sync = t % 3 == 0 ? CL_SYNC_COMMIT : CL_SYNC_GROUP;
         o.torn = (cl_torn_mode)(CL_TORN_NONE + t % 3);
         o.checkpoint_bytes = 64 << 10; /* checkpoints during the run */
-        o.pool_bytes = 256 << 10;      /* and evictions */
+        o.checkpoint_mode = (cl_ckpt_mode)(CL_CKPT_INLINE + (t / 3) % 3);
+        o.pool_bytes = 256 << 10; /* and evictions */
         pid = tu_fork();
         if (pid == 0) {
             cl_db *cdb = NULL;

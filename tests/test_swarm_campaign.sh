@@ -23,14 +23,16 @@ trap 'rm -rf "$T"' EXIT
 check "swarm campaign exits 0" 0 $?
 "$CT" --seed 21 --trials 42 --mode kill-io,torn --quiet --dir "$T" --csv "$T/s2.csv" >/dev/null 2>&1
 # the draw in every row; whole rows where the I/O points do not depend on
-# timing (one writer thread, and no periodic sync thread)
+# timing (one writer thread, and no periodic sync or checkpoint thread)
 rows='import csv,os,sys
 for r in csv.DictReader(open(sys.argv[1])):
     for k in os.environ["CLOCK_COLUMNS"].split():
         r.pop(k)
-    keys = r.keys() if r["threads"]=="1" and r["sync"]!="periodic" else (
+    keys = r.keys() if (r["threads"]=="1" and r["sync"]!="periodic"
+                        and r["checkpoint_mode"]!="background") else (
         "trial","mode","workload","variant","sync","torn","page_size",
-        "pool_bytes","checkpoint_bytes","segment_bytes","txns","keys","drain")
+        "pool_bytes","checkpoint_bytes","segment_bytes","txns","keys","drain",
+        "checkpoint_mode")
     print(sorted((k, r[k]) for k in keys))'
 check "same seed: same draw, same rows" "$(python3 -c "$rows" "$T/s1.csv")" "$(python3 -c "$rows" "$T/s2.csv")"
 draws=$(python3 -c 'import csv,sys

@@ -24,7 +24,7 @@ done
 dir=$(BUILD=$(dirname "$CT") MUTANT_BUILD=$T/build scripts/mutant-build.sh "$T/reword.patch" 2>"$T/err")
 check "the reworded engine builds" 0 $?
 
-args="--seed 7 --threads 1 --mode torn,powerloss --torn-protection none --checkpoint-bytes 16384 --pool-bytes 262144 --trials 300 --quiet"
+args="--seed 7 --threads 1 --mode torn,powerloss --torn-protection none --checkpoint-bytes 16384 --checkpoint-mode inline --pool-bytes 262144 --trials 300 --quiet"
 # shellcheck disable=SC2086
 "$CT" $args --csv "$T/real.csv" >/dev/null 2>&1
 check "the real engine: no violation" 0 $?

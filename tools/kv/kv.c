@@ -56,6 +56,7 @@ static const char *kv_usage_tail =
     "  --torn-protection MODE none | fpw | dwb (default fpw)\n"
     "  --page-size BYTES      page size of a new database (default 4096)\n"
     "  --checkpoint-bytes N   automatic checkpoint interval (default 64 MiB)\n"
+    "  --checkpoint-mode M    inline | spread | background (default inline)\n"
     "  -h, --help             this text\n"
     "\n"
     "A key or value that begins with '-' goes after --: kv set -- -1 minus.\n"
@@ -556,6 +557,7 @@ int main(int argc, char **argv)
         {"torn-protection", required_argument, NULL, 't'},
         {"page-size", required_argument, NULL, 'p'},
         {"checkpoint-bytes", required_argument, NULL, 'c'},
+        {"checkpoint-mode", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -593,6 +595,11 @@ int main(int argc, char **argv)
             if (num_parse_u64(optarg, 10, &num) != 0 || num == 0)
                 return kv_usage("--checkpoint-bytes needs a positive number");
             opt.checkpoint_bytes = num;
+            break;
+        case 'm':
+            if (cl_ckpt_parse(optarg, &opt.checkpoint_mode) != 0)
+                return kv_usage(
+                    "--checkpoint-mode: inline, spread or background");
             break;
         case 'h':
             kv_usage_full(stdout);

@@ -62,6 +62,7 @@ static const char *bexp_usage_text =
     "  --torn-protection M  none | fpw | dwb (default fpw)\n"
     "  --sync M             off | commit | group | periodic (default group)\n"
     "  --checkpoint-bytes N automatic checkpoint interval (default 64M)\n"
+    "  --checkpoint-mode M  inline | spread | background (default inline)\n"
     "  --wal-bytes N        load: log bytes after the last checkpoint\n"
     "                       (byte counts take a K, M or G suffix)\n"
     "  --keys K             random keys are drawn from K (default 100000)\n"
@@ -502,6 +503,7 @@ static int bexp_parse(int argc, char **argv, struct bexp_opts *o)
         O_TORN = 256,
         O_SYNC,
         O_CKPT,
+        O_CKPT_MODE,
         O_WAL,
         O_KEYS,
         O_VSIZE,
@@ -515,6 +517,7 @@ static int bexp_parse(int argc, char **argv, struct bexp_opts *o)
         {"torn-protection", required_argument, NULL, O_TORN},
         {"sync", required_argument, NULL, O_SYNC},
         {"checkpoint-bytes", required_argument, NULL, O_CKPT},
+        {"checkpoint-mode", required_argument, NULL, O_CKPT_MODE},
         {"wal-bytes", required_argument, NULL, O_WAL},
         {"keys", required_argument, NULL, O_KEYS},
         {"value-size", required_argument, NULL, O_VSIZE},
@@ -551,6 +554,10 @@ static int bexp_parse(int argc, char **argv, struct bexp_opts *o)
             if (num_parse_size(optarg, &o->eng.checkpoint_bytes) != 0 ||
                 o->eng.checkpoint_bytes == 0)
                 bad = "--checkpoint-bytes needs a byte count above 0";
+            break;
+        case O_CKPT_MODE:
+            if (cl_ckpt_parse(optarg, &o->eng.checkpoint_mode) != 0)
+                bad = "--checkpoint-mode: inline, spread or background";
             break;
         case O_WAL:
             if (num_parse_size(optarg, &o->wal_bytes) != 0)

@@ -63,6 +63,7 @@ static const char *kvserver_usage_text =
     "  --sync MODE            off | commit | group | periodic (default group)\n"
     "  --torn-protection MODE none | fpw | dwb (default fpw)\n"
     "  --checkpoint-bytes N   automatic checkpoint interval (default 64 MiB)\n"
+    "  --checkpoint-mode M    inline | spread | background (default inline)\n"
     "  --page-size BYTES      page size of a new database (default 4096)\n"
     "  --threads N            I/O threads (default: half the CPUs, 1..16)\n"
     "  --committers N         threads that commit queued writes (default 2)\n"
@@ -187,6 +188,7 @@ int main(int argc, char **argv)
         OPT_SYNC = 256,
         OPT_TORN,
         OPT_CKPT,
+        OPT_CKPT_MODE,
         OPT_PAGE,
         OPT_THREADS,
         OPT_COMMITTERS,
@@ -200,6 +202,7 @@ int main(int argc, char **argv)
         {"sync", required_argument, NULL, OPT_SYNC},
         {"torn-protection", required_argument, NULL, OPT_TORN},
         {"checkpoint-bytes", required_argument, NULL, OPT_CKPT},
+        {"checkpoint-mode", required_argument, NULL, OPT_CKPT_MODE},
         {"page-size", required_argument, NULL, OPT_PAGE},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"committers", required_argument, NULL, OPT_COMMITTERS},
@@ -244,6 +247,10 @@ int main(int argc, char **argv)
             if (kvserver_parse_u64(optarg, UINT64_MAX, &v) != 0)
                 return kvserver_usage("--checkpoint-bytes needs a number");
             opt.checkpoint_bytes = v;
+            break;
+        case OPT_CKPT_MODE:
+            if (cl_ckpt_parse(optarg, &opt.checkpoint_mode) != 0)
+                return kvserver_usage("unknown --checkpoint-mode");
             break;
         case OPT_PAGE:
             if (kvserver_parse_u64(optarg, 65536, &v) != 0)
