@@ -9,7 +9,11 @@
 #include "db.h"
 #include "errors.h"
 
-#define CKPT_BG_PAGES 64 /* pages a background checkpoint writes at once */
+#define CKPT_BG_PAGES 512 /* pages a background checkpoint writes at once */
+/* Mode spread writes a commit's share once this many pages are due (or
+ * the last ones): each write of pages changed since the log's last sync
+ * needs a sync first, one per group rather than one per commit. */
+#define CKPT_SPREAD_PAGES 64
 
 /* Announce step (a CL_ACT_CKPT_* bit) of the checkpoint recipe, the
  * previous step being over. */
@@ -198,7 +202,8 @@ int ckpt_after_commit(cl_db *db, uint64_t end)
     case CL_CKPT_SPREAD:
         if (db->ck.active) {
             size_t want = due ? db->ck.npages : ckpt_spread_due(db, end);
-            if (want > db->ck.done)
+            if (want == db->ck.npages ||
+                want >= db->ck.done + CKPT_SPREAD_PAGES)
                 rc = ckpt_write(db, want - db->ck.done);
             if (rc == 0 && db->ck.done == db->ck.npages)
                 rc = ckpt_finish(db);

@@ -137,10 +137,11 @@ typedef enum cl_torn_mode {
  *                       whole checkpoint before it returns, and no other
  *                       commit runs meanwhile;
  *   CL_CKPT_SPREAD      that commit only rolls the log and lists the dirty
- *                       pages; each commit after it writes a share of
- *                       them, so that the checkpoint ends by the time half
- *                       an interval more of log has been written, and the
- *                       commit that writes the last one records it;
+ *                       pages; the commits after it write them, 64 at a
+ *                       time as their shares come due, so that the
+ *                       checkpoint ends by the time half an interval more
+ *                       of log has been written, and the commit that
+ *                       writes the last one records it;
  *   CL_CKPT_BACKGROUND  a thread of the handle's own does all of it; the
  *                       commit that crosses the interval wakes it, and
  *                       commits go on while it writes pages (the roll

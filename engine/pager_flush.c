@@ -241,7 +241,8 @@ int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n)
  * the copies to the writes: an eviction cannot write a newer state of a
  * page copied here before this older one (its write waits for wb_mu), so
  * the frames need no pin, which would take them from a small pool. */
-static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n)
+static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n,
+                         uint64_t *flushed)
 {
     pg_frame *fr[PG_DWB_SLOTS];
     uint64_t lsn[PG_DWB_SLOTS], max_lsn = 0;
@@ -278,9 +279,11 @@ static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n)
         k++;
     }
     pthread_mutex_unlock(&p->mu);
-    /* 2. rule 1, seal, write (pg_flush_batch's steps) */
-    if (rc == 0 && k > 0 && p->wal_flush != NULL)
-        rc = p->wal_flush(p->wal_ctx, max_lsn);
+    /* 2. rule 1 (a page changed since the caller's flush needs another),
+     * seal, write (pg_flush_batch's steps) */
+    if (rc == 0 && max_lsn > *flushed && p->wal_flush != NULL &&
+        (rc = p->wal_flush(p->wal_ctx, max_lsn)) == 0)
+        *flushed = max_lsn;
     for (size_t i = 0; rc == 0 && i < k; i++)
         page_seal(p->ckbuf + i * p->page_size, p->page_size, o[i].pgno,
                   p->crc_seed);
@@ -304,11 +307,27 @@ static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n)
 
 int pager_write_pages(pager *p, const uint32_t *pgnos, size_t n)
 {
+    uint64_t max_lsn = 0, flushed = 0;
     int rc = 0;
 
+    /* One log sync for the pages as they are now, rather than one per
+     * PG_DWB_SLOTS of them: beside commits, most pages are newer than
+     * the log's durable end. */
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < n; i++) {
+        pg_frame *f = pg_lookup(p, pgnos[i]);
+        if (f != NULL && f->in_use && f->dirty && !f->in_txn &&
+            pg_lsn_of(f->data) > max_lsn)
+            max_lsn = pg_lsn_of(f->data);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (max_lsn > 0 && p->wal_flush != NULL &&
+        (rc = p->wal_flush(p->wal_ctx, max_lsn)) == 0)
+        flushed = max_lsn;
     for (size_t i = 0; i < n && rc == 0; i += PG_DWB_SLOTS)
         rc = pg_write_some(p, pgnos + i,
-                           n - i < PG_DWB_SLOTS ? n - i : PG_DWB_SLOTS);
+                           n - i < PG_DWB_SLOTS ? n - i : PG_DWB_SLOTS,
+                           &flushed);
     return rc;
 }
 
