@@ -5,7 +5,8 @@
 # 100 random puts, group commit, for a fixed time on a new database), and
 # recovery time after kills at random points of the checkpoint cycle
 # (kvbench experiment crash-cycle: a writer killed after a random amount of log,
-# uniform over one interval, then the database recovered; TRIALS times).
+# uniform over the interval that follows its first checkpoint's start, then
+# the database recovered; TRIALS times).
 . "$(dirname "$0")/lib.sh"
 KVBENCH=$BUILD/kvbench
 DRV="$KVBENCH experiment"

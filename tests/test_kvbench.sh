@@ -80,9 +80,21 @@ check "experiment open-close" "2 " "$($X open-close "$T/e7" --seconds 0.05 | fie
 check "experiment fork-open" "2 " "$($X fork-open "$T/e7" --seconds 0.05 | fields)"
 [ -f "$T/e7/LOCK" ] || [ -n "$(ls "$T/e7")" ] && ok || bad "open-close made its database"
 check "experiment crash-cycle" "4 " "$($X crash-cycle "$T/e5" --checkpoint-bytes 128K --trials 2 --keys 1000 | fields)"
+check "experiment crash-cycle, checkpoints in background" "4 " "$($X crash-cycle "$T/e8" --checkpoint-bytes 128K --checkpoint-mode background --trials 2 --keys 1000 | fields)"
+# our engine's own settings: the checkpoints they ask for are made (the
+# stats of a put-rate run count them), bad ones are usage errors
+check "put-rate with checkpoints in background checkpoints" "yes" \
+    "$($X put-rate "$T/e9" --checkpoint-bytes 64K --checkpoint-mode background --seconds 0.2 | awk -F, '{print ($3 > 0 ? "yes" : "no")}')"
+"$KVBENCH" --dir "$T/co" --quiet -n 300 --trials 2 --crashlab-options checkpoint-mode=spread,checkpoint-bytes=64K,torn-protection=dwb \
+    recovery-ckpt nosync-put >/dev/null 2>&1
+check "--crashlab-options: a run with them" 0 $?
+for v in checkpoint-mode=fuzzy checkpoint-bytes=0 torn-protection=x sync=off nonsense; do
+    "$KVBENCH" --dir "$T/co" --crashlab-options "$v" sync-put >/dev/null 2>&1
+    check "--crashlab-options '$v' is a usage error" 2 $?
+done
 for bad in "raw $T/e6 --seconds 1x" "put-rate $T/e6 --batch -1" "load $T/e6 --wal-bytes 1X" \
     "load $T/e6 --wal-bytes 99999999999999999999" "put-rate --seconds 1 $T/e6" \
-    "frobnicate $T/e6" "raw $T/e6 extra"; do
+    "frobnicate $T/e6" "raw $T/e6 extra" "put-rate $T/e6 --checkpoint-mode fuzzy"; do
     $X $bad >/dev/null 2>&1
     check "experiment $bad: usage error" 2 $?
 done

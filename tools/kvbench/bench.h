@@ -22,10 +22,11 @@
 /* ---------------------------------------------------------------------- */
 
 typedef struct bench_cfg {
-    int sync;             /* 1: each write is durable before it returns */
-    int bulk;             /* 1: postpone checkpoints / memtable flushes as
-                             far as the engine allows (recovery scenario) */
-    uint64_t cache_bytes; /* buffer pool / page cache / block cache */
+    int sync;                  /* 1: each write is durable before it returns */
+    int bulk;                  /* 1: postpone checkpoints / memtable flushes as
+                                  far as the engine allows (recovery scenario) */
+    uint64_t cache_bytes;      /* buffer pool / page cache / block cache */
+    const char *crashlab_opts; /* crashlab only: --crashlab-options */
 } bench_cfg;
 
 typedef struct bench_kv {
@@ -65,6 +66,12 @@ typedef struct bench_engine {
 } bench_engine;
 
 extern const bench_engine bench_crashlab;
+/* Parse --crashlab-options: NAME=VALUE pairs separated by commas, NAME one
+ * of checkpoint-mode, checkpoint-bytes (K, M, G suffixes) and
+ * torn-protection, into *o.  Returns 0, or -1 with a message in err. */
+struct cl_options;
+int bench_crashlab_options(const char *s, struct cl_options *o, char *err,
+                           size_t errlen);
 extern const bench_engine bench_sqlite;
 extern const bench_engine bench_lmdb;
 extern const bench_engine bench_leveldb;
@@ -154,6 +161,7 @@ typedef struct bench_params {
     double seconds; /* stop a put or get scenario after this long
                        (0: never) */
     uint64_t cache_bytes;
+    const char *crashlab_opts; /* --crashlab-options (NULL: none) */
     const char *self; /* path of the kvbench binary (recovery children) */
     int default_ckpt; /* recovery children: the engine's default
                           checkpoints instead of postponed ones */

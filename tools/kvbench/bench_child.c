@@ -87,6 +87,10 @@ int bench_spawn_child(const bench_engine *e, const bench_params *p,
     }
     if (p->default_ckpt)
         argv[a++] = "--default-checkpoints";
+    if (p->crashlab_opts != NULL) {
+        argv[a++] = "--crashlab-options";
+        argv[a++] = (char *)p->crashlab_opts;
+    }
     argv[a] = NULL;
     fflush(NULL);
     c = fork();
@@ -196,7 +200,7 @@ int bench_recovery_run(const bench_engine *e, const bench_params *p,
 int bench_recovery_writer(const bench_engine *e, const bench_params *p,
                           int notify_fd)
 {
-    bench_cfg cfg = {1, !p->default_ckpt, p->cache_bytes};
+    bench_cfg cfg = {1, !p->default_ckpt, p->cache_bytes, p->crashlab_opts};
     size_t plen = strlen(p->prefix);
     uint32_t *perm = bench_shuffle(p->n, p->seed);
     size_t b = p->batch ? p->batch : 1;
@@ -237,7 +241,7 @@ int bench_recovery_reader(const bench_engine *e, const bench_params *p,
                           uint64_t *open_ns, uint64_t *found, uint64_t *corrupt,
                           uint64_t *peak_rss_kib)
 {
-    bench_cfg cfg = {1, !p->default_ckpt, p->cache_bytes};
+    bench_cfg cfg = {1, !p->default_ckpt, p->cache_bytes, p->crashlab_opts};
     char key[BENCH_KEY_MAX];
     uint8_t *buf = malloc(p->vsize + 64);
     size_t vlen;
@@ -295,7 +299,7 @@ uint64_t bench_peak_rss_kib(void)
 
 int bench_memory_child(const bench_engine *e, const bench_params *p)
 {
-    bench_cfg cfg = {0, 0, p->cache_bytes};
+    bench_cfg cfg = {0, 0, p->cache_bytes, p->crashlab_opts};
     uint64_t start;
     rng s = {p->seed ^ 0x27d4eb2f};
     uint32_t *perm = bench_shuffle(p->keys, p->seed);

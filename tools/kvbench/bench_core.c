@@ -297,7 +297,7 @@ static void *bench_put_thread(void *arg)
 static int bench_puts(const bench_engine *e, const bench_params *p,
                       unsigned nthreads, int sync, bench_result *r)
 {
-    bench_cfg cfg = {sync, 0, p->cache_bytes};
+    bench_cfg cfg = {sync, 0, p->cache_bytes, p->crashlab_opts};
     bench_run_ctx c;
     bench_thread *ts = NULL;
     uint64_t s0, s1, t0, t1;
@@ -412,7 +412,7 @@ out:
 static int bench_batch_put(const bench_engine *e, const bench_params *p,
                            bench_result *r)
 {
-    bench_cfg cfg = {1, 0, p->cache_bytes};
+    bench_cfg cfg = {1, 0, p->cache_bytes, p->crashlab_opts};
     uint32_t *perm = bench_shuffle(p->n, p->seed);
     uint64_t s0, s1, t0, t1, done = 0;
     void *db = NULL;
@@ -444,7 +444,7 @@ out:
 static int bench_load_reopen(const bench_engine *e, const bench_params *p,
                              void **db)
 {
-    bench_cfg cfg = {0, 0, p->cache_bytes};
+    bench_cfg cfg = {0, 0, p->cache_bytes, p->crashlab_opts};
     bench_params lp = *p;
     uint32_t *perm = bench_shuffle(p->keys, p->seed);
     uint64_t done;

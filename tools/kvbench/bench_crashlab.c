@@ -8,11 +8,13 @@
  * every fsync and fdatasync call of the process (log, page file,
  * directories).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "crashlab.h"
+#include "num.h"
 
 static int bcl_fail(const char *what, int rc)
 {
@@ -22,12 +24,56 @@ static int bcl_fail(const char *what, int rc)
                      d[0] ? ": " : "", d);
 }
 
+int bench_crashlab_options(const char *s, cl_options *o, char *err,
+                           size_t errlen)
+{
+    char buf[256], *save = NULL;
+
+    if (strlen(s) >= sizeof(buf)) {
+        snprintf(err, errlen, "--crashlab-options: too long");
+        return -1;
+    }
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *t = strtok_r(buf, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save)) {
+        char *v = strchr(t, '=');
+        int bad;
+        if (v == NULL) {
+            snprintf(err, errlen,
+                     "--crashlab-options: '%.60s' is not NAME=VALUE", t);
+            return -1;
+        }
+        *v++ = '\0';
+        if (strcmp(t, "checkpoint-mode") == 0)
+            bad = cl_ckpt_parse(v, &o->checkpoint_mode) != 0;
+        else if (strcmp(t, "torn-protection") == 0)
+            bad = cl_torn_parse(v, &o->torn) != 0;
+        else if (strcmp(t, "checkpoint-bytes") == 0)
+            bad = num_parse_size(v, &o->checkpoint_bytes) != 0 ||
+                  o->checkpoint_bytes == 0;
+        else {
+            snprintf(err, errlen, "--crashlab-options: unknown setting '%.60s'",
+                     t);
+            return -1;
+        }
+        if (bad) {
+            snprintf(err, errlen, "--crashlab-options: bad %s '%.60s'", t, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int bcl_open(const char *dir, const bench_cfg *cfg, void **db)
 {
     cl_options o;
+    char err[160];
     int rc;
 
     memset(&o, 0, sizeof(o));
+    if (cfg->crashlab_opts != NULL &&
+        bench_crashlab_options(cfg->crashlab_opts, &o, err, sizeof(err)) != 0)
+        return bench_err("crashlab: %s", err);
     o.sync = cfg->sync ? CL_SYNC_GROUP : CL_SYNC_OFF;
     o.pool_bytes = cfg->cache_bytes;
     if (cfg->bulk)

@@ -40,10 +40,11 @@ static const char *bexp_usage_text =
     "              usec,records,bytes,pages_repaired\n"
     "  put-rate    durable batches of --batch random puts for --seconds on a\n"
     "              new database; prints puts,seconds,checkpoints,wal_syncs\n"
-    "  crash-cycle --trials times: a writer process puts batches until it\n"
-    "              has written a random amount of log, uniform in\n"
-    "              [0, --checkpoint-bytes), and is SIGKILLed; then the\n"
-    "              database is recovered; prints one row per trial:\n"
+    "  crash-cycle --trials times: a writer process puts batches on a new\n"
+    "              database until it has written a random amount of log,\n"
+    "              uniform in [C, 2C) for C = --checkpoint-bytes (so\n"
+    "              past its first checkpoint's start), and is SIGKILLed;\n"
+    "              then the database is recovered; prints one row per trial:\n"
     "              trial,usec,records,bytes\n"
     "  writers     --threads threads each put their own keys one durable\n"
     "              put at a time for --seconds on a new database; prints\n"
@@ -325,7 +326,8 @@ static int bexp_cmd_crash_cycle(const struct bexp_opts *o)
      * and the kills come sooner. */
     eng.sync = CL_SYNC_OFF;
     for (unsigned t = 0; t < o->trials; t++) {
-        uint64_t target = rng_next(&rs) % eng.checkpoint_bytes;
+        uint64_t target =
+            eng.checkpoint_bytes + rng_next(&rs) % eng.checkpoint_bytes;
         if (bexp_run_writer(o, &eng, target, 0, rng_next(&rs)) != 0)
             return 1;
         cl_recovery rep;

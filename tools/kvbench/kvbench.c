@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "crashlab.h"
 #include "csvmeta.h"
 #include "jsonstr.h"
 #include "num.h"
@@ -96,6 +97,11 @@ static const char *kvb_usage_text =
     "  --dir DIR           where the databases go (default ./kvbench.tmp;\n"
     "                      use the file system you mean to measure)\n"
     "  --cache-bytes N     buffer pool / cache of every engine (64 MiB)\n"
+    "  --crashlab-options L  our engine's settings, NAME=VALUE,...:\n"
+    "                      checkpoint-mode (inline, spread, background),\n"
+    "                      checkpoint-bytes (N, K/M/G suffix) and\n"
+    "                      torn-protection (none, fpw, dwb); default each\n"
+    "                      the engine's default\n"
     "  --seed S            keys, values and read order (default 1)\n"
     "  --json              results as JSON on stdout (no table)\n"
     "  --csv FILE          results as CSV, with a '#' machine header\n"
@@ -132,8 +138,9 @@ typedef struct kvb_opts {
     int json, quiet;
     const char *csv;
     int notify_fd;
-    int default_ckpt;     /* children: --default-checkpoints */
-    const char *internal; /* --recovery-writer etc. */
+    int default_ckpt;          /* children: --default-checkpoints */
+    const char *crashlab_opts; /* --crashlab-options */
+    const char *internal;      /* --recovery-writer etc. */
     char self[PATH_MAX];
     int argc;
     char **argv;
@@ -617,6 +624,7 @@ static void kvb_params(const kvb_opts *o, int w, unsigned t, const char *dir,
         w != BS_MEMORY)
         p->seconds = o->seconds;
     p->cache_bytes = o->cache_bytes;
+    p->crashlab_opts = o->crashlab_opts;
     p->self = o->self;
     p->default_ckpt = o->default_ckpt;
     p->trials = o->trials;
@@ -736,7 +744,7 @@ static int kvb_one(kvb_opts *o, uint64_t n, const char *prefix, uint64_t vsize)
     char dir[PATH_MAX];
     bench_params p;
     bench_result r;
-    bench_cfg cfg = {1, 0, o->cache_bytes};
+    bench_cfg cfg = {1, 0, o->cache_bytes, o->crashlab_opts};
     uint64_t found = 0, corrupt = 0;
     void *db;
     int rc;
@@ -827,6 +835,7 @@ int main(int argc, char **argv)
         O_RAW,
         O_DIR,
         O_CACHE,
+        O_CLOPTS,
         O_SEED,
         O_JSON,
         O_CSV,
@@ -856,6 +865,7 @@ int main(int argc, char **argv)
         {"raw", no_argument, NULL, O_RAW},
         {"dir", required_argument, NULL, O_DIR},
         {"cache-bytes", required_argument, NULL, O_CACHE},
+        {"crashlab-options", required_argument, NULL, O_CLOPTS},
         {"seed", required_argument, NULL, O_SEED},
         {"json", no_argument, NULL, O_JSON},
         {"csv", required_argument, NULL, O_CSV},
@@ -995,6 +1005,15 @@ int main(int argc, char **argv)
         case O_DEFCKPT:
             o.default_ckpt = 1;
             break;
+        case O_CLOPTS: {
+            cl_options eng;
+            char err[160];
+            memset(&eng, 0, sizeof(eng));
+            if (bench_crashlab_options(optarg, &eng, err, sizeof(err)) != 0)
+                return kvb_usage(err);
+            o.crashlab_opts = optarg;
+            break;
+        }
         case 'h':
             fputs(kvb_usage_text, stdout);
             return KVB_OK;
