@@ -131,6 +131,11 @@ static int ckpt_finish(cl_db *db)
         return db_poison(db, rc);
     db->sb = ck->next;
     atomic_store(&db->ckpt_lsn, db->sb.ckpt_lsn);
+    if (db->opt.checkpoint_mode == CL_CKPT_BACKGROUND) {
+        pthread_mutex_lock(&db->ckpter_mu);
+        pthread_cond_broadcast(&db->ckpt_recorded_cv);
+        pthread_mutex_unlock(&db->ckpter_mu);
+    }
     ckpt_step(io, CL_ACT_CKPT_DROP);
     rc = wal_unlink_segments(&db->wcfg, ck->next.old_segno,
                              ck->next.ckpt_segno); /* 5 */
@@ -227,9 +232,19 @@ int ckpt_after_commit(cl_db *db, uint64_t end)
     }
 }
 
-/* The background thread: one checkpoint per wake-up, its pages written
- * CKPT_BG_PAGES at a time; when the handle closes (ckpt_stop), the one in
- * progress is left unrecorded, as a crash would leave it. */
+/* Whether the log has grown an interval past the last checkpoint begun. */
+static int ckpt_due_now(cl_db *db)
+{
+    return db->opt.checkpoint_bytes != CL_CHECKPOINT_NEVER &&
+           wal_written(db->log) - atomic_load(&db->roll_lsn) >=
+               db->opt.checkpoint_bytes;
+}
+
+/* The background thread: a checkpoint whenever a commit wakes it or one
+ * is due when the last ends (commits may be waiting in ckpt_throttle),
+ * its pages written CKPT_BG_PAGES at a time; when the handle closes
+ * (ckpt_stop), the one in progress is left unrecorded, as a crash would
+ * leave it. */
 static void *ckpt_main(void *arg)
 {
     cl_db *db = arg;
@@ -237,7 +252,8 @@ static void *ckpt_main(void *arg)
     for (;;) {
         int rc;
         pthread_mutex_lock(&db->ckpter_mu);
-        while (!db->ckpt_wanted && !atomic_load(&db->ckpt_stop))
+        while (!db->ckpt_wanted && !atomic_load(&db->ckpt_stop) &&
+               !(atomic_load(&db->fatal) == 0 && ckpt_due_now(db)))
             pthread_cond_wait(&db->ckpter_cv, &db->ckpter_mu);
         db->ckpt_wanted = 0;
         pthread_mutex_unlock(&db->ckpter_mu);
@@ -255,8 +271,32 @@ static void *ckpt_main(void *arg)
         cl_io_activity(db->io, CL_ACT_CKPT, 0);
         ckpt_forget(db);
         pthread_mutex_unlock(&db->ckpt_mu);
+        if (rc != 0 || atomic_load(&db->fatal) != 0) {
+            /* no checkpoint will come: let the waiting commits go */
+            pthread_mutex_lock(&db->ckpter_mu);
+            pthread_cond_broadcast(&db->ckpt_recorded_cv);
+            pthread_mutex_unlock(&db->ckpter_mu);
+        }
     }
     return NULL;
+}
+
+void ckpt_throttle(cl_db *db)
+{
+    uint64_t limit = db->opt.checkpoint_bytes * CKPT_LAG_INTERVALS;
+
+    if (!db->ckpter_running ||
+        db->opt.checkpoint_bytes == CL_CHECKPOINT_NEVER ||
+        limit / CKPT_LAG_INTERVALS != db->opt.checkpoint_bytes)
+        return;
+    pthread_mutex_lock(&db->ckpter_mu);
+    while (atomic_load(&db->fatal) == 0 && !atomic_load(&db->ckpt_stop) &&
+           wal_written(db->log) - atomic_load(&db->ckpt_lsn) >= limit) {
+        db->ckpt_wanted = 1;
+        pthread_cond_signal(&db->ckpter_cv);
+        pthread_cond_wait(&db->ckpt_recorded_cv, &db->ckpter_mu);
+    }
+    pthread_mutex_unlock(&db->ckpter_mu);
 }
 
 int ckpt_start(cl_db *db)
@@ -275,6 +315,7 @@ void ckpt_stop(cl_db *db)
         pthread_mutex_lock(&db->ckpter_mu);
         atomic_store(&db->ckpt_stop, 1);
         pthread_cond_signal(&db->ckpter_cv);
+        pthread_cond_broadcast(&db->ckpt_recorded_cv);
         pthread_mutex_unlock(&db->ckpter_mu);
         pthread_join(db->ckpter, NULL);
         db->ckpter_running = 0;

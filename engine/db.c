@@ -273,6 +273,7 @@ static void db_free(cl_db *db)
     pthread_mutex_destroy(&db->ckpt_mu);
     pthread_mutex_destroy(&db->ckpter_mu);
     pthread_cond_destroy(&db->ckpter_cv);
+    pthread_cond_destroy(&db->ckpt_recorded_cv);
     pthread_rwlock_destroy(&db->tree);
     pthread_mutex_destroy(&db->wlock);
     free(db->dir);
@@ -310,6 +311,7 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     pthread_mutex_init(&db->ckpt_mu, NULL);
     pthread_mutex_init(&db->ckpter_mu, NULL);
     pthread_cond_init(&db->ckpter_cv, NULL);
+    pthread_cond_init(&db->ckpt_recorded_cv, NULL);
     if ((rc = db_resolve_options(opt, &db->opt)) != 0)
         goto fail;
     db->io = db->opt.io;
@@ -677,6 +679,8 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn_out)
 
     if (db != NULL)
         cl_io_activity(db->io, CL_ACT_TXN, 0);
+    if (rc == 0)
+        ckpt_throttle(db);
     return rc;
 }
 

@@ -64,8 +64,9 @@ struct cl_db {
     pthread_mutex_t ckpt_mu; /* background: one checkpoint at a time */
     pthread_t ckpter;        /* CL_CKPT_BACKGROUND */
     int ckpter_running;
-    pthread_mutex_t ckpter_mu; /* ckpt_wanted and ckpt_stop, with ckpter_cv */
-    pthread_cond_t ckpter_cv;
+    pthread_mutex_t ckpter_mu; /* ckpt_wanted and ckpt_stop, with ckpter_cv;
+                                  ckpt_recorded_cv: a checkpoint recorded */
+    pthread_cond_t ckpter_cv, ckpt_recorded_cv;
     int ckpt_wanted;
     atomic_int ckpt_stop;
 
@@ -81,6 +82,8 @@ struct cl_db {
  * remove stale segments and open the log for appending.  Fills db->rec. */
 int rec_run(cl_db *db);
 
+#define CKPT_LAG_INTERVALS 2
+
 /* checkpoint.c: the checkpoint recipe, for each mode (crashlab.h).
  * ckpt_run runs one to its end (the one begun, if any, then a new one):
  * caller holds db->wlock in modes inline and spread, nothing in
@@ -94,6 +97,11 @@ int ckpt_run(cl_db *db);
 int ckpt_after_commit(cl_db *db, uint64_t end);
 int ckpt_start(cl_db *db);
 void ckpt_stop(cl_db *db);
+/* Mode background, after a commit, holding no lock: while the log ends
+ * CKPT_LAG_INTERVALS intervals or more past the last checkpoint recorded,
+ * wait for the thread to record one (recovery then never replays much
+ * more, however far the commits outrun the page writes). */
+void ckpt_throttle(cl_db *db);
 
 /* Make the handle read-only with error rc (first error wins); returns
  * rc.  Inline here, with db_wal_flush, so that checkpoint.c and recovery.c,

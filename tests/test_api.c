@@ -721,6 +721,42 @@ static void test_api_checkpoint_modes(void **state)
     }
 }
 
+/* Mode background on a slow disk (10 ms per fsync) under a writer that
+ * never waits for one: the writer outruns the checkpoint thread, and is
+ * held back (ckpt_throttle) so that after each commit the log since the
+ * last checkpoint recorded stays under two intervals. */
+static void test_api_background_checkpoints_hold_back_the_writer(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    char k[32], v[200];
+    uint64_t most = 0;
+    cl_stats st;
+    cl_db *db;
+
+    tu_failio_init(&io);
+    io.sync_delay_us = 10000;
+    o.io = &io.io;
+    o.sync = CL_SYNC_OFF;
+    o.checkpoint_mode = CL_CKPT_BACKGROUND;
+    o.checkpoint_bytes = 256 << 10;
+    db = open_db(f->dir, &o);
+    memset(v, 'v', sizeof(v));
+    for (int i = 0; i < 3000; i++) {
+        snprintf(k, sizeof(k), "%08x", (unsigned)(i * 2654435761u));
+        assert_int_equal(cl_put(db, k, strlen(k), v, sizeof(v)), 0);
+        assert_int_equal(cl_stats_get(db, &st), 0);
+        assert_true(st.wal_since_ckpt < 2 * o.checkpoint_bytes);
+        if (st.wal_since_ckpt > most)
+            most = st.wal_since_ckpt;
+    }
+    assert_true(st.checkpoints >= 2);
+    /* the bound was reached, so the writer was held back */
+    assert_true(most > o.checkpoint_bytes);
+    assert_int_equal(cl_close(db), 0);
+}
+
 typedef struct gc_arg {
     cl_db *db;
     int id, n, errors;
@@ -837,6 +873,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_checkpoint_modes, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_background_checkpoints_hold_back_the_writer, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_file_size_stable_under_churn,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
