@@ -243,9 +243,12 @@ static int campaign_extra_variants(campaign *c, trial_env *env, char *err,
     uint32_t kept = 0, idle = 0,
              tries = CAMPAIGN_EXTRA_TRIES_PER_KIND * (uint32_t)c->nkinds;
 
+    /* what a run that does not repeat reached may differ from run to run:
+     * it must not decide which further variants a campaign draws */
     for (int i = 0; i < c->nkinds; i++)
         for (uint32_t v = 0; v < c->nvar[i]; v++)
-            missing &= ~campaign_reach(campaign_profile(c, i, v));
+            if (trial_eng_repeats(&campaign_profile(c, i, v)->eng))
+                missing &= ~campaign_reach(campaign_profile(c, i, v));
     if (tries > CAMPAIGN_EXTRA_TRIES)
         tries = CAMPAIGN_EXTRA_TRIES;
     for (uint32_t t = 0;
