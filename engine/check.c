@@ -37,7 +37,7 @@ static int chk_fail(char *msg, size_t msglen, const char *dir, const char *fmt,
 static int chk_page0(cl_db *db, char *msg, size_t msglen)
 {
     const cl_io *io = db->io;
-    uint32_t ps = db->sb.page_size;
+    uint32_t ps = pg_page_size(db->pg);
     uint8_t *buf = malloc(ps);
     size_t got = 0, off;
     int rc;

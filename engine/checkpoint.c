@@ -55,14 +55,26 @@ static void ckpt_step(const cl_io *io, uint32_t step)
  * Any failure makes the handle read-only: the state of the files is then
  * whatever recovery will make of them.  Each step is announced to the I/O
  * table's listener (cl_io.activity) while it does I/O. */
+/* CL_EREADONLY once the handle has failed: a failed write or sync may have
+ * lost pages a checkpoint counts on, so none may be begun, written or
+ * recorded after it (the one in progress stays unrecorded). */
+static int ckpt_readonly(cl_db *db)
+{
+    int fatal = atomic_load(&db->fatal);
+
+    if (fatal == 0)
+        return 0;
+    return err_set(CL_EREADONLY, "%s: read-only after error: %s", db->dir,
+                   cl_strerror(fatal));
+}
+
 static int ckpt_begin(cl_db *db, int beside)
 {
     ckpt_state *ck = &db->ck;
     int rc;
 
-    if (atomic_load(&db->fatal) != 0)
-        return err_set(CL_EREADONLY, "%s: read-only after error: %s", db->dir,
-                       cl_strerror(atomic_load(&db->fatal)));
+    if ((rc = ckpt_readonly(db)) != 0)
+        return rc;
     ck->next = db->sb;
     ck->next.old_segno = db->sb.ckpt_segno;
     ck->npages = ck->done = 0;
@@ -91,6 +103,8 @@ static int ckpt_write(cl_db *db, size_t max)
         k = max;
     if (k == 0)
         return 0;
+    if ((rc = ckpt_readonly(db)) != 0)
+        return rc;
     cl_io_activity(db->io, CL_ACT_CKPT_FLUSH, 1);
     rc = pager_write_pages(db->pg, ck->pages + ck->done, k);
     cl_io_activity(db->io, CL_ACT_CKPT_FLUSH, 0);
@@ -118,9 +132,13 @@ static int ckpt_finish(cl_db *db)
     int rc;
 
     ckpt_forget(db);
+    if ((rc = ckpt_readonly(db)) != 0)
+        return rc;
     ckpt_step(io, CL_ACT_CKPT_FLUSH);
     if ((rc = pager_sync(db->pg)) != 0) /* 3 */
         return db_poison(db, rc);
+    if ((rc = ckpt_readonly(db)) != 0) /* a write-back failed meanwhile */
+        return rc;
     ckpt_step(io, CL_ACT_CKPT_SB);
     ck->next.seq = db->sb.seq + 1; /* 4 */
     rc = sb_write(io, pager_fd(db->pg), db->pages_path, &ck->next);
@@ -263,6 +281,10 @@ static void *ckpt_main(void *arg)
         pthread_mutex_lock(&db->wlock);
         rc = atomic_load(&db->fatal) != 0 ? CL_EREADONLY : ckpt_begin(db, 1);
         pthread_mutex_unlock(&db->wlock);
+        /* requests made before the roll are met by this checkpoint */
+        pthread_mutex_lock(&db->ckpter_mu);
+        db->ckpt_wanted = 0;
+        pthread_mutex_unlock(&db->ckpter_mu);
         while (rc == 0 && db->ck.done < db->ck.npages &&
                !atomic_load(&db->ckpt_stop))
             rc = ckpt_write(db, CKPT_BG_PAGES);

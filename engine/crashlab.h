@@ -145,9 +145,15 @@ typedef enum cl_torn_mode {
  *   CL_CKPT_BACKGROUND  a thread of the handle's own does all of it; the
  *                       commit that crosses the interval wakes it, and
  *                       commits go on while it writes pages (the roll
- *                       itself holds them for its fsyncs).
+ *                       itself holds them for its fsyncs); a commit that
+ *                       finds the log two intervals past the last
+ *                       checkpoint recorded waits until the thread has
+ *                       recorded one, so that recovery never replays much
+ *                       more than that.
  * A crash in the middle of a checkpoint leaves the previous one in force
- * in every mode.  cl_checkpoint runs one to its end in every mode. */
+ * in every mode, and so does cl_close (it does not finish one in
+ * progress), or a failure that makes the handle read-only.  cl_checkpoint
+ * runs one to its end in every mode. */
 typedef enum cl_ckpt_mode {
     CL_CKPT_DEFAULT = 0, /* = CL_CKPT_INLINE */
     CL_CKPT_INLINE,

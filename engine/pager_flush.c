@@ -93,8 +93,9 @@ static int pg_write_home(pager *p, const pg_out *o, size_t n)
         int rc = p->io->pwrite(p->io->ctx, p->fd, o[i].data, p->page_size,
                                (uint64_t)o[i].pgno * p->page_size);
         if (rc != 0)
-            return err_set(rc, "%s: write of page %u failed", p->path,
-                           o[i].pgno);
+            return err_set_at(
+                rc, CL_ERRK_IO, p->path, (uint64_t)o[i].pgno * p->page_size,
+                o[i].pgno, "%s: write of page %u failed", p->path, o[i].pgno);
         p->st.page_writes++;
     }
     return 0;
@@ -145,11 +146,18 @@ static int pg_write_out_locked(pager *p, const pg_out *o, size_t n)
 {
     int rc;
 
-    if (p->torn != CL_TORN_DWB)
-        return pg_write_home(p, o, n);
-    cl_io_activity(p->io, CL_ACT_DWB, 1);
-    rc = pg_flush_dwb(p, o, n);
-    cl_io_activity(p->io, CL_ACT_DWB | CL_ACT_DWB_WRAP, 0);
+    if (p->wb_err != 0)
+        return err_set(p->wb_err, "%s: an earlier page write-back failed",
+                       p->path);
+    if (p->torn != CL_TORN_DWB) {
+        rc = pg_write_home(p, o, n);
+    } else {
+        cl_io_activity(p->io, CL_ACT_DWB, 1);
+        rc = pg_flush_dwb(p, o, n);
+        cl_io_activity(p->io, CL_ACT_DWB | CL_ACT_DWB_WRAP, 0);
+    }
+    if (rc > 0)
+        p->wb_err = rc;
     return rc;
 }
 
@@ -336,11 +344,18 @@ int pager_sync(pager *p)
     int rc;
 
     pthread_mutex_lock(&p->wb_mu);
+    if (p->wb_err != 0) {
+        rc = p->wb_err;
+        pthread_mutex_unlock(&p->wb_mu);
+        return err_set(rc, "%s: an earlier page write-back failed", p->path);
+    }
     rc = p->io->fsync(p->io->ctx, p->fd);
     if (rc == 0) {
         p->st.page_syncs++;
         /* every in-place write is durable: the slots are free */
         p->dwb_next = 0;
+    } else {
+        p->wb_err = rc;
     }
     pthread_mutex_unlock(&p->wb_mu);
     if (rc != 0)

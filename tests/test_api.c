@@ -721,6 +721,19 @@ static void test_api_checkpoint_modes(void **state)
     }
 }
 
+/* A database of sync mode off with checkpoints in mode m every `bytes` of
+ * log, through io (initialised here). */
+static cl_db *open_ckpt_db(const char *dir, tu_failio *io, cl_options *o,
+                           cl_ckpt_mode m, uint64_t bytes)
+{
+    tu_failio_init(io);
+    o->io = &io->io;
+    o->sync = CL_SYNC_OFF;
+    o->checkpoint_mode = m;
+    o->checkpoint_bytes = bytes;
+    return open_db(dir, o);
+}
+
 /* Mode background on a slow disk (10 ms per fsync) under a writer that
  * never waits for one: the writer outruns the checkpoint thread, and is
  * held back (ckpt_throttle) so that after each commit the log since the
@@ -735,13 +748,8 @@ static void test_api_background_checkpoints_hold_back_the_writer(void **state)
     cl_stats st;
     cl_db *db;
 
-    tu_failio_init(&io);
+    db = open_ckpt_db(f->dir, &io, &o, CL_CKPT_BACKGROUND, 256 << 10);
     io.sync_delay_us = 10000;
-    o.io = &io.io;
-    o.sync = CL_SYNC_OFF;
-    o.checkpoint_mode = CL_CKPT_BACKGROUND;
-    o.checkpoint_bytes = 256 << 10;
-    db = open_db(f->dir, &o);
     memset(v, 'v', sizeof(v));
     for (int i = 0; i < 3000; i++) {
         snprintf(k, sizeof(k), "%08x", (unsigned)(i * 2654435761u));
@@ -754,6 +762,63 @@ static void test_api_background_checkpoints_hold_back_the_writer(void **state)
     assert_true(st.checkpoints >= 2);
     /* the bound was reached, so the writer was held back */
     assert_true(most > o.checkpoint_bytes);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* A failed page write while a checkpoint is open (mode spread: begun, its
+ * pages being written by the commits) makes the handle read-only, and
+ * that checkpoint is never recorded, though the page file's next writes
+ * and fsync would succeed: cl_checkpoint refuses, the superblock keeps
+ * the previous checkpoint, and the next open replays from it. */
+static void test_api_no_checkpoint_recorded_after_a_failure(void **state)
+{
+    fx *f = *state;
+    tu_failio io;
+    cl_options o = {0};
+    char k[32], v[200];
+    cl_stats st, before;
+    cl_recovery rep;
+    cl_db *db;
+    int i = 0, rc;
+
+    db = open_ckpt_db(f->dir, &io, &o, CL_CKPT_SPREAD, 1 << 20);
+    memset(v, 'v', sizeof(v));
+    assert_int_equal(cl_stats_get(db, &before), 0);
+    do { /* until the roll of the first checkpoint */
+        snprintf(k, sizeof(k), "%08x", (unsigned)(i++ * 2654435761u));
+        assert_int_equal(cl_put(db, k, strlen(k), v, sizeof(v)), 0);
+        assert_int_equal(cl_stats_get(db, &st), 0);
+    } while (st.wal_segments == before.wal_segments);
+    assert_int_equal(st.checkpoints, 0);
+    /* the second write from here fails: the first page the commits write
+     * for the checkpoint (the first is the log's, which waited in memory
+     * and must be durable before the page is written) */
+    io.fail_write_at = io.writes + 2;
+    for (rc = 0; rc == 0 && i < 100000; i++) {
+        snprintf(k, sizeof(k), "%08x", (unsigned)(i * 2654435761u));
+        rc = cl_put(db, k, strlen(k), v, sizeof(v));
+    }
+    assert_int_equal(rc, EIO);
+    assert_int_equal(io.failed, 1);
+    {
+        cl_err_info ei;
+        size_t n;
+        assert_int_equal(cl_errinfo(&ei), 0);
+        n = strlen(ei.file);
+        assert_int_equal(ei.kind, CL_ERRK_IO);
+        assert_true(n >= 6 && strcmp(ei.file + n - 6, "/pages") == 0);
+    }
+    assert_int_equal(cl_checkpoint(db), CL_EREADONLY);
+    assert_int_equal(cl_put(db, "x", 1, "y", 1), CL_EREADONLY);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.checkpoints, 0);
+    assert_int_equal(st.checkpoint_lsn, 0);
+    cl_close(db);
+    o.io = NULL;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.checkpoint_lsn, 0);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
     assert_int_equal(cl_close(db), 0);
 }
 
@@ -875,6 +940,9 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_api_background_checkpoints_hold_back_the_writer, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api_no_checkpoint_recorded_after_a_failure, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_api_file_size_stable_under_churn,
                                         fx_setup, fx_teardown),
