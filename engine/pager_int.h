@@ -40,15 +40,18 @@ struct pg_frame {
     _Atomic(pg_frame *) hnext; /* page table chain */
     _Atomic uint32_t pgno;     /* 0 while the frame holds no page */
     _Atomic uint32_t pins;     /* users, plus PG_EVICTING */
-    uint8_t in_use;            /* holds page pgno */
-    uint8_t dirty;             /* changed since written to the page file */
-    atomic_uchar ref;          /* clock reference bit */
-    uint8_t bad;               /* content failed validation (recovery only) */
-    uint8_t in_txn;            /* made writable by the current transaction */
+    /* the eight flags below are read and written under the pool mutex;
+     * ref, which readers set without it, comes after them, so that no
+     * read of the flags a compiler widens to a word touches it */
+    uint8_t in_use;       /* holds page pgno */
+    uint8_t dirty;        /* changed since written to the page file */
+    uint8_t bad;          /* content failed validation (recovery only) */
+    uint8_t in_txn;       /* made writable by the current transaction */
     uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
     uint8_t txn_changed;  /* pg_txn_encode found it changed */
     uint8_t before_dirty; /* dirty before the transaction */
     uint8_t owner_mark;   /* pg_set_owner_mark: the owner checked it */
+    atomic_uchar ref;     /* clock reference bit */
 };
 
 struct pager {
