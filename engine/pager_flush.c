@@ -221,7 +221,10 @@ int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n)
     list = malloc((size_t)p->nused * sizeof(*list) + 1);
     if (list == NULL) {
         pthread_mutex_unlock(&p->mu);
-        return CL_ENOMEM;
+        return err_set(CL_ENOMEM,
+                       "no memory for a checkpoint's list of %u "
+                       "pages",
+                       p->nused);
     }
     for (uint32_t i = 0; i < p->nused && rc == 0; i++) {
         pg_frame *f = pg_frame_at(p, i);
@@ -260,7 +263,7 @@ static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n,
 
     if (p->ckbuf == NULL &&
         (p->ckbuf = malloc((size_t)PG_DWB_SLOTS * p->page_size)) == NULL)
-        return CL_ENOMEM;
+        return err_set(CL_ENOMEM, "no memory for a checkpoint's page copies");
     /* 1. copy each page still dirty */
     pthread_mutex_lock(&p->mu);
     pthread_mutex_lock(&p->wb_mu);
