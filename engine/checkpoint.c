@@ -273,7 +273,6 @@ static void *ckpt_main(void *arg)
         while (!db->ckpt_wanted && !atomic_load(&db->ckpt_stop) &&
                !(atomic_load(&db->fatal) == 0 && ckpt_due_now(db)))
             pthread_cond_wait(&db->ckpter_cv, &db->ckpter_mu);
-        db->ckpt_wanted = 0;
         pthread_mutex_unlock(&db->ckpter_mu);
         if (atomic_load(&db->ckpt_stop))
             break;
