@@ -16,6 +16,8 @@
 #include "pager_int.h"
 
 #define PG_FLUSH_BATCH 32 /* dirty pages written together on eviction */
+#define PG_READ_RUN 32    /* pages one prefetch read spans at most */
+#define PG_READ_GAP 3     /* pages a prefetch read takes between two wanted */
 
 /* ---------------------------------------------------------------------- */
 /* frames and the page table                                              */
@@ -222,13 +224,39 @@ static int pg_victim(pager *p, pg_frame **out)
             return rc;
         }
     }
-    if (f->in_use)
+    if (f->in_use) { /* else a frame a failed read left empty */
         pg_table_remove(p, f);
+        p->st.evictions++;
+    }
     f->in_use = 0;
     atomic_store(&f->pgno, 0);
-    p->st.evictions++;
     *out = f;
     return 0;
+}
+
+/* Page pgno has just been read into buf: count it, verify it, and note its
+ * LSN.  Returns its state (enum page_state), the reason in why. */
+static int pg_read_check(pager *p, uint32_t pgno, const uint8_t *buf, char *why,
+                         size_t whylen)
+{
+    int state = page_verify(buf, p->page_size, pgno, p->crc_seed, why, whylen);
+
+    p->st.page_reads++;
+    if (state == PAGE_OK && pg_lsn_of(buf) > p->max_disk_lsn)
+        p->max_disk_lsn = pg_lsn_of(buf);
+    return state;
+}
+
+/* Frame f now holds page pgno as read (state), clean and unshared. */
+static void pg_frame_fresh(pg_frame *f, int state)
+{
+    f->in_use = 1;
+    atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
+    f->dirty = 0;
+    f->bad = state == PAGE_BAD;
+    f->in_txn = 0;
+    f->txn_init = 0;
+    f->owner_mark = 0;
 }
 
 int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state, char *why,
@@ -243,10 +271,7 @@ int pg_read_disk(pager *p, uint32_t pgno, uint8_t *buf, int *state, char *why,
         return err_set(rc, "%s: read of page %u failed", p->path, pgno);
     if (got < p->page_size)
         memset(buf + got, 0, p->page_size - got);
-    p->st.page_reads++;
-    *state = page_verify(buf, p->page_size, pgno, p->crc_seed, why, whylen);
-    if (*state == PAGE_OK && pg_lsn_of(buf) > p->max_disk_lsn)
-        p->max_disk_lsn = pg_lsn_of(buf);
+    *state = pg_read_check(p, pgno, buf, why, whylen);
     return 0;
 }
 
@@ -293,13 +318,7 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
         }
     }
     atomic_store(&f->pgno, pgno);
-    f->in_use = 1;
-    atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
-    f->dirty = 0;
-    f->bad = state == PAGE_BAD;
-    f->in_txn = 0;
-    f->txn_init = 0;
-    f->owner_mark = 0;
+    pg_frame_fresh(f, state);
     pg_table_insert(p, f);
     /* our pin, and the end of the claim: publishes the frame's content */
     atomic_fetch_add_explicit(&f->pins, 1u - PG_EVICTING, memory_order_acq_rel);
@@ -316,6 +335,113 @@ int pg_fetch(pager *p, uint32_t pgno, int mode, pg_frame **out)
     pthread_mutex_lock(&p->mu);
     rc = pg_fetch_locked(p, pgno, mode, out);
     pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* Prefetch: claimed frames by page number. */
+static int pg_cmp_frame_pgno(const void *a, const void *b)
+{
+    uint32_t x = atomic_load_explicit(&(*(pg_frame *const *)a)->pgno,
+                                      memory_order_relaxed),
+             y = atomic_load_explicit(&(*(pg_frame *const *)b)->pgno,
+                                      memory_order_relaxed);
+
+    return x < y ? -1 : x > y;
+}
+
+/* Give back frames fr[0..n) that pager_prefetch claimed and did not fill:
+ * unused, as pg_victim left them. */
+static void pg_unclaim(pager *p, pg_frame **fr, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pg_table_remove(p, fr[i]);
+        fr[i]->in_use = 0;
+        atomic_store(&fr[i]->pgno, 0);
+        atomic_fetch_sub(&fr[i]->pins, PG_EVICTING);
+    }
+}
+
+/* Read the pages of claimed frames fr[0..n), sorted by page number, a run
+ * of neighbours (gaps of up to PG_READ_GAP pages read and dropped) with
+ * each pread.  On failure the frames not yet filled are given back. */
+static int pg_read_runs(pager *p, pg_frame **fr, size_t n)
+{
+    size_t ps = p->page_size, i = 0;
+    char why[96];
+
+    while (i < n) {
+        uint32_t first = atomic_load(&fr[i]->pgno), last = first;
+        size_t j = i + 1, got = 0;
+        int rc;
+        while (j < n) {
+            uint32_t next = atomic_load(&fr[j]->pgno);
+            if (next - first >= PG_READ_RUN || next - last > PG_READ_GAP + 1)
+                break;
+            last = next;
+            j++;
+        }
+        rc = p->io->pread(p->io->ctx, p->fd, p->rdbuf,
+                          (size_t)(last - first + 1) * ps, (uint64_t)first * ps,
+                          &got);
+        if (rc != 0) {
+            pg_unclaim(p, fr + i, n - i);
+            return err_set(rc, "%s: read of pages %u to %u failed", p->path,
+                           first, last);
+        }
+        if (got < (size_t)(last - first + 1) * ps)
+            memset(p->rdbuf + got, 0, (last - first + 1) * ps - got);
+        for (; i < j; i++) {
+            pg_frame *f = fr[i];
+            uint32_t pgno = atomic_load(&f->pgno);
+            memcpy(f->data, p->rdbuf + (size_t)(pgno - first) * ps, ps);
+            pg_frame_fresh(f,
+                           pg_read_check(p, pgno, f->data, why, sizeof(why)));
+            p->st.misses++;
+            /* the end of the claim: publishes the frame's content */
+            atomic_fetch_sub_explicit(&f->pins, PG_EVICTING,
+                                      memory_order_release);
+        }
+    }
+    return 0;
+}
+
+int pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
+{
+    pg_frame **fr;
+    size_t k = 0;
+    int rc = 0;
+
+    if (n == 0 || p->nused >= p->nframes)
+        return 0;
+    if (p->rdbuf == NULL &&
+        (p->rdbuf = malloc((size_t)PG_READ_RUN * p->page_size)) == NULL)
+        return 0; /* then each page is read when it is needed */
+    if ((fr = malloc(n * sizeof(*fr))) == NULL)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    /* Frames in the order the pages are named, as fetching them one by one
+     * would have taken them; only free ones, so that nothing is evicted
+     * and the clock sees what it would have seen. */
+    for (size_t i = 0; i < n && p->nused < p->nframes; i++) {
+        pg_frame *f;
+        if (pgnos[i] < PG_META || pgnos[i] >= p->replay_limit ||
+            pg_lookup(p, pgnos[i]) != NULL)
+            continue;
+        if ((rc = pg_victim(p, &f)) != 0)
+            break;
+        atomic_store(&f->pgno, pgnos[i]);
+        f->in_use = 1;         /* in the table, which may grow meanwhile */
+        pg_table_insert(p, f); /* claimed: a later name of it is found */
+        fr[k++] = f;
+    }
+    if (rc != 0) {
+        pg_unclaim(p, fr, k);
+    } else {
+        qsort(fr, k, sizeof(*fr), pg_cmp_frame_pgno);
+        rc = pg_read_runs(p, fr, k);
+    }
+    pthread_mutex_unlock(&p->mu);
+    free(fr);
     return rc;
 }
 
@@ -401,6 +527,7 @@ void pager_close(pager *p)
     free(p->enc);
     free(p->iobuf);
     free(p->ckbuf);
+    free(p->rdbuf);
     free(p->zero);
     free(atomic_load(&p->table));
     while (p->retired != NULL) {

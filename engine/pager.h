@@ -165,12 +165,22 @@ void pager_set_replay_limit(pager *p, uint64_t limit);
  * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
 int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
                        size_t *used, int *applied, int *repaired);
+/* The page number of the page entry at ops, and its bytes (*used), if the
+ * entry is well formed (else as pager_replay_entry fails on it). */
+int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
+                     uint32_t *pgno, size_t *used);
 /* Restore torn or stale pages from the doublewrite file (recovery, before
  * replay): a valid slot replaces the page file's copy if that is torn or
  * older.  A slot that cannot be read fails the restore.  OUT: *repaired,
  * the pages restored that were torn or corrupt (intact but older ones are
  * restored too, and not counted). */
 int pager_dwb_restore(pager *p, uint64_t *repaired);
+/* Recovery: read the pages named in pgnos (in the order replay will need
+ * them, repeats allowed) that are not in the pool, into free frames only,
+ * sorted by page number, neighbours with one read.  Stops when the pool has
+ * no free frame; a page it does not read is read when it is fetched.  Fails
+ * only if a read fails. */
+int pager_prefetch(pager *p, const uint32_t *pgnos, size_t n);
 /* Highest LSN seen on a page loaded from disk since open. */
 uint64_t pager_max_disk_lsn(const pager *p);
 

@@ -96,6 +96,7 @@ struct pager {
     uint8_t *iobuf;    /* PG_DWB_SLOTS pages, for doublewrite batches */
     uint8_t *ckbuf;    /* PG_DWB_SLOTS pages: copies a checkpoint writes */
     uint8_t *zero;     /* one page of zeros */
+    uint8_t *rdbuf;    /* PG_READ_RUN pages: pager_prefetch's reads */
 
     uint64_t replay_limit;
     uint64_t max_disk_lsn;

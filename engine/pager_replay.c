@@ -19,14 +19,16 @@ uint64_t pager_max_disk_lsn(const pager *p)
     return p->max_disk_lsn;
 }
 
-int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
-                       size_t *used, int *applied, int *repaired)
+/* Check the page entry at ops (len bytes left) whole, before anything
+ * touches the page.  OUT: *pgno, *kind, *used (its bytes); CL_ECORRUPT
+ * with the reason set if it is malformed. */
+static int pge_parse(const pager *p, const uint8_t *ops, size_t len,
+                     uint32_t *pgno_out, uint8_t *kind_out, size_t *used)
 {
-    uint32_t pgno, nranges, pins, size = p->page_size;
+    uint32_t pgno, nranges, size = p->page_size;
     uint8_t kind;
     size_t pos = PGE_HDR;
-    pg_frame *f;
-    int rc, was_bad, type = -1; /* the type the entry sets, -1 if none */
+    int type = -1; /* the type the entry sets, -1 if none */
 
     if (len < PGE_HDR)
         return err_set(CL_ECORRUPT, "page entry truncated");
@@ -40,7 +42,6 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
         return err_set(CL_ECORRUPT,
                        "page entry for page %u: reserved byte 5 is %u, not 0",
                        pgno, ops[PGE_OFF_ZERO]);
-    /* Validate the whole entry before touching the page. */
     if (kind == PGE_FULL) {
         if (nranges != 0 || len - pos < size - PG_LOG_OFF)
             return err_set(CL_ECORRUPT, "bad full-page entry for page %u",
@@ -74,7 +75,32 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
                        "page %u: the entry would leave it with unknown page "
                        "type %d",
                        pgno, type);
+    *pgno_out = pgno;
+    *kind_out = kind;
     *used = pos;
+    return 0;
+}
+
+int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
+                     uint32_t *pgno, size_t *used)
+{
+    uint8_t kind;
+
+    return pge_parse(p, ops, len, pgno, &kind, used);
+}
+
+int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
+                       size_t *used, int *applied, int *repaired)
+{
+    uint32_t pgno, nranges, pins, size = p->page_size;
+    uint8_t kind;
+    size_t pos;
+    pg_frame *f;
+    int rc, was_bad;
+
+    if ((rc = pge_parse(p, ops, len, &pgno, &kind, used)) != 0)
+        return rc;
+    nranges = get_le16(ops + 6);
     *applied = 0;
     *repaired = 0;
 

@@ -21,7 +21,12 @@
  *      bytes) and its records are applied, so that
  *      pages recovery writes back (pool pressure) never get ahead of the log
  *      on disk (rule 1); a page change applies only if the page's LSN is
- *      older than the record's end LSN (idempotent);
+ *      older than the record's end LSN (idempotent).  The records ahead
+ *      of the one applied, as many as the window holds whole (up to
+ *      REC_AHEAD_RECORDS), are validated first and the pages they change
+ *      read into free frames in page order, neighbours with one read
+ *      (pager_prefetch): only reads, of pages replay reads anyway, into
+ *      the frames it would have taken;
  *   4. at the first invalid record that nothing durable follows (see
  *      wal_reader.c R7/R8), the log ends: cut the file there (ftruncate,
  *      fdatasync) and remove any segment after it (directory fsync);
@@ -126,13 +131,12 @@ static int rec_win_fill(rec_win *w, uint64_t off, uint64_t want)
     return 0;
 }
 
-/* Make the record at cur->off whole in the window, as far as its length
- * field can be trusted, or else let the window reach the end of the file. */
-static int rec_win_need(rec_win *w, wal_cursor *cur)
+/* 0 if the record at file offset off is whole in the window, as far as
+ * its length field can be trusted, or the window reaches the end of the
+ * file; else the bytes from off the window must hold. */
+static uint64_t rec_win_short(const rec_win *w, uint64_t off)
 {
-    uint64_t off = cur->off, have = w->base + w->len - off,
-             need = WAL_REC_HDR_SIZE;
-    int rc;
+    uint64_t have = w->base + w->len - off, need = WAL_REC_HDR_SIZE;
 
     if (w->base + w->len >= w->size)
         return 0;
@@ -141,12 +145,88 @@ static int rec_win_need(rec_win *w, wal_cursor *cur)
         if (plen <= WAL_MAX_PAYLOAD)
             need = wal_rec_size(plen);
     }
-    if (have >= need)
+    return have >= need ? 0 : need;
+}
+
+/* Make the record at cur->off whole in the window, as far as its length
+ * field can be trusted, or else let the window reach the end of the file. */
+static int rec_win_need(rec_win *w, wal_cursor *cur)
+{
+    uint64_t need = rec_win_short(w, cur->off);
+    int rc;
+
+    if (need == 0)
         return 0;
-    if ((rc = rec_win_fill(w, off, need)) != 0)
+    if ((rc = rec_win_fill(w, cur->off, need)) != 0)
         return rc;
     wal_cursor_window(cur, w->buf, w->len, w->base);
     return 0;
+}
+
+/* Read-ahead: the valid records that follow the one being applied, as far
+ * as the window holds them whole, and the pages they change, which the
+ * pager then reads sorted, neighbours together, instead of one read per
+ * page in the order the log names them (recovery of a database whose log
+ * changes most of its pages was mostly those reads). */
+#define REC_AHEAD_RECORDS 256
+#define REC_AHEAD_PAGES 4096
+
+typedef struct rec_ahead {
+    wal_record rec[REC_AHEAD_RECORDS];
+    size_t n, next; /* records queued, the next one to apply */
+    uint32_t *pg;   /* the pages they change, in log order */
+    size_t npg, cap;
+} rec_ahead;
+
+/* Add the pages of TXN record r to a->pg, up to the first entry that is
+ * not well formed (applying the record will fail there). */
+static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
+{
+    const uint8_t *p = r->data + 4;
+    size_t left = r->len - 4, used;
+    uint32_t count, pgno;
+
+    if (r->len < 4)
+        return;
+    count = get_le32(r->data);
+    for (uint32_t i = 0; i < count; i++) {
+        if (pager_entry_page(db->pg, p, left, &pgno, &used) != 0)
+            return;
+        if (a->npg == a->cap) {
+            size_t cap = a->cap ? 2 * a->cap : 1024;
+            uint32_t *pg = realloc(a->pg, cap * sizeof(*pg));
+            if (pg == NULL)
+                return; /* read-ahead is only a saving */
+            a->pg = pg;
+            a->cap = cap;
+        }
+        a->pg[a->npg++] = pgno;
+        p += used;
+        left -= used;
+    }
+}
+
+/* Queue first (just read at cur) and the valid records after it that the
+ * window holds whole, and prefetch their pages.  The cursor ends after the
+ * last one queued. */
+static int rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
+                          wal_cursor *cur, const wal_record *first)
+{
+    a->n = a->next = a->npg = 0;
+    a->rec[a->n++] = *first;
+    rec_ahead_pages(db, a, first);
+    while (a->n < REC_AHEAD_RECORDS && a->npg < REC_AHEAD_PAGES &&
+           rec_win_short(win, cur->off) == 0) {
+        wal_cursor at = *cur;
+        char why[64];
+        if (wal_cursor_next(cur, &a->rec[a->n], why, sizeof(why)) !=
+            WAL_NEXT_RECORD) {
+            *cur = at; /* the loop reads it again, with the whole window */
+            break;
+        }
+        rec_ahead_pages(db, a, &a->rec[a->n++]);
+    }
+    return pager_prefetch(db->pg, a->pg, a->npg);
 }
 
 /* Apply one TXN record's payload. */
@@ -220,6 +300,7 @@ typedef struct rec_log {
     int fd;          /* segment segno, or -1 */
     uint64_t len;    /* its size, bytes */
     rec_win win;
+    rec_ahead *ahead;
     /* The end of the log: segment, its start LSN, the file offset and LSN
      * after its last valid record. */
     uint64_t last_segno, last_start, end_off, end_lsn;
@@ -314,10 +395,17 @@ static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
                            enum wal_next *nx, char *why, size_t whylen)
 {
     rec_win *win = &lg->win;
+    rec_ahead *a = lg->ahead;
     wal_record r;
     int rc;
 
     for (;;) {
+        if (a->next < a->n) {
+            if ((rc = rec_apply_txn(db, &a->rec[a->next++], lg->path)) != 0)
+                return rc;
+            db->rec.records++;
+            continue;
+        }
         why[0] = '\0';
         if ((rc = rec_win_need(win, cur)) != 0)
             return rc;
@@ -332,9 +420,8 @@ static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
         }
         if (*nx != WAL_NEXT_RECORD)
             return 0;
-        if ((rc = rec_apply_txn(db, &r, lg->path)) != 0)
+        if ((rc = rec_ahead_fill(db, a, win, cur, &r)) != 0)
             return rc;
-        db->rec.records++;
     }
 }
 
@@ -411,6 +498,8 @@ static int rec_replay(cl_db *db, rec_log *lg)
         return err_set(rc, "%s: cannot stat", db->pages_path);
     memset(lg, 0, sizeof(*lg));
     lg->fd = -1;
+    if ((lg->ahead = calloc(1, sizeof(*lg->ahead))) == NULL)
+        return err_set(CL_ENOMEM, "no memory for recovery's read-ahead");
     lg->expect = db->sb.ckpt_lsn;
     lg->limit = file_pages / db->sb.page_size + 16;
     lg->win.io = io;
@@ -453,6 +542,9 @@ static int rec_replay(cl_db *db, rec_log *lg)
     lg->fd = -1;
     free(lg->win.buf);
     lg->win.buf = NULL;
+    free(lg->ahead->pg);
+    free(lg->ahead);
+    lg->ahead = NULL;
     return rc;
 }
 

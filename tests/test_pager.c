@@ -1,7 +1,8 @@
 /*
  * test_pager.c - the pager: page-change encoding replayed on a copy gives
  * the same pages, full images after a checkpoint (fpw), idempotent replay,
- * torn pages, rollback, rule 1 on write-back, and page validity rules P1-P2.
+ * torn pages, rollback, rule 1 on write-back, recovery's read-ahead, and
+ * page validity rules P1-P2.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +520,155 @@ static void test_pager_torn_page_needs_a_full_image(void **state)
     pager_close(a);
 }
 
+/* Prefetch I/O: preads longer than a page fail while fail_runs is set. */
+typedef struct pf_io {
+    cl_io io;
+    int fail_runs;
+    uint64_t run_reads; /* preads longer than a page */
+} pf_io;
+
+static int pf_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                    size_t *got)
+{
+    pf_io *x = ctx;
+
+    if (len > PS) {
+        x->run_reads++;
+        if (x->fail_runs)
+            return EIO;
+    }
+    return cl_io_posix()->pread(NULL, fd, buf, len, off, got);
+}
+
+static void pf_init(pf_io *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->io = *cl_io_posix();
+    x->io.ctx = x;
+    x->io.pread = pf_pread;
+}
+
+/* A database of npages leaf pages after the meta page, each page's byte
+ * 100 its own number, written to file "a" (pages 2 .. npages + 1). */
+static void pf_make(fx *f, uint32_t npages)
+{
+    pager *a =
+        open_pager(f->tmp, "a", cl_io_posix(), 64, CL_TORN_NONE, NULL, NULL, 1);
+    pg_page pg;
+
+    pg_txn_begin(a);
+    assert_int_equal(pager_format(a), 0);
+    for (uint32_t i = 0; i < npages; i++) {
+        assert_int_equal(pg_alloc(a, PG_TYPE_LEAF, &pg), 0);
+        assert_int_equal(pg.pgno, i + 2);
+        pg.data[100] = (uint8_t)pg.pgno;
+        pg_release(a, &pg);
+    }
+    pg_txn_finish(a, 10);
+    assert_int_equal(pager_flush_all(a), 0);
+    pager_close(a);
+}
+
+/* pf_make's database of npages, page tear (if not 0) torn on disk,
+ * opened through x (fresh) with the given frames and its meta page
+ * loaded (pg_get needs it: one frame). */
+static pager *pf_open(fx *f, pf_io *x, uint32_t npages, uint32_t tear,
+                      uint32_t frames)
+{
+    pager *a;
+
+    pf_init(x);
+    pf_make(f, npages);
+    if (tear != 0)
+        assert_int_equal(
+            tu_set_byte(tu_path(f->tmp, "a"), (uint64_t)tear * PS + 3000, 0xEE),
+            0);
+    a = open_pager(f->tmp, "a", &x->io, frames, CL_TORN_NONE, NULL, NULL, 0);
+    assert_int_equal(pager_load_meta(a), 0);
+    return a;
+}
+
+/* Recovery's read-ahead: pages named in replay's order, repeats and
+ * numbers replay would refuse among them, are read into free frames only
+ * (no eviction), sorted, neighbours with one read; a torn page among them
+ * is found as a read page would be; a later fetch of a read page is a hit. */
+static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
+{
+    fx *f = *state;
+    /* 20 frames for 40 pages: the pool fills before the list ends */
+    uint32_t names[] = {7,  3,  7,  0,  1000, 4,  5,  6,  30, 31, 32,
+                        33, 34, 35, 36, 37,   38, 39, 40, 41, 9,  10,
+                        11, 12, 13, 14, 15,   16, 17, 18, 19, 20, 21};
+    pf_io x;
+    pager_stats st;
+    uint64_t pool, dirty;
+    pg_page pg;
+    pager *a;
+
+    a = pf_open(f, &x, 40, 31, 20);
+    pager_set_replay_limit(a, 100);
+    assert_int_equal(pager_prefetch(a, names, sizeof(names) / sizeof(names[0])),
+                     0);
+    pager_stats_get(a, &st, &pool, &dirty);
+    /* 19 free frames: the first 19 distinct pages replay may name, 7 3 4 5
+     * 6 30-41 9 10, and the meta page */
+    assert_int_equal(st.page_reads, 20);
+    assert_int_equal(st.evictions, 0);
+    /* two reads: 3-10 (8 read and dropped: a gap of one page) and 30-41 */
+    assert_int_equal(x.run_reads, 2);
+    for (uint32_t pgno = 3; pgno <= 41; pgno++) {
+        if (pgno == 8 || (pgno > 10 && pgno < 30) || pgno == 31)
+            continue;
+        assert_int_equal(pg_get(a, pgno, &pg), 0);
+        assert_int_equal(pg.data[100], (uint8_t)pgno);
+        pg_release(a, &pg);
+    }
+    pager_stats_get(a, &st, &pool, &dirty);
+    assert_int_equal(st.page_reads, 20);
+    assert_int_equal(st.hits, 18);
+    assert_int_equal(pg_get(a, 31, &pg), CL_ECORRUPT); /* read torn */
+    assert_non_null(strstr(cl_errdetail(), "torn"));
+    /* a full pool: nothing more is read ahead, a fetch evicts */
+    assert_int_equal(pager_prefetch(a, (uint32_t[]){25, 26}, 2), 0);
+    pager_stats_get(a, &st, &pool, &dirty);
+    assert_int_equal(st.page_reads, 20);
+    assert_int_equal(pg_get(a, 25, &pg), 0);
+    assert_int_equal(pg.data[100], 25);
+    pg_release(a, &pg);
+    pager_stats_get(a, &st, &pool, &dirty);
+    assert_int_equal(st.page_reads, 21);
+    assert_int_equal(st.evictions, 1);
+    pager_close(a);
+}
+
+/* A read-ahead whose read fails fails, and gives its frames back: every
+ * page is then read on its own, intact. */
+static void test_pager_prefetch_read_failure(void **state)
+{
+    fx *f = *state;
+    uint32_t names[] = {2, 3, 4, 5, 6, 7, 8, 9};
+    pf_io x;
+    pager *a = pf_open(f, &x, 8, 0, 16);
+    uint64_t pool, dirty;
+    pager_stats st;
+    pg_page pg;
+
+    x.fail_runs = 1;
+    assert_int_equal(pager_prefetch(a, names, 8), EIO);
+    assert_non_null(strstr(cl_errdetail(), "read of pages 2 to 9"));
+    pager_stats_get(a, &st, &pool, &dirty);
+    assert_int_equal(st.page_reads, 1); /* the meta page */
+    for (uint32_t pgno = 2; pgno <= 9; pgno++) {
+        assert_int_equal(pg_get(a, pgno, &pg), 0);
+        assert_int_equal(pg.data[100], (uint8_t)pgno);
+        pg_release(a, &pg);
+    }
+    pager_stats_get(a, &st, &pool, &dirty);
+    assert_int_equal(st.page_reads, 9);
+    assert_int_equal(st.evictions, 0); /* the frames given back were used */
+    pager_close(a);
+}
+
 /* An entry that would leave a page of unknown type (found by fuzz_replay:
  * an INIT entry without ranges zeroed the type byte) is corruption, and a
  * page is only ever replayed into a page that page_verify accepts. */
@@ -692,6 +843,11 @@ int main(void)
             test_pager_entry_must_leave_a_known_type, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_pager_entry_reserved_byte_must_be_zero, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pager_prefetch_reads_what_replay_will_fetch, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pager_prefetch_read_failure,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test(test_pager_page_validity_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
