@@ -149,6 +149,7 @@ static int pg_write_out_locked(pager *p, const pg_out *o, size_t n)
     if (p->wb_err != 0)
         return err_set(p->wb_err, "%s: an earlier page write-back failed",
                        p->path);
+    p->wb_gen++;
     if (p->torn != CL_TORN_DWB) {
         rc = pg_write_home(p, o, n);
     } else {
@@ -248,15 +249,56 @@ int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n)
     return 0;
 }
 
-/* pager_write_pages for at most PG_DWB_SLOTS pages.  wb_mu is held from
- * the copies to the writes: an eviction cannot write a newer state of a
- * page copied here before this older one (its write waits for wb_mu), so
- * the frames need no pin, which would take them from a small pool. */
+/* Copy the pages of pgnos[0..n) still dirty into p->ckbuf, for
+ * pg_write_some.  Caller holds p->mu and p->wb_mu.  OUT: the frames, their
+ * LSNs and what to write, *k of them, and *max_lsn. */
+static int pg_copy_some(pager *p, const uint32_t *pgnos, size_t n,
+                        pg_frame **fr, uint64_t *lsn, pg_out *o, size_t *k,
+                        uint64_t *max_lsn)
+{
+    *k = 0;
+    *max_lsn = 0;
+    for (size_t i = 0; i < n; i++) {
+        pg_frame *f = pg_lookup(p, pgnos[i]);
+        uint8_t *copy = p->ckbuf + *k * p->page_size;
+        if (f == NULL || !f->in_use || !f->dirty)
+            continue; /* written back since */
+        if (f->bad)
+            return err_set(CL_EINVAL, "write-back of page %u with bad content",
+                           f->pgno);
+        /* The open transaction's before-image is the page as of the last
+         * commit, which holds every change logged before the caller
+         * listed it: the page itself is changing. */
+        memcpy(copy, f->in_txn ? f->before : f->data, p->page_size);
+        fr[*k] = f;
+        lsn[*k] = pg_lsn_of(copy);
+        if (lsn[*k] > *max_lsn)
+            *max_lsn = lsn[*k];
+        o[*k].pgno = f->pgno;
+        o[*k].data = copy;
+        (*k)++;
+    }
+    return 0;
+}
+
+/* Tries at copies newer than the log's durable end, each followed by a
+ * log sync without wb_mu, before one sync is made holding it. */
+#define PG_COPY_TRIES 2
+
+/* pager_write_pages for at most PG_DWB_SLOTS pages.  The copies are
+ * written with no page write between them and their own (wb_mu held, or
+ * given up only while nothing else writes a page: wb_gen unchanged), so
+ * an eviction cannot write a newer state of a page copied here before
+ * this older one, and the frames need no pin, which would take them from
+ * a small pool.  A copy newer than the log's durable end needs a log sync
+ * first (rule 1): it is made without wb_mu, which evictions wait for
+ * holding the pool mutex; if a page was written meanwhile the pages are
+ * copied again. */
 static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n,
                          uint64_t *flushed)
 {
     pg_frame *fr[PG_DWB_SLOTS];
-    uint64_t lsn[PG_DWB_SLOTS], max_lsn = 0;
+    uint64_t lsn[PG_DWB_SLOTS], max_lsn = 0, gen;
     pg_out o[PG_DWB_SLOTS];
     size_t k = 0;
     int rc = 0;
@@ -264,34 +306,29 @@ static int pg_write_some(pager *p, const uint32_t *pgnos, size_t n,
     if (p->ckbuf == NULL &&
         (p->ckbuf = malloc((size_t)PG_DWB_SLOTS * p->page_size)) == NULL)
         return err_set(CL_ENOMEM, "no memory for a checkpoint's page copies");
-    /* 1. copy each page still dirty */
-    pthread_mutex_lock(&p->mu);
-    pthread_mutex_lock(&p->wb_mu);
-    for (size_t i = 0; i < n; i++) {
-        pg_frame *f = pg_lookup(p, pgnos[i]);
-        uint8_t *copy = p->ckbuf + k * p->page_size;
-        if (f == NULL || !f->in_use || !f->dirty)
-            continue; /* written back since */
-        if (f->bad) {
-            rc = err_set(CL_EINVAL, "write-back of page %u with bad content",
-                         f->pgno);
+    for (int tries = 0;; tries++) {
+        /* 1. copy each page still dirty */
+        pthread_mutex_lock(&p->mu);
+        pthread_mutex_lock(&p->wb_mu);
+        rc = pg_copy_some(p, pgnos, n, fr, lsn, o, &k, &max_lsn);
+        pthread_mutex_unlock(&p->mu);
+        if (rc != 0 || max_lsn <= *flushed || p->wal_flush == NULL ||
+            tries == PG_COPY_TRIES)
             break;
-        }
-        /* The open transaction's before-image is the page as of the last
-         * commit, which holds every change logged before the caller
-         * listed it: the page itself is changing. */
-        memcpy(copy, f->in_txn ? f->before : f->data, p->page_size);
-        fr[k] = f;
-        lsn[k] = pg_lsn_of(copy);
-        if (lsn[k] > max_lsn)
-            max_lsn = lsn[k];
-        o[k].pgno = f->pgno;
-        o[k].data = copy;
-        k++;
+        /* 2. rule 1 (a page changed since the caller's flush needs
+         * another), without wb_mu */
+        gen = p->wb_gen;
+        pthread_mutex_unlock(&p->wb_mu);
+        if ((rc = p->wal_flush(p->wal_ctx, max_lsn)) != 0)
+            return rc;
+        *flushed = max_lsn;
+        pthread_mutex_lock(&p->wb_mu);
+        if (p->wb_gen == gen)
+            break; /* nothing written since the copies: they stand */
+        pthread_mutex_unlock(&p->wb_mu);
     }
-    pthread_mutex_unlock(&p->mu);
-    /* 2. rule 1 (a page changed since the caller's flush needs another),
-     * seal, write (pg_flush_batch's steps) */
+    /* 2, again after the last tries: with wb_mu; then seal and write
+     * (pg_flush_batch's steps) */
     if (rc == 0 && max_lsn > *flushed && p->wal_flush != NULL &&
         (rc = p->wal_flush(p->wal_ctx, max_lsn)) == 0)
         *flushed = max_lsn;

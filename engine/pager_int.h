@@ -85,14 +85,16 @@ struct pager {
     /* Writing back: wb_mu serializes the writes to the page file and the
      * doublewrite file, and the fsyncs that free doublewrite slots, so that
      * a checkpoint can write pages without the pool mutex (taken first
-     * when both are held).  It protects dwb_fd, dwb_next, iobuf and the
-     * write counters of st (page_writes, page_syncs, dwb_writes). */
+     * when both are held).  It protects dwb_fd, dwb_next, iobuf, wb_gen
+     * and the write counters of st (page_writes, page_syncs,
+     * dwb_writes). */
     pthread_mutex_t wb_mu;
     int wb_err; /* the first failed write or sync of written-back pages: it
                    stays (the kernel may have dropped what it had not
                    written), so no later sync can make a checkpoint of
                    them */
     uint32_t dwb_next; /* next free doublewrite slot */
+    uint64_t wb_gen;   /* page writes begun (pg_write_out_locked) */
     uint8_t *iobuf;    /* PG_DWB_SLOTS pages, for doublewrite batches */
     uint8_t *ckbuf;    /* PG_DWB_SLOTS pages: copies a checkpoint writes */
     uint8_t *zero;     /* one page of zeros */

@@ -1,8 +1,9 @@
 /*
  * test_pager.c - the pager: page-change encoding replayed on a copy gives
  * the same pages, full images after a checkpoint (fpw), idempotent replay,
- * torn pages, rollback, rule 1 on write-back, recovery's read-ahead, and
- * page validity rules P1-P2.
+ * torn pages, rollback, rule 1 on write-back, a checkpoint's write-back
+ * beside the writer and beside evictions, recovery's read-ahead, and page
+ * validity rules P1-P2.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coding.h"
 #include "page.h"
@@ -669,6 +672,128 @@ static void test_pager_prefetch_read_failure(void **state)
     pager_close(a);
 }
 
+/* The log sync a checkpoint's page copies need (a page changed after the
+ * write-back's first sync) holds up no page write: an eviction started
+ * during that sync, which writes dirty pages, finishes before the sync
+ * returns.  The checkpoint then copies its pages again (a page was written
+ * meanwhile), and the page file ends with every page's newest state. */
+typedef struct ev {
+    pager *a;
+    int calls; /* flushes asked for by the checkpoint's thread */
+    uint64_t flushed;
+    pthread_t self, t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int evicted, evicted_during_sync, evict_rc;
+} ev;
+
+static void *ev_evict(void *arg)
+{
+    ev *e = arg;
+    pg_page pg;
+    int rc = pg_get(e->a, 17, &pg); /* a miss in a full pool */
+
+    if (rc == 0)
+        pg_release(e->a, &pg);
+    pthread_mutex_lock(&e->mu);
+    e->evict_rc = rc;
+    e->evicted = 1;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+static int ev_flush(void *ctx, uint64_t lsn)
+{
+    ev *e = ctx;
+    pg_page pg;
+
+    if (!pthread_equal(pthread_self(), e->self)) {
+        pthread_mutex_lock(&e->mu);
+        if (lsn > e->flushed)
+            e->flushed = lsn;
+        pthread_mutex_unlock(&e->mu);
+        return 0; /* the eviction's own sync */
+    }
+    if (++e->calls == 1) {
+        /* the write-back's first sync: then page 2 changes, at 300 */
+        pg_txn_begin(e->a);
+        assert_int_equal(pg_get_write(e->a, 2, &pg), 0);
+        pg.data[50] = 30;
+        pg_release(e->a, &pg);
+        pg_txn_finish(e->a, 300);
+    } else if (e->calls == 2) {
+        /* the copies' sync: an eviction meanwhile */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 3;
+        assert_int_equal(pthread_create(&e->t, NULL, ev_evict, e), 0);
+        pthread_mutex_lock(&e->mu);
+        while (!e->evicted &&
+               pthread_cond_timedwait(&e->cv, &e->mu, &until) == 0)
+            ;
+        e->evicted_during_sync = e->evicted;
+        pthread_mutex_unlock(&e->mu);
+        /* joined after the write-back: an eviction that waits for this
+         * thread's write-back to end could not end before it */
+    }
+    pthread_mutex_lock(&e->mu);
+    if (lsn > e->flushed)
+        e->flushed = lsn;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static void test_pager_checkpoint_sync_holds_up_no_eviction(void **state)
+{
+    fx *f = *state;
+    ev e = {.self = pthread_self()};
+    uint32_t *list = NULL;
+    size_t n = 0;
+    uint64_t pool, dirty, lsn;
+    uint8_t b50;
+    pager_stats st;
+    pg_page pg;
+
+    pthread_mutex_init(&e.mu, NULL);
+    pthread_cond_init(&e.cv, NULL);
+    pf_make(f, 20); /* pages 2-21 on disk */
+    e.a = open_pager(f->tmp, "a", cl_io_posix(), 16, CL_TORN_NONE, ev_flush, &e,
+                     0);
+    assert_int_equal(pager_load_meta(e.a), 0);
+    /* the pool full: the meta page and pages 2-16, each changed at 200 */
+    pg_txn_begin(e.a);
+    for (uint32_t pgno = 2; pgno <= 16; pgno++) {
+        assert_int_equal(pg_get_write(e.a, pgno, &pg), 0);
+        pg.data[50] = 20;
+        pg_release(e.a, &pg);
+    }
+    pg_txn_finish(e.a, 200);
+    assert_int_equal(pager_dirty_list(e.a, &list, &n), 0);
+    assert_int_equal(n, 15);
+    assert_int_equal(pager_write_pages(e.a, list, n), 0);
+    assert_int_equal(e.calls, 2);
+    pthread_join(e.t, NULL);
+    assert_true(e.evicted_during_sync);
+    assert_int_equal(e.evict_rc, 0);
+    pager_stats_get(e.a, &st, &pool, &dirty);
+    assert_true(st.evictions >= 1);
+    assert_int_equal(dirty, 0);
+    assert_true(e.flushed >= 300);
+    disk_page(f->tmp, "a", 2, &lsn, &b50);
+    assert_int_equal(lsn, 300);
+    assert_int_equal(b50, 30);
+    for (uint32_t pgno = 3; pgno <= 16; pgno++) {
+        disk_page(f->tmp, "a", pgno, &lsn, &b50);
+        assert_int_equal(lsn, 200);
+        assert_int_equal(b50, 20);
+    }
+    free(list);
+    pager_close(e.a);
+    pthread_cond_destroy(&e.cv);
+    pthread_mutex_destroy(&e.mu);
+}
+
 /* An entry that would leave a page of unknown type (found by fuzz_replay:
  * an INIT entry without ranges zeroed the type byte) is corruption, and a
  * page is only ever replayed into a page that page_verify accepts. */
@@ -848,6 +973,9 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_pager_prefetch_read_failure,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pager_checkpoint_sync_holds_up_no_eviction, fx_setup,
+            fx_teardown),
         cmocka_unit_test(test_pager_page_validity_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
