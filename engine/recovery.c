@@ -182,13 +182,15 @@ typedef struct rec_ahead {
  * not well formed (applying the record will fail there). */
 static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
 {
-    const uint8_t *p = r->data + 4;
-    size_t left = r->len - 4, used;
+    const uint8_t *p;
+    size_t left, used;
     uint32_t count, pgno;
 
     if (r->len < 4)
         return;
     count = get_le32(r->data);
+    p = r->data + 4;
+    left = r->len - 4;
     for (uint32_t i = 0; i < count; i++) {
         if (pager_entry_page(db->pg, p, left, &pgno, &used) != 0)
             return;
