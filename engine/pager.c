@@ -363,8 +363,10 @@ static void pg_unclaim(pager *p, pg_frame **fr, size_t n)
 
 /* Read the pages of claimed frames fr[0..n), sorted by page number, a run
  * of neighbours (gaps of up to PG_READ_GAP pages read and dropped) with
- * each pread.  On failure the frames not yet filled are given back. */
-static int pg_read_runs(pager *p, pg_frame **fr, size_t n)
+ * each pread.  At a read that fails, the frames not yet filled are given
+ * back: fetched one by one, their pages fail (or not) as they would have,
+ * in replay's order.  Returns the frames filled. */
+static size_t pg_read_runs(pager *p, pg_frame **fr, size_t n)
 {
     size_t ps = p->page_size, i = 0;
     char why[96];
@@ -372,7 +374,6 @@ static int pg_read_runs(pager *p, pg_frame **fr, size_t n)
     while (i < n) {
         uint32_t first = atomic_load(&fr[i]->pgno), last = first;
         size_t j = i + 1, got = 0;
-        int rc;
         while (j < n) {
             uint32_t next = atomic_load(&fr[j]->pgno);
             if (next - first >= PG_READ_RUN || next - last > PG_READ_GAP + 1)
@@ -380,13 +381,11 @@ static int pg_read_runs(pager *p, pg_frame **fr, size_t n)
             last = next;
             j++;
         }
-        rc = p->io->pread(p->io->ctx, p->fd, p->rdbuf,
-                          (size_t)(last - first + 1) * ps, (uint64_t)first * ps,
-                          &got);
-        if (rc != 0) {
+        if (p->io->pread(p->io->ctx, p->fd, p->rdbuf,
+                         (size_t)(last - first + 1) * ps, (uint64_t)first * ps,
+                         &got) != 0) {
             pg_unclaim(p, fr + i, n - i);
-            return err_set(rc, "%s: read of pages %u to %u failed", p->path,
-                           first, last);
+            return i;
         }
         if (got < (size_t)(last - first + 1) * ps)
             memset(p->rdbuf + got, 0, (last - first + 1) * ps - got);
@@ -402,14 +401,13 @@ static int pg_read_runs(pager *p, pg_frame **fr, size_t n)
                                       memory_order_release);
         }
     }
-    return 0;
+    return n;
 }
 
-int pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
+size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
 {
     pg_frame **fr;
-    size_t k = 0;
-    int rc = 0;
+    size_t k = 0, done;
 
     if (n == 0 || p->nused >= p->nframes)
         return 0;
@@ -427,22 +425,18 @@ int pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
         if (pgnos[i] < PG_META || pgnos[i] >= p->replay_limit ||
             pg_lookup(p, pgnos[i]) != NULL)
             continue;
-        if ((rc = pg_victim(p, &f)) != 0)
+        if (pg_victim(p, &f) != 0) /* no memory: the fetch will say */
             break;
         atomic_store(&f->pgno, pgnos[i]);
         f->in_use = 1;         /* in the table, which may grow meanwhile */
         pg_table_insert(p, f); /* claimed: a later name of it is found */
         fr[k++] = f;
     }
-    if (rc != 0) {
-        pg_unclaim(p, fr, k);
-    } else {
-        qsort(fr, k, sizeof(*fr), pg_cmp_frame_pgno);
-        rc = pg_read_runs(p, fr, k);
-    }
+    qsort(fr, k, sizeof(*fr), pg_cmp_frame_pgno);
+    done = pg_read_runs(p, fr, k);
     pthread_mutex_unlock(&p->mu);
     free(fr);
-    return rc;
+    return done;
 }
 
 void pg_unpin(pager *p, pg_frame *f)

@@ -142,10 +142,11 @@ int pager_flush_all(pager *p);
  * list).  No transaction may be open.  OUT: *pgnos, *n. */
 int pager_dirty_list(pager *p, uint32_t **pgnos, size_t *n);
 /* Write back those of the n pages (sorted by page number) that are still
- * dirty, keeping rule 1, PG_DWB_SLOTS at a time.  Any thread, while the
- * single writer goes on: each page is copied under the pool mutex (the
- * before-image of a page an open transaction is changing), and a page
- * changed meanwhile stays dirty.  Does not sync the page file. */
+ * dirty, keeping rule 1, PG_DWB_SLOTS at a time.  Any thread, one at a
+ * time (its page copies are the pager's), while the single writer goes
+ * on: each page is copied under the pool mutex (the before-image of a
+ * page an open transaction is changing), and a page changed meanwhile
+ * stays dirty.  Does not sync the page file. */
 int pager_write_pages(pager *p, const uint32_t *pgnos, size_t n);
 /* fsync the page file: every page written so far is durable, and the
  * doublewrite slots are free again. */
@@ -165,8 +166,9 @@ void pager_set_replay_limit(pager *p, uint64_t limit);
  * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
 int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
                        size_t *used, int *applied, int *repaired);
-/* The page number of the page entry at ops, and its bytes (*used), if the
- * entry is well formed (else as pager_replay_entry fails on it). */
+/* The page number of the page entry at ops, and its bytes (*used): 0 if
+ * the entry is well formed, else CL_ECORRUPT (pager_replay_entry fails on
+ * it), with no error set. */
 int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
                      uint32_t *pgno, size_t *used);
 /* Restore torn or stale pages from the doublewrite file (recovery, before
@@ -177,10 +179,14 @@ int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
 int pager_dwb_restore(pager *p, uint64_t *repaired);
 /* Recovery: read the pages named in pgnos (in the order replay will need
  * them, repeats allowed) that are not in the pool, into free frames only,
- * sorted by page number, neighbours with one read.  Stops when the pool has
- * no free frame; a page it does not read is read when it is fetched.  Fails
- * only if a read fails. */
-int pager_prefetch(pager *p, const uint32_t *pgnos, size_t n);
+ * sorted by page number, neighbours with one read (which also reads the
+ * few pages between two of them).  Only a saving: it stops when the pool
+ * has no free frame, and a read that fails (or memory it cannot get)
+ * leaves its pages to be read, and the failure reported, when replay
+ * fetches them; no error is set.  Returns the pages read.  A page read
+ * ahead counts as a miss when it is read and as a hit when it is
+ * fetched. */
+size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n);
 /* Highest LSN seen on a page loaded from disk since open. */
 uint64_t pager_max_disk_lsn(const pager *p);
 

@@ -19,10 +19,13 @@ uint64_t pager_max_disk_lsn(const pager *p)
     return p->max_disk_lsn;
 }
 
+/* pge_parse's failure: CL_ECORRUPT, with the reason set if loud. */
+#define PGE_BAD(...) (loud ? err_set(CL_ECORRUPT, __VA_ARGS__) : CL_ECORRUPT)
+
 /* Check the page entry at ops (len bytes left) whole, before anything
  * touches the page.  OUT: *pgno, *kind, *used (its bytes); CL_ECORRUPT
- * with the reason set if it is malformed. */
-static int pge_parse(const pager *p, const uint8_t *ops, size_t len,
+ * if it is malformed, with the reason set if loud. */
+static int pge_parse(const pager *p, const uint8_t *ops, size_t len, int loud,
                      uint32_t *pgno_out, uint8_t *kind_out, size_t *used)
 {
     uint32_t pgno, nranges, size = p->page_size;
@@ -31,21 +34,18 @@ static int pge_parse(const pager *p, const uint8_t *ops, size_t len,
     int type = -1; /* the type the entry sets, -1 if none */
 
     if (len < PGE_HDR)
-        return err_set(CL_ECORRUPT, "page entry truncated");
+        return PGE_BAD("page entry truncated");
     pgno = get_le32(ops);
     kind = ops[4];
     nranges = get_le16(ops + 6);
     if (pgno < PG_META || pgno >= p->replay_limit)
-        return err_set(CL_ECORRUPT, "page entry for page %u out of range",
-                       pgno);
+        return PGE_BAD("page entry for page %u out of range", pgno);
     if (ops[PGE_OFF_ZERO] != 0)
-        return err_set(CL_ECORRUPT,
-                       "page entry for page %u: reserved byte 5 is %u, not 0",
+        return PGE_BAD("page entry for page %u: reserved byte 5 is %u, not 0",
                        pgno, ops[PGE_OFF_ZERO]);
     if (kind == PGE_FULL) {
         if (nranges != 0 || len - pos < size - PG_LOG_OFF)
-            return err_set(CL_ECORRUPT, "bad full-page entry for page %u",
-                           pgno);
+            return PGE_BAD("bad full-page entry for page %u", pgno);
         type = ops[pos + PG_OFF_TYPE - PG_LOG_OFF];
         pos += size - PG_LOG_OFF;
     } else if (kind == PGE_INIT || kind == PGE_DIFF) {
@@ -54,25 +54,22 @@ static int pge_parse(const pager *p, const uint8_t *ops, size_t len,
         for (uint32_t r = 0; r < nranges; r++) {
             uint32_t off, rl;
             if (len - pos < PGE_RANGE_HDR)
-                return err_set(CL_ECORRUPT, "page %u: range truncated", pgno);
+                return PGE_BAD("page %u: range truncated", pgno);
             off = get_le16(ops + pos);
             rl = get_le16(ops + pos + 2);
             if (off < PG_LOG_OFF || rl == 0 || off + rl > size ||
                 len - pos - PGE_RANGE_HDR < rl)
-                return err_set(CL_ECORRUPT,
-                               "page %u: bad range (offset %u, length %u)",
+                return PGE_BAD("page %u: bad range (offset %u, length %u)",
                                pgno, off, rl);
             if (off == PG_OFF_TYPE) /* ranges start at PG_LOG_OFF or later */
                 type = ops[pos + PGE_RANGE_HDR];
             pos += PGE_RANGE_HDR + rl;
         }
     } else {
-        return err_set(CL_ECORRUPT, "page %u: unknown entry kind %u", pgno,
-                       kind);
+        return PGE_BAD("page %u: unknown entry kind %u", pgno, kind);
     }
     if (type == PG_TYPE_BLANK || type > PG_TYPE_MAX)
-        return err_set(CL_ECORRUPT,
-                       "page %u: the entry would leave it with unknown page "
+        return PGE_BAD("page %u: the entry would leave it with unknown page "
                        "type %d",
                        pgno, type);
     *pgno_out = pgno;
@@ -86,7 +83,7 @@ int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
 {
     uint8_t kind;
 
-    return pge_parse(p, ops, len, pgno, &kind, used);
+    return pge_parse(p, ops, len, 0, pgno, &kind, used);
 }
 
 int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
@@ -98,7 +95,7 @@ int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
     pg_frame *f;
     int rc, was_bad;
 
-    if ((rc = pge_parse(p, ops, len, &pgno, &kind, used)) != 0)
+    if ((rc = pge_parse(p, ops, len, 1, &pgno, &kind, used)) != 0)
         return rc;
     nranges = get_le16(ops + 6);
     *applied = 0;

@@ -25,8 +25,10 @@
  *      of the one applied, as many as the window holds whole (up to
  *      REC_AHEAD_RECORDS), are validated first and the pages they change
  *      read into free frames in page order, neighbours with one read
- *      (pager_prefetch): only reads, of pages replay reads anyway, into
- *      the frames it would have taken;
+ *      (pager_prefetch): only reads (of the pages replay reads, and of
+ *      the few between two of them), into the frames it would have
+ *      taken; a read that fails there is only reported if replay's own
+ *      read of its page fails;
  *   4. at the first invalid record that nothing durable follows (see
  *      wal_reader.c R7/R8), the log ends: cut the file there (ftruncate,
  *      fdatasync) and remove any segment after it (directory fsync);
@@ -173,13 +175,14 @@ static int rec_win_need(rec_win *w, wal_cursor *cur)
 
 typedef struct rec_ahead {
     wal_record rec[REC_AHEAD_RECORDS];
-    size_t n, next; /* records queued, the next one to apply */
-    uint32_t *pg;   /* the pages they change, in log order */
-    size_t npg, cap;
+    size_t n, next;               /* records queued, the next to apply */
+    uint32_t pg[REC_AHEAD_PAGES]; /* the pages they change, in log order */
+    size_t npg;
 } rec_ahead;
 
 /* Add the pages of TXN record r to a->pg, up to the first entry that is
- * not well formed (applying the record will fail there). */
+ * not well formed (applying the record will fail there) or a full list
+ * (the rest are read as they are fetched). */
 static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
 {
     const uint8_t *p;
@@ -191,17 +194,9 @@ static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
     count = get_le32(r->data);
     p = r->data + 4;
     left = r->len - 4;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < count && a->npg < REC_AHEAD_PAGES; i++) {
         if (pager_entry_page(db->pg, p, left, &pgno, &used) != 0)
             return;
-        if (a->npg == a->cap) {
-            size_t cap = a->cap ? 2 * a->cap : 1024;
-            uint32_t *pg = realloc(a->pg, cap * sizeof(*pg));
-            if (pg == NULL)
-                return; /* read-ahead is only a saving */
-            a->pg = pg;
-            a->cap = cap;
-        }
         a->pg[a->npg++] = pgno;
         p += used;
         left -= used;
@@ -211,8 +206,8 @@ static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
 /* Queue first (just read at cur) and the valid records after it that the
  * window holds whole, and prefetch their pages.  The cursor ends after the
  * last one queued. */
-static int rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
-                          wal_cursor *cur, const wal_record *first)
+static void rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
+                           wal_cursor *cur, const wal_record *first)
 {
     a->n = a->next = a->npg = 0;
     a->rec[a->n++] = *first;
@@ -228,7 +223,7 @@ static int rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
         }
         rec_ahead_pages(db, a, &a->rec[a->n++]);
     }
-    return pager_prefetch(db->pg, a->pg, a->npg);
+    pager_prefetch(db->pg, a->pg, a->npg);
 }
 
 /* Apply one TXN record's payload. */
@@ -422,8 +417,7 @@ static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
         }
         if (*nx != WAL_NEXT_RECORD)
             return 0;
-        if ((rc = rec_ahead_fill(db, a, win, cur, &r)) != 0)
-            return rc;
+        rec_ahead_fill(db, a, win, cur, &r);
     }
 }
 
@@ -500,8 +494,9 @@ static int rec_replay(cl_db *db, rec_log *lg)
         return err_set(rc, "%s: cannot stat", db->pages_path);
     memset(lg, 0, sizeof(*lg));
     lg->fd = -1;
-    if ((lg->ahead = calloc(1, sizeof(*lg->ahead))) == NULL)
+    if ((lg->ahead = malloc(sizeof(*lg->ahead))) == NULL)
         return err_set(CL_ENOMEM, "no memory for recovery's read-ahead");
+    lg->ahead->n = lg->ahead->next = lg->ahead->npg = 0;
     lg->expect = db->sb.ckpt_lsn;
     lg->limit = file_pages / db->sb.page_size + 16;
     lg->win.io = io;
@@ -544,7 +539,6 @@ static int rec_replay(cl_db *db, rec_log *lg)
     lg->fd = -1;
     free(lg->win.buf);
     lg->win.buf = NULL;
-    free(lg->ahead->pg);
     free(lg->ahead);
     lg->ahead = NULL;
     return rc;

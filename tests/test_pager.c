@@ -594,7 +594,8 @@ static pager *pf_open(fx *f, pf_io *x, uint32_t npages, uint32_t tear,
 /* Recovery's read-ahead: pages named in replay's order, repeats and
  * numbers replay would refuse among them, are read into free frames only
  * (no eviction), sorted, neighbours with one read; a torn page among them
- * is found as a read page would be; a later fetch of a read page is a hit. */
+ * is marked bad, and a fetch of it refused as torn; a later fetch of a
+ * read page is a hit. */
 static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
 {
     fx *f = *state;
@@ -611,7 +612,7 @@ static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
     a = pf_open(f, &x, 40, 31, 20);
     pager_set_replay_limit(a, 100);
     assert_int_equal(pager_prefetch(a, names, sizeof(names) / sizeof(names[0])),
-                     0);
+                     19);
     pager_stats_get(a, &st, &pool, &dirty);
     /* 19 free frames: the first 19 distinct pages replay may name, 7 3 4 5
      * 6 30-41 9 10, and the meta page */
@@ -644,8 +645,10 @@ static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
     pager_close(a);
 }
 
-/* A read-ahead whose read fails fails, and gives its frames back: every
- * page is then read on its own, intact. */
+/* A read-ahead whose read fails gives its frames back and reports
+ * nothing: every page is then read on its own, intact (a read of a few
+ * pages between two wanted ones that fails, say, must not fail a recovery
+ * that never needed them). */
 static void test_pager_prefetch_read_failure(void **state)
 {
     fx *f = *state;
@@ -657,8 +660,8 @@ static void test_pager_prefetch_read_failure(void **state)
     pg_page pg;
 
     x.fail_runs = 1;
-    assert_int_equal(pager_prefetch(a, names, 8), EIO);
-    assert_non_null(strstr(cl_errdetail(), "read of pages 2 to 9"));
+    assert_int_equal(pager_prefetch(a, names, 8), 0);
+    assert_int_equal(x.run_reads, 1);
     pager_stats_get(a, &st, &pool, &dirty);
     assert_int_equal(st.page_reads, 1); /* the meta page */
     for (uint32_t pgno = 2; pgno <= 9; pgno++) {
@@ -676,7 +679,9 @@ static void test_pager_prefetch_read_failure(void **state)
  * write-back's first sync) holds up no page write: an eviction started
  * during that sync, which writes dirty pages, finishes before the sync
  * returns.  The checkpoint then copies its pages again (a page was written
- * meanwhile), and the page file ends with every page's newest state. */
+ * meanwhile): its older copy of a page the eviction wrote newer is not
+ * written over it, and the page file ends with every page's newest
+ * state. */
 typedef struct ev {
     pager *a;
     int calls; /* flushes asked for by the checkpoint's thread */
@@ -723,8 +728,14 @@ static int ev_flush(void *ctx, uint64_t lsn)
         pg_release(e->a, &pg);
         pg_txn_finish(e->a, 300);
     } else if (e->calls == 2) {
-        /* the copies' sync: an eviction meanwhile */
+        /* the copies' sync: page 2 changes again, at 400, and an eviction
+         * writes it meanwhile; the copy of it at 300 must not follow */
         struct timespec until;
+        pg_txn_begin(e->a);
+        assert_int_equal(pg_get_write(e->a, 2, &pg), 0);
+        pg.data[50] = 40;
+        pg_release(e->a, &pg);
+        pg_txn_finish(e->a, 400);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 3;
         assert_int_equal(pthread_create(&e->t, NULL, ev_evict, e), 0);
@@ -779,10 +790,10 @@ static void test_pager_checkpoint_sync_holds_up_no_eviction(void **state)
     pager_stats_get(e.a, &st, &pool, &dirty);
     assert_true(st.evictions >= 1);
     assert_int_equal(dirty, 0);
-    assert_true(e.flushed >= 300);
+    assert_true(e.flushed >= 400);
     disk_page(f->tmp, "a", 2, &lsn, &b50);
-    assert_int_equal(lsn, 300);
-    assert_int_equal(b50, 30);
+    assert_int_equal(lsn, 400);
+    assert_int_equal(b50, 40);
     for (uint32_t pgno = 3; pgno <= 16; pgno++) {
         disk_page(f->tmp, "a", pgno, &lsn, &b50);
         assert_int_equal(lsn, 200);
