@@ -439,6 +439,11 @@ size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
     return done;
 }
 
+uint32_t pager_free_frames(const pager *p)
+{
+    return p->nframes - p->nused;
+}
+
 void pg_unpin(pager *p, pg_frame *f)
 {
     uint32_t old = atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);

@@ -187,6 +187,9 @@ int pager_dwb_restore(pager *p, uint64_t *repaired);
  * ahead counts as a miss when it is read and as a hit when it is
  * fetched. */
 size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n);
+/* Recovery (nothing else uses the pager): the frames not yet taken, which
+ * are all pager_prefetch may fill. */
+uint32_t pager_free_frames(const pager *p);
 /* Highest LSN seen on a page loaded from disk since open. */
 uint64_t pager_max_disk_lsn(const pager *p);
 

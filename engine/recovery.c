@@ -205,12 +205,15 @@ static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
 
 /* Queue first (just read at cur) and the valid records after it that the
  * window holds whole, and prefetch their pages.  The cursor ends after the
- * last one queued. */
+ * last one queued.  A full pool reads nothing ahead: then first alone is
+ * queued, and no entry is parsed twice. */
 static void rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
                            wal_cursor *cur, const wal_record *first)
 {
     a->n = a->next = a->npg = 0;
     a->rec[a->n++] = *first;
+    if (pager_free_frames(db->pg) == 0)
+        return;
     rec_ahead_pages(db, a, first);
     while (a->n < REC_AHEAD_RECORDS && a->npg < REC_AHEAD_PAGES &&
            rec_win_short(win, cur->off) == 0) {

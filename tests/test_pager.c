@@ -611,6 +611,7 @@ static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
 
     a = pf_open(f, &x, 40, 31, 20);
     pager_set_replay_limit(a, 100);
+    assert_int_equal(pager_free_frames(a), 19);
     assert_int_equal(pager_prefetch(a, names, sizeof(names) / sizeof(names[0])),
                      19);
     pager_stats_get(a, &st, &pool, &dirty);
@@ -618,6 +619,7 @@ static void test_pager_prefetch_reads_what_replay_will_fetch(void **state)
      * 6 30-41 9 10, and the meta page */
     assert_int_equal(st.page_reads, 20);
     assert_int_equal(st.evictions, 0);
+    assert_int_equal(pager_free_frames(a), 0);
     /* two reads: 3-10 (8 read and dropped: a gap of one page) and 30-41 */
     assert_int_equal(x.run_reads, 2);
     for (uint32_t pgno = 3; pgno <= 41; pgno++) {
