@@ -994,6 +994,7 @@ int campaign_run(campaign *c)
         }
         if (pids[w] == 0) {
             close(p[0]);
+            util_name_process("ct-job");
             for (int i = 0; i < w; i++)
                 close(fds[i]);
             campaign_worker(c, w, cs, p[1],

@@ -459,6 +459,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     int rc;
 
     util_child_signals();
+    util_name_process(count_only ? "ct-count" : "ct-writer");
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {

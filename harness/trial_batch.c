@@ -495,6 +495,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
         if (getppid() != me)
             _exit(20);
         b->branch = 1;
+        util_name_process("ct-branch");
         memset(&cc, 0, sizeof(cc));
         trial_fault_config(s, p, 0, &cc);
         bc.fsync_loses_data = cc.fsync_loses_data;

@@ -114,6 +114,7 @@ static int trial_vserve_start(trial_env *env)
     }
     if (pid == 0) {
         close(sv[0]);
+        util_name_process("ct-verifier");
         trial_vserve_loop(env, sv[1]);
     }
     close(sv[1]);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -61,6 +62,11 @@ void util_child_signals(void)
 
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         signal(sigs[i], SIG_DFL);
+}
+
+void util_name_process(const char *name)
+{
+    prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 int util_wait(pid_t pid)

@@ -12,6 +12,8 @@
 /* Reset the signals cmocka or a parent may have changed, for a forked
  * child that must die like a real process. */
 void util_child_signals(void);
+/* Name this process (what ps, top and perf show), e.g. "ct-writer". */
+void util_name_process(const char *name);
 /* Count the SIGCONTs this process gets, and every process forked from it
  * (the handler restarts interrupted calls, SA_RESTART, and an exec drops
  * it).  A campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must
