@@ -75,6 +75,11 @@ static int ckpt_begin(cl_db *db, int beside)
 
     if ((rc = ckpt_readonly(db)) != 0)
         return rc;
+    /* Recovery starts from here on only once every change the log holds
+     * since the last checkpoint is in the pool or the page file: the
+     * pages whose redo waits for their first read are read now. */
+    if ((rc = pager_redo_all(db->pg)) != 0)
+        return db_poison(db, rc);
     ck->next = db->sb;
     ck->next.old_segno = db->sb.ckpt_segno;
     ck->npages = ck->done = 0;

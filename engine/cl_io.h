@@ -58,6 +58,11 @@
                (modes spread and background): from the end of its roll to      \
                the start of its recording (the page file's fsync), or until    \
                it is abandoned */
+/* Pages whose redo waits for their first read after a recovery (from the
+ * end of the open until every one is read, at the latest by the next
+ * checkpoint's start).  Apart from the bits below 0x10000, which callers
+ * may keep in 16 bits of their own. */
+#define CL_ACT_REDO 0x00100000u
 #define CL_ACT_CKPT                                                            \
     (CL_ACT_CKPT_ROLL | CL_ACT_CKPT_FLUSH | CL_ACT_CKPT_SB | CL_ACT_CKPT_DROP)
 #define CL_ACT_TXN                                                             \

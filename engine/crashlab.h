@@ -196,7 +196,11 @@ typedef struct cl_options {
 typedef struct cl_db cl_db;
 typedef struct cl_batch cl_batch;
 
-/* What recovery did at open (cl_recovery_report). */
+/* What recovery did (cl_recovery_report).  The open reads the log from the
+ * last checkpoint and checks every record; each page the log changes is
+ * brought up to date when it is first read (by a read, a commit, cl_check,
+ * at the latest by the next checkpoint), so pages_applied and
+ * pages_repaired_fpi count what has been applied so far. */
 typedef struct cl_recovery {
     int created;                 /* 1 if open created a new database */
     uint64_t checkpoint_lsn;     /* replay started here */
@@ -260,7 +264,10 @@ typedef int (*cl_scan_fn)(void *ctx, const void *k, size_t klen, const void *v,
  *         recovery found damage it cannot repair (cl_errdetail names the file
  *         and offset or page); CL_EFORMAT; CL_EINVAL for bad options; an
  *         errno from the I/O layer.  Recovery may be interrupted at any point
- *         and run again with the same result. */
+ *         and run again with the same result.  A page the log changes is
+ *         redone when it is first read, so damage to such a page (torn
+ *         with no full image of it in the log, or newer than the log) is
+ *         reported as CL_ECORRUPT by the call that first reads it. */
 int cl_open(const char *dir, const cl_options *opt, cl_db **db);
 
 /* Make every commit durable (fsync the log), release the lock and free db.
@@ -320,9 +327,10 @@ int cl_commit(cl_db *db, const cl_batch *b, uint64_t *lsn);
 int cl_scan(cl_db *db, const void *start, size_t startlen, const void *prefix,
             size_t prefixlen, size_t limit, cl_scan_fn fn, void *ctx);
 
-/* Checkpoint now: flush dirty pages, sync, write the superblock, drop old
- * log segments.  @return 0 or an error (the handle goes read-only on I/O
- * errors). */
+/* Checkpoint now: redo the pages still waiting for their first read since
+ * the open, flush dirty pages, sync, write the superblock, drop old log
+ * segments.  @return 0 or an error (the handle goes read-only on I/O
+ * errors, and on a page the redo finds damaged: CL_ECORRUPT). */
 int cl_checkpoint(cl_db *db);
 
 /* Write out and fsync the log now (useful in CL_SYNC_OFF and

@@ -20,6 +20,7 @@
 #include "coding.h"
 #include "db.h"
 #include "errors.h"
+#include "mem.h"
 #include "page.h"
 
 #define DB_DEFAULT_POOL (64ull << 20)
@@ -473,14 +474,8 @@ static int db_batch_add(cl_batch *b, int type, const void *key, size_t klen,
 {
     db_op *op;
 
-    if (b->nops == b->capops) {
-        size_t cap = b->capops ? 2 * b->capops : 16;
-        db_op *o = realloc(b->ops, cap * sizeof(*o));
-        if (o == NULL)
-            return CL_ENOMEM;
-        b->ops = o;
-        b->capops = cap;
-    }
+    if (mem_grow(&b->ops, &b->capops, b->nops + 1, sizeof(*b->ops), 16) != 0)
+        return CL_ENOMEM;
     if (b->nbytes + klen + vlen > b->capbytes) {
         size_t cap = b->capbytes ? b->capbytes : 1024;
         uint8_t *n;
@@ -1003,5 +998,11 @@ int cl_recovery_report(cl_db *db, cl_recovery *rep)
     if (db == NULL || rep == NULL)
         return CL_EINVAL;
     *rep = db->rec;
+    if (db->pg != NULL) { /* the redo of pages read since the open */
+        uint64_t waiting, applied, repaired;
+        pager_redo_counts(db->pg, &waiting, &applied, &repaired);
+        rep->pages_applied += applied;
+        rep->pages_repaired_fpi += repaired;
+    }
     return 0;
 }

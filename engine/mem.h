@@ -17,4 +17,9 @@
  * mostly unused, ask for less. */
 void *mem_alloc_huge(size_t bytes);
 
+/* Make room for n elements of elem bytes in the array *arr of *cap
+ * elements, doubling it (first elements at least).  Returns 0, or -1 (no
+ * memory) with the array as it was. */
+int mem_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

@@ -281,7 +281,7 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
 {
     pg_frame *f = pg_lookup(p, pgno);
     char why[96] = "";
-    int rc, state = PAGE_BLANK;
+    int rc, state = PAGE_BLANK, dirtied = 0;
 
     if (f != NULL) {
         if (f->bad && mode == PG_FETCH_VERIFY)
@@ -304,8 +304,11 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
     /* f is claimed (PG_EVICTING), unused and out of the table */
     if (mode == PG_FETCH_NEW) {
         memset(f->data, 0, p->page_size);
+        pg_redo_forget(p, pgno);
     } else {
         rc = pg_read_disk(p, pgno, f->data, &state, why, sizeof(why));
+        if (rc == 0)
+            rc = pg_redo_page(p, pgno, f->data, &state, &dirtied);
         if (rc == 0 && state == PAGE_BAD && mode == PG_FETCH_VERIFY)
             rc = err_set_at(CL_ECORRUPT, CL_ERRK_PAGE, p->path,
                             (uint64_t)pgno * p->page_size, pgno,
@@ -319,6 +322,7 @@ static int pg_fetch_locked(pager *p, uint32_t pgno, int mode, pg_frame **out)
     }
     atomic_store(&f->pgno, pgno);
     pg_frame_fresh(f, state);
+    f->dirty = (uint8_t)dirtied;
     pg_table_insert(p, f);
     /* our pin, and the end of the claim: publishes the frame's content */
     atomic_fetch_add_explicit(&f->pins, 1u - PG_EVICTING, memory_order_acq_rel);
@@ -368,7 +372,7 @@ static void pg_unclaim(pager *p, pg_frame **fr, size_t n)
  * in replay's order.  Returns the frames filled. */
 static size_t pg_read_runs(pager *p, pg_frame **fr, size_t n)
 {
-    size_t ps = p->page_size, i = 0;
+    size_t ps = p->page_size, i = 0, filled = 0;
     char why[96];
 
     while (i < n) {
@@ -385,23 +389,31 @@ static size_t pg_read_runs(pager *p, pg_frame **fr, size_t n)
                          (size_t)(last - first + 1) * ps, (uint64_t)first * ps,
                          &got) != 0) {
             pg_unclaim(p, fr + i, n - i);
-            return i;
+            return filled;
         }
         if (got < (size_t)(last - first + 1) * ps)
             memset(p->rdbuf + got, 0, (last - first + 1) * ps - got);
         for (; i < j; i++) {
             pg_frame *f = fr[i];
             uint32_t pgno = atomic_load(&f->pgno);
+            int state, dirtied;
             memcpy(f->data, p->rdbuf + (size_t)(pgno - first) * ps, ps);
-            pg_frame_fresh(f,
-                           pg_read_check(p, pgno, f->data, why, sizeof(why)));
+            state = pg_read_check(p, pgno, f->data, why, sizeof(why));
+            if (pg_redo_page(p, pgno, f->data, &state, &dirtied) != 0) {
+                /* left to the fetch, which fails the same way */
+                pg_unclaim(p, &f, 1);
+                continue;
+            }
+            pg_frame_fresh(f, state);
+            f->dirty = (uint8_t)dirtied;
+            filled++;
             p->st.misses++;
             /* the end of the claim: publishes the frame's content */
             atomic_fetch_sub_explicit(&f->pins, PG_EVICTING,
                                       memory_order_release);
         }
     }
-    return n;
+    return filled;
 }
 
 size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
@@ -409,14 +421,17 @@ size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
     pg_frame **fr;
     size_t k = 0, done;
 
-    if (n == 0 || p->nused >= p->nframes)
-        return 0;
-    if (p->rdbuf == NULL &&
-        (p->rdbuf = malloc((size_t)PG_READ_RUN * p->page_size)) == NULL)
-        return 0; /* then each page is read when it is needed */
-    if ((fr = malloc(n * sizeof(*fr))) == NULL)
+    if (n == 0 || (fr = malloc(n * sizeof(*fr))) == NULL)
         return 0;
     pthread_mutex_lock(&p->mu);
+    if (p->nused >= p->nframes ||
+        (p->rdbuf == NULL &&
+         (p->rdbuf = malloc((size_t)PG_READ_RUN * p->page_size)) == NULL)) {
+        /* then each page is read when it is needed */
+        pthread_mutex_unlock(&p->mu);
+        free(fr);
+        return 0;
+    }
     /* Frames in the order the pages are named, as fetching them one by one
      * would have taken them; only free ones, so that nothing is evicted
      * and the clock sees what it would have seen. */
@@ -437,11 +452,6 @@ size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n)
     pthread_mutex_unlock(&p->mu);
     free(fr);
     return done;
-}
-
-uint32_t pager_free_frames(const pager *p)
-{
-    return p->nframes - p->nused;
 }
 
 void pg_unpin(pager *p, pg_frame *f)
@@ -509,6 +519,7 @@ void pager_close(pager *p)
 {
     if (p == NULL)
         return;
+    pg_redo_free(p);
     if (p->fd >= 0)
         p->io->close(p->io->ctx, p->fd);
     if (p->dwb_fd >= 0)

@@ -159,39 +159,66 @@ int pager_format(pager *p);
 int pager_load_meta(pager *p);
 /* Recovery: page numbers in replayed records must be below limit. */
 void pager_set_replay_limit(pager *p, uint64_t limit);
-/* Apply one page change of a log record ending at lsn (recovery, while
- * nothing else uses the pager: it takes no lock).  ops
- * points at one page entry of a transaction payload; OUT: *used bytes
- * consumed, *applied 1 if applied (0 if the page was already newer),
- * *repaired 1 if the page on disk was torn and a full image rebuilt it. */
-int pager_replay_entry(pager *p, const uint8_t *ops, size_t len, uint64_t lsn,
-                       size_t *used, int *applied, int *repaired);
-/* The page number of the page entry at ops, and its bytes (*used): 0 if
- * the entry is well formed, else CL_ECORRUPT (pager_replay_entry fails on
- * it), with no error set. */
-int pager_entry_page(const pager *p, const uint8_t *ops, size_t len,
-                     uint32_t *pgno, size_t *used);
 /* Restore torn or stale pages from the doublewrite file (recovery, before
  * replay): a valid slot replaces the page file's copy if that is torn or
  * older.  A slot that cannot be read fails the restore.  OUT: *repaired,
  * the pages restored that were torn or corrupt (intact but older ones are
  * restored too, and not counted). */
 int pager_dwb_restore(pager *p, uint64_t *repaired);
-/* Recovery: read the pages named in pgnos (in the order replay will need
- * them, repeats allowed) that are not in the pool, into free frames only,
+/* Read the pages named in pgnos (in the order they will be fetched,
+ * repeats allowed) that are not in the pool, into free frames only,
  * sorted by page number, neighbours with one read (which also reads the
- * few pages between two of them).  Only a saving: it stops when the pool
- * has no free frame, and a read that fails (or memory it cannot get)
- * leaves its pages to be read, and the failure reported, when replay
- * fetches them; no error is set.  Returns the pages read.  A page read
- * ahead counts as a miss when it is read and as a hit when it is
- * fetched. */
+ * few pages between two of them), each with its redo (pager_redo_all's
+ * reads).  Only a saving: it stops when the pool has no free frame, and a
+ * read or a redo that fails (or memory it cannot get) leaves its page to
+ * be read, and the failure reported, when it is fetched.  Returns the
+ * pages read.  A page read ahead counts as a miss when it is read and as
+ * a hit when it is fetched. */
 size_t pager_prefetch(pager *p, const uint32_t *pgnos, size_t n);
-/* Recovery (nothing else uses the pager): the frames not yet taken, which
- * are all pager_prefetch may fill. */
-uint32_t pager_free_frames(const pager *p);
 /* Highest LSN seen on a page loaded from disk since open. */
 uint64_t pager_max_disk_lsn(const pager *p);
+
+/* Redo at first read.  Recovery hands each page entry of the log to
+ * pager_redo_record instead of applying it; the pager applies a page's
+ * entries, in log order, when the page is first read into the pool (a miss
+ * of any fetch, or a read ahead), and checks rule 6 on it then.  An entry
+ * applies only if the page's LSN is older than its record's end LSN (redo
+ * is idempotent); a torn page must get a full image (or an initialising
+ * entry) before any byte-range change, and a page that reads as zeros
+ * cannot take a byte-range change: either is CL_ECORRUPT, kind page.  A
+ * page whose entries fail stays waiting and fails every fetch the same
+ * way.  Nothing else changes: a page never
+ * read keeps its entries in the log, which stays until a checkpoint, and
+ * a checkpoint begins with pager_redo_all.
+ *
+ * pager_redo_begin: the records whose entries fit in mem_budget bytes in
+ * all are kept in memory; the others are read from their log segment when
+ * applied.  log_bytes: the log's size, at most (it sizes the index).
+ * Recovery only (nothing else uses the pager). */
+int pager_redo_begin(pager *p, uint64_t mem_budget, uint64_t log_bytes);
+/* The log segment at path (whose entries follow): its index for
+ * pager_redo_record.  It is opened (read-only) when an entry must be read
+ * from it. */
+int pager_redo_segment(pager *p, const char *path, uint32_t *seg);
+/* The count page entries at ents (len bytes left in their record) of a
+ * record ending at lsn, the first at file offset off of segment seg: each
+ * checked whole (its page below the replay limit, its ranges inside the
+ * page, a known kind, zero reserved byte, the page type it leaves known;
+ * CL_ECORRUPT with the reason set) and added to its page's list.  OUT:
+ * *used, the bytes they take. */
+int pager_redo_record(pager *p, const uint8_t *ents, size_t len, uint32_t count,
+                      uint64_t lsn, uint32_t seg, uint64_t off, size_t *used);
+/* Recovery found the log's end: rule 6 holds pages to it from here on.
+ * A page with entries that is in the pool already gets them now: the
+ * first error (pg_redo_page's), if any. */
+int pager_redo_ready(pager *p, uint64_t end_lsn);
+/* Apply every waiting entry (each page fetched once, in page order, read
+ * ahead into free frames): the first error, if any.  Any thread. */
+int pager_redo_all(pager *p);
+/* Pages still waiting for their redo, and what the redo applied so far:
+ * page changes, and torn pages rebuilt from full images. */
+void pager_redo_counts(pager *p, uint64_t *waiting, uint64_t *applied,
+                       uint64_t *repaired);
 
 void pager_stats_get(pager *p, pager_stats *st, uint64_t *pool_pages,
                      uint64_t *dirty_pages);

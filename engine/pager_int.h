@@ -45,7 +45,7 @@ struct pg_frame {
      * read of the flags a compiler widens to a word touches it */
     uint8_t in_use;       /* holds page pgno */
     uint8_t dirty;        /* changed since written to the page file */
-    uint8_t bad;          /* content failed validation (recovery only) */
+    uint8_t bad;          /* content failed validation */
     uint8_t in_txn;       /* made writable by the current transaction */
     uint8_t txn_init;     /* reinitialised in the transaction: log PGE_INIT */
     uint8_t txn_changed;  /* pg_txn_encode found it changed */
@@ -53,6 +53,10 @@ struct pg_frame {
     uint8_t owner_mark;   /* pg_set_owner_mark: the owner checked it */
     atomic_uchar ref;     /* clock reference bit */
 };
+
+/* Redo at first read (pager_replay.c): the page entries recovery found in
+ * the log and has not applied, by page.  Read and written under p->mu. */
+typedef struct pg_redo pg_redo;
 
 struct pager {
     const cl_io *io;
@@ -102,6 +106,8 @@ struct pager {
 
     uint64_t replay_limit;
     uint64_t max_disk_lsn;
+    pg_redo *redo; /* NULL when no page waits for its redo */
+    uint64_t redo_applied, redo_repaired; /* what the redo index applied */
     pager_stats st;
 };
 
@@ -138,5 +144,21 @@ pg_frame *pg_lookup(pager *p, uint32_t pgno);
 /* pager_txn.c: enter frame f into the transaction (saving its
  * before-image). */
 int pg_txn_add(pager *p, pg_frame *f);
+
+/* pager_replay.c: page pgno has just been read into data, in state *state
+ * (enum page_state): apply the log's entries that wait for it, if any
+ * (rule 6 first: a page read intact must not be newer than the log).
+ * OUT: *state after them, *dirtied 1 if they changed the page.  On an
+ * error the page stays waiting, and data is to be dropped.  Caller holds
+ * p->mu. */
+int pg_redo_page(pager *p, uint32_t pgno, uint8_t *data, int *state,
+                 int *dirtied);
+/* Page pgno is taken as a new page (PG_FETCH_NEW): what waited for it is
+ * dropped.  Caller holds p->mu. */
+void pg_redo_forget(pager *p, uint32_t pgno);
+/* Pages waiting for their redo.  Takes p->mu. */
+uint64_t pg_redo_waiting(pager *p);
+/* Free the redo index (pager_close). */
+void pg_redo_free(pager *p);
 
 #endif

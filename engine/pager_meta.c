@@ -61,26 +61,28 @@ int pager_load_meta(pager *p)
     return 0;
 }
 
-/* Every page below the meta page's count is in the page file or, not yet
+/* Every page below the meta page's count is in the page file, or, not yet
  * written back, in a frame of the pool (a new page is dirty until it is
- * written), so the count is at most the file's pages plus the pool's
- * frames.  A larger count is damage; checking it first keeps cl_check from
- * sizing its bitmap of pages by a damaged count. */
+ * written) or in the log, waiting for its redo, so the count is at most the
+ * file's pages plus the pool's frames plus the pages waiting.  A larger count
+ * is damage; checking it first keeps cl_check from sizing its bitmap of pages
+ * by a damaged count. */
 int pg_npages_check(pager *p)
 {
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, waiting = pg_redo_waiting(p);
     int rc = p->io->filesize(p->io->ctx, p->fd, &bytes);
 
     if (rc != 0)
         return err_set(rc, "%s: cannot stat", p->path);
-    if (pg_npages(p) > bytes / p->page_size + p->nframes)
+    if (pg_npages(p) > bytes / p->page_size + p->nframes + waiting)
         return err_set_at(CL_ECORRUPT, CL_ERRK_META, p->path,
                           (uint64_t)PG_META * p->page_size, PG_META,
                           "%s: the meta page counts %u pages, but the page "
-                          "file holds %llu and the pool %u more",
+                          "file holds %llu, the pool %u more and the log "
+                          "%llu waiting for their redo",
                           p->path, pg_npages(p),
                           (unsigned long long)(bytes / p->page_size),
-                          p->nframes);
+                          p->nframes, (unsigned long long)waiting);
     return 0;
 }
 

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "mem.h"
 #include "pager_int.h"
 #include "txn_format.h"
 
@@ -72,14 +73,11 @@ static void pg_spare_put(pager *p, uint8_t *b)
     if (b == NULL)
         return;
     if (p->nspare == p->capspare) {
-        size_t cap = p->capspare ? 2 * p->capspare : 64;
-        uint8_t **s = realloc(p->spare, cap * sizeof(*s));
-        if (s == NULL) {
+        if (mem_grow(&p->spare, &p->capspare, p->nspare + 1, sizeof(*p->spare),
+                     64) != 0) {
             free(b);
             return;
         }
-        p->spare = s;
-        p->capspare = cap;
     }
     p->spare[p->nspare++] = b;
 }
@@ -90,14 +88,8 @@ int pg_txn_add(pager *p, pg_frame *f)
         return err_set(CL_EINVAL, "page change outside a transaction");
     if (f->in_txn)
         return 0;
-    if (p->ntxn == p->captxn) {
-        size_t cap = p->captxn ? 2 * p->captxn : 64;
-        pg_frame **t = realloc(p->txn, cap * sizeof(*t));
-        if (t == NULL)
-            return CL_ENOMEM;
-        p->txn = t;
-        p->captxn = cap;
-    }
+    if (mem_grow(&p->txn, &p->captxn, p->ntxn + 1, sizeof(*p->txn), 64) != 0)
+        return CL_ENOMEM;
     f->before = pg_spare_get(p);
     if (f->before == NULL)
         return CL_ENOMEM;

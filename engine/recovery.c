@@ -16,32 +16,38 @@
  *      when it is opened (3);
  *   2. restore torn or stale pages from the doublewrite file, if there is
  *      one (fsync the page file if anything was restored);
- *   3. replay the log from the checkpoint, segment by segment: each segment
+ *   3. read the log from the checkpoint, segment by segment: each segment
  *      is fdatasynced before it is read (through a window of REC_WINDOW
- *      bytes) and its records are applied, so that
- *      pages recovery writes back (pool pressure) never get ahead of the log
- *      on disk (rule 1); a page change applies only if the page's LSN is
- *      older than the record's end LSN (idempotent).  The records ahead
- *      of the one applied, as many as the window holds whole (up to
- *      REC_AHEAD_RECORDS), are validated first and the pages they change
- *      read into free frames in page order, neighbours with one read
- *      (pager_prefetch): only reads (of the pages replay reads, and of
- *      the few between two of them), into the frames it would have
- *      taken; a read that fails there is only reported if replay's own
- *      read of its page fails;
+ *      bytes), and every record is checked whole, each of its page
+ *      entries too, and handed to the pager's redo index
+ *      (pager_redo_record): a page's entries are applied, in log order and
+ *      only if the page's LSN is older than the record's end LSN
+ *      (idempotent), when the page is first read into the pool, at the
+ *      latest by the next checkpoint (pager_redo_all).  So the open costs
+ *      the log's bytes, not the pages it changes; the log stays until that
+ *      checkpoint, and pages written back meanwhile (pool pressure) are
+ *      never ahead of it (rule 1).  Entries up to an eighth of the pool
+ *      (at most REC_KEEP_MAX bytes) are kept in memory, the others read
+ *      again from their segment when applied; a page with 16 entries (the
+ *      meta page, the root: pages nearly every record changes) is redone
+ *      at once, and its later entries as they are read;
  *   4. at the first invalid record that nothing durable follows (see
  *      wal_reader.c R7/R8), the log ends: cut the file there (ftruncate,
  *      fdatasync) and remove any segment after it (directory fsync);
  *   5. remove the segments before the checkpoint's that an interrupted
  *      checkpoint left (the superblock names their range; see
  *      rec_remove_garbage for how much of it is tried);
- *   6. check that no page read from disk claims an LSN past the end of the
- *      log (that would mean a page was written before its log record was
- *      durable: rule 1 broken, and the log cannot repair it);
+ *   6. check that no page read from disk so far claims an LSN past the end
+ *      of the log (that would mean a page was written before its log
+ *      record was durable: rule 1 broken, and the log cannot repair it);
+ *      the pager checks the same at the first read of every page whose
+ *      redo waits (pg_redo_page), and refuses there, as replay would
+ *      have, a torn page the log holds no full image of;
  *   7. load the meta page and open the log for appending at its end.
  * Every step is redone identically if recovery itself is interrupted: steps
- * 2, 4 and 5 only write what a complete run writes, and replay only changes
- * pages in memory.
+ * 2, 4 and 5 only write what a complete run writes, and redo only changes
+ * pages in memory (a page written back after its redo holds changes the
+ * log still has).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +72,11 @@ static uint64_t rec_now_us(void)
  * a record larger than that), so that recovery's memory does not grow
  * with the segment size. */
 #define REC_WINDOW (1u << 20)
+
+/* The page entries waiting for their redo are kept in memory up to an
+ * eighth of the pool, and at most this many bytes; the others are read
+ * from their segment when their page is first read. */
+#define REC_KEEP_MAX (1u << 20)
 
 typedef struct rec_win {
     const cl_io *io;
@@ -93,15 +104,16 @@ static int rec_win_fill(rec_win *w, uint64_t off, uint64_t want)
     if (want > w->cap || w->buf == NULL) {
         uint64_t cap = want, rest = w->size - off;
         uint8_t *b = NULL;
-        /* Past REC_WINDOW (a record larger than that, or the rest of the
-         * segment for rule R7): a power of two of huge pages, no more than
-         * the rest of the file rounded up to one, so that a run of ever
-         * larger records seldom moves the window and the kernel faults its
-         * memory in 2 MiB at a time.  A log of records of megabytes (a
-         * batch after a checkpoint, every page a full image) took three
-         * times as long to replay with a window of exactly each record's
+        /* From REC_WINDOW on (a whole window, a record larger than that,
+         * or the rest of the segment for rule R7): a power of two of huge
+         * pages, no more than the rest of the file rounded up to one, so
+         * that a run of ever larger records seldom moves the window and the
+         * kernel faults its memory in 2 MiB at a time (a 4 KiB fault costs
+         * about 10 us on a virtual machine like ours).  A log of records of
+         * megabytes (a batch after a checkpoint, every page a full image) took
+         * three times as long to replay with a window of exactly each record's
          * size in 4 KiB pages (docs/BENCH.md). */
-        if (cap > REC_WINDOW) {
+        if (cap >= REC_WINDOW) {
             rest = (rest + MEM_HUGE - 1) / MEM_HUGE * MEM_HUGE;
             for (cap = MEM_HUGE; cap < want && cap < rest; cap *= 2)
                 ;
@@ -165,109 +177,37 @@ static int rec_win_need(rec_win *w, wal_cursor *cur)
     return 0;
 }
 
-/* Read-ahead: the valid records that follow the one being applied, as far
- * as the window holds them whole, and the pages they change, which the
- * pager then reads sorted, neighbours together, instead of one read per
- * page in the order the log names them (recovery of a database whose log
- * changes most of its pages was mostly those reads). */
-#define REC_AHEAD_RECORDS 256
-#define REC_AHEAD_PAGES 4096
-
-typedef struct rec_ahead {
-    wal_record rec[REC_AHEAD_RECORDS];
-    size_t n, next;               /* records queued, the next to apply */
-    uint32_t pg[REC_AHEAD_PAGES]; /* the pages they change, in log order */
-    size_t npg;
-} rec_ahead;
-
-/* Add the pages of TXN record r to a->pg, up to the first entry that is
- * not well formed (applying the record will fail there) or a full list
- * (the rest are read as they are fetched). */
-static void rec_ahead_pages(cl_db *db, rec_ahead *a, const wal_record *r)
+/* Index one TXN record's page entries for their redo (pager_redo_record):
+ * each is checked whole now, and applied when its page is first read.
+ * The payload is at file offset off of the segment seg. */
+static int rec_index_txn(cl_db *db, const wal_record *r, uint32_t seg,
+                         uint64_t off, const char *path)
 {
-    const uint8_t *p;
-    size_t left, used;
-    uint32_t count, pgno;
+    size_t used;
+    int rc;
 
     if (r->len < 4)
-        return;
-    count = get_le32(r->data);
-    p = r->data + 4;
-    left = r->len - 4;
-    for (uint32_t i = 0; i < count && a->npg < REC_AHEAD_PAGES; i++) {
-        if (pager_entry_page(db->pg, p, left, &pgno, &used) != 0)
-            return;
-        a->pg[a->npg++] = pgno;
-        p += used;
-        left -= used;
-    }
-}
-
-/* Queue first (just read at cur) and the valid records after it that the
- * window holds whole, and prefetch their pages.  The cursor ends after the
- * last one queued.  A full pool reads nothing ahead: then first alone is
- * queued, and no entry is parsed twice. */
-static void rec_ahead_fill(cl_db *db, rec_ahead *a, rec_win *win,
-                           wal_cursor *cur, const wal_record *first)
-{
-    a->n = a->next = a->npg = 0;
-    a->rec[a->n++] = *first;
-    if (pager_free_frames(db->pg) == 0)
-        return;
-    rec_ahead_pages(db, a, first);
-    while (a->n < REC_AHEAD_RECORDS && a->npg < REC_AHEAD_PAGES &&
-           rec_win_short(win, cur->off) == 0) {
-        wal_cursor at = *cur;
-        char why[64];
-        if (wal_cursor_next(cur, &a->rec[a->n], why, sizeof(why)) !=
-            WAL_NEXT_RECORD) {
-            *cur = at; /* the loop reads it again, with the whole window */
-            break;
-        }
-        rec_ahead_pages(db, a, &a->rec[a->n++]);
-    }
-    pager_prefetch(db->pg, a->pg, a->npg);
-}
-
-/* Apply one TXN record's payload. */
-static int rec_apply_txn(cl_db *db, const wal_record *r, const char *path)
-{
-    const uint8_t *p = r->data;
-    size_t left = r->len, used;
-    uint32_t count;
-    int rc, applied, repaired;
-
-    if (left < 4)
         return err_set_at(CL_ECORRUPT, CL_ERRK_WAL_RECORD, path, r->offset, 0,
                           "%s: offset %llu: empty transaction", path,
                           (unsigned long long)r->offset);
-    count = get_le32(p);
-    p += 4;
-    left -= 4;
-    for (uint32_t i = 0; i < count; i++) {
-        rc = pager_replay_entry(db->pg, p, left, r->end_lsn, &used, &applied,
-                                &repaired);
-        if (rc != 0) {
-            cl_err_info ei;
-            cl_errinfo(&ei);
-            if (ei.kind == CL_ERRK_STRUCTURE) /* the entry itself is bad */
-                return err_set_at(rc, CL_ERRK_WAL_RECORD, path, r->offset, 0,
-                                  "%s: record at offset %llu (LSN %llu): %s",
-                                  path, (unsigned long long)r->offset,
-                                  (unsigned long long)r->lsn, cl_errdetail());
-            return err_reword(rc, "%s: record at offset %llu (LSN %llu): %s",
-                              path, (unsigned long long)r->offset,
+    rc = pager_redo_record(db->pg, r->data + 4, r->len - 4, get_le32(r->data),
+                           r->end_lsn, seg, off + 4, &used);
+    if (rc != 0) {
+        cl_err_info ei;
+        cl_errinfo(&ei);
+        if (ei.kind == CL_ERRK_STRUCTURE) /* an entry itself is bad */
+            return err_set_at(rc, CL_ERRK_WAL_RECORD, path, r->offset, 0,
+                              "%s: record at offset %llu (LSN %llu): %s", path,
+                              (unsigned long long)r->offset,
                               (unsigned long long)r->lsn, cl_errdetail());
-        }
-        p += used;
-        left -= used;
-        db->rec.pages_applied += (uint64_t)applied;
-        db->rec.pages_repaired_fpi += (uint64_t)repaired;
+        return err_reword(rc, "%s: record at offset %llu (LSN %llu): %s", path,
+                          (unsigned long long)r->offset,
+                          (unsigned long long)r->lsn, cl_errdetail());
     }
-    if (left != 0)
+    if (used != r->len - 4)
         return err_set_at(CL_ECORRUPT, CL_ERRK_WAL_RECORD, path, r->offset, 0,
                           "%s: record at offset %llu has %zu stray bytes", path,
-                          (unsigned long long)r->offset, left);
+                          (unsigned long long)r->offset, r->len - 4 - used);
     return 0;
 }
 
@@ -300,7 +240,7 @@ typedef struct rec_log {
     int fd;          /* segment segno, or -1 */
     uint64_t len;    /* its size, bytes */
     rec_win win;
-    rec_ahead *ahead;
+    uint32_t seg; /* segment segno in the redo index */
     /* The end of the log: segment, its start LSN, the file offset and LSN
      * after its last valid record. */
     uint64_t last_segno, last_start, end_off, end_lsn;
@@ -388,24 +328,17 @@ static int rec_seg_start(cl_db *db, rec_log *lg, wal_seg_hdr *hdr, int *ended)
     return 0;
 }
 
-/* Apply the segment's records in order, up to the first byte that is not
+/* Index the segment's records in order, up to the first byte that is not
  * a valid record.  OUT: the cursor there, *nx the reader's verdict on it
  * (never WAL_NEXT_RECORD), with its reason in why. */
 static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
                            enum wal_next *nx, char *why, size_t whylen)
 {
     rec_win *win = &lg->win;
-    rec_ahead *a = lg->ahead;
     wal_record r;
     int rc;
 
     for (;;) {
-        if (a->next < a->n) {
-            if ((rc = rec_apply_txn(db, &a->rec[a->next++], lg->path)) != 0)
-                return rc;
-            db->rec.records++;
-            continue;
-        }
         why[0] = '\0';
         if ((rc = rec_win_need(win, cur)) != 0)
             return rc;
@@ -420,7 +353,11 @@ static int rec_seg_records(cl_db *db, rec_log *lg, wal_cursor *cur,
         }
         if (*nx != WAL_NEXT_RECORD)
             return 0;
-        rec_ahead_fill(db, a, win, cur, &r);
+        rc = rec_index_txn(db, &r, lg->seg,
+                           win->base + (uint64_t)(r.data - win->buf), lg->path);
+        if (rc != 0)
+            return rc;
+        db->rec.records++;
     }
 }
 
@@ -459,7 +396,7 @@ static int rec_cut_tail(cl_db *db, rec_log *lg, const wal_cursor *cur,
  * segment).  The doublewrite restore takes its page numbers from the
  * doublewrite file: this bounds them, so that a slot naming page 2^31
  * cannot make it write far past the end of the page file. */
-static int rec_page_bound(cl_db *db)
+static int rec_page_bound(cl_db *db, uint64_t *log_bytes)
 {
     const cl_io *io = db->io;
     uint64_t file_bytes = 0, limit;
@@ -469,6 +406,7 @@ static int rec_page_bound(cl_db *db)
     if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_bytes)) != 0)
         return err_set(rc, "%s: cannot stat", db->pages_path);
     limit = file_bytes / db->sb.page_size + 16;
+    *log_bytes = 0;
     for (uint64_t segno = db->sb.ckpt_segno;; segno++) {
         uint64_t len = 0;
         int fd = -1;
@@ -480,26 +418,29 @@ static int rec_page_bound(cl_db *db)
         if (rc != 0)
             return err_set(rc, "%s: cannot stat", path);
         limit += len / 8;
+        *log_bytes += len;
     }
     pager_set_replay_limit(db->pg, limit);
     return 0;
 }
 
-/* Steps 3 and 4: replay the log from the checkpoint's segment to its end,
- * which it leaves in lg. */
-static int rec_replay(cl_db *db, rec_log *lg)
+/* Steps 3 and 4: replay the log from the checkpoint's segment to its end
+ * (at most log_bytes), which it leaves in lg. */
+static int rec_replay(cl_db *db, rec_log *lg, uint64_t log_bytes)
 {
     const cl_io *io = db->io;
-    uint64_t file_pages = 0;
+    uint64_t file_pages = 0, keep;
     int rc, ended;
 
     if ((rc = io->filesize(io->ctx, pager_fd(db->pg), &file_pages)) != 0)
         return err_set(rc, "%s: cannot stat", db->pages_path);
     memset(lg, 0, sizeof(*lg));
     lg->fd = -1;
-    if ((lg->ahead = malloc(sizeof(*lg->ahead))) == NULL)
-        return err_set(CL_ENOMEM, "no memory for recovery's read-ahead");
-    lg->ahead->n = lg->ahead->next = lg->ahead->npg = 0;
+    keep = db->opt.pool_bytes / 8;
+    if (keep > REC_KEEP_MAX)
+        keep = REC_KEEP_MAX;
+    if ((rc = pager_redo_begin(db->pg, keep, log_bytes)) != 0)
+        return rc;
     lg->expect = db->sb.ckpt_lsn;
     lg->limit = file_pages / db->sb.page_size + 16;
     lg->win.io = io;
@@ -516,6 +457,8 @@ static int rec_replay(cl_db *db, rec_log *lg)
             break;
         lg->limit += lg->len / 8;
         pager_set_replay_limit(db->pg, lg->limit);
+        if ((rc = pager_redo_segment(db->pg, lg->path, &lg->seg)) != 0)
+            break;
         wal_cursor_init(&cur, lg->win.buf, lg->win.len, &hdr);
         if ((rc = rec_seg_records(db, lg, &cur, &nx, why, sizeof(why))) != 0)
             break;
@@ -542,8 +485,6 @@ static int rec_replay(cl_db *db, rec_log *lg)
     lg->fd = -1;
     free(lg->win.buf);
     lg->win.buf = NULL;
-    free(lg->ahead);
-    lg->ahead = NULL;
     return rc;
 }
 
@@ -606,7 +547,7 @@ static int rec_remove_garbage(cl_db *db)
 int rec_run(cl_db *db)
 {
     const cl_io *io = db->io;
-    uint64_t t0 = rec_now_us(), restored = 0, frames;
+    uint64_t t0 = rec_now_us(), restored = 0, frames, log_bytes = 0;
     pager_config pc;
     rec_log lg;
     int fd = -1, rc;
@@ -656,17 +597,20 @@ int rec_run(cl_db *db)
     db->rec.checkpoint_lsn = db->sb.ckpt_lsn;
 
     /* 2 */
-    if ((rc = rec_page_bound(db)) != 0 ||
+    if ((rc = rec_page_bound(db, &log_bytes)) != 0 ||
         (rc = pager_dwb_restore(db->pg, &restored)) != 0)
         return rc;
     db->rec.pages_repaired_dwb = restored;
 
     /* 3, 4 */
-    if ((rc = rec_replay(db, &lg)) != 0)
+    if ((rc = rec_replay(db, &lg, log_bytes)) != 0)
         return rc;
     /* Anything after the last segment is unreachable: a later segment
      * exists only past a segment that ended cleanly (checked above), and a
      * stale one cannot hold records newer than the end we found. */
+
+    if ((rc = pager_redo_ready(db->pg, lg.end_lsn)) != 0)
+        return rc;
 
     /* 5 */
     if ((rc = rec_remove_garbage(db)) != 0)

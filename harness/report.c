@@ -39,6 +39,7 @@ static const struct {
     {TRIAL_REACH_FPI_REPAIR, "full-page-image repair (recovery)", "fpi_repair"},
     {TRIAL_REACH_DWB_RESTORE, "doublewrite restore (recovery)", "dwb_restore"},
     {CL_ACT_RECOVERY, "recovery's own writes (crashed)", "recovery_writes"},
+    {CL_ACT_REDO, "pages awaiting redo (after recovery)", "redo_pending"},
 };
 
 #define RPT_NMECH (sizeof(rpt_mechanisms) / sizeof(rpt_mechanisms[0]))

@@ -214,7 +214,11 @@ typedef struct trial_spec {
                          workload with it; trial_chain adds to it) */
 } trial_spec;
 
-/* What a trial's recovery did (trial_result.reached, above the CL_ACT_*
+/* The engine's mechanisms a crash of a recovery or of a chain link counts
+ * as reached (trial_result.reached) when it came in or right after them. */
+#define TRIAL_REACH_SAMPLED (CL_ACT_REDO | 0xffffu)
+
+/* What a trial's recovery did (trial_result.reached, between the CL_ACT_*
  * bits of cl_io.h). */
 #define TRIAL_REACH_TAIL_CUT 0x10000u   /* cut a torn or unsynced tail */
 #define TRIAL_REACH_FPI_REPAIR 0x20000u /* rebuilt a page from its image */

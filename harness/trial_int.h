@@ -79,6 +79,8 @@ typedef struct trial_verdict {
     /* a recovery that samples its crash states (recovery-crash) */
     uint64_t seen;         /* I/O points of the recovery */
     uint64_t sample_point; /* the point whose state was kept */
+    uint32_t sample_act;   /* the mechanisms it was in or right after
+                              (CL_ACT_* bits) */
     uint64_t shadow_len;   /* the shadow log's length then */
     int sampled;           /* a state was kept */
     int sample_error;      /* copying it failed: an errno */

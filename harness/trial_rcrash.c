@@ -109,7 +109,8 @@ static const uint32_t trial_aims[] = {
     CL_ACT_CKPT_ROLL, CL_ACT_CKPT_FLUSH, CL_ACT_CKPT_SB,    CL_ACT_CKPT_DROP,
     CL_ACT_EVICT,     CL_ACT_SEG_ROLL,   CL_ACT_SEG_REMOVE, CL_ACT_SB_WRITE,
     CL_ACT_SPLIT,     CL_ACT_MERGE,      CL_ACT_OVERFLOW,   CL_ACT_FREE_REUSE,
-    CL_ACT_DWB,       CL_ACT_DWB_WRAP,   CL_ACT_RECOVERY,   CL_ACT_CKPT_OPEN};
+    CL_ACT_DWB,       CL_ACT_DWB_WRAP,   CL_ACT_RECOVERY,   CL_ACT_CKPT_OPEN,
+    CL_ACT_REDO};
 #define TRIAL_AIMS (sizeof(trial_aims) / sizeof(trial_aims[0]))
 #define TRIAL_AIM_WEIGHT 1024u
 
@@ -124,7 +125,7 @@ static const uint32_t trial_aims[] = {
  * something is promised on top of it).  A power cut there takes away
  * what the killed process left unsynced, a directory entry never synced,
  * a cut the recovery did not sync. */
-#define TRIAL_AIM_ACK 0x80000000u
+#define TRIAL_AIM_ACK 0x80000000u /* no CL_ACT_* bit */
 #define TRIAL_ACK_OPEN 1u
 #define TRIAL_ACK_SYNC 2u
 #define TRIAL_ACK_PROMISE 4u
@@ -209,7 +210,8 @@ void trial_sample_end(trial_sampler *x)
 
 /* The reservoir keeps the state before call: the database, and with the
  * run's shadow log its graveyard and length, and the workload's window. */
-static void trial_sample_take(trial_sampler *x, const crashio_call *call)
+static void trial_sample_take(trial_sampler *x, const crashio_call *call,
+                              uint32_t act)
 {
     trial_verdict *v = x->env->shm->ver;
     int rc;
@@ -230,6 +232,7 @@ static void trial_sample_take(trial_sampler *x, const crashio_call *call)
         return;
     }
     v->sample_point = call->k;
+    v->sample_act = act;
     v->s_resumed =
         (int)__atomic_load_n(&x->env->shm->prog->opened, __ATOMIC_ACQUIRE);
     trial_window(x->env, x->eng, x->env->shm->prog, &v->s_issued, &v->s_acked,
@@ -248,11 +251,12 @@ static void trial_sample_point(void *ctx, const crashio_call *call)
     int rc;
 
     if (atomic_load(&x->sampling)) {
+        uint32_t act = call->act | x->prev_act;
         w = trial_aim_weight(x, call);
         v->seen = call->k;
         x->prev_act = call->act;
         if (rng_reservoir(&x->r, &x->weight, w))
-            trial_sample_take(x, call);
+            trial_sample_take(x, call, act);
     }
     if ((rc = trial_sample_lazy(x, call)) != 0 && v->sample_error == 0)
         v->sample_error = rc;
@@ -369,6 +373,8 @@ static int trial_sample_run(trial_env *env, const trial_spec *s,
     }
     if (!v->sampled)
         return 2; /* the run made no I/O: nothing to crash */
+    /* the mechanisms this crash came in or right after count as reached */
+    res->reached |= v->sample_act & TRIAL_REACH_SAMPLED;
     if ((rc = trial_sample_restore(&x, v->shadow_len)) != 0) {
         snprintf(res->detail, sizeof(res->detail),
                  "restoring the sampled state: %s", strerror(rc));

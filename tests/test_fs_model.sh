@@ -30,16 +30,16 @@ check "every power cut's damage names it" 6 \
     >"$T/strict.json" 2>&1
 contains "the default is posix-strict" "$T/strict.json" '"fs_model": "posix-strict"'
 
-# 3. a finding of strict POSIX only: trial 0 of the planted bug's named
-# campaign, replayed under each model (its commits went on in a segment
-# whose creation only the directory sync would make durable under strict
-# POSIX, docs/FAULTS.md)
+# 3. a finding of strict POSIX only: trial 99 of seed 4 of the planted
+# bug's first named campaign (its first catch), replayed under each model
+# (its commits went on in a segment whose creation only the directory sync
+# would make durable under strict POSIX, docs/FAULTS.md)
 dir=$(BUILD=$(dirname "$CT") MUTANT_BUILD=$T/b scripts/mutant-build.sh \
     recovery-no-dirsync 2>"$T/err")
 check "recovery-no-dirsync builds" 0 $?
-run() { # run FS: replay trial 0 under FS into $T/FS.csv, $T/FS.out
-    "$dir/crashtest" --seed 1 --mode chain --segment-bytes 65536 \
-        --threads 1 --replay 0 --fs-model "$1" --dir "$T" \
+run() { # run FS: replay trial 99 under FS into $T/FS.csv, $T/FS.out
+    "$dir/crashtest" --seed 4 --mode chain --segment-bytes 65536 \
+        --threads 1 --replay 99 --fs-model "$1" --dir "$T" \
         --csv "$T/$1.csv" >"$T/$1.out" 2>&1
 }
 run posix-strict
@@ -50,9 +50,10 @@ check "ext4-ordered: the same trial passes (exit 0)" 0 $?
 check "ext4-ordered: verdict ok" ok "$(col verdict <"$T/ext4-ordered.csv")"
 contains "ext4-ordered: the chain's power cut names the model" \
     "$T/ext4-ordered.csv" "power cut (of what the killed ones left too) under ext4-ordered"
-"$dir/crashtest" --seed 1 --mode chain --segment-bytes 65536 --threads 1 \
-    --trials 1 --fs-model posix-strict --dir "$T" >"$T/line.out" 2>&1
+"$dir/crashtest" --seed 4 --mode chain --segment-bytes 65536 --threads 1 \
+    --trials 100 --stop-at-first --fs-model posix-strict --dir "$T" \
+    >"$T/line.out" 2>&1
 contains "the replay line repeats --fs-model" "$T/line.out" \
-    "replay 0 .*--fs-model posix-strict"
+    "replay 99 .*--fs-model posix-strict"
 
 finish

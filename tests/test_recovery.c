@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,25 +369,31 @@ static void test_recovery_torn_page_fpw_is_repaired(void **state)
 
     int n = make_torn_pages(f->dir, CL_TORN_FPW);
     db = open_db(f->dir, NULL);
-    assert_int_equal(cl_recovery_report(db, &rep), 0);
-    assert_int_equal(rep.pages_repaired_fpi, n);
+    /* a page is redone when it is first read: the reads repair them */
     assert_int_equal(count_batches(db), 60);
     assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.pages_repaired_fpi, n);
     assert_int_equal(cl_close(db), 0);
 }
 
+/* Without torn-page protection a torn page the log changes is found when
+ * it is first read: the open succeeds, and the read (here the structure
+ * check, which reads every page) fails with kind page, the page named. */
 static void test_recovery_torn_page_none_is_detected(void **state)
 {
     fx *f = *state;
     cl_options o = {0};
     cl_db *db = NULL;
+    char msg[256];
 
     cl_err_info ei;
     char pages[4200];
 
     make_torn_pages(f->dir, CL_TORN_NONE);
     o.torn = CL_TORN_NONE;
-    assert_int_equal(cl_open(f->dir, &o, &db), CL_ECORRUPT);
+    assert_int_equal(cl_open(f->dir, &o, &db), 0);
+    assert_int_equal(cl_check(db, msg, sizeof(msg)), CL_ECORRUPT);
     assert_non_null(strstr(cl_errdetail(), "page "));
     assert_non_null(strstr(cl_errdetail(), "torn"));
     /* the same, in fields */
@@ -397,6 +405,11 @@ static void test_recovery_torn_page_none_is_detected(void **state)
     assert_true(ei.pgno >= 2);
     assert_int_equal(ei.offset, (uint64_t)ei.pgno * 4096);
     assert_string_equal(cl_err_kind_name(ei.kind), "page");
+    /* it stays torn: the next read of it fails the same way */
+    assert_int_equal(cl_check(db, msg, sizeof(msg)), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_PAGE);
+    assert_int_equal(cl_close(db), 0);
     /* the next call clears it */
     assert_int_equal(cl_torn_parse("fpw", &o.torn), 0);
     assert_int_equal(cl_errinfo(&ei), 0);
@@ -578,6 +591,299 @@ static void test_recovery_is_repeatable(void **state)
     assert_int_equal(cl_close(a), 0);
     assert_int_equal(cl_close(b), 0);
     fs_rmrf(copy);
+}
+
+/* Batch i of the spread workload: 150 keys spread over the key space,
+ * 200-byte values naming their key's number. */
+static void spread_batch(cl_db *db, int i)
+{
+    char k[32], v[200];
+    cl_batch *b;
+
+    assert_int_equal(cl_batch_new(&b), 0);
+    for (int j = 0; j < 150; j++) {
+        int x = j * 64 + i;
+        snprintf(k, sizeof(k), "k%08d", x * 7919 % 100003);
+        memset(v, 'v', sizeof(v));
+        snprintf(v, 16, "%d", x);
+        assert_int_equal(cl_batch_put(b, k, strlen(k), v, sizeof(v)), 0);
+    }
+    assert_int_equal(cl_commit(db, b, NULL), 0);
+    cl_batch_free(b);
+}
+
+/* Every key of spread batches 0..n-1 reads back. */
+static void spread_check(cl_db *db, int n)
+{
+    char k[32], v[201];
+    size_t len;
+
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 150; j++) {
+            int x = j * 64 + i;
+            snprintf(k, sizeof(k), "k%08d", x * 7919 % 100003);
+            assert_int_equal(cl_get(db, k, strlen(k), v, 200, &len), 0);
+            v[len < 200 ? len : 200] = '\0';
+            assert_int_equal(atoi(v), x);
+        }
+}
+
+/* Recovery redoes a page when it is first read: the open reads the log, the
+ * meta page and the root (redone as the log is read: nearly every record
+ * changes them), and nothing else; each later read brings its pages'
+ * changes, and the report counts them as they come.  Then again after 40
+ * batches (the leaves changed in most of them). */
+static void test_recovery_redo_waits_for_first_read(void **state)
+{
+    fx *f = *state;
+    cl_recovery rep;
+    cl_stats st;
+    uint64_t at_open;
+    cl_db *db = open_db(f->dir, NULL);
+
+    for (int i = 0; i < 15; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_true(rep.records >= 15);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_int_equal(st.page_reads, 2); /* the meta page and the root */
+    assert_true(st.pages_total > 50);
+    at_open = rep.pages_applied;
+    assert_true(at_open >= 15); /* the meta page changes in each batch */
+    spread_check(db, 15);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_true(st.page_reads > 50);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_true(rep.pages_applied > at_open + 50);
+    for (int i = 15; i < 40; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    /* the meta page, the root, and an earlier root if the root split */
+    assert_true(st.page_reads >= 2 && st.page_reads <= 4);
+    spread_check(db, 40);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* Commits while pages wait for their redo: they redo the pages they
+ * change, a small pool writes redone pages back to make room, and the
+ * next open replays the whole log again over what was written (no
+ * checkpoint between): every batch is there, each once; after a
+ * checkpoint as well. */
+static void test_recovery_commits_while_pages_wait(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_stats st;
+    cl_db *db;
+
+    o.pool_bytes = 1048576; /* 256 frames: a batch fits, the database not */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 15; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    for (int i = 15; i < 30; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_stats_get(db, &st), 0);
+    assert_true(st.evictions > 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    spread_check(db, 30);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    for (int i = 30; i < 35; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    spread_check(db, 35);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* A checkpoint moves recovery's start past the log it has: it first reads
+ * every page still waiting for its redo.  Nothing is read between the open
+ * and the checkpoint here, and the next open has nothing to replay. */
+static void test_recovery_checkpoint_redoes_waiting_pages(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_db *db;
+
+    o.pool_bytes = 262144; /* 64 frames: the checkpoint's reads evict */
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 400; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.records, 0);
+    assert_int_equal(count_batches(db), 400);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* Rule 6 at a page's first read: a page the log changes whose copy in the
+ * page file claims an LSN past the end of the log was written before its
+ * record was durable.  The open does not read it; the first read does, and
+ * fails with kind lsn-ahead, naming the page. */
+static void test_recovery_page_ahead_of_log_found_at_first_read(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    cl_recovery rep;
+    cl_err_info ei;
+    uint8_t pg[4096], cp[4096];
+    char pages[4200], copy[4200], cpages[4300];
+    uint32_t root, victim = 0;
+    int64_t npages;
+    cl_db *db;
+
+    o.create_salt = 77;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 15; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_checkpoint(db), 0);
+    for (int i = 15; i < 20; i++)
+        spread_batch(db, i);
+    assert_int_equal(cl_close(db), 0);
+    /* a leaf the log changes (not the root, which the open redoes): the
+     * pages a checkpointed copy has that differ */
+    snprintf(pages, sizeof(pages), "%s/pages", f->dir);
+    snprintf(copy, sizeof(copy), "%s-copy", f->dir);
+    snprintf(cpages, sizeof(cpages), "%s/pages", copy);
+    assert_int_equal(fs_copy_tree(f->dir, copy), 0);
+    db = open_db(copy, &o);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(tu_read_at(cpages, 4096, cp, sizeof(cp)), 0);
+    root = get_le32(cp + PG_META_OFF_ROOT);
+    npages = tu_file_size(pages) / 4096;
+    for (int64_t n = 2; n < npages && victim == 0; n++) {
+        assert_int_equal(tu_read_at(pages, (uint64_t)n * 4096, pg, 4096), 0);
+        assert_int_equal(tu_read_at(cpages, (uint64_t)n * 4096, cp, 4096), 0);
+        if ((uint32_t)n != root && pg[PG_OFF_TYPE] == PG_TYPE_LEAF &&
+            memcmp(pg, cp, 4096) != 0)
+            victim = (uint32_t)n;
+    }
+    fs_rmrf(copy);
+    assert_true(victim >= 2);
+    /* its copy in the page file now claims a far later LSN */
+    put_le64(pg + PG_OFF_LSN, UINT64_C(1) << 40);
+    page_seal(pg, 4096, victim, page_crc_seed(77));
+    assert_int_equal(tu_write_at(pages, (uint64_t)victim * 4096, pg, 4096), 0);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_true(rep.end_lsn < (UINT64_C(1) << 40));
+    assert_int_equal(cl_check(db, NULL, 0), CL_ECORRUPT);
+    assert_int_equal(cl_errinfo(&ei), 0);
+    assert_int_equal(ei.kind, CL_ERRK_LSN_AHEAD);
+    assert_int_equal(ei.pgno, victim);
+    assert_string_equal(ei.file, pages);
+    assert_int_equal(cl_close(db), 0);
+}
+
+/* Entries beyond the memory recovery keeps them in (an eighth of a small
+ * pool here) are read from their log segment when their page is first
+ * read, by several readers at once, while a checkpoint redoes the rest.
+ * The I/O table counts the reads of log segments (read-only opens of
+ * "wal-" files: recovery's own opens are read-write) to show it. */
+typedef struct reader_arg {
+    cl_db *db;
+    int from, to, bad;
+} reader_arg;
+
+static const cl_io *seg_base;
+static _Atomic int seg_fd[64];
+static atomic_int seg_nfd, seg_reads;
+
+static int seg_open(void *ctx, const char *path, int flags, int *fd)
+{
+    int rc = seg_base->open(ctx, path, flags, fd);
+    int n;
+
+    if (rc == 0 && flags == CL_IO_RDONLY && strstr(path, "/wal-") != NULL &&
+        (n = atomic_fetch_add(&seg_nfd, 1)) < 64)
+        atomic_store(&seg_fd[n], *fd);
+    return rc;
+}
+
+static int seg_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
+                     size_t *nread)
+{
+    for (int i = 0; i < atomic_load(&seg_nfd) && i < 64; i++)
+        if (atomic_load(&seg_fd[i]) == fd)
+            atomic_fetch_add(&seg_reads, 1);
+    return seg_base->pread(ctx, fd, buf, len, off, nread);
+}
+
+static void *reader_main(void *arg)
+{
+    reader_arg *a = arg;
+    char k[32], v[32];
+    size_t n;
+
+    for (int i = a->from; i < a->to; i++)
+        for (int j = 0; j < 5; j++) {
+            snprintf(k, sizeof(k), "b%06d-%d", i, j);
+            if (cl_get(a->db, k, strlen(k), v, sizeof(v), &n) != 0 ||
+                n != (size_t)snprintf(NULL, 0, "%d", i) ||
+                atoi((v[n] = '\0', v)) != i)
+                a->bad++;
+        }
+    return NULL;
+}
+
+static void test_recovery_redo_from_the_log_by_readers(void **state)
+{
+    fx *f = *state;
+    cl_options o = {0};
+    reader_arg a[4];
+    pthread_t t[4];
+    cl_db *db;
+
+    cl_io io;
+
+    o.pool_bytes = 262144;
+    db = open_db(f->dir, &o);
+    for (int i = 0; i < 400; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    seg_base = cl_io_posix();
+    io = *seg_base;
+    io.open = seg_open;
+    io.pread = seg_pread;
+    o.io = &io;
+    db = open_db(f->dir, &o);
+    /* the open read the log through its read-write descriptor, and the
+     * meta page's entries that are not in memory: read again */
+    assert_true(atomic_load(&seg_reads) < 400);
+    atomic_store(&seg_reads, 0);
+    for (int r = 0; r < 4; r++) {
+        a[r] = (reader_arg){db, r * 100, r * 100 + 100, 0};
+        assert_int_equal(pthread_create(&t[r], NULL, reader_main, &a[r]), 0);
+    }
+    /* and a checkpoint meanwhile, which redoes what is left */
+    assert_int_equal(cl_checkpoint(db), 0);
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(pthread_join(t[r], NULL), 0);
+        assert_int_equal(a[r].bad, 0);
+    }
+    assert_true(atomic_load(&seg_reads) > 0); /* entries read again */
+    assert_int_equal(count_batches(db), 400);
+    assert_int_equal(cl_check(db, NULL, 0), 0);
+    assert_int_equal(cl_close(db), 0);
 }
 
 /* A batch of n values of 60,000 bytes each (value j of batch i is its
@@ -1062,6 +1368,18 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_is_repeatable, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_redo_waits_for_first_read,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_checkpoint_redoes_waiting_pages, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_commits_while_pages_wait,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_page_ahead_of_log_found_at_first_read, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_redo_from_the_log_by_readers, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_records_larger_than_the_read_window, fx_setup,
             fx_teardown),
