@@ -191,6 +191,10 @@ typedef struct cl_options {
                                      byte-for-byte reproducible */
     const cl_io *io;              /* NULL: cl_io_posix() */
     cl_ckpt_mode checkpoint_mode; /* default CL_CKPT_INLINE */
+    int no_close_checkpoint;      /* nonzero: cl_close leaves the log since
+                                     the last checkpoint for the next open
+                                     (a fast shutdown); default: cl_close
+                                     checkpoints first */
 } cl_options;
 
 typedef struct cl_db cl_db;
@@ -270,9 +274,15 @@ typedef int (*cl_scan_fn)(void *ctx, const void *k, size_t klen, const void *v,
  *         reported as CL_ECORRUPT by the call that first reads it. */
 int cl_open(const char *dir, const cl_options *opt, cl_db **db);
 
-/* Make every commit durable (fsync the log), release the lock and free db.
- * Does not checkpoint: the next open replays the log since the last one.
- * @return 0, or the error of the final fsync (the handle is freed anyway). */
+/* Make every commit durable, checkpoint, release the lock and free db.
+ * The checkpoint (as cl_checkpoint) is made when the log has grown since
+ * the last one, so that the next open has nothing to redo and the first
+ * reads after it find current pages; cl_options.no_close_checkpoint leaves
+ * it out, and the next open then indexes the log as after a crash.  A
+ * handle that has gone read-only after a failure neither checkpoints nor
+ * syncs.
+ * @return 0, or the error of the checkpoint or of the final fsync (the
+ *         handle is freed anyway). */
 int cl_close(cl_db *db);
 
 /* Read the value of key into buf (up to cap bytes).

@@ -407,10 +407,20 @@ int cl_close(cl_db *db)
     err_clear();
     if (db == NULL)
         return CL_EINVAL;
+    if (!db->opt.no_close_checkpoint && atomic_load(&db->fatal) == 0 &&
+        db->log != NULL && wal_written(db->log) != atomic_load(&db->ckpt_lsn)) {
+        /* the commits first: a checkpoint that fails (a page found
+         * damaged when its redo reads it) leaves them durable */
+        if ((rc = cl_sync(db)) == 0)
+            rc = cl_checkpoint(db);
+    }
     ckpt_stop(db); /* a checkpoint in progress is left unrecorded */
     pthread_mutex_lock(&db->wlock);
-    if (atomic_load(&db->fatal) == 0 && db->log != NULL)
-        rc = wal_finish(db->log);
+    if (atomic_load(&db->fatal) == 0 && db->log != NULL) {
+        int frc = wal_finish(db->log);
+        if (rc == 0)
+            rc = frc;
+    }
     pthread_mutex_unlock(&db->wlock);
     db_free(db);
     return rc;

@@ -777,9 +777,16 @@ static void rd_draw(const redis_config *cfg, uint64_t t, const rd_size *size,
     tr->wl_seed = rng_next(&r);
     tr->rc_seed = rng_next(&r);
     /* A run of everysec may make no sync (the probe's made none): then
-     * the first sync fails if one comes. */
-    if (tr->mode == EX_FSYNC_FAIL)
-        tr->k = 1 + rng_next(&r) % (size->syncs > 0 ? size->syncs : 1);
+     * the first sync fails if one comes.  Its syncs follow the clock, so
+     * a run slower or faster than the probe's makes more or fewer: the
+     * failing one is drawn among the first half of the probe's, which a
+     * run at half its pace still reaches. */
+    if (tr->mode == EX_FSYNC_FAIL) {
+        uint64_t n = size->syncs > 0 ? size->syncs : 1;
+        if (cfg->fsync == REDIS_FSYNC_EVERYSEC)
+            n = (n + 1) / 2;
+        tr->k = 1 + rng_next(&r) % n;
+    }
 }
 static void rd_csv_row(FILE *f, const rd_trial *tr)
 {

@@ -875,6 +875,13 @@ int trial_prefix_of(const trial_spec *s, uint32_t skip, wl_params *wl,
     return 0;
 }
 
+/* Whether a chain link restarts the database after its judging (half of
+ * them, by a bit of the trial seed). */
+static int trial_chain_restarts(const trial_spec *s)
+{
+    return (s->seed >> 23) % 2 == 0;
+}
+
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
                         uint32_t skip, const trial_open_how *how, crashio **cio)
@@ -910,6 +917,12 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         o.io = crashio_table(c);
     }
     o.create_salt = s->prof->salt;
+    /* Half of the chains (by a bit of the trial seed) restart after the
+     * judging (below): its handle closes without the checkpoint a close
+     * makes, as a fast shutdown, so that the reopen finds the log to redo
+     * again. */
+    if (how != NULL && how->resume && trial_chain_restarts(s))
+        o.no_close_checkpoint = 1;
     t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = clk_now_us() - t0;
@@ -1025,15 +1038,16 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
             v->setup_failed = 1;
             goto out;
         }
-        /* Half of the chains (by a bit of the trial seed) restart first:
-         * the handle that judged the state is closed and the database
-         * opened again, so that the workload goes on in a recovery's
-         * first moments, before it has read anything (the engine redoes
-         * a page when it is first read, and judging read them all).  The
-         * reopen is a recovery like the first, sampled with it. */
-        if ((s->seed >> 23) % 2 == 0) {
+        /* The chains that restart close the handle that judged the state
+         * (leaving the log) and open the database again, so that the
+         * workload goes on in a recovery's first moments, before it has
+         * read anything (the engine redoes a page when it is first read,
+         * and judging read them all).  The reopen is a recovery like the
+         * first, sampled with it; its handle closes as the default does. */
+        if (trial_chain_restarts(s)) {
             rc = env->target->close(h);
             h = NULL;
+            o.no_close_checkpoint = s->prof->eng.no_close_checkpoint;
             if (rc == 0)
                 rc = env->target->open(dir, &o, &h);
             if (rc != 0) {

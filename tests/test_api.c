@@ -323,8 +323,18 @@ static void test_api_sync_calls_per_mode(void **state)
         assert_int_equal(cl_put(db, "k", 1, &v, 1), 0);
     }
     assert_int_equal(io.syncs - before, 0);
-    assert_int_equal(cl_close(db), 0); /* close syncs the log */
+    /* close syncs the log, checkpoints (four syncs, below) and seals the
+     * new segment */
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(io.syncs - before, 6);
+    /* without the checkpoint, the log's sync alone */
+    o.no_close_checkpoint = 1;
+    db = open_db(f->dir, &o);
+    before = io.syncs;
+    assert_int_equal(cl_put(db, "k", 1, "x", 1), 0);
+    assert_int_equal(cl_close(db), 0);
     assert_int_equal(io.syncs - before, 1);
+    o.no_close_checkpoint = 0;
 
     /* checkpoint: log roll (old segment, new segment), page file before
      * and after the superblock, directory after the new segment and after
@@ -344,7 +354,11 @@ static void test_api_sync_calls_per_mode(void **state)
         assert_int_equal(st.checkpoints, 1);
         assert_int_equal(st.wal_since_ckpt, 0);
     }
+    /* nothing logged since the checkpoint: the close does not checkpoint
+     * again (its one sync is the log's seal) */
+    before = io.syncs;
     assert_int_equal(cl_close(db), 0);
+    assert_int_equal(io.syncs - before, 1);
     db = open_db(f->dir, NULL);
     expect_kv(db, "k", "w", 1);
     assert_int_equal(cl_close(db), 0);

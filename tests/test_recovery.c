@@ -57,10 +57,19 @@ static int fx_teardown(void **state)
     return 0;
 }
 
+/* Open dir with o (NULL: defaults), closing without the checkpoint a
+ * close makes: these tests recover the log a close leaves, as a crash
+ * would leave it. */
 static cl_db *open_db(const char *dir, const cl_options *o)
 {
+    cl_options lo = {0};
     cl_db *db = NULL;
-    int rc = cl_open(dir, o, &db);
+    int rc;
+
+    if (o != NULL)
+        lo = *o;
+    lo.no_close_checkpoint = 1;
+    rc = cl_open(dir, &lo, &db);
 
     if (rc != 0)
         fail_msg("cl_open(%s): %s: %s", dir, cl_strerror(rc), cl_errdetail());
@@ -409,7 +418,8 @@ static void test_recovery_torn_page_none_is_detected(void **state)
     assert_int_equal(cl_check(db, msg, sizeof(msg)), CL_ECORRUPT);
     assert_int_equal(cl_errinfo(&ei), 0);
     assert_int_equal(ei.kind, CL_ERRK_PAGE);
-    assert_int_equal(cl_close(db), 0);
+    /* a close cannot checkpoint past it, and says so */
+    assert_int_equal(cl_close(db), CL_ECORRUPT);
     /* the next call clears it */
     assert_int_equal(cl_torn_parse("fpw", &o.torn), 0);
     assert_int_equal(cl_errinfo(&ei), 0);
@@ -591,6 +601,48 @@ static void test_recovery_is_repeatable(void **state)
     assert_int_equal(cl_close(a), 0);
     assert_int_equal(cl_close(b), 0);
     fs_rmrf(copy);
+}
+
+/* A close checkpoints by default: the next open has no record to replay
+ * and every batch is there; a handle that wrote nothing closes without
+ * touching the files; cl_options.no_close_checkpoint leaves the log. */
+static void test_recovery_close_checkpoints(void **state)
+{
+    fx *f = *state;
+    char copy[4200];
+    cl_options keep = {0};
+    cl_recovery rep;
+    cl_db *db = NULL;
+
+    assert_int_equal(cl_open(f->dir, NULL, &db), 0);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db), 0);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.records, 0);
+    assert_int_equal(rep.pages_applied, 0);
+    assert_int_equal(count_batches(db), 30);
+    assert_int_equal(cl_close(db), 0);
+    /* nothing written: the close leaves the files as they were */
+    snprintf(copy, sizeof(copy), "%s-copy", f->dir);
+    assert_int_equal(fs_copy_tree(f->dir, copy), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db), 0);
+    assert_int_equal(count_batches(db), 30);
+    assert_int_equal(cl_close(db), 0);
+    assert_true(tu_tree_equal(f->dir, copy));
+    fs_rmrf(copy);
+    /* a fast shutdown: the next open replays what this handle wrote */
+    keep.no_close_checkpoint = 1;
+    assert_int_equal(cl_open(f->dir, &keep, &db), 0);
+    for (int i = 30; i < 40; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db), 0);
+    assert_int_equal(cl_recovery_report(db, &rep), 0);
+    assert_int_equal(rep.records, 10);
+    assert_int_equal(count_batches(db), 40);
+    assert_int_equal(cl_close(db), 0);
 }
 
 /* Batch i of the spread workload: 150 keys spread over the key space,
@@ -1368,6 +1420,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_is_repeatable, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_close_checkpoints,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_redo_waits_for_first_read,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(

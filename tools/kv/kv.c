@@ -57,6 +57,8 @@ static const char *kv_usage_tail =
     "  --page-size BYTES      page size of a new database (default 4096)\n"
     "  --checkpoint-bytes N   automatic checkpoint interval (default 64 MiB)\n"
     "  --checkpoint-mode M    inline | spread | background (default inline)\n"
+    "  --no-close-checkpoint  leave the log at close for the next open to\n"
+    "                         redo (by default a close checkpoints)\n"
     "  -h, --help             this text\n"
     "\n"
     "A key or value that begins with '-' goes after --: kv set -- -1 minus.\n"
@@ -558,6 +560,7 @@ int main(int argc, char **argv)
         {"page-size", required_argument, NULL, 'p'},
         {"checkpoint-bytes", required_argument, NULL, 'c'},
         {"checkpoint-mode", required_argument, NULL, 'm'},
+        {"no-close-checkpoint", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -600,6 +603,9 @@ int main(int argc, char **argv)
             if (cl_ckpt_parse(optarg, &opt.checkpoint_mode) != 0)
                 return kv_usage(
                     "--checkpoint-mode: inline, spread or background");
+            break;
+        case 'n':
+            opt.no_close_checkpoint = 1;
             break;
         case 'h':
             kv_usage_full(stdout);
