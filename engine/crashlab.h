@@ -280,9 +280,10 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **db);
  * reads after it find current pages; cl_options.no_close_checkpoint leaves
  * it out, and the next open then indexes the log as after a crash.  A
  * handle that has gone read-only after a failure neither checkpoints nor
- * syncs.
- * @return 0, or the error of the checkpoint or of the final fsync (the
- *         handle is freed anyway). */
+ * syncs, and returns CL_EREADONLY: what it acknowledged before the failure
+ * may not be durable.
+ * @return 0, or the error of the checkpoint or of the final fsync, or
+ *         CL_EREADONLY (the handle is freed anyway). */
 int cl_close(cl_db *db);
 
 /* Read the value of key into buf (up to cap bytes).

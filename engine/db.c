@@ -400,6 +400,8 @@ fail:
     return rc;
 }
 
+static int db_readonly_error(cl_db *db);
+
 int cl_close(cl_db *db)
 {
     int rc = 0;
@@ -420,6 +422,10 @@ int cl_close(cl_db *db)
         int frc = wal_finish(db->log);
         if (rc == 0)
             rc = frc;
+    } else if (rc == 0 && atomic_load(&db->fatal) != 0) {
+        /* commits it acknowledged before the failure may not be durable:
+         * this close makes none */
+        rc = db_readonly_error(db);
     }
     pthread_mutex_unlock(&db->wlock);
     db_free(db);

@@ -340,6 +340,17 @@ void campaign_free(campaign *c)
     c->profiles = NULL;
 }
 
+/* The mechanisms a crash at point k of p's counting run comes in: the
+ * engine's (CL_ACT_* bits) and, for every target, the window in which a
+ * directory change is not yet durable (CAMPAIGN_DIR_WINDOW), where the
+ * bugs of a missing directory sync show. */
+#define CAMPAIGN_DIR_WINDOW 0x10000u
+static uint32_t campaign_mech_at(const trial_profile *p, uint64_t k)
+{
+    return (p->acts[k - 1] & CAMPAIGN_ACT_WRITER) |
+           (p->dirwin[k - 1] ? CAMPAIGN_DIR_WINDOW : 0);
+}
+
 /* A crash point inside a mechanism, for one-thread trials of p: half of
  * them pick one of the mechanisms p's counting run reached, each with the
  * same chance, and then a point (a pwrite when pwrites is set) that run
@@ -358,8 +369,7 @@ static uint64_t campaign_point_in_mechanism(const trial_profile *p, rng *r,
 
 #define CAMPAIGN_POINT(i) (pwrites ? p->pwrites[i] : (i) + 1)
     for (uint64_t i = 0; i < end; i++)
-        reach |= p->acts[CAMPAIGN_POINT(i) - 1];
-    reach &= CAMPAIGN_ACT_WRITER;
+        reach |= campaign_mech_at(p, CAMPAIGN_POINT(i));
     nbits = __builtin_popcount(reach);
     if (nbits == 0 || x % 2 != 0)
         return 0;
@@ -368,10 +378,10 @@ static uint64_t campaign_point_in_mechanism(const trial_profile *p, rng *r,
         bit &= bit - 1;
     bit &= -bit; /* the chosen mechanism: the lowest bit left */
     for (uint64_t i = 0; i < end; i++)
-        n += (p->acts[CAMPAIGN_POINT(i) - 1] & bit) != 0;
+        n += (campaign_mech_at(p, CAMPAIGN_POINT(i)) & bit) != 0;
     y %= n; /* n >= 1: bit is in reach */
     for (uint64_t i = 0; i < end; i++)
-        if ((p->acts[CAMPAIGN_POINT(i) - 1] & bit) != 0 && y-- == 0)
+        if ((campaign_mech_at(p, CAMPAIGN_POINT(i)) & bit) != 0 && y-- == 0)
             return CAMPAIGN_POINT(i);
 #undef CAMPAIGN_POINT
     return 0;
@@ -449,10 +459,21 @@ static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
     if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
         s->mode != MODE_CHAIN)
         s->threads = s->prof->wl.threads;
-    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
+    if (s->mode == MODE_RECOVERY_CRASH) {
         static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
                                             MODE_POWERLOSS};
         campaign_pick_crash(c, r, first[rng_below(r, 3)], s);
+        s->rec_seed = rng_next(r);
+    } else if (s->mode == MODE_CHAIN) {
+        /* Half of the chains begin with a kill: it leaves what the writer
+         * had not synced (log records, directory entries) in the page
+         * cache, which a link's power cut can still drop, so that a
+         * recovery that builds on it without making it durable is found
+         * (trial_rcrash.c); a torn write or a power cut leaves only what
+         * is on disk. */
+        static const trial_mode first[4] = {MODE_KILL_IO, MODE_KILL_IO,
+                                            MODE_TORN, MODE_POWERLOSS};
+        campaign_pick_crash(c, r, first[rng_below(r, 4)], s);
         s->rec_seed = rng_next(r);
     } else {
         campaign_pick_crash(c, r, s->mode, s);

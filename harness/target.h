@@ -47,6 +47,11 @@ typedef struct target_ops {
      * them until it is reopened (after a failed sync, say). */
     int (*fatal)(void *h);
     int (*close)(void *h);
+    /* 1: a close that returns 0 has made every commit durable, as a sync
+     * (cl_close documents it); a writer may then close after its last
+     * transaction (trial.c), so that crashes come in the close too.  0:
+     * writers never close. */
+    int close_syncs;
     /* 1: the target makes its file calls through the C library and ignores
      * o->io; its writer runs under the libc interposer linked into
      * crashtest (faults/interpose.h), with the crash core configured as

@@ -68,7 +68,8 @@ typedef struct eng {
     pthread_mutex_t mu; /* serializes the broken ones but follower; guards
                            syncing */
     int syncing;        /* broken-follower: a sync is in progress */
-    eng_io wio;         /* broken-rckpt: the table the engine uses */
+    eng_io wio;         /* broken-rckpt, broken-close: the table the
+                           engine uses */
     int ckpt_pending;   /* broken-rckpt: checkpoint before the next commit */
 } eng;
 
@@ -84,6 +85,7 @@ enum {
     ENG_BROKEN_RCKPT,
     ENG_BROKEN_ABORT,
     ENG_BROKEN_HANG,
+    ENG_BROKEN_CLOSE,
 };
 
 #define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
@@ -205,9 +207,10 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
     e->broken = broken;
     oo = *o;
     if (broken == ENG_BROKEN_FOLLOWER || broken == ENG_BROKEN_NOSYNC ||
-        broken == ENG_BROKEN_SYNC || broken == ENG_BROKEN_CLAIM)
+        broken == ENG_BROKEN_SYNC || broken == ENG_BROKEN_CLAIM ||
+        broken == ENG_BROKEN_CLOSE)
         oo.sync = CL_SYNC_OFF; /* the handle never syncs by itself */
-    if (broken == ENG_BROKEN_RCKPT) {
+    if (broken == ENG_BROKEN_RCKPT || broken == ENG_BROKEN_CLOSE) {
         eng_io_wrap(&e->wio, o->io);
         oo.io = &e->wio.io;
     }
@@ -422,7 +425,11 @@ static int eng_fatal(void *h)
 static int eng_close(void *h)
 {
     eng *e = h;
-    int rc = cl_close(e->db);
+    int rc;
+
+    if (e->broken == ENG_BROKEN_CLOSE)
+        e->wio.nosync = 1; /* the bug: the close syncs nothing */
+    rc = cl_close(e->db);
 
     cl_batch_free(e->b);
     cl_batch_free(e->pending);
@@ -471,6 +478,11 @@ static int eng_open_rckpt(const char *dir, const cl_options *o, void **h)
     return eng_open_common(dir, o, h, ENG_BROKEN_RCKPT);
 }
 
+static int eng_open_close(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_CLOSE);
+}
+
 static int eng_open_abort(const char *dir, const cl_options *o, void **h)
 {
     return eng_open_common(dir, o, h, ENG_BROKEN_ABORT);
@@ -485,7 +497,7 @@ static int eng_open_hang(const char *dir, const cl_options *o, void **h)
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
             eng_sync, promisefn, eng_read_all, eng_check, eng_recovery,        \
-            eng_fatal, eng_close                                               \
+            eng_fatal, eng_close, 1                                            \
     }
 
 static const target_ops eng_targets[] = {
@@ -528,6 +540,10 @@ static const target_ops eng_targets[] = {
                "test target: a recovery that replayed an odd number of "
                "records never returns (recovery, after --timeout)",
                eng_open_hang, eng_promise),
+    ENG_TARGET("broken-close",
+               "test target: sync off whose close syncs nothing (durability, "
+               "in the writer's close)",
+               eng_open_close, eng_promise_off),
 };
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))

@@ -364,6 +364,49 @@ static void trial_txns(trial_env *env, const wl_params *wl, void *h,
     wl_txn_free(&t);
 }
 
+/* Whether prof's writer closes the target after its last transaction:
+ * half of the workloads (by their seed), one thread, a target whose close
+ * syncs. */
+static int trial_writer_closes(const trial_env *env, const trial_profile *prof)
+{
+    return env->target->close_syncs && prof->wl.threads <= 1 &&
+           (rng_mix(prof->wl.seed ^ 0xC105Eull) & 1) == 0;
+}
+
+/* The writer's close after its last transaction (of n acknowledged or
+ * not): one that returns 0 has made every commit durable, as a sync call
+ * would.  h is gone after it. */
+static void trial_writer_close(trial_env *env, void *h, uint32_t n)
+{
+    trial_progress *pg = env->shm->prog;
+    const trial_spec *fault = env->fault;
+    int fired, rc;
+
+    if (pg->err_fatal) {
+        /* writes were refused: the handle owes nothing more */
+        env->target->close(h);
+        return;
+    }
+    fired = fault != NULL && trial_fault_fired(env, fault);
+    rc = env->target->close(h);
+    if (rc == 0) {
+        if (fault != NULL && n > 0)
+            trial_fault_on_ack(env, fault, n - 1, 1, fired);
+        __atomic_store_n(&pg->synced,
+                         __atomic_load_n(&pg->acked, __ATOMIC_ACQUIRE),
+                         __ATOMIC_RELEASE);
+        return;
+    }
+    if (fault != NULL && n > 0 &&
+        trial_fault_on_error(env, fault, NULL, n - 1, TRIAL_ERR_CLOSE, rc) >= 0)
+        return;
+    pg->error = rc;
+    snprintf(pg->errmsg, sizeof(pg->errmsg),
+             "close after transaction %u: %s: %s", n > 0 ? n - 1 : 0,
+             cl_strerror(rc), target_errdetail());
+    _exit(26);
+}
+
 /* An interposed target's writer, or its recovery crashed by a sampling
  * run: start the libc interposer on dir with the crash core configured as
  * cc would configure it for an I/O table (the seed, crash point and
@@ -503,6 +546,12 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     }
     trial_txns(env, &prof->wl, h, 0, c,
                count_only && cc->shared != NULL ? &count : hk);
+    if (count_only && cc->shared != NULL && prof->wl.txns <= env->shm->max_txns)
+        env->shm->txn_points[prof->wl.txns] =
+            trial_writer_closes(env, prof) ? atomic_load(&cc->shared->points)
+                                           : 0;
+    if (trial_writer_closes(env, prof))
+        trial_writer_close(env, h, prof->wl.txns);
 end:
     if (count_only) {
         pg->run_us = clk_now_us() - t0;
@@ -664,20 +713,34 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
     prof->kinds = malloc(prof->points + 1);
     prof->pwrites = malloc((prof->points + 1) * sizeof(uint64_t));
     prof->acts = malloc((prof->points + 1) * sizeof(uint16_t));
+    prof->dirwin = malloc(prof->points + 1);
     prof->txn_points = malloc(((size_t)prof->wl.txns + 1) * sizeof(uint64_t));
     if (prof->kinds == NULL || prof->pwrites == NULL || prof->acts == NULL ||
-        prof->txn_points == NULL) {
+        prof->dirwin == NULL || prof->txn_points == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     memcpy(prof->txn_points, env->shm->txn_points,
            (size_t)prof->wl.txns * sizeof(uint64_t));
+    prof->close_point = prof->wl.txns <= env->shm->max_txns
+                            ? env->shm->txn_points[prof->wl.txns]
+                            : 0;
     prof->npwrites = 0;
-    for (uint64_t k = 1; k <= prof->points; k++) {
-        prof->kinds[k - 1] = sh->trace[k - 1].kind;
+    for (uint64_t k = 1, open = 0; k <= prof->points; k++) {
+        uint8_t kind = sh->trace[k - 1].kind;
+        prof->kinds[k - 1] = kind;
         prof->acts[k - 1] = sh->trace[k - 1].act;
-        if (sh->trace[k - 1].kind == CRASHIO_PWRITE)
+        if (kind == CRASHIO_PWRITE)
             prof->pwrites[prof->npwrites++] = k;
+        /* the window opens after a directory change and closes once a
+         * directory sync has returned (a crash at the sync is still in
+         * it) */
+        prof->dirwin[k - 1] = (uint8_t)open;
+        if (kind == CRASHIO_CREATE || kind == CRASHIO_RENAME ||
+            kind == CRASHIO_UNLINK || kind == CRASHIO_MKDIR)
+            open = 1;
+        else if (kind == CRASHIO_DIRSYNC)
+            open = 0;
     }
     if (env->count_fiu) {
         const fiuctl_shared *f = env->shm->fiu;
@@ -709,9 +772,11 @@ void trial_profile_free(trial_profile *prof)
     free(prof->kinds);
     free(prof->pwrites);
     free(prof->acts);
+    free(prof->dirwin);
     free(prof->txn_points);
     free(prof->evals);
     prof->acts = NULL;
+    prof->dirwin = NULL;
     prof->kinds = NULL;
     prof->pwrites = NULL;
     prof->txn_points = NULL;
@@ -827,6 +892,7 @@ static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
         goto fail;
     step = "reopen";
     o.io = cl_io_posix();
+    o.no_close_checkpoint = 1; /* as the first handle's */
     o.create_salt = s->prof->salt;
     h = NULL;
     if ((rc = env->target->open(dir, &o, &h)) != 0)
@@ -917,12 +983,10 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         o.io = crashio_table(c);
     }
     o.create_salt = s->prof->salt;
-    /* Half of the chains (by a bit of the trial seed) restart after the
-     * judging (below): its handle closes without the checkpoint a close
-     * makes, as a fast shutdown, so that the reopen finds the log to redo
-     * again. */
-    if (how != NULL && how->resume && trial_chain_restarts(s))
-        o.no_close_checkpoint = 1;
+    /* The handle's close (the probe's, a chain's restart) leaves the log
+     * as a crash would, without the checkpoint a close makes: the open
+     * after it is a second recovery of the same log. */
+    o.no_close_checkpoint = 1;
     t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = clk_now_us() - t0;
@@ -1248,6 +1312,10 @@ static uint32_t trial_reached_at(const trial_spec *s)
         m |= pr->acts[k - 1];
     if (k >= 2 && k - 2 < pr->points)
         m |= pr->acts[k - 2];
+    if (pr->close_point != 0 && k > pr->close_point)
+        m |= TRIAL_REACH_CLOSE;
+    if (pr->dirwin != NULL && k <= pr->points && pr->dirwin[k - 1])
+        m |= TRIAL_REACH_DIR_WINDOW;
     return m;
 }
 

@@ -106,10 +106,17 @@ typedef struct trial_profile {
     uint64_t *pwrites; /* the points that are pwrites */
     uint16_t *acts;    /* acts[k - 1]: the engine's mechanisms in progress
                           at point k (CL_ACT_* bits) */
+    uint8_t *dirwin;   /* dirwin[k - 1]: 1 if a crash at point k leaves a
+                          change of a directory (a file created, renamed
+                          or removed, a directory made) whose directory no
+                          sync has made durable since */
     uint64_t npwrites;
     uint64_t *txn_points; /* txn_points[i]: the points made before
                              transaction i began (wl.txns of them; one
                              thread, as the counting run) */
+    uint64_t close_point; /* the points made before the writer's close
+                             after its last transaction began; 0: it does
+                             not close (trial.c) */
     uint64_t run_us;      /* the run's wall time, as the writer timed it */
     oracle_prefix prefix;
     oracle_mt_prefix mt; /* concurrent workloads (wl.threads > 1): each
@@ -225,6 +232,11 @@ typedef struct trial_spec {
 #define TRIAL_REACH_DWB_RESTORE                                                \
     0x40000u /* restored a page from the                                       \
                 doublewrite area */
+/* A crash state of the writer's close after its last transaction (the
+ * checkpoint a close makes), from its counting run. */
+#define TRIAL_REACH_CLOSE 0x80000u
+/* A crash state in a directory window (trial_profile.dirwin). */
+#define TRIAL_REACH_DIR_WINDOW 0x200000u
 
 /* The second stage of a trial whose verifying open failed, for targets
  * with a repair op (trial_result.repair; the CSV's repair column): the

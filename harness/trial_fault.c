@@ -196,7 +196,8 @@ int trial_fault_on_error(trial_env *env, const trial_spec *s, void *h,
     pg->err_where = where;
     pg->err_rc = rc;
     pg->err_txn = where == TRIAL_ERR_OPEN ? 0 : i + 1;
-    if (where == TRIAL_ERR_OPEN || env->target->fatal(h) != 0) {
+    if (where == TRIAL_ERR_OPEN || where == TRIAL_ERR_CLOSE ||
+        env->target->fatal(h) != 0) {
         pg->err_fatal = 1;
         return 1;
     }
@@ -296,11 +297,13 @@ void trial_fault_describe(const trial_env *env, const trial_spec *s, char *out,
         snprintf(out + n, len - n, "; %s%u returned %s, %s",
                  pg->err_where == TRIAL_ERR_COMMIT ? "commit of transaction "
                  : pg->err_where == TRIAL_ERR_SYNC ? "sync after transaction "
-                                                   : "checkpoint after "
-                                                     "transaction ",
+                 : pg->err_where == TRIAL_ERR_CLOSE
+                     ? "close after transaction "
+                     : "checkpoint after transaction ",
                  pg->err_txn - 1, trial_errname(pg->err_rc),
-                 pg->err_fatal ? "then writes were refused"
-                               : "the engine went on without it");
+                 pg->err_where == TRIAL_ERR_CLOSE ? "the handle closed"
+                 : pg->err_fatal                  ? "then writes were refused"
+                                 : "the engine went on without it");
     else
         snprintf(out + n, len - n, "; no error reached the workload");
     n = strlen(out);

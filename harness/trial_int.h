@@ -61,6 +61,7 @@ typedef struct trial_progress {
 #define TRIAL_ERR_COMMIT 2
 #define TRIAL_ERR_CHECKPOINT 3
 #define TRIAL_ERR_SYNC 4
+#define TRIAL_ERR_CLOSE 5 /* the writer's close after its last transaction */
 
 /* What the verifier reports. */
 typedef struct trial_verdict {
@@ -137,7 +138,8 @@ typedef struct trial_shm {
     trial_verdict *ver;
     trial_snap *snaps;    /* [TRIAL_BATCH_MAX] */
     uint64_t *txn_points; /* [max_txns + 1]: a counting run's I/O points
-                             before each transaction */
+                             before each transaction, and at [txns] those
+                             before the writer's close (0: none) */
     fiuctl_shared *fiu;   /* libfiu counts and firings (error modes) */
     size_t fiu_size;
     struct trial_vreq *vreq; /* shared: the verifier process's request */

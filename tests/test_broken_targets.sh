@@ -5,7 +5,8 @@
 # syncing, a sync call that syncs nothing, a durable LSN that claims too
 # much); crash chains (a recovery that leaves what it replayed undurable
 # while new commits build on it), and their replay; the engine keeps every
-# promise in the buffered sync modes; a verifier that dies is a recovery
+# promise in the buffered sync modes; a close that syncs nothing, caught in
+# the writer's close; a verifier that dies is a recovery
 # violation and the next states are still verified.  Run by make test
 # with CRASHTEST set to the binary.
 set -u
@@ -60,6 +61,21 @@ for m in off periodic; do
         --csv "$T/sync-$m.csv" >/dev/null 2>&1
     check "engine, sync $m, exits 0" 0 $?
 done
+
+# the writer's close: half of the workloads close the engine after their
+# last transaction, and a close that returned 0 has made every commit
+# durable.  The default campaign crashes inside it (reached bit 0x80000),
+# and catches a target whose close syncs nothing, there alone.
+n=$(python3 -c 'import csv,sys
+print(sum(1 for r in csv.DictReader(open(sys.argv[1])) if int(r["reached"],16)&0x80000))' "$T/sync-off.csv")
+[ "$n" -gt 0 ] && ok || bad "engine, sync off: no crash state in the writer's close"
+"$CT" --seed 1 --trials 3000 --stop-at-first --quiet --dir "$T" \
+    --target broken-close --csv "$T/close.csv" >"$T/close.out" 2>&1
+check "broken-close exits 1" 1 $?
+check "broken-close: every violation a crash in the writer's close" "True" \
+    "$(python3 -c 'import csv,sys
+v = [r for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"]
+print(len(v) > 0 and all(int(r["reached"],16)&0x80000 for r in v))' "$T/close.csv")"
 
 # 3. a verifier that dies: a target whose recovery aborts its process on
 # some crash states (those where it replayed an odd number of records).

@@ -208,7 +208,7 @@ check "--fail-at at a point that is no sync exits 2" 2 $?
 # undoes the last commit (its journal's unlink not yet synced) counted as
 # an expected loss, also where a link's own recovery lost it; a replay of
 # that trial repeats its row
-chain_campaign sqlite chain 1 --trials 16 --txns 40
+chain_campaign sqlite chain 1 --trials 32 --txns 40
 check "chain, delete full: exit 0" 0 "$rc"
 id=$(link_loss "$T/chain.csv")
 "$CT" --seed 1 --replay "$id" --target sqlite --mode chain \
