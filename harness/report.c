@@ -35,7 +35,7 @@ static const struct {
     {CL_ACT_FREE_REUSE, "free-list reuse", "free_reuse"},
     {CL_ACT_DWB, "doublewrite write", "doublewrite"},
     {CL_ACT_DWB_WRAP, "doublewrite wrap", "doublewrite_wrap"},
-    {TRIAL_REACH_CLOSE, "close's checkpoint (writer)", "close"},
+    {TRIAL_REACH_CLOSE, "writer's close (its checkpoint)", "close"},
     {TRIAL_REACH_DIR_WINDOW, "directory change not yet synced", "dir_unsynced"},
     {TRIAL_REACH_TAIL_CUT, "torn-tail cut (recovery)", "tail_cut"},
     {TRIAL_REACH_FPI_REPAIR, "full-page-image repair (recovery)", "fpi_repair"},

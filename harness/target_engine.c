@@ -542,7 +542,7 @@ static const target_ops eng_targets[] = {
                eng_open_hang, eng_promise),
     ENG_TARGET("broken-close",
                "test target: sync off whose close syncs nothing (durability, "
-               "in the writer's close)",
+               "right after the writer's close)",
                eng_open_close, eng_promise_off),
 };
 
