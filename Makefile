@@ -160,8 +160,8 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
 LIB := $(B)/libcrashlab.a
 # libcrashlab.so exports only the cl_ functions (engine/libcrashlab.map); its
 # soname changes with SOVERSION, when the ABI does.
-VERSION := 0.2.0
-SOVERSION := 1
+VERSION := 0.3.0
+SOVERSION := 2
 SHLIB := $(B)/libcrashlab.so.$(VERSION)
 
 # faults/interpose_calls.c defines the C library's file calls and
@@ -732,7 +732,7 @@ uninstall:
 	    $(MAN3:man/%=$(DESTDIR)$(MANDIR)/man3/%)
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/crashlab $(DESTDIR)$(LIBEXECDIR)/crashlab
 
-# The Debian packages (debian/: crashlab, libcrashlab1, libcrashlab-dev):
+# The Debian packages (debian/: crashlab, libcrashlab2, libcrashlab-dev):
 # dpkg-buildpackage from the committed tree, lintian (an error fails), and,
 # as root, dpkg -i, the installed crashtest, kv and a program built with
 # pkg-config, then dpkg -r (scripts/deb.sh).  The .deb files: build/deb/.

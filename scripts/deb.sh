@@ -51,7 +51,7 @@ dpkg -i $debs >"$T/dpkg.log" 2>&1 || {
     cat "$T/dpkg.log"
     fail "dpkg -i failed"
 }
-installed="crashlab libcrashlab-dev libcrashlab1"
+installed="crashlab libcrashlab-dev libcrashlab2"
 for p in $installed; do
     dpkg-query -W -f='deb: installed ${Package} ${Version}\n' "$p" || exit 1
 done
@@ -78,7 +78,7 @@ C
 (cd "$T" && cc demo.c $(pkg-config --cflags --libs crashlab) -o demo && ./demo) ||
     fail "a program built against libcrashlab-dev failed"
 ldd "$T/demo" >"$T/ldd" 2>&1
-grep -q 'libcrashlab.so.1 => /.*/libcrashlab.so.1' "$T/ldd" ||
-    fail "the demo is not linked to the packaged libcrashlab.so.1: $(cat "$T/ldd")"
+grep -q 'libcrashlab.so.2 => /.*/libcrashlab.so.2' "$T/ldd" ||
+    fail "the demo is not linked to the packaged libcrashlab.so.2: $(cat "$T/ldd")"
 echo "deb: the installed packages work; removing them"
 exit 0

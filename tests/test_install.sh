@@ -21,14 +21,14 @@ check "make install" "0" "$?"
 [ $? -eq 0 ] || cat "$T/install.out"
 for f in bin/kv bin/kvserver bin/crashtest libexec/crashlab/kvserver-crash \
     lib/libcrashlab.a \
-    lib/libcrashlab.so lib/libcrashlab.so.1 include/crashlab/crashlab.h \
+    lib/libcrashlab.so lib/libcrashlab.so.2 include/crashlab/crashlab.h \
     include/crashlab/cl_io.h lib/pkgconfig/crashlab.pc \
     share/man/man1/crashtest.1 share/man/man1/kv.1 share/man/man1/kvserver.1 \
     share/man/man3/crashlab.3; do
     [ -e "$D/opt/cl/$f" ]; check "installed $f" 0 $?
 done
 soname=$(readelf -d "$D/opt/cl/lib/libcrashlab.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-check "soname" "libcrashlab.so.1" "$soname"
+check "soname" "libcrashlab.so.2" "$soname"
 "$D/opt/cl/bin/kv" --help >/dev/null; check "installed kv runs" 0 $?
 [ -x "$D/opt/cl/libexec/crashlab/kvserver-crash" ]
 check "installed kvserver-crash" 0 $?
@@ -78,8 +78,8 @@ out=$(LD_LIBRARY_PATH=$D/opt/cl/lib "$T/demo" "$T/db")
 check "it runs on the shared library" "0 c" "$? $out"
 ldd_out=$(LD_LIBRARY_PATH=$D/opt/cl/lib ldd "$T/demo")
 case $ldd_out in
-*"$D/opt/cl/lib/libcrashlab.so.1"*) ok ;;
-*) bad "demo is not linked to the installed libcrashlab.so.1: $ldd_out" ;;
+*"$D/opt/cl/lib/libcrashlab.so.2"*) ok ;;
+*) bad "demo is not linked to the installed libcrashlab.so.2: $ldd_out" ;;
 esac
 # shellcheck disable=SC2086
 cc ${FLAVOUR_CFLAGS:-} -o "$T/demo-static" "$T/demo.c" \
