@@ -459,21 +459,20 @@ static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
     if (s->prof->wl.threads > 1 && !trial_mode_is_error(s->mode) &&
         s->mode != MODE_CHAIN)
         s->threads = s->prof->wl.threads;
-    if (s->mode == MODE_RECOVERY_CRASH) {
-        static const trial_mode first[3] = {MODE_KILL_IO, MODE_TORN,
-                                            MODE_POWERLOSS};
-        campaign_pick_crash(c, r, first[rng_below(r, 3)], s);
-        s->rec_seed = rng_next(r);
-    } else if (s->mode == MODE_CHAIN) {
+    if (s->mode == MODE_RECOVERY_CRASH || s->mode == MODE_CHAIN) {
         /* Half of the chains begin with a kill: it leaves what the writer
          * had not synced (log records, directory entries) in the page
          * cache, which a link's power cut can still drop, so that a
          * recovery that builds on it without making it durable is found
          * (trial_rcrash.c); a torn write or a power cut leaves only what
          * is on disk. */
-        static const trial_mode first[4] = {MODE_KILL_IO, MODE_KILL_IO,
+        static const trial_mode rcrash[3] = {MODE_KILL_IO, MODE_TORN,
+                                             MODE_POWERLOSS},
+                                chain[4] = {MODE_KILL_IO, MODE_KILL_IO,
                                             MODE_TORN, MODE_POWERLOSS};
-        campaign_pick_crash(c, r, first[rng_below(r, 4)], s);
+        trial_mode first = s->mode == MODE_CHAIN ? chain[rng_below(r, 4)]
+                                                 : rcrash[rng_below(r, 3)];
+        campaign_pick_crash(c, r, first, s);
         s->rec_seed = rng_next(r);
     } else {
         campaign_pick_crash(c, r, s->mode, s);

@@ -499,7 +499,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     cl_options o = prof->eng;
     uint64_t t0 = clk_now_us();
     void *h = NULL;
-    int rc;
+    int rc, closes;
 
     util_child_signals();
     util_name_process(count_only ? "ct-count" : "ct-writer");
@@ -546,11 +546,11 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     }
     trial_txns(env, &prof->wl, h, 0, c,
                count_only && cc->shared != NULL ? &count : hk);
+    closes = trial_writer_closes(env, prof);
     if (count_only && cc->shared != NULL && prof->wl.txns <= env->shm->max_txns)
         env->shm->txn_points[prof->wl.txns] =
-            trial_writer_closes(env, prof) ? atomic_load(&cc->shared->points)
-                                           : 0;
-    if (trial_writer_closes(env, prof))
+            closes ? atomic_load(&cc->shared->points) : 0;
+    if (closes)
         trial_writer_close(env, h, prof->wl.txns);
 end:
     if (count_only) {

@@ -603,6 +603,19 @@ static void test_recovery_is_repeatable(void **state)
     fs_rmrf(copy);
 }
 
+/* Open dir with o (NULL: defaults, cl_close's checkpoint included),
+ * write batches from..to - 1 and close. */
+static void write_batches_and_close(const char *dir, const cl_options *o,
+                                    int from, int to)
+{
+    cl_db *db = NULL;
+
+    assert_int_equal(cl_open(dir, o, &db), 0);
+    for (int i = from; i < to; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+}
+
 /* A close checkpoints by default: the next open has no record to replay
  * and every batch is there; a handle that wrote nothing closes without
  * touching the files; cl_options.no_close_checkpoint leaves the log. */
@@ -614,10 +627,7 @@ static void test_recovery_close_checkpoints(void **state)
     cl_recovery rep;
     cl_db *db = NULL;
 
-    assert_int_equal(cl_open(f->dir, NULL, &db), 0);
-    for (int i = 0; i < 30; i++)
-        assert_int_equal(write_batch(db, i), 0);
-    assert_int_equal(cl_close(db), 0);
+    write_batches_and_close(f->dir, NULL, 0, 30);
     assert_int_equal(cl_open(f->dir, NULL, &db), 0);
     assert_int_equal(cl_recovery_report(db, &rep), 0);
     assert_int_equal(rep.records, 0);
@@ -634,10 +644,7 @@ static void test_recovery_close_checkpoints(void **state)
     fs_rmrf(copy);
     /* a fast shutdown: the next open replays what this handle wrote */
     keep.no_close_checkpoint = 1;
-    assert_int_equal(cl_open(f->dir, &keep, &db), 0);
-    for (int i = 30; i < 40; i++)
-        assert_int_equal(write_batch(db, i), 0);
-    assert_int_equal(cl_close(db), 0);
+    write_batches_and_close(f->dir, &keep, 30, 40);
     assert_int_equal(cl_open(f->dir, NULL, &db), 0);
     assert_int_equal(cl_recovery_report(db, &rep), 0);
     assert_int_equal(rep.records, 10);
