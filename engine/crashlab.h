@@ -3,7 +3,9 @@
  * store (write-ahead log, checksummed pages, B+tree, checkpoints, recovery).
  *
  * This header is the manual.  A database is a directory holding:
- *   LOCK                 flock'd by the one process that has it open;
+ *   LOCK                 flock'd by the one process that has it open (a
+ *                        child forked meanwhile shares the lock: its exit
+ *                        does not release the parent's);
  *   pages                fixed-size pages, page 0 the two-slot superblock;
  *   wal-<16 hex digits>  write-ahead log segments;
  *   dwb                  the doublewrite area (torn-page mode dwb only).

@@ -208,10 +208,14 @@ static int io_posix_lock(void *ctx, const char *path, int *fd)
     return 0;
 }
 
+/* The lock belongs to the open file description, which a fork shares:
+ * closing the descriptor releases it once no descriptor refers to it any
+ * more.  An explicit LOCK_UN would release it for every process sharing
+ * it, so that a child forked with the database open that closes its copy
+ * of the handle would leave the parent's open unlocked. */
 static int io_posix_unlock(void *ctx, int fd)
 {
     (void)ctx;
-    flock(fd, LOCK_UN);
     return close(fd) == 0 ? 0 : errno;
 }
 

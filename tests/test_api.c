@@ -175,6 +175,15 @@ static void test_api_second_opener_gets_elocked(void **state)
     assert_int_equal(got, 'L');
     close(fds[0]);
     close(fds[1]);
+    /* a child forked with the database open closes its copy of the
+     * handle: the parent's lock stays */
+    pid = tu_fork();
+    if (pid == 0)
+        _exit(cl_close(db) == 0 ? 0 : 3);
+    st = tu_wait(pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(cl_open(f->dir, NULL, &db2), CL_ELOCKED);
     assert_int_equal(cl_close(db), 0);
     /* released on close */
     db = open_db(f->dir, NULL);
