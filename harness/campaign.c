@@ -954,8 +954,12 @@ static int campaign_replay(campaign *c)
         trial_env_fini(&env);
         return 2;
     }
-    if (c->csv != NULL)
-        rpt_csv_file(c->csv, &res, 1, 1);
+    if (c->csv != NULL && rpt_csv_file(c->csv, &res, 1, 1) != 0) {
+        fprintf(stderr, "crashtest: cannot write %s: %s\n", c->csv,
+                strerror(errno));
+        trial_env_fini(&env);
+        return 2;
+    }
     rpt_result(stdout, c, &res);
     rc = oracle_is_violation((oracle_kind)res.verdict) ? 1 : 0;
     if (rc == 1 && c->shrink)
@@ -1110,9 +1114,11 @@ int campaign_run(campaign *c)
      * into the campaign's. */
     if (c->csv != NULL &&
         rpt_csv_file(c->csv, results, nres,
-                     c->shard_count <= 1 || c->shard_index == 0) != 0)
+                     c->shard_count <= 1 || c->shard_index == 0) != 0) {
         fprintf(stderr, "crashtest: cannot write %s: %s\n", c->csv,
                 strerror(errno));
+        harness_failed = 1; /* the rows asked for are lost */
+    }
     {
         int violations = rpt_summary(c->json ? NULL : stdout, c, results, nres,
                                      clk_now_us() - t0, campaign_interrupted);

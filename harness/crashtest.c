@@ -38,6 +38,30 @@ void ct_print_exhaustive(const campaign *c)
                 c->profiles[0].npwrites, c->exhaustive_total);
 }
 
+/* Whether the file path (not "-": standard output) can be written: its
+ * directory is there and writable, and so is the file if it is there.
+ * The rows of a campaign are written at its end: this tells before it
+ * runs.  Returns 0, or prints why not and returns -1. */
+static int ct_writable(const char *path, const char *what)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+
+    if (strcmp(path, "-") == 0)
+        return 0;
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
+    if (access(dir, W_OK | X_OK) != 0 ||
+        (access(path, F_OK) == 0 && access(path, W_OK) != 0)) {
+        fprintf(stderr, "crashtest: %s %s cannot be written: %s\n", what, path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Draw the seed if none was given, print it, make the scratch directory
  * and run the campaign.  Returns the exit status. */
 static int ct_run(ct_args *a)
@@ -45,6 +69,14 @@ static int ct_run(ct_args *a)
     campaign *c = &a->c;
     char scratch[2900];
     int rc;
+
+    if (c->csv != NULL && ct_writable(c->csv, "--csv") != 0)
+        return 2;
+    if (c->env.keep_dir != NULL && fs_mkdirs(c->env.keep_dir) != 0) {
+        fprintf(stderr, "crashtest: --keep-failures %s: cannot make it: %s\n",
+                c->env.keep_dir, strerror(errno));
+        return 2;
+    }
 
     if (!a->have_seed) {
         while (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))
@@ -71,7 +103,7 @@ static int ct_run(ct_args *a)
     return rc;
 }
 
-int main(int argc, char **argv)
+static int ct_main(int argc, char **argv)
 {
     static ct_args a;
     int rc;
@@ -104,4 +136,17 @@ int main(int argc, char **argv)
     if ((rc = ct_expand(&a)) != 0)
         return rc;
     return ct_run(&a);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = ct_main(argc, argv);
+
+    /* a summary or rows that could not be written are a failed run */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "crashtest: cannot write the standard output: %s\n",
+                strerror(errno));
+        return 2;
+    }
+    return rc;
 }

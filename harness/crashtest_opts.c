@@ -572,5 +572,8 @@ int ct_parse(int argc, char **argv, ct_args *a)
     }
     if (optind < argc)
         return ct_usage("unexpected argument");
+    if (a->c.json && a->c.csv != NULL && strcmp(a->c.csv, "-") == 0)
+        return ct_usage("--json and --csv - would both write to standard "
+                        "output: give --csv a file");
     return 0;
 }

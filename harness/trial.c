@@ -1213,20 +1213,31 @@ static void trial_keep(const trial_env *env, const trial_spec *s,
 {
     char d[4300], f[4400];
     FILE *fp;
+    int rc;
 
     snprintf(d, sizeof(d), "%s/trial-%llu", env->keep_dir,
              (unsigned long long)res->id);
     fs_rmrf(d);
-    if (fs_mkdirs(d) != 0)
+    if (fs_mkdirs(d) != 0) {
+        fprintf(stderr, "crashtest: --keep-failures: cannot make %s: %s\n", d,
+                strerror(errno));
         return;
+    }
     snprintf(f, sizeof(f), "%s/crashed", d);
-    fs_copy_tree(p->crashed, f);
-    snprintf(f, sizeof(f), "%s/recovered", d);
-    fs_copy_tree(p->dir, f);
+    if ((rc = fs_copy_tree(p->crashed, f)) == 0) {
+        snprintf(f, sizeof(f), "%s/recovered", d);
+        rc = fs_copy_tree(p->dir, f);
+    }
+    if (rc != 0)
+        fprintf(stderr, "crashtest: --keep-failures: cannot copy into %s: %s\n",
+                f, strerror(rc));
     snprintf(f, sizeof(f), "%s/trial.txt", d);
     fp = fopen(f, "w");
-    if (fp == NULL)
+    if (fp == NULL) {
+        fprintf(stderr, "crashtest: --keep-failures: cannot write %s: %s\n", f,
+                strerror(errno));
         return;
+    }
     if (trial_mode_is_server(s->mode)) {
         snprintf(f, sizeof(f), "%s/kvserver.log", d);
         fs_copy_file(p->log, f);

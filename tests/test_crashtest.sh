@@ -163,6 +163,29 @@ contains "two jobs" "$T/j2.out" "trials in .* s on 2 jobs: "
 # set-up failure (exit 2, its message), never a verdict on the target:
 # here only the workers' marker files go, so every trial itself runs as
 # it would, and the campaign must still stop with exit 2
+# outputs that cannot be written are set-up failures, found before the
+# campaign where they can be
+"$CT" --trials 5 --seed 3 --csv /proc/nope/x.csv --dir "$T" --quiet \
+    >"$T/nocsv.out" 2>&1
+check "--csv into a missing directory: exit 2" 2 $?
+contains "--csv into a missing directory: said" "$T/nocsv.out" \
+    "--csv /proc/nope/x.csv cannot be written"
+check "--csv into a missing directory: before any trial" 0 \
+    "$(grep -c "crash states verified" "$T/nocsv.out")"
+"$CT" --seed 1 --replay 5 --csv /proc/nope/x.csv --dir "$T" >"$T/nocsv2.out" 2>&1
+check "a replay's --csv into a missing directory: exit 2" 2 $?
+"$CT" --trials 4 --json --dir "$T" --quiet >/dev/full 2>"$T/full.err"
+check "a summary written to a full device: exit 2" 2 $?
+contains "a summary written to a full device: said" "$T/full.err" \
+    "cannot write the standard output"
+"$CT" --trials 4 --json --csv - --dir "$T" --quiet >"$T/both.out" 2>&1
+check "--json with --csv -: exit 2" 2 $?
+"$CT" --target broken-half --trials 20 --seed 11 --keep-failures /proc/nope \
+    --dir "$T" --quiet >"$T/nokeep.out" 2>&1
+check "--keep-failures that cannot be made: exit 2" 2 $?
+contains "--keep-failures that cannot be made: said" "$T/nokeep.out" \
+    "--keep-failures /proc/nope: cannot make it"
+
 mkdir -p "$T/gone"
 timeout 300 "$CT" --seed 18 --trials 1000000 --jobs 2 --quiet --dir "$T/gone" \
     --csv "$T/gone.csv" >"$T/gone.out" 2>&1 &
