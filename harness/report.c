@@ -40,6 +40,8 @@ static const struct {
     {TRIAL_REACH_TAIL_CUT, "torn-tail cut (recovery)", "tail_cut"},
     {TRIAL_REACH_FPI_REPAIR, "full-page-image repair (recovery)", "fpi_repair"},
     {TRIAL_REACH_DWB_RESTORE, "doublewrite restore (recovery)", "dwb_restore"},
+    {TRIAL_REACH_READ_FAULT, "a read failing (recovery, read-back)",
+     "read_failed"},
     {CL_ACT_RECOVERY, "recovery's own writes (crashed)", "recovery_writes"},
     {CL_ACT_REDO, "pages awaiting redo (after recovery)", "redo_pending"},
 };

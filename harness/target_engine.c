@@ -49,15 +49,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iowrap.h"
 #include "target.h"
-
-/* An I/O table that forwards to inner, making fsync, fdatasync and
- * dirsync succeed without doing anything while nosync is set. */
-typedef struct eng_io {
-    cl_io io;
-    const cl_io *inner;
-    int nosync;
-} eng_io;
 
 typedef struct eng {
     cl_db *db;
@@ -68,7 +61,7 @@ typedef struct eng {
     pthread_mutex_t mu; /* serializes the broken ones but follower; guards
                            syncing */
     int syncing;        /* broken-follower: a sync is in progress */
-    eng_io wio;         /* broken-rckpt, broken-close: the table the
+    iowrap wio;         /* broken-rckpt, broken-close: the table the
                            engine uses */
     int ckpt_pending;   /* broken-rckpt: checkpoint before the next commit */
 } eng;
@@ -88,113 +81,6 @@ enum {
     ENG_BROKEN_CLOSE,
 };
 
-#define ENG_INNER(ctx) (((eng_io *)(ctx))->inner)
-
-static int eng_io_open(void *ctx, const char *path, int flags, int *fd)
-{
-    return ENG_INNER(ctx)->open(ENG_INNER(ctx)->ctx, path, flags, fd);
-}
-
-static int eng_io_close(void *ctx, int fd)
-{
-    return ENG_INNER(ctx)->close(ENG_INNER(ctx)->ctx, fd);
-}
-
-static int eng_io_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off,
-                        size_t *nread)
-{
-    return ENG_INNER(ctx)->pread(ENG_INNER(ctx)->ctx, fd, buf, len, off, nread);
-}
-
-static int eng_io_pwrite(void *ctx, int fd, const void *buf, size_t len,
-                         uint64_t off)
-{
-    return ENG_INNER(ctx)->pwrite(ENG_INNER(ctx)->ctx, fd, buf, len, off);
-}
-
-static int eng_io_fsync(void *ctx, int fd)
-{
-    if (((eng_io *)ctx)->nosync)
-        return 0;
-    return ENG_INNER(ctx)->fsync(ENG_INNER(ctx)->ctx, fd);
-}
-
-static int eng_io_fdatasync(void *ctx, int fd)
-{
-    if (((eng_io *)ctx)->nosync)
-        return 0;
-    return ENG_INNER(ctx)->fdatasync(ENG_INNER(ctx)->ctx, fd);
-}
-
-static int eng_io_ftruncate(void *ctx, int fd, uint64_t len)
-{
-    return ENG_INNER(ctx)->ftruncate(ENG_INNER(ctx)->ctx, fd, len);
-}
-
-static int eng_io_filesize(void *ctx, int fd, uint64_t *size)
-{
-    return ENG_INNER(ctx)->filesize(ENG_INNER(ctx)->ctx, fd, size);
-}
-
-static int eng_io_rename(void *ctx, const char *from, const char *to)
-{
-    return ENG_INNER(ctx)->rename(ENG_INNER(ctx)->ctx, from, to);
-}
-
-static int eng_io_unlink(void *ctx, const char *path)
-{
-    return ENG_INNER(ctx)->unlink(ENG_INNER(ctx)->ctx, path);
-}
-
-static int eng_io_mkdir(void *ctx, const char *path)
-{
-    return ENG_INNER(ctx)->mkdir(ENG_INNER(ctx)->ctx, path);
-}
-
-static int eng_io_dirsync(void *ctx, const char *dir)
-{
-    if (((eng_io *)ctx)->nosync)
-        return 0;
-    return ENG_INNER(ctx)->dirsync(ENG_INNER(ctx)->ctx, dir);
-}
-
-static int eng_io_lock(void *ctx, const char *path, int *fd)
-{
-    return ENG_INNER(ctx)->lock(ENG_INNER(ctx)->ctx, path, fd);
-}
-
-static int eng_io_unlock(void *ctx, int fd)
-{
-    return ENG_INNER(ctx)->unlock(ENG_INNER(ctx)->ctx, fd);
-}
-
-/* Point x at inner (NULL: the POSIX table). */
-static void eng_io_wrap(eng_io *x, const cl_io *inner)
-{
-    static const cl_io calls = {
-        NULL,
-        eng_io_open,
-        eng_io_close,
-        eng_io_pread,
-        eng_io_pwrite,
-        eng_io_fsync,
-        eng_io_fdatasync,
-        eng_io_ftruncate,
-        eng_io_filesize,
-        eng_io_rename,
-        eng_io_unlink,
-        eng_io_mkdir,
-        eng_io_dirsync,
-        eng_io_lock,
-        eng_io_unlock,
-    };
-
-    x->io = calls;
-    x->io.ctx = x;
-    x->inner = inner != NULL ? inner : cl_io_posix();
-    x->nosync = 0;
-}
-
 static int eng_open_common(const char *dir, const cl_options *o, void **h,
                            int broken)
 {
@@ -211,7 +97,7 @@ static int eng_open_common(const char *dir, const cl_options *o, void **h,
         broken == ENG_BROKEN_CLOSE)
         oo.sync = CL_SYNC_OFF; /* the handle never syncs by itself */
     if (broken == ENG_BROKEN_RCKPT || broken == ENG_BROKEN_CLOSE) {
-        eng_io_wrap(&e->wio, o->io);
+        iowrap_init(&e->wio, o->io);
         oo.io = &e->wio.io;
     }
     o = &oo;

@@ -44,6 +44,7 @@
 #include "clk.h"
 #include "fsutil.h"
 #include "interpose.h"
+#include "iowrap.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -948,6 +949,126 @@ static int trial_chain_restarts(const trial_spec *s)
     return (s->seed >> 23) % 2 == 0;
 }
 
+/* Judge the state m read back (v->verdict, recovered and detail), with
+ * the window [lo, hi], claimed, the skipped transaction and the workload
+ * and prefix of trial_prefix_of. */
+static void trial_judge(trial_env *env, const trial_spec *s,
+                        const oracle_map *m, uint32_t lo, uint32_t claimed,
+                        uint32_t hi, uint32_t skip, const wl_params *wl,
+                        const oracle_prefix *pre, trial_verdict *v)
+{
+    if (s->threads > 1) {
+        oracle_mt_input in;
+        trial_mt_window(env, s, &in);
+        v->verdict = (uint8_t)oracle_judge_mt(&s->prof->wl, &s->prof->mt, &in,
+                                              m, &v->recovered, v->detail,
+                                              sizeof(v->detail));
+        return;
+    }
+    v->verdict = (uint8_t)oracle_judge_claim(wl, pre, m, lo, claimed, hi, skip,
+                                             &v->recovered, v->detail,
+                                             sizeof(v->detail));
+    /* A target that goes on after a failed sync may have committed the
+     * transaction whose commit returned the error (past its commit point):
+     * a prefix with it is as good as one without. */
+    if (skip != ORACLE_NO_SKIP && env->target->sync_error_goes_on &&
+        oracle_is_violation((oracle_kind)v->verdict)) {
+        char d[sizeof(v->detail)];
+        uint32_t k;
+        oracle_kind with =
+            oracle_judge_claim(&s->prof->wl, &s->prof->prefix, m, lo, claimed,
+                               hi, ORACLE_NO_SKIP, &k, d, sizeof(d));
+        if (!oracle_is_violation(with)) {
+            v->verdict = (uint8_t)with;
+            v->recovered = k;
+            memcpy(v->detail, d, sizeof(d));
+        }
+    }
+}
+
+/* The read of the verifier's first session that fails (1..63), for
+ * one trial in four of the modes whose verifier opens the crash state as
+ * the crash left it (kill-io, torn, powerloss), of targets that do their
+ * I/O through the table (not the interposed ones); 0 for the others.
+ * From bits of the trial seed that no other draw takes: the read's binary
+ * exponent uniformly in 0..5, the read uniformly among those of that
+ * exponent, so that each of a recovery's first reads (the superblock, a
+ * segment's first window) fails more often than a page read back later;
+ * a session of fewer reads meets no failure. */
+static uint64_t trial_read_fault(const trial_env *env, const trial_spec *s)
+{
+    uint64_t h, e;
+
+    if (env->target->interposed || s->prof == NULL ||
+        (s->mode != MODE_KILL_IO && s->mode != MODE_TORN &&
+         s->mode != MODE_POWERLOSS))
+        return 0;
+    h = rng_mix(s->seed ^ 0x5EADFA17ull);
+    if (h % 4 != 0)
+        return 0;
+    e = (h >> 8) % 6;
+    return (1ull << e) + ((h >> 16) % (1ull << e));
+}
+
+/* The verifier's first session of a trial with a read fault (rf, the
+ * read that fails: trial_read_fault): open, read back and close with
+ * that read failing with EIO.  An error of the open or the read-back is
+ * what the target owes when it could not read; a read-back that returned
+ * is judged as any recovered state.  Returns 1 when that found a
+ * violation (in v), else 0: the usual session then verifies what this one
+ * left, which shows a recovery that took the failed read for less data
+ * than there was and cut the rest away. */
+static int trial_read_fault_session(trial_env *env, const trial_spec *s,
+                                    const char *dir, cl_options o, uint64_t rf,
+                                    uint32_t lo, uint32_t claimed, uint32_t hi,
+                                    uint32_t skip, const wl_params *wl,
+                                    const oracle_prefix *pre, trial_verdict *v)
+{
+    oracle_map *m = NULL;
+    iowrap w;
+    void *h = NULL;
+    int rc;
+
+    iowrap_init(&w, cl_io_posix());
+    w.fail_read_at = rf;
+    o.io = &w.io;
+    v->rf_at = rf;
+    rc = env->target->open(dir, &o, &h);
+    if (rc == 0 && (m = oracle_map_new()) == NULL) {
+        env->target->close(h);
+        v->setup_failed = 1;
+        return 1;
+    }
+    if (rc == 0)
+        rc = env->target->read_all(h, m);
+    v->rf_failed = (uint8_t)atomic_load(&w.failed);
+    v->rf_step = h == NULL ? TRIAL_RF_OPEN : rc != 0 ? TRIAL_RF_READ : 0;
+    if (rc == 0) {
+        trial_judge(env, s, m, lo, claimed, hi, skip, wl, pre, v);
+        if (oracle_is_violation((oracle_kind)v->verdict)) {
+            char d[sizeof(v->detail)];
+            memcpy(d, v->detail, sizeof(d));
+            snprintf(v->detail, sizeof(v->detail),
+                     "with read %llu failing (EIO) in the first open and "
+                     "read-back, which returned: %.380s",
+                     (unsigned long long)rf, d);
+            env->target->recovery(h, &v->rep);
+            env->target->close(h);
+            oracle_map_free(m);
+            v->opened = 1;
+            v->done = 1;
+            return 1;
+        }
+    }
+    if (h != NULL)
+        env->target->close(h);
+    oracle_map_free(m);
+    v->verdict = ORACLE_OK;
+    v->recovered = 0;
+    v->detail[0] = '\0';
+    return 0;
+}
+
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
                         uint32_t skip, const trial_open_how *how, crashio **cio)
@@ -959,9 +1080,9 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     wl_params wl = s->prof->wl; /* with the chain's links so far */
     oracle_map *m = NULL;
     char msg[400];
-    uint64_t t0;
+    uint64_t t0, rf;
     void *h = NULL;
-    int rc;
+    int rc, have_pre = 0;
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
@@ -987,6 +1108,16 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
      * as a crash would, without the checkpoint a close makes: the open
      * after it is a second recovery of the same log. */
     o.no_close_checkpoint = 1;
+    if (how == NULL && (rf = trial_read_fault(env, s)) != 0) {
+        if (trial_prefix_of(s, skip, &wl, &local, &pre) != 0) {
+            v->setup_failed = 1;
+            return NULL;
+        }
+        have_pre = 1;
+        if (trial_read_fault_session(env, s, dir, o, rf, lo, claimed, hi, skip,
+                                     &wl, pre, v))
+            goto out;
+    }
     t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = clk_now_us() - t0;
@@ -1038,37 +1169,11 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     }
     v->read_us = (uint32_t)(clk_now_us() - t0);
     t0 = clk_now_us();
-    if (trial_prefix_of(s, skip, &wl, &local, &pre) != 0) {
+    if (!have_pre && trial_prefix_of(s, skip, &wl, &local, &pre) != 0) {
         v->setup_failed = 1;
         goto out;
     }
-    if (s->threads > 1) {
-        oracle_mt_input in;
-        trial_mt_window(env, s, &in);
-        v->verdict = (uint8_t)oracle_judge_mt(&s->prof->wl, &s->prof->mt, &in,
-                                              m, &v->recovered, v->detail,
-                                              sizeof(v->detail));
-    } else {
-        v->verdict = (uint8_t)oracle_judge_claim(&wl, pre, m, lo, claimed, hi,
-                                                 skip, &v->recovered, v->detail,
-                                                 sizeof(v->detail));
-        /* A target that goes on after a failed sync may have committed
-         * the transaction whose commit returned the error (past its
-         * commit point): a prefix with it is as good as one without. */
-        if (skip != ORACLE_NO_SKIP && env->target->sync_error_goes_on &&
-            oracle_is_violation((oracle_kind)v->verdict)) {
-            char d[sizeof(v->detail)];
-            uint32_t k;
-            oracle_kind with = oracle_judge_claim(
-                &s->prof->wl, &s->prof->prefix, m, lo, claimed, hi,
-                ORACLE_NO_SKIP, &k, d, sizeof(d));
-            if (!oracle_is_violation(with)) {
-                v->verdict = (uint8_t)with;
-                v->recovered = k;
-                memcpy(v->detail, d, sizeof(d));
-            }
-        }
-    }
+    trial_judge(env, s, m, lo, claimed, hi, skip, &wl, pre, v);
 
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {

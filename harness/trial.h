@@ -237,6 +237,8 @@ typedef struct trial_spec {
 #define TRIAL_REACH_CLOSE 0x80000u
 /* A crash state in a directory window (trial_profile.dirwin). */
 #define TRIAL_REACH_DIR_WINDOW 0x200000u
+/* A read of the verifier's first session failed (trial_read_fault). */
+#define TRIAL_REACH_READ_FAULT 0x400000u
 
 /* The second stage of a trial whose verifying open failed, for targets
  * with a repair op (trial_result.repair; the CSV's repair column): the

@@ -90,7 +90,14 @@ typedef struct trial_verdict {
        recovered and gone on with the workload by then */
     uint32_t s_issued, s_acked, s_required, s_claimed, s_synced;
     int s_resumed;
+    /* a first session with a read that fails (trial_read_fault) */
+    uint64_t rf_at;    /* the read (0: none) */
+    uint8_t rf_failed; /* it came (the session made that many reads) */
+    uint8_t rf_step;   /* what returned an error: TRIAL_RF_*, or 0 */
 } trial_verdict;
+
+#define TRIAL_RF_OPEN 1 /* the open */
+#define TRIAL_RF_READ 2 /* the read-back */
 
 /* What a batch writer records when it copies the database at a trial's
  * crash point, or when a branch it made at an error trial's fault has died

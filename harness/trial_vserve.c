@@ -300,6 +300,19 @@ int trial_verify(trial_env *env, const trial_spec *s, const char *dir,
                  v->detail[0] ? v->detail : "the verifier could not be set up");
         return -1;
     }
+    if (v->rf_at != 0) {
+        size_t n = strlen(res->damage);
+        snprintf(res->damage + n, sizeof(res->damage) - n,
+                 "; then a first open and read-back with read %llu failing "
+                 "(EIO): %s",
+                 (unsigned long long)v->rf_at,
+                 !v->rf_failed                 ? "fewer reads made"
+                 : v->rf_step == TRIAL_RF_OPEN ? "the open failed"
+                 : v->rf_step == TRIAL_RF_READ ? "the read-back failed"
+                                               : "both returned");
+        if (v->rf_failed)
+            res->reached |= TRIAL_REACH_READ_FAULT;
+    }
     if (!v->done) {
         char text[64];
         if (hung)
