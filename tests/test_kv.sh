@@ -104,6 +104,21 @@ for cmd in "get x" "del x" "scan" "check" "recover" "checkpoint" "stats"; do
 done
 contains "missing database message" "$T/err" "no such database"
 
+# A log without its page file is a damaged database, not a missing one:
+# no command is told to create one, and set does not replace the log.
+D5=$T/db5
+"$KV" -d "$D5" load --count 200 --batch 1 >/dev/null || exit 1
+rm "$D5/pages"
+segs=$(cd "$D5" && md5sum wal-*)
+"$KV" -d "$D5" get x >/dev/null 2>"$T/err"
+check "get beside a log without its page file" 3 $?
+contains "the message names the log segment" "$T/err" "$D5/wal-0"
+grep -q "creates one" "$T/err" && bad "get advises creating a database: $(cat "$T/err")" || ok
+"$KV" -d "$D5" set new 1 2>"$T/err"
+check "set beside a log without its page file" 3 $?
+[ ! -e "$D5/pages" ]; check "set created no page file" 0 $?
+check "the log is left as it was" "$segs" "$(cd "$D5" && md5sum wal-*)"
+
 # scan escapes what would make its lines ambiguous; get prints raw bytes.
 "$KV" -d "$D4" set "$(printf 'a\tb')" "$(printf 'one\ntwo\\x\001')" || exit 1
 "$KV" -d "$D4" scan --prefix a >"$T/scan"; check "scan" 0 $?

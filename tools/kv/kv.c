@@ -535,7 +535,9 @@ static int kv_cmd_help(int argc, char **argv)
 }
 
 /* cl_open failed: the engine's detail names the file; a missing database
- * (only set and load create one) says how to make one. */
+ * (only set and load create one) says how to make one.  A log without its
+ * page file is not missing but damaged (CL_ECORRUPT): creating one there
+ * is what the engine refuses. */
 static int kv_open_fail(const char *dir, int rc, int no_create)
 {
     const char *detail = cl_errdetail();
