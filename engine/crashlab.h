@@ -379,6 +379,12 @@ int cl_sync_parse(const char *s, cl_sync_mode *m);
 int cl_torn_parse(const char *s, cl_torn_mode *m);
 int cl_ckpt_parse(const char *s, cl_ckpt_mode *m);
 
+/* Check opt (NULL: defaults) as cl_open does, without opening anything, so
+ * that a program can refuse a bad option value as a usage error before it
+ * acts.  @return 0, or CL_EINVAL with cl_errdetail saying which value and
+ * what it must be. */
+int cl_options_check(const cl_options *opt);
+
 /* Text for an error code (negative CL_E* or positive errno). */
 const char *cl_strerror(int rc);
 /* Detail of this thread's most recent failure ("" if none), for people:

@@ -136,6 +136,14 @@ static int db_resolve_options(const cl_options *in, cl_options *o)
     return 0;
 }
 
+int cl_options_check(const cl_options *opt)
+{
+    cl_options o;
+
+    err_clear();
+    return db_resolve_options(opt, &o);
+}
+
 /* ---------------------------------------------------------------------- */
 /* opening, creating and closing                                          */
 /* ---------------------------------------------------------------------- */

@@ -18,6 +18,13 @@ contains "not-found message" "$T/err" "not found"
 "$KV" -d "$D" frobnicate 2>/dev/null; check "unknown command" 2 $?
 "$KV" -d "$D" set onlykey 2>/dev/null; check "missing argument" 2 $?
 "$KV" -d "$D" --sync sometimes get x 2>/dev/null; check "bad sync mode" 2 $?
+# values the engine would refuse are usage errors, told before the open
+"$KV" -d "$T/ps" --page-size 1000 get a 2>"$T/err"; check "bad page size" 2 $?
+contains "bad page size message" "$T/err" "page size 1000 is not a power of two in 4096..65536"
+"$KV" -d "$T/ps" --page-size 1000 set a 1 2>/dev/null; check "bad page size on set" 2 $?
+[ ! -e "$T/ps" ]; check "a bad page size made nothing" 0 $?
+"$KV" -d "" get a 2>"$T/err"; check "empty -d" 2 $?
+contains "empty -d message" "$T/err" "-d needs a directory"
 "$KV" -d "$D" set "$(head -c 1100 /dev/zero | tr '\0' k)" v 2>"$T/err"
 check "oversized key" 6 $?
 contains "oversized key message" "$T/err" "too large"

@@ -1,6 +1,8 @@
 #!/bin/bash
 # test_kvserver.sh - kvserver as a user starts it: without -d it serves
-# ./kvserver.db; the README's nc example gets the replies it shows.  Run by
+# ./kvserver.db; the README's nc example gets the replies it shows; an
+# option value the engine refuses is a usage error (exit 2) told before the
+# server listens or makes the database.  Run by
 # make test with KV set to the kv under test (kvserver is the one next to
 # it).
 set -u
@@ -44,5 +46,22 @@ VALUE c" "$out"
 fi
 "$KV" -d "$T/run/kvserver.db" get lang >"$T/get" 2>&1
 check "the value is in ./kvserver.db" "c" "$(cat "$T/get")"
+
+# 3. bad values: exit 2 and the reason, before it listens or makes the
+# database
+bad_value() { # bad_value NAME PATTERN ARGS...
+    local name=$1 pat=$2
+    shift 2
+    timeout 10 "$KVSERVER" --port 0 "$@" >"$T/out" 2>"$T/err"
+    check "$name: exit 2" 2 $?
+    contains "$name: message" "$T/err" "$pat"
+    check "$name: not listening" "" "$(cat "$T/out")"
+    [ ! -e "$T/bad" ]; check "$name: no database made" 0 $?
+}
+bad_value "--page-size 1000" "page size 1000 is not a power of two in 4096..65536" \
+    -d "$T/bad" --page-size 1000
+bad_value "--page-size 12288" "page size 12288 is not a power of two" \
+    -d "$T/bad" --page-size 12288
+bad_value "-d ''" "-d needs a directory" -d ""
 
 finish

@@ -616,6 +616,12 @@ int main(int argc, char **argv)
             return kv_usage("unknown option");
         }
     }
+    /* A value the engine would refuse is the user's mistake, told before
+     * anything is opened, not an engine error of cl_open. */
+    if (dir[0] == '\0')
+        return kv_usage("-d needs a directory");
+    if (cl_options_check(&opt) != 0)
+        return kv_usage(cl_errdetail());
     if (optind >= argc)
         return kv_usage("no command");
     if ((cmd = kv_find(argv[optind])) == NULL) {
