@@ -44,6 +44,16 @@ wait $pid 2>/dev/null
 [ "$("$KV" -d "$D" get lang)" = c ]; check "value survives kill -9" 0 $?
 "$KV" -d "$D" check >/dev/null; check "check after the crash" 0 $?
 
+# load prints its total once, whether or not its last commit crossed a
+# progress count
+check "load of 3 in one batch prints the total once" "loaded 3" \
+    "$("$KV" -d "$T/ld" load --count 3 --batch 100000)"
+check "load of 10000 prints the total once" "loaded 10000" \
+    "$("$KV" -d "$T/ld" load --count 10000 --batch 5000 --value-size 1)"
+check "load of 20001 prints its progress and the total" "loaded 10000
+loaded 20000
+loaded 20001" "$("$KV" -d "$T/ld" load --count 20001 --batch 1000 --value-size 1)"
+
 # A close checkpoints: the next open has no record to replay.
 D1=$T/db1
 "$KV" -d "$D1" set a 1 && "$KV" -d "$D1" set b 2 || exit 1

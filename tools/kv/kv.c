@@ -222,7 +222,8 @@ static int kv_cmd_load(cl_db *db, int argc, char **argv)
             rc = cl_commit(db, b, NULL);
         if (rc != 0)
             break;
-        if (n % 10000 < batch) {
+        /* the last count is the total, printed once below */
+        if (n % 10000 < batch && n < count) {
             printf("loaded %" PRIu64 "\n", n);
             fflush(stdout);
         }
