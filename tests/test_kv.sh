@@ -142,6 +142,14 @@ check "the log is left as it was" "$segs" "$(cd "$D5" && md5sum wal-*)"
 check "scan escapes tab, newline, backslash and control bytes" \
     'a\tb	one\ntwo\\x\x01' "$(cat "$T/scan")"
 check "one line per key" 1 "$(wc -l <"$T/scan")"
+# --limit 0 is no limit, as kv.1 says
+"$KV" -d "$D4" scan >"$T/scan.all" || exit 1
+"$KV" -d "$D4" scan --limit 0 >"$T/scan0"; check "scan --limit 0" 0 $?
+check "scan --limit 0 prints every key" "$(cat "$T/scan.all")" "$(cat "$T/scan0")"
+check "scan --limit 1 prints one" 1 "$("$KV" -d "$D4" scan --limit 1 | wc -l)"
+mandoc -T ascii "$(dirname "$0")/../man/kv.1" | command col -bx | tr -s ' \n' ' ' |
+    grep -q "at most n of them (n 0, the default: every one)" && ok ||
+    bad "kv.1 does not say what scan --limit 0 does"
 check "get prints the value unescaped" "$(printf 'one\ntwo\\x\001')" \
     "$("$KV" -d "$D4" get "$(printf 'a\tb')")"
 
