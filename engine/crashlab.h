@@ -262,13 +262,21 @@ typedef struct cl_stats {
 typedef int (*cl_scan_fn)(void *ctx, const void *k, size_t klen, const void *v,
                           size_t vlen);
 
-/* Open (and recover, or create) the database in directory dir.
+/* Open (and recover, or create) the database in directory dir.  The page
+ * file (pages) makes a directory a database: without it a new database is
+ * created, unless the directory holds what only a database leaves (a log
+ * segment with records, a segment past the first, a dwb file): that is a
+ * database that lost its page file, and the open fails with CL_ECORRUPT
+ * naming the directory and the file rather than create a database over its
+ * log (with no_create too).  Only segment numbers up to 256 are looked for
+ * (the I/O table cannot list a directory).
  * @param dir  path of the database directory, created if missing.
  * @param opt  options, or NULL for defaults.
  * @param db   OUT: the handle, to be closed with cl_close.
  * @return 0; CL_ELOCKED if another process has it open; CL_ECORRUPT if
  *         recovery found damage it cannot repair (cl_errdetail names the file
- *         and offset or page); CL_EFORMAT; CL_EINVAL for bad options; an
+ *         and offset or page) or the page file is missing beside a log;
+ *         CL_EFORMAT; CL_EINVAL for bad options; an
  *         errno from the I/O layer.  Recovery may be interrupted at any point
  *         and run again with the same result.  A page the log changes is
  *         redone when it is first read, so damage to such a page (torn
@@ -370,6 +378,12 @@ const char *cl_ckpt_name(cl_ckpt_mode m);
 int cl_sync_parse(const char *s, cl_sync_mode *m);
 int cl_torn_parse(const char *s, cl_torn_mode *m);
 int cl_ckpt_parse(const char *s, cl_ckpt_mode *m);
+
+/* Check opt (NULL: defaults) as cl_open does, without opening anything, so
+ * that a program can refuse a bad option value as a usage error before it
+ * acts.  @return 0, or CL_EINVAL with cl_errdetail saying which value and
+ * what it must be. */
+int cl_options_check(const cl_options *opt);
 
 /* Text for an error code (negative CL_E* or positive errno). */
 const char *cl_strerror(int rc);

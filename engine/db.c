@@ -136,6 +136,14 @@ static int db_resolve_options(const cl_options *in, cl_options *o)
     return 0;
 }
 
+int cl_options_check(const cl_options *opt)
+{
+    cl_options o;
+
+    err_clear();
+    return db_resolve_options(opt, &o);
+}
+
 /* ---------------------------------------------------------------------- */
 /* opening, creating and closing                                          */
 /* ---------------------------------------------------------------------- */
@@ -160,6 +168,58 @@ static char *db_parent(const char *path)
     if (slash == path)
         return strdup("/");
     return strndup(path, (size_t)(slash - path));
+}
+
+/* Log segment numbers probed for a log left without its page file
+ * (db_check_no_log). */
+#define DB_PROBE_SEGMENTS 256
+
+/* Is a directory without a page file free of a database's log?  The page
+ * file is what makes a directory a database, but a log without it is not
+ * an empty directory: it is a database whose page file was lost, and
+ * creating a new database there would overwrite segment 1 and leave the
+ * rest unreadable.  The I/O table cannot list a directory, so this probes
+ * names: the doublewrite file, and log segments 1..DB_PROBE_SEGMENTS.
+ * Segment 1 with at most its header is what a create that crashed before
+ * installing the page file leaves (db_create), and the create overwrites
+ * it; segment 1 with records, any later segment, or a doublewrite file
+ * come only from a database that had its page file.  Not detected: a log
+ * whose segments are all numbered past DB_PROBE_SEGMENTS (every checkpoint
+ * starts a new segment and removes the older ones, so a database
+ * checkpointed that many times), and files of other names.  Returns 0,
+ * CL_ECORRUPT naming the file, or an errno. */
+static int db_check_no_log(cl_db *db)
+{
+    const cl_io *io = db->io;
+    char path[4096];
+    uint64_t len = 0;
+    int fd = -1, rc;
+
+    for (uint64_t segno = 0; segno <= DB_PROBE_SEGMENTS; segno++) {
+        /* 0: the doublewrite file */
+        if (segno == 0)
+            snprintf(path, sizeof(path), "%s", db->dwb_path);
+        else
+            wal_seg_path(path, sizeof(path), db->dir, segno);
+        rc = io->open(io->ctx, path, CL_IO_RDONLY, &fd);
+        if (rc == ENOENT)
+            continue;
+        if (rc != 0)
+            return err_set(rc, "%s: cannot open", path);
+        rc = io->filesize(io->ctx, fd, &len);
+        io->close(io->ctx, fd);
+        if (rc != 0)
+            return err_set(rc, "%s: cannot stat", path);
+        if (segno == 1 && len <= WAL_SEG_HDR_SIZE)
+            continue;
+        return err_set_at(CL_ECORRUPT, CL_ERRK_STRUCTURE, path,
+                          CL_ERR_NO_OFFSET, 0,
+                          "%s: no page file (%s), but %s is there: the "
+                          "database lost its page file (it is not created "
+                          "again over its log)",
+                          db->dir, DB_PAGES_NAME, path);
+    }
+    return 0;
 }
 
 /* Create a new, empty database in db->dir.  Recipe:
@@ -288,7 +348,7 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
 {
     pthread_rwlockattr_t rwa;
     cl_db *db;
-    int rc, fd, created = 0;
+    int rc, fd, created = 0, made_dir;
 
     err_clear();
     if (dir == NULL || dir[0] == '\0' || out == NULL)
@@ -329,15 +389,21 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
      * is made, not the directory and not LOCK. */
     if (db->opt.no_create) {
         rc = db->io->open(db->io->ctx, db->pages_path, CL_IO_RDONLY, &fd);
+        if (rc == ENOENT) {
+            /* a log without its page file is damage, not no database */
+            if ((rc = db_check_no_log(db)) == 0)
+                rc = err_set(ENOENT, "%s: no such database", dir);
+            goto fail;
+        }
         if (rc != 0) {
-            err_set(rc, "%s: %s", rc == ENOENT ? dir : db->pages_path,
-                    rc == ENOENT ? "no such database" : "cannot open");
+            err_set(rc, "%s: cannot open", db->pages_path);
             goto fail;
         }
         db->io->close(db->io->ctx, fd);
     }
 
     rc = db->io->mkdir(db->io->ctx, dir);
+    made_dir = rc == 0;
     if (rc == 0) {
         char *parent = db_parent(dir);
         rc = parent ? db->io->dirsync(db->io->ctx, parent) : CL_ENOMEM;
@@ -368,7 +434,9 @@ int cl_open(const char *dir, const cl_options *opt, cl_db **out)
     if (rc == 0) {
         db->io->close(db->io->ctx, fd);
     } else if (rc == ENOENT && !db->opt.no_create) {
-        if ((rc = db_create(db)) != 0)
+        /* a directory just made has no log to look for */
+        if ((!made_dir && (rc = db_check_no_log(db)) != 0) ||
+            (rc = db_create(db)) != 0)
             goto fail;
         created = 1;
     } else {

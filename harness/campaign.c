@@ -479,6 +479,45 @@ static void campaign_spec_draw(const campaign *c, rng *r, trial_spec *s)
     }
 }
 
+/* The mode of trial id of an exhaustive campaign of profile p, and *k, its
+ * place among the trials of that mode: every I/O point killed, then every
+ * pwrite torn with each fill, then every point cut by each power-loss
+ * model.  MODE_COUNT past the end. */
+static trial_mode campaign_exhaustive_mode(const trial_profile *p, uint64_t id,
+                                           uint64_t *k)
+{
+    uint64_t n = p->points + 1;
+
+    *k = id;
+    if (*k < n)
+        return MODE_KILL_IO;
+    *k -= n;
+    if (*k < 3 * p->npwrites)
+        return MODE_TORN;
+    *k -= 3 * p->npwrites;
+    if (*k < 5 * n)
+        return MODE_POWERLOSS;
+    return MODE_COUNT;
+}
+
+int campaign_mode(const campaign *c, uint64_t id, trial_mode *m)
+{
+    uint64_t k;
+
+    if (c->exhaustive) {
+        *m = campaign_exhaustive_mode(campaign_profile(c, 0, 0), id, &k);
+        return *m == MODE_COUNT ? -1 : 0;
+    }
+    if (c->server_every > 0 && id % c->server_every == c->server_every - 1) {
+        trial_mode server[MODE_COUNT];
+        int n = trial_modes_of(MODE_GROUP_SERVER, server);
+        *m = server[(id / c->server_every) % (uint64_t)n];
+        return 0;
+    }
+    *m = c->modes[id % (uint64_t)c->nmodes];
+    return 0;
+}
+
 /* campaign_spec without the campaign-wide settings of every trial. */
 static int campaign_spec_trial(const campaign *c, uint64_t id, trial_spec *s)
 {
@@ -491,46 +530,32 @@ static int campaign_spec_trial(const campaign *c, uint64_t id, trial_spec *s)
     rng_seed(&r, s->seed);
     if (c->exhaustive) {
         const trial_profile *p = campaign_profile(c, 0, 0);
-        uint64_t k = id, n = p->points + 1;
+        uint64_t k, n = p->points + 1;
         static const crashio_fill fills[3] = {
             CRASHIO_FILL_OLD, CRASHIO_FILL_ZERO, CRASHIO_FILL_GARBAGE};
         static const plimg_model models[5] = {
             PLIMG_ANY_SUBSET, PLIMG_PER_FILE_PREFIX, PLIMG_ORDERED,
             PLIMG_DROP_UNSYNCED_DATA, PLIMG_DROP_UNSYNCED_FILES};
         s->prof = p;
-        if (k < n) {
-            s->mode = MODE_KILL_IO;
+        s->mode = campaign_exhaustive_mode(p, id, &k);
+        if (s->mode == MODE_COUNT)
+            return -1;
+        if (s->mode == MODE_KILL_IO) {
             s->crash_point = k + 1;
-            return 0;
-        }
-        k -= n;
-        if (k < 3 * p->npwrites) {
-            s->mode = MODE_TORN;
+        } else if (s->mode == MODE_TORN) {
             s->crash_point = p->pwrites[k % p->npwrites];
             s->action = CRASHIO_TEAR;
             s->fill = fills[k / p->npwrites];
-            return 0;
-        }
-        k -= 3 * p->npwrites;
-        if (k < 5 * n) {
-            s->mode = MODE_POWERLOSS;
+        } else {
             s->crash_point = k % n + 1;
             s->powerloss = 1;
             s->pl.model = models[k / n];
             s->pl.sector = c->env.sector;
             s->pl.seed = rng_next(&r);
-            return 0;
         }
-        return -1;
-    }
-    if (c->server_every > 0 && id % c->server_every == c->server_every - 1) {
-        trial_mode server[MODE_COUNT];
-        int n = trial_modes_of(MODE_GROUP_SERVER, server);
-        s->mode = server[(id / c->server_every) % (uint64_t)n];
-        trial_server_pick(&c->env, &r, c->env.persist, c->env.sector, s);
         return 0;
     }
-    s->mode = c->modes[id % (uint64_t)c->nmodes];
+    campaign_mode(c, id, &s->mode);
     if (trial_mode_is_server(s->mode)) {
         trial_server_pick(&c->env, &r, c->env.persist, c->env.sector, s);
         return 0;

@@ -103,6 +103,12 @@ void campaign_free(campaign *c);
  * past the end of an exhaustive campaign. */
 int campaign_spec(const campaign *c, uint64_t id, trial_spec *s);
 
+/* The mode of trial id, as campaign_spec gives it, without the workload
+ * variants' counting runs: of an exhaustive campaign it needs only the
+ * points and pwrites counts of profiles[0].  Returns 0, or -1 if id is past
+ * the end of an exhaustive campaign. */
+int campaign_mode(const campaign *c, uint64_t id, trial_mode *m);
+
 /* Run the campaign (or the replay): progress, CSV, summary.  Returns the
  * process exit status: 0 no violation, 1 violations, 2 set-up error. */
 int campaign_run(campaign *c);

@@ -9,11 +9,12 @@
  * checks that the summaries are of one campaign, every shard once, and
  * that the rows are exactly the shards' trials (no trial twice, none
  * missing from a shard that its summary counts); then it describes the
- * campaign again from its options and prints the summary of all rows with
- * the code a single run prints its own with.  Counts, coverage and the
- * recovery percentiles are therefore those of the whole campaign, not
- * combinations of the shards' figures.  What depends on the clock: the
- * elapsed time is the longest shard's (the shards of an array run at
+ * campaign again from its options, checks that each row's trial seed and
+ * mode are the ones the campaign gives its trial id, and prints the
+ * summary of all rows with the code a single run prints its own with.  Counts,
+ * coverage and the recovery percentiles are therefore those of the whole
+ * campaign, not combinations of the shards' figures.  What depends on the
+ * clock: the elapsed time is the longest shard's (the shards of an array run at
  * once), the jobs are all the shards' jobs.  The JSON summary of an
  * --exec or --target redis campaign is refused: those run no shards.
  */
@@ -42,7 +43,8 @@ typedef struct ct_shard {
 
 typedef struct ct_row {
     trial_result r;
-    int file; /* the argument it came from */
+    int file;    /* the argument it came from */
+    size_t line; /* and its line there */
 } ct_row;
 
 /* The whole of file path, NUL-terminated, or NULL after a message. */
@@ -200,7 +202,8 @@ static int ct_rows_read(const char *path, int file, char *text, ct_row **rows,
                     path, line, err);
             return 2;
         }
-        (*rows)[(*n)++].file = file;
+        (*rows)[*n].file = file;
+        (*rows)[(*n)++].line = line;
     }
     return 0;
 }
@@ -340,6 +343,38 @@ static int ct_check_rows(ct_shard *sh, int ns, const ct_row *rows, size_t n,
     return 0;
 }
 
+/* Are the rows the trials of campaign c, as described again from the
+ * summaries?  A trial's seed is a function of the campaign's seed and its
+ * id, and its mode one of its id and the campaign's modes: a CSV of
+ * another seed, or of other modes, has rows that differ in one or the
+ * other.  (A CSV of the same seed and modes but other options, --sync for
+ * one, is not told apart here.)  Returns 0, or 2 after a message. */
+static int ct_check_trials(const campaign *c, const ct_row *rows, size_t n,
+                           char **files)
+{
+    for (size_t i = 0; i < n; i++) {
+        const trial_result *r = &rows[i].r;
+        uint64_t seed = rng_trial_seed(c->seed, r->id);
+        trial_mode mode;
+
+        /* ids past the end of the campaign were refused already
+         * (ct_check_rows) */
+        if (campaign_mode(c, r->id, &mode) != 0 ||
+            (r->seed == seed && r->mode == mode))
+            continue;
+        fprintf(stderr,
+                "crashtest: %s line %zu: trial %" PRIu64 " is not this "
+                "campaign's: its seed is %016" PRIx64 " and its mode %s, "
+                "the campaign's trial %" PRIu64 " has seed %016" PRIx64
+                " and mode %s (a CSV of another seed, or of other modes)\n",
+                files[rows[i].file], rows[i].line, r->id, r->seed,
+                trial_mode_name((trial_mode)r->mode), r->id, seed,
+                trial_mode_name(mode));
+        return 2;
+    }
+    return 0;
+}
+
 /* Describe the campaign of shard s again, from its options, into a (its
  * programs are not looked for: nothing runs).  Returns 0, or 2 after a
  * message. */
@@ -447,6 +482,8 @@ int ct_merge(const ct_args *m)
         c->profiles = &prof;
         c->exhaustive_total = (uint64_t)sh[0].campaign_trials;
     }
+    if (ct_check_trials(c, rows, nrows, m->merge_files) != 0)
+        goto out;
     res = malloc((nrows ? nrows : 1) * sizeof(*res));
     if (res == NULL) {
         fprintf(stderr, "crashtest: out of memory\n");

@@ -144,6 +144,20 @@ static void test_api_limits_and_bad_arguments(void **state)
         o.page_size = 5000;
         assert_int_equal(cl_open(f->dir, &o, &x), CL_EINVAL);
         assert_null(x);
+        /* cl_options_check refuses what cl_open refuses, and says why */
+        assert_int_equal(cl_options_check(&o), CL_EINVAL);
+        assert_non_null(strstr(cl_errdetail(), "page size 5000"));
+        o.page_size = 65536;
+        assert_int_equal(cl_options_check(&o), 0);
+        assert_string_equal(cl_errdetail(), "");
+        o.pool_bytes = 4096;
+        assert_int_equal(cl_options_check(&o), CL_EINVAL);
+        assert_non_null(strstr(cl_errdetail(), "buffer pool"));
+        o.pool_bytes = 0;
+        o.segment_bytes = 4096;
+        assert_int_equal(cl_options_check(&o), CL_EINVAL);
+        assert_non_null(strstr(cl_errdetail(), "log segments"));
+        assert_int_equal(cl_options_check(NULL), 0);
     }
 }
 

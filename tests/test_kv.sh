@@ -18,6 +18,13 @@ contains "not-found message" "$T/err" "not found"
 "$KV" -d "$D" frobnicate 2>/dev/null; check "unknown command" 2 $?
 "$KV" -d "$D" set onlykey 2>/dev/null; check "missing argument" 2 $?
 "$KV" -d "$D" --sync sometimes get x 2>/dev/null; check "bad sync mode" 2 $?
+# values the engine would refuse are usage errors, told before the open
+"$KV" -d "$T/ps" --page-size 1000 get a 2>"$T/err"; check "bad page size" 2 $?
+contains "bad page size message" "$T/err" "page size 1000 is not a power of two in 4096..65536"
+"$KV" -d "$T/ps" --page-size 1000 set a 1 2>/dev/null; check "bad page size on set" 2 $?
+[ ! -e "$T/ps" ]; check "a bad page size made nothing" 0 $?
+"$KV" -d "" get a 2>"$T/err"; check "empty -d" 2 $?
+contains "empty -d message" "$T/err" "-d needs a directory"
 "$KV" -d "$D" set "$(head -c 1100 /dev/zero | tr '\0' k)" v 2>"$T/err"
 check "oversized key" 6 $?
 contains "oversized key message" "$T/err" "too large"
@@ -36,6 +43,16 @@ kill -9 $pid
 wait $pid 2>/dev/null
 [ "$("$KV" -d "$D" get lang)" = c ]; check "value survives kill -9" 0 $?
 "$KV" -d "$D" check >/dev/null; check "check after the crash" 0 $?
+
+# load prints its total once, whether or not its last commit crossed a
+# progress count
+check "load of 3 in one batch prints the total once" "loaded 3" \
+    "$("$KV" -d "$T/ld" load --count 3 --batch 100000)"
+check "load of 10000 prints the total once" "loaded 10000" \
+    "$("$KV" -d "$T/ld" load --count 10000 --batch 5000 --value-size 1)"
+check "load of 20001 prints its progress and the total" "loaded 10000
+loaded 20000
+loaded 20001" "$("$KV" -d "$T/ld" load --count 20001 --batch 1000 --value-size 1)"
 
 # A close checkpoints: the next open has no record to replay.
 D1=$T/db1
@@ -104,12 +121,35 @@ for cmd in "get x" "del x" "scan" "check" "recover" "checkpoint" "stats"; do
 done
 contains "missing database message" "$T/err" "no such database"
 
+# A log without its page file is a damaged database, not a missing one:
+# no command is told to create one, and set does not replace the log.
+D5=$T/db5
+"$KV" -d "$D5" load --count 200 --batch 1 >/dev/null || exit 1
+rm "$D5/pages"
+segs=$(cd "$D5" && md5sum wal-*)
+"$KV" -d "$D5" get x >/dev/null 2>"$T/err"
+check "get beside a log without its page file" 3 $?
+contains "the message names the log segment" "$T/err" "$D5/wal-0"
+grep -q "creates one" "$T/err" && bad "get advises creating a database: $(cat "$T/err")" || ok
+"$KV" -d "$D5" set new 1 2>"$T/err"
+check "set beside a log without its page file" 3 $?
+[ ! -e "$D5/pages" ]; check "set created no page file" 0 $?
+check "the log is left as it was" "$segs" "$(cd "$D5" && md5sum wal-*)"
+
 # scan escapes what would make its lines ambiguous; get prints raw bytes.
 "$KV" -d "$D4" set "$(printf 'a\tb')" "$(printf 'one\ntwo\\x\001')" || exit 1
 "$KV" -d "$D4" scan --prefix a >"$T/scan"; check "scan" 0 $?
 check "scan escapes tab, newline, backslash and control bytes" \
     'a\tb	one\ntwo\\x\x01' "$(cat "$T/scan")"
 check "one line per key" 1 "$(wc -l <"$T/scan")"
+# --limit 0 is no limit, as kv.1 says
+"$KV" -d "$D4" scan >"$T/scan.all" || exit 1
+"$KV" -d "$D4" scan --limit 0 >"$T/scan0"; check "scan --limit 0" 0 $?
+check "scan --limit 0 prints every key" "$(cat "$T/scan.all")" "$(cat "$T/scan0")"
+check "scan --limit 1 prints one" 1 "$("$KV" -d "$D4" scan --limit 1 | wc -l)"
+mandoc -T ascii "$(dirname "$0")/../man/kv.1" | command col -bx | tr -s ' \n' ' ' |
+    grep -q "at most n of them (n 0, the default: every one)" && ok ||
+    bad "kv.1 does not say what scan --limit 0 does"
 check "get prints the value unescaped" "$(printf 'one\ntwo\\x\001')" \
     "$("$KV" -d "$D4" get "$(printf 'a\tb')")"
 

@@ -8,7 +8,8 @@
 # violation in a shard comes out of the merge with a replay command that
 # reproduces it; shards that are not the whole of one campaign (another
 # seed, options or version, a shard missing or given twice, overlapping or
-# missing CSV rows, an incomplete shard) are refused with exit 2 and a
+# missing CSV rows, an incomplete shard, CSV rows of another seed or
+# other modes) are refused with exit 2 and a
 # message that says which; the merged JSON names the shards' promise.
 # Run by make test with CRASHTEST set.
 set -u
@@ -112,6 +113,14 @@ refused "a CSV missing" "shard 2/4: its summary .* counts 40 trials, the CSV fil
 "$CT" "${ARGS[@]}" --seed 8 --shard 2/4 --json --csv "$T/o.csv" >"$T/o.json" 2>/dev/null
 refused "another seed" "not shards of one campaign: the seed differs" \
     "$T"/s[013].json "$T"/s[013].csv "$T/o.json" "$T/o.csv"
+# the CSV of another campaign's shard with the right summaries: its rows'
+# trial seeds, or its modes, are not this campaign's
+refused "the CSV of another seed" "o.csv line 1: trial 2 is not this campaign's: its seed" \
+    "$T"/s?.json "$T"/s[013].csv "$T/o.csv"
+"$CT" "${ARGS[@]}" --mode torn,powerloss,kill-io --sync off --shard 2/4 --json \
+    --csv "$T/o.csv" >/dev/null 2>&1
+refused "the CSV of other modes" "o.csv line 1: trial 2 is not this campaign's: .* mode kill-io, the campaign's trial 2 .* mode powerloss" \
+    "$T"/s?.json "$T"/s[013].csv "$T/o.csv"
 "$CT" "${ARGS[@]}" --sync group --shard 2/4 --json --csv "$T/o.csv" >"$T/o.json" 2>/dev/null
 refused "other options" "not shards of one campaign: the options differs" \
     "$T"/s[013].json "$T"/s[013].csv "$T/o.json" "$T/o.csv"

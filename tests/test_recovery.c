@@ -465,6 +465,80 @@ static void make_dwb_db(const char *dir, const cl_options *o, int n)
     assert_true(tu_exists(tu_path(dir, "dwb")));
 }
 
+/* cl_open of a directory whose page file is gone returns CL_ECORRUPT
+ * naming the file it found, with and without no_create, and leaves it. */
+static void assert_lost_page_file(const char *dir, const char *file)
+{
+    cl_options o = {0};
+    cl_db *db = NULL;
+    cl_err_info ei;
+    int64_t size = tu_file_size(tu_path(dir, file));
+
+    for (int no_create = 0; no_create < 2; no_create++) {
+        o.no_create = no_create;
+        assert_int_equal(cl_open(dir, &o, &db), CL_ECORRUPT);
+        assert_non_null(strstr(cl_errdetail(), dir));
+        assert_non_null(strstr(cl_errdetail(), file));
+        assert_int_equal(cl_errinfo(&ei), 0);
+        assert_non_null(strstr(ei.file, file));
+        assert_false(tu_exists(tu_path(dir, "pages")));
+        assert_int_equal(tu_file_size(tu_path(dir, file)), size);
+    }
+}
+
+/* The page file makes a directory a database, but a log without it is a
+ * database that lost its page file: an open does not create a new one
+ * over its log (which would overwrite segment 1 and strand the rest).
+ * Segment 1 with its header alone is what a create that crashed before
+ * installing the page file leaves, and a create goes on over it. */
+static void test_recovery_log_without_page_file_is_not_recreated(void **state)
+{
+    fx *f = *state;
+    cl_options o = {.torn = CL_TORN_DWB};
+    char pages[sizeof(f->dir) + 8];
+    cl_db *db = open_db(f->dir, NULL);
+
+    snprintf(pages, sizeof(pages), "%s/pages", f->dir);
+    /* records in segment 1 (the handle does not checkpoint at close) */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(write_batch(db, i), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(unlink(pages), 0);
+    assert_lost_page_file(f->dir, SEG1);
+
+    /* a checkpointed database: segment 2, its header alone */
+    assert_int_equal(fs_rmrf(f->dir), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(write_batch(db, 0), 0);
+    assert_int_equal(cl_checkpoint(db), 0);
+    assert_int_equal(cl_close(db), 0);
+    assert_false(tu_exists(tu_path(f->dir, SEG1)));
+    assert_int_equal(unlink(pages), 0);
+    assert_lost_page_file(f->dir, "wal-0000000000000002");
+
+    /* the doublewrite file of torn-page mode dwb, alone */
+    assert_int_equal(fs_rmrf(f->dir), 0);
+    make_dwb_db(f->dir, &o, 4);
+    assert_int_equal(unlink(pages), 0);
+    for (uint64_t segno = 1; segno < 16; segno++) {
+        char seg[64];
+        wal_seg_path(seg, sizeof(seg), f->dir, segno);
+        unlink(seg);
+    }
+    assert_lost_page_file(f->dir, "dwb");
+
+    /* a create cut before its page file: segment 1, header only */
+    assert_int_equal(fs_rmrf(f->dir), 0);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(cl_close(db), 0);
+    assert_int_equal(unlink(pages), 0);
+    assert_int_equal(tu_file_size(tu_path(f->dir, SEG1)), WAL_SEG_HDR_SIZE);
+    db = open_db(f->dir, NULL);
+    assert_int_equal(write_batch(db, 0), 0);
+    assert_int_equal(count_batches(db), 1);
+    assert_int_equal(cl_close(db), 0);
+}
+
 static void test_recovery_torn_page_dwb_is_restored(void **state)
 {
     fx *f = *state;
@@ -1454,6 +1528,9 @@ int main(void)
             test_recovery_leftover_segments_are_removed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_recovery_huge_garbage_range_is_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_log_without_page_file_is_not_recreated, fx_setup,
+            fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

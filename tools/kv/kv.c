@@ -222,7 +222,8 @@ static int kv_cmd_load(cl_db *db, int argc, char **argv)
             rc = cl_commit(db, b, NULL);
         if (rc != 0)
             break;
-        if (n % 10000 < batch) {
+        /* the last count is the total, printed once below */
+        if (n % 10000 < batch && n < count) {
             printf("loaded %" PRIu64 "\n", n);
             fflush(stdout);
         }
@@ -535,7 +536,9 @@ static int kv_cmd_help(int argc, char **argv)
 }
 
 /* cl_open failed: the engine's detail names the file; a missing database
- * (only set and load create one) says how to make one. */
+ * (only set and load create one) says how to make one.  A log without its
+ * page file is not missing but damaged (CL_ECORRUPT): creating one there
+ * is what the engine refuses. */
 static int kv_open_fail(const char *dir, int rc, int no_create)
 {
     const char *detail = cl_errdetail();
@@ -614,6 +617,12 @@ int main(int argc, char **argv)
             return kv_usage("unknown option");
         }
     }
+    /* A value the engine would refuse is the user's mistake, told before
+     * anything is opened, not an engine error of cl_open. */
+    if (dir[0] == '\0')
+        return kv_usage("-d needs a directory");
+    if (cl_options_check(&opt) != 0)
+        return kv_usage(cl_errdetail());
     if (optind >= argc)
         return kv_usage("no command");
     if ((cmd = kv_find(argv[optind])) == NULL) {

@@ -285,6 +285,12 @@ int main(int argc, char **argv)
     }
     if (optind != argc)
         return kvserver_usage("unexpected argument");
+    /* A value the engine would refuse is the user's mistake, told before
+     * the server listens, not an engine error of cl_open. */
+    if (dir[0] == '\0')
+        return kvserver_usage("-d needs a directory");
+    if (cl_options_check(&opt) != 0)
+        return kvserver_usage(cl_errdetail());
     if (cfg.threads == 0) {
         /* Half the CPUs: the committers and the engine's work under them
          * need CPU too, and so do clients on the same machine; on 2 cores
