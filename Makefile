@@ -160,7 +160,7 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
 LIB := $(B)/libcrashlab.a
 # libcrashlab.so exports only the cl_ functions (engine/libcrashlab.map); its
 # soname changes with SOVERSION, when the ABI does.
-VERSION := 0.3.0
+VERSION := 0.4.0
 SOVERSION := 2
 SHLIB := $(B)/libcrashlab.so.$(VERSION)
 
