@@ -273,12 +273,19 @@ static int ct_set_ckpt(ct_args *a, const char *arg)
     return cl_ckpt_parse(arg, &a->c.env.eng.checkpoint_mode);
 }
 
+/* A page size the engine takes (cl_options_check says which: a power of
+ * two in 4096..65536); 0 would mean its default, which --page-size does
+ * not pin. */
 static int ct_set_page_size(ct_args *a, const char *arg)
 {
+    cl_options o;
     uint64_t v;
 
-    if (num_parse_u64(arg, 0, &v) != 0 || v < 4096 || v > 65536 ||
-        (v & (v - 1)) != 0)
+    memset(&o, 0, sizeof(o));
+    if (num_parse_u64(arg, 0, &v) != 0 || v == 0 || v > UINT32_MAX)
+        return -1;
+    o.page_size = (uint32_t)v;
+    if (cl_options_check(&o) != 0)
         return -1;
     a->c.env.eng.page_size = (uint32_t)v;
     return 0;

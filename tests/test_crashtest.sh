@@ -150,6 +150,9 @@ assert p["powerloss"]["image"]>0 and p["kill-io"]["image"]==0, p' "$T/p.json" &&
 [ -d "$(ls -d "$T"/kept/trial-* | head -1)/crashed" ] && ok || bad "no crashed image kept"
 "$CT" --mode sideways >/dev/null 2>&1; check "bad mode" 2 $?
 "$CT" --trials 0 >/dev/null 2>&1; check "zero trials" 2 $?
+# the engine's page-size rule (cl_options_check)
+"$CT" --page-size 1000 --trials 1 >/dev/null 2>&1; check "page size 1000" 2 $?
+"$CT" --page-size 131072 --trials 1 >/dev/null 2>&1; check "page size 131072" 2 $?
 "$CT" --shrink >/dev/null 2>&1; check "shrink without replay" 2 $?
 "$CT" --help | grep -q -- "--exhaustive"; check "help" 0 $?
 check "help prints no doubled percent sign" 0 "$("$CT" --help | grep -c '%%')"
@@ -159,10 +162,6 @@ contains "one job" "$T/j1.out" "trials in .* s on 1 job: "
 "$CT" --seed 17 --trials 4 --jobs 2 --quiet --dir "$T" >"$T/j2.out" 2>&1
 contains "two jobs" "$T/j2.out" "trials in .* s on 2 jobs: "
 
-# 7. a scratch directory removed under a running campaign is the harness's
-# set-up failure (exit 2, its message), never a verdict on the target:
-# here only the workers' marker files go, so every trial itself runs as
-# it would, and the campaign must still stop with exit 2
 # outputs that cannot be written are set-up failures, found before the
 # campaign where they can be
 "$CT" --trials 5 --seed 3 --csv /proc/nope/x.csv --dir "$T" --quiet \
@@ -186,6 +185,10 @@ check "--keep-failures that cannot be made: exit 2" 2 $?
 contains "--keep-failures that cannot be made: said" "$T/nokeep.out" \
     "--keep-failures /proc/nope: cannot make it"
 
+# 7. a scratch directory removed under a running campaign is the harness's
+# set-up failure (exit 2, its message), never a verdict on the target:
+# here only the workers' marker files go, so every trial itself runs as
+# it would, and the campaign must still stop with exit 2
 mkdir -p "$T/gone"
 timeout 300 "$CT" --seed 18 --trials 1000000 --jobs 2 --quiet --dir "$T/gone" \
     --csv "$T/gone.csv" >"$T/gone.out" 2>&1 &
