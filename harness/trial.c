@@ -45,6 +45,7 @@
 #include "fsutil.h"
 #include "interpose.h"
 #include "iowrap.h"
+#include "memfs.h"
 #include "rng.h"
 #include "trial_int.h"
 #include "util.h"
@@ -858,7 +859,8 @@ static int trial_is_page_damage(void)
  * is appended (a torn tail left in place).  On failure sets v's verdict
  * (recovery) and detail. */
 static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
-                        void **hp, oracle_map *m, trial_verdict *v)
+                        const cl_io *io, void **hp, oracle_map *m,
+                        trial_verdict *v)
 {
     void *h = *hp;
     cl_options o = s->prof->eng;
@@ -892,7 +894,7 @@ static void trial_probe(trial_env *env, const trial_spec *s, const char *dir,
     if ((rc = env->target->close(h)) != 0)
         goto fail;
     step = "reopen";
-    o.io = cl_io_posix();
+    o.io = io;
     o.no_close_checkpoint = 1; /* as the first handle's */
     o.create_salt = s->prof->salt;
     h = NULL;
@@ -1029,7 +1031,7 @@ static int trial_read_fault_session(trial_env *env, const trial_spec *s,
     void *h = NULL;
     int rc;
 
-    iowrap_init(&w, cl_io_posix());
+    iowrap_init(&w, o.io);
     w.fail_read_at = rf;
     o.io = &w.io;
     v->rf_at = rf;
@@ -1069,6 +1071,35 @@ static int trial_read_fault_session(trial_env *env, const trial_spec *s,
     return 0;
 }
 
+/* The verifier's file system in memory (memfs.h), made at its first
+ * crash state and kept for the next: what a verification writes stays
+ * in it, and only a state that failed goes back to its directory
+ * (trial_vfs_store). */
+static memfs *trial_vfs;
+
+/* The largest crash state it takes, in bytes of its files, and the
+ * largest file a verification may make in it (EFBIG). */
+#define TRIAL_VFS_MAX ((uint64_t)64 << 20)
+#define TRIAL_VFS_FILE_MAX ((uint64_t)1 << 30)
+
+/* Write what the verification left in vfs (NULL: it ran on the
+ * directory) back to dir, when v is not OK: the kept failure artifacts,
+ * the repair's copy and a replay see the files as the engine left them,
+ * as they would have without the memory. */
+static void trial_vfs_store(memfs *vfs, const char *dir, trial_verdict *v)
+{
+    int rc;
+
+    if (vfs == NULL || (v->verdict == ORACLE_OK && !v->setup_failed))
+        return;
+    if ((rc = memfs_store(vfs, dir)) != 0 && !v->setup_failed) {
+        snprintf(v->detail, sizeof(v->detail),
+                 "writing the verified state back to its directory: %s",
+                 strerror(rc));
+        v->setup_failed = 1;
+    }
+}
+
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
                         uint32_t skip, const trial_open_how *how, crashio **cio)
@@ -1082,11 +1113,29 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     char msg[400];
     uint64_t t0, rf;
     void *h = NULL;
+    memfs *vfs = NULL;
     int rc, have_pre = 0;
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
-    if (how != NULL && env->target->interposed) {
+    if (how == NULL && !env->target->interposed) {
+        /* the state as the crash left it, in memory: every session of
+         * its verification runs there, without a system call (a state
+         * too large for it stays on disk) */
+        int rc2 = trial_vfs == NULL &&
+                          (trial_vfs = memfs_new(TRIAL_VFS_FILE_MAX)) == NULL
+                      ? ENOMEM
+                      : memfs_load(trial_vfs, dir, TRIAL_VFS_MAX);
+        if (rc2 == 0) {
+            vfs = trial_vfs;
+            o.io = memfs_table(vfs);
+        } else if (rc2 != EFBIG) {
+            snprintf(v->detail, sizeof(v->detail),
+                     "reading the crash state into memory: %s", strerror(rc2));
+            v->setup_failed = 1;
+            return NULL;
+        }
+    } else if (how != NULL && env->target->interposed) {
         /* its recovery's calls reach the crash core through the libc
          * interposer (stopped once the state is done: trial_vserve.c) */
         if (trial_interpose(env, dir, how->cc) != 0) {
@@ -1141,10 +1190,12 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         if (v->verdict == ORACLE_RECOVERY && env->target->repair != NULL) {
             if (how != NULL && env->target->interposed)
                 interpose_stop();
+            trial_vfs_store(vfs, dir, v);
             v->repair = (uint8_t)trial_second_stage(env, s, dir, claimed, hi,
                                                     skip, &v->repair_k);
         }
         v->done = 1;
+        trial_vfs_store(vfs, dir, v);
         return NULL;
     }
     v->opened = 1;
@@ -1238,7 +1289,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     if (v->verdict == ORACLE_OK && how == NULL &&
         (trial_mode_is_error(s->mode) || (s->seed >> 17) % 2 == 0)) {
         t0 = clk_now_us();
-        trial_probe(env, s, dir, &h, m, v);
+        trial_probe(env, s, dir, o.io, &h, m, v);
         v->probe_us = (uint32_t)(clk_now_us() - t0);
     }
     v->done = 1;
@@ -1246,6 +1297,7 @@ out:
     if (pre == &local)
         oracle_prefix_free(&local);
     oracle_map_free(m);
+    trial_vfs_store(vfs, dir, v);
     return h;
 }
 

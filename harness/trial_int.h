@@ -364,7 +364,7 @@ trial_repair trial_second_stage(const trial_env *env, const trial_spec *s,
 void trial_repair_settle(trial_result *res);
 
 /* Crash states one verifier process verifies before it is replaced. */
-#define TRIAL_VSERVE_MAX 64
+#define TRIAL_VSERVE_MAX 1024
 
 /* Stop this worker's verifier process, if it runs (trial_env_fini does). */
 void trial_vserve_stop(trial_env *env);

@@ -17,9 +17,10 @@
  *     and replaced;
  *   - a recovery that went wrong cannot leave anything behind for the next
  *     trial: the process ends after any verdict but OK (detected
- *     corruption too), after a failed close, and after TRIAL_VSERVE_MAX
- *     crash states, and the worker waits for its end before it reuses the
- *     database's path;
+ *     corruption too), after a failed close, after TRIAL_VSERVE_MAX
+ *     crash states and once its heap has grown by TRIAL_VSERVE_HEAP_MAX,
+ *     and the worker waits for its end before it reuses the database's
+ *     path;
  *   - a process forked before the campaign's profiles changed (a shrink
  *     builds new ones) is replaced, since it would not have them.
  * crashtest --fresh-verifier (trial_env.fresh_verifier) forks a process per
@@ -30,6 +31,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -42,9 +44,12 @@
 #include "util.h"
 
 /* Its allocator serves blocks up to this size from the heap (glibc's
- * upper limit), and keeps up to TRIAL_VSERVE_KEEP bytes of free heap. */
+ * upper limit), and keeps up to TRIAL_VSERVE_KEEP bytes of free heap;
+ * a heap grown past TRIAL_VSERVE_HEAP_MAX (a target that does not free
+ * what it holds) ends the process after its state. */
 #define TRIAL_VSERVE_MMAP_MAX (32 << 20)
 #define TRIAL_VSERVE_KEEP (256 << 20)
+#define TRIAL_VSERVE_HEAP_MAX ((uintptr_t)256 << 20)
 
 /* The verifier process: verify each request, answer 'k' (verified, goes
  * on) or 'x' (verified, ends now), until the worker closes its end. */
@@ -53,6 +58,7 @@ static void trial_vserve_loop(trial_env *env, int fd)
     trial_vreq *q = env->shm->vreq;
     trial_verdict *v = env->shm->ver;
     uint32_t served = 0;
+    uintptr_t heap0 = (uintptr_t)sbrk(0);
     char c;
 
     util_child_signals();
@@ -79,7 +85,8 @@ static void trial_vserve_loop(trial_env *env, int fd)
         if (q->has_how)
             atomic_store(&q->x.sampling, 0);
         keep = v->done && !v->setup_failed && v->verdict == ORACLE_OK &&
-               ++served < TRIAL_VSERVE_MAX;
+               ++served < TRIAL_VSERVE_MAX &&
+               (uintptr_t)sbrk(0) - heap0 < TRIAL_VSERVE_HEAP_MAX;
         if (keep && h != NULL && env->target->close(h) != 0)
             keep = 0;
         if (keep) {
