@@ -66,38 +66,10 @@ void fz_clear_dir(const char *dir);
 /* Write a whole file.  Returns 0 or an errno. */
 int fz_write_file(const char *path, const void *buf, size_t len);
 
-/* ---------------------------------------------------------------------- */
-/* an in-memory file system behind the engine's I/O table                 */
-/* ---------------------------------------------------------------------- */
-
-/* Fast and deterministic: no system call per input.  Files are addressed
- * by their full path; directories always exist; fsyncs do nothing; a file
- * may not grow past FZ_MEM_MAX bytes (EFBIG). */
-#define FZ_MEM_FILES 16
-#define FZ_MEM_FDS 32
+/* The drivers run the engine's parts on memfs (faults/memfs.h): fast
+ * and deterministic, no system call per input.  A file may not grow past
+ * FZ_MEM_MAX bytes (EFBIG). */
 #define FZ_MEM_MAX (32u << 20)
-
-typedef struct fz_memfile {
-    char *path;    /* NULL: slot unused */
-    uint8_t *data; /* len bytes (cap allocated) */
-    size_t len, cap;
-    int linked; /* has a name (not unlinked) */
-    int opens;  /* open fds */
-} fz_memfile;
-
-typedef struct fz_memio {
-    cl_io io; /* pass &m->io to the engine */
-    fz_memfile files[FZ_MEM_FILES];
-    int fds[FZ_MEM_FDS]; /* file index, -1 when closed */
-} fz_memio;
-
-void fz_memio_init(fz_memio *m);
-/* Free every file; m can be initialised again. */
-void fz_memio_free(fz_memio *m);
-/* Create (or replace) a file with content.  Returns 0 or ENOMEM/ENFILE. */
-int fz_memio_put(fz_memio *m, const char *path, const void *buf, size_t len);
-/* The content of a file, or NULL if it does not exist.  OUT: *len. */
-const uint8_t *fz_memio_get(fz_memio *m, const char *path, size_t *len);
 
 /* ---------------------------------------------------------------------- */
 /* checksum fixing (structure-aware variants)                             */

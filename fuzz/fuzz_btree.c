@@ -26,6 +26,7 @@
 #include "btree_node.h"
 #include "coding.h"
 #include "fuzz.h"
+#include "memfs.h"
 #include "page.h"
 
 #define FZ_BT_FILE "/m/pages"
@@ -211,9 +212,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pager *p = NULL;
     fz_bt_scan *s = NULL;
     int valid, rc;
-    fz_memio m;
+    memfs *m = NULL;
 
-    fz_memio_init(&m);
+    m = memfs_new(FZ_MEM_MAX);
     if (in.left > 16 * ps || (file = calloc(1, flen)) == NULL ||
         (s = calloc(1, sizeof(*s))) == NULL)
         goto out;
@@ -223,10 +224,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t off = ps; flen - off >= ps; off += ps)
             fz_fix_page(file + off, ps, seed);
     }
-    if (fz_memio_put(&m, FZ_BT_FILE, file, flen) != 0)
+    if (m == NULL || memfs_put(m, FZ_BT_FILE, file, flen) != 0)
         goto out;
     memset(&pc, 0, sizeof(pc));
-    pc.io = &m.io;
+    pc.io = memfs_table(m);
     pc.dir = "/m";
     pc.path = FZ_BT_FILE;
     pc.page_size = ps;
@@ -292,7 +293,7 @@ out:
     free(s);
     free(big);
     pager_close(p);
-    fz_memio_free(&m);
+    memfs_free(m);
     free(file);
     return 0;
 }

@@ -23,6 +23,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "fuzz.h"
+#include "memfs.h"
 #include "page.h"
 
 #define FZ_PG_FILE "/m/pages"
@@ -122,9 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n;
     const uint8_t *src = fz_bytes(&in, ps, &n);
     char why[128];
-    fz_memio m;
+    memfs *m = NULL;
 
-    fz_memio_init(&m);
+    m = memfs_new(FZ_MEM_MAX);
     if ((file = calloc(3, ps)) == NULL)
         return 0;
     page = file + 2 * (size_t)ps;
@@ -158,10 +159,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     page_seal(file + ps, ps, PG_META, seed);
     page_seal(page, ps, PG_FIRST_DATA, seed);
-    if (fz_memio_put(&m, FZ_PG_FILE, file, 3 * (size_t)ps) != 0)
+    if (m == NULL || memfs_put(m, FZ_PG_FILE, file, 3 * (size_t)ps) != 0)
         goto out;
     memset(&pc, 0, sizeof(pc));
-    pc.io = &m.io;
+    pc.io = memfs_table(m);
     pc.dir = "/m";
     pc.path = FZ_PG_FILE;
     pc.page_size = ps;
@@ -183,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pg_txn_abort(p);
 out:
     pager_close(p);
-    fz_memio_free(&m);
+    memfs_free(m);
     free(file);
     return 0;
 }

@@ -26,6 +26,7 @@
 
 #include "coding.h"
 #include "fuzz.h"
+#include "memfs.h"
 #include "page.h"
 #include "page_format.h"
 #include "pager.h"
@@ -102,9 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pager *p = NULL;
     char why[128] = "";
     int rc;
-    fz_memio m;
+    memfs *m = NULL;
 
-    fz_memio_init(&m);
+    m = memfs_new(FZ_MEM_MAX);
     if (npg > 16)
         npg %= 17;
     pages = fz_bytes(&in, (size_t)npg * ps, &got);
@@ -116,14 +117,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (FZ_FIX)
         for (size_t off = ps; ps + got - off >= ps; off += ps)
             fz_fix_page(file + off, ps, seed);
-    if (fz_memio_put(&m, FZ_RP_FILE, file, ps + got) != 0 ||
-        fz_memio_put(&m, FZ_RP_WAL, pl, plen) != 0)
+    if (m == NULL || memfs_put(m, FZ_RP_FILE, file, ps + got) != 0 ||
+        memfs_put(m, FZ_RP_WAL, pl, plen) != 0)
         goto out;
     /* the salt's top bit: entries kept in memory, or read back from the
      * segment when applied */
     keep = salt >> 63 ? 0 : UINT64_MAX;
     memset(&pc, 0, sizeof(pc));
-    pc.io = &m.io;
+    pc.io = memfs_table(m);
     pc.dir = "/m";
     pc.path = FZ_RP_FILE;
     pc.page_size = ps;
@@ -142,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Every page an entry named is on "disk", sealed and stamped: it took
      * the change, or had it (its LSN the record's; one past it is refused
      * by rule 6). */
-    d = fz_memio_get(&m, FZ_RP_FILE, &dlen);
+    d = memfs_get(m, FZ_RP_FILE, &dlen);
     fz_require(d != NULL, "page file gone");
     if ((disk = malloc(dlen > 0 ? dlen : 1)) == NULL)
         goto out;
@@ -170,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                (unsigned long long)again);
 out:
     pager_close(p);
-    fz_memio_free(&m);
+    memfs_free(m);
     free(disk);
     free(file);
     return 0;

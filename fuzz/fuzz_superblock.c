@@ -19,6 +19,7 @@
 
 #include "crashlab.h"
 #include "fuzz.h"
+#include "memfs.h"
 #include "superblock.h"
 
 #define FZ_SB_FILE "/m/pages"
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_state s[2], again, got;
     int ok[2] = {0, 0}, rc, fd = -1;
     char why[64];
-    fz_memio m;
+    memfs *m = NULL;
+    const cl_io *io;
 
     if (size > 65536)
         return 0;
@@ -62,11 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ok[i] = s[i].seq % 2 == (uint64_t)i; /* S6, sb_read's rule */
     }
 
-    fz_memio_init(&m);
-    if (fz_memio_put(&m, FZ_SB_FILE, buf, size) != 0 ||
-        m.io.open(m.io.ctx, FZ_SB_FILE, CL_IO_RDONLY, &fd) != 0)
+    if ((m = memfs_new(FZ_MEM_MAX)) == NULL)
         goto out;
-    rc = sb_read(&m.io, fd, FZ_SB_FILE, &got);
+    io = memfs_table(m);
+    if (memfs_put(m, FZ_SB_FILE, buf, size) != 0 ||
+        io->open(io->ctx, FZ_SB_FILE, CL_IO_RDONLY, &fd) != 0)
+        goto out;
+    rc = sb_read(io, fd, FZ_SB_FILE, &got);
     if (!ok[0] && !ok[1]) {
         fz_require(rc == CL_ECORRUPT, "no valid slot, sb_read gave %d", rc);
     } else if (ok[0] && ok[1] && s[0].salt != s[1].salt) {
@@ -81,9 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "sb_read picked the older slot, or two valid slots "
                        "hold one seq");
     }
-    m.io.close(m.io.ctx, fd);
+    io->close(io->ctx, fd);
 out:
-    fz_memio_free(&m);
+    memfs_free(m);
     free(buf);
     return 0;
 }
