@@ -98,6 +98,11 @@ typedef struct target_ops {
      * threads come: a replay repeats a trial's parameters, not which call
      * its crash point is.  NULL: 0. */
     int (*background)(void);
+    /* Optional: look key up by itself (a point read, not a scan).  0 and
+     * OUT: *val (malloc'd; the caller frees it) and *vlen when the key
+     * is there, CL_ENOTFOUND when it is not, or another cl error code.
+     * NULL: the verifier reads by read_all only. */
+    int (*get)(void *h, const void *key, size_t klen, void **val, size_t *vlen);
 } target_ops;
 
 /* The target called name, or NULL. */

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "iowrap.h"
+#include "rng.h"
 #include "target.h"
 
 typedef struct eng {
@@ -79,6 +80,7 @@ enum {
     ENG_BROKEN_ABORT,
     ENG_BROKEN_HANG,
     ENG_BROKEN_CLOSE,
+    ENG_BROKEN_LOOKUP,
 };
 
 static int eng_open_common(const char *dir, const cl_options *o, void **h,
@@ -289,6 +291,17 @@ static int eng_read_all(void *h, oracle_map *out)
     return cl_scan(((eng *)h)->db, NULL, 0, NULL, 0, 0, eng_collect, out);
 }
 
+static int eng_get(void *h, const void *key, size_t klen, void **val,
+                   size_t *vlen)
+{
+    eng *e = h;
+
+    /* the bug: a point read misses one key in four */
+    if (e->broken == ENG_BROKEN_LOOKUP && rng_hash(key, klen, 0) % 4 == 0)
+        return CL_ENOTFOUND;
+    return cl_get_alloc(e->db, key, klen, val, vlen);
+}
+
 static int eng_check(void *h, char *msg, size_t len)
 {
     return cl_check(((eng *)h)->db, msg, len);
@@ -364,6 +377,11 @@ static int eng_open_rckpt(const char *dir, const cl_options *o, void **h)
     return eng_open_common(dir, o, h, ENG_BROKEN_RCKPT);
 }
 
+static int eng_open_lookup(const char *dir, const cl_options *o, void **h)
+{
+    return eng_open_common(dir, o, h, ENG_BROKEN_LOOKUP);
+}
+
 static int eng_open_close(const char *dir, const cl_options *o, void **h)
 {
     return eng_open_common(dir, o, h, ENG_BROKEN_CLOSE);
@@ -383,7 +401,7 @@ static int eng_open_hang(const char *dir, const cl_options *o, void **h)
     {                                                                          \
         nm, about_text, openfn, eng_apply, eng_durable, eng_checkpoint,        \
             eng_sync, promisefn, eng_read_all, eng_check, eng_recovery,        \
-            eng_fatal, eng_close, 1                                            \
+            eng_fatal, eng_close, 1, .get = eng_get                            \
     }
 
 static const target_ops eng_targets[] = {
@@ -430,6 +448,10 @@ static const target_ops eng_targets[] = {
                "test target: sync off whose close syncs nothing (durability, "
                "right after the writer's close)",
                eng_open_close, eng_promise_off),
+    ENG_TARGET("broken-lookup",
+               "test target: a point read misses one key in four, which a "
+               "scan finds (structure)",
+               eng_open_lookup, eng_promise),
 };
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))

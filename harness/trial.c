@@ -1071,6 +1071,107 @@ static int trial_read_fault_session(trial_env *env, const trial_spec *s,
     return 0;
 }
 
+/* Keys the verifier looks up one by one before it reads the state back
+ * with a scan: a point read descends the B-tree by key comparisons, which
+ * a scan from the first key never makes, and comes before the scan has
+ * read (and so redone) every page. */
+#define TRIAL_LOOKUPS 8
+
+typedef struct trial_lookup {
+    uint8_t key[CL_KEY_MAX];
+    uint32_t klen;
+    int rc;      /* 0, CL_ENOTFOUND or the error of the lookup */
+    size_t vlen; /* found: the value's length */
+    uint64_t vh; /* and its hash */
+} trial_lookup;
+
+/* Look up TRIAL_LOOKUPS keys of the first hi transactions of s's
+ * workload, drawn from the trial seed, in h; their answers in out.
+ * Returns how many were looked up (0 for a target without point reads,
+ * or before any transaction), or -1 (out of memory). */
+static int trial_lookups(const trial_env *env, const trial_spec *s, void *h,
+                         uint32_t hi, trial_lookup *out)
+{
+    rng r;
+    wl_txn t;
+    int n = 0;
+
+    if (env->target->get == NULL || hi == 0 || s->prof == NULL)
+        return 0;
+    if (wl_txn_init(&t) != 0)
+        return -1;
+    rng_seed(&r, rng_mix(s->seed ^ 0x100C0B1Cull));
+    for (; n < TRIAL_LOOKUPS; n++) {
+        trial_lookup *l = &out[n];
+        const wl_op *op;
+        void *val = NULL;
+
+        wl_gen(&s->prof->wl, (uint32_t)rng_below(&r, hi), &t);
+        op = &t.ops[rng_below(&r, t.nops)];
+        l->klen = op->klen < CL_KEY_MAX ? op->klen : CL_KEY_MAX;
+        memcpy(l->key, op->key, l->klen);
+        l->rc = env->target->get(h, l->key, l->klen, &val, &l->vlen);
+        if (l->rc == 0)
+            l->vh = rng_hash(val, l->vlen, 0);
+        free(val);
+    }
+    wl_txn_free(&t);
+    return n;
+}
+
+/* Judge the n lookups of l against m, the state the scan read back and
+ * the oracle found right: the same keys, the same values.  Sets v's
+ * verdict and detail on the first that differs. */
+static void trial_lookups_judge(const trial_spec *s, const trial_lookup *l,
+                                int n, const oracle_map *m, trial_verdict *v)
+{
+    for (int i = 0; i < n; i++) {
+        size_t vl = 0;
+        const uint8_t *sv = oracle_map_get(m, l[i].key, l[i].klen, &vl);
+        char key[64];
+        size_t k;
+
+        if (l[i].rc == 0 && sv != NULL && vl == l[i].vlen &&
+            rng_hash(sv, vl, 0) == l[i].vh)
+            continue;
+        if (l[i].rc == CL_ENOTFOUND && sv == NULL)
+            continue;
+        for (k = 0; k < l[i].klen && k < sizeof(key) - 1; k++)
+            key[k] = l[i].key[k] >= 0x20 && l[i].key[k] < 0x7f
+                         ? (char)l[i].key[k]
+                         : '.';
+        key[k] = '\0';
+        if (l[i].rc != 0 && l[i].rc != CL_ENOTFOUND) {
+            v->verdict = (l[i].rc == CL_ECORRUPT && trial_detect_ok(s) &&
+                          trial_is_page_damage())
+                             ? ORACLE_DETECTED
+                             : ORACLE_RECOVERY;
+            snprintf(v->detail, sizeof(v->detail),
+                     "looking up key %s before reading back failed: %s "
+                     "(the scan read it back)",
+                     key, cl_strerror(l[i].rc));
+            return;
+        }
+        v->verdict = ORACLE_STRUCTURE;
+        if (l[i].rc == CL_ENOTFOUND)
+            snprintf(v->detail, sizeof(v->detail),
+                     "a lookup of key %s found nothing, but the scan read "
+                     "back %zu bytes for it",
+                     key, vl);
+        else if (sv == NULL)
+            snprintf(v->detail, sizeof(v->detail),
+                     "a lookup of key %s found %zu bytes, but the scan read "
+                     "back no such key",
+                     key, l[i].vlen);
+        else
+            snprintf(v->detail, sizeof(v->detail),
+                     "a lookup of key %s found a value of %zu bytes, the scan "
+                     "another of %zu",
+                     key, l[i].vlen, vl);
+        return;
+    }
+}
+
 /* The verifier's file system in memory (memfs.h), made at its first
  * crash state and kept for the next: what a verification writes stays
  * in it, and only a state that failed goes back to its directory
@@ -1114,7 +1215,8 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     uint64_t t0, rf;
     void *h = NULL;
     memfs *vfs = NULL;
-    int rc, have_pre = 0;
+    trial_lookup look[TRIAL_LOOKUPS];
+    int rc, have_pre = 0, nlook = 0;
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
@@ -1205,8 +1307,12 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         return h;
     }
     t0 = clk_now_us();
-    m = oracle_map_new();
     v->walking = 1;
+    if (how == NULL && (nlook = trial_lookups(env, s, h, hi, look)) < 0) {
+        v->setup_failed = 1;
+        goto out;
+    }
+    m = oracle_map_new();
     if (m == NULL || (rc = env->target->read_all(h, m)) != 0) {
         snprintf(v->detail, sizeof(v->detail), "reading back failed: %s: %s",
                  cl_strerror(rc), target_errdetail());
@@ -1225,6 +1331,8 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         goto out;
     }
     trial_judge(env, s, m, lo, claimed, hi, skip, &wl, pre, v);
+    if (v->verdict == ORACLE_OK)
+        trial_lookups_judge(s, look, nlook, m, v);
 
     if (v->verdict == ORACLE_OK &&
         (rc = env->target->check(h, msg, sizeof(msg))) != 0) {

@@ -78,6 +78,17 @@ check "broken-close: every violation a crash in or after the writer's close" "Tr
 v = [r for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"]
 print(len(v) > 0 and all(int(r["reached"],16)&0x80000 for r in v))' "$T/close.csv")"
 
+# 2b. two read paths: a target whose point reads miss keys that its scan
+# finds is caught as a structure violation in every mode, and the engine
+# is not (it passes every other check of this file's campaigns)
+"$CT" --seed 1 --trials 200 --quiet --dir "$T" --target broken-lookup \
+    --csv "$T/lookup.csv" >/dev/null 2>&1
+check "broken-lookup exits 1" 1 $?
+check "broken-lookup: structure violations, in every engine mode" \
+    "structure 8" "$(python3 -c 'import csv,sys
+v = [r for r in csv.DictReader(open(sys.argv[1])) if r["verdict"] == "violation"]
+print(" ".join(sorted({r["violation"] for r in v})), len({r["mode"] for r in v if not r["mode"].startswith("server")}))' "$T/lookup.csv")"
+
 # 3. a verifier that dies: a target whose recovery aborts its process on
 # some crash states (those where it replayed an odd number of records).
 # Each such state is a recovery violation, the states after it are still
