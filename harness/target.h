@@ -108,6 +108,10 @@ typedef struct target_ops {
 /* The target called name, or NULL. */
 const target_ops *target_find(const char *name);
 
+/* For a target's get: *val = a malloc'd copy of the vl bytes at v (at
+ * least one byte allocated), *vlen = vl.  0 or CL_ENOMEM. */
+int target_value_copy(const void *v, size_t vl, void **val, size_t *vlen);
+
 /* For targets whose engine reports neither a durable position nor what
  * its recovery did, and never refuses writes until reopened: durable 0
  * (nothing claimed), a zero recovery report, never fatal. */

@@ -456,6 +456,16 @@ static const target_ops eng_targets[] = {
 
 #define ENG_NTARGETS (sizeof(eng_targets) / sizeof(eng_targets[0]))
 
+int target_value_copy(const void *v, size_t vl, void **val, size_t *vlen)
+{
+    if ((*val = malloc(vl > 0 ? vl : 1)) == NULL)
+        return CL_ENOMEM;
+    if (vl > 0)
+        memcpy(*val, v, vl);
+    *vlen = vl;
+    return 0;
+}
+
 uint64_t target_no_durable(void *h)
 {
     (void)h;

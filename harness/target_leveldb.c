@@ -229,6 +229,26 @@ static int ldb_read_all(void *h, oracle_map *out)
     return ldb_err(err);
 }
 
+static int ldb_get(void *h, const void *key, size_t klen, void **val,
+                   size_t *vlen)
+{
+    ldb *x = h;
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = leveldb_get(x->db, x->ropt, key, klen, &vl, &err);
+    int rc;
+
+    if (err != NULL) {
+        leveldb_free(v);
+        return ldb_err(err);
+    }
+    if (v == NULL)
+        return CL_ENOTFOUND;
+    rc = target_value_copy(v, vl, val, vlen);
+    leveldb_free(v);
+    return rc;
+}
+
 /* The structure check: a second full iteration, backwards, with checksums
  * verified; keys strictly descending. */
 static int ldb_check(void *h, char *msg, size_t len)
@@ -300,6 +320,7 @@ const target_ops target_leveldb = {
     .sync = ldb_sync,
     .promise = ldb_promise,
     .read_all = ldb_read_all,
+    .get = ldb_get,
     .check = ldb_check,
     .recovery = target_no_recovery,
     .fatal = target_refusal_fatal,

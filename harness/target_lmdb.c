@@ -264,6 +264,24 @@ static int lmdb_read_all(void *h, oracle_map *out)
     return rc;
 }
 
+static int lmdb_get(void *h, const void *key, size_t klen, void **val,
+                    size_t *vlen)
+{
+    lmdb *l = h;
+    MDB_txn *txn;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc;
+
+    if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_get(txn, l->dbi, &k, &v);
+    rc = rc == MDB_NOTFOUND ? CL_ENOTFOUND
+         : rc != 0          ? lmdb_err(rc)
+                   : target_value_copy(v.mv_data, v.mv_size, val, vlen);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* What the structure check gathers from its walks. */
 typedef struct lmdb_census {
     MDB_txn *txn;
@@ -414,6 +432,7 @@ const target_ops target_lmdb = {
     .sync = lmdb_sync,
     .promise = lmdb_promise,
     .read_all = lmdb_read_all,
+    .get = lmdb_get,
     .check = lmdb_check,
     .recovery = target_no_recovery,
     .fatal = lmdb_fatal,

@@ -346,6 +346,26 @@ static int rdb_read_all(void *h, oracle_map *out)
     return rdb_err(err);
 }
 
+static int rdb_get(void *h, const void *key, size_t klen, void **val,
+                   size_t *vlen)
+{
+    rdb *x = h;
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get(x->db, x->ropt, key, klen, &vl, &err);
+    int rc;
+
+    if (err != NULL) {
+        rocksdb_free(v);
+        return rdb_err(err);
+    }
+    if (v == NULL)
+        return CL_ENOTFOUND;
+    rc = target_value_copy(v, vl, val, vlen);
+    rocksdb_free(v);
+    return rc;
+}
+
 /* The structure check: a second full iteration, backwards, with checksums
  * verified; keys strictly descending. */
 static int rdb_check(void *h, char *msg, size_t len)
@@ -419,6 +439,7 @@ const target_ops target_rocksdb = {
     .sync = rdb_sync,
     .promise = rdb_promise,
     .read_all = rdb_read_all,
+    .get = rdb_get,
     .check = rdb_check,
     .recovery = target_no_recovery,
     .fatal = target_refusal_fatal,

@@ -265,6 +265,34 @@ static int sql_read_all(void *h, oracle_map *out)
     return rc == SQLITE_DONE ? 0 : sql_err(rc) ? sql_err(rc) : CL_EINVAL;
 }
 
+/* A point read: the primary key's index, not the table scan. */
+static int sql_get(void *h, const void *key, size_t klen, void **val,
+                   size_t *vlen)
+{
+    sql *s = h;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT v FROM kv WHERE k = ?", -1, &st,
+                                NULL);
+    int out;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 1, klen > 0 ? key : "", (int)klen,
+                               SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *v = sqlite3_column_blob(st, 0);
+        out = target_value_copy(v ? v : "", (size_t)sqlite3_column_bytes(st, 0),
+                                val, vlen);
+    } else if (rc == SQLITE_DONE) {
+        out = CL_ENOTFOUND;
+    } else {
+        out = sql_err(rc) ? sql_err(rc) : CL_EINVAL;
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
 /* PRAGMA integrity_check: one row "ok", or rows naming the damage. */
 static int sql_check(void *h, char *msg, size_t len)
 {
@@ -324,6 +352,7 @@ const target_ops target_sqlite = {
     .sync = sql_sync_call,
     .promise = sql_promise,
     .read_all = sql_read_all,
+    .get = sql_get,
     .check = sql_check,
     .recovery = target_no_recovery,
     .fatal = target_never_fatal,
