@@ -78,6 +78,12 @@ check "experiment recover" "4 " "$($X recover "$T/e4" | fields)"
 check "experiment fork" "2 " "$($X fork "$T/e7" --seconds 0.05 | fields)"
 check "experiment open-close" "2 " "$($X open-close "$T/e7" --seconds 0.05 | fields)"
 check "experiment fork-open" "2 " "$($X fork-open "$T/e7" --seconds 0.05 | fields)"
+$X syscalls "$T/e8" --seconds 0.2 >"$T/sys.csv"
+check "experiment syscalls" "0 4 getppid pread-4k fstat page-fault" \
+    "$? $(fields <"$T/sys.csv")$(cut -d, -f1 "$T/sys.csv" | tr '\n' ' ' | sed 's/ $//')"
+check "experiment syscalls: every cost measured" "" \
+    "$(awk -F, '$2 <= 0 || $4 <= 0' "$T/sys.csv")"
+[ -z "$(ls "$T/e8")" ] && ok || bad "experiment syscalls left its file behind"
 [ -f "$T/e7/LOCK" ] || [ -n "$(ls "$T/e7")" ] && ok || bad "open-close made its database"
 check "experiment crash-cycle" "4 " "$($X crash-cycle "$T/e5" --checkpoint-bytes 128K --trials 2 --keys 1000 | fields)"
 check "experiment crash-cycle, checkpoints in background" "4 " "$($X crash-cycle "$T/e8" --checkpoint-bytes 128K --checkpoint-mode background --trials 2 --keys 1000 | fields)"

@@ -213,6 +213,11 @@ uint64_t bench_peak_rss_kib(void);
  * cannot beat on this file system.  OUT: r (engine "disk", scenario -1).
  * Returns 0, or -1 with bench_errmsg(). */
 int bench_raw(const char *dir, uint64_t n, double seconds, bench_result *r);
+/* kvbench experiment syscalls: the cost of a bare system call, a 4 KiB
+ * pread, an fstat and a page fault, each measured for seconds / 4, one
+ * CSV row each (call,calls,seconds,us_per_call); its file in dir is
+ * removed.  Returns the exit status. */
+int bench_syscalls(const char *dir, double seconds);
 /* kvbench experiment COMMAND DIR [options]: the measurements of the
  * experiment scripts (experiments/) that the benchmark's scenarios do not
  * make (bench_experiment.c); argv[0] is "experiment".  Returns the exit

@@ -58,6 +58,12 @@ static const char *bexp_usage_text =
     "              --seconds, in this process; prints opens,seconds\n"
     "  fork-open   the same, each open and close in a child process\n"
     "              forked for it; prints opens,seconds\n"
+    "  syscalls    what the kernel charges for the calls a crash state\n"
+    "              makes most, each for --seconds / 4: getppid (a bare\n"
+    "              system call), a 4 KiB pread and an fstat of a file in\n"
+    "              DIR, and a page fault (a fresh page touched, its\n"
+    "              mapping removed, per 256 pages); prints call,calls,\n"
+    "              seconds,us_per_call\n"
     "\n"
     "options:\n"
     "  --torn-protection M  none | fpw | dwb (default fpw)\n"
@@ -71,7 +77,7 @@ static const char *bexp_usage_text =
     "  --batch B            puts per commit (default 100)\n"
     "  --threads T          writers: threads (default 1)\n"
     "  --seconds S          put-rate, writers, raw, fork, open-close,\n"
-    "                       fork-open: duration (default 2)\n"
+    "                       fork-open, syscalls: duration (default 2)\n"
     "  --trials N           crash-cycle: trials (default 10)\n"
     "  --seed S             random keys and kill points (default 1)\n";
 
@@ -657,6 +663,8 @@ int bench_experiment_main(int argc, char **argv)
         return bexp_cmd_rounds(&o, 0, 1);
     if (strcmp(o.cmd, "fork-open") == 0)
         return bexp_cmd_rounds(&o, 1, 1);
+    if (strcmp(o.cmd, "syscalls") == 0)
+        return bench_syscalls(o.dir, o.seconds);
     fputs(bexp_usage_text, stderr);
     return 2;
 }
