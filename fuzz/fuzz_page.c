@@ -125,9 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[128];
     memfs *m = NULL;
 
-    m = memfs_new(FZ_MEM_MAX);
     if ((file = calloc(3, ps)) == NULL)
         return 0;
+    m = memfs_new(FZ_MEM_MAX);
     page = file + 2 * (size_t)ps;
     memcpy(page, src, n);
     if (FZ_FIX)

@@ -1080,9 +1080,11 @@ static int trial_read_fault_session(trial_env *env, const trial_spec *s,
 typedef struct trial_lookup {
     uint8_t key[CL_KEY_MAX];
     uint32_t klen;
-    int rc;      /* 0, CL_ENOTFOUND or the error of the lookup */
-    size_t vlen; /* found: the value's length */
-    uint64_t vh; /* and its hash */
+    int rc;        /* 0, CL_ENOTFOUND or the error of the lookup */
+    size_t vlen;   /* found: the value's length */
+    uint64_t vh;   /* and its hash */
+    int damage;    /* failed: on a damaged page (trial_is_page_damage) */
+    char why[160]; /* failed: target_errdetail() */
 } trial_lookup;
 
 /* Look up TRIAL_LOOKUPS keys of the first hi transactions of s's
@@ -1106,6 +1108,8 @@ static int trial_lookups(const trial_env *env, const trial_spec *s, void *h,
         const wl_op *op;
         void *val = NULL;
 
+        l->damage = 0;
+        l->why[0] = '\0';
         wl_gen(&s->prof->wl, (uint32_t)rng_below(&r, hi), &t);
         op = &t.ops[rng_below(&r, t.nops)];
         l->klen = op->klen < CL_KEY_MAX ? op->klen : CL_KEY_MAX;
@@ -1113,6 +1117,11 @@ static int trial_lookups(const trial_env *env, const trial_spec *s, void *h,
         l->rc = env->target->get(h, l->key, l->klen, &val, &l->vlen);
         if (l->rc == 0)
             l->vh = rng_hash(val, l->vlen, 0);
+        /* what the error says, before a later call clears it */
+        if (l->rc != 0 && l->rc != CL_ENOTFOUND) {
+            l->damage = trial_is_page_damage();
+            snprintf(l->why, sizeof(l->why), "%s", target_errdetail());
+        }
         free(val);
     }
     wl_txn_free(&t);
@@ -1142,14 +1151,14 @@ static void trial_lookups_judge(const trial_spec *s, const trial_lookup *l,
                          : '.';
         key[k] = '\0';
         if (l[i].rc != 0 && l[i].rc != CL_ENOTFOUND) {
-            v->verdict = (l[i].rc == CL_ECORRUPT && trial_detect_ok(s) &&
-                          trial_is_page_damage())
-                             ? ORACLE_DETECTED
-                             : ORACLE_RECOVERY;
+            v->verdict =
+                (l[i].rc == CL_ECORRUPT && trial_detect_ok(s) && l[i].damage)
+                    ? ORACLE_DETECTED
+                    : ORACLE_RECOVERY;
             snprintf(v->detail, sizeof(v->detail),
-                     "looking up key %s before reading back failed: %s "
-                     "(the scan read it back)",
-                     key, cl_strerror(l[i].rc));
+                     "looking up key %s before reading back failed: %s: "
+                     "%s (the scan read the state back)",
+                     key, cl_strerror(l[i].rc), l[i].why);
             return;
         }
         v->verdict = ORACLE_STRUCTURE;
@@ -1174,8 +1183,8 @@ static void trial_lookups_judge(const trial_spec *s, const trial_lookup *l,
 
 /* The verifier's file system in memory (memfs.h), made at its first
  * crash state and kept for the next: what a verification writes stays
- * in it, and only a state that failed goes back to its directory
- * (trial_vfs_store). */
+ * in it, and goes back to its directory only when the directory is to be
+ * read again (trial_vfs_store). */
 static memfs *trial_vfs;
 
 /* The largest crash state it takes, in bytes of its files, and the
@@ -1184,14 +1193,19 @@ static memfs *trial_vfs;
 #define TRIAL_VFS_FILE_MAX ((uint64_t)1 << 30)
 
 /* Write what the verification left in vfs (NULL: it ran on the
- * directory) back to dir, when v is not OK: the kept failure artifacts,
- * the repair's copy and a replay see the files as the engine left them,
- * as they would have without the memory. */
-static void trial_vfs_store(memfs *vfs, const char *dir, trial_verdict *v)
+ * directory) back to dir, when v is not OK (the repair works on a copy of
+ * the directory) or the campaign keeps images (--keep-failures: the
+ * worker's own judgments, idempotence and error handling, come after this
+ * verdict), so that they see the files as the engine left them, as they
+ * would have without the memory.  A verifier that dies or hangs writes
+ * nothing back: its directory stays as the crash left it. */
+static void trial_vfs_store(const trial_env *env, memfs *vfs, const char *dir,
+                            trial_verdict *v)
 {
     int rc;
 
-    if (vfs == NULL || (v->verdict == ORACLE_OK && !v->setup_failed))
+    if (vfs == NULL ||
+        (v->verdict == ORACLE_OK && !v->setup_failed && env->keep_dir == NULL))
         return;
     if ((rc = memfs_store(vfs, dir)) != 0 && !v->setup_failed) {
         snprintf(v->detail, sizeof(v->detail),
@@ -1292,12 +1306,12 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         if (v->verdict == ORACLE_RECOVERY && env->target->repair != NULL) {
             if (how != NULL && env->target->interposed)
                 interpose_stop();
-            trial_vfs_store(vfs, dir, v);
+            trial_vfs_store(env, vfs, dir, v);
             v->repair = (uint8_t)trial_second_stage(env, s, dir, claimed, hi,
                                                     skip, &v->repair_k);
         }
         v->done = 1;
-        trial_vfs_store(vfs, dir, v);
+        trial_vfs_store(env, vfs, dir, v);
         return NULL;
     }
     v->opened = 1;
@@ -1405,7 +1419,7 @@ out:
     if (pre == &local)
         oracle_prefix_free(&local);
     oracle_map_free(m);
-    trial_vfs_store(vfs, dir, v);
+    trial_vfs_store(env, vfs, dir, v);
     return h;
 }
 

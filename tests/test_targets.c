@@ -28,8 +28,8 @@ static void key_of(int i, char *k, size_t len)
     snprintf(k, len, "key-%04d", i);
 }
 
-/* Transaction r: puts keys r*10 .. r*10+19 (each twice, the second one
- * replacing the first), then deletes every third key of the round
+/* Transaction r: puts keys r*10 .. r*10+19 (the first ten replace what
+ * the round before put), then deletes every third key of the round
  * before. */
 static void fill(wl_txn *t, int r, char keys[][16], char vals[][64])
 {
