@@ -87,6 +87,15 @@ static mf_name *mf_lookup(memfs *m, const char *path)
     return NULL;
 }
 
+/* The length of dir's first len bytes without their trailing slashes (a
+ * lone "/" stays). */
+static size_t mf_dir_len(const char *dir, size_t len)
+{
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    return len;
+}
+
 static int mf_is_dir(const memfs *m, const char *path, size_t len)
 {
     for (size_t i = 0; i < m->ndirs; i++)
@@ -99,14 +108,9 @@ static int mf_is_dir(const memfs *m, const char *path, size_t len)
 static int mf_parent_exists(const memfs *m, const char *path)
 {
     const char *slash = strrchr(path, '/');
-    size_t len;
 
-    if (slash == NULL)
-        return 0;
-    len = (size_t)(slash - path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    return mf_is_dir(m, path, len);
+    return slash != NULL &&
+           mf_is_dir(m, path, mf_dir_len(path, (size_t)(slash - path)));
 }
 
 static int mf_name_add(memfs *m, const char *path, mf_file *f)
@@ -418,11 +422,9 @@ static int mf_unlink(void *ctx, const char *path)
 
 static int mf_mkdir_l(memfs *m, const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = mf_dir_len(path, strlen(path));
     char *p;
 
-    while (len > 1 && path[len - 1] == '/')
-        len--;
     if (mf_is_dir(m, path, len) || mf_lookup(m, path) != NULL)
         return EEXIST;
     if ((p = strndup(path, len)) == NULL ||
@@ -442,11 +444,7 @@ static int mf_mkdir(void *ctx, const char *path)
 
 static int mf_dirsync_l(memfs *m, const char *dir)
 {
-    size_t len = strlen(dir);
-
-    while (len > 1 && dir[len - 1] == '/')
-        len--;
-    if (mf_is_dir(m, dir, len))
+    if (mf_is_dir(m, dir, mf_dir_len(dir, strlen(dir))))
         return 0;
     return mf_lookup(m, dir) != NULL ? ENOTDIR : ENOENT;
 }
@@ -587,26 +585,28 @@ static int mf_load_file(memfs *m, const char *path, int fd, uint64_t *budget)
     return 0;
 }
 
-/* Add the directories above dir that exist on disk (those of an
- * existing dir all do). */
-static int mf_load_parents(memfs *m, const char *dir, int dir_exists)
+/* Make the directories above path, from the top, that the file system
+ * lacks; with on_disk, only those that are directories on disk. */
+static int mf_make_parents(memfs *m, const char *path, int on_disk)
 {
-    char path[4096];
-    size_t len = strlen(dir);
+    const char *slash = strrchr(path, '/');
+    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+    char dir[4096];
+    struct stat st;
     int rc;
 
-    if (len >= sizeof(path))
+    if (len >= sizeof(dir))
         return ENAMETOOLONG;
-    memcpy(path, dir, len + 1);
-    for (size_t i = 1; i < len; i++) {
-        struct stat st;
-        if (path[i] != '/' || path[i - 1] == '/')
+    for (size_t i = 1; i <= len; i++) {
+        if ((i < len && path[i] != '/') || path[i - 1] == '/' ||
+            mf_is_dir(m, path, i))
             continue;
-        path[i] = '\0';
-        if ((dir_exists || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) &&
-            !mf_is_dir(m, path, i) && (rc = mf_mkdir_l(m, path)) != 0)
+        memcpy(dir, path, i);
+        dir[i] = '\0';
+        if (on_disk && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+            continue;
+        if ((rc = mf_mkdir_l(m, dir)) != 0)
             return rc;
-        path[i] = '/';
     }
     return 0;
 }
@@ -621,9 +621,9 @@ static int mf_load(memfs *m, const char *dir, uint64_t budget)
     if ((d = opendir(dir)) == NULL) {
         if (errno != ENOENT)
             return errno;
-        return mf_load_parents(m, dir, 0); /* as the engine would find it */
+        return mf_make_parents(m, dir, 1); /* as the engine would find it */
     }
-    if ((rc = mf_load_parents(m, dir, 1)) != 0 ||
+    if ((rc = mf_make_parents(m, dir, 0)) != 0 ||
         (rc = mf_mkdir_l(m, dir)) != 0) {
         closedir(d);
         return rc;
@@ -689,14 +689,12 @@ static int mf_store_file(const char *path, const mf_file *f)
 
 static int mf_store(memfs *m, const char *dir)
 {
-    size_t dlen = strlen(dir);
+    size_t dlen = mf_dir_len(dir, strlen(dir));
     DIR *d;
     struct dirent *e;
     char path[4096];
     int rc = 0;
 
-    while (dlen > 1 && dir[dlen - 1] == '/')
-        dlen--;
     if (!mf_is_dir(m, dir, dlen))
         return 0; /* never made: the directory is as it was */
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -736,29 +734,6 @@ int memfs_store(memfs *m, const char *dir)
     return rc;
 }
 
-/* Make the directories of path, from the top, that do not exist. */
-static int mf_make_parents(memfs *m, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
-    int rc;
-
-    for (size_t i = 1; i <= len; i++) {
-        char *dir;
-        if (i < len && path[i] != '/')
-            continue;
-        if (path[i - 1] == '/' || mf_is_dir(m, path, i))
-            continue;
-        if ((dir = strndup(path, i)) == NULL)
-            return ENOMEM;
-        rc = mf_mkdir_l(m, dir);
-        free(dir);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int mf_put(memfs *m, const char *path, const void *buf, size_t len)
 {
     mf_name *n = mf_lookup(m, path);
@@ -767,7 +742,7 @@ static int mf_put(memfs *m, const char *path, const void *buf, size_t len)
 
     if (n != NULL) {
         f = n->f;
-    } else if ((rc = mf_make_parents(m, path)) != 0 ||
+    } else if ((rc = mf_make_parents(m, path, 0)) != 0 ||
                (rc = mf_file_create(m, path, &f)) != 0) {
         return rc;
     }

@@ -5,8 +5,8 @@
  * runs the recoveries, read-backs and probes of its verification on it:
  * the same calls the engine would make on the directory, without a
  * system call or a page of the page cache each.  Nothing goes back to
- * the directory: what a verification leaves is dropped with the next
- * memfs_reset.
+ * the directory unless memfs_store writes it there: what a verification
+ * leaves is dropped with the next memfs_load or memfs_reset.
  *
  * It keeps the semantics the engine relies on from a POSIX file system:
  * a removed or replaced file lives on for its open descriptors, a write

@@ -212,9 +212,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pager *p = NULL;
     fz_bt_scan *s = NULL;
     int valid, rc;
-    memfs *m = NULL;
+    memfs *m = memfs_new(FZ_MEM_MAX);
 
-    m = memfs_new(FZ_MEM_MAX);
     if (in.left > 16 * ps || (file = calloc(1, flen)) == NULL ||
         (s = calloc(1, sizeof(*s))) == NULL)
         goto out;

@@ -103,9 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pager *p = NULL;
     char why[128] = "";
     int rc;
-    memfs *m = NULL;
+    memfs *m = memfs_new(FZ_MEM_MAX);
 
-    m = memfs_new(FZ_MEM_MAX);
     if (npg > 16)
         npg %= 17;
     pages = fz_bytes(&in, (size_t)npg * ps, &got);

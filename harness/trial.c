@@ -1182,38 +1182,17 @@ static void trial_lookups_judge(const trial_spec *s, const trial_lookup *l,
 }
 
 /* The verifier's file system in memory (memfs.h), made at its first
- * crash state and kept for the next: what a verification writes stays
- * in it, and goes back to its directory only when the directory is to be
- * read again (trial_vfs_store). */
+ * crash state and kept for the next.  What a verification writes there
+ * never reaches the directory, so a state whose directory is read again
+ * afterwards is verified on disk: the kept images of --keep-failures
+ * (taken from it after the verifier answered, its close included) and
+ * the repair of a target that has one (on a copy of it). */
 static memfs *trial_vfs;
 
 /* The largest crash state it takes, in bytes of its files, and the
  * largest file a verification may make in it (EFBIG). */
 #define TRIAL_VFS_MAX ((uint64_t)64 << 20)
 #define TRIAL_VFS_FILE_MAX ((uint64_t)1 << 30)
-
-/* Write what the verification left in vfs (NULL: it ran on the
- * directory) back to dir, when v is not OK (the repair works on a copy of
- * the directory) or the campaign keeps images (--keep-failures: the
- * worker's own judgments, idempotence and error handling, come after this
- * verdict), so that they see the files as the engine left them, as they
- * would have without the memory.  A verifier that dies or hangs writes
- * nothing back: its directory stays as the crash left it. */
-static void trial_vfs_store(const trial_env *env, memfs *vfs, const char *dir,
-                            trial_verdict *v)
-{
-    int rc;
-
-    if (vfs == NULL ||
-        (v->verdict == ORACLE_OK && !v->setup_failed && env->keep_dir == NULL))
-        return;
-    if ((rc = memfs_store(vfs, dir)) != 0 && !v->setup_failed) {
-        snprintf(v->detail, sizeof(v->detail),
-                 "writing the verified state back to its directory: %s",
-                 strerror(rc));
-        v->setup_failed = 1;
-    }
-}
 
 void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                         uint32_t lo, uint32_t claimed, uint32_t hi,
@@ -1228,13 +1207,13 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
     char msg[400];
     uint64_t t0, rf;
     void *h = NULL;
-    memfs *vfs = NULL;
     trial_lookup look[TRIAL_LOOKUPS];
     int rc, have_pre = 0, nlook = 0;
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
-    if (how == NULL && !env->target->interposed) {
+    if (how == NULL && !env->target->interposed && env->keep_dir == NULL &&
+        env->target->repair == NULL) {
         /* the state as the crash left it, in memory: every session of
          * its verification runs there, without a system call (a state
          * too large for it stays on disk) */
@@ -1243,8 +1222,7 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
                       ? ENOMEM
                       : memfs_load(trial_vfs, dir, TRIAL_VFS_MAX);
         if (rc2 == 0) {
-            vfs = trial_vfs;
-            o.io = memfs_table(vfs);
+            o.io = memfs_table(trial_vfs);
         } else if (rc2 != EFBIG) {
             snprintf(v->detail, sizeof(v->detail),
                      "reading the crash state into memory: %s", strerror(rc2));
@@ -1306,12 +1284,10 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
         if (v->verdict == ORACLE_RECOVERY && env->target->repair != NULL) {
             if (how != NULL && env->target->interposed)
                 interpose_stop();
-            trial_vfs_store(env, vfs, dir, v);
             v->repair = (uint8_t)trial_second_stage(env, s, dir, claimed, hi,
                                                     skip, &v->repair_k);
         }
         v->done = 1;
-        trial_vfs_store(env, vfs, dir, v);
         return NULL;
     }
     v->opened = 1;
@@ -1419,7 +1395,6 @@ out:
     if (pre == &local)
         oracle_prefix_free(&local);
     oracle_map_free(m);
-    trial_vfs_store(env, vfs, dir, v);
     return h;
 }
 

@@ -92,9 +92,9 @@ static void expect_agree(const target_ops *tg, void *h)
     oracle_map_free(m);
 }
 
-static void run_target(const char *name)
+static void test_targets_agree(void **state)
 {
-    const target_ops *tg = target_find(name);
+    const target_ops *tg = target_find(*state);
     char *tmp = tu_tmpdir("targets");
     const char *dir = tu_path(tmp, "db");
     char keys[WL_MAX_OPS][16], vals[WL_MAX_OPS][64];
@@ -122,44 +122,18 @@ static void run_target(const char *name)
     free(tmp);
 }
 
-static void test_targets_engine(void **state)
-{
-    (void)state;
-    run_target("engine");
-}
-
-static void test_targets_sqlite(void **state)
-{
-    (void)state;
-    run_target("sqlite");
-}
-
-static void test_targets_lmdb(void **state)
-{
-    (void)state;
-    run_target("lmdb");
-}
-
-static void test_targets_leveldb(void **state)
-{
-    (void)state;
-    run_target("leveldb");
-}
-
-static void test_targets_rocksdb(void **state)
-{
-    (void)state;
-    run_target("rocksdb");
-}
+/* One test per target, whose name is the test's state. */
+#define TARGET_TEST(t)                                                         \
+    {                                                                          \
+        .name = "test_targets_" t, .test_func = test_targets_agree,            \
+        .initial_state = (void *)t                                             \
+    }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_targets_engine),
-        cmocka_unit_test(test_targets_sqlite),
-        cmocka_unit_test(test_targets_lmdb),
-        cmocka_unit_test(test_targets_leveldb),
-        cmocka_unit_test(test_targets_rocksdb),
+        TARGET_TEST("engine"),  TARGET_TEST("sqlite"),  TARGET_TEST("lmdb"),
+        TARGET_TEST("leveldb"), TARGET_TEST("rocksdb"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
