@@ -735,6 +735,8 @@ int crashio_new(const crashio_config *cfg, crashio **out)
                 : shadow_writer_open(cfg->shadow_path, c->graveyard, &c->sw);
         if (rc != 0)
             goto fail;
+        if (cfg->shadow_hold)
+            shadow_writer_hold(c->sw);
         /* A process that goes on with a log may have the pid of one that
          * wrote it (a long-lived verifier runs recovery after recovery);
          * each graveyard name it hands out then numbers past every record
@@ -749,6 +751,16 @@ int crashio_new(const crashio_config *cfg, crashio **out)
 fail:
     crashio_free(c);
     return rc;
+}
+
+uint64_t crashio_shadow_length(crashio *c)
+{
+    return c->sw != NULL ? shadow_writer_length(c->sw) : 0;
+}
+
+int crashio_shadow_flush(crashio *c, uint64_t upto)
+{
+    return c->sw != NULL ? shadow_writer_flush(c->sw, upto) : 0;
 }
 
 void crashio_free(crashio *c)

@@ -211,6 +211,11 @@ typedef struct crashio_config {
                                   stay unsynced until a sync of this
                                   process covers them, as a kill leaves
                                   them in the page cache */
+    int shadow_hold;           /* with shadow_path: keep the records in
+                                  memory until crashio_shadow_flush
+                                  writes them (shadow_writer_hold): for a
+                                  process that is never killed, whose log
+                                  matters up to a length it picks later */
     const char *graveyard_dir; /* with shadow_path: unlinks (and files
                                   replaced by renames) move here instead
                                   of vanishing, so an image can restore
@@ -321,6 +326,14 @@ void crashio_free(crashio *c);
 
 /* I/O points numbered so far. */
 uint64_t crashio_points(const crashio *c);
+
+/* The shadow log's length in bytes, held records included (0 without a
+ * log). */
+uint64_t crashio_shadow_length(crashio *c);
+
+/* With shadow_hold: write the held records up to the log length upto.
+ * Returns 0 or an errno. */
+int crashio_shadow_flush(crashio *c, uint64_t upto);
 
 /* The normalised path of file id `id` (ids count from 1 in order of first
  * use), or NULL for an unknown id.  Valid until crashio_free. */

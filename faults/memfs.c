@@ -687,39 +687,53 @@ static int mf_store_file(const char *path, const mf_file *f)
     return rc;
 }
 
-static int mf_store(memfs *m, const char *dir)
+/* Remove dest's regular files whose names m does not have under dir. */
+static int mf_prune(memfs *m, const char *dir, const char *dest)
 {
-    size_t dlen = mf_dir_len(dir, strlen(dir));
-    DIR *d;
+    DIR *d = opendir(dest);
     struct dirent *e;
-    char path[4096];
+    char path[4096], at[4096];
     int rc = 0;
 
-    if (!mf_is_dir(m, dir, dlen))
-        return 0; /* never made: the directory is as it was */
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return errno;
-    /* remove what the file system no longer has */
-    if ((d = opendir(dir)) == NULL)
+    if (d == NULL)
         return errno;
     while ((errno = 0, e = readdir(d)) != NULL) {
         if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
             continue;
-        if (fs_join(path, sizeof(path), dir, e->d_name) != 0)
+        if (fs_join(path, sizeof(path), dir, e->d_name) != 0 ||
+            fs_join(at, sizeof(at), dest, e->d_name) != 0)
             continue; /* not a name the file system could have */
-        if (mf_lookup(m, path) == NULL && unlink(path) != 0 &&
-            errno != EISDIR && errno != ENOENT && rc == 0)
+        if (mf_lookup(m, path) == NULL && unlink(at) != 0 && errno != EISDIR &&
+            errno != ENOENT && rc == 0)
             rc = errno;
     }
     if (errno != 0 && rc == 0)
         rc = errno;
     closedir(d);
+    return rc;
+}
+
+/* Write the files m has directly under dir to the same names under dest
+ * (made if missing); with prune, remove first what m does not have. */
+static int mf_store(memfs *m, const char *dir, const char *dest, int prune)
+{
+    size_t dlen = mf_dir_len(dir, strlen(dir));
+    char path[4096];
+    int rc = 0;
+
+    if (!mf_is_dir(m, dir, dlen))
+        return 0; /* never made: the directory is as it was */
+    if (mkdir(dest, 0755) != 0 && errno != EEXIST)
+        return errno;
+    if (prune && (rc = mf_prune(m, dir, dest)) != 0)
+        return rc;
     for (size_t i = 0; i < m->nnames && rc == 0; i++) {
         const char *p = m->names[i].path;
         if (strncmp(p, dir, dlen) != 0 || p[dlen] != '/' ||
             strchr(p + dlen + 1, '/') != NULL)
             continue;
-        rc = mf_store_file(p, m->names[i].f);
+        if ((rc = fs_join(path, sizeof(path), dest, p + dlen + 1)) == 0)
+            rc = mf_store_file(path, m->names[i].f);
     }
     return rc;
 }
@@ -729,8 +743,53 @@ int memfs_store(memfs *m, const char *dir)
     int rc;
 
     pthread_mutex_lock(&m->mu);
-    rc = mf_store(m, dir);
+    rc = mf_store(m, dir, dir, 1);
     pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int memfs_store_at(memfs *m, const char *dir, const char *dest)
+{
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    rc = mf_store(m, dir, dest, 0);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+/* dst (reset) gets a copy of src's directories and named files. */
+static int mf_copy(memfs *dst, memfs *src)
+{
+    int rc;
+
+    for (size_t i = 0; i < src->ndirs; i++)
+        if ((rc = mf_mkdir_l(dst, src->dirs[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < src->nnames; i++) {
+        const mf_file *from = src->names[i].f;
+        mf_file *f;
+        if ((rc = mf_file_create(dst, src->names[i].path, &f)) != 0 ||
+            (rc = mf_file_reserve(f, from->len)) != 0)
+            return rc;
+        if (from->len > 0)
+            memcpy(f->data, from->data, (size_t)from->len);
+        f->len = from->len;
+    }
+    return 0;
+}
+
+int memfs_copy(memfs *dst, memfs *src)
+{
+    int rc;
+
+    pthread_mutex_lock(&src->mu);
+    pthread_mutex_lock(&dst->mu);
+    memfs_reset(dst);
+    if ((rc = mf_copy(dst, src)) != 0)
+        memfs_reset(dst);
+    pthread_mutex_unlock(&dst->mu);
+    pthread_mutex_unlock(&src->mu);
     return rc;
 }
 

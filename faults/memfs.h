@@ -2,11 +2,13 @@
  * memfs.h - an I/O table whose files live in the process's memory.
  *
  * The verifier loads a crash state's directory into one (memfs_load) and
- * runs the recoveries, read-backs and probes of its verification on it:
- * the same calls the engine would make on the directory, without a
- * system call or a page of the page cache each.  Nothing goes back to
- * the directory unless memfs_store writes it there: what a verification
- * leaves is dropped with the next memfs_load or memfs_reset.
+ * runs the recoveries, read-backs and probes of its verification on it,
+ * and the crashed recoveries and chain links that sample a state of
+ * their own (memfs_copy keeps it): the same calls the engine would make
+ * on the directory, without a system call or a page of the page cache
+ * each.  Nothing goes back to disk unless memfs_store or memfs_store_at
+ * writes it there: what a verification leaves is dropped with the next
+ * memfs_load or memfs_reset.
  *
  * It keeps the semantics the engine relies on from a POSIX file system:
  * a removed or replaced file lives on for its open descriptors, a write
@@ -49,6 +51,18 @@ int memfs_load(memfs *m, const char *dir, uint64_t max_bytes);
  * no longer has removed (subdirectories are left alone); nothing when
  * the file system has no directory dir.  0, or the first errno value. */
 int memfs_store(memfs *m, const char *dir);
+
+/* Write each file the file system has directly under dir to the same
+ * name under the directory dest on disk (made if missing), replacing what
+ * was there; dest's other files stay.  Nothing when the file system has
+ * no directory dir.  0, or the first errno value. */
+int memfs_store_at(memfs *m, const char *dir, const char *dest);
+
+/* Make dst (reset first) a copy of src: its directories and the files it
+ * names, none of its descriptors.  0, or an errno value (dst is then
+ * empty).  src's lock is held meanwhile, so that no thread of its engine
+ * changes it halfway. */
+int memfs_copy(memfs *dst, memfs *src);
 
 /* Make path a file of len bytes from buf (replacing what it held),
  * making the directories above it as needed.  0, or an errno value. */

@@ -105,7 +105,22 @@ int shadow_writer_continue(const char *path, const char *graveyard,
  * or an errno. */
 int shadow_writer_reopen(shadow_writer *w, const char *path);
 
-/* Close the log (no fsync: see the file comment).  NULL is allowed. */
+/* From now on, keep the records appended in memory instead of writing
+ * each one: for a process whose log matters only up to a length it
+ * chooses later (a sampling recovery, trial_rcrash.c), which then writes
+ * that much with shadow_writer_flush.  A held record counts in the log's
+ * length and sequence as a written one. */
+void shadow_writer_hold(shadow_writer *w);
+
+/* The log's length in bytes, the held records included. */
+uint64_t shadow_writer_length(shadow_writer *w);
+
+/* Write the held records up to the log length upto (UINT64_MAX: all of
+ * them) to the file; the later ones stay held.  Returns 0 or an errno. */
+int shadow_writer_flush(shadow_writer *w, uint64_t upto);
+
+/* Close the log (no fsync: see the file comment); records still held are
+ * dropped.  NULL is allowed. */
 void shadow_writer_close(shadow_writer *w);
 
 /* ---- reader ---- */

@@ -168,6 +168,10 @@ struct shadow_writer {
     uint32_t salt;
     uint32_t salt_crc; /* crc32c of the 4 salt bytes */
     uint64_t next_seq;
+    uint64_t len;  /* bytes in the file */
+    int hold;      /* appends stay in held until a flush */
+    uint8_t *held; /* records appended, not yet written */
+    size_t nheld, capheld;
     pthread_mutex_t mu; /* serialises appends and next_seq */
 };
 
@@ -255,6 +259,7 @@ int shadow_writer_open(const char *path, const char *graveyard,
         &(struct iovec){hdr, SHADOW_HDR_FIXED + glen + SHADOW_HDR_CRC_LEN}, 1);
     if (rc != 0)
         goto fail;
+    w->len = SHADOW_HDR_FIXED + glen + SHADOW_HDR_CRC_LEN;
     *out = w;
     return 0;
 
@@ -304,6 +309,7 @@ int shadow_writer_continue(const char *path, const char *graveyard,
     put_le32(salt, w->salt);
     w->salt_crc = crc32c(salt, 4);
     w->next_seq = shadow_reader_last_seq(r) + 1;
+    w->len = shadow_reader_valid_bytes(r);
     pthread_mutex_init(&w->mu, NULL);
     w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (w->fd < 0 ||
@@ -442,6 +448,30 @@ static int shadow_rec_consistent(const shadow_rec *rec)
     return 1;
 }
 
+/* Append v[0..n) to w's held records (w->mu held). */
+static int shadow_hold_add(shadow_writer *w, const struct iovec *v, int n)
+{
+    size_t need = w->nheld;
+
+    for (int i = 0; i < n; i++)
+        need += v[i].iov_len;
+    if (need > w->capheld) {
+        size_t cap = w->capheld ? w->capheld : 65536;
+        uint8_t *p;
+        while (cap < need)
+            cap *= 2;
+        if ((p = realloc(w->held, cap)) == NULL)
+            return ENOMEM;
+        w->held = p;
+        w->capheld = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        memcpy(w->held + w->nheld, v[i].iov_base, v[i].iov_len);
+        w->nheld += v[i].iov_len;
+    }
+    return 0;
+}
+
 int shadow_append(shadow_writer *w, shadow_rec *rec)
 {
     shadow_paths ps;
@@ -454,7 +484,7 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
     int nv = 1;
     size_t data; /* payload bytes that go out from the caller's buffer */
     uint8_t flags = 0;
-    uint64_t seq;
+    uint64_t seq, total = 0;
     uint32_t crc;
     int rc;
 
@@ -554,7 +584,11 @@ int shadow_append(shadow_writer *w, shadow_rec *rec)
     for (int i = 1; i < nv; i++)
         crc = crc32c_extend(crc, v[i].iov_base, v[i].iov_len);
     put_le32(buf + SHADOW_REC_OFF_CRC, crc);
-    rc = shadow_writev_all(w->fd, v, nv);
+    for (int i = 0; i < nv; i++)
+        total += v[i].iov_len;
+    rc = w->hold ? shadow_hold_add(w, v, nv) : shadow_writev_all(w->fd, v, nv);
+    if (rc == 0 && !w->hold)
+        w->len += total;
     /* The seq is used even when the write failed part-way: a later record
      * must not reuse it, and the reader stops at the damaged one anyway. */
     w->next_seq = seq + 1;
@@ -578,6 +612,42 @@ uint64_t shadow_next_seq(shadow_writer *w)
     return s;
 }
 
+void shadow_writer_hold(shadow_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->hold = 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t shadow_writer_length(shadow_writer *w)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&w->mu);
+    n = w->len + w->nheld;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+int shadow_writer_flush(shadow_writer *w, uint64_t upto)
+{
+    size_t n;
+    int rc = 0;
+
+    pthread_mutex_lock(&w->mu);
+    n = upto <= w->len             ? 0
+        : upto - w->len < w->nheld ? (size_t)(upto - w->len)
+                                   : w->nheld;
+    if (n > 0 &&
+        (rc = shadow_writev_all(w->fd, &(struct iovec){w->held, n}, 1)) == 0) {
+        w->len += n;
+        w->nheld -= n;
+        memmove(w->held, w->held + n, w->nheld);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 int shadow_writer_reopen(shadow_writer *w, const char *path)
 {
     return fs_reopen(w->fd, path);
@@ -589,5 +659,6 @@ void shadow_writer_close(shadow_writer *w)
         return;
     close(w->fd);
     pthread_mutex_destroy(&w->mu);
+    free(w->held);
     free(w);
 }

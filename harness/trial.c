@@ -1194,9 +1194,10 @@ static memfs *trial_vfs;
 #define TRIAL_VFS_MAX ((uint64_t)64 << 20)
 #define TRIAL_VFS_FILE_MAX ((uint64_t)1 << 30)
 
-void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
-                        uint32_t lo, uint32_t claimed, uint32_t hi,
-                        uint32_t skip, const trial_open_how *how, crashio **cio)
+static void *trial_verify_in(trial_env *env, const trial_spec *s,
+                             const char *dir, uint32_t lo, uint32_t claimed,
+                             uint32_t hi, uint32_t skip,
+                             const trial_open_how *how, crashio **cio)
 {
     trial_verdict *v = env->shm->ver;
     cl_options o = s->prof->eng;
@@ -1212,11 +1213,12 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
-    if (how == NULL && !env->target->interposed && env->keep_dir == NULL &&
+    if (!env->target->interposed && env->keep_dir == NULL &&
         env->target->repair == NULL) {
         /* the state as the crash left it, in memory: every session of
-         * its verification runs there, without a system call (a state
-         * too large for it stays on disk) */
+         * its verification runs there, without a system call, and so
+         * does a sampling run, under its crash core (a state too large
+         * for it stays on disk) */
         int rc2 = trial_vfs == NULL &&
                           (trial_vfs = memfs_new(TRIAL_VFS_FILE_MAX)) == NULL
                       ? ENOMEM
@@ -1229,7 +1231,8 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
             v->setup_failed = 1;
             return NULL;
         }
-    } else if (how != NULL && env->target->interposed) {
+    }
+    if (how != NULL && env->target->interposed) {
         /* its recovery's calls reach the crash core through the libc
          * interposer (stopped once the state is done: trial_vserve.c) */
         if (trial_interpose(env, dir, how->cc) != 0) {
@@ -1237,11 +1240,20 @@ void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
             return NULL;
         }
     } else if (how != NULL) {
+        crashio_config cc = *how->cc;
         crashio *c = NULL;
-        if (crashio_new(how->cc, &c) != 0) {
+        if (o.io != cl_io_posix()) {
+            /* in memory too: its shadow log up to the state it keeps
+             * is all that reaches the disk (trial_sample_save) */
+            cc.inner = o.io;
+            cc.shadow_hold = 1;
+            how->sampler->vfs = trial_vfs;
+        }
+        if (crashio_new(&cc, &c) != 0) {
             v->setup_failed = 1;
             return NULL;
         }
+        how->sampler->cio = c;
         if (cio != NULL)
             *cio = c;
         o.io = crashio_table(c);
@@ -1395,6 +1407,27 @@ out:
     if (pre == &local)
         oracle_prefix_free(&local);
     oracle_map_free(m);
+    return h;
+}
+
+void *trial_verify_here(trial_env *env, const trial_spec *s, const char *dir,
+                        uint32_t lo, uint32_t claimed, uint32_t hi,
+                        uint32_t skip, const trial_open_how *how, crashio **cio)
+{
+    void *h;
+    int rc;
+
+    if (how != NULL) {
+        how->sampler->vfs = NULL;
+        how->sampler->cio = NULL;
+    }
+    h = trial_verify_in(env, s, dir, lo, claimed, hi, skip, how, cio);
+    /* a sampling run in memory: its sample goes to disk before the
+     * answer, which the worker reads it after */
+    if (how != NULL && how->sampler->vfs != NULL &&
+        (rc = trial_sample_save(how->sampler)) != 0 &&
+        env->shm->ver->sample_error == 0)
+        env->shm->ver->sample_error = rc;
     return h;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "fsutil.h"
+#include "memfs.h"
 #include "rng.h"
 #include "trial.h"
 
@@ -284,11 +285,25 @@ typedef struct trial_sampler {
     _Atomic int sampling; /* cleared when the open returns */
     fs_lazy *lazy;        /* in the sampling process: the lazy copy's
                              keeper, or NULL (trial_sample_end frees it) */
+    memfs *vfs;           /* in the sampling process: the file system in
+                             memory the run's files are in
+                             (trial_verify_here), or NULL: on disk */
+    crashio *cio;         /* in the sampling process: the run's crash core
+                             (NULL for an interposed target), which with
+                             vfs holds its shadow log in memory */
+    int kept;             /* with vfs: a sample is kept in memory, to be
+                             saved to disk by trial_sample_save */
 } trial_sampler;
 
 /* The end of a sampling run's process's part (after the target's handle
  * is closed): what the sampler held there is freed. */
 void trial_sample_end(trial_sampler *x);
+
+/* A run in memory (x->vfs): stop sampling and write the state it kept
+ * (and the graveyard then) where a run on disk leaves it, before the
+ * verifier process answers; only then does the run count as sampled.
+ * Returns 0 or an errno. */
+int trial_sample_save(trial_sampler *x);
 
 /* How a verifier opens the database: plain POSIX (NULL), or through
  * crashio with a sampler, and whether it then judges what it recovered. */

@@ -14,7 +14,14 @@
  * is lazy where every change of the files is a call the hook sees (not an
  * interposed target's): its files are linked, and one the run is about to
  * change in place gets a file of its own in the copy first
- * (trial_sample_lazy; fs_lazy in common/fsutil.h).
+ * (trial_sample_lazy; fs_lazy in common/fsutil.h).  A run of such a
+ * target whose state the verifier process holds in memory (trial.c,
+ * memfs.h) runs there, its crash core over the file system in memory: a
+ * copy is then one in memory, its shadow log is held in memory as well
+ * (crashio_config.shadow_hold), and once the run is over the state it
+ * kept, its graveyard and the log up to that state are written where a
+ * run on disk leaves them (trial_sample_save), before the verifier
+ * answers.
  * Half of the runs of the engine's own trials aim at one of its
  * mechanisms (an interposed target reports none), drawn from those a
  * writer or a recovery can be in (trial_aims), as the first crash does
@@ -168,12 +175,22 @@ static uint64_t trial_aim_weight(trial_sampler *x, const crashio_call *call)
     return now != 0 ? TRIAL_AIM_WEIGHT : 1;
 }
 
+/* In a verifier process, the state a sampling run in memory keeps. */
+static memfs *trial_sample_mem;
+
 /* Keep the database as it is now at x->p->probe: a lazy copy (its files
  * linked until the run changes them: trial_sample_point), or a copy for
  * an interposed target, whose files may change outside the calls the
  * hook sees.  Returns 0 or an errno. */
 static int trial_sample_keep(trial_sampler *x)
 {
+    if (x->vfs != NULL) {
+        /* a copy in memory, graveyard and all (trial_sample_save) */
+        if (trial_sample_mem == NULL &&
+            (trial_sample_mem = memfs_new(UINT64_MAX)) == NULL)
+            return ENOMEM;
+        return memfs_copy(trial_sample_mem, x->vfs);
+    }
     fs_rmrf(x->p->probe);
     if (x->env->target->interposed)
         return fs_copy_tree(x->p->dir, x->p->probe);
@@ -217,15 +234,20 @@ static void trial_sample_take(trial_sampler *x, const crashio_call *call,
     int rc;
 
     v->sampled = 0;
+    x->kept = 0;
     rc = trial_sample_keep(x);
     if (rc == 0 && x->logs) {
         const char *shadow, *grave;
         struct stat st;
         trial_sampler_log(x, &shadow, &grave);
-        fs_rmrf(x->p->pgrave);
-        rc = x->lazy != NULL ? fs_lazy_add(x->lazy, grave, x->p->pgrave)
-                             : fs_share_tree(grave, x->p->pgrave);
-        v->shadow_len = stat(shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
+        if (x->vfs == NULL) {
+            fs_rmrf(x->p->pgrave);
+            rc = x->lazy != NULL ? fs_lazy_add(x->lazy, grave, x->p->pgrave)
+                                 : fs_share_tree(grave, x->p->pgrave);
+        }
+        v->shadow_len = x->cio != NULL           ? crashio_shadow_length(x->cio)
+                        : stat(shadow, &st) == 0 ? (uint64_t)st.st_size
+                                                 : 0;
     }
     if (rc != 0) {
         v->sample_error = rc;
@@ -237,7 +259,41 @@ static void trial_sample_take(trial_sampler *x, const crashio_call *call,
         (int)__atomic_load_n(&x->env->shm->prog->opened, __ATOMIC_ACQUIRE);
     trial_window(x->env, x->eng, x->env->shm->prog, &v->s_issued, &v->s_acked,
                  &v->s_required, &v->s_claimed, &v->s_synced);
+    /* in memory: sampled once saved */
+    x->kept = x->vfs != NULL;
+    v->sampled = x->vfs == NULL;
+}
+
+int trial_sample_save(trial_sampler *x)
+{
+    trial_verdict *v = x->env->shm->ver;
+    const char *shadow, *grave;
+    struct stat st;
+    int rc;
+
+    atomic_store(&x->sampling, 0);
+    if (!x->kept)
+        return 0;
+    x->kept = 0;
+    fs_rmrf(x->p->probe);
+    if ((rc = memfs_store_at(trial_sample_mem, x->p->dir, x->p->probe)) != 0)
+        return rc;
+    if (x->logs) {
+        /* the shadow log up to the sample, the graveyard on disk, which
+         * the run left alone, and what the run had moved to it in memory
+         * by then */
+        if ((rc = crashio_shadow_flush(x->cio, v->shadow_len)) != 0)
+            return rc;
+        trial_sampler_log(x, &shadow, &grave);
+        fs_rmrf(x->p->pgrave);
+        rc = stat(grave, &st) == 0 ? fs_share_tree(grave, x->p->pgrave) : 0;
+        if (rc == 0)
+            rc = memfs_store_at(trial_sample_mem, grave, x->p->pgrave);
+        if (rc != 0)
+            return rc;
+    }
     v->sampled = 1;
+    return 0;
 }
 
 /* The on_point hook of a sampling recovery (in its process): one step of

@@ -98,7 +98,8 @@ static void wl_put(wl_txn *t, rng *r, uint32_t id, uint32_t vmin, uint32_t vmax,
                    uint32_t cap)
 {
     wl_op *op = &t->ops[t->nops++];
-    uint32_t vlen;
+    uint64_t s, x, g = t->gen * 0x9e3779b97f4a7c15ull;
+    uint32_t vlen, i;
     uint8_t *v;
 
     if (cap > 0 && vmax > cap)
@@ -109,11 +110,21 @@ static void wl_put(wl_txn *t, rng *r, uint32_t id, uint32_t vmin, uint32_t vmax,
     op->del = 0;
     wl_key(t, op, id);
     v = wl_alloc(t, vlen);
-    for (uint32_t i = 0; i < vlen; i += 8) {
-        /* a chain's later process writes other bytes (wl_history) */
-        uint64_t x = rng_next(r) ^ (t->gen * 0x9e3779b97f4a7c15ull);
-        memcpy(v + i, &x, vlen - i < 8 ? vlen - i : 8);
+    /* a draw per 8 bytes; a chain's later process writes other bytes
+     * (wl_history).  The state is a local, which the stores into v
+     * cannot alias. */
+    s = r->s;
+    for (i = 0; i + 8 <= vlen; i += 8) {
+        s += RNG_GAMMA;
+        x = rng_fmix(s) ^ g;
+        memcpy(v + i, &x, 8);
     }
+    if (i < vlen) {
+        s += RNG_GAMMA;
+        x = rng_fmix(s) ^ g;
+        memcpy(v + i, &x, vlen - i);
+    }
+    r->s = s;
     op->val = v;
     op->vlen = vlen;
 }

@@ -2,7 +2,7 @@
  * test_memfs.c - the I/O table over files in memory: the POSIX semantics
  * the engine relies on (names and descriptors, holes, removal and
  * replacement of open files, locks, directories), loading a directory
- * and writing it back, and the engine itself run on it, whose files are
+ * and writing it back, copies, and the engine itself run on it, whose files are
  * those it makes on disk.
  */
 #include <stdarg.h>
@@ -281,6 +281,75 @@ static void test_memfs_load_and_store(void **state)
     assert_true(tu_exists(at(f, "x")));
 }
 
+/* A copy is a file system of its own: what changes in one after it was
+ * made does not show in the other; its descriptors are not copied.  And
+ * it can be written to another directory on disk, beside what is there. */
+static void test_memfs_copy_and_store_at(void **state)
+{
+    fx *f = *state;
+    memfs *c = memfs_new(1 << 20);
+    const cl_io *cio = memfs_table(c);
+    char other[4096], grave[4096];
+    const uint8_t *d;
+    size_t n = 0;
+    uint8_t *got;
+    int fd, fd2 = -1;
+
+    assert_non_null(c);
+    snprintf(grave, sizeof(grave), "%s/grave", f->tmp);
+    snprintf(other, sizeof(other), "%s/other", f->tmp);
+    assert_int_equal(fs_mkdirs(f->dir), 0);
+    assert_int_equal(memfs_load(f->m, f->dir, 1 << 20), 0);
+    fd = io_open(f, "a", CL_IO_RDWR | CL_IO_CREATE);
+    io_write(f, fd, "first", 0);
+    assert_int_equal(f->io->mkdir(f->io->ctx, grave), 0);
+    assert_int_equal(memfs_put(f->m, tu_path(grave, "g1"), "gone", 4), 0);
+    /* something already in the copy goes with the reset */
+    assert_int_equal(memfs_put(c, "/elsewhere/x", "x", 1), 0);
+
+    assert_int_equal(memfs_copy(c, f->m), 0);
+    assert_null(memfs_get(c, "/elsewhere/x", &n));
+    io_write(f, fd, "SECOND", 0);
+    assert_int_equal(f->io->unlink(f->io->ctx, tu_path(grave, "g1")), 0);
+    d = memfs_get(c, at(f, "a"), &n);
+    assert_non_null(d);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "first", 5);
+    assert_non_null(memfs_get(c, tu_path(grave, "g1"), &n));
+    /* the directories came along; the descriptor did not */
+    assert_int_equal(cio->dirsync(cio->ctx, grave), 0);
+    assert_int_equal(cio->close(cio->ctx, fd), EBADF);
+    assert_int_equal(
+        cio->open(cio->ctx, at(f, "b"), CL_IO_RDWR | CL_IO_CREATE, &fd2), 0);
+    assert_null(memfs_get(f->m, at(f, "b"), &n));
+    assert_int_equal(cio->close(cio->ctx, fd2), 0);
+    assert_int_equal(f->io->close(f->io->ctx, fd), 0);
+
+    /* stored elsewhere: the directory made, its files beside those there */
+    assert_int_equal(fs_mkdirs(other), 0);
+    write_file(tu_path(other, "old"), "old", 3);
+    assert_int_equal(memfs_store_at(c, grave, other), 0);
+    assert_true(tu_exists(tu_path(other, "old")));
+    got = tu_read_file(tu_path(other, "g1"), &n);
+    assert_int_equal(n, 4);
+    assert_memory_equal(got, "gone", 4);
+    free(got);
+    assert_false(tu_exists(tu_path(other, "a")));
+    snprintf(other, sizeof(other), "%s/probe", f->tmp);
+    assert_int_equal(memfs_store_at(c, f->dir, other), 0);
+    got = tu_read_file(tu_path(other, "a"), &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(got, "first", 5);
+    free(got);
+    assert_true(tu_exists(tu_path(other, "b")));
+    assert_false(tu_exists(at(f, "a"))); /* the source stays as it was */
+    /* a directory the file system does not have: nothing made */
+    snprintf(other, sizeof(other), "%s/none", f->tmp);
+    assert_int_equal(memfs_store_at(c, "/no/such", other), 0);
+    assert_false(tu_exists(other));
+    memfs_free(c);
+}
+
 static void test_memfs_put_get_and_size_limit(void **state)
 {
     fx *f = *state;
@@ -396,6 +465,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_memfs_lock_is_held_by_one_descriptor, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_load_and_store, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_memfs_copy_and_store_at, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_put_get_and_size_limit,
                                         fx_setup, fx_teardown),

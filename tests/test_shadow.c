@@ -49,6 +49,19 @@ static int fx_teardown(void **state)
     return 0;
 }
 
+/* A write record of 10 old bytes ('o'), which old[10] holds. */
+static shadow_rec write_rec(uint8_t old[10])
+{
+    memset(old, 'o', 10);
+    return (shadow_rec){.type = SHADOW_WRITE,
+                        .path = "/d/f",
+                        .off = 5,
+                        .len = 20,
+                        .old_size = 15,
+                        .old_len = 10,
+                        .old_bytes = old};
+}
+
 /* Append three records (a write, a sync, a rename) and return the file
  * offsets where records 2 and 3 start and where the log ends. */
 static void write_three(const char *log, int64_t ends[3])
@@ -57,15 +70,8 @@ static void write_three(const char *log, int64_t ends[3])
     uint8_t old[10];
     shadow_rec r;
 
-    memset(old, 'o', sizeof(old));
     assert_int_equal(shadow_writer_open(log, "/g", &w), 0);
-    r = (shadow_rec){.type = SHADOW_WRITE,
-                     .path = "/d/f",
-                     .off = 5,
-                     .len = 20,
-                     .old_size = 15,
-                     .old_len = 10,
-                     .old_bytes = old};
+    r = write_rec(old);
     assert_int_equal(shadow_append(w, &r), 0);
     ends[0] = tu_file_size(log);
     r = (shadow_rec){.type = SHADOW_SYNC, .path = "/d/f", .covers = 2};
@@ -467,6 +473,69 @@ static void test_shadow_continue_goes_on_in_one_sequence(void **state)
                      ENOENT);
 }
 
+/* A held log: the records count in its length and sequence at once and
+ * reach the file only when flushed, up to the length asked for; a close
+ * drops what is still held. */
+static void test_shadow_held_records_reach_the_file_when_flushed(void **state)
+{
+    fx *f = *state;
+    int64_t ends[3];
+    shadow_writer *w;
+    uint8_t old[10];
+    shadow_rec r;
+    uint64_t at1, at2, at3;
+    int last;
+
+    /* the same three records as write_three, for their lengths */
+    write_three(f->log, ends);
+    assert_int_equal(shadow_writer_continue(f->log, "/g", &w), 0);
+    assert_int_equal(shadow_writer_length(w), (uint64_t)ends[2]);
+    shadow_writer_hold(w);
+    r = write_rec(old);
+    assert_int_equal(shadow_append(w, &r), 0);
+    assert_int_equal(r.seq, 4);
+    at1 = shadow_writer_length(w);
+    assert_true(at1 > (uint64_t)ends[2]);
+    r = (shadow_rec){.type = SHADOW_SYNC, .path = "/d/f", .covers = 4};
+    assert_int_equal(shadow_append(w, &r), 0);
+    at2 = shadow_writer_length(w);
+    assert_int_equal(at2 - at1, (uint64_t)(ends[1] - ends[0]));
+    assert_int_equal(shadow_append(w, &r), 0);
+    at3 = shadow_writer_length(w);
+    assert_int_equal(at3 - at2, (uint64_t)(ends[1] - ends[0]));
+    assert_int_equal(shadow_next_seq(w), 7);
+    /* nothing held is in the file yet */
+    assert_int_equal(tu_file_size(f->log), ends[2]);
+
+    assert_int_equal(shadow_writer_flush(w, at1), 0);
+    assert_int_equal(tu_file_size(f->log), (int64_t)at1);
+    assert_int_equal(count_records(f->log, &last, NULL), 4);
+    assert_int_equal(last, SHADOW_END);
+    assert_int_equal(shadow_writer_length(w), at3);
+    assert_int_equal(shadow_writer_flush(w, at1), 0); /* nothing more */
+    assert_int_equal(shadow_writer_flush(w, at2), 0);
+    assert_int_equal(tu_file_size(f->log), (int64_t)at2);
+    assert_int_equal(count_records(f->log, &last, NULL), 5);
+    assert_int_equal(last, SHADOW_END);
+
+    /* the sixth record is dropped with the writer */
+    shadow_writer_close(w);
+    assert_int_equal(tu_file_size(f->log), (int64_t)at2);
+    assert_int_equal(count_records(f->log, &last, NULL), 5);
+
+    /* flushed whole, the log reads as one written record by record */
+    assert_int_equal(shadow_writer_continue(f->log, "/g", &w), 0);
+    shadow_writer_hold(w);
+    r.covers = 5;
+    assert_int_equal(shadow_append(w, &r), 0);
+    assert_int_equal(shadow_append(w, &r), 0);
+    assert_int_equal(shadow_writer_flush(w, UINT64_MAX), 0);
+    assert_int_equal(tu_file_size(f->log), (int64_t)shadow_writer_length(w));
+    shadow_writer_close(w);
+    assert_int_equal(count_records(f->log, &last, NULL), 7);
+    assert_int_equal(last, SHADOW_END);
+}
+
 static void test_shadow_path_norm(void **state)
 {
     static const char *cases[][2] = {
@@ -516,6 +585,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_shadow_continue_goes_on_in_one_sequence, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_shadow_held_records_reach_the_file_when_flushed, fx_setup,
             fx_teardown),
         cmocka_unit_test(test_shadow_path_norm),
     };
