@@ -687,35 +687,9 @@ static int mf_store_file(const char *path, const mf_file *f)
     return rc;
 }
 
-/* Remove dest's regular files whose names m does not have under dir. */
-static int mf_prune(memfs *m, const char *dir, const char *dest)
-{
-    DIR *d = opendir(dest);
-    struct dirent *e;
-    char path[4096], at[4096];
-    int rc = 0;
-
-    if (d == NULL)
-        return errno;
-    while ((errno = 0, e = readdir(d)) != NULL) {
-        if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
-            continue;
-        if (fs_join(path, sizeof(path), dir, e->d_name) != 0 ||
-            fs_join(at, sizeof(at), dest, e->d_name) != 0)
-            continue; /* not a name the file system could have */
-        if (mf_lookup(m, path) == NULL && unlink(at) != 0 && errno != EISDIR &&
-            errno != ENOENT && rc == 0)
-            rc = errno;
-    }
-    if (errno != 0 && rc == 0)
-        rc = errno;
-    closedir(d);
-    return rc;
-}
-
 /* Write the files m has directly under dir to the same names under dest
- * (made if missing); with prune, remove first what m does not have. */
-static int mf_store(memfs *m, const char *dir, const char *dest, int prune)
+ * (made if missing). */
+static int mf_store(memfs *m, const char *dir, const char *dest)
 {
     size_t dlen = mf_dir_len(dir, strlen(dir));
     char path[4096];
@@ -725,8 +699,6 @@ static int mf_store(memfs *m, const char *dir, const char *dest, int prune)
         return 0; /* never made: the directory is as it was */
     if (mkdir(dest, 0755) != 0 && errno != EEXIST)
         return errno;
-    if (prune && (rc = mf_prune(m, dir, dest)) != 0)
-        return rc;
     for (size_t i = 0; i < m->nnames && rc == 0; i++) {
         const char *p = m->names[i].path;
         if (strncmp(p, dir, dlen) != 0 || p[dlen] != '/' ||
@@ -738,22 +710,12 @@ static int mf_store(memfs *m, const char *dir, const char *dest, int prune)
     return rc;
 }
 
-int memfs_store(memfs *m, const char *dir)
-{
-    int rc;
-
-    pthread_mutex_lock(&m->mu);
-    rc = mf_store(m, dir, dir, 1);
-    pthread_mutex_unlock(&m->mu);
-    return rc;
-}
-
 int memfs_store_at(memfs *m, const char *dir, const char *dest)
 {
     int rc;
 
     pthread_mutex_lock(&m->mu);
-    rc = mf_store(m, dir, dest, 0);
+    rc = mf_store(m, dir, dest);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }

@@ -6,8 +6,8 @@
  * and the crashed recoveries and chain links that sample a state of
  * their own (memfs_copy keeps it): the same calls the engine would make
  * on the directory, without a system call or a page of the page cache
- * each.  Nothing goes back to disk unless memfs_store or memfs_store_at
- * writes it there: what a verification leaves is dropped with the next
+ * each.  Nothing goes back to disk unless memfs_store_at writes it
+ * there: what a verification leaves is dropped with the next
  * memfs_load or memfs_reset.
  *
  * It keeps the semantics the engine relies on from a POSIX file system:
@@ -45,12 +45,6 @@ void memfs_reset(memfs *m);
  * value (the file system is then empty): EFBIG when the files hold more
  * than max_bytes. */
 int memfs_load(memfs *m, const char *dir, uint64_t max_bytes);
-
-/* Make the directory dir on disk hold what the file system has under
- * dir: made if it was made here, its files written whole, the files it
- * no longer has removed (subdirectories are left alone); nothing when
- * the file system has no directory dir.  0, or the first errno value. */
-int memfs_store(memfs *m, const char *dir);
 
 /* Write each file the file system has directly under dir to the same
  * name under the directory dest on disk (made if missing), replacing what

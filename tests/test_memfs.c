@@ -212,7 +212,7 @@ static void test_memfs_lock_is_held_by_one_descriptor(void **state)
 static void test_memfs_load_and_store(void **state)
 {
     fx *f = *state;
-    char sub[4300];
+    char sub[4300], out[4300];
     uint8_t big[3000];
     size_t n;
     uint8_t *got;
@@ -250,34 +250,36 @@ static void test_memfs_load_and_store(void **state)
     assert_true(tu_exists(at(f, "gone")));
     assert_false(tu_exists(at(f, "made")));
 
-    assert_int_equal(memfs_store(f->m, f->dir), 0);
-    assert_false(tu_exists(at(f, "gone")));
-    got = tu_read_file(at(f, "made"), &n);
+    /* stored to another directory: what the file system has now */
+    snprintf(out, sizeof(out), "%s/out", f->tmp);
+    assert_int_equal(memfs_store_at(f->m, f->dir, out), 0);
+    assert_false(tu_exists(tu_path(out, "gone")));
+    got = tu_read_file(tu_path(out, "made"), &n);
     assert_int_equal(n, 4);
     assert_memory_equal(got, "made", 4);
     free(got);
-    got = tu_read_file(at(f, "big"), &n);
+    got = tu_read_file(tu_path(out, "big"), &n);
     assert_int_equal(n, sizeof(big));
     assert_memory_equal(got, "new", 3);
     assert_memory_equal(got + 3, big + 3, sizeof(big) - 3);
     free(got);
-    got = tu_read_file(at(f, "keep"), &n);
+    got = tu_read_file(tu_path(out, "keep"), &n);
     assert_int_equal(n, 4);
     assert_memory_equal(got, "kept", 4);
     free(got);
-    assert_true(tu_exists(sub)); /* subdirectories are left alone */
+    assert_false(tu_exists(tu_path(out, "sub"))); /* files only */
 
     /* a directory that does not exist is not made; one made in memory is
      * made on disk by the store */
     assert_int_equal(fs_rmrf(f->dir), 0);
     assert_int_equal(memfs_load(f->m, f->dir, 1 << 20), 0);
     assert_int_equal(f->io->dirsync(f->io->ctx, f->dir), ENOENT);
-    assert_int_equal(memfs_store(f->m, f->dir), 0);
+    assert_int_equal(memfs_store_at(f->m, f->dir, f->dir), 0);
     assert_false(tu_exists(f->dir));
     assert_int_equal(f->io->mkdir(f->io->ctx, f->dir), 0);
     fd = io_open(f, "x", CL_IO_RDWR | CL_IO_CREATE);
     assert_int_equal(f->io->close(f->io->ctx, fd), 0);
-    assert_int_equal(memfs_store(f->m, f->dir), 0);
+    assert_int_equal(memfs_store_at(f->m, f->dir, f->dir), 0);
     assert_true(tu_exists(at(f, "x")));
 }
 
@@ -427,7 +429,7 @@ static void test_memfs_runs_the_engine(void **state)
     expect_keys(db, 400);
     assert_int_equal(cl_close(db), 0);
     assert_false(tu_exists(f->dir));
-    assert_int_equal(memfs_store(f->m, f->dir), 0);
+    assert_int_equal(memfs_store_at(f->m, f->dir, f->dir), 0);
 
     /* on disk: every key, then more, recovered from the log */
     o.io = NULL;
@@ -445,7 +447,8 @@ static void test_memfs_runs_the_engine(void **state)
     assert_int_equal(cl_open(f->dir, &o, &db), 0);
     expect_keys(db, 500);
     assert_int_equal(cl_close(db), 0);
-    assert_int_equal(memfs_store(f->m, f->dir), 0);
+    assert_int_equal(fs_rmrf(f->dir), 0);
+    assert_int_equal(memfs_store_at(f->m, f->dir, f->dir), 0);
     o.io = NULL;
     assert_int_equal(cl_open(ref, &o, &db), 0);
     expect_keys(db, 500);
