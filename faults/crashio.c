@@ -753,6 +753,13 @@ fail:
     return rc;
 }
 
+void crashio_stop_hook(crashio *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->cfg.on_point = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
+
 uint64_t crashio_shadow_length(crashio *c)
 {
     return c->sw != NULL ? shadow_writer_length(c->sw) : 0;

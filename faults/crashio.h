@@ -327,6 +327,10 @@ void crashio_free(crashio *c);
 /* I/O points numbered so far. */
 uint64_t crashio_points(const crashio *c);
 
+/* No more on_point calls: once this returns, none is running either (the
+ * hook runs under the lock this takes), in whichever thread. */
+void crashio_stop_hook(crashio *c);
+
 /* The shadow log's length in bytes, held records included (0 without a
  * log). */
 uint64_t crashio_shadow_length(crashio *c);

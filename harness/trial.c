@@ -1209,7 +1209,7 @@ static void *trial_verify_in(trial_env *env, const trial_spec *s,
     uint64_t t0, rf;
     void *h = NULL;
     trial_lookup look[TRIAL_LOOKUPS];
-    int rc, have_pre = 0, nlook = 0;
+    int rc, saved, have_pre = 0, nlook = 0;
 
     memset(&local, 0, sizeof(local));
     o.io = cl_io_posix();
@@ -1276,8 +1276,15 @@ static void *trial_verify_in(trial_env *env, const trial_spec *s,
     t0 = clk_now_us();
     rc = env->target->open(dir, &o, &h);
     v->open_us = clk_now_us() - t0;
-    if (how != NULL && !how->resume)
+    if (how != NULL && !how->resume) {
         atomic_store(&how->sampler->sampling, 0);
+        /* in memory, the sample goes to disk now: what the process does
+         * after the open (or a death there) is not the sampled state's */
+        if (how->sampler->vfs != NULL &&
+            (saved = trial_sample_save(how->sampler)) != 0 &&
+            v->sample_error == 0)
+            v->sample_error = saved;
+    }
     if (rc != 0) {
         snprintf(v->detail, sizeof(v->detail), "open failed: %s: %s",
                  cl_strerror(rc), target_errdetail());

@@ -271,29 +271,31 @@ int trial_sample_save(trial_sampler *x)
     struct stat st;
     int rc;
 
+    /* a sample the engine's own thread is taking is complete once the
+     * hook is stopped, and no other comes */
     atomic_store(&x->sampling, 0);
+    crashio_stop_hook(x->cio);
     if (!x->kept)
         return 0;
     x->kept = 0;
     fs_rmrf(x->p->probe);
-    if ((rc = memfs_store_at(trial_sample_mem, x->p->dir, x->p->probe)) != 0)
-        return rc;
-    if (x->logs) {
+    rc = memfs_store_at(trial_sample_mem, x->p->dir, x->p->probe);
+    if (rc == 0 && x->logs) {
         /* the shadow log up to the sample, the graveyard on disk, which
          * the run left alone, and what the run had moved to it in memory
          * by then */
-        if ((rc = crashio_shadow_flush(x->cio, v->shadow_len)) != 0)
-            return rc;
+        rc = crashio_shadow_flush(x->cio, v->shadow_len);
         trial_sampler_log(x, &shadow, &grave);
         fs_rmrf(x->p->pgrave);
-        rc = stat(grave, &st) == 0 ? fs_share_tree(grave, x->p->pgrave) : 0;
+        if (rc == 0 && stat(grave, &st) == 0)
+            rc = fs_share_tree(grave, x->p->pgrave);
         if (rc == 0)
             rc = memfs_store_at(trial_sample_mem, grave, x->p->pgrave);
-        if (rc != 0)
-            return rc;
     }
-    v->sampled = 1;
-    return 0;
+    memfs_reset(trial_sample_mem); /* its memory for the next state */
+    if (rc == 0)
+        v->sampled = 1;
+    return rc;
 }
 
 /* The on_point hook of a sampling recovery (in its process): one step of

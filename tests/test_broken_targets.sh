@@ -7,7 +7,8 @@
 # while new commits build on it), and their replay; the engine keeps every
 # promise in the buffered sync modes; a close that syncs nothing, caught in
 # the writer's close; a verifier that dies is a recovery
-# violation and the next states are still verified.  Run by make test
+# violation and the next states are still verified; crashed recoveries
+# and chain links give the same rows in memory as on disk.  Run by make test
 # with CRASHTEST set to the binary.
 set -u
 CT=${CRASHTEST:-build/crashtest}
@@ -113,5 +114,29 @@ check "broken-abort: the same rows with --fresh-verifier" "" \
     "$(diff "$T/abort-rows.csv" "$T/abort-fresh-rows.csv" | head -4)"
 check "broken-abort: rows compared" yes \
     "$([ "$(wc -l <"$T/abort-rows.csv")" -gt 20 ] && echo yes)"
+
+# 4. crashed recoveries and chain links run in the verifier's memory,
+# unless the campaign keeps its failures' images (then on disk): the rows
+# are the same either way, recoveries that abort their process included.
+for t in engine broken-abort; do
+    for m in recovery-crash chain; do
+        for where in memory disk; do
+            keep=
+            [ "$where" = disk ] && keep="--keep-failures $T/kept-$t-$m"
+            # shellcheck disable=SC2086
+            "$CT" --seed 5 --trials 120 --mode "$m" --target "$t" --jobs 1 \
+                --quiet --dir "$T" $keep --csv "$T/$t-$m-$where.csv" \
+                >/dev/null 2>&1
+            python3 "$(dirname "$0")/verdict_rows.py" "$T/$t-$m-$where.csv" \
+                >"$T/$t-$m-$where-rows.csv"
+        done
+        check "$t $m: the same rows in memory as on disk" "" \
+            "$(diff "$T/$t-$m-memory-rows.csv" "$T/$t-$m-disk-rows.csv" | head -4)"
+        check "$t $m: rows compared, crashed recoveries among them" yes \
+            "$(python3 -c 'import csv,sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("yes" if len(rows) > 40 and any(int(r["recovery_crashes"]) + int(r["chain_links"]) > 0 for r in rows) else "no")' "$T/$t-$m-memory-rows.csv")"
+    done
+done
 
 finish
