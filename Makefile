@@ -127,7 +127,8 @@ endif
 #                           clock, CSV metadata)
 #   faults/                 faults, engine, common
 #   harness/                harness, faults, engine, common
-#   tools/<program>/        its own folder, engine, common
+#   tools/<program>/        its own folder, engine, common (kvbench and
+#                           kvserver's crash build: faults too)
 #   tests/, fuzz/           what they test
 #   examples/<program>/     its own folder, and harness/ for crashlab_ack.h
 #                           (the --exec protocol) only
@@ -140,7 +141,7 @@ $(1)/tools/kv/%.o: INC := -Itools/kv -Iengine -Icommon
 $(1)/tools/csvmeta/%.o: INC := -Itools/csvmeta -Icommon
 $(1)/tools/kvserver/%.o: INC := -Itools/kvserver -Iengine -Icommon
 $(1)/kvcrash/%.o: INC := -Itools/kvserver/crash -Itools/kvserver -Ifaults -Iengine -Icommon
-$(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Iengine -Icommon
+$(1)/tools/kvbench/%.o: INC := -Itools/kvbench -Ifaults -Iengine -Icommon
 $(1)/tests/%.o: INC := -Itests -Iharness -Ifaults -Iengine -Icommon -Itools/kvserver -Itools/kvbench
 $(1)/fuzz/%.o: INC := -Ifuzz -Ifaults -Iengine -Icommon -Itools/kvserver
 $(1)/examples/applog/%.o: INC := -Iexamples/applog -Iharness
@@ -448,13 +449,13 @@ $(B)/tests/test_proto: $(B)/tools/kvserver/proto.o
 $(B)/tests/test_kvserver: | $(B)/kvserver
 
 $(B)/kvbench: $(B)/tools/kvbench/kvbench.o $(BENCH_OBJ) $(BENCH_PEER_OBJ) \
-              $(COMMON_LIB) $(LIB)
+              $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(BENCH_LDFLAGS) $^ -o $@ \
 	    $(BENCH_LDLIBS) $(BASE_LDLIBS)
 
 $(B)/tests/test_kvbench: $(B)/tests/test_kvbench.o $(TESTUTIL_OBJ) \
-                         $(BENCH_OBJ) $(COMMON_LIB) $(LIB)
+                         $(BENCH_OBJ) $(FAULTS_LIB) $(COMMON_LIB) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ -lcmocka $(BASE_LDLIBS)
 

@@ -39,7 +39,7 @@ tools/kv: tools/kv engine common
 tools/csvmeta: tools/csvmeta common
 tools/kvserver: tools/kvserver engine common
 tools/kvserver/crash: tools/kvserver/crash tools/kvserver faults engine common
-tools/kvbench: tools/kvbench tools/kvbench/peers engine common
+tools/kvbench: tools/kvbench tools/kvbench/peers faults engine common
 tools/kvbench/peers: tools/kvbench/peers tools/kvbench common
 tests: tests harness faults engine common tools/kvserver tools/kvbench
 fuzz: fuzz faults engine common tools/kvserver

@@ -84,6 +84,12 @@ check "experiment syscalls" "0 4 getppid pread-4k fstat page-fault" \
 check "experiment syscalls: every cost measured" "" \
     "$(awk -F, '$2 <= 0 || $4 <= 0' "$T/sys.csv")"
 [ -z "$(ls "$T/e8")" ] && ok || bad "experiment syscalls left its file behind"
+$X io-tables "$T/e9" --seconds 0.4 >"$T/io.csv"
+check "experiment io-tables" "0 5 posix,off posix,commit memfs,off memfs,commit crashio-posix,off crashio-posix,commit crashio-memfs,off crashio-memfs,commit" \
+    "$? $(fields <"$T/io.csv")$(cut -d, -f1,2 "$T/io.csv" | tr '\n' ' ' | sed 's/ $//')"
+check "experiment io-tables: every table ran" "" \
+    "$(awk -F, '$3 <= 0 || $5 <= 0' "$T/io.csv")"
+[ ! -e "$T/e9" ] && ok || bad "experiment io-tables left its files behind"
 [ -f "$T/e7/LOCK" ] || [ -n "$(ls "$T/e7")" ] && ok || bad "open-close made its database"
 check "experiment crash-cycle" "4 " "$($X crash-cycle "$T/e5" --checkpoint-bytes 128K --trials 2 --keys 1000 | fields)"
 check "experiment crash-cycle, checkpoints in background" "4 " "$($X crash-cycle "$T/e8" --checkpoint-bytes 128K --checkpoint-mode background --trials 2 --keys 1000 | fields)"

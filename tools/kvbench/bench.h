@@ -218,6 +218,13 @@ int bench_raw(const char *dir, uint64_t n, double seconds, bench_result *r);
  * CSV row each (call,calls,seconds,us_per_call); its file in dir is
  * removed.  Returns the exit status. */
 int bench_syscalls(const char *dir, double seconds);
+/* kvbench experiment io-tables: one workload (a new database, 200
+ * transactions, closed) run again and again through each I/O table
+ * crashtest puts under the engine (posix, memfs, the crash core over
+ * either), sync off and commit, seconds / 8 each; one CSV row each
+ * (table,sync,runs,seconds,us_per_run).  Its files in dir are removed.
+ * Returns the exit status. */
+int bench_iotables(const char *dir, double seconds);
 /* kvbench experiment COMMAND DIR [options]: the measurements of the
  * experiment scripts (experiments/) that the benchmark's scenarios do not
  * make (bench_experiment.c); argv[0] is "experiment".  Returns the exit
