@@ -301,9 +301,9 @@ void trial_sample_end(trial_sampler *x);
 
 /* A run in memory (x->vfs): stop sampling and write the state it kept
  * (and the graveyard then) where a run on disk leaves it, before the
- * verifier process answers; only then does the run count as sampled.
- * Returns 0 or an errno. */
-int trial_sample_save(trial_sampler *x);
+ * verifier process answers; only then does the run count as sampled.  A
+ * failure is the run's sample_error (the first one it had stays). */
+void trial_sample_save(trial_sampler *x);
 
 /* How a verifier opens the database: plain POSIX (NULL), or through
  * crashio with a sampler, and whether it then judges what it recovered. */

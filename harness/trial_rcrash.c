@@ -264,7 +264,7 @@ static void trial_sample_take(trial_sampler *x, const crashio_call *call,
     v->sampled = x->vfs == NULL;
 }
 
-int trial_sample_save(trial_sampler *x)
+void trial_sample_save(trial_sampler *x)
 {
     trial_verdict *v = x->env->shm->ver;
     const char *shadow, *grave;
@@ -276,7 +276,7 @@ int trial_sample_save(trial_sampler *x)
     atomic_store(&x->sampling, 0);
     crashio_stop_hook(x->cio);
     if (!x->kept)
-        return 0;
+        return;
     x->kept = 0;
     fs_rmrf(x->p->probe);
     rc = memfs_store_at(trial_sample_mem, x->p->dir, x->p->probe);
@@ -295,7 +295,8 @@ int trial_sample_save(trial_sampler *x)
     memfs_reset(trial_sample_mem); /* its memory for the next state */
     if (rc == 0)
         v->sampled = 1;
-    return rc;
+    else if (v->sample_error == 0)
+        v->sample_error = rc;
 }
 
 /* The on_point hook of a sampling recovery (in its process): one step of
