@@ -79,7 +79,7 @@ check "experiment fork" "2 " "$($X fork "$T/e7" --seconds 0.05 | fields)"
 check "experiment open-close" "2 " "$($X open-close "$T/e7" --seconds 0.05 | fields)"
 check "experiment fork-open" "2 " "$($X fork-open "$T/e7" --seconds 0.05 | fields)"
 $X syscalls "$T/e8" --seconds 0.2 >"$T/sys.csv"
-check "experiment syscalls" "0 4 getppid pread-4k fstat page-fault" \
+check "experiment syscalls" "0 4 getppid pread-4k fstat page-fault page-fault-thp" \
     "$? $(fields <"$T/sys.csv")$(cut -d, -f1 "$T/sys.csv" | tr '\n' ' ' | sed 's/ $//')"
 check "experiment syscalls: every cost measured" "" \
     "$(awk -F, '$2 <= 0 || $4 <= 0' "$T/sys.csv")"

@@ -3,12 +3,14 @@
  * for the calls a crash state makes most (docs/PERFORMANCE.md), so that a
  * harness's figures can be read against the machine's: a bare system call
  * (getppid), a 4 KiB pread and an fstat of a file in the directory given,
- * and a page fault (a fresh anonymous page touched; its mapping, of 256
- * pages, removed after each round, as a process's exit or a free does).
+ * a page fault (a fresh anonymous page touched; its mapping, of 256
+ * pages, removed after each round, as a process's exit or a free does),
+ * and the same per 4 KiB of a fresh transparent huge page.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,8 +24,32 @@
 #define BSC_FILE_PAGES 16
 #define BSC_MAP_PAGES 256
 
-static const char *const bsc_names[] = {"getppid", "pread-4k", "fstat",
-                                        "page-fault"};
+#define BSC_HUGE ((size_t)2 << 20)
+#define BSC_NCALLS 5
+
+static const char *const bsc_names[BSC_NCALLS] = {
+    "getppid", "pread-4k", "fstat", "page-fault", "page-fault-thp"};
+
+/* Touch every 4 KiB page of a fresh 2 MiB of memory that asks for a
+ * transparent huge page (MADV_HUGEPAGE, what glibc.malloc.hugetlb=1 asks
+ * for a heap: crashtest's processes run so), then remove it: the pages
+ * touched, 0 on a failure.  Where the kernel gives none, these are 4 KiB
+ * page faults again. */
+static uint64_t bsc_huge(void)
+{
+    char *m = mmap(NULL, 2 * BSC_HUGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+         *a;
+
+    if (m == MAP_FAILED)
+        return 0;
+    a = (char *)(((uintptr_t)m + BSC_HUGE - 1) & ~(uintptr_t)(BSC_HUGE - 1));
+    (void)madvise(a, BSC_HUGE, MADV_HUGEPAGE);
+    for (size_t off = 0; off < BSC_HUGE; off += 4096)
+        a[off] = 1;
+    munmap(m, 2 * BSC_HUGE);
+    return BSC_HUGE / 4096;
+}
 
 /* One round of measurement c on fd: the calls it made, 0 on a failure. */
 static uint64_t bsc_round(int c, int fd, uint64_t n, char *buf)
@@ -38,6 +64,8 @@ static uint64_t bsc_round(int c, int fd, uint64_t n, char *buf)
         return pread(fd, buf, 4096, (off_t)(n % BSC_FILE_PAGES) * 4096) == 4096;
     case 2:
         return fstat(fd, &st) == 0;
+    case 4:
+        return bsc_huge();
     default: {
         size_t len = (size_t)BSC_MAP_PAGES * 4096;
         char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -69,7 +97,7 @@ int bench_syscalls(const char *dir, double seconds)
                     strerror(errno));
             goto out;
         }
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < BSC_NCALLS; c++) {
         uint64_t n = 0, k;
         uint64_t t0 = clk_now_ns(), t;
         do {
@@ -79,7 +107,8 @@ int bench_syscalls(const char *dir, double seconds)
                 goto out;
             }
             n += k;
-        } while ((t = clk_now_ns() - t0) < (uint64_t)(seconds / 4 * 1e9));
+        } while ((t = clk_now_ns() - t0) <
+                 (uint64_t)(seconds / BSC_NCALLS * 1e9));
         printf("%s,%" PRIu64 ",%.3f,%.3f\n", bsc_names[c], n, (double)t / 1e9,
                (double)t / 1e3 / (double)n);
     }
