@@ -111,10 +111,15 @@ static int ct_main(int argc, char **argv)
     /* Every writer and verifier is a forked process, and with
      * lazy binding each of them would look up again every library function
      * it calls (writing, and so copying, the pages that hold the bindings).
-     * Binding them all once, before the first fork, spares that: run again
-     * with LD_BIND_NOW set (if the exec fails, go on lazily). */
-    if (getenv("LD_BIND_NOW") == NULL && setenv("LD_BIND_NOW", "1", 1) == 0)
-        execv("/proc/self/exe", argv);
+     * Binding them all once, before the first fork, spares that.  And each
+     * of them grows its heap into pages it touches for the first time,
+     * where a page fault costs microseconds (tens of them in a virtual
+     * machine): glibc's malloc asks for transparent huge pages for its
+     * heap with glibc.malloc.hugetlb=1, one fault for 2 MiB where the
+     * kernel allows them (docs/PERFORMANCE.md).  Both are read when a
+     * process starts: run again with them set (a tunable the user set
+     * stays; if the exec fails, go on without). */
+    util_reexec_tuned(argv);
     rpt_program = argv[0];
     /* a campaign stopped (Ctrl-Z) and continued is not a hang */
     util_watch_continue();

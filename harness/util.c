@@ -64,6 +64,25 @@ void util_child_signals(void)
         signal(sigs[i], SIG_DFL);
 }
 
+void util_reexec_tuned(char **argv)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    int bind = getenv("LD_BIND_NOW") == NULL,
+        huge = t == NULL || strstr(t, "glibc.malloc.hugetlb") == NULL;
+    char buf[1024];
+
+    if (bind)
+        bind = setenv("LD_BIND_NOW", "1", 1) == 0;
+    if (huge) {
+        int n = snprintf(buf, sizeof(buf), "%s%sglibc.malloc.hugetlb=1",
+                         t != NULL ? t : "", t != NULL && *t ? ":" : "");
+        huge = n > 0 && (size_t)n < sizeof(buf) &&
+               setenv("GLIBC_TUNABLES", buf, 1) == 0;
+    }
+    if (bind || huge)
+        execv("/proc/self/exe", argv);
+}
+
 void util_name_process(const char *name)
 {
     prctl(PR_SET_NAME, name, 0, 0, 0);

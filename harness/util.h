@@ -14,6 +14,11 @@
 void util_child_signals(void);
 /* Name this process (what ps, top and perf show), e.g. "ct-writer". */
 void util_name_process(const char *name);
+/* Run this program again (argv) with LD_BIND_NOW set and glibc's malloc
+ * on transparent huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1),
+ * unless both are set already (a hugetlb tunable of the user's is kept);
+ * returns only if nothing was to be done or the exec failed. */
+void util_reexec_tuned(char **argv);
 /* Count the SIGCONTs this process gets, and every process forked from it
  * (the handler restarts interrupted calls, SA_RESTART, and an exec drops
  * it).  A campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must

@@ -15,6 +15,8 @@
 #     never shows half a transaction, and FULL loses nothing;
 #   - --json prints the summary with the counts of the CSV, the promise
 #     and a replay command per violation; --merge refuses it;
+#   - the programs run with LD_BIND_NOW and glibc's huge-page tunable set,
+#     a tunable of the user's kept;
 #   - bad input is a set-up error (exit 2) that names the problem: PROG
 #     that does not start, exits early, never acknowledges, writes outside
 #     its directory; PROG2 that prints malformed lines; a bad --mode;
@@ -196,4 +198,31 @@ contains "--merge of an --exec summary: says why" "$T/jmerge" \
 "$CT" --exec "$EX/applog {dir}" --verify "$EX/applog-verify {dir}" \
     --shard 1/2 >"$T/jshard" 2>&1
 check "--exec --shard: exit status" 2 $?
+
+# 7. what crashtest sets for the processes it forks reaches the programs
+# it runs (here the verifying one): LD_BIND_NOW, and glibc's malloc on
+# huge pages, added to the user's tunables, a hugetlb tunable of the
+# user's kept (man crashtest, ENVIRONMENT)
+printf '#!/bin/sh\necho "${GLIBC_TUNABLES-unset}|${LD_BIND_NOW-unset}" >>"%s"\nexec "%s" "$@"\n' \
+    "$T/env" "$EX/applog-verify" >"$T/envprog"
+chmod +x "$T/envprog"
+for u in unset glibc.malloc.check=0 glibc.malloc.hugetlb=0; do
+    : >"$T/env"
+    if [ $u = unset ]; then
+        set -- -u GLIBC_TUNABLES
+    else
+        set -- GLIBC_TUNABLES=$u
+    fi
+    env -u LD_BIND_NOW "$@" "$CT" --exec "$EX/applog {dir}" \
+        --verify "$T/envprog {dir}" --dir "$T" --quiet --trials 3 \
+        --mode kill-io >"$T/envout" 2>&1
+    check "environment (user's tunables: $u): exit status" 0 $?
+    case $u in
+    unset) want="glibc.malloc.hugetlb=1|1" ;;
+    glibc.malloc.check=0) want="glibc.malloc.check=0:glibc.malloc.hugetlb=1|1" ;;
+    *) want="glibc.malloc.hugetlb=0|1" ;;
+    esac
+    check "environment (user's tunables: $u): what the program sees" \
+        "$want" "$(sort -u "$T/env")"
+done
 finish
