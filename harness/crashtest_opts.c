@@ -170,7 +170,7 @@ static const char *ct_usage_text =
     "  --fresh-verifier     verify each crash state in a process of its own\n"
     "                       (default: each job's verifier process verifies\n"
     "                       one state after another, and is replaced after\n"
-    "                       any verdict but OK and every 64 states)\n"
+    "                       a violation and every 1,024 states)\n"
     "  --timeout SECONDS    a writer or verifier process of a trial that\n"
     "                       runs longer hangs: it is killed and the trial\n"
     "                       is a writer or recovery violation (default\n"

@@ -16,8 +16,10 @@
  *     verifies is reported as the recovering process's death, as before,
  *     and replaced;
  *   - a recovery that went wrong cannot leave anything behind for the next
- *     trial: the process ends after any verdict but OK (detected
- *     corruption too), after a failed close, after TRIAL_VSERVE_MAX
+ *     trial: the process ends after a violation (not after detected
+ *     corruption or an expected loss: the target's documented answers
+ *     to the state, a refused open or a prefix that a power cut may
+ *     leave), after a failed close, after TRIAL_VSERVE_MAX
  *     crash states and once its heap has grown by TRIAL_VSERVE_HEAP_MAX,
  *     and the worker waits for its end before it reuses the database's
  *     path;
@@ -84,7 +86,8 @@ static void trial_vserve_loop(trial_env *env, int fd)
         /* a sampling run's close is not one of the states it samples */
         if (q->has_how)
             atomic_store(&q->x.sampling, 0);
-        keep = v->done && !v->setup_failed && v->verdict == ORACLE_OK &&
+        keep = v->done && !v->setup_failed &&
+               !oracle_is_violation(v->verdict) &&
                ++served < TRIAL_VSERVE_MAX &&
                (uintptr_t)sbrk(0) - heap0 < TRIAL_VSERVE_HEAP_MAX;
         if (keep && h != NULL && env->target->close(h) != 0)

@@ -7,7 +7,9 @@
 # while new commits build on it), and their replay; the engine keeps every
 # promise in the buffered sync modes; a close that syncs nothing, caught in
 # the writer's close; a verifier that dies is a recovery
-# violation and the next states are still verified; crashed recoveries
+# violation and the next states are still verified; the states verified
+# after detected corruption (which does not end the verifier process) are
+# a fresh process's; crashed recoveries
 # and chain links give the same rows in memory as on disk.  Run by make test
 # with CRASHTEST set to the binary.
 set -u
@@ -114,6 +116,27 @@ check "broken-abort: the same rows with --fresh-verifier" "" \
     "$(diff "$T/abort-rows.csv" "$T/abort-fresh-rows.csv" | head -4)"
 check "broken-abort: rows compared" yes \
     "$([ "$(wc -l <"$T/abort-rows.csv")" -gt 20 ] && echo yes)"
+
+# 3b. detected corruption (the engine refusing torn pages it cannot
+# repair) does not end the job's verifier process, as a violation does:
+# the states it verifies after one give the rows of a fresh process per
+# state
+for fv in "" --fresh-verifier; do
+    "$CT" --seed 4 --trials 100 --mode torn --torn-protection none $fv \
+        --jobs 1 --quiet --dir "$T" --csv "$T/det$fv.csv" >/dev/null 2>&1
+    check "torn, no torn-page protection ${fv:+$fv }exits 0" 0 $?
+done
+python3 "$(dirname "$0")/verdict_rows.py" "$T/det.csv" >"$T/det-rows.csv"
+python3 "$(dirname "$0")/verdict_rows.py" "$T/det--fresh-verifier.csv" \
+    >"$T/det-fresh-rows.csv"
+check "detected corruption: the same rows with --fresh-verifier" "" \
+    "$(diff "$T/det-rows.csv" "$T/det-fresh-rows.csv" | head -4)"
+check "detected corruption: detected states among the rows, states after them" \
+    yes "$(python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = [i for i, r in enumerate(rows) if r["verdict"] == "detected"]
+print("yes" if len(d) >= 2 and d[0] < len(rows) - 10 else "no: %s" % d)' \
+        "$T/det-rows.csv")"
 
 # 4. crashed recoveries and chain links run in the verifier's memory,
 # unless the campaign keeps its failures' images (then on disk): the rows
