@@ -21,6 +21,10 @@
  * mapkeep_give wants back), a kept one if one is large enough; NULL when
  * out of memory. */
 void *mapkeep_take(size_t n, size_t *cap);
+/* mapkeep_take for a taker that writes all n bytes at once (a file read
+ * whole): their pages are made in one call, not a page fault each, which
+ * costs microseconds (docs/PERFORMANCE.md). */
+void *mapkeep_take_written(size_t n, size_t *cap);
 /* Give back p (of cap bytes): kept for a later take, or unmapped.  p may
  * also have been grown with mremap since (cap: its size now); NULL is
  * nothing. */

@@ -59,7 +59,7 @@ static int shadow_read_file(const char *path, uint8_t **buf, size_t *size,
         rc = errno;
         goto out;
     }
-    b = mapkeep_take((size_t)st.st_size, cap);
+    b = mapkeep_take_written((size_t)st.st_size, cap);
     if (b == NULL) {
         rc = ENOMEM;
         goto out;

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -287,6 +288,42 @@ static void test_common_mapkeep_reuses_mappings(void **state)
     mapkeep_give(c, c3);
     mapkeep_give(d, c4);
     mapkeep_give(NULL, 0);
+}
+
+/* How many of the pages of [p, p + n) are in memory (mincore). */
+static size_t common_resident(const void *p, size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), np = (n + pg - 1) / pg, k = 0;
+    unsigned char *v = malloc(np);
+
+    assert_non_null(v);
+    assert_int_equal(mincore((void *)p, n, v), 0);
+    for (size_t i = 0; i < np; i++)
+        k += v[i] & 1;
+    free(v);
+    return k;
+}
+
+/* mapkeep_take_written makes the pages of the bytes asked for before
+ * they are written (mapkeep_take leaves a new mapping's to fault in);
+ * the rest of the mapping stays untouched. */
+static void test_common_mapkeep_written_populates(void **state)
+{
+    /* larger than what the test above leaves kept: new mappings */
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = (size_t)6 << 20, c1, c2;
+    uint8_t *a, *b;
+
+    (void)state;
+    a = mapkeep_take(n, &c1);
+    assert_non_null(a);
+    assert_int_equal(common_resident(a, n), 0);
+    b = mapkeep_take_written(n, &c2);
+    assert_non_null(b);
+    assert_true(c2 > n);
+    assert_int_equal(common_resident(b, n), n / pg);
+    assert_int_equal(common_resident(b + n, c2 - n), 0);
+    munmap(a, c1);
+    munmap(b, c2);
 }
 
 /* The names of dir's entries in the order readdir lists them, joined. */
@@ -618,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_common_fs_copy_and_remove_tree),
         cmocka_unit_test(test_common_fs_copy_tree_order_is_by_name),
         cmocka_unit_test(test_common_mapkeep_reuses_mappings),
+        cmocka_unit_test(test_common_mapkeep_written_populates),
         cmocka_unit_test(test_common_fs_share_tree_links_all_but_open_files),
         cmocka_unit_test(test_common_fs_lazy_copy_keeps_the_state),
         cmocka_unit_test(test_common_fs_restore_tree_in_place),
