@@ -505,6 +505,10 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
 
     util_child_signals();
     util_name_process(count_only ? "ct-count" : "ct-writer");
+    /* the engine's buffers from the heap, in huge pages, rather than
+     * mapped each on its own a page fault a page (and its branches'
+     * copies from there) */
+    util_heap_keep();
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {

@@ -45,12 +45,8 @@
 #include "trial_int.h"
 #include "util.h"
 
-/* Its allocator serves blocks up to this size from the heap (glibc's
- * upper limit), and keeps up to TRIAL_VSERVE_KEEP bytes of free heap;
- * a heap grown past TRIAL_VSERVE_HEAP_MAX (a target that does not free
+/* A heap grown past TRIAL_VSERVE_HEAP_MAX (a target that does not free
  * what it holds) ends the process after its state. */
-#define TRIAL_VSERVE_MMAP_MAX (32 << 20)
-#define TRIAL_VSERVE_KEEP (256 << 20)
 #define TRIAL_VSERVE_HEAP_MAX ((uintptr_t)256 << 20)
 
 /* The verifier process: verify each request, answer 'k' (verified, goes
@@ -65,11 +61,9 @@ static void trial_vserve_loop(trial_env *env, int fd)
 
     util_child_signals();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    /* The worker gives memory back as soon as it is freed (its forks copy
-     * what it maps); this process forks nothing and keeps it: a page
-     * given back is a page fault for the next state's recovery. */
-    mallopt(M_MMAP_THRESHOLD, TRIAL_VSERVE_MMAP_MAX);
-    mallopt(M_TRIM_THRESHOLD, TRIAL_VSERVE_KEEP);
+    /* this process forks nothing, and a page given back is a page fault
+     * for the next state's recovery */
+    util_heap_keep();
     for (;;) {
         ssize_t n;
         void *h;
