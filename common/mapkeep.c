@@ -3,6 +3,7 @@
  */
 #include "mapkeep.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -92,11 +93,17 @@ void *mapkeep_take_written(size_t n, size_t *cap)
 {
     void *p = mapkeep_take(n, cap);
 
-    /* A kept mapping has its pages; a new one gets the n bytes' in one
-     * call rather than a fault each (without MADV_POPULATE_WRITE, before
-     * Linux 5.14, they fault in as they are written).  Populating a kept
-     * one again only walks its page tables. */
+    /* The n bytes' pages in one call rather than a fault each (without
+     * MADV_POPULATE_WRITE, before Linux 5.14, they fault in as they are
+     * written); of a kept mapping, most are there already, and for those
+     * the call only walks its page tables. */
     if (p != NULL && n > 0)
         (void)madvise(p, n, MAPKEEP_POPULATE_WRITE);
     return p;
+}
+
+void mapkeep_heap(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }

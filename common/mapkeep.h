@@ -30,4 +30,13 @@ void *mapkeep_take_written(size_t n, size_t *cap);
  * nothing. */
 void mapkeep_give(void *p, size_t cap);
 
+/* Let the C library keep memory for reuse too: serve every block up to
+ * its limit (32 MiB) from the heap, whose pages come as huge pages where
+ * glibc.malloc.hugetlb=1 asks for them, and keep up to 256 MiB of it
+ * free rather than give it back.  For a process that allocates and frees
+ * the same buffers again and again and forks little: a page given back
+ * is a page fault when it is needed again, and each fork copies the page
+ * tables of what is kept. */
+void mapkeep_heap(void);
+
 #endif

@@ -45,6 +45,7 @@
 #include "fsutil.h"
 #include "interpose.h"
 #include "iowrap.h"
+#include "mapkeep.h"
 #include "memfs.h"
 #include "rng.h"
 #include "trial_int.h"
@@ -506,9 +507,10 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     util_child_signals();
     util_name_process(count_only ? "ct-count" : "ct-writer");
     /* the engine's buffers from the heap, in huge pages, rather than
-     * mapped each on its own a page fault a page (and its branches'
-     * copies from there) */
-    util_heap_keep();
+     * mapped each on its own a page fault a page (the worker's setting);
+     * of the forks a writer makes, its branches, each copies the page
+     * tables of a heap of a few MiB */
+    mapkeep_heap();
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {

@@ -30,7 +30,6 @@
  * what they hold.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -42,6 +41,7 @@
 
 #include "clk.h"
 #include "interpose.h"
+#include "mapkeep.h"
 #include "trial_int.h"
 #include "util.h"
 
@@ -63,7 +63,7 @@ static void trial_vserve_loop(trial_env *env, int fd)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* this process forks nothing, and a page given back is a page fault
      * for the next state's recovery */
-    util_heap_keep();
+    mapkeep_heap();
     for (;;) {
         ssize_t n;
         void *h;

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,12 +81,6 @@ void util_reexec_tuned(char **argv)
     }
     if (bind || huge)
         execv("/proc/self/exe", argv);
-}
-
-void util_heap_keep(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void util_name_process(const char *name)

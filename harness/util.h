@@ -19,12 +19,6 @@ void util_name_process(const char *name);
  * unless both are set already (a hugetlb tunable of the user's is kept);
  * returns only if nothing was to be done or the exec failed. */
 void util_reexec_tuned(char **argv);
-/* For a process forked from a worker, which gives memory back as soon as
- * it is freed (its forks copy what it maps): serve every block up to
- * glibc's limit (32 MiB) from the heap, whose pages come as huge pages
- * (util_reexec_tuned), and keep up to 256 MiB of it free rather than
- * give it back. */
-void util_heap_keep(void);
 /* Count the SIGCONTs this process gets, and every process forked from it
  * (the handler restarts interrupted calls, SA_RESTART, and an exec drops
  * it).  A campaign that was stopped (Ctrl-Z, SIGSTOP) and continued must

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +26,7 @@
 #include "crashio.h"
 #include "crashlab.h"
 #include "fsutil.h"
+#include "mapkeep.h"
 #include "memfs.h"
 #include "rng.h"
 
@@ -139,8 +139,7 @@ int bench_iotables(const char *dir, double seconds)
         fprintf(stderr, "kvbench experiment: out of memory\n");
         return 1;
     }
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mapkeep_heap();
     for (int k = 0; k < BIO_TABLES && rc == 0; k++)
         for (size_t s = 0; s < sizeof(syncs) / sizeof(syncs[0]) && rc == 0;
              s++) {
