@@ -117,8 +117,9 @@ static int ct_main(int argc, char **argv)
      * machine): glibc's malloc asks for transparent huge pages for its
      * heap with glibc.malloc.hugetlb=1, one fault for 2 MiB where the
      * kernel allows them (docs/PERFORMANCE.md).  Both are read when a
-     * process starts: run again with them set (a tunable the user set
-     * stays; if the exec fails, go on without). */
+     * process starts: run again with them set, once (a tunable the user
+     * set stays; if the exec fails, go on without; the programs it runs
+     * get the user's values). */
     util_reexec_tuned(argv);
     rpt_program = argv[0];
     /* a campaign stopped (Ctrl-Z) and continued is not a hang */

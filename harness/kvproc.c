@@ -35,9 +35,10 @@ static void kvproc_close_from(int first)
         close(fd);
 }
 
-/* The server's environment: this process's, without LD_BIND_NOW
- * (crashtest sets it for its own many forks; a short-lived server starts
- * faster binding lazily) and without any KVSERVER_ variable, plus extra
+/* The server's environment: this process's, without LD_BIND_NOW (a
+ * short-lived server starts faster binding lazily; crashtest's own
+ * processes were bound at its start) and without any KVSERVER_ variable,
+ * plus extra
  * (NULL-terminated).  Returns a malloc'd array (of borrowed strings), or
  * NULL. */
 static char **kvproc_envp(char *const *extra)

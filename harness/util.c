@@ -64,23 +64,79 @@ void util_child_signals(void)
         signal(sigs[i], SIG_DFL);
 }
 
+/* The variables util_reexec_tuned sets; the user's values wait in
+ * CRASHLAB_ORIG_<name> across the exec, and CRASHLAB_REEXEC marks a
+ * process that is the exec's. */
+static const char *const util_tuned[] = {"LD_BIND_NOW", "GLIBC_TUNABLES"};
+#define UTIL_REEXEC_MARK "CRASHLAB_REEXEC"
+
+/* Give the variables of util_tuned the user's values back (or unset
+ * them), and drop the saved values and the mark. */
+static void util_reexec_restore(void)
+{
+    for (size_t i = 0; i < sizeof(util_tuned) / sizeof(util_tuned[0]); i++) {
+        char orig[64];
+        const char *o;
+        snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[i]);
+        if ((o = getenv(orig)) != NULL)
+            setenv(util_tuned[i], o, 1);
+        else
+            unsetenv(util_tuned[i]);
+        unsetenv(orig);
+    }
+    unsetenv(UTIL_REEXEC_MARK);
+}
+
+/* Save the user's values of util_tuned (the set ones) for
+ * util_reexec_restore.  Returns 0, or -1 with none saved. */
+static int util_reexec_save(void)
+{
+    for (size_t i = 0; i < sizeof(util_tuned) / sizeof(util_tuned[0]); i++) {
+        char orig[64];
+        const char *v = getenv(util_tuned[i]);
+        snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[i]);
+        if (v != NULL && setenv(orig, v, 1) != 0) {
+            for (size_t k = 0; k < i; k++) {
+                snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[k]);
+                unsetenv(orig);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void util_reexec_tuned(char **argv)
 {
     const char *t = getenv("GLIBC_TUNABLES");
     int bind = getenv("LD_BIND_NOW") == NULL,
         huge = t == NULL || strstr(t, "glibc.malloc.hugetlb") == NULL;
-    char buf[1024];
+    char *tun;
 
-    if (bind)
-        bind = setenv("LD_BIND_NOW", "1", 1) == 0;
-    if (huge) {
-        int n = snprintf(buf, sizeof(buf), "%s%sglibc.malloc.hugetlb=1",
-                         t != NULL ? t : "", t != NULL && *t ? ":" : "");
-        huge = n > 0 && (size_t)n < sizeof(buf) &&
-               setenv("GLIBC_TUNABLES", buf, 1) == 0;
+    if (getenv(UTIL_REEXEC_MARK) != NULL) {
+        /* the exec's process: both were read at its start; the programs
+         * it runs get the user's environment (and it never runs itself
+         * again, whatever a secure-mode start dropped); its name is the
+         * program's again, not /proc/self/exe's */
+        const char *base = strrchr(argv[0], '/');
+        util_reexec_restore();
+        util_name_process(base != NULL ? base + 1 : argv[0]);
+        return;
     }
-    if (bind || huge)
-        execv("/proc/self/exe", argv);
+    if ((!bind && !huge) ||
+        (tun = malloc((t != NULL ? strlen(t) : 0) + 32)) == NULL)
+        return;
+    sprintf(tun, "%s%sglibc.malloc.hugetlb=1", t != NULL ? t : "",
+            t != NULL && *t ? ":" : "");
+    if (util_reexec_save() == 0) {
+        if ((!huge || setenv("GLIBC_TUNABLES", tun, 1) == 0) &&
+            (!bind || setenv("LD_BIND_NOW", "1", 1) == 0) &&
+            setenv(UTIL_REEXEC_MARK, "1", 1) == 0)
+            execv("/proc/self/exe", argv);
+        /* not run again: on as it is, the environment as it was */
+        util_reexec_restore();
+    }
+    free(tun);
 }
 
 void util_name_process(const char *name)

@@ -16,8 +16,11 @@ void util_child_signals(void);
 void util_name_process(const char *name);
 /* Run this program again (argv) with LD_BIND_NOW set and glibc's malloc
  * on transparent huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1),
- * unless both are set already (a hugetlb tunable of the user's is kept);
- * returns only if nothing was to be done or the exec failed. */
+ * unless both are set already (a hugetlb tunable of the user's is kept),
+ * once: the process the exec starts gives both variables back the values
+ * the user had, for the programs it runs (glibc read them at its start).
+ * Returns only in that process, or if nothing was to be done or the exec
+ * failed (the environment then as it was). */
 void util_reexec_tuned(char **argv);
 /* Count the SIGCONTs this process gets, and every process forked from it
  * (the handler restarts interrupted calls, SA_RESTART, and an exec drops

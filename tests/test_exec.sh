@@ -15,8 +15,9 @@
 #     never shows half a transaction, and FULL loses nothing;
 #   - --json prints the summary with the counts of the CSV, the promise
 #     and a replay command per violation; --merge refuses it;
-#   - the programs run with LD_BIND_NOW and glibc's huge-page tunable set,
-#     a tunable of the user's kept;
+#   - crashtest runs with LD_BIND_NOW and glibc's huge-page tunable set,
+#     a tunable of the user's kept, and its programs with the user's
+#     environment;
 #   - bad input is a set-up error (exit 2) that names the problem: PROG
 #     that does not start, exits early, never acknowledges, writes outside
 #     its directory; PROG2 that prints malformed lines; a bad --mode;
@@ -199,12 +200,17 @@ contains "--merge of an --exec summary: says why" "$T/jmerge" \
     --shard 1/2 >"$T/jshard" 2>&1
 check "--exec --shard: exit status" 2 $?
 
-# 7. what crashtest sets for the processes it forks reaches the programs
-# it runs (here the verifying one): LD_BIND_NOW, and glibc's malloc on
-# huge pages, added to the user's tunables, a hugetlb tunable of the
-# user's kept (man crashtest, ENVIRONMENT)
-printf '#!/bin/sh\necho "${GLIBC_TUNABLES-unset}|${LD_BIND_NOW-unset}" >>"%s"\nexec "%s" "$@"\n' \
-    "$T/env" "$EX/applog-verify" >"$T/envprog"
+# 7. crashtest runs itself with LD_BIND_NOW and glibc's malloc on huge
+# pages, added to the user's tunables (a hugetlb tunable of the user's
+# kept), and gives the programs it runs (here the verifying one) the
+# user's environment back (man crashtest, ENVIRONMENT): the program sees
+# its own variables, and in its parent's /proc environ the environment
+# crashtest was started with the second time, the tuned ones
+cat >"$T/envprog" <<EOF
+#!/bin/sh
+echo "\${GLIBC_TUNABLES-unset}|\${LD_BIND_NOW-unset}|\$(env | grep -c '^CRASHLAB_')|\$(tr '\\0' '\\n' </proc/\$PPID/environ | grep -E '^(GLIBC_TUNABLES|LD_BIND_NOW)=' | sort | tr '\\n' ' ')" >>"$T/env"
+exec "$EX/applog-verify" "\$@"
+EOF
 chmod +x "$T/envprog"
 for u in unset glibc.malloc.check=0 glibc.malloc.hugetlb=0; do
     : >"$T/env"
@@ -217,12 +223,14 @@ for u in unset glibc.malloc.check=0 glibc.malloc.hugetlb=0; do
         --verify "$T/envprog {dir}" --dir "$T" --quiet --trials 3 \
         --mode kill-io >"$T/envout" 2>&1
     check "environment (user's tunables: $u): exit status" 0 $?
+    # glibc ends each tunable it uses with a NUL in the environment's
+    # own copy: of the user's and the added one, the parent shows the
+    # first
     case $u in
-    unset) want="glibc.malloc.hugetlb=1|1" ;;
-    glibc.malloc.check=0) want="glibc.malloc.check=0:glibc.malloc.hugetlb=1|1" ;;
-    *) want="glibc.malloc.hugetlb=0|1" ;;
+    unset) want="unset|unset|0|GLIBC_TUNABLES=glibc.malloc.hugetlb=1 LD_BIND_NOW=1 " ;;
+    *) want="$u|unset|0|GLIBC_TUNABLES=$u LD_BIND_NOW=1 " ;;
     esac
-    check "environment (user's tunables: $u): what the program sees" \
+    check "environment (user's tunables: $u): the program's, crashtest's" \
         "$want" "$(sort -u "$T/env")"
 done
 finish
