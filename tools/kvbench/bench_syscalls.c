@@ -30,12 +30,31 @@
 static const char *const bsc_names[BSC_NCALLS] = {
     "getppid", "pread-4k", "fstat", "page-fault", "page-fault-thp"};
 
+/* The kB of anonymous huge pages the process has mapped now (0 where
+ * /proc/self/smaps_rollup does not say). */
+static unsigned long bsc_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    unsigned long kb = 0;
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* Set by the first bsc_huge when no huge page came. */
+static int bsc_no_huge;
+
 /* Touch every 4 KiB page of a fresh 2 MiB of memory that asks for a
  * transparent huge page (MADV_HUGEPAGE, what glibc.malloc.hugetlb=1 asks
  * for a heap: crashtest's processes run so), then remove it: the pages
  * touched, 0 on a failure.  Where the kernel gives none, these are 4 KiB
  * page faults again. */
-static uint64_t bsc_huge(void)
+static uint64_t bsc_huge(uint64_t n)
 {
     char *m = mmap(NULL, 2 * BSC_HUGE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -47,6 +66,8 @@ static uint64_t bsc_huge(void)
     (void)madvise(a, BSC_HUGE, MADV_HUGEPAGE);
     for (size_t off = 0; off < BSC_HUGE; off += 4096)
         a[off] = 1;
+    if (n == 0)
+        bsc_no_huge = bsc_huge_kb() == 0;
     munmap(m, 2 * BSC_HUGE);
     return BSC_HUGE / 4096;
 }
@@ -65,7 +86,7 @@ static uint64_t bsc_round(int c, int fd, uint64_t n, char *buf)
     case 2:
         return fstat(fd, &st) == 0;
     case 4:
-        return bsc_huge();
+        return bsc_huge(n);
     default: {
         size_t len = (size_t)BSC_MAP_PAGES * 4096;
         char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -111,6 +132,11 @@ int bench_syscalls(const char *dir, double seconds)
                  (uint64_t)(seconds / BSC_NCALLS * 1e9));
         printf("%s,%" PRIu64 ",%.3f,%.3f\n", bsc_names[c], n, (double)t / 1e9,
                (double)t / 1e3 / (double)n);
+        if (c == 4 && bsc_no_huge)
+            fprintf(stderr,
+                    "kvbench experiment: the kernel gave no transparent huge "
+                    "page (/sys/kernel/mm/transparent_hugepage/enabled): "
+                    "page-fault-thp measured 4 KiB faults\n");
     }
     rc = 0;
 out:
