@@ -70,14 +70,22 @@ void util_child_signals(void)
 static const char *const util_tuned[] = {"LD_BIND_NOW", "GLIBC_TUNABLES"};
 #define UTIL_REEXEC_MARK "CRASHLAB_REEXEC"
 
+#define UTIL_NTUNED (sizeof(util_tuned) / sizeof(util_tuned[0]))
+
+/* The name under which util_tuned[i]'s user's value waits. */
+static void util_orig_name(size_t i, char *out, size_t len)
+{
+    snprintf(out, len, "CRASHLAB_ORIG_%s", util_tuned[i]);
+}
+
 /* Give the variables of util_tuned the user's values back (or unset
  * them), and drop the saved values and the mark. */
 static void util_reexec_restore(void)
 {
-    for (size_t i = 0; i < sizeof(util_tuned) / sizeof(util_tuned[0]); i++) {
+    for (size_t i = 0; i < UTIL_NTUNED; i++) {
         char orig[64];
         const char *o;
-        snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[i]);
+        util_orig_name(i, orig, sizeof(orig));
         if ((o = getenv(orig)) != NULL)
             setenv(util_tuned[i], o, 1);
         else
@@ -91,19 +99,21 @@ static void util_reexec_restore(void)
  * util_reexec_restore.  Returns 0, or -1 with none saved. */
 static int util_reexec_save(void)
 {
-    for (size_t i = 0; i < sizeof(util_tuned) / sizeof(util_tuned[0]); i++) {
-        char orig[64];
+    char orig[64];
+
+    for (size_t i = 0; i < UTIL_NTUNED; i++) {
         const char *v = getenv(util_tuned[i]);
-        snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[i]);
-        if (v != NULL && setenv(orig, v, 1) != 0) {
-            for (size_t k = 0; k < i; k++) {
-                snprintf(orig, sizeof(orig), "CRASHLAB_ORIG_%s", util_tuned[k]);
-                unsetenv(orig);
-            }
-            return -1;
-        }
+        util_orig_name(i, orig, sizeof(orig));
+        if (v != NULL && setenv(orig, v, 1) != 0)
+            goto fail;
     }
     return 0;
+fail:
+    for (size_t i = 0; i < UTIL_NTUNED; i++) {
+        util_orig_name(i, orig, sizeof(orig));
+        unsetenv(orig);
+    }
+    return -1;
 }
 
 void util_reexec_tuned(char **argv)
