@@ -414,6 +414,12 @@ static void ts_server_failed(ts_trial *t, const char *what)
              what, how, tail);
 }
 
+int ts_detect_ok(const ts_trial *t)
+{
+    return t->env->eng.torn == CL_TORN_NONE &&
+           (t->s->mode == MODE_SERVER_TORN || t->s->powerloss);
+}
+
 /* Restart the server on the crashed directory.  Returns 1 if it listens,
  * 0 if not (res has the verdict), -1 (harness failure). */
 static int ts_restart(ts_trial *t)
@@ -456,14 +462,12 @@ static int ts_restart(ts_trial *t)
     /* a torn or corrupt page found at open (the kind the server's --report
      * gives, not its log's wording): refused rightly where pages can be
      * torn and nothing protects them */
-    res->verdict =
-        WIFEXITED(t->sv.status) && WEXITSTATUS(t->sv.status) == 3 &&
-                t->env->eng.torn == CL_TORN_NONE &&
-                (t->s->mode == MODE_SERVER_TORN || t->s->powerloss) &&
-                kvproc_report_read(t->p.report, &rep) == 0 && !rep.ok &&
-                strcmp(rep.kind, "page") == 0
-            ? ORACLE_DETECTED
-            : ORACLE_RECOVERY;
+    res->verdict = WIFEXITED(t->sv.status) && WEXITSTATUS(t->sv.status) == 3 &&
+                           ts_detect_ok(t) &&
+                           kvproc_report_read(t->p.report, &rep) == 0 &&
+                           !rep.ok && strcmp(rep.kind, "page") == 0
+                       ? ORACLE_DETECTED
+                       : ORACLE_RECOVERY;
     snprintf(res->detail, sizeof(res->detail),
              "the restarted server %s (%s): %.300s",
              l == KVPROC_SILENT ? "never listened" : "did not start", how,
@@ -625,7 +629,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         goto out;
     if (r > 0) {
         if (ts_read_back(&t, why, sizeof(why)) != 0) {
-            res->verdict = ORACLE_RECOVERY;
+            res->verdict = t.detected ? ORACLE_DETECTED : ORACLE_RECOVERY;
             snprintf(res->detail, sizeof(res->detail), "%s", why);
             kvproc_reap(&t.sv, SIGKILL);
         } else {

@@ -43,6 +43,8 @@ typedef struct ts_trial {
     uint32_t *rec;      /* rec[c]: the prefix of client c recovered */
     uint64_t dbsize;    /* keys DBSIZE counted */
     int probe_ok;       /* the probe SET was acknowledged */
+    int detected;       /* the restarted server refused a torn page, where
+                           one may be (ts_detect_ok): not a violation */
     uint8_t *vbuf;      /* one value (+1 for a newline) */
     int memfd;          /* crashio's shared area, or -1 */
     crashio_shared *sh; /* mapped */
@@ -56,10 +58,15 @@ size_t ts_key(uint32_t c, uint32_t i, char *buf, size_t len);
  * Returns its length. */
 size_t ts_value(uint64_t seed, uint32_t c, uint32_t i, uint8_t *buf);
 
+/* May the restarted server refuse a torn page of t's database (found at
+ * its open, in answers, or by the check after its stop)?  Where pages can
+ * be torn (a torn write or a power cut) and nothing protects them. */
+int ts_detect_ok(const ts_trial *t);
 /* Read back, from the restarted server (t->sv), key i of every client c
  * for i <= sent (the one after the last sent: never written), into
  * t->state; then DBSIZE and the probe SET.  Returns 0, or -1 (the server
- * did not answer as it should: why says how; a recovery violation). */
+ * did not answer as it should: why says how; a recovery violation, or,
+ * with t->detected set, a torn page refused). */
 int ts_read_back(ts_trial *t, char *why, size_t len);
 /* The oracle: sets t->rec, and t->res's verdict, recovered and detail. */
 void ts_judge(ts_trial *t);

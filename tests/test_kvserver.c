@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -881,6 +882,46 @@ static void test_kvserver_engine_error_is_reported(void **state)
     tc_close(c);
 }
 
+/* Corruption found while serving a request carries the code CORRUPT and
+ * the kind of damage, on both protocols, for programs (the crash harness
+ * judges a torn page by them): every page past the meta page damaged
+ * after a clean stop, so the first GET reads a damaged page. */
+static void test_kvserver_corrupt_page_is_coded(void **state)
+{
+    fx *f = *state;
+    char cmd[256], path[4200];
+    struct stat st;
+    tc *c;
+
+    c = tc_open(f->port);
+    for (int i = 0; i < 300; i++) {
+        snprintf(cmd, sizeof(cmd), "SET key%04d %0100d\n", i, i);
+        tc_puts(c, cmd);
+        tc_expect(c, "OK");
+    }
+    tc_close(c);
+    assert_true(WIFEXITED(server_signal(f, SIGTERM)));
+    snprintf(path, sizeof(path), "%s/pages", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size >= 3 * 4096);
+    for (off_t pg = 2; pg < st.st_size / 4096; pg++)
+        assert_int_equal(tu_flip_byte(path, (uint64_t)pg * 4096 + 100), 0);
+
+    server_start(f, NULL);
+    c = tc_open(f->port);
+    tc_puts(c, "GET key0007\n");
+    tc_expect(c, "ERROR CORRUPT page: database corruption detected");
+    tc_puts(c, "PING\n");
+    tc_expect(c, "PONG"); /* the connection goes on */
+    tc_close(c);
+    c = tc_open(f->port);
+    resp_send(c, 2, S("GET"), S("key0007"));
+    tc_expect(c, "-CORRUPT page: database corruption detected");
+    resp_send(c, 1, S("fly"));
+    tc_expect(c, "-ERR unknown command 'fly'"); /* no code: ERR */
+    tc_close(c);
+}
+
 static void test_kvserver_thousand_connections(void **state)
 {
     enum { N = 1000 };
@@ -1156,6 +1197,7 @@ int main(int argc, char **argv)
         T(test_kvserver_restart_demo),
         T(test_kvserver_sigterm_exits_cleanly),
         T(test_kvserver_engine_error_is_reported),
+        T(test_kvserver_corrupt_page_is_coded),
         T(test_kvserver_redis_cli),
     };
 

@@ -680,6 +680,10 @@ static void test_proto_replies(void **state)
     ASSERT_BUF(&b, "ERROR bad  thing\n");
     proto_reply_error(PROTO_RESP, &b, "bad");
     ASSERT_BUF(&b, "-ERR bad\r\n");
+    proto_reply_error_code(PROTO_LINE, &b, "CORRUPT", "page: x");
+    ASSERT_BUF(&b, "ERROR CORRUPT page: x\n");
+    proto_reply_error_code(PROTO_RESP, &b, "CORRUPT", "page: x");
+    ASSERT_BUF(&b, "-CORRUPT page: x\r\n");
     proto_reply_value(PROTO_LINE, &b, "a b", 3);
     ASSERT_BUF(&b, "VALUE a b\n");
     proto_reply_value(PROTO_LINE, &b, "", 0);

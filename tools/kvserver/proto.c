@@ -382,13 +382,29 @@ int proto_reply_status(proto_kind kind, proto_buf *b, const char *s)
 
 int proto_reply_error(proto_kind kind, proto_buf *b, const char *msg)
 {
-    const char *pre = kind == PROTO_RESP ? "-ERR " : "ERROR ";
-    size_t n = strlen(msg), np = strlen(pre), start = b->len;
+    return proto_reply_error_code(kind, b, NULL, msg);
+}
 
-    if (proto_buf_reserve(b, np + n + 2) != 0)
+int proto_reply_error_code(proto_kind kind, proto_buf *b, const char *code,
+                           const char *msg)
+{
+    const char *pre = kind == PROTO_RESP ? "-" : "ERROR ";
+    size_t n = strlen(msg), np = strlen(pre), start = b->len;
+    size_t nc = code != NULL ? strlen(code) : 0;
+
+    if (code == NULL && kind == PROTO_RESP) {
+        code = "ERR"; /* Redis's code for an error of no other code */
+        nc = 3;
+    }
+    if (proto_buf_reserve(b, np + nc + 1 + n + 2) != 0)
         return -1;
     memcpy(b->data + b->len, pre, np);
     b->len += np;
+    if (nc > 0) {
+        memcpy(b->data + b->len, code, nc);
+        b->len += nc;
+        b->data[b->len++] = ' ';
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)msg[i];
         b->data[b->len++] = c < 0x20 || c == 0x7f ? ' ' : c;

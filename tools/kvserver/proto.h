@@ -143,6 +143,10 @@ int proto_reply_ok(proto_kind kind, proto_buf *b);
 int proto_reply_status(proto_kind kind, proto_buf *b, const char *s);
 /* ERROR <msg> / -ERR <msg>; control characters in msg become spaces. */
 int proto_reply_error(proto_kind kind, proto_buf *b, const char *msg);
+/* An error with a code word for programs (code: upper-case letters, e.g.
+ * CORRUPT): ERROR <code> <msg> / -<code> <msg>, as Redis's error codes. */
+int proto_reply_error_code(proto_kind kind, proto_buf *b, const char *code,
+                           const char *msg);
 /* A found value: VALUE <v> / a bulk string.  On a line connection a value
  * holding "\n" is answered with an ERROR instead. */
 int proto_reply_value(proto_kind kind, proto_buf *b, const void *v,

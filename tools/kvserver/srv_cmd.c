@@ -33,12 +33,27 @@ static void srv_count(atomic_uint_fast64_t *ctr, uint64_t n)
     atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
+/* The reply to a request the engine failed with rc, in this thread (its
+ * cl_errinfo is the failure's): corruption carries the code CORRUPT and
+ * the kind of damage, for programs (docs/KVSERVER.md). */
+static int srv_reply_engine_error(srv_conn *c, int rc)
+{
+    cl_err_info ei;
+    char msg[96];
+
+    if (rc != CL_ECORRUPT || cl_errinfo(&ei) != 0)
+        return proto_reply_error(c->kind, &c->out, cl_strerror(rc));
+    snprintf(msg, sizeof(msg), "%s: %s", cl_err_kind_name(ei.kind),
+             cl_strerror(rc));
+    return proto_reply_error_code(c->kind, &c->out, "CORRUPT", msg);
+}
+
 static int srv_engine_error(srv_thread *t, srv_conn *c, const char *what,
                             int rc)
 {
     srv_log_engine_error(t->s, what, rc);
     srv_count(&t->ct.errors, 1);
-    return proto_reply_error(c->kind, &c->out, cl_strerror(rc));
+    return srv_reply_engine_error(c, rc);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -101,7 +116,7 @@ int srv_group_done(srv_thread *t, srv_conn *c, int rc)
         const srv_pend *p = &c->pend[i];
         sets += !p->del;
         if (rc != 0)
-            r = proto_reply_error(c->kind, &c->out, cl_strerror(rc));
+            r = srv_reply_engine_error(c, rc);
         else if (!p->del || c->kind == PROTO_LINE)
             r = proto_reply_ok(c->kind, &c->out); /* a DEL here found keys */
         else
