@@ -172,6 +172,13 @@ void interpose_aside(int on);
 /* "open", "write", ... */
 const char *interpose_call_name(int call);
 
+/* Look up now every C library function the interposer calls (it
+ * otherwise looks each up at its first call, with dlsym): a program that
+ * links the interposer and forks many processes calls this once before
+ * its first fork, and they inherit the lookups instead of each making
+ * them again. */
+void interpose_bind_now(void);
+
 /*
  * The area file of the preload object: an interpose_area followed by a
  * crashio_shared of area.trace_cap entries.  The harness creates it

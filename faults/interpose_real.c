@@ -20,11 +20,64 @@
 _Thread_local ipr_pending_t ipr_pending;
 interpose_result *ip_res;
 
-/* The next definition of name; the process cannot go on without it. */
-static void *ipr_next(const char *name)
-{
-    void *f = dlsym(RTLD_NEXT, name);
+/* The C library functions underneath, by the names they are looked up
+ * by: each at its first call, or all at once (interpose_bind_now). */
+#define IPR_NAMES(X)                                                           \
+    X(OPENAT64, "openat64")                                                    \
+    X(CLOSE, "close")                                                          \
+    X(WRITE, "write")                                                          \
+    X(PWRITE64, "pwrite64")                                                    \
+    X(WRITEV, "writev")                                                        \
+    X(PWRITEV64, "pwritev64")                                                  \
+    X(PREAD64, "pread64")                                                      \
+    X(LSEEK64, "lseek64")                                                      \
+    X(FTRUNCATE64, "ftruncate64")                                              \
+    X(TRUNCATE64, "truncate64")                                                \
+    X(FALLOCATE64, "fallocate64")                                              \
+    X(POSIX_FALLOCATE64, "posix_fallocate64")                                  \
+    X(FSYNC, "fsync")                                                          \
+    X(FDATASYNC, "fdatasync")                                                  \
+    X(SYNC_FILE_RANGE, "sync_file_range")                                      \
+    X(SYNCFS, "syncfs")                                                        \
+    X(RENAMEAT2, "renameat2")                                                  \
+    X(UNLINKAT, "unlinkat")                                                    \
+    X(MKDIRAT, "mkdirat")                                                      \
+    X(DUP, "dup")                                                              \
+    X(DUP2, "dup2")                                                            \
+    X(DUP3, "dup3")                                                            \
+    X(FCNTL, "fcntl")                                                          \
+    X(FORK, "fork")                                                            \
+    X(MMAP64, "mmap64")                                                        \
+    X(SYSCALL, "syscall")                                                      \
+    X(FOPEN64, "fopen64")                                                      \
+    X(FSTAT64, "fstat64")                                                      \
+    X(FSTATAT64, "fstatat64")
 
+enum {
+#define IPR_ID(id, name) IPR_##id,
+    IPR_NAMES(IPR_ID)
+#undef IPR_ID
+        IPR_N
+};
+
+static const char *const ipr_names[IPR_N] = {
+#define IPR_NAME(id, name) [IPR_##id] = name,
+    IPR_NAMES(IPR_NAME)
+#undef IPR_NAME
+};
+
+/* Resolved once (a race only stores the same pointer twice). */
+static void *ipr_fns[IPR_N];
+
+/* The next definition of function i; the process cannot go on without
+ * it. */
+static void *ipr_next(int i)
+{
+    void *f = ipr_fns[i];
+
+    if (f != NULL)
+        return f;
+    f = dlsym(RTLD_NEXT, ipr_names[i]);
     if (f == NULL) {
         static const char msg[] = "crashlab interposer: a C library "
                                   "function is missing\n";
@@ -32,113 +85,118 @@ static void *ipr_next(const char *name)
         (void)!syscall(1, 2, msg, sizeof(msg) - 1);
         _exit(2);
     }
-    return f;
+    return ipr_fns[i] = f;
 }
 
-/* Resolve once (a race only stores the same pointer twice), count, call. */
-#define IPR_FN(var, type, name, call)                                          \
-    static __typeof__(type) var;                                               \
-    if (var == NULL)                                                           \
-        *(void **)&var = ipr_next(name);                                       \
+void interpose_bind_now(void)
+{
+    for (int i = 0; i < IPR_N; i++)
+        ipr_next(i);
+}
+
+/* f: function id's definition (resolved if not yet); count, call. */
+#define IPR_FN(var, type, id, call)                                            \
+    __typeof__(type) var;                                                      \
+    *(void **)&var = ipr_next(IPR_##id);                                       \
     if (ip_res != NULL && (int)(call) >= 0)                                    \
     atomic_fetch_add(&ip_res->real[call], 1)
 
 int ipr_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-    IPR_FN(f, int (*)(int, const char *, int, ...), "openat64", IP_OPEN);
+    IPR_FN(f, int (*)(int, const char *, int, ...), OPENAT64, IP_OPEN);
     return f(dirfd, path, flags, mode);
 }
 
 int ipr_close(int fd)
 {
-    IPR_FN(f, int (*)(int), "close", IP_CLOSE);
+    IPR_FN(f, int (*)(int), CLOSE, IP_CLOSE);
     return f(fd);
 }
 
 ssize_t ipr_write(int fd, const void *buf, size_t n)
 {
-    IPR_FN(f, ssize_t(*)(int, const void *, size_t), "write", IP_WRITE);
+    IPR_FN(f, ssize_t(*)(int, const void *, size_t), WRITE, IP_WRITE);
     return f(fd, buf, n);
 }
 
 ssize_t ipr_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    IPR_FN(f, ssize_t(*)(int, const void *, size_t, off_t), "pwrite64",
+    IPR_FN(f, ssize_t(*)(int, const void *, size_t, off_t), PWRITE64,
            IP_PWRITE);
     return f(fd, buf, n, off);
 }
 
 ssize_t ipr_writev(int fd, const struct iovec *iov, int n)
 {
-    IPR_FN(f, ssize_t(*)(int, const struct iovec *, int), "writev", IP_WRITEV);
+    IPR_FN(f, ssize_t(*)(int, const struct iovec *, int), WRITEV, IP_WRITEV);
     return f(fd, iov, n);
 }
 
 ssize_t ipr_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
-    IPR_FN(f, ssize_t(*)(int, const struct iovec *, int, off_t), "pwritev64",
+    IPR_FN(f, ssize_t(*)(int, const struct iovec *, int, off_t), PWRITEV64,
            IP_PWRITEV);
     return f(fd, iov, n, off);
 }
 
 ssize_t ipr_pread(int fd, void *buf, size_t n, off_t off)
 {
-    IPR_FN(f, ssize_t(*)(int, void *, size_t, off_t), "pread64", -1);
+    IPR_FN(f, ssize_t(*)(int, void *, size_t, off_t), PREAD64, -1);
     return f(fd, buf, n, off);
 }
 
 off_t ipr_lseek(int fd, off_t off, int whence)
 {
-    IPR_FN(f, off_t(*)(int, off_t, int), "lseek64", IP_LSEEK);
+    IPR_FN(f, off_t(*)(int, off_t, int), LSEEK64, IP_LSEEK);
     return f(fd, off, whence);
 }
 
 int ipr_ftruncate(int fd, off_t len)
 {
-    IPR_FN(f, int (*)(int, off_t), "ftruncate64", IP_FTRUNCATE);
+    IPR_FN(f, int (*)(int, off_t), FTRUNCATE64, IP_FTRUNCATE);
     return f(fd, len);
 }
 
 int ipr_truncate(const char *path, off_t len)
 {
-    IPR_FN(f, int (*)(const char *, off_t), "truncate64", IP_FTRUNCATE);
+    IPR_FN(f, int (*)(const char *, off_t), TRUNCATE64, IP_FTRUNCATE);
     return f(path, len);
 }
 
 int ipr_fallocate(int fd, int mode, off_t off, off_t len)
 {
-    IPR_FN(f, int (*)(int, int, off_t, off_t), "fallocate64", IP_FALLOCATE);
+    IPR_FN(f, int (*)(int, int, off_t, off_t), FALLOCATE64, IP_FALLOCATE);
     return f(fd, mode, off, len);
 }
 
 int ipr_posix_fallocate(int fd, off_t off, off_t len)
 {
-    IPR_FN(f, int (*)(int, off_t, off_t), "posix_fallocate64", IP_FALLOCATE);
+    IPR_FN(f, int (*)(int, off_t, off_t), POSIX_FALLOCATE64, IP_FALLOCATE);
     return f(fd, off, len);
 }
 
 int ipr_fsync(int fd)
 {
-    IPR_FN(f, int (*)(int), "fsync", IP_FSYNC);
+    IPR_FN(f, int (*)(int), FSYNC, IP_FSYNC);
     return f(fd);
 }
 
 int ipr_fdatasync(int fd)
 {
-    IPR_FN(f, int (*)(int), "fdatasync", IP_FDATASYNC);
+    IPR_FN(f, int (*)(int), FDATASYNC, IP_FDATASYNC);
     return f(fd);
 }
 
 int ipr_sync_file_range(int fd, off_t off, off_t n, unsigned flags)
 {
-    IPR_FN(f, int (*)(int, off_t, off_t, unsigned), "sync_file_range",
+    IPR_FN(f, int (*)(int, off_t, off_t, unsigned), SYNC_FILE_RANGE,
            IP_SYNC_FILE_RANGE);
     return f(fd, off, n, flags);
 }
 
 int ipr_syncfs(int fd)
 {
-    IPR_FN(f, int (*)(int), "syncfs", IP_SYNCFS);
+    IPR_FN(f, int (*)(int), SYNCFS, IP_SYNCFS);
     return f(fd);
 }
 
@@ -146,79 +204,78 @@ int ipr_renameat2(int olddir, const char *from, int newdir, const char *to,
                   unsigned flags)
 {
     IPR_FN(f, int (*)(int, const char *, int, const char *, unsigned),
-           "renameat2", IP_RENAME);
+           RENAMEAT2, IP_RENAME);
     return f(olddir, from, newdir, to, flags);
 }
 
 int ipr_unlinkat(int dirfd, const char *path, int flags)
 {
-    IPR_FN(f, int (*)(int, const char *, int), "unlinkat",
+    IPR_FN(f, int (*)(int, const char *, int), UNLINKAT,
            (flags & AT_REMOVEDIR) ? IP_RMDIR : IP_UNLINK);
     return f(dirfd, path, flags);
 }
 
 int ipr_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-    IPR_FN(f, int (*)(int, const char *, mode_t), "mkdirat", IP_MKDIR);
+    IPR_FN(f, int (*)(int, const char *, mode_t), MKDIRAT, IP_MKDIR);
     return f(dirfd, path, mode);
 }
 
 int ipr_dup(int fd)
 {
-    IPR_FN(f, int (*)(int), "dup", IP_DUP);
+    IPR_FN(f, int (*)(int), DUP, IP_DUP);
     return f(fd);
 }
 
 int ipr_dup3(int fd, int fd2, int flags)
 {
     if (flags < 0) {
-        IPR_FN(f, int (*)(int, int), "dup2", IP_DUP);
+        IPR_FN(f, int (*)(int, int), DUP2, IP_DUP);
         return f(fd, fd2);
     }
-    IPR_FN(g, int (*)(int, int, int), "dup3", IP_DUP);
+    IPR_FN(g, int (*)(int, int, int), DUP3, IP_DUP);
     return g(fd, fd2, flags);
 }
 
 int ipr_fcntl(int fd, int cmd, void *arg)
 {
-    IPR_FN(f, int (*)(int, int, ...), "fcntl", IP_FCNTL);
+    IPR_FN(f, int (*)(int, int, ...), FCNTL, IP_FCNTL);
     return f(fd, cmd, arg);
 }
 
 pid_t ipr_fork(void)
 {
-    IPR_FN(f, pid_t(*)(void), "fork", IP_FORK);
+    IPR_FN(f, pid_t(*)(void), FORK, IP_FORK);
     return f();
 }
 
 void *ipr_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    IPR_FN(f, void *(*)(void *, size_t, int, int, int, off_t), "mmap64",
-           IP_MMAP);
+    IPR_FN(f, void *(*)(void *, size_t, int, int, int, off_t), MMAP64, IP_MMAP);
     return f(addr, len, prot, flags, fd, off);
 }
 
 long ipr_syscall(long nr, long a, long b, long c, long d, long e, long f6)
 {
-    IPR_FN(f, long (*)(long, ...), "syscall", -1);
+    IPR_FN(f, long (*)(long, ...), SYSCALL, -1);
     return f(nr, a, b, c, d, e, f6);
 }
 
 FILE *ipr_fopen(const char *path, const char *mode)
 {
-    IPR_FN(f, FILE * (*)(const char *, const char *), "fopen64", -1);
+    IPR_FN(f, FILE * (*)(const char *, const char *), FOPEN64, -1);
     return f(path, mode);
 }
 
 int ipr_fstat(int fd, struct stat *st)
 {
-    IPR_FN(f, int (*)(int, struct stat *), "fstat64", -1);
+    IPR_FN(f, int (*)(int, struct stat *), FSTAT64, -1);
     return f(fd, st);
 }
 
 int ipr_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-    IPR_FN(f, int (*)(int, const char *, struct stat *, int), "fstatat64", -1);
+    IPR_FN(f, int (*)(int, const char *, struct stat *, int), FSTATAT64, -1);
     return f(dirfd, path, st, flags);
 }
 

@@ -18,6 +18,7 @@
 #include "crashtest.h"
 #include "crc32c.h"
 #include "fsutil.h"
+#include "interpose.h"
 #include "report.h"
 #include "util.h"
 
@@ -127,6 +128,10 @@ static int ct_main(int argc, char **argv)
     /* ISA-L picks its CRC routine on first use (cpuid, slow in a VM):
      * choose it once here so every forked child inherits the choice. */
     (void)crc32c("crashlab", 8);
+    /* And every file call of the harness and of the targets linked into
+     * it goes through the interposer's wrappers, which look up the C
+     * library's function at their first call: all of them once, here. */
+    interpose_bind_now();
     if ((rc = ct_parse(argc, argv, &a)) != 0)
         return rc;
     if (a.help) {
