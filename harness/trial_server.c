@@ -499,7 +499,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
 {
     ts_trial t;
     char words[256], why[300];
-    uint64_t t0 = clk_now_us(), t1, t2, deadline = 0;
+    uint64_t t0 = clk_now_us(), t1, t2, t3, deadline = 0;
     int rc = -1, l, killed = 0, run = TS_RUN_END, r;
 
     memset(res, 0, sizeof(*res));
@@ -553,6 +553,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
     /* a kill-time delay counts from the server's start of service: kills
      * during its start are the I/O-point modes' */
     l = kvproc_listen(&t.sv, TS_TIMEOUT_US);
+    res->ph.fork = (uint32_t)(clk_now_us() - t0); /* its start, to service */
     if (l == KVPROC_LISTENING && s->mode == MODE_SERVER_KILL_TIME)
         deadline = clk_now_us() + s->delay_us;
     if (l == KVPROC_LISTENING) {
@@ -565,6 +566,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
     kvproc_reap(&t.sv, SIGKILL); /* dead already, or the workload is over */
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
+    res->ph.writer = res->us_writer - res->ph.fork;
     res->points = atomic_load(&t.sh->points);
     for (uint32_t c = 0; c < t.n; c++) {
         res->issued += t.cl[c].sent;
@@ -617,6 +619,7 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         fs_copy_tree(t.p.dir, t.p.crashed);
     t2 = clk_now_us();
     res->us_damage = (uint32_t)(t2 - t1);
+    res->ph.image = res->us_damage;
 
     /* 4-6: restart, read back, judge, stop, check */
     for (uint32_t c = 0; c < t.n; c++)
@@ -625,10 +628,14 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
             goto out;
         }
     r = ts_restart(&t);
+    t3 = clk_now_us();
+    res->ph.open = (uint32_t)(t3 - t2);
     if (r < 0)
         goto out;
     if (r > 0) {
-        if (ts_read_back(&t, why, sizeof(why)) != 0) {
+        r = ts_read_back(&t, why, sizeof(why));
+        res->ph.readback = (uint32_t)(clk_now_us() - t3);
+        if (r != 0) {
             res->verdict = t.detected ? ORACLE_DETECTED : ORACLE_RECOVERY;
             snprintf(res->detail, sizeof(res->detail), "%s", why);
             kvproc_reap(&t.sv, SIGKILL);
@@ -646,12 +653,16 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         }
     }
     res->us_verify = (uint32_t)(clk_now_us() - t2);
+    /* the oracle, the clean stop and the check of the files */
+    res->ph.check = res->us_verify - res->ph.open - res->ph.readback;
     rc = 0;
 out:
+    t3 = clk_now_us();
     ts_free(&t);
     if (rc == 0)
         trial_state_done(env, s, &t.p, res);
     trial_paths_clean(&t.p);
     res->us_total = (uint32_t)(clk_now_us() - t0);
+    res->ph.clean = (uint32_t)(clk_now_us() - t3);
     return rc;
 }
