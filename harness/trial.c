@@ -820,17 +820,22 @@ static int trial_tears_large(const trial_spec *s)
     return s->mode == MODE_KILL_TIME || s->threads > 1;
 }
 
+int trial_torn_refusal_ok(const cl_options *eng, int tears_any, int tears_large)
+{
+    uint32_t ps = eng->page_size ? eng->page_size : 4096;
+
+    if (eng->torn != CL_TORN_NONE)
+        return 0;
+    return tears_any || (ps > TRIAL_KILL_ATOMIC && tears_large);
+}
+
 /* May an open or read of this trial's image legitimately fail with a
  * detected corruption?  Only when pages can be torn and the engine runs
  * without torn-page protection. */
 static int trial_detect_ok(const trial_spec *s)
 {
-    uint32_t ps = s->prof->eng.page_size ? s->prof->eng.page_size : 4096;
-
-    if (s->prof->eng.torn != CL_TORN_NONE)
-        return 0;
-    return trial_tears_any(s) ||
-           (ps > TRIAL_KILL_ATOMIC && trial_tears_large(s));
+    return trial_torn_refusal_ok(&s->prof->eng, trial_tears_any(s),
+                                 trial_tears_large(s));
 }
 
 /* May the open of this trial's image refuse it as corrupt for any target?
@@ -844,9 +849,7 @@ static int trial_create_refusal_ok(const trial_spec *s, uint32_t issued)
     return issued == 0 && (trial_tears_any(s) || trial_tears_large(s));
 }
 
-/* Whether the engine's last failure is a torn or corrupt page (its error
- * info, not its message: the wording is for people). */
-static int trial_is_page_damage(void)
+int trial_is_page_damage(void)
 {
     cl_err_info ei;
 

@@ -304,13 +304,16 @@ void trial_config_of(const cl_options *eng, const wl_params *wl,
  * for children, the results' bookkeeping).  A writer run shared by n
  * trials counts 1/n in each one's writer and fork. */
 typedef struct trial_phases {
-    uint32_t fork;     /* the harness's fork() call of the writer */
+    uint32_t fork;     /* the harness's fork() call of the writer (a
+                          server trial: the server's start until it
+                          listens) */
     uint32_t writer;   /* the writer's run, snapshots excluded */
     uint32_t snapshot; /* copying the database at this trial's crash point
                           (a shared writer run) and moving it back */
     uint32_t image;    /* building the power-cut image */
     uint32_t chain;    /* crashed recoveries and chain links */
-    uint32_t open;     /* the verifier's open: the recovery */
+    uint32_t open;     /* the verifier's open: the recovery (a server
+                          trial: the restart until it listens) */
     uint32_t readback; /* reading everything back */
     uint32_t check;    /* the oracle's judgement and the structure check */
     uint32_t probe;    /* the probe commit and reopen */

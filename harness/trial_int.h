@@ -333,6 +333,18 @@ typedef struct trial_vreq {
     trial_paths p;
 } trial_vreq;
 
+/* May the engine with options eng refuse a page torn by a crash (detected
+ * corruption, not a violation)?  Only without torn-page protection, and
+ * where the damage can tear a page write: tears_any (a torn write, a power
+ * cut, crashed recoveries), or tears_large (a kill that can land in the
+ * middle of a write: kill-time, other writing threads) for pages larger
+ * than a write a kill cannot tear. */
+int trial_torn_refusal_ok(const cl_options *eng, int tears_any,
+                          int tears_large);
+/* Whether the engine's last failure in this thread is a torn or corrupt
+ * page (its cl_errinfo, not its message: the wording is for people). */
+int trial_is_page_damage(void);
+
 /* Verify dir, opened as `how` says (NULL: plain POSIX, and judge), in
  * this worker's verifier process, which verifies state after state
  * (trial_vserve.c), or with env->fresh_verifier in a fresh process.  Fills

@@ -416,8 +416,9 @@ static void ts_server_failed(ts_trial *t, const char *what)
 
 int ts_detect_ok(const ts_trial *t)
 {
-    return t->env->eng.torn == CL_TORN_NONE &&
-           (t->s->mode == MODE_SERVER_TORN || t->s->powerloss);
+    /* the server's other threads may be in a write when one is killed */
+    return trial_torn_refusal_ok(
+        &t->env->eng, t->s->mode == MODE_SERVER_TORN || t->s->powerloss, 1);
 }
 
 /* Restart the server on the crashed directory.  Returns 1 if it listens,
@@ -636,12 +637,17 @@ int trial_server_run(trial_env *env, const trial_spec *s, trial_result *res)
         r = ts_read_back(&t, why, sizeof(why));
         res->ph.readback = (uint32_t)(clk_now_us() - t3);
         if (r != 0) {
-            res->verdict = t.detected ? ORACLE_DETECTED : ORACLE_RECOVERY;
+            res->verdict = ORACLE_RECOVERY;
             snprintf(res->detail, sizeof(res->detail), "%s", why);
             kvproc_reap(&t.sv, SIGKILL);
         } else {
             ts_judge(&t);
-            if (res->verdict == ORACLE_OK) {
+            if (res->verdict == ORACLE_OK && t.refusals > 0) {
+                /* no stop and check: its checkpoint would meet the page */
+                res->verdict = ORACLE_DETECTED;
+                snprintf(res->detail, sizeof(res->detail), "%s", t.refused);
+                kvproc_reap(&t.sv, SIGKILL);
+            } else if (res->verdict == ORACLE_OK) {
                 if (ts_stop_and_check(&t) != 0) {
                     snprintf(res->detail, sizeof(res->detail),
                              "the check: fork: %s", strerror(errno));
@@ -662,7 +668,7 @@ out:
     if (rc == 0)
         trial_state_done(env, s, &t.p, res);
     trial_paths_clean(&t.p);
-    res->us_total = (uint32_t)(clk_now_us() - t0);
     res->ph.clean = (uint32_t)(clk_now_us() - t3);
+    res->us_total = (uint32_t)(clk_now_us() - t0);
     return rc;
 }

@@ -56,12 +56,22 @@ static int ts_wait(kvc_conn *k, char *why, size_t len)
     return 0;
 }
 
+/* Reply l[0, n) for a detail: at most 200 bytes, without the line end
+ * RESP's lines keep. */
+static int ts_shown(const uint8_t *l, size_t n)
+{
+    if (n > 0 && l[n - 1] == '\r')
+        n--;
+    return (int)(n > 200 ? 200 : n);
+}
+
 /* Is reply l[0, n) to `what` the restarted server's refusal of a torn
  * page (the code CORRUPT and the kind page, docs/KVSERVER.md; not the
  * message's wording), where one may be (ts_detect_ok)?  Returns 1 and
- * sets t->detected and why, or 0. */
+ * counts it in t->refusals (the first one's detail in t->refused), or
+ * 0. */
 static int ts_torn_refused(ts_trial *t, const uint8_t *l, size_t n,
-                           const char *what, char *why, size_t len)
+                           const char *what)
 {
     static const char line[] = "ERROR CORRUPT page:", resp[] = "-CORRUPT page:";
 
@@ -69,9 +79,10 @@ static int ts_torn_refused(ts_trial *t, const uint8_t *l, size_t n,
         !((n >= sizeof(line) - 1 && memcmp(l, line, sizeof(line) - 1) == 0) ||
           (n >= sizeof(resp) - 1 && memcmp(l, resp, sizeof(resp) - 1) == 0)))
         return 0;
-    t->detected = 1;
-    snprintf(why, len, "%s was refused, a torn page: '%.*s'", what,
-             (int)(n > 200 ? 200 : n), (const char *)l);
+    if (t->refusals++ == 0)
+        snprintf(t->refused, sizeof(t->refused),
+                 "%s was refused, a torn page: '%.*s'", what, ts_shown(l, n),
+                 (const char *)l);
     return 1;
 }
 
@@ -89,9 +100,12 @@ static int ts_got(ts_trial *t, uint32_t c, uint32_t i, const uint8_t *l,
     if (n < 6 || memcmp(l, "VALUE ", 6) != 0) {
         char what[48] = "GET ";
         ts_key(c, i, what + 4, sizeof(what) - 4);
-        if (!ts_torn_refused(t, l, n, what, why, len))
-            snprintf(why, len, "%s was answered '%.*s'", what,
-                     (int)(n > 200 ? 200 : n), (const char *)l);
+        if (ts_torn_refused(t, l, n, what)) {
+            t->state[c][i] = TS_REFUSED;
+            return 0;
+        }
+        snprintf(why, len, "%s was answered '%.*s'", what, ts_shown(l, n),
+                 (const char *)l);
         return -1;
     }
     v = i < t->sets ? ts_value(t->s->seed, c, i, t->vbuf) : 0;
@@ -159,9 +173,15 @@ int ts_read_back(ts_trial *t, char *why, size_t len)
     snprintf(line, sizeof(line), "%.*s", (int)(n < 40 ? n : 40),
              (const char *)l);
     if (sscanf(line, ":%" SCNu64, &t->dbsize) != 1) {
-        if (!ts_torn_refused(t, l, n, "DBSIZE", why, len))
-            snprintf(why, len, "DBSIZE was answered '%s'", line);
-        goto out;
+        /* its scan reads the pages the GETs did: a refusal is one only
+         * where a GET was refused too */
+        if (t->refusals > 0 && ts_torn_refused(t, l, n, "DBSIZE")) {
+            t->dbsize_refused = 1;
+        } else {
+            snprintf(why, len, "DBSIZE was answered '%.*s'", ts_shown(l, n),
+                     (const char *)l);
+            goto out;
+        }
     }
     /* the probe: the recovered database must take a write */
     n = (size_t)snprintf(line, sizeof(line),
@@ -172,12 +192,15 @@ int ts_read_back(ts_trial *t, char *why, size_t len)
         if (ts_wait(&k, why, len) != 0)
             goto out;
     if (n != 2 || memcmp(l, "OK", 2) != 0) {
-        if (!ts_torn_refused(t, l, n, "the probe SET", why, len))
+        /* it may read a page no GET did (a free one it reuses) */
+        if (!ts_torn_refused(t, l, n, "the probe SET")) {
             snprintf(why, len, "the probe SET was answered '%.*s'",
-                     (int)(n > 200 ? 200 : n), (const char *)l);
-        goto out;
+                     ts_shown(l, n), (const char *)l);
+            goto out;
+        }
+    } else {
+        t->probe_ok = 1;
     }
-    t->probe_ok = 1;
     rc = 0;
     goto out;
 nomem:
@@ -201,7 +224,8 @@ void ts_judge(ts_trial *t)
     for (uint32_t c = 0; c < t->n; c++) {
         const ts_client *x = &t->cl[c];
         uint32_t j = 0;
-        while (j < x->sent && t->state[c][j] == TS_SAME)
+        while (j < x->sent &&
+               (t->state[c][j] == TS_SAME || t->state[c][j] == TS_REFUSED))
             j++;
         t->rec[c] = j;
         total += j;
@@ -227,7 +251,7 @@ void ts_judge(ts_trial *t)
     for (uint32_t c = 0; c < t->n && !found; c++) {
         const ts_client *x = &t->cl[c];
         for (uint32_t i = t->rec[c]; i <= x->sent && !found; i++) {
-            if (t->state[c][i] == TS_ABSENT)
+            if (t->state[c][i] == TS_ABSENT || t->state[c][i] == TS_REFUSED)
                 continue;
             ts_key(c, i, key, sizeof(key));
             res->verdict = ORACLE_PREFIX;
@@ -248,7 +272,7 @@ void ts_judge(ts_trial *t)
             found = 1;
         }
     }
-    if (!found && t->dbsize != total) {
+    if (!found && t->refusals == 0 && t->dbsize != total) {
         res->verdict = ORACLE_PREFIX;
         snprintf(res->detail, sizeof(res->detail),
                  "DBSIZE counts %" PRIu64 " keys, but the clients' recovered "
@@ -260,16 +284,6 @@ void ts_judge(ts_trial *t)
 /* ---------------------------------------------------------------------- */
 /* the structure check                                                    */
 /* ---------------------------------------------------------------------- */
-
-/* In the checker, after the engine failed with rc: a torn page, refused
- * where one may be (ts_detect_ok)?  From the engine's cl_errinfo. */
-static int ts_checker_refused(const ts_trial *t, int rc)
-{
-    cl_err_info ei;
-
-    return rc == CL_ECORRUPT && ts_detect_ok(t) && cl_errinfo(&ei) == 0 &&
-           ei.kind == CL_ERRK_PAGE;
-}
 
 /* In a fresh process: open the stopped server's directory with the engine,
  * run cl_check, and read everything back: it must be the clients' recovered
@@ -293,8 +307,7 @@ _Noreturn static void ts_checker(ts_trial *t)
         _exit(20);
     }
     if ((rc = eng->open(t->p.dir, &o, &h)) != 0) {
-        v->verdict =
-            ts_checker_refused(t, rc) ? ORACLE_DETECTED : ORACLE_RECOVERY;
+        v->verdict = ORACLE_RECOVERY;
         snprintf(v->detail, sizeof(v->detail),
                  "after the server's clean stop the open failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());
@@ -302,15 +315,18 @@ _Noreturn static void ts_checker(ts_trial *t)
     }
     v->opened = 1;
     if ((rc = eng->check(h, msg, sizeof(msg))) != 0) {
+        /* it reads every page, the free ones too, which no answer read:
+         * one torn by the crash may be refused here */
         v->verdict =
-            ts_checker_refused(t, rc) ? ORACLE_DETECTED : ORACLE_STRUCTURE;
+            rc == CL_ECORRUPT && ts_detect_ok(t) && trial_is_page_damage()
+                ? ORACLE_DETECTED
+                : ORACLE_STRUCTURE;
         snprintf(v->detail, sizeof(v->detail), "check failed: %s: %s",
                  cl_strerror(rc), msg);
         goto done;
     }
     if ((rc = eng->read_all(h, m)) != 0) {
-        v->verdict =
-            ts_checker_refused(t, rc) ? ORACLE_DETECTED : ORACLE_RECOVERY;
+        v->verdict = ORACLE_RECOVERY;
         snprintf(v->detail, sizeof(v->detail),
                  "after the server's clean stop reading failed: %s: %s",
                  cl_strerror(rc), cl_errdetail());

@@ -41,8 +41,9 @@ static int srv_reply_engine_error(srv_conn *c, int rc)
     cl_err_info ei;
     char msg[96];
 
-    if (rc != CL_ECORRUPT || cl_errinfo(&ei) != 0)
+    if (rc != CL_ECORRUPT)
         return proto_reply_error(c->kind, &c->out, cl_strerror(rc));
+    cl_errinfo(&ei);
     snprintf(msg, sizeof(msg), "%s: %s", cl_err_kind_name(ei.kind),
              cl_strerror(rc));
     return proto_reply_error_code(c->kind, &c->out, "CORRUPT", msg);
