@@ -24,6 +24,8 @@ void ip_preload_start(void)
 
     if (path == NULL || *path == '\0')
         return;
+    /* the program's forked processes inherit the lookups */
+    interpose_bind_now();
     if ((fd = ipr_openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0)) < 0)
         return;
     if (ipr_fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(*a)) {

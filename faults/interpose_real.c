@@ -73,7 +73,7 @@ static void *ipr_fns[IPR_N];
  * it. */
 static void *ipr_next(int i)
 {
-    void *f = ipr_fns[i];
+    void *f = __atomic_load_n(&ipr_fns[i], __ATOMIC_RELAXED);
 
     if (f != NULL)
         return f;
@@ -85,13 +85,19 @@ static void *ipr_next(int i)
         (void)!syscall(1, 2, msg, sizeof(msg) - 1);
         _exit(2);
     }
-    return ipr_fns[i] = f;
+    __atomic_store_n(&ipr_fns[i], f, __ATOMIC_RELAXED);
+    return f;
 }
 
 void interpose_bind_now(void)
 {
-    for (int i = 0; i < IPR_N; i++)
-        ipr_next(i);
+    /* one the C library lacks (an older one) ends the process only if it
+     * is called, as it would have without this */
+    for (int i = 0; i < IPR_N; i++) {
+        void *f = dlsym(RTLD_NEXT, ipr_names[i]);
+        if (f != NULL)
+            __atomic_store_n(&ipr_fns[i], f, __ATOMIC_RELAXED);
+    }
 }
 
 /* f: function id's definition (resolved if not yet); count, call. */
