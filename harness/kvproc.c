@@ -327,18 +327,14 @@ static int kvproc_report_field(const char *name, const char *v,
     return 0;
 }
 
-int kvproc_report_read(const char *path, kvproc_report *r)
+/* One line of the report, its first word name, into r.  Returns 0, or
+ * -1 (not such a line). */
+static int kvproc_report_line(char *line, const char *name, kvproc_report *r)
 {
-    char buf[1024], *save = NULL, *f;
+    char *save = NULL, *f = strtok_r(line, "\t", &save);
     int have_result = 0;
-    size_t n = kvproc_log_read(path, buf, sizeof(buf));
 
-    memset(r, 0, sizeof(*r));
-    if (n == 0 || buf[n - 1] != '\n')
-        return -1; /* missing, empty or cut short */
-    buf[n - 1] = '\0';
-    f = strtok_r(buf, "\t", &save);
-    if (f == NULL || strcmp(f, "open") != 0)
+    if (f == NULL || strcmp(f, name) != 0)
         return -1;
     while ((f = strtok_r(NULL, "\t", &save)) != NULL) {
         char *eq = strchr(f, '=');
@@ -350,4 +346,30 @@ int kvproc_report_read(const char *path, kvproc_report *r)
         have_result |= strcmp(f, "result") == 0;
     }
     return have_result ? 0 : -1;
+}
+
+int kvproc_report_read(const char *path, kvproc_report *r)
+{
+    char buf[1024], *nl;
+    size_t n = kvproc_log_read(path, buf, sizeof(buf));
+    kvproc_report stop;
+
+    memset(r, 0, sizeof(*r));
+    if (n == 0 || buf[n - 1] != '\n')
+        return -1; /* missing, empty or cut short */
+    buf[n - 1] = '\0';
+    if ((nl = strchr(buf, '\n')) != NULL)
+        *nl = '\0';
+    if (kvproc_report_line(buf, "open", r) != 0)
+        return -1;
+    if (nl != NULL) {
+        memset(&stop, 0, sizeof(stop));
+        if (kvproc_report_line(nl + 1, "stop", &stop) != 0)
+            return -1;
+        r->stopped = 1;
+        r->stop_ok = stop.ok;
+        r->stop_rc = stop.rc;
+        memcpy(r->stop_kind, stop.kind, sizeof(r->stop_kind));
+    }
+    return 0;
 }

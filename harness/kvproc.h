@@ -70,9 +70,16 @@ typedef struct kvproc_report {
     uint64_t pages_repaired; /* torn pages rebuilt */
     int tail_cut;            /* 1 if a torn or unsynced tail was cut */
     uint64_t usec;           /* time of the whole open */
+    int stopped;             /* 1: a "stop" line follows (a stop by
+                                signal), with: */
+    int stop_ok;             /* 1: result=ok; 0: result=error, and */
+    int stop_rc;             /* the stop's first failure (checkpoint or
+                                close), a CL_E* code or an errno */
+    char stop_kind[32];      /* its kind (cl_err_kind_name) */
 } kvproc_report;
 
-/* Read the --report file at path.  Fields it does not know are skipped.
+/* Read the --report file at path: its "open" line, and its "stop" line if
+ * there is one.  Fields it does not know are skipped.
  * @param r OUT: the report.
  * @return 0, or -1 if the file is missing or not a report (then the
  *         server broke its contract, or was killed before writing). */

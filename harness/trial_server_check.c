@@ -385,9 +385,18 @@ int ts_stop_and_check(ts_trial *t)
     }
     kvproc_reap(&t->sv, 0);
     if (!WIFEXITED(t->sv.status) || WEXITSTATUS(t->sv.status) != 0) {
+        kvproc_report rep;
         util_status_text(t->sv.status, how, sizeof(how));
         kvproc_log_tail(t->p.log, tail, sizeof(tail));
-        res->verdict = ORACLE_RECOVERY;
+        /* its checkpoint read a page no answer had (one awaiting redo),
+         * torn by the crash: from its --report's stop line */
+        res->verdict = WIFEXITED(t->sv.status) && ts_detect_ok(t) &&
+                               kvproc_report_read(t->p.report, &rep) == 0 &&
+                               rep.stopped && !rep.stop_ok &&
+                               rep.stop_rc == CL_ECORRUPT &&
+                               strcmp(rep.stop_kind, "page") == 0
+                           ? ORACLE_DETECTED
+                           : ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the restarted server's clean stop failed (%s): %s", how,
                  tail);

@@ -3,7 +3,9 @@
 # "open" + tab-separated name=value fields that programs read instead of
 # the log (the crash harness reads recovery figures from it): result=ok
 # and the recovery figures after a successful open, also after a crash;
-# result=error and the engine's code when the open is refused.
+# result=error and the engine's code when the open is refused; after a
+# stop by signal a second line, "stop", with result=ok, or result=error
+# and the engine's code when the stop failed.
 set -u
 KVS=$(dirname "${KV:-build/kv}")/kvserver
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/crashlab-kvsreport-XXXXXX")
@@ -52,4 +54,35 @@ check "restart: not created" 0 "$(field created "$T/r3")"
 kill -TERM "$pid"
 wait "$pid"
 check "clean stop" 0 $?
+check "clean stop: the open line stays first" open "$(sed -n 1p "$T/r3" | cut -f1)"
+check "clean stop: a stop line" "$(printf 'stop\tresult=ok')" "$(sed -n 2p "$T/r3")"
+
+# a stop that fails says so, with the engine's code: a disk that refuses
+# writes (a file-size limit; SIGXFSZ ignored, so writes past it fail)
+(
+    trap '' XFSZ
+    prlimit --fsize=262144 "$KVS" -d "$T/db4" --port 0 --report "$T/r4" \
+        >"$T/out4" 2>>"$T/log" &
+    echo $! >"$T/pid4"
+    wait $!
+    echo $? >"$T/st4"
+) &
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/^kvserver: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/out4" 2>/dev/null)
+    [ -n "$port" ] && break
+    sleep 0.05
+done
+[ -n "$port" ] && ok || bad "limited kvserver did not start"
+pids+=("$(cat "$T/pid4")")
+v=$(printf '%01000d' 0)
+for i in $(seq 400); do printf 'SET k%d %s\n' "$i" "$v"; done | timeout 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; while read -r l <&3; do [ \"\$l\" = OK ] || { echo \"\$l\"; break; }; done" >"$T/err4"
+check "limited: a SET refused" "ERROR File too large" "$(head -1 "$T/err4")"
+kill -TERM "$(cat "$T/pid4")"
+for _ in $(seq 200); do [ -s "$T/st4" ] && break; sleep 0.05; done
+check "failed stop: exit 1" 1 "$(cat "$T/st4" 2>/dev/null)"
+check "failed stop: result" error "$(sed -n 2p "$T/r4" | tr '\t' '\n' | sed -n 's/^result=//p')"
+sed -n 2p "$T/r4" | tr '\t' '\n' | sed -n 's/^rc=//p' | grep -qE '^-[0-9]+$' && ok ||
+    bad "failed stop: rc is not an engine code: $(cat "$T/r4")"
+sed -n 2p "$T/r4" | grep -q "kind=" && ok || bad "failed stop: no kind: $(cat "$T/r4")"
 finish

@@ -5,7 +5,8 @@
  * CORRUPT and the kind page) is no violation only where the crash could
  * tear a page and nothing protects pages, and where the refusal is one a
  * crash can explain; and the oracle, which gives a key the server could
- * not read the benefit of the doubt, and nothing else.
+ * not read the benefit of the doubt, and nothing else; the clean stop,
+ * whose checkpoint may meet a torn page no answer read.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,12 +16,16 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+#include "testutil.h"
 #include "trial_server_int.h"
 
 #define NC 2 /* clients */
@@ -320,6 +325,89 @@ static void test_refused_past_prefix(void **state)
     free(r);
 }
 
+/* The clean stop after the read-back, of a scripted server that writes
+ * report (its --report file) at SIGTERM and exits with status: its
+ * verdict, or ORACLE_OK if ts_stop_and_check went on to the check of the
+ * files (not wanted here). */
+static int stop_verdict(cl_torn_mode torn, trial_mode mode, const char *report,
+                        int status)
+{
+    run *r = calloc(1, sizeof(*r));
+    char *dir = tu_tmpdir("server-judge");
+    trial_verdict ver = {0};
+    trial_shm shm = {.ver = &ver};
+    sigset_t term, old;
+    int sig, v;
+    pid_t pid;
+
+    r->env.eng.torn = torn;
+    r->env.shm = &shm;
+    r->s.mode = mode;
+    r->s.powerloss = mode == MODE_SERVER_POWERLOSS;
+    r->t.env = &r->env;
+    r->t.s = &r->s;
+    r->t.res = &r->res;
+    snprintf(r->t.p.report, sizeof(r->t.p.report), "%s/report", dir);
+    snprintf(r->t.p.log, sizeof(r->t.p.log), "%s/log", dir);
+    r->t.sv.out = -1;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f;
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* not left behind a failure */
+        sigwait(&term, &sig);
+        f = fopen(r->t.p.report, "w");
+        fputs(report, f);
+        fclose(f);
+        _exit(status);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    r->t.sv.pid = pid;
+    r->res.verdict = ORACLE_OK;
+    assert_int_equal(ts_stop_and_check(&r->t), 0);
+    v = r->res.verdict;
+    fs_rmrf(dir);
+    free(dir);
+    free(r);
+    return v;
+}
+
+/* The stop's checkpoint reads a page no answer read (one awaiting redo):
+ * a torn one refused there is detected where one may be; any other
+ * failure of the stop is a violation. */
+static void test_stop_refused(void **state)
+{
+    static const char ok[] = "open\tresult=ok\tcreated=0\trecords=3\n",
+                      page[] = "open\tresult=ok\tcreated=0\trecords=3\n"
+                               "stop\tresult=error\trc=-2\tkind=page\n",
+                      io[] = "open\tresult=ok\tcreated=0\trecords=3\n"
+                             "stop\tresult=error\trc=5\tkind=io\n";
+
+    static const struct {
+        cl_torn_mode torn;
+        trial_mode mode;
+        const char *report;
+        int want;
+    } cases[] = {
+        {CL_TORN_NONE, MODE_SERVER_TORN, page, ORACLE_DETECTED},
+        {CL_TORN_NONE, MODE_SERVER_POWERLOSS, page, ORACLE_DETECTED},
+        {CL_TORN_FPW, MODE_SERVER_TORN, page, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_KILL_IO, page, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, io, ORACLE_RECOVERY},
+        /* no stop line: the server did not say why */
+        {CL_TORN_NONE, MODE_SERVER_TORN, ok, ORACLE_RECOVERY},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(
+            stop_verdict(cases[i].torn, cases[i].mode, cases[i].report, 1),
+            cases[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_probe_refused),
         cmocka_unit_test(test_refusal_hides_nothing),
         cmocka_unit_test(test_refused_past_prefix),
+        cmocka_unit_test(test_stop_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

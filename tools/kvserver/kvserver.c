@@ -69,7 +69,8 @@ static const char *kvserver_usage_text =
     "  --committers N         threads that commit queued writes (default 2)\n"
     "  --max-clients N        connections served at once (default 10000)\n"
     "  --report FILE          write what opening the database did to FILE:\n"
-    "                         one line of tab-separated name=value fields\n"
+    "                         one line of tab-separated name=value fields;\n"
+    "                         after a stop by signal, a second, the stop's\n"
     "  -h, --help             this text\n"
     "\n"
     "Prints \"kvserver: listening on ADDR:PORT\" once it accepts connections.\n"
@@ -123,6 +124,9 @@ static int kvserver_open_error(const char *dir, int rc)
  *                      negative CL_E* code or a positive errno; K names
  *                      the kind of failure, cl_err_kind_name of
  *                      cl_errinfo: page for a torn or corrupt page, ...)
+ * and, after a stop by signal, a second line "stop" with result=ok, or
+ * result=error rc=N kind=K for the stop's first failure (its checkpoint
+ * or close).
  * Fields may be added; readers skip names they do not know.  Returns 0,
  * or -1 after a message (the file could not be written). */
 static int kvserver_report(const char *path, int rc, const cl_recovery *r)
@@ -156,6 +160,30 @@ static int kvserver_report(const char *path, int rc, const cl_recovery *r)
         return -1;
     }
     return 0;
+}
+
+/* The report's "stop" line (see kvserver_report): rc is the stop's first
+ * failure (0: none), ei its cl_errinfo. */
+static void kvserver_report_stop(const char *path, int rc,
+                                 const cl_err_info *ei)
+{
+    FILE *f;
+    int bad;
+
+    if (path == NULL)
+        return;
+    if ((f = fopen(path, "a")) == NULL) {
+        fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
+        return;
+    }
+    if (rc != 0)
+        fprintf(f, "stop\tresult=error\trc=%d\tkind=%s\n", rc,
+                cl_err_kind_name(ei->kind));
+    else
+        fprintf(f, "stop\tresult=ok\n");
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        fprintf(stderr, "kvserver: --report %s: write failed\n", path);
 }
 
 /* Raise the soft limit on open files so that max_clients connections fit
@@ -219,7 +247,8 @@ int main(int argc, char **argv)
     srv *s = NULL;
     sigset_t sigs;
     uint64_t v;
-    int c, rc, sig = 0, status = KS_OK;
+    int c, rc, sig = 0, status = KS_OK, first = 0;
+    cl_err_info ei = {0};
 
     memset(&opt, 0, sizeof(opt));
     while ((c = getopt_long(argc, argv, "d:p:b:h", longopts, NULL)) != -1) {
@@ -358,12 +387,19 @@ int main(int argc, char **argv)
     if ((rc = cl_checkpoint(db)) != 0) {
         fprintf(stderr, "kvserver: checkpoint: %s: %s\n", cl_strerror(rc),
                 cl_errdetail());
+        cl_errinfo(&ei);
+        first = rc;
         status = KS_SERVER;
     }
     if ((rc = cl_close(db)) != 0) {
         fprintf(stderr, "kvserver: close: %s\n", cl_strerror(rc));
+        if (first == 0) {
+            cl_errinfo(&ei);
+            first = rc;
+        }
         status = KS_SERVER;
     }
+    kvserver_report_stop(report, first, &ei);
 #ifdef KVSERVER_CRASH
     kvcrash_done();
 #endif
