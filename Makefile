@@ -188,12 +188,19 @@ TEST_SRC := $(wildcard tests/test_*.c)
 ifneq ($(FIU),1)
 TEST_SRC := $(filter-out tests/test_fiu_%.c,$(TEST_SRC))
 endif
+# The longest suites first, longest first (their times under ASan+UBSan
+# in CI), so that run-tests (which runs as many at once as there are
+# cores) does not end on one of them alone; test_trial_batch is the one
+# long cmocka suite.
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-# The longest suites first, so that run-tests (which runs as many at once
-# as there are cores) does not end on one of them alone.
-TEST_SLOW := tests/test_crashtest.sh tests/test_sqlite.sh tests/test_faults.sh \
+TEST_BIN := $(filter $(B)/tests/test_trial_batch,$(TEST_BIN)) \
+            $(filter-out $(B)/tests/test_trial_batch,$(TEST_BIN))
+TEST_SLOW := tests/test_broken_targets.sh tests/test_sqlite.sh \
+             tests/test_crashtest.sh tests/test_rocksdb.sh tests/test_faults.sh \
              tests/test_replay.sh tests/test_redis.sh \
-             tests/test_broken_targets.sh
+             tests/test_swarm_campaign.sh tests/test_server_target.sh \
+             tests/test_merge.sh tests/test_verdicts.sh tests/test_timeout.sh \
+             tests/test_leveldb.sh tests/test_exec.sh
 TEST_SCRIPTS := $(TEST_SLOW) \
                 $(filter-out $(TEST_SLOW),$(wildcard tests/test_*.sh))
 # The fault-injection flavour differs from the normal one in the engine's
