@@ -233,7 +233,7 @@ static int ct_check_shards(const ct_shard *sh, int ns)
         const char *what =
             strcmp(a->seed, b->seed) != 0              ? "seed"
             : strcmp(a->version, b->version) != 0      ? "crashlab version"
-            : strcmp(a->options, b->options) != 0      ? "options"
+            : strcmp(a->options, b->options) != 0      ? "option string"
             : a->campaign_trials != b->campaign_trials ? "trial count"
             : a->duration != b->duration               ? "duration"
             : a->count != b->count                     ? "number of shards"

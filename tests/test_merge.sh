@@ -122,7 +122,7 @@ refused "the CSV of another seed" "o.csv line 1: trial 2 is not this campaign's:
 refused "the CSV of other modes" "o.csv line 1: trial 2 is not this campaign's: .* mode kill-io, the campaign's trial 2 .* mode powerloss" \
     "$T"/s?.json "$T"/s[013].csv "$T/o.csv"
 "$CT" "${ARGS[@]}" --sync group --shard 2/4 --json --csv "$T/o.csv" >"$T/o.json" 2>/dev/null
-refused "other options" "not shards of one campaign: the options differs" \
+refused "other options" "not shards of one campaign: the option string differs" \
     "$T"/s[013].json "$T"/s[013].csv "$T/o.json" "$T/o.csv"
 "$CT" "${ARGS[@]}" --trials 200 --shard 2/4 --json --csv "$T/o.csv" >"$T/o.json" 2>/dev/null
 refused "another trial count" "not shards of one campaign: the trial count differs" \
