@@ -193,16 +193,18 @@ endif
 # cores) does not end on one of them alone; test_trial_batch is the one
 # long cmocka suite.
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TEST_BIN := $(filter $(B)/tests/test_trial_batch,$(TEST_BIN)) \
-            $(filter-out $(B)/tests/test_trial_batch,$(TEST_BIN))
 TEST_SLOW := tests/test_broken_targets.sh tests/test_sqlite.sh \
              tests/test_crashtest.sh tests/test_rocksdb.sh tests/test_faults.sh \
              tests/test_replay.sh tests/test_redis.sh \
              tests/test_swarm_campaign.sh tests/test_server_target.sh \
-             tests/test_merge.sh tests/test_verdicts.sh tests/test_timeout.sh \
+             tests/test_merge.sh tests/test_verdicts.sh \
+             $(B)/tests/test_trial_batch tests/test_timeout.sh \
              tests/test_leveldb.sh tests/test_exec.sh
-TEST_SCRIPTS := $(TEST_SLOW) \
-                $(filter-out $(TEST_SLOW),$(wildcard tests/test_*.sh))
+TEST_SCRIPTS := $(wildcard tests/test_*.sh)
+# What make test runs, in this order: the slow ones of TEST_SCRIPTS and
+# TEST_BIN first.
+TEST_ALL = $(foreach t,$(TEST_SLOW),$(filter $(t),$(TEST_SCRIPTS) $(TEST_BIN))) \
+           $(filter-out $(TEST_SLOW),$(TEST_SCRIPTS) $(TEST_BIN))
 # The fault-injection flavour differs from the normal one in the engine's
 # I/O (engine/io_posix.c, engine/fault_points.h) and the harness's error
 # modes only: it runs every cmocka suite and the shell suites that reach
@@ -560,7 +562,7 @@ test: deps-test $(LIB) $(SHLIB) $(TOOLS) $(TEST_BIN) $(IP_HELPERS) $(EXAMPLES) \
 	    FLAVOUR_LIBS="$(filter -lfiu,$(BASE_LDLIBS))" \
 	    KV=$(B)/kv KVBENCH=$(B)/kvbench CRASHTEST=$(B)/crashtest \
 	    FUZZ_DIR=$(B)/fuzz \
-	    scripts/run-tests.sh $(TEST_SCRIPTS) $(TEST_BIN)
+	    scripts/run-tests.sh $(TEST_ALL)
 
 # Replay drivers and the seed corpus generator, with the project's compiler.
 $(B)/fuzz/%_fixcrc.o: fuzz/%.c | deps-core

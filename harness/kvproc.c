@@ -363,6 +363,8 @@ int kvproc_report_read(const char *path, kvproc_report *r)
     if (kvproc_report_line(buf, "open", r) != 0)
         return -1;
     if (nl != NULL) {
+        if (strchr(nl + 1, '\n') != NULL)
+            return -1; /* a report has two lines at most */
         memset(&stop, 0, sizeof(stop));
         if (kvproc_report_line(nl + 1, "stop", &stop) != 0)
             return -1;

@@ -36,21 +36,22 @@ typedef struct ts_trial {
     const trial_spec *s;
     trial_result *res;
     trial_paths p;
-    uint32_t n, sets;   /* clients, SETs per client */
-    int durable_ok;     /* OK promises durability (sync commit, group) */
-    ts_client *cl;      /* [n] */
-    uint8_t **state;    /* state[c][i], i <= cl[c].sent: what GET found */
-    uint32_t *rec;      /* rec[c]: the prefix of client c recovered */
-    uint64_t dbsize;    /* keys DBSIZE counted */
-    int probe_ok;       /* the probe SET was acknowledged */
-    uint32_t refusals;  /* answers of the restarted server refusing a torn
-                           page where one may be (ts_detect_ok): keys it
-                           could not read (TS_REFUSED), the probe */
-    char refused[240];  /* the first of them, for the detail */
-    int dbsize_refused; /* DBSIZE met a page a GET had been refused for */
-    uint8_t *vbuf;      /* one value (+1 for a newline) */
-    int memfd;          /* crashio's shared area, or -1 */
-    crashio_shared *sh; /* mapped */
+    uint32_t n, sets;      /* clients, SETs per client */
+    int durable_ok;        /* OK promises durability (sync commit, group) */
+    ts_client *cl;         /* [n] */
+    uint8_t **state;       /* state[c][i], i <= cl[c].sent: what GET found */
+    uint32_t *rec;         /* rec[c]: the prefix of client c recovered */
+    uint64_t dbsize;       /* keys DBSIZE counted */
+    int probe_ok;          /* the probe SET was acknowledged */
+    uint32_t refusals;     /* answers of the restarted server refusing a torn
+                              page where one may be (ts_detect_ok): keys it
+                              could not read (TS_REFUSED), the probe */
+    uint32_t refused_keys; /* of them, GETs (keys in TS_REFUSED) */
+    char refused[240];     /* the first of them, for the detail */
+    int dbsize_refused;    /* DBSIZE met a page a GET had been refused for */
+    uint8_t *vbuf;         /* one value (+1 for a newline) */
+    int memfd;             /* crashio's shared area, or -1 */
+    crashio_shared *sh;    /* mapped */
     size_t shlen;
     kvproc sv;
 } ts_trial;

@@ -292,6 +292,21 @@ static void test_probe_refused(void **state)
     free(r);
 }
 
+/* The probe read after DBSIZE: its refusal does not excuse a count of
+ * keys the clients' prefixes do not hold. */
+static void test_probe_refused_dbsize_wrong(void **state)
+{
+    script sc = {.dbsize = ":9",
+                 .probe = "ERROR CORRUPT page: database corruption detected"};
+    run *r = malloc(sizeof(*r));
+
+    (void)state;
+    assert_int_equal(run_end(r, &sc, CL_TORN_NONE, MODE_SERVER_TORN), 0);
+    assert_int_equal(r->t.refusals, 1);
+    assert_int_equal(r->res.verdict, ORACLE_PREFIX);
+    free(r);
+}
+
 /* A refusal does not hide a loss elsewhere: an acknowledged SET of
  * another client that did not come back is a durability violation. */
 static void test_refusal_hides_nothing(void **state)
@@ -384,28 +399,38 @@ static void test_stop_refused(void **state)
                       page[] = "open\tresult=ok\tcreated=0\trecords=3\n"
                                "stop\tresult=error\trc=-2\tkind=page\n",
                       io[] = "open\tresult=ok\tcreated=0\trecords=3\n"
-                             "stop\tresult=error\trc=5\tkind=io\n";
+                             "stop\tresult=error\trc=5\tkind=io\n",
+                      third[] = "open\tresult=ok\tcreated=0\trecords=3\n"
+                                "stop\tresult=error\trc=-2\tkind=io\n"
+                                "x\tkind=page\n",
+                      crlf[] = "open\tresult=ok\tcreated=0\trecords=3\r\n"
+                               "stop\tresult=error\trc=-2\tkind=page\r\n";
 
     static const struct {
         cl_torn_mode torn;
         trial_mode mode;
         const char *report;
-        int want;
+        int status, want;
     } cases[] = {
-        {CL_TORN_NONE, MODE_SERVER_TORN, page, ORACLE_DETECTED},
-        {CL_TORN_NONE, MODE_SERVER_POWERLOSS, page, ORACLE_DETECTED},
-        {CL_TORN_FPW, MODE_SERVER_TORN, page, ORACLE_RECOVERY},
-        {CL_TORN_NONE, MODE_SERVER_KILL_IO, page, ORACLE_RECOVERY},
-        {CL_TORN_NONE, MODE_SERVER_TORN, io, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, page, 1, ORACLE_DETECTED},
+        {CL_TORN_NONE, MODE_SERVER_POWERLOSS, page, 1, ORACLE_DETECTED},
+        {CL_TORN_FPW, MODE_SERVER_TORN, page, 1, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_KILL_IO, page, 1, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, io, 1, ORACLE_RECOVERY},
         /* no stop line: the server did not say why */
-        {CL_TORN_NONE, MODE_SERVER_TORN, ok, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, ok, 1, ORACLE_RECOVERY},
+        /* not the status of a failed stop */
+        {CL_TORN_NONE, MODE_SERVER_TORN, page, 3, ORACLE_RECOVERY},
+        /* malformed: never read as a torn page */
+        {CL_TORN_NONE, MODE_SERVER_TORN, third, 1, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, crlf, 1, ORACLE_RECOVERY},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(
-            stop_verdict(cases[i].torn, cases[i].mode, cases[i].report, 1),
-            cases[i].want);
+        assert_int_equal(stop_verdict(cases[i].torn, cases[i].mode,
+                                      cases[i].report, cases[i].status),
+                         cases[i].want);
 }
 
 int main(void)
@@ -416,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_refusal_not_explained),
         cmocka_unit_test(test_dbsize_refused_alone),
         cmocka_unit_test(test_probe_refused),
+        cmocka_unit_test(test_probe_refused_dbsize_wrong),
         cmocka_unit_test(test_refusal_hides_nothing),
         cmocka_unit_test(test_refused_past_prefix),
         cmocka_unit_test(test_stop_refused),

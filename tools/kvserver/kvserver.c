@@ -70,7 +70,8 @@ static const char *kvserver_usage_text =
     "  --max-clients N        connections served at once (default 10000)\n"
     "  --report FILE          write what opening the database did to FILE:\n"
     "                         one line of tab-separated name=value fields;\n"
-    "                         after a stop by signal, a second, the stop's\n"
+    "                         after a stop by signal, a second line: the\n"
+    "                         stop's result\n"
     "  -h, --help             this text\n"
     "\n"
     "Prints \"kvserver: listening on ADDR:PORT\" once it accepts connections.\n"
@@ -163,18 +164,18 @@ static int kvserver_report(const char *path, int rc, const cl_recovery *r)
 }
 
 /* The report's "stop" line (see kvserver_report): rc is the stop's first
- * failure (0: none), ei its cl_errinfo. */
-static void kvserver_report_stop(const char *path, int rc,
-                                 const cl_err_info *ei)
+ * failure (0: none), ei its cl_errinfo.  Returns 0, or -1 after a message
+ * (the file could not be written). */
+static int kvserver_report_stop(const char *path, int rc, const cl_err_info *ei)
 {
     FILE *f;
     int bad;
 
     if (path == NULL)
-        return;
+        return 0;
     if ((f = fopen(path, "a")) == NULL) {
         fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
-        return;
+        return -1;
     }
     if (rc != 0)
         fprintf(f, "stop\tresult=error\trc=%d\tkind=%s\n", rc,
@@ -182,8 +183,11 @@ static void kvserver_report_stop(const char *path, int rc,
     else
         fprintf(f, "stop\tresult=ok\n");
     bad = ferror(f);
-    if (fclose(f) != 0 || bad)
+    if (fclose(f) != 0 || bad) {
         fprintf(stderr, "kvserver: --report %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* Raise the soft limit on open files so that max_clients connections fit
@@ -399,7 +403,8 @@ int main(int argc, char **argv)
         }
         status = KS_SERVER;
     }
-    kvserver_report_stop(report, first, &ei);
+    if (kvserver_report_stop(report, first, &ei) != 0)
+        status = KS_SERVER;
 #ifdef KVSERVER_CRASH
     kvcrash_done();
 #endif
