@@ -157,9 +157,9 @@ static void server_stop(server *sv)
 }
 
 /* One trial's end: read back from a server scripted by sc, then judge.
- * torn: the engine's torn-page protection; mode: the server mode.
- * Returns ts_read_back's value; *t is the trial after it (and after
- * ts_judge if it returned 0). */
+ * torn: the engine's torn-page protection; mode: the server mode
+ * (run_end returns ts_read_back's value; r->t is the trial after it, and
+ * after ts_judge if it returned 0). */
 typedef struct run {
     trial_env env;
     trial_spec s;
@@ -172,11 +172,10 @@ typedef struct run {
     char why[300];
 } run;
 
-static int run_end(run *r, const script *sc, cl_torn_mode torn, trial_mode mode)
+/* r as a trial of mode on an engine with torn-page protection torn:
+ * NC clients, NS SETs each sent and acknowledged. */
+static void run_init(run *r, cl_torn_mode torn, trial_mode mode)
 {
-    server sv;
-    int rc;
-
     memset(r, 0, sizeof(*r));
     r->env.eng.torn = torn;
     r->s.mode = mode;
@@ -198,6 +197,15 @@ static int run_end(run *r, const script *sc, cl_torn_mode torn, trial_mode mode)
         r->state[c] = r->st[c];
     }
     r->t.state = r->state;
+    r->t.sv.out = -1;
+}
+
+static int run_end(run *r, const script *sc, cl_torn_mode torn, trial_mode mode)
+{
+    server sv;
+    int rc;
+
+    run_init(r, torn, mode);
     server_start(&sv, sc, r->s.seed);
     r->t.sv.port = sv.port;
     rc = ts_read_back(&r->t, r->why, sizeof(r->why));
@@ -347,7 +355,7 @@ static void test_refused_past_prefix(void **state)
 static int stop_verdict(cl_torn_mode torn, trial_mode mode, const char *report,
                         int status)
 {
-    run *r = calloc(1, sizeof(*r));
+    run *r = malloc(sizeof(*r));
     char *dir = tu_tmpdir("server-judge");
     trial_verdict ver = {0};
     trial_shm shm = {.ver = &ver};
@@ -355,16 +363,10 @@ static int stop_verdict(cl_torn_mode torn, trial_mode mode, const char *report,
     int sig, v;
     pid_t pid;
 
-    r->env.eng.torn = torn;
+    run_init(r, torn, mode);
     r->env.shm = &shm;
-    r->s.mode = mode;
-    r->s.powerloss = mode == MODE_SERVER_POWERLOSS;
-    r->t.env = &r->env;
-    r->t.s = &r->s;
-    r->t.res = &r->res;
     snprintf(r->t.p.report, sizeof(r->t.p.report), "%s/report", dir);
     snprintf(r->t.p.log, sizeof(r->t.p.log), "%s/log", dir);
-    r->t.sv.out = -1;
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
     sigprocmask(SIG_BLOCK, &term, &old);

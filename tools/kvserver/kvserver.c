@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,33 @@ static int kvserver_open_error(const char *dir, int rc)
     return rc > 0 ? KS_IO : KS_OTHER;
 }
 
+/* Write one line of the report to path (when not NULL), opened with
+ * mode ("w" replaces it, "a" appends).  Returns 0, or -1 after a message
+ * (the file could not be written). */
+__attribute__((format(printf, 3, 4))) static int
+kvserver_report_line(const char *path, const char *mode, const char *fmt, ...)
+{
+    va_list ap;
+    FILE *f;
+    int bad;
+
+    if (path == NULL)
+        return 0;
+    if ((f = fopen(path, mode)) == NULL) {
+        fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "kvserver: --report %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 /* Write the outcome of cl_open to path (when not NULL), replacing the
  * file: one line, "open" then tab-separated name=value fields, for
  * programs to read instead of the log's sentences:
@@ -127,67 +155,36 @@ static int kvserver_open_error(const char *dir, int rc)
  *                      cl_errinfo: page for a torn or corrupt page, ...)
  * and, after a stop by signal, a second line "stop" with result=ok, or
  * result=error rc=N kind=K for the stop's first failure (its checkpoint
- * or close).
+ * or close): kvserver_report_stop.
  * Fields may be added; readers skip names they do not know.  Returns 0,
  * or -1 after a message (the file could not be written). */
 static int kvserver_report(const char *path, int rc, const cl_recovery *r)
 {
-    FILE *f;
-    int bad;
+    cl_err_info ei;
 
-    if (path == NULL)
-        return 0;
-    if ((f = fopen(path, "w")) == NULL) {
-        fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
-        return -1;
-    }
     if (rc != 0) {
-        cl_err_info ei;
         cl_errinfo(&ei);
-        fprintf(f, "open\tresult=error\trc=%d\tkind=%s\n", rc,
-                cl_err_kind_name(ei.kind));
-    } else {
-        fprintf(f,
-                "open\tresult=ok\tcreated=%d\trecords=%" PRIu64
-                "\tbytes=%" PRIu64 "\tpages_repaired=%" PRIu64
-                "\ttail_cut=%d\tusec=%" PRIu64 "\n",
-                r->created, r->records, r->bytes,
-                r->pages_repaired_fpi + r->pages_repaired_dwb, r->tail_cut,
-                r->usec);
+        return kvserver_report_line(path, "w",
+                                    "open\tresult=error\trc=%d\tkind=%s\n", rc,
+                                    cl_err_kind_name(ei.kind));
     }
-    bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "kvserver: --report %s: write failed\n", path);
-        return -1;
-    }
-    return 0;
+    return kvserver_report_line(
+        path, "w",
+        "open\tresult=ok\tcreated=%d\trecords=%" PRIu64 "\tbytes=%" PRIu64
+        "\tpages_repaired=%" PRIu64 "\ttail_cut=%d\tusec=%" PRIu64 "\n",
+        r->created, r->records, r->bytes,
+        r->pages_repaired_fpi + r->pages_repaired_dwb, r->tail_cut, r->usec);
 }
 
 /* The report's "stop" line (see kvserver_report): rc is the stop's first
- * failure (0: none), ei its cl_errinfo.  Returns 0, or -1 after a message
- * (the file could not be written). */
+ * failure (0: none), ei its cl_errinfo. */
 static int kvserver_report_stop(const char *path, int rc, const cl_err_info *ei)
 {
-    FILE *f;
-    int bad;
-
-    if (path == NULL)
-        return 0;
-    if ((f = fopen(path, "a")) == NULL) {
-        fprintf(stderr, "kvserver: --report %s: %s\n", path, strerror(errno));
-        return -1;
-    }
     if (rc != 0)
-        fprintf(f, "stop\tresult=error\trc=%d\tkind=%s\n", rc,
-                cl_err_kind_name(ei->kind));
-    else
-        fprintf(f, "stop\tresult=ok\n");
-    bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "kvserver: --report %s: write failed\n", path);
-        return -1;
-    }
-    return 0;
+        return kvserver_report_line(path, "a",
+                                    "stop\tresult=error\trc=%d\tkind=%s\n", rc,
+                                    cl_err_kind_name(ei->kind));
+    return kvserver_report_line(path, "a", "stop\tresult=ok\n");
 }
 
 /* Raise the soft limit on open files so that max_clients connections fit
