@@ -322,6 +322,8 @@ _Noreturn void crashio_die(crashio *c, uint64_t k, uint32_t outcome)
         sh->crash_point = k;
         atomic_store_explicit(&sh->outcome, outcome, memory_order_release);
     }
+    if (c->cfg.on_die != NULL)
+        c->cfg.on_die(c->cfg.on_point_ctx);
     /* SIGKILL, not exit(): no atexit handler, stdio flush or destructor
      * may run, exactly as when the machine stops.  A signal a process
      * sends itself is delivered before kill() returns to user space. */
@@ -812,6 +814,7 @@ int crashio_branch(crashio *c, const crashio_branch_cfg *b)
     c->cfg.fail_errno = b->fail_errno != 0 ? b->fail_errno : EIO;
     c->cfg.fsync_loses_data = b->fsync_loses_data;
     c->cfg.on_point = NULL;
+    c->cfg.on_die = NULL;
 out:
     pthread_mutex_unlock(&c->mu);
     return rc;

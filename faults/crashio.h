@@ -240,6 +240,12 @@ typedef struct crashio_config {
      * by another thread never reaches it. */
     void (*on_point)(void *ctx, const crashio_call *call);
     void *on_point_ctx;
+    /* Optional, with on_point_ctx: called when the process is about to
+     * kill itself at crash_at (a torn write's sectors written), in the
+     * crashing thread with crashio's mutex held and the calls of other
+     * threads held up: a process whose files are in memory (the inner
+     * table is memfs) writes out there the state its crash leaves. */
+    void (*on_die)(void *ctx);
 } crashio_config;
 
 /* Make a crashio from cfg (copied; strings duplicated).  Creates the shadow
@@ -310,8 +316,8 @@ typedef struct crashio_branch_cfg {
  * path, and the shadow log's, on the file now at that path, under the same
  * number, access mode, flags and offset (not the descriptors the inner
  * table's lock made, which crashio does not track), and takes b's
- * settings.  No more on_point calls are made.  The interposer's front end
- * calls it through interpose_branch, which makes its reopening go straight
+ * settings.  No more on_point or on_die calls are made.  The interposer's front
+ * end calls it through interpose_branch, which makes its reopening go straight
  * to the C library (the program's descriptors are then reopened under
  * their numbers).  Only the calling thread may run: a lock held
  * by another thread at the fork stays held.  Returns 0, EINVAL (b's crash

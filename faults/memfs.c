@@ -650,6 +650,16 @@ static int mf_load(memfs *m, const char *dir, uint64_t budget)
     return rc;
 }
 
+int memfs_make_parents(memfs *m, const char *path)
+{
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    rc = mf_make_parents(m, path, 1);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 int memfs_load(memfs *m, const char *dir, uint64_t max_bytes)
 {
     int rc;
@@ -687,11 +697,18 @@ static int mf_store_file(const char *path, const mf_file *f)
     return rc;
 }
 
+static int mf_name_order(const void *a, const void *b)
+{
+    return strcmp((*(const mf_name *const *)a)->path,
+                  (*(const mf_name *const *)b)->path);
+}
+
 /* Write the files m has directly under dir to the same names under dest
- * (made if missing). */
+ * (made if missing), by name. */
 static int mf_store(memfs *m, const char *dir, const char *dest)
 {
-    size_t dlen = mf_dir_len(dir, strlen(dir));
+    size_t dlen = mf_dir_len(dir, strlen(dir)), n = 0;
+    const mf_name **sel;
     char path[4096];
     int rc = 0;
 
@@ -699,14 +716,20 @@ static int mf_store(memfs *m, const char *dir, const char *dest)
         return 0; /* never made: the directory is as it was */
     if (mkdir(dest, 0755) != 0 && errno != EEXIST)
         return errno;
-    for (size_t i = 0; i < m->nnames && rc == 0; i++) {
+    if ((sel = malloc((m->nnames + 1) * sizeof(*sel))) == NULL)
+        return ENOMEM;
+    for (size_t i = 0; i < m->nnames; i++) {
         const char *p = m->names[i].path;
-        if (strncmp(p, dir, dlen) != 0 || p[dlen] != '/' ||
-            strchr(p + dlen + 1, '/') != NULL)
-            continue;
-        if ((rc = fs_join(path, sizeof(path), dest, p + dlen + 1)) == 0)
-            rc = mf_store_file(path, m->names[i].f);
+        if (strncmp(p, dir, dlen) == 0 && p[dlen] == '/' &&
+            strchr(p + dlen + 1, '/') == NULL)
+            sel[n++] = &m->names[i];
     }
+    qsort(sel, n, sizeof(*sel), mf_name_order);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = fs_join(path, sizeof(path), dest, sel[i]->path + dlen + 1)) ==
+            0)
+            rc = mf_store_file(path, sel[i]->f);
+    free(sel);
     return rc;
 }
 

@@ -46,10 +46,17 @@ void memfs_reset(memfs *m);
  * than max_bytes. */
 int memfs_load(memfs *m, const char *dir, uint64_t max_bytes);
 
+/* Make the directories above path that are directories on disk and that
+ * the file system lacks (the engine then finds path's surroundings as on
+ * disk).  0, or an errno value. */
+int memfs_make_parents(memfs *m, const char *path);
+
 /* Write each file the file system has directly under dir to the same
  * name under the directory dest on disk (made if missing), replacing what
- * was there; dest's other files stay.  Nothing when the file system has
- * no directory dir.  0, or the first errno value. */
+ * was there, in the order of their names (as fs_copy_tree makes a copy,
+ * so that the directory lists them as it lists a copy); dest's other
+ * files stay.  Nothing when the file system has no directory dir.  0, or
+ * the first errno value. */
 int memfs_store_at(memfs *m, const char *dir, const char *dest);
 
 /* Make dst (reset first) a copy of src: its directories and the files it

@@ -78,6 +78,7 @@ static int ct_run(ct_args *a)
                 c->env.keep_dir, strerror(errno));
         return 2;
     }
+    c->env.writers_on_disk = c->env.keep_dir != NULL;
 
     if (!a->have_seed) {
         while (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))

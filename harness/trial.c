@@ -491,14 +491,44 @@ static void trial_count_at_txn(void *ctx, crashio *c, uint32_t i)
         x->env->shm->txn_points[i] = atomic_load(&x->sh->points);
 }
 
+int trial_writer_in_memory(const trial_env *env)
+{
+    return !env->target->interposed && !env->writers_on_disk;
+}
+
+/* The writer's file system in memory (hk->in_memory), with the
+ * directories above dir and the graveyard's as they are on disk: cc with
+ * it as the inner table and the shadow log held (mc).  Exits on failure,
+ * as a failed crashio set-up does. */
+static const crashio_config *trial_writer_mem(trial_env *env, const char *dir,
+                                              const crashio_config *cc,
+                                              crashio_config *mc, memfs **m)
+{
+    *m = memfs_new(UINT64_MAX);
+    if (*m == NULL || memfs_make_parents(*m, dir) != 0 ||
+        (cc->graveyard_dir != NULL &&
+         memfs_make_parents(*m, cc->graveyard_dir) != 0)) {
+        env->shm->prog->error = ENOMEM;
+        snprintf(env->shm->prog->errmsg, sizeof(env->shm->prog->errmsg),
+                 "file system in memory: setup failed");
+        _exit(20);
+    }
+    *mc = *cc;
+    mc->inner = memfs_table(*m);
+    mc->shadow_hold = cc->shadow_path != NULL;
+    return mc;
+}
+
 void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                   const crashio_config *cc, int count_only,
                   const trial_writer_hooks *hk, const trial_spec *s)
 {
     trial_count_ctx cx = {env, cc->shared};
-    const trial_writer_hooks count = {trial_count_at_txn, NULL, &cx};
+    const trial_writer_hooks count = {.at_txn = trial_count_at_txn, .ctx = &cx};
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
+    crashio_config mc;
+    memfs *m = NULL;
     cl_options o = prof->eng;
     uint64_t t0 = clk_now_us();
     void *h = NULL;
@@ -512,6 +542,8 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
      * tables of a heap of a few MiB */
     mapkeep_heap();
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
+    if (hk != NULL && hk->in_memory)
+        cc = trial_writer_mem(env, dir, cc, &mc, &m);
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {
             pg->error = rc;
@@ -535,6 +567,8 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
                  strerror(rc));
         _exit(20);
     }
+    if (hk != NULL && hk->at_start != NULL)
+        hk->at_start(hk->ctx, c, m);
     o.io = c != NULL ? crashio_table(c) : cl_io_posix();
     o.create_salt = prof->salt;
     rc = env->target->open(dir, &o, &h);

@@ -161,6 +161,10 @@ typedef struct trial_env {
     int keep_all;            /* with keep_dir: keep every trial's images
                                 (the crashed one is the crash state, after
                                 any power cut, before recovery) */
+    int writers_on_disk;     /* batch writers keep their files on disk,
+                                not in their memory (trial_batch.c): so
+                                that a writer that fails leaves them to
+                                keep (--keep-failures sets it) */
     int verbose;             /* print each step (replay) */
     int fresh_verifier;      /* a verifier process per crash state, not
                                 one per worker (trial_vserve.c) */

@@ -22,6 +22,24 @@
  * with the last point is crashed for real, as trial_run would; trials past the
  * end of the workload get their copy after the last transaction.
  *
+ * The writer of a target whose calls all go through the engine's I/O
+ * table (not an interposed one) keeps its files in its own memory, unless
+ * the campaign keeps failed states (trial_writer_in_memory)
+ * (memfs.h) and its shadow log there too: its run makes no system call
+ * for its files.  A snapshot is then its files written out to the slot,
+ * in name order as a copy is, the graveyard's likewise, and the log
+ * written out up to that point; and where its own crash (or the end of
+ * its workload) is a trial's state, the on_die hook (and the end hook)
+ * writes the files, graveyard and whole log out where a writer on disk
+ * would have left them, before it dies.  A writer that dies any other
+ * way (it failed, or hung and was killed) leaves nothing on disk, and
+ * nothing is judged from its files then.  A writer with branches (below)
+ * stays on disk: a branch forked from a writer in memory would copy each
+ * page of the files it changes at a page fault, which costs more here
+ * than the copies on disk do (docs/PERFORMANCE.md).  So does one that
+ * serves kill-time trials: their delays are drawn from the time of the
+ * profile's counting run, on disk, and a run in memory is faster.
+ *
  * kill-time trials of a writer of one thread without a sync thread get a
  * snapshot too, at the first point after their delay (trial_batch_timed);
  * a batch that serves one crashes nobody for real, since its time may
@@ -120,6 +138,11 @@ typedef struct trial_batch_plan {
     uint64_t t0;         /* when the writer started */
     uint64_t hooks_us;   /* the time its copies and branches took */
     unsigned long conts; /* util_continues() at t0 */
+    memfs *vfs;          /* the writer's files, in its memory (NULL: on
+                            disk) */
+    crashio *cio;        /* the writer's crash core, once made */
+    int own_death;       /* the writer's crash state is a trial's: it
+                            writes it out before it dies */
     const trial_spec *s[TRIAL_BATCH_MAX]; /* by trial_batch_at, ascending,
                                              a branch before a snapshot at
                                              the same point; then the
@@ -336,15 +359,26 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     if (call != NULL && trial_batch_timed(s))
         rec->points = call->k - 1;
     trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
-    if ((rc = fs_copy_tree(b->p->dir, db)) != 0)
+    rc = b->vfs != NULL ? memfs_store_at(b->vfs, b->p->dir, db)
+                        : fs_copy_tree(b->p->dir, db);
+    if (rc != 0)
         goto fail;
     if (trial_keeps_log(s)) {
         struct stat st;
         trial_batch_path(b->p, i, TB_GRAVE, grave, sizeof(grave));
-        if ((rc = fs_share_tree(b->p->grave, grave)) != 0)
+        if (b->vfs != NULL) {
+            /* the log on disk up to here */
+            rec->shadow_len = crashio_shadow_length(b->cio);
+            rc = memfs_store_at(b->vfs, b->p->grave, grave);
+            if (rc == 0)
+                rc = crashio_shadow_flush(b->cio, rec->shadow_len);
+        } else {
+            rc = fs_share_tree(b->p->grave, grave);
+            rec->shadow_len =
+                stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
+        }
+        if (rc != 0)
             goto fail;
-        rec->shadow_len =
-            stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
     }
     if (call != NULL && s->action == CRASHIO_TEAR &&
         call->kind == CRASHIO_PWRITE) {
@@ -577,9 +611,41 @@ static void trial_batch_at_txn(void *ctx, crashio *c, uint32_t i)
         trial_batch_branch(b, b->next++, c);
 }
 
+/* A writer in memory that is about to die (its crash, or the end of its
+ * workload): where its death is a trial's crash state, that state goes
+ * to disk where a writer on disk leaves it, with the graveyard and the
+ * whole shadow log; a failure is the harness's, in the snapshot record
+ * after the plan's. */
+static void trial_batch_write_out(void *ctx)
+{
+    trial_batch_plan *b = ctx;
+    const trial_paths *p = b->p;
+    int rc;
+
+    if (b->vfs == NULL || !b->own_death)
+        return;
+    rc = memfs_store_at(b->vfs, p->dir, p->dir);
+    if (rc == 0)
+        rc = memfs_store_at(b->vfs, p->grave, p->grave);
+    if (rc == 0)
+        rc = crashio_shadow_flush(b->cio, UINT64_MAX);
+    if (rc != 0)
+        b->env->shm->snaps[b->n].error = rc;
+}
+
+/* The writer's start hook: its files and crash core. */
+static void trial_batch_at_start(void *ctx, crashio *c, memfs *m)
+{
+    trial_batch_plan *b = ctx;
+
+    b->cio = c;
+    b->vfs = m;
+}
+
 /* The writer's end hook: snapshots for the trials whose points were not
  * reached (a branch's transaction, one of the run, always is) and for the
- * timed ones whose delay the run outlasted not. */
+ * timed ones whose delay the run outlasted not; then, in memory, the
+ * state its death leaves to disk. */
 static void trial_batch_at_end(void *ctx)
 {
     trial_batch_plan *b = ctx;
@@ -591,6 +657,7 @@ static void trial_batch_at_end(void *ctx)
             trial_batch_take(b, b->next, NULL);
     for (; b->next_timed < b->n; b->next_timed++)
         trial_batch_take(b, b->next_timed, NULL);
+    trial_batch_write_out(b);
 }
 
 /* Move snapshot i (and, for a trial that keeps the log or a branch, its
@@ -719,7 +786,8 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     /* the progress the writer left when it died, and crashio's area */
     unsigned char at_end[sizeof(env->shm->snaps[0].prog)];
     unsigned char at_end_cio[sizeof(env->shm->snaps[0].cio)];
-    int st, rc = 0, killed, hung, need_shadow = 0, lost = 0, timed = 0;
+    int st, rc = 0, killed, hung, need_shadow = 0, lost = 0, timed = 0,
+            in_memory;
     size_t branches = 0;
     pid_t pid;
 
@@ -764,6 +832,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     trial_paths_clean(&p);
     plan.env = env;
     plan.p = &p;
+    plan.own_death = last != NULL;
+    /* not with branches or kill-time trials (see the file comment) */
+    in_memory = trial_writer_in_memory(env) && branches == 0 && !timed;
     plan.root = shadow_path_norm(p.dir);
     if (plan.root == NULL || fs_mkdirs(p.snaps) != 0 ||
         (branches > 0 && (q = malloc(sizeof(*q))) == NULL)) {
@@ -798,6 +869,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         cc.graveyard_dir = p.grave;
     }
     cc.on_point = trial_batch_on_point;
+    cc.on_die = trial_batch_write_out;
     cc.on_point_ctx = &plan;
     fflush(NULL);
     tf = clk_now_us();
@@ -813,8 +885,11 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         return -1;
     }
     if (pid == 0) {
-        const trial_writer_hooks hk = {trial_batch_at_txn, trial_batch_at_end,
-                                       &plan};
+        const trial_writer_hooks hk = {.at_start = trial_batch_at_start,
+                                       .at_txn = trial_batch_at_txn,
+                                       .at_end = trial_batch_at_end,
+                                       .ctx = &plan,
+                                       .in_memory = in_memory};
         /* the spec gives a concurrent run its threads */
         trial_writer(env, pr, p.dir, &cc, 0, &hk,
                      first->threads > 1 ? first : NULL);
@@ -848,7 +923,15 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_result_start(last, &res);
         trial_batch_share(&res, per, fork_per, snaps_us, n);
         trial_result_window(env, last, &res);
-        rc = trial_writer_ended(env, last, &p, &res, st, hung, t1);
+        if (env->shm->snaps[plan.n].error != 0) {
+            /* a writer in memory that could not write its state out */
+            rc = -1;
+            snprintf(res.detail, sizeof(res.detail),
+                     "writing the crash state out: %s",
+                     strerror(env->shm->snaps[plan.n].error));
+        } else {
+            rc = trial_writer_ended(env, last, &p, &res, st, hung, t1);
+        }
         if (rc == 0)
             trial_batch_done(env, last, &p, &res);
         if (trial_batch_emit(emit, ctx, &res, rc, t1))

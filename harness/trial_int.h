@@ -191,14 +191,26 @@ int trial_keeps_log(const trial_spec *s);
 void trial_paths_clean(const trial_paths *p);
 
 /* What a writer does besides its workload (a batch's, trial_batch.c):
- * at_txn before each transaction of a single-threaded workload, between
- * calls of the target (none in progress); at_end after the last
- * transaction, before the writer dies there.  Either may be NULL. */
+ * at_start once its crashio is made, before the target opens; at_txn
+ * before each transaction of a single-threaded workload, between calls
+ * of the target (none in progress); at_end after the last transaction,
+ * before the writer dies there.  Any may be NULL.  With in_memory the
+ * writer's files live in its memory (memfs.h; m in at_start), its shadow
+ * log held there too (crashio_config.shadow_hold): nothing of its run
+ * reaches the disk but what the hooks write out. */
 typedef struct trial_writer_hooks {
+    void (*at_start)(void *ctx, crashio *c, memfs *m);
     void (*at_txn)(void *ctx, crashio *c, uint32_t i); /* c: the writer's */
     void (*at_end)(void *ctx);
     void *ctx;
+    int in_memory;
 } trial_writer_hooks;
+
+/* Whether a batch's writer may run in memory (trial_batch.c says when it
+ * does): its target's calls all go through the engine's table, and the
+ * campaign does not want the writers' files on disk
+ * (trial_env.writers_on_disk). */
+int trial_writer_in_memory(const trial_env *env);
 
 /* Run the workload of prof through crashio configured by cc in dir; never
  * returns.  Exits 0 at the end with count_only (a single-threaded one

@@ -27,6 +27,7 @@
 
 #include "cl_io.h"
 #include "crashio.h"
+#include "memfs.h"
 #include "shadow.h"
 #include "testutil.h"
 
@@ -815,6 +816,113 @@ static void test_crashio_branch_goes_on_on_copies(void **state)
     unlink(parklog);
 }
 
+/* What a process whose files are in memory writes out as it dies: its
+ * files and its whole shadow log (crashio_config.on_die). */
+typedef struct mem_out {
+    memfs *m;
+    crashio *c;
+    const char *dir;
+    int calls;
+} mem_out;
+
+static void mem_out_die(void *ctx)
+{
+    mem_out *x = ctx;
+
+    x->calls++;
+    if (memfs_store_at(x->m, x->dir, x->dir) != 0 ||
+        crashio_shadow_flush(x->c, UINT64_MAX) != 0)
+        _exit(9);
+}
+
+/* The on_die hook runs as the crash kills the process, after a torn
+ * write's sectors are written: a process with its files in memory and its
+ * log held writes out there the very file and log a process on disk
+ * leaves. */
+static void test_crashio_on_die_sees_the_crash_state(void **state)
+{
+    fx *f = *state;
+    const tear_case tc = {6000, 700, 3000, 512, CRASHIO_FILL_GARBAGE};
+    crashio_tear_info want_ti;
+    size_t want_len, got_len;
+    uint8_t *want = run_tear(f, &tc, 7, &want_len, &want_ti), *got;
+    char want_log[4200];
+    shadow_reader *rw, *rg;
+    shadow_rec *vw, *vg;
+    int nw, ng;
+    pid_t pid;
+
+    assert_non_null(want);
+    snprintf(want_log, sizeof(want_log), "%s/want.log", f->root);
+    assert_int_equal(rename(f->log, want_log), 0);
+    fx_reset(f);
+    pid = tu_fork();
+    if (pid == 0) {
+        memfs *m = memfs_new(UINT64_MAX);
+        mem_out x = {m, NULL, f->db, 0};
+        crashio_config cfg = {.shared = f->sh,
+                              .seed = 7,
+                              .crash_at = 4,
+                              .crash_action = CRASHIO_TEAR,
+                              .sector = tc.sector,
+                              .fill = tc.fill,
+                              .shadow_path = f->log,
+                              .shadow_hold = 1,
+                              .on_die = mem_out_die,
+                              .on_point_ctx = &x};
+        uint8_t *old = malloc(tc.old_len), *neu = malloc(tc.len);
+        const cl_io *io;
+        int fd;
+        if (m == NULL || memfs_load(m, f->db, 1 << 20) != 0)
+            _exit(2);
+        cfg.inner = memfs_table(m);
+        if (crashio_new(&cfg, &x.c) != 0)
+            _exit(2);
+        io = crashio_table(x.c);
+        memset(old, 'o', tc.old_len);
+        pattern(neu, tc.len, 0);
+        if (io->open(io->ctx, tu_path(f->db, "f"), CL_IO_RDWR | CL_IO_CREATE,
+                     &fd) ||
+            io->pwrite(io->ctx, fd, old, tc.old_len, 0) ||
+            io->fsync(io->ctx, fd))
+            _exit(3);
+        /* nothing on disk before the crash */
+        if (tu_exists(tu_path(f->db, "f")) || x.calls != 0)
+            _exit(5);
+        io->pwrite(io->ctx, fd, neu, tc.len, tc.off); /* point 4 */
+        _exit(4);
+    }
+    assert_int_equal(WTERMSIG(tu_wait(pid)), SIGKILL);
+    assert_int_equal(atomic_load(&f->sh->outcome), CRASHIO_OUT_TORN);
+    assert_int_equal(f->sh->tear.mask, want_ti.mask);
+    got = tu_read_file(tu_path(f->db, "f"), &got_len);
+    assert_non_null(got);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    /* the same records (each log has a salt of its own) */
+    vw = read_log(want_log, &rw, &nw);
+    vg = read_log(f->log, &rg, &ng);
+    assert_int_equal(ng, nw);
+    assert_true(nw >= 4); /* create, write, sync, a torn piece or more */
+    for (int i = 0; i < nw; i++) {
+        assert_int_equal(vg[i].type, vw[i].type);
+        assert_int_equal(vg[i].point, vw[i].point);
+        assert_int_equal(vg[i].off, vw[i].off);
+        assert_int_equal(vg[i].len, vw[i].len);
+        assert_int_equal(vg[i].old_len, vw[i].old_len);
+        if (vw[i].old_len > 0)
+            assert_memory_equal(vg[i].old_bytes, vw[i].old_bytes,
+                                vw[i].old_len);
+    }
+    shadow_reader_close(rw);
+    shadow_reader_close(rg);
+    free(vw);
+    free(vg);
+    unlink(want_log);
+    free(want);
+    free(got);
+}
+
 /* fail_sync counts sync calls only: the second sync fails, at whatever
  * point it comes, and the syncs are counted in the shared area. */
 static void test_crashio_fail_sync_fails_the_nth_sync(void **state)
@@ -1188,6 +1296,7 @@ int main(void)
         T(test_crashio_fail_sync_fails_the_nth_sync),
         T(test_crashio_failed_syncall_logs_lost_data),
         T(test_crashio_branch_goes_on_on_copies),
+        T(test_crashio_on_die_sees_the_crash_state),
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),
         T(test_crashio_failed_inner_call_is_logged_failed),

@@ -11,10 +11,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crashlab.h"
 #include "fsutil.h"
@@ -283,6 +285,60 @@ static void test_memfs_load_and_store(void **state)
     assert_true(tu_exists(at(f, "x")));
 }
 
+/* The directory's entries in the order readdir gives them, names joined
+ * by spaces. */
+static void listing(const char *dir, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+
+    assert_non_null(d);
+    out[0] = '\0';
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n += (size_t)snprintf(out + n, len - n, "%s ", e->d_name);
+    closedir(d);
+}
+
+/* The engine finds a new directory's surroundings as on disk: only the
+ * directories above it that exist there are made.  And files written out
+ * are made in name order, as a copy makes them, whatever order they were
+ * made in: the two directories list them alike. */
+static void test_memfs_parents_and_store_order(void **state)
+{
+    fx *f = *state;
+    char deep[4096], a[4096], b[4096], copy[4096];
+    const char *names[] = {"wal-3", "data", "lock", "wal-10", "a", "z"};
+    char l1[256], l2[256];
+
+    snprintf(a, sizeof(a), "%s/a", f->tmp);
+    snprintf(b, sizeof(b), "%s/a/b", f->tmp);
+    snprintf(deep, sizeof(deep), "%s/a/b/db", f->tmp);
+    assert_int_equal(mkdir(a, 0755), 0);
+    memfs_reset(f->m);
+    assert_int_equal(memfs_make_parents(f->m, deep), 0);
+    assert_int_equal(f->io->dirsync(f->io->ctx, a), 0);
+    assert_int_equal(f->io->dirsync(f->io->ctx, b), ENOENT);
+    assert_int_equal(f->io->mkdir(f->io->ctx, a), EEXIST);
+    assert_int_equal(f->io->mkdir(f->io->ctx, b), 0);
+
+    assert_int_equal(memfs_make_parents(f->m, f->dir), 0);
+    assert_int_equal(f->io->mkdir(f->io->ctx, f->dir), 0);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int fd = io_open(f, names[i], CL_IO_RDWR | CL_IO_CREATE);
+        io_write(f, fd, names[i], 0);
+        assert_int_equal(f->io->close(f->io->ctx, fd), 0);
+    }
+    snprintf(copy, sizeof(copy), "%s/copy", f->tmp);
+    assert_int_equal(memfs_store_at(f->m, f->dir, f->dir), 0);
+    assert_int_equal(fs_copy_tree(f->dir, copy), 0);
+    listing(f->dir, l1, sizeof(l1));
+    listing(copy, l2, sizeof(l2));
+    assert_string_equal(l1, l2);
+    fs_rmrf(copy);
+}
+
 /* A copy is a file system of its own: what changes in one after it was
  * made does not show in the other; its descriptors are not copied.  And
  * it can be written to another directory on disk, beside what is there. */
@@ -469,6 +525,8 @@ int main(void)
             test_memfs_lock_is_held_by_one_descriptor, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_load_and_store, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_memfs_parents_and_store_order,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_copy_and_store_at, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_put_get_and_size_limit,

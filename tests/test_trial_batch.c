@@ -6,7 +6,9 @@
  * byte for byte, and so are the torn and power-cut states built from them,
  * the recovered databases and every field of the results but timings.
  * Error trials that branch off the shared run at the transaction of their
- * fault end as their own runs do, states and results alike.
+ * fault end as their own runs do, states and results alike.  The batches
+ * without branches run their writers in memory (trial_batch.c), kept
+ * states and all, and are held to the same runs on disk.
  * And the verifier process that judges them (trial_vserve.c): killed
  * between two states it is replaced, and the next state is judged as
  * before; it is replaced after a fixed number of states.

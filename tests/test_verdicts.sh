@@ -5,7 +5,10 @@
 # oracle's window and verdict, the swarm's draw: tests/verdict_rows.py
 # says which rows and columns) on two jobs, and its first 100 trials the
 # same rows on one, also with a fresh verifier process per crash state
-# (--fresh-verifier) instead of each job's long-lived one.  A change that
+# (--fresh-verifier) instead of each job's long-lived one.  And campaigns
+# of one crash mode at a time, whose writers keep their files in memory,
+# give the rows they give with the writers' files on disk (as a campaign
+# that keeps failed states, --keep-failures, has them).  A change that
 # makes the harness faster must leave them as they are; a change that
 # means to alter what a campaign does (the workloads, the draws, the
 # engine's I/O) regenerates the file in the same commit:
@@ -40,6 +43,26 @@ print("\n".join(",".join(r) for r in csv.reader(open(sys.argv[1]))))' "$T/rows$1
     else
         bad "--jobs $1 ${3:-}, $2 trials: the rows differ from $EXPECTED (first differences below; see this file's header to regenerate it when the change is meant)"
         diff "$T/want$1" "$T/got$1" | head -8 >&2
+    fi
+done
+# writers in memory and on disk: the same crash states, the same rows
+for mode in kill-io torn powerloss recovery-crash chain; do
+    for where in mem disk; do
+        keep=
+        [ $where = disk ] && keep="--keep-failures $T/kept"
+        "$CT" --seed 5 --trials 80 --jobs 1 --mode $mode $keep --quiet \
+            --dir "$T" --csv "$T/$where.csv" >"$T/out" 2>&1
+        check "--mode $mode, writers' files $where: exits 0" 0 $?
+        python3 "$HERE/verdict_rows.py" "$T/$where.csv" >"$T/$where.rows"
+    done
+    # rows the seed decides alone: most of them (verdict_rows.py)
+    rows=$(wc -l <"$T/mem.rows")
+    check "--mode $mode: over 30 rows" 1 "$((rows > 30))"
+    if cmp -s "$T/mem.rows" "$T/disk.rows"; then
+        ok
+    else
+        bad "--mode $mode: the rows of writers in memory differ from those on disk"
+        diff "$T/disk.rows" "$T/mem.rows" | head -8 >&2
     fi
 done
 # the rows cover every mode they may, and the expected file is not empty
