@@ -804,8 +804,12 @@ int crashio_branch(crashio *c, const crashio_branch_cfg *b)
             rc = fs_reopen((int)i, c->fds[i].path);
     if (rc == 0 && c->sw != NULL)
         rc = shadow_writer_reopen(c->sw, c->shadow);
+    if (rc == 0 && c->sw != NULL && b->inner != NULL)
+        rc = shadow_writer_release(c->sw);
     if (rc != 0)
         goto out;
+    if (b->inner != NULL)
+        c->in = b->inner;
     c->cfg.seed = b->seed;
     c->cfg.crash_at = b->crash_at;
     c->cfg.crash_action = b->crash_action;

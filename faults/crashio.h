@@ -304,6 +304,12 @@ typedef struct crashio_branch_cfg {
     uint64_t fail_at; /* a point after those made so far, or 0 */
     int fail_errno;   /* 0: EIO */
     int fsync_loses_data;
+    /* Non-NULL: from now on the calls go to this table instead of the
+     * inner one, on the files at their paths: a process whose files were
+     * in memory (memfs, descriptors numbered as the process's own:
+     * memfs_real_fds), written out there for the branch; a held shadow
+     * log is written record by record again. */
+    const cl_io *inner;
 } crashio_branch_cfg;
 
 /*

@@ -48,6 +48,8 @@ struct memfs {
     size_t ndirs, capdirs;
     mf_fd *fds;
     size_t nfds;
+    int null_fd; /* memfs_real_fds: the descriptor of /dev/null that each
+                    one duplicates; -1: descriptors number from 0 */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -193,16 +195,36 @@ static mf_fd *mf_fd_get(memfs *m, int fd)
     return &m->fds[fd];
 }
 
+/* Free descriptor d (its slot, and with memfs_real_fds the system's
+ * descriptor under its number). */
+static void mf_fd_free(memfs *m, mf_fd *d)
+{
+    d->f = NULL;
+    if (m->null_fd >= 0)
+        close((int)(d - m->fds));
+}
+
 static int mf_fd_new(memfs *m, mf_file *f, int rdwr, int lock, int *fd)
 {
     size_t i;
 
-    for (i = 0; i < m->nfds && m->fds[i].f != NULL; i++)
-        ;
-    if (i == m->nfds) {
+    if (m->null_fd >= 0) {
+        /* the number the system gives a duplicate of /dev/null */
+        int k = fcntl(m->null_fd, F_DUPFD_CLOEXEC, 0);
+        if (k < 0)
+            return errno;
+        i = (size_t)k;
+    } else {
+        for (i = 0; i < m->nfds && m->fds[i].f != NULL; i++)
+            ;
+    }
+    if (i >= m->nfds) {
         size_t cap = m->nfds;
-        if (mf_grow((void **)&m->fds, &cap, m->nfds + 1, sizeof(*m->fds)) != 0)
+        if (mf_grow((void **)&m->fds, &cap, i + 1, sizeof(*m->fds)) != 0) {
+            if (m->null_fd >= 0)
+                close((int)i);
             return ENOMEM;
+        }
         memset(m->fds + m->nfds, 0, (cap - m->nfds) * sizeof(*m->fds));
         m->nfds = cap;
     }
@@ -273,7 +295,7 @@ static int mf_close_l(memfs *m, int fd)
     f = d->f;
     if (d->lock)
         f->locked = 0;
-    d->f = NULL;
+    mf_fd_free(m, d);
     mf_file_put(f);
     return 0;
 }
@@ -486,6 +508,7 @@ memfs *memfs_new(uint64_t max_file)
         return NULL;
     pthread_mutex_init(&m->mu, NULL);
     m->max_file = max_file;
+    m->null_fd = -1;
     m->io.ctx = m;
     m->io.open = mf_open;
     m->io.close = mf_close;
@@ -510,7 +533,7 @@ void memfs_reset(memfs *m)
     for (size_t i = 0; i < m->nfds; i++)
         if (m->fds[i].f != NULL) {
             mf_file_put(m->fds[i].f);
-            m->fds[i].f = NULL;
+            mf_fd_free(m, &m->fds[i]);
         }
     while (m->nnames > 0)
         mf_name_remove(m, &m->names[m->nnames - 1]);
@@ -524,11 +547,27 @@ void memfs_free(memfs *m)
     if (m == NULL)
         return;
     memfs_reset(m);
+    if (m->null_fd >= 0)
+        close(m->null_fd);
     free(m->names);
     free(m->dirs);
     free(m->fds);
     pthread_mutex_destroy(&m->mu);
     free(m);
+}
+
+int memfs_real_fds(memfs *m)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&m->mu);
+    if (m->nfds > 0)
+        rc = EBUSY;
+    else if (m->null_fd < 0 &&
+             (m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+        rc = errno;
+    pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 const cl_io *memfs_table(memfs *m)

@@ -73,6 +73,14 @@ int memfs_put(memfs *m, const char *path, const void *buf, size_t len);
  * changes; NULL when path names no file. */
 const uint8_t *memfs_get(memfs *m, const char *path, size_t *len);
 
+/* Number the descriptors the table hands out as the process's own: each
+ * holds a descriptor of /dev/null, open for reading and writing, under its
+ * number (closed with it), so that the process can later put a file of
+ * the system's under the same number (crashio_branch does, for a branch
+ * that goes on on disk) without taking one another descriptor holds.
+ * Only before the first descriptor.  0, EBUSY, or an errno value. */
+int memfs_real_fds(memfs *m);
+
 /* The table to hand the engine (valid until memfs_free). */
 const cl_io *memfs_table(memfs *m);
 

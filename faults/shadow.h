@@ -112,6 +112,10 @@ int shadow_writer_reopen(shadow_writer *w, const char *path);
  * length and sequence as a written one. */
 void shadow_writer_hold(shadow_writer *w);
 
+/* Write the held records out and write each record as it is appended
+ * from now on (shadow_writer_hold undone).  Returns 0 or an errno. */
+int shadow_writer_release(shadow_writer *w);
+
 /* The log's length in bytes, the held records included. */
 uint64_t shadow_writer_length(shadow_writer *w);
 

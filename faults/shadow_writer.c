@@ -619,6 +619,17 @@ void shadow_writer_hold(shadow_writer *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+int shadow_writer_release(shadow_writer *w)
+{
+    int rc = shadow_writer_flush(w, UINT64_MAX);
+
+    pthread_mutex_lock(&w->mu);
+    if (rc == 0 && w->nheld == 0)
+        w->hold = 0;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 uint64_t shadow_writer_length(shadow_writer *w)
 {
     uint64_t n;

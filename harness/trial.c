@@ -268,7 +268,7 @@ void trial_paths_clean(const trial_paths *p)
     fs_rmrf(p->log);
 }
 
-_Noreturn static void trial_die(void)
+void trial_die(void)
 {
     raise(SIGKILL);
     for (;;)
@@ -496,7 +496,18 @@ int trial_writer_in_memory(const trial_env *env)
     return !env->target->interposed && !env->writers_on_disk;
 }
 
-/* The writer's file system in memory (hk->in_memory), with the
+/* Whether the counting run of prof runs in memory: where its kill-time
+ * trials, whose delays are drawn from its time, are served by batches
+ * (trial_batch.c), whose writers run there. */
+static int trial_counts_in_memory(const trial_env *env,
+                                  const trial_profile *prof)
+{
+    return trial_writer_in_memory(env) && !target_is_background(env->target) &&
+           trial_eng_repeats(&prof->eng);
+}
+
+/* The writer's file system in memory (hk->in_memory, or a counting run's
+ * of a profile whose writers run there), with the
  * directories above dir and the graveyard's as they are on disk: cc with
  * it as the inner table and the shadow log held (mc).  Exits on failure,
  * as a failed crashio set-up does. */
@@ -505,7 +516,10 @@ static const crashio_config *trial_writer_mem(trial_env *env, const char *dir,
                                               crashio_config *mc, memfs **m)
 {
     *m = memfs_new(UINT64_MAX);
-    if (*m == NULL || memfs_make_parents(*m, dir) != 0 ||
+    /* descriptors a branch can put the files on disk under
+     * (trial_batch.c) */
+    if (*m == NULL || memfs_real_fds(*m) != 0 ||
+        memfs_make_parents(*m, dir) != 0 ||
         (cc->graveyard_dir != NULL &&
          memfs_make_parents(*m, cc->graveyard_dir) != 0)) {
         env->shm->prog->error = ENOMEM;
@@ -542,7 +556,8 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
      * tables of a heap of a few MiB */
     mapkeep_heap();
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
-    if (hk != NULL && hk->in_memory)
+    if ((hk != NULL && hk->in_memory) ||
+        (count_only && s == NULL && trial_counts_in_memory(env, prof)))
         cc = trial_writer_mem(env, dir, cc, &mc, &m);
     if (env->target->interposed) {
         if ((rc = trial_interpose(env, dir, cc)) != 0) {

@@ -23,9 +23,9 @@
  * end of the workload get their copy after the last transaction.
  *
  * The writer of a target whose calls all go through the engine's I/O
- * table (not an interposed one) keeps its files in its own memory, unless
- * the campaign keeps failed states (trial_writer_in_memory)
- * (memfs.h) and its shadow log there too: its run makes no system call
+ * table (not an interposed one) keeps its files in its own memory
+ * (memfs.h), and its shadow log there too, unless the campaign keeps
+ * failed states (trial_writer_in_memory): its run makes no system call
  * for its files.  A snapshot is then its files written out to the slot,
  * in name order as a copy is, the graveyard's likewise, and the log
  * written out up to that point; and where its own crash (or the end of
@@ -33,17 +33,18 @@
  * writes the files, graveyard and whole log out where a writer on disk
  * would have left them, before it dies.  A writer that dies any other
  * way (it failed, or hung and was killed) leaves nothing on disk, and
- * nothing is judged from its files then.  A writer with branches (below)
- * stays on disk: a branch forked from a writer in memory would copy each
- * page of the files it changes at a page fault, which costs more here
- * than the copies on disk do (docs/PERFORMANCE.md).  So does one that
- * serves kill-time trials: their delays are drawn from the time of the
- * profile's counting run, on disk, and a run in memory is faster.
+ * nothing is judged from its files then.  The profile's counting run
+ * runs in memory too where its kill-time trials are served here, so
+ * that their delays, drawn from its time, fall in a run of the same
+ * speed.
  *
  * kill-time trials of a writer of one thread without a sync thread get a
  * snapshot too, at the first point after their delay (trial_batch_timed);
  * a batch that serves one crashes nobody for real, since its time may
- * come after every point.
+ * come after every point.  A writer that has served every trial of its
+ * batch, none by its own crash, dies there rather than run on for
+ * nothing (trial_batch_served): a batch of one kill-time trial then ends
+ * at its delay, as the trial's own writer would.
  *
  * Error trials (fsync-fail, write-fail) share the run up to the start of
  * the transaction in which their fault comes (the profile's counting run
@@ -62,7 +63,15 @@
  * back and goes on; the trial's shadow log is then the writer's up to the
  * noted length followed by the branch's records.  A branch's time limit is
  * what its own writer would have had left at that point, and the writer's
- * own limit leaves out the time its branches and copies took.  Only a writer of
+ * own limit leaves out the time its branches and copies took.  A writer
+ * in memory writes its files and graveyard out to the slot instead of
+ * copying them, and its log out up to the branch point; its descriptors
+ * are numbers the system holds for it (memfs_real_fds), so the branch
+ * reopens them on the files written out like any other, and goes on on
+ * disk (crashio_branch_cfg.inner): a branch that went on in the memory it
+ * shares with the writer would copy each page it changes at a page
+ * fault, which costs more here than writing the files out does.  Only a
+ * writer of
  * one thread can branch: not a concurrent one (a concurrent variant's error
  * trials run its workload in one thread, as its counting run did, and branch
  * from such a run), nor one with a sync thread (sync periodic), nor an
@@ -453,6 +462,30 @@ static int trial_batch_branch_files(const trial_paths *p, size_t i,
     return 0;
 }
 
+/* trial_batch_branch_files for a writer in memory: its files and
+ * graveyard written out to slot i, its log written out up to here.
+ * Returns 0 or an errno. */
+static int trial_batch_branch_mem(const trial_batch_plan *b, size_t i,
+                                  trial_snap *rec)
+{
+    char slot[4300];
+    int fd, rc;
+
+    if ((rc = trial_batch_path(b->p, i, TB_DB, slot, sizeof(slot))) != 0 ||
+        (rc = memfs_store_at(b->vfs, b->p->dir, slot)) != 0 ||
+        (rc = trial_batch_path(b->p, i, TB_GRAVE, slot, sizeof(slot))) != 0 ||
+        (rc = memfs_store_at(b->vfs, b->p->grave, slot)) != 0 ||
+        (rc = trial_batch_path(b->p, i, TB_SHADOW, slot, sizeof(slot))) != 0)
+        return rc;
+    rec->shadow_len = crashio_shadow_length(b->cio);
+    if ((rc = crashio_shadow_flush(b->cio, rec->shadow_len)) != 0)
+        return rc;
+    if ((fd = open(slot, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        return errno;
+    close(fd);
+    return 0;
+}
+
 /* After the branch of slot i that went on in the writer's own database
  * (an interposed target's): slot i gets what the branch left there, and
  * the writer's files get back, in place, what they held before it (slot
@@ -498,6 +531,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     rec->branch = 1;
     rc = saved_prog == NULL       ? ENOMEM
          : c == NULL && !in_place ? EINVAL
+         : b->vfs != NULL         ? trial_batch_branch_mem(b, i, rec)
                                   : trial_batch_branch_files(p, i, rec);
     if (rc != 0)
         goto fail;
@@ -521,7 +555,11 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
                                  .crash_action = s->action,
                                  .fill = s->fill,
                                  .fail_at = s->fail_at,
-                                 .fail_errno = s->fault_errno};
+                                 .fail_errno = s->fault_errno,
+                                 /* a writer in memory: the branch goes
+                                  * on on disk, on the files written out */
+                                 .inner =
+                                     b->vfs != NULL ? cl_io_posix() : NULL};
         crashio_config cc;
         free(saved_prog);
         /* the writer may have been killed before the prctl */
@@ -579,6 +617,16 @@ static void trial_batch_take_own(trial_batch_plan *b, size_t i,
     b->hooks_us += b->env->shm->snaps[i].copy_us;
 }
 
+/* A writer that has served every trial of its plan, none of them by its
+ * own crash, has nothing left to run for: it dies there, as it would
+ * after its last transaction. */
+static void trial_batch_served(const trial_batch_plan *b)
+{
+    if (!b->branch && !b->own_death && b->next >= b->npoint &&
+        b->next_timed >= b->n)
+        trial_die();
+}
+
 /* The on_point hook of a batch writer.  Trials past the end of the
  * workload wait for trial_batch_at_end, as their own run would not crash
  * before it; timed ones whose delay the writer's own time has passed are
@@ -597,6 +645,7 @@ static void trial_batch_on_point(void *ctx, const crashio_call *call)
     while (b->next_timed < b->n &&
            clk_now_us() - b->t0 - b->hooks_us >= b->s[b->next_timed]->delay_us)
         trial_batch_take_own(b, b->next_timed++, call);
+    trial_batch_served(b);
 }
 
 /* The writer's hook before transaction i: the branches of the trials
@@ -609,6 +658,7 @@ static void trial_batch_at_txn(void *ctx, crashio *c, uint32_t i)
            trial_batch_branches(b->s[b->next]) &&
            trial_batch_txn(b->s[b->next]) == i)
         trial_batch_branch(b, b->next++, c);
+    trial_batch_served(b);
 }
 
 /* A writer in memory that is about to die (its crash, or the end of its
@@ -791,7 +841,9 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     size_t branches = 0;
     pid_t pid;
 
-    if (n == 1) {
+    /* a kill-time trial of a writer in memory is served by a snapshot
+     * even alone: its delay is drawn from a run in memory */
+    if (n == 1 && !(trial_batch_timed(s[0]) && trial_writer_in_memory(env))) {
         rc = trial_run(env, s[0], &res);
         trial_batch_emit(emit, ctx, &res, rc, 0);
         return rc;
@@ -833,8 +885,7 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
     plan.env = env;
     plan.p = &p;
     plan.own_death = last != NULL;
-    /* not with branches or kill-time trials (see the file comment) */
-    in_memory = trial_writer_in_memory(env) && branches == 0 && !timed;
+    in_memory = trial_writer_in_memory(env);
     plan.root = shadow_path_norm(p.dir);
     if (plan.root == NULL || fs_mkdirs(p.snaps) != 0 ||
         (branches > 0 && (q = malloc(sizeof(*q))) == NULL)) {

@@ -225,6 +225,10 @@ _Noreturn void trial_writer(trial_env *env, const trial_profile *prof,
                             int count_only, const trial_writer_hooks *hk,
                             const trial_spec *s);
 
+/* The writer's death after its last transaction, or once a batch has
+ * served every trial it had to (SIGKILL, as at a crash). */
+_Noreturn void trial_die(void);
+
 /* Zero the writer's published progress. */
 void trial_progress_reset(trial_env *env);
 

@@ -738,6 +738,37 @@ static shadow_rec *read_log(const char *path, shadow_reader **rd, int *n)
     return v;
 }
 
+/* Fork a branch of c's run (inner: crashio_branch_cfg.inner) whose fourth
+ * point fails with ENOSPC, and which writes "bb" at 0, "cc" at 2 (that
+ * call fails) and "d" at 3 on fd; check that the file it leaves at
+ * f->db/f holds "bbad". */
+static void run_branch(const fx *f, crashio *c, int fd, const cl_io *inner)
+{
+    const cl_io *io = crashio_table(c);
+    pid_t pid = fork();
+    size_t len;
+    uint8_t *got;
+    int st;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const crashio_branch_cfg b = {
+            .fail_at = 4, .fail_errno = ENOSPC, .inner = inner};
+        if (crashio_branch(c, &b) != 0 ||
+            io->pwrite(io->ctx, fd, "bb", 2, 0) != 0 ||
+            io->pwrite(io->ctx, fd, "cc", 2, 2) != ENOSPC ||
+            io->pwrite(io->ctx, fd, "d", 1, 3) != 0)
+            _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    got = tu_read_file(tu_path(f->db, "f"), &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, "bbad", 4);
+    free(got);
+}
+
 /* A branch forked between calls goes on with its own failure on copies of
  * the files put at their paths: its writes and shadow records land on the
  * copies, the originals (moved away) keep the run's, and its failure is
@@ -754,8 +785,7 @@ static void test_crashio_branch_goes_on_on_copies(void **state)
     const cl_io *io;
     shadow_reader *rd;
     shadow_rec *v;
-    pid_t pid;
-    int fd, st, n;
+    int fd, n;
     size_t len;
     uint8_t *got;
 
@@ -772,24 +802,8 @@ static void test_crashio_branch_goes_on_on_copies(void **state)
     assert_int_equal(fs_copy_tree(park, f->db), 0);
     assert_int_equal(rename(f->log, parklog), 0);
     assert_int_equal(fs_copy_file(parklog, f->log), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const crashio_branch_cfg b = {.fail_at = 4, .fail_errno = ENOSPC};
-        if (crashio_branch(c, &b) != 0 ||
-            io->pwrite(io->ctx, fd, "bb", 2, 0) != 0 ||
-            io->pwrite(io->ctx, fd, "cc", 2, 2) != ENOSPC ||
-            io->pwrite(io->ctx, fd, "d", 1, 3) != 0)
-            _exit(1);
-        _exit(0);
-    }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    /* the branch's file and log */
-    got = tu_read_file(tu_path(f->db, "f"), &len);
-    assert_int_equal(len, 4);
-    assert_memory_equal(got, "bbad", 4);
-    free(got);
+    run_branch(f, c, fd, NULL);
+    /* the branch's log */
     v = read_log(f->log, &rd, &n);
     /* create, write, then the branch's two writes (the failed call made
      * none) */
@@ -921,6 +935,77 @@ static void test_crashio_on_die_sees_the_crash_state(void **state)
     unlink(want_log);
     free(want);
     free(got);
+}
+
+/* A run whose files are in memory, under descriptors numbered as the
+ * process's own (memfs_real_fds), branches onto disk: its files written
+ * out at their paths and an empty log put at the log's, the branch goes
+ * on there through the system's table (crashio_branch_cfg.inner), with
+ * its own failure; the run's files in memory stay as they were. */
+static void test_crashio_branch_from_memory_goes_on_on_disk(void **state)
+{
+    fx *f = *state;
+    memfs *m = memfs_new(UINT64_MAX);
+    crashio_config cfg = {.shared = f->sh,
+                          .shadow_path = f->log,
+                          .shadow_hold = 1,
+                          .graveyard_dir = f->grave};
+    char parklog[4200], joined[4200];
+    uint64_t at_fork;
+    const uint8_t *d;
+    crashio *c;
+    const cl_io *io;
+    shadow_reader *rd;
+    shadow_rec *v;
+    size_t len;
+    int fd, fd2, n;
+
+    fx_reset(f);
+    snprintf(parklog, sizeof(parklog), "%s/park.log", f->root);
+    snprintf(joined, sizeof(joined), "%s/joined.log", f->root);
+    assert_non_null(m);
+    assert_int_equal(memfs_real_fds(m), 0);
+    assert_int_equal(memfs_load(m, f->db, 1 << 20), 0);
+    assert_int_equal(memfs_make_parents(m, f->grave), 0);
+    cfg.inner = memfs_table(m);
+    c = mk(&cfg);
+    io = crashio_table(c);
+    fd = open_f(f, io);
+    assert_int_equal(io->pwrite(io->ctx, fd, "aaaa", 4, 0), 0);
+    /* nothing on disk yet; then the files and the log written out, the
+     * log parked and an empty one in its place */
+    assert_false(tu_exists(tu_path(f->db, "f")));
+    assert_int_equal(memfs_store_at(m, f->db, f->db), 0);
+    assert_int_equal(crashio_shadow_flush(c, UINT64_MAX), 0);
+    at_fork = crashio_shadow_length(c);
+    assert_int_equal(rename(f->log, parklog), 0);
+    fd2 = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd2 >= 0);
+    close(fd2);
+    run_branch(f, c, fd, cl_io_posix());
+    /* the branch's records, written one by one (it held none), after the
+     * run's up to the branch */
+    assert_int_equal(fs_copy_joined(parklog, at_fork, f->log, joined), 0);
+    v = read_log(joined, &rd, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(v[2].point, 3);
+    assert_int_equal(v[3].point, 5);
+    shadow_reader_close(rd);
+    free(v);
+    unlink(joined);
+    /* the run's: create and write, and its file in memory */
+    v = read_log(parklog, &rd, &n);
+    assert_int_equal(n, 2);
+    shadow_reader_close(rd);
+    free(v);
+    d = memfs_get(m, tu_path(f->db, "f"), &len);
+    assert_non_null(d);
+    assert_int_equal(len, 4);
+    assert_memory_equal(d, "aaaa", 4);
+    io->close(io->ctx, fd);
+    crashio_free(c);
+    memfs_free(m);
+    unlink(parklog);
 }
 
 /* fail_sync counts sync calls only: the second sync fails, at whatever
@@ -1296,6 +1381,7 @@ int main(void)
         T(test_crashio_fail_sync_fails_the_nth_sync),
         T(test_crashio_failed_syncall_logs_lost_data),
         T(test_crashio_branch_goes_on_on_copies),
+        T(test_crashio_branch_from_memory_goes_on_on_disk),
         T(test_crashio_on_die_sees_the_crash_state),
         T(test_crashio_failed_fsync_logs_lost_data),
         T(test_crashio_shadow_records_each_operation),

@@ -13,10 +13,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "crashlab.h"
 #include "fsutil.h"
@@ -339,6 +341,47 @@ static void test_memfs_parents_and_store_order(void **state)
     fs_rmrf(copy);
 }
 
+/* memfs_real_fds: each descriptor is a number the process holds (a
+ * descriptor of /dev/null, open for reading and writing), given back at
+ * its close; only before the first descriptor. */
+static void test_memfs_real_fds(void **state)
+{
+    fx *f = *state;
+    char link[64], target[64];
+    int fd, fd2, other;
+    ssize_t n;
+
+    memfs_reset(f->m);
+    assert_int_equal(memfs_make_parents(f->m, f->dir), 0);
+    assert_int_equal(f->io->mkdir(f->io->ctx, f->dir), 0);
+    fd = io_open(f, "a", CL_IO_RDWR | CL_IO_CREATE);
+    assert_int_equal(memfs_real_fds(f->m), EBUSY);
+    assert_int_equal(f->io->close(f->io->ctx, fd), 0);
+    fx_teardown(state);
+    fx_setup(state);
+    f = *state;
+    assert_int_equal(memfs_real_fds(f->m), 0);
+    assert_int_equal(memfs_make_parents(f->m, f->dir), 0);
+    assert_int_equal(f->io->mkdir(f->io->ctx, f->dir), 0);
+    fd = io_open(f, "a", CL_IO_RDWR | CL_IO_CREATE);
+    fd2 = io_open(f, "b", CL_IO_RDWR | CL_IO_CREATE);
+    assert_true(fd >= 0 && fd2 >= 0 && fd != fd2);
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, target, sizeof(target) - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    assert_string_equal(target, "/dev/null");
+    assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+    io_write(f, fd, "kept", 0);
+    assert_int_equal(f->io->close(f->io->ctx, fd), 0);
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+    /* the number is the system's to give again */
+    other = open("/dev/null", O_RDONLY);
+    assert_int_equal(other, fd);
+    close(other);
+    assert_int_equal(f->io->close(f->io->ctx, fd2), 0);
+}
+
 /* A copy is a file system of its own: what changes in one after it was
  * made does not show in the other; its descriptors are not copied.  And
  * it can be written to another directory on disk, beside what is there. */
@@ -527,6 +570,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_parents_and_store_order,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_memfs_real_fds, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_copy_and_store_at, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_memfs_put_get_and_size_limit,

@@ -6,9 +6,9 @@
 # says which rows and columns) on two jobs, and its first 100 trials the
 # same rows on one, also with a fresh verifier process per crash state
 # (--fresh-verifier) instead of each job's long-lived one.  And campaigns
-# of one crash mode at a time, whose writers keep their files in memory,
-# give the rows they give with the writers' files on disk (as a campaign
-# that keeps failed states, --keep-failures, has them).  A change that
+# of one crash mode at a time give the rows with the writers' files in
+# their memory that they give with them on disk (as a campaign that keeps
+# failed states, --keep-failures, has them).  A change that
 # makes the harness faster must leave them as they are; a change that
 # means to alter what a campaign does (the workloads, the draws, the
 # engine's I/O) regenerates the file in the same commit:
@@ -46,7 +46,7 @@ print("\n".join(",".join(r) for r in csv.reader(open(sys.argv[1]))))' "$T/rows$1
     fi
 done
 # writers in memory and on disk: the same crash states, the same rows
-for mode in kill-io torn powerloss recovery-crash chain; do
+for mode in kill-io torn powerloss recovery-crash chain fsync-fail write-fail; do
     for where in mem disk; do
         keep=
         [ $where = disk ] && keep="--keep-failures $T/kept"
