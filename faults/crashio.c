@@ -772,6 +772,11 @@ int crashio_shadow_flush(crashio *c, uint64_t upto)
     return c->sw != NULL ? shadow_writer_flush(c->sw, upto) : 0;
 }
 
+int crashio_shadow_release(crashio *c)
+{
+    return c->sw != NULL ? shadow_writer_release(c->sw) : 0;
+}
+
 void crashio_free(crashio *c)
 {
     if (c == NULL)

@@ -351,6 +351,11 @@ uint64_t crashio_shadow_length(crashio *c);
  * Returns 0 or an errno. */
 int crashio_shadow_flush(crashio *c, uint64_t upto);
 
+/* With shadow_hold: write every held record, and from now on each one as
+ * it is made (a process about to die whose other threads may still log
+ * a sync they then report done).  Returns 0 or an errno. */
+int crashio_shadow_release(crashio *c);
+
 /* The normalised path of file id `id` (ids count from 1 in order of first
  * use), or NULL for an unknown id.  Valid until crashio_free. */
 const char *crashio_file_name(crashio *c, unsigned id);

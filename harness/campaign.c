@@ -816,7 +816,7 @@ static int campaign_try(const campaign *c, trial_env *env,
     if (s.mode == MODE_FSYNC_FAIL && s.fail_at != 0 &&
         (s.fail_at > p.points || !crashio_kind_is_sync(p.kinds[s.fail_at - 1])))
         goto out;
-    if (trial_run(env, &s, &res) != 0)
+    if (trial_run_one(env, &s, &res) != 0)
         goto out;
     rc = res.verdict == kind;
 out:
@@ -973,7 +973,7 @@ static int campaign_replay(campaign *c)
         }
     }
     rpt_spec(stdout, c, &s);
-    if (trial_run(&env, &s, &res) != 0) {
+    if (trial_run_one(&env, &s, &res) != 0) {
         fprintf(stderr, "crashtest: trial %llu: harness failure: %s\n",
                 (unsigned long long)s.id, res.detail);
         trial_env_fini(&env);

@@ -493,7 +493,8 @@ static void trial_count_at_txn(void *ctx, crashio *c, uint32_t i)
 
 int trial_writer_in_memory(const trial_env *env)
 {
-    return !env->target->interposed && !env->writers_on_disk;
+    /* libfiu's points are in the system's table (engine/io_posix.c) */
+    return !env->target->interposed && !env->writers_on_disk && !env->count_fiu;
 }
 
 /* Whether the counting run of prof runs in memory: where its kill-time

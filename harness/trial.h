@@ -467,4 +467,10 @@ typedef int (*trial_emit_fn)(void *ctx, const trial_result *res);
 int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
                     trial_emit_fn emit, void *ctx);
 
+/* Run the trial s alone, as a campaign runs it (--replay, --shrink): a
+ * kill-time trial that a campaign serves from a shared writer run in
+ * memory as a batch of one (its delay is drawn from a counting run in
+ * memory), any other with trial_run.  Returns what they return. */
+int trial_run_one(trial_env *env, const trial_spec *s, trial_result *res);
+
 #endif

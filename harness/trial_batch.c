@@ -670,17 +670,23 @@ static void trial_batch_write_out(void *ctx)
 {
     trial_batch_plan *b = ctx;
     const trial_paths *p = b->p;
+    trial_snap *rec = &b->env->shm->snaps[b->n];
     int rc;
 
     if (b->vfs == NULL || !b->own_death)
         return;
-    rc = memfs_store_at(b->vfs, p->dir, p->dir);
+    /* the log first, and written through from here: another thread's
+     * sync may still log its record, and report the sync done, before
+     * the kill lands, as on disk */
+    rc = crashio_shadow_release(b->cio);
+    if (rc == 0)
+        rc = memfs_store_at(b->vfs, p->dir, p->dir);
     if (rc == 0)
         rc = memfs_store_at(b->vfs, p->grave, p->grave);
-    if (rc == 0)
-        rc = crashio_shadow_flush(b->cio, UINT64_MAX);
     if (rc != 0)
-        b->env->shm->snaps[b->n].error = rc;
+        rec->error = rc;
+    else
+        __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
 }
 
 /* The writer's start hook: its files and crash core. */
@@ -974,12 +980,16 @@ int trial_run_batch(trial_env *env, const trial_spec *const *s, size_t n,
         trial_result_start(last, &res);
         trial_batch_share(&res, per, fork_per, snaps_us, n);
         trial_result_window(env, last, &res);
-        if (env->shm->snaps[plan.n].error != 0) {
-            /* a writer in memory that could not write its state out */
+        const trial_snap *own = &env->shm->snaps[plan.n];
+        if (in_memory &&
+            (own->error != 0 || (!hung && killed && !own->taken))) {
+            /* a writer in memory that could not write its state out, or
+             * was killed by another hand before it could */
             rc = -1;
             snprintf(res.detail, sizeof(res.detail),
                      "writing the crash state out: %s",
-                     strerror(env->shm->snaps[plan.n].error));
+                     own->error != 0 ? strerror(own->error)
+                                     : "the writer was killed first");
         } else {
             rc = trial_writer_ended(env, last, &p, &res, st, hung, t1);
         }
@@ -1083,4 +1093,21 @@ out:
     free(plan.root);
     free(q);
     return rc != 0 ? -1 : 0;
+}
+
+/* trial_run_one's emit: the one result. */
+static int trial_batch_keep(void *ctx, const trial_result *res)
+{
+    *(trial_result *)ctx = *res;
+    return 0;
+}
+
+int trial_run_one(trial_env *env, const trial_spec *s, trial_result *res)
+{
+    /* served by a shared run in memory in a campaign (a batch of one:
+     * trial_run_batch) */
+    if (trial_batch_timed(s) && trial_writer_in_memory(env) &&
+        trial_batchable(env, s))
+        return trial_run_batch(env, &s, 1, trial_batch_keep, res);
+    return trial_run(env, s, res);
 }

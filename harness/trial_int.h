@@ -206,10 +206,10 @@ typedef struct trial_writer_hooks {
     int in_memory;
 } trial_writer_hooks;
 
-/* Whether a batch's writer may run in memory (trial_batch.c says when it
- * does): its target's calls all go through the engine's table, and the
- * campaign does not want the writers' files on disk
- * (trial_env.writers_on_disk). */
+/* Whether a batch's writer runs in memory (trial_batch.c): its target's
+ * calls all go through the engine's table, the campaign does not want the
+ * writers' files on disk (trial_env.writers_on_disk), and has no libfiu
+ * modes, whose faults are injected in the system's table. */
 int trial_writer_in_memory(const trial_env *env);
 
 /* Run the workload of prof through crashio configured by cc in dir; never

@@ -7,8 +7,8 @@
  * the recovered databases and every field of the results but timings.
  * Error trials that branch off the shared run at the transaction of their
  * fault end as their own runs do, states and results alike.  The batches
- * without branches run their writers in memory (trial_batch.c), kept
- * states and all, and are held to the same runs on disk.
+ * run their writers in memory (trial_batch.c) and on disk in turn, and
+ * are held to the same runs on disk.
  * And the verifier process that judges them (trial_vserve.c): killed
  * between two states it is replaced, and the next state is judged as
  * before; it is replaced after a fixed number of states.
@@ -38,6 +38,7 @@ typedef struct fx {
     trial_result got[MAX_TRIALS]; /* by spec index */
     int have[MAX_TRIALS];
     uint64_t first_id;
+    unsigned batches; /* run_and_compare's so far */
 } fx;
 
 static int fx_setup(void **state)
@@ -178,7 +179,10 @@ static void run_and_compare(fx *f, const trial_spec *specs, size_t n, seen *sn)
         ptr[i] = &specs[i];
     f->env.keep_dir = batch;
     f->env.keep_all = 1;
+    /* the batch's writer in memory and on disk, in turn */
+    f->env.writers_on_disk = f->batches++ % 2;
     assert_int_equal(trial_run_batch(&f->env, ptr, n, collect, f), 0);
+    f->env.writers_on_disk = 0;
     f->env.keep_dir = alone;
     for (size_t i = 0; i < n; i++) {
         trial_result res;
