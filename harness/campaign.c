@@ -395,6 +395,7 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
      * over about as many as one of their runs had. */
     uint64_t points = s->threads > 1 ? p->mt_points : p->points;
     uint64_t run_us = s->threads > 1 ? p->mt_run_us : p->run_us;
+    uint64_t first_us = s->threads > 1 ? p->mt_first_us : p->first_us;
 
     /* one-thread runs repeat their counting run's points */
     uint64_t in_mech =
@@ -433,7 +434,13 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
         s->pl.seed = rng_next(r);
         break;
     case MODE_KILL_TIME:
-        s->delay_us = rng_below(r, run_us + run_us / 4 + 1);
+        /* over the run from its first I/O point on (and a quarter past
+         * its end): before it, a new process has made no file, however
+         * long its start and open take -- most of a short run's time */
+        if (first_us > run_us)
+            first_us = run_us;
+        s->delay_us = first_us + rng_below(r, (run_us - first_us) +
+                                                  (run_us - first_us) / 4 + 1);
         break;
     case MODE_EIO:
     case MODE_ENOSPC:

@@ -482,6 +482,21 @@ typedef struct trial_count_ctx {
     const crashio_shared *sh;
 } trial_count_ctx;
 
+/* The on_point of a counting run and of a writer that is killed after a
+ * delay (one that has none of its own): the time of its first I/O point,
+ * from which kill-time delays run (trial_run.c, campaign.c). */
+static void trial_first_point(void *ctx, const crashio_call *call)
+{
+    trial_progress *pg = ((trial_env *)ctx)->shm->prog;
+    uint64_t t;
+
+    (void)call;
+    if (__atomic_load_n(&pg->first_us, __ATOMIC_RELAXED) == 0) {
+        t = clk_now_us() - pg->start_us;
+        __atomic_store_n(&pg->first_us, t > 0 ? t : 1, __ATOMIC_RELEASE);
+    }
+}
+
 static void trial_count_at_txn(void *ctx, crashio *c, uint32_t i)
 {
     const trial_count_ctx *x = ctx;
@@ -542,7 +557,7 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
     const trial_writer_hooks count = {.at_txn = trial_count_at_txn, .ctx = &cx};
     trial_progress *pg = env->shm->prog;
     crashio *c = NULL;
-    crashio_config mc;
+    crashio_config mc, cnt;
     memfs *m = NULL;
     cl_options o = prof->eng;
     uint64_t t0 = clk_now_us();
@@ -557,6 +572,15 @@ void trial_writer(trial_env *env, const trial_profile *prof, const char *dir,
      * tables of a heap of a few MiB */
     mapkeep_heap();
     env->fault = s != NULL && trial_mode_is_error(s->mode) ? s : NULL;
+    pg->start_us = t0;
+    if ((count_only || (s != NULL && s->mode == MODE_KILL_TIME)) &&
+        cc->on_point == NULL) {
+        /* when the first I/O point comes */
+        cnt = *cc;
+        cnt.on_point = trial_first_point;
+        cnt.on_point_ctx = env;
+        cc = &cnt;
+    }
     if ((hk != NULL && hk->in_memory) ||
         (count_only && s == NULL && trial_counts_in_memory(env, prof)))
         cc = trial_writer_mem(env, dir, cc, &mc, &m);
@@ -760,6 +784,7 @@ int trial_profile_build(trial_env *env, trial_profile *prof, char *err,
      * rather than mostly after it. */
     prof->run_us =
         env->shm->prog->run_us ? env->shm->prog->run_us : clk_now_us() - t0;
+    prof->first_us = env->shm->prog->first_us;
     if (rc != 0)
         return -1;
     prof->points = atomic_load(&sh->points);

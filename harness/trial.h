@@ -118,12 +118,17 @@ typedef struct trial_profile {
                              after its last transaction began; 0: it does
                              not close (trial.c) */
     uint64_t run_us;      /* the run's wall time, as the writer timed it */
+    uint64_t first_us;    /* when its first I/O point came, microseconds
+                             after its start: a kill before it finds no
+                             file, and kill-time delays are drawn after
+                             it (campaign.c) */
     oracle_prefix prefix;
     oracle_mt_prefix mt; /* concurrent workloads (wl.threads > 1): each
                             thread's prefix hashes */
     uint64_t mt_points;  /* and the I/O points and wall time of one run of
                             its threads (trial_mt.c) */
     uint64_t mt_run_us;
+    uint64_t mt_first_us;
     /* With trial_env.count_fiu: the evaluations of the engine's libfiu points
      * by the writer's thread, in order, each with the I/O points numbered
      * by then; counted with a shadow log and graveyard, as error trials

@@ -144,7 +144,8 @@ typedef struct trial_batch_plan {
     size_t next;         /* the first of s[0..npoint) not taken yet */
     size_t next_timed;   /* the first of s[npoint..n) not taken yet */
     int branch;          /* this process is a branch: it takes nothing */
-    uint64_t t0;         /* when the writer started */
+    uint64_t t0;         /* when the writer started (trial_batch_on_point) */
+    int pointed;         /* its first I/O point came */
     uint64_t hooks_us;   /* the time its copies and branches took */
     unsigned long conts; /* util_continues() at t0 */
     memfs *vfs;          /* the writer's files, in its memory (NULL: on
@@ -638,6 +639,15 @@ static void trial_batch_on_point(void *ctx, const crashio_call *call)
 
     if (b->branch)
         return;
+    if (!b->pointed) {
+        /* Its clock is held to the counting run's at the first I/O
+         * point: kill-time delays are drawn from that run's time after
+         * it, and a new process's start and open (before it, and most of
+         * a short run's time) vary by more than the run's remaining time
+         * between two runs. */
+        b->pointed = 1;
+        b->t0 = clk_now_us() - b->hooks_us - b->s[0]->prof->first_us;
+    }
     while (b->next < b->npoint && !trial_batch_branches(b->s[b->next]) &&
            b->s[b->next]->crash_point <= call->k &&
            b->s[b->next]->crash_point <= end)
@@ -689,13 +699,15 @@ static void trial_batch_write_out(void *ctx)
         __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
 }
 
-/* The writer's start hook: its files and crash core. */
+/* The writer's start hook: its files and crash core, and its clock's
+ * zero until its first I/O point, its own start (not the fork). */
 static void trial_batch_at_start(void *ctx, crashio *c, memfs *m)
 {
     trial_batch_plan *b = ctx;
 
     b->cio = c;
     b->vfs = m;
+    b->t0 = b->env->shm->prog->start_us;
 }
 
 /* The writer's end hook: snapshots for the trials whose points were not

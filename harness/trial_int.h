@@ -24,15 +24,19 @@
  * order after the fields they vouch for (lsn, durable), because an on_point
  * hook may read them from another thread of the writer. */
 typedef struct trial_progress {
-    uint32_t opened;  /* the target's open returned */
-    uint32_t issued;  /* transactions started */
-    uint32_t acked;   /* transactions whose commit returned 0 */
-    uint32_t synced;  /* acked when the last sync call (the target's sync
-                         or checkpoint) that returned 0 returned */
-    uint64_t durable; /* the highest durable position the writer saw */
-    uint64_t run_us;  /* count-only run: microseconds from the writer's
-                         start to the end of its last transaction */
-    int error;        /* the target failed: its error code */
+    uint32_t opened;   /* the target's open returned */
+    uint32_t issued;   /* transactions started */
+    uint32_t acked;    /* transactions whose commit returned 0 */
+    uint32_t synced;   /* acked when the last sync call (the target's sync
+                          or checkpoint) that returned 0 returned */
+    uint64_t durable;  /* the highest durable position the writer saw */
+    uint64_t run_us;   /* count-only run: microseconds from the writer's
+                          start to the end of its last transaction */
+    uint64_t start_us; /* when the writer started (its clock's zero) */
+    uint64_t first_us; /* a counting run, or a writer killed after a
+                          delay: microseconds from its start to its first
+                          I/O point (0: none yet) */
+    int error;         /* the target failed: its error code */
     char errmsg[256];
     /* error modes: what the workload saw of the injected fault */
     uint32_t err_txn;   /* 1 + the transaction whose commit (or the
@@ -486,6 +490,11 @@ int trial_writer_ended(trial_env *env, const trial_spec *s,
  * res) or -1 (harness failure, res->detail says why). */
 int trial_after_crash(trial_env *env, const trial_spec *s, const trial_paths *p,
                       trial_result *res, uint64_t t1);
+
+/* How often the parent of a kill-time writer looks whether its first I/O
+ * point came (trial_run.c): a point comes a millisecond or two after a
+ * writer's start. */
+#define TRIAL_FIRST_POINT_POLL_US 50
 
 /* ---- concurrent writers (trial_mt.c) ---- */
 

@@ -242,6 +242,7 @@ int trial_mt_profile(trial_env *env, trial_profile *prof, char *err,
         return -1;
     prof->mt_points = atomic_load(&env->shm->cio->points);
     prof->mt_run_us = env->shm->prog->run_us;
+    prof->mt_first_us = env->shm->prog->first_us;
     trial_paths_clean(&p);
     return 0;
 }

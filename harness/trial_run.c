@@ -152,6 +152,35 @@ int trial_writer_ended(trial_env *env, const trial_spec *s,
     return rc;
 }
 
+/* Wait out a kill-time trial's delay: 0 when the writer pid is still
+ * there to be killed, 1 when it ended before.  The delay was drawn over
+ * the counting run's time after its first I/O point (campaign.c), and a
+ * new process's start and open before it vary by more than a short run's
+ * rest: the delay runs from the writer's own first point (trial_writer
+ * records it), as if that had come when the counting run's did.  A target
+ * whose points were not timed (an interposed one) is killed at the delay
+ * from the fork; a writer whose first point does not come within the
+ * trial's time limit is killed then. */
+static int trial_kill_time_wait(const trial_env *env, const trial_spec *s,
+                                pid_t pid)
+{
+    const trial_progress *pg = env->shm->prog;
+    uint64_t first = s->threads > 1 ? s->prof->mt_first_us : s->prof->first_us;
+    uint64_t t0 = clk_now_us(), own, at, now;
+
+    if (first == 0 || first > s->delay_us)
+        return util_wait_exit_us(pid, s->delay_us);
+    while ((own = __atomic_load_n(&pg->first_us, __ATOMIC_ACQUIRE)) == 0) {
+        if (clk_now_us() - t0 >= TRIAL_TIMEOUT_US(env))
+            return 0;
+        if (util_wait_exit_us(pid, TRIAL_FIRST_POINT_POLL_US) != 0)
+            return 1;
+    }
+    at = pg->start_us + own + (s->delay_us - first);
+    now = clk_now_us();
+    return at > now ? util_wait_exit_us(pid, at - now) : 0;
+}
+
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
 {
     const trial_profile *pr = s->prof;
@@ -198,12 +227,8 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (pid == 0)
         trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
     res->ph.fork = (uint32_t)(clk_now_us() - tf);
-    if (s->mode == MODE_KILL_TIME) {
-        /* Kill at the delay, unless the writer is gone before it (it died
-         * after its last transaction): no need to wait for nothing. */
-        if (util_wait_exit_us(pid, s->delay_us) == 0)
-            kill(pid, SIGKILL);
-    }
+    if (s->mode == MODE_KILL_TIME && trial_kill_time_wait(env, s, pid) == 0)
+        kill(pid, SIGKILL);
     hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
