@@ -343,6 +343,39 @@ static void trial_batch_progress(const trial_progress *pg, unsigned char *out,
     memcpy(out, &h, n);
 }
 
+/* Slot i gets the writer's database as it is now and, with its log (log),
+ * its graveyard: from its memory (b->vfs), or copied on disk (the
+ * graveyard's files not open here linked: fs_share_tree).
+ * rec->shadow_len: the writer's log's length, that much of it on disk.
+ * Returns 0 or an errno. */
+static int trial_batch_slot(const trial_batch_plan *b, size_t i, int log,
+                            trial_snap *rec)
+{
+    const trial_paths *p = b->p;
+    char slot[4300];
+    struct stat st;
+    int rc;
+
+    if ((rc = trial_batch_path(p, i, TB_DB, slot, sizeof(slot))) != 0 ||
+        (rc = b->vfs != NULL ? memfs_store_at(b->vfs, p->dir, slot)
+                             : fs_copy_tree(p->dir, slot)) != 0 ||
+        !log ||
+        (rc = trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot))) != 0)
+        return rc;
+    if (b->vfs != NULL) {
+        rec->shadow_len = crashio_shadow_length(b->cio);
+        if ((rc = memfs_store_at(b->vfs, p->grave, slot)) != 0)
+            return rc;
+        return crashio_shadow_flush(b->cio, rec->shadow_len);
+    }
+    if ((rc = fs_share_tree(p->grave, slot)) != 0)
+        return rc;
+    if (stat(p->shadow, &st) != 0)
+        return errno;
+    rec->shadow_len = (uint64_t)st.st_size;
+    return 0;
+}
+
 /* Take snapshot i: the database as a crash of b->s[i] at this point (call;
  * NULL: after the last transaction) leaves it, and the writer's progress. */
 static void trial_batch_take(trial_batch_plan *b, size_t i,
@@ -352,7 +385,7 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
     const trial_spec *s = b->s[i];
     trial_snap *rec = &env->shm->snaps[i];
     trial_progress *pg = env->shm->prog;
-    char db[4300], grave[4300];
+    char db[4300];
     uint64_t t0 = clk_now_us();
     int rc;
 
@@ -368,30 +401,11 @@ static void trial_batch_take(trial_batch_plan *b, size_t i,
                                                          : CRASHIO_OUT_NONE;
     if (call != NULL && trial_batch_timed(s))
         rec->points = call->k - 1;
-    trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
-    rc = b->vfs != NULL ? memfs_store_at(b->vfs, b->p->dir, db)
-                        : fs_copy_tree(b->p->dir, db);
-    if (rc != 0)
+    if ((rc = trial_batch_slot(b, i, trial_keeps_log(s), rec)) != 0)
         goto fail;
-    if (trial_keeps_log(s)) {
-        struct stat st;
-        trial_batch_path(b->p, i, TB_GRAVE, grave, sizeof(grave));
-        if (b->vfs != NULL) {
-            /* the log on disk up to here */
-            rec->shadow_len = crashio_shadow_length(b->cio);
-            rc = memfs_store_at(b->vfs, b->p->grave, grave);
-            if (rc == 0)
-                rc = crashio_shadow_flush(b->cio, rec->shadow_len);
-        } else {
-            rc = fs_share_tree(b->p->grave, grave);
-            rec->shadow_len =
-                stat(b->p->shadow, &st) == 0 ? (uint64_t)st.st_size : 0;
-        }
-        if (rc != 0)
-            goto fail;
-    }
     if (call != NULL && s->action == CRASHIO_TEAR &&
         call->kind == CRASHIO_PWRITE) {
+        trial_batch_path(b->p, i, TB_DB, db, sizeof(db));
         rc = trial_batch_tear(b, s, call, db, rec);
         if (rc > 1)
             goto fail;
@@ -438,48 +452,16 @@ _Noreturn static void trial_batch_lost(trial_snap *rec, int rc)
     _exit(25);
 }
 
-/* Slot i's copies of the database and graveyard (whose files not open
- * here are linked: fs_share_tree), and the branch's empty shadow log;
- * rec->shadow_len: the writer's log's length.  Returns 0 or an errno. */
-static int trial_batch_branch_files(const trial_paths *p, size_t i,
-                                    trial_snap *rec)
-{
-    char slot[4300];
-    struct stat st;
-    int fd, rc;
-
-    if ((rc = trial_batch_path(p, i, TB_DB, slot, sizeof(slot))) != 0 ||
-        (rc = fs_copy_tree(p->dir, slot)) != 0 ||
-        (rc = trial_batch_path(p, i, TB_GRAVE, slot, sizeof(slot))) != 0 ||
-        (rc = fs_share_tree(p->grave, slot)) != 0 ||
-        (rc = trial_batch_path(p, i, TB_SHADOW, slot, sizeof(slot))) != 0)
-        return rc;
-    if (stat(p->shadow, &st) != 0)
-        return errno;
-    rec->shadow_len = (uint64_t)st.st_size;
-    if ((fd = open(slot, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-        return errno;
-    close(fd);
-    return 0;
-}
-
-/* trial_batch_branch_files for a writer in memory: its files and
- * graveyard written out to slot i, its log written out up to here.
- * Returns 0 or an errno. */
-static int trial_batch_branch_mem(const trial_batch_plan *b, size_t i,
-                                  trial_snap *rec)
+/* A branch's slot i: trial_batch_slot's files and log, and the branch's
+ * empty shadow log.  Returns 0 or an errno. */
+static int trial_batch_branch_slot(const trial_batch_plan *b, size_t i,
+                                   trial_snap *rec)
 {
     char slot[4300];
     int fd, rc;
 
-    if ((rc = trial_batch_path(b->p, i, TB_DB, slot, sizeof(slot))) != 0 ||
-        (rc = memfs_store_at(b->vfs, b->p->dir, slot)) != 0 ||
-        (rc = trial_batch_path(b->p, i, TB_GRAVE, slot, sizeof(slot))) != 0 ||
-        (rc = memfs_store_at(b->vfs, b->p->grave, slot)) != 0 ||
+    if ((rc = trial_batch_slot(b, i, 1, rec)) != 0 ||
         (rc = trial_batch_path(b->p, i, TB_SHADOW, slot, sizeof(slot))) != 0)
-        return rc;
-    rec->shadow_len = crashio_shadow_length(b->cio);
-    if ((rc = crashio_shadow_flush(b->cio, rec->shadow_len)) != 0)
         return rc;
     if ((fd = open(slot, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         return errno;
@@ -532,8 +514,7 @@ static void trial_batch_branch(trial_batch_plan *b, size_t i, crashio *c)
     rec->branch = 1;
     rc = saved_prog == NULL       ? ENOMEM
          : c == NULL && !in_place ? EINVAL
-         : b->vfs != NULL         ? trial_batch_branch_mem(b, i, rec)
-                                  : trial_batch_branch_files(p, i, rec);
+                                  : trial_batch_branch_slot(b, i, rec);
     if (rc != 0)
         goto fail;
     if ((rc = trial_batch_swap(p, i, 1, !in_place)) != 0)
