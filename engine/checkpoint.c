@@ -60,12 +60,9 @@ static void ckpt_step(const cl_io *io, uint32_t step)
  * recorded after it (the one in progress stays unrecorded). */
 static int ckpt_readonly(cl_db *db)
 {
-    int fatal = atomic_load(&db->fatal);
-
-    if (fatal == 0)
+    if (atomic_load(&db->fatal) == 0)
         return 0;
-    return err_set(CL_EREADONLY, "%s: read-only after error: %s", db->dir,
-                   cl_strerror(fatal));
+    return db_refuse(db, "read-only after error");
 }
 
 static int ckpt_begin(cl_db *db, int beside)

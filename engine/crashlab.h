@@ -390,8 +390,11 @@ const char *cl_strerror(int rc);
 /* Detail of this thread's most recent failure ("" if none), for people:
  * its wording may change. */
 const char *cl_errdetail(void);
-/* The same failure in fields (kind, file, offset, page), for programs.
- * OUT: *out (kind CL_ERRK_NONE and code 0 if none).  @return 0, or
+/* The same failure in fields (kind, file, offset, page), for programs;
+ * for CL_EREADONLY, the kind and place of the failure that made the handle
+ * read-only, in whichever thread it came (a page the background
+ * checkpoint found torn: CL_ERRK_PAGE).  OUT: *out (kind CL_ERRK_NONE and
+ * code 0 if none).  @return 0, or
  * CL_EINVAL if out is NULL. */
 int cl_errinfo(cl_err_info *out);
 /* Name of a kind ("page", "wal-record", ...). */

@@ -636,12 +636,8 @@ void cl_batch_free(cl_batch *b)
 
 static int db_readonly_error(cl_db *db)
 {
-    int f = atomic_load(&db->fatal);
-
-    return err_set(CL_EREADONLY,
-                   "%s: read-only after an earlier failure (%s); reopen the "
-                   "database to recover",
-                   db->dir, cl_strerror(f));
+    return db_refuse(db, "read-only after an earlier failure; reopen the "
+                         "database to recover");
 }
 
 /* Commit recipe:

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "crashlab.h"
+#include "errors.h"
 #include "pager.h"
 #include "superblock.h"
 #include "wal.h"
@@ -51,6 +52,8 @@ struct cl_db {
     pthread_mutex_t wlock;
     pthread_rwlock_t tree;
     atomic_int fatal; /* sticky: the error that made the handle read-only */
+    cl_err_info fatal_info;   /* and its kind and place (db_poison) ... */
+    atomic_int fatal_info_in; /* ... once this is 1 */
 
     cl_recovery rec;
     atomic_uint_fast64_t commits, puts, deletes, gets, checkpoints;
@@ -110,9 +113,27 @@ static inline int db_poison(cl_db *db, int rc)
 {
     int expected = 0;
 
-    if (rc != 0)
-        atomic_compare_exchange_strong(&db->fatal, &expected, rc);
+    if (rc != 0 && atomic_compare_exchange_strong(&db->fatal, &expected, rc)) {
+        /* this thread's cl_errinfo is the failure's */
+        err_cause(rc, &db->fatal_info);
+        atomic_store_explicit(&db->fatal_info_in, 1, memory_order_release);
+    }
     return rc;
+}
+
+/* CL_EREADONLY for a handle db_poison made read-only, with the failure's
+ * kind and place in cl_errinfo; what, the refusal's wording. */
+static inline int db_refuse(cl_db *db, const char *what)
+{
+    cl_err_info cause;
+    int f = atomic_load(&db->fatal);
+
+    if (atomic_load_explicit(&db->fatal_info_in, memory_order_acquire))
+        cause = db->fatal_info;
+    else
+        err_cause(f, &cause); /* the failing thread has yet to record it */
+    return err_set_readonly(&cause, "%s: %s (%s)", db->dir, what,
+                            cl_strerror(f));
 }
 
 /* The pager's hook for rule 1: make the log durable up to lsn. */

@@ -32,6 +32,13 @@ static void err_info_set(int rc, cl_err_kind kind, const char *file,
     err_info.pgno = pgno;
 }
 
+static cl_err_kind err_kind_of(int rc)
+{
+    return rc > 0              ? CL_ERRK_IO
+           : rc == CL_ECORRUPT ? CL_ERRK_STRUCTURE
+                               : CL_ERRK_NONE;
+}
+
 int err_set(int rc, const char *fmt, ...)
 {
     va_list ap;
@@ -39,12 +46,32 @@ int err_set(int rc, const char *fmt, ...)
     va_start(ap, fmt);
     err_vmessage(fmt, ap);
     va_end(ap);
-    err_info_set(rc,
-                 rc > 0              ? CL_ERRK_IO
-                 : rc == CL_ECORRUPT ? CL_ERRK_STRUCTURE
-                                     : CL_ERRK_NONE,
-                 NULL, CL_ERR_NO_OFFSET, 0);
+    err_info_set(rc, err_kind_of(rc), NULL, CL_ERR_NO_OFFSET, 0);
     return rc;
+}
+
+void err_cause(int rc, cl_err_info *out)
+{
+    if (err_info.code == rc && rc != 0) {
+        *out = err_info;
+        return;
+    }
+    memset(out, 0, sizeof(*out));
+    out->code = rc;
+    out->kind = err_kind_of(rc);
+    out->offset = CL_ERR_NO_OFFSET;
+}
+
+int err_set_readonly(const cl_err_info *cause, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    err_vmessage(fmt, ap);
+    va_end(ap);
+    err_info_set(CL_EREADONLY, cause->kind, cause->file, cause->offset,
+                 cause->pgno);
+    return CL_EREADONLY;
 }
 
 int err_set_at(int rc, cl_err_kind kind, const char *file, uint64_t offset,

@@ -15,6 +15,17 @@
  * CL_ECORRUPT, CL_ERRK_NONE otherwise, with no file or place. */
 int err_set(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The failure this thread recorded last (cl_errinfo's) if its code is rc,
+ * else one of rc's kind (as err_set records it) with no place.  OUT:
+ * *out. */
+void err_cause(int rc, cl_err_info *out);
+
+/* Record a refusal, CL_EREADONLY (returned), of a handle an earlier
+ * failure made read-only: cl_errinfo gives the code CL_EREADONLY with
+ * that failure's kind and place (cause), so that a program sees why. */
+int err_set_readonly(const cl_err_info *cause, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* err_set with the failure's kind and place: file ("" or NULL if none),
  * byte offset (CL_ERR_NO_OFFSET if none), page number (0 if none). */
 int err_set_at(int rc, cl_err_kind kind, const char *file, uint64_t offset,

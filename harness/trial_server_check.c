@@ -391,15 +391,19 @@ int ts_stop_and_check(ts_trial *t)
         util_status_text(t->sv.status, how, sizeof(how));
         kvproc_log_tail(t->p.log, tail, sizeof(tail));
         /* its checkpoint read a page no answer had (one awaiting redo),
-         * torn by the crash: from its --report's stop line */
-        res->verdict =
-            WIFEXITED(t->sv.status) && WEXITSTATUS(t->sv.status) == 1 &&
-                    ts_detect_ok(t) &&
-                    kvproc_report_read(t->p.report, &rep) == 0 && rep.stopped &&
-                    !rep.stop_ok && rep.stop_rc == CL_ECORRUPT &&
-                    strcmp(rep.stop_kind, "page") == 0
-                ? ORACLE_DETECTED
-                : ORACLE_RECOVERY;
+         * torn by the crash: from its --report's stop line (the close's
+         * refusal, when the background checkpoint met the page first and
+         * made the database read-only, names that failure's kind) */
+        res->verdict = WIFEXITED(t->sv.status) &&
+                               WEXITSTATUS(t->sv.status) == 1 &&
+                               ts_detect_ok(t) &&
+                               kvproc_report_read(t->p.report, &rep) == 0 &&
+                               rep.stopped && !rep.stop_ok &&
+                               (rep.stop_rc == CL_ECORRUPT ||
+                                rep.stop_rc == CL_EREADONLY) &&
+                               strcmp(rep.stop_kind, "page") == 0
+                           ? ORACLE_DETECTED
+                           : ORACLE_RECOVERY;
         snprintf(res->detail, sizeof(res->detail),
                  "the restarted server's clean stop failed (%s): %s", how,
                  tail);

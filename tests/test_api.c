@@ -802,6 +802,20 @@ static void test_api_background_checkpoints_hold_back_the_writer(void **state)
     assert_int_equal(cl_close(db), 0);
 }
 
+/* A refusal of a read-only handle in thread arg (a cl_db): cl_errinfo
+ * has the code CL_EREADONLY with the kind and file of the failure that
+ * made it read-only, though that failure was another thread's. */
+static void *api_refusal_in_thread(void *arg)
+{
+    cl_err_info *ei = malloc(sizeof(*ei));
+
+    if (ei != NULL && cl_put(arg, "t", 1, "t", 1) == CL_EREADONLY &&
+        cl_errinfo(ei) == 0)
+        return ei;
+    free(ei);
+    return NULL;
+}
+
 /* A failed page write while a checkpoint is open (mode spread: begun, its
  * pages being written by the commits) makes the handle read-only, and
  * that checkpoint is never recorded, though the page file's next writes
@@ -847,6 +861,25 @@ static void test_api_no_checkpoint_recorded_after_a_failure(void **state)
     }
     assert_int_equal(cl_checkpoint(db), CL_EREADONLY);
     assert_int_equal(cl_put(db, "x", 1, "y", 1), CL_EREADONLY);
+    {
+        /* why, in the refusals' cl_errinfo: this thread's and another's */
+        cl_err_info ei, *in;
+        pthread_t th;
+        size_t n;
+        assert_int_equal(cl_errinfo(&ei), 0);
+        n = strlen(ei.file);
+        assert_int_equal(ei.code, CL_EREADONLY);
+        assert_int_equal(ei.kind, CL_ERRK_IO);
+        assert_true(n >= 6 && strcmp(ei.file + n - 6, "/pages") == 0);
+        assert_int_equal(pthread_create(&th, NULL, api_refusal_in_thread, db),
+                         0);
+        assert_int_equal(pthread_join(th, (void **)&in), 0);
+        assert_non_null(in);
+        assert_int_equal(in->code, CL_EREADONLY);
+        assert_int_equal(in->kind, CL_ERRK_IO);
+        assert_string_equal(in->file, ei.file);
+        free(in);
+    }
     assert_int_equal(cl_stats_get(db, &st), 0);
     assert_int_equal(st.checkpoints, 0);
     assert_int_equal(st.checkpoint_lsn, 0);

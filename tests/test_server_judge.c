@@ -392,8 +392,9 @@ static int stop_verdict(cl_torn_mode torn, trial_mode mode, const char *report,
     return v;
 }
 
-/* The stop's checkpoint reads a page no answer read (one awaiting redo):
- * a torn one refused there is detected where one may be; any other
+/* The stop's checkpoint reads a page no answer read (one awaiting redo),
+ * or the background checkpoint did and made the database read-only: a
+ * torn one refused there is detected where one may be; any other
  * failure of the stop is a violation. */
 static void test_stop_refused(void **state)
 {
@@ -402,6 +403,13 @@ static void test_stop_refused(void **state)
                                "stop\tresult=error\trc=-2\tkind=page\n",
                       io[] = "open\tresult=ok\tcreated=0\trecords=3\n"
                              "stop\tresult=error\trc=5\tkind=io\n",
+                      /* the background checkpoint met the page first:
+                       * the database went read-only, and the close's
+                       * refusal names why */
+        ro[] = "open\tresult=ok\tcreated=0\trecords=3\n"
+               "stop\tresult=error\trc=-5\tkind=page\n",
+                      ro_io[] = "open\tresult=ok\tcreated=0\trecords=3\n"
+                                "stop\tresult=error\trc=-5\tkind=io\n",
                       third[] = "open\tresult=ok\tcreated=0\trecords=3\n"
                                 "stop\tresult=error\trc=-2\tkind=io\n"
                                 "x\tkind=page\n",
@@ -419,6 +427,9 @@ static void test_stop_refused(void **state)
         {CL_TORN_FPW, MODE_SERVER_TORN, page, 1, ORACLE_RECOVERY},
         {CL_TORN_NONE, MODE_SERVER_KILL_IO, page, 1, ORACLE_RECOVERY},
         {CL_TORN_NONE, MODE_SERVER_TORN, io, 1, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, ro, 1, ORACLE_DETECTED},
+        {CL_TORN_FPW, MODE_SERVER_TORN, ro, 1, ORACLE_RECOVERY},
+        {CL_TORN_NONE, MODE_SERVER_TORN, ro_io, 1, ORACLE_RECOVERY},
         /* no stop line: the server did not say why */
         {CL_TORN_NONE, MODE_SERVER_TORN, ok, 1, ORACLE_RECOVERY},
         /* not the status of a failed stop */

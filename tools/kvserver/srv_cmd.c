@@ -35,17 +35,26 @@ static void srv_count(atomic_uint_fast64_t *ctr, uint64_t n)
 
 /* The reply to a request the engine failed with rc, in this thread (its
  * cl_errinfo is the failure's): corruption carries the code CORRUPT and
- * the kind of damage, for programs (docs/KVSERVER.md). */
+ * the kind of damage, for programs (docs/KVSERVER.md); so does a write
+ * refused because corruption found earlier (by another thread, such as
+ * the background checkpoint's) made the database read-only. */
 static int srv_reply_engine_error(srv_conn *c, int rc)
 {
     cl_err_info ei;
     char msg[96];
 
-    if (rc != CL_ECORRUPT)
-        return proto_reply_error(c->kind, &c->out, cl_strerror(rc));
     cl_errinfo(&ei);
-    snprintf(msg, sizeof(msg), "%s: %s", cl_err_kind_name(ei.kind),
-             cl_strerror(rc));
+    if (rc == CL_ECORRUPT)
+        snprintf(msg, sizeof(msg), "%s: %s", cl_err_kind_name(ei.kind),
+                 cl_strerror(rc));
+    else if (rc == CL_EREADONLY && ei.kind != CL_ERRK_NONE &&
+             ei.kind != CL_ERRK_IO)
+        snprintf(msg, sizeof(msg),
+                 "%s: database is read-only after corruption was detected; "
+                 "reopen it",
+                 cl_err_kind_name(ei.kind));
+    else
+        return proto_reply_error(c->kind, &c->out, cl_strerror(rc));
     return proto_reply_error_code(c->kind, &c->out, "CORRUPT", msg);
 }
 
