@@ -71,9 +71,14 @@ typedef struct plimg_ctx {
     plimg_ino *inos;
     size_t ninos, capinos;
     plimg_name *names;
-    size_t nnames, capnames;
-    char **pool; /* strings to free */
+    size_t nnames, capnames, last_name; /* names[last_name]: the last one
+                                           plimg_name_find found */
+    char **pool;                        /* strings to free */
     size_t npool, cappool;
+    /* the directory operations of ops[0, pend_from) that may still wait
+     * for a sync of their parent (plimg_dirsync) */
+    size_t *pend;
+    size_t npend, cappend, pend_from;
 } plimg_ctx;
 
 /* Set sum->error from fmt and return rc. */

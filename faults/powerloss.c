@@ -248,9 +248,14 @@ static int plimg_load(plimg_ctx *x, const char *shadow_path)
 
 static plimg_name *plimg_name_find(plimg_ctx *x, const char *p)
 {
+    /* the last one found first: runs of records name one file */
+    if (x->last_name < x->nnames && strcmp(x->names[x->last_name].path, p) == 0)
+        return &x->names[x->last_name];
     for (size_t i = 0; i < x->nnames; i++)
-        if (strcmp(x->names[i].path, p) == 0)
+        if (strcmp(x->names[i].path, p) == 0) {
+            x->last_name = i;
             return &x->names[i];
+        }
     return NULL;
 }
 
@@ -334,20 +339,39 @@ static void plimg_sync_data(plimg_ctx *x, int ino, uint64_t covers, int lost)
     }
 }
 
-static void plimg_dirsync(plimg_ctx *x, size_t upto, const shadow_rec *r)
+/* A sync of directory r->path: the directory operations in it among
+ * ops[0, upto) that it covers are durable there.  Those that are no longer
+ * pending leave x->pend, so that a log of many syncs is not read again
+ * whole at each (the data records, most of it, never enter it).  Returns
+ * 0, or ENOMEM. */
+static int plimg_dirsync(plimg_ctx *x, size_t upto, const shadow_rec *r)
 {
-    for (size_t j = 0; j < upto; j++) {
-        plimg_op *m = &x->ops[j];
-        if (!plimg_is_meta(m->r.type) || m->failed || m->state != PLIMG_PEND ||
-            m->r.seq >= r->covers)
+    size_t k = 0;
+
+    for (; x->pend_from < upto; x->pend_from++) {
+        const plimg_op *m = &x->ops[x->pend_from];
+        if (!plimg_is_meta(m->r.type) || m->failed)
             continue;
-        if (strcmp(m->parent, r->path) == 0)
-            m->need &= ~1;
-        if (m->parent2 && strcmp(m->parent2, r->path) == 0)
-            m->need &= ~2;
-        if (m->need == 0)
-            m->state = PLIMG_DURABLE;
+        if (plimg_grow((void **)&x->pend, &x->cappend, x->npend,
+                       sizeof(*x->pend)))
+            return ENOMEM;
+        x->pend[x->npend++] = x->pend_from;
     }
+    for (size_t j = 0; j < x->npend; j++) {
+        plimg_op *m = &x->ops[x->pend[j]];
+        if (m->state == PLIMG_PEND && m->r.seq < r->covers) {
+            if (strcmp(m->parent, r->path) == 0)
+                m->need &= ~1;
+            if (m->parent2 && strcmp(m->parent2, r->path) == 0)
+                m->need &= ~2;
+            if (m->need == 0)
+                m->state = PLIMG_DURABLE;
+        }
+        if (m->state == PLIMG_PEND)
+            x->pend[k++] = x->pend[j];
+    }
+    x->npend = k;
+    return 0;
 }
 
 /* E1 (ext4-ordered): a successful sync of inode ino, covering the records
@@ -449,7 +473,8 @@ static int plimg_replay(plimg_ctx *x)
                 o->forced = 1; /* M4 */
             break;
         case SHADOW_DIRSYNC:
-            plimg_dirsync(x, i, r);
+            if (plimg_dirsync(x, i, r) != 0)
+                return plimg_fail(x, ENOMEM, "%s", oom);
             break;
         case SHADOW_FAILED:
             break;
@@ -635,6 +660,7 @@ static void plimg_ctx_free(plimg_ctx *x)
     free(x->inos);
     free(x->names);
     free(x->ops);
+    free(x->pend);
     for (size_t i = 0; i < x->npool; i++)
         free(x->pool[i]);
     free(x->pool);
