@@ -12,6 +12,7 @@
 #define CL_DB_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -111,11 +112,22 @@ void ckpt_throttle(cl_db *db);
  * which db.c calls, do not call back into db.c. */
 static inline int db_poison(cl_db *db, int rc)
 {
-    int expected = 0;
+    cl_err_info cause;
+    int expected = 0, f = 0;
 
-    if (rc != 0 && atomic_compare_exchange_strong(&db->fatal, &expected, rc)) {
-        /* this thread's cl_errinfo is the failure's */
-        err_cause(rc, &db->fatal_info);
+    if (rc == 0 || atomic_load(&db->fatal) != 0)
+        return rc;
+    /* A refusal of a log that another thread's failure poisoned (a group
+     * commit's leader, the periodic syncer) may come here first: the
+     * handle takes that failure, not the refusal. */
+    if (rc == CL_EREADONLY && db->log != NULL)
+        f = wal_fatal_info(db->log, &cause);
+    if (f == 0) {
+        f = rc;
+        err_cause(rc, &cause); /* this thread's cl_errinfo is the failure's */
+    }
+    if (atomic_compare_exchange_strong(&db->fatal, &expected, f)) {
+        db->fatal_info = cause;
         atomic_store_explicit(&db->fatal_info_in, 1, memory_order_release);
     }
     return rc;
@@ -128,10 +140,11 @@ static inline int db_refuse(cl_db *db, const char *what)
     cl_err_info cause;
     int f = atomic_load(&db->fatal);
 
-    if (atomic_load_explicit(&db->fatal_info_in, memory_order_acquire))
-        cause = db->fatal_info;
-    else
-        err_cause(f, &cause); /* the failing thread has yet to record it */
+    /* the thread that set fatal records why next, without a lock or a
+     * call that could block between the two */
+    while (!atomic_load_explicit(&db->fatal_info_in, memory_order_acquire))
+        sched_yield();
+    cause = db->fatal_info;
     return err_set_readonly(&cause, "%s: %s (%s)", db->dir, what,
                             cl_strerror(f));
 }

@@ -152,6 +152,9 @@ uint64_t wal_written(wal *w);
 uint64_t wal_durable(wal *w);
 /* 0, or the error that poisoned the log. */
 int wal_fatal(wal *w);
+/* The same, and (when not 0 and info is not NULL) its kind and place, as
+ * cl_errinfo gave them in the thread that met it.  OUT: *info. */
+int wal_fatal_info(wal *w, cl_err_info *info);
 void wal_stats_get(wal *w, wal_stats *st);
 
 #endif

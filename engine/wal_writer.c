@@ -124,6 +124,7 @@ struct wal {
     uint64_t durable;           /* end LSN known durable */
     int token;                  /* held to write out, sync or roll */
     int fatal;                  /* error that poisoned the log, or 0 */
+    cl_err_info fatal_info;     /* and its kind and place */
     unsigned active;            /* committers between wal_group_enter and
                                    wal_group_leave */
     struct wal_waiter *waiters; /* committers waiting for a sync */
@@ -329,18 +330,47 @@ static void wal_token_give_locked(wal *w)
 /* Poison the log with rc (first error wins).  Caller holds w->mu. */
 static int wal_poison_locked(wal *w, int rc)
 {
-    if (w->fatal == 0)
+    if (w->fatal == 0) {
         w->fatal = rc;
+        err_cause(rc, &w->fatal_info); /* this thread's failure */
+    }
     pthread_cond_broadcast(&w->cv);
+    return rc;
+}
+
+/* CL_EREADONLY for a poisoned log, with the poisoning failure's kind and
+ * place in cl_errinfo.  Caller holds w->mu. */
+static int wal_refuse_locked(const wal *w)
+{
+    return err_set_readonly(&w->fatal_info, "log is read-only after error: %s",
+                            cl_strerror(w->fatal));
+}
+
+/* wal_refuse_locked if the log is poisoned, else 0. */
+static int wal_refuse(wal *w)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->fatal != 0)
+        rc = wal_refuse_locked(w);
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
 int wal_fatal(wal *w)
 {
+    return wal_fatal_info(w, NULL);
+}
+
+int wal_fatal_info(wal *w, cl_err_info *info)
+{
     int f;
 
     pthread_mutex_lock(&w->mu);
     f = w->fatal;
+    if (f != 0 && info != NULL)
+        *info = w->fatal_info;
     pthread_mutex_unlock(&w->mu);
     return f;
 }
@@ -429,10 +459,9 @@ static int wal_seal(wal *w)
      * have failed its fdatasync.  Its writes may be gone, and an fsync now
      * could succeed over the hole: a roll or a close must not go on. */
     if (w->fatal != 0) {
-        rc = w->fatal;
+        rc = wal_refuse_locked(w);
         pthread_mutex_unlock(&w->mu);
-        return err_set(CL_EREADONLY, "log is read-only after error: %s",
-                       cl_strerror(rc));
+        return rc;
     }
     if (w->cap > 0)
         rc = wal_write_out_locked(w);
@@ -470,9 +499,8 @@ int wal_roll(wal *w, uint64_t *segno, uint64_t *start_lsn)
     uint64_t start;
     int rc, nfd = -1;
 
-    if ((rc = wal_fatal(w)) != 0)
-        return err_set(CL_EREADONLY, "log is read-only after error: %s",
-                       cl_strerror(rc));
+    if ((rc = wal_refuse(w)) != 0)
+        return rc;
     pthread_mutex_lock(&w->mu);
     wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
@@ -513,9 +541,8 @@ int wal_finish(wal *w)
 {
     int rc;
 
-    if ((rc = wal_fatal(w)) != 0)
-        return err_set(CL_EREADONLY, "log is read-only after error: %s",
-                       cl_strerror(rc));
+    if ((rc = wal_refuse(w)) != 0)
+        return rc;
     pthread_mutex_lock(&w->mu);
     wal_token_take_locked(w);
     pthread_mutex_unlock(&w->mu);
@@ -651,8 +678,7 @@ static int wal_append_buffered(wal *w, uint64_t lsn, uint64_t size)
         wal_token_give_locked(w);
     }
     if (rc == 0 && w->fatal != 0)
-        rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
-                     cl_strerror(w->fatal));
+        rc = wal_refuse_locked(w);
     if (rc == 0) {
         memcpy(w->buf[w->cur] + w->len, w->rec, size);
         w->len += size;
@@ -722,9 +748,8 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len,
     uint64_t lsn, size;
     int rc;
 
-    if ((rc = wal_fatal(w)) != 0)
-        return err_set(CL_EREADONLY, "log is read-only after error: %s",
-                       cl_strerror(rc));
+    if ((rc = wal_refuse(w)) != 0)
+        return rc;
     if (len > WAL_MAX_PAYLOAD)
         return err_set(CL_ENOMEM,
                        "transaction of %zu bytes is too large "
@@ -795,8 +820,7 @@ static int wal_sync_common(wal *w, uint64_t lsn, int group)
         uint64_t upto, t0, took;
         int fd;
         if (w->fatal != 0) {
-            rc = err_set(CL_EREADONLY, "log is read-only after error: %s",
-                         cl_strerror(w->fatal));
+            rc = wal_refuse_locked(w);
             break;
         }
         if (w->token) {
@@ -822,9 +846,9 @@ static int wal_sync_common(wal *w, uint64_t lsn, int group)
         w->st.syncs++;
         wal_token_give_locked(w);
         if (rc != 0) {
-            wal_poison_locked(w, rc);
             err_set(rc, "fdatasync of log segment %llu failed",
                     (unsigned long long)w->segno);
+            wal_poison_locked(w, rc); /* after: it takes err_set's info */
             break;
         }
         if (upto > w->durable)

@@ -415,6 +415,13 @@ static void test_api_failed_fsync_makes_read_only(void **state)
         }
     }
     assert_int_equal(acked, 5);
+    {
+        /* the refusal names the kind of the log's failure */
+        cl_err_info ei;
+        assert_int_equal(cl_errinfo(&ei), 0);
+        assert_int_equal(ei.code, CL_EREADONLY);
+        assert_int_equal(ei.kind, CL_ERRK_IO);
+    }
     assert_int_equal(io.failed, 1); /* the fsync was never retried */
     assert_int_equal(cl_stats_get(db, &st), 0);
     assert_int_equal(st.readonly, 1);
