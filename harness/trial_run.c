@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "clk.h"
 #include "fsutil.h"
@@ -152,33 +153,54 @@ int trial_writer_ended(trial_env *env, const trial_spec *s,
     return rc;
 }
 
-/* Wait out a kill-time trial's delay: 0 when the writer pid is still
- * there to be killed, 1 when it ended before.  The delay was drawn over
- * the counting run's time after its first I/O point (campaign.c), and a
- * new process's start and open before it vary by more than a short run's
- * rest: the delay runs from the writer's own first point (trial_writer
- * records it), as if that had come when the counting run's did.  A target
- * whose points were not timed (an interposed one) is killed at the delay
- * from the fork; a writer whose first point does not come within the
- * trial's time limit is killed then. */
+/* How trial_kill_time_wait ended. */
+enum { TKW_KILL, TKW_ENDED, TKW_HUNG };
+
+/* Whether pid has ended, without reaping it. */
+static int trial_ended(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == pid;
+}
+
+/* Wait out a kill-time trial's delay, for writer pid: TKW_KILL when it is
+ * still there to be killed, TKW_ENDED when it ended before, TKW_HUNG when
+ * it ran past the trial's time limit before its first I/O point.  The
+ * delay was drawn over the counting run's time after its first I/O point
+ * (campaign.c), and a new process's start and open before it vary by more
+ * than a short run's rest: the delay runs from the writer's own first
+ * point (trial_writer records it, in an interposed target's process too),
+ * as if that had come when the counting run's did.  A profile with no
+ * first point (its run made no file call) has it from the fork. */
 static int trial_kill_time_wait(const trial_env *env, const trial_spec *s,
                                 pid_t pid)
 {
     const trial_progress *pg = env->shm->prog;
+    const struct timespec poll = {0, TRIAL_FIRST_POINT_POLL_US * 1000};
     uint64_t first = s->threads > 1 ? s->prof->mt_first_us : s->prof->first_us;
     uint64_t t0 = clk_now_us(), own, at, now;
+    unsigned long conts = util_continues();
 
     if (first == 0 || first > s->delay_us)
-        return util_wait_exit_us(pid, s->delay_us);
+        return util_wait_exit_us(pid, s->delay_us) ? TKW_ENDED : TKW_KILL;
     while ((own = __atomic_load_n(&pg->first_us, __ATOMIC_ACQUIRE)) == 0) {
-        if (clk_now_us() - t0 >= TRIAL_TIMEOUT_US(env))
-            return 0;
-        if (util_wait_exit_us(pid, TRIAL_FIRST_POINT_POLL_US) != 0)
-            return 1;
+        if (trial_ended(pid))
+            return TKW_ENDED;
+        if ((now = clk_now_us()) - t0 >= TRIAL_TIMEOUT_US(env)) {
+            if (!util_continued(&conts))
+                return TKW_HUNG;
+            t0 = now; /* stopped and continued: not the writer's time */
+        }
+        nanosleep(&poll, NULL);
     }
     at = pg->start_us + own + (s->delay_us - first);
     now = clk_now_us();
-    return at > now ? util_wait_exit_us(pid, at - now) : 0;
+    if (at <= now)
+        return TKW_KILL;
+    return util_wait_exit_us(pid, at - now) ? TKW_ENDED : TKW_KILL;
 }
 
 int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
@@ -187,7 +209,7 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     trial_paths p;
     crashio_config cc;
     pid_t pid;
-    int st, rc = 0, hung;
+    int st, rc = 0, hung, kw;
     uint64_t t0 = clk_now_us(), t1, tf;
 
     if (trial_mode_is_server(s->mode))
@@ -227,9 +249,16 @@ int trial_run(trial_env *env, const trial_spec *s, trial_result *res)
     if (pid == 0)
         trial_writer(env, pr, p.dir, &cc, 0, NULL, s);
     res->ph.fork = (uint32_t)(clk_now_us() - tf);
-    if (s->mode == MODE_KILL_TIME && trial_kill_time_wait(env, s, pid) == 0)
+    kw = s->mode == MODE_KILL_TIME ? trial_kill_time_wait(env, s, pid)
+                                   : TKW_ENDED;
+    if (kw != TKW_ENDED)
         kill(pid, SIGKILL);
-    hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
+    if (kw == TKW_HUNG) {
+        st = util_wait(pid);
+        hung = 1;
+    } else {
+        hung = util_wait_within(pid, TRIAL_TIMEOUT_US(env), &st);
+    }
     t1 = clk_now_us();
     res->us_writer = (uint32_t)(t1 - t0);
     res->ph.writer = res->us_writer - res->ph.fork;
