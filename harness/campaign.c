@@ -439,8 +439,7 @@ static void campaign_pick_crash(const campaign *c, rng *r, trial_mode mode,
          * long its start and open take -- most of a short run's time */
         if (first_us > run_us)
             first_us = run_us;
-        s->delay_us = first_us + rng_below(r, (run_us - first_us) +
-                                                  (run_us - first_us) / 4 + 1);
+        s->delay_us = first_us + rng_below(r, (run_us - first_us) * 5 / 4 + 1);
         break;
     case MODE_EIO:
     case MODE_ENOSPC:

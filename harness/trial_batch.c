@@ -144,7 +144,9 @@ typedef struct trial_batch_plan {
     size_t next;         /* the first of s[0..npoint) not taken yet */
     size_t next_timed;   /* the first of s[npoint..n) not taken yet */
     int branch;          /* this process is a branch: it takes nothing */
-    uint64_t t0;         /* when the writer started (trial_batch_on_point) */
+    uint64_t t0;         /* when the writer was forked; from its first I/O
+                            point on, held to the counting run's start
+                            (trial_batch_on_point) */
     int pointed;         /* its first I/O point came */
     uint64_t hooks_us;   /* the time its copies and branches took */
     unsigned long conts; /* util_continues() at t0 */
@@ -680,15 +682,13 @@ static void trial_batch_write_out(void *ctx)
         __atomic_store_n(&rec->taken, 1, __ATOMIC_RELEASE);
 }
 
-/* The writer's start hook: its files and crash core, and its clock's
- * zero until its first I/O point, its own start (not the fork). */
+/* The writer's start hook: its files and crash core. */
 static void trial_batch_at_start(void *ctx, crashio *c, memfs *m)
 {
     trial_batch_plan *b = ctx;
 
     b->cio = c;
     b->vfs = m;
-    b->t0 = b->env->shm->prog->start_us;
 }
 
 /* The writer's end hook: snapshots for the trials whose points were not
